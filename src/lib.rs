@@ -1,1 +1,13 @@
+//! Insieme: watch a video together, in sync, peer to peer, from the browser.
+//!
+//! The pure core (room links, configuration, the sync engine) builds and tests natively; the
+//! browser glue (`web`) and the interface (`ui`) exist only in the wasm build.
+
+pub mod config;
+pub mod room_link;
 pub mod sync;
+
+#[cfg(target_arch = "wasm32")]
+pub mod ui;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

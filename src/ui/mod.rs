@@ -1,0 +1,52 @@
+//! The interface: Leptos components that render state and call into `web` and the pure core.
+
+mod invalid_link;
+mod landing;
+mod room;
+
+use crate::room_link::Route;
+use crate::web::app_config::{use_app_config, ConfigState};
+use crate::web::location::use_location_hash;
+use leptos::prelude::*;
+
+pub use invalid_link::InvalidLink;
+pub use landing::Landing;
+pub use room::RoomPage;
+
+/// Starts the app on the page's `<body>`.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+/// The whole app: routes on the location fragment, which holds the room secret.
+#[component]
+pub fn App() -> impl IntoView {
+    let hash = use_location_hash();
+    let config = use_app_config();
+    provide_context(config);
+
+    let page = move || match Route::from_hash(&hash.get()) {
+        Route::Landing => view! { <Landing/> }.into_any(),
+        Route::Room(secret) => view! { <RoomPage secret/> }.into_any(),
+        Route::InvalidLink(error) => view! { <InvalidLink error/> }.into_any(),
+    };
+    view! {
+        <header class="topbar">
+            <a class="brand" href="#">"Insieme"</a>
+        </header>
+        <ConfigProblem config/>
+        <main class="page">{page}</main>
+    }
+}
+
+/// A banner when `config.json` is broken: the deployment needs fixing, and the person should know.
+#[component]
+fn ConfigProblem(config: ReadSignal<ConfigState>) -> impl IntoView {
+    move || match config.get() {
+        ConfigState::Failed(problem) => Some(view! {
+            <p class="banner error" role="alert">"This site is misconfigured: " {problem}</p>
+        }),
+        _ => None,
+    }
+}

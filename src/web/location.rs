@@ -1,0 +1,35 @@
+//! The page's location fragment, which carries the room secret.
+
+use leptos::prelude::*;
+
+fn current_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// The location fragment (`#...`) as a signal, following `hashchange` (links, back/forward).
+pub fn use_location_hash() -> ReadSignal<String> {
+    let (hash, set_hash) = signal(current_hash());
+    let listener = window_event_listener(leptos::ev::hashchange, move |_| {
+        set_hash.set(current_hash())
+    });
+    on_cleanup(move || listener.remove());
+    hash
+}
+
+/// Navigates to a fragment of this page; `hashchange` then re-routes the app.
+pub fn navigate_to_fragment(fragment: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("this page has no window")?;
+    window
+        .location()
+        .set_hash(fragment)
+        .map_err(|e| super::describe_js_error("could not open the room", e))
+}
+
+/// The page's full URL, from which room links are built.
+pub fn page_url() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,20 @@
+//! Browser glue: thin wrappers over web APIs, shaped as `use_x` hooks where they hold state.
+//!
+//! Nothing here decides anything; decisions live in the pure modules so they are tested natively.
+
+pub mod app_config;
+pub mod clipboard;
+pub mod location;
+pub mod random;
+
+use wasm_bindgen::JsValue;
+
+/// Turns a JS exception into text a person can read in the interface or the console.
+pub(crate) fn describe_js_error(context: &str, error: JsValue) -> String {
+    let detail = js_sys::Error::try_from(error.clone())
+        .map(|e| String::from(e.message()))
+        .ok()
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"));
+    format!("{context}: {detail}")
+}
