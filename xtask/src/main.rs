@@ -1,1 +1,97 @@
-fn main() {}
+//! `cargo xtask`: the project's commands, so that a fresh machine with only rustup and cargo
+//! needs nothing else. Each command installs the tools it needs, and only when they are missing.
+
+mod app_build;
+mod bench;
+mod command;
+mod network_namespace;
+mod size;
+mod test_suites;
+mod tools;
+
+use anyhow::{bail, Context, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  run [--listen ADDR]   build the app (release) and serve it with the signaling endpoint
+                        on http://127.0.0.1:8080 (or ADDR)
+  test                  run every suite: native, in-browser (wasm) and end-to-end
+  size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
+  bench <name>          run a benchmark: sync | relay (writes target/bench/<name>.json)
+";
+
+fn main() {
+    if let Err(error) = run_command(std::env::args().skip(1).collect()) {
+        eprintln!("xtask: error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run_command(args: Vec<String>) -> Result<()> {
+    let (command, rest) = args
+        .split_first()
+        .map(|(c, r)| (c.as_str(), r))
+        .unwrap_or(("help", &[]));
+    match command {
+        "run" => serve(parse_listen(rest)?),
+        "test" => no_more_args(rest).and_then(|_| test_suites::run_all()),
+        "size" => no_more_args(rest).and_then(|_| size::report()),
+        "bench" => match rest {
+            [name] => bench::run(name),
+            _ => bail!(
+                "`cargo xtask bench` takes one benchmark name: {}",
+                bench::NAMES.join(" | ")
+            ),
+        },
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
+
+fn no_more_args(rest: &[String]) -> Result<()> {
+    match rest.first() {
+        Some(extra) => bail!("unexpected argument `{extra}`\n\n{USAGE}"),
+        None => Ok(()),
+    }
+}
+
+fn parse_listen(rest: &[String]) -> Result<SocketAddr> {
+    match rest {
+        [] => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
+        [flag, addr] if flag == "--listen" => addr.parse().with_context(|| {
+            format!("--listen wants an address like 127.0.0.1:8080, got `{addr}`")
+        }),
+        _ => bail!("`cargo xtask run` takes only `--listen ADDR`\n\n{USAGE}"),
+    }
+}
+
+/// Builds everything in release mode and runs the endpoint in the foreground, serving `dist/`.
+fn serve(listen: SocketAddr) -> Result<()> {
+    let tools = tools::ensure_build_tools()?;
+    let dist = app_build::build_dist(&tools)?;
+    let signal = app_build::build_signal()?;
+    println!("\nInsieme is starting: open http://{listen}/ in your browser (Ctrl+C stops it).\n");
+    command::run(
+        std::process::Command::new(&signal)
+            .arg("--listen")
+            .arg(listen.to_string())
+            .arg("--static")
+            .arg(&dist),
+        "the signaling endpoint",
+    )
+}
+
+/// The workspace root, whatever directory cargo was run from.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}

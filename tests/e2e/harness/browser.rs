@@ -1,0 +1,192 @@
+//! One person: a headless Chromium process of its own (its own chromedriver, its own profile),
+//! driven over WebDriver.
+
+use super::UI_TIMEOUT;
+use anyhow::{Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::Path;
+use std::process::Stdio;
+use tokio::process::{Child, Command};
+
+/// The flags verified to work for WebRTC in headless Chromium here (see DEVELOPERS.md).
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--window-size=1280,800",
+];
+
+pub struct Browser {
+    pub name: String,
+    pub client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn launch(name: &str) -> Result<Self> {
+        let port = free_port()?;
+        let profile = tempfile::Builder::new()
+            .prefix(&format!("insieme-e2e-{name}-"))
+            .tempdir()?;
+        let driver =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .context("starting chromedriver (Debian package chromium-driver)")?;
+        wait_for_port(port)
+            .await
+            .context("chromedriver did not start")?;
+
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|flag| flag.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let capabilities = serde_json::json!({
+            "goog:chromeOptions": { "args": args },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!("built as an object")
+        };
+        let client = ClientBuilder::rustls()
+            .context("TLS setup for the WebDriver client")?
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .with_context(|| format!("starting Chromium for {name}"))?;
+        Ok(Self {
+            name: name.to_owned(),
+            client,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+
+    pub async fn open(&self, url: &str) -> Result<()> {
+        self.client
+            .goto(url)
+            .await
+            .with_context(|| format!("{} opening {url}", self.name))
+    }
+
+    /// Clicks the button with this visible name, waiting for it to appear.
+    pub async fn click_button(&self, name: &str) -> Result<()> {
+        let xpath = format!("//button[normalize-space()='{name}']");
+        let button = self
+            .client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .with_context(|| format!("{} sees no button {name:?}", self.name))?;
+        button
+            .click()
+            .await
+            .with_context(|| format!("{} clicking {name:?}", self.name))
+    }
+
+    /// Waits until the page's text contains `text`.
+    pub async fn wait_for_text(&self, text: &str) -> Result<()> {
+        let xpath = format!("//*[contains(normalize-space(), '{text}')]");
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .with_context(|| format!("{} never saw the text {text:?}", self.name))?;
+        Ok(())
+    }
+
+    /// The value of a form field, waiting for it to appear.
+    pub async fn field_value(&self, css: &str) -> Result<String> {
+        let field = self
+            .client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("{} sees no field {css}", self.name))?;
+        Ok(field.prop("value").await?.unwrap_or_default())
+    }
+
+    /// Saves a screenshot and the browser console, for a failed test.
+    pub async fn save_artifacts(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        if let Ok(png) = self.client.screenshot().await {
+            std::fs::write(dir.join(format!("{}.png", self.name)), png)?;
+        }
+        let console = match self.client.issue_cmd(BrowserConsoleLog).await {
+            Ok(entries) => format_console(&entries),
+            Err(error) => format!("(could not read the console: {error})\n"),
+        };
+        std::fs::write(dir.join(format!("{}.console.txt", self.name)), console)?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// chromedriver's log endpoint (outside W3C WebDriver, still served by chromedriver) returning
+/// the console messages collected thanks to `goog:loggingPrefs`.
+#[derive(Debug)]
+struct BrowserConsoleLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserConsoleLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+fn format_console(entries: &serde_json::Value) -> String {
+    let mut text = String::new();
+    for entry in entries.as_array().into_iter().flatten() {
+        let level = entry["level"].as_str().unwrap_or("?");
+        let message = entry["message"].as_str().unwrap_or("");
+        text.push_str(&format!("[{}] {level}: {message}\n", entry["timestamp"]));
+    }
+    text
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_for_port(port: u16) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "port {port} never opened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! The harness: a server per test, a browser per person, and artifacts when a test fails.
+
+mod browser;
+mod http;
+mod party;
+mod server;
+
+pub use browser::Browser;
+pub use http::http_get;
+pub use party::Party;
+pub use server::TestServer;
+
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+/// How long a page gets to show what a test waits for before the test fails.
+pub const UI_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A path given by `cargo xtask test`, or its default relative to the workspace root.
+fn path_from_env(var: &str, default: &str) -> Result<PathBuf> {
+    let path = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default));
+    path.try_exists()
+        .ok()
+        .filter(|exists| *exists)
+        .with_context(|| {
+            format!(
+                "{} is missing ({var}); run the suite with `cargo xtask test`",
+                path.display()
+            )
+        })?;
+    Ok(path)
+}

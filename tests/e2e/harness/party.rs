@@ -1,0 +1,72 @@
+//! A test's world: its own server and one browser per person, torn down together, with
+//! screenshots and consoles of everyone saved under `target/e2e-artifacts/<test>/` on failure.
+
+use super::{Browser, TestServer};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+pub struct Party {
+    pub server: TestServer,
+    test_name: String,
+    people: Vec<Browser>,
+}
+
+impl Party {
+    /// Starts a server and one separate Chromium process per name, in parallel.
+    pub async fn start(test_name: &str, names: &[&str]) -> Result<Self> {
+        let server = TestServer::start().await?;
+        let people = launch_all(names.iter().map(|name| {
+            let name = name.to_string();
+            async move { Browser::launch(&name).await }
+        }))
+        .await?;
+        Ok(Self {
+            server,
+            test_name: test_name.to_owned(),
+            people,
+        })
+    }
+
+    pub fn person(&self, name: &str) -> &Browser {
+        self.people
+            .iter()
+            .find(|b| b.name == name)
+            .unwrap_or_else(|| panic!("no person named {name}"))
+    }
+
+    /// Ends the test: on failure saves everyone's artifacts, then closes every browser.
+    pub async fn finish(self, outcome: Result<()>) -> Result<()> {
+        if outcome.is_err() {
+            let dir = artifacts_dir().join(&self.test_name);
+            for person in &self.people {
+                if let Err(error) = person.save_artifacts(&dir).await {
+                    eprintln!("could not save artifacts of {}: {error:#}", person.name);
+                }
+            }
+            eprintln!("artifacts of the failed test are in {}", dir.display());
+        }
+        for person in self.people {
+            person.close().await;
+        }
+        outcome.with_context(|| format!("end-to-end test {} failed", self.test_name))
+    }
+}
+
+fn artifacts_dir() -> PathBuf {
+    std::env::var_os("INSIEME_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts"))
+}
+
+/// Launches every browser at once (each start takes about a second).
+async fn launch_all<F>(starts: impl Iterator<Item = F>) -> Result<Vec<Browser>>
+where
+    F: std::future::Future<Output = Result<Browser>> + Send + 'static,
+{
+    let handles: Vec<_> = starts.map(tokio::spawn).collect();
+    let mut browsers = Vec::new();
+    for handle in handles {
+        browsers.push(handle.await??);
+    }
+    Ok(browsers)
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: real headless Chromium processes, one per person, against the release build
+//! served by a fresh `insieme-signal` per test. Run them with `cargo xtask test`, which builds
+//! what they serve and runs them inside a private network namespace (see xtask).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod harness;
+mod room_link;
+mod server;

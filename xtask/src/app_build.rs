@@ -1,0 +1,39 @@
+//! Release builds of the two things we ship: the browser app (`dist/`) and the endpoint binary.
+
+use crate::command::run;
+use crate::tools::BuildTools;
+use crate::workspace_root;
+use anyhow::Result;
+use std::path::PathBuf;
+
+/// `trunk build --release` into `dist/`; Trunk.toml keeps Trunk offline and on our tools.
+pub fn build_dist(tools: &BuildTools) -> Result<PathBuf> {
+    let root = workspace_root();
+    println!("xtask: building the app (trunk build --release)");
+    run(
+        tools
+            .command("trunk")
+            .args(["build", "--release"])
+            .current_dir(&root),
+        "trunk build",
+    )?;
+    Ok(root.join("dist"))
+}
+
+/// The release binary of `insieme-signal`, which serves `dist/` and the signaling WebSocket.
+pub fn build_signal() -> Result<PathBuf> {
+    let root = workspace_root();
+    println!("xtask: building the signaling endpoint (release)");
+    run(
+        std::process::Command::new(cargo())
+            .args(["build", "--release", "-p", "insieme-signal"])
+            .current_dir(&root),
+        "building insieme-signal",
+    )?;
+    Ok(root.join("target/release/insieme-signal"))
+}
+
+/// The cargo that runs us, so that toolchain overrides carry through.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}

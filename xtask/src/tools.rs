@@ -1,0 +1,207 @@
+//! Finding, and installing when missing, every tool the build and the tests use.
+//!
+//! Cargo-installed tools go to `target/tools/bin` (cached with the build, never global) unless
+//! the right version is already on PATH. System packages come from apt when running as root on
+//! Debian; otherwise we stop with a line naming the packages to install.
+
+use crate::command::{probe, run};
+use crate::workspace_root;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Trunk 0.22 needs a newer rustc than this project's toolchain.
+const TRUNK_VERSION: &str = "0.21.14";
+/// Debian bookworm's binaryen; Trunk.toml pins Trunk to it so Trunk never downloads one.
+const WASM_OPT_VERSION: &str = "108";
+
+/// Where the build tools are, and the PATH under which children find them.
+pub struct BuildTools {
+    pub path_env: std::ffi::OsString,
+}
+
+impl BuildTools {
+    /// A command whose PATH finds our tools first.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command.env("PATH", &self.path_env);
+        command
+    }
+}
+
+fn local_tools_bin() -> PathBuf {
+    workspace_root().join("target/tools/bin")
+}
+
+fn path_with_local_tools() -> std::ffi::OsString {
+    let mut paths = vec![local_tools_bin()];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).expect("PATH entries contain no separator")
+}
+
+/// Everything `trunk build` needs: the wasm target, trunk, wasm-bindgen, wasm-opt.
+pub fn ensure_build_tools() -> Result<BuildTools> {
+    let tools = BuildTools {
+        path_env: path_with_local_tools(),
+    };
+    ensure_wasm_target()?;
+    ensure_cargo_tool(&tools, "trunk", "trunk", TRUNK_VERSION, true)?;
+    let bindgen = wasm_bindgen_version()?;
+    ensure_cargo_tool(&tools, "wasm-bindgen-cli", "wasm-bindgen", &bindgen, false)?;
+    ensure_system_tools(&tools, &[("wasm-opt", "binaryen")])?;
+    let found = probe(tools.command("wasm-opt").arg("--version")).unwrap_or_default();
+    if !found.contains(&format!("version {WASM_OPT_VERSION}")) {
+        bail!(
+            "wasm-opt version {WASM_OPT_VERSION} (Debian's binaryen) is required, found `{}`; \
+             Trunk.toml pins that version so Trunk never downloads one",
+            found.trim()
+        );
+    }
+    Ok(tools)
+}
+
+/// What the browser suites need on top of the build tools.
+pub fn ensure_test_tools(tools: &BuildTools) -> Result<()> {
+    let mut wanted = vec![
+        ("chromium", "chromium"),
+        ("chromedriver", "chromium-driver"),
+    ];
+    if crate::network_namespace::available() {
+        wanted.push(("ip", "iproute2"));
+    }
+    ensure_system_tools(tools, &wanted)
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = probe(Command::new("rustup").args(["target", "list", "--installed"]))
+        .context("rustup is needed to add the wasm32-unknown-unknown target")?;
+    if !installed
+        .lines()
+        .any(|line| line.trim() == "wasm32-unknown-unknown")
+    {
+        println!("xtask: adding the wasm32-unknown-unknown target");
+        run(
+            Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]),
+            "rustup target add",
+        )?;
+    }
+    Ok(())
+}
+
+/// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly, and so must Trunk.toml.
+pub fn wasm_bindgen_version() -> Result<String> {
+    let root = workspace_root();
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let version = locked_version(&lock, "wasm-bindgen")
+        .context("Cargo.lock has no wasm-bindgen package; run `cargo generate-lockfile`")?;
+    let trunk_toml =
+        std::fs::read_to_string(root.join("Trunk.toml")).context("reading Trunk.toml")?;
+    if !trunk_toml.contains(&format!("wasm_bindgen = \"{version}\"")) {
+        bail!("Trunk.toml must pin `wasm_bindgen = \"{version}\"` to match Cargo.lock, or Trunk will try to download it");
+    }
+    Ok(version)
+}
+
+fn locked_version(lock: &str, package: &str) -> Option<String> {
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{package}\"") {
+            let version = lines
+                .next()?
+                .strip_prefix("version = \"")?
+                .strip_suffix('"')?;
+            return Some(version.to_owned());
+        }
+    }
+    None
+}
+
+/// Makes `binary` at exactly `version` available, installing `krate` into target/tools if needed.
+fn ensure_cargo_tool(
+    tools: &BuildTools,
+    krate: &str,
+    binary: &str,
+    version: &str,
+    locked: bool,
+) -> Result<()> {
+    let found = probe(tools.command(binary).arg("--version")).unwrap_or_default();
+    if found.split_whitespace().nth(1) == Some(version) {
+        return Ok(());
+    }
+    println!(
+        "xtask: installing {krate} {version} into target/tools (found: `{}`)",
+        found.trim()
+    );
+    let root = local_tools_bin()
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("tools dir has a parent");
+    let mut install = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    install
+        .args([
+            "install",
+            krate,
+            "--version",
+            &format!("={version}"),
+            "--root",
+        ])
+        .arg(&root);
+    if locked {
+        install.arg("--locked");
+    }
+    run(&mut install, &format!("installing {krate} {version}"))
+}
+
+/// Makes Debian-packaged tools available: one apt-get for all that are missing when running as
+/// root, otherwise a clear line naming the packages to install.
+fn ensure_system_tools(tools: &BuildTools, wanted: &[(&str, &str)]) -> Result<()> {
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(binary, _)| {
+            probe(
+                tools
+                    .command("sh")
+                    .args(["-c", &format!("command -v {binary}")]),
+            )
+            .is_none()
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages = missing.join(" ");
+    let is_root = probe(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    if !is_root || probe(Command::new("sh").args(["-c", "command -v apt-get"])).is_none() {
+        bail!("missing tools: install the Debian packages `{packages}` (e.g. `sudo apt-get install {packages}`)");
+    }
+    println!("xtask: installing Debian packages: {packages}");
+    run(
+        Command::new("apt-get").args(["update", "-q"]),
+        "apt-get update",
+    )?;
+    run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-q"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        &format!("apt-get install {packages}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::locked_version;
+
+    #[test]
+    fn reads_a_version_from_a_lockfile() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-futures\"\nversion = \"0.4.1\"\n\n[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
+        assert_eq!(
+            locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(locked_version(lock, "trunk"), None);
+    }
+}
