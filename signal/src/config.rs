@@ -1,0 +1,183 @@
+//! Command-line flags and environment variables, and the limits they set.
+//!
+//! Every limit has a default chosen for one small machine serving many small rooms, and can be
+//! changed by a flag or by the environment variable named beside it (`INSIEME_SIGNAL_*`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Largest WebSocket message a client may send. An encrypted SDP offer with a few candidates
+/// is 2–6 KiB once base64url-encoded; 32 KiB leaves room for big offers and still keeps a
+/// hostile client from making the server buffer much.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 32 * 1024;
+/// A watch party is a handful of friends; a full WebRTC mesh past ~8 peers is already heavy.
+/// 32 is generous and bounds the fan-out of every join/leave broadcast.
+pub const DEFAULT_MAX_PEERS_PER_TOPIC: usize = 32;
+/// Sustained messages per second per connection. Perfect negotiation with trickle ICE sends a
+/// few dozen messages per peer pair, mostly at once; the burst absorbs that.
+pub const DEFAULT_RATE_PER_SEC: u32 = 50;
+/// Messages a connection may send at once before the sustained rate applies.
+pub const DEFAULT_RATE_BURST: u32 = 200;
+/// Protocol errors (malformed frames, rate-limited messages, …) tolerated before the server
+/// closes the connection with 1008: a buggy client gets clear errors, an abusive one is cut off.
+pub const DEFAULT_MAX_STRIKES: u32 = 10;
+/// Open TCP connections for the whole process (each costs a file descriptor and some memory).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Open TCP connections per client IP: a browser opens a few for the page and one WebSocket
+/// per tab, so 64 only stops one address from taking the whole server.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 64;
+/// Time from TCP accept until the HTTP request (the WebSocket upgrade that joins a topic) has
+/// fully arrived. Stops slowloris-style clients from holding connections without joining.
+pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server pings an idle WebSocket. Browsers answer pings by themselves.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(20);
+/// A WebSocket that sends nothing, not even a pong, for this long is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Messages queued for one client before it counts as stalled and is disconnected, so that one
+/// slow reader never makes the server buffer without bound.
+pub const DEFAULT_OUTBOUND_QUEUE: usize = 256;
+/// How long a graceful shutdown waits for sockets to close before exiting anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Insieme's signaling endpoint: relays opaque, encrypted offers between the browsers of a room,
+/// and can serve the built app from a folder so one process runs everything locally.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "insieme-signal", version, about)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, env = "INSIEME_SIGNAL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Folder served as static files at `/` (index.html for directories).
+    #[arg(long = "static", env = "INSIEME_SIGNAL_STATIC", value_name = "DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// Largest WebSocket message accepted from a client, in bytes.
+    #[arg(long, env = "INSIEME_SIGNAL_MAX_FRAME_BYTES", default_value_t = DEFAULT_MAX_FRAME_BYTES)]
+    pub max_frame_bytes: usize,
+
+    /// Peers allowed in one topic at once.
+    #[arg(long, env = "INSIEME_SIGNAL_MAX_PEERS_PER_TOPIC", default_value_t = DEFAULT_MAX_PEERS_PER_TOPIC)]
+    pub max_peers_per_topic: usize,
+
+    /// Sustained messages per second one connection may send.
+    #[arg(long, env = "INSIEME_SIGNAL_RATE", default_value_t = DEFAULT_RATE_PER_SEC)]
+    pub rate: u32,
+
+    /// Messages one connection may send in a burst above the sustained rate.
+    #[arg(long, env = "INSIEME_SIGNAL_RATE_BURST", default_value_t = DEFAULT_RATE_BURST)]
+    pub rate_burst: u32,
+
+    /// Protocol errors tolerated on one connection before it is closed (1008).
+    #[arg(long, env = "INSIEME_SIGNAL_MAX_STRIKES", default_value_t = DEFAULT_MAX_STRIKES)]
+    pub max_strikes: u32,
+
+    /// Open connections allowed in total; more are refused with HTTP 503.
+    #[arg(long, env = "INSIEME_SIGNAL_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// Open connections allowed per client IP; more are refused with HTTP 429.
+    #[arg(long, env = "INSIEME_SIGNAL_MAX_CONNECTIONS_PER_IP", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    pub max_connections_per_ip: usize,
+
+    /// Seconds from TCP connect until the join (WebSocket upgrade) request must have arrived.
+    #[arg(long, env = "INSIEME_SIGNAL_JOIN_TIMEOUT", default_value = "10", value_parser = parse_secs)]
+    pub join_timeout: Duration,
+
+    /// Seconds between WebSocket pings to a quiet client.
+    #[arg(long, env = "INSIEME_SIGNAL_PING_INTERVAL", default_value = "20", value_parser = parse_secs)]
+    pub ping_interval: Duration,
+
+    /// Seconds without any frame from a client (pongs included) before it is disconnected.
+    #[arg(long, env = "INSIEME_SIGNAL_IDLE_TIMEOUT", default_value = "60", value_parser = parse_secs)]
+    pub idle_timeout: Duration,
+
+    /// Messages queued for one client before it is disconnected as stalled.
+    #[arg(long, env = "INSIEME_SIGNAL_OUTBOUND_QUEUE", default_value_t = DEFAULT_OUTBOUND_QUEUE)]
+    pub outbound_queue: usize,
+
+    /// Origins allowed to open a WebSocket (repeat the flag or separate with commas). Empty:
+    /// any origin. When set, an upgrade without a listed Origin header is refused with 403.
+    #[arg(
+        long = "allow-origin",
+        env = "INSIEME_SIGNAL_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allow_origins: Vec<String>,
+
+    /// TEST ONLY: append every relayed `data` payload, one per line, to FILE. End-to-end tests
+    /// use it to prove that nothing readable crosses the endpoint. Never use in production.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub capture_relayed: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".parse().expect("a valid literal address"),
+            static_dir: None,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            max_peers_per_topic: DEFAULT_MAX_PEERS_PER_TOPIC,
+            rate: DEFAULT_RATE_PER_SEC,
+            rate_burst: DEFAULT_RATE_BURST,
+            max_strikes: DEFAULT_MAX_STRIKES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            join_timeout: DEFAULT_JOIN_TIMEOUT,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            outbound_queue: DEFAULT_OUTBOUND_QUEUE,
+            allow_origins: Vec::new(),
+            capture_relayed: None,
+        }
+    }
+}
+
+/// Durations on the command line are whole or fractional seconds ("10", "0.5").
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
+        return Err(format!("`{text}` must be a positive number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_from_no_flags_match_default_impl() {
+        let parsed = Config::try_parse_from(["insieme-signal"]).unwrap();
+        let default = Config::default();
+        assert_eq!(parsed.listen, default.listen);
+        assert_eq!(parsed.join_timeout, default.join_timeout);
+        assert_eq!(parsed.max_frame_bytes, default.max_frame_bytes);
+    }
+
+    #[test]
+    fn origins_split_on_commas_and_repeat() {
+        let parsed = Config::try_parse_from([
+            "insieme-signal",
+            "--allow-origin",
+            "https://a.example,https://b.example",
+            "--allow-origin",
+            "http://localhost:8080",
+        ])
+        .unwrap();
+        assert_eq!(parsed.allow_origins.len(), 3);
+    }
+
+    #[test]
+    fn durations_reject_nonsense() {
+        assert!(parse_secs("0.5").is_ok());
+        assert!(parse_secs("0").is_err());
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("soon").is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! Insieme's signaling endpoint.
+//!
+//! Peers of one room find each other here: a browser opens a WebSocket at `/ws/<topic>`, gets a
+//! random peer id and the list of peers already present, and then exchanges opaque (encrypted)
+//! offers, answers and ICE candidates with them. Nothing is stored; the only state is the set
+//! of live connections per topic. PROTOCOL.md describes the wire format.
+//!
+//! Layout:
+//! - [`config`]: flags, environment variables and the named limits.
+//! - [`protocol`]: the wire types and the parser (pure, fuzzed).
+//! - [`server`]: the HTTP side: accept loop, connection limits, routes, graceful shutdown.
+
+pub mod config;
+pub mod protocol;
+pub mod server;
+
+pub use config::Config;
+pub use server::{serve, Server};
