@@ -6,6 +6,7 @@ pub mod app_config;
 pub mod clipboard;
 pub mod location;
 pub mod random;
+pub mod room_crypto;
 
 use wasm_bindgen::JsValue;
 
