@@ -1,1 +1,37 @@
+//! The sync engine: keeps every viewer of a room on the same frame.
+//!
+//! Pure, sans-IO Rust (no clock, no randomness, no browser APIs, no threads): the browser glue
+//! and the simulator (`sim/`) drive the same [`Engine`] through [`Engine::handle_input`],
+//! [`Engine::poll_output`] and [`Engine::poll_timeout`].
+//!
+//! - [`time`]: the three clocks (local, room, media) as distinct types.
+//! - [`clock`]: per-peer clock offset and skew from four-timestamp exchanges.
+//! - [`state`]: the replicated playback register (last writer wins by hybrid logical clock).
+//! - [`controller`]: rate nudging and seeks that keep the local player on the timeline.
+//! - [`buffering`]: what the group does while a viewer stalls.
+//! - [`wire`]: the messages and their validation.
+//! - [`engine`]: the state machine tying them together.
 
+pub mod buffering;
+pub mod clock;
+pub mod controller;
+pub mod engine;
+pub mod state;
+pub mod time;
+pub mod wire;
+
+use serde::{Deserialize, Serialize};
+
+pub use buffering::BufferingPolicy;
+pub use clock::{ClockEstimate, RoomMap};
+pub use controller::{Observation, PlayerCommand, SeekCause};
+pub use engine::{
+    Channel, Config, Destination, Engine, Event, Input, Output, PeerView, Stats, Transmit,
+};
+pub use state::{Intent, Playback, Stamp, Versioned};
+pub use time::{LocalTime, MediaTime, RoomTime, Span};
+pub use wire::{Body, WireMessage, PROTOCOL_VERSION};
+
+/// A peer's identity in the room (assigned by signaling). Ordered: it breaks every tie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PeerId(pub u64);

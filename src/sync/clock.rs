@@ -1,0 +1,386 @@
+//! Estimating one peer's clock from four-timestamp (NTP-style) exchanges.
+//!
+//! A ping carries our send time `t1`; the peer stamps its receive time `t2` and reply time `t3`;
+//! we stamp the reply's arrival `t4`. Each exchange yields an offset sample
+//! `((t2 - t1) + (t3 - t4)) / 2` whose error is at most half the queueing delay it met, and a
+//! round-trip delay `(t4 - t1) - (t3 - t2)`. Exchanges run over the unreliable, unordered
+//! channel, so samples may be lost or arrive late; each one stands alone.
+//!
+//! The estimator keeps a window of samples and trusts the ones that met the least delay: the
+//! window is cut into time buckets, the minimum-delay sample of each bucket is kept, and a
+//! weighted least-squares line through those points gives the offset and the skew (clocks drift
+//! by up to a few hundred ppm, which is 12 ms a minute: without the skew term a long session
+//! would slide apart between samples). Weights fall off with each point's excess delay over the
+//! window minimum, so a bucket that only saw congested exchanges barely counts.
+
+use super::time::{LocalTime, Span};
+use std::collections::VecDeque;
+
+/// Tuning of the estimator; the defaults suit both LAN and intercontinental links.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClockConfig {
+    /// How much history to fit. Longer averages more noise away and measures skew better, but
+    /// reacts more slowly to a route change.
+    pub window: Span,
+    /// Number of time buckets the window is cut into (one point per bucket enters the fit).
+    pub buckets: usize,
+    /// Most samples kept, whatever their age (bounds memory if pings come fast).
+    pub max_samples: usize,
+    /// Largest skew believed, as a fraction (1e-3 = 1000 ppm). Real crystals are within a few
+    /// hundred ppm; a larger fit is noise and is clamped.
+    pub max_skew: f64,
+    /// Shortest span of history over which a skew is fitted; over shorter spans the noise of
+    /// single samples dominates and the previous skew is kept.
+    pub min_skew_span: Span,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig {
+            window: Span::from_secs(48),
+            buckets: 12,
+            max_samples: 512,
+            max_skew: 1e-3,
+            min_skew_span: Span::from_secs(6),
+        }
+    }
+}
+
+/// One completed exchange, reduced to what the fit needs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    /// Local time of the exchange's midpoint, where the offset sample is centred.
+    pub at: LocalTime,
+    /// Remote clock minus local clock, as measured by this exchange.
+    pub offset: Span,
+    /// Round-trip delay net of the peer's processing time.
+    pub delay: Span,
+}
+
+/// Why an exchange was not used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleError {
+    /// A negative duration: the peer replied before it received, or the reply came back before
+    /// the ping left. Only a broken or lying peer produces this.
+    NegativeDuration,
+    /// Timestamps outside the sane range.
+    OutOfRange,
+}
+
+/// The current belief about a peer's clock: `remote = local + offset_at(local)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockEstimate {
+    /// Offset at `at`.
+    pub offset: Span,
+    /// Local time the offset refers to (the weighted centre of the fitted points).
+    pub at: LocalTime,
+    /// How much faster the remote clock runs than ours (1e-6 = 1 ppm).
+    pub skew: f64,
+    /// Smallest round-trip delay in the window: the path's floor.
+    pub min_rtt: Span,
+    /// Smoothed round-trip delay (what a user would call the ping time).
+    pub srtt: Span,
+    /// Samples in the window.
+    pub samples: usize,
+}
+
+impl ClockEstimate {
+    /// Offset extrapolated to local time `t`.
+    pub fn offset_at(&self, t: LocalTime) -> Span {
+        self.offset + (t - self.at).mul_f64(self.skew)
+    }
+    /// The remote clock's reading at local time `t`.
+    pub fn remote_at(&self, t: LocalTime) -> i64 {
+        t.as_micros() + self.offset_at(t).as_micros()
+    }
+}
+
+/// Estimator for one peer's clock. Feed it exchanges; read [`ClockEstimator::estimate`].
+#[derive(Clone, Debug)]
+pub struct ClockEstimator {
+    cfg: ClockConfig,
+    samples: VecDeque<Sample>,
+    estimate: Option<ClockEstimate>,
+    srtt: Option<Span>,
+}
+
+impl ClockEstimator {
+    pub fn new(cfg: ClockConfig) -> Self {
+        ClockEstimator {
+            cfg,
+            samples: VecDeque::new(),
+            estimate: None,
+            srtt: None,
+        }
+    }
+
+    /// Latest estimate, if any exchange completed.
+    pub fn estimate(&self) -> Option<&ClockEstimate> {
+        self.estimate.as_ref()
+    }
+
+    /// Number of samples in the window.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Adds one exchange: `t1`, `t4` on our clock, `t2`, `t3` on the peer's.
+    pub fn add_exchange(
+        &mut self,
+        t1: LocalTime,
+        t2: i64,
+        t3: i64,
+        t4: LocalTime,
+    ) -> Result<Sample, SampleError> {
+        if !(t1.is_sane() && t4.is_sane()) || !(LocalTime(t2).is_sane() && LocalTime(t3).is_sane())
+        {
+            return Err(SampleError::OutOfRange);
+        }
+        let held = t3 - t2;
+        let total = t4 - t1;
+        if held < 0 || total.0 < 0 || total.0 < held {
+            return Err(SampleError::NegativeDuration);
+        }
+        let delay = Span(total.0 - held);
+        let offset = Span(((t2 - t1.0) + (t3 - t4.0)) / 2);
+        let sample = Sample {
+            at: t1 + Span(total.0 / 2),
+            offset,
+            delay,
+        };
+        self.add_sample(sample);
+        Ok(sample)
+    }
+
+    /// Adds a ready-made sample (tests and replays use this directly).
+    pub fn add_sample(&mut self, s: Sample) {
+        // Samples can arrive out of order; keep the deque sorted by time so that windowing and
+        // bucketing stay simple. Late arrivals are rare and near the end, so this is cheap.
+        let pos = self
+            .samples
+            .iter()
+            .rposition(|o| o.at <= s.at)
+            .map_or(0, |i| i + 1);
+        self.samples.insert(pos, s);
+        let newest = self.samples.back().map_or(s.at, |n| n.at);
+        while let Some(front) = self.samples.front() {
+            if newest - front.at > self.cfg.window || self.samples.len() > self.cfg.max_samples {
+                self.samples.pop_front();
+            } else {
+                break;
+            }
+        }
+        self.srtt = Some(match self.srtt {
+            None => s.delay,
+            Some(r) => r + (s.delay - r).mul_f64(0.125),
+        });
+        self.refit();
+    }
+
+    fn refit(&mut self) {
+        let Some(newest) = self.samples.back().map(|s| s.at) else {
+            self.estimate = None;
+            return;
+        };
+        let min_delay = self
+            .samples
+            .iter()
+            .map(|s| s.delay)
+            .min()
+            .unwrap_or(Span::ZERO);
+        // One representative (minimum-delay) sample per bucket, newest bucket first.
+        let bucket_len = (self.cfg.window.0 / self.cfg.buckets.max(1) as i64).max(1);
+        let mut points: Vec<Sample> = Vec::with_capacity(self.cfg.buckets);
+        for s in self.samples.iter().rev() {
+            let b = (newest - s.at).0 / bucket_len;
+            match points.last_mut() {
+                Some(p) if (newest - p.at).0 / bucket_len == b => {
+                    if s.delay < p.delay {
+                        *p = *s;
+                    }
+                }
+                _ => points.push(*s),
+            }
+        }
+        // Excess delay over the floor bounds a sample's error; weight by its inverse square.
+        // The floor term keeps one perfect sample from taking all the weight.
+        let eps = (min_delay.0 as f64 / 50.0).max(50.0);
+        let weights: Vec<f64> = points
+            .iter()
+            .map(|p| {
+                let excess = (p.delay - min_delay).0 as f64;
+                1.0 / (eps + excess).powi(2)
+            })
+            .collect();
+        let wsum: f64 = weights.iter().sum();
+        let origin = newest;
+        let tm = points
+            .iter()
+            .zip(&weights)
+            .map(|(p, w)| w * (p.at - origin).0 as f64)
+            .sum::<f64>()
+            / wsum;
+        let om = points
+            .iter()
+            .zip(&weights)
+            .map(|(p, w)| w * p.offset.0 as f64)
+            .sum::<f64>()
+            / wsum;
+        let first = points.last().map_or(newest, |p| p.at);
+        let prev_skew = self.estimate.map_or(0.0, |e| e.skew);
+        let skew = if points.len() >= 3 && newest - first >= self.cfg.min_skew_span {
+            let (mut sxx, mut sxy) = (0.0, 0.0);
+            for (p, w) in points.iter().zip(&weights) {
+                let dx = (p.at - origin).0 as f64 - tm;
+                sxx += w * dx * dx;
+                sxy += w * dx * (p.offset.0 as f64 - om);
+            }
+            if sxx > 0.0 {
+                (sxy / sxx).clamp(-self.cfg.max_skew, self.cfg.max_skew)
+            } else {
+                prev_skew
+            }
+        } else {
+            prev_skew
+        };
+        let at = origin + Span(tm.round() as i64);
+        self.estimate = Some(ClockEstimate {
+            offset: Span(om.round() as i64),
+            at,
+            skew,
+            min_rtt: min_delay,
+            srtt: self.srtt.unwrap_or(min_delay),
+            samples: self.samples.len(),
+        });
+    }
+}
+
+/// A linear map between this device's clock and room time, valid around `local`. The engine
+/// hands one to the controller so it never touches clock estimates itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RoomMap {
+    pub local: LocalTime,
+    pub room: super::time::RoomTime,
+    /// Room seconds per local second, minus one.
+    pub skew: f64,
+}
+
+impl RoomMap {
+    /// Room time at local time `t`.
+    pub fn to_room(&self, t: LocalTime) -> super::time::RoomTime {
+        self.room + (t - self.local).mul_f64(1.0 + self.skew)
+    }
+    /// Local time at which the room clock reads `r`.
+    pub fn to_local(&self, r: super::time::RoomTime) -> LocalTime {
+        self.local + (r - self.room).mul_f64(1.0 / (1.0 + self.skew))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tiny deterministic generator so the tests need no dependency.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next_f64(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Simulates exchanges with a peer whose clock is `offset + (1 + skew) * true`, over paths
+    /// with base one-way delay `base`, asymmetry `asym` and an exponential-tailed jitter.
+    fn run(
+        seed: u64,
+        offset_us: i64,
+        skew: f64,
+        base_us: f64,
+        jitter_mean_us: f64,
+        secs: i64,
+    ) -> (ClockEstimator, impl Fn(LocalTime) -> i64) {
+        let mut rng = Lcg(seed);
+        let mut est = ClockEstimator::new(ClockConfig::default());
+        let remote = move |true_us: f64| offset_us as f64 + (1.0 + skew) * true_us;
+        let mut t = 0.0f64;
+        while t < secs as f64 * 1e6 {
+            let j1 = -jitter_mean_us * (1.0 - rng.next_f64()).ln();
+            let j2 = -jitter_mean_us * (1.0 - rng.next_f64()).ln();
+            let t1 = t;
+            let t2 = t1 + base_us + j1;
+            let t3 = t2 + 50.0;
+            let t4 = t3 + base_us + j2;
+            if rng.next_f64() > 0.05 {
+                est.add_exchange(
+                    LocalTime(t1 as i64),
+                    remote(t2) as i64,
+                    remote(t3) as i64,
+                    LocalTime(t4 as i64),
+                )
+                .unwrap();
+            }
+            t += 500_000.0;
+        }
+        (est, move |l: LocalTime| remote(l.0 as f64) as i64)
+    }
+
+    #[test]
+    fn lan_offset_within_a_tenth_of_a_millisecond() {
+        for seed in 0..20 {
+            let (est, truth) = run(seed, 3_600_000_000, 50e-6, 1_000.0, 100.0, 60);
+            let e = est.estimate().unwrap();
+            let now = LocalTime(60_000_000);
+            let err = e.remote_at(now) - truth(now);
+            assert!(err.abs() < 100, "seed {seed}: error {err} us");
+            assert!(
+                (e.skew - 50e-6).abs() < 10e-6,
+                "seed {seed}: skew {}",
+                e.skew
+            );
+        }
+    }
+
+    #[test]
+    fn wan_jitter_with_a_tail_stays_within_two_milliseconds() {
+        for seed in 0..20 {
+            let (est, truth) = run(seed, -7_200_000_000, -180e-6, 60_000.0, 8_000.0, 120);
+            let e = est.estimate().unwrap();
+            let now = LocalTime(120_000_000);
+            let err = e.remote_at(now) - truth(now);
+            assert!(err.abs() < 2_000, "seed {seed}: error {err} us");
+            // And a little extrapolation (a lost stretch of pings) does not run away.
+            let later = LocalTime(125_000_000);
+            let err = e.remote_at(later) - truth(later);
+            assert!(err.abs() < 3_000, "seed {seed}: error after 5 s {err} us");
+        }
+    }
+
+    #[test]
+    fn rejects_negative_durations() {
+        let mut est = ClockEstimator::new(ClockConfig::default());
+        assert_eq!(
+            est.add_exchange(LocalTime(10), 5, 4, LocalTime(20)),
+            Err(SampleError::NegativeDuration)
+        );
+        assert_eq!(
+            est.add_exchange(LocalTime(10), 5, 6, LocalTime(9)),
+            Err(SampleError::NegativeDuration)
+        );
+        assert_eq!(
+            est.add_exchange(LocalTime(10), 0, 100, LocalTime(50)),
+            Err(SampleError::NegativeDuration)
+        );
+        assert_eq!(
+            est.add_exchange(LocalTime(10), i64::MAX, i64::MAX, LocalTime(50)),
+            Err(SampleError::OutOfRange)
+        );
+        assert!(est.estimate().is_none());
+    }
+}

@@ -1,0 +1,724 @@
+//! Keeping the local player on the room's timeline.
+//!
+//! The controller compares what the player presents (observations: media time shown at a local
+//! instant) with where the replicated state says it should be at that instant, and issues
+//! player commands:
+//!
+//! - **Schedules.** A new state is turned into a plan: seek to the anchor while paused and
+//!   `PlayAt` the local instant of the scheduled start; keep playing until a scheduled pause,
+//!   then pause and make sure the frame is the anchor's.
+//! - **Small errors** are corrected by nudging the playback rate: a feed-forward term for the
+//!   measured skew between our clock and the room's (so drift never builds up), plus a
+//!   proportional term that removes the error over a fixed horizon. The correction is bounded
+//!   (±5 % by default) and has a deadband with hysteresis, so it never hunts.
+//! - **Large errors** (joining late, a start missed, a long stall) are corrected by a seek that
+//!   lands paused and starts on a scheduled instant. Seek and start latencies are learned from
+//!   past seeks and starts, so that the seek's own latency is never counted as drift. Seeks that
+//!   no intent asked for are rate-limited with exponential back-off: there is no seek loop.
+//!
+//! Observations taken while a seek is under way, before a scheduled start, or while stalled are
+//! not errors and are never used as such.
+
+use super::clock::RoomMap;
+use super::state::{Stamp, Versioned};
+use super::time::{LocalTime, MediaTime, Span};
+use std::collections::VecDeque;
+
+/// What the player adapter must do. Semantics the adapter guarantees:
+/// `PlayAt(t)` starts playback when the local clock reaches `t` (at once if `t` is past, and
+/// only after any seek under way completes); `Pause` pauses at once and cancels a pending
+/// `PlayAt`; `SeekTo` keeps the playing/paused state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlayerCommand {
+    /// Load a media, paused at its start; report an observation once it is ready.
+    Load {
+        media_id: String,
+    },
+    SeekTo(MediaTime),
+    SetRate(f64),
+    PlayAt(LocalTime),
+    Pause,
+}
+
+/// What the player showed: the media time of the frame presented at a local instant (what
+/// `requestVideoFrameCallback` reports). While paused, the adapter reports the position a few
+/// times a second and once after every seek and pause.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Observation {
+    pub media_time: MediaTime,
+    pub presented_at: LocalTime,
+}
+
+/// Why a seek was issued; only `Drift` seeks would indicate a controller failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeekCause {
+    /// A state change asked for it (a user's seek, a start or pause that needs a new position).
+    Intent,
+    /// Joining a room, or the room timeline changing under us (two groups merging).
+    Join,
+    /// Catching up after this player stalled.
+    Stall,
+    /// Nothing but accumulated error: should never happen in steady state.
+    Drift,
+}
+
+/// Tuning of the controller.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControllerConfig {
+    /// Largest deviation of the playback rate from the room's rate, as a fraction.
+    pub max_rate_dev: f64,
+    /// Rate correction starts when the error exceeds this...
+    pub deadband_enter: Span,
+    /// ...and stops once it is below this (hysteresis: no hunting around one threshold).
+    pub deadband_exit: Span,
+    /// The proportional term removes the error over about this long.
+    pub horizon: Span,
+    /// Errors beyond this are corrected by a seek instead of the rate.
+    pub seek_threshold: Span,
+    /// Observations averaged (by a line fit) into one error estimate.
+    pub error_window: Span,
+    /// Least time between two rate changes (each change can be heard on some players).
+    pub min_rate_interval: Span,
+    /// Smallest rate change worth sending.
+    pub min_rate_step: f64,
+    /// A paused player further than this from the paused position is re-seeked (once).
+    pub paused_tolerance: Span,
+    /// Least time between two seeks no intent asked for; doubles on each one in a row.
+    pub min_seek_gap: Span,
+    /// After an intent, a join or a stall, seeks are attributed to it for this long.
+    pub grace: Span,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        ControllerConfig {
+            max_rate_dev: 0.05,
+            deadband_enter: Span::from_micros(1_000),
+            deadband_exit: Span::from_micros(250),
+            horizon: Span::from_millis(1_500),
+            seek_threshold: Span::from_millis(200),
+            error_window: Span::from_millis(300),
+            min_rate_interval: Span::from_millis(200),
+            min_rate_step: 2e-5,
+            paused_tolerance: Span::from_millis(2),
+            min_seek_gap: Span::from_secs(3),
+            grace: Span::from_secs(5),
+        }
+    }
+}
+
+/// Running mean and mean deviation of a latency, for planning ahead with a safe margin.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Latency {
+    mean: f64,
+    dev: f64,
+    n: u32,
+}
+
+impl Latency {
+    fn new(guess: Span) -> Latency {
+        Latency {
+            mean: guess.0 as f64,
+            dev: guess.0 as f64 / 2.0,
+            n: 0,
+        }
+    }
+    fn update(&mut self, x: Span) {
+        let x = (x.0 as f64).clamp(0.0, 5e6);
+        if self.n == 0 {
+            self.mean = x;
+            self.dev = x / 4.0;
+        } else {
+            let a = (1.0 / (self.n as f64 + 1.0)).max(0.2);
+            let err = x - self.mean;
+            self.mean += a * err;
+            self.dev += a * (err.abs() - self.dev);
+        }
+        self.n = self.n.saturating_add(1);
+    }
+    /// Expected latency.
+    pub fn mean(&self) -> Span {
+        Span(self.mean as i64)
+    }
+    /// A latency rarely exceeded.
+    pub fn high(&self) -> Span {
+        Span((self.mean + 3.0 * self.dev) as i64) + Span::from_millis(20)
+    }
+}
+
+/// Counters the UI and the simulator read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ControllerStats {
+    pub seeks_intent: u64,
+    pub seeks_join: u64,
+    pub seeks_stall: u64,
+    pub seeks_drift: u64,
+    pub rate_changes: u64,
+    pub starts: u64,
+    /// Scheduled starts that never showed motion and were retried.
+    pub start_retries: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// Nothing to control (no media, or loading).
+    Idle,
+    /// Paused at the state's position.
+    Paused,
+    /// Playing until the local instant, then pausing.
+    PausingAt(LocalTime),
+    /// `PlayAt(play_at)` issued: waiting for motion that should start at `at` from `from`.
+    Starting {
+        at: LocalTime,
+        play_at: LocalTime,
+        from: MediaTime,
+        retries: u32,
+    },
+    /// Moving; continuous control.
+    Playing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PendingSeek {
+    target: MediaTime,
+    issued: LocalTime,
+}
+
+/// The drift controller for one local player.
+#[derive(Clone, Debug)]
+pub struct Controller {
+    cfg: ControllerConfig,
+    loaded: Option<String>,
+    loading: bool,
+    mode: Mode,
+    playing_cmd: bool,
+    rate_cmd: f64,
+    last_rate_at: Option<LocalTime>,
+    last_ideal: f64,
+    seek: Option<PendingSeek>,
+    seek_landed: Option<LocalTime>,
+    seek_lat: Latency,
+    start_lat: Latency,
+    window: VecDeque<(LocalTime, f64)>,
+    last_obs: Option<Observation>,
+    planned: Option<Stamp>,
+    paused_fixed: bool,
+    correcting: bool,
+    stalled: bool,
+    intent_grace: Option<LocalTime>,
+    join_grace: Option<LocalTime>,
+    stall_grace: Option<LocalTime>,
+    next_auto_seek: LocalTime,
+    auto_seek_gap: Span,
+    last_auto_seek: Option<LocalTime>,
+    error: Option<Span>,
+    stats: ControllerStats,
+}
+
+impl Controller {
+    pub fn new(cfg: ControllerConfig) -> Controller {
+        Controller {
+            auto_seek_gap: cfg.min_seek_gap,
+            cfg,
+            loaded: None,
+            loading: false,
+            mode: Mode::Idle,
+            playing_cmd: false,
+            rate_cmd: 1.0,
+            last_rate_at: None,
+            last_ideal: 1.0,
+            seek: None,
+            seek_landed: None,
+            seek_lat: Latency::new(Span::from_millis(300)),
+            start_lat: Latency::new(Span::from_millis(30)),
+            window: VecDeque::new(),
+            last_obs: None,
+            planned: None,
+            paused_fixed: false,
+            correcting: false,
+            stalled: false,
+            intent_grace: None,
+            join_grace: None,
+            stall_grace: None,
+            next_auto_seek: LocalTime(i64::MIN),
+            last_auto_seek: None,
+            error: None,
+            stats: ControllerStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> &ControllerStats {
+        &self.stats
+    }
+
+    /// Latest filtered error (player minus room timeline; positive means ahead), while playing.
+    pub fn error(&self) -> Option<Span> {
+        self.error
+    }
+
+    /// Time this player needs to be ready for a start that needs a seek.
+    pub fn prep(&self) -> Span {
+        self.seek_lat.high() + self.start_lat.high()
+    }
+
+    /// Media time of the latest observation (where a stalled player froze).
+    pub fn last_position(&self) -> Option<MediaTime> {
+        self.last_obs.map(|o| o.media_time)
+    }
+
+    /// The rate last commanded to the player.
+    pub fn rate(&self) -> f64 {
+        self.rate_cmd
+    }
+
+    /// Forgets the plan, e.g. when the room timeline changed under us: the next update plans
+    /// afresh, and seeks in the next moments are attributed to the change.
+    pub fn timeline_changed(&mut self, now: LocalTime) {
+        self.join_grace = Some(now + self.cfg.grace);
+        self.window.clear();
+    }
+
+    /// The local player stalled (buffering) or recovered.
+    pub fn set_stalled(&mut self, now: LocalTime, stalled: bool) {
+        self.stalled = stalled;
+        self.window.clear();
+        self.stall_grace = Some(now + self.cfg.grace);
+        if !stalled {
+            // Catching up after a stall is expected; do not make it wait for back-off.
+            self.next_auto_seek = now;
+        }
+    }
+
+    /// When the controller next needs an update without any input.
+    pub fn deadline(&self) -> Option<LocalTime> {
+        match self.mode {
+            Mode::PausingAt(t) => Some(t),
+            Mode::Starting { at, .. } => Some(at + self.start_timeout()),
+            _ => None,
+        }
+    }
+
+    fn start_timeout(&self) -> Span {
+        Span::from_secs(2) + self.prep()
+    }
+
+    /// Brings the plan in line with the state: load media, plan for a new state, fire timers.
+    pub fn update(
+        &mut self,
+        now: LocalTime,
+        desired: Option<(&Versioned, &RoomMap)>,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
+        let Some((v, map)) = desired else { return };
+        let p = &v.playback;
+        let Some(media) = &p.media else { return };
+        if self.loaded.as_ref() != Some(media) {
+            out.push_back(PlayerCommand::Load {
+                media_id: media.clone(),
+            });
+            self.loaded = Some(media.clone());
+            self.loading = true;
+            self.mode = Mode::Idle;
+            self.playing_cmd = false;
+            self.seek = None;
+            self.planned = None;
+            self.last_obs = None;
+            return;
+        }
+        if self.loading {
+            return;
+        }
+        if self.planned != Some(v.stamp) {
+            let cause = if self.planned.is_none() {
+                self.join_grace = Some(now + self.cfg.grace);
+                SeekCause::Join
+            } else {
+                self.intent_grace = Some(now + self.cfg.grace);
+                SeekCause::Intent
+            };
+            self.planned = Some(v.stamp);
+            self.plan(now, v, map, cause, out);
+            return;
+        }
+        match self.mode {
+            Mode::PausingAt(t) if now >= t => {
+                out.push_back(PlayerCommand::Pause);
+                self.playing_cmd = false;
+                self.mode = Mode::Paused;
+                self.error = None;
+            }
+            Mode::Starting { at, retries, .. } if now >= at + self.start_timeout() => {
+                // The start never showed: try again from the timeline, a bounded number of
+                // times (a player that refuses to play must not be hammered).
+                self.stats.start_retries += 1;
+                if retries < 3 {
+                    let cause = self.cause_at(now);
+                    self.catch_up(now, v, map, cause, out);
+                    if let Mode::Starting { retries: r, .. } = &mut self.mode {
+                        *r = retries + 1;
+                    }
+                } else {
+                    self.mode = Mode::Idle;
+                }
+            }
+            Mode::Playing if !self.stalled => {
+                // Follow a scheduled rate change or a new skew estimate at once.
+                let ideal = p.speed_at(map.to_room(now)) * (1.0 + map.skew);
+                if (ideal - self.last_ideal).abs() > 1e-9 {
+                    let step = ideal - self.last_ideal;
+                    self.last_ideal = ideal;
+                    if step.abs() > 1e-3 {
+                        self.set_rate(now, ideal, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Feeds one player observation.
+    pub fn observe(
+        &mut self,
+        now: LocalTime,
+        obs: Observation,
+        desired: Option<(&Versioned, &RoomMap)>,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
+        if self.loading {
+            // First report after a load: the media is ready; plan from scratch.
+            self.loading = false;
+            self.planned = None;
+            self.last_obs = Some(obs);
+            self.update(now, desired, out);
+            return;
+        }
+        self.last_obs = Some(obs);
+        if self.stalled {
+            return;
+        }
+        if let Some(s) = self.seek {
+            let d = obs.media_time - s.target;
+            if obs.presented_at >= s.issued && d >= -Span::from_millis(2) && d <= Span::from_secs(1)
+            {
+                // The first frame after the seek: its latency, net of any motion since.
+                let landed = obs.presented_at - Span(d.0.max(0));
+                self.seek_lat.update(landed - s.issued);
+                self.seek = None;
+                self.seek_landed = Some(landed);
+            } else {
+                return;
+            }
+        }
+        let Some((v, map)) = desired else { return };
+        let p = &v.playback;
+        match self.mode {
+            Mode::Starting {
+                at, play_at, from, ..
+            } => {
+                let moved = obs.media_time - from;
+                if moved > Span::from_micros(500) {
+                    let started = obs.presented_at - moved.mul_f64(1.0 / self.rate_cmd.max(1e-3));
+                    // Latency counts from when the player could first start: the later of the
+                    // command's instant and the seek's landing.
+                    let ready = self.seek_landed.map_or(play_at, |l| l.max(play_at));
+                    self.start_lat.update(started - ready);
+                    let _ = at;
+                    self.stats.starts += 1;
+                    self.mode = Mode::Playing;
+                    self.window.clear();
+                    self.last_ideal = p.speed_at(map.to_room(now)) * (1.0 + map.skew);
+                    if !p.playing && map.to_local(p.anchor_room) > now {
+                        self.mode = Mode::PausingAt(map.to_local(p.anchor_room));
+                    }
+                }
+            }
+            Mode::Paused => {
+                let at = map.to_room(obs.presented_at);
+                let want = p.position_at(at);
+                if (obs.media_time - want).abs() > self.cfg.paused_tolerance
+                    && !self.paused_fixed
+                    && p.speed_at(at) == 0.0
+                {
+                    self.paused_fixed = true;
+                    self.seek_to(now, want, SeekCause::Intent, out);
+                }
+            }
+            Mode::Playing | Mode::PausingAt(_) => self.correct(now, obs, v, map, out),
+            Mode::Idle => {}
+        }
+    }
+
+    fn cause_at(&self, now: LocalTime) -> SeekCause {
+        let within = |g: Option<LocalTime>| g.is_some_and(|g| now < g);
+        if within(self.stall_grace) {
+            SeekCause::Stall
+        } else if within(self.intent_grace) {
+            SeekCause::Intent
+        } else if within(self.join_grace) {
+            SeekCause::Join
+        } else {
+            SeekCause::Drift
+        }
+    }
+
+    /// Continuous control while playing.
+    fn correct(
+        &mut self,
+        now: LocalTime,
+        obs: Observation,
+        v: &Versioned,
+        map: &RoomMap,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
+        let p = &v.playback;
+        let target = p.position_at(map.to_room(obs.presented_at));
+        let e = (obs.media_time - target).0 as f64;
+        self.window.push_back((obs.presented_at, e));
+        while let Some(&(t, _)) = self.window.front() {
+            if now - t > self.cfg.error_window {
+                self.window.pop_front();
+            } else {
+                break;
+            }
+        }
+        if self.window.len() < 4 {
+            return;
+        }
+        // Least-squares line through the window, read at `now`: averages frame-timing noise
+        // and accounts for the error's current trend (the rate we are applying).
+        let n = self.window.len() as f64;
+        let t0 = self.window[0].0;
+        let tm = self
+            .window
+            .iter()
+            .map(|(t, _)| (*t - t0).0 as f64)
+            .sum::<f64>()
+            / n;
+        let em = self.window.iter().map(|(_, e)| *e).sum::<f64>() / n;
+        let (mut sxx, mut sxy) = (0.0, 0.0);
+        for (t, e) in &self.window {
+            let dx = (*t - t0).0 as f64 - tm;
+            sxx += dx * dx;
+            sxy += dx * (e - em);
+        }
+        let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+        let e_now = em + slope * ((now - t0).0 as f64 - tm);
+        self.error = Some(Span(e_now as i64));
+
+        let speed = p.speed_at(map.to_room(now));
+        if e_now.abs() > self.cfg.seek_threshold.0 as f64 && speed > 0.0 {
+            if self.seek.is_none() && now >= self.next_auto_seek {
+                let cause = self.cause_at(now);
+                self.catch_up(now, v, map, cause, out);
+            }
+            return;
+        }
+        let ideal = speed * (1.0 + map.skew);
+        let since = self.last_rate_at.map_or(Span(i64::MAX), |t| now - t);
+        if since < self.cfg.min_rate_interval {
+            return;
+        }
+        if self.correcting {
+            if e_now.abs() < self.cfg.deadband_exit.0 as f64 {
+                self.correcting = false;
+            }
+        } else if e_now.abs() > self.cfg.deadband_enter.0 as f64 {
+            self.correcting = true;
+        }
+        let corr = if self.correcting {
+            (-e_now / self.cfg.horizon.0 as f64)
+                .clamp(-self.cfg.max_rate_dev, self.cfg.max_rate_dev)
+        } else {
+            0.0
+        };
+        let lo = speed * (1.0 - self.cfg.max_rate_dev);
+        let hi = speed * (1.0 + self.cfg.max_rate_dev);
+        let rate = (ideal + speed * corr).clamp(lo, hi);
+        self.last_ideal = ideal;
+        if (rate - self.rate_cmd).abs() > self.cfg.min_rate_step * speed.max(1e-3) {
+            self.set_rate(now, rate, out);
+        }
+    }
+
+    fn set_rate(&mut self, now: LocalTime, rate: f64, out: &mut VecDeque<PlayerCommand>) {
+        if rate > 0.0 && rate.is_finite() {
+            out.push_back(PlayerCommand::SetRate(rate));
+            self.rate_cmd = rate;
+            self.last_rate_at = Some(now);
+            self.stats.rate_changes += 1;
+        }
+    }
+
+    fn seek_to(
+        &mut self,
+        now: LocalTime,
+        to: MediaTime,
+        cause: SeekCause,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
+        out.push_back(PlayerCommand::SeekTo(to));
+        self.seek = Some(PendingSeek {
+            target: to,
+            issued: now,
+        });
+        self.seek_landed = None;
+        self.window.clear();
+        self.error = None;
+        match cause {
+            SeekCause::Intent => self.stats.seeks_intent += 1,
+            SeekCause::Join => self.stats.seeks_join += 1,
+            SeekCause::Stall => self.stats.seeks_stall += 1,
+            SeekCause::Drift => self.stats.seeks_drift += 1,
+        }
+        if cause != SeekCause::Intent {
+            // Back-off for seeks nobody asked for: a second one soon after doubles the gap.
+            let recent = self
+                .last_auto_seek
+                .is_some_and(|t| now - t < Span::from_secs(30));
+            self.auto_seek_gap = if recent {
+                (self.auto_seek_gap + self.auto_seek_gap).min(Span::from_secs(60))
+            } else {
+                self.cfg.min_seek_gap
+            };
+            self.last_auto_seek = Some(now);
+            self.next_auto_seek = now + self.auto_seek_gap;
+        }
+    }
+
+    /// Makes the player start at a local instant with a media time given by the plan.
+    fn schedule_start(
+        &mut self,
+        at: LocalTime,
+        from: MediaTime,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
+        // Rate first, so the start already runs at the right speed.
+        let play_at = at - self.start_lat.mean();
+        out.push_back(PlayerCommand::PlayAt(play_at));
+        self.playing_cmd = true;
+        self.correcting = false;
+        self.error = None;
+        self.mode = Mode::Starting {
+            at,
+            play_at,
+            from,
+            retries: 0,
+        };
+    }
+
+    /// Seeks (paused) to where the timeline will be once the seek and start are done, and
+    /// schedules the start for that instant.
+    fn catch_up(
+        &mut self,
+        now: LocalTime,
+        v: &Versioned,
+        map: &RoomMap,
+        cause: SeekCause,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
+        let p = &v.playback;
+        let land = now + self.seek_lat.high() + self.start_lat.mean() + Span::from_millis(30);
+        let room_land = map.to_room(land);
+        let x = p.position_at(room_land);
+        if p.speed_at(room_land) == 0.0 {
+            self.stop_at(now, x, cause, out);
+            return;
+        }
+        if self.playing_cmd {
+            out.push_back(PlayerCommand::Pause);
+            self.playing_cmd = false;
+        }
+        self.seek_to(now, x, cause, out);
+        self.set_speed_for(now, p.speed_at(room_land) * (1.0 + map.skew), out);
+        self.schedule_start(land, x, out);
+        self.last_ideal = p.speed_at(room_land) * (1.0 + map.skew);
+    }
+
+    fn set_speed_for(&mut self, now: LocalTime, rate: f64, out: &mut VecDeque<PlayerCommand>) {
+        if (rate - self.rate_cmd).abs() > 1e-9 {
+            self.set_rate(now, rate, out);
+        }
+    }
+
+    /// Pauses and puts the player exactly on `x`.
+    fn stop_at(
+        &mut self,
+        now: LocalTime,
+        x: MediaTime,
+        cause: SeekCause,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
+        let mut need_seek = self
+            .last_obs
+            .is_none_or(|o| (o.media_time - x).abs() > self.cfg.paused_tolerance)
+            || self.seek.is_some();
+        if self.playing_cmd {
+            out.push_back(PlayerCommand::Pause);
+            self.playing_cmd = false;
+            need_seek = true;
+        }
+        if need_seek {
+            self.seek_to(now, x, cause, out);
+            self.paused_fixed = false;
+        } else {
+            self.paused_fixed = false;
+        }
+        self.mode = Mode::Paused;
+        self.error = None;
+    }
+
+    /// Turns a new state into commands.
+    fn plan(
+        &mut self,
+        now: LocalTime,
+        v: &Versioned,
+        map: &RoomMap,
+        cause: SeekCause,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
+        let p = &v.playback;
+        let la = map.to_local(p.anchor_room);
+        let running = matches!(self.mode, Mode::Playing | Mode::PausingAt(_))
+            && self.seek.is_none()
+            && self.playing_cmd;
+        self.paused_fixed = false;
+        if p.playing {
+            if la > now && p.lead_in_rate == 0.0 {
+                // A scheduled start from a held position.
+                let need_seek = self.playing_cmd
+                    || self.seek.is_some()
+                    || self.last_obs.is_none_or(|o| {
+                        (o.media_time - p.anchor_media).abs() > self.cfg.paused_tolerance
+                    });
+                let prep = if need_seek {
+                    self.seek_lat.high()
+                } else {
+                    Span::ZERO
+                } + self.start_lat.mean()
+                    + Span::from_millis(5);
+                if la - now < prep {
+                    self.catch_up(now, v, map, cause, out);
+                    return;
+                }
+                if self.playing_cmd {
+                    out.push_back(PlayerCommand::Pause);
+                    self.playing_cmd = false;
+                }
+                if need_seek {
+                    self.seek_to(now, p.anchor_media, cause, out);
+                }
+                self.set_speed_for(now, p.rate * (1.0 + map.skew), out);
+                self.schedule_start(la, p.anchor_media, out);
+                self.last_ideal = p.rate * (1.0 + map.skew);
+            } else if running {
+                self.mode = Mode::Playing;
+            } else {
+                self.catch_up(now, v, map, cause, out);
+            }
+        } else if la > now && p.lead_in_rate > 0.0 && running {
+            self.mode = Mode::PausingAt(la);
+        } else {
+            self.stop_at(now, p.anchor_media, cause, out);
+        }
+    }
+}

@@ -1,0 +1,906 @@
+//! The sans-IO sync engine: one state machine per viewer, driven by inputs, emitting outputs.
+//!
+//! The engine owns no clock, socket or player. The application calls
+//! [`Engine::handle_input`] with the current local time and an [`Input`], then drains
+//! [`Engine::poll_output`] and arms a timer for [`Engine::poll_timeout`], at which it feeds
+//! [`Input::Tick`]. That is the whole loop, in the browser and in the simulator alike.
+//!
+//! Inside, it ties the parts together: clock estimators for every peer (pinged over the
+//! unreliable channel), the room timeline (whose clock is the reference, and the base that
+//! keeps room time continuous when the reference changes), the replicated playback register,
+//! the drift controller and the buffering guard.
+//!
+//! ## The room timeline
+//! Room time is the reference peer's clock plus a base. The reference is the oldest peer in
+//! the room: every peer has a rank (join order, learned from the peers it meets; unranked
+//! newcomers come last) and the smallest (rank, id) wins, which every peer computes alike.
+//! When the reference changes (it left, or a better-ranked peer appeared), the new reference
+//! picks its base so that room time does not jump from its own point of view, and announces it;
+//! until the announcement arrives, the others compute the same continuity from their own
+//! estimates. Room time therefore never jumps by more than the clock estimation error.
+
+use super::buffering::{BufferingPolicy, HoldAction, StallGuard};
+use super::clock::{ClockConfig, ClockEstimate, ClockEstimator, RoomMap};
+use super::controller::{
+    Controller, ControllerConfig, ControllerStats, Observation, PlayerCommand,
+};
+use super::state::{apply_intent, Intent, IntentError, Leads, Playback, Register, Versioned};
+use super::time::{LocalTime, MediaTime, RoomTime, Span};
+use super::wire::{Body, Hello, Invalid, Timebase, WireMessage};
+use super::PeerId;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Tuning of the engine. The defaults are what the simulator's benchmark runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub clock: ClockConfig,
+    pub controller: ControllerConfig,
+    pub buffering: BufferingPolicy,
+    /// Least time between two holds requested by this viewer (a flaky connection must not
+    /// pause the room over and over).
+    pub hold_cooldown: Span,
+    /// Clock probes per peer, in steady state...
+    pub ping_interval: Span,
+    /// ...and while the first `fast_pings` samples are collected, to sync a newcomer quickly.
+    pub fast_ping_interval: Span,
+    pub fast_pings: usize,
+    /// Period of the unreliable anti-entropy announcement.
+    pub hello_interval: Span,
+    /// Bounds of the lead with which changes are scheduled ahead.
+    pub min_lead: Span,
+    pub max_lead: Span,
+    /// Clock samples needed from the reference before we trust room time.
+    pub min_sync_samples: usize,
+    /// Stamps and anchors further ahead of our room time than this are refused: no honest
+    /// peer schedules that far, and a far-future stamp would pin the register forever.
+    pub max_future: Span,
+    /// Least time between two clock events per peer (for the UI).
+    pub event_interval: Span,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            clock: ClockConfig::default(),
+            controller: ControllerConfig::default(),
+            buffering: BufferingPolicy::default(),
+            hold_cooldown: Span::from_secs(20),
+            ping_interval: Span::from_millis(500),
+            fast_ping_interval: Span::from_millis(100),
+            fast_pings: 10,
+            hello_interval: Span::from_secs(2),
+            min_lead: Span::from_millis(100),
+            max_lead: Span::from_secs(3),
+            min_sync_samples: 4,
+            max_future: Span::from_secs(60),
+            event_interval: Span::from_secs(1),
+        }
+    }
+}
+
+/// Everything that can happen to the engine.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A message from a peer, with the local time it was received (for clock samples the
+    /// receive time matters, not when the engine got round to it).
+    PeerMessage {
+        from: PeerId,
+        msg: WireMessage,
+        received_at: LocalTime,
+    },
+    /// What the local player presented.
+    Observation(Observation),
+    /// The local user wants something.
+    Intent(Intent),
+    /// A data channel to a peer opened. Messages from a peer before this are dropped.
+    PeerJoined(PeerId),
+    PeerLeft(PeerId),
+    /// The local player stalled (`true`) or recovered (`false`).
+    Buffering(bool),
+    /// The time returned by [`Engine::poll_timeout`] was reached.
+    Tick,
+}
+
+/// Who a message is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    One(PeerId),
+    All,
+}
+
+/// Which data channel to use: state changes must arrive (reliable, ordered); clock probes must
+/// not wait behind a lost packet (unreliable, unordered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Reliable,
+    Unreliable,
+}
+
+/// A message to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transmit {
+    pub to: Destination,
+    pub channel: Channel,
+    pub msg: WireMessage,
+}
+
+/// Things the UI may want to show.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The room's playback state changed.
+    StateChanged(Versioned),
+    /// New clock estimate for a peer (at most once per `event_interval`).
+    PeerClock {
+        peer: PeerId,
+        offset: Span,
+        rtt: Span,
+    },
+    /// Room time now follows this peer's clock.
+    ReferenceChanged(PeerId),
+    PeerBuffering {
+        peer: PeerId,
+        buffering: bool,
+    },
+}
+
+/// What the application must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    Send(Transmit),
+    Player(PlayerCommand),
+    Event(Event),
+}
+
+/// Counters of what happened, including everything refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub messages_in: u64,
+    pub messages_out: u64,
+    /// Messages of another protocol version.
+    pub rejected_version: u64,
+    /// Messages with impossible values (NaN, out of range, negative durations).
+    pub rejected_invalid: u64,
+    /// States stamped or anchored too far in the future.
+    pub rejected_future: u64,
+    /// Messages from peers that have not joined.
+    pub rejected_unknown_peer: u64,
+    /// Pongs matching no ping we sent.
+    pub unmatched_pongs: u64,
+    /// Observations with impossible values.
+    pub rejected_observations: u64,
+    /// Inputs stamped before the previous one (the engine keeps the later time).
+    pub time_went_back: u64,
+    pub intents_applied: u64,
+    pub intents_refused: u64,
+    pub states_adopted: u64,
+    pub holds: u64,
+    pub releases: u64,
+    pub reference_changes: u64,
+    pub controller: ControllerStats,
+}
+
+/// What the engine knows about one peer.
+#[derive(Clone, Debug)]
+struct Peer {
+    clock: ClockEstimator,
+    pings: VecDeque<(u32, LocalTime)>,
+    next_ping: LocalTime,
+    rank: Option<u64>,
+    timebase: Option<Timebase>,
+    prep: Span,
+    buffering: bool,
+    last_event: Option<LocalTime>,
+}
+
+/// Read-only view of a peer for the UI.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PeerView {
+    pub id: PeerId,
+    /// Clock estimate (offset of its clock from ours, skew, round-trip time), once measured.
+    pub clock: Option<ClockEstimate>,
+    pub rank: Option<u64>,
+    pub buffering: bool,
+}
+
+/// Most unanswered pings remembered per peer.
+const MAX_PENDING_PINGS: usize = 64;
+/// Most intents remembered while waiting to be in sync.
+const MAX_PENDING_INTENTS: usize = 8;
+
+/// The sync engine of one viewer.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    cfg: Config,
+    me: PeerId,
+    now: LocalTime,
+    peers: BTreeMap<PeerId, Peer>,
+    rank: Option<u64>,
+    timebase: Timebase,
+    /// Whether `timebase` is the reference's own announcement (or ours), not a local guess.
+    official: bool,
+    /// Room time extrapolated from a departed reference until its successor is measurable.
+    fallback: Option<RoomMap>,
+    register: Register,
+    controller: Controller,
+    guard: StallGuard,
+    out: VecDeque<Output>,
+    player: VecDeque<PlayerCommand>,
+    pending_intents: VecDeque<Intent>,
+    next_hello: LocalTime,
+    ping_seq: u32,
+    stats: Stats,
+}
+
+impl Engine {
+    /// A new engine for the local peer `me`, alone in its room until peers join.
+    pub fn new(cfg: Config, me: PeerId, now: LocalTime) -> Engine {
+        Engine {
+            controller: Controller::new(cfg.controller.clone()),
+            guard: StallGuard::new(cfg.buffering, cfg.hold_cooldown),
+            next_hello: now + cfg.hello_interval,
+            cfg,
+            me,
+            now,
+            peers: BTreeMap::new(),
+            rank: None,
+            timebase: Timebase {
+                reference: me,
+                base: Span::ZERO,
+            },
+            official: true,
+            fallback: None,
+            register: Register::new(),
+            out: VecDeque::new(),
+            player: VecDeque::new(),
+            pending_intents: VecDeque::new(),
+            ping_seq: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Feeds one input at local time `now`, then does whatever became due.
+    pub fn handle_input(&mut self, now: LocalTime, input: Input) {
+        if now < self.now {
+            self.stats.time_went_back += 1;
+        }
+        let now = now.max(self.now);
+        self.now = now;
+        let prev_map = self.room_map(now);
+        match input {
+            Input::PeerMessage {
+                from,
+                msg,
+                received_at,
+            } => self.on_message(now, from, msg, received_at.min(now)),
+            Input::Observation(obs) => self.on_observation(now, obs),
+            Input::Intent(intent) => {
+                if self.pending_intents.len() < MAX_PENDING_INTENTS {
+                    self.pending_intents.push_back(intent);
+                } else {
+                    self.stats.intents_refused += 1;
+                }
+            }
+            Input::PeerJoined(id) => self.on_joined(now, id),
+            Input::PeerLeft(id) => {
+                self.peers.remove(&id);
+            }
+            Input::Buffering(stalled) => self.on_buffering(now, stalled),
+            Input::Tick => {}
+        }
+        self.after_input(now, prev_map);
+    }
+
+    /// Next thing to do, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        let o = self.out.pop_front()?;
+        if matches!(o, Output::Send(_)) {
+            self.stats.messages_out += 1;
+        }
+        Some(o)
+    }
+
+    /// When the engine wants an [`Input::Tick`] at the latest.
+    pub fn poll_timeout(&self) -> Option<LocalTime> {
+        let mut t = self.next_hello;
+        for p in self.peers.values() {
+            t = t.min(p.next_ping);
+        }
+        if let Some(d) = self.controller.deadline() {
+            t = t.min(d);
+        }
+        if let Some(d) = self.guard.deadline() {
+            t = t.min(d);
+        }
+        // A scheduled pause or rate change takes effect at the anchor.
+        if let (Some(v), Some(map)) = (self.register.get(), self.room_map(self.now)) {
+            let la = map.to_local(v.playback.anchor_room);
+            if la > self.now {
+                t = t.min(la);
+            }
+        }
+        Some(t.max(self.now))
+    }
+
+    // ---- read-only state for the UI ----
+
+    /// This peer's id.
+    pub fn id(&self) -> PeerId {
+        self.me
+    }
+
+    /// The room's playback state, with its stamp.
+    pub fn playback(&self) -> Option<&Versioned> {
+        self.register.get()
+    }
+
+    /// Room time at local time `now`, once in sync with the reference.
+    pub fn room_time(&self, now: LocalTime) -> Option<RoomTime> {
+        self.room_map(now).map(|m| m.to_room(now))
+    }
+
+    /// Where the media should be at local time `now`, by the room's state.
+    pub fn expected_position(&self, now: LocalTime) -> Option<MediaTime> {
+        let map = self.room_map(now)?;
+        let v = self.register.get()?;
+        v.playback.media.as_ref()?;
+        Some(v.playback.position_at(map.to_room(now)))
+    }
+
+    /// The room's media speed at local time `now` (0 while paused).
+    pub fn expected_speed(&self, now: LocalTime) -> Option<f64> {
+        let map = self.room_map(now)?;
+        Some(self.register.get()?.playback.speed_at(map.to_room(now)))
+    }
+
+    /// Our player's latest measured offset from the room (positive: ahead).
+    pub fn playback_error(&self) -> Option<Span> {
+        self.controller.error()
+    }
+
+    /// Whether room time is known (our own, or measured against the reference's clock).
+    pub fn is_synced(&self) -> bool {
+        self.room_map(self.now).is_some()
+    }
+
+    /// The peer whose clock room time follows.
+    pub fn reference(&self) -> PeerId {
+        self.timebase.reference
+    }
+
+    /// The room timeline: reference and base.
+    pub fn timebase(&self) -> Timebase {
+        self.timebase
+    }
+
+    /// Our join order in the room (`None` until we met the room or acted in it).
+    pub fn rank(&self) -> Option<u64> {
+        self.rank
+    }
+
+    /// The peers we are connected to.
+    pub fn peers(&self) -> impl Iterator<Item = PeerView> + '_ {
+        self.peers.iter().map(|(id, p)| PeerView {
+            id: *id,
+            clock: p.clock.estimate().copied(),
+            rank: p.rank,
+            buffering: p.buffering,
+        })
+    }
+
+    /// Counters, including refused inputs.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            controller: *self.controller.stats(),
+            ..self.stats
+        }
+    }
+
+    // ---- the room timeline ----
+
+    fn room_map(&self, now: LocalTime) -> Option<RoomMap> {
+        let tb = self.timebase;
+        if tb.reference == self.me {
+            return Some(RoomMap {
+                local: now,
+                room: RoomTime(now.0) + tb.base,
+                skew: 0.0,
+            });
+        }
+        if let Some(est) = self.peers.get(&tb.reference).and_then(|p| {
+            p.clock
+                .estimate()
+                .filter(|e| e.samples >= self.cfg.min_sync_samples)
+        }) {
+            return Some(RoomMap {
+                local: now,
+                room: RoomTime(now.0) + est.offset_at(now) + tb.base,
+                skew: est.skew,
+            });
+        }
+        self.fallback.map(|m| RoomMap {
+            local: now,
+            room: m.to_room(now),
+            skew: m.skew,
+        })
+    }
+
+    fn rank_key(&self, id: PeerId) -> (u64, PeerId) {
+        let rank = if id == self.me {
+            self.rank
+        } else {
+            self.peers.get(&id).and_then(|p| p.rank)
+        };
+        (rank.unwrap_or(u64::MAX), id)
+    }
+
+    /// Re-elects the reference and keeps room time continuous across a change.
+    fn update_reference(&mut self, now: LocalTime, prev: Option<RoomMap>) {
+        let best = std::iter::once(self.me)
+            .chain(self.peers.keys().copied())
+            .min_by_key(|id| self.rank_key(*id))
+            .unwrap_or(self.me);
+        let before = self.timebase;
+        if best == self.me {
+            if self.timebase.reference != self.me || !self.official {
+                let base = match prev {
+                    Some(m) => m.to_room(now) - RoomTime(now.0),
+                    None => Span::ZERO,
+                };
+                self.timebase = Timebase {
+                    reference: self.me,
+                    base,
+                };
+                self.official = true;
+                self.fallback = None;
+                self.broadcast_hello(Channel::Reliable);
+            }
+        } else {
+            let announced = self
+                .peers
+                .get(&best)
+                .and_then(|p| p.timebase)
+                .filter(|tb| tb.reference == best);
+            if let Some(tb) = announced {
+                if self.timebase != tb || !self.official {
+                    self.timebase = tb;
+                    self.official = true;
+                }
+            } else if self.timebase.reference != best {
+                // The new reference has not announced its base yet: continue the timeline we
+                // were on, measured against its clock, until it does.
+                let est = self
+                    .peers
+                    .get(&best)
+                    .and_then(|p| p.clock.estimate().copied());
+                match (prev, est) {
+                    (Some(m), Some(e)) => {
+                        self.timebase = Timebase {
+                            reference: best,
+                            base: m.to_room(now) - RoomTime(now.0) - e.offset_at(now),
+                        };
+                        self.official = false;
+                    }
+                    (Some(m), None) => self.fallback = Some(m),
+                    (None, _) => {}
+                }
+            }
+            if self.peers.get(&self.timebase.reference).is_some_and(|p| {
+                p.clock
+                    .estimate()
+                    .is_some_and(|e| e.samples >= self.cfg.min_sync_samples)
+            }) {
+                self.fallback = None;
+            }
+        }
+        if self.timebase.reference != before.reference {
+            self.stats.reference_changes += 1;
+            self.out.push_back(Output::Event(Event::ReferenceChanged(
+                self.timebase.reference,
+            )));
+        }
+        // A jump of the timeline we play on (two groups merging, or first sync) is not drift.
+        if let (Some(a), Some(b)) = (prev, self.room_map(now)) {
+            if (b.to_room(now) - a.to_room(now)).abs() > Span::from_millis(50) {
+                self.controller.timeline_changed(now);
+            }
+        }
+    }
+
+    // ---- inputs ----
+
+    fn on_joined(&mut self, now: LocalTime, id: PeerId) {
+        if id == self.me || self.peers.contains_key(&id) {
+            return;
+        }
+        self.peers.insert(
+            id,
+            Peer {
+                clock: ClockEstimator::new(self.cfg.clock.clone()),
+                pings: VecDeque::new(),
+                next_ping: now,
+                rank: None,
+                timebase: None,
+                prep: Span::ZERO,
+                buffering: false,
+                last_event: None,
+            },
+        );
+        let hello = self.hello();
+        self.send(Destination::One(id), Channel::Reliable, Body::Hello(hello));
+    }
+
+    fn on_message(
+        &mut self,
+        now: LocalTime,
+        from: PeerId,
+        msg: WireMessage,
+        received_at: LocalTime,
+    ) {
+        self.stats.messages_in += 1;
+        if !self.peers.contains_key(&from) || from == self.me {
+            self.stats.rejected_unknown_peer += 1;
+            return;
+        }
+        match msg.validate() {
+            Ok(()) => {}
+            Err(Invalid::Version) => {
+                self.stats.rejected_version += 1;
+                return;
+            }
+            Err(_) => {
+                self.stats.rejected_invalid += 1;
+                return;
+            }
+        }
+        match msg.body {
+            Body::Ping { seq, t1 } => {
+                let pong = Body::Pong {
+                    seq,
+                    t1,
+                    t2: received_at,
+                    t3: now,
+                };
+                self.send(Destination::One(from), Channel::Unreliable, pong);
+            }
+            Body::Pong { seq, t1, t2, t3 } => self.on_pong(now, from, seq, t1, t2, t3, received_at),
+            Body::Hello(h) => self.on_hello(now, from, h),
+            Body::State(v) => self.on_state(now, v),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_pong(
+        &mut self,
+        now: LocalTime,
+        from: PeerId,
+        seq: u32,
+        t1: LocalTime,
+        t2: LocalTime,
+        t3: LocalTime,
+        t4: LocalTime,
+    ) {
+        let interval = self.cfg.event_interval;
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        let Some(i) = peer.pings.iter().position(|&(s, t)| s == seq && t == t1) else {
+            self.stats.unmatched_pongs += 1;
+            return;
+        };
+        peer.pings.remove(i);
+        if peer.clock.add_exchange(t1, t2.0, t3.0, t4).is_err() {
+            self.stats.rejected_invalid += 1;
+            return;
+        }
+        if peer.last_event.is_none_or(|t| now - t >= interval) {
+            if let Some(e) = peer.clock.estimate() {
+                peer.last_event = Some(now);
+                self.out.push_back(Output::Event(Event::PeerClock {
+                    peer: from,
+                    offset: e.offset_at(now),
+                    rtt: e.srtt,
+                }));
+            }
+        }
+    }
+
+    fn on_hello(&mut self, now: LocalTime, from: PeerId, h: Hello) {
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        peer.rank = h.rank;
+        peer.timebase = h.timebase;
+        peer.prep = h.prep;
+        if peer.buffering != h.buffering {
+            peer.buffering = h.buffering;
+            self.out.push_back(Output::Event(Event::PeerBuffering {
+                peer: from,
+                buffering: h.buffering,
+            }));
+        }
+        if self.rank.is_none() {
+            if let Some(r) = h.rank {
+                // We met the room: we are younger than everyone in it.
+                let max = self
+                    .peers
+                    .values()
+                    .filter_map(|p| p.rank)
+                    .max()
+                    .unwrap_or(r);
+                self.rank = Some(max.saturating_add(1));
+                self.broadcast_hello(Channel::Reliable);
+            }
+        }
+        if let Some(v) = h.state {
+            self.on_state(now, v);
+        }
+    }
+
+    fn on_state(&mut self, now: LocalTime, v: Versioned) {
+        if let Some(map) = self.room_map(now) {
+            let room_now = map.to_room(now);
+            let horizon = room_now + self.cfg.max_future;
+            if v.stamp.wall > horizon || v.playback.anchor_room > horizon {
+                self.stats.rejected_future += 1;
+                return;
+            }
+        }
+        if self.register.merge(v.clone()) {
+            self.stats.states_adopted += 1;
+            if self.guard.is_holding() && v.playback.hold != Some(self.me) {
+                self.guard.forget_hold();
+            }
+            self.out.push_back(Output::Event(Event::StateChanged(v)));
+        }
+    }
+
+    fn on_observation(&mut self, now: LocalTime, obs: Observation) {
+        let sane = obs.media_time.is_sane()
+            && obs.media_time >= MediaTime(0)
+            && obs.presented_at.is_sane()
+            && obs.presented_at <= now + Span::from_secs(1)
+            && now - obs.presented_at <= Span::from_secs(10);
+        if !sane {
+            self.stats.rejected_observations += 1;
+            return;
+        }
+        let map = self.room_map(now);
+        let desired = self.register.get().zip(map);
+        let desired = desired.as_ref().map(|(v, m)| (*v, m));
+        self.controller.observe(now, obs, desired, &mut self.player);
+    }
+
+    fn on_buffering(&mut self, now: LocalTime, stalled: bool) {
+        if stalled == self.guard.is_stalled() {
+            return;
+        }
+        self.controller.set_stalled(now, stalled);
+        let group_playing = self
+            .register
+            .get()
+            .is_some_and(|v| v.playback.playing && v.playback.hold.is_none());
+        if let Some(action) = self.guard.report(now, stalled, group_playing) {
+            self.hold_action(now, action);
+        }
+        self.broadcast_hello(Channel::Reliable);
+    }
+
+    fn hold_action(&mut self, now: LocalTime, action: HoldAction) {
+        let Some(map) = self.room_map(now) else {
+            return;
+        };
+        let Some(cur) = self.register.get().map(|v| v.playback.clone()) else {
+            return;
+        };
+        let r = map.to_room(now);
+        let next = match action {
+            HoldAction::Hold => {
+                if !cur.playing || cur.hold.is_some() {
+                    return;
+                }
+                // Hold where this viewer froze, so it resumes from data it already has.
+                let at = self
+                    .controller
+                    .last_position()
+                    .filter(|p| (*p - cur.position_at(r)).abs() < Span::from_secs(5))
+                    .unwrap_or_else(|| cur.position_at(r));
+                self.stats.holds += 1;
+                Playback {
+                    playing: false,
+                    anchor_media: at,
+                    anchor_room: r,
+                    lead_in_rate: 0.0,
+                    hold: Some(self.me),
+                    ..cur
+                }
+            }
+            HoldAction::Release => {
+                if cur.hold.is_none() || cur.playing {
+                    return;
+                }
+                self.stats.releases += 1;
+                Playback {
+                    playing: true,
+                    anchor_room: r + self.leads().seek,
+                    lead_in_rate: 0.0,
+                    hold: None,
+                    ..cur
+                }
+            }
+        };
+        self.write_state(r, next);
+    }
+
+    fn write_state(&mut self, r: RoomTime, p: Playback) {
+        let v = self.register.write(r, self.me, p);
+        self.send(Destination::All, Channel::Reliable, Body::State(v.clone()));
+        self.out.push_back(Output::Event(Event::StateChanged(v)));
+    }
+
+    fn leads(&self) -> Leads {
+        let mut owd = Span::ZERO;
+        let mut prep = self.controller.prep();
+        for p in self.peers.values() {
+            if let Some(e) = p.clock.estimate() {
+                // Half the smoothed round trip, with room for the jitter seen on this path.
+                owd = owd.max(e.srtt.mul_f64(0.5) + (e.srtt - e.min_rtt));
+            }
+            prep = prep.max(p.prep);
+        }
+        let clamp = |s: Span| s.max(self.cfg.min_lead).min(self.cfg.max_lead);
+        let arrive = clamp(owd.mul_f64(1.5) + Span::from_millis(40));
+        Leads {
+            arrive,
+            start: clamp(arrive + Span::from_millis(60)),
+            seek: clamp(arrive + prep),
+        }
+    }
+
+    fn apply_pending_intents(&mut self, now: LocalTime) {
+        while !self.pending_intents.is_empty() {
+            if self.rank.is_none() && self.peers.values().all(|p| p.rank.is_none()) {
+                // First act in a room nobody has acted in: we found its timeline.
+                self.rank = Some(0);
+                let prev = self.room_map(now);
+                self.update_reference(now, prev);
+                self.broadcast_hello(Channel::Reliable);
+            }
+            let Some(map) = self.room_map(now) else {
+                return;
+            };
+            let Some(intent) = self.pending_intents.pop_front() else {
+                return;
+            };
+            let r = map.to_room(now);
+            let cur = self.register.get().map(|v| v.playback.clone());
+            match apply_intent(cur.as_ref(), &intent, r, self.leads()) {
+                Ok(p) => {
+                    self.stats.intents_applied += 1;
+                    self.guard.forget_hold();
+                    self.write_state(r, p);
+                }
+                Err(IntentError::NoChange | IntentError::NoMedia | IntentError::Invalid) => {
+                    self.stats.intents_refused += 1;
+                }
+            }
+        }
+    }
+
+    // ---- housekeeping after every input ----
+
+    fn after_input(&mut self, now: LocalTime, prev_map: Option<RoomMap>) {
+        self.update_reference(now, prev_map);
+        self.apply_pending_intents(now);
+        self.send_due_pings(now);
+        if now >= self.next_hello {
+            self.next_hello = now + self.cfg.hello_interval;
+            self.broadcast_hello(Channel::Unreliable);
+        }
+        if let Some(a) = self.guard.tick(now) {
+            self.hold_action(now, a);
+        }
+        self.release_orphan_hold(now);
+        let map = self.room_map(now);
+        let desired = self.register.get().zip(map);
+        let desired = desired.as_ref().map(|(v, m)| (*v, m));
+        self.controller.update(now, desired, &mut self.player);
+        while let Some(c) = self.player.pop_front() {
+            self.out.push_back(Output::Player(c));
+        }
+    }
+
+    /// The reference releases a hold whose holder left, or that outlived its wait budget (the
+    /// holder may have lost its connection without the channel closing yet).
+    fn release_orphan_hold(&mut self, now: LocalTime) {
+        if self.timebase.reference != self.me {
+            return;
+        }
+        let Some(map) = self.room_map(now) else {
+            return;
+        };
+        let Some(v) = self.register.get() else { return };
+        let Some(holder) = v.playback.hold else {
+            return;
+        };
+        if holder == self.me || v.playback.playing {
+            return;
+        }
+        let age = map.to_room(now) - v.playback.anchor_room;
+        let overdue = match self.cfg.buffering {
+            BufferingPolicy::WaitUpTo(w) => age > w + Span::from_secs(5),
+            BufferingPolicy::AlwaysWait => false,
+            BufferingPolicy::NeverWait => true,
+        };
+        if !self.peers.contains_key(&holder) || overdue {
+            let cur = v.playback.clone();
+            let r = map.to_room(now);
+            self.stats.releases += 1;
+            let next = Playback {
+                playing: true,
+                anchor_room: r + self.leads().seek,
+                lead_in_rate: 0.0,
+                hold: None,
+                ..cur
+            };
+            self.write_state(r, next);
+        }
+    }
+
+    fn send_due_pings(&mut self, now: LocalTime) {
+        let ids: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.next_ping <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.ping_seq = self.ping_seq.wrapping_add(1);
+            let seq = self.ping_seq;
+            let Some(p) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            let fast = p.clock.len() < self.cfg.fast_pings;
+            p.next_ping = now
+                + if fast {
+                    self.cfg.fast_ping_interval
+                } else {
+                    self.cfg.ping_interval
+                };
+            p.pings.push_back((seq, now));
+            if p.pings.len() > MAX_PENDING_PINGS {
+                p.pings.pop_front();
+            }
+            self.send(
+                Destination::One(id),
+                Channel::Unreliable,
+                Body::Ping { seq, t1: now },
+            );
+        }
+    }
+
+    fn hello(&self) -> Hello {
+        Hello {
+            rank: self.rank,
+            timebase: Some(self.timebase),
+            prep: self.controller.prep(),
+            buffering: self.guard.is_stalled(),
+            state: self.register.get().cloned(),
+        }
+    }
+
+    fn broadcast_hello(&mut self, channel: Channel) {
+        if self.peers.is_empty() {
+            return;
+        }
+        let h = self.hello();
+        self.send(Destination::All, channel, Body::Hello(h));
+    }
+
+    fn send(&mut self, to: Destination, channel: Channel, body: Body) {
+        self.out.push_back(Output::Send(Transmit {
+            to,
+            channel,
+            msg: WireMessage::new(body),
+        }));
+    }
+}

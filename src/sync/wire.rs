@@ -1,0 +1,186 @@
+//! The messages peers exchange, and the checks every received message passes first.
+//!
+//! Plain serde types (the browser glue encodes them with postcard). Each message travels in a
+//! [`WireMessage`] envelope with a protocol version, so a peer running a newer build is
+//! recognised and ignored instead of misread. Times on the wire are integer microseconds:
+//! local-clock times are only ever echoed back to their owner, room times are comparable
+//! everywhere.
+//!
+//! [`WireMessage::validate`] rejects what no honest peer can send (unknown version, NaN or
+//! out-of-range rates, times outside the sane range, negative durations). Checks that need the
+//! receiver's context (a stamp from the far future, a pong for a ping never sent) happen in the
+//! engine; both kinds are counted in [`super::Stats`] and never touch the playback state.
+
+use super::state::{Versioned, MAX_MEDIA_ID_LEN};
+use super::time::{LocalTime, Span};
+use super::PeerId;
+use serde::{Deserialize, Serialize};
+
+/// Version of this protocol. Bump on any incompatible change to the types below.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Longest time a peer may say it held a ping before replying. Anything longer is not a
+/// usable clock sample (and probably not honest).
+pub const MAX_PONG_HOLD: Span = Span::from_secs(10);
+
+/// The versioned envelope of every message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WireMessage {
+    pub version: u16,
+    pub body: Body,
+}
+
+impl WireMessage {
+    /// Wraps a body in the current protocol version.
+    pub fn new(body: Body) -> WireMessage {
+        WireMessage {
+            version: PROTOCOL_VERSION,
+            body,
+        }
+    }
+
+    /// Checks the values a message carries, independently of any context.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.version != PROTOCOL_VERSION {
+            return Err(Invalid::Version);
+        }
+        match &self.body {
+            Body::Ping { t1, .. } => sane(t1.is_sane()),
+            Body::Pong { t1, t2, t3, .. } => {
+                sane(t1.is_sane() && t2.is_sane() && t3.is_sane())?;
+                let held = *t3 - *t2;
+                if held < Span::ZERO || held > MAX_PONG_HOLD {
+                    return Err(Invalid::NegativeDuration);
+                }
+                Ok(())
+            }
+            Body::Hello(h) => {
+                if let Some(tb) = &h.timebase {
+                    sane(tb.base.is_sane())?;
+                }
+                sane(h.prep.is_sane() && h.prep >= Span::ZERO)?;
+                if let Some(s) = &h.state {
+                    validate_state(s)?;
+                }
+                Ok(())
+            }
+            Body::State(s) => validate_state(s),
+        }
+    }
+}
+
+fn sane(ok: bool) -> Result<(), Invalid> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::Value)
+    }
+}
+
+fn validate_state(s: &Versioned) -> Result<(), Invalid> {
+    if s.playback
+        .media
+        .as_ref()
+        .is_some_and(|m| m.len() > MAX_MEDIA_ID_LEN)
+    {
+        return Err(Invalid::Value);
+    }
+    sane(s.stamp.wall.is_sane() && s.playback.is_valid())
+}
+
+/// Why a message was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    /// Another protocol version.
+    Version,
+    /// An impossible value (NaN, out-of-range rate or time, oversized id).
+    Value,
+    /// A duration that cannot be negative (or absurdly long) is.
+    NegativeDuration,
+}
+
+/// Message bodies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Body {
+    /// Clock probe; `t1` is the sender's local time, echoed back untouched.
+    Ping { seq: u32, t1: LocalTime },
+    /// Reply to a ping: the echoed `t1`, then the replier's local receive and send times.
+    Pong {
+        seq: u32,
+        t1: LocalTime,
+        t2: LocalTime,
+        t3: LocalTime,
+    },
+    /// Who the sender is in the room: sent reliably on joining and on every change, and
+    /// periodically on the unreliable channel as anti-entropy (it heals partitions).
+    Hello(Hello),
+    /// A new playback state (sent reliably to all when written).
+    State(Versioned),
+}
+
+/// A peer's announcement of its place in the room.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Join order in the room (lower is older); `None` until the peer has met the room.
+    pub rank: Option<u64>,
+    /// The sender's room timeline: whose clock it follows, and the base added to it.
+    pub timebase: Option<Timebase>,
+    /// Time the sender needs to get ready for a start it must seek for (learned seek plus
+    /// start latency), so that whoever schedules a start leaves it enough lead.
+    pub prep: Span,
+    /// Whether the sender is buffering right now (shown in the UI).
+    pub buffering: bool,
+    /// The sender's current playback state, so newcomers and healed partitions converge.
+    pub state: Option<Versioned>,
+}
+
+/// A room timeline: `room time = reference's local clock + base`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timebase {
+    pub reference: PeerId,
+    pub base: Span,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::state::{Playback, Stamp};
+    use crate::sync::time::RoomTime;
+
+    fn state(rate: f64) -> Body {
+        Body::State(Versioned {
+            stamp: Stamp {
+                wall: RoomTime(1),
+                counter: 0,
+                peer: PeerId(1),
+            },
+            playback: Playback {
+                rate,
+                ..Playback::empty()
+            },
+        })
+    }
+
+    #[test]
+    fn rejects_impossible_values() {
+        assert_eq!(WireMessage::new(state(1.0)).validate(), Ok(()));
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 0.0, 100.0] {
+            assert_eq!(WireMessage::new(state(bad)).validate(), Err(Invalid::Value));
+        }
+        let mut m = WireMessage::new(state(1.0));
+        m.version = 99;
+        assert_eq!(m.validate(), Err(Invalid::Version));
+        let pong = WireMessage::new(Body::Pong {
+            seq: 1,
+            t1: LocalTime(0),
+            t2: LocalTime(10),
+            t3: LocalTime(5),
+        });
+        assert_eq!(pong.validate(), Err(Invalid::NegativeDuration));
+        let ping = WireMessage::new(Body::Ping {
+            seq: 1,
+            t1: LocalTime(i64::MIN),
+        });
+        assert_eq!(ping.validate(), Err(Invalid::Value));
+    }
+}
