@@ -8,11 +8,21 @@
 //! Layout:
 //! - [`config`]: flags, environment variables and the named limits.
 //! - [`protocol`]: the wire types and the parser (pure, fuzzed).
+//! - [`session`]: what one connection does with each frame (pure: rate limit, strikes).
+//! - [`hub`]: the live peers of each topic, and relaying between them.
+//! - [`limits`]: connection counts and the token bucket.
+//! - [`metrics`]: counters rendered for Prometheus.
 //! - [`server`]: the HTTP side: accept loop, connection limits, routes, graceful shutdown.
+//! - `connection`: the task that runs one WebSocket peer.
 
 pub mod config;
+mod connection;
+pub mod hub;
+pub mod limits;
+pub mod metrics;
 pub mod protocol;
 pub mod server;
+pub mod session;
 
 pub use config::Config;
 pub use server::{serve, Server};

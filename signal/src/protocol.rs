@@ -215,6 +215,10 @@ struct Envelope<'a> {
 /// Parses one client text frame. Never panics, whatever the input (see the property test
 /// below and the fuzz target in `fuzz/`).
 pub fn parse_client_message(text: &str) -> Result<ClientMessage<'_>, ErrorCode> {
+    // serde would also accept a JSON array as a struct (fields in order); v1 is objects only.
+    if !text.trim_start().starts_with('{') {
+        return Err(ErrorCode::BadJson);
+    }
     let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|error| {
         // Valid JSON of the wrong shape (e.g. `{"type":"data","to":5}`) is a bad message if it
         // named a type; anything else is not our JSON at all.
@@ -388,6 +392,7 @@ mod tests {
             ("".into(), ErrorCode::BadJson),
             ("not json".into(), ErrorCode::BadJson),
             ("[1,2]".into(), ErrorCode::BadJson),
+            (r#"["data","x","aa"]"#.into(), ErrorCode::BadJson),
             (r#"{"to":"x"}"#.into(), ErrorCode::BadJson),
             (r#"{"type":5}"#.into(), ErrorCode::BadJson),
             (r#"{"type":"data"#.into(), ErrorCode::BadJson),

@@ -9,13 +9,18 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -23,12 +28,27 @@ use tower::ServiceExt as _;
 use tower_http::services::ServeDir;
 
 use crate::config::{Config, SHUTDOWN_GRACE};
+use crate::connection;
+use crate::hub::Hub;
+use crate::limits::{ConnectionLimits, ConnectionSlot};
+use crate::metrics::{Metrics, Refusal};
 use crate::protocol::Topic;
+
+/// Bytes tungstenite reads from the socket at a time, and so the size of the (zero-filled)
+/// read buffer every idle connection keeps. Its default, 128 KiB, would make each idle peer
+/// cost 128 KiB of resident memory; signaling frames are a few KiB, and a larger frame still
+/// arrives whole, only in more reads.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// State shared by every request handler.
 pub struct AppState {
     pub config: Config,
     pub shutdown: CancellationToken,
+    pub hub: Arc<Hub>,
+    pub limits: Arc<ConnectionLimits>,
+    lingering_refusals: Arc<tokio::sync::Semaphore>,
+    /// Every connection task, HTTP and WebSocket, so shutdown can wait for them all.
+    tracker: TaskTracker,
 }
 
 /// A bound, not yet running server.
@@ -36,7 +56,6 @@ pub struct Server {
     listener: TcpListener,
     state: Arc<AppState>,
     router: Router,
-    tracker: TaskTracker,
 }
 
 impl Server {
@@ -56,16 +75,35 @@ impl Server {
                 ));
             }
         }
+        let metrics = Arc::new(Metrics::default());
+        let hub = match &config.capture_relayed {
+            None => Hub::new(config.max_peers_per_topic, metrics.clone()),
+            Some(path) => Hub::with_capture(config.max_peers_per_topic, metrics.clone(), path)
+                .map_err(|error| {
+                    io::Error::new(
+                        error.kind(),
+                        format!("--capture-relayed {}: {error}", path.display()),
+                    )
+                })?,
+        };
+        let limits = ConnectionLimits::new(
+            config.max_connections,
+            config.max_connections_per_ip,
+            metrics,
+        );
         let state = Arc::new(AppState {
             config,
             shutdown: CancellationToken::new(),
+            hub,
+            limits,
+            lingering_refusals: Arc::new(tokio::sync::Semaphore::new(MAX_LINGERING_REFUSALS)),
+            tracker: TaskTracker::new(),
         });
         let router = router(state.clone());
         Ok(Server {
             listener,
             state,
             router,
-            tracker: TaskTracker::new(),
         })
     }
 
@@ -92,22 +130,25 @@ impl Server {
             listener,
             state,
             router,
-            tracker,
         } = self;
+        let tracker = state.tracker.clone();
         let shutdown = state.shutdown.clone();
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        let router = router.clone();
-                        let state = state.clone();
-                        tracker.spawn(serve_connection(stream, peer, router, state));
-                    }
+                    Ok((stream, peer)) => match state.limits.try_acquire(peer.ip()) {
+                        Ok(slot) => {
+                            let router = router.clone();
+                            let state = state.clone();
+                            tracker.spawn(serve_connection(stream, peer, slot, router, state));
+                        }
+                        Err(reason) => refuse(stream, reason, &state),
+                    },
                     // Out of file descriptors and the like: log, pause briefly, keep serving.
                     Err(error) => {
                         tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
                 () = &mut stop => break,
@@ -138,17 +179,55 @@ pub async fn serve(
     Ok((addr, token, handle))
 }
 
+/// Refused connections allowed to linger (to deliver their refusal) at once; beyond this they
+/// are dropped at once, so a flood past the limits cannot make refusing itself expensive.
+const MAX_LINGERING_REFUSALS: usize = 256;
+/// How long a refused connection may linger.
+const REFUSAL_LINGER: Duration = Duration::from_millis(500);
+
+/// Answers a connection over a limit with a bare HTTP status and closes it, without spending
+/// a parser on it. The request is read and discarded briefly first: closing a socket with
+/// unread input makes the kernel send a reset, and the client would see that instead of the
+/// status.
+fn refuse(stream: TcpStream, reason: Refusal, state: &Arc<AppState>) {
+    state.hub.metrics().refused(reason);
+    let response: &'static [u8] = match reason {
+        Refusal::IpFull => {
+            b"HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+        }
+        _ => b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+    };
+    let Ok(permit) = state.lingering_refusals.clone().try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let _permit = permit;
+        let mut stream = stream;
+        let _ = tokio::time::timeout(REFUSAL_LINGER, async {
+            let mut scratch = [0u8; 1024];
+            let _ = stream.write_all(response).await;
+            let _ = stream.shutdown().await;
+            while matches!(stream.read(&mut scratch).await, Ok(n) if n > 0) {}
+        })
+        .await;
+    });
+}
+
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
+    slot: ConnectionSlot,
     router: Router,
     state: Arc<AppState>,
 ) {
     // Signaling messages are small and latency-bound; never wait to coalesce them.
     let _ = stream.set_nodelay(true);
+    // Shared with the WebSocket task, which may outlive this HTTP connection task.
+    let slot = Arc::new(slot);
     let service = hyper::service::service_fn(
         move |mut request: axum::extract::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(ClientAddr(peer));
+            request.extensions_mut().insert(slot.clone());
             router.clone().oneshot(request)
         },
     );
@@ -163,6 +242,9 @@ async fn serve_connection(
     tokio::select! {
         result = connection.as_mut() => {
             if let Err(error) = result {
+                if error.is_timeout() {
+                    state.hub.metrics().refused(Refusal::JoinTimeout);
+                }
                 tracing::debug!(%peer, %error, "http connection ended with an error");
             }
         }
@@ -180,6 +262,7 @@ pub struct ClientAddr(pub SocketAddr);
 fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/ws", get(bad_topic))
         .route("/ws/", get(bad_topic))
         .route("/ws/{topic}", get(websocket))
@@ -194,7 +277,23 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn bad_topic() -> Response {
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.hub.metrics().render(),
+    )
+        .into_response()
+}
+
+async fn bad_topic(State(state): State<Arc<AppState>>) -> Response {
+    refuse_topic(&state)
+}
+
+fn refuse_topic(state: &AppState) -> Response {
+    state.hub.metrics().refused(Refusal::BadTopic);
     (
         StatusCode::BAD_REQUEST,
         "topic must be 43 characters of base64url (a 256-bit hash)\n",
@@ -202,24 +301,59 @@ async fn bad_topic() -> Response {
         .into_response()
 }
 
+/// `GET /ws/<topic>`: checks everything that can be checked before the upgrade (topic, origin,
+/// that it is a WebSocket request at all), then hands the socket to [`connection::run`].
 async fn websocket(
     Path(topic): Path<String>,
-    State(_state): State<Arc<AppState>>,
-    upgrade: Result<
-        axum::extract::ws::WebSocketUpgrade,
-        axum::extract::ws::rejection::WebSocketUpgradeRejection,
-    >,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    slot: Option<Extension<Arc<ConnectionSlot>>>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let Some(_topic) = Topic::parse(&topic) else {
-        return bad_topic().await;
+    let Some(topic) = Topic::parse(&topic) else {
+        return refuse_topic(&state);
     };
+    if !origin_allowed(&state.config.allow_origins, &headers) {
+        state.hub.metrics().refused(Refusal::Origin);
+        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+    }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    upgrade.on_upgrade(|socket| async move {
-        drop(socket);
-    })
+    let max = state.config.max_frame_bytes;
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Write each frame straight through: the connection task awaits every send, so at
+        // most one frame is buffered, and latency never waits for a fuller buffer.
+        .write_buffer_size(0)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_failed_upgrade(|error| tracing::debug!(%error, "websocket upgrade failed"))
+        .on_upgrade(move |socket| {
+            // axum spawns this future itself; track it so shutdown waits for its close frame.
+            let tracker = state.tracker.clone();
+            tracker.track_future(connection::run(
+                socket,
+                topic,
+                state,
+                slot.map(|Extension(slot)| slot),
+            ))
+        })
+}
+
+/// With an allow-list, only a listed Origin may open a WebSocket; browsers always send one,
+/// so a missing Origin is refused too.
+fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return false;
+    };
+    allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
 /// Completes on SIGTERM (what service managers send) or SIGINT (Ctrl-C).

@@ -1,0 +1,189 @@
+//! One WebSocket peer from welcome to close: the task that reads the client's frames, writes
+//! the frames queued for it, pings it when quiet, and closes it with the right code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite;
+
+use crate::hub::TopicFull;
+use crate::limits::ConnectionSlot;
+use crate::metrics::Refusal;
+use crate::protocol::{self, ErrorCode, PeerId, Topic};
+use crate::server::AppState;
+use crate::session::{close, Frame, Session, Verdict};
+
+/// How long to wait for the client's answer to our close frame before dropping the socket.
+const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Why the loop ended.
+enum Ending {
+    /// The client went away (closed, reset, or sent a close frame).
+    Gone,
+    /// We close with this code and reason.
+    Close(u16, &'static str),
+}
+
+/// Runs one peer until it leaves, misbehaves, stalls, idles out, or the server shuts down.
+/// `_slot` keeps the connection counted until the socket is gone.
+pub async fn run(
+    mut socket: WebSocket,
+    topic: Topic,
+    state: Arc<AppState>,
+    _slot: Option<Arc<ConnectionSlot>>,
+) {
+    let config = &state.config;
+    let metrics = state.hub.metrics();
+    let (queue_tx, mut queue) = mpsc::channel(config.outbound_queue.max(1));
+    let id = PeerId::random();
+    let (membership, present) = match state.hub.join(topic, id, queue_tx) {
+        Ok(joined) => joined,
+        Err(TopicFull) => {
+            tracing::debug!(?topic, "refused: topic full");
+            send_error(&mut socket, ErrorCode::TopicFull, &state).await;
+            finish(socket, close::TRY_AGAIN_LATER, "topic full").await;
+            return;
+        }
+    };
+    tracing::debug!(?topic, peer = %id, peers = present.len(), "joined");
+    let welcome = protocol::welcome_frame(id, &present, config.max_frame_bytes);
+    let send_deadline = config.idle_timeout;
+    if !send(&mut socket, Message::Text(welcome.into()), send_deadline).await {
+        return;
+    }
+
+    let start = Instant::now();
+    let mut session = Session::new(
+        config.rate,
+        config.rate_burst,
+        config.max_strikes,
+        start.into_std(),
+    );
+    let mut last_heard = start;
+    let mut ticker = tokio::time::interval_at(start + config.ping_interval, config.ping_interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+
+    let ending = loop {
+        tokio::select! {
+            biased;
+            () = state.shutdown.cancelled() => break Ending::Close(close::SERVICE_RESTART, "service restart"),
+            queued = queue.recv() => match queued {
+                Some(frame) => {
+                    if !send(&mut socket, Message::Text(frame), send_deadline).await {
+                        metrics.refused(Refusal::Stalled);
+                        break Ending::Gone;
+                    }
+                }
+                // The hub dropped our queue: we were evicted for not reading fast enough.
+                None => break Ending::Close(close::POLICY, "stalled: not reading"),
+            },
+            received = socket.recv() => {
+                let now = Instant::now();
+                last_heard = now;
+                let frame = match &received {
+                    None => break Ending::Gone,
+                    Some(Err(error)) if is_too_large(error) => Frame::TooLarge,
+                    Some(Err(_)) => break Ending::Gone,
+                    Some(Ok(Message::Text(text))) => Frame::Text(text.as_str()),
+                    Some(Ok(Message::Binary(_))) => Frame::Binary,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) => break Ending::Gone,
+                };
+                let verdict = match session.on_frame(frame, now.into_std()) {
+                    Verdict::Relay { to, data } => match membership.relay(to, &data) {
+                        Ok(()) => continue,
+                        Err(code) => session.on_relay_error(code, now.into_std()),
+                    },
+                    other => other,
+                };
+                match verdict {
+                    Verdict::Relay { .. } => unreachable!("relayed above"),
+                    Verdict::Leave => break Ending::Close(close::NORMAL, "left"),
+                    Verdict::Error { code, close } => {
+                        if !send_error(&mut socket, code, &state).await {
+                            break Ending::Gone;
+                        }
+                        match close {
+                            None => {}
+                            Some(close::TOO_BIG) => {
+                                metrics.refused(Refusal::TooLarge);
+                                break Ending::Close(close::TOO_BIG, "frame too large");
+                            }
+                            Some(other) => {
+                                metrics.refused(Refusal::Abuse);
+                                tracing::info!(peer = %id, %code, "closing an abusive connection");
+                                break Ending::Close(other, "too many errors");
+                            }
+                        }
+                    }
+                }
+            }
+            _ = ticker.tick() => {
+                if last_heard.elapsed() >= config.idle_timeout {
+                    metrics.refused(Refusal::Idle);
+                    break Ending::Close(close::GOING_AWAY, "idle timeout");
+                }
+                if !send(&mut socket, Message::Ping(Default::default()), send_deadline).await {
+                    break Ending::Gone;
+                }
+            }
+        }
+    };
+    // Leave first, so the others learn at once, whatever the client does with our close.
+    drop(membership);
+    tracing::debug!(?topic, peer = %id, "left");
+    if let Ending::Close(code, reason) = ending {
+        finish(socket, code, reason).await;
+    }
+}
+
+/// Sends one frame, giving up after `deadline`: a client that does not read cannot hold its
+/// task (and its memory) forever. Returns whether the frame went out.
+async fn send(socket: &mut WebSocket, message: Message, deadline: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(deadline, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+async fn send_error(socket: &mut WebSocket, code: ErrorCode, state: &AppState) -> bool {
+    state.hub.metrics().error_sent(code);
+    let frame = Message::Text(protocol::error_frame(code).into());
+    send(socket, frame, CLOSE_HANDSHAKE_TIMEOUT).await
+}
+
+/// Sends a close frame and waits, briefly, for the client to answer it.
+async fn finish(mut socket: WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if !send(
+        &mut socket,
+        Message::Close(Some(frame)),
+        CLOSE_HANDSHAKE_TIMEOUT,
+    )
+    .await
+    {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
+}
+
+fn is_too_large(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = current.downcast_ref::<tungstenite::Error>()
+        {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}

@@ -1,0 +1,211 @@
+//! Helpers shared by the integration tests: a real server on a free port, and a real
+//! WebSocket client that speaks protocol v1.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use insieme_signal::protocol::Topic;
+use insieme_signal::Config;
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// Every wait in the tests is bounded by this, so a bug fails fast instead of hanging.
+pub const STEP: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub token: CancellationToken,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(config: Config) -> TestServer {
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..config
+        };
+        let (addr, token, handle) = insieme_signal::serve(config).await.expect("server starts");
+        TestServer {
+            addr,
+            token,
+            handle,
+        }
+    }
+
+    pub fn url(&self, topic: &str) -> String {
+        format!("ws://{}/ws/{}", self.addr, topic)
+    }
+
+    pub async fn join(&self, topic: &str) -> Client {
+        Client::join(&self.url(topic)).await
+    }
+
+    pub async fn stop(self) {
+        self.token.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.handle)
+            .await
+            .expect("server stops in time")
+            .expect("server task did not panic");
+    }
+}
+
+/// A fresh random topic in canonical form.
+pub fn topic() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).unwrap();
+    Topic::from_bytes(bytes).to_string()
+}
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct Client {
+    pub ws: Socket,
+    pub id: String,
+    pub peers: Vec<String>,
+}
+
+impl Client {
+    /// Connects and waits for the welcome.
+    pub async fn join(url: &str) -> Client {
+        let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        let mut client = Client {
+            ws,
+            id: String::new(),
+            peers: Vec::new(),
+        };
+        let welcome = client.next_json().await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        assert_eq!(welcome["v"], 1);
+        client.id = welcome["id"].as_str().unwrap().to_owned();
+        client.peers = welcome["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect();
+        client
+    }
+
+    pub async fn send_text(&mut self, text: impl Into<String>) {
+        self.ws
+            .send(Message::text(text.into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_data(&mut self, to: &str, data: &str) {
+        let text = serde_json::json!({"type": "data", "to": to, "data": data}).to_string();
+        self.send_text(text).await;
+    }
+
+    /// The next JSON frame, skipping pings; panics on close or after [`STEP`].
+    pub async fn next_json(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(STEP, self.ws.next())
+                .await
+                .expect("a frame in time")
+                .expect("socket open")
+                .expect("no socket error");
+            match message {
+                Message::Text(text) => return serde_json::from_str(text.as_str()).expect("JSON"),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Expects an error frame with `code`.
+    pub async fn expect_error(&mut self, code: &str) {
+        let frame = self.next_json().await;
+        assert_eq!(frame["type"], "error", "{frame}");
+        assert_eq!(frame["code"], code, "{frame}");
+        assert!(frame["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    /// Reads until the server's close frame and returns its code; text frames before it are
+    /// returned too, in order.
+    pub async fn expect_close(&mut self) -> (u16, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let next = tokio::time::timeout(STEP, self.ws.next())
+                .await
+                .expect("close in time");
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => return (u16::from(frame.code), before),
+                Some(Ok(Message::Close(None))) => return (u16::from(CloseCode::Status), before),
+                Some(Ok(Message::Text(text))) => {
+                    before.push(serde_json::from_str(text.as_str()).unwrap())
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(tungstenite::Error::Protocol(_))) | None => {
+                    panic!("connection ended without a close frame")
+                }
+                Some(Err(error)) => panic!("socket error before close: {error}"),
+            }
+        }
+    }
+}
+
+/// A config suitable for most tests: defaults, with connection limits out of the way.
+pub fn config() -> Config {
+    Config::default()
+}
+
+/// Sends a raw HTTP GET and returns the status code.
+pub async fn http_status(addr: SocketAddr, path: &str) -> u16 {
+    let (status, _, _) = http_get(addr, path, &[]).await;
+    status
+}
+
+/// Minimal HTTP/1.1 GET: status, headers (lowercased names), body.
+pub async fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    extra_headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n");
+    if !extra_headers.iter().any(|(name, _)| *name == "connection") {
+        request.push_str("connection: close\r\n");
+    }
+    for (name, value) in extra_headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(STEP, stream.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let body = response[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body)
+}

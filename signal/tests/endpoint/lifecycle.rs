@@ -1,0 +1,200 @@
+//! Start-up, static files, observability, graceful shutdown and restart, and the test-only
+//! relay capture.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use insieme_signal::Config;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::common::*;
+
+/// The real binary, started like a user would, on `listen`.
+struct Process {
+    child: Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Process {
+    async fn start(listen: &str, extra: &[&str]) -> Process {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_insieme-signal"))
+            .args(["--listen", listen])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start insieme-signal");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(STEP, lines.next_line())
+            .await
+            .expect("startup line in time")
+            .unwrap()
+            .expect("a startup line");
+        let addr = line
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected startup line: {line}"))
+            .parse()
+            .unwrap();
+        Process { child, addr }
+    }
+
+    fn url(&self, topic: &str) -> String {
+        format!("ws://{}/ws/{}", self.addr, topic)
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    async fn terminate(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("exits in time after SIGTERM")
+            .unwrap();
+        assert!(exit.success(), "{exit:?}");
+    }
+}
+
+#[tokio::test]
+async fn serves_static_files_health_and_metrics() {
+    let dir = std::env::temp_dir().join(format!("insieme-signal-static-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>Insieme</title>",
+    )
+    .unwrap();
+    std::fs::write(dir.join("app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join("config.json"), "{}").unwrap();
+    let server = TestServer::start(Config {
+        static_dir: Some(dir.clone()),
+        ..config()
+    })
+    .await;
+    let (status, headers, body) = http_get(server.addr, "/", &[]).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("Insieme"));
+    let content_type = |headers: &[(String, String)]| {
+        headers
+            .iter()
+            .find(|(n, _)| n == "content-type")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert!(content_type(&headers).starts_with("text/html"));
+    let (status, headers, _) = http_get(server.addr, "/app_bg.wasm", &[]).await;
+    assert_eq!(
+        (status, content_type(&headers).as_str()),
+        (200, "application/wasm")
+    );
+    let (_, headers, _) = http_get(server.addr, "/config.json", &[]).await;
+    assert_eq!(content_type(&headers), "application/json");
+    assert_eq!(http_status(server.addr, "/missing.js").await, 404);
+    assert_eq!(http_status(server.addr, "/healthz").await, 200);
+
+    // Some traffic, then the metrics reflect it.
+    let room = topic();
+    let mut a = server.join(&room).await;
+    let b = server.join(&room).await;
+    a.next_json().await;
+    a.send_data(&b.id, "aGk").await;
+    a.send_text("oops").await;
+    a.expect_error("bad_json").await;
+    let _ = http_status(server.addr, "/ws/bad").await;
+    let (status, headers, body) = http_get(server.addr, "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    assert!(content_type(&headers).starts_with("text/plain"));
+    let text = String::from_utf8(body).unwrap();
+    for line in [
+        "insieme_signal_peers 2",
+        "insieme_signal_topics 1",
+        "insieme_signal_messages_relayed_total 1",
+        "insieme_signal_errors_total{code=\"bad_json\"} 1",
+        "insieme_signal_refusals_total{reason=\"bad_topic\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in\n{text}"
+        );
+    }
+    server.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_socket_with_1012() {
+    let server = TestServer::start(config()).await;
+    let room = topic();
+    let mut a = server.join(&room).await;
+    let mut b = server.join(&room).await;
+    let mut c = server.join(&topic()).await;
+    a.next_json().await;
+    server.token.cancel();
+    for client in [&mut b, &mut c] {
+        assert_eq!(client.expect_close().await.0, 1012);
+    }
+    let (code, _) = a.expect_close().await;
+    assert_eq!(code, 1012);
+    tokio::time::timeout(Duration::from_secs(10), server.handle)
+        .await
+        .expect("stops in time")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn after_a_restart_clients_reconnect_and_find_each_other() {
+    let first = Process::start("127.0.0.1:0", &[]).await;
+    let addr = first.addr;
+    let room = topic();
+    let mut a = Client::join(&first.url(&room)).await;
+    let mut b = Client::join(&first.url(&room)).await;
+    a.next_json().await;
+    a.send_data(&b.id, "YmVmb3Jl").await;
+    assert_eq!(b.next_json().await["data"], "YmVmb3Jl");
+
+    let terminating = tokio::spawn(first.terminate());
+    assert_eq!(a.expect_close().await.0, 1012);
+    assert_eq!(b.expect_close().await.0, 1012);
+    terminating.await.unwrap();
+
+    // Same address, new process: nothing was stored, clients simply join again.
+    let second = Process::start(&addr.to_string(), &[]).await;
+    let mut a = Client::join(&second.url(&room)).await;
+    let mut b = Client::join(&second.url(&room)).await;
+    assert_eq!(b.peers, vec![a.id.clone()]);
+    assert_eq!(a.next_json().await["peer"], b.id);
+    b.send_data(&a.id, "YWZ0ZXI").await;
+    assert_eq!(a.next_json().await["data"], "YWZ0ZXI");
+    second.terminate().await;
+}
+
+#[tokio::test]
+async fn capture_relayed_appends_each_payload_as_a_line() {
+    let path = std::env::temp_dir().join(format!("insieme-capture-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let process = Process::start(
+        "127.0.0.1:0",
+        &["--capture-relayed", path.to_str().unwrap()],
+    )
+    .await;
+    let room = topic();
+    let mut a = Client::join(&process.url(&room)).await;
+    let mut b = Client::join(&process.url(&room)).await;
+    a.next_json().await;
+    a.send_data(&b.id, "b25l").await;
+    b.next_json().await;
+    b.send_data(&a.id, "dHdv").await;
+    a.next_json().await;
+    a.send_data(&b.id, "not base64!").await; // refused: not relayed, not captured
+    a.expect_error("bad_data").await;
+    process.terminate().await;
+    let captured = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(captured, "b25l\ndHdv\n");
+    std::fs::remove_file(path).unwrap();
+}
