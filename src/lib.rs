@@ -4,7 +4,9 @@
 //! browser glue (`web`) and the interface (`ui`) exist only in the wasm build.
 
 pub mod config;
+pub mod room;
 pub mod room_link;
+pub mod signaling;
 pub mod sync;
 
 #[cfg(target_arch = "wasm32")]

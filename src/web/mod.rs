@@ -5,8 +5,10 @@
 pub mod app_config;
 pub mod clipboard;
 pub mod location;
+pub mod mesh;
 pub mod random;
 pub mod room_crypto;
+pub mod signaling_client;
 
 use wasm_bindgen::JsValue;
 
@@ -18,4 +20,9 @@ pub(crate) fn describe_js_error(context: &str, error: JsValue) -> String {
         .or_else(|| error.as_string())
         .unwrap_or_else(|| format!("{error:?}"));
     format!("{context}: {detail}")
+}
+
+/// The page's monotonic clock (`performance.now()`, ms): the local time the sync engine runs on.
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default()
 }

@@ -1,0 +1,204 @@
+//! The peer-to-peer wire format: versioned, compact (postcard) and size-bounded.
+//!
+//! Everything a peer receives is untrusted: decoding never panics, and anything malformed,
+//! oversized, of another version or with impossible values is refused with a reason so the
+//! caller can drop and count it.
+
+use crate::sync::wire::WireMessage;
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change of [`PeerMessage`].
+pub const WIRE_VERSION: u8 = 1;
+/// Largest message accepted from a peer; chat and sync messages are far smaller.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
+/// Longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 40;
+/// Longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PeerMessage {
+    /// The sender's display name; sent when a link opens and on every rename.
+    Profile { name: String },
+    /// A chat line.
+    Chat { text: String },
+    /// How the sender's playback is doing, for everyone's people list.
+    Status(ViewerStatus),
+    /// The sync engine's own messages (clock samples, playback state).
+    Sync(WireMessage),
+}
+
+/// A viewer's state as shown to the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewerStatus {
+    pub phase: ViewerPhase,
+    /// The sender's own measured error from the room's position, in milliseconds.
+    pub offset_ms: Option<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ViewerPhase {
+    Idle,
+    Loading,
+    Paused,
+    Playing,
+    Buffering,
+    AutoplayBlocked,
+    /// The video failed to load or play here; the text says why.
+    Failed(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    version: u8,
+    message: PeerMessage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("message of {0} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("message is not in the peer wire format: {0}")]
+    Malformed(String),
+    #[error("message is of wire version {0}, this client speaks {WIRE_VERSION}")]
+    Version(u8),
+    #[error("message carries impossible values: {0}")]
+    Invalid(String),
+}
+
+impl PeerMessage {
+    pub fn encode(&self) -> Vec<u8> {
+        let envelope = Envelope {
+            version: WIRE_VERSION,
+            message: self.clone(),
+        };
+        postcard::to_allocvec(&envelope).expect("peer messages always serialize")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(WireError::TooLarge(bytes.len()));
+        }
+        // The version is the first byte, so a future format is recognised before decoding it.
+        match bytes.first() {
+            Some(&version) if version != WIRE_VERSION => return Err(WireError::Version(version)),
+            None => return Err(WireError::Malformed("empty message".into())),
+            _ => {}
+        }
+        let envelope: Envelope =
+            postcard::from_bytes(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
+        envelope.message.validate()?;
+        Ok(envelope.message)
+    }
+
+    fn validate(&self) -> Result<(), WireError> {
+        let invalid = |why: &str| Err(WireError::Invalid(why.into()));
+        match self {
+            PeerMessage::Profile { name }
+                if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS =>
+            {
+                invalid("name is empty or too long")
+            }
+            PeerMessage::Chat { text }
+                if text.trim().is_empty() || text.chars().count() > MAX_CHAT_CHARS =>
+            {
+                invalid("chat text is empty or too long")
+            }
+            PeerMessage::Status(ViewerStatus {
+                offset_ms: Some(offset),
+                ..
+            }) if !offset.is_finite() => invalid("offset is not a finite number"),
+            PeerMessage::Sync(message) => message
+                .validate()
+                .map_err(|e| WireError::Invalid(format!("{e:?}"))),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<PeerMessage> {
+        vec![
+            PeerMessage::Profile { name: "Ada".into() },
+            PeerMessage::Chat {
+                text: "ciao a tutti 👋".into(),
+            },
+            PeerMessage::Status(ViewerStatus {
+                phase: ViewerPhase::Failed("404".into()),
+                offset_ms: Some(-3.5),
+            }),
+            PeerMessage::Status(ViewerStatus {
+                phase: ViewerPhase::Playing,
+                offset_ms: None,
+            }),
+        ]
+    }
+
+    #[test]
+    fn round_trips_compactly() {
+        for message in samples() {
+            let bytes = message.encode();
+            assert!(bytes.len() < 64, "{message:?} took {} bytes", bytes.len());
+            assert_eq!(PeerMessage::decode(&bytes), Ok(message));
+        }
+    }
+
+    #[test]
+    fn refuses_other_versions_sizes_and_values() {
+        let mut bytes = PeerMessage::Chat { text: "hi".into() }.encode();
+        bytes[0] = WIRE_VERSION + 1;
+        assert_eq!(
+            PeerMessage::decode(&bytes),
+            Err(WireError::Version(WIRE_VERSION + 1))
+        );
+        assert_eq!(
+            PeerMessage::decode(&[]),
+            Err(WireError::Malformed("empty message".into()))
+        );
+        assert_eq!(
+            PeerMessage::decode(&vec![WIRE_VERSION; MAX_MESSAGE_BYTES + 1]),
+            Err(WireError::TooLarge(MAX_MESSAGE_BYTES + 1))
+        );
+        let nan = PeerMessage::Status(ViewerStatus {
+            phase: ViewerPhase::Playing,
+            offset_ms: Some(f32::NAN),
+        });
+        assert!(matches!(
+            PeerMessage::decode(&nan.encode()),
+            Err(WireError::Invalid(_))
+        ));
+        let blank = PeerMessage::Profile { name: "   ".into() };
+        assert!(matches!(
+            PeerMessage::decode(&blank.encode()),
+            Err(WireError::Invalid(_))
+        ));
+        let essay = PeerMessage::Chat {
+            text: "x".repeat(MAX_CHAT_CHARS + 1),
+        };
+        assert!(matches!(
+            PeerMessage::decode(&essay.encode()),
+            Err(WireError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        // A cheap deterministic fuzz: every prefix and many single-byte mutations of valid messages.
+        for message in samples() {
+            let bytes = message.encode();
+            for end in 0..bytes.len() {
+                let _ = PeerMessage::decode(&bytes[..end]);
+            }
+            for i in 0..bytes.len() {
+                for flip in [0x01u8, 0x80, 0xff] {
+                    let mut mutated = bytes.clone();
+                    mutated[i] ^= flip;
+                    let _ = PeerMessage::decode(&mutated);
+                }
+            }
+        }
+    }
+}

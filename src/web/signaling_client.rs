@@ -1,0 +1,201 @@
+//! The WebSocket to the signaling endpoint: connects to `<base>/<topic>`, parses frames, and
+//! reconnects with jittered exponential backoff when the endpoint goes away, so newcomers can
+//! still join after an endpoint restart. Existing peer links never depend on it.
+
+use crate::signaling::endpoint::{data_frame, leave_frame, ServerFrame};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+/// First retry delay, and the ceiling the doubling stops at.
+const BACKOFF_START_MS: f64 = 250.0;
+const BACKOFF_MAX_MS: f64 = 10_000.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignalingEvent {
+    /// (Re)joined the topic: our transport id and the peers already there.
+    Joined {
+        my_id: String,
+        peers: Vec<String>,
+    },
+    PeerJoined(String),
+    PeerLeft(String),
+    /// Opaque bytes from a peer (still sealed).
+    Data {
+        from: String,
+        bytes: Vec<u8>,
+    },
+    /// The socket closed; a reconnect is scheduled.
+    Disconnected,
+    /// Something the endpoint or a frame said that the person or the logs should know.
+    Problem(String),
+}
+
+type Handler = Rc<dyn Fn(SignalingEvent)>;
+
+struct Inner {
+    url: String,
+    handler: Handler,
+    socket: Option<WebSocket>,
+    failed_attempts: u32,
+    closed_by_us: bool,
+    /// Kept alive as long as the socket they are attached to.
+    listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+#[derive(Clone)]
+pub struct SignalingClient {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl SignalingClient {
+    /// Connects to `url` (`ws(s)://host/ws/<topic>`) and keeps reconnecting until [`close`].
+    pub fn connect(url: String, on_event: impl Fn(SignalingEvent) + 'static) -> Self {
+        let inner = Rc::new(RefCell::new(Inner {
+            url,
+            handler: Rc::new(on_event),
+            socket: None,
+            failed_attempts: 0,
+            closed_by_us: false,
+            listeners: Vec::new(),
+        }));
+        let client = Self { inner };
+        client.open_socket();
+        client
+    }
+
+    /// Sends `bytes` to the peer with transport id `to`; false if the endpoint is unreachable now.
+    pub fn send(&self, to: &str, bytes: &[u8]) -> bool {
+        let inner = self.inner.borrow();
+        let Some(socket) = inner
+            .socket
+            .as_ref()
+            .filter(|s| s.ready_state() == WebSocket::OPEN)
+        else {
+            return false;
+        };
+        socket
+            .send_with_str(&data_frame(to, &URL_SAFE_NO_PAD.encode(bytes)))
+            .is_ok()
+    }
+
+    /// Leaves the topic for good.
+    pub fn close(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.closed_by_us = true;
+        if let Some(socket) = inner.socket.take() {
+            let _ = socket.send_with_str(&leave_frame());
+            let _ = socket.close();
+        }
+        inner.listeners.clear();
+    }
+
+    fn open_socket(&self) {
+        let url = self.inner.borrow().url.clone();
+        let socket = match WebSocket::new(&url) {
+            Ok(socket) => socket,
+            Err(error) => {
+                self.emit(SignalingEvent::Problem(super::describe_js_error(
+                    "cannot open the signaling socket",
+                    error,
+                )));
+                self.schedule_reconnect();
+                return;
+            }
+        };
+        let on_message = {
+            let client = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                let Some(text) = event
+                    .dyn_ref::<MessageEvent>()
+                    .and_then(|m| m.data().as_string())
+                else {
+                    return;
+                };
+                client.on_frame(&text);
+            })
+        };
+        let on_close = {
+            let client = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                let code = event
+                    .dyn_ref::<CloseEvent>()
+                    .map(|c| c.code())
+                    .unwrap_or_default();
+                client.on_closed(code);
+            })
+        };
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let mut inner = self.inner.borrow_mut();
+        inner.socket = Some(socket);
+        inner.listeners = vec![on_message, on_close];
+    }
+
+    fn on_frame(&self, text: &str) {
+        let event = match ServerFrame::parse(text) {
+            Ok(ServerFrame::Welcome { id, peers, .. }) => {
+                self.inner.borrow_mut().failed_attempts = 0;
+                SignalingEvent::Joined { my_id: id, peers }
+            }
+            Ok(ServerFrame::Joined { peer }) => SignalingEvent::PeerJoined(peer),
+            Ok(ServerFrame::Left { peer }) => SignalingEvent::PeerLeft(peer),
+            Ok(ServerFrame::Data { from, data }) => match URL_SAFE_NO_PAD.decode(&data) {
+                Ok(bytes) => SignalingEvent::Data { from, bytes },
+                Err(_) => SignalingEvent::Problem(format!("data from {from} is not base64url")),
+            },
+            Ok(ServerFrame::Error { code, message }) => {
+                SignalingEvent::Problem(format!("endpoint error {code}: {message}"))
+            }
+            Ok(ServerFrame::Unknown) => return,
+            Err(error) => SignalingEvent::Problem(error.to_string()),
+        };
+        self.emit(event);
+    }
+
+    fn on_closed(&self, code: u16) {
+        if self.inner.borrow().closed_by_us {
+            return;
+        }
+        self.inner.borrow_mut().socket = None;
+        self.emit(SignalingEvent::Disconnected);
+        if code != 1000 && code != 1012 {
+            self.emit(SignalingEvent::Problem(format!(
+                "signaling connection closed (code {code}); reconnecting"
+            )));
+        }
+        self.schedule_reconnect();
+    }
+
+    fn schedule_reconnect(&self) {
+        let delay = {
+            let mut inner = self.inner.borrow_mut();
+            inner.failed_attempts += 1;
+            backoff_ms(inner.failed_attempts, js_sys::Math::random())
+        };
+        let client = self.clone();
+        gloo_timers::callback::Timeout::new(delay as u32, move || {
+            if !client.inner.borrow().closed_by_us {
+                client.open_socket();
+            }
+        })
+        .forget();
+    }
+
+    fn emit(&self, event: SignalingEvent) {
+        let handler = self.inner.borrow().handler.clone();
+        handler(event);
+    }
+}
+
+/// Delay before reconnect attempt `attempt` (1-based): doubling from 250 ms up to 10 s, with
+/// ±50 % jitter from `random` in [0, 1) so a restarted endpoint is not hit by everyone at once.
+fn backoff_ms(attempt: u32, random: f64) -> f64 {
+    let base = (BACKOFF_START_MS * 2f64.powi(attempt.saturating_sub(1).min(16) as i32))
+        .min(BACKOFF_MAX_MS);
+    base * (0.5 + random)
+}
