@@ -17,6 +17,8 @@
 
 pub mod config;
 mod connection;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hub;
 pub mod limits;
 pub mod metrics;
