@@ -3,6 +3,7 @@
 mod invalid_link;
 mod landing;
 mod room;
+pub mod stage;
 
 use crate::room_link::Route;
 use crate::web::app_config::{use_app_config, ConfigState};

@@ -6,6 +6,7 @@ pub mod app_config;
 pub mod clipboard;
 pub mod location;
 pub mod mesh;
+pub mod player;
 pub mod random;
 pub mod room_crypto;
 pub mod signaling_client;
