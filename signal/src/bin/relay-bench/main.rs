@@ -1,0 +1,399 @@
+//! `relay-bench`: measures insieme-signal against matchbox_server and peerjs-server on
+//! loopback, side by side, with one Rust load generator and a small adapter per protocol.
+//!
+//! Rows, per system (each on a freshly started server):
+//! - idle: hold N connections in N/2 topics; resident memory per connection.
+//! - join storm: connect, await the welcome, hang up, as fast as possible for S seconds.
+//! - relay: T topics of 2 peers ping-ponging; messages per second, p50/p99 one-way latency.
+//!
+//! Installs the anchors into target/anchors when missing, talks only to 127.0.0.1, and every
+//! loop is bounded in count and time. Writes the JSON report to `--out`.
+
+mod phases;
+mod systems;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use serde_json::{json, Value};
+
+use crate::phases::{Names, Pace};
+use crate::systems::{Paths, System};
+
+/// Targets from the issue, checked and printed at the end.
+const TARGET_IDLE_BYTES_PER_CONN: f64 = 16.0 * 1024.0;
+const TARGET_P99_MS: f64 = 2.0;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "relay-bench",
+    about = "Signaling relay benchmark: insieme-signal vs matchbox_server vs peerjs-server"
+)]
+struct Args {
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "target/bench/relay.json")]
+    out: PathBuf,
+    /// Systems to run, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "insieme-signal,matchbox_server,peerjs-server"
+    )]
+    systems: Vec<String>,
+    /// Connections held in the idle row.
+    #[arg(long, default_value_t = 10_000)]
+    idle_connections: u64,
+    /// Topics they are spread over.
+    #[arg(long, default_value_t = 5_000)]
+    idle_topics: u64,
+    /// Length of the join storm, in seconds.
+    #[arg(long, default_value_t = 10)]
+    storm_seconds: u64,
+    /// Clients joining concurrently during the storm.
+    #[arg(long, default_value_t = 32)]
+    storm_workers: usize,
+    /// Topics (pairs of peers) in the relay row.
+    #[arg(long, default_value_t = 1_000)]
+    relay_topics: u64,
+    /// Length of the measured relay window, in seconds (after a 1 s warm-up).
+    #[arg(long, default_value_t = 10)]
+    relay_seconds: u64,
+    /// For the latency figures, each pair starts a round trip every this many milliseconds
+    /// (open loop); throughput is measured separately, closed loop.
+    #[arg(long, default_value_t = 100)]
+    latency_interval_ms: u64,
+    /// Characters of opaque payload per relayed message (an encrypted ICE candidate is ~300).
+    #[arg(long, default_value_t = 256)]
+    payload_bytes: usize,
+    /// Small numbers everywhere, to check that the bench itself works.
+    #[arg(long)]
+    quick: bool,
+}
+
+#[derive(Default)]
+struct Row {
+    name: &'static str,
+    idle_rss_per_conn_bytes: Option<f64>,
+    joins_per_s: Option<f64>,
+    relay_msgs_per_s: Option<f64>,
+    relay_p50_ms: Option<f64>,
+    relay_p99_ms: Option<f64>,
+    notes: Vec<String>,
+}
+
+impl Row {
+    fn json(&self) -> Value {
+        let round = |v: Option<f64>, digits: i32| {
+            v.map(|v| {
+                let scale = 10f64.powi(digits);
+                (v * scale).round() / scale
+            })
+        };
+        json!({
+            "name": self.name,
+            "idle_rss_per_conn_bytes": self.idle_rss_per_conn_bytes.map(|v| v.round() as u64),
+            "joins_per_s": round(self.joins_per_s, 1),
+            "relay_msgs_per_s": round(self.relay_msgs_per_s, 1),
+            "relay_p50_ms": round(self.relay_p50_ms, 3),
+            "relay_p99_ms": round(self.relay_p99_ms, 3),
+            "notes": self.notes,
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let mut args = Args::parse();
+    if args.quick {
+        args.idle_connections = args.idle_connections.min(200);
+        args.idle_topics = args.idle_topics.min(100);
+        args.storm_seconds = args.storm_seconds.min(2);
+        args.relay_topics = args.relay_topics.min(20);
+        args.relay_seconds = args.relay_seconds.min(2);
+    }
+    let systems: Vec<System> = args
+        .systems
+        .iter()
+        .map(|name| System::from_name(name).with_context(|| format!("unknown system `{name}`")))
+        .collect::<Result<_>>()?;
+    let paths = Paths::discover();
+    let names = Arc::new(Names::new());
+    warn_on_fd_limit(args.idle_connections);
+
+    let mut rows = Vec::new();
+    for system in systems {
+        eprintln!("bench: {}", system.name());
+        let mut row = Row {
+            name: system.name(),
+            ..Row::default()
+        };
+        if let Err(error) = systems::ensure_installed(system, &paths).await {
+            row.notes.push(format!("not run: {error:#}"));
+            eprintln!("bench: {}: {error:#}", system.name());
+            rows.push(row);
+            continue;
+        }
+        run_rows(system, &paths, &names, &args, &mut row).await;
+        rows.push(row);
+    }
+
+    print_table(&rows, &args);
+    let report = json!({
+        "systems": rows.iter().map(Row::json).collect::<Vec<_>>(),
+        "config": {
+            "idle_connections": args.idle_connections,
+            "idle_topics": args.idle_topics,
+            "storm_seconds": args.storm_seconds,
+            "storm_workers": args.storm_workers,
+            "relay_topics": args.relay_topics,
+            "relay_seconds": args.relay_seconds,
+            "payload_bytes": args.payload_bytes,
+            "latency_interval_ms": args.latency_interval_ms,
+            "relay_msgs_per_s_is": "closed-loop ping-pong throughput",
+            "relay_latency_is": "one-way, each pair paced at one round trip per latency_interval_ms",
+            "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "note": "loopback; load generator and server share the machine",
+        },
+    });
+    if let Some(parent) = args.out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!("bench: wrote {}", args.out.display());
+    Ok(())
+}
+
+/// Each row on a freshly started server, so one row's leftovers never skew the next.
+async fn run_rows(system: System, paths: &Paths, names: &Arc<Names>, args: &Args, row: &mut Row) {
+    match systems::start(system, paths).await {
+        Err(error) => row
+            .notes
+            .push(format!("idle: server did not start: {error:#}")),
+        Ok(server) => {
+            match phases::idle(
+                system,
+                &server,
+                names,
+                args.idle_connections,
+                args.idle_topics,
+            )
+            .await
+            {
+                Ok(idle) => {
+                    eprintln!(
+                        "  idle: {} connections, RSS {:.1} → {:.1} MiB",
+                        idle.held,
+                        idle.rss_before as f64 / 1048576.0,
+                        idle.rss_after as f64 / 1048576.0
+                    );
+                    row.idle_rss_per_conn_bytes = Some(idle.per_connection());
+                }
+                Err(error) => row.notes.push(format!("idle: {error:#}")),
+            }
+            server.stop().await;
+        }
+    }
+
+    match systems::start(system, paths).await {
+        Err(error) => row
+            .notes
+            .push(format!("storm: server did not start: {error:#}")),
+        Ok(server) => {
+            let duration = Duration::from_secs(args.storm_seconds);
+            match phases::storm(system, &server.addr, names, duration, args.storm_workers).await {
+                Ok(storm) => {
+                    eprintln!("  storm: {} joins, {} failed", storm.joins, storm.failures);
+                    row.joins_per_s = Some(storm.joins as f64 / storm.seconds);
+                    if storm.failures > 0 {
+                        row.notes
+                            .push(format!("storm: {} joins failed", storm.failures));
+                    }
+                }
+                Err(error) => row.notes.push(format!("storm: {error:#}")),
+            }
+            server.stop().await;
+        }
+    }
+    // Let sockets of the storm leave TIME_WAIT pressure behind before the next row.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    match systems::start(system, paths).await {
+        Err(error) => row
+            .notes
+            .push(format!("relay: server did not start: {error:#}")),
+        Ok(server) => {
+            let duration = Duration::from_secs(args.relay_seconds);
+            let throughput = phases::relay(
+                system,
+                &server.addr,
+                names,
+                2,
+                args.relay_topics,
+                Pace::Saturate,
+                duration,
+                args.payload_bytes,
+            )
+            .await;
+            match throughput {
+                Ok(relay) => {
+                    eprintln!(
+                        "  relay (closed loop): {} messages in {} s, p50 {:.3} ms, p99 {:.3} ms",
+                        relay.messages, relay.seconds, relay.p50_ms, relay.p99_ms
+                    );
+                    row.relay_msgs_per_s = Some(relay.messages as f64 / relay.seconds);
+                    if relay.stalled_clients > 0 {
+                        row.notes.push(format!(
+                            "relay: {} clients stalled (closed loop)",
+                            relay.stalled_clients
+                        ));
+                    }
+                }
+                Err(error) => row.notes.push(format!("relay (closed loop): {error:#}")),
+            }
+            let interval = Duration::from_millis(args.latency_interval_ms.max(1));
+            let latency = phases::relay(
+                system,
+                &server.addr,
+                names,
+                3,
+                args.relay_topics,
+                Pace::Every(interval),
+                duration,
+                args.payload_bytes,
+            )
+            .await;
+            match latency {
+                Ok(relay) => {
+                    eprintln!(
+                        "  relay (paced): {} messages in {} s, p50 {:.3} ms, p99 {:.3} ms",
+                        relay.messages, relay.seconds, relay.p50_ms, relay.p99_ms
+                    );
+                    row.relay_p50_ms = Some(relay.p50_ms);
+                    row.relay_p99_ms = Some(relay.p99_ms);
+                    if relay.stalled_clients > 0 {
+                        row.notes.push(format!(
+                            "relay: {} clients stalled (paced)",
+                            relay.stalled_clients
+                        ));
+                    }
+                }
+                Err(error) => row.notes.push(format!("relay (paced): {error:#}")),
+            }
+            server.stop().await;
+        }
+    }
+}
+
+fn print_table(rows: &[Row], args: &Args) {
+    let cell = |v: Option<f64>, digits: usize| match v {
+        Some(v) => format!("{v:.digits$}"),
+        None => "n/a".to_owned(),
+    };
+    println!();
+    println!(
+        "relay bench: idle {} conns/{} topics, storm {} s x {} clients, relay {} topics x 2 peers for {} s, {} B payload",
+        args.idle_connections,
+        args.idle_topics,
+        args.storm_seconds,
+        args.storm_workers,
+        args.relay_topics,
+        args.relay_seconds,
+        args.payload_bytes
+    );
+    let paced = args.relay_topics as f64 * 2.0 * 1000.0 / args.latency_interval_ms.max(1) as f64;
+    println!(
+        "relay msg/s: closed-loop ping-pong; p50/p99: one-way, paced at one round trip per pair every {} ms ({paced:.0} msg/s offered)",
+        args.latency_interval_ms
+    );
+    println!(
+        "{:<16} {:>14} {:>10} {:>14} {:>9} {:>9}",
+        "system", "idle B/conn", "joins/s", "relay msg/s", "p50 ms", "p99 ms"
+    );
+    for row in rows {
+        println!(
+            "{:<16} {:>14} {:>10} {:>14} {:>9} {:>9}",
+            row.name,
+            cell(row.idle_rss_per_conn_bytes, 0),
+            cell(row.joins_per_s, 0),
+            cell(row.relay_msgs_per_s, 0),
+            cell(row.relay_p50_ms, 3),
+            cell(row.relay_p99_ms, 3),
+        );
+        for note in &row.notes {
+            println!("{:<16} note: {note}", "");
+        }
+    }
+    // Targets: insieme-signal ahead on every row; idle ≤ 16 KiB/conn; p99 ≤ 2 ms.
+    let Some(ours) = rows.iter().find(|r| r.name == "insieme-signal") else {
+        return;
+    };
+    let others: Vec<&Row> = rows.iter().filter(|r| r.name != ours.name).collect();
+    let ahead = |get: fn(&Row) -> Option<f64>, lower_is_better: bool| -> String {
+        let Some(mine) = get(ours) else {
+            return "not measured".into();
+        };
+        let beaten: Vec<&str> = others
+            .iter()
+            .filter(|o| match get(o) {
+                Some(theirs) if lower_is_better => theirs <= mine,
+                Some(theirs) => theirs >= mine,
+                None => false,
+            })
+            .map(|o| o.name)
+            .collect();
+        if beaten.is_empty() {
+            "ahead".into()
+        } else {
+            format!("NOT ahead of {}", beaten.join(", "))
+        }
+    };
+    println!();
+    println!("targets for insieme-signal:");
+    println!(
+        "  idle memory: {} ; ≤ 16 KiB/conn: {}",
+        ahead(|r| r.idle_rss_per_conn_bytes, true),
+        verdict(
+            ours.idle_rss_per_conn_bytes
+                .map(|v| v <= TARGET_IDLE_BYTES_PER_CONN)
+        )
+    );
+    println!("  joins/s:     {}", ahead(|r| r.joins_per_s, false));
+    println!("  relay msg/s: {}", ahead(|r| r.relay_msgs_per_s, false));
+    println!("  relay p50:   {}", ahead(|r| r.relay_p50_ms, true));
+    println!(
+        "  relay p99:   {} ; ≤ 2 ms: {}",
+        ahead(|r| r.relay_p99_ms, true),
+        verdict(ours.relay_p99_ms.map(|v| v <= TARGET_P99_MS))
+    );
+}
+
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "not measured",
+    }
+}
+
+/// Each held connection is a file descriptor here and in the server.
+fn warn_on_fd_limit(connections: u64) {
+    if let Ok(limits) = std::fs::read_to_string("/proc/self/limits") {
+        let soft = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(soft) = soft {
+            if soft < connections + 512 {
+                eprintln!(
+                    "bench: warning: open-file limit {soft} is below {} (raise it with `ulimit -n`)",
+                    connections + 512
+                );
+            }
+        }
+    }
+}

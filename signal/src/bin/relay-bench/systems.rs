@@ -1,0 +1,382 @@
+//! The three systems under test: how to install, start and stop each, and a small adapter per
+//! wire protocol so the same load generator drives them all.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Bounds for the set-up steps, so the bench always ends by itself.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    Insieme,
+    Matchbox,
+    PeerJs,
+}
+
+impl System {
+    pub const ALL: [System; 3] = [System::Insieme, System::Matchbox, System::PeerJs];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Insieme => "insieme-signal",
+            System::Matchbox => "matchbox_server",
+            System::PeerJs => "peerjs-server",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<System> {
+        System::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The WebSocket URL for one client. `topic` is a 256-bit value in base64url; `peer` is a
+    /// unique name for this client, used where the client chooses its own id (PeerJS).
+    pub fn url(self, addr: &str, topic: &str, peer: &str) -> String {
+        match self {
+            System::Insieme => format!("ws://{addr}/ws/{topic}"),
+            System::Matchbox => format!("ws://{addr}/{topic}"),
+            System::PeerJs => format!("ws://{addr}/peerjs?key=peerjs&id={peer}&token=t{peer}"),
+        }
+    }
+
+    /// The frame that completes a join, and the ids it reveals: (own id, peers present).
+    pub fn welcome(self, text: &str) -> Option<(Option<String>, Vec<String>)> {
+        let value: Value = serde_json::from_str(text).ok()?;
+        match self {
+            System::Insieme => (value["type"] == "welcome").then(|| {
+                let peers = value["peers"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|p| p.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (value["id"].as_str().map(str::to_owned), peers)
+            }),
+            System::Matchbox => value
+                .get("IdAssigned")
+                .and_then(Value::as_str)
+                .map(|id| (Some(id.to_owned()), Vec::new())),
+            System::PeerJs => (value["type"] == "OPEN").then(|| (None, Vec::new())),
+        }
+    }
+
+    /// The id of a peer announced as joining, if this frame is such an announcement.
+    pub fn joined(self, text: &str) -> Option<String> {
+        let value: Value = serde_json::from_str(text).ok()?;
+        match self {
+            System::Insieme => (value["type"] == "joined")
+                .then(|| value["peer"].as_str().map(str::to_owned))
+                .flatten(),
+            System::Matchbox => value
+                .get("NewPeer")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            System::PeerJs => None,
+        }
+    }
+
+    /// A frame relaying `payload` to peer `to`.
+    pub fn data_frame(self, to: &str, payload: &str) -> String {
+        match self {
+            System::Insieme => format!(r#"{{"type":"data","to":"{to}","data":"{payload}"}}"#),
+            System::Matchbox => {
+                format!(r#"{{"Signal":{{"receiver":"{to}","data":"{payload}"}}}}"#)
+            }
+            System::PeerJs => {
+                format!(r#"{{"type":"OFFER","dst":"{to}","payload":"{payload}"}}"#)
+            }
+        }
+    }
+
+    /// (sender, payload) if this frame is relayed data.
+    pub fn data(self, text: &str) -> Option<(String, String)> {
+        let value: Value = serde_json::from_str(text).ok()?;
+        let (from, payload) = match self {
+            System::Insieme if value["type"] == "data" => (&value["from"], &value["data"]),
+            System::Matchbox => {
+                let signal = value.get("Signal")?;
+                (&signal["sender"], &signal["data"])
+            }
+            System::PeerJs if value["type"] == "OFFER" => (&value["src"], &value["payload"]),
+            _ => return None,
+        };
+        Some((from.as_str()?.to_owned(), payload.as_str()?.to_owned()))
+    }
+}
+
+/// Where things live: the workspace's target folder and the anchors installed into it.
+pub struct Paths {
+    pub workspace: PathBuf,
+    pub target: PathBuf,
+}
+
+impl Paths {
+    pub fn discover() -> Paths {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("the signal crate sits inside the workspace")
+            .to_path_buf();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|t| {
+                if t.is_absolute() {
+                    t
+                } else {
+                    workspace.join(t)
+                }
+            })
+            .unwrap_or_else(|| workspace.join("target"));
+        Paths { workspace, target }
+    }
+
+    fn anchors(&self) -> PathBuf {
+        self.target.join("anchors")
+    }
+
+    fn matchbox_bin(&self) -> PathBuf {
+        self.anchors().join("bin").join("matchbox_server")
+    }
+
+    fn peerjs_dir(&self) -> PathBuf {
+        self.anchors().join("peerjs")
+    }
+
+    /// Built by [`ensure_installed`] with the workspace's release profile: what ships.
+    fn insieme_bin(&self) -> PathBuf {
+        self.target
+            .join("release")
+            .join(format!("insieme-signal{}", std::env::consts::EXE_SUFFIX))
+    }
+}
+
+async fn run_bounded(command: &mut Command, what: &str) -> Result<()> {
+    command.stdin(Stdio::null()).kill_on_drop(true);
+    let status = tokio::time::timeout(INSTALL_TIMEOUT, command.status())
+        .await
+        .with_context(|| format!("{what}: did not finish within {INSTALL_TIMEOUT:?}"))?
+        .with_context(|| format!("{what}: cannot start"))?;
+    if !status.success() {
+        bail!("{what}: failed ({status})");
+    }
+    Ok(())
+}
+
+/// Makes sure `system` can be started: builds insieme-signal, installs the anchors into
+/// target/anchors when missing. Returns an error that names what is missing otherwise.
+pub async fn ensure_installed(system: System, paths: &Paths) -> Result<()> {
+    match system {
+        System::Insieme => {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            eprintln!("bench: building insieme-signal (release)");
+            run_bounded(
+                Command::new(cargo).current_dir(&paths.workspace).args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "insieme-signal",
+                    "--bin",
+                    "insieme-signal",
+                ]),
+                "cargo build insieme-signal",
+            )
+            .await?;
+            if !paths.insieme_bin().exists() {
+                bail!("{} not found after building", paths.insieme_bin().display());
+            }
+        }
+        System::Matchbox => {
+            if !paths.matchbox_bin().exists() {
+                eprintln!(
+                    "bench: installing matchbox_server into {}",
+                    paths.anchors().display()
+                );
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+                run_bounded(
+                    Command::new(cargo)
+                        .args(["install", "--locked", "--root"])
+                        .arg(paths.anchors())
+                        .arg("matchbox_server"),
+                    "cargo install matchbox_server",
+                )
+                .await?;
+            }
+        }
+        System::PeerJs => {
+            let dir = paths.peerjs_dir();
+            if !dir.join("node_modules/peer/package.json").exists() {
+                eprintln!(
+                    "bench: installing peer (peerjs-server) into {}",
+                    dir.display()
+                );
+                std::fs::create_dir_all(&dir)?;
+                if !dir.join("package.json").exists() {
+                    std::fs::write(
+                        dir.join("package.json"),
+                        "{\"name\":\"insieme-bench-anchors\",\"private\":true}\n",
+                    )?;
+                }
+                run_bounded(
+                    Command::new("npm").current_dir(&dir).args([
+                        "install",
+                        "--no-audit",
+                        "--no-fund",
+                        "peer",
+                    ]),
+                    "npm install peer (needs node and npm)",
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A running server under test.
+pub struct Running {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    /// Resident memory of the server process, from /proc/<pid>/status.
+    pub fn rss_bytes(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .context("reading /proc/<pid>/status (the RSS row needs Linux)")?;
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .context("no VmRSS line")?;
+        let kib: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .context("unreadable VmRSS")?;
+        Ok(kib * 1024)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+}
+
+/// PeerJS's own CLI logs every connection to stdout; this launcher starts the same server
+/// through its library API without that logging, with the connection cap raised (default
+/// 5,000) so the idle row can hold 10,000, and prints the bound port.
+const PEERJS_LAUNCHER: &str = r#"
+import { PeerServer } from 'peer';
+PeerServer(
+  { host: '127.0.0.1', port: 0, concurrent_limit: 1000000, alive_timeout: 3600000 },
+  (server) => console.log('listening on http://127.0.0.1:' + server.address().port),
+);
+"#;
+
+pub async fn start(system: System, paths: &Paths) -> Result<Running> {
+    let mut command = match system {
+        System::Insieme => {
+            let mut command = Command::new(paths.insieme_bin());
+            // Limits raised to fit the load; the anchors have none.
+            command
+                .args(["--listen", "127.0.0.1:0"])
+                .args([
+                    "--max-connections",
+                    "100000",
+                    "--max-connections-per-ip",
+                    "100000",
+                ])
+                .args(["--rate", "1000000", "--rate-burst", "1000000"])
+                .env("INSIEME_SIGNAL_LOG", "warn");
+            command
+        }
+        System::Matchbox => {
+            let port = free_port()?;
+            let mut command = Command::new(paths.matchbox_bin());
+            command
+                .arg(format!("127.0.0.1:{port}"))
+                .env("RUST_LOG", "error");
+            let mut running = spawn(command)?;
+            wait_for_port(&mut running.0, port).await?;
+            return Ok(Running {
+                child: running.0,
+                addr: format!("127.0.0.1:{port}"),
+            });
+        }
+        System::PeerJs => {
+            let mut command = Command::new("node");
+            command.current_dir(paths.peerjs_dir()).args([
+                "--input-type=module",
+                "-e",
+                PEERJS_LAUNCHER,
+            ]);
+            command
+        }
+    };
+    command.stdout(Stdio::piped());
+    let (mut child, _) = spawn_with(&mut command)?;
+    let stdout = child.stdout.take().context("piped stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = tokio::time::timeout(START_TIMEOUT, async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(addr) = line.strip_prefix("listening on http://") {
+                return Ok::<_, std::io::Error>(Some(addr.trim().to_owned()));
+            }
+        }
+        Ok(None)
+    })
+    .await
+    .context("server did not start in time")??
+    .context("server exited before printing its address")?;
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(Running { child, addr })
+}
+
+fn spawn(mut command: Command) -> Result<(Child, ())> {
+    spawn_with(&mut command)
+}
+
+fn spawn_with(command: &mut Command) -> Result<(Child, ())> {
+    command
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let child = command
+        .spawn()
+        .with_context(|| format!("cannot start {:?}", command.as_std().get_program()))?;
+    Ok((child, ()))
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+async fn wait_for_port(child: &mut Child, port: u16) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            bail!("server exited at start ({status})");
+        }
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("server did not listen on port {port} within {START_TIMEOUT:?}")
+}
