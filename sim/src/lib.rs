@@ -1,1 +1,27 @@
+//! A deterministic discrete-event simulator for Insieme's sync engine.
+//!
+//! It runs N real [`insieme::sync::Engine`]s against simulated networks, clocks and video
+//! players, all driven by one seeded generator, and measures what no engine can see: the true
+//! offset between viewers. The same seed gives the same run, bit for bit, so any failure is
+//! replayed by its seed (TigerBeetle's VOPR and FoundationDB's simulator are the models).
+//!
+//! - [`rng`]: the seeded generator.
+//! - [`net`]: links (delay, jitter tail, asymmetry, loss, reordering, head-of-line blocking).
+//! - [`player`]: the video element model (seek and start latency, rate response, frames).
+//! - [`world`]: the event loop and the measurements.
+//! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
+//! - [`report`]: the benchmark's table and JSON.
 
+pub mod net;
+pub mod player;
+pub mod report;
+pub mod rng;
+pub mod scenarios;
+pub mod world;
+
+pub use world::{Action, Outcome, Scenario, World};
+
+/// Runs one scenario to completion.
+pub fn run(sc: Scenario) -> Outcome {
+    World::new(sc).run()
+}

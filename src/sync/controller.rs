@@ -95,7 +95,7 @@ impl Default for ControllerConfig {
             max_rate_dev: 0.05,
             deadband_enter: Span::from_micros(1_000),
             deadband_exit: Span::from_micros(250),
-            horizon: Span::from_millis(1_500),
+            horizon: Span::from_millis(700),
             seek_threshold: Span::from_millis(200),
             error_window: Span::from_millis(300),
             min_rate_interval: Span::from_millis(200),
@@ -531,8 +531,10 @@ impl Controller {
         } else {
             0.0
         };
-        let lo = speed * (1.0 - self.cfg.max_rate_dev);
-        let hi = speed * (1.0 + self.cfg.max_rate_dev);
+        // A hair inside the bound, so float rounding can never take the rate past it.
+        let dev = self.cfg.max_rate_dev * (1.0 - 1e-9);
+        let lo = speed * (1.0 - dev);
+        let hi = speed * (1.0 + dev);
         let rate = (ideal + speed * corr).clamp(lo, hi);
         self.last_ideal = ideal;
         if (rate - self.rate_cmd).abs() > self.cfg.min_rate_step * speed.max(1e-3) {

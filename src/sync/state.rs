@@ -14,7 +14,7 @@
 //! playing state with a lead-in rate of 0 (hold at X until T), and "pause at room time T" is a
 //! paused state with a lead-in at the old rate (keep playing until T).
 
-use super::time::{MediaTime, RoomTime, Span};
+use super::time::{MediaTime, RoomTime, Span, MAX_ABS_MICROS};
 use super::PeerId;
 use serde::{Deserialize, Serialize};
 
@@ -37,10 +37,21 @@ pub struct Stamp {
 }
 
 /// Hybrid logical clock: issues stamps larger than every stamp seen or issued before.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hlc {
     wall: RoomTime,
     counter: u32,
+}
+
+impl Default for Hlc {
+    /// Starts below every sane room time (room times may be negative: they are some peer's
+    /// monotonic clock plus a base).
+    fn default() -> Self {
+        Hlc {
+            wall: RoomTime(-MAX_ABS_MICROS),
+            counter: 0,
+        }
+    }
 }
 
 impl Hlc {

@@ -1,0 +1,26 @@
+use insieme_sim::scenarios;
+fn main() {
+    let name = std::env::args().nth(1).unwrap_or("lan".into());
+    let secs: f64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(30.0);
+    let sc = match name.as_str() {
+        "lan" => scenarios::lan(1, secs),
+        "wan" => scenarios::wan(1, secs),
+        "storm" => scenarios::storm(1, secs),
+        "handover" => scenarios::handover(1, secs),
+        "churn" => scenarios::churn(1, secs),
+        "stall" => scenarios::stalls(1, secs),
+        _ => scenarios::partition(1, secs),
+    };
+    let o = insieme_sim::run(sc);
+    if std::env::var_os("SERIES").is_some() {
+        for (i, c) in o.offsets_ms.chunks(100).enumerate() {
+            let m = c.iter().copied().fold(0.0, f64::max);
+            print!("{i}:{m:.1} ");
+        }
+        println!();
+    }
+    println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} jump {:?} join {:?} agree {} rejected {}",
+        o.offsets_ms.len(), o.percentile(50.0), o.percentile(95.0), o.percentile(99.0), o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.jump_ms, o.join_ms, o.final_agree, o.rejected);
+}
+#[allow(dead_code)]
+fn unused() {}

@@ -1,0 +1,92 @@
+//! The sync benchmark: runs the fixed scenarios, prints a table with the targets beside it,
+//! and writes the results as JSON (default `target/bench/sync.json` under the workspace).
+//!
+//! Usage: `sync-bench [--out PATH] [--seed N] [--only NAME]`
+
+use insieme_sim::report::{table, Row, Target};
+use insieme_sim::scenarios::{self, BENCH_SEED};
+use insieme_sim::Scenario;
+use std::path::PathBuf;
+
+fn main() {
+    let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench/sync.json");
+    let mut seed = BENCH_SEED;
+    let mut only: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--out" => out = PathBuf::from(args.next().expect("--out needs a path")),
+            "--seed" => {
+                seed = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .expect("--seed needs a number")
+            }
+            "--only" => only = args.next(),
+            "-h" | "--help" => {
+                println!("usage: sync-bench [--out PATH] [--seed N] [--only NAME]");
+                return;
+            }
+            other => {
+                eprintln!("unknown argument {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    let plan: Vec<(Scenario, Vec<Target>)> = vec![
+        (scenarios::lan(seed, 120.0), vec![Target::P95(2.0)]),
+        (scenarios::wan(seed, 180.0), vec![Target::P95(15.0), Target::P99(25.0)]),
+        (
+            scenarios::storm(seed, 40.0),
+            vec![Target::FinalAgree, Target::ConvergeMs(1500.0)],
+        ),
+        (scenarios::handover(seed, 90.0), vec![Target::JumpMs(5.0)]),
+        (scenarios::churn(seed, 600.0), vec![Target::P95(15.0)]),
+        (scenarios::stalls(seed, 180.0), vec![Target::FinalAgree]),
+    ];
+
+    let mut rows = Vec::new();
+    for (sc, targets) in plan {
+        if only.as_deref().is_some_and(|o| o != sc.name) {
+            continue;
+        }
+        print_params(&sc);
+        let duration = sc.duration_s;
+        let started = std::time::Instant::now();
+        let outcome = insieme_sim::run(sc);
+        let row = Row::new(&outcome, seed, duration, &targets);
+        eprintln!("  ran in {:.1} s", started.elapsed().as_secs_f64());
+        rows.push(row);
+    }
+    println!();
+    print!("{}", table(&rows));
+
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).expect("create the output directory");
+    }
+    let json = serde_json::json!({ "scenarios": rows });
+    std::fs::write(&out, serde_json::to_string_pretty(&json).expect("serialize"))
+        .expect("write the JSON report");
+    println!("\nwrote {}", out.display());
+}
+
+fn print_params(sc: &Scenario) {
+    println!(
+        "{}: {} slots, {:.0} s, seed {:#x}; link {:?}; skew ±{} ppm; clock offsets ±{:.0} h; \
+         fps {:?}; seek {:?} ms; start {:?} ms; rate response {:?} ms; stalls {:?}; {} script steps",
+        sc.name,
+        sc.slots,
+        sc.duration_s,
+        sc.seed,
+        sc.link,
+        sc.skew_ppm,
+        sc.clock_offset_s / 3600.0,
+        sc.fps,
+        sc.seek_latency_ms,
+        sc.start_latency_ms,
+        sc.rate_tau_ms,
+        sc.stalls,
+        sc.script.len()
+    );
+}

@@ -1,0 +1,126 @@
+//! The benchmark's rows, targets and output (a table for people, JSON for tools).
+
+use crate::world::Outcome;
+use serde::Serialize;
+
+/// A target from the issue, checked against a row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    P95(f64),
+    P99(f64),
+    ConvergeMs(f64),
+    JumpMs(f64),
+    FinalAgree,
+}
+
+impl Target {
+    pub fn describe(&self) -> String {
+        match self {
+            Target::P95(x) => format!("p95<={x}ms"),
+            Target::P99(x) => format!("p99<={x}ms"),
+            Target::ConvergeMs(x) => format!("converge<={x}ms"),
+            Target::JumpMs(x) => format!("jump<={x}ms"),
+            Target::FinalAgree => "one final state".into(),
+        }
+    }
+}
+
+/// One scenario's results, in the JSON shape the issue specifies (plus extra context).
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub peers: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub converge_ms: f64,
+    pub steady_hard_seeks: u64,
+    pub max_rate_dev: f64,
+    pub jump_ms: Option<f64>,
+    pub join_ms: Option<f64>,
+    pub final_state_agrees: bool,
+    pub samples: usize,
+    pub seeks_total: u64,
+    pub rejected_messages: u64,
+    pub seed: u64,
+    pub duration_s: f64,
+    pub targets: Vec<String>,
+    pub meets_targets: bool,
+}
+
+/// Every scenario also must have no steady hard seek and a bounded rate deviation.
+pub const MAX_RATE_DEV: f64 = 0.05;
+
+fn round3(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 1000.0).round() / 1000.0
+    } else {
+        -1.0
+    }
+}
+
+impl Row {
+    pub fn new(o: &Outcome, seed: u64, duration_s: f64, targets: &[Target]) -> Row {
+        let converge = o.worst_converge_ms(duration_s * 1e3);
+        let mut ok = o.steady_hard_seeks == 0 && o.max_rate_dev <= MAX_RATE_DEV;
+        for t in targets {
+            ok &= match *t {
+                Target::P95(x) => o.percentile(95.0) <= x,
+                Target::P99(x) => o.percentile(99.0) <= x,
+                Target::ConvergeMs(x) => converge <= x,
+                Target::JumpMs(x) => o.jump_ms.is_some_and(|j| j <= x),
+                Target::FinalAgree => o.final_agree,
+            };
+        }
+        Row {
+            name: o.name.clone(),
+            peers: o.peers,
+            p50_ms: round3(o.percentile(50.0)),
+            p95_ms: round3(o.percentile(95.0)),
+            p99_ms: round3(o.percentile(99.0)),
+            max_ms: round3(o.max_offset()),
+            converge_ms: round3(converge),
+            steady_hard_seeks: o.steady_hard_seeks,
+            max_rate_dev: (o.max_rate_dev * 1e5).round() / 1e5,
+            jump_ms: o.jump_ms.map(round3),
+            join_ms: o.join_ms.map(round3),
+            final_state_agrees: o.final_agree,
+            samples: o.offsets_ms.len(),
+            seeks_total: o.all_seeks,
+            rejected_messages: o.rejected,
+            seed,
+            duration_s,
+            targets: targets.iter().map(Target::describe).collect(),
+            meets_targets: ok,
+        }
+    }
+}
+
+/// The table printed by the benchmark.
+pub fn table(rows: &[Row]) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "{:<9} {:>5} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6} {:>8} {:>8}  {:<28} {}\n",
+        "scenario", "peers", "p50 ms", "p95 ms", "p99 ms", "max ms", "conv ms", "seeks", "rate dev",
+        "jump ms", "target (+ seeks=0, dev<=0.05)", "ok"
+    ));
+    for r in rows {
+        s.push_str(&format!(
+            "{:<9} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>10.1} {:>6} {:>8.5} {:>8}  {:<28} {}\n",
+            r.name,
+            r.peers,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.max_ms,
+            r.converge_ms,
+            r.steady_hard_seeks,
+            r.max_rate_dev,
+            r.jump_ms.map_or("-".to_string(), |j| format!("{j:.3}")),
+            if r.targets.is_empty() { "-".to_string() } else { r.targets.join(", ") },
+            if r.meets_targets { "yes" } else { "NO" }
+        ));
+    }
+    s
+}

@@ -1,0 +1,922 @@
+//! The discrete-event world: engines, clocks, players and links, driven by one seeded queue.
+//!
+//! Everything happens at integer microseconds of true time, in (time, sequence) order, so a
+//! seed reproduces a run exactly. Each peer has a clock with an offset (up to hours) and a
+//! skew; its engine only ever sees that clock. The world measures what the engines cannot:
+//! every viewer's true media position at the same true instant.
+
+use crate::net::{Link, LinkSpec};
+use crate::player::{Player, PlayerSpec, Shown};
+use crate::rng::Rng;
+use insieme::sync::{
+    Config, Destination, Engine, Input, Intent, LocalTime, Observation, Output, PeerId,
+    PlayerCommand, Stamp, WireMessage,
+};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+
+/// A device clock: `local = offset + (1 + skew) * true`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockModel {
+    pub offset_us: f64,
+    pub skew: f64,
+}
+
+impl ClockModel {
+    pub fn local(&self, t: f64) -> LocalTime {
+        LocalTime((self.offset_us + t * (1.0 + self.skew)).floor() as i64)
+    }
+    pub fn to_true(&self, l: LocalTime) -> i64 {
+        ((l.0 as f64 - self.offset_us) / (1.0 + self.skew)).ceil() as i64
+    }
+}
+
+/// Random stalls of a player.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StallSpec {
+    pub mean_interval_s: f64,
+    pub min_s: f64,
+    pub max_s: f64,
+}
+
+/// What the script can make happen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// A user on this slot acts.
+    Intent { slot: usize, intent: Intent },
+    /// A peer opens the room page on this slot (a fresh engine and id).
+    Join(usize),
+    /// The peer on this slot closes the page.
+    Leave(usize),
+    /// Whoever is the reference right now leaves.
+    LeaveReference,
+    /// The network splits: the listed slots on one side, everyone else on the other.
+    Partition(Vec<usize>),
+    Heal,
+}
+
+/// Everything that defines a run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub seed: u64,
+    /// Peer slots (devices); each keeps its clock and player across rejoins.
+    pub slots: usize,
+    pub duration_s: f64,
+    pub link: LinkSpec,
+    pub skew_ppm: f64,
+    pub clock_offset_s: f64,
+    pub fps: Vec<f64>,
+    pub seek_latency_ms: (f64, f64),
+    pub start_latency_ms: (f64, f64),
+    pub rate_tau_ms: (f64, f64),
+    pub stalls: Option<StallSpec>,
+    pub engine: Config,
+    pub script: Vec<(f64, Action)>,
+}
+
+/// Measurements of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub name: String,
+    /// Distinct peers that took part.
+    pub peers: usize,
+    /// Inter-viewer offsets (largest pairwise difference), ms, one per 10 ms sample.
+    pub offsets_ms: Vec<f64>,
+    /// For each intent (or automatic state change), ms until every viewer was within 20 ms
+    /// of the others and of the state; `None` if never.
+    pub converge_ms: Vec<Option<f64>>,
+    pub steady_hard_seeks: u64,
+    pub all_seeks: u64,
+    pub max_rate_dev: f64,
+    /// Largest jump of a viewer across a reference handover, ms (handover scripts only).
+    pub jump_ms: Option<f64>,
+    /// Longest time a joiner took to first be in sync, ms.
+    pub join_ms: Option<f64>,
+    /// Whether every engine holds the same state at the end.
+    pub final_agree: bool,
+    /// Messages refused by engines (there should be none from honest peers).
+    pub rejected: u64,
+    /// Buffering holds requested by engines.
+    pub holds: u64,
+    /// Largest inter-viewer offset over the last second of the run, ms.
+    pub final_spread_ms: f64,
+}
+
+impl Outcome {
+    pub fn percentile(&self, p: f64) -> f64 {
+        if self.offsets_ms.is_empty() {
+            return f64::NAN;
+        }
+        let mut v = self.offsets_ms.clone();
+        v.sort_by(f64::total_cmp);
+        let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+        v[i.min(v.len() - 1)]
+    }
+    pub fn max_offset(&self) -> f64 {
+        self.offsets_ms.iter().copied().fold(f64::NAN, f64::max)
+    }
+    /// The longest convergence; a change that never converged counts as the rest of the run.
+    pub fn worst_converge_ms(&self, run_ms: f64) -> f64 {
+        self.converge_ms
+            .iter()
+            .map(|c| c.unwrap_or(run_ms))
+            .fold(0.0, f64::max)
+    }
+}
+
+/// Convergence tolerance used for "in sync" (from the issue).
+pub const IN_SYNC_MS: f64 = 20.0;
+/// Seeks within this long after an intent or stall are attributed to it.
+const CAUSE_WINDOW_US: i64 = 5_000_000;
+/// A newcomer's seeks in its first moments are its join, not drift.
+const JOIN_WINDOW_US: i64 = 10_000_000;
+/// Sampling period of the offset metric.
+const SAMPLE_US: i64 = 10_000;
+/// How long after a handover viewers are watched for a jump.
+const HANDOVER_WINDOW_US: i64 = 5_000_000;
+
+struct Node {
+    id: PeerId,
+    gen: u64,
+    engine: Engine,
+    player: Player,
+    joined_at: i64,
+    engine_token: u64,
+    engine_wake: Option<i64>,
+    player_token: u64,
+    player_wake: Option<i64>,
+    connected: BTreeSet<usize>,
+    included: bool,
+}
+
+struct Slot {
+    clock: ClockModel,
+    player: PlayerSpec,
+    rng: Rng,
+    gen: u64,
+    node: Option<Node>,
+}
+
+#[derive(Debug)]
+enum Ev {
+    Deliver {
+        to: usize,
+        to_gen: u64,
+        from: usize,
+        from_gen: u64,
+        msg: WireMessage,
+    },
+    Joined {
+        to: usize,
+        to_gen: u64,
+        who: usize,
+        who_gen: u64,
+    },
+    Left {
+        to: usize,
+        to_gen: u64,
+        who: PeerId,
+    },
+    EngineWake {
+        slot: usize,
+        gen: u64,
+        token: u64,
+    },
+    PlayerWake {
+        slot: usize,
+        gen: u64,
+        token: u64,
+    },
+    Observe {
+        slot: usize,
+        gen: u64,
+        obs: Observation,
+    },
+    Act(usize),
+    Sample,
+    StallStart {
+        slot: usize,
+        gen: u64,
+    },
+    StallEnd {
+        slot: usize,
+        gen: u64,
+    },
+}
+
+struct Handover {
+    t0: i64,
+    speed: f64,
+    base: Vec<(usize, f64)>,
+}
+
+/// A running simulation.
+pub struct World {
+    sc: Scenario,
+    now: i64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(i64, u64)>>,
+    events: std::collections::BTreeMap<u64, Ev>,
+    rng: Rng,
+    slots: Vec<Slot>,
+    links: Vec<Vec<Link>>,
+    link_rng: Rng,
+    partition: Option<BTreeSet<usize>>,
+    held: Vec<(usize, u64, usize, u64, WireMessage)>,
+    // metrics
+    peers_seen: usize,
+    group_events: Vec<i64>,
+    seeks: Vec<(i64, usize, i64)>,
+    pending: Option<i64>,
+    pending_after: Option<Stamp>,
+    lead_stamp: Option<Stamp>,
+    converged_once: bool,
+    handover: Option<Handover>,
+    out: Outcome,
+    join_times: Vec<(usize, u64, i64)>,
+}
+
+impl World {
+    pub fn new(sc: Scenario) -> World {
+        let mut rng = Rng::new(sc.seed);
+        let mut slots = Vec::new();
+        for i in 0..sc.slots {
+            let mut r = rng.fork(i as u64);
+            let clock = ClockModel {
+                offset_us: r.range(-sc.clock_offset_s, sc.clock_offset_s) * 1e6,
+                skew: r.range(-sc.skew_ppm, sc.skew_ppm) * 1e-6,
+            };
+            let fps = sc.fps[r.below(sc.fps.len() as u64) as usize];
+            let player = PlayerSpec {
+                fps,
+                seek_latency_us: r.range(sc.seek_latency_ms.0, sc.seek_latency_ms.1) * 1e3,
+                seek_variation: 0.2,
+                start_latency_us: r.range(sc.start_latency_ms.0, sc.start_latency_ms.1) * 1e3,
+                start_variation_us: 5_000.0,
+                rate_tau_us: r.range(sc.rate_tau_ms.0, sc.rate_tau_ms.1) * 1e3,
+                load_latency_us: 400_000.0,
+                obs_noise_us: 1_000.0,
+                paused_report_us: 250_000.0,
+            };
+            slots.push(Slot {
+                clock,
+                player,
+                rng: r,
+                gen: 0,
+                node: None,
+            });
+        }
+        let mut link_rng = rng.fork(1_000_001);
+        let n = sc.slots;
+        let mut links: Vec<Vec<Link>> = (0..n)
+            .map(|_| (0..n).map(|_| Link::pair(&sc.link, &mut link_rng).0).collect())
+            .collect();
+        for a in 0..n {
+            for b in (a + 1)..n {
+                let (ab, ba) = Link::pair(&sc.link, &mut link_rng);
+                links[a][b] = ab;
+                links[b][a] = ba;
+            }
+        }
+        let mut w = World {
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: Default::default(),
+            rng,
+            slots,
+            links,
+            link_rng,
+            partition: None,
+            held: Vec::new(),
+            peers_seen: 0,
+            group_events: Vec::new(),
+            seeks: Vec::new(),
+            pending: None,
+            pending_after: None,
+            lead_stamp: None,
+            converged_once: false,
+            handover: None,
+            out: Outcome {
+                name: sc.name.to_string(),
+                ..Outcome::default()
+            },
+            join_times: Vec::new(),
+            sc,
+        };
+        for (i, (t, _)) in w.sc.script.clone().iter().enumerate() {
+            w.push((t * 1e6) as i64, Ev::Act(i));
+        }
+        w.push(SAMPLE_US, Ev::Sample);
+        w
+    }
+
+    fn push(&mut self, t: i64, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Reverse((t.max(self.now), self.seq)));
+        self.events.insert(self.seq, ev);
+    }
+
+    /// Runs the whole scenario and returns its measurements.
+    pub fn run(mut self) -> Outcome {
+        let end = (self.sc.duration_s * 1e6) as i64;
+        while let Some(Reverse((t, seq))) = self.queue.pop() {
+            if t > end {
+                break;
+            }
+            self.now = t;
+            let ev = self.events.remove(&seq).expect("every queued event is stored");
+            self.handle(ev);
+        }
+        self.finish()
+    }
+
+    fn alive(&self, slot: usize, gen: u64) -> bool {
+        self.slots[slot].node.as_ref().is_some_and(|n| n.gen == gen)
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::Deliver {
+                to,
+                to_gen,
+                from,
+                from_gen,
+                msg,
+            } => {
+                if self.alive(to, to_gen) && self.alive(from, from_gen) {
+                    let from_id = self.slots[from].node.as_ref().map(|n| n.id).unwrap();
+                    let received_at = self.slots[to].clock.local(self.now as f64);
+                    self.drive(
+                        to,
+                        Input::PeerMessage {
+                            from: from_id,
+                            msg,
+                            received_at,
+                        },
+                    );
+                }
+            }
+            Ev::Joined {
+                to,
+                to_gen,
+                who,
+                who_gen,
+            } => {
+                if self.alive(to, to_gen) && self.alive(who, who_gen) {
+                    let id = self.slots[who].node.as_ref().unwrap().id;
+                    self.slots[to].node.as_mut().unwrap().connected.insert(who);
+                    self.drive(to, Input::PeerJoined(id));
+                }
+            }
+            Ev::Left { to, to_gen, who } => {
+                if self.alive(to, to_gen) {
+                    self.drive(to, Input::PeerLeft(who));
+                }
+            }
+            Ev::EngineWake { slot, gen, token } => {
+                if self.alive(slot, gen)
+                    && self.slots[slot].node.as_ref().unwrap().engine_token == token
+                {
+                    self.slots[slot].node.as_mut().unwrap().engine_wake = None;
+                    self.drive(slot, Input::Tick);
+                }
+            }
+            Ev::PlayerWake { slot, gen, token } => {
+                if self.alive(slot, gen)
+                    && self.slots[slot].node.as_ref().unwrap().player_token == token
+                {
+                    let node = self.slots[slot].node.as_mut().unwrap();
+                    node.player_wake = None;
+                    let shown = node.player.wake(self.now);
+                    self.show(slot, shown);
+                    self.schedule_player(slot);
+                }
+            }
+            Ev::Observe { slot, gen, obs } => {
+                if self.alive(slot, gen) {
+                    self.drive(slot, Input::Observation(obs));
+                }
+            }
+            Ev::Act(i) => {
+                let (_, action) = self.sc.script[i].clone();
+                self.act(action);
+            }
+            Ev::Sample => {
+                self.sample();
+                self.push(self.now + SAMPLE_US, Ev::Sample);
+            }
+            Ev::StallStart { slot, gen } => {
+                if !self.alive(slot, gen) {
+                    return;
+                }
+                let spec = self.sc.stalls.expect("stalls are only scheduled when specified");
+                let node = self.slots[slot].node.as_mut().unwrap();
+                if node.player.moving() {
+                    node.player.set_stalled(self.now, true);
+                    node.included = false;
+                    self.group_events.push(self.now);
+                    let d = self.slots[slot].rng.range(spec.min_s, spec.max_s);
+                    self.push(self.now + (d * 1e6) as i64, Ev::StallEnd { slot, gen });
+                    self.drive(slot, Input::Buffering(true));
+                    self.schedule_player(slot);
+                } else {
+                    self.schedule_stall(slot);
+                }
+            }
+            Ev::StallEnd { slot, gen } => {
+                if !self.alive(slot, gen) {
+                    return;
+                }
+                self.slots[slot]
+                    .node
+                    .as_mut()
+                    .unwrap()
+                    .player
+                    .set_stalled(self.now, false);
+                self.group_events.push(self.now);
+                self.drive(slot, Input::Buffering(false));
+                self.schedule_player(slot);
+                self.schedule_stall(slot);
+            }
+        }
+    }
+
+    fn schedule_stall(&mut self, slot: usize) {
+        if let Some(spec) = self.sc.stalls {
+            let gen = self.slots[slot].gen;
+            let d = self.slots[slot].rng.exp(spec.mean_interval_s);
+            self.push(self.now + (d * 1e6) as i64, Ev::StallStart { slot, gen });
+        }
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Intent { slot, intent } => {
+                let Some(node) = self.slots[slot].node.as_ref() else { return };
+                let refused = node.engine.stats().intents_refused;
+                self.group_events.push(self.now);
+                self.drive(slot, Input::Intent(intent));
+                let node = self.slots[slot].node.as_ref().unwrap();
+                if node.engine.stats().intents_refused == refused {
+                    // Converged means: on the state this intent made (or a later one). An
+                    // intent superseded before it converged is not measured on its own.
+                    if self.pending.is_some() {
+                        self.out.converge_ms.pop();
+                    }
+                    self.pending = Some(self.now);
+                    self.pending_after = node.engine.playback().map(|v| v.stamp);
+                    self.out.converge_ms.push(None);
+                }
+            }
+            Action::Join(slot) => self.join(slot),
+            Action::Leave(slot) => self.leave(slot),
+            Action::LeaveReference => {
+                let refs: Vec<PeerId> = self.present().map(|(_, n)| n.engine.reference()).collect();
+                let Some(r) = refs.first().copied() else { return };
+                let Some(slot) = self.present().find(|(_, n)| n.id == r).map(|(s, _)| s) else {
+                    return;
+                };
+                let speed = 1.0 + self.slots[slot].clock.skew;
+                let speed = speed
+                    * self.slots[slot]
+                        .node
+                        .as_ref()
+                        .and_then(|n| {
+                            n.engine.expected_speed(self.slots[slot].clock.local(self.now as f64))
+                        })
+                        .unwrap_or(0.0);
+                let now = self.now;
+                let base = self
+                    .present()
+                    .filter(|(s, n)| *s != slot && n.included)
+                    .map(|(s, n)| (s, n.player.pos_at(now) * 1e3))
+                    .collect();
+                self.handover = Some(Handover {
+                    t0: now,
+                    speed,
+                    base,
+                });
+                self.out.jump_ms = Some(0.0);
+                self.leave(slot);
+            }
+            Action::Partition(side) => {
+                self.group_events.push(self.now);
+                self.partition = Some(side.into_iter().collect());
+            }
+            Action::Heal => {
+                self.group_events.push(self.now);
+                self.partition = None;
+                for (from, from_gen, to, to_gen, msg) in std::mem::take(&mut self.held) {
+                    let t = self.links[from][to].reliable(&self.sc.link, &mut self.link_rng, self.now);
+                    self.push(
+                        t,
+                        Ev::Deliver {
+                            to,
+                            to_gen,
+                            from,
+                            from_gen,
+                            msg,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn present(&self) -> impl Iterator<Item = (usize, &Node)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.node.as_ref().map(|n| (i, n)))
+    }
+
+    fn join(&mut self, slot: usize) {
+        if self.slots[slot].node.is_some() {
+            return;
+        }
+        let s = &mut self.slots[slot];
+        s.gen += 1;
+        let id = PeerId(self.rng.next_u64());
+        let local = s.clock.local(self.now as f64);
+        let prng = s.rng.fork(s.gen);
+        s.node = Some(Node {
+            id,
+            gen: s.gen,
+            engine: Engine::new(self.sc.engine.clone(), id, local),
+            player: Player::new(s.player, 1.0 + s.clock.skew, prng, self.now),
+            joined_at: self.now,
+            engine_token: 0,
+            engine_wake: None,
+            player_token: 0,
+            player_wake: None,
+            connected: BTreeSet::new(),
+            included: false,
+        });
+        self.peers_seen += 1;
+        self.join_times.push((slot, s.gen, self.now));
+        let gen = s.gen;
+        // Data channels open on both sides after an ICE/DTLS handshake of a few round trips.
+        let others: Vec<(usize, u64)> = self
+            .present()
+            .filter(|(i, _)| *i != slot)
+            .map(|(i, n)| (i, n.gen))
+            .collect();
+        for (o, og) in others {
+            let setup = (4.0 * self.links[slot][o].base_us.max(self.links[o][slot].base_us)) as i64
+                + 50_000;
+            let t = self.now + setup;
+            self.push(
+                t,
+                Ev::Joined {
+                    to: o,
+                    to_gen: og,
+                    who: slot,
+                    who_gen: gen,
+                },
+            );
+            self.push(
+                t,
+                Ev::Joined {
+                    to: slot,
+                    to_gen: gen,
+                    who: o,
+                    who_gen: og,
+                },
+            );
+        }
+        self.drive(slot, Input::Tick);
+        self.schedule_stall(slot);
+    }
+
+    fn leave(&mut self, slot: usize) {
+        let Some(node) = self.slots[slot].node.take() else { return };
+        self.out.rejected += rejected(&node.engine);
+        self.out.holds += node.engine.stats().holds;
+        let others: Vec<(usize, u64)> = self.present().map(|(i, n)| (i, n.gen)).collect();
+        for (o, og) in others {
+            let t = self.now + self.links[slot][o].base_us as i64 + 20_000;
+            self.push(
+                t,
+                Ev::Left {
+                    to: o,
+                    to_gen: og,
+                    who: node.id,
+                },
+            );
+            if let Some(n) = self.slots[o].node.as_mut() {
+                n.connected.remove(&slot);
+            }
+        }
+    }
+
+    fn drive(&mut self, slot: usize, input: Input) {
+        let now = self.now;
+        let local = self.slots[slot].clock.local(now as f64);
+        let Some(node) = self.slots[slot].node.as_mut() else { return };
+        node.engine.handle_input(local, input);
+        let mut outs = Vec::new();
+        while let Some(o) = node.engine.poll_output() {
+            outs.push(o);
+        }
+        let trace = std::env::var_os("INSIEME_SIM_TRACE").is_some();
+        for o in outs {
+            if trace && !matches!(o, Output::Send(_)) {
+                eprintln!("{:>10.3} s{slot} {:?}", now as f64 / 1e6, o);
+            }
+            match o {
+                Output::Send(tx) => self.route(slot, tx.to, tx.channel, tx.msg),
+                Output::Player(cmd) => self.command(slot, cmd),
+                Output::Event(_) => {}
+            }
+        }
+        let node = self.slots[slot].node.as_mut().unwrap();
+        if let Some(t) = node.engine.poll_timeout() {
+            let tt = self.slots[slot].clock.to_true(t).max(now + 100);
+            let node = self.slots[slot].node.as_mut().unwrap();
+            if node.engine_wake != Some(tt) {
+                node.engine_token += 1;
+                node.engine_wake = Some(tt);
+                let (gen, token) = (node.gen, node.engine_token);
+                self.push(tt, Ev::EngineWake { slot, gen, token });
+            }
+        }
+    }
+
+    fn route(
+        &mut self,
+        from: usize,
+        to: Destination,
+        channel: insieme::sync::Channel,
+        msg: WireMessage,
+    ) {
+        let node = self.slots[from].node.as_ref().unwrap();
+        let from_gen = node.gen;
+        let targets: Vec<usize> = match to {
+            Destination::All => node.connected.iter().copied().collect(),
+            Destination::One(id) => node
+                .connected
+                .iter()
+                .copied()
+                .filter(|s| self.slots[*s].node.as_ref().is_some_and(|n| n.id == id))
+                .collect(),
+        };
+        for t in targets {
+            let to_gen = self.slots[t].gen;
+            let cut = self
+                .partition
+                .as_ref()
+                .is_some_and(|side| side.contains(&from) != side.contains(&t));
+            let link = &mut self.links[from][t];
+            let at = match channel {
+                insieme::sync::Channel::Unreliable => {
+                    if cut {
+                        None
+                    } else {
+                        link.unreliable(&self.sc.link, &mut self.link_rng, self.now)
+                    }
+                }
+                insieme::sync::Channel::Reliable => {
+                    if cut {
+                        self.held.push((from, from_gen, t, to_gen, msg.clone()));
+                        None
+                    } else {
+                        Some(link.reliable(&self.sc.link, &mut self.link_rng, self.now))
+                    }
+                }
+            };
+            if let Some(at) = at {
+                self.push(
+                    at,
+                    Ev::Deliver {
+                        to: t,
+                        to_gen,
+                        from,
+                        from_gen,
+                        msg: msg.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn command(&mut self, slot: usize, cmd: PlayerCommand) {
+        let now = self.now;
+        let clock = self.slots[slot].clock;
+        let local = clock.local(now as f64);
+        let node = self.slots[slot].node.as_mut().unwrap();
+        match &cmd {
+            PlayerCommand::SeekTo(_) => self.seeks.push((now, slot, node.joined_at)),
+            PlayerCommand::SetRate(r) => {
+                if let Some(base) = node.engine.expected_speed(local).filter(|b| *b > 0.0) {
+                    self.out.max_rate_dev = self.out.max_rate_dev.max((r / base - 1.0).abs());
+                }
+            }
+            _ => {}
+        }
+        let play_at = match cmd {
+            PlayerCommand::PlayAt(l) => Some(clock.to_true(l)),
+            _ => None,
+        };
+        let shown = node.player.command(now, &cmd, play_at);
+        self.show(slot, shown);
+        self.schedule_player(slot);
+    }
+
+    fn show(&mut self, slot: usize, shown: Vec<Shown>) {
+        let clock = self.slots[slot].clock;
+        let Some(node) = self.slots[slot].node.as_mut() else { return };
+        let gen = node.gen;
+        let mut obs = Vec::new();
+        for s in shown {
+            let at = s.at_true_us + node.player.noise();
+            obs.push(Observation {
+                media_time: insieme::sync::MediaTime::from_secs_f64(s.media_s),
+                presented_at: clock.local(at),
+            });
+        }
+        for o in obs {
+            self.push(self.now, Ev::Observe { slot, gen, obs: o });
+        }
+    }
+
+    fn schedule_player(&mut self, slot: usize) {
+        let now = self.now;
+        let Some(node) = self.slots[slot].node.as_mut() else { return };
+        if let Some(t) = node.player.next_event() {
+            let t = t.max(now + 1);
+            if node.player_wake != Some(t) {
+                node.player_token += 1;
+                node.player_wake = Some(t);
+                let (gen, token) = (node.gen, node.player_token);
+                self.push(t, Ev::PlayerWake { slot, gen, token });
+            }
+        }
+    }
+
+    fn sample(&mut self) {
+        let now = self.now;
+        let lead = self
+            .present()
+            .filter_map(|(_, n)| n.engine.playback().map(|v| v.stamp))
+            .max();
+        if lead != self.lead_stamp {
+            self.lead_stamp = lead;
+            if self.pending.is_none() && self.converged_once {
+                // A state change nobody scripted (a buffering hold or release).
+                self.pending = Some(now);
+                self.pending_after = lead;
+                self.out.converge_ms.push(None);
+            }
+        }
+        struct View {
+            slot: usize,
+            pos_ms: f64,
+            ok: bool,
+            established: bool,
+            stalled: bool,
+        }
+        let mut views = Vec::new();
+        for (slot, s) in self.slots.iter().enumerate() {
+            let Some(n) = s.node.as_ref() else { continue };
+            let local = s.clock.local(now as f64);
+            let pos_ms = n.player.pos_at(now) * 1e3;
+            let agrees = n.engine.playback().map(|v| v.stamp) == lead && lead.is_some();
+            let near = n
+                .engine
+                .expected_position(local)
+                .is_some_and(|e| (e.as_secs_f64() * 1e3 - pos_ms).abs() <= IN_SYNC_MS);
+            let stalled = n.player.is_stalled();
+            // Doing what the state says (moving or still), not merely near its position.
+            let moving_ok = n
+                .engine
+                .expected_speed(local)
+                .is_some_and(|v| (v > 0.0) == n.player.moving());
+            let ok = n.player.loaded() && agrees && near && moving_ok && !stalled;
+            views.push(View {
+                slot,
+                pos_ms,
+                ok,
+                established: n.included || now - n.joined_at > JOIN_WINDOW_US,
+                stalled,
+            });
+        }
+        for v in &views {
+            let n = self.slots[v.slot].node.as_mut().unwrap();
+            if v.ok && !n.included {
+                n.included = true;
+                if let Some(j) = self
+                    .join_times
+                    .iter()
+                    .find(|(s, g, _)| *s == v.slot && *g == n.gen)
+                {
+                    if j.2 > 0 {
+                        let ms = (now - j.2) as f64 / 1e3;
+                        self.out.join_ms = Some(self.out.join_ms.map_or(ms, |m: f64| m.max(ms)));
+                    }
+                }
+            }
+        }
+        // Convergence after a change: the change has taken effect (its anchor passed) and
+        // everyone established is in sync with the state and with each other.
+        let in_effect = self.present().any(|(slot, n)| {
+            let local = self.slots[slot].clock.local(now as f64);
+            match (n.engine.playback(), n.engine.room_time(local)) {
+                (Some(v), Some(r)) => Some(v.stamp) == lead && r >= v.playback.anchor_room,
+                _ => false,
+            }
+        });
+        let group: Vec<&View> = views.iter().filter(|v| v.established && !v.stalled).collect();
+        if let Some(t0) = self.pending {
+            let all_ok = in_effect
+                && !group.is_empty()
+                && group.iter().all(|v| v.ok)
+                && lead >= self.pending_after;
+            let spread = spread(group.iter().map(|v| v.pos_ms));
+            if all_ok && spread <= IN_SYNC_MS {
+                if let Some(last) = self.out.converge_ms.last_mut() {
+                    *last = Some((now - t0) as f64 / 1e3);
+                }
+                self.pending = None;
+                self.converged_once = true;
+            }
+        }
+        if self.pending.is_none() && self.converged_once {
+            let included: Vec<f64> = views
+                .iter()
+                .filter(|v| !v.stalled && self.slots[v.slot].node.as_ref().unwrap().included)
+                .map(|v| v.pos_ms)
+                .collect();
+            if included.len() >= 2 {
+                self.out.offsets_ms.push(spread(included.into_iter()));
+            }
+        }
+        if let Some(h) = &self.handover {
+            if now - h.t0 <= HANDOVER_WINDOW_US {
+                for (slot, p0) in &h.base {
+                    if let Some(n) = self.slots[*slot].node.as_ref() {
+                        let expect = p0 + h.speed * (now - h.t0) as f64 / 1e3;
+                        let dev = (n.player.pos_at(now) * 1e3 - expect).abs();
+                        let j = self.out.jump_ms.get_or_insert(0.0);
+                        *j = j.max(dev);
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> Outcome {
+        for s in &self.slots {
+            if let Some(n) = &s.node {
+                self.out.rejected += rejected(&n.engine);
+                self.out.holds += n.engine.stats().holds;
+            }
+        }
+        let states: Vec<_> = self
+            .present()
+            .map(|(_, n)| n.engine.playback().cloned())
+            .collect();
+        self.out.final_agree = states.windows(2).all(|w| w[0] == w[1]);
+        let now = self.now;
+        self.out.final_spread_ms = spread(
+            self.present()
+                .filter(|(_, n)| n.player.loaded())
+                .map(|(_, n)| n.player.pos_at(now) * 1e3),
+        );
+        self.out.peers = self.peers_seen;
+        self.out.all_seeks = self.seeks.len() as u64;
+        let events = &self.group_events;
+        self.out.steady_hard_seeks = self
+            .seeks
+            .iter()
+            .filter(|(t, _, joined)| {
+                let caused = events.iter().any(|e| *e <= *t && t - e <= CAUSE_WINDOW_US);
+                !caused && t - joined > JOIN_WINDOW_US
+            })
+            .count() as u64;
+        self.out
+    }
+}
+
+fn spread(v: impl Iterator<Item = f64>) -> f64 {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for x in v {
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    if hi >= lo {
+        hi - lo
+    } else {
+        0.0
+    }
+}
+
+fn rejected(e: &Engine) -> u64 {
+    let s = e.stats();
+    s.rejected_version
+        + s.rejected_invalid
+        + s.rejected_future
+        + s.unmatched_pongs
+        + s.rejected_observations
+}
