@@ -29,11 +29,20 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlVideoElement;
 
-/// `play_at` sleeps with `setTimeout` until this close to the target, then spins on
-/// `performance.now()`: timers fire a few ms late, a short spin is cheaper than a missed frame.
-const SPIN_BEFORE_START_MS: f64 = 4.0;
+/// `play_at` sleeps with `setTimeout` until this close to the instant, then spins on
+/// `performance.now()`: timers fire up to ~10 ms late on a busy machine, and a start is rare
+/// (a play, a resync), while the page is paused, so a short spin costs no visible frame.
+const SPIN_BEFORE_START_MS: f64 = 12.0;
 /// Longest a late-firing timer may make the spin last (a guard, not a budget).
-const MAX_SPIN_MS: f64 = 8.0;
+const MAX_SPIN_MS: f64 = 20.0;
+/// From `play()` on a paused, ready element to the media effectively moving: `play_at` calls
+/// `play()` this much early. A first guess (headless Chromium measured 37–54 ms), replaced by a
+/// running average of measured starts.
+const START_LEAD_GUESS_MS: f64 = 40.0;
+/// Weight of each new start in the running average of the start lead.
+const START_LEAD_WEIGHT: f64 = 0.3;
+/// A measured lead outside this is an outlier (a tab in the background, a debugger): not learned.
+const START_LEAD_RANGE: std::ops::RangeInclusive<f64> = 0.0..=250.0;
 /// How long after `seeked` to wait for the new frame before reporting the seek without it
 /// (a seek to the frame already shown presents nothing new).
 const SEEK_FRAME_WAIT_MS: f64 = 250.0;
@@ -112,7 +121,7 @@ impl SeekReport {
 pub struct StartReport {
     /// The `performance.now()` time asked for.
     pub requested_at_ms: f64,
-    /// When `play()` was called.
+    /// When `play()` was called: ahead of the requested time by the learned start lead.
     pub called_at_ms: f64,
     /// When the media was effectively at its start position and moving: the first new frame's
     /// display time, extrapolated back to the position playback started from.
@@ -261,6 +270,7 @@ pub fn use_video_player_with_options(
         seek_timeout: RefCell::new(None),
         start: Cell::new(None),
         start_timer: RefCell::new(None),
+        start_lead_ms: Cell::new(START_LEAD_GUESS_MS),
         phase,
         position,
         source,
@@ -342,7 +352,12 @@ impl UseVideoPlayer {
             } else {
                 secs
             };
-            shared.cancel_start();
+            // A start still ahead or awaiting its first frame now starts from the target.
+            if let Some(mut start) = shared.start.get() {
+                start.from_secs = target;
+                start.learn = false;
+                shared.start.set(Some(start));
+            }
             shared.seek_timeout.borrow_mut().take();
             shared.seek.set(Some(PendingSeek {
                 target_secs: target,
@@ -372,7 +387,9 @@ impl UseVideoPlayer {
     }
 
     /// Starts playback from the current position at `at_ms` on the `performance.now()` clock
-    /// (at once if that has passed). `last_start` / `on_started` then say when it really did.
+    /// (at once if that has passed; after the seek under way, if any). `play()` is called early
+    /// by the learned start lead so that the media moves at `at_ms`; `last_start` /
+    /// `on_started` then say when it really did, so the caller can learn the residual.
     pub fn play_at(&self, at_ms: f64) -> Result<(), PlayerError> {
         if !at_ms.is_finite() {
             return Err(PlayerError::InvalidArgument(format!(
@@ -381,16 +398,17 @@ impl UseVideoPlayer {
         }
         self.with_shared(|shared, _| {
             shared.cancel_start();
-            let lead = at_ms - now_ms();
-            if lead <= SPIN_BEFORE_START_MS {
-                shared.start_now(at_ms);
+            let call_at = at_ms - shared.start_lead_ms.get();
+            let wait = call_at - now_ms();
+            if wait <= SPIN_BEFORE_START_MS {
+                shared.start_now(at_ms, call_at);
                 return Ok(());
             }
             let weak = Rc::downgrade(shared);
-            let timer = Timeout::new(lead - SPIN_BEFORE_START_MS, move || {
+            let timer = Timeout::new(wait - SPIN_BEFORE_START_MS, move || {
                 if let Some(shared) = weak.upgrade() {
                     shared.start_timer.borrow_mut().take();
-                    shared.start_now(at_ms);
+                    shared.start_now(at_ms, call_at);
                 }
             })
             .map_err(|e| {
@@ -407,6 +425,13 @@ impl UseVideoPlayer {
     /// Starts playback now.
     pub fn play_now(&self) -> Result<(), PlayerError> {
         self.play_at(now_ms())
+    }
+
+    /// How early `play_at` calls `play()`: the learned time from `play()` to moving media (ms).
+    pub fn start_lead_ms(&self) -> f64 {
+        self.shared
+            .try_get_value()
+            .map_or(START_LEAD_GUESS_MS, |s| s.start_lead_ms.get())
     }
 
     /// Pauses, cancelling a scheduled start.
@@ -469,6 +494,8 @@ struct PendingStart {
     called_at_ms: f64,
     from_secs: f64,
     rate: f64,
+    /// False when a seek overlapped the start: its latency is not the element's start lead.
+    learn: bool,
 }
 
 /// The browser callbacks bound to one element; dropping it unbinds them all.
@@ -491,6 +518,7 @@ struct Shared {
     seek_timeout: RefCell<Option<Timeout>>,
     start: Cell<Option<PendingStart>>,
     start_timer: RefCell<Option<Timeout>>,
+    start_lead_ms: Cell<f64>,
 }
 
 impl Shared {
@@ -582,14 +610,14 @@ impl Shared {
         self.seek.set(None);
     }
 
-    /// The precise part of `play_at`: spin to the instant, then `play()`.
-    fn start_now(self: &Rc<Self>, at_ms: f64) {
+    /// The precise part of `play_at`: spin to the instant to call `play()`, then call it.
+    fn start_now(self: &Rc<Self>, at_ms: f64, call_at_ms: f64) {
         let Some(video) = self.video() else {
             return;
         };
         let entered = now_ms();
         let mut now = entered;
-        while now < at_ms && now - entered < MAX_SPIN_MS {
+        while now < call_at_ms && now - entered < MAX_SPIN_MS {
             now = now_ms();
         }
         self.start.set(Some(PendingStart {
@@ -597,6 +625,7 @@ impl Shared {
             called_at_ms: now,
             from_secs: video.current_time(),
             rate: video.playback_rate(),
+            learn: !video.seeking() && video.paused(),
         }));
         self.call_play(&video);
     }
@@ -683,7 +712,7 @@ impl Shared {
             }
             "ratechange" => self.set.rate.set(video.playback_rate()),
             "error" => self.on_error(video),
-            "pause" => self.report_paused_position(video),
+            "pause" | "loadeddata" => self.report_paused_position(video),
             "seeked" => self.on_seeked(video),
             _ => {}
         }
@@ -787,6 +816,14 @@ impl Shared {
             called_at_ms: start.called_at_ms,
             started_at_ms: frame.presented_at_ms - moved / start.rate * 1000.0,
         };
+        let measured = report.started_at_ms - report.called_at_ms;
+        if start.learn && frame.source == FrameSource::VideoFrameCallback {
+            if START_LEAD_RANGE.contains(&measured) {
+                let lead = self.start_lead_ms.get();
+                self.start_lead_ms
+                    .set(lead + (measured - lead) * START_LEAD_WEIGHT);
+            }
+        }
         self.set.last_start.set(Some(report));
         if let Some(handler) = self.options.on_started.clone() {
             handler(report);
