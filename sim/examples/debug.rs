@@ -1,16 +1,36 @@
 use insieme_sim::scenarios;
 fn main() {
     let name = std::env::args().nth(1).unwrap_or("lan".into());
-    let secs: f64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(30.0);
+    let secs: f64 = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30.0);
     let sc = match name.as_str() {
         "lan" => scenarios::lan(1, secs),
         "wan" => scenarios::wan(1, secs),
         "storm" => scenarios::storm(1, secs),
         "handover" => scenarios::handover(1, secs),
-        "churn" => scenarios::churn(1, secs),
-        "stall" => scenarios::stalls(1, secs),
+        "churn" => scenarios::churn(
+            std::env::var("SEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1),
+            secs,
+        ),
+        "stall" => scenarios::stalls(
+            std::env::var("SEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1),
+            secs,
+        ),
         _ => scenarios::partition(1, secs),
     };
+    let mut sc = sc;
+    if let Some(ms) = std::env::var("WAIT_MS").ok().and_then(|s| s.parse().ok()) {
+        sc.engine.buffering =
+            insieme::sync::BufferingPolicy::WaitUpTo(insieme::sync::Span::from_millis(ms));
+    }
     let o = insieme_sim::run(sc);
     if std::env::var_os("SERIES").is_some() {
         for (i, c) in o.offsets_ms.chunks(100).enumerate() {

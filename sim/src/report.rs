@@ -102,8 +102,18 @@ pub fn table(rows: &[Row]) -> String {
     let mut s = String::new();
     s.push_str(&format!(
         "{:<9} {:>5} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6} {:>8} {:>8}  {:<28} {}\n",
-        "scenario", "peers", "p50 ms", "p95 ms", "p99 ms", "max ms", "conv ms", "seeks", "rate dev",
-        "jump ms", "target (+ seeks=0, dev<=0.05)", "ok"
+        "scenario",
+        "peers",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "conv ms",
+        "seeks",
+        "rate dev",
+        "jump ms",
+        "target (+ seeks=0, dev<=0.05)",
+        "ok"
     ));
     for r in rows {
         s.push_str(&format!(
@@ -118,7 +128,11 @@ pub fn table(rows: &[Row]) -> String {
             r.steady_hard_seeks,
             r.max_rate_dev,
             r.jump_ms.map_or("-".to_string(), |j| format!("{j:.3}")),
-            if r.targets.is_empty() { "-".to_string() } else { r.targets.join(", ") },
+            if r.targets.is_empty() {
+                "-".to_string()
+            } else {
+                r.targets.join(", ")
+            },
             if r.meets_targets { "yes" } else { "NO" }
         ));
     }

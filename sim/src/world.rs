@@ -43,7 +43,10 @@ pub struct StallSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// A user on this slot acts.
-    Intent { slot: usize, intent: Intent },
+    Intent {
+        slot: usize,
+        intent: Intent,
+    },
     /// A peer opens the room page on this slot (a fresh engine and id).
     Join(usize),
     /// The peer on this slot closes the page.
@@ -270,7 +273,11 @@ impl World {
         let mut link_rng = rng.fork(1_000_001);
         let n = sc.slots;
         let mut links: Vec<Vec<Link>> = (0..n)
-            .map(|_| (0..n).map(|_| Link::pair(&sc.link, &mut link_rng).0).collect())
+            .map(|_| {
+                (0..n)
+                    .map(|_| Link::pair(&sc.link, &mut link_rng).0)
+                    .collect()
+            })
             .collect();
         for a in 0..n {
             for b in (a + 1)..n {
@@ -326,7 +333,10 @@ impl World {
                 break;
             }
             self.now = t;
-            let ev = self.events.remove(&seq).expect("every queued event is stored");
+            let ev = self
+                .events
+                .remove(&seq)
+                .expect("every queued event is stored");
             self.handle(ev);
         }
         self.finish()
@@ -411,7 +421,10 @@ impl World {
                 if !self.alive(slot, gen) {
                     return;
                 }
-                let spec = self.sc.stalls.expect("stalls are only scheduled when specified");
+                let spec = self
+                    .sc
+                    .stalls
+                    .expect("stalls are only scheduled when specified");
                 let node = self.slots[slot].node.as_mut().unwrap();
                 if node.player.moving() {
                     node.player.set_stalled(self.now, true);
@@ -454,7 +467,9 @@ impl World {
     fn act(&mut self, action: Action) {
         match action {
             Action::Intent { slot, intent } => {
-                let Some(node) = self.slots[slot].node.as_ref() else { return };
+                let Some(node) = self.slots[slot].node.as_ref() else {
+                    return;
+                };
                 let refused = node.engine.stats().intents_refused;
                 self.group_events.push(self.now);
                 self.drive(slot, Input::Intent(intent));
@@ -474,7 +489,9 @@ impl World {
             Action::Leave(slot) => self.leave(slot),
             Action::LeaveReference => {
                 let refs: Vec<PeerId> = self.present().map(|(_, n)| n.engine.reference()).collect();
-                let Some(r) = refs.first().copied() else { return };
+                let Some(r) = refs.first().copied() else {
+                    return;
+                };
                 let Some(slot) = self.present().find(|(_, n)| n.id == r).map(|(s, _)| s) else {
                     return;
                 };
@@ -484,7 +501,8 @@ impl World {
                         .node
                         .as_ref()
                         .and_then(|n| {
-                            n.engine.expected_speed(self.slots[slot].clock.local(self.now as f64))
+                            n.engine
+                                .expected_speed(self.slots[slot].clock.local(self.now as f64))
                         })
                         .unwrap_or(0.0);
                 let now = self.now;
@@ -509,7 +527,8 @@ impl World {
                 self.group_events.push(self.now);
                 self.partition = None;
                 for (from, from_gen, to, to_gen, msg) in std::mem::take(&mut self.held) {
-                    let t = self.links[from][to].reliable(&self.sc.link, &mut self.link_rng, self.now);
+                    let t =
+                        self.links[from][to].reliable(&self.sc.link, &mut self.link_rng, self.now);
                     self.push(
                         t,
                         Ev::Deliver {
@@ -591,7 +610,9 @@ impl World {
     }
 
     fn leave(&mut self, slot: usize) {
-        let Some(node) = self.slots[slot].node.take() else { return };
+        let Some(node) = self.slots[slot].node.take() else {
+            return;
+        };
         self.out.rejected += rejected(&node.engine);
         self.out.holds += node.engine.stats().holds;
         let others: Vec<(usize, u64)> = self.present().map(|(i, n)| (i, n.gen)).collect();
@@ -614,7 +635,9 @@ impl World {
     fn drive(&mut self, slot: usize, input: Input) {
         let now = self.now;
         let local = self.slots[slot].clock.local(now as f64);
-        let Some(node) = self.slots[slot].node.as_mut() else { return };
+        let Some(node) = self.slots[slot].node.as_mut() else {
+            return;
+        };
         node.engine.handle_input(local, input);
         let mut outs = Vec::new();
         while let Some(o) = node.engine.poll_output() {
@@ -623,7 +646,15 @@ impl World {
         let trace = std::env::var_os("INSIEME_SIM_TRACE").is_some();
         for o in outs {
             if trace && !matches!(o, Output::Send(_)) {
-                eprintln!("{:>10.3} s{slot} {:?}", now as f64 / 1e6, o);
+                let e = &self.slots[slot].node.as_ref().unwrap().engine;
+                eprintln!(
+                    "{:>10.3} s{slot} {:?} [rank {:?} tb {:?} room {:?}]",
+                    now as f64 / 1e6,
+                    o,
+                    e.rank(),
+                    e.timebase(),
+                    e.room_time(local)
+                );
             }
             match o {
                 Output::Send(tx) => self.route(slot, tx.to, tx.channel, tx.msg),
@@ -726,7 +757,9 @@ impl World {
 
     fn show(&mut self, slot: usize, shown: Vec<Shown>) {
         let clock = self.slots[slot].clock;
-        let Some(node) = self.slots[slot].node.as_mut() else { return };
+        let Some(node) = self.slots[slot].node.as_mut() else {
+            return;
+        };
         let gen = node.gen;
         let mut obs = Vec::new();
         for s in shown {
@@ -743,7 +776,9 @@ impl World {
 
     fn schedule_player(&mut self, slot: usize) {
         let now = self.now;
-        let Some(node) = self.slots[slot].node.as_mut() else { return };
+        let Some(node) = self.slots[slot].node.as_mut() else {
+            return;
+        };
         if let Some(t) = node.player.next_event() {
             let t = t.max(now + 1);
             if node.player_wake != Some(t) {
@@ -827,7 +862,10 @@ impl World {
                 _ => false,
             }
         });
-        let group: Vec<&View> = views.iter().filter(|v| v.established && !v.stalled).collect();
+        let group: Vec<&View> = views
+            .iter()
+            .filter(|v| v.established && !v.stalled)
+            .collect();
         if let Some(t0) = self.pending {
             let all_ok = in_effect
                 && !group.is_empty()
@@ -887,6 +925,14 @@ impl World {
         self.out.peers = self.peers_seen;
         self.out.all_seeks = self.seeks.len() as u64;
         let events = &self.group_events;
+        if std::env::var_os("INSIEME_SIM_TRACE").is_some() {
+            for (t, slot, joined) in &self.seeks {
+                let caused = events.iter().any(|e| *e <= *t && t - e <= CAUSE_WINDOW_US);
+                if !caused && t - joined > JOIN_WINDOW_US {
+                    eprintln!("steady seek at {:.3} s on slot {slot}", *t as f64 / 1e6);
+                }
+            }
+        }
         self.out.steady_hard_seeks = self
             .seeks
             .iter()
@@ -914,6 +960,9 @@ fn spread(v: impl Iterator<Item = f64>) -> f64 {
 
 fn rejected(e: &Engine) -> u64 {
     let s = e.stats();
+    if std::env::var_os("INSIEME_SIM_TRACE_REJECT").is_some() {
+        eprintln!("{:?}", s);
+    }
     s.rejected_version
         + s.rejected_invalid
         + s.rejected_future

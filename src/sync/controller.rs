@@ -293,6 +293,8 @@ impl Controller {
     pub fn deadline(&self) -> Option<LocalTime> {
         match self.mode {
             Mode::PausingAt(t) => Some(t),
+            // A stalled player cannot start; its recovery will be reported.
+            Mode::Starting { .. } if self.stalled => None,
             Mode::Starting { at, .. } => Some(at + self.start_timeout()),
             _ => None,
         }
@@ -347,7 +349,9 @@ impl Controller {
                 self.mode = Mode::Paused;
                 self.error = None;
             }
-            Mode::Starting { at, retries, .. } if now >= at + self.start_timeout() => {
+            Mode::Starting { at, retries, .. }
+                if !self.stalled && now >= at + self.start_timeout() =>
+            {
                 // The start never showed: try again from the timeline, a bounded number of
                 // times (a player that refuses to play must not be hammered).
                 self.stats.start_retries += 1;

@@ -398,6 +398,11 @@ impl Engine {
     // ---- the room timeline ----
 
     fn room_map(&self, now: LocalTime) -> Option<RoomMap> {
+        if self.rank.is_none() && self.peers.values().any(|p| p.rank.is_some()) {
+            // A newcomer that has not yet met the room's timeline: our own clock is not room
+            // time, and acting on it would schedule everything at the wrong instant.
+            return None;
+        }
         let tb = self.timebase;
         if tb.reference == self.me {
             return Some(RoomMap {
@@ -455,34 +460,47 @@ impl Engine {
                 self.broadcast_hello(Channel::Reliable);
             }
         } else {
-            let announced = self
-                .peers
-                .get(&best)
-                .and_then(|p| p.timebase)
-                .filter(|tb| tb.reference == best);
-            if let Some(tb) = announced {
-                if self.timebase != tb || !self.official {
-                    self.timebase = tb;
-                    self.official = true;
+            let advertised = self.peers.get(&best).and_then(|p| p.timebase);
+            match advertised {
+                // The new reference announced its base: that is the timeline.
+                Some(tb) if tb.reference == best => {
+                    if self.timebase != tb || !self.official {
+                        self.timebase = tb;
+                        self.official = true;
+                    }
                 }
-            } else if self.timebase.reference != best {
-                // The new reference has not announced its base yet: continue the timeline we
-                // were on, measured against its clock, until it does.
-                let est = self
-                    .peers
-                    .get(&best)
-                    .and_then(|p| p.clock.estimate().copied());
-                match (prev, est) {
-                    (Some(m), Some(e)) => {
-                        self.timebase = Timebase {
-                            reference: best,
-                            base: m.to_room(now) - RoomTime(now.0) - e.offset_at(now),
-                        };
+                // It still follows the reference we follow, which left: it will announce a
+                // base continuing that timeline; until then, compute the same continuity from
+                // our own estimates.
+                Some(tb)
+                    if tb.reference == self.timebase.reference
+                        && tb.reference != self.me
+                        && !self.peers.contains_key(&tb.reference) =>
+                {
+                    let est = self
+                        .peers
+                        .get(&best)
+                        .and_then(|p| p.clock.estimate().copied());
+                    match (prev, est) {
+                        (Some(m), Some(e)) => {
+                            self.timebase = Timebase {
+                                reference: best,
+                                base: m.to_room(now) - RoomTime(now.0) - e.offset_at(now),
+                            };
+                            self.official = false;
+                        }
+                        (Some(m), None) => self.fallback = Some(m),
+                        (None, _) => {}
+                    }
+                }
+                // It follows another timeline (we are new, or two groups meet): follow it too.
+                Some(tb) if tb != self.timebase => {
+                    if tb.reference == self.me || self.peers.contains_key(&tb.reference) {
+                        self.timebase = tb;
                         self.official = false;
                     }
-                    (Some(m), None) => self.fallback = Some(m),
-                    (None, _) => {}
                 }
+                _ => {}
             }
             if self.peers.get(&self.timebase.reference).is_some_and(|p| {
                 p.clock
@@ -564,7 +582,7 @@ impl Engine {
             }
             Body::Pong { seq, t1, t2, t3 } => self.on_pong(now, from, seq, t1, t2, t3, received_at),
             Body::Hello(h) => self.on_hello(now, from, h),
-            Body::State(v) => self.on_state(now, v),
+            Body::State(v) => self.on_state(now, from, v),
         }
     }
 
@@ -632,12 +650,20 @@ impl Engine {
             }
         }
         if let Some(v) = h.state {
-            self.on_state(now, v);
+            self.on_state(now, from, v);
         }
     }
 
-    fn on_state(&mut self, now: LocalTime, v: Versioned) {
-        if let Some(map) = self.room_map(now) {
+    fn on_state(&mut self, now: LocalTime, from: PeerId, v: Versioned) {
+        // Room times are only comparable on the same timeline: a newcomer still on its own
+        // clock, or a peer from another timeline (a merge), cannot be judged by ours.
+        let same_timeline = self.rank.is_some()
+            && self
+                .peers
+                .get(&from)
+                .and_then(|p| p.timebase)
+                .is_none_or(|tb| tb.reference == self.timebase.reference);
+        if let Some(map) = self.room_map(now).filter(|_| same_timeline) {
             let room_now = map.to_room(now);
             let horizon = room_now + self.cfg.max_future;
             if v.stamp.wall > horizon || v.playback.anchor_room > horizon {

@@ -36,7 +36,10 @@ fn main() {
 
     let plan: Vec<(Scenario, Vec<Target>)> = vec![
         (scenarios::lan(seed, 120.0), vec![Target::P95(2.0)]),
-        (scenarios::wan(seed, 180.0), vec![Target::P95(15.0), Target::P99(25.0)]),
+        (
+            scenarios::wan(seed, 180.0),
+            vec![Target::P95(15.0), Target::P99(25.0)],
+        ),
         (
             scenarios::storm(seed, 40.0),
             vec![Target::FinalAgree, Target::ConvergeMs(1500.0)],
@@ -66,8 +69,11 @@ fn main() {
         std::fs::create_dir_all(dir).expect("create the output directory");
     }
     let json = serde_json::json!({ "scenarios": rows });
-    std::fs::write(&out, serde_json::to_string_pretty(&json).expect("serialize"))
-        .expect("write the JSON report");
+    std::fs::write(
+        &out,
+        serde_json::to_string_pretty(&json).expect("serialize"),
+    )
+    .expect("write the JSON report");
     println!("\nwrote {}", out.display());
 }
 
