@@ -1,7 +1,10 @@
 //! The interface: Leptos components that render state and call into `web` and the pure core.
 
+mod chat_panel;
 mod invalid_link;
 mod landing;
+mod name_prompt;
+mod people_list;
 mod room;
 pub mod stage;
 

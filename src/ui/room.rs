@@ -1,21 +1,70 @@
-//! The room page: where a party happens. For now it holds the link to share.
+//! The room page: asks for a name once, then joins the party and shows the stage, the people
+//! and the chat around it.
 
+use super::chat_panel::ChatPanel;
+use super::name_prompt::NamePrompt;
+use super::people_list::PeopleList;
+use crate::config::AppConfig;
 use crate::room_link::RoomSecret;
+use crate::web::app_config::ConfigState;
 use crate::web::clipboard::{use_clipboard, CopyState};
 use crate::web::location::page_url;
+use crate::web::party::use_party;
+use crate::web::stored_name::use_stored_name;
 use leptos::prelude::*;
 
 #[component]
 pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
     let link = secret.link(&page_url());
+    let (name, remember_name) = use_stored_name();
+    let config = expect_context::<ReadSignal<ConfigState>>();
+    // Rebuild the party only when joining becomes possible, not on every rename.
+    let has_name = Memo::new(move |_| name.with(Option::is_some));
+    let ready_config = Memo::new(move |_| match config.get() {
+        ConfigState::Ready(config) => Some(config),
+        _ => None,
+    });
+    let body = move || match (has_name.get(), ready_config.get()) {
+        (false, _) => view! { <NamePrompt on_name=remember_name/> }.into_any(),
+        (true, None) => view! { <p class="hint">"Getting ready…"</p> }.into_any(),
+        (true, Some(config)) => view! { <PartyRoom secret=secret.clone() config name/> }.into_any(),
+    };
     view! {
         <section class="room" aria-labelledby="room-title">
             <h1 id="room-title">"Your watch party"</h1>
             <ShareLink link/>
+            {body}
+        </section>
+    }
+}
+
+/// The joined room: lives as long as the person stays.
+#[component]
+fn PartyRoom(
+    secret: RoomSecret,
+    config: AppConfig,
+    name: ReadSignal<Option<String>>,
+) -> impl IntoView {
+    let party = use_party(secret, config, name.get_untracked().unwrap_or_default());
+    let renaming = party.clone();
+    Effect::new(move |previous: Option<Option<String>>| {
+        let current = name.get();
+        if let (Some(Some(_)), Some(new_name)) = (&previous, &current) {
+            renaming.rename(new_name.clone());
+        }
+        current
+    });
+    let my_name = Signal::derive(move || name.get().unwrap_or_default());
+    view! {
+        <div class="party-layout">
             <div class="stage empty">
                 <p>"You are in the room. Send the link to your friends: anyone who opens it joins you here."</p>
             </div>
-        </section>
+            <aside class="side">
+                <PeopleList view=party.view my_name/>
+                <ChatPanel party/>
+            </aside>
+        </div>
     }
 }
 

@@ -15,7 +15,7 @@ use super::signaling_client::{SignalingClient, SignalingEvent};
 use crate::config::IceServer;
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -28,7 +28,7 @@ use web_sys::{
 };
 
 /// How long a broken link may try to recover (ICE restart) before its person is shown as gone.
-const RECOVERY_GRACE_MS: u32 = 15_000;
+const RECOVERY_GRACE_MS: u32 = 10_000;
 
 /// Which data channel a message travels on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,8 @@ pub enum MeshEvent {
     },
     /// The link broke and is being restored.
     Reconnecting(SessionId),
+    /// A broken link recovered.
+    Restored(SessionId),
     /// The link is gone for good.
     Gone(SessionId),
     /// The signaling endpoint is (un)reachable; existing links are unaffected.
@@ -79,6 +81,8 @@ struct Link {
     making_offer: bool,
     ignore_offer: bool,
     announced_open: bool,
+    /// Between losing connectivity and either recovering it or giving up.
+    recovering: bool,
     /// Kept alive as long as the connection they are attached to.
     _listeners: Vec<Closure<dyn FnMut(JsValue)>>,
 }
@@ -92,6 +96,12 @@ struct Inner {
     links: HashMap<SessionId, Link>,
     counters: MeshCounters,
     on_event: Rc<dyn Fn(MeshEvent)>,
+    /// Sealed messages waiting to be handled, and whether a task is handling them.
+    inbox: VecDeque<(String, Vec<u8>)>,
+    inbox_running: bool,
+    /// Messages waiting to be sealed and sent, and whether a task is sending them.
+    outbox: VecDeque<(String, SignalPayload)>,
+    outbox_running: bool,
 }
 
 #[derive(Clone)]
@@ -119,6 +129,10 @@ impl Mesh {
                 links: HashMap::new(),
                 counters: MeshCounters::default(),
                 on_event: Rc::new(on_event),
+                inbox: VecDeque::new(),
+                inbox_running: false,
+                outbox: VecDeque::new(),
+                outbox_running: false,
             })),
         };
         let for_events = mesh.clone();
@@ -192,8 +206,8 @@ impl Mesh {
                 }
             }
             SignalingEvent::Data { from, bytes } => {
-                let mesh = self.clone();
-                spawn_local(async move { mesh.on_sealed(from, bytes).await });
+                self.inner.borrow_mut().inbox.push_back((from, bytes));
+                self.drain_inbox();
             }
             SignalingEvent::Disconnected => self.emit(MeshEvent::Signaling { connected: false }),
             SignalingEvent::Problem(problem) => self.emit(MeshEvent::Problem(problem)),
@@ -291,7 +305,7 @@ impl Mesh {
             return;
         }
         let result: Result<(), JsValue> = async {
-            if collision {
+            if collision && pc.signaling_state() == RtcSignalingState::HaveLocalOffer {
                 // The polite peer rolls back its own offer before taking the other's.
                 let rollback = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
                 JsFuture::from(pc.set_local_description(&rollback)).await?;
@@ -373,25 +387,61 @@ impl Mesh {
     }
 
     fn send_sealed(&self, to_transport: String, payload: SignalPayload) {
+        self.inner
+            .borrow_mut()
+            .outbox
+            .push_back((to_transport, payload));
+        self.drain_outbox();
+    }
+
+    /// Handles sealed messages one at a time, in arrival order: decryption and WebRTC calls are
+    /// asynchronous, and a candidate applied before its description would be lost.
+    fn drain_inbox(&self) {
+        if std::mem::replace(&mut self.inner.borrow_mut().inbox_running, true) {
+            return;
+        }
         let mesh = self.clone();
         spawn_local(async move {
-            let (keys, from, signaling) = {
-                let inner = mesh.inner.borrow();
-                (
-                    inner.keys.clone(),
-                    inner.my_transport.clone(),
-                    inner.signaling.clone(),
-                )
-            };
-            let (Some(from), Some(signaling)) = (from, signaling) else {
-                return;
-            };
-            match keys.seal(&from, &to_transport, &payload.encode()).await {
-                Ok(sealed) => {
-                    signaling.send(&to_transport, &sealed);
-                }
-                Err(problem) => mesh.emit(MeshEvent::Problem(problem)),
+            loop {
+                let next = mesh.inner.borrow_mut().inbox.pop_front();
+                let Some((from, sealed)) = next else { break };
+                mesh.on_sealed(from, sealed).await;
             }
+            mesh.inner.borrow_mut().inbox_running = false;
+        });
+    }
+
+    /// Seals and sends one message at a time, so peers receive them in the order we produced
+    /// them (sealing is asynchronous).
+    fn drain_outbox(&self) {
+        if std::mem::replace(&mut self.inner.borrow_mut().outbox_running, true) {
+            return;
+        }
+        let mesh = self.clone();
+        spawn_local(async move {
+            loop {
+                let (next, keys, from, signaling) = {
+                    let mut inner = mesh.inner.borrow_mut();
+                    let next = inner.outbox.pop_front();
+                    (
+                        next,
+                        inner.keys.clone(),
+                        inner.my_transport.clone(),
+                        inner.signaling.clone(),
+                    )
+                };
+                let Some((to, payload)) = next else { break };
+                let (Some(from), Some(signaling)) = (from, signaling) else {
+                    continue;
+                };
+                match keys.seal(&from, &to, &payload.encode()).await {
+                    Ok(sealed) => {
+                        signaling.send(&to, &sealed);
+                    }
+                    Err(problem) => mesh.emit(MeshEvent::Problem(problem)),
+                }
+            }
+            mesh.inner.borrow_mut().outbox_running = false;
         });
     }
 
@@ -491,6 +541,9 @@ impl Mesh {
             "connectionstatechange",
             Box::new(move |_| mesh.on_connection_state(session)),
         );
+        // The other side closed its connection (left the page): gone now, not after ICE times out.
+        let mesh = self.clone();
+        listen(&state, "close", Box::new(move |_| mesh.drop_link(session)));
         for (channel, kind) in [(&state, Channel::State), (&clock, Channel::Clock)] {
             let mesh = self.clone();
             listen(
@@ -524,6 +577,7 @@ impl Mesh {
             making_offer: false,
             ignore_offer: false,
             announced_open: false,
+            recovering: false,
             _listeners: listeners,
         })
     }
@@ -544,28 +598,43 @@ impl Mesh {
     }
 
     fn on_connection_state(&self, session: SessionId) {
-        let Some(state) = self.with_link(session, |l| l.pc.connection_state()) else {
+        let Some((state, was_recovering)) =
+            self.with_link(session, |l| (l.pc.connection_state(), l.recovering))
+        else {
             return;
         };
         match state {
-            RtcPeerConnectionState::Connected => self.maybe_announce_open(session),
-            RtcPeerConnectionState::Failed => {
-                self.emit(MeshEvent::Reconnecting(session));
-                if let Some(pc) = self.with_link(session, |l| l.pc.clone()) {
-                    restart_ice(&pc);
+            RtcPeerConnectionState::Connected => {
+                self.maybe_announce_open(session);
+                if was_recovering {
+                    self.with_link(session, |l| l.recovering = false);
+                    self.emit(MeshEvent::Restored(session));
                 }
-                let mesh = self.clone();
-                gloo_timers::callback::Timeout::new(RECOVERY_GRACE_MS, move || {
-                    let still_broken = mesh
-                        .with_link(session, |l| {
-                            l.pc.connection_state() != RtcPeerConnectionState::Connected
-                        })
-                        .unwrap_or(false);
-                    if still_broken {
-                        mesh.drop_link(session);
+            }
+            // Disconnected often heals by itself; failed needs an ICE restart. Either way the
+            // person is shown as reconnecting and given a grace period before being dropped.
+            RtcPeerConnectionState::Disconnected | RtcPeerConnectionState::Failed => {
+                if state == RtcPeerConnectionState::Failed {
+                    if let Some(pc) = self.with_link(session, |l| l.pc.clone()) {
+                        restart_ice(&pc);
                     }
-                })
-                .forget();
+                }
+                if !was_recovering {
+                    self.with_link(session, |l| l.recovering = true);
+                    self.emit(MeshEvent::Reconnecting(session));
+                    let mesh = self.clone();
+                    gloo_timers::callback::Timeout::new(RECOVERY_GRACE_MS, move || {
+                        let still_broken = mesh
+                            .with_link(session, |l| {
+                                l.pc.connection_state() != RtcPeerConnectionState::Connected
+                            })
+                            .unwrap_or(false);
+                        if still_broken {
+                            mesh.drop_link(session);
+                        }
+                    })
+                    .forget();
+                }
             }
             RtcPeerConnectionState::Closed => self.drop_link(session),
             _ => {}

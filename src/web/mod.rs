@@ -6,10 +6,12 @@ pub mod app_config;
 pub mod clipboard;
 pub mod location;
 pub mod mesh;
+pub mod party;
 pub mod player;
 pub mod random;
 pub mod room_crypto;
 pub mod signaling_client;
+pub mod stored_name;
 
 use wasm_bindgen::JsValue;
 

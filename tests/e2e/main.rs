@@ -6,3 +6,4 @@
 mod harness;
 mod room_link;
 mod server;
+mod watch_party;

@@ -107,6 +107,68 @@ impl Browser {
         Ok(())
     }
 
+    /// Types `text` into the text box with this accessible name (its aria-label), replacing it.
+    pub async fn type_into(&self, label: &str, text: &str) -> Result<()> {
+        let css = format!("input[aria-label='{label}']");
+        let field = self
+            .client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .for_element(Locator::Css(&css))
+            .await
+            .with_context(|| format!("{} sees no text box {label:?}", self.name))?;
+        field.clear().await?;
+        field
+            .send_keys(text)
+            .await
+            .with_context(|| format!("{} typing into {label:?}", self.name))
+    }
+
+    /// Opens a room link and answers the name prompt with this browser's name.
+    pub async fn join_as(&self, link: &str, name: &str) -> Result<()> {
+        self.open(link).await?;
+        self.type_into("Your name", name).await?;
+        self.click_button("Join the party").await?;
+        self.wait_for_text(&format!("{name} (you)")).await
+    }
+
+    /// Waits until the people list shows `name` as connected (any playback state).
+    pub async fn wait_for_person(&self, name: &str) -> Result<()> {
+        let xpath = format!(
+            "//li[contains(@class,'person') and not(@data-state='connecting') and not(@data-state='reconnecting')]\
+             /span[@class='name' and normalize-space()='{name}']"
+        );
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .with_context(|| format!("{} never saw {name} connected", self.name))?;
+        Ok(())
+    }
+
+    /// Waits until the people list no longer shows `name`.
+    pub async fn wait_until_gone(&self, name: &str, timeout: std::time::Duration) -> Result<()> {
+        let xpath = format!(
+            "//li[contains(@class,'person')]/span[@class='name' and normalize-space()='{name}']"
+        );
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self
+            .client
+            .find_all(Locator::XPath(&xpath))
+            .await?
+            .is_empty()
+        {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{} still sees {name}",
+                self.name
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
     /// The value of a form field, waiting for it to appear.
     pub async fn field_value(&self, css: &str) -> Result<String> {
         let field = self

@@ -3,12 +3,13 @@
 mod browser;
 mod http;
 mod party;
+pub mod rogue;
 mod server;
 
 pub use browser::Browser;
 pub use http::http_get;
 pub use party::Party;
-pub use server::TestServer;
+pub use server::{ServerOptions, TestServer};
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;

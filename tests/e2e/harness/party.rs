@@ -14,7 +14,11 @@ pub struct Party {
 impl Party {
     /// Starts a server and one separate Chromium process per name, in parallel.
     pub async fn start(test_name: &str, names: &[&str]) -> Result<Self> {
-        let server = TestServer::start().await?;
+        Self::start_with(test_name, TestServer::start().await?, names).await
+    }
+
+    /// Like [`Party::start`], around a server the test configured.
+    pub async fn start_with(test_name: &str, server: TestServer, names: &[&str]) -> Result<Self> {
         let people = launch_all(names.iter().map(|name| {
             let name = name.to_string();
             async move { Browser::launch(&name).await }
@@ -32,6 +36,11 @@ impl Party {
             .iter()
             .find(|b| b.name == name)
             .unwrap_or_else(|| panic!("no person named {name}"))
+    }
+
+    /// One person leaves the party the way people do: their page goes away.
+    pub async fn leave(&mut self, name: &str) -> Result<()> {
+        self.person(name).open("about:blank").await
     }
 
     /// Ends the test: on failure saves everyone's artifacts, then closes every browser.

@@ -1,48 +1,93 @@
-//! A fresh `insieme-signal` per test, serving the release `dist/` on a free loopback port.
+//! A fresh `insieme-signal` per test, serving the release `dist/` on a free loopback port; it can
+//! be killed and restarted on the same port, and asked to capture what it relays.
 
 use super::path_from_env;
 use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+#[derive(Default, Clone)]
+pub struct ServerOptions {
+    /// Test-only: the endpoint appends every relayed payload to this file.
+    pub capture_relayed: Option<PathBuf>,
+}
+
 pub struct TestServer {
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub url: String,
-    _process: Child,
+    options: ServerOptions,
+    process: Option<Child>,
 }
 
 impl TestServer {
     pub async fn start() -> Result<Self> {
-        let binary = path_from_env("INSIEME_SIGNAL_BIN", "target/release/insieme-signal")?;
-        let dist = path_from_env("INSIEME_DIST", "dist")?;
-        let mut process = Command::new(&binary)
-            .args(["--listen", "127.0.0.1:0", "--static"])
-            .arg(&dist)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let stdout = process.stdout.take().expect("stdout is piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            while let Some(line) = lines.next_line().await? {
-                if let Some(url) = listening_url(&line) {
-                    return Ok(url);
-                }
-            }
-            bail!("insieme-signal exited before it was listening")
-        })
-        .await
-        .context("insieme-signal did not say `listening on http://…` within 10 s")??;
-        // Keep draining its output so the pipe never fills and blocks the server.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self::start_with(ServerOptions::default()).await
+    }
+
+    pub async fn start_with(options: ServerOptions) -> Result<Self> {
+        let (url, process) = spawn("127.0.0.1:0", &options).await?;
         Ok(Self {
             url,
-            _process: process,
+            options,
+            process: Some(process),
         })
     }
+
+    /// Kills the endpoint abruptly, as a crash or a redeploy would.
+    pub async fn kill(&mut self) -> Result<()> {
+        if let Some(mut process) = self.process.take() {
+            process.kill().await.context("killing insieme-signal")?;
+        }
+        Ok(())
+    }
+
+    /// Starts the endpoint again on the same address.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.kill().await?;
+        let address = self.url.trim_start_matches("http://").to_owned();
+        let (url, process) = spawn(&address, &self.options).await?;
+        anyhow::ensure!(url == self.url, "restarted on {url}, not {}", self.url);
+        self.process = Some(process);
+        Ok(())
+    }
+
+    /// The `ws://` address of a topic on this endpoint.
+    pub fn topic_url(&self, topic: &str) -> String {
+        format!("{}/ws/{topic}", self.url.replacen("http://", "ws://", 1))
+    }
+}
+
+async fn spawn(listen: &str, options: &ServerOptions) -> Result<(String, Child)> {
+    let binary = path_from_env("INSIEME_SIGNAL_BIN", "target/release/insieme-signal")?;
+    let dist = path_from_env("INSIEME_DIST", "dist")?;
+    let mut command = Command::new(&binary);
+    command.args(["--listen", listen, "--static"]).arg(&dist);
+    if let Some(capture) = &options.capture_relayed {
+        command.arg("--capture-relayed").arg(capture);
+    }
+    let mut process = command
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let stdout = process.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(url) = listening_url(&line) {
+                return Ok(url);
+            }
+        }
+        bail!("insieme-signal exited before it was listening")
+    })
+    .await
+    .context("insieme-signal did not say `listening on http://…` within 10 s")??;
+    // Keep draining its output so the pipe never fills and blocks the server.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((url, process))
 }
 
 /// Finds `http://ADDR` in the server's `listening on` line, ignoring any terminal colours.

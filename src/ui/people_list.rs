@@ -1,0 +1,64 @@
+//! Who is watching: name, playback state, offset from the room and round-trip time.
+
+use crate::room::people::{LinkState, Person};
+use crate::room::wire::ViewerPhase;
+use crate::web::party::PartyView;
+use leptos::prelude::*;
+
+#[component]
+pub fn PeopleList(view: PartyView, my_name: Signal<String>) -> impl IntoView {
+    let my_offset = move || format_offset(view.my_offset_ms.get().map(|ms| ms as f32));
+    view! {
+        <section class="panel people" aria-labelledby="people-title">
+            <h2 id="people-title">"Watching"</h2>
+            <ul>
+                <li class="person me">
+                    <span class="name">{my_name} " (you)"</span>
+                    <span class="meta">{my_offset}</span>
+                </li>
+                {move || view.people.get().iter().cloned().map(|person| view! { <PersonRow person/> }).collect_view()}
+            </ul>
+            {move || (!view.signaling_connected.get()).then(|| view! {
+                <p class="hint">"Reconnecting to the signaling server… people already here stay connected."</p>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn PersonRow(person: Person) -> impl IntoView {
+    let state = match person.link {
+        LinkState::Connecting => "connecting".to_owned(),
+        LinkState::Reconnecting => "reconnecting".to_owned(),
+        LinkState::Connected => phase_label(&person.status.phase),
+    };
+    let rtt = person
+        .rtt_ms
+        .map(|ms| format!(" · {ms:.0} ms RTT"))
+        .unwrap_or_default();
+    view! {
+        <li class="person" data-state=state.clone() data-session=person.session.to_string()>
+            <span class="name">{person.display_name().to_owned()}</span>
+            <span class="meta">{state.clone()} " · " {format_offset(person.status.offset_ms)} {rtt}</span>
+        </li>
+    }
+}
+
+fn phase_label(phase: &ViewerPhase) -> String {
+    match phase {
+        ViewerPhase::Idle => "waiting".into(),
+        ViewerPhase::Loading => "loading".into(),
+        ViewerPhase::Paused => "paused".into(),
+        ViewerPhase::Playing => "playing".into(),
+        ViewerPhase::Buffering => "buffering".into(),
+        ViewerPhase::AutoplayBlocked => "autoplay blocked".into(),
+        ViewerPhase::Failed(why) => format!("failed: {why}"),
+    }
+}
+
+fn format_offset(offset_ms: Option<f32>) -> String {
+    match offset_ms {
+        Some(ms) => format!("{ms:+.0} ms"),
+        None => "– ms".into(),
+    }
+}

@@ -1,0 +1,395 @@
+//! The watch party as one object: drives the sync engine with what the mesh and the player
+//! report, carries out what the engine asks, and publishes the room (people, chat, playback) as
+//! signals for the interface.
+//!
+//! The engine is sans-IO; this is its thin shell, str0m-style: every input is followed by
+//! draining `poll_output` and re-arming one timer at `poll_timeout`.
+
+use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
+use super::room_crypto::RoomKeys;
+use crate::config::{AppConfig, PageOrigin};
+use crate::room::chat::{ChatLine, ChatLog};
+use crate::room::people::{LinkState, People};
+use crate::room::wire::{PeerMessage, ViewerPhase, ViewerStatus};
+use crate::room_link::RoomSecret;
+use crate::signaling::payload::SessionId;
+use crate::sync::{
+    self, Engine, Input, Intent, LocalTime, MediaTime, Output, PeerId, PlayerCommand,
+};
+use gloo_timers::callback::{Interval, Timeout};
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// How often each viewer tells the others how its playback is doing.
+const STATUS_INTERVAL_MS: u32 = 1_000;
+
+/// The room, as the interface shows it. All signals are written only by the party.
+#[derive(Clone, Copy)]
+pub struct PartyView {
+    pub people: RwSignal<People>,
+    pub chat: RwSignal<ChatLog>,
+    /// The room's playback state, once anyone chose a video.
+    pub playback: RwSignal<Option<sync::Playback>>,
+    /// Our own measured error from the room, in ms.
+    pub my_offset_ms: RwSignal<Option<f64>>,
+    pub signaling_connected: RwSignal<bool>,
+    /// Messages from peers dropped because they were malformed or of another version.
+    pub dropped_messages: RwSignal<u32>,
+    pub problem: RwSignal<Option<String>>,
+}
+
+type PlayerSink = Rc<dyn Fn(PlayerCommand)>;
+
+struct Inner {
+    engine: Engine,
+    mesh: Option<Mesh>,
+    name: String,
+    local_phase: ViewerPhase,
+    player: Option<PlayerSink>,
+    /// Commands the engine gave before the player was attached.
+    queued_commands: Vec<PlayerCommand>,
+    timer: Option<Timeout>,
+    _status_timer: Option<Interval>,
+}
+
+/// A handle to the party; cheap to clone, lives as long as the room page.
+#[derive(Clone)]
+pub struct Party {
+    inner: Rc<RefCell<Inner>>,
+    pub view: PartyView,
+}
+
+fn local_now() -> LocalTime {
+    LocalTime::from_micros((super::now_ms() * 1000.0) as i64)
+}
+
+impl Party {
+    /// Starts the party: derives the room keys, joins the mesh, starts the engine.
+    pub fn start(secret: RoomSecret, config: AppConfig, name: String) -> Self {
+        let session = super::random::new_session_id()
+            .unwrap_or_else(|_| (js_sys::Math::random() * 1e15) as u64);
+        let view = PartyView {
+            people: RwSignal::new(People::default()),
+            chat: RwSignal::new(ChatLog::default()),
+            playback: RwSignal::new(None),
+            my_offset_ms: RwSignal::new(None),
+            signaling_connected: RwSignal::new(false),
+            dropped_messages: RwSignal::new(0),
+            problem: RwSignal::new(None),
+        };
+        let engine = Engine::new(sync::Config::default(), PeerId(session), local_now());
+        let party = Party {
+            inner: Rc::new(RefCell::new(Inner {
+                engine,
+                mesh: None,
+                name,
+                local_phase: ViewerPhase::Idle,
+                player: None,
+                queued_commands: Vec::new(),
+                timer: None,
+                _status_timer: None,
+            })),
+            view,
+        };
+        let status_party = party.clone();
+        party.inner.borrow_mut()._status_timer =
+            Some(Interval::new(STATUS_INTERVAL_MS, move || {
+                status_party.broadcast_status()
+            }));
+        let joining = party.clone();
+        leptos::task::spawn_local(async move { joining.join_mesh(session, secret, config).await });
+        party.pump();
+        party
+    }
+
+    async fn join_mesh(&self, session: SessionId, secret: RoomSecret, config: AppConfig) {
+        let keys = match RoomKeys::derive(&secret).await {
+            Ok(keys) => keys,
+            Err(problem) => return self.view.problem.set(Some(problem)),
+        };
+        let page = web_sys::window().map(|w| w.location());
+        let origin = page
+            .map(|l| {
+                PageOrigin::new(
+                    &l.protocol().unwrap_or_default(),
+                    &l.host().unwrap_or_default(),
+                )
+            })
+            .unwrap_or_else(|| PageOrigin::new("http", "localhost"));
+        let base = match config.signaling_base(&origin) {
+            Ok(base) => base,
+            Err(problem) => return self.view.problem.set(Some(problem.to_string())),
+        };
+        let party = self.clone();
+        let mesh = Mesh::join(session, keys, &base, config.ice_servers, move |event| {
+            party.on_mesh(event)
+        });
+        self.inner.borrow_mut().mesh = Some(mesh);
+    }
+
+    /// Attaches the player; commands issued before are replayed in order.
+    pub fn attach_player(&self, sink: impl Fn(PlayerCommand) + 'static) {
+        let sink: PlayerSink = Rc::new(sink);
+        let queued = {
+            let mut inner = self.inner.borrow_mut();
+            inner.player = Some(sink.clone());
+            std::mem::take(&mut inner.queued_commands)
+        };
+        for command in queued {
+            sink(command);
+        }
+    }
+
+    /// The person wants something (play, pause, seek, load).
+    pub fn intent(&self, intent: Intent) {
+        self.input(Input::Intent(intent));
+    }
+
+    /// The player presented `media_secs` at `presented_at_ms` (performance.now clock).
+    pub fn observe(&self, media_secs: f64, presented_at_ms: f64) {
+        let observation = sync::Observation {
+            media_time: MediaTime::from_secs_f64(media_secs),
+            presented_at: LocalTime::from_micros((presented_at_ms * 1000.0) as i64),
+        };
+        self.input(Input::Observation(observation));
+    }
+
+    /// The player stalled or recovered; `phase` is what the others see.
+    pub fn set_local_phase(&self, phase: ViewerPhase) {
+        let was_buffering = {
+            let mut inner = self.inner.borrow_mut();
+            let was = inner.local_phase == ViewerPhase::Buffering;
+            inner.local_phase = phase.clone();
+            was
+        };
+        let is_buffering = phase == ViewerPhase::Buffering;
+        if was_buffering != is_buffering {
+            self.input(Input::Buffering(is_buffering));
+        }
+        self.broadcast_status();
+    }
+
+    pub fn send_chat(&self, text: String) {
+        let author = self.inner.borrow().name.clone();
+        self.broadcast(
+            MeshChannel::State,
+            &PeerMessage::Chat { text: text.clone() },
+        );
+        self.view.chat.update(|chat| {
+            chat.push(ChatLine {
+                author,
+                text,
+                at_ms: js_sys::Date::now(),
+                mine: true,
+            })
+        });
+    }
+
+    pub fn rename(&self, name: String) {
+        self.inner.borrow_mut().name = name.clone();
+        self.broadcast(MeshChannel::State, &PeerMessage::Profile { name });
+    }
+
+    /// Leaves the room (the page is going away).
+    pub fn leave(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.timer = None;
+        inner._status_timer = None;
+        if let Some(mesh) = inner.mesh.take() {
+            mesh.leave();
+        }
+    }
+
+    fn input(&self, input: Input) {
+        self.inner
+            .borrow_mut()
+            .engine
+            .handle_input(local_now(), input);
+        self.pump();
+    }
+
+    /// Carries out everything the engine asks, then re-arms its timer.
+    fn pump(&self) {
+        loop {
+            let output = self.inner.borrow_mut().engine.poll_output();
+            let Some(output) = output else { break };
+            match output {
+                Output::Send(transmit) => {
+                    let channel = match transmit.channel {
+                        sync::Channel::Reliable => MeshChannel::State,
+                        sync::Channel::Unreliable => MeshChannel::Clock,
+                    };
+                    let bytes = PeerMessage::Sync(transmit.msg).encode();
+                    let mesh = self.inner.borrow().mesh.clone();
+                    if let Some(mesh) = mesh {
+                        match transmit.to {
+                            sync::Destination::All => mesh.broadcast(channel, &bytes),
+                            sync::Destination::One(PeerId(to)) => {
+                                mesh.send(to, channel, &bytes);
+                            }
+                        }
+                    }
+                }
+                Output::Player(command) => {
+                    let player = self.inner.borrow().player.clone();
+                    match player {
+                        Some(player) => player(command),
+                        None => self.inner.borrow_mut().queued_commands.push(command),
+                    }
+                }
+                Output::Event(event) => self.on_engine_event(event),
+            }
+        }
+        let (deadline, offset) = {
+            let inner = self.inner.borrow();
+            (
+                inner.engine.poll_timeout(),
+                inner.engine.playback_error().map(|e| e.as_millis_f64()),
+            )
+        };
+        if self.view.my_offset_ms.get_untracked() != offset {
+            self.view.my_offset_ms.set(offset);
+        }
+        let timer = deadline.map(|deadline| {
+            let wait_ms =
+                ((deadline - local_now()).as_micros() as f64 / 1000.0).clamp(0.0, 60_000.0);
+            let party = self.clone();
+            Timeout::new(wait_ms.ceil() as u32, move || party.input(Input::Tick))
+        });
+        self.inner.borrow_mut().timer = timer;
+    }
+
+    fn on_engine_event(&self, event: sync::Event) {
+        match event {
+            sync::Event::StateChanged(versioned) => {
+                self.view.playback.set(Some(versioned.playback))
+            }
+            sync::Event::PeerClock {
+                peer: PeerId(session),
+                rtt,
+                ..
+            } => self.view.people.update(|people| {
+                if people.get(session).is_some() {
+                    people.entry(session).rtt_ms = Some(rtt.as_millis_f64() as f32);
+                }
+            }),
+            sync::Event::ReferenceChanged(_) | sync::Event::PeerBuffering { .. } => {}
+        }
+    }
+
+    fn on_mesh(&self, event: MeshEvent) {
+        match event {
+            MeshEvent::Connecting(session) => self
+                .view
+                .people
+                .update(|p| p.entry(session).link = LinkState::Connecting),
+            MeshEvent::Open(session) => {
+                self.view
+                    .people
+                    .update(|p| p.entry(session).link = LinkState::Connected);
+                self.input(Input::PeerJoined(PeerId(session)));
+                let name = self.inner.borrow().name.clone();
+                self.send(session, &PeerMessage::Profile { name });
+                self.broadcast_status();
+            }
+            MeshEvent::Message {
+                from,
+                bytes,
+                received_at_ms,
+                ..
+            } => self.on_peer_bytes(from, &bytes, received_at_ms),
+            MeshEvent::Restored(session) => self
+                .view
+                .people
+                .update(|p| p.entry(session).link = LinkState::Connected),
+            MeshEvent::Reconnecting(session) => self
+                .view
+                .people
+                .update(|p| p.entry(session).link = LinkState::Reconnecting),
+            MeshEvent::Gone(session) => {
+                self.view.people.update(|p| {
+                    p.remove(session);
+                });
+                self.input(Input::PeerLeft(PeerId(session)));
+            }
+            MeshEvent::Signaling { connected } => self.view.signaling_connected.set(connected),
+            MeshEvent::Problem(problem) => web_sys::console::warn_1(&problem.into()),
+        }
+    }
+
+    fn on_peer_bytes(&self, from: SessionId, bytes: &[u8], received_at_ms: f64) {
+        let message = match PeerMessage::decode(bytes) {
+            Ok(message) => message,
+            Err(error) => {
+                self.view.dropped_messages.update(|n| *n += 1);
+                web_sys::console::warn_1(&format!("dropped a message from a peer: {error}").into());
+                return;
+            }
+        };
+        match message {
+            PeerMessage::Sync(msg) => {
+                let received_at = LocalTime::from_micros((received_at_ms * 1000.0) as i64);
+                self.input(Input::PeerMessage {
+                    from: PeerId(from),
+                    msg,
+                    received_at,
+                });
+            }
+            PeerMessage::Profile { name } => {
+                self.view.people.update(|p| p.entry(from).name = Some(name))
+            }
+            PeerMessage::Chat { text } => {
+                let author = self
+                    .view
+                    .people
+                    .with_untracked(|p| p.get(from).map(|p| p.display_name().to_owned()));
+                let line = ChatLine {
+                    author: author.unwrap_or_else(|| "Someone".into()),
+                    text,
+                    at_ms: js_sys::Date::now(),
+                    mine: false,
+                };
+                self.view.chat.update(|chat| chat.push(line));
+            }
+            PeerMessage::Status(status) => {
+                self.view.people.update(|p| p.entry(from).status = status)
+            }
+        }
+    }
+
+    fn broadcast_status(&self) {
+        let phase = self.inner.borrow().local_phase.clone();
+        let offset_ms = self.view.my_offset_ms.get_untracked().map(|ms| ms as f32);
+        self.broadcast(
+            MeshChannel::State,
+            &PeerMessage::Status(ViewerStatus { phase, offset_ms }),
+        );
+    }
+
+    fn send(&self, to: SessionId, message: &PeerMessage) {
+        if let Some(mesh) = self.inner.borrow().mesh.clone() {
+            mesh.send(to, MeshChannel::State, &message.encode());
+        }
+    }
+
+    fn broadcast(&self, channel: MeshChannel, message: &PeerMessage) {
+        if let Some(mesh) = self.inner.borrow().mesh.clone() {
+            mesh.broadcast(channel, &message.encode());
+        }
+    }
+}
+
+/// Joins the room for as long as the calling component lives.
+pub fn use_party(secret: RoomSecret, config: AppConfig, name: String) -> Party {
+    let party = Party::start(secret, config, name);
+    // Closing the tab runs no cleanup: leave on pagehide so the others see us go at once.
+    let on_hide = party.clone();
+    let hide_listener = window_event_listener(leptos::ev::pagehide, move |_| on_hide.leave());
+    let leaving = send_wrapper::SendWrapper::new(party.clone());
+    on_cleanup(move || {
+        hide_listener.remove();
+        leaving.leave();
+    });
+    party
+}

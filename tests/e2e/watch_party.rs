@@ -1,0 +1,153 @@
+//! A party without video yet: joining by link, the people list, chat, leaving, endpoint loss,
+//! and what the endpoint (or a rogue client of it) can and cannot do.
+
+use crate::harness::rogue::{spam_room, topic_of_link};
+use crate::harness::{Browser, Party, ServerOptions, TestServer};
+use anyhow::{ensure, Context, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use std::time::Duration;
+
+/// Alice starts a party and returns its link.
+async fn start_party(alice: &Browser, server_url: &str) -> Result<String> {
+    alice.open(server_url).await?;
+    alice.click_button("Start a watch party").await?;
+    alice.field_value("#room-link").await
+}
+
+async fn say(person: &Browser, text: &str) -> Result<()> {
+    person.type_into("Message", text).await?;
+    person.click_button("Send").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_people_join_chat_and_one_leaves() -> Result<()> {
+    let mut party = Party::start(
+        "three_people_join_chat_and_one_leaves",
+        &["alice", "bob", "carol"],
+    )
+    .await?;
+    let outcome = async {
+        let (alice, bob, carol) = (
+            party.person("alice"),
+            party.person("bob"),
+            party.person("carol"),
+        );
+        let link = start_party(alice, &party.server.url).await?;
+        alice.join_as(&link, "Alice").await?;
+        bob.join_as(&link, "Bob").await?;
+        carol.join_as(&link, "Carol").await?;
+        for (who, others) in [
+            (alice, ["Bob", "Carol"]),
+            (bob, ["Alice", "Carol"]),
+            (carol, ["Alice", "Bob"]),
+        ] {
+            for other in others {
+                who.wait_for_person(other).await?;
+            }
+        }
+        say(alice, "ciao a tutti").await?;
+        bob.wait_for_text("ciao a tutti").await?;
+        carol.wait_for_text("ciao a tutti").await?;
+        say(carol, "arrivo!").await?;
+        alice.wait_for_text("arrivo!").await?;
+        Ok(())
+    }
+    .await;
+    let outcome = match outcome {
+        Ok(()) => {
+            async {
+                party.leave("carol").await?;
+                let (alice, bob) = (party.person("alice"), party.person("bob"));
+                alice
+                    .wait_until_gone("Carol", Duration::from_secs(10))
+                    .await?;
+                bob.wait_until_gone("Carol", Duration::from_secs(10))
+                    .await?;
+                say(bob, "still here").await?;
+                alice.wait_for_text("still here").await
+            }
+            .await
+        }
+        failed => failed,
+    };
+    party.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoint_loss_keeps_links_and_newcomers_join_after_restart() -> Result<()> {
+    let mut party = Party::start("endpoint_loss_keeps_links", &["alice", "bob", "dave"]).await?;
+    let outcome = async {
+        let link = start_party(party.person("alice"), &party.server.url).await?;
+        party.person("alice").join_as(&link, "Alice").await?;
+        party.person("bob").join_as(&link, "Bob").await?;
+        party.person("alice").wait_for_person("Bob").await?;
+
+        party.server.kill().await?;
+        say(party.person("alice"), "the server is gone").await?;
+        party
+            .person("bob")
+            .wait_for_text("the server is gone")
+            .await?;
+
+        party.server.restart().await?;
+        party.person("dave").join_as(&link, "Dave").await?;
+        for other in ["Alice", "Bob"] {
+            party.person("dave").wait_for_person(other).await?;
+        }
+        party.person("bob").wait_for_person("Dave").await?;
+        Ok(())
+    }
+    .await;
+    party.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoint_sees_no_plaintext_and_rogue_garbage_changes_nothing() -> Result<()> {
+    let capture = tempfile::NamedTempFile::new()?;
+    let options = ServerOptions {
+        capture_relayed: Some(capture.path().to_owned()),
+    };
+    let server = TestServer::start_with(options).await?;
+    let party = Party::start_with("endpoint_sees_no_plaintext", server, &["alice", "bob"]).await?;
+    let outcome = async {
+        let (alice, bob) = (party.person("alice"), party.person("bob"));
+        let link = start_party(alice, &party.server.url).await?;
+        alice.join_as(&link, "Alice").await?;
+        bob.join_as(&link, "Bob").await?;
+        alice.wait_for_person("Bob").await?;
+        bob.wait_for_person("Alice").await?;
+
+        let sent = spam_room(&party.server.topic_url(&topic_of_link(&link)?)).await?;
+        ensure!(sent >= 8, "the rogue sent only {sent} messages");
+        say(alice, "after the garbage").await?;
+        bob.wait_for_text("after the garbage").await?;
+        bob.wait_for_person("Alice").await?;
+
+        let relayed = std::fs::read_to_string(capture.path()).context("reading the capture")?;
+        let payloads: Vec<&str> = relayed.lines().filter(|l| !l.trim().is_empty()).collect();
+        ensure!(
+            payloads.len() >= 4,
+            "the endpoint relayed only {} payloads",
+            payloads.len()
+        );
+        for payload in payloads {
+            let decoded = URL_SAFE_NO_PAD.decode(payload.trim()).unwrap_or_default();
+            for needle in ["v=0", "a=fingerprint", "candidate:"] {
+                let in_text = payload.contains(needle);
+                let in_bytes = decoded
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_bytes());
+                // The rogue's own unsealed bait is the only plaintext allowed through.
+                let rogue_bait = String::from_utf8_lossy(&decoded).contains("not sealed at all");
+                ensure!(
+                    rogue_bait || !(in_text || in_bytes),
+                    "the endpoint saw {needle:?} in {payload}"
+                );
+            }
+        }
+        Ok(())
+    }
+    .await;
+    party.finish(outcome).await
+}
