@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite;
 
 use crate::hub::TopicFull;
 use crate::limits::ConnectionSlot;
+use crate::mailbox::Mailbox;
 use crate::metrics::Refusal;
 use crate::protocol::{self, ErrorCode, PeerId, Topic};
 use crate::server::AppState;
@@ -37,9 +37,9 @@ pub async fn run(
 ) {
     let config = &state.config;
     let metrics = state.hub.metrics();
-    let (queue_tx, mut queue) = mpsc::channel(config.outbound_queue.max(1));
+    let queue = Mailbox::new(config.outbound_queue);
     let id = PeerId::random();
-    let (membership, present) = match state.hub.join(topic, id, queue_tx) {
+    let (membership, present) = match state.hub.join(topic, id, queue.clone()) {
         Ok(joined) => joined,
         Err(TopicFull) => {
             tracing::debug!(?topic, "refused: topic full");
@@ -66,18 +66,26 @@ pub async fn run(
     let mut ticker = tokio::time::interval_at(start + config.ping_interval, config.ping_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
+    // Registered once: creating it in every loop turn would take the token's shared lock
+    // for every frame of every connection.
+    let shutdown = state.shutdown.cancelled();
+    tokio::pin!(shutdown);
+
     let ending = loop {
         tokio::select! {
             biased;
-            () = state.shutdown.cancelled() => break Ending::Close(close::SERVICE_RESTART, "service restart"),
+            () = &mut shutdown => break Ending::Close(close::SERVICE_RESTART, "service restart"),
             queued = queue.recv() => match queued {
                 Some(frame) => {
                     if !send(&mut socket, Message::Text(frame), send_deadline).await {
-                        metrics.refused(Refusal::Stalled);
+                        // Not reading. If the hub already evicted us for it, it counted it.
+                        if !queue.is_closed() {
+                            metrics.refused(Refusal::Stalled);
+                        }
                         break Ending::Gone;
                     }
                 }
-                // The hub dropped our queue: we were evicted for not reading fast enough.
+                // The hub closed our queue: we were evicted for not reading fast enough.
                 None => break Ending::Close(close::POLICY, "stalled: not reading"),
             },
             received = socket.recv() => {

@@ -11,9 +11,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
-
-use crate::hub::{Hub, Membership, Outbound};
+use crate::hub::{Hub, Membership};
+use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
 use crate::protocol::{ServerMessage, Topic};
 use crate::session::{Frame, Session, Verdict};
@@ -25,7 +24,7 @@ const QUEUE: usize = 4;
 
 struct Peer {
     membership: Membership,
-    queue: mpsc::Receiver<Outbound>,
+    queue: Arc<Mailbox>,
     session: Session,
 }
 
@@ -46,7 +45,8 @@ pub fn run_script(script: &[u8]) {
             0 => {
                 if peers[slot].is_none() {
                     let topic = topics[usize::from(op & 0x08 != 0)];
-                    let (tx, rx) = mpsc::channel(QUEUE);
+                    let rx = Mailbox::new(QUEUE);
+                    let tx = rx.clone();
                     let id = crate::protocol::PeerId::from_u128(
                         u128::from(op) << 64 | (slot as u128 + 1),
                     );
@@ -94,7 +94,7 @@ pub fn run_script(script: &[u8]) {
             _ => {
                 // The client reads its queue.
                 if let Some(peer) = peers[slot].as_mut() {
-                    while let Ok(frame) = peer.queue.try_recv() {
+                    while let Some(frame) = peer.queue.try_recv() {
                         check_server_frame(frame.as_str());
                     }
                 }

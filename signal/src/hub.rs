@@ -1,7 +1,7 @@
 //! The only state the endpoint keeps: which live connections are in which topic.
 //!
-//! Each connection task owns a bounded queue of frames to send; the hub holds the sending ends,
-//! grouped by topic. Relaying is a `try_send` into the target's queue under that topic's lock,
+//! Each connection task reads a bounded [`Mailbox`] of frames to send; the hub holds them,
+//! grouped by topic. Relaying is a `try_send` into the target's mailbox under that topic's lock,
 //! so nothing here ever awaits, and a client that stops reading fills its own queue and is
 //! evicted (the others see it leave) instead of making the server buffer without bound.
 //!
@@ -15,8 +15,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
 
+use crate::mailbox::{Mailbox, Refused};
 use crate::metrics::{Metrics, Refusal};
 use crate::protocol::{self, ErrorCode, PeerId, Topic};
 
@@ -38,7 +38,7 @@ pub struct Room {
 
 struct Member {
     id: PeerId,
-    queue: mpsc::Sender<Outbound>,
+    mailbox: Arc<Mailbox>,
 }
 
 /// The topic was full; the connection must be refused.
@@ -102,7 +102,7 @@ impl Hub {
         self: &Arc<Self>,
         topic: Topic,
         id: PeerId,
-        queue: mpsc::Sender<Outbound>,
+        mailbox: Arc<Mailbox>,
     ) -> Result<(Membership, Vec<PeerId>), TopicFull> {
         let mut topics = lock(&self.topics);
         let room = topics.entry(topic).or_default().clone();
@@ -118,7 +118,7 @@ impl Hub {
         let present: Vec<PeerId> = members.iter().map(|m| m.id).collect();
         let joined = Outbound::from(protocol::joined_frame(id));
         broadcast(&mut members, &joined, &self.metrics);
-        members.push(Member { id, queue });
+        members.push(Member { id, mailbox });
         self.metrics.topics.store(topics.len() as u64, Relaxed);
         self.metrics.peers.fetch_add(1, Relaxed);
         self.metrics.joins_total.fetch_add(1, Relaxed);
@@ -170,10 +170,10 @@ impl Hub {
 /// removed, and the remaining ones are told that they left.
 fn broadcast(members: &mut Vec<Member>, frame: &Outbound, metrics: &Metrics) {
     let mut gone: Vec<PeerId> = Vec::new();
-    members.retain(|member| match member.queue.try_send(frame.clone()) {
+    members.retain(|member| match member.mailbox.try_send(frame.clone()) {
         Ok(()) => true,
         Err(error) => {
-            note_eviction(member.id, &error, metrics);
+            evict(member, error, metrics);
             gone.push(member.id);
             false
         }
@@ -182,10 +182,10 @@ fn broadcast(members: &mut Vec<Member>, frame: &Outbound, metrics: &Metrics) {
     // least one member, so this ends.
     while let Some(id) = gone.pop() {
         let left = Outbound::from(protocol::left_frame(id));
-        members.retain(|member| match member.queue.try_send(left.clone()) {
+        members.retain(|member| match member.mailbox.try_send(left.clone()) {
             Ok(()) => true,
             Err(error) => {
-                note_eviction(member.id, &error, metrics);
+                evict(member, error, metrics);
                 gone.push(member.id);
                 false
             }
@@ -193,9 +193,12 @@ fn broadcast(members: &mut Vec<Member>, frame: &Outbound, metrics: &Metrics) {
     }
 }
 
-fn note_eviction(id: PeerId, error: &mpsc::error::TrySendError<Outbound>, metrics: &Metrics) {
-    if matches!(error, mpsc::error::TrySendError::Full(_)) {
-        tracing::info!(peer = %id, "evicting a stalled peer: its queue is full");
+/// Closes the mailbox of a member being removed: its task drains what is queued, then closes
+/// the socket. Only a full mailbox (a client not reading) is a stall worth counting.
+fn evict(member: &Member, error: Refused, metrics: &Metrics) {
+    member.mailbox.close();
+    if error == Refused::Full {
+        tracing::info!(peer = %member.id, "evicting a stalled peer: its queue is full");
         metrics.refused(Refusal::Stalled);
     }
 }
@@ -221,7 +224,7 @@ impl Membership {
             .iter()
             .position(|m| m.id == to)
             .ok_or(ErrorCode::UnknownPeer)?;
-        match members[index].queue.try_send(frame) {
+        match members[index].mailbox.try_send(frame) {
             Ok(()) => {
                 drop(members);
                 metrics.messages_relayed_total.fetch_add(1, Relaxed);
@@ -233,8 +236,8 @@ impl Membership {
             }
             Err(error) => {
                 // The target is stalled or gone: evict it so the others stop waiting for it.
-                note_eviction(to, &error, metrics);
-                members.remove(index);
+                let evicted = members.remove(index);
+                evict(&evicted, error, metrics);
                 let left = Outbound::from(protocol::left_frame(to));
                 broadcast(&mut members, &left, metrics);
                 Err(ErrorCode::UnknownPeer)
@@ -258,9 +261,9 @@ mod tests {
         Topic::from_bytes([n; 32])
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<String> {
+    fn drain(rx: &Mailbox) -> Vec<String> {
         let mut out = Vec::new();
-        while let Ok(frame) = rx.try_recv() {
+        while let Some(frame) = rx.try_recv() {
             out.push(frame.as_str().to_owned());
         }
         out
@@ -269,15 +272,17 @@ mod tests {
     #[test]
     fn join_relay_leave() {
         let hub = Hub::new(4, Arc::new(Metrics::default()));
-        let (a_tx, mut a_rx) = mpsc::channel(8);
-        let (b_tx, mut b_rx) = mpsc::channel(8);
+        let a_rx = Mailbox::new(8);
+        let a_tx = a_rx.clone();
+        let b_rx = Mailbox::new(8);
+        let b_tx = b_rx.clone();
         let (a, present) = hub.join(topic(1), PeerId::random(), a_tx).unwrap();
         assert!(present.is_empty());
         let (b, present) = hub.join(topic(1), PeerId::random(), b_tx).unwrap();
         assert_eq!(present, vec![a.id()]);
-        assert_eq!(drain(&mut a_rx), vec![protocol::joined_frame(b.id())]);
+        assert_eq!(drain(&a_rx), vec![protocol::joined_frame(b.id())]);
         a.relay(b.id(), "aGk").unwrap();
-        assert_eq!(drain(&mut b_rx), vec![protocol::data_frame(a.id(), "aGk")]);
+        assert_eq!(drain(&b_rx), vec![protocol::data_frame(a.id(), "aGk")]);
         assert_eq!(a.relay(a.id(), "aGk"), Err(ErrorCode::UnknownPeer));
         assert_eq!(
             a.relay(PeerId::random(), "aGk"),
@@ -285,7 +290,7 @@ mod tests {
         );
         let b_id = b.id();
         drop(b);
-        assert_eq!(drain(&mut a_rx), vec![protocol::left_frame(b_id)]);
+        assert_eq!(drain(&a_rx), vec![protocol::left_frame(b_id)]);
         assert_eq!(hub.topic_count(), 1);
         drop(a);
         assert_eq!(hub.topic_count(), 0);
@@ -297,12 +302,15 @@ mod tests {
         let hub = Hub::new(2, Arc::new(Metrics::default()));
         let mut keep = Vec::new();
         for _ in 0..2 {
-            let (tx, rx) = mpsc::channel(8);
+            let rx = Mailbox::new(8);
+            let tx = rx.clone();
             keep.push((hub.join(topic(1), PeerId::random(), tx).unwrap().0, rx));
         }
-        let (tx, _rx) = mpsc::channel(8);
+        let _rx = Mailbox::new(8);
+        let tx = _rx.clone();
         assert!(hub.join(topic(1), PeerId::random(), tx).is_err());
-        let (tx, _rx) = mpsc::channel(8);
+        let _rx = Mailbox::new(8);
+        let tx = _rx.clone();
         let (other, _) = hub.join(topic(2), PeerId::random(), tx).unwrap();
         assert_eq!(
             keep[0].0.relay(other.id(), "aGk"),
@@ -315,16 +323,18 @@ mod tests {
     #[test]
     fn a_stalled_peer_is_evicted_and_the_others_told() {
         let hub = Hub::new(4, Arc::new(Metrics::default()));
-        let (a_tx, mut a_rx) = mpsc::channel(64);
-        let (slow_tx, _slow_rx) = mpsc::channel(1);
+        let a_rx = Mailbox::new(64);
+        let a_tx = a_rx.clone();
+        let _slow_rx = Mailbox::new(1);
+        let slow_tx = _slow_rx.clone();
         let (a, _) = hub.join(topic(1), PeerId::random(), a_tx).unwrap();
         let (slow, _) = hub.join(topic(1), PeerId::random(), slow_tx).unwrap();
-        drain(&mut a_rx);
+        drain(&a_rx);
         assert!(a.relay(slow.id(), "aa").is_ok());
         assert_eq!(a.relay(slow.id(), "aa"), Err(ErrorCode::UnknownPeer));
-        assert_eq!(drain(&mut a_rx), vec![protocol::left_frame(slow.id())]);
+        assert_eq!(drain(&a_rx), vec![protocol::left_frame(slow.id())]);
         assert_eq!(hub.metrics().refusals(Refusal::Stalled), 1);
         drop(slow);
-        assert!(drain(&mut a_rx).is_empty(), "no second `left`");
+        assert!(drain(&a_rx).is_empty(), "no second `left`");
     }
 }

@@ -11,6 +11,7 @@
 //! - [`session`]: what one connection does with each frame (pure: rate limit, strikes).
 //! - [`hub`]: the live peers of each topic, and relaying between them.
 //! - [`limits`]: connection counts and the token bucket.
+//! - [`mailbox`]: the bounded queue of frames waiting for one client.
 //! - [`metrics`]: counters rendered for Prometheus.
 //! - [`server`]: the HTTP side: accept loop, connection limits, routes, graceful shutdown.
 //! - `connection`: the task that runs one WebSocket peer.
@@ -21,6 +22,7 @@ mod connection;
 pub mod fuzzing;
 pub mod hub;
 pub mod limits;
+pub mod mailbox;
 pub mod metrics;
 pub mod protocol;
 pub mod server;

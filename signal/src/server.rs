@@ -38,7 +38,7 @@ use crate::protocol::Topic;
 /// read buffer every idle connection keeps. Its default, 128 KiB, would make each idle peer
 /// cost 128 KiB of resident memory; signaling frames are a few KiB, and a larger frame still
 /// arrives whole, only in more reads.
-const READ_BUFFER_BYTES: usize = 2 * 1024;
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// State shared by every request handler.
 pub struct AppState {

@@ -359,7 +359,7 @@ async fn ping_pong(
             received = tokio::time::timeout(RELAY_READ_TIMEOUT, next_text(&mut ws)) => received,
             _ = ticker.tick(), if paced.is_some() => {
                 if Instant::now() >= end {
-                    continue;
+                    return (latencies, false);
                 }
                 let to = first_to.as_deref().expect("only the initiator is paced");
                 let ping = system.data_frame(to, &stamped(payload_len));
