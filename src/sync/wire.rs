@@ -59,6 +59,7 @@ impl WireMessage {
                     sane(tb.base.is_sane())?;
                 }
                 sane(h.prep.is_sane() && h.prep >= Span::ZERO)?;
+                sane(h.error.is_none_or(|e| e.is_sane()))?;
                 if let Some(s) = &h.state {
                     validate_state(s)?;
                 }
@@ -130,6 +131,9 @@ pub struct Hello {
     pub prep: Span,
     /// Whether the sender is buffering right now (shown in the UI).
     pub buffering: bool,
+    /// The sender's latest measured playback offset from the room (positive: ahead), so
+    /// everyone's people list can show how well each viewer is in sync.
+    pub error: Option<Span>,
     /// The sender's current playback state, so newcomers and healed partitions converge.
     pub state: Option<Versioned>,
 }

@@ -1,3 +1,10 @@
+//! Runs one scenario for a while and prints its outcome: a tool for looking into the engine.
+//!
+//! `cargo run --release -p insieme-sim --example trace -- NAME [SECONDS]` with NAME one of lan,
+//! wan, storm, handover, churn, stall, partition. Environment: `SEED=N` (stall, churn),
+//! `WAIT_MS=N` (buffering wait budget), `SERIES=1` (largest offset per simulated second),
+//! `INSIEME_SIM_TRACE=1` (every player command and engine event, and each steady seek).
+
 use insieme_sim::scenarios;
 fn main() {
     let name = std::env::args().nth(1).unwrap_or("lan".into());
@@ -42,5 +49,3 @@ fn main() {
     println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} jump {:?} join {:?} agree {} rejected {}",
         o.offsets_ms.len(), o.percentile(50.0), o.percentile(95.0), o.percentile(99.0), o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.jump_ms, o.join_ms, o.final_agree, o.rejected);
 }
-#[allow(dead_code)]
-fn unused() {}
