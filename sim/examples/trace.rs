@@ -15,7 +15,13 @@ fn main() {
     let sc = match name.as_str() {
         "lan" => scenarios::lan(1, secs),
         "wan" => scenarios::wan(1, secs),
-        "storm" => scenarios::storm(1, secs),
+        "storm" => scenarios::storm(
+            std::env::var("SEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1),
+            secs,
+        ),
         "handover" => scenarios::handover(1, secs),
         "churn" => scenarios::churn(
             std::env::var("SEED")
