@@ -325,20 +325,28 @@ pub enum Pace {
     Every(Duration),
 }
 
-/// One side of a ping-pong: answers every data frame to its sender. The initiator also sends
-/// the first (and, when paced, one per interval). Returns one-way latencies measured in the
-/// window, and whether it stalled.
+/// One side of a ping-pong: answers every data frame to its sender. The initiator (which
+/// knows `first_to`) starts the exchange: at once when saturating, or one round trip per
+/// interval from `phase` on when paced. Pairs get evenly spread phases, so the offered load
+/// is smooth rather than every pair firing in the same instant. Returns one-way latencies
+/// measured in the window, and whether this side stalled.
+#[allow(clippy::too_many_arguments)]
 async fn ping_pong(
     system: System,
     mut ws: Ws,
     first_to: Option<String>,
     pace: Pace,
+    phase: Duration,
     payload_len: usize,
     measure_from: Instant,
     end: Instant,
 ) -> (Vec<u64>, bool) {
     let mut latencies = Vec::with_capacity(8192);
-    if let Some(to) = &first_to {
+    let paced = match (pace, &first_to) {
+        (Pace::Every(interval), Some(_)) => Some(interval),
+        _ => None,
+    };
+    if let (Some(to), None) = (&first_to, paced) {
         if ws
             .send(Message::text(system.data_frame(to, &stamped(payload_len))))
             .await
@@ -347,13 +355,9 @@ async fn ping_pong(
             return (latencies, true);
         }
     }
-    let paced = match (pace, &first_to) {
-        (Pace::Every(interval), Some(_)) => Some(interval),
-        _ => None,
-    };
-    let mut ticker = tokio::time::interval(paced.unwrap_or(Duration::from_secs(3600)));
+    let interval = paced.unwrap_or(Duration::from_secs(3600));
+    let mut ticker = tokio::time::interval_at(Instant::now() + phase, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await;
     loop {
         let received = tokio::select! {
             received = tokio::time::timeout(RELAY_READ_TIMEOUT, next_text(&mut ws)) => received,
@@ -425,12 +429,18 @@ pub async fn relay(
     let measure_from = Instant::now() + RELAY_WARMUP;
     let end = measure_from + duration;
     let mut tasks = Vec::new();
-    for pair in ready {
+    let count = ready.len().max(1) as u32;
+    for (index, pair) in ready.into_iter().enumerate() {
+        let phase = match pace {
+            Pace::Every(interval) => interval * index as u32 / count,
+            Pace::Saturate => Duration::ZERO,
+        };
         tasks.push(tokio::spawn(ping_pong(
             system,
             pair.initiator,
             Some(pair.target),
             pace,
+            phase,
             payload_len,
             measure_from,
             end,
@@ -440,6 +450,7 @@ pub async fn relay(
             pair.responder,
             None,
             pace,
+            Duration::ZERO,
             payload_len,
             measure_from,
             end,
