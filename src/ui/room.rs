@@ -4,12 +4,16 @@
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
+use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
+use crate::room::wire::ViewerPhase;
 use crate::room_link::RoomSecret;
+use crate::sync::{Intent, MediaTime, PlayerCommand};
 use crate::web::app_config::ConfigState;
 use crate::web::clipboard::{use_clipboard, CopyState};
 use crate::web::location::page_url;
-use crate::web::party::use_party;
+use crate::web::party::{use_party, Party};
+use crate::web::player::{use_video_player_with_options, PlayerPhase, UseVideoPlayerOptions};
 use crate::web::stored_name::use_stored_name;
 use leptos::prelude::*;
 
@@ -57,14 +61,66 @@ fn PartyRoom(
     let my_name = Signal::derive(move || name.get().unwrap_or_default());
     view! {
         <div class="party-layout">
-            <div class="stage empty">
-                <p>"You are in the room. Send the link to your friends: anyone who opens it joins you here."</p>
-            </div>
+            <SyncedStage party=party.clone()/>
             <aside class="side">
                 <PeopleList view=party.view my_name/>
                 <ChatPanel party/>
             </aside>
         </div>
+    }
+}
+
+/// The video stage, wired through the sync engine: the person's clicks become intents, the
+/// engine's commands drive the player, and every presented frame is an observation.
+#[component]
+fn SyncedStage(party: Party) -> impl IntoView {
+    let observer = party.clone();
+    let options = UseVideoPlayerOptions::default()
+        .on_frame(move |frame| observer.observe(frame.media_time_secs, frame.presented_at_ms));
+    let player = use_video_player_with_options(NodeRef::new(), options);
+    party.attach_player(move |command| {
+        let done = match command {
+            PlayerCommand::Load { media_id } => player.load(&media_id),
+            PlayerCommand::SeekTo(position) => player.seek_to(position.as_secs_f64()),
+            PlayerCommand::SetRate(rate) => player.set_rate(rate),
+            PlayerCommand::PlayAt(at) => player.play_at(at.as_micros() as f64 / 1000.0),
+            PlayerCommand::Pause => player.pause(),
+        };
+        if let Err(error) = done {
+            web_sys::console::warn_1(
+                &format!("the player could not follow the room: {error}").into(),
+            );
+        }
+    });
+    let reporter = party.clone();
+    Effect::new(move |_| reporter.set_local_phase(viewer_phase(&player.phase.get())));
+
+    let (play, pause, seek, load) = (party.clone(), party.clone(), party.clone(), party.clone());
+    let playback = party.view.playback;
+    let current_media = Signal::derive(move || playback.get().and_then(|p| p.media));
+    view! {
+        <div class="stage-column">
+            <VideoStage
+                player
+                on_play=move |()| play.intent(Intent::Play)
+                on_pause=move |()| pause.intent(Intent::Pause)
+                on_seek=move |secs: f64| seek.intent(Intent::Seek(MediaTime::from_secs_f64(secs)))
+            />
+            <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url }) current=current_media/>
+        </div>
+    }
+}
+
+/// How the local player's phase is shown to the others.
+fn viewer_phase(phase: &PlayerPhase) -> ViewerPhase {
+    match phase {
+        PlayerPhase::Empty => ViewerPhase::Idle,
+        PlayerPhase::Loading => ViewerPhase::Loading,
+        PlayerPhase::Paused | PlayerPhase::Ended => ViewerPhase::Paused,
+        PlayerPhase::Playing => ViewerPhase::Playing,
+        PlayerPhase::Buffering => ViewerPhase::Buffering,
+        PlayerPhase::AutoplayBlocked => ViewerPhase::AutoplayBlocked,
+        PlayerPhase::Error(why) => ViewerPhase::Failed(why.clone()),
     }
 }
 

@@ -6,4 +6,5 @@
 mod harness;
 mod room_link;
 mod server;
+mod synced_playback;
 mod watch_party;

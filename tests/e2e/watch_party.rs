@@ -107,6 +107,7 @@ async fn endpoint_sees_no_plaintext_and_rogue_garbage_changes_nothing() -> Resul
     let capture = tempfile::NamedTempFile::new()?;
     let options = ServerOptions {
         capture_relayed: Some(capture.path().to_owned()),
+        ..Default::default()
     };
     let server = TestServer::start_with(options).await?;
     let party = Party::start_with("endpoint_sees_no_plaintext", server, &["alice", "bob"]).await?;

@@ -81,7 +81,10 @@ impl Browser {
 
     /// Clicks the button with this visible name, waiting for it to appear.
     pub async fn click_button(&self, name: &str) -> Result<()> {
-        let xpath = format!("//button[normalize-space()='{name}']");
+        // The accessible name is the button's text, or its aria-label for icon buttons.
+        let xpath = format!(
+            "//button[(normalize-space()='{name}' or @aria-label='{name}') and not(@disabled)]"
+        );
         let button = self
             .client
             .wait()
@@ -109,12 +112,15 @@ impl Browser {
 
     /// Types `text` into the text box with this accessible name (its aria-label), replacing it.
     pub async fn type_into(&self, label: &str, text: &str) -> Result<()> {
-        let css = format!("input[aria-label='{label}']");
+        // The accessible name is its aria-label, or the text of the <label> pointing at it.
+        let xpath = format!(
+            "//input[@aria-label='{label}' or @id=//label[normalize-space()='{label}']/@for]"
+        );
         let field = self
             .client
             .wait()
             .at_most(UI_TIMEOUT)
-            .for_element(Locator::Css(&css))
+            .for_element(Locator::XPath(&xpath))
             .await
             .with_context(|| format!("{} sees no text box {label:?}", self.name))?;
         field.clear().await?;

@@ -2,6 +2,7 @@
 
 mod browser;
 mod http;
+pub mod media;
 mod party;
 pub mod rogue;
 mod server;

@@ -12,13 +12,57 @@ use tokio::process::{Child, Command};
 pub struct ServerOptions {
     /// Test-only: the endpoint appends every relayed payload to this file.
     pub capture_relayed: Option<PathBuf>,
+    /// Files served beside the app (test media), at `/<file name>`.
+    pub media: Vec<PathBuf>,
 }
 
 pub struct TestServer {
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub url: String,
     options: ServerOptions,
+    /// What is served: `dist/` itself, or a copy of it with the test media beside it.
+    site: Site,
     process: Option<Child>,
+}
+
+enum Site {
+    Dist(PathBuf),
+    WithMedia(tempfile::TempDir),
+}
+
+impl Site {
+    fn prepare(media: &[PathBuf]) -> Result<Self> {
+        let dist = path_from_env("INSIEME_DIST", "dist")?;
+        if media.is_empty() {
+            return Ok(Site::Dist(dist));
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("insieme-e2e-site-")
+            .tempdir()?;
+        for entry in std::fs::read_dir(&dist)? {
+            let path = entry?.path();
+            if path.is_file() {
+                std::fs::copy(
+                    &path,
+                    dir.path()
+                        .join(path.file_name().expect("a file has a name")),
+                )?;
+            }
+        }
+        for file in media {
+            let name = file.file_name().context("media path has no file name")?;
+            std::fs::copy(file, dir.path().join(name))
+                .with_context(|| format!("copying {}", file.display()))?;
+        }
+        Ok(Site::WithMedia(dir))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Site::Dist(path) => path,
+            Site::WithMedia(dir) => dir.path(),
+        }
+    }
 }
 
 impl TestServer {
@@ -27,10 +71,12 @@ impl TestServer {
     }
 
     pub async fn start_with(options: ServerOptions) -> Result<Self> {
-        let (url, process) = spawn("127.0.0.1:0", &options).await?;
+        let site = Site::prepare(&options.media)?;
+        let (url, process) = spawn("127.0.0.1:0", site.path(), &options).await?;
         Ok(Self {
             url,
             options,
+            site,
             process: Some(process),
         })
     }
@@ -47,7 +93,7 @@ impl TestServer {
     pub async fn restart(&mut self) -> Result<()> {
         self.kill().await?;
         let address = self.url.trim_start_matches("http://").to_owned();
-        let (url, process) = spawn(&address, &self.options).await?;
+        let (url, process) = spawn(&address, self.site.path(), &self.options).await?;
         anyhow::ensure!(url == self.url, "restarted on {url}, not {}", self.url);
         self.process = Some(process);
         Ok(())
@@ -59,11 +105,14 @@ impl TestServer {
     }
 }
 
-async fn spawn(listen: &str, options: &ServerOptions) -> Result<(String, Child)> {
+async fn spawn(
+    listen: &str,
+    site: &std::path::Path,
+    options: &ServerOptions,
+) -> Result<(String, Child)> {
     let binary = path_from_env("INSIEME_SIGNAL_BIN", "target/release/insieme-signal")?;
-    let dist = path_from_env("INSIEME_DIST", "dist")?;
     let mut command = Command::new(&binary);
-    command.args(["--listen", listen, "--static"]).arg(&dist);
+    command.args(["--listen", listen, "--static"]).arg(site);
     if let Some(capture) = &options.capture_relayed {
         command.arg("--capture-relayed").arg(capture);
     }

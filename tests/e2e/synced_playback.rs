@@ -1,0 +1,109 @@
+//! Watching a video together: everyone ends on the same state and in sync, whoever acts.
+//!
+//! Sync is measured by the harness from each page's own `<video>` (see `harness::media`), not from
+//! the app's estimates. The tolerances here are loose on purpose (shared, noisy machines); the
+//! precise numbers come from `cargo xtask bench e2e`.
+
+use crate::harness::media::{test_clip, wait_for_sync, CLIP_PATH};
+use crate::harness::{Browser, Party, ServerOptions, TestServer};
+use anyhow::Result;
+use std::time::Duration;
+
+/// Everyone within this of each other counts as in sync for these tests (three 60 Hz frames).
+const TOLERANCE_MS: f64 = 50.0;
+const SETTLE: Duration = Duration::from_secs(15);
+
+async fn party_with_clip(test_name: &str, names: &[&str]) -> Result<Party> {
+    let options = ServerOptions {
+        media: vec![test_clip().await?],
+        ..Default::default()
+    };
+    Party::start_with(test_name, TestServer::start_with(options).await?, names).await
+}
+
+/// Alice starts the party, everyone named joins, and Alice loads the clip.
+async fn gather_and_load(party: &Party, names: &[(&str, &str)]) -> Result<String> {
+    let alice = party.person(names[0].0);
+    alice.open(&party.server.url).await?;
+    alice.click_button("Start a watch party").await?;
+    let link = alice.field_value("#room-link").await?;
+    for (browser, name) in names {
+        party.person(browser).join_as(&link, name).await?;
+    }
+    for (browser, _) in names {
+        for (_, other) in names.iter().filter(|(b, _)| b != browser) {
+            party.person(browser).wait_for_person(other).await?;
+        }
+    }
+    alice.type_into("Video URL", CLIP_PATH).await?;
+    alice.click_button("Load video").await?;
+    Ok(link)
+}
+
+/// Moves the seek bar as a person dragging it would (input, then change on release).
+async fn seek_with_slider(person: &Browser, secs: f64) -> Result<()> {
+    person
+        .client
+        .execute(
+            "const bar = document.querySelector('input[aria-label=\"Seek\"]');
+             bar.value = String(arguments[0]);
+             bar.dispatchEvent(new Event('input', { bubbles: true }));
+             bar.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![serde_json::json!(secs)],
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_people_play_pause_and_seek_in_sync() -> Result<()> {
+    let names = [("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")];
+    let party = party_with_clip(
+        "three_people_play_pause_and_seek_in_sync",
+        &["alice", "bob", "carol"],
+    )
+    .await?;
+    let outcome = async {
+        gather_and_load(&party, &names).await?;
+        let everyone: Vec<&Browser> = names.iter().map(|(b, _)| party.person(b)).collect();
+        wait_for_sync(&everyone, false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
+
+        party.person("bob").click_button("Play").await?;
+        wait_for_sync(&everyone, true, TOLERANCE_MS, None, SETTLE).await?;
+
+        party.person("carol").click_button("Pause").await?;
+        wait_for_sync(&everyone, false, TOLERANCE_MS, None, SETTLE).await?;
+
+        seek_with_slider(party.person("alice"), 20.0).await?;
+        wait_for_sync(&everyone, false, TOLERANCE_MS, Some(20.0), SETTLE).await?;
+
+        party.person("bob").click_button("Play").await?;
+        wait_for_sync(&everyone, true, TOLERANCE_MS, Some(21.0), SETTLE).await?;
+        Ok(())
+    }
+    .await;
+    party.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn late_joiner_lands_in_sync_while_others_play() -> Result<()> {
+    let names = [("alice", "Alice"), ("bob", "Bob")];
+    let party = party_with_clip("late_joiner_lands_in_sync", &["alice", "bob", "dave"]).await?;
+    let outcome = async {
+        let link = gather_and_load(&party, &names).await?;
+        let (alice, bob, dave) = (
+            party.person("alice"),
+            party.person("bob"),
+            party.person("dave"),
+        );
+        wait_for_sync(&[alice, bob], false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
+        alice.click_button("Play").await?;
+        wait_for_sync(&[alice, bob], true, TOLERANCE_MS, None, SETTLE).await?;
+
+        dave.join_as(&link, "Dave").await?;
+        wait_for_sync(&[alice, bob, dave], true, TOLERANCE_MS, None, SETTLE).await?;
+        Ok(())
+    }
+    .await;
+    party.finish(outcome).await
+}
