@@ -67,6 +67,8 @@ pub fn ensure_test_tools(tools: &BuildTools) -> Result<()> {
     let mut wanted = vec![
         ("chromium", "chromium"),
         ("chromedriver", "chromium-driver"),
+        // ffmpeg makes the end-to-end tests' video clip at test time.
+        ("ffmpeg", "ffmpeg"),
     ];
     if crate::network_namespace::available() {
         wanted.push(("ip", "iproute2"));
