@@ -14,6 +14,8 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlVideoElement;
 
 type FrameHandler = Box<dyn Fn(FrameObservation)>;
+/// rVFC calls `(now, metadata)`; rAF calls `(now)` and the second argument is `undefined`.
+type FrameCallback = Closure<dyn FnMut(f64, JsValue)>;
 
 /// Runs for as long as it is alive; dropping it cancels the pending callback.
 pub struct FrameLoop {
@@ -25,7 +27,7 @@ struct LoopInner {
     source: FrameSource,
     /// The id of the pending rVFC or rAF request.
     pending: Cell<Option<u32>>,
-    callback: RefCell<Option<Closure<dyn FnMut(f64, JsValue)>>>,
+    callback: RefCell<Option<FrameCallback>>,
     on_frame: FrameHandler,
     /// Last sampled `currentTime`, so the fallback reports only frames that moved.
     last_sample: Cell<f64>,

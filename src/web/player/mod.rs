@@ -36,11 +36,12 @@ const SPIN_BEFORE_START_MS: f64 = 12.0;
 /// Longest a late-firing timer may make the spin last (a guard, not a budget).
 const MAX_SPIN_MS: f64 = 20.0;
 /// From `play()` on a paused, ready element to the media effectively moving: `play_at` calls
-/// `play()` this much early. A first guess (headless Chromium measured 37–54 ms), replaced by a
-/// running average of measured starts.
+/// `play()` this much early. A first guess (headless Chromium measured 37–54 ms), replaced by the
+/// median of the last measured starts.
 const START_LEAD_GUESS_MS: f64 = 40.0;
-/// Weight of each new start in the running average of the start lead.
-const START_LEAD_WEIGHT: f64 = 0.3;
+/// How many recent starts the lead is the median of: one slow start on a busy machine must not
+/// make the next ones early.
+const START_LEAD_HISTORY: usize = 5;
 /// A measured lead outside this is an outlier (a tab in the background, a debugger): not learned.
 const START_LEAD_RANGE: std::ops::RangeInclusive<f64> = 0.0..=250.0;
 /// How long after `seeked` to wait for the new frame before reporting the seek without it
@@ -149,23 +150,12 @@ pub enum PlayerError {
 type Handler<T> = Option<Rc<dyn Fn(T)>>;
 
 /// What the integrator hears from the adapter, beyond the signals.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct UseVideoPlayerOptions {
     on_frame: Handler<FrameObservation>,
     on_seeked: Handler<SeekReport>,
     on_started: Handler<StartReport>,
     sample_frames: bool,
-}
-
-impl Default for UseVideoPlayerOptions {
-    fn default() -> Self {
-        UseVideoPlayerOptions {
-            on_frame: None,
-            on_seeked: None,
-            on_started: None,
-            sample_frames: false,
-        }
-    }
 }
 
 impl UseVideoPlayerOptions {
@@ -270,7 +260,7 @@ pub fn use_video_player_with_options(
         seek_timeout: RefCell::new(None),
         start: Cell::new(None),
         start_timer: RefCell::new(None),
-        start_lead_ms: Cell::new(START_LEAD_GUESS_MS),
+        start_leads: RefCell::new(Vec::new()),
         phase,
         position,
         source,
@@ -398,7 +388,7 @@ impl UseVideoPlayer {
         }
         self.with_shared(|shared, _| {
             shared.cancel_start();
-            let call_at = at_ms - shared.start_lead_ms.get();
+            let call_at = at_ms - shared.start_lead_ms();
             let wait = call_at - now_ms();
             if wait <= SPIN_BEFORE_START_MS {
                 shared.start_now(at_ms, call_at);
@@ -431,7 +421,7 @@ impl UseVideoPlayer {
     pub fn start_lead_ms(&self) -> f64 {
         self.shared
             .try_get_value()
-            .map_or(START_LEAD_GUESS_MS, |s| s.start_lead_ms.get())
+            .map_or(START_LEAD_GUESS_MS, |s| s.start_lead_ms())
     }
 
     /// Pauses, cancelling a scheduled start.
@@ -518,10 +508,20 @@ struct Shared {
     seek_timeout: RefCell<Option<Timeout>>,
     start: Cell<Option<PendingStart>>,
     start_timer: RefCell<Option<Timeout>>,
-    start_lead_ms: Cell<f64>,
+    /// The last measured start leads, oldest first.
+    start_leads: RefCell<Vec<f64>>,
 }
 
 impl Shared {
+    fn start_lead_ms(&self) -> f64 {
+        let mut leads = self.start_leads.borrow().clone();
+        if leads.is_empty() {
+            return START_LEAD_GUESS_MS;
+        }
+        leads.sort_by(f64::total_cmp);
+        leads[leads.len() / 2]
+    }
+
     fn video(&self) -> Option<HtmlVideoElement> {
         if let Some(attached) = self.attachment.borrow().as_ref() {
             return Some(attached.video.clone());
@@ -817,12 +817,13 @@ impl Shared {
             started_at_ms: frame.presented_at_ms - moved / start.rate * 1000.0,
         };
         let measured = report.started_at_ms - report.called_at_ms;
-        if start.learn && frame.source == FrameSource::VideoFrameCallback {
-            if START_LEAD_RANGE.contains(&measured) {
-                let lead = self.start_lead_ms.get();
-                self.start_lead_ms
-                    .set(lead + (measured - lead) * START_LEAD_WEIGHT);
+        let precise = frame.source == FrameSource::VideoFrameCallback;
+        if start.learn && precise && START_LEAD_RANGE.contains(&measured) {
+            let mut leads = self.start_leads.borrow_mut();
+            if leads.len() == START_LEAD_HISTORY {
+                leads.remove(0);
             }
+            leads.push(measured);
         }
         self.set.last_start.set(Some(report));
         if let Some(handler) = self.options.on_started.clone() {
