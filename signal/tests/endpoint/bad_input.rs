@@ -169,7 +169,8 @@ async fn malformed_topics_are_refused_with_400_before_any_upgrade() {
 #[tokio::test]
 async fn floods_get_rate_limited_then_closed_1008_without_hurting_the_room() {
     let config = insieme_signal::Config {
-        rate: 5,
+        // One token per second: the 40 frames below arrive well within one refill.
+        rate: 1,
         rate_burst: 10,
         max_strikes: 3,
         ..config()
@@ -202,11 +203,18 @@ async fn floods_get_rate_limited_then_closed_1008_without_hurting_the_room() {
         .filter(|f| f["code"] == "rate_limited")
         .count();
     assert_eq!(limited, 4, "3 forgiven, the 4th closes: {frames:?}");
-    // The victim got exactly the burst, then saw the flooder leave.
-    for _ in 0..10 {
-        assert_eq!(victim.next_json().await["data"], "Zmxvb2Q");
+    // The victim got the burst (plus at most a refill or two on a slow machine), then saw the
+    // flooder leave.
+    let mut relayed = 0;
+    loop {
+        let frame = victim.next_json().await;
+        if frame["type"] == "left" {
+            break;
+        }
+        assert_eq!(frame["data"], "Zmxvb2Q");
+        relayed += 1;
     }
-    assert_eq!(victim.next_json().await["type"], "left");
+    assert!((10..=12).contains(&relayed), "{relayed}");
     witness.send_data(&victim.id, "c3RpbGwgaGVyZQ").await;
     assert_eq!(victim.next_json().await["data"], "c3RpbGwgaGVyZQ");
     bystanders.still_fine().await;

@@ -170,9 +170,9 @@ async fn an_idle_client_is_pinged_then_closed_1001() {
     responsive.next_json().await; // joined
                                   // `silent` does not read, so it answers no ping. `responsive` keeps reading, so its
                                   // WebSocket layer answers every ping and it stays.
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(800);
+    let deadline = tokio::time::Instant::now() + STEP;
     let mut left = None;
-    while tokio::time::Instant::now() < deadline {
+    while left.is_none() && tokio::time::Instant::now() < deadline {
         if let Ok(Some(Ok(Message::Text(text)))) =
             tokio::time::timeout(Duration::from_millis(50), responsive.ws.next()).await
         {

@@ -58,9 +58,14 @@ struct Args {
     /// Topics (pairs of peers) in the relay row.
     #[arg(long, default_value_t = 1_000)]
     relay_topics: u64,
-    /// Length of the measured relay window, in seconds (after a 1 s warm-up).
-    #[arg(long, default_value_t = 10)]
+    /// Length of each measured relay window, in seconds (after a 1 s warm-up).
+    #[arg(long, default_value_t = 5)]
     relay_seconds: u64,
+    /// Join storm and relay are run this many times, the systems taking turns, and the median
+    /// is reported: the load generator shares the machine with the servers (and, on a shared
+    /// host, with whatever else runs), so one run alone is at the mercy of a busy moment.
+    #[arg(long, default_value_t = 3)]
+    trials: usize,
     /// For the latency figures, each pair starts a round trip every this many milliseconds
     /// (open loop); throughput is measured separately, closed loop.
     #[arg(long, default_value_t = 100)]
@@ -82,6 +87,22 @@ struct Row {
     relay_p50_ms: Option<f64>,
     relay_p99_ms: Option<f64>,
     notes: Vec<String>,
+    /// Every trial's figures, kept in the report next to the medians.
+    joins_samples: Vec<f64>,
+    relay_samples: Vec<f64>,
+    p50_samples: Vec<f64>,
+    p99_samples: Vec<f64>,
+    runnable: bool,
+}
+
+fn median(samples: &[f64]) -> Option<f64> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(sorted[n / 2]),
+        n => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
 }
 
 impl Row {
@@ -100,6 +121,12 @@ impl Row {
             "relay_p50_ms": round(self.relay_p50_ms, 3),
             "relay_p99_ms": round(self.relay_p99_ms, 3),
             "notes": self.notes,
+            "trials": {
+                "joins_per_s": self.joins_samples.iter().map(|v| round(Some(*v), 1)).collect::<Vec<_>>(),
+                "relay_msgs_per_s": self.relay_samples.iter().map(|v| round(Some(*v), 1)).collect::<Vec<_>>(),
+                "relay_p50_ms": self.p50_samples.iter().map(|v| round(Some(*v), 3)).collect::<Vec<_>>(),
+                "relay_p99_ms": self.p99_samples.iter().map(|v| round(Some(*v), 3)).collect::<Vec<_>>(),
+            },
         })
     }
 }
@@ -113,7 +140,9 @@ async fn main() -> Result<()> {
         args.storm_seconds = args.storm_seconds.min(2);
         args.relay_topics = args.relay_topics.min(20);
         args.relay_seconds = args.relay_seconds.min(2);
+        args.trials = 1;
     }
+    args.trials = args.trials.max(1);
     let systems: Vec<System> = args
         .systems
         .iter()
@@ -123,21 +152,45 @@ async fn main() -> Result<()> {
     let names = Arc::new(Names::new());
     warn_on_fd_limit(args.idle_connections);
 
-    let mut rows = Vec::new();
-    for system in systems {
+    let mut rows: Vec<Row> = Vec::new();
+    for &system in &systems {
         eprintln!("bench: {}", system.name());
         let mut row = Row {
             name: system.name(),
             ..Row::default()
         };
-        if let Err(error) = systems::ensure_installed(system, &paths).await {
-            row.notes.push(format!("not run: {error:#}"));
-            eprintln!("bench: {}: {error:#}", system.name());
-            rows.push(row);
-            continue;
+        match systems::ensure_installed(system, &paths).await {
+            Ok(()) => {
+                row.runnable = true;
+                idle_row(system, &paths, &names, &args, &mut row).await;
+            }
+            Err(error) => {
+                row.notes.push(format!("not run: {error:#}"));
+                eprintln!("bench: {}: {error:#}", system.name());
+            }
         }
-        run_rows(system, &paths, &names, &args, &mut row).await;
         rows.push(row);
+    }
+    for trial in 1..=args.trials {
+        for row in rows.iter_mut().filter(|r| r.runnable) {
+            let system = System::from_name(row.name).expect("rows come from systems");
+            eprintln!(
+                "bench: {} (trial {trial} of {})",
+                system.name(),
+                args.trials
+            );
+            storm_row(system, &paths, &names, &args, row).await;
+            // Let the storm's sockets leave TIME_WAIT pressure behind before the next row.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            relay_row(system, &paths, &names, &args, row).await;
+        }
+    }
+    for row in &mut rows {
+        row.joins_per_s = median(&row.joins_samples);
+        row.relay_msgs_per_s = median(&row.relay_samples);
+        row.relay_p50_ms = median(&row.p50_samples);
+        row.relay_p99_ms = median(&row.p99_samples);
+        row.notes.dedup();
     }
 
     print_table(&rows, &args);
@@ -151,6 +204,8 @@ async fn main() -> Result<()> {
             "relay_topics": args.relay_topics,
             "relay_seconds": args.relay_seconds,
             "payload_bytes": args.payload_bytes,
+            "trials": args.trials,
+            "figures_are": "medians over trials (idle: one run)",
             "latency_interval_ms": args.latency_interval_ms,
             "relay_msgs_per_s_is": "closed-loop ping-pong throughput",
             "relay_latency_is": "one-way, each pair paced at one round trip per latency_interval_ms",
@@ -167,8 +222,8 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// Each row on a freshly started server, so one row's leftovers never skew the next.
-async fn run_rows(system: System, paths: &Paths, names: &Arc<Names>, args: &Args, row: &mut Row) {
+/// Each row runs on a freshly started server, so one row's leftovers never skew the next.
+async fn idle_row(system: System, paths: &Paths, names: &Arc<Names>, args: &Args, row: &mut Row) {
     match systems::start(system, paths).await {
         Err(error) => row
             .notes
@@ -197,7 +252,9 @@ async fn run_rows(system: System, paths: &Paths, names: &Arc<Names>, args: &Args
             server.stop().await;
         }
     }
+}
 
+async fn storm_row(system: System, paths: &Paths, names: &Arc<Names>, args: &Args, row: &mut Row) {
     match systems::start(system, paths).await {
         Err(error) => row
             .notes
@@ -207,7 +264,7 @@ async fn run_rows(system: System, paths: &Paths, names: &Arc<Names>, args: &Args
             match phases::storm(system, &server.addr, names, duration, args.storm_workers).await {
                 Ok(storm) => {
                     eprintln!("  storm: {} joins, {} failed", storm.joins, storm.failures);
-                    row.joins_per_s = Some(storm.joins as f64 / storm.seconds);
+                    row.joins_samples.push(storm.joins as f64 / storm.seconds);
                     if storm.failures > 0 {
                         row.notes
                             .push(format!("storm: {} joins failed", storm.failures));
@@ -218,9 +275,9 @@ async fn run_rows(system: System, paths: &Paths, names: &Arc<Names>, args: &Args
             server.stop().await;
         }
     }
-    // Let sockets of the storm leave TIME_WAIT pressure behind before the next row.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+}
 
+async fn relay_row(system: System, paths: &Paths, names: &Arc<Names>, args: &Args, row: &mut Row) {
     match systems::start(system, paths).await {
         Err(error) => row
             .notes
@@ -244,7 +301,8 @@ async fn run_rows(system: System, paths: &Paths, names: &Arc<Names>, args: &Args
                         "  relay (closed loop): {} messages in {} s, p50 {:.3} ms, p99 {:.3} ms",
                         relay.messages, relay.seconds, relay.p50_ms, relay.p99_ms
                     );
-                    row.relay_msgs_per_s = Some(relay.messages as f64 / relay.seconds);
+                    row.relay_samples
+                        .push(relay.messages as f64 / relay.seconds);
                     if relay.stalled_clients > 0 {
                         row.notes.push(format!(
                             "relay: {} clients stalled (closed loop)",
@@ -272,8 +330,8 @@ async fn run_rows(system: System, paths: &Paths, names: &Arc<Names>, args: &Args
                         "  relay (paced): {} messages in {} s, p50 {:.3} ms, p99 {:.3} ms",
                         relay.messages, relay.seconds, relay.p50_ms, relay.p99_ms
                     );
-                    row.relay_p50_ms = Some(relay.p50_ms);
-                    row.relay_p99_ms = Some(relay.p99_ms);
+                    row.p50_samples.push(relay.p50_ms);
+                    row.p99_samples.push(relay.p99_ms);
                     if relay.stalled_clients > 0 {
                         row.notes.push(format!(
                             "relay: {} clients stalled (paced)",
@@ -295,14 +353,15 @@ fn print_table(rows: &[Row], args: &Args) {
     };
     println!();
     println!(
-        "relay bench: idle {} conns/{} topics, storm {} s x {} clients, relay {} topics x 2 peers for {} s, {} B payload",
+        "relay bench: idle {} conns/{} topics, storm {} s x {} clients, relay {} topics x 2 peers for {} s, {} B payload, median of {} trials",
         args.idle_connections,
         args.idle_topics,
         args.storm_seconds,
         args.storm_workers,
         args.relay_topics,
         args.relay_seconds,
-        args.payload_bytes
+        args.payload_bytes,
+        args.trials
     );
     let paced = args.relay_topics as f64 * 2.0 * 1000.0 / args.latency_interval_ms.max(1) as f64;
     println!(
