@@ -4,7 +4,8 @@
 //! the app's estimates. The tolerances here are loose on purpose (shared, noisy machines); the
 //! precise numbers come from `cargo xtask bench e2e`.
 
-use crate::harness::media::{test_clip, wait_for_sync, CLIP_PATH};
+use crate::harness::actions::{gather, load_clip, seek_with_slider};
+use crate::harness::media::{test_clip, wait_for_sync};
 use crate::harness::{Browser, Party, ServerOptions, TestServer};
 use anyhow::Result;
 use std::time::Duration;
@@ -21,38 +22,11 @@ async fn party_with_clip(test_name: &str, names: &[&str]) -> Result<Party> {
     Party::start_with(test_name, TestServer::start_with(options).await?, names).await
 }
 
-/// Alice starts the party, everyone named joins, and Alice loads the clip.
+/// Everyone named gathers in a party and the first of them loads the clip.
 async fn gather_and_load(party: &Party, names: &[(&str, &str)]) -> Result<String> {
-    let alice = party.person(names[0].0);
-    alice.open(&party.server.url).await?;
-    alice.click_button("Start a watch party").await?;
-    let link = alice.field_value("#room-link").await?;
-    for (browser, name) in names {
-        party.person(browser).join_as(&link, name).await?;
-    }
-    for (browser, _) in names {
-        for (_, other) in names.iter().filter(|(b, _)| b != browser) {
-            party.person(browser).wait_for_person(other).await?;
-        }
-    }
-    alice.type_into("Video URL", CLIP_PATH).await?;
-    alice.click_button("Load video").await?;
+    let link = gather(party, names).await?;
+    load_clip(party.person(names[0].0)).await?;
     Ok(link)
-}
-
-/// Moves the seek bar as a person dragging it would (input, then change on release).
-async fn seek_with_slider(person: &Browser, secs: f64) -> Result<()> {
-    person
-        .client
-        .execute(
-            "const bar = document.querySelector('input[aria-label=\"Seek\"]');
-             bar.value = String(arguments[0]);
-             bar.dispatchEvent(new Event('input', { bubbles: true }));
-             bar.dispatchEvent(new Event('change', { bubbles: true }));",
-            vec![serde_json::json!(secs)],
-        )
-        .await?;
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread")]

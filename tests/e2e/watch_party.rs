@@ -1,24 +1,13 @@
 //! A party without video yet: joining by link, the people list, chat, leaving, endpoint loss,
 //! and what the endpoint (or a rogue client of it) can and cannot do.
 
+use crate::harness::actions::{say, start_party};
 use crate::harness::rogue::{spam_room, topic_of_link};
-use crate::harness::{Browser, Party, ServerOptions, TestServer};
+use crate::harness::{Party, ServerOptions, TestServer};
 use anyhow::{ensure, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use std::time::Duration;
-
-/// Alice starts a party and returns its link.
-async fn start_party(alice: &Browser, server_url: &str) -> Result<String> {
-    alice.open(server_url).await?;
-    alice.click_button("Start a watch party").await?;
-    alice.field_value("#room-link").await
-}
-
-async fn say(person: &Browser, text: &str) -> Result<()> {
-    person.type_into("Message", text).await?;
-    person.click_button("Send").await
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_people_join_chat_and_one_leaves() -> Result<()> {

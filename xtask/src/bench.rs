@@ -7,13 +7,14 @@ use crate::workspace_root;
 use anyhow::{bail, Result};
 use std::process::Command;
 
-pub const NAMES: &[&str] = &["sync", "relay", "size"];
+pub const NAMES: &[&str] = &["sync", "relay", "e2e", "size"];
 
 pub fn run(name: &str) -> Result<()> {
     let (package, binary) = match name {
         "sync" => ("insieme-sim", "sync-bench"),
         "relay" => ("insieme-signal", "relay-bench"),
         "size" => return crate::size::report(),
+        "e2e" => return end_to_end(),
         other => bail!(
             "unknown benchmark `{other}`; choose one of: {}",
             NAMES.join(" | ")
@@ -35,5 +36,42 @@ pub fn run(name: &str) -> Result<()> {
             ])
             .current_dir(workspace_root()),
         &format!("the {name} benchmark"),
+    )
+}
+
+/// Three real browsers in sync (see examples/e2e_bench.rs), in the end-to-end tests' world.
+fn end_to_end() -> Result<()> {
+    let tools = crate::tools::ensure_build_tools()?;
+    crate::tools::ensure_test_tools(&tools)?;
+    let dist = crate::app_build::build_dist(&tools)?;
+    let signal = crate::app_build::build_signal()?;
+    let args = [
+        "run",
+        "-p",
+        "insieme",
+        "--features",
+        "e2e",
+        "--example",
+        "e2e-bench",
+    ];
+    command::run(
+        crate::test_suites::cargo_in_workspace(&tools).args([
+            "build",
+            "-p",
+            "insieme",
+            "--features",
+            "e2e",
+            "--example",
+            "e2e-bench",
+        ]),
+        "building the e2e benchmark",
+    )?;
+    let mut inner = crate::test_suites::cargo_in_workspace(&tools);
+    inner
+        .args(args)
+        .args(["--offline", "--", "--out", "target/bench/e2e.json"]);
+    command::run(
+        &mut crate::test_suites::in_browser_world(inner, &dist, &signal),
+        "the e2e benchmark",
     )
 }

@@ -21,7 +21,7 @@ commands:
                         on http://127.0.0.1:8080 (or ADDR)
   test                  run every suite: native, in-browser (wasm) and end-to-end
   size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
-  bench <name>          run a benchmark: sync | relay (writes target/bench/<name>.json)
+  bench <name>          run a benchmark: sync | relay | e2e | size (writes target/bench/<name>.json)
 ";
 
 fn main() {

@@ -46,7 +46,7 @@ pub fn run_all() -> Result<()> {
     Ok(())
 }
 
-fn cargo_in_workspace(tools: &BuildTools) -> Command {
+pub fn cargo_in_workspace(tools: &BuildTools) -> Command {
     let mut command = tools.command(cargo());
     command.current_dir(workspace_root());
     command
@@ -104,14 +104,22 @@ fn end_to_end_tests(tools: &BuildTools, dist: &Path, signal: &Path) -> Result<()
         "building the end-to-end tests",
     )?;
     let mut inner = cargo_in_workspace(tools);
+    inner.args(test_args).arg("--offline");
+    run(
+        &mut in_browser_world(inner, dist, signal),
+        "end-to-end tests",
+    )
+}
+
+/// Runs `inner` (a cargo command of the end-to-end harness) where its browsers can work: told
+/// what to serve, inside the private network namespace.
+pub fn in_browser_world(mut inner: Command, dist: &Path, signal: &Path) -> Command {
     inner
-        .args(test_args)
-        .arg("--offline")
         .env("INSIEME_DIST", dist)
         .env("INSIEME_SIGNAL_BIN", signal)
         .env(
             "INSIEME_E2E_ARTIFACTS",
             workspace_root().join("target/e2e-artifacts"),
         );
-    run(&mut network_namespace::wrap(inner), "end-to-end tests")
+    network_namespace::wrap(inner)
 }

@@ -32,7 +32,23 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// Starts a browser; a start that fails on a loaded machine is retried a few times.
     pub async fn launch(name: &str) -> Result<Self> {
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 1;
+        loop {
+            match Self::launch_once(name).await {
+                Ok(browser) => return Ok(browser),
+                Err(error) if attempt < ATTEMPTS => {
+                    eprintln!("starting Chromium for {name} failed (attempt {attempt}): {error:#}; retrying");
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn launch_once(name: &str) -> Result<Self> {
         let port = free_port()?;
         let profile = tempfile::Builder::new()
             .prefix(&format!("insieme-e2e-{name}-"))

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tokio::sync::OnceCell;
 
 /// Seconds of the clip: long enough to play, pause, seek and still have room left.
-pub const CLIP_SECONDS: u32 = 60;
+pub const CLIP_SECONDS: u32 = 90;
 /// Name under which the server serves it.
 pub const CLIP_PATH: &str = "/clip-60fps.webm";
 
@@ -16,13 +16,15 @@ static CLIP: OnceCell<PathBuf> = OnceCell::const_new();
 /// A 160×90, 60 fps VP9 + Opus clip with a test pattern and a tone.
 pub async fn test_clip() -> Result<PathBuf> {
     CLIP.get_or_try_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-media");
+        // Cached per length, so changing CLIP_SECONDS never serves a stale clip.
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("target/e2e-media/{CLIP_SECONDS}s"));
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(CLIP_PATH.trim_start_matches('/'));
         if path.exists() {
             return Ok(path);
         }
-        let partial = dir.join("clip-60fps.partial.webm");
+        let partial = dir.join("partial.webm");
         let seconds = CLIP_SECONDS.to_string();
         let status = tokio::process::Command::new("ffmpeg")
             .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])

@@ -1,5 +1,6 @@
 //! The harness: a server per test, a browser per person, and artifacts when a test fails.
 
+pub mod actions;
 mod browser;
 mod http;
 pub mod media;

@@ -1,0 +1,54 @@
+//! What people do in a party, as steps shared by the tests and the end-to-end benchmark.
+
+use super::media::CLIP_PATH;
+use super::{Browser, Party};
+use anyhow::Result;
+
+/// `browser` starts a party from the landing page and returns its link.
+pub async fn start_party(browser: &Browser, server_url: &str) -> Result<String> {
+    browser.open(server_url).await?;
+    browser.click_button("Start a watch party").await?;
+    browser.field_value("#room-link").await
+}
+
+/// The first of `people` (browser, display name) starts a party, everyone joins it by the link,
+/// and each waits until they see all the others connected. Returns the link.
+pub async fn gather(party: &Party, people: &[(&str, &str)]) -> Result<String> {
+    let link = start_party(party.person(people[0].0), &party.server.url).await?;
+    for (browser, name) in people {
+        party.person(browser).join_as(&link, name).await?;
+    }
+    for (browser, _) in people {
+        for (_, other) in people.iter().filter(|(b, _)| b != browser) {
+            party.person(browser).wait_for_person(other).await?;
+        }
+    }
+    Ok(link)
+}
+
+/// Pastes the test clip's URL and loads it for everyone.
+pub async fn load_clip(browser: &Browser) -> Result<()> {
+    browser.type_into("Video URL", CLIP_PATH).await?;
+    browser.click_button("Load video").await
+}
+
+/// Moves the seek bar as a person dragging it would (input while dragging, change on release).
+pub async fn seek_with_slider(browser: &Browser, secs: f64) -> Result<()> {
+    browser
+        .client
+        .execute(
+            "const bar = document.querySelector('input[aria-label=\"Seek\"]');
+             bar.value = String(arguments[0]);
+             bar.dispatchEvent(new Event('input', { bubbles: true }));
+             bar.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![serde_json::json!(secs)],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Sends a chat line.
+pub async fn say(browser: &Browser, text: &str) -> Result<()> {
+    browser.type_into("Message", text).await?;
+    browser.click_button("Send").await
+}
