@@ -14,13 +14,14 @@ mod dom;
 mod frames;
 mod phase;
 
+pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
-pub use dom::now_ms;
 pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerPhase};
 
 use bindings::keep_pitch;
-use dom::{Interval, Listener, Timeout};
+use dom::Listener;
 use frames::FrameLoop;
+use gloo_timers::callback::{Interval, Timeout};
 use leptos::html::Video;
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
@@ -395,18 +396,12 @@ impl UseVideoPlayer {
                 return Ok(());
             }
             let weak = Rc::downgrade(shared);
-            let timer = Timeout::new(wait - SPIN_BEFORE_START_MS, move || {
+            let timer = Timeout::new(millis(wait - SPIN_BEFORE_START_MS), move || {
                 if let Some(shared) = weak.upgrade() {
                     shared.start_timer.borrow_mut().take();
                     shared.start_now(at_ms, call_at);
                 }
-            })
-            .map_err(|e| {
-                PlayerError::Browser(crate::web::describe_js_error(
-                    "could not schedule playback",
-                    e,
-                ))
-            })?;
+            });
             *shared.start_timer.borrow_mut() = Some(timer);
             Ok(())
         })
@@ -583,12 +578,14 @@ impl Shared {
 
         let weak = Rc::downgrade(self);
         let element = video.clone();
-        let paused_reports = Interval::new(PAUSED_REPORT_INTERVAL_MS, move || {
-            if let Some(shared) = weak.upgrade() {
-                shared.report_paused_position(&element);
-            }
-        })
-        .ok();
+        let paused_reports = Some(Interval::new(
+            millis(PAUSED_REPORT_INTERVAL_MS),
+            move || {
+                if let Some(shared) = weak.upgrade() {
+                    shared.report_paused_position(&element);
+                }
+            },
+        ));
 
         *self.attachment.borrow_mut() = Some(Attachment {
             video,
@@ -753,12 +750,11 @@ impl Shared {
         }
         let weak = Rc::downgrade(self);
         let element = video.clone();
-        let timer = Timeout::new(SEEK_FRAME_WAIT_MS, move || {
+        let timer = Some(Timeout::new(millis(SEEK_FRAME_WAIT_MS), move || {
             if let Some(shared) = weak.upgrade() {
                 shared.finish_seek(element.current_time(), None);
             }
-        })
-        .ok();
+        }));
         *self.seek_timeout.borrow_mut() = timer;
         if video.paused() {
             self.report_paused_position(video);
@@ -859,4 +855,9 @@ fn shorten(url: &str) -> String {
     }
     let head: String = url.chars().take(MAX - 1).collect();
     format!("{head}…")
+}
+
+/// A delay in whole milliseconds for a browser timer (negative waits fire at once).
+fn millis(ms: f64) -> u32 {
+    ms.max(0.0).round() as u32
 }
