@@ -39,6 +39,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Messages queued for one client before it counts as stalled and is disconnected, so that one
 /// slow reader never makes the server buffer without bound.
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 256;
+/// See [`Config::threads`].
+pub const DEFAULT_THREADS: usize = 0;
 /// How long a graceful shutdown waits for sockets to close before exiting anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -108,6 +110,11 @@ pub struct Config {
     )]
     pub allow_origins: Vec<String>,
 
+    /// Worker threads; 0 means one per CPU. 1 runs everything on one thread (no cross-thread
+    /// hand-offs, but any stall of that thread stalls every peer; measured slower here).
+    #[arg(long, env = "INSIEME_SIGNAL_THREADS", default_value_t = DEFAULT_THREADS)]
+    pub threads: usize,
+
     /// TEST ONLY: append every relayed `data` payload, one per line, to FILE. End-to-end tests
     /// use it to prove that nothing readable crosses the endpoint. Never use in production.
     #[arg(long, value_name = "FILE", hide = true)]
@@ -131,6 +138,7 @@ impl Default for Config {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
             allow_origins: Vec::new(),
+            threads: DEFAULT_THREADS,
             capture_relayed: None,
         }
     }
