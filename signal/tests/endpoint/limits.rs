@@ -153,6 +153,11 @@ async fn a_connection_that_never_joins_is_dropped_at_the_deadline() {
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    let metrics = String::from_utf8(http_get(server.addr, "/metrics", &[]).await.2).unwrap();
+    assert!(
+        metrics.contains("insieme_signal_refusals_total{reason=\"join_timeout\"} 1"),
+        "{metrics}"
+    );
     server.stop().await;
 }
 
