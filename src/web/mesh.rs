@@ -73,8 +73,8 @@ pub struct MeshCounters {
 
 struct Link {
     pc: RtcPeerConnection,
-    state: RtcDataChannel,
-    clock: RtcDataChannel,
+    /// Absent on the polite side until the first offer arrives (see `create_link`).
+    channels: Option<Channels>,
     /// The endpoint transport id that currently reaches this person.
     route: Option<String>,
     polite: bool,
@@ -147,13 +147,16 @@ impl Mesh {
         inner
             .links
             .get(&to)
-            .is_some_and(|link| send_on(link.channel(channel), bytes))
+            .and_then(|link| link.channel(channel))
+            .is_some_and(|c| send_on(c, bytes))
     }
 
     /// Sends to everyone whose link is open.
     pub fn broadcast(&self, channel: Channel, bytes: &[u8]) {
         for link in self.inner.borrow().links.values() {
-            send_on(link.channel(channel), bytes);
+            if let Some(channel) = link.channel(channel) {
+                send_on(channel, bytes);
+            }
         }
     }
 
@@ -305,22 +308,26 @@ impl Mesh {
             return;
         }
         let result: Result<(), JsValue> = async {
-            if collision && pc.signaling_state() == RtcSignalingState::HaveLocalOffer {
-                // The polite peer rolls back its own offer before taking the other's.
-                let rollback = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
-                JsFuture::from(pc.set_local_description(&rollback)).await?;
-            }
             let remote = RtcSessionDescriptionInit::new(if is_offer {
                 RtcSdpType::Offer
             } else {
                 RtcSdpType::Answer
             });
             remote.set_sdp(&sdp);
+            // Applying an offer over our own pending one rolls ours back implicitly.
             JsFuture::from(pc.set_remote_description(&remote)).await?;
+            if is_offer
+                && self
+                    .with_link(session, |l| l.channels.is_none())
+                    .unwrap_or(false)
+            {
+                // The polite side's matching channels: created now, inside the offer's
+                // negotiation, they need no negotiation of their own.
+                let channels = self.open_channels(&pc, session);
+                self.with_link(session, |l| l.channels = Some(channels));
+            }
             if is_offer {
-                let answer = JsFuture::from(pc.create_answer()).await?;
-                let answer: RtcSessionDescriptionInit = answer.unchecked_into();
-                JsFuture::from(pc.set_local_description(&answer)).await?;
+                JsFuture::from(set_local_description(&pc)?).await?;
                 self.send_local_description(session, &pc);
             }
             Ok(())
@@ -363,12 +370,7 @@ impl Mesh {
             return;
         };
         let result: Result<(), JsValue> = async {
-            let offer = JsFuture::from(pc.create_offer()).await?;
-            if pc.signaling_state() != RtcSignalingState::Stable {
-                return Ok(()); // an incoming offer got there first
-            }
-            let offer: RtcSessionDescriptionInit = offer.unchecked_into();
-            JsFuture::from(pc.set_local_description(&offer)).await?;
+            JsFuture::from(set_local_description(&pc)?).await?;
             self.send_local_description(session, &pc);
             Ok(())
         }
@@ -492,9 +494,6 @@ impl Mesh {
         }
         config.set_ice_servers(&servers);
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
-        let state = negotiated_channel(&pc, "state", 0, true);
-        let clock = negotiated_channel(&pc, "clock", 1, false);
-
         let mut listeners = Vec::new();
         let mut listen =
             |target: &web_sys::EventTarget, event: &str, handler: Box<dyn FnMut(JsValue)>| {
@@ -541,6 +540,35 @@ impl Mesh {
             "connectionstatechange",
             Box::new(move |_| mesh.on_connection_state(session)),
         );
+        let polite = me < session;
+        // Only the impolite side opens the channels up front, so only it makes the first offer:
+        // no glare on the initial negotiation, whose rollback would close the channels.
+        let channels = (!polite).then(|| self.open_channels(&pc, session));
+        Ok(Link {
+            pc,
+            channels,
+            route: Some(route.to_owned()),
+            polite,
+            making_offer: false,
+            ignore_offer: false,
+            announced_open: false,
+            recovering: false,
+            _listeners: listeners,
+        })
+    }
+
+    /// Creates the two negotiated data channels of a link and listens to them.
+    fn open_channels(&self, pc: &RtcPeerConnection, session: SessionId) -> Channels {
+        let state = negotiated_channel(pc, "state", 0, true);
+        let clock = negotiated_channel(pc, "clock", 1, false);
+        let mut listeners = Vec::new();
+        let mut listen =
+            |target: &web_sys::EventTarget, event: &str, handler: Box<dyn FnMut(JsValue)>| {
+                let closure = Closure::<dyn FnMut(JsValue)>::wrap(handler);
+                let _ = target
+                    .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+                listeners.push(closure);
+            };
         // The other side closed its connection (left the page): gone now, not after ICE times out.
         let mesh = self.clone();
         listen(&state, "close", Box::new(move |_| mesh.drop_link(session)));
@@ -568,25 +596,20 @@ impl Mesh {
                 Box::new(move |_| mesh.maybe_announce_open(session)),
             );
         }
-        Ok(Link {
-            pc,
+        Channels {
             state,
             clock,
-            route: Some(route.to_owned()),
-            polite: me < session,
-            making_offer: false,
-            ignore_offer: false,
-            announced_open: false,
-            recovering: false,
             _listeners: listeners,
-        })
+        }
     }
 
     fn maybe_announce_open(&self, session: SessionId) {
         let newly_open = self
             .with_link(session, |l| {
-                let open = l.state.ready_state() == RtcDataChannelState::Open
-                    && l.clock.ready_state() == RtcDataChannelState::Open;
+                let open = l.channels.as_ref().is_some_and(|c| {
+                    c.state.ready_state() == RtcDataChannelState::Open
+                        && c.clock.ready_state() == RtcDataChannelState::Open
+                });
                 let newly = open && !l.announced_open;
                 l.announced_open |= open;
                 newly
@@ -650,12 +673,20 @@ impl Mesh {
     }
 }
 
+struct Channels {
+    state: RtcDataChannel,
+    clock: RtcDataChannel,
+    /// Kept alive as long as the channels they are attached to.
+    _listeners: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
 impl Link {
-    fn channel(&self, channel: Channel) -> &RtcDataChannel {
-        match channel {
-            Channel::State => &self.state,
-            Channel::Clock => &self.clock,
-        }
+    fn channel(&self, channel: Channel) -> Option<&RtcDataChannel> {
+        let channels = self.channels.as_ref()?;
+        Some(match channel {
+            Channel::State => &channels.state,
+            Channel::Clock => &channels.clock,
+        })
     }
 }
 
@@ -680,6 +711,15 @@ fn negotiated_channel(
 
 fn send_on(channel: &RtcDataChannel, bytes: &[u8]) -> bool {
     channel.ready_state() == RtcDataChannelState::Open && channel.send_with_u8_array(bytes).is_ok()
+}
+
+/// `RTCPeerConnection.setLocalDescription()` without arguments (not bound by web-sys): it
+/// creates whatever the current state needs, an offer or the answer to a remote offer, in one
+/// step, so an offer arriving meanwhile cannot make it fail (perfect negotiation relies on it).
+fn set_local_description(pc: &RtcPeerConnection) -> Result<js_sys::Promise, JsValue> {
+    let method: js_sys::Function =
+        js_sys::Reflect::get(pc, &"setLocalDescription".into())?.dyn_into()?;
+    method.call0(pc)?.dyn_into()
 }
 
 /// `RTCPeerConnection.restartIce()`, which web-sys does not bind yet.

@@ -13,7 +13,7 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 /// First retry delay, and the ceiling the doubling stops at.
 const BACKOFF_START_MS: f64 = 250.0;
-const BACKOFF_MAX_MS: f64 = 10_000.0;
+const BACKOFF_MAX_MS: f64 = 5_000.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SignalingEvent {
@@ -192,7 +192,7 @@ impl SignalingClient {
     }
 }
 
-/// Delay before reconnect attempt `attempt` (1-based): doubling from 250 ms up to 10 s, with
+/// Delay before reconnect attempt `attempt` (1-based): doubling from 250 ms up to 5 s, with
 /// ±50 % jitter from `random` in [0, 1) so a restarted endpoint is not hit by everyone at once.
 fn backoff_ms(attempt: u32, random: f64) -> f64 {
     let base = (BACKOFF_START_MS * 2f64.powi(attempt.saturating_sub(1).min(16) as i32))

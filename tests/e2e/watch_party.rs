@@ -81,8 +81,13 @@ async fn endpoint_loss_keeps_links_and_newcomers_join_after_restart() -> Result<
 
         party.server.restart().await?;
         party.person("dave").join_as(&link, "Dave").await?;
+        // Alice and Bob reconnect to the endpoint with backoff (up to 5 s, ±50 % jitter) before
+        // they can answer a newcomer.
         for other in ["Alice", "Bob"] {
-            party.person("dave").wait_for_person(other).await?;
+            party
+                .person("dave")
+                .wait_for_person_within(other, Duration::from_secs(20))
+                .await?;
         }
         party.person("bob").wait_for_person("Dave").await?;
         Ok(())

@@ -114,6 +114,8 @@ fn end_to_end_tests(tools: &BuildTools, dist: &Path, signal: &Path) -> Result<()
 /// Runs `inner` (a cargo command of the end-to-end harness) where its browsers can work: told
 /// what to serve, inside the private network namespace.
 pub fn in_browser_world(mut inner: Command, dist: &Path, signal: &Path) -> Command {
+    // Artifacts describe the last run only; stale ones would mislead.
+    let _ = std::fs::remove_dir_all(workspace_root().join("target/e2e-artifacts"));
     inner
         .env("INSIEME_DIST", dist)
         .env("INSIEME_SIGNAL_BIN", signal)

@@ -156,13 +156,22 @@ impl Browser {
 
     /// Waits until the people list shows `name` as connected (any playback state).
     pub async fn wait_for_person(&self, name: &str) -> Result<()> {
+        self.wait_for_person_within(name, UI_TIMEOUT).await
+    }
+
+    /// Like [`Browser::wait_for_person`], for steps that take longer by design.
+    pub async fn wait_for_person_within(
+        &self,
+        name: &str,
+        timeout: std::time::Duration,
+    ) -> Result<()> {
         let xpath = format!(
             "//li[contains(@class,'person') and not(@data-state='connecting') and not(@data-state='reconnecting')]\
              /span[@class='name' and normalize-space()='{name}']"
         );
         self.client
             .wait()
-            .at_most(UI_TIMEOUT)
+            .at_most(timeout)
             .for_element(Locator::XPath(&xpath))
             .await
             .with_context(|| format!("{} never saw {name} connected", self.name))?;
