@@ -180,7 +180,13 @@ async fn capture_relayed_appends_each_payload_as_a_line() {
     let _ = std::fs::remove_file(&path);
     let process = Process::start(
         "127.0.0.1:0",
-        &["--capture-relayed", path.to_str().unwrap()],
+        // Also covers the single-threaded runtime (`--threads 1`).
+        &[
+            "--capture-relayed",
+            path.to_str().unwrap(),
+            "--threads",
+            "1",
+        ],
     )
     .await;
     let room = topic();
