@@ -32,7 +32,7 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 64;
 /// Time from TCP accept until the HTTP request (the WebSocket upgrade that joins a topic) has
 /// fully arrived. Stops slowloris-style clients from holding connections without joining.
 pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often the server pings an idle WebSocket. Browsers answer pings by themselves.
+/// How often the server pings each WebSocket. Browsers answer pings by themselves.
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(20);
 /// A WebSocket that sends nothing, not even a pong, for this long is closed.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -89,7 +89,7 @@ pub struct Config {
     #[arg(long, env = "INSIEME_SIGNAL_JOIN_TIMEOUT", default_value = "10", value_parser = parse_secs)]
     pub join_timeout: Duration,
 
-    /// Seconds between WebSocket pings to a quiet client.
+    /// Seconds between the WebSocket pings the server sends each client.
     #[arg(long, env = "INSIEME_SIGNAL_PING_INTERVAL", default_value = "20", value_parser = parse_secs)]
     pub ping_interval: Duration,
 
