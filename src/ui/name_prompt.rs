@@ -7,6 +7,12 @@ pub fn NamePrompt(
     #[prop(optional)] current: Option<String>,
     on_name: impl Fn(String) + 'static,
 ) -> impl IntoView {
+    // First visit joins the party; later it only renames.
+    let submit_label = if current.is_some() {
+        "Save name"
+    } else {
+        "Join the party"
+    };
     let (typed, set_typed) = signal(current.unwrap_or_default());
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -18,7 +24,7 @@ pub fn NamePrompt(
             <div class="row">
                 <input id="your-name" aria-label="Your name" autocomplete="nickname" maxlength="40" required
                     prop:value=typed on:input=move |e| set_typed.set(event_target_value(&e))/>
-                <button class="primary" type="submit">"Join the party"</button>
+                <button class="primary" type="submit">{submit_label}</button>
             </div>
         </form>
     }

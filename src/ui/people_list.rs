@@ -1,13 +1,30 @@
 //! Who is watching: name, playback state, offset from the room and round-trip time.
 
+use super::name_prompt::NamePrompt;
 use crate::room::people::{LinkState, Person};
 use crate::room::wire::ViewerPhase;
 use crate::web::party::PartyView;
 use leptos::prelude::*;
 
 #[component]
-pub fn PeopleList(view: PartyView, my_name: Signal<String>) -> impl IntoView {
+pub fn PeopleList(
+    view: PartyView,
+    my_name: Signal<String>,
+    /// Called with a new name the person typed.
+    #[prop(into)]
+    on_rename: Callback<String>,
+) -> impl IntoView {
     let my_offset = move || format_offset(view.my_offset_ms.get().map(|ms| ms as f32));
+    let (renaming, set_renaming) = signal(false);
+    let rename_form = move || {
+        renaming.get().then(|| {
+            let on_name = move |name: String| {
+                on_rename.run(name);
+                set_renaming.set(false);
+            };
+            view! { <NamePrompt current=my_name.get_untracked() on_name/> }
+        })
+    };
     view! {
         <section class="panel people" aria-labelledby="people-title">
             <h2 id="people-title">"Watching"</h2>
@@ -15,6 +32,10 @@ pub fn PeopleList(view: PartyView, my_name: Signal<String>) -> impl IntoView {
                 <li class="person me">
                     <span class="name">{my_name} " (you)"</span>
                     <span class="meta">{my_offset}</span>
+                    <button type="button" class="link-button" on:click=move |_| set_renaming.update(|r| *r = !*r)>
+                        "Change name"
+                    </button>
+                    {rename_form}
                 </li>
                 {move || view.people.get().iter().cloned().map(|person| view! { <PersonRow person/> }).collect_view()}
             </ul>

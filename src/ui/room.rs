@@ -31,7 +31,10 @@ pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
     let body = move || match (has_name.get(), ready_config.get()) {
         (false, _) => view! { <NamePrompt on_name=remember_name/> }.into_any(),
         (true, None) => view! { <p class="hint">"Getting ready…"</p> }.into_any(),
-        (true, Some(config)) => view! { <PartyRoom secret=secret.clone() config name/> }.into_any(),
+        (true, Some(config)) => {
+            view! { <PartyRoom secret=secret.clone() config name on_rename=remember_name/> }
+                .into_any()
+        }
     };
     view! {
         <section class="room" aria-labelledby="room-title">
@@ -48,6 +51,7 @@ fn PartyRoom(
     secret: RoomSecret,
     config: AppConfig,
     name: ReadSignal<Option<String>>,
+    #[prop(into)] on_rename: Callback<String>,
 ) -> impl IntoView {
     let party = use_party(secret, config, name.get_untracked().unwrap_or_default());
     let renaming = party.clone();
@@ -63,7 +67,7 @@ fn PartyRoom(
         <div class="party-layout">
             <SyncedStage party=party.clone()/>
             <aside class="side">
-                <PeopleList view=party.view my_name/>
+                <PeopleList view=party.view my_name on_rename/>
                 <ChatPanel party/>
             </aside>
         </div>

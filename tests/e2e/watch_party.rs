@@ -40,6 +40,12 @@ async fn three_people_join_chat_and_one_leaves() -> Result<()> {
         carol.wait_for_text("ciao a tutti").await?;
         say(carol, "arrivo!").await?;
         alice.wait_for_text("arrivo!").await?;
+
+        bob.click_button("Change name").await?;
+        bob.type_into("Your name", "Roberto").await?;
+        bob.click_button("Save name").await?;
+        alice.wait_for_person("Roberto").await?;
+        carol.wait_for_person("Roberto").await?;
         Ok(())
     }
     .await;
