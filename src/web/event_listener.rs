@@ -1,6 +1,6 @@
-//! An owner for event listeners: it holds the closure and unregisters it when dropped, so the
-//! adapter's cleanup is "drop the owner" and nothing outlives the component. (Timers are
-//! gloo-timers', which behave the same way.)
+//! An owner for event listeners: it holds the closure and unregisters it when dropped, so a
+//! component's or a connection's cleanup is "drop the owners" and nothing outlives it. (Timers
+//! are gloo-timers', which behave the same way.)
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

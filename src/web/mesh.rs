@@ -10,6 +10,7 @@
 //! - Everything from the endpoint is sealed with the room key; what fails to open is dropped and
 //!   counted. A link that fails is restarted (ICE restart) and given up after a grace period.
 
+use super::event_listener::Listener;
 use super::room_crypto::RoomKeys;
 use super::signaling_client::{SignalingClient, SignalingEvent};
 use crate::config::IceServer;
@@ -17,11 +18,10 @@ use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
-    MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState,
+    Event, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState,
     RtcDataChannelType, RtcIceCandidateInit, RtcIceServer, RtcPeerConnection,
     RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
     RtcSignalingState,
@@ -84,7 +84,7 @@ struct Link {
     /// Between losing connectivity and either recovering it or giving up.
     recovering: bool,
     /// Kept alive as long as the connection they are attached to.
-    _listeners: Vec<Closure<dyn FnMut(JsValue)>>,
+    _listeners: Vec<Listener>,
 }
 
 struct Inner {
@@ -495,13 +495,9 @@ impl Mesh {
         config.set_ice_servers(&servers);
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
         let mut listeners = Vec::new();
-        let mut listen =
-            |target: &web_sys::EventTarget, event: &str, handler: Box<dyn FnMut(JsValue)>| {
-                let closure = Closure::<dyn FnMut(JsValue)>::wrap(handler);
-                let _ = target
-                    .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
-                listeners.push(closure);
-            };
+        let mut listen = |target: &web_sys::EventTarget, event, handler| {
+            add_listener(&mut listeners, target, event, handler)
+        };
         let mesh = self.clone();
         listen(
             &pc,
@@ -515,7 +511,7 @@ impl Mesh {
         listen(
             &pc,
             "icecandidate",
-            Box::new(move |event: JsValue| {
+            Box::new(move |event: Event| {
                 let Some(candidate) = event
                     .unchecked_into::<RtcPeerConnectionIceEvent>()
                     .candidate()
@@ -562,13 +558,9 @@ impl Mesh {
         let state = negotiated_channel(pc, "state", 0, true);
         let clock = negotiated_channel(pc, "clock", 1, false);
         let mut listeners = Vec::new();
-        let mut listen =
-            |target: &web_sys::EventTarget, event: &str, handler: Box<dyn FnMut(JsValue)>| {
-                let closure = Closure::<dyn FnMut(JsValue)>::wrap(handler);
-                let _ = target
-                    .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
-                listeners.push(closure);
-            };
+        let mut listen = |target: &web_sys::EventTarget, event, handler| {
+            add_listener(&mut listeners, target, event, handler)
+        };
         // The other side closed its connection (left the page): gone now, not after ICE times out.
         let mesh = self.clone();
         listen(&state, "close", Box::new(move |_| mesh.drop_link(session)));
@@ -577,7 +569,7 @@ impl Mesh {
             listen(
                 channel,
                 "message",
-                Box::new(move |event: JsValue| {
+                Box::new(move |event: Event| {
                     let received_at_ms = super::now_ms();
                     let data = event.unchecked_into::<MessageEvent>().data();
                     let bytes = js_sys::Uint8Array::new(&data).to_vec();
@@ -677,7 +669,7 @@ struct Channels {
     state: RtcDataChannel,
     clock: RtcDataChannel,
     /// Kept alive as long as the channels they are attached to.
-    _listeners: Vec<Closure<dyn FnMut(JsValue)>>,
+    _listeners: Vec<Listener>,
 }
 
 impl Link {
@@ -687,6 +679,19 @@ impl Link {
             Channel::State => &channels.state,
             Channel::Clock => &channels.clock,
         })
+    }
+}
+
+/// Listens to `event` on `target` for as long as `listeners` is kept.
+fn add_listener(
+    listeners: &mut Vec<Listener>,
+    target: &web_sys::EventTarget,
+    event: &'static str,
+    handler: Box<dyn FnMut(Event)>,
+) {
+    match Listener::new(target, event, handler) {
+        Ok(listener) => listeners.push(listener),
+        Err(error) => web_sys::console::warn_1(&super::describe_js_error(event, error).into()),
     }
 }
 

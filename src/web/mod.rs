@@ -4,6 +4,7 @@
 
 pub mod app_config;
 pub mod clipboard;
+pub mod event_listener;
 pub mod location;
 pub mod mesh;
 pub mod party;

@@ -45,8 +45,8 @@ fn end_to_end() -> Result<()> {
     crate::tools::ensure_test_tools(&tools)?;
     let dist = crate::app_build::build_dist(&tools)?;
     let signal = crate::app_build::build_signal()?;
-    let args = [
-        "run",
+    // Built with the network available, then run offline in the private namespace.
+    let example = [
         "-p",
         "insieme",
         "--features",
@@ -55,20 +55,15 @@ fn end_to_end() -> Result<()> {
         "e2e-bench",
     ];
     command::run(
-        crate::test_suites::cargo_in_workspace(&tools).args([
-            "build",
-            "-p",
-            "insieme",
-            "--features",
-            "e2e",
-            "--example",
-            "e2e-bench",
-        ]),
+        crate::test_suites::cargo_in_workspace(&tools)
+            .arg("build")
+            .args(example),
         "building the e2e benchmark",
     )?;
     let mut inner = crate::test_suites::cargo_in_workspace(&tools);
     inner
-        .args(args)
+        .arg("run")
+        .args(example)
         .args(["--offline", "--", "--out", "target/bench/e2e.json"]);
     command::run(
         &mut crate::test_suites::in_browser_world(inner, &dist, &signal),

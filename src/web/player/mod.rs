@@ -10,7 +10,6 @@
 //! milliseconds on `performance.now()` (the clock `requestVideoFrameCallback` reports on).
 
 mod bindings;
-mod dom;
 mod frames;
 mod phase;
 
@@ -18,8 +17,8 @@ pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
 pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerPhase};
 
+use crate::web::event_listener::Listener;
 use bindings::keep_pitch;
-use dom::Listener;
 use frames::FrameLoop;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::html::Video;
