@@ -1,6 +1,7 @@
 //! `insieme-signal`: the signaling endpoint, and a static file server for local runs.
 
 use clap::Parser;
+use insieme_signal::server::ShutdownSignals;
 use insieme_signal::{Config, Server};
 use tracing_subscriber::EnvFilter;
 
@@ -43,8 +44,15 @@ async fn serve(config: Config) -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let signals = match ShutdownSignals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("insieme-signal: cannot catch SIGTERM/SIGINT: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     // Tests and scripts parse this exact line to learn the port (e.g. with --listen 127.0.0.1:0).
     println!("listening on http://{}", server.local_addr());
-    server.run_until_signal().await;
+    server.run(signals.received()).await;
     std::process::ExitCode::SUCCESS
 }

@@ -119,8 +119,10 @@ impl Server {
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully.
-    pub async fn run_until_signal(self) {
-        self.run(shutdown_signal()).await
+    pub async fn run_until_signal(self) -> io::Result<()> {
+        let signals = ShutdownSignals::install()?;
+        self.run(signals.received()).await;
+        Ok(())
     }
 
     /// Serves until `stop` completes (or the shutdown token is cancelled), then closes every
@@ -356,24 +358,47 @@ fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
         .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
-/// Completes on SIGTERM (what service managers send) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM (what service managers send) and SIGINT (Ctrl-C), caught from the moment this is
+/// created: install it before announcing the address, so that no signal sent after the
+/// announcement can take the default action (dying without closing sockets with 1012).
+pub struct ShutdownSignals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Registers the handlers now (must be called inside the runtime).
+    pub fn install() -> io::Result<ShutdownSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(ShutdownSignals {
+                terminate: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
+    }
+
+    /// Completes when either signal arrives.
+    pub async fn received(self) {
+        #[cfg(unix)]
+        {
+            let ShutdownSignals {
+                mut terminate,
+                mut interrupt,
+            } = self;
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

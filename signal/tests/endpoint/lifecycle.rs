@@ -204,3 +204,12 @@ async fn capture_relayed_appends_each_payload_as_a_line() {
     assert_eq!(captured, "b25l\ndHdv\n");
     std::fs::remove_file(path).unwrap();
 }
+
+#[tokio::test]
+async fn sigterm_right_after_the_listening_line_is_still_graceful() {
+    // The handlers are installed before the address is announced, so there is no window in
+    // which SIGTERM would kill the process outright.
+    for _ in 0..3 {
+        Process::start("127.0.0.1:0", &[]).await.terminate().await;
+    }
+}
