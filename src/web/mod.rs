@@ -28,5 +28,8 @@ pub(crate) fn describe_js_error(context: &str, error: JsValue) -> String {
 
 /// The page's monotonic clock (`performance.now()`, ms): the local time the sync engine runs on.
 pub fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default()
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_default()
 }
