@@ -63,7 +63,11 @@ fn PartyRoom(
         current
     });
     let my_name = Signal::derive(move || name.get().unwrap_or_default());
+    let problem = party.view.problem;
     view! {
+        {move || problem.get().map(|why| view! {
+            <p class="banner error" role="alert">"Cannot join the party: " {why}</p>
+        })}
         <div class="party-layout">
             <SyncedStage party=party.clone()/>
             <aside class="side">
