@@ -7,7 +7,7 @@
 use crate::harness::actions::{gather, load_clip, seek_with_slider};
 use crate::harness::media::{test_clip, wait_for_sync};
 use crate::harness::{Browser, Party, ServerOptions, TestServer};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::time::Duration;
 
 /// Everyone within this of each other counts as in sync for these tests (three 60 Hz frames).
@@ -76,6 +76,35 @@ async fn late_joiner_lands_in_sync_while_others_play() -> Result<()> {
 
         dave.join_as(&link, "Dave").await?;
         wait_for_sync(&[alice, bob, dave], true, TOLERANCE_MS, None, SETTLE).await?;
+        Ok(())
+    }
+    .await;
+    party.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_video_that_fails_to_load_shows_who_failed_and_why() -> Result<()> {
+    let names = [("alice", "Alice"), ("bob", "Bob")];
+    let party = party_with_clip("a_video_that_fails_to_load", &["alice", "bob"]).await?;
+    let outcome = async {
+        gather(&party, &names).await?;
+        let (alice, bob) = (party.person("alice"), party.person("bob"));
+        alice.type_into("Video URL", "/no-such-video.webm").await?;
+        alice.click_button("Load video").await?;
+        // Each sees the other's failure, with the browser's reason, in the people list.
+        for (viewer, other) in [(alice, "Bob"), (bob, "Alice")] {
+            let xpath = format!(
+                "//li[contains(@class,'person') and starts-with(@data-state,'failed')]\
+                 /span[@class='name' and normalize-space()='{other}']"
+            );
+            viewer
+                .client
+                .wait()
+                .at_most(SETTLE)
+                .for_element(fantoccini::Locator::XPath(&xpath))
+                .await
+                .with_context(|| format!("{} never saw that {other} failed", viewer.name))?;
+        }
         Ok(())
     }
     .await;
