@@ -10,9 +10,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-/// Version announced in every welcome; bumped only for incompatible changes.
-pub const PROTOCOL_VERSION: u32 = 1;
-
 /// Characters in a topic: 256 bits in unpadded base64url.
 pub const TOPIC_LEN: usize = 43;
 /// Characters in a peer id: 128 random bits in unpadded base64url.
@@ -262,32 +259,10 @@ pub fn is_base64url(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Messages the server sends. Built with serde where speed does not matter; the hot ones
-/// (`data`, `joined`, `left`) are assembled directly by the functions below.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum ServerMessage {
-    Welcome {
-        v: u32,
-        id: String,
-        peers: Vec<String>,
-        max_bytes: usize,
-    },
-    Joined {
-        peer: String,
-    },
-    Left {
-        peer: String,
-    },
-    Data {
-        from: String,
-        data: String,
-    },
-    Error {
-        code: String,
-        message: String,
-    },
-}
+// The frames' shapes live in the protocol crate, shared with the browser client. Built with
+// serde where speed does not matter; the hot ones (`data`, `joined`, `left`) are assembled
+// directly by the functions below.
+pub use insieme_signal_protocol::{ClientFrame, ServerMessage, PROTOCOL_VERSION};
 
 pub fn welcome_frame(id: PeerId, peers: &[PeerId], max_bytes: usize) -> String {
     let message = ServerMessage::Welcome {
@@ -332,6 +307,27 @@ pub fn error_frame(code: ErrorCode) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn what_clients_write_is_what_the_parser_reads() {
+        let to = PeerId::from_u128(7);
+        let text = ClientFrame::Data {
+            to: to.encode().as_str(),
+            data: "aGVsbG8",
+        }
+        .to_json();
+        assert_eq!(
+            parse_client_message(&text),
+            Ok(ClientMessage::Data {
+                to,
+                data: "aGVsbG8".into()
+            })
+        );
+        assert_eq!(
+            parse_client_message(&ClientFrame::Leave.to_json()),
+            Ok(ClientMessage::Leave)
+        );
+    }
 
     const TOPIC: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 

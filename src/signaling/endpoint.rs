@@ -1,41 +1,7 @@
 //! The client side of the endpoint's protocol v1 (see signal/PROTOCOL.md).
 
+use insieme_signal_protocol::{ClientFrame, ServerMessage, PROTOCOL_VERSION};
 use serde::Deserialize;
-
-/// The protocol version this client speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
-
-/// A frame from the endpoint. Unknown types are tolerated (`Unknown`) so that a newer endpoint
-/// adding messages does not break older clients.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum ServerFrame {
-    /// Our transport id and who is already in the topic.
-    Welcome {
-        v: u32,
-        id: String,
-        peers: Vec<String>,
-        max_bytes: usize,
-    },
-    Joined {
-        peer: String,
-    },
-    Left {
-        peer: String,
-    },
-    /// Opaque data from another peer, base64url.
-    Data {
-        from: String,
-        data: String,
-    },
-    /// The endpoint refused something; `code` is stable, `message` is for humans.
-    Error {
-        code: String,
-        message: String,
-    },
-    #[serde(other)]
-    Unknown,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
@@ -45,25 +11,38 @@ pub enum FrameError {
     Version(u32),
 }
 
-impl ServerFrame {
-    pub fn parse(text: &str) -> Result<Self, FrameError> {
-        let frame: ServerFrame =
-            serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))?;
-        match frame {
-            ServerFrame::Welcome { v, .. } if v != PROTOCOL_VERSION => Err(FrameError::Version(v)),
-            frame => Ok(frame),
+/// The frame types this client knows; others are skipped, so that a newer endpoint adding a
+/// message does not break older clients.
+const KNOWN_TYPES: [&str; 5] = ["welcome", "joined", "left", "data", "error"];
+
+/// Reads a frame from the endpoint: `Ok(None)` for a type this client does not know.
+pub fn parse_server_frame(text: &str) -> Result<Option<ServerMessage>, FrameError> {
+    match serde_json::from_str::<ServerMessage>(text) {
+        Ok(ServerMessage::Welcome { v, .. }) if v != PROTOCOL_VERSION => {
+            Err(FrameError::Version(v))
+        }
+        Ok(message) => Ok(Some(message)),
+        Err(error) => {
+            #[derive(Deserialize)]
+            struct TypeOnly {
+                r#type: String,
+            }
+            match serde_json::from_str::<TypeOnly>(text) {
+                Ok(TypeOnly { r#type }) if !KNOWN_TYPES.contains(&r#type.as_str()) => Ok(None),
+                _ => Err(FrameError::Malformed(error.to_string())),
+            }
         }
     }
 }
 
-/// `{"type":"data","to":…,"data":…}`: relay `data` (base64url) to the peer `to`.
+/// Relay `data` (base64url) to the peer `to`.
 pub fn data_frame(to: &str, data: &str) -> String {
-    serde_json::json!({ "type": "data", "to": to, "data": data }).to_string()
+    ClientFrame::Data { to, data }.to_json()
 }
 
-/// `{"type":"leave"}`: leave the topic; the endpoint then closes the socket.
+/// Leave the topic; the endpoint then closes the socket.
 pub fn leave_frame() -> String {
-    r#"{"type":"leave"}"#.to_owned()
+    ClientFrame::Leave.to_json()
 }
 
 #[cfg(test)]
@@ -73,53 +52,53 @@ mod tests {
     #[test]
     fn parses_every_server_frame() {
         assert_eq!(
-            ServerFrame::parse(
+            parse_server_frame(
                 r#"{"type":"welcome","v":1,"id":"me","peers":["a","b"],"max_bytes":32768}"#
             ),
-            Ok(ServerFrame::Welcome {
+            Ok(Some(ServerMessage::Welcome {
                 v: 1,
                 id: "me".into(),
                 peers: vec!["a".into(), "b".into()],
                 max_bytes: 32768
-            })
+            }))
         );
         assert_eq!(
-            ServerFrame::parse(r#"{"type":"joined","peer":"p"}"#),
-            Ok(ServerFrame::Joined { peer: "p".into() })
+            parse_server_frame(r#"{"type":"joined","peer":"p"}"#),
+            Ok(Some(ServerMessage::Joined { peer: "p".into() }))
         );
         assert_eq!(
-            ServerFrame::parse(r#"{"type":"left","peer":"p"}"#),
-            Ok(ServerFrame::Left { peer: "p".into() })
+            parse_server_frame(r#"{"type":"left","peer":"p"}"#),
+            Ok(Some(ServerMessage::Left { peer: "p".into() }))
         );
         assert_eq!(
-            ServerFrame::parse(r#"{"type":"data","from":"p","data":"AAA"}"#),
-            Ok(ServerFrame::Data {
+            parse_server_frame(r#"{"type":"data","from":"p","data":"AAA"}"#),
+            Ok(Some(ServerMessage::Data {
                 from: "p".into(),
                 data: "AAA".into()
-            })
+            }))
         );
         assert!(matches!(
-            ServerFrame::parse(r#"{"type":"error","code":"rate_limited","message":"slow down"}"#),
-            Ok(ServerFrame::Error { .. })
+            parse_server_frame(r#"{"type":"error","code":"rate_limited","message":"slow down"}"#),
+            Ok(Some(ServerMessage::Error { .. }))
         ));
         assert_eq!(
-            ServerFrame::parse(r#"{"type":"shiny-new-thing"}"#),
-            Ok(ServerFrame::Unknown)
+            parse_server_frame(r#"{"type":"shiny-new-thing"}"#),
+            Ok(None)
         );
     }
 
     #[test]
     fn refuses_garbage_and_other_versions() {
         assert!(matches!(
-            ServerFrame::parse("nope"),
+            parse_server_frame("nope"),
             Err(FrameError::Malformed(_))
         ));
         assert!(matches!(
-            ServerFrame::parse(r#"{"type":"data","from":5}"#),
+            parse_server_frame(r#"{"type":"data","from":5}"#),
             Err(FrameError::Malformed(_))
         ));
         assert_eq!(
-            ServerFrame::parse(r#"{"type":"welcome","v":2,"id":"me","peers":[],"max_bytes":1}"#),
+            parse_server_frame(r#"{"type":"welcome","v":2,"id":"me","peers":[],"max_bytes":1}"#),
             Err(FrameError::Version(2))
         );
     }

@@ -2,9 +2,10 @@
 //! reconnects with jittered exponential backoff when the endpoint goes away, so newcomers can
 //! still join after an endpoint restart. Existing peer links never depend on it.
 
-use crate::signaling::endpoint::{data_frame, leave_frame, ServerFrame};
+use crate::signaling::endpoint::{data_frame, leave_frame, parse_server_frame};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use insieme_signal_protocol::ServerMessage;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
@@ -137,21 +138,21 @@ impl SignalingClient {
     }
 
     fn on_frame(&self, text: &str) {
-        let event = match ServerFrame::parse(text) {
-            Ok(ServerFrame::Welcome { id, peers, .. }) => {
+        let event = match parse_server_frame(text) {
+            Ok(Some(ServerMessage::Welcome { id, peers, .. })) => {
                 self.inner.borrow_mut().failed_attempts = 0;
                 SignalingEvent::Joined { my_id: id, peers }
             }
-            Ok(ServerFrame::Joined { peer }) => SignalingEvent::PeerJoined(peer),
-            Ok(ServerFrame::Left { peer }) => SignalingEvent::PeerLeft(peer),
-            Ok(ServerFrame::Data { from, data }) => match URL_SAFE_NO_PAD.decode(&data) {
+            Ok(Some(ServerMessage::Joined { peer })) => SignalingEvent::PeerJoined(peer),
+            Ok(Some(ServerMessage::Left { peer })) => SignalingEvent::PeerLeft(peer),
+            Ok(Some(ServerMessage::Data { from, data })) => match URL_SAFE_NO_PAD.decode(&data) {
                 Ok(bytes) => SignalingEvent::Data { from, bytes },
                 Err(_) => SignalingEvent::Problem(format!("data from {from} is not base64url")),
             },
-            Ok(ServerFrame::Error { code, message }) => {
+            Ok(Some(ServerMessage::Error { code, message })) => {
                 SignalingEvent::Problem(format!("endpoint error {code}: {message}"))
             }
-            Ok(ServerFrame::Unknown) => return,
+            Ok(None) => return,
             Err(error) => SignalingEvent::Problem(error.to_string()),
         };
         self.emit(event);
