@@ -308,6 +308,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const TOPIC: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
     #[test]
     fn topics_parse_only_in_canonical_form() {
         assert!(Topic::parse(TOPIC).is_some());
