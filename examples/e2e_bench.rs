@@ -42,7 +42,7 @@ const RECORDER: &str = "
     if (!window.__benchFrames) {
         window.__benchFrames = [];
         const onFrame = (now, meta) => {
-            window.__benchFrames.push([performance.timeOrigin + meta.expectedDisplayTime, meta.mediaTime]);
+            window.__benchFrames.push([performance.timeOrigin + meta.expectedDisplayTime, meta.mediaTime, video.playbackRate]);
             video.requestVideoFrameCallback(onFrame);
         };
         video.requestVideoFrameCallback(onFrame);
@@ -131,6 +131,11 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
         frames_of(bob).await?,
         frames_of(carol).await?,
     ];
+    let (alice_rates, bob_rates, carol_rates) = (
+        rates_of(alice).await?,
+        rates_of(bob).await?,
+        rates_of(carol).await?,
+    );
     let join_to_synced = first_synced_frame(&records[2], &records[..2], joined_at)
         .map(|at| at - joined_at)
         .context("Carol never came within 20 ms of the others")?;
@@ -171,6 +176,8 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
         // The noise floor: how irregularly each viewer's own frames are presented, i.e. |display
         // step − media step| between consecutive frames (p95, ms). Sync cannot be measured finer.
         "own_frame_jitter_p95_ms": records.iter().map(|r| own_jitter_p95(r)).collect::<Vec<_>>(),
+        // How hard each viewer's controller steers: p95 and max of |playbackRate − 1|.
+        "rate_dev_p95_max": rate_devs(&[&alice_rates, &bob_rates, &carol_rates]),
         // Extra, not the target metric: each viewer's timeline fitted over ±250 ms of its frames,
         // so one-frame presentation irregularity does not count as offset.
         "timeline_offset_p50_ms": percentile(&smoothed, 0.50),
@@ -260,6 +267,36 @@ async fn frames_of(viewer: &Browser) -> Result<Vec<Frame>> {
         .collect();
     frames.sort_by(|a, b| a.0.total_cmp(&b.0));
     Ok(frames)
+}
+
+/// The playbackRate at each recorded frame.
+async fn rates_of(viewer: &Browser) -> Result<Vec<f64>> {
+    let value = viewer
+        .client
+        .execute("return (window.__benchFrames || []).map(f => f[2])", vec![])
+        .await?;
+    Ok(value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_f64())
+        .collect())
+}
+
+/// Per viewer, [p95, max] of |rate − 1|.
+fn rate_devs(viewers: &[&Vec<f64>]) -> Vec<[f64; 2]> {
+    viewers
+        .iter()
+        .map(|rates| {
+            let mut devs: Vec<f64> = rates.iter().map(|r| (r - 1.0).abs()).collect();
+            devs.sort_by(f64::total_cmp);
+            if devs.is_empty() {
+                [0.0, 0.0]
+            } else {
+                [percentile(&devs, 0.95), *devs.last().expect("not empty")]
+            }
+        })
+        .collect()
 }
 
 /// A viewer's media position at wall time `t`, interpolated between the frames around it; `None`
