@@ -49,7 +49,8 @@ struct Inner {
     player: Option<PlayerSink>,
     /// Commands the engine gave before the player was attached.
     queued_commands: Vec<PlayerCommand>,
-    timer: Option<Timeout>,
+    /// The engine's wake-up: when it is due, and the browser timer for it.
+    timer: Option<(LocalTime, Timeout)>,
     _status_timer: Option<Interval>,
 }
 
@@ -60,8 +61,13 @@ pub struct Party {
     pub view: PartyView,
 }
 
+/// A `performance.now()` reading (ms) as the engine's local time.
+pub fn local_time(ms: f64) -> LocalTime {
+    LocalTime::from_micros((ms * 1000.0) as i64)
+}
+
 fn local_now() -> LocalTime {
-    LocalTime::from_micros((super::now_ms() * 1000.0) as i64)
+    local_time(super::now_ms())
 }
 
 impl Party {
@@ -150,7 +156,7 @@ impl Party {
     pub fn observe(&self, media_secs: f64, presented_at_ms: f64) {
         let observation = sync::Observation {
             media_time: MediaTime::from_secs_f64(media_secs),
-            presented_at: LocalTime::from_micros((presented_at_ms * 1000.0) as i64),
+            presented_at: local_time(presented_at_ms),
         };
         self.input(Input::Observation(observation));
     }
@@ -245,19 +251,42 @@ impl Party {
             let inner = self.inner.borrow();
             (
                 inner.engine.poll_timeout(),
-                inner.engine.playback_error().map(|e| e.as_millis_f64()),
+                // Whole milliseconds: what the people list shows, so it is not redrawn per frame.
+                inner
+                    .engine
+                    .playback_error()
+                    .map(|e| e.as_millis_f64().round()),
             )
         };
         if self.view.my_offset_ms.get_untracked() != offset {
             self.view.my_offset_ms.set(offset);
         }
-        let timer = deadline.map(|deadline| {
-            let wait_ms =
-                ((deadline - local_now()).as_micros() as f64 / 1000.0).clamp(0.0, 60_000.0);
+        self.arm_timer(deadline);
+    }
+
+    /// Sets the browser timer for the engine's next deadline. Pumps run on every presented
+    /// frame, and the deadline rarely moves: the timer is replaced only when it does.
+    fn arm_timer(&self, deadline: Option<LocalTime>) {
+        let armed = self.inner.borrow().timer.as_ref().map(|(due, _)| *due);
+        if armed == deadline {
+            return;
+        }
+        let timer = deadline.map(|due| {
+            let wait_ms = ((due - local_now()).as_micros() as f64 / 1000.0).clamp(0.0, 60_000.0);
             let party = self.clone();
-            Timeout::new(wait_ms.ceil() as u32, move || party.input(Input::Tick))
+            (
+                due,
+                Timeout::new(wait_ms.ceil() as u32, move || party.on_timer()),
+            )
         });
         self.inner.borrow_mut().timer = timer;
+    }
+
+    fn on_timer(&self) {
+        // This timer has fired: forget it so the next deadline, even an equal one, is armed.
+        let fired = self.inner.borrow_mut().timer.take();
+        self.input(Input::Tick);
+        drop(fired);
     }
 
     fn on_engine_event(&self, event: sync::Event) {
@@ -329,7 +358,7 @@ impl Party {
         };
         match message {
             PeerMessage::Sync(msg) => {
-                let received_at = LocalTime::from_micros((received_at_ms * 1000.0) as i64);
+                let received_at = local_time(received_at_ms);
                 self.input(Input::PeerMessage {
                     from: PeerId(from),
                     msg,
