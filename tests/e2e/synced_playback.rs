@@ -98,10 +98,7 @@ async fn a_video_that_fails_to_load_shows_who_failed_and_why() -> Result<()> {
                  /span[@class='name' and normalize-space()='{other}']"
             );
             viewer
-                .client
-                .wait()
-                .at_most(SETTLE)
-                .for_element(fantoccini::Locator::XPath(&xpath))
+                .wait_for_xpath(&xpath, SETTLE)
                 .await
                 .with_context(|| format!("{} never saw that {other} failed", viewer.name))?;
         }

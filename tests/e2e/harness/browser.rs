@@ -95,6 +95,20 @@ impl Browser {
             .with_context(|| format!("{} opening {url}", self.name))
     }
 
+    /// Waits up to `timeout` for an element matching `xpath`.
+    pub async fn wait_for_xpath(
+        &self,
+        xpath: &str,
+        timeout: std::time::Duration,
+    ) -> Result<fantoccini::elements::Element> {
+        Ok(self
+            .client
+            .wait()
+            .at_most(timeout)
+            .for_element(Locator::XPath(xpath))
+            .await?)
+    }
+
     /// Clicks the button with this visible name, waiting for it to appear.
     pub async fn click_button(&self, name: &str) -> Result<()> {
         // The accessible name is the button's text, or its aria-label for icon buttons.
@@ -102,10 +116,7 @@ impl Browser {
             "//button[(normalize-space()='{name}' or @aria-label='{name}') and not(@disabled)]"
         );
         let button = self
-            .client
-            .wait()
-            .at_most(UI_TIMEOUT)
-            .for_element(Locator::XPath(&xpath))
+            .wait_for_xpath(&xpath, UI_TIMEOUT)
             .await
             .with_context(|| format!("{} sees no button {name:?}", self.name))?;
         button
@@ -117,10 +128,7 @@ impl Browser {
     /// Waits until the page's text contains `text`.
     pub async fn wait_for_text(&self, text: &str) -> Result<()> {
         let xpath = format!("//*[contains(normalize-space(), '{text}')]");
-        self.client
-            .wait()
-            .at_most(UI_TIMEOUT)
-            .for_element(Locator::XPath(&xpath))
+        self.wait_for_xpath(&xpath, UI_TIMEOUT)
             .await
             .with_context(|| format!("{} never saw the text {text:?}", self.name))?;
         Ok(())
@@ -133,10 +141,7 @@ impl Browser {
             "//input[@aria-label='{label}' or @id=//label[normalize-space()='{label}']/@for]"
         );
         let field = self
-            .client
-            .wait()
-            .at_most(UI_TIMEOUT)
-            .for_element(Locator::XPath(&xpath))
+            .wait_for_xpath(&xpath, UI_TIMEOUT)
             .await
             .with_context(|| format!("{} sees no text box {label:?}", self.name))?;
         field.clear().await?;
@@ -169,10 +174,7 @@ impl Browser {
             "//li[contains(@class,'person') and not(@data-state='connecting') and not(@data-state='reconnecting')]\
              /span[@class='name' and normalize-space()='{name}']"
         );
-        self.client
-            .wait()
-            .at_most(timeout)
-            .for_element(Locator::XPath(&xpath))
+        self.wait_for_xpath(&xpath, timeout)
             .await
             .with_context(|| format!("{} never saw {name} connected", self.name))?;
         Ok(())
