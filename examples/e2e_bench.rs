@@ -19,7 +19,7 @@ mod harness;
 
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
-use harness::media::{test_clip, wait_for_sync};
+use harness::media::{range, test_clip, wait_for_sync};
 use harness::{Browser, Party, ServerOptions, TestServer};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -126,25 +126,26 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
     tokio::time::sleep_until(started + END_AFTER).await;
     let ended_at = wall_ms();
 
-    let records = [
-        frames_of(alice).await?,
-        frames_of(bob).await?,
-        frames_of(carol).await?,
-    ];
-    let (alice_rates, bob_rates, carol_rates) = (
-        rates_of(alice).await?,
-        rates_of(bob).await?,
-        rates_of(carol).await?,
-    );
+    let (mut records, mut rates) = (Vec::new(), Vec::new());
+    for viewer in [alice, bob, carol] {
+        let (frames, viewer_rates) = recorded(viewer).await?;
+        records.push(frames);
+        rates.push(viewer_rates);
+    }
     let join_to_synced = first_synced_frame(&records[2], &records[..2], joined_at)
         .map(|at| at - joined_at)
         .context("Carol never came within 20 ms of the others")?;
     let seek_converge = converged_after(&records, seeked_at, ended_at).map(|at| at - seeked_at);
 
     // Steady windows: Carol synced → seek, and seek converged → end.
-    let mut offsets = spreads(&records, joined_at + join_to_synced, seeked_at);
+    let mut offsets = spreads_of(&records, joined_at + join_to_synced, seeked_at, position_at);
     if let Some(converge) = seek_converge {
-        offsets.extend(spreads(&records, seeked_at + converge, ended_at));
+        offsets.extend(spreads_of(
+            &records,
+            seeked_at + converge,
+            ended_at,
+            position_at,
+        ));
     }
     if offsets.is_empty() {
         bail!("no moment with all three viewers playing was recorded");
@@ -177,7 +178,7 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
         // step − media step| between consecutive frames (p95, ms). Sync cannot be measured finer.
         "own_frame_jitter_p95_ms": records.iter().map(|r| own_jitter_p95(r)).collect::<Vec<_>>(),
         // How hard each viewer's controller steers: p95 and max of |playbackRate − 1|.
-        "rate_dev_p95_max": rate_devs(&[&alice_rates, &bob_rates, &carol_rates]),
+        "rate_dev_p95_max": rate_devs(&rates),
         // Extra, not the target metric: each viewer's timeline fitted over ±250 ms of its frames,
         // so one-frame presentation irregularity does not count as offset.
         "timeline_offset_p50_ms": percentile(&smoothed, 0.50),
@@ -254,37 +255,30 @@ async fn start_recording(viewer: &Browser) -> Result<bool> {
         .unwrap_or(false))
 }
 
-async fn frames_of(viewer: &Browser) -> Result<Vec<Frame>> {
+/// What a viewer's page recorded: its frames, sorted by display time, and the playbackRate at
+/// each (fetched together: the record is large).
+async fn recorded(viewer: &Browser) -> Result<(Vec<Frame>, Vec<f64>)> {
     let value = viewer
         .client
         .execute("return window.__benchFrames || []", vec![])
         .await?;
-    let mut frames: Vec<Frame> = value
+    let mut entries: Vec<(Frame, f64)> = value
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|f| Some((f.get(0)?.as_f64()?, f.get(1)?.as_f64()?)))
+        .filter_map(|f| {
+            Some((
+                (f.get(0)?.as_f64()?, f.get(1)?.as_f64()?),
+                f.get(2)?.as_f64()?,
+            ))
+        })
         .collect();
-    frames.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(frames)
-}
-
-/// The playbackRate at each recorded frame.
-async fn rates_of(viewer: &Browser) -> Result<Vec<f64>> {
-    let value = viewer
-        .client
-        .execute("return (window.__benchFrames || []).map(f => f[2])", vec![])
-        .await?;
-    Ok(value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_f64())
-        .collect())
+    entries.sort_by(|a, b| a.0 .0.total_cmp(&b.0 .0));
+    Ok(entries.into_iter().unzip())
 }
 
 /// Per viewer, [p95, max] of |rate − 1|.
-fn rate_devs(viewers: &[&Vec<f64>]) -> Vec<[f64; 2]> {
+fn rate_devs(viewers: &[Vec<f64>]) -> Vec<[f64; 2]> {
     viewers
         .iter()
         .map(|rates| {
@@ -311,9 +305,31 @@ fn position_at(frames: &[Frame], t: f64) -> Option<f64> {
     Some(before.1 + fraction * (after.1 - before.1))
 }
 
+/// Every 10 ms of [from, to): the instant, and every viewer's position then (by `at`), or
+/// `None` if any of them was not moving steadily.
+fn grid<'a>(
+    records: &'a [Vec<Frame>],
+    from: f64,
+    to: f64,
+    at: fn(&[Frame], f64) -> Option<f64>,
+) -> impl Iterator<Item = (f64, Option<Vec<f64>>)> + 'a {
+    let steps = ((to - from) / GRID_MS).ceil().max(0.0) as usize;
+    (0..steps).map(move |i| {
+        let t = from + i as f64 * GRID_MS;
+        (t, records.iter().map(|r| at(r, t)).collect())
+    })
+}
+
 /// Spread (ms) between all viewers every 10 ms of [from, to), where all were playing.
-fn spreads(records: &[Vec<Frame>], from: f64, to: f64) -> Vec<f64> {
-    spreads_of(records, from, to, position_at)
+fn spreads_of(
+    records: &[Vec<Frame>],
+    from: f64,
+    to: f64,
+    at: fn(&[Frame], f64) -> Option<f64>,
+) -> Vec<f64> {
+    grid(records, from, to, at)
+        .filter_map(|(_, positions)| Some(range(&positions?) * 1000.0))
+        .collect()
 }
 
 /// A viewer's timeline at `t`: the least-squares line through its frames within ±250 ms.
@@ -336,26 +352,6 @@ fn timeline_at(frames: &[Frame], t: f64) -> Option<f64> {
     Some(my - slope * mx)
 }
 
-fn spreads_of(
-    records: &[Vec<Frame>],
-    from: f64,
-    to: f64,
-    at: fn(&[Frame], f64) -> Option<f64>,
-) -> Vec<f64> {
-    let mut out = Vec::new();
-    let mut t = from;
-    while t < to {
-        let positions: Option<Vec<f64>> = records.iter().map(|r| at(r, t)).collect();
-        if let Some(positions) = positions {
-            let max = positions.iter().cloned().fold(f64::MIN, f64::max);
-            let min = positions.iter().cloned().fold(f64::MAX, f64::min);
-            out.push((max - min) * 1000.0);
-        }
-        t += GRID_MS;
-    }
-    out
-}
-
 /// Display time of the newcomer's first frame, after `since`, within 20 ms of every other viewer.
 fn first_synced_frame(newcomer: &[Frame], others: &[Vec<Frame>], since: f64) -> Option<f64> {
     newcomer
@@ -372,13 +368,11 @@ fn first_synced_frame(newcomer: &[Frame], others: &[Vec<Frame>], since: f64) -> 
 /// First grid time after `since` from which everyone stays within 20 ms for `HOLD_MS`, near the
 /// seek target (so the old timeline does not count).
 fn converged_after(records: &[Vec<Frame>], since: f64, until: f64) -> Option<f64> {
-    let mut t = since;
     let mut held_from: Option<f64> = None;
-    while t < until {
-        let positions: Option<Vec<f64>> = records.iter().map(|r| position_at(r, t)).collect();
+    for (t, positions) in grid(records, since, until, position_at) {
         let synced = positions.is_some_and(|p| {
-            let max = p.iter().cloned().fold(f64::MIN, f64::max);
             let min = p.iter().cloned().fold(f64::MAX, f64::min);
+            let max = p.iter().cloned().fold(f64::MIN, f64::max);
             (max - min) * 1000.0 <= SYNCED_MS
                 && min >= SEEK_TO_SECS - 0.5
                 && max <= SEEK_TO_SECS + 30.0
@@ -387,7 +381,6 @@ fn converged_after(records: &[Vec<Frame>], since: f64, until: f64) -> Option<f64
         if held_from.is_some_and(|start| t - start >= HOLD_MS) {
             return held_from;
         }
-        t += GRID_MS;
     }
     None
 }
@@ -396,16 +389,11 @@ fn converged_after(records: &[Vec<Frame>], since: f64, until: f64) -> Option<f64
 fn mean_offsets_from_first(records: &[Vec<Frame>], from: f64, to: f64) -> Vec<f64> {
     let mut sums = vec![0.0; records.len()];
     let mut count = 0.0;
-    let mut t = from;
-    while t < to {
-        let positions: Option<Vec<f64>> = records.iter().map(|r| position_at(r, t)).collect();
-        if let Some(p) = positions {
-            for (sum, position) in sums.iter_mut().zip(&p) {
-                *sum += (position - p[0]) * 1000.0;
-            }
-            count += 1.0;
+    for positions in grid(records, from, to, position_at).filter_map(|(_, p)| p) {
+        for (sum, position) in sums.iter_mut().zip(&positions) {
+            *sum += (position - positions[0]) * 1000.0;
         }
-        t += GRID_MS;
+        count += 1.0;
     }
     sums.into_iter()
         .map(|s| if count > 0.0 { s / count } else { 0.0 })

@@ -99,9 +99,18 @@ pub fn spread_ms(samples: &[PlaybackSample]) -> f64 {
             s.position_secs * 1000.0 + (instant - s.wall_ms) * moving
         })
         .collect();
-    let max = positions.iter().cloned().fold(f64::MIN, f64::max);
-    let min = positions.iter().cloned().fold(f64::MAX, f64::min);
-    max - min
+    range(&positions)
+}
+
+/// The largest value minus the smallest (0 for none).
+pub fn range(values: &[f64]) -> f64 {
+    let max = values.iter().cloned().fold(f64::MIN, f64::max);
+    let min = values.iter().cloned().fold(f64::MAX, f64::min);
+    if values.is_empty() {
+        0.0
+    } else {
+        max - min
+    }
 }
 
 /// Waits until every viewer is in the wanted play state and within `tolerance_ms` of the others
