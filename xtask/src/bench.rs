@@ -2,6 +2,7 @@
 //! Targets live here, not in timed tests, because these machines are shared and noisy.
 
 use crate::app_build::cargo;
+use crate::browser_world::BrowserWorld;
 use crate::command;
 use crate::workspace_root;
 use anyhow::{bail, Result};
@@ -41,11 +42,6 @@ pub fn run(name: &str) -> Result<()> {
 
 /// Three real browsers in sync (see examples/e2e_bench.rs), in the end-to-end tests' world.
 fn end_to_end() -> Result<()> {
-    let tools = crate::tools::ensure_build_tools()?;
-    crate::tools::ensure_test_tools(&tools)?;
-    let dist = crate::app_build::build_dist(&tools)?;
-    let signal = crate::app_build::build_signal()?;
-    // Built with the network available, then run offline in the private namespace.
     let example = [
         "-p",
         "insieme",
@@ -54,19 +50,10 @@ fn end_to_end() -> Result<()> {
         "--example",
         "e2e-bench",
     ];
-    command::run(
-        crate::test_suites::cargo_in_workspace(&tools)
-            .arg("build")
-            .args(example),
-        "building the e2e benchmark",
-    )?;
-    let mut inner = crate::test_suites::cargo_in_workspace(&tools);
-    inner
-        .arg("run")
-        .args(example)
-        .args(["--offline", "--", "--out", "target/bench/e2e.json"]);
-    command::run(
-        &mut crate::test_suites::in_browser_world(inner, &dist, &signal),
+    let out = ["--", "--out", "target/bench/e2e.json"];
+    BrowserWorld::prepare()?.build_then_run(
+        &[&["build"][..], &example].concat(),
+        &[&["run"][..], &example, &out].concat(),
         "the e2e benchmark",
     )
 }

@@ -30,3 +30,8 @@ fn describe(command: &Command) -> String {
     }
     text
 }
+
+/// Whether we run as root (and may install system packages or create network namespaces).
+pub fn is_root() -> bool {
+    probe(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
+}

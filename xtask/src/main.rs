@@ -3,6 +3,7 @@
 
 mod app_build;
 mod bench;
+mod browser_world;
 mod command;
 mod network_namespace;
 mod size;

@@ -16,7 +16,7 @@ const GATEWAY: &str = "10.213.0.2";
 
 pub fn available() -> bool {
     cfg!(target_os = "linux")
-        && probe(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
+        && crate::command::is_root()
         && probe(Command::new("sh").args(["-c", "command -v unshare"])).is_some()
 }
 

@@ -1,30 +1,26 @@
 //! `cargo xtask test`: every suite, with the tools each needs, and the app built once.
 
-use crate::app_build::{build_dist, build_signal, cargo};
+use crate::app_build::cargo;
+use crate::browser_world::BrowserWorld;
 use crate::command::run;
-use crate::tools::{ensure_build_tools, ensure_test_tools, BuildTools};
-use crate::{network_namespace, workspace_root};
+use crate::workspace_root;
 use anyhow::{bail, Result};
-use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 pub fn run_all() -> Result<()> {
-    let tools = ensure_build_tools()?;
-    ensure_test_tools(&tools)?;
-    // The end-to-end suite serves exactly what ships: release dist/ and the release endpoint.
-    let dist = build_dist(&tools)?;
-    let signal = build_signal()?;
+    // The browser suites serve exactly what ships: release dist/ and the release endpoint.
+    let world = BrowserWorld::prepare()?;
 
     let suites: [(&str, Box<dyn Fn() -> Result<()>>); 3] = [
         ("native unit and integration tests", Box::new(native_tests)),
         (
             "in-browser tests (wasm-bindgen-test, headless Chromium)",
-            Box::new(|| browser_unit_tests(&tools)),
+            Box::new(|| browser_unit_tests(&world)),
         ),
         (
             "end-to-end tests (real browsers)",
-            Box::new(|| end_to_end_tests(&tools, &dist, &signal)),
+            Box::new(|| end_to_end_tests(&world)),
         ),
     ];
     let mut failed = Vec::new();
@@ -46,12 +42,6 @@ pub fn run_all() -> Result<()> {
     Ok(())
 }
 
-pub fn cargo_in_workspace(tools: &BuildTools) -> Command {
-    let mut command = tools.command(cargo());
-    command.current_dir(workspace_root());
-    command
-}
-
 fn native_tests() -> Result<()> {
     run(
         Command::new(cargo())
@@ -65,8 +55,8 @@ fn native_tests() -> Result<()> {
 ///
 /// Release, because the wasm is built without reference types (see .cargo/config.toml) and only
 /// LTO recompiles std to match; it also reuses the dependencies `trunk build --release` built.
-fn browser_unit_tests(tools: &BuildTools) -> Result<()> {
-    let mut command = cargo_in_workspace(tools);
+fn browser_unit_tests(world: &BrowserWorld) -> Result<()> {
+    let mut command = world.cargo();
     command
         .args([
             "test",
@@ -87,10 +77,9 @@ fn browser_unit_tests(tools: &BuildTools) -> Result<()> {
     run(&mut command, "in-browser tests")
 }
 
-/// Builds the end-to-end tests with the network available, then runs them offline inside the
-/// private network namespace.
-fn end_to_end_tests(tools: &BuildTools, dist: &Path, signal: &Path) -> Result<()> {
-    let test_args = [
+/// The end-to-end tests, built with the network available and run offline in the namespace.
+fn end_to_end_tests(world: &BrowserWorld) -> Result<()> {
+    let test = [
         "test",
         "-p",
         "insieme",
@@ -99,29 +88,9 @@ fn end_to_end_tests(tools: &BuildTools, dist: &Path, signal: &Path) -> Result<()
         "--test",
         "e2e",
     ];
-    run(
-        cargo_in_workspace(tools).args(test_args).arg("--no-run"),
-        "building the end-to-end tests",
-    )?;
-    let mut inner = cargo_in_workspace(tools);
-    inner.args(test_args).arg("--offline");
-    run(
-        &mut in_browser_world(inner, dist, signal),
-        "end-to-end tests",
+    world.build_then_run(
+        &[&test[..], &["--no-run"]].concat(),
+        &test,
+        "the end-to-end tests",
     )
-}
-
-/// Runs `inner` (a cargo command of the end-to-end harness) where its browsers can work: told
-/// what to serve, inside the private network namespace.
-pub fn in_browser_world(mut inner: Command, dist: &Path, signal: &Path) -> Command {
-    // Artifacts describe the last run only; stale ones would mislead.
-    let _ = std::fs::remove_dir_all(workspace_root().join("target/e2e-artifacts"));
-    inner
-        .env("INSIEME_DIST", dist)
-        .env("INSIEME_SIGNAL_BIN", signal)
-        .env(
-            "INSIEME_E2E_ARTIFACTS",
-            workspace_root().join("target/e2e-artifacts"),
-        );
-    network_namespace::wrap(inner)
 }

@@ -175,7 +175,7 @@ fn ensure_system_tools(tools: &BuildTools, wanted: &[(&str, &str)]) -> Result<()
         return Ok(());
     }
     let packages = missing.join(" ");
-    let is_root = probe(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    let is_root = crate::command::is_root();
     if !is_root || probe(Command::new("sh").args(["-c", "command -v apt-get"])).is_none() {
         bail!("missing tools: install the Debian packages `{packages}` (e.g. `sudo apt-get install {packages}`)");
     }

@@ -1,0 +1,56 @@
+//! Where the browser suites and the real-browser benchmark run: the release app and endpoint
+//! they serve, the tools they drive, and the private network namespace they run in.
+
+use crate::app_build::{build_dist, build_signal, cargo};
+use crate::command::run;
+use crate::tools::{ensure_build_tools, ensure_test_tools, BuildTools};
+use crate::{network_namespace, workspace_root};
+use anyhow::Result;
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct BrowserWorld {
+    pub tools: BuildTools,
+    /// What ships: release `dist/` and the release `insieme-signal`.
+    dist: PathBuf,
+    signal: PathBuf,
+}
+
+impl BrowserWorld {
+    /// Installs what is missing and builds what the browsers will be served, once.
+    pub fn prepare() -> Result<Self> {
+        let tools = ensure_build_tools()?;
+        ensure_test_tools(&tools)?;
+        let dist = build_dist(&tools)?;
+        let signal = build_signal()?;
+        Ok(Self {
+            tools,
+            dist,
+            signal,
+        })
+    }
+
+    /// A cargo command in the workspace whose PATH finds our tools.
+    pub fn cargo(&self) -> Command {
+        let mut command = self.tools.command(cargo());
+        command.current_dir(workspace_root());
+        command
+    }
+
+    /// Runs `cargo <build>` with the network available, then `cargo <run>` offline inside the
+    /// private network namespace, told what to serve.
+    pub fn build_then_run(&self, build: &[&str], run_args: &[&str], what: &str) -> Result<()> {
+        run(self.cargo().args(build), &format!("building {what}"))?;
+        let artifacts = workspace_root().join("target/e2e-artifacts");
+        // Artifacts describe the last run only; stale ones would mislead.
+        let _ = std::fs::remove_dir_all(&artifacts);
+        let mut inner = self.cargo();
+        inner
+            .arg("--offline") // a global flag, so it stays cargo's even when `run_args` has `--`
+            .args(run_args)
+            .env("INSIEME_DIST", &self.dist)
+            .env("INSIEME_SIGNAL_BIN", &self.signal)
+            .env("INSIEME_E2E_ARTIFACTS", &artifacts);
+        run(&mut network_namespace::wrap(inner), what)
+    }
+}
