@@ -45,6 +45,19 @@ pub fn leave_frame() -> String {
     ClientFrame::Leave.to_json()
 }
 
+/// First reconnect delay, and the ceiling the doubling stops at: short enough that newcomers
+/// after an endpoint restart are answered within seconds.
+const RECONNECT_START_MS: f64 = 250.0;
+const RECONNECT_MAX_MS: f64 = 5_000.0;
+
+/// Delay before reconnect attempt `attempt` (1-based): doubling from 250 ms up to 5 s, with
+/// ±50 % jitter from `random` in [0, 1) so a restarted endpoint is not hit by everyone at once.
+pub fn reconnect_delay_ms(attempt: u32, random: f64) -> f64 {
+    let doublings = attempt.saturating_sub(1).min(16) as i32;
+    let base = (RECONNECT_START_MS * 2f64.powi(doublings)).min(RECONNECT_MAX_MS);
+    base * (0.5 + random)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +124,20 @@ mod tests {
             serde_json::json!({"type": "data", "to": "peer", "data": "QUJD"})
         );
         assert_eq!(leave_frame(), r#"{"type":"leave"}"#);
+    }
+
+    #[test]
+    fn reconnect_delays_double_up_to_a_ceiling_with_jitter() {
+        let middle: Vec<f64> = (1..=7)
+            .map(|attempt| reconnect_delay_ms(attempt, 0.5))
+            .collect();
+        assert_eq!(
+            middle,
+            [250.0, 500.0, 1000.0, 2000.0, 4000.0, 5000.0, 5000.0]
+        );
+        assert_eq!(reconnect_delay_ms(0, 0.5), 250.0);
+        assert_eq!(reconnect_delay_ms(u32::MAX, 0.5), 5000.0);
+        assert_eq!(reconnect_delay_ms(3, 0.0), 500.0);
+        assert!(reconnect_delay_ms(3, 0.999) < 1500.0);
     }
 }

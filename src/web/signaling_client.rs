@@ -2,7 +2,7 @@
 //! reconnects with jittered exponential backoff when the endpoint goes away, so newcomers can
 //! still join after an endpoint restart. Existing peer links never depend on it.
 
-use crate::signaling::endpoint::{data_frame, leave_frame, parse_server_frame};
+use crate::signaling::endpoint::{data_frame, leave_frame, parse_server_frame, reconnect_delay_ms};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use insieme_signal_protocol::ServerMessage;
@@ -11,10 +11,6 @@ use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
-
-/// First retry delay, and the ceiling the doubling stops at.
-const BACKOFF_START_MS: f64 = 250.0;
-const BACKOFF_MAX_MS: f64 = 5_000.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SignalingEvent {
@@ -176,7 +172,7 @@ impl SignalingClient {
         let delay = {
             let mut inner = self.inner.borrow_mut();
             inner.failed_attempts += 1;
-            backoff_ms(inner.failed_attempts, js_sys::Math::random())
+            reconnect_delay_ms(inner.failed_attempts, js_sys::Math::random())
         };
         let client = self.clone();
         gloo_timers::callback::Timeout::new(delay as u32, move || {
@@ -191,12 +187,4 @@ impl SignalingClient {
         let handler = self.inner.borrow().handler.clone();
         handler(event);
     }
-}
-
-/// Delay before reconnect attempt `attempt` (1-based): doubling from 250 ms up to 5 s, with
-/// ±50 % jitter from `random` in [0, 1) so a restarted endpoint is not hit by everyone at once.
-fn backoff_ms(attempt: u32, random: f64) -> f64 {
-    let base = (BACKOFF_START_MS * 2f64.powi(attempt.saturating_sub(1).min(16) as i32))
-        .min(BACKOFF_MAX_MS);
-    base * (0.5 + random)
 }
