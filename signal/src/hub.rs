@@ -208,10 +208,6 @@ impl Membership {
         self.id
     }
 
-    pub fn topic(&self) -> Topic {
-        self.topic
-    }
-
     /// Relays `data` (already checked to be base64url) to peer `to` of the same topic.
     pub fn relay(&self, to: PeerId, data: &str) -> Result<(), ErrorCode> {
         if to == self.id {

@@ -7,7 +7,8 @@
 //!
 //! Layout:
 //! - [`config`]: flags, environment variables and the named limits.
-//! - [`protocol`]: the wire types and the parser (pure, fuzzed).
+//! - [`protocol`]: topics, peer ids, the parser and error codes (pure, fuzzed); the frame
+//!   shapes shared with clients are in the `insieme-signal-protocol` crate.
 //! - [`session`]: what one connection does with each frame (pure: rate limit, strikes).
 //! - [`hub`]: the live peers of each topic, and relaying between them.
 //! - [`limits`]: connection counts and the token bucket.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::metrics::{Metrics, Refusal};
 
@@ -113,8 +113,10 @@ impl TokenBucket {
         }
     }
 
-    /// Time until the next token, for tests and diagnostics.
-    pub fn wait_hint(&self) -> Duration {
+    /// Time until the next token (tests check the bucket with it).
+    #[cfg(test)]
+    pub fn wait_hint(&self) -> std::time::Duration {
+        use std::time::Duration;
         if self.tokens >= 1.0 || self.rate_per_sec <= 0.0 {
             Duration::ZERO
         } else {
@@ -126,6 +128,7 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn counts_total_and_per_ip_and_releases_on_drop() {

@@ -1,4 +1,6 @@
-//! Protocol v1 on the wire: topics, peer ids, the messages each side sends, and error codes.
+//! Protocol v1 on the wire, server side: topics, peer ids, the borrowing parser of client
+//! messages, error codes and the fast builders of frequent frames. The frames' shapes themselves
+//! are in the shared crate `insieme-signal-protocol` (signal/protocol), which clients use too.
 //!
 //! This module is pure (no I/O, no clock) so the parser can be property-tested and fuzzed.
 //! PROTOCOL.md is the human-readable version of this file; keep them in step.
@@ -8,7 +10,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Characters in a topic: 256 bits in unpadded base64url.
 pub const TOPIC_LEN: usize = 43;

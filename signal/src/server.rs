@@ -118,13 +118,6 @@ impl Server {
         self.state.shutdown.clone()
     }
 
-    /// Serves until SIGTERM or SIGINT, then shuts down gracefully.
-    pub async fn run_until_signal(self) -> io::Result<()> {
-        let signals = ShutdownSignals::install()?;
-        self.run(signals.received()).await;
-        Ok(())
-    }
-
     /// Serves until `stop` completes (or the shutdown token is cancelled), then closes every
     /// WebSocket with 1012 (service restart) and waits a bounded time for them to finish.
     pub async fn run(self, stop: impl Future<Output = ()>) {
@@ -228,7 +221,6 @@ async fn serve_connection(
     let slot = Arc::new(slot);
     let service = hyper::service::service_fn(
         move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ClientAddr(peer));
             request.extensions_mut().insert(slot.clone());
             router.clone().oneshot(request)
         },
@@ -256,10 +248,6 @@ async fn serve_connection(
         }
     }
 }
-
-/// The client's address, attached to every request by the accept loop.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub SocketAddr);
 
 fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new()
