@@ -14,7 +14,7 @@ use crate::mailbox::Mailbox;
 use crate::metrics::Refusal;
 use crate::protocol::{self, ErrorCode, PeerId, Topic};
 use crate::server::AppState;
-use crate::session::{close, Frame, Session, Verdict};
+use crate::session::{close, Frame, Handled, Session};
 
 /// How long to wait for the client's answer to our close frame before dropping the socket.
 const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -100,17 +100,10 @@ pub async fn run(
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) => break Ending::Gone,
                 };
-                let verdict = match session.on_frame(frame, now.into_std()) {
-                    Verdict::Relay { to, data } => match membership.relay(to, &data) {
-                        Ok(()) => continue,
-                        Err(code) => session.on_relay_error(code, now.into_std()),
-                    },
-                    other => other,
-                };
-                match verdict {
-                    Verdict::Relay { .. } => unreachable!("relayed above"),
-                    Verdict::Leave => break Ending::Close(close::NORMAL, "left"),
-                    Verdict::Error { code, close } => {
+                match session.handle(frame, now.into_std(), |to, data| membership.relay(to, data)) {
+                    Handled::Relayed => continue,
+                    Handled::Leave => break Ending::Close(close::NORMAL, "left"),
+                    Handled::Error { code, close } => {
                         if !send_error(&mut socket, code, &state).await {
                             break Ending::Gone;
                         }

@@ -15,7 +15,7 @@ use crate::hub::{Hub, Membership};
 use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
 use crate::protocol::{ServerMessage, Topic};
-use crate::session::{Frame, Session, Verdict};
+use crate::session::{Frame, Handled, Session};
 
 const SLOTS: usize = 5;
 const PEERS_PER_TOPIC: usize = 3;
@@ -117,16 +117,13 @@ fn deliver(peer: &mut Option<Peer>, frame: Frame<'_>, now: Instant) {
     let Some(current) = peer.as_mut() else {
         return;
     };
-    let verdict = match current.session.on_frame(frame, now) {
-        Verdict::Relay { to, data } => match current.membership.relay(to, &data) {
-            Ok(()) => return,
-            Err(code) => current.session.on_relay_error(code, now),
-        },
-        other => other,
-    };
-    match verdict {
-        Verdict::Leave | Verdict::Error { close: Some(_), .. } => *peer = None,
-        Verdict::Error { close: None, .. } | Verdict::Relay { .. } => {}
+    let membership = &current.membership;
+    match current
+        .session
+        .handle(frame, now, |to, data| membership.relay(to, data))
+    {
+        Handled::Leave | Handled::Error { close: Some(_), .. } => *peer = None,
+        Handled::Error { close: None, .. } | Handled::Relayed => {}
     }
 }
 

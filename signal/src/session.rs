@@ -44,6 +44,29 @@ pub enum Verdict<'a> {
     Error { code: ErrorCode, close: Option<u16> },
 }
 
+/// What became of a frame, once any relaying is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Relayed,
+    /// Close normally (1000) after leaving the topic.
+    Leave,
+    /// Answer with an error frame; then close with this code if `close` is set.
+    Error {
+        code: ErrorCode,
+        close: Option<u16>,
+    },
+}
+
+impl From<Verdict<'_>> for Handled {
+    fn from(verdict: Verdict<'_>) -> Self {
+        match verdict {
+            Verdict::Relay { .. } => Handled::Relayed,
+            Verdict::Leave => Handled::Leave,
+            Verdict::Error { code, close } => Handled::Error { code, close },
+        }
+    }
+}
+
 /// Per-connection protocol state.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -90,8 +113,22 @@ impl Session {
     }
 
     /// The hub could not relay (e.g. the target left meanwhile): also an error to answer.
-    pub fn on_relay_error(&mut self, code: ErrorCode, now: Instant) -> Verdict<'static> {
-        self.strike(code, now)
+    /// The whole step from a received frame to its effect: judges it, and relays a `data`
+    /// message through `relay`, which may refuse it (unknown peer) at the price of a strike.
+    /// The connection task and the fuzzer both go through here, so what is fuzzed is what runs.
+    pub fn handle(
+        &mut self,
+        frame: Frame<'_>,
+        now: Instant,
+        relay: impl FnOnce(PeerId, &str) -> Result<(), ErrorCode>,
+    ) -> Handled {
+        match self.on_frame(frame, now) {
+            Verdict::Relay { to, data } => match relay(to, &data) {
+                Ok(()) => Handled::Relayed,
+                Err(code) => self.strike(code, now).into(),
+            },
+            other => other.into(),
+        }
     }
 
     fn strike(&mut self, code: ErrorCode, now: Instant) -> Verdict<'static> {
