@@ -65,11 +65,15 @@ impl Mailbox {
     /// live in the queue, never in the future.
     pub async fn recv(&self) -> Option<Outbound> {
         loop {
-            if let Some(frame) = self.try_recv() {
-                return Some(frame);
-            }
-            if self.is_closed() {
-                return None;
+            {
+                // One lock decides both: a frame to hand out, or the end.
+                let mut state = self.lock();
+                if let Some(frame) = state.frames.pop_front() {
+                    return Some(frame);
+                }
+                if state.closed {
+                    return None;
+                }
             }
             self.ready.notified().await;
         }
