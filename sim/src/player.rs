@@ -93,10 +93,6 @@ impl Player {
     }
 
     /// The actual playback rate right now (after the response lag).
-    pub fn rate(&self) -> f64 {
-        self.rate_cur
-    }
-
     /// Media position (seconds) at true time `t >= self.t`, without changing anything.
     pub fn pos_at(&self, t: i64) -> f64 {
         if self.moving() {

@@ -217,6 +217,9 @@ struct Handover {
 /// A running simulation.
 pub struct World {
     sc: Scenario,
+    /// `INSIEME_SIM_TRACE` is set: print commands, events and steady seeks (read once, not per
+    /// engine input).
+    trace: bool,
     now: i64,
     seq: u64,
     queue: BinaryHeap<Reverse<(i64, u64)>>,
@@ -287,6 +290,7 @@ impl World {
             }
         }
         let mut w = World {
+            trace: std::env::var_os("INSIEME_SIM_TRACE").is_some(),
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
@@ -643,7 +647,7 @@ impl World {
         while let Some(o) = node.engine.poll_output() {
             outs.push(o);
         }
-        let trace = std::env::var_os("INSIEME_SIM_TRACE").is_some();
+        let trace = self.trace;
         for o in outs {
             if trace && !matches!(o, Output::Send(_)) {
                 let e = &self.slots[slot].node.as_ref().unwrap().engine;
@@ -925,7 +929,7 @@ impl World {
         self.out.peers = self.peers_seen;
         self.out.all_seeks = self.seeks.len() as u64;
         let events = &self.group_events;
-        if std::env::var_os("INSIEME_SIM_TRACE").is_some() {
+        if self.trace {
             for (t, slot, joined) in &self.seeks {
                 let caused = events.iter().any(|e| *e <= *t && t - e <= CAUSE_WINDOW_US);
                 if !caused && t - joined > JOIN_WINDOW_US {

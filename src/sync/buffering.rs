@@ -56,10 +56,6 @@ impl StallGuard {
         }
     }
 
-    pub fn policy(&self) -> BufferingPolicy {
-        self.policy
-    }
-
     /// Whether the local player is stalled.
     pub fn is_stalled(&self) -> bool {
         self.since.is_some()

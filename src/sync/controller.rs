@@ -267,10 +267,6 @@ impl Controller {
     }
 
     /// The rate last commanded to the player.
-    pub fn rate(&self) -> f64 {
-        self.rate_cmd
-    }
-
     /// Forgets the plan, e.g. when the room timeline changed under us: the next update plans
     /// afresh, and seeks in the next moments are attributed to the change.
     pub fn timeline_changed(&mut self, now: LocalTime) {

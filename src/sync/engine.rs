@@ -360,11 +360,6 @@ impl Engine {
         self.controller.error()
     }
 
-    /// Whether room time is known (our own, or measured against the reference's clock).
-    pub fn is_synced(&self) -> bool {
-        self.room_map(self.now).is_some()
-    }
-
     /// The peer whose clock room time follows.
     pub fn reference(&self) -> PeerId {
         self.timebase.reference

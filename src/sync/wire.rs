@@ -11,7 +11,7 @@
 //! receiver's context (a stamp from the far future, a pong for a ping never sent) happen in the
 //! engine; both kinds are counted in [`super::Stats`] and never touch the playback state.
 
-use super::state::{Versioned, MAX_MEDIA_ID_LEN};
+use super::state::Versioned;
 use super::time::{LocalTime, Span};
 use super::PeerId;
 use serde::{Deserialize, Serialize};
@@ -79,13 +79,7 @@ fn sane(ok: bool) -> Result<(), Invalid> {
 }
 
 fn validate_state(s: &Versioned) -> Result<(), Invalid> {
-    if s.playback
-        .media
-        .as_ref()
-        .is_some_and(|m| m.len() > MAX_MEDIA_ID_LEN)
-    {
-        return Err(Invalid::Value);
-    }
+    // `is_valid` also bounds the media id's length.
     sane(s.stamp.wall.is_sane() && s.playback.is_valid())
 }
 
