@@ -738,20 +738,20 @@ impl Engine {
                 }
             }
             HoldAction::Release => {
-                if cur.hold.is_none() || cur.playing {
-                    return;
+                if cur.hold.is_some() && !cur.playing {
+                    self.release_hold(r, cur);
                 }
-                self.stats.releases += 1;
-                Playback {
-                    playing: true,
-                    anchor_room: r + self.leads().seek,
-                    lead_in_rate: 0.0,
-                    hold: None,
-                    ..cur
-                }
+                return;
             }
         };
         self.write_state(r, next);
+    }
+
+    /// Ends a buffering hold: the group resumes a seek's lead from now.
+    fn release_hold(&mut self, r: RoomTime, held: Playback) {
+        self.stats.releases += 1;
+        let resumed = held.released_at(r + self.leads().seek);
+        self.write_state(r, resumed);
     }
 
     fn write_state(&mut self, r: RoomTime, p: Playback) {
@@ -855,17 +855,7 @@ impl Engine {
             BufferingPolicy::NeverWait => true,
         };
         if !self.peers.contains_key(&holder) || overdue {
-            let cur = v.playback.clone();
-            let r = map.to_room(now);
-            self.stats.releases += 1;
-            let next = Playback {
-                playing: true,
-                anchor_room: r + self.leads().seek,
-                lead_in_rate: 0.0,
-                hold: None,
-                ..cur
-            };
-            self.write_state(r, next);
+            self.release_hold(map.to_room(now), v.playback.clone());
         }
     }
 

@@ -101,6 +101,18 @@ pub struct Playback {
 }
 
 impl Playback {
+    /// The state after a buffering hold ends: playing again from where it was held, starting
+    /// at room time `start` (a little ahead, so everyone can start together).
+    pub fn released_at(self, start: RoomTime) -> Playback {
+        Playback {
+            playing: true,
+            anchor_room: start,
+            lead_in_rate: 0.0,
+            hold: None,
+            ..self
+        }
+    }
+
     /// The empty state a room starts in.
     pub fn empty() -> Playback {
         Playback {
@@ -356,6 +368,27 @@ pub fn apply_intent(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_released_hold_plays_on_from_the_held_position() {
+        let held = Playback {
+            media: Some("film".into()),
+            playing: false,
+            anchor_media: MediaTime::from_micros(42_000_000),
+            anchor_room: RoomTime::from_micros(1_000_000),
+            hold: Some(PeerId(7)),
+            ..Playback::empty()
+        };
+        let start = RoomTime::from_micros(3_000_000);
+        let resumed = held.clone().released_at(start);
+        assert!(resumed.playing && resumed.hold.is_none());
+        assert_eq!(
+            (resumed.anchor_media, resumed.anchor_room),
+            (held.anchor_media, start)
+        );
+        assert_eq!(resumed.lead_in_rate, 0.0);
+        assert_eq!((resumed.media, resumed.rate), (held.media, held.rate));
+    }
 
     fn leads() -> Leads {
         Leads {
