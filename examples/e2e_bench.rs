@@ -42,7 +42,8 @@ const RECORDER: &str = "
     if (!window.__benchFrames) {
         window.__benchFrames = [];
         const onFrame = (now, meta) => {
-            window.__benchFrames.push([performance.timeOrigin + meta.expectedDisplayTime, meta.mediaTime, video.playbackRate]);
+            window.__benchFrames.push([performance.timeOrigin + meta.expectedDisplayTime, meta.mediaTime, video.playbackRate,
+                meta.presentedFrames, performance.timeOrigin + now, video.currentTime]);
             video.requestVideoFrameCallback(onFrame);
         };
         video.requestVideoFrameCallback(onFrame);
@@ -72,17 +73,20 @@ async fn main() -> Result<()> {
         Err(error) => Err(anyhow::anyhow!("{error:#}")),
     };
     party.finish(result.map(|_| ())).await?;
-    let report = report?;
+    let (report, frames) = report?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     print_table(&report);
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(out);
     std::fs::create_dir_all(out.parent().context("output has a parent")?)?;
     std::fs::write(&out, serde_json::to_string_pretty(&report)? + "\n")?;
-    println!("wrote {}", out.display());
+    let frames_out = out.with_extension("frames.json");
+    std::fs::write(&frames_out, serde_json::to_string(&frames)?)?;
+    println!("wrote {} and {}", out.display(), frames_out.display());
     Ok(())
 }
 
-async fn run(party: &Party) -> Result<serde_json::Value> {
+/// The summary report and the raw frame records.
+async fn run(party: &Party) -> Result<(serde_json::Value, serde_json::Value)> {
     let (alice, bob, carol) = (
         party.person("alice"),
         party.person("bob"),
@@ -126,11 +130,12 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
     tokio::time::sleep_until(started + END_AFTER).await;
     let ended_at = wall_ms();
 
-    let (mut records, mut rates) = (Vec::new(), Vec::new());
+    let (mut records, mut rates, mut raw) = (Vec::new(), Vec::new(), Vec::new());
     for viewer in [alice, bob, carol] {
-        let (frames, viewer_rates) = recorded(viewer).await?;
+        let (frames, viewer_rates, viewer_raw) = recorded(viewer).await?;
         records.push(frames);
         rates.push(viewer_rates);
+        raw.push(viewer_raw);
     }
     let join_to_synced = first_synced_frame(&records[2], &records[..2], joined_at)
         .map(|at| at - joined_at)
@@ -161,7 +166,15 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
         ));
     }
     smoothed.sort_by(f64::total_cmp);
-    Ok(serde_json::json!({
+    // Everything each page recorded, for analysis beyond the summary (see RECORDER for columns).
+    let frames = serde_json::json!({
+        "columns": ["display_wall_ms", "media_time_s", "playback_rate", "presented_frames", "callback_wall_ms", "current_time_s"],
+        "joined_at_ms": joined_at,
+        "seeked_at_ms": seeked_at,
+        "ended_at_ms": ended_at,
+        "viewers": raw,
+    });
+    let report = serde_json::json!({
         "peers": 3,
         "duration_s": ((ended_at - joined_at) / 1000.0).round(),
         "samples": offsets.len(),
@@ -184,7 +197,8 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
         "timeline_offset_p50_ms": percentile(&smoothed, 0.50),
         "timeline_offset_p95_ms": percentile(&smoothed, 0.95),
         "timeline_offset_p99_ms": percentile(&smoothed, 0.99),
-    }))
+    });
+    Ok((report, frames))
 }
 
 fn print_table(report: &serde_json::Value) {
@@ -255,9 +269,9 @@ async fn start_recording(viewer: &Browser) -> Result<bool> {
         .unwrap_or(false))
 }
 
-/// What a viewer's page recorded: its frames, sorted by display time, and the playbackRate at
-/// each (fetched together: the record is large).
-async fn recorded(viewer: &Browser) -> Result<(Vec<Frame>, Vec<f64>)> {
+/// What a viewer's page recorded: its frames, sorted by display time, the playbackRate at each,
+/// and the whole record as the page kept it (fetched once: the record is large).
+async fn recorded(viewer: &Browser) -> Result<(Vec<Frame>, Vec<f64>, serde_json::Value)> {
     let value = viewer
         .client
         .execute("return window.__benchFrames || []", vec![])
@@ -274,7 +288,8 @@ async fn recorded(viewer: &Browser) -> Result<(Vec<Frame>, Vec<f64>)> {
         })
         .collect();
     entries.sort_by(|a, b| a.0 .0.total_cmp(&b.0 .0));
-    Ok(entries.into_iter().unzip())
+    let (frames, rates) = entries.into_iter().unzip();
+    Ok((frames, rates, value))
 }
 
 /// Per viewer, [p95, max] of |rate − 1|.
