@@ -18,6 +18,16 @@
 //!
 //! Observations taken while a seek is under way, before a scheduled start, or while stalled are
 //! not errors and are never used as such.
+//!
+//! **Quantized presentation.** A browser shows a frame only at a display refresh, and its
+//! renderer keeps a steady frame cadence until the media clock has drifted most of a frame away
+//! from it. The observed error then moves in whole steps (16.7 ms at 60 Hz), and an error below
+//! half a step is the best any viewer can show. When the player reports its step
+//! ([`Controller::set_presentation_step`]), the error is the median of the latest frames (a
+//! line fit would smear each one-step jump over the window) and the deadband grows to half a
+//! step: the controller moves the clock until the picture jumps to the frame nearest the
+//! timeline, then stops, instead of pushing the clock back and forth across the renderer's
+//! hysteresis.
 
 use super::clock::RoomMap;
 use super::state::{Stamp, Versioned};
@@ -106,6 +116,16 @@ impl Default for ControllerConfig {
         }
     }
 }
+
+/// With quantized presentation: how many of the latest frames the error is the median of
+/// (about 120 ms at 60 fps: short enough to see a one-step jump soon after it happens).
+const QUANTIZED_ERROR_FRAMES: usize = 7;
+/// With quantized presentation, correction starts this far beyond half a step, so that noise on
+/// a resting error cannot start a correction.
+const QUANTIZED_MARGIN: Span = Span::from_micros(1_000);
+/// A step finer than this is continuous presentation for the controller's purposes; coarser
+/// than this is no display a person watches.
+const STEP_RANGE: std::ops::RangeInclusive<Span> = Span::ZERO..=Span::from_millis(100);
 
 /// Running mean and mean deviation of a latency, for planning ahead with a safe margin.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -212,6 +232,8 @@ pub struct Controller {
     auto_seek_gap: Span,
     last_auto_seek: Option<LocalTime>,
     error: Option<Span>,
+    /// The player's presentation step (zero: continuous).
+    step: Span,
     stats: ControllerStats,
 }
 
@@ -243,8 +265,31 @@ impl Controller {
             next_auto_seek: LocalTime(i64::MIN),
             last_auto_seek: None,
             error: None,
+            step: Span::ZERO,
             stats: ControllerStats::default(),
         }
+    }
+
+    /// Sets how finely the player can place a frame in time (see the module notes); `false`
+    /// (and no change) for a step outside 0–100 ms.
+    pub fn set_presentation_step(&mut self, step: Span) -> bool {
+        if !STEP_RANGE.contains(&step) {
+            return false;
+        }
+        self.step = step;
+        true
+    }
+
+    /// Errors correction starts beyond and stops within: the configured deadband, widened to
+    /// half a presentation step when frames are quantized.
+    fn deadband(&self) -> (f64, f64) {
+        let enter = self.cfg.deadband_enter.0 as f64;
+        let exit = self.cfg.deadband_exit.0 as f64;
+        if self.step <= self.cfg.deadband_enter {
+            return (enter, exit);
+        }
+        let half = self.step.0 as f64 / 2.0;
+        (enter.max(half + QUANTIZED_MARGIN.0 as f64), exit.max(half))
     }
 
     pub fn stats(&self) -> &ControllerStats {
@@ -484,25 +529,11 @@ impl Controller {
         if self.window.len() < 4 {
             return;
         }
-        // Least-squares line through the window, read at `now`: averages frame-timing noise
-        // and accounts for the error's current trend (the rate we are applying).
-        let n = self.window.len() as f64;
-        let t0 = self.window[0].0;
-        let tm = self
-            .window
-            .iter()
-            .map(|(t, _)| (*t - t0).0 as f64)
-            .sum::<f64>()
-            / n;
-        let em = self.window.iter().map(|(_, e)| *e).sum::<f64>() / n;
-        let (mut sxx, mut sxy) = (0.0, 0.0);
-        for (t, e) in &self.window {
-            let dx = (*t - t0).0 as f64 - tm;
-            sxx += dx * dx;
-            sxy += dx * (e - em);
-        }
-        let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-        let e_now = em + slope * ((now - t0).0 as f64 - tm);
+        let e_now = if self.step > self.cfg.deadband_enter {
+            recent_median(&self.window, QUANTIZED_ERROR_FRAMES)
+        } else {
+            line_at(&self.window, now)
+        };
         self.error = Some(Span(e_now as i64));
 
         let speed = p.speed_at(map.to_room(now));
@@ -518,11 +549,12 @@ impl Controller {
         if since < self.cfg.min_rate_interval {
             return;
         }
+        let (enter, exit) = self.deadband();
         if self.correcting {
-            if e_now.abs() < self.cfg.deadband_exit.0 as f64 {
+            if e_now.abs() < exit {
                 self.correcting = false;
             }
-        } else if e_now.abs() > self.cfg.deadband_enter.0 as f64 {
+        } else if e_now.abs() > enter {
             self.correcting = true;
         }
         let corr = if self.correcting {
@@ -722,5 +754,35 @@ impl Controller {
         } else {
             self.stop_at(now, p.anchor_media, cause, out);
         }
+    }
+}
+
+/// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
+/// and accounts for the error's current trend (the rate being applied).
+fn line_at(window: &VecDeque<(LocalTime, f64)>, now: LocalTime) -> f64 {
+    let n = window.len() as f64;
+    let t0 = window[0].0;
+    let tm = window.iter().map(|(t, _)| (*t - t0).0 as f64).sum::<f64>() / n;
+    let em = window.iter().map(|(_, e)| *e).sum::<f64>() / n;
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for (t, e) in window {
+        let dx = (*t - t0).0 as f64 - tm;
+        sxx += dx * dx;
+        sxy += dx * (e - em);
+    }
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    em + slope * ((now - t0).0 as f64 - tm)
+}
+
+/// Median of the latest `count` errors in the window: follows a one-step jump within a few
+/// frames and ignores a single late or early frame.
+fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -> f64 {
+    let mut latest: Vec<f64> = window.iter().rev().take(count).map(|(_, e)| *e).collect();
+    latest.sort_by(f64::total_cmp);
+    let mid = latest.len() / 2;
+    if latest.len() % 2 == 1 {
+        latest[mid]
+    } else {
+        (latest[mid - 1] + latest[mid]) / 2.0
     }
 }

@@ -97,6 +97,11 @@ pub enum Input {
     PeerLeft(PeerId),
     /// The local player stalled (`true`) or recovered (`false`).
     Buffering(bool),
+    /// The local player shows frames only on a grid this fine (a display's refresh interval, or
+    /// the video's frame duration where that is shorter), as browsers do; zero when positions
+    /// are observed continuously. The controller then never chases an error smaller than half
+    /// a step, which no rate could remove and chasing would turn into frame-by-frame hunting.
+    PresentationStep(Span),
     /// The time returned by [`Engine::poll_timeout`] was reached.
     Tick,
 }
@@ -288,6 +293,11 @@ impl Engine {
                 self.peers.remove(&id);
             }
             Input::Buffering(stalled) => self.on_buffering(now, stalled),
+            Input::PresentationStep(step) => {
+                if !self.controller.set_presentation_step(step) {
+                    self.stats.rejected_observations += 1;
+                }
+            }
             Input::Tick => {}
         }
         self.after_input(now, prev_map);

@@ -9,6 +9,7 @@
 //! - [`state`]: the replicated playback register (last writer wins by hybrid logical clock).
 //! - [`controller`]: rate nudging and seeks that keep the local player on the timeline.
 //! - [`buffering`]: what the group does while a viewer stalls.
+//! - [`presentation`]: how finely the local player can place a frame in time.
 //! - [`wire`]: the messages and their validation.
 //! - [`engine`]: the state machine tying them together.
 
@@ -16,6 +17,7 @@ pub mod buffering;
 pub mod clock;
 pub mod controller;
 pub mod engine;
+pub mod presentation;
 pub mod state;
 pub mod time;
 pub mod wire;
@@ -25,6 +27,7 @@ use serde::{Deserialize, Serialize};
 pub use buffering::BufferingPolicy;
 pub use clock::{ClockEstimate, RoomMap};
 pub use controller::{Observation, PlayerCommand, SeekCause};
+pub use presentation::StepEstimator;
 pub use engine::{
     Channel, Config, Destination, Engine, Event, Input, Output, PeerView, Stats, Transmit,
 };

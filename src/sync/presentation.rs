@@ -1,0 +1,148 @@
+//! How finely a player can place a frame in time: the step its presented frames are quantized
+//! to, for [`Input::PresentationStep`](super::Input::PresentationStep).
+//!
+//! A browser shows a new frame only at a display refresh, so the picture can be moved in
+//! steps of the refresh interval, or of the video's frame duration where frames are shorter
+//! (120 fps on a 60 Hz screen). The player glue measures both and this estimator combines them:
+//! medians over recent samples, so one late refresh or one skipped frame does not move the step,
+//! and a new value only when it changed noticeably, so the engine is not told the same thing
+//! sixty times a second.
+
+use super::time::Span;
+use std::collections::VecDeque;
+
+/// Samples each median is taken over.
+const HISTORY: usize = 31;
+/// Samples needed before a median is trusted.
+const MIN_SAMPLES: usize = 8;
+/// Intervals outside this are not a display or a video frame rate (a paused tab, a seek).
+const PLAUSIBLE_MS: std::ops::RangeInclusive<f64> = 2.0..=100.0;
+/// A new step is reported only when it differs from the last reported by more than this.
+const REPORT_CHANGE_MS: f64 = 0.5;
+
+/// Combines measured display refresh intervals and video frame durations into one step.
+#[derive(Debug, Default)]
+pub struct StepEstimator {
+    refresh_ms: VecDeque<f64>,
+    frame_ms: VecDeque<f64>,
+    reported: Option<Span>,
+}
+
+impl StepEstimator {
+    pub fn new() -> StepEstimator {
+        StepEstimator::default()
+    }
+
+    /// Time between two consecutive display refreshes (e.g. `requestAnimationFrame`
+    /// timestamps), in ms. Implausible values are ignored.
+    pub fn refresh_interval(&mut self, ms: f64) {
+        push_plausible(&mut self.refresh_ms, ms);
+    }
+
+    /// Media time between two consecutive video frames that were both presented, in ms.
+    pub fn frame_duration(&mut self, ms: f64) {
+        push_plausible(&mut self.frame_ms, ms);
+    }
+
+    /// The step as now measured: the finer of the display's refresh interval and the video's
+    /// frame duration; `None` until the refresh interval is known.
+    pub fn step(&self) -> Option<Span> {
+        let refresh = median(&self.refresh_ms)?;
+        let step = median(&self.frame_ms).map_or(refresh, |frame| frame.min(refresh));
+        Some(Span::from_micros((step * 1000.0).round() as i64))
+    }
+
+    /// The step, when it is known and differs from the one this last returned.
+    pub fn changed_step(&mut self) -> Option<Span> {
+        let step = self.step()?;
+        let moved = self.reported.is_none_or(|last| {
+            (step - last).abs() > Span::from_micros((REPORT_CHANGE_MS * 1000.0) as i64)
+        });
+        if !moved {
+            return None;
+        }
+        self.reported = Some(step);
+        Some(step)
+    }
+}
+
+fn push_plausible(samples: &mut VecDeque<f64>, ms: f64) {
+    if !PLAUSIBLE_MS.contains(&ms) {
+        return;
+    }
+    if samples.len() == HISTORY {
+        samples.pop_front();
+    }
+    samples.push_back(ms);
+}
+
+fn median(samples: &VecDeque<f64>) -> Option<f64> {
+    if samples.len() < MIN_SAMPLES {
+        return None;
+    }
+    let mut sorted: Vec<f64> = samples.iter().copied().collect();
+    sorted.sort_by(f64::total_cmp);
+    Some(sorted[sorted.len() / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(estimator: &mut StepEstimator, refresh: &[f64], frames: &[f64]) {
+        for &ms in refresh {
+            estimator.refresh_interval(ms);
+        }
+        for &ms in frames {
+            estimator.frame_duration(ms);
+        }
+    }
+
+    #[test]
+    fn unknown_until_enough_refreshes_are_measured() {
+        let mut e = StepEstimator::new();
+        feed(&mut e, &[16.7; MIN_SAMPLES - 1], &[16.7; 20]);
+        assert_eq!(e.step(), None);
+        e.refresh_interval(16.7);
+        assert_eq!(e.step(), Some(Span::from_micros(16_700)));
+    }
+
+    #[test]
+    fn the_finer_of_refresh_and_frame_duration() {
+        // 30 fps on 60 Hz: the picture moves in refresh steps.
+        let mut e = StepEstimator::new();
+        feed(&mut e, &[16.667; 10], &[33.333; 10]);
+        assert_eq!(e.step(), Some(Span::from_micros(16_667)));
+        // 120 fps on 60 Hz: in frame steps.
+        let mut e = StepEstimator::new();
+        feed(&mut e, &[16.667; 10], &[8.333; 10]);
+        assert_eq!(e.step(), Some(Span::from_micros(8_333)));
+    }
+
+    #[test]
+    fn a_late_refresh_or_a_skipped_frame_does_not_move_it() {
+        let mut e = StepEstimator::new();
+        feed(
+            &mut e,
+            &[16.7, 33.4, 16.6, 16.7, 50.0, 16.7, 16.8, 16.7, 16.7],
+            &[],
+        );
+        assert_eq!(e.step(), Some(Span::from_micros(16_700)));
+        // A background tab's gap and a seek's jump are not intervals at all.
+        feed(&mut e, &[1000.0, 0.0, f64::NAN, -5.0], &[]);
+        assert_eq!(e.step(), Some(Span::from_micros(16_700)));
+    }
+
+    #[test]
+    fn reports_only_changes() {
+        let mut e = StepEstimator::new();
+        feed(&mut e, &[16.7; 10], &[]);
+        assert_eq!(e.changed_step(), Some(Span::from_micros(16_700)));
+        feed(&mut e, &[16.6; 3], &[]);
+        assert_eq!(e.changed_step(), None, "0.1 ms is noise");
+        // The window moves to a 120 Hz screen.
+        feed(&mut e, &[8.33; HISTORY], &[]);
+        assert_eq!(e.changed_step(), Some(Span::from_micros(8_330)));
+        assert_eq!(e.changed_step(), None);
+    }
+}
