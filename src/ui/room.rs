@@ -82,9 +82,10 @@ fn PartyRoom(
 /// engine's commands drive the player, and every presented frame is an observation.
 #[component]
 fn SyncedStage(party: Party) -> impl IntoView {
-    let observer = party.clone();
+    let (observer, stepper) = (party.clone(), party.clone());
     let options = UseVideoPlayerOptions::default()
-        .on_frame(move |frame| observer.observe(frame.media_time_secs, frame.presented_at_ms));
+        .on_frame(move |frame| observer.observe(frame.media_time_secs, frame.presented_at_ms))
+        .on_presentation_step(move |step_ms| stepper.presentation_step(step_ms));
     let player = use_video_player_with_options(NodeRef::new(), options);
     party.attach_player(move |command| {
         let done = match command {

@@ -161,6 +161,12 @@ impl Party {
         self.input(Input::Observation(observation));
     }
 
+    /// The player's frames are quantized to `step_ms` (see [`Input::PresentationStep`]).
+    pub fn presentation_step(&self, step_ms: f64) {
+        let step = sync::Span::from_micros((step_ms * 1000.0).round() as i64);
+        self.input(Input::PresentationStep(step));
+    }
+
     /// The player stalled or recovered; `phase` is what the others see.
     pub fn set_local_phase(&self, phase: ViewerPhase) {
         let was_buffering = {

@@ -12,17 +12,20 @@
 mod bindings;
 mod frames;
 mod phase;
+mod refresh;
 
 pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
 pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerPhase};
 
+use crate::sync::StepEstimator;
 use crate::web::event_listener::Listener;
 use bindings::keep_pitch;
 use frames::FrameLoop;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::html::Video;
 use leptos::prelude::*;
+use refresh::RefreshProbe;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -155,6 +158,7 @@ pub struct UseVideoPlayerOptions {
     on_frame: Handler<FrameObservation>,
     on_seeked: Handler<SeekReport>,
     on_started: Handler<StartReport>,
+    on_presentation_step: Handler<f64>,
     sample_frames: bool,
 }
 
@@ -172,6 +176,12 @@ impl UseVideoPlayerOptions {
     /// Called once per start, when the first moving frame is shown.
     pub fn on_started(mut self, handler: impl Fn(StartReport) + 'static) -> Self {
         self.on_started = Some(Rc::new(handler));
+        self
+    }
+    /// Called with the step (ms) presented frames are quantized to (the finer of the display's
+    /// refresh interval and the video's frame duration) once measured, and again if it changes.
+    pub fn on_presentation_step(mut self, handler: impl Fn(f64) + 'static) -> Self {
+        self.on_presentation_step = Some(Rc::new(handler));
         self
     }
     /// Observe by sampling `currentTime` even where frame callbacks exist (to test the fallback).
@@ -261,6 +271,9 @@ pub fn use_video_player_with_options(
         start: Cell::new(None),
         start_timer: RefCell::new(None),
         start_leads: RefCell::new(Vec::new()),
+        step: RefCell::new(StepEstimator::new()),
+        refresh_probe: RefCell::new(None),
+        last_frame: Cell::new(None),
         phase,
         position,
         source,
@@ -504,6 +517,11 @@ struct Shared {
     start_timer: RefCell<Option<Timeout>>,
     /// The last measured start leads, oldest first.
     start_leads: RefCell<Vec<f64>>,
+    /// How finely frames can be placed: fed by refresh bursts and by consecutive frames.
+    step: RefCell<StepEstimator>,
+    refresh_probe: RefCell<Option<RefreshProbe>>,
+    /// The previous observation, for frame durations.
+    last_frame: Cell<Option<FrameObservation>>,
 }
 
 impl Shared {
@@ -526,6 +544,8 @@ impl Shared {
     fn detach(&self) {
         self.cancel_start();
         self.cancel_seek();
+        let probe = self.refresh_probe.borrow_mut().take();
+        drop(probe);
         // Take first, drop after the borrow ends: dropping runs browser calls only.
         let attachment = self.attachment.borrow_mut().take();
         drop(attachment);
@@ -574,6 +594,7 @@ impl Shared {
             }
         });
         self.set.frame_source.set(Some(frames.source()));
+        self.measure_refresh();
 
         let weak = Rc::downgrade(self);
         let element = video.clone();
@@ -710,6 +731,8 @@ impl Shared {
             "error" => self.on_error(video),
             "pause" | "loadeddata" => self.report_paused_position(video),
             "seeked" => self.on_seeked(video),
+            // The window may have moved to another screen since the last start.
+            "playing" => self.measure_refresh(),
             _ => {}
         }
     }
@@ -779,7 +802,44 @@ impl Shared {
         }
     }
 
+    /// Runs a burst of refresh measurements (replacing one under way).
+    fn measure_refresh(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let probe = RefreshProbe::start(move |interval_ms| {
+            if let Some(shared) = weak.upgrade() {
+                shared.step.borrow_mut().refresh_interval(interval_ms);
+                shared.report_step();
+            }
+        });
+        let previous = self.refresh_probe.borrow_mut().replace(probe);
+        drop(previous);
+    }
+
+    /// Learns the video's frame duration from two frames presented one after the other.
+    fn learn_frame_duration(&self, frame: &FrameObservation) {
+        let previous = self.last_frame.replace(Some(*frame));
+        let Some(previous) = previous else { return };
+        let consecutive = matches!(
+            (previous.presented_frames, frame.presented_frames),
+            (Some(a), Some(b)) if b == a + 1
+        );
+        if consecutive && frame.source == FrameSource::VideoFrameCallback {
+            let duration_ms = (frame.media_time_secs - previous.media_time_secs) * 1000.0;
+            self.step.borrow_mut().frame_duration(duration_ms);
+            self.report_step();
+        }
+    }
+
+    fn report_step(&self) {
+        // The borrow ends before the handler runs: it may call straight back into the player.
+        let changed = self.step.borrow_mut().changed_step();
+        if let (Some(step), Some(handler)) = (changed, self.options.on_presentation_step.clone()) {
+            handler(step.as_micros() as f64 / 1000.0);
+        }
+    }
+
     fn on_frame(&self, frame: FrameObservation) {
+        self.learn_frame_duration(&frame);
         let shown = self.position.try_get_untracked().unwrap_or(0.0);
         if (frame.media_time_secs - shown).abs() >= POSITION_STEP_SECS {
             self.set.position.set(frame.media_time_secs);
