@@ -68,6 +68,10 @@ async fn main() -> Result<()> {
     )
     .await?;
     let result = run(&party).await;
+    // Every page's console (the app logs its sync commands, starts and seeks at debug level).
+    let consoles =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/e2e-console");
+    party.save_artifacts(&consoles).await;
     let report = match &result {
         Ok(report) => Ok(report.clone()),
         Err(error) => Err(anyhow::anyhow!("{error:#}")),

@@ -82,12 +82,17 @@ fn PartyRoom(
 /// engine's commands drive the player, and every presented frame is an observation.
 #[component]
 fn SyncedStage(party: Party) -> impl IntoView {
-    let (observer, stepper) = (party.clone(), party.clone());
+    let (observer, stepper, phaser) = (party.clone(), party.clone(), party.clone());
     let options = UseVideoPlayerOptions::default()
         .on_frame(move |frame| observer.observe(frame.media_time_secs, frame.presented_at_ms))
-        .on_presentation_step(move |step_ms| stepper.presentation_step(step_ms));
+        .on_presentation_step(move |step_ms| stepper.presentation_step(step_ms))
+        .on_presentation_phase(move |phase_ms| phaser.presentation_phase(phase_ms));
     let player = use_video_player_with_options(NodeRef::new(), options);
     party.attach_player(move |command| {
+        // Hidden unless the console shows verbose messages: enough to follow a sync problem.
+        web_sys::console::debug_1(
+            &format!("sync: {command:?} at {:.1}", crate::web::now_ms()).into(),
+        );
         let done = match command {
             PlayerCommand::Load { media_id } => player.load(&media_id),
             PlayerCommand::SeekTo(position) => player.seek_to(position.as_secs_f64()),

@@ -44,14 +44,19 @@ impl Party {
     }
 
     /// Ends the test: on failure saves everyone's artifacts, then closes every browser.
+    /// Saves everyone's screenshot and console under `dir` (failures are reported, not fatal).
+    pub async fn save_artifacts(&self, dir: &std::path::Path) {
+        for person in &self.people {
+            if let Err(error) = person.save_artifacts(dir).await {
+                eprintln!("could not save artifacts of {}: {error:#}", person.name);
+            }
+        }
+    }
+
     pub async fn finish(self, outcome: Result<()>) -> Result<()> {
         if outcome.is_err() {
             let dir = artifacts_dir().join(&self.test_name);
-            for person in &self.people {
-                if let Err(error) = person.save_artifacts(&dir).await {
-                    eprintln!("could not save artifacts of {}: {error:#}", person.name);
-                }
-            }
+            self.save_artifacts(&dir).await;
             eprintln!("artifacts of the failed test are in {}", dir.display());
         }
         for person in self.people {
