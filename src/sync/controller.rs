@@ -234,6 +234,8 @@ pub struct Controller {
     error: Option<Span>,
     /// The player's presentation step (zero: continuous).
     step: Span,
+    /// Where its frames fall on the step's grid, once the player has said.
+    phase: Option<Span>,
     stats: ControllerStats,
 }
 
@@ -266,6 +268,7 @@ impl Controller {
             last_auto_seek: None,
             error: None,
             step: Span::ZERO,
+            phase: None,
             stats: ControllerStats::default(),
         }
     }
@@ -280,12 +283,33 @@ impl Controller {
         true
     }
 
+    /// Sets where frames fall on the step's grid (see `Input::PresentationPhase`); `false` (and
+    /// no change) for a phase outside 0–100 ms.
+    pub fn set_presentation_phase(&mut self, phase: Span) -> bool {
+        if !STEP_RANGE.contains(&phase) {
+            return false;
+        }
+        self.phase = Some(phase);
+        true
+    }
+
+    /// The step and phase of the player's frame grid, when frames are quantized and both known.
+    pub fn frame_grid(&self) -> Option<(Span, Span)> {
+        let phase = self.phase?;
+        (self.quantized() && phase < self.step).then_some((self.step, phase))
+    }
+
+    /// Whether the player's frames are quantized coarsely enough to matter.
+    fn quantized(&self) -> bool {
+        self.step > self.cfg.deadband_enter
+    }
+
     /// Errors correction starts beyond and stops within: the configured deadband, widened to
     /// half a presentation step when frames are quantized.
     fn deadband(&self) -> (f64, f64) {
         let enter = self.cfg.deadband_enter.0 as f64;
         let exit = self.cfg.deadband_exit.0 as f64;
-        if self.step <= self.cfg.deadband_enter {
+        if !self.quantized() {
             return (enter, exit);
         }
         let half = self.step.0 as f64 / 2.0;
@@ -529,7 +553,7 @@ impl Controller {
         if self.window.len() < 4 {
             return;
         }
-        let e_now = if self.step > self.cfg.deadband_enter {
+        let e_now = if self.quantized() {
             recent_median(&self.window, QUANTIZED_ERROR_FRAMES)
         } else {
             line_at(&self.window, now)
@@ -546,10 +570,14 @@ impl Controller {
         }
         let ideal = speed * (1.0 + map.skew);
         let since = self.last_rate_at.map_or(Span(i64::MAX), |t| now - t);
-        if since < self.cfg.min_rate_interval {
+        let (enter, exit) = self.deadband();
+        // On quantized frames, reaching the band means the picture just jumped to the nearest
+        // frame: stop at once, for every further frame at the correcting rate moves the clock
+        // towards the renderer's next jump.
+        let reached = self.quantized() && self.correcting && e_now.abs() < exit;
+        if since < self.cfg.min_rate_interval && !reached {
             return;
         }
-        let (enter, exit) = self.deadband();
         if self.correcting {
             if e_now.abs() < exit {
                 self.correcting = false;
@@ -557,7 +585,11 @@ impl Controller {
         } else if e_now.abs() > enter {
             self.correcting = true;
         }
-        let corr = if self.correcting {
+        let corr = if self.correcting && self.quantized() {
+            // The error only changes when a frame is dropped or repeated, so a proportional
+            // term has nothing to taper on: move at full correcting speed until the jump.
+            -e_now.signum() * self.cfg.max_rate_dev
+        } else if self.correcting {
             (-e_now / self.cfg.horizon.0 as f64)
                 .clamp(-self.cfg.max_rate_dev, self.cfg.max_rate_dev)
         } else {

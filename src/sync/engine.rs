@@ -102,6 +102,12 @@ pub enum Input {
     /// are observed continuously. The controller then never chases an error smaller than half
     /// a step, which no rate could remove and chasing would turn into frame-by-frame hunting.
     PresentationStep(Span),
+    /// Where on that step's grid the local player's frames fall: a frame is shown at a local
+    /// instant equal to its media time plus this, modulo the step. Starts this peer schedules
+    /// are then placed on the grid, so that every viewer on the same screen grid (several
+    /// windows on one machine) shows each frame exactly at a refresh, as far as possible from
+    /// the tie between two frames.
+    PresentationPhase(Span),
     /// The time returned by [`Engine::poll_timeout`] was reached.
     Tick,
 }
@@ -295,6 +301,11 @@ impl Engine {
             Input::Buffering(stalled) => self.on_buffering(now, stalled),
             Input::PresentationStep(step) => {
                 if !self.controller.set_presentation_step(step) {
+                    self.stats.rejected_observations += 1;
+                }
+            }
+            Input::PresentationPhase(phase) => {
+                if !self.controller.set_presentation_phase(phase) {
                     self.stats.rejected_observations += 1;
                 }
             }
@@ -770,6 +781,29 @@ impl Engine {
         self.out.push_back(Output::Event(Event::StateChanged(v)));
     }
 
+    /// Delays a scheduled start (by less than one presentation step) so that, at normal speed,
+    /// the timeline reaches each frame exactly when this player's screen refreshes. Viewers on
+    /// another grid are no worse off: any start time is as good as another for them.
+    fn on_frame_grid(&self, mut p: Playback, map: &RoomMap) -> Playback {
+        let scheduled_start = p.playing && p.lead_in_rate == 0.0 && p.rate == 1.0;
+        let Some((step, phase)) = self.controller.frame_grid() else {
+            return p;
+        };
+        if !scheduled_start || step <= Span::ZERO {
+            return p;
+        }
+        let start = map.to_local(p.anchor_room);
+        // Frames are shown at media time + phase (mod step); the start must put media time
+        // `anchor_media` at such an instant.
+        let off_grid = (start - (p.anchor_media - MediaTime(0)) - phase)
+            .0
+            .rem_euclid(step.0);
+        if off_grid != 0 {
+            p.anchor_room = map.to_room(start + (step - Span(off_grid)));
+        }
+        p
+    }
+
     fn leads(&self) -> Leads {
         let mut owd = Span::ZERO;
         let mut prep = self.controller.prep();
@@ -808,6 +842,7 @@ impl Engine {
             let cur = self.register.get().map(|v| v.playback.clone());
             match apply_intent(cur.as_ref(), &intent, r, self.leads()) {
                 Ok(p) => {
+                    let p = self.on_frame_grid(p, &map);
                     self.stats.intents_applied += 1;
                     self.guard.forget_hold();
                     self.write_state(r, p);

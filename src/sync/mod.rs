@@ -27,10 +27,10 @@ use serde::{Deserialize, Serialize};
 pub use buffering::BufferingPolicy;
 pub use clock::{ClockEstimate, RoomMap};
 pub use controller::{Observation, PlayerCommand, SeekCause};
-pub use presentation::StepEstimator;
 pub use engine::{
     Channel, Config, Destination, Engine, Event, Input, Output, PeerView, Stats, Transmit,
 };
+pub use presentation::StepEstimator;
 pub use state::{Intent, Playback, Stamp, Versioned};
 pub use time::{LocalTime, MediaTime, RoomTime, Span};
 pub use wire::{Body, WireMessage, PROTOCOL_VERSION};

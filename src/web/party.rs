@@ -167,6 +167,13 @@ impl Party {
         self.input(Input::PresentationStep(step));
     }
 
+    /// The player's frames fall at media time + `phase_ms` on that grid (see
+    /// [`Input::PresentationPhase`]).
+    pub fn presentation_phase(&self, phase_ms: f64) {
+        let phase = sync::Span::from_micros((phase_ms * 1000.0).round() as i64);
+        self.input(Input::PresentationPhase(phase));
+    }
+
     /// The player stalled or recovered; `phase` is what the others see.
     pub fn set_local_phase(&self, phase: ViewerPhase) {
         let was_buffering = {

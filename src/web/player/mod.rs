@@ -159,6 +159,7 @@ pub struct UseVideoPlayerOptions {
     on_seeked: Handler<SeekReport>,
     on_started: Handler<StartReport>,
     on_presentation_step: Handler<f64>,
+    on_presentation_phase: Handler<f64>,
     sample_frames: bool,
 }
 
@@ -182,6 +183,12 @@ impl UseVideoPlayerOptions {
     /// refresh interval and the video's frame duration) once measured, and again if it changes.
     pub fn on_presentation_step(mut self, handler: impl Fn(f64) + 'static) -> Self {
         self.on_presentation_step = Some(Rc::new(handler));
+        self
+    }
+    /// Called with where frames fall on that step's grid (ms): each frame is shown at its media
+    /// time plus this, modulo the step. Once measured, and again if it moves.
+    pub fn on_presentation_phase(mut self, handler: impl Fn(f64) + 'static) -> Self {
+        self.on_presentation_phase = Some(Rc::new(handler));
         self
     }
     /// Observe by sampling `currentTime` even where frame callbacks exist (to test the fallback).
@@ -796,6 +803,7 @@ impl Shared {
             seeked_after_ms: seeked_at - seek.asked_at_ms,
             frame_after_ms: frame_at_ms.map(|at| at - seek.asked_at_ms),
         };
+        web_sys::console::debug_1(&format!("player: {report:?}").into());
         self.set.last_seek.set(Some(report));
         if let Some(handler) = self.options.on_seeked.clone() {
             handler(report);
@@ -815,8 +823,14 @@ impl Shared {
         drop(previous);
     }
 
-    /// Learns the video's frame duration from two frames presented one after the other.
-    fn learn_frame_duration(&self, frame: &FrameObservation) {
+    /// Learns the video's frame duration from two frames presented one after the other, and
+    /// where frames fall on the display's refresh grid.
+    fn learn_frame_grid(&self, frame: &FrameObservation) {
+        if frame.source == FrameSource::VideoFrameCallback {
+            self.step
+                .borrow_mut()
+                .presented(frame.presented_at_ms, frame.media_time_secs * 1000.0);
+        }
         let previous = self.last_frame.replace(Some(*frame));
         let Some(previous) = previous else { return };
         let consecutive = matches!(
@@ -831,15 +845,22 @@ impl Shared {
     }
 
     fn report_step(&self) {
-        // The borrow ends before the handler runs: it may call straight back into the player.
-        let changed = self.step.borrow_mut().changed_step();
-        if let (Some(step), Some(handler)) = (changed, self.options.on_presentation_step.clone()) {
-            handler(step.as_micros() as f64 / 1000.0);
+        // The borrow ends before the handlers run: they may call straight back into the player.
+        let (step, phase) = {
+            let mut estimator = self.step.borrow_mut();
+            (estimator.changed_step(), estimator.changed_phase())
+        };
+        let as_ms = |span: crate::sync::Span| span.as_micros() as f64 / 1000.0;
+        if let (Some(step), Some(handler)) = (step, self.options.on_presentation_step.clone()) {
+            handler(as_ms(step));
+        }
+        if let (Some(phase), Some(handler)) = (phase, self.options.on_presentation_phase.clone()) {
+            handler(as_ms(phase));
         }
     }
 
     fn on_frame(&self, frame: FrameObservation) {
-        self.learn_frame_duration(&frame);
+        self.learn_frame_grid(&frame);
         let shown = self.position.try_get_untracked().unwrap_or(0.0);
         if (frame.media_time_secs - shown).abs() >= POSITION_STEP_SECS {
             self.set.position.set(frame.media_time_secs);
@@ -880,6 +901,9 @@ impl Shared {
             }
             leads.push(measured);
         }
+        web_sys::console::debug_1(
+            &format!("player: {report:?}, lead {:.1} ms", self.start_lead_ms()).into(),
+        );
         self.set.last_start.set(Some(report));
         if let Some(handler) = self.options.on_started.clone() {
             handler(report);
