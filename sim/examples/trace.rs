@@ -1,7 +1,7 @@
 //! Runs one scenario for a while and prints its outcome: a tool for looking into the engine.
 //!
 //! `cargo run --release -p insieme-sim --example trace -- NAME [SECONDS]` with NAME one of lan,
-//! wan, storm, handover, churn, stall, partition. Environment: `SEED=N` (stall, churn),
+//! wan, storm, handover, churn, stall, partition, screen, screen-untold. Environment: `SEED=N` (stall, churn, screen),
 //! `WAIT_MS=N` (buffering wait budget), `SERIES=1` (largest offset per simulated second),
 //! `INSIEME_SIM_TRACE=1` (every player command and engine event, and each steady seek).
 
@@ -37,6 +37,14 @@ fn main() {
                 .unwrap_or(1),
             secs,
         ),
+        "screen" | "screen-untold" => scenarios::screen(
+            std::env::var("SEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1),
+            secs,
+            name == "screen",
+        ),
         _ => scenarios::partition(1, secs),
     };
     let mut sc = sc;
@@ -52,6 +60,6 @@ fn main() {
         }
         println!();
     }
-    println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} jump {:?} join {:?} agree {} rejected {}",
-        o.offsets_ms.len(), o.percentile(50.0), o.percentile(95.0), o.percentile(99.0), o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.jump_ms, o.join_ms, o.final_agree, o.rejected);
+    println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} rate changes/min {:.1} jump {:?} join {:?} agree {} rejected {}",
+        o.offsets_ms.len(), o.percentile(50.0), o.percentile(95.0), o.percentile(99.0), o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), o.jump_ms, o.join_ms, o.final_agree, o.rejected);
 }

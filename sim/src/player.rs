@@ -7,6 +7,13 @@
 //! frame's media time and a slightly noisy presentation timestamp (as
 //! `requestVideoFrameCallback` does), and it can stall.
 //!
+//! Optionally it presents on a display ([`DisplaySpec`]), as a browser does: a frame appears
+//! only at a vsync, and the renderer keeps a steady frame cadence (Chromium's
+//! `VideoRendererAlgorithm`: for 60 fps on 60 Hz, the next frame at every vsync) until the
+//! cadence frame has drifted more than a set amount from the media clock, and only then drops or
+//! repeats a frame. What is shown then follows the media clock in whole refresh steps, with
+//! hysteresis. Without a display, frames are observed the instant the clock crosses them.
+//!
 //! Semantics of the commands follow `insieme::sync::PlayerCommand`.
 
 use crate::rng::Rng;
@@ -28,6 +35,73 @@ pub struct PlayerSpec {
     pub obs_noise_us: f64,
     /// Period of position reports while paused.
     pub paused_report_us: f64,
+    /// The display frames are presented on; `None`: presentation is continuous.
+    pub display: Option<DisplaySpec>,
+}
+
+impl PlayerSpec {
+    /// The display, if it is one a person could watch (else presentation is continuous).
+    pub fn display(&self) -> Option<DisplaySpec> {
+        self.display.filter(|d| {
+            (1_000.0..=1e6).contains(&d.refresh_us)
+                && d.phase_us.is_finite()
+                && d.max_drift_us.is_finite()
+                && self.fps.is_finite()
+                && self.fps > 0.0
+        })
+    }
+
+    /// How finely frames are placed in time: the refresh interval, or the frame duration where
+    /// that is shorter (what the browser glue tells the engine); `None` without a display.
+    pub fn presentation_step(&self) -> Option<insieme::sync::Span> {
+        let d = self.display()?;
+        let us = d.refresh_us.min(1e6 / self.fps);
+        Some(insieme::sync::Span::from_micros(us.round() as i64))
+    }
+}
+
+/// A display: vsyncs at true instants `phase + n * refresh`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DisplaySpec {
+    pub refresh_us: f64,
+    pub phase_us: f64,
+    /// The renderer keeps its cadence while the cadence frame is within this of the media clock
+    /// (Chromium's max_acceptable_drift, about 15 ms).
+    pub max_drift_us: f64,
+}
+
+impl DisplaySpec {
+    fn vsync(&self, n: i64) -> f64 {
+        self.phase_us + n as f64 * self.refresh_us
+    }
+
+    /// The first vsync at or after true time `t`.
+    fn first_from(&self, t: i64) -> i64 {
+        ((t as f64 - self.phase_us) / self.refresh_us).ceil() as i64
+    }
+}
+
+/// What a display shows (unused without one).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Screen {
+    /// The frame on screen.
+    frame: Option<i64>,
+    /// Media time and true vsync instant of the latest frame presented while moving.
+    presented: Option<(f64, f64)>,
+    /// The renderer's cadence position (in frames) at the latest vsync; `None` until the first
+    /// vsync of a motion, which shows the frame nearest the clock.
+    cadence: Option<f64>,
+    /// The next vsync to present at, while moving.
+    next_vsync: Option<i64>,
+}
+
+impl Screen {
+    /// Motion stopped: the picture stays, the cadence starts afresh with the next motion.
+    fn halt(&mut self) {
+        self.presented = None;
+        self.cadence = None;
+        self.next_vsync = None;
+    }
 }
 
 /// A frame (or paused position) shown: media time and the true instant it was shown.
@@ -56,6 +130,7 @@ pub struct Player {
     stalled: bool,
     last_frame: i64,
     next_paused_report: i64,
+    screen: Screen,
 }
 
 impl Player {
@@ -76,6 +151,7 @@ impl Player {
             stalled: false,
             last_frame: -1,
             next_paused_report: now,
+            screen: Screen::default(),
         }
     }
 
@@ -151,6 +227,7 @@ impl Player {
         self.advance(now);
         match cmd {
             C::Load { media_id } => {
+                self.screen = Screen::default();
                 self.media = Some(media_id.clone());
                 let lat = self.spec.load_latency_us * self.rng.range(0.7, 1.3);
                 self.load_done = Some(now + lat as i64);
@@ -165,6 +242,7 @@ impl Player {
                 let lat = self.spec.seek_latency_us * self.rng.range(1.0 - v, 1.0 + v);
                 let done = now + lat as i64;
                 self.seek = Some((done, m.as_secs_f64().max(0.0)));
+                self.screen.halt();
                 if let Some(s) = self.start_at {
                     let st = self.sample_start();
                     self.start_at = Some(s.max(done + st));
@@ -196,6 +274,7 @@ impl Player {
                 let was = self.moving();
                 self.playing = false;
                 self.start_at = None;
+                self.screen.halt();
                 if was {
                     vec![self.shown_now()]
                 } else {
@@ -209,11 +288,14 @@ impl Player {
     pub fn set_stalled(&mut self, now: i64, stalled: bool) {
         self.advance(now);
         self.stalled = stalled;
-        if !stalled {
+        if stalled {
+            self.screen.halt();
+        } else {
             if let Some(s) = self.start_at {
                 self.start_at = Some(s.max(now));
             }
             self.last_frame = (self.pos * self.spec.fps).floor() as i64;
+            self.begin_vsyncs(now);
         }
     }
 
@@ -232,7 +314,13 @@ impl Player {
         if let (Some(s), None, false) = (self.start_at, self.seek, self.stalled) {
             consider(s);
         }
-        if self.moving() {
+        if let (true, Some(d)) = (self.moving(), self.spec.display()) {
+            let n = self
+                .screen
+                .next_vsync
+                .unwrap_or_else(|| d.first_from(self.t));
+            consider(d.vsync(n).ceil() as i64);
+        } else if self.moving() {
             let next = (self.last_frame + 1) as f64 / self.spec.fps;
             let speed = (self.rate_cur.min(self.rate_target) * self.clock_rate).max(1e-3);
             let dt = ((next - self.pos) / speed * 1e6).ceil().max(1.0);
@@ -251,6 +339,7 @@ impl Player {
             if d <= t {
                 self.load_done = None;
                 self.next_paused_report = t + self.spec.paused_report_us as i64;
+                self.screen.frame = Some(self.frame_at(self.pos));
                 shown.push(self.shown_now());
             }
             return shown;
@@ -264,7 +353,14 @@ impl Player {
                 self.pos = target;
                 self.last_frame = (target * self.spec.fps).floor() as i64;
                 self.next_paused_report = t + self.spec.paused_report_us as i64;
-                shown.push(self.shown_now());
+                if self.spec.display().is_some() && self.playing && !self.stalled {
+                    // Playing on: the new frame is shown at the next vsync, as the first
+                    // frame of the motion (requestVideoFrameCallback reports it then).
+                    self.screen.frame = None;
+                } else {
+                    self.screen.frame = Some(self.frame_at(target));
+                    shown.push(self.shown_now());
+                }
             }
         }
         if let (Some(s), None, false) = (self.start_at, self.seek, self.stalled) {
@@ -274,7 +370,10 @@ impl Player {
                 self.last_frame = (self.pos * self.spec.fps).floor() as i64;
             }
         }
-        if self.moving() {
+        if self.moving() && self.spec.display().is_some() {
+            self.begin_vsyncs(t);
+            self.present_due(t, &mut shown);
+        } else if self.moving() {
             let k = (self.pos * self.spec.fps + 1e-9).floor() as i64;
             if k > self.last_frame {
                 let speed = self.rate_cur * self.clock_rate;
@@ -292,9 +391,231 @@ impl Player {
         shown
     }
 
+    /// What the viewer sees at true time `t >= self.t`, in media seconds. With a display and
+    /// while moving: the frame on screen carried forward at rate 1 since its vsync (the way the
+    /// browser benchmark reads a page's frames), so a viewer one frame behind shows a whole
+    /// frame's offset. Otherwise the media clock itself.
+    pub fn shown_at(&self, t: i64) -> f64 {
+        match self.screen.presented {
+            Some((media_s, at)) if self.moving() && self.spec.display().is_some() => {
+                media_s + (t as f64 - at).max(0.0) / 1e6
+            }
+            _ => self.pos_at(t),
+        }
+    }
+
+    /// The frame showing media time `media_s` while still.
+    fn frame_at(&self, media_s: f64) -> i64 {
+        (media_s * self.spec.fps + 1e-9).floor() as i64
+    }
+
+    /// Motion has begun at `t` (or goes on): vsyncs from the first at or after `t` present.
+    fn begin_vsyncs(&mut self, t: i64) {
+        if let (true, None, Some(d)) = (self.moving(), self.screen.next_vsync, self.spec.display())
+        {
+            self.screen.next_vsync = Some(d.first_from(t));
+        }
+    }
+
+    /// Presents at every vsync up to `t` (the clock has been advanced to `t` and was moving).
+    fn present_due(&mut self, t: i64, shown: &mut Vec<Shown>) {
+        let Some(d) = self.spec.display() else { return };
+        let Some(mut n) = self.screen.next_vsync else {
+            return;
+        };
+        while d.vsync(n) <= t as f64 {
+            self.present(&d, d.vsync(n), t, shown);
+            n += 1;
+        }
+        self.screen.next_vsync = Some(n);
+    }
+
+    /// The renderer's choice at the vsync at true time `v <= t = self.t`: the cadence frame
+    /// while it is within the drift bound of the media clock, else (and at a motion's first
+    /// vsync) the frame nearest the clock. A frame that differs from the one on screen is shown
+    /// and reported with `v` as its presentation time.
+    fn present(&mut self, d: &DisplaySpec, v: f64, t: i64, shown: &mut Vec<Shown>) {
+        let fps = self.spec.fps;
+        let speed = (self.rate_cur * self.clock_rate).max(1e-3);
+        let clock = self.pos - (t as f64 - v).max(0.0) * speed / 1e6;
+        // Cadence positions advance by this many frames per vsync (1 for 60 fps on 60 Hz,
+        // 0.5 for 30 fps: each frame for two vsyncs); a frame is shown while the cadence is
+        // within it.
+        let per_vsync = fps * d.refresh_us / 1e6;
+        let drift_us = |c: f64| (c / fps - clock).abs() / speed * 1e6;
+        let grid = per_vsync.min(1.0);
+        let mut c = self
+            .screen
+            .cadence
+            .map(|c| c + per_vsync)
+            .filter(|c| drift_us(*c) <= d.max_drift_us)
+            .unwrap_or_else(|| (clock * fps / grid).round() * grid);
+        let mut frame = (c + 1e-9).floor() as i64;
+        if let Some(on) = self.screen.frame.filter(|on| *on > frame) {
+            // A playing video never steps back: hold the frame on screen instead.
+            frame = on;
+            c = on as f64;
+        }
+        self.screen.cadence = Some(c);
+        if self.screen.frame != Some(frame) {
+            let media_s = frame as f64 / fps;
+            self.screen.frame = Some(frame);
+            self.screen.presented = Some((media_s, v));
+            shown.push(Shown {
+                media_s,
+                at_true_us: v,
+            });
+        }
+    }
+
     /// Uniform noise for a presentation timestamp.
     pub fn noise(&mut self) -> f64 {
         let n = self.spec.obs_noise_us;
         self.rng.range(-n, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insieme::sync::{MediaTime, PlayerCommand as C};
+
+    const REFRESH: f64 = 1e6 / 60.0;
+
+    fn spec(fps: f64) -> PlayerSpec {
+        PlayerSpec {
+            fps,
+            seek_latency_us: 100_000.0,
+            seek_variation: 0.0,
+            start_latency_us: 0.0,
+            start_variation_us: 0.0,
+            rate_tau_us: 1.0,
+            load_latency_us: 0.0,
+            obs_noise_us: 0.0,
+            paused_report_us: 250_000.0,
+            display: Some(DisplaySpec {
+                refresh_us: REFRESH,
+                phase_us: 1_234.5,
+                max_drift_us: 15_000.0,
+            }),
+        }
+    }
+
+    /// Plays at `rate` for `secs` and returns each shown frame with the media clock at its
+    /// vsync (in seconds).
+    fn play(fps: f64, rate: f64, secs: f64) -> Vec<(Shown, f64)> {
+        let mut p = Player::new(spec(fps), 1.0, Rng::new(1), 0);
+        p.command(
+            0,
+            &C::Load {
+                media_id: "m".into(),
+            },
+            None,
+        );
+        p.wake(0);
+        p.command(0, &C::SetRate(rate), None);
+        p.command(1_000, &C::PlayAt(insieme::sync::LocalTime(0)), Some(1_000));
+        let mut out = Vec::new();
+        while let Some(t) = p.next_event() {
+            if t > (secs * 1e6) as i64 {
+                break;
+            }
+            let clock = p.pos_at(t);
+            for s in p.wake(t) {
+                // The vsync is at most 1 µs before the wake.
+                out.push((s, clock));
+            }
+        }
+        out
+    }
+
+    fn on_vsync(at: f64) -> bool {
+        let n = (at - 1_234.5) / REFRESH;
+        (n - n.round()).abs() < 1e-6
+    }
+
+    #[test]
+    fn sixty_fps_on_sixty_hz_shows_the_next_frame_at_every_vsync() {
+        let shown = play(60.0, 1.0, 5.0);
+        assert!(shown.len() > 280, "{}", shown.len());
+        for w in shown.windows(2) {
+            let (a, b) = (w[0].0, w[1].0);
+            assert!(on_vsync(b.at_true_us), "{b:?}");
+            assert!(
+                (b.at_true_us - a.at_true_us - REFRESH).abs() < 1e-6,
+                "{a:?} {b:?}"
+            );
+            assert!(
+                (b.media_s - a.media_s - 1.0 / 60.0).abs() < 1e-9,
+                "{a:?} {b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_frame_is_dropped_only_past_the_drift_bound() {
+        let shown = play(60.0, 1.03, 10.0);
+        // Drift in true time: media seconds over the rate.
+        let drifts: Vec<f64> = shown
+            .iter()
+            .map(|(s, c)| (s.media_s - c) / 1.03 * 1e6)
+            .collect();
+        let worst = drifts.iter().map(|d| d.abs()).fold(0.0, f64::max);
+        assert!(worst <= 15_000.0 + 1.0, "{worst}");
+        // Hysteresis: the cadence is kept well past half a frame before a frame is dropped.
+        assert!(worst > 12_000.0, "{worst}");
+        let drops = shown
+            .windows(2)
+            .filter(|w| w[1].0.media_s - w[0].0.media_s > 1.5 / 60.0)
+            .count();
+        // 3 % faster for ~10 s: about 18 frames gained, each a drop.
+        assert!((14..=20).contains(&drops), "{drops}");
+    }
+
+    #[test]
+    fn thirty_fps_holds_each_frame_for_two_vsyncs() {
+        let shown = play(30.0, 1.0, 5.0);
+        assert!(shown.len() > 140, "{}", shown.len());
+        for w in shown.windows(2) {
+            let (a, b) = (w[0].0, w[1].0);
+            assert!(
+                (b.at_true_us - a.at_true_us - 2.0 * REFRESH).abs() < 1e-6,
+                "{a:?} {b:?}"
+            );
+            assert!(
+                (b.media_s - a.media_s - 1.0 / 30.0).abs() < 1e-9,
+                "{a:?} {b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_seek_while_playing_shows_its_frame_at_the_next_vsync() {
+        let mut p = Player::new(spec(60.0), 1.0, Rng::new(1), 0);
+        p.command(
+            0,
+            &C::Load {
+                media_id: "m".into(),
+            },
+            None,
+        );
+        p.wake(0);
+        p.command(0, &C::PlayAt(insieme::sync::LocalTime(0)), Some(0));
+        while let Some(t) = p.next_event().filter(|t| *t < 500_000) {
+            p.wake(t);
+        }
+        assert!(p.moving());
+        p.command(500_000, &C::SeekTo(MediaTime::from_secs_f64(30.0)), None);
+        let mut first = None;
+        while let Some(t) = p.next_event() {
+            if t > 1_000_000 || first.is_some() {
+                break;
+            }
+            first = p.wake(t).into_iter().find(|s| s.media_s >= 30.0);
+        }
+        let first = first.expect("a frame after the seek");
+        assert!(on_vsync(first.at_true_us), "{first:?}");
+        assert!((first.at_true_us - 600_000.0) < REFRESH, "{first:?}");
+        assert!((first.media_s - 30.0) * 1e6 < REFRESH, "{first:?}");
     }
 }

@@ -37,6 +37,8 @@ pub struct Row {
     pub converge_ms: f64,
     pub steady_hard_seeks: u64,
     pub max_rate_dev: f64,
+    /// Playback rate changes per viewer per minute (a hunting controller makes many).
+    pub rate_changes_per_min: f64,
     pub jump_ms: Option<f64>,
     pub join_ms: Option<f64>,
     pub final_state_agrees: bool,
@@ -83,6 +85,7 @@ impl Row {
             converge_ms: round3(converge),
             steady_hard_seeks: o.steady_hard_seeks,
             max_rate_dev: (o.max_rate_dev * 1e5).round() / 1e5,
+            rate_changes_per_min: round3(o.rate_changes_per_min()),
             jump_ms: o.jump_ms.map(round3),
             join_ms: o.join_ms.map(round3),
             final_state_agrees: o.final_agree,
@@ -100,8 +103,9 @@ impl Row {
 /// The table printed by the benchmark.
 pub fn table(rows: &[Row]) -> String {
     let mut s = String::new();
+    let w = rows.iter().map(|r| r.name.len()).fold(9, usize::max);
     s.push_str(&format!(
-        "{:<9} {:>5} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6} {:>8} {:>8}  {:<28} {}\n",
+        "{:<w$} {:>5} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6} {:>8} {:>9} {:>8}  {:<28} {}\n",
         "scenario",
         "peers",
         "p50 ms",
@@ -111,13 +115,14 @@ pub fn table(rows: &[Row]) -> String {
         "conv ms",
         "seeks",
         "rate dev",
+        "rate/min",
         "jump ms",
         "target (+ seeks=0, dev<=0.05)",
         "ok"
     ));
     for r in rows {
         s.push_str(&format!(
-            "{:<9} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>10.1} {:>6} {:>8.5} {:>8}  {:<28} {}\n",
+            "{:<w$} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>10.1} {:>6} {:>8.5} {:>9.1} {:>8}  {:<28} {}\n",
             r.name,
             r.peers,
             r.p50_ms,
@@ -127,6 +132,7 @@ pub fn table(rows: &[Row]) -> String {
             r.converge_ms,
             r.steady_hard_seeks,
             r.max_rate_dev,
+            r.rate_changes_per_min,
             r.jump_ms.map_or("-".to_string(), |j| format!("{j:.3}")),
             if r.targets.is_empty() {
                 "-".to_string()

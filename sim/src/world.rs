@@ -3,10 +3,11 @@
 //! Everything happens at integer microseconds of true time, in (time, sequence) order, so a
 //! seed reproduces a run exactly. Each peer has a clock with an offset (up to hours) and a
 //! skew; its engine only ever sees that clock. The world measures what the engines cannot:
-//! every viewer's true media position at the same true instant.
+//! every viewer's true media position at the same true instant (with a display model, the
+//! position of the frame each viewer has on screen).
 
 use crate::net::{Link, LinkSpec};
-use crate::player::{Player, PlayerSpec, Shown};
+use crate::player::{DisplaySpec, Player, PlayerSpec, Shown};
 use crate::rng::Rng;
 use insieme::sync::{
     Config, Destination, Engine, Input, Intent, LocalTime, Observation, Output, PeerId,
@@ -74,6 +75,12 @@ pub struct Scenario {
     pub start_latency_ms: (f64, f64),
     pub rate_tau_ms: (f64, f64),
     pub stalls: Option<StallSpec>,
+    /// Every player presents on a display like this one (one machine: one vsync phase);
+    /// `None`: continuous presentation.
+    pub display: Option<DisplaySpec>,
+    /// Tell each engine its player's presentation step ([`Input::PresentationStep`]) when its
+    /// node starts, as the browser glue does; off, the engine assumes continuous presentation.
+    pub tell_presentation_step: bool,
     pub engine: Config,
     pub script: Vec<(f64, Action)>,
 }
@@ -104,6 +111,10 @@ pub struct Outcome {
     pub holds: u64,
     /// Largest inter-viewer offset over the last second of the run, ms.
     pub final_spread_ms: f64,
+    /// Playback rate changes all engines asked for, and the seconds engines ran in all: a
+    /// controller that hunts changes the rate many times a minute.
+    pub rate_changes: u64,
+    pub viewer_s: f64,
 }
 
 impl Outcome {
@@ -115,6 +126,21 @@ impl Outcome {
         v.sort_by(f64::total_cmp);
         let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
         v[i.min(v.len() - 1)]
+    }
+    /// Rate changes per viewer per minute of presence.
+    pub fn rate_changes_per_min(&self) -> f64 {
+        if self.viewer_s > 0.0 {
+            self.rate_changes as f64 * 60.0 / self.viewer_s
+        } else {
+            0.0
+        }
+    }
+    /// Share of samples (0–1) in which viewers were more than `ms` apart.
+    pub fn share_over(&self, ms: f64) -> f64 {
+        if self.offsets_ms.is_empty() {
+            return 0.0;
+        }
+        self.offsets_ms.iter().filter(|x| **x > ms).count() as f64 / self.offsets_ms.len() as f64
     }
     pub fn max_offset(&self) -> f64 {
         self.offsets_ms.iter().copied().fold(f64::NAN, f64::max)
@@ -264,6 +290,7 @@ impl World {
                 load_latency_us: 400_000.0,
                 obs_noise_us: 1_000.0,
                 paused_report_us: 250_000.0,
+                display: sc.display,
             };
             slots.push(Slot {
                 clock,
@@ -401,11 +428,7 @@ impl World {
                 if self.alive(slot, gen)
                     && self.slots[slot].node.as_ref().unwrap().player_token == token
                 {
-                    let node = self.slots[slot].node.as_mut().unwrap();
-                    node.player_wake = None;
-                    let shown = node.player.wake(self.now);
-                    self.show(slot, shown);
-                    self.schedule_player(slot);
+                    self.wake_player(slot);
                 }
             }
             Ev::Observe { slot, gen, obs } => {
@@ -458,6 +481,42 @@ impl World {
                 self.schedule_stall(slot);
             }
         }
+    }
+
+    fn wake_player(&mut self, slot: usize) {
+        let Some(node) = self.slots[slot].node.as_mut() else {
+            return;
+        };
+        node.player_wake = None;
+        let shown = node.player.wake(self.now);
+        self.show(slot, shown);
+        self.schedule_player(slot);
+    }
+
+    /// Presents the vsyncs due right now before a sample, so that a sample never sees one
+    /// viewer past a vsync and another not yet (a one-frame split that no viewer shows).
+    fn present_due_vsyncs(&mut self) {
+        let now = self.now;
+        let due: Vec<usize> = self
+            .present()
+            .filter(|(_, n)| n.player.spec.display().is_some() && n.player_wake == Some(now))
+            .map(|(i, _)| i)
+            .collect();
+        for slot in due {
+            if let Some(n) = self.slots[slot].node.as_mut() {
+                // The queued wake is now stale.
+                n.player_token += 1;
+            }
+            self.wake_player(slot);
+        }
+    }
+
+    /// Counts what an engine did while its node ran, from `joined_at` until `until`.
+    fn tally(&mut self, engine: &Engine, joined_at: i64, until: i64) {
+        self.out.rejected += rejected(engine);
+        self.out.holds += engine.stats().holds;
+        self.out.rate_changes += engine.stats().controller.rate_changes;
+        self.out.viewer_s += (until - joined_at).max(0) as f64 / 1e6;
     }
 
     fn schedule_stall(&mut self, slot: usize) {
@@ -580,6 +639,7 @@ impl World {
         self.peers_seen += 1;
         self.join_times.push((slot, s.gen, self.now));
         let gen = s.gen;
+        let step = s.player.presentation_step();
         // Data channels open on both sides after an ICE/DTLS handshake of a few round trips.
         let others: Vec<(usize, u64)> = self
             .present()
@@ -609,6 +669,9 @@ impl World {
                 },
             );
         }
+        if let (true, Some(step)) = (self.sc.tell_presentation_step, step) {
+            self.drive(slot, Input::PresentationStep(step));
+        }
         self.drive(slot, Input::Tick);
         self.schedule_stall(slot);
     }
@@ -617,8 +680,7 @@ impl World {
         let Some(node) = self.slots[slot].node.take() else {
             return;
         };
-        self.out.rejected += rejected(&node.engine);
-        self.out.holds += node.engine.stats().holds;
+        self.tally(&node.engine, node.joined_at, self.now);
         let others: Vec<(usize, u64)> = self.present().map(|(i, n)| (i, n.gen)).collect();
         for (o, og) in others {
             let t = self.now + self.links[slot][o].base_us as i64 + 20_000;
@@ -795,6 +857,7 @@ impl World {
     }
 
     fn sample(&mut self) {
+        self.present_due_vsyncs();
         let now = self.now;
         let lead = self
             .present()
@@ -812,6 +875,8 @@ impl World {
         struct View {
             slot: usize,
             pos_ms: f64,
+            /// What the viewer shows (`pos_ms` without a display model).
+            shown_ms: f64,
             ok: bool,
             established: bool,
             stalled: bool,
@@ -836,6 +901,7 @@ impl World {
             views.push(View {
                 slot,
                 pos_ms,
+                shown_ms: n.player.shown_at(now) * 1e3,
                 ok,
                 established: n.included || now - n.joined_at > JOIN_WINDOW_US,
                 stalled,
@@ -888,7 +954,7 @@ impl World {
             let included: Vec<f64> = views
                 .iter()
                 .filter(|v| !v.stalled && self.slots[v.slot].node.as_ref().unwrap().included)
-                .map(|v| v.pos_ms)
+                .map(|v| v.shown_ms)
                 .collect();
             if included.len() >= 2 {
                 self.out.offsets_ms.push(spread(included.into_iter()));
@@ -909,10 +975,11 @@ impl World {
     }
 
     fn finish(mut self) -> Outcome {
-        for s in &self.slots {
-            if let Some(n) = &s.node {
-                self.out.rejected += rejected(&n.engine);
-                self.out.holds += n.engine.stats().holds;
+        let end = (self.sc.duration_s * 1e6) as i64;
+        for slot in 0..self.slots.len() {
+            if let Some(n) = self.slots[slot].node.take() {
+                self.tally(&n.engine, n.joined_at, end);
+                self.slots[slot].node = Some(n);
             }
         }
         let states: Vec<_> = self

@@ -47,6 +47,12 @@ fn main() {
         (scenarios::handover(seed, 90.0), vec![Target::JumpMs(5.0)]),
         (scenarios::churn(seed, 600.0), vec![Target::P95(15.0)]),
         (scenarios::stalls(seed, 180.0), vec![Target::FinalAgree]),
+        (
+            scenarios::screen(seed, 65.0, true),
+            vec![Target::P95(10.0), Target::P99(17.0)],
+        ),
+        // The same run with the engine not told its step: the comparison, with no target.
+        (scenarios::screen(seed, 65.0, false), vec![]),
     ];
 
     let mut rows = Vec::new();
@@ -95,4 +101,11 @@ fn print_params(sc: &Scenario) {
         sc.stalls,
         sc.script.len()
     );
+    if let Some(d) = sc.display {
+        println!(
+            "  display: refresh {:.1} us, vsync phase {:.1} us (all peers), max drift {:.0} us; \
+             engine told the presentation step: {}",
+            d.refresh_us, d.phase_us, d.max_drift_us, sc.tell_presentation_step
+        );
+    }
 }
