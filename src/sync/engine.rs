@@ -1103,6 +1103,54 @@ mod tests {
         assert!((0..3).all(|i| m.engine(i).playback().cloned() == s0));
     }
 
+    /// Peer 1 pauses, seeks and plays to each position; where each start falls on its local
+    /// clock relative to the frame grid (µs modulo `step`). `grid`: what its player reported.
+    fn start_offsets_on_grid(step: Span, grid: Option<Span>, seeks: &[i64]) -> Vec<i64> {
+        let mut m = Mini::new(2);
+        m.run_for(1_000_000);
+        let load = Intent::Load {
+            media_id: "film".into(),
+        };
+        m.input(0, Input::Intent(load));
+        m.run_for(500_000);
+        if let Some(phase) = grid {
+            m.input(1, Input::PresentationStep(step));
+            m.input(1, Input::PresentationPhase(phase));
+        }
+        let mut offsets = Vec::new();
+        for &seek_to in seeks {
+            m.input(1, Input::Intent(Intent::Pause));
+            m.run_for(300_000);
+            m.input(1, Input::Intent(Intent::Seek(MediaTime(seek_to))));
+            m.input(1, Input::Intent(Intent::Play));
+            m.run_for(300_000);
+            let v = m.engine(1).playback().unwrap().playback.clone();
+            let map = m.engine(1).room_map(m.local(1)).unwrap();
+            let start = map.to_local(v.anchor_room);
+            offsets.push(
+                (start - (v.anchor_media - MediaTime(0)))
+                    .0
+                    .rem_euclid(step.0),
+            );
+        }
+        offsets
+    }
+
+    #[test]
+    fn a_start_lands_on_the_initiators_frame_grid() {
+        let step = Span::from_micros(16_667);
+        let phase = Span::from_micros(4_321);
+        let seeks = [0, 12_345_678, 3_000_001];
+        for off in start_offsets_on_grid(step, Some(phase), &seeks) {
+            // Microsecond rounding of the room map may leave a microsecond or two.
+            let apart = (off - phase.0).abs().min(step.0 - (off - phase.0).abs());
+            assert!(apart <= 2, "start {off} µs into the grid, want {}", phase.0);
+        }
+        // A peer whose player reported no grid schedules as before: its starts fall anywhere.
+        let plain = start_offsets_on_grid(step, None, &seeks);
+        assert!(plain.iter().any(|o| (o - phase.0).abs() > 100), "{plain:?}");
+    }
+
     #[test]
     fn reference_leaving_keeps_room_time_continuous() {
         let mut m = Mini::new(3);
