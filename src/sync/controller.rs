@@ -133,6 +133,8 @@ pub struct Latency {
     mean: f64,
     dev: f64,
     n: u32,
+    /// Smallest value learned, µs.
+    floor: f64,
 }
 
 impl Latency {
@@ -141,13 +143,24 @@ impl Latency {
             mean: guess.0 as f64,
             dev: guess.0 as f64 / 2.0,
             n: 0,
+            floor: 0.0,
+        }
+    }
+    /// A latency that may come out negative: the residual of a player that compensates its
+    /// own start delay (the browser glue calls `play()` early by what it measured). Clamped at
+    /// zero, every early start would be forgotten and every late one kept, so the mean would
+    /// creep up and every start would come early by it.
+    fn residual(guess: Span) -> Latency {
+        Latency {
+            floor: -500_000.0,
+            ..Latency::new(guess)
         }
     }
     fn update(&mut self, x: Span) {
-        let x = (x.0 as f64).clamp(0.0, 5e6);
+        let x = (x.0 as f64).clamp(self.floor, 5e6);
         if self.n == 0 {
             self.mean = x;
-            self.dev = x / 4.0;
+            self.dev = x.abs() / 4.0;
         } else {
             let a = (1.0 / (self.n as f64 + 1.0)).max(0.2);
             let err = x - self.mean;
@@ -253,8 +266,8 @@ impl Controller {
             last_ideal: 1.0,
             seek: None,
             seek_landed: None,
-            seek_lat: Latency::new(Span::from_millis(300)),
-            start_lat: Latency::new(Span::from_millis(30)),
+            seek_lat: Latency::new(Span::from_millis(200)),
+            start_lat: Latency::residual(Span::from_millis(30)),
             window: VecDeque::new(),
             last_obs: None,
             planned: None,
