@@ -123,6 +123,15 @@ const QUANTIZED_ERROR_FRAMES: usize = 7;
 /// With quantized presentation, correction starts this far beyond half a step, so that noise on
 /// a resting error cannot start a correction.
 const QUANTIZED_MARGIN: Span = Span::from_micros(1_000);
+/// With quantized presentation, a player whose media clock runs off the requested rate (it
+/// follows the sound card's clock, not the system's) falls a frame behind or ahead every few
+/// seconds. Each such correction after a rest measures that drift (one step over the rest) and
+/// trims the resting rate by this share of it...
+const TRIM_GAIN: f64 = 0.7;
+/// ...within this bound (audio clocks are off by hundreds of ppm, not percents)...
+const MAX_TRIM: f64 = 0.005;
+/// ...provided the rest lasted this long (a shorter one is a start's or a seek's leftover).
+const MIN_REST_FOR_TRIM: Span = Span::from_secs(2);
 /// A step finer than this is continuous presentation for the controller's purposes; coarser
 /// than this is no display a person watches.
 const STEP_RANGE: std::ops::RangeInclusive<Span> = Span::ZERO..=Span::from_millis(100);
@@ -249,6 +258,10 @@ pub struct Controller {
     step: Span,
     /// Where its frames fall on the step's grid, once the player has said.
     phase: Option<Span>,
+    /// Learned rate trim (fraction) for a player whose clock drifts; quantized frames only.
+    trim: f64,
+    /// When the last quantized correction ended, for measuring the drift to the next one.
+    resting_since: Option<LocalTime>,
     stats: ControllerStats,
 }
 
@@ -282,6 +295,8 @@ impl Controller {
             error: None,
             step: Span::ZERO,
             phase: None,
+            trim: 0.0,
+            resting_since: None,
             stats: ControllerStats::default(),
         }
     }
@@ -594,9 +609,11 @@ impl Controller {
         if self.correcting {
             if e_now.abs() < exit {
                 self.correcting = false;
+                self.resting_since = Some(now);
             }
         } else if e_now.abs() > enter {
             self.correcting = true;
+            self.learn_trim(now, e_now);
         }
         let corr = if self.correcting && self.quantized() {
             // The error only changes when a frame is dropped or repeated, so a proportional
@@ -612,11 +629,25 @@ impl Controller {
         let dev = self.cfg.max_rate_dev * (1.0 - 1e-9);
         let lo = speed * (1.0 - dev);
         let hi = speed * (1.0 + dev);
-        let rate = (ideal + speed * corr).clamp(lo, hi);
+        let rate = (ideal + speed * (corr + self.trim)).clamp(lo, hi);
         self.last_ideal = ideal;
         if (rate - self.rate_cmd).abs() > self.cfg.min_rate_step * speed.max(1e-3) {
             self.set_rate(now, rate, out);
         }
+    }
+
+    /// A quantized correction starts after a rest: the player drifted one step (in the
+    /// direction of `error`) over the rest, so trim the resting rate against that drift.
+    fn learn_trim(&mut self, now: LocalTime, error: f64) {
+        let Some(since) = self.resting_since.take() else {
+            return;
+        };
+        let rest = now - since;
+        if !self.quantized() || rest < MIN_REST_FOR_TRIM {
+            return;
+        }
+        let drift = self.step.0 as f64 / rest.0 as f64;
+        self.trim = (self.trim - error.signum() * drift * TRIM_GAIN).clamp(-MAX_TRIM, MAX_TRIM);
     }
 
     fn set_rate(&mut self, now: LocalTime, rate: f64, out: &mut VecDeque<PlayerCommand>) {
@@ -643,6 +674,7 @@ impl Controller {
         self.seek_landed = None;
         self.window.clear();
         self.error = None;
+        self.resting_since = None;
         match cause {
             SeekCause::Intent => self.stats.seeks_intent += 1,
             SeekCause::Join => self.stats.seeks_join += 1,
@@ -676,6 +708,7 @@ impl Controller {
         out.push_back(PlayerCommand::PlayAt(play_at));
         self.playing_cmd = true;
         self.correcting = false;
+        self.resting_since = None;
         self.error = None;
         self.mode = Mode::Starting {
             at,
