@@ -97,6 +97,11 @@ pub struct ControllerConfig {
     pub min_seek_gap: Span,
     /// After an intent, a join or a stall, seeks are attributed to it for this long.
     pub grace: Span,
+    /// The player itself makes `PlayAt` move the media at the instant asked (the browser glue
+    /// calls `play()` early by the delay it measured). The controller then measures starts only
+    /// for its margins: compensating them as well would make every start after the first come
+    /// early by whatever the first one was late.
+    pub player_keeps_start_time: bool,
 }
 
 impl Default for ControllerConfig {
@@ -113,6 +118,7 @@ impl Default for ControllerConfig {
             paused_tolerance: Span::from_millis(2),
             min_seek_gap: Span::from_secs(3),
             grace: Span::from_secs(5),
+            player_keeps_start_time: false,
         }
     }
 }
@@ -704,7 +710,11 @@ impl Controller {
         out: &mut VecDeque<PlayerCommand>,
     ) {
         // Rate first, so the start already runs at the right speed.
-        let play_at = at - self.start_lat.mean();
+        let play_at = if self.cfg.player_keeps_start_time {
+            at
+        } else {
+            at - self.start_lat.mean()
+        };
         out.push_back(PlayerCommand::PlayAt(play_at));
         self.playing_cmd = true;
         self.correcting = false;

@@ -84,7 +84,15 @@ impl Party {
             dropped_messages: RwSignal::new(0),
             problem: RwSignal::new(None),
         };
-        let engine = Engine::new(sync::Config::default(), PeerId(session), local_now());
+        // The player adapter times its own starts (see `play_at`).
+        let engine_config = sync::Config {
+            controller: sync::controller::ControllerConfig {
+                player_keeps_start_time: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let engine = Engine::new(engine_config, PeerId(session), local_now());
         let party = Party {
             inner: Rc::new(RefCell::new(Inner {
                 engine,

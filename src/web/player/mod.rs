@@ -39,9 +39,10 @@ const SPIN_BEFORE_START_MS: f64 = 12.0;
 /// Longest a late-firing timer may make the spin last (a guard, not a budget).
 const MAX_SPIN_MS: f64 = 20.0;
 /// From `play()` on a paused, ready element to the media effectively moving: `play_at` calls
-/// `play()` this much early. A first guess (headless Chromium measured 37–54 ms), replaced by the
-/// median of the last measured starts.
-const START_LEAD_GUESS_MS: f64 = 40.0;
+/// `play()` this much early. A first guess, replaced by the median of the last measured starts:
+/// headless Chromium measured 37–54 ms alone and 62–91 ms with three players on two busy cores;
+/// a first start late by a frame costs a joiner a third of a second of catching up.
+const START_LEAD_GUESS_MS: f64 = 60.0;
 /// How many recent starts the lead is the median of: one slow start on a busy machine must not
 /// make the next ones early.
 const START_LEAD_HISTORY: usize = 5;
