@@ -649,7 +649,10 @@ impl Controller {
             return;
         };
         let rest = now - since;
-        if !self.quantized() || rest < MIN_REST_FOR_TRIM {
+        // Drift shows as one step at a time; an error of several steps is the machine stalling
+        // the player (every viewer at once, on a busy machine), which no trim should learn.
+        let one_step = error.abs() < self.step.0 as f64 * 1.5;
+        if !self.quantized() || rest < MIN_REST_FOR_TRIM || !one_step {
             return;
         }
         let drift = self.step.0 as f64 / rest.0 as f64;
