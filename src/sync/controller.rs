@@ -132,12 +132,16 @@ const QUANTIZED_MARGIN: Span = Span::from_micros(1_000);
 /// With quantized presentation, a player whose media clock runs off the requested rate (it
 /// follows the sound card's clock, not the system's) falls a frame behind or ahead every few
 /// seconds. Each such correction after a rest measures that drift (one step over the rest) and
-/// trims the resting rate by this share of it...
-const TRIM_GAIN: f64 = 0.7;
+/// trims the resting rate by this share of it (an overestimate when the rest began away from
+/// the band's middle: hence well under one)...
+const TRIM_GAIN: f64 = 0.5;
+/// ...by at most this much per correction...
+const MAX_TRIM_STEP: f64 = 0.001;
 /// ...within this bound (audio clocks are off by hundreds of ppm, not percents)...
 const MAX_TRIM: f64 = 0.005;
-/// ...provided the rest lasted this long (a shorter one is a start's or a seek's leftover).
-const MIN_REST_FOR_TRIM: Span = Span::from_secs(2);
+/// ...provided the rest lasted this long (a shorter one is a start's or a seek's leftover, or a
+/// rest that began at the far edge of the band).
+const MIN_REST_FOR_TRIM: Span = Span::from_secs(4);
 /// A step finer than this is continuous presentation for the controller's purposes; coarser
 /// than this is no display a person watches.
 const STEP_RANGE: std::ops::RangeInclusive<Span> = Span::ZERO..=Span::from_millis(100);
@@ -262,8 +266,6 @@ pub struct Controller {
     error: Option<Span>,
     /// The player's presentation step (zero: continuous).
     step: Span,
-    /// Where its frames fall on the step's grid, once the player has said.
-    phase: Option<Span>,
     /// Learned rate trim (fraction) for a player whose clock drifts; quantized frames only.
     trim: f64,
     /// When the last quantized correction ended, for measuring the drift to the next one.
@@ -300,7 +302,6 @@ impl Controller {
             last_auto_seek: None,
             error: None,
             step: Span::ZERO,
-            phase: None,
             trim: 0.0,
             resting_since: None,
             stats: ControllerStats::default(),
@@ -315,22 +316,6 @@ impl Controller {
         }
         self.step = step;
         true
-    }
-
-    /// Sets where frames fall on the step's grid (see `Input::PresentationPhase`); `false` (and
-    /// no change) for a phase outside 0–100 ms.
-    pub fn set_presentation_phase(&mut self, phase: Span) -> bool {
-        if !STEP_RANGE.contains(&phase) {
-            return false;
-        }
-        self.phase = Some(phase);
-        true
-    }
-
-    /// The step and phase of the player's frame grid, when frames are quantized and both known.
-    pub fn frame_grid(&self) -> Option<(Span, Span)> {
-        let phase = self.phase?;
-        (self.quantized() && phase < self.step).then_some((self.step, phase))
     }
 
     /// Whether the player's frames are quantized coarsely enough to matter.
@@ -656,7 +641,8 @@ impl Controller {
             return;
         }
         let drift = self.step.0 as f64 / rest.0 as f64;
-        self.trim = (self.trim - error.signum() * drift * TRIM_GAIN).clamp(-MAX_TRIM, MAX_TRIM);
+        let step = (error.signum() * drift * TRIM_GAIN).clamp(-MAX_TRIM_STEP, MAX_TRIM_STEP);
+        self.trim = (self.trim - step).clamp(-MAX_TRIM, MAX_TRIM);
     }
 
     fn set_rate(&mut self, now: LocalTime, rate: f64, out: &mut VecDeque<PlayerCommand>) {

@@ -24,6 +24,7 @@ use super::clock::{ClockConfig, ClockEstimate, ClockEstimator, RoomMap};
 use super::controller::{
     Controller, ControllerConfig, ControllerStats, Observation, PlayerCommand,
 };
+use super::presentation::FrameGrid;
 use super::state::{apply_intent, Intent, IntentError, Leads, Playback, Register, Versioned};
 use super::time::{LocalTime, MediaTime, RoomTime, Span};
 use super::wire::{Body, Hello, Invalid, Timebase, WireMessage};
@@ -102,12 +103,11 @@ pub enum Input {
     /// are observed continuously. The controller then never chases an error smaller than half
     /// a step, which no rate could remove and chasing would turn into frame-by-frame hunting.
     PresentationStep(Span),
-    /// Where on that step's grid the local player's frames fall: a frame is shown at a local
-    /// instant equal to its media time plus this, modulo the step. Starts this peer schedules
-    /// are then placed on the grid, so that every viewer on the same screen grid (several
+    /// The exact grid of refreshes and frames the local player shows on. Starts this peer
+    /// schedules are then placed on it, so that every viewer on the same screen grid (several
     /// windows on one machine) shows each frame exactly at a refresh, as far as possible from
     /// the tie between two frames.
-    PresentationPhase(Span),
+    FrameGrid(FrameGrid),
     /// The time returned by [`Engine::poll_timeout`] was reached.
     Tick,
 }
@@ -236,6 +236,8 @@ pub struct Engine {
     fallback: Option<RoomMap>,
     register: Register,
     controller: Controller,
+    /// The local player's frame grid, once the glue has measured it.
+    frame_grid: Option<FrameGrid>,
     guard: StallGuard,
     out: VecDeque<Output>,
     player: VecDeque<PlayerCommand>,
@@ -250,6 +252,7 @@ impl Engine {
     pub fn new(cfg: Config, me: PeerId, now: LocalTime) -> Engine {
         Engine {
             controller: Controller::new(cfg.controller.clone()),
+            frame_grid: None,
             guard: StallGuard::new(cfg.buffering, cfg.hold_cooldown),
             next_hello: now + cfg.hello_interval,
             cfg,
@@ -304,8 +307,10 @@ impl Engine {
                     self.stats.rejected_observations += 1;
                 }
             }
-            Input::PresentationPhase(phase) => {
-                if !self.controller.set_presentation_phase(phase) {
+            Input::FrameGrid(grid) => {
+                if grid.is_plausible() {
+                    self.frame_grid = Some(grid);
+                } else {
                     self.stats.rejected_observations += 1;
                 }
             }
@@ -781,26 +786,17 @@ impl Engine {
         self.out.push_back(Output::Event(Event::StateChanged(v)));
     }
 
-    /// Delays a scheduled start (by less than one presentation step) so that, at normal speed,
-    /// the timeline reaches each frame exactly when this player's screen refreshes. Viewers on
-    /// another grid are no worse off: any start time is as good as another for them.
+    /// Moves a scheduled start onto this player's frame grid: from a frame, at a refresh (less
+    /// than half a frame and one refresh away). Viewers on another grid are no worse off: any
+    /// start is as good as another for them.
     fn on_frame_grid(&self, mut p: Playback, map: &RoomMap) -> Playback {
         let scheduled_start = p.playing && p.lead_in_rate == 0.0 && p.rate == 1.0;
-        let Some((step, phase)) = self.controller.frame_grid() else {
+        let Some(grid) = self.frame_grid.filter(|_| scheduled_start) else {
             return p;
         };
-        if !scheduled_start || step <= Span::ZERO {
-            return p;
-        }
-        let start = map.to_local(p.anchor_room);
-        // Frames are shown at media time + phase (mod step); the start must put media time
-        // `anchor_media` at such an instant.
-        let off_grid = (start - (p.anchor_media - MediaTime(0)) - phase)
-            .0
-            .rem_euclid(step.0);
-        if off_grid != 0 {
-            p.anchor_room = map.to_room(start + (step - Span(off_grid)));
-        }
+        let (start, from) = grid.align(map.to_local(p.anchor_room), p.anchor_media);
+        p.anchor_room = map.to_room(start);
+        p.anchor_media = from;
         p
     }
 
@@ -1103,9 +1099,9 @@ mod tests {
         assert!((0..3).all(|i| m.engine(i).playback().cloned() == s0));
     }
 
-    /// Peer 1 pauses, seeks and plays to each position; where each start falls on its local
-    /// clock relative to the frame grid (µs modulo `step`). `grid`: what its player reported.
-    fn start_offsets_on_grid(step: Span, grid: Option<Span>, seeks: &[i64]) -> Vec<i64> {
+    /// Peer 1 pauses, seeks and plays to each position; each start as (local instant, media
+    /// position). `grid`: what its player reported.
+    fn starts_with_grid(grid: Option<FrameGrid>, seeks: &[i64]) -> Vec<(LocalTime, MediaTime)> {
         let mut m = Mini::new(2);
         m.run_for(1_000_000);
         let load = Intent::Load {
@@ -1113,11 +1109,10 @@ mod tests {
         };
         m.input(0, Input::Intent(load));
         m.run_for(500_000);
-        if let Some(phase) = grid {
-            m.input(1, Input::PresentationStep(step));
-            m.input(1, Input::PresentationPhase(phase));
+        if let Some(grid) = grid {
+            m.input(1, Input::FrameGrid(grid));
         }
-        let mut offsets = Vec::new();
+        let mut starts = Vec::new();
         for &seek_to in seeks {
             m.input(1, Input::Intent(Intent::Pause));
             m.run_for(300_000);
@@ -1126,29 +1121,39 @@ mod tests {
             m.run_for(300_000);
             let v = m.engine(1).playback().unwrap().playback.clone();
             let map = m.engine(1).room_map(m.local(1)).unwrap();
-            let start = map.to_local(v.anchor_room);
-            offsets.push(
-                (start - (v.anchor_media - MediaTime(0)))
-                    .0
-                    .rem_euclid(step.0),
-            );
+            starts.push((map.to_local(v.anchor_room), v.anchor_media));
         }
-        offsets
+        starts
     }
 
     #[test]
     fn a_start_lands_on_the_initiators_frame_grid() {
-        let step = Span::from_micros(16_667);
-        let phase = Span::from_micros(4_321);
-        let seeks = [0, 12_345_678, 3_000_001];
-        for off in start_offsets_on_grid(step, Some(phase), &seeks) {
-            // Microsecond rounding of the room map may leave a microsecond or two.
-            let apart = (off - phase.0).abs().min(step.0 - (off - phase.0).abs());
-            assert!(apart <= 2, "start {off} µs into the grid, want {}", phase.0);
+        let refresh_us = 1e6 / 60.0;
+        let seeks = [0, 12_345_678, 600_003_001];
+        // A refresh at an arbitrary instant of peer 1's clock (`Mini` starts it at -2081 s).
+        let vsync = LocalTime(-2_081_000_000 + 123_456);
+        let grid = FrameGrid {
+            vsync,
+            refresh_us,
+            frame_us: refresh_us,
+        };
+        let off = |x: f64| (x / refresh_us - (x / refresh_us).round()).abs() * refresh_us;
+        for (start, from) in starts_with_grid(Some(grid), &seeks) {
+            // The microsecond rounding of the room map may leave a microsecond or two.
+            assert!(
+                off((start - vsync).0 as f64) <= 2.0,
+                "start {start:?} off the refreshes"
+            );
+            assert!(off(from.0 as f64) <= 1.0, "from {from:?} off the frames");
         }
-        // A peer whose player reported no grid schedules as before: its starts fall anywhere.
-        let plain = start_offsets_on_grid(step, None, &seeks);
-        assert!(plain.iter().any(|o| (o - phase.0).abs() > 100), "{plain:?}");
+        // A peer whose player reported no grid schedules as before: starts fall anywhere.
+        let plain = starts_with_grid(None, &seeks);
+        assert!(
+            plain
+                .iter()
+                .any(|(start, _)| off((*start - vsync).0 as f64) > 100.0),
+            "{plain:?}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! How finely a player can place a frame in time: the step its presented frames are quantized
-//! to, for [`Input::PresentationStep`](super::Input::PresentationStep), and where on that grid
-//! frames fall, for [`Input::PresentationPhase`](super::Input::PresentationPhase).
+//! to, for [`Input::PresentationStep`](super::Input::PresentationStep), and the exact grid of
+//! refreshes and frames, for [`Input::FrameGrid`](super::Input::FrameGrid).
 //!
 //! A browser shows a new frame only at a display refresh, so the picture can be moved in
 //! steps of the refresh interval, or of the video's frame duration where frames are shorter
@@ -9,7 +9,7 @@
 //! and a new value only when it changed noticeably, so the engine is not told the same thing
 //! sixty times a second.
 
-use super::time::Span;
+use super::time::{LocalTime, MediaTime, Span};
 use std::collections::VecDeque;
 
 /// Samples each median is taken over.
@@ -18,8 +18,7 @@ const HISTORY: usize = 31;
 const MIN_SAMPLES: usize = 8;
 /// Intervals outside this are not a display or a video frame rate (a paused tab, a seek).
 const PLAUSIBLE_MS: std::ops::RangeInclusive<f64> = 2.0..=100.0;
-/// A new step or phase is reported only when it differs from the last reported by more than
-/// this.
+/// A new step is reported only when it differs from the last reported by more than this.
 const REPORT_CHANGE_MS: f64 = 0.5;
 
 /// Combines measured display refresh intervals and video frame durations into one step.
@@ -27,10 +26,7 @@ const REPORT_CHANGE_MS: f64 = 0.5;
 pub struct StepEstimator {
     refresh_ms: VecDeque<f64>,
     frame_ms: VecDeque<f64>,
-    /// Display instant minus media time of recent frames, ms (taken modulo the step when read).
-    offsets_ms: VecDeque<f64>,
     reported: Option<Span>,
-    reported_phase: Option<Span>,
 }
 
 impl StepEstimator {
@@ -49,54 +45,10 @@ impl StepEstimator {
         push_plausible(&mut self.frame_ms, ms);
     }
 
-    /// A frame presented: its display instant (on the local clock) and media time, in ms.
-    pub fn presented(&mut self, at_ms: f64, media_ms: f64) {
-        let offset = at_ms - media_ms;
-        if !offset.is_finite() {
-            return;
-        }
-        if self.offsets_ms.len() == HISTORY {
-            self.offsets_ms.pop_front();
-        }
-        self.offsets_ms.push_back(offset);
-    }
-
-    /// Where frames fall on the step grid: presented frames are shown at local instants equal
-    /// to their media time plus this, modulo the step. A property of the screen's refresh
-    /// phase and the video's frame timestamps, so it holds across pauses and seeks.
-    pub fn phase(&self) -> Option<Span> {
-        let step = self.step()?.0 as f64 / 1000.0;
-        // One frame is enough to start with (its display instant is exact, unlike a refresh
-        // interval measured by a timer); the median guards once there are more.
-        if step <= 0.0 {
-            return None;
-        }
-        // A median on a circle: measured around the latest offset, so values either side of
-        // the wrap-around stay neighbours.
-        let reference = *self.offsets_ms.back()?;
-        let mut around: Vec<f64> = self
-            .offsets_ms
-            .iter()
-            .map(|o| wrap(o - reference, step))
-            .collect();
-        around.sort_by(f64::total_cmp);
-        let phase = (reference + around[around.len() / 2]).rem_euclid(step);
-        Some(Span::from_micros((phase * 1000.0).round() as i64))
-    }
-
-    /// The phase, when it is known and moved since this last returned it.
-    pub fn changed_phase(&mut self) -> Option<Span> {
-        let phase = self.phase()?;
-        let step = self.step()?;
-        let moved = self.reported_phase.is_none_or(|last| {
-            let apart = wrap((phase - last).0 as f64, step.0 as f64).abs();
-            apart > REPORT_CHANGE_MS * 1000.0
-        });
-        if !moved {
-            return None;
-        }
-        self.reported_phase = Some(phase);
-        Some(phase)
+    /// The refresh interval and the frame duration as roughly measured (ms, medians), once
+    /// both are known.
+    pub fn rough_intervals(&self) -> Option<(f64, f64)> {
+        Some((median(&self.refresh_ms)?, median(&self.frame_ms)?))
     }
 
     /// The step as now measured: the finer of the display's refresh interval and the video's
@@ -121,9 +73,126 @@ impl StepEstimator {
     }
 }
 
-/// `x` moved by whole periods into [-period/2, period/2).
-fn wrap(x: f64, period: f64) -> f64 {
-    (x + period / 2.0).rem_euclid(period) - period / 2.0
+/// The exact grid a player shows frames on: refreshes every `refresh_us` from `vsync` (a recent
+/// refresh, on the local clock), and frames every `frame_us` of media time from zero. Exact
+/// means to a fraction of a microsecond: a start placed on it after a seek a minute away must
+/// still fall on a refresh, and a microsecond off per frame would be 3.6 ms off per minute.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameGrid {
+    pub vsync: LocalTime,
+    pub refresh_us: f64,
+    pub frame_us: f64,
+}
+
+impl FrameGrid {
+    /// Plausible refresh intervals and frame durations, µs (10–500 Hz, 10–500 fps).
+    const PLAUSIBLE_US: std::ops::RangeInclusive<f64> = 2_000.0..=100_000.0;
+
+    /// Whether the grid describes a display and a video at all.
+    pub fn is_plausible(&self) -> bool {
+        self.vsync.is_sane()
+            && Self::PLAUSIBLE_US.contains(&self.refresh_us)
+            && Self::PLAUSIBLE_US.contains(&self.frame_us)
+    }
+
+    /// A start from `from` at local `start`, moved onto the grid: `from` to the nearest frame
+    /// (less than half a frame away), `start` to the first refresh at or after it (less than a
+    /// refresh later). Playing on from there at normal speed, the timeline reaches a frame
+    /// exactly at a refresh: every viewer on this grid shows the same frame, as far as can be
+    /// from the tie between two.
+    pub fn align(&self, start: LocalTime, from: MediaTime) -> (LocalTime, MediaTime) {
+        let frame = (from.0 as f64 / self.frame_us).round() * self.frame_us;
+        let refreshes = ((start - self.vsync).0 as f64 / self.refresh_us).ceil();
+        let on_refresh = self.vsync.0 as f64 + refreshes * self.refresh_us;
+        (
+            LocalTime(on_refresh.round() as i64),
+            MediaTime(frame.round().max(0.0) as i64),
+        )
+    }
+}
+
+/// Measures a [`FrameGrid`] from presented frames (display instant and media time): each
+/// interval is the span of a run of frames divided by the whole number of intervals in it, so
+/// it sharpens as the run grows (timestamps that browsers coarsen to 0.1 ms give 0.1 µs after a
+/// thousand frames), where a median of single intervals stays as coarse as the timestamps.
+#[derive(Debug, Default)]
+pub struct GridEstimator {
+    /// First and latest display instants (ms) of the current run, and the refresh estimate.
+    display: Option<Run>,
+    /// First and latest media times (ms) of the current run, and the frame estimate.
+    media: Option<Run>,
+    latest_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    first: f64,
+    interval: f64,
+}
+
+impl Run {
+    /// Refines the interval with a new point `at`, given a rough interval to count whole
+    /// intervals by; `false` when `at` does not fall on the run's grid (a new run begins).
+    fn extend(&mut self, at: f64) -> bool {
+        let count = ((at - self.first) / self.interval).round();
+        if count < 1.0 {
+            return true;
+        }
+        let refined = (at - self.first) / count;
+        if (refined - self.interval).abs() > self.interval * 0.02 {
+            return false;
+        }
+        self.interval = refined;
+        true
+    }
+}
+
+impl GridEstimator {
+    pub fn new() -> GridEstimator {
+        GridEstimator::default()
+    }
+
+    /// A frame presented at local `at_ms` with media time `media_ms`, after the previous one
+    /// without a seek or a stall in between (`continues`). `rough` holds the refresh interval
+    /// and frame duration (ms) as roughly measured, to count whole intervals by at first.
+    pub fn presented(&mut self, at_ms: f64, media_ms: f64, continues: bool, rough: (f64, f64)) {
+        let (refresh, frame) = rough;
+        let plausible = PLAUSIBLE_MS.contains(&refresh) && PLAUSIBLE_MS.contains(&frame);
+        if !(at_ms.is_finite() && media_ms.is_finite() && plausible) {
+            return;
+        }
+        // Media times of one video sit on one grid whatever happened between two frames, but a
+        // long jump would be counted with the rough interval: both runs begin again after a
+        // seek or a stall.
+        extend_or_restart(&mut self.display, at_ms, continues, refresh);
+        extend_or_restart(&mut self.media, media_ms, continues, frame);
+        self.latest_ms = Some(at_ms);
+    }
+
+    /// The grid, once both runs span at least `min_span_ms` (before that, the intervals are no
+    /// finer than the timestamps).
+    pub fn grid(&self, min_span_ms: f64) -> Option<FrameGrid> {
+        let (display, media, latest) = (self.display?, self.media?, self.latest_ms?);
+        if latest - display.first < min_span_ms {
+            return None;
+        }
+        let grid = FrameGrid {
+            vsync: LocalTime((latest * 1000.0).round() as i64),
+            refresh_us: display.interval * 1000.0,
+            frame_us: media.interval * 1000.0,
+        };
+        grid.is_plausible().then_some(grid)
+    }
+}
+
+fn extend_or_restart(run: &mut Option<Run>, at: f64, continues: bool, rough: f64) {
+    let extended = continues && run.as_mut().is_some_and(|r| r.extend(at));
+    if !extended {
+        *run = Some(Run {
+            first: at,
+            interval: rough,
+        });
+    }
 }
 
 fn push_plausible(samples: &mut VecDeque<f64>, ms: f64) {
@@ -194,24 +263,49 @@ mod tests {
     }
 
     #[test]
-    fn phase_is_where_frames_fall_on_the_grid_even_across_the_wrap() {
-        let mut e = StepEstimator::new();
-        feed(&mut e, &[10.0; 10], &[10.0; 10]);
-        assert_eq!(e.phase(), None, "no frames yet");
-        // Frames shown 0.2 ms before or after a grid line (offsets 9.8 and 10.2, mod 10): the
-        // phase is the line, not the average 5.
-        for k in 0..12 {
-            let at = 1000.0 + 10.0 * k as f64 + if k % 2 == 0 { 0.2 } else { -0.2 };
-            e.presented(at, 30.0 + 10.0 * k as f64);
+    fn a_run_of_coarse_timestamps_gives_an_exact_grid() {
+        let refresh = 1000.0 / 60.0;
+        let coarse = |ms: f64| (ms * 10.0).round() / 10.0; // 0.1 ms, as browsers report
+        let mut e = GridEstimator::new();
+        for k in 0..1200 {
+            let at = 5_000.0 + k as f64 * refresh;
+            let media = ((3_000 + k) as f64 * refresh).round(); // ms-rounded timestamps
+            e.presented(coarse(at), media, k > 0, (16.7, 16.7));
         }
-        let phase = e.phase().expect("known").0;
-        assert!(
-            phase <= 200 || phase >= 9_800,
-            "phase {phase} µs should sit on the line"
-        );
-        assert!(e.changed_phase().is_some());
-        e.presented(1200.1, 230.0);
-        assert_eq!(e.changed_phase(), None, "the same grid");
+        let grid = e.grid(1000.0).expect("20 s of frames");
+        assert!((grid.refresh_us - refresh * 1000.0).abs() < 0.2, "{grid:?}");
+        assert!((grid.frame_us - refresh * 1000.0).abs() < 0.2, "{grid:?}");
+        // A start ten minutes of media away still lands on a refresh and a frame.
+        let (start, from) = grid.align(LocalTime(30_000_123), MediaTime(600_004_000));
+        let refreshes = (start.0 - 5_000_000) as f64 / (refresh * 1000.0);
+        assert!((refreshes - refreshes.round()).abs() < 0.01, "{refreshes}");
+        let frames = from.0 as f64 / (refresh * 1000.0);
+        assert!((frames - frames.round()).abs() < 0.01, "{frames}");
+        assert!(start >= LocalTime(30_000_123) && start.0 < 30_000_123 + 16_667);
+        assert!((from.0 - 600_004_000).abs() <= 8_334);
+    }
+
+    #[test]
+    fn a_seek_begins_a_new_run_and_short_runs_are_not_trusted() {
+        let mut e = GridEstimator::new();
+        for k in 0..30 {
+            e.presented(
+                1_000.0 + k as f64 * 16.7,
+                k as f64 * 16.7,
+                k > 0,
+                (16.7, 16.7),
+            );
+        }
+        assert!(e.grid(2_000.0).is_none(), "half a second is not enough");
+        assert!(e.grid(400.0).is_some());
+        e.presented(1_600.0, 90_000.0, false, (16.7, 16.7));
+        assert!(e.grid(400.0).is_none(), "the run starts again after a seek");
+        // Nonsense never makes a grid.
+        let mut e = GridEstimator::new();
+        for k in 0..100 {
+            e.presented(k as f64, f64::NAN, true, (16.7, 16.7));
+        }
+        assert!(e.grid(0.0).is_none());
     }
 
     #[test]

@@ -82,11 +82,11 @@ fn PartyRoom(
 /// engine's commands drive the player, and every presented frame is an observation.
 #[component]
 fn SyncedStage(party: Party) -> impl IntoView {
-    let (observer, stepper, phaser) = (party.clone(), party.clone(), party.clone());
+    let (observer, stepper, gridder) = (party.clone(), party.clone(), party.clone());
     let options = UseVideoPlayerOptions::default()
         .on_frame(move |frame| observer.observe(frame.media_time_secs, frame.presented_at_ms))
         .on_presentation_step(move |step_ms| stepper.presentation_step(step_ms))
-        .on_presentation_phase(move |phase_ms| phaser.presentation_phase(phase_ms));
+        .on_frame_grid(move |grid| gridder.frame_grid(grid));
     let player = use_video_player_with_options(NodeRef::new(), options);
     party.attach_player(move |command| {
         // Hidden unless the console shows verbose messages: enough to follow a sync problem.

@@ -175,11 +175,9 @@ impl Party {
         self.input(Input::PresentationStep(step));
     }
 
-    /// The player's frames fall at media time + `phase_ms` on that grid (see
-    /// [`Input::PresentationPhase`]).
-    pub fn presentation_phase(&self, phase_ms: f64) {
-        let phase = sync::Span::from_micros((phase_ms * 1000.0).round() as i64);
-        self.input(Input::PresentationPhase(phase));
+    /// The player measured the exact grid of refreshes and frames it shows on.
+    pub fn frame_grid(&self, grid: sync::FrameGrid) {
+        self.input(Input::FrameGrid(grid));
     }
 
     /// The player stalled or recovered; `phase` is what the others see.
