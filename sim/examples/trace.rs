@@ -1,7 +1,8 @@
 //! Runs one scenario for a while and prints its outcome: a tool for looking into the engine.
 //!
 //! `cargo run --release -p insieme-sim --example trace -- NAME [SECONDS]` with NAME one of lan,
-//! wan, storm, handover, churn, stall, partition, screen, screen-untold. Environment: `SEED=N` (stall, churn, screen),
+//! wan, storm, handover, churn, stall, partition, screen, screen-untold, screen-drift.
+//! Environment: `SEED=N` (stall, churn, screen*),
 //! `WAIT_MS=N` (buffering wait budget), `SERIES=1` (largest offset per simulated second),
 //! `INSIEME_SIM_TRACE=1` (every player command and engine event, and each steady seek).
 
@@ -45,6 +46,13 @@ fn main() {
             secs,
             name == "screen",
         ),
+        "screen-drift" => scenarios::screen_drift(
+            std::env::var("SEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1),
+            secs,
+        ),
         _ => scenarios::partition(1, secs),
     };
     let mut sc = sc;
@@ -60,6 +68,9 @@ fn main() {
         }
         println!();
     }
-    println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} rate changes/min {:.1} jump {:?} join {:?} agree {} rejected {}",
-        o.offsets_ms.len(), o.percentile(50.0), o.percentile(95.0), o.percentile(99.0), o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), o.jump_ms, o.join_ms, o.final_agree, o.rejected);
+    let by_slot: Vec<String> = (0..o.rate_changes_by_slot.len())
+        .map(|s| format!("{:.1}", o.slot_rate_changes_per_min(s)))
+        .collect();
+    println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} rate changes/min {:.1} (by slot {}) jump {:?} join {:?} agree {} rejected {}",
+        o.offsets_ms.len(), o.percentile(50.0), o.percentile(95.0), o.percentile(99.0), o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), by_slot.join(" "), o.jump_ms, o.join_ms, o.final_agree, o.rejected);
 }

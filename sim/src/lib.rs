@@ -7,8 +7,9 @@
 //!
 //! - [`rng`]: the seeded generator.
 //! - [`net`]: links (delay, jitter tail, asymmetry, loss, reordering, head-of-line blocking).
-//! - [`player`]: the video element model (seek and start latency, rate response, frames, and
-//!   optionally a display that shows frames only at its vsyncs).
+//! - [`player`]: the video element model (seek and start latency, rate response, frames, a media
+//!   clock that may run off the commanded rate, and optionally a display that shows frames only
+//!   at its vsyncs).
 //! - [`world`]: the event loop and the measurements.
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
 //! - [`report`]: the benchmark's table and JSON.

@@ -3,7 +3,8 @@
 //! It has the imperfections the controller must live with: seeks take 50–500 ms (each player
 //! has its own typical latency, each seek varies around it), play starts late by a few tens of
 //! ms, a rate change takes effect progressively (first-order response), the media clock runs on
-//! the device's skewed clock, frames are presented at 30 or 60 fps and reported with the
+//! the device's skewed clock (and may run off the requested rate on top of that, as a browser's
+//! does when it follows the sound card's clock), frames are presented at 30 or 60 fps and reported with the
 //! frame's media time and a slightly noisy presentation timestamp (as
 //! `requestVideoFrameCallback` does), and it can stall.
 //!
@@ -37,6 +38,11 @@ pub struct PlayerSpec {
     pub paused_report_us: f64,
     /// The display frames are presented on; `None`: presentation is continuous.
     pub display: Option<DisplaySpec>,
+    /// How far the media clock runs off the commanded rate, in ppm (negative: slow): the media
+    /// advances at rate × (1 + this × 1e-6) on top of the device clock's skew. Browsers drive
+    /// the media clock from the sound card's clock, not the system clock; the engine is not
+    /// told.
+    pub media_rate_error_ppm: f64,
 }
 
 impl PlayerSpec {
@@ -57,6 +63,42 @@ impl PlayerSpec {
         let d = self.display()?;
         let us = d.refresh_us.min(1e6 / self.fps);
         Some(insieme::sync::Span::from_micros(us.round() as i64))
+    }
+
+    /// The exact length of the frame grid (the step before rounding to a microsecond), when
+    /// frames fall at one fixed place on it: both the refresh interval and the frame duration
+    /// are whole multiples of the step (60 or 30 fps on 60 Hz, 120 fps on 60 Hz). Then a frame
+    /// `k` (media time `k / fps`) is only ever shown at a vsync `n` with
+    /// `vsync(n) - k / fps` the same modulo the step, whichever frame the cadence picks. Not so
+    /// for 24 fps on 60 Hz (frames 2.5 refreshes long: two places, alternately): `None`.
+    pub fn frame_grid_us(&self) -> Option<f64> {
+        let d = self.display()?;
+        let frame_us = 1e6 / self.fps;
+        let step_us = d.refresh_us.min(frame_us);
+        let whole = |x: f64| ((x / step_us) - (x / step_us).round()).abs() < 1e-6;
+        (whole(d.refresh_us) && whole(frame_us)).then_some(step_us)
+    }
+
+    /// What the browser glue would tell the engine as [`insieme::sync::Input::FrameGrid`]
+    /// around true time `near_us`: a vsync on the local clock (`to_local`: true µs to local µs),
+    /// the refresh interval and the frame duration in local µs. `None` when frames do not fall
+    /// at one fixed place on the grid ([`PlayerSpec::frame_grid_us`]).
+    pub fn frame_grid(
+        &self,
+        near_us: f64,
+        to_local: impl Fn(f64) -> f64,
+    ) -> Option<insieme::sync::FrameGrid> {
+        let d = self.display()?;
+        self.frame_grid_us()?;
+        let vsync = d.vsync(d.first_from(near_us.ceil() as i64));
+        // Local µs per true µs: the refresh as the device's own clock measures it.
+        let scale = to_local(1e6) - to_local(0.0);
+        let frame_us = 1e6 / self.fps;
+        Some(insieme::sync::FrameGrid {
+            vsync: insieme::sync::LocalTime(to_local(vsync).round() as i64),
+            refresh_us: d.refresh_us * scale / 1e6,
+            frame_us,
+        })
     }
 }
 
@@ -115,7 +157,8 @@ pub struct Shown {
 #[derive(Clone, Debug)]
 pub struct Player {
     pub spec: PlayerSpec,
-    /// Local clock seconds per true second (the media clock runs on the local clock).
+    /// Media seconds per true second at rate 1: the device clock's rate (the media clock runs on
+    /// the local clock) times the player's own media rate error.
     clock_rate: f64,
     rng: Rng,
     t: i64,
@@ -134,10 +177,12 @@ pub struct Player {
 }
 
 impl Player {
+    /// A player on a device whose clock runs `clock_rate` local seconds per true second.
     pub fn new(spec: PlayerSpec, clock_rate: f64, rng: Rng, now: i64) -> Player {
         Player {
             spec,
-            clock_rate,
+            // The media clock: the device's, and off that by the player's own error.
+            clock_rate: clock_rate * (1.0 + spec.media_rate_error_ppm * 1e-6),
             rng,
             t: now,
             pos: 0.0,
@@ -498,13 +543,18 @@ mod tests {
                 phase_us: 1_234.5,
                 max_drift_us: 15_000.0,
             }),
+            media_rate_error_ppm: 0.0,
         }
     }
 
     /// Plays at `rate` for `secs` and returns each shown frame with the media clock at its
     /// vsync (in seconds).
     fn play(fps: f64, rate: f64, secs: f64) -> Vec<(Shown, f64)> {
-        let mut p = Player::new(spec(fps), 1.0, Rng::new(1), 0);
+        play_spec(spec(fps), rate, secs)
+    }
+
+    fn play_spec(spec: PlayerSpec, rate: f64, secs: f64) -> Vec<(Shown, f64)> {
+        let mut p = Player::new(spec, 1.0, Rng::new(1), 0);
         p.command(
             0,
             &C::Load {
@@ -587,6 +637,62 @@ mod tests {
                 "{a:?} {b:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_media_rate_error_slows_the_media_clock() {
+        let slow = PlayerSpec {
+            media_rate_error_ppm: -2_000.0,
+            ..spec(60.0)
+        };
+        let (exact, drifting) = (play(60.0, 1.0, 20.0), play_spec(slow, 1.0, 20.0));
+        let clock_at = |shown: &[(Shown, f64)], t: f64| {
+            shown
+                .iter()
+                .rev()
+                .find(|(s, _)| s.at_true_us <= t)
+                .map(|(_, c)| *c)
+                .unwrap()
+        };
+        // 2000 ppm of 19 s: 38 ms, more than two frames behind.
+        let lag = clock_at(&exact, 19.5e6) - clock_at(&drifting, 19.5e6);
+        assert!((lag - 0.038).abs() < 0.001, "{lag}");
+    }
+
+    /// (Vsync instant − media time) of every frame shown, modulo the exact step.
+    fn grid_offsets(fps: f64) -> Vec<f64> {
+        let step = spec(fps).frame_grid_us().unwrap_or(REFRESH.min(1e6 / fps));
+        play(fps, 1.0, 5.0)
+            .iter()
+            .map(|(s, _)| (s.at_true_us - s.media_s * 1e6).rem_euclid(step))
+            .collect()
+    }
+
+    #[test]
+    fn frames_fall_at_one_place_on_the_grid_when_it_is_whole() {
+        for fps in [60.0, 30.0] {
+            let offsets = grid_offsets(fps);
+            assert!(offsets.len() > 100);
+            for o in &offsets {
+                // The display's own phase (1234.5 µs): every frame exactly on it.
+                let apart = (o - 1_234.5).abs();
+                assert!(apart < 1e-3, "{fps} fps: {o}");
+            }
+            // What the engine is told, with the local clock equal to true time: a vsync on the
+            // display's own phase and its exact refresh.
+            let told = spec(fps).frame_grid(0.0, |t| t).unwrap();
+            assert_eq!(told.vsync.0, 1_235, "{fps} fps");
+            assert!((told.refresh_us - REFRESH).abs() < 1e-6, "{told:?}");
+        }
+        // 24 fps on 60 Hz: frames last 2.5 refreshes, so they fall at two places in turn; no
+        // single phase describes them and none is told.
+        assert_eq!(spec(24.0).frame_grid_us(), None);
+        assert_eq!(spec(24.0).frame_grid(0.0, |t| t), None);
+        let offsets = grid_offsets(24.0);
+        let far = offsets.iter().filter(|o| (*o - offsets[0]).abs() > 1_000.0);
+        assert!(far.count() > offsets.len() / 3, "{offsets:?}");
+        // 120 fps on 60 Hz: the step is the frame, vsyncs every other step.
+        assert_eq!(spec(120.0).frame_grid_us(), Some(REFRESH / 2.0));
     }
 
     #[test]

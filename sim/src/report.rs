@@ -39,6 +39,8 @@ pub struct Row {
     pub max_rate_dev: f64,
     /// Playback rate changes per viewer per minute (a hunting controller makes many).
     pub rate_changes_per_min: f64,
+    /// The same for the viewers of each slot (device), in slot order.
+    pub rate_changes_per_min_by_slot: Vec<f64>,
     pub jump_ms: Option<f64>,
     pub join_ms: Option<f64>,
     pub final_state_agrees: bool,
@@ -86,6 +88,9 @@ impl Row {
             steady_hard_seeks: o.steady_hard_seeks,
             max_rate_dev: (o.max_rate_dev * 1e5).round() / 1e5,
             rate_changes_per_min: round3(o.rate_changes_per_min()),
+            rate_changes_per_min_by_slot: (0..o.rate_changes_by_slot.len())
+                .map(|s| round3(o.slot_rate_changes_per_min(s)))
+                .collect(),
             jump_ms: o.jump_ms.map(round3),
             join_ms: o.join_ms.map(round3),
             final_state_agrees: o.final_agree,

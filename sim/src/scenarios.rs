@@ -1,6 +1,6 @@
-//! The fixed scenarios: the benchmark's five from the issue (plus a stall scenario, and a
-//! screen scenario where frames appear only at display refreshes), and shorter variants for
-//! the regression tests.
+//! The fixed scenarios: the benchmark's five from the issue (plus a stall scenario, and screen
+//! scenarios where frames appear only at display refreshes, one with a drifting media clock),
+//! and shorter variants for the regression tests.
 //!
 //! Parameters are constants here, chosen from the issue's description of each network before
 //! any engine ran on them, and printed by the benchmark. They are not tuned to the engine: if
@@ -57,6 +57,8 @@ fn base(name: &'static str, seed: u64, slots: usize, duration_s: f64, link: Link
         stalls: None,
         display: None,
         tell_presentation_step: false,
+        tell_presentation_phase: true,
+        media_rate_error_ppm: Vec::new(),
         engine: Config::default(),
         script: Vec::new(),
     }
@@ -210,8 +212,9 @@ pub fn display_60hz(seed: u64) -> DisplaySpec {
 /// 3 browsers on one machine, as in the real-browser benchmark: one clock (no skew, but each
 /// page's `performance.now()` has its own origin), LAN-fast links, 60 fps video on one 60 Hz
 /// display (one vsync phase for all), a viewer joining late and a seek. `tell` says whether
-/// each engine is told its presentation step (`screen`) or not (`screen-untold`, the engine
-/// as it was before the step existed), to show what the input changes.
+/// each engine is told its presentation step and where frames fall on it (`screen`) or not
+/// (`screen-untold`, the engine as it was before the step existed), to show what the inputs
+/// change.
 pub fn screen(seed: u64, duration_s: f64, tell: bool) -> Scenario {
     let name = if tell { "screen" } else { "screen-untold" };
     let mut sc = base(name, seed, 3, duration_s, lan_link());
@@ -234,5 +237,19 @@ pub fn screen(seed: u64, duration_s: f64, tell: bool) -> Scenario {
         Intent::Seek(MediaTime::from_secs_f64(600.0)),
     ));
     sc.script = s;
+    sc
+}
+
+/// How slow the drifting player's media clock runs in `screen-drift`, ppm: a real browser's
+/// media clock (driven by the sound card) fell one 60 Hz frame behind every ~9 s, about this.
+pub const DRIFT_PPM: f64 = 2_000.0;
+
+/// `screen` (engines told step and phase) with the media clock of the viewer on slot 1 (there
+/// from the start; it starts playback) running [`DRIFT_PPM`] slow, unbeknown to its engine:
+/// it falls a frame behind every 8.3 s unless its engine learns to trim the rate.
+pub fn screen_drift(seed: u64, duration_s: f64) -> Scenario {
+    let mut sc = screen(seed, duration_s, true);
+    sc.name = "screen-drift";
+    sc.media_rate_error_ppm = vec![0.0, -DRIFT_PPM, 0.0];
     sc
 }

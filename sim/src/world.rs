@@ -25,7 +25,11 @@ pub struct ClockModel {
 
 impl ClockModel {
     pub fn local(&self, t: f64) -> LocalTime {
-        LocalTime((self.offset_us + t * (1.0 + self.skew)).floor() as i64)
+        LocalTime(self.local_us(t).floor() as i64)
+    }
+    /// The local instant of true time `t`, unrounded (µs).
+    pub fn local_us(&self, t: f64) -> f64 {
+        self.offset_us + t * (1.0 + self.skew)
     }
     pub fn to_true(&self, l: LocalTime) -> i64 {
         ((l.0 as f64 - self.offset_us) / (1.0 + self.skew)).ceil() as i64
@@ -81,6 +85,13 @@ pub struct Scenario {
     /// Tell each engine its player's presentation step ([`Input::PresentationStep`]) when its
     /// node starts, as the browser glue does; off, the engine assumes continuous presentation.
     pub tell_presentation_step: bool,
+    /// With the step, also tell where frames fall on its grid ([`Input::PresentationPhase`],
+    /// computed from the display and the slot's clock by [`PlayerSpec::frame_grid`]),
+    /// where that is well defined. On by default; off only to compare.
+    pub tell_presentation_phase: bool,
+    /// Per slot (missing: 0), how far its player's media clock runs off the commanded rate,
+    /// ppm ([`PlayerSpec::media_rate_error_ppm`]).
+    pub media_rate_error_ppm: Vec<f64>,
     pub engine: Config,
     pub script: Vec<(f64, Action)>,
 }
@@ -93,6 +104,8 @@ pub struct Outcome {
     pub peers: usize,
     /// Inter-viewer offsets (largest pairwise difference), ms, one per 10 ms sample.
     pub offsets_ms: Vec<f64>,
+    /// When each of those samples was taken, true seconds.
+    pub offsets_at_s: Vec<f64>,
     /// For each intent (or automatic state change), ms until every viewer was within 20 ms
     /// of the others and of the state; `None` if never.
     pub converge_ms: Vec<Option<f64>>,
@@ -115,6 +128,8 @@ pub struct Outcome {
     /// controller that hunts changes the rate many times a minute.
     pub rate_changes: u64,
     pub viewer_s: f64,
+    /// The same per slot: (rate changes, seconds present), over all its nodes.
+    pub rate_changes_by_slot: Vec<(u64, f64)>,
 }
 
 impl Outcome {
@@ -135,12 +150,31 @@ impl Outcome {
             0.0
         }
     }
+    /// Rate changes per minute of presence of the viewers on one slot.
+    pub fn slot_rate_changes_per_min(&self, slot: usize) -> f64 {
+        match self.rate_changes_by_slot.get(slot) {
+            Some(&(n, s)) if s > 0.0 => n as f64 * 60.0 / s,
+            _ => 0.0,
+        }
+    }
     /// Share of samples (0–1) in which viewers were more than `ms` apart.
     pub fn share_over(&self, ms: f64) -> f64 {
-        if self.offsets_ms.is_empty() {
-            return 0.0;
+        self.share_over_when(ms, |_| true)
+    }
+    /// The same, over the samples taken at true times (s) for which `when` holds.
+    pub fn share_over_when(&self, ms: f64, when: impl Fn(f64) -> bool) -> f64 {
+        let (mut n, mut over) = (0usize, 0usize);
+        for (x, t) in self.offsets_ms.iter().zip(&self.offsets_at_s) {
+            if when(*t) {
+                n += 1;
+                over += usize::from(*x > ms);
+            }
         }
-        self.offsets_ms.iter().filter(|x| **x > ms).count() as f64 / self.offsets_ms.len() as f64
+        if n == 0 {
+            0.0
+        } else {
+            over as f64 / n as f64
+        }
     }
     pub fn max_offset(&self) -> f64 {
         self.offsets_ms.iter().copied().fold(f64::NAN, f64::max)
@@ -291,6 +325,7 @@ impl World {
                 obs_noise_us: 1_000.0,
                 paused_report_us: 250_000.0,
                 display: sc.display,
+                media_rate_error_ppm: sc.media_rate_error_ppm.get(i).copied().unwrap_or(0.0),
             };
             slots.push(Slot {
                 clock,
@@ -338,6 +373,7 @@ impl World {
             handover: None,
             out: Outcome {
                 name: sc.name.to_string(),
+                rate_changes_by_slot: vec![(0, 0.0); n],
                 ..Outcome::default()
             },
             join_times: Vec::new(),
@@ -511,12 +547,17 @@ impl World {
         }
     }
 
-    /// Counts what an engine did while its node ran, from `joined_at` until `until`.
-    fn tally(&mut self, engine: &Engine, joined_at: i64, until: i64) {
+    /// Counts what the engine on `slot` did while its node ran, from `joined_at` until `until`.
+    fn tally(&mut self, slot: usize, engine: &Engine, joined_at: i64, until: i64) {
+        let changes = engine.stats().controller.rate_changes;
+        let secs = (until - joined_at).max(0) as f64 / 1e6;
         self.out.rejected += rejected(engine);
         self.out.holds += engine.stats().holds;
-        self.out.rate_changes += engine.stats().controller.rate_changes;
-        self.out.viewer_s += (until - joined_at).max(0) as f64 / 1e6;
+        self.out.rate_changes += changes;
+        self.out.viewer_s += secs;
+        let by_slot = &mut self.out.rate_changes_by_slot[slot];
+        by_slot.0 += changes;
+        by_slot.1 += secs;
     }
 
     fn schedule_stall(&mut self, slot: usize) {
@@ -640,6 +681,8 @@ impl World {
         self.join_times.push((slot, s.gen, self.now));
         let gen = s.gen;
         let step = s.player.presentation_step();
+        let clock = s.clock;
+        let grid = s.player.frame_grid(self.now as f64, |t| clock.local_us(t));
         // Data channels open on both sides after an ICE/DTLS handshake of a few round trips.
         let others: Vec<(usize, u64)> = self
             .present()
@@ -671,6 +714,9 @@ impl World {
         }
         if let (true, Some(step)) = (self.sc.tell_presentation_step, step) {
             self.drive(slot, Input::PresentationStep(step));
+            if let (true, Some(grid)) = (self.sc.tell_presentation_phase, grid) {
+                self.drive(slot, Input::FrameGrid(grid));
+            }
         }
         self.drive(slot, Input::Tick);
         self.schedule_stall(slot);
@@ -680,7 +726,7 @@ impl World {
         let Some(node) = self.slots[slot].node.take() else {
             return;
         };
-        self.tally(&node.engine, node.joined_at, self.now);
+        self.tally(slot, &node.engine, node.joined_at, self.now);
         let others: Vec<(usize, u64)> = self.present().map(|(i, n)| (i, n.gen)).collect();
         for (o, og) in others {
             let t = self.now + self.links[slot][o].base_us as i64 + 20_000;
@@ -958,6 +1004,7 @@ impl World {
                 .collect();
             if included.len() >= 2 {
                 self.out.offsets_ms.push(spread(included.into_iter()));
+                self.out.offsets_at_s.push(now as f64 / 1e6);
             }
         }
         if let Some(h) = &self.handover {
@@ -978,7 +1025,7 @@ impl World {
         let end = (self.sc.duration_s * 1e6) as i64;
         for slot in 0..self.slots.len() {
             if let Some(n) = self.slots[slot].node.take() {
-                self.tally(&n.engine, n.joined_at, end);
+                self.tally(slot, &n.engine, n.joined_at, end);
                 self.slots[slot].node = Some(n);
             }
         }

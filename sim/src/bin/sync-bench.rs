@@ -53,6 +53,11 @@ fn main() {
         ),
         // The same run with the engine not told its step: the comparison, with no target.
         (scenarios::screen(seed, 65.0, false), vec![]),
+        // One viewer's media clock 2000 ppm slow: long enough for the rate trim to settle.
+        (
+            scenarios::screen_drift(seed, 180.0),
+            vec![Target::P95(10.0), Target::P99(17.0)],
+        ),
     ];
 
     let mut rows = Vec::new();
@@ -104,8 +109,18 @@ fn print_params(sc: &Scenario) {
     if let Some(d) = sc.display {
         println!(
             "  display: refresh {:.1} us, vsync phase {:.1} us (all peers), max drift {:.0} us; \
-             engine told the presentation step: {}",
-            d.refresh_us, d.phase_us, d.max_drift_us, sc.tell_presentation_step
+             engine told the presentation step: {}, and its phase: {}",
+            d.refresh_us,
+            d.phase_us,
+            d.max_drift_us,
+            sc.tell_presentation_step,
+            sc.tell_presentation_step && sc.tell_presentation_phase
+        );
+    }
+    if sc.media_rate_error_ppm.iter().any(|e| *e != 0.0) {
+        println!(
+            "  media clock rate error by slot: {:?} ppm (engines not told)",
+            sc.media_rate_error_ppm
         );
     }
 }
