@@ -175,11 +175,6 @@ impl Party {
         self.input(Input::PresentationStep(step));
     }
 
-    /// The player measured the exact grid of refreshes and frames it shows on.
-    pub fn frame_grid(&self, grid: sync::FrameGrid) {
-        self.input(Input::FrameGrid(grid));
-    }
-
     /// The player stalled or recovered; `phase` is what the others see.
     pub fn set_local_phase(&self, phase: ViewerPhase) {
         let was_buffering = {
