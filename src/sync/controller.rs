@@ -132,11 +132,11 @@ const QUANTIZED_MARGIN: Span = Span::from_micros(1_000);
 /// With quantized presentation, a player whose media clock runs off the requested rate (it
 /// follows the sound card's clock, not the system's) falls a frame behind or ahead every few
 /// seconds. Each such correction after a rest measures that drift (one step over the rest) and
-/// trims the resting rate by this share of it (an overestimate when the rest began away from
-/// the band's middle: hence well under one)...
-const TRIM_GAIN: f64 = 0.5;
-/// ...by at most this much per correction...
-const MAX_TRIM_STEP: f64 = 0.001;
+/// trims the resting rate by this share of it...
+const TRIM_GAIN: f64 = 1.0;
+/// ...by at most this much per correction (a rest that began away from the band's middle
+/// overestimates the drift; the cap keeps one such rest from swinging the trim)...
+const MAX_TRIM_STEP: f64 = 0.003;
 /// ...within this bound (audio clocks are off by hundreds of ppm, not percents)...
 const MAX_TRIM: f64 = 0.005;
 /// ...provided the rest lasted this long (a shorter one is a start's or a seek's leftover, or a
