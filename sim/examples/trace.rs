@@ -16,43 +16,12 @@ fn main() {
     let sc = match name.as_str() {
         "lan" => scenarios::lan(1, secs),
         "wan" => scenarios::wan(1, secs),
-        "storm" => scenarios::storm(
-            std::env::var("SEED")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(1),
-            secs,
-        ),
+        "storm" => scenarios::storm(seed(), secs),
         "handover" => scenarios::handover(1, secs),
-        "churn" => scenarios::churn(
-            std::env::var("SEED")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(1),
-            secs,
-        ),
-        "stall" => scenarios::stalls(
-            std::env::var("SEED")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(1),
-            secs,
-        ),
-        "screen" | "screen-untold" => scenarios::screen(
-            std::env::var("SEED")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(1),
-            secs,
-            name == "screen",
-        ),
-        "screen-drift" => scenarios::screen_drift(
-            std::env::var("SEED")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(1),
-            secs,
-        ),
+        "churn" => scenarios::churn(seed(), secs),
+        "stall" => scenarios::stalls(seed(), secs),
+        "screen" | "screen-untold" => scenarios::screen(seed(), secs, name == "screen"),
+        "screen-drift" => scenarios::screen_drift(seed(), secs),
         _ => scenarios::partition(1, secs),
     };
     let mut sc = sc;
@@ -73,4 +42,12 @@ fn main() {
         .collect();
     println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} rate changes/min {:.1} (by slot {}) jump {:?} join {:?} agree {} rejected {}",
         o.offsets_ms.len(), o.percentile(50.0), o.percentile(95.0), o.percentile(99.0), o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), by_slot.join(" "), o.jump_ms, o.join_ms, o.final_agree, o.rejected);
+}
+
+/// The seed from `SEED`, 1 by default.
+fn seed() -> u64 {
+    std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
 }
