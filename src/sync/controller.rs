@@ -354,7 +354,6 @@ impl Controller {
         self.last_obs.map(|o| o.media_time)
     }
 
-    /// The rate last commanded to the player.
     /// Forgets the plan, e.g. when the room timeline changed under us: the next update plans
     /// afresh, and seeks in the next moments are attributed to the change.
     pub fn timeline_changed(&mut self, now: LocalTime) {
