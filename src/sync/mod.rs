@@ -30,7 +30,7 @@ pub use controller::{Observation, PlayerCommand, SeekCause};
 pub use engine::{
     Channel, Config, Destination, Engine, Event, Input, Output, PeerView, Stats, Transmit,
 };
-pub use presentation::{FrameGrid, GridEstimator, StepEstimator};
+pub use presentation::{FrameGrid, StepEstimator};
 pub use state::{Intent, Playback, Stamp, Versioned};
 pub use time::{LocalTime, MediaTime, RoomTime, Span};
 pub use wire::{Body, WireMessage, PROTOCOL_VERSION};

@@ -45,12 +45,6 @@ impl StepEstimator {
         push_plausible(&mut self.frame_ms, ms);
     }
 
-    /// The refresh interval and the frame duration as roughly measured (ms, medians), once
-    /// both are known.
-    pub fn rough_intervals(&self) -> Option<(f64, f64)> {
-        Some((median(&self.refresh_ms)?, median(&self.frame_ms)?))
-    }
-
     /// The step as now measured: the finer of the display's refresh interval and the video's
     /// frame duration; `None` until the refresh interval is known.
     pub fn step(&self) -> Option<Span> {
@@ -108,90 +102,6 @@ impl FrameGrid {
             LocalTime(on_refresh.round() as i64),
             MediaTime(frame.round().max(0.0) as i64),
         )
-    }
-}
-
-/// Measures a [`FrameGrid`] from presented frames (display instant and media time): each
-/// interval is the span of a run of frames divided by the whole number of intervals in it, so
-/// it sharpens as the run grows (timestamps that browsers coarsen to 0.1 ms give 0.1 µs after a
-/// thousand frames), where a median of single intervals stays as coarse as the timestamps.
-#[derive(Debug, Default)]
-pub struct GridEstimator {
-    /// First and latest display instants (ms) of the current run, and the refresh estimate.
-    display: Option<Run>,
-    /// First and latest media times (ms) of the current run, and the frame estimate.
-    media: Option<Run>,
-    latest_ms: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    first: f64,
-    interval: f64,
-}
-
-impl Run {
-    /// Refines the interval with a new point `at`, given a rough interval to count whole
-    /// intervals by; `false` when `at` does not fall on the run's grid (a new run begins).
-    fn extend(&mut self, at: f64) -> bool {
-        let count = ((at - self.first) / self.interval).round();
-        if count < 1.0 {
-            return true;
-        }
-        let refined = (at - self.first) / count;
-        if (refined - self.interval).abs() > self.interval * 0.02 {
-            return false;
-        }
-        self.interval = refined;
-        true
-    }
-}
-
-impl GridEstimator {
-    pub fn new() -> GridEstimator {
-        GridEstimator::default()
-    }
-
-    /// A frame presented at local `at_ms` with media time `media_ms`, after the previous one
-    /// without a seek or a stall in between (`continues`). `rough` holds the refresh interval
-    /// and frame duration (ms) as roughly measured, to count whole intervals by at first.
-    pub fn presented(&mut self, at_ms: f64, media_ms: f64, continues: bool, rough: (f64, f64)) {
-        let (refresh, frame) = rough;
-        let plausible = PLAUSIBLE_MS.contains(&refresh) && PLAUSIBLE_MS.contains(&frame);
-        if !(at_ms.is_finite() && media_ms.is_finite() && plausible) {
-            return;
-        }
-        // Media times of one video sit on one grid whatever happened between two frames, but a
-        // long jump would be counted with the rough interval: both runs begin again after a
-        // seek or a stall.
-        extend_or_restart(&mut self.display, at_ms, continues, refresh);
-        extend_or_restart(&mut self.media, media_ms, continues, frame);
-        self.latest_ms = Some(at_ms);
-    }
-
-    /// The grid, once both runs span at least `min_span_ms` (before that, the intervals are no
-    /// finer than the timestamps).
-    pub fn grid(&self, min_span_ms: f64) -> Option<FrameGrid> {
-        let (display, media, latest) = (self.display?, self.media?, self.latest_ms?);
-        if latest - display.first < min_span_ms {
-            return None;
-        }
-        let grid = FrameGrid {
-            vsync: LocalTime((latest * 1000.0).round() as i64),
-            refresh_us: display.interval * 1000.0,
-            frame_us: media.interval * 1000.0,
-        };
-        grid.is_plausible().then_some(grid)
-    }
-}
-
-fn extend_or_restart(run: &mut Option<Run>, at: f64, continues: bool, rough: f64) {
-    let extended = continues && run.as_mut().is_some_and(|r| r.extend(at));
-    if !extended {
-        *run = Some(Run {
-            first: at,
-            interval: rough,
-        });
     }
 }
 
@@ -263,49 +173,20 @@ mod tests {
     }
 
     #[test]
-    fn a_run_of_coarse_timestamps_gives_an_exact_grid() {
-        let refresh = 1000.0 / 60.0;
-        let coarse = |ms: f64| (ms * 10.0).round() / 10.0; // 0.1 ms, as browsers report
-        let mut e = GridEstimator::new();
-        for k in 0..1200 {
-            let at = 5_000.0 + k as f64 * refresh;
-            let media = ((3_000 + k) as f64 * refresh).round(); // ms-rounded timestamps
-            e.presented(coarse(at), media, k > 0, (16.7, 16.7));
-        }
-        let grid = e.grid(1000.0).expect("20 s of frames");
-        assert!((grid.refresh_us - refresh * 1000.0).abs() < 0.2, "{grid:?}");
-        assert!((grid.frame_us - refresh * 1000.0).abs() < 0.2, "{grid:?}");
-        // A start ten minutes of media away still lands on a refresh and a frame.
+    fn a_start_ten_minutes_of_media_away_still_lands_on_a_refresh_and_a_frame() {
+        let refresh = 1e6 / 60.0;
+        let grid = FrameGrid {
+            vsync: LocalTime(5_000_000),
+            refresh_us: refresh,
+            frame_us: refresh,
+        };
         let (start, from) = grid.align(LocalTime(30_000_123), MediaTime(600_004_000));
-        let refreshes = (start.0 - 5_000_000) as f64 / (refresh * 1000.0);
+        let refreshes = (start.0 - 5_000_000) as f64 / refresh;
         assert!((refreshes - refreshes.round()).abs() < 0.01, "{refreshes}");
-        let frames = from.0 as f64 / (refresh * 1000.0);
+        let frames = from.0 as f64 / refresh;
         assert!((frames - frames.round()).abs() < 0.01, "{frames}");
         assert!(start >= LocalTime(30_000_123) && start.0 < 30_000_123 + 16_667);
         assert!((from.0 - 600_004_000).abs() <= 8_334);
-    }
-
-    #[test]
-    fn a_seek_begins_a_new_run_and_short_runs_are_not_trusted() {
-        let mut e = GridEstimator::new();
-        for k in 0..30 {
-            e.presented(
-                1_000.0 + k as f64 * 16.7,
-                k as f64 * 16.7,
-                k > 0,
-                (16.7, 16.7),
-            );
-        }
-        assert!(e.grid(2_000.0).is_none(), "half a second is not enough");
-        assert!(e.grid(400.0).is_some());
-        e.presented(1_600.0, 90_000.0, false, (16.7, 16.7));
-        assert!(e.grid(400.0).is_none(), "the run starts again after a seek");
-        // Nonsense never makes a grid.
-        let mut e = GridEstimator::new();
-        for k in 0..100 {
-            e.presented(k as f64, f64::NAN, true, (16.7, 16.7));
-        }
-        assert!(e.grid(0.0).is_none());
     }
 
     #[test]

@@ -86,11 +86,11 @@ fn SyncedStage(party: Party) -> impl IntoView {
     let options = UseVideoPlayerOptions::default()
         .on_frame(move |frame| observer.observe(frame.media_time_secs, frame.presented_at_ms))
         .on_presentation_step(move |step_ms| stepper.presentation_step(step_ms));
-    // Not wired: the player's frame grid (`on_frame_grid`) to `Input::FrameGrid`. Starts
-    // aligned to it keep viewers on one frame in the simulator, but in headless Chromium two
-    // runs of seven left a viewer resting one frame off for most of the run, which unaligned
-    // starts did not in about twenty: where Chromium's renderer puts the tie between two
-    // frames is not yet known.
+    // Not told: the frame grid (`Input::FrameGrid`). Starts aligned to it keep viewers on one
+    // frame in the simulator, but in headless Chromium two runs of seven left a viewer resting
+    // one frame off for most of the run, which unaligned starts did not in about twenty: where
+    // Chromium's renderer puts the tie between two frames is not yet known. (The measurement,
+    // `GridEstimator`, is in the history at 77bd8bd.)
     let player = use_video_player_with_options(NodeRef::new(), options);
     party.attach_player(move |command| {
         // Hidden unless the console shows verbose messages: enough to follow a sync problem.

@@ -18,7 +18,7 @@ pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
 pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerPhase};
 
-use crate::sync::{FrameGrid, GridEstimator, StepEstimator};
+use crate::sync::StepEstimator;
 use crate::web::event_listener::Listener;
 use bindings::keep_pitch;
 use frames::FrameLoop;
@@ -51,11 +51,6 @@ const START_LEAD_RANGE: std::ops::RangeInclusive<f64> = 0.0..=250.0;
 /// How long after `seeked` to wait for the new frame before reporting the seek without it
 /// (a seek to the frame already shown presents nothing new).
 const SEEK_FRAME_WAIT_MS: f64 = 250.0;
-/// The frame grid is reported once a run of frames spans this long (its intervals are then
-/// exact to well under a microsecond)...
-const GRID_MIN_RUN_MS: f64 = 1000.0;
-/// ...and again this often while frames keep coming.
-const GRID_REPORT_INTERVAL_MS: f64 = 1000.0;
 /// While paused the engine still wants the position now and then (it has no frames to go on).
 const PAUSED_REPORT_INTERVAL_MS: f64 = 250.0;
 /// The position signal (for the seek bar) moves in steps of this, not at 60 Hz.
@@ -165,7 +160,6 @@ pub struct UseVideoPlayerOptions {
     on_seeked: Handler<SeekReport>,
     on_started: Handler<StartReport>,
     on_presentation_step: Handler<f64>,
-    on_frame_grid: Handler<FrameGrid>,
     sample_frames: bool,
 }
 
@@ -189,12 +183,6 @@ impl UseVideoPlayerOptions {
     /// refresh interval and the video's frame duration) once measured, and again if it changes.
     pub fn on_presentation_step(mut self, handler: impl Fn(f64) + 'static) -> Self {
         self.on_presentation_step = Some(Rc::new(handler));
-        self
-    }
-    /// Called with the exact grid of refreshes and frames, measured from a second or more of
-    /// presented frames, and again every second while frames keep coming.
-    pub fn on_frame_grid(mut self, handler: impl Fn(FrameGrid) + 'static) -> Self {
-        self.on_frame_grid = Some(Rc::new(handler));
         self
     }
     /// Observe by sampling `currentTime` even where frame callbacks exist (to test the fallback).
@@ -285,8 +273,6 @@ pub fn use_video_player_with_options(
         start_timer: RefCell::new(None),
         start_leads: RefCell::new(Vec::new()),
         step: RefCell::new(StepEstimator::new()),
-        grid: RefCell::new(GridEstimator::new()),
-        grid_reported_at: Cell::new(f64::NEG_INFINITY),
         refresh_probe: RefCell::new(None),
         last_frame: Cell::new(None),
         phase,
@@ -534,9 +520,6 @@ struct Shared {
     start_leads: RefCell<Vec<f64>>,
     /// How finely frames can be placed: fed by refresh bursts and by consecutive frames.
     step: RefCell<StepEstimator>,
-    /// The exact frame grid, from runs of presented frames; when it was last reported (ms).
-    grid: RefCell<GridEstimator>,
-    grid_reported_at: Cell<f64>,
     refresh_probe: RefCell<Option<RefreshProbe>>,
     /// The previous observation, for frame durations.
     last_frame: Cell<Option<FrameObservation>>,
@@ -834,50 +817,18 @@ impl Shared {
         drop(previous);
     }
 
-    /// Learns the video's frame duration from two frames presented one after the other, and
-    /// the exact grid from runs of them.
-    fn learn_frame_grid(&self, frame: &FrameObservation) {
+    /// Learns the video's frame duration from two frames presented one after the other.
+    fn learn_frame_duration(&self, frame: &FrameObservation) {
         let previous = self.last_frame.replace(Some(*frame));
-        if frame.source != FrameSource::VideoFrameCallback {
-            return;
-        }
-        let Some(previous) = previous.filter(|p| p.source == FrameSource::VideoFrameCallback)
-        else {
-            return;
-        };
-        let presented = match (previous.presented_frames, frame.presented_frames) {
-            (Some(a), Some(b)) => b.saturating_sub(a),
-            _ => 0,
-        };
-        let media_ms = (frame.media_time_secs - previous.media_time_secs) * 1000.0;
-        if presented == 1 {
-            self.step.borrow_mut().frame_duration(media_ms);
+        let Some(previous) = previous else { return };
+        let consecutive = matches!(
+            (previous.presented_frames, frame.presented_frames),
+            (Some(a), Some(b)) if b == a + 1
+        );
+        if consecutive && frame.source == FrameSource::VideoFrameCallback {
+            let duration_ms = (frame.media_time_secs - previous.media_time_secs) * 1000.0;
+            self.step.borrow_mut().frame_duration(duration_ms);
             self.report_step();
-        }
-        // A run goes on while frames follow each other closely: no seek, stall or pause between.
-        let display_ms = frame.presented_at_ms - previous.presented_at_ms;
-        let continues =
-            (1..=3).contains(&presented) && display_ms < 100.0 && (0.0..100.0).contains(&media_ms);
-        let rough = self.step.borrow().rough_intervals();
-        if let Some(rough) = rough {
-            self.grid.borrow_mut().presented(
-                frame.presented_at_ms,
-                frame.media_time_secs * 1000.0,
-                continues,
-                rough,
-            );
-            self.report_grid(frame.presented_at_ms);
-        }
-    }
-
-    fn report_grid(&self, now_ms: f64) {
-        if now_ms - self.grid_reported_at.get() < GRID_REPORT_INTERVAL_MS {
-            return;
-        }
-        let grid = self.grid.borrow().grid(GRID_MIN_RUN_MS);
-        if let (Some(grid), Some(handler)) = (grid, self.options.on_frame_grid.clone()) {
-            self.grid_reported_at.set(now_ms);
-            handler(grid);
         }
     }
 
@@ -890,7 +841,7 @@ impl Shared {
     }
 
     fn on_frame(&self, frame: FrameObservation) {
-        self.learn_frame_grid(&frame);
+        self.learn_frame_duration(&frame);
         let shown = self.position.try_get_untracked().unwrap_or(0.0);
         if (frame.media_time_secs - shown).abs() >= POSITION_STEP_SECS {
             self.set.position.set(frame.media_time_secs);
