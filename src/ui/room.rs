@@ -85,7 +85,7 @@ fn SyncedStage(party: Party) -> impl IntoView {
     let (observer, stepper) = (party.clone(), party.clone());
     let options = UseVideoPlayerOptions::default()
         .on_frame(move |frame| observer.observe(frame.media_time_secs, frame.presented_at_ms))
-        .on_presentation_step(move |step_ms| stepper.presentation_step(step_ms));
+        .on_presentation_step(move |step| stepper.presentation_step(step));
     // Not told: the frame grid (`Input::FrameGrid`). Starts aligned to it keep viewers on one
     // frame in the simulator, but in headless Chromium two runs of seven left a viewer resting
     // one frame off for most of the run, which unaligned starts did not in about twenty: where

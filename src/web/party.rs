@@ -169,9 +169,8 @@ impl Party {
         self.input(Input::Observation(observation));
     }
 
-    /// The player's frames are quantized to `step_ms` (see [`Input::PresentationStep`]).
-    pub fn presentation_step(&self, step_ms: f64) {
-        let step = sync::Span::from_micros((step_ms * 1000.0).round() as i64);
+    /// The player's frames are quantized to `step` (see [`Input::PresentationStep`]).
+    pub fn presentation_step(&self, step: sync::Span) {
         self.input(Input::PresentationStep(step));
     }
 

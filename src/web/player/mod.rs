@@ -18,7 +18,7 @@ pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
 pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerPhase};
 
-use crate::sync::StepEstimator;
+use crate::sync::{Span, StepEstimator};
 use crate::web::event_listener::Listener;
 use bindings::keep_pitch;
 use frames::FrameLoop;
@@ -159,7 +159,7 @@ pub struct UseVideoPlayerOptions {
     on_frame: Handler<FrameObservation>,
     on_seeked: Handler<SeekReport>,
     on_started: Handler<StartReport>,
-    on_presentation_step: Handler<f64>,
+    on_presentation_step: Handler<Span>,
     sample_frames: bool,
 }
 
@@ -179,9 +179,9 @@ impl UseVideoPlayerOptions {
         self.on_started = Some(Rc::new(handler));
         self
     }
-    /// Called with the step (ms) presented frames are quantized to (the finer of the display's
+    /// Called with the step presented frames are quantized to (the finer of the display's
     /// refresh interval and the video's frame duration) once measured, and again if it changes.
-    pub fn on_presentation_step(mut self, handler: impl Fn(f64) + 'static) -> Self {
+    pub fn on_presentation_step(mut self, handler: impl Fn(Span) + 'static) -> Self {
         self.on_presentation_step = Some(Rc::new(handler));
         self
     }
@@ -836,7 +836,7 @@ impl Shared {
         // The borrow ends before the handler runs: it may call straight back into the player.
         let step = self.step.borrow_mut().changed_step();
         if let (Some(step), Some(handler)) = (step, self.options.on_presentation_step.clone()) {
-            handler(step.as_micros() as f64 / 1000.0);
+            handler(step);
         }
     }
 
