@@ -283,18 +283,7 @@ impl RoomMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Tiny deterministic generator so the tests need no dependency.
-    struct Lcg(u64);
-    impl Lcg {
-        fn next_f64(&mut self) -> f64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::sync::test_rng::Lcg;
 
     /// Simulates exchanges with a peer whose clock is `offset + (1 + skew) * true`, over paths
     /// with base one-way delay `base`, asymmetry `asym` and an exponential-tailed jitter.
@@ -311,13 +300,13 @@ mod tests {
         let remote = move |true_us: f64| offset_us as f64 + (1.0 + skew) * true_us;
         let mut t = 0.0f64;
         while t < secs as f64 * 1e6 {
-            let j1 = -jitter_mean_us * (1.0 - rng.next_f64()).ln();
-            let j2 = -jitter_mean_us * (1.0 - rng.next_f64()).ln();
+            let j1 = -jitter_mean_us * (1.0 - rng.unit()).ln();
+            let j2 = -jitter_mean_us * (1.0 - rng.unit()).ln();
             let t1 = t;
             let t2 = t1 + base_us + j1;
             let t3 = t2 + 50.0;
             let t4 = t3 + base_us + j2;
-            if rng.next_f64() > 0.05 {
+            if rng.unit() > 0.05 {
                 est.add_exchange(
                     LocalTime(t1 as i64),
                     remote(t2) as i64,

@@ -964,6 +964,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::sync::state::Stamp;
+    use crate::sync::test_rng::Lcg;
 
     /// A few engines on a perfect network: fixed 5 ms one-way delay, clocks offset by hours.
     /// No players: this tests the protocol, the simulator tests the whole.
@@ -1194,16 +1195,13 @@ mod tests {
         );
     }
 
-    /// Tiny deterministic generator so the tests need no dependency.
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            self.0 >> 11
-        }
+    /// Values a hostile or broken peer might send: extremes and nonsense as often as not.
+    trait Wild {
+        fn i64(&mut self) -> i64;
+        fn f64(&mut self) -> f64;
+    }
+
+    impl Wild for Lcg {
         fn i64(&mut self) -> i64 {
             match self.next() % 6 {
                 0 => i64::MAX,

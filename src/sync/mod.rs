@@ -19,6 +19,8 @@ pub mod controller;
 pub mod engine;
 pub mod presentation;
 pub mod state;
+#[cfg(test)]
+mod test_rng;
 pub mod time;
 pub mod wire;
 
