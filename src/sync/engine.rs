@@ -1068,6 +1068,13 @@ mod tests {
                 }
             }
         }
+        /// Peer `i` loads the film.
+        fn load(&mut self, i: usize) {
+            let film = Intent::Load {
+                media_id: "film".into(),
+            };
+            self.input(i, Input::Intent(film));
+        }
         fn engine(&self, i: usize) -> &Engine {
             self.engines[i].as_ref().unwrap()
         }
@@ -1077,12 +1084,7 @@ mod tests {
     fn peers_agree_on_room_time_and_state() {
         let mut m = Mini::new(3);
         m.run_for(2_000_000);
-        m.input(
-            1,
-            Input::Intent(Intent::Load {
-                media_id: "film".into(),
-            }),
-        );
+        m.load(1);
         m.run_for(1_000_000);
         m.input(2, Input::Intent(Intent::Play));
         m.run_for(10_000_000);
@@ -1105,10 +1107,7 @@ mod tests {
     fn starts_with_grid(grid: Option<FrameGrid>, seeks: &[i64]) -> Vec<(LocalTime, MediaTime)> {
         let mut m = Mini::new(2);
         m.run_for(1_000_000);
-        let load = Intent::Load {
-            media_id: "film".into(),
-        };
-        m.input(0, Input::Intent(load));
+        m.load(0);
         m.run_for(500_000);
         if let Some(grid) = grid {
             m.input(1, Input::FrameGrid(grid));
@@ -1161,12 +1160,7 @@ mod tests {
     fn reference_leaving_keeps_room_time_continuous() {
         let mut m = Mini::new(3);
         m.run_for(1_000_000);
-        m.input(
-            0,
-            Input::Intent(Intent::Load {
-                media_id: "film".into(),
-            }),
-        );
+        m.load(0);
         m.run_for(5_000_000);
         assert_eq!(m.engine(2).reference(), PeerId(100));
         let before: Vec<i64> = (1..3)
@@ -1291,12 +1285,7 @@ mod tests {
     fn arbitrary_messages_never_panic_nor_move_the_state() {
         let mut m = Mini::new(2);
         m.run_for(1_000_000);
-        m.input(
-            0,
-            Input::Intent(Intent::Load {
-                media_id: "film".into(),
-            }),
-        );
+        m.load(0);
         m.input(0, Input::Intent(Intent::Play));
         m.run_for(5_000_000);
         let mut rng = Lcg(42);
