@@ -12,11 +12,12 @@
 
 use super::event_listener::Listener;
 use super::room_crypto::RoomKeys;
+use super::serial_queue::SerialQueue;
 use super::signaling_client::{SignalingClient, SignalingEvent};
 use crate::config::IceServer;
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -96,17 +97,15 @@ struct Inner {
     links: HashMap<SessionId, Link>,
     counters: MeshCounters,
     on_event: Rc<dyn Fn(MeshEvent)>,
-    /// Sealed messages waiting to be handled, and whether a task is handling them.
-    inbox: VecDeque<(String, Vec<u8>)>,
-    inbox_running: bool,
-    /// Messages waiting to be sealed and sent, and whether a task is sending them.
-    outbox: VecDeque<(String, SignalPayload)>,
-    outbox_running: bool,
 }
 
 #[derive(Clone)]
 pub struct Mesh {
     inner: Rc<RefCell<Inner>>,
+    /// Sealed messages from the endpoint, opened and handled strictly in arrival order.
+    inbox: Rc<SerialQueue<(String, Vec<u8>)>>,
+    /// Messages to seal and send, in the order we produced them (sealing is asynchronous).
+    outbox: Rc<SerialQueue<(String, SignalPayload)>>,
 }
 
 impl Mesh {
@@ -129,11 +128,9 @@ impl Mesh {
                 links: HashMap::new(),
                 counters: MeshCounters::default(),
                 on_event: Rc::new(on_event),
-                inbox: VecDeque::new(),
-                inbox_running: false,
-                outbox: VecDeque::new(),
-                outbox_running: false,
             })),
+            inbox: SerialQueue::new(),
+            outbox: SerialQueue::new(),
         };
         let for_events = mesh.clone();
         let signaling = SignalingClient::connect(url, move |event| for_events.on_signaling(event));
@@ -209,8 +206,11 @@ impl Mesh {
                 }
             }
             SignalingEvent::Data { from, bytes } => {
-                self.inner.borrow_mut().inbox.push_back((from, bytes));
-                self.drain_inbox();
+                let mesh = self.clone();
+                self.inbox.push((from, bytes), move |(from, sealed)| {
+                    let mesh = mesh.clone();
+                    async move { mesh.on_sealed(from, sealed).await }
+                });
             }
             SignalingEvent::Disconnected => self.emit(MeshEvent::Signaling { connected: false }),
             SignalingEvent::Problem(problem) => self.emit(MeshEvent::Problem(problem)),
@@ -389,62 +389,32 @@ impl Mesh {
     }
 
     fn send_sealed(&self, to_transport: String, payload: SignalPayload) {
-        self.inner
-            .borrow_mut()
-            .outbox
-            .push_back((to_transport, payload));
-        self.drain_outbox();
+        let mesh = self.clone();
+        self.outbox
+            .push((to_transport, payload), move |(to, payload)| {
+                let mesh = mesh.clone();
+                async move { mesh.seal_and_send(to, payload).await }
+            });
     }
 
-    /// Handles sealed messages one at a time, in arrival order: decryption and WebRTC calls are
-    /// asynchronous, and a candidate applied before its description would be lost.
-    fn drain_inbox(&self) {
-        if std::mem::replace(&mut self.inner.borrow_mut().inbox_running, true) {
+    async fn seal_and_send(&self, to: String, payload: SignalPayload) {
+        let (keys, from, signaling) = {
+            let inner = self.inner.borrow();
+            (
+                inner.keys.clone(),
+                inner.my_transport.clone(),
+                inner.signaling.clone(),
+            )
+        };
+        let (Some(from), Some(signaling)) = (from, signaling) else {
             return;
-        }
-        let mesh = self.clone();
-        spawn_local(async move {
-            loop {
-                let next = mesh.inner.borrow_mut().inbox.pop_front();
-                let Some((from, sealed)) = next else { break };
-                mesh.on_sealed(from, sealed).await;
+        };
+        match keys.seal(&from, &to, &payload.encode()).await {
+            Ok(sealed) => {
+                signaling.send(&to, &sealed);
             }
-            mesh.inner.borrow_mut().inbox_running = false;
-        });
-    }
-
-    /// Seals and sends one message at a time, so peers receive them in the order we produced
-    /// them (sealing is asynchronous).
-    fn drain_outbox(&self) {
-        if std::mem::replace(&mut self.inner.borrow_mut().outbox_running, true) {
-            return;
+            Err(problem) => self.emit(MeshEvent::Problem(problem)),
         }
-        let mesh = self.clone();
-        spawn_local(async move {
-            loop {
-                let (next, keys, from, signaling) = {
-                    let mut inner = mesh.inner.borrow_mut();
-                    let next = inner.outbox.pop_front();
-                    (
-                        next,
-                        inner.keys.clone(),
-                        inner.my_transport.clone(),
-                        inner.signaling.clone(),
-                    )
-                };
-                let Some((to, payload)) = next else { break };
-                let (Some(from), Some(signaling)) = (from, signaling) else {
-                    continue;
-                };
-                match keys.seal(&from, &to, &payload.encode()).await {
-                    Ok(sealed) => {
-                        signaling.send(&to, &sealed);
-                    }
-                    Err(problem) => mesh.emit(MeshEvent::Problem(problem)),
-                }
-            }
-            mesh.inner.borrow_mut().outbox_running = false;
-        });
     }
 
     fn send_to_session(&self, session: SessionId, payload: SignalPayload) {

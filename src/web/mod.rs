@@ -11,6 +11,7 @@ pub mod party;
 pub mod player;
 pub mod random;
 pub mod room_crypto;
+pub mod serial_queue;
 pub mod signaling_client;
 pub mod stored_name;
 
