@@ -43,7 +43,6 @@ impl Party {
         self.person(name).open("about:blank").await
     }
 
-    /// Ends the test: on failure saves everyone's artifacts, then closes every browser.
     /// Saves everyone's screenshot and console under `dir` (failures are reported, not fatal).
     pub async fn save_artifacts(&self, dir: &std::path::Path) {
         for person in &self.people {
@@ -53,6 +52,7 @@ impl Party {
         }
     }
 
+    /// Ends the test: on failure saves everyone's artifacts, then closes every browser.
     pub async fn finish(self, outcome: Result<()>) -> Result<()> {
         if outcome.is_err() {
             let dir = artifacts_dir().join(&self.test_name);
