@@ -39,7 +39,7 @@ impl Party {
     }
 
     /// One person leaves the party the way people do: their page goes away.
-    pub async fn leave(&mut self, name: &str) -> Result<()> {
+    pub async fn leave(&self, name: &str) -> Result<()> {
         self.person(name).open("about:blank").await
     }
 
