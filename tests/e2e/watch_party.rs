@@ -1,7 +1,7 @@
 //! A party without video yet: joining by link, the people list, chat, leaving, endpoint loss,
 //! and what the endpoint (or a rogue client of it) can and cannot do.
 
-use crate::harness::actions::{say, start_party};
+use crate::harness::actions::{gather, say, start_party};
 use crate::harness::rogue::{spam_room, topic_of_link};
 use crate::harness::{Party, ServerOptions, TestServer};
 use anyhow::{ensure, Context, Result};
@@ -22,19 +22,11 @@ async fn three_people_join_chat_and_one_leaves() -> Result<()> {
             party.person("bob"),
             party.person("carol"),
         );
-        let link = start_party(alice, &party.server.url).await?;
-        alice.join_as(&link, "Alice").await?;
-        bob.join_as(&link, "Bob").await?;
-        carol.join_as(&link, "Carol").await?;
-        for (who, others) in [
-            (alice, ["Bob", "Carol"]),
-            (bob, ["Alice", "Carol"]),
-            (carol, ["Alice", "Bob"]),
-        ] {
-            for other in others {
-                who.wait_for_person(other).await?;
-            }
-        }
+        gather(
+            &party,
+            &[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")],
+        )
+        .await?;
         say(alice, "ciao a tutti").await?;
         bob.wait_for_text("ciao a tutti").await?;
         carol.wait_for_text("ciao a tutti").await?;
@@ -104,11 +96,7 @@ async fn endpoint_sees_no_plaintext_and_rogue_garbage_changes_nothing() -> Resul
     let party = Party::start_with("endpoint_sees_no_plaintext", server, &["alice", "bob"]).await?;
     let outcome = async {
         let (alice, bob) = (party.person("alice"), party.person("bob"));
-        let link = start_party(alice, &party.server.url).await?;
-        alice.join_as(&link, "Alice").await?;
-        bob.join_as(&link, "Bob").await?;
-        alice.wait_for_person("Bob").await?;
-        bob.wait_for_person("Alice").await?;
+        let link = gather(&party, &[("alice", "Alice"), ("bob", "Bob")]).await?;
 
         let sent = spam_room(&party.server.topic_url(&topic_of_link(&link)?)).await?;
         ensure!(sent >= 8, "the rogue sent only {sent} messages");
