@@ -19,8 +19,8 @@ mod harness;
 
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
-use harness::media::{range, test_clip, wait_for_sync};
-use harness::{Browser, Party, ServerOptions, TestServer};
+use harness::media::{party_with_clip, range, wait_for_sync};
+use harness::{Browser, Party};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const JOIN_AFTER: Duration = Duration::from_secs(5);
@@ -57,16 +57,7 @@ async fn main() -> Result<()> {
         .nth(1)
         .unwrap_or_else(|| "target/bench/e2e.json".into());
     println!("e2e bench: 3 browsers, 60 fps clip; Carol joins at +{JOIN_AFTER:?}, seek to {SEEK_TO_SECS}s at +{SEEK_AFTER:?}, end at +{END_AFTER:?}");
-    let options = ServerOptions {
-        media: vec![test_clip().await?],
-        ..Default::default()
-    };
-    let party = Party::start_with(
-        "e2e_bench",
-        TestServer::start_with(options).await?,
-        &["alice", "bob", "carol"],
-    )
-    .await?;
+    let party = party_with_clip("e2e_bench", &["alice", "bob", "carol"]).await?;
     let result = run(&party).await;
     // Every page's console (the app logs its sync commands, starts and seeks at debug level).
     let consoles =

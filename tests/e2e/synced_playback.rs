@@ -5,22 +5,14 @@
 //! precise numbers come from `cargo xtask bench e2e`.
 
 use crate::harness::actions::{gather, load_clip, seek_with_slider};
-use crate::harness::media::{test_clip, wait_for_sync};
-use crate::harness::{Browser, Party, ServerOptions, TestServer};
+use crate::harness::media::{party_with_clip, wait_for_sync};
+use crate::harness::{Browser, Party};
 use anyhow::{Context, Result};
 use std::time::Duration;
 
 /// Everyone within this of each other counts as in sync for these tests (three 60 Hz frames).
 const TOLERANCE_MS: f64 = 50.0;
 const SETTLE: Duration = Duration::from_secs(15);
-
-async fn party_with_clip(test_name: &str, names: &[&str]) -> Result<Party> {
-    let options = ServerOptions {
-        media: vec![test_clip().await?],
-        ..Default::default()
-    };
-    Party::start_with(test_name, TestServer::start_with(options).await?, names).await
-}
 
 /// Everyone named gathers in a party and the first of them loads the clip.
 async fn gather_and_load(party: &Party, names: &[(&str, &str)]) -> Result<String> {

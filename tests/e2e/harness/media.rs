@@ -1,7 +1,7 @@
 //! The test clip, generated once per run with ffmpeg (Debian's package) rather than committed,
 //! and the harness's own view of each viewer's playback, measured independently of the app.
 
-use super::Browser;
+use super::{Browser, Party, ServerOptions, TestServer};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use tokio::sync::OnceCell;
@@ -56,6 +56,15 @@ pub async fn test_clip() -> Result<PathBuf> {
     })
     .await
     .cloned()
+}
+
+/// Starts a party whose server also serves the test clip at [`CLIP_PATH`].
+pub async fn party_with_clip(test_name: &str, names: &[&str]) -> Result<Party> {
+    let options = ServerOptions {
+        media: vec![test_clip().await?],
+        ..Default::default()
+    };
+    Party::start_with(test_name, TestServer::start_with(options).await?, names).await
 }
 
 /// One viewer's playback as the page's own `<video>` reports it, stamped on the shared wall clock.
