@@ -63,12 +63,13 @@ async fn main() -> Result<()> {
     let consoles =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/e2e-console");
     party.save_artifacts(&consoles).await;
-    let report = match &result {
-        Ok(report) => Ok(report.clone()),
-        Err(error) => Err(anyhow::anyhow!("{error:#}")),
+    let (report, frames) = match result {
+        Ok(recorded) => {
+            party.finish(Ok(())).await?;
+            recorded
+        }
+        Err(error) => return party.finish(Err(error)).await,
     };
-    party.finish(result.map(|_| ())).await?;
-    let (report, frames) = report?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     print_table(&report);
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(out);
