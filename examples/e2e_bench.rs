@@ -139,29 +139,22 @@ async fn run(party: &Party) -> Result<(serde_json::Value, serde_json::Value)> {
     let seek_converge = converged_after(&records, seeked_at, ended_at).map(|at| at - seeked_at);
 
     // Steady windows: Carol synced → seek, and seek converged → end.
-    let mut offsets = spreads_of(&records, joined_at + join_to_synced, seeked_at, position_at);
-    if let Some(converge) = seek_converge {
-        offsets.extend(spreads_of(
-            &records,
-            seeked_at + converge,
-            ended_at,
-            position_at,
-        ));
-    }
+    let steady: Vec<(f64, f64)> = std::iter::once((joined_at + join_to_synced, seeked_at))
+        .chain(seek_converge.map(|converge| (seeked_at + converge, ended_at)))
+        .collect();
+    let sorted_spreads = |at: fn(&[Frame], f64) -> Option<f64>| {
+        let mut spreads: Vec<f64> = steady
+            .iter()
+            .flat_map(|&(from, to)| spreads_of(&records, from, to, at))
+            .collect();
+        spreads.sort_by(f64::total_cmp);
+        spreads
+    };
+    let offsets = sorted_spreads(position_at);
     if offsets.is_empty() {
         bail!("no moment with all three viewers playing was recorded");
     }
-    offsets.sort_by(f64::total_cmp);
-    let mut smoothed = spreads_of(&records, joined_at + join_to_synced, seeked_at, timeline_at);
-    if let Some(converge) = seek_converge {
-        smoothed.extend(spreads_of(
-            &records,
-            seeked_at + converge,
-            ended_at,
-            timeline_at,
-        ));
-    }
-    smoothed.sort_by(f64::total_cmp);
+    let smoothed = sorted_spreads(timeline_at);
     // Everything each page recorded, for analysis beyond the summary (see RECORDER for columns).
     let frames = serde_json::json!({
         "columns": ["display_wall_ms", "media_time_s", "playback_rate", "presented_frames", "callback_wall_ms", "current_time_s"],
