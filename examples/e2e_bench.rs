@@ -375,11 +375,9 @@ fn converged_after(records: &[Vec<Frame>], since: f64, until: f64) -> Option<f64
     let mut held_from: Option<f64> = None;
     for (t, positions) in grid(records, since, until, position_at) {
         let synced = positions.is_some_and(|p| {
-            let min = p.iter().cloned().fold(f64::MAX, f64::min);
-            let max = p.iter().cloned().fold(f64::MIN, f64::max);
-            (max - min) * 1000.0 <= SYNCED_MS
-                && min >= SEEK_TO_SECS - 0.5
-                && max <= SEEK_TO_SECS + 30.0
+            range(&p) * 1000.0 <= SYNCED_MS
+                && p.iter()
+                    .all(|x| (SEEK_TO_SECS - 0.5..=SEEK_TO_SECS + 30.0).contains(x))
         });
         held_from = if synced { held_from.or(Some(t)) } else { None };
         if held_from.is_some_and(|start| t - start >= HOLD_MS) {
