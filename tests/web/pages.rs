@@ -1,22 +1,11 @@
 //! The pages, mounted for real: landing, room and invalid link.
 
+use crate::{test_host, window};
 use insieme::room_link::{RoomSecret, Route};
 use insieme::ui::{App, Landing};
 use insieme::web::random::new_room_secret;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-
-fn window() -> web_sys::Window {
-    web_sys::window().expect("tests run in a page")
-}
-
-/// A fresh element to mount a component into, so tests do not see each other's DOM.
-fn test_host() -> web_sys::HtmlElement {
-    let document = window().document().unwrap();
-    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    document.body().unwrap().append_child(&host).unwrap();
-    host
-}
 
 fn text_of(host: &web_sys::HtmlElement) -> String {
     host.text_content().unwrap_or_default()

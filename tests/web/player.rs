@@ -2,6 +2,7 @@
 //! VP9 clip (tests/fixtures) played from a Blob URL. Timings are measured, logged, and held to
 //! what a viewer would notice: one or two 60 Hz frames.
 
+use crate::{test_host, window};
 use insieme::ui::stage::{format_clock, SourceBox, VideoStage, VideoUrl, VideoUrlProblem};
 use insieme::web::player::{
     now_ms, pitch_preserved, use_video_player_with_options, FrameObservation, FrameSource,
@@ -17,10 +18,6 @@ use wasm_bindgen_test::*;
 const CLIP: &[u8] = include_bytes!("../fixtures/clip-60fps.webm");
 const CLIP_SECS: f64 = 4.0;
 const FRAME_MS: f64 = 1000.0 / 60.0;
-
-fn window() -> web_sys::Window {
-    web_sys::window().expect("tests run in a page")
-}
 
 fn clip_url() -> String {
     let bytes = js_sys::Uint8Array::from(CLIP);
@@ -47,13 +44,6 @@ async fn until(what: &str, timeout_ms: f64, done: impl Fn() -> bool) {
         assert!(now_ms() < deadline, "timed out waiting for {what}");
         sleep(10).await;
     }
-}
-
-fn test_host() -> web_sys::HtmlElement {
-    let document = window().document().unwrap();
-    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    document.body().unwrap().append_child(&host).unwrap();
-    host
 }
 
 /// Everything the adapter reported, in order.
