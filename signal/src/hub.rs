@@ -170,19 +170,11 @@ impl Hub {
 /// removed, and the remaining ones are told that they left.
 fn broadcast(members: &mut Vec<Member>, frame: &Outbound, metrics: &Metrics) {
     let mut gone: Vec<PeerId> = Vec::new();
-    members.retain(|member| match member.mailbox.try_send(frame.clone()) {
-        Ok(()) => true,
-        Err(error) => {
-            evict(member, error, metrics);
-            gone.push(member.id);
-            false
-        }
-    });
+    let mut frame = frame.clone();
     // Each eviction is news for the others, which may evict more; every round removes at
     // least one member, so this ends.
-    while let Some(id) = gone.pop() {
-        let left = Outbound::from(protocol::left_frame(id));
-        members.retain(|member| match member.mailbox.try_send(left.clone()) {
+    loop {
+        members.retain(|member| match member.mailbox.try_send(frame.clone()) {
             Ok(()) => true,
             Err(error) => {
                 evict(member, error, metrics);
@@ -190,6 +182,8 @@ fn broadcast(members: &mut Vec<Member>, frame: &Outbound, metrics: &Metrics) {
                 false
             }
         });
+        let Some(id) = gone.pop() else { return };
+        frame = Outbound::from(protocol::left_frame(id));
     }
 }
 
