@@ -107,77 +107,71 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
-        let gauge = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
+        let header = |out: &mut String, name: &str, kind: &str, help: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         };
-        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
-        };
-        gauge(
+        for (name, kind, help, value) in [
+            (
+                "insieme_signal_connections",
+                "gauge",
+                "Open TCP connections (HTTP and WebSocket).",
+                &self.tcp_connections,
+            ),
+            (
+                "insieme_signal_peers",
+                "gauge",
+                "WebSocket peers currently joined to a topic.",
+                &self.peers,
+            ),
+            (
+                "insieme_signal_topics",
+                "gauge",
+                "Topics with at least one peer.",
+                &self.topics,
+            ),
+            (
+                "insieme_signal_joins_total",
+                "counter",
+                "Peers that joined a topic.",
+                &self.joins_total,
+            ),
+            (
+                "insieme_signal_messages_relayed_total",
+                "counter",
+                "Data messages relayed from one peer to another.",
+                &self.messages_relayed_total,
+            ),
+            (
+                "insieme_signal_bytes_relayed_total",
+                "counter",
+                "Bytes of opaque data relayed.",
+                &self.bytes_relayed_total,
+            ),
+        ] {
+            header(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name} {}", value.load(Relaxed));
+        }
+        let name = "insieme_signal_refusals_total";
+        header(
             &mut out,
-            "insieme_signal_connections",
-            "Open TCP connections (HTTP and WebSocket).",
-            self.tcp_connections.load(Relaxed),
-        );
-        gauge(
-            &mut out,
-            "insieme_signal_peers",
-            "WebSocket peers currently joined to a topic.",
-            self.peers.load(Relaxed),
-        );
-        gauge(
-            &mut out,
-            "insieme_signal_topics",
-            "Topics with at least one peer.",
-            self.topics.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "insieme_signal_joins_total",
-            "Peers that joined a topic.",
-            self.joins_total.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "insieme_signal_messages_relayed_total",
-            "Data messages relayed from one peer to another.",
-            self.messages_relayed_total.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "insieme_signal_bytes_relayed_total",
-            "Bytes of opaque data relayed.",
-            self.bytes_relayed_total.load(Relaxed),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP insieme_signal_refusals_total Connections refused or closed by the server, by reason.\n# TYPE insieme_signal_refusals_total counter"
+            name,
+            "counter",
+            "Connections refused or closed by the server, by reason.",
         );
         for reason in Refusal::ALL {
-            let _ = writeln!(
-                out,
-                "insieme_signal_refusals_total{{reason=\"{}\"}} {}",
-                reason.as_str(),
-                self.refusals(reason)
-            );
+            let (reason, value) = (reason.as_str(), self.refusals(reason));
+            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {value}");
         }
-        let _ = writeln!(
-            out,
-            "# HELP insieme_signal_errors_total Error frames sent to clients, by code.\n# TYPE insieme_signal_errors_total counter"
+        let name = "insieme_signal_errors_total";
+        header(
+            &mut out,
+            name,
+            "counter",
+            "Error frames sent to clients, by code.",
         );
         for code in ErrorCode::ALL {
-            let _ = writeln!(
-                out,
-                "insieme_signal_errors_total{{code=\"{}\"}} {}",
-                code.as_str(),
-                self.errors[error_index(code)].load(Relaxed)
-            );
+            let value = self.errors[error_index(code)].load(Relaxed);
+            let _ = writeln!(out, "{name}{{code=\"{}\"}} {value}", code.as_str());
         }
         out
     }
