@@ -9,7 +9,7 @@ use futures_util::{stream, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::systems::{Running, System};
@@ -70,11 +70,11 @@ async fn connect(url: &str) -> Result<Ws> {
     Ok(ws)
 }
 
-/// The next text frame (pings are answered by tungstenite as we read).
-async fn next_text(ws: &mut Ws) -> Result<String> {
+/// The next text frame, as received (pings are answered by tungstenite as we read).
+async fn next_text(ws: &mut Ws) -> Result<Utf8Bytes> {
     loop {
         match ws.next().await {
-            Some(Ok(Message::Text(text))) => return Ok(text.as_str().to_owned()),
+            Some(Ok(Message::Text(text))) => return Ok(text),
             Some(Ok(Message::Close(frame))) => bail!("closed by the server: {frame:?}"),
             Some(Ok(_)) => continue,
             Some(Err(error)) => return Err(error.into()),
@@ -250,9 +250,8 @@ fn epoch() -> std::time::Instant {
 fn stamped(len: usize) -> String {
     let nanos = epoch().elapsed().as_nanos() as u64;
     let mut payload = format!("{nanos}x");
-    while payload.len() < len {
-        payload.push('A');
-    }
+    let padding = len.saturating_sub(payload.len());
+    payload.extend(std::iter::repeat_n('A', padding));
     payload
 }
 
@@ -383,7 +382,7 @@ async fn ping_pong(
         };
         let now = Instant::now();
         if now >= measure_from && now < end {
-            if let Some(nanos) = one_way_nanos(&payload) {
+            if let Some(nanos) = one_way_nanos(payload) {
                 latencies.push(nanos);
             }
         }
@@ -393,7 +392,7 @@ async fn ping_pong(
         if paced.is_some() {
             continue; // the initiator's pongs end here; its ticker sends the next ping
         }
-        let reply = system.data_frame(&from, &stamped(payload_len));
+        let reply = system.data_frame(from, &stamped(payload_len));
         if ws.send(Message::text(reply)).await.is_err() {
             return (latencies, Instant::now() < end);
         }

@@ -98,9 +98,10 @@ impl System {
         }
     }
 
-    /// (sender, payload) if this frame is relayed data. Parsed into borrowed fields: this runs
-    /// for every message, and the load generator's own CPU is taken from the server under test.
-    pub fn data(self, text: &str) -> Option<(String, String)> {
+    /// (sender, payload) if this frame is relayed data. Borrowed from `text`, never copied:
+    /// this runs for every message, and the load generator's own CPU is taken from the server
+    /// under test.
+    pub fn data(self, text: &str) -> Option<(&str, &str)> {
         #[derive(Deserialize)]
         struct Insieme<'a> {
             #[serde(rename = "type")]
@@ -125,28 +126,27 @@ impl System {
             src: Option<&'a str>,
             payload: Option<&'a str>,
         }
-        let (from, payload) = match self {
+        match self {
             System::Insieme => {
                 let m: Insieme<'_> = serde_json::from_str(text).ok()?;
                 if m.kind != "data" {
                     return None;
                 }
-                (m.from?, m.data?)
+                Some((m.from?, m.data?))
             }
             System::Matchbox => {
                 let m: Matchbox<'_> = serde_json::from_str(text).ok()?;
                 let signal = m.signal?;
-                (signal.sender, signal.data)
+                Some((signal.sender, signal.data))
             }
             System::PeerJs => {
                 let m: PeerJs<'_> = serde_json::from_str(text).ok()?;
                 if m.kind != "OFFER" {
                     return None;
                 }
-                (m.src?, m.payload?)
+                Some((m.src?, m.payload?))
             }
-        };
-        Some((from.to_owned(), payload.to_owned()))
+        }
     }
 }
 
