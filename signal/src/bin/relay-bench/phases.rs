@@ -95,7 +95,7 @@ pub async fn join(system: System, addr: &str, topic: &str, peer: &str) -> Result
         let mut ws = connect(&system.url(addr, topic, peer)).await?;
         loop {
             let text = next_text(&mut ws).await?;
-            if let Some((_id, peers)) = system.welcome(&text) {
+            if let Some(peers) = system.welcome(&text) {
                 return Ok(Joined { ws, peers });
             }
         }

@@ -47,26 +47,26 @@ impl System {
         }
     }
 
-    /// The frame that completes a join, and the ids it reveals: (own id, peers present).
-    pub fn welcome(self, text: &str) -> Option<(Option<String>, Vec<String>)> {
+    /// If this frame completes a join: the peers it says are present (only insieme-signal
+    /// lists them).
+    pub fn welcome(self, text: &str) -> Option<Vec<String>> {
         let value: Value = serde_json::from_str(text).ok()?;
         match self {
             System::Insieme => (value["type"] == "welcome").then(|| {
-                let peers = value["peers"]
+                value["peers"]
                     .as_array()
                     .map(|a| {
                         a.iter()
                             .filter_map(|p| p.as_str().map(str::to_owned))
                             .collect()
                     })
-                    .unwrap_or_default();
-                (value["id"].as_str().map(str::to_owned), peers)
+                    .unwrap_or_default()
             }),
             System::Matchbox => value
                 .get("IdAssigned")
                 .and_then(Value::as_str)
-                .map(|id| (Some(id.to_owned()), Vec::new())),
-            System::PeerJs => (value["type"] == "OPEN").then(|| (None, Vec::new())),
+                .map(|_| Vec::new()),
+            System::PeerJs => (value["type"] == "OPEN").then(Vec::new),
         }
     }
 
