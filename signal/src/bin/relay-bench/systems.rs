@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use insieme_signal::protocol::{ClientFrame, ServerMessage};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -50,37 +51,33 @@ impl System {
     /// If this frame completes a join: the peers it says are present (only insieme-signal
     /// lists them).
     pub fn welcome(self, text: &str) -> Option<Vec<String>> {
-        let value: Value = serde_json::from_str(text).ok()?;
         match self {
-            System::Insieme => (value["type"] == "welcome").then(|| {
-                value["peers"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|p| p.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            }),
-            System::Matchbox => value
-                .get("IdAssigned")
-                .and_then(Value::as_str)
-                .map(|_| Vec::new()),
-            System::PeerJs => (value["type"] == "OPEN").then(Vec::new),
+            System::Insieme => match serde_json::from_str(text).ok()? {
+                ServerMessage::Welcome { peers, .. } => Some(peers),
+                _ => None,
+            },
+            System::Matchbox => {
+                let value: Value = serde_json::from_str(text).ok()?;
+                value.get("IdAssigned")?.as_str().map(|_| Vec::new())
+            }
+            System::PeerJs => {
+                let value: Value = serde_json::from_str(text).ok()?;
+                (value["type"] == "OPEN").then(Vec::new)
+            }
         }
     }
 
     /// The id of a peer announced as joining, if this frame is such an announcement.
     pub fn joined(self, text: &str) -> Option<String> {
-        let value: Value = serde_json::from_str(text).ok()?;
         match self {
-            System::Insieme => (value["type"] == "joined")
-                .then(|| value["peer"].as_str().map(str::to_owned))
-                .flatten(),
-            System::Matchbox => value
-                .get("NewPeer")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            System::Insieme => match serde_json::from_str(text).ok()? {
+                ServerMessage::Joined { peer } => Some(peer),
+                _ => None,
+            },
+            System::Matchbox => {
+                let value: Value = serde_json::from_str(text).ok()?;
+                value.get("NewPeer")?.as_str().map(str::to_owned)
+            }
             System::PeerJs => None,
         }
     }
@@ -88,7 +85,7 @@ impl System {
     /// A frame relaying `payload` to peer `to`.
     pub fn data_frame(self, to: &str, payload: &str) -> String {
         match self {
-            System::Insieme => format!(r#"{{"type":"data","to":"{to}","data":"{payload}"}}"#),
+            System::Insieme => ClientFrame::Data { to, data: payload }.to_json(),
             System::Matchbox => {
                 format!(r#"{{"Signal":{{"receiver":"{to}","data":"{payload}"}}}}"#)
             }
