@@ -341,10 +341,10 @@ pub async fn start(system: System, paths: &Paths) -> Result<Running> {
             command
                 .arg(format!("127.0.0.1:{port}"))
                 .env("RUST_LOG", "error");
-            let mut running = spawn(command)?;
-            wait_for_port(&mut running.0, port).await?;
+            let mut child = spawn(&mut command)?;
+            wait_for_port(&mut child, port).await?;
             return Ok(Running {
-                child: running.0,
+                child,
                 addr: format!("127.0.0.1:{port}"),
             });
         }
@@ -359,7 +359,7 @@ pub async fn start(system: System, paths: &Paths) -> Result<Running> {
         }
     };
     command.stdout(Stdio::piped());
-    let (mut child, _) = spawn_with(&mut command)?;
+    let mut child = spawn(&mut command)?;
     let stdout = child.stdout.take().context("piped stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let addr = tokio::time::timeout(START_TIMEOUT, async {
@@ -378,19 +378,14 @@ pub async fn start(system: System, paths: &Paths) -> Result<Running> {
     Ok(Running { child, addr })
 }
 
-fn spawn(mut command: Command) -> Result<(Child, ())> {
-    spawn_with(&mut command)
-}
-
-fn spawn_with(command: &mut Command) -> Result<(Child, ())> {
+fn spawn(command: &mut Command) -> Result<Child> {
     command
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    let child = command
+    command
         .spawn()
-        .with_context(|| format!("cannot start {:?}", command.as_std().get_program()))?;
-    Ok((child, ()))
+        .with_context(|| format!("cannot start {:?}", command.as_std().get_program()))
 }
 
 fn free_port() -> Result<u16> {
