@@ -20,8 +20,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use serde_json::{json, Value};
 
-use crate::phases::{Names, Pace};
-use crate::systems::{Paths, System};
+use crate::phases::{Names, Pace, RelayResult};
+use crate::systems::{Paths, Running, System};
 
 /// Targets from the issue, checked and printed at the end.
 const TARGET_IDLE_BYTES_PER_CONN: f64 = 16.0 * 1024.0;
@@ -222,126 +222,130 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// Each row runs on a freshly started server, so one row's leftovers never skew the next.
-async fn idle_row(system: System, paths: &Paths, names: &Arc<Names>, args: &Args, row: &mut Row) {
+/// Starts the server for one row: each row runs on a freshly started server, so one row's
+/// leftovers never skew the next. A server that does not start is noted under `phase`.
+async fn fresh_server(
+    system: System,
+    paths: &Paths,
+    phase: &str,
+    row: &mut Row,
+) -> Option<Running> {
     match systems::start(system, paths).await {
-        Err(error) => row
-            .notes
-            .push(format!("idle: server did not start: {error:#}")),
-        Ok(server) => {
-            match phases::idle(
-                system,
-                &server,
-                names,
-                args.idle_connections,
-                args.idle_topics,
-            )
-            .await
-            {
-                Ok(idle) => {
-                    eprintln!(
-                        "  idle: {} connections, RSS {:.1} → {:.1} MiB",
-                        idle.held,
-                        idle.rss_before as f64 / 1048576.0,
-                        idle.rss_after as f64 / 1048576.0
-                    );
-                    row.idle_rss_per_conn_bytes = Some(idle.per_connection());
-                }
-                Err(error) => row.notes.push(format!("idle: {error:#}")),
-            }
-            server.stop().await;
+        Ok(server) => Some(server),
+        Err(error) => {
+            row.notes
+                .push(format!("{phase}: server did not start: {error:#}"));
+            None
         }
     }
+}
+
+async fn idle_row(system: System, paths: &Paths, names: &Arc<Names>, args: &Args, row: &mut Row) {
+    let Some(server) = fresh_server(system, paths, "idle", row).await else {
+        return;
+    };
+    match phases::idle(
+        system,
+        &server,
+        names,
+        args.idle_connections,
+        args.idle_topics,
+    )
+    .await
+    {
+        Ok(idle) => {
+            eprintln!(
+                "  idle: {} connections, RSS {:.1} → {:.1} MiB",
+                idle.held,
+                idle.rss_before as f64 / 1048576.0,
+                idle.rss_after as f64 / 1048576.0
+            );
+            row.idle_rss_per_conn_bytes = Some(idle.per_connection());
+        }
+        Err(error) => row.notes.push(format!("idle: {error:#}")),
+    }
+    server.stop().await;
 }
 
 async fn storm_row(system: System, paths: &Paths, names: &Arc<Names>, args: &Args, row: &mut Row) {
-    match systems::start(system, paths).await {
-        Err(error) => row
-            .notes
-            .push(format!("storm: server did not start: {error:#}")),
-        Ok(server) => {
-            let duration = Duration::from_secs(args.storm_seconds);
-            match phases::storm(system, &server.addr, names, duration, args.storm_workers).await {
-                Ok(storm) => {
-                    eprintln!("  storm: {} joins, {} failed", storm.joins, storm.failures);
-                    row.joins_samples.push(storm.joins as f64 / storm.seconds);
-                    if storm.failures > 0 {
-                        row.notes
-                            .push(format!("storm: {} joins failed", storm.failures));
-                    }
-                }
-                Err(error) => row.notes.push(format!("storm: {error:#}")),
+    let Some(server) = fresh_server(system, paths, "storm", row).await else {
+        return;
+    };
+    let duration = Duration::from_secs(args.storm_seconds);
+    match phases::storm(system, &server.addr, names, duration, args.storm_workers).await {
+        Ok(storm) => {
+            eprintln!("  storm: {} joins, {} failed", storm.joins, storm.failures);
+            row.joins_samples.push(storm.joins as f64 / storm.seconds);
+            if storm.failures > 0 {
+                row.notes
+                    .push(format!("storm: {} joins failed", storm.failures));
             }
-            server.stop().await;
         }
+        Err(error) => row.notes.push(format!("storm: {error:#}")),
     }
+    server.stop().await;
 }
 
+/// Throughput (closed loop), then latency (paced), on one server.
 async fn relay_row(system: System, paths: &Paths, names: &Arc<Names>, args: &Args, row: &mut Row) {
-    match systems::start(system, paths).await {
-        Err(error) => row
-            .notes
-            .push(format!("relay: server did not start: {error:#}")),
-        Ok(server) => {
-            let duration = Duration::from_secs(args.relay_seconds);
-            let throughput = phases::relay(
-                system,
-                &server.addr,
-                names,
-                2,
-                args.relay_topics,
-                Pace::Saturate,
-                duration,
-                args.payload_bytes,
-            )
-            .await;
-            match throughput {
-                Ok(relay) => {
-                    eprintln!(
-                        "  relay (closed loop): {} messages in {} s, p50 {:.3} ms, p99 {:.3} ms",
-                        relay.messages, relay.seconds, relay.p50_ms, relay.p99_ms
-                    );
-                    row.relay_samples
-                        .push(relay.messages as f64 / relay.seconds);
-                    if relay.stalled_clients > 0 {
-                        row.notes.push(format!(
-                            "relay: {} clients stalled (closed loop)",
-                            relay.stalled_clients
-                        ));
-                    }
-                }
-                Err(error) => row.notes.push(format!("relay (closed loop): {error:#}")),
+    let Some(server) = fresh_server(system, paths, "relay", row).await else {
+        return;
+    };
+    if let Some(relay) = relay_run(system, &server, names, args, Pace::Saturate, row).await {
+        row.relay_samples
+            .push(relay.messages as f64 / relay.seconds);
+    }
+    let interval = Duration::from_millis(args.latency_interval_ms.max(1));
+    if let Some(relay) = relay_run(system, &server, names, args, Pace::Every(interval), row).await {
+        row.p50_samples.push(relay.p50_ms);
+        row.p99_samples.push(relay.p99_ms);
+    }
+    server.stop().await;
+}
+
+/// One relay measurement, logged; stalled clients and errors are noted in the row.
+async fn relay_run(
+    system: System,
+    server: &Running,
+    names: &Names,
+    args: &Args,
+    pace: Pace,
+    row: &mut Row,
+) -> Option<RelayResult> {
+    // Each run on the server gets its own topic names.
+    let (round, label) = match pace {
+        Pace::Saturate => (2, "closed loop"),
+        Pace::Every(_) => (3, "paced"),
+    };
+    let duration = Duration::from_secs(args.relay_seconds);
+    let result = phases::relay(
+        system,
+        &server.addr,
+        names,
+        round,
+        args.relay_topics,
+        pace,
+        duration,
+        args.payload_bytes,
+    )
+    .await;
+    match result {
+        Ok(relay) => {
+            eprintln!(
+                "  relay ({label}): {} messages in {} s, p50 {:.3} ms, p99 {:.3} ms",
+                relay.messages, relay.seconds, relay.p50_ms, relay.p99_ms
+            );
+            if relay.stalled_clients > 0 {
+                row.notes.push(format!(
+                    "relay: {} clients stalled ({label})",
+                    relay.stalled_clients
+                ));
             }
-            let interval = Duration::from_millis(args.latency_interval_ms.max(1));
-            let latency = phases::relay(
-                system,
-                &server.addr,
-                names,
-                3,
-                args.relay_topics,
-                Pace::Every(interval),
-                duration,
-                args.payload_bytes,
-            )
-            .await;
-            match latency {
-                Ok(relay) => {
-                    eprintln!(
-                        "  relay (paced): {} messages in {} s, p50 {:.3} ms, p99 {:.3} ms",
-                        relay.messages, relay.seconds, relay.p50_ms, relay.p99_ms
-                    );
-                    row.p50_samples.push(relay.p50_ms);
-                    row.p99_samples.push(relay.p99_ms);
-                    if relay.stalled_clients > 0 {
-                        row.notes.push(format!(
-                            "relay: {} clients stalled (paced)",
-                            relay.stalled_clients
-                        ));
-                    }
-                }
-                Err(error) => row.notes.push(format!("relay (paced): {error:#}")),
-            }
-            server.stop().await;
+            Some(relay)
+        }
+        Err(error) => {
+            row.notes.push(format!("relay ({label}): {error:#}"));
+            None
         }
     }
 }
