@@ -268,6 +268,33 @@ enum Ev {
     },
 }
 
+/// A queued event, ordered by (time, sequence) alone.
+struct Queued {
+    at: i64,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
 struct Handover {
     t0: i64,
     speed: f64,
@@ -282,8 +309,7 @@ pub struct World {
     trace: bool,
     now: i64,
     seq: u64,
-    queue: BinaryHeap<Reverse<(i64, u64)>>,
-    events: std::collections::BTreeMap<u64, Ev>,
+    queue: BinaryHeap<Reverse<Queued>>,
     rng: Rng,
     slots: Vec<Slot>,
     links: Vec<Vec<Link>>,
@@ -356,7 +382,6 @@ impl World {
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
-            events: Default::default(),
             rng,
             slots,
             links,
@@ -388,22 +413,21 @@ impl World {
 
     fn push(&mut self, t: i64, ev: Ev) {
         self.seq += 1;
-        self.queue.push(Reverse((t.max(self.now), self.seq)));
-        self.events.insert(self.seq, ev);
+        self.queue.push(Reverse(Queued {
+            at: t.max(self.now),
+            seq: self.seq,
+            ev,
+        }));
     }
 
     /// Runs the whole scenario and returns its measurements.
     pub fn run(mut self) -> Outcome {
         let end = (self.sc.duration_s * 1e6) as i64;
-        while let Some(Reverse((t, seq))) = self.queue.pop() {
-            if t > end {
+        while let Some(Reverse(Queued { at, ev, .. })) = self.queue.pop() {
+            if at > end {
                 break;
             }
-            self.now = t;
-            let ev = self
-                .events
-                .remove(&seq)
-                .expect("every queued event is stored");
+            self.now = at;
             self.handle(ev);
         }
         self.finish()
