@@ -37,11 +37,12 @@ fn main() {
         }
         println!();
     }
+    let [p50, p95, p99] = o.percentiles([50.0, 95.0, 99.0]);
     let by_slot: Vec<String> = (0..o.rate_changes_by_slot.len())
         .map(|s| format!("{:.1}", o.slot_rate_changes_per_min(s)))
         .collect();
     println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} rate changes/min {:.1} (by slot {}) jump {:?} join {:?} agree {} rejected {}",
-        o.offsets_ms.len(), o.percentile(50.0), o.percentile(95.0), o.percentile(99.0), o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), by_slot.join(" "), o.jump_ms, o.join_ms, o.final_agree, o.rejected);
+        o.offsets_ms.len(), p50, p95, p99, o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), by_slot.join(" "), o.jump_ms, o.join_ms, o.final_agree, o.rejected);
 }
 
 /// The seed from `SEED`, 1 by default.

@@ -67,11 +67,12 @@ fn round3(x: f64) -> f64 {
 impl Row {
     pub fn new(o: &Outcome, seed: u64, duration_s: f64, targets: &[Target]) -> Row {
         let converge = o.worst_converge_ms(duration_s * 1e3);
+        let [p50, p95, p99] = o.percentiles([50.0, 95.0, 99.0]);
         let mut ok = o.steady_hard_seeks == 0 && o.max_rate_dev <= MAX_RATE_DEV;
         for t in targets {
             ok &= match *t {
-                Target::P95(x) => o.percentile(95.0) <= x,
-                Target::P99(x) => o.percentile(99.0) <= x,
+                Target::P95(x) => p95 <= x,
+                Target::P99(x) => p99 <= x,
                 Target::ConvergeMs(x) => converge <= x,
                 Target::JumpMs(x) => o.jump_ms.is_some_and(|j| j <= x),
                 Target::FinalAgree => o.final_agree,
@@ -80,9 +81,9 @@ impl Row {
         Row {
             name: o.name.clone(),
             peers: o.peers,
-            p50_ms: round3(o.percentile(50.0)),
-            p95_ms: round3(o.percentile(95.0)),
-            p99_ms: round3(o.percentile(99.0)),
+            p50_ms: round3(p50),
+            p95_ms: round3(p95),
+            p99_ms: round3(p99),
             max_ms: round3(o.max_offset()),
             converge_ms: round3(converge),
             steady_hard_seeks: o.steady_hard_seeks,

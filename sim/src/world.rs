@@ -134,13 +134,19 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn percentile(&self, p: f64) -> f64 {
+        self.percentiles([p])[0]
+    }
+    /// Several percentiles of the offsets at once, sorting them once.
+    pub fn percentiles<const N: usize>(&self, ps: [f64; N]) -> [f64; N] {
         if self.offsets_ms.is_empty() {
-            return f64::NAN;
+            return [f64::NAN; N];
         }
         let mut v = self.offsets_ms.clone();
         v.sort_by(f64::total_cmp);
-        let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-        v[i.min(v.len() - 1)]
+        ps.map(|p| {
+            let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+            v[i.min(v.len() - 1)]
+        })
     }
     /// Rate changes per viewer per minute of presence.
     pub fn rate_changes_per_min(&self) -> f64 {

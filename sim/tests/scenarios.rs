@@ -6,15 +6,16 @@ use insieme_sim::scenarios;
 use insieme_sim::{run, Outcome};
 
 fn summary(o: &Outcome) -> String {
+    let [p50, p95, p99] = o.percentiles([50.0, 95.0, 99.0]);
     format!(
         "{}: samples {} p50 {:.2} p95 {:.2} p99 {:.2} max {:.2} converge {:?} steady seeks {} \
          (all {}) rate dev {:.4} rate changes/min {:.1} jump {:?} join {:?} agree {} rejected {} \
          holds {} final {:.2}",
         o.name,
         o.offsets_ms.len(),
-        o.percentile(50.0),
-        o.percentile(95.0),
-        o.percentile(99.0),
+        p50,
+        p95,
+        p99,
         o.max_offset(),
         o.converge_ms,
         o.steady_hard_seeks,
