@@ -7,19 +7,15 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     let config = Config::parse();
-    let runtime = match config.threads {
-        1 => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-        0 => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
-        n => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build(),
+    let mut builder = match config.threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
     };
-    match runtime {
+    // 0 keeps tokio's default: one worker per CPU.
+    if config.threads > 1 {
+        builder.worker_threads(config.threads);
+    }
+    match builder.enable_all().build() {
         Ok(runtime) => runtime.block_on(serve(config)),
         Err(error) => {
             eprintln!("insieme-signal: cannot start the runtime: {error}");
