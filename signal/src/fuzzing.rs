@@ -45,8 +45,7 @@ pub fn run_script(script: &[u8]) {
             0 => {
                 if peers[slot].is_none() {
                     let topic = topics[usize::from(op & 0x08 != 0)];
-                    let rx = Mailbox::new(QUEUE);
-                    let tx = rx.clone();
+                    let queue = Mailbox::new(QUEUE);
                     let id = crate::protocol::PeerId::from_u128(
                         u128::from(op) << 64 | (slot as u128 + 1),
                     );
@@ -55,12 +54,12 @@ pub fn run_script(script: &[u8]) {
                     } else {
                         id
                     };
-                    if let Ok((membership, present)) = hub.join(topic, id, tx) {
+                    if let Ok((membership, present)) = hub.join(topic, id, queue.clone()) {
                         assert!(present.len() < PEERS_PER_TOPIC);
                         assert!(!present.contains(&id));
                         peers[slot] = Some(Peer {
                             membership,
-                            queue: rx,
+                            queue,
                             session: Session::new(20, 8, 4, now),
                         });
                     }

@@ -251,9 +251,9 @@ mod tests {
         Topic::from_bytes([n; 32])
     }
 
-    fn drain(rx: &Mailbox) -> Vec<String> {
+    fn drain(mailbox: &Mailbox) -> Vec<String> {
         let mut out = Vec::new();
-        while let Some(frame) = rx.try_recv() {
+        while let Some(frame) = mailbox.try_recv() {
             out.push(frame.as_str().to_owned());
         }
         out
@@ -262,17 +262,14 @@ mod tests {
     #[test]
     fn join_relay_leave() {
         let hub = Hub::new(4, Arc::new(Metrics::default()));
-        let a_rx = Mailbox::new(8);
-        let a_tx = a_rx.clone();
-        let b_rx = Mailbox::new(8);
-        let b_tx = b_rx.clone();
-        let (a, present) = hub.join(topic(1), PeerId::random(), a_tx).unwrap();
+        let (a_box, b_box) = (Mailbox::new(8), Mailbox::new(8));
+        let (a, present) = hub.join(topic(1), PeerId::random(), a_box.clone()).unwrap();
         assert!(present.is_empty());
-        let (b, present) = hub.join(topic(1), PeerId::random(), b_tx).unwrap();
+        let (b, present) = hub.join(topic(1), PeerId::random(), b_box.clone()).unwrap();
         assert_eq!(present, vec![a.id()]);
-        assert_eq!(drain(&a_rx), vec![protocol::joined_frame(b.id())]);
+        assert_eq!(drain(&a_box), vec![protocol::joined_frame(b.id())]);
         a.relay(b.id(), "aGk").unwrap();
-        assert_eq!(drain(&b_rx), vec![protocol::data_frame(a.id(), "aGk")]);
+        assert_eq!(drain(&b_box), vec![protocol::data_frame(a.id(), "aGk")]);
         assert_eq!(a.relay(a.id(), "aGk"), Err(ErrorCode::UnknownPeer));
         assert_eq!(
             a.relay(PeerId::random(), "aGk"),
@@ -280,7 +277,7 @@ mod tests {
         );
         let b_id = b.id();
         drop(b);
-        assert_eq!(drain(&a_rx), vec![protocol::left_frame(b_id)]);
+        assert_eq!(drain(&a_box), vec![protocol::left_frame(b_id)]);
         assert_eq!(hub.topic_count(), 1);
         drop(a);
         assert_eq!(hub.topic_count(), 0);
@@ -290,20 +287,22 @@ mod tests {
     #[test]
     fn topics_are_isolated_and_bounded() {
         let hub = Hub::new(2, Arc::new(Metrics::default()));
-        let mut keep = Vec::new();
-        for _ in 0..2 {
-            let rx = Mailbox::new(8);
-            let tx = rx.clone();
-            keep.push((hub.join(topic(1), PeerId::random(), tx).unwrap().0, rx));
-        }
-        let _rx = Mailbox::new(8);
-        let tx = _rx.clone();
-        assert!(hub.join(topic(1), PeerId::random(), tx).is_err());
-        let _rx = Mailbox::new(8);
-        let tx = _rx.clone();
-        let (other, _) = hub.join(topic(2), PeerId::random(), tx).unwrap();
+        // The hub holds each mailbox itself, so the tests need not keep one to stay joined.
+        let keep: Vec<Membership> = (0..2)
+            .map(|_| {
+                hub.join(topic(1), PeerId::random(), Mailbox::new(8))
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        assert!(hub
+            .join(topic(1), PeerId::random(), Mailbox::new(8))
+            .is_err());
+        let (other, _) = hub
+            .join(topic(2), PeerId::random(), Mailbox::new(8))
+            .unwrap();
         assert_eq!(
-            keep[0].0.relay(other.id(), "aGk"),
+            keep[0].relay(other.id(), "aGk"),
             Err(ErrorCode::UnknownPeer),
             "a peer of another topic is unknown"
         );
@@ -313,18 +312,17 @@ mod tests {
     #[test]
     fn a_stalled_peer_is_evicted_and_the_others_told() {
         let hub = Hub::new(4, Arc::new(Metrics::default()));
-        let a_rx = Mailbox::new(64);
-        let a_tx = a_rx.clone();
-        let _slow_rx = Mailbox::new(1);
-        let slow_tx = _slow_rx.clone();
-        let (a, _) = hub.join(topic(1), PeerId::random(), a_tx).unwrap();
-        let (slow, _) = hub.join(topic(1), PeerId::random(), slow_tx).unwrap();
-        drain(&a_rx);
+        let a_box = Mailbox::new(64);
+        let (a, _) = hub.join(topic(1), PeerId::random(), a_box.clone()).unwrap();
+        let (slow, _) = hub
+            .join(topic(1), PeerId::random(), Mailbox::new(1))
+            .unwrap();
+        drain(&a_box);
         assert!(a.relay(slow.id(), "aa").is_ok());
         assert_eq!(a.relay(slow.id(), "aa"), Err(ErrorCode::UnknownPeer));
-        assert_eq!(drain(&a_rx), vec![protocol::left_frame(slow.id())]);
+        assert_eq!(drain(&a_box), vec![protocol::left_frame(slow.id())]);
         assert_eq!(hub.metrics().refusals(Refusal::Stalled), 1);
         drop(slow);
-        assert!(drain(&a_rx).is_empty(), "no second `left`");
+        assert!(drain(&a_box).is_empty(), "no second `left`");
     }
 }
