@@ -10,7 +10,7 @@ use crate::net::{Link, LinkSpec};
 use crate::player::{DisplaySpec, Player, PlayerSpec, Shown};
 use crate::rng::Rng;
 use insieme::sync::{
-    Config, Destination, Engine, Input, Intent, LocalTime, Observation, Output, PeerId,
+    Channel, Config, Destination, Engine, Input, Intent, LocalTime, Observation, Output, PeerId,
     PlayerCommand, Stamp, WireMessage,
 };
 use std::cmp::Reverse;
@@ -227,15 +227,19 @@ struct Slot {
     node: Option<Node>,
 }
 
+/// A message on its way from one node to another, each named by slot and generation.
+#[derive(Debug)]
+struct Delivery {
+    to: usize,
+    to_gen: u64,
+    from: usize,
+    from_gen: u64,
+    msg: WireMessage,
+}
+
 #[derive(Debug)]
 enum Ev {
-    Deliver {
-        to: usize,
-        to_gen: u64,
-        from: usize,
-        from_gen: u64,
-        msg: WireMessage,
-    },
+    Deliver(Delivery),
     Joined {
         to: usize,
         to_gen: u64,
@@ -321,7 +325,8 @@ pub struct World {
     links: Vec<Vec<Link>>,
     link_rng: Rng,
     partition: Option<BTreeSet<usize>>,
-    held: Vec<(usize, u64, usize, u64, WireMessage)>,
+    /// Reliable messages across the partition, sent when it heals.
+    held: Vec<Delivery>,
     // metrics
     peers_seen: usize,
     group_events: Vec<i64>,
@@ -445,13 +450,13 @@ impl World {
 
     fn handle(&mut self, ev: Ev) {
         match ev {
-            Ev::Deliver {
+            Ev::Deliver(Delivery {
                 to,
                 to_gen,
                 from,
                 from_gen,
                 msg,
-            } => {
+            }) => {
                 if self.alive(to, to_gen) && self.alive(from, from_gen) {
                     let from_id = self.slots[from].node.as_ref().map(|n| n.id).unwrap();
                     let received_at = self.slots[to].clock.local(self.now as f64);
@@ -660,19 +665,13 @@ impl World {
             Action::Heal => {
                 self.group_events.push(self.now);
                 self.partition = None;
-                for (from, from_gen, to, to_gen, msg) in std::mem::take(&mut self.held) {
-                    let t =
-                        self.links[from][to].reliable(&self.sc.link, &mut self.link_rng, self.now);
-                    self.push(
-                        t,
-                        Ev::Deliver {
-                            to,
-                            to_gen,
-                            from,
-                            from_gen,
-                            msg,
-                        },
+                for d in std::mem::take(&mut self.held) {
+                    let t = self.links[d.from][d.to].reliable(
+                        &self.sc.link,
+                        &mut self.link_rng,
+                        self.now,
                     );
+                    self.push(t, Ev::Deliver(d));
                 }
             }
         }
@@ -817,13 +816,7 @@ impl World {
         }
     }
 
-    fn route(
-        &mut self,
-        from: usize,
-        to: Destination,
-        channel: insieme::sync::Channel,
-        msg: WireMessage,
-    ) {
+    fn route(&mut self, from: usize, to: Destination, channel: Channel, msg: WireMessage) {
         let node = self.slots[from].node.as_ref().unwrap();
         let from_gen = node.gen;
         let targets: Vec<usize> = match to {
@@ -836,40 +829,33 @@ impl World {
                 .collect(),
         };
         for t in targets {
-            let to_gen = self.slots[t].gen;
             let cut = self
                 .partition
                 .as_ref()
                 .is_some_and(|side| side.contains(&from) != side.contains(&t));
+            let d = Delivery {
+                to: t,
+                to_gen: self.slots[t].gen,
+                from,
+                from_gen,
+                msg: msg.clone(),
+            };
             let link = &mut self.links[from][t];
-            let at = match channel {
-                insieme::sync::Channel::Unreliable => {
-                    if cut {
-                        None
-                    } else {
-                        link.unreliable(&self.sc.link, &mut self.link_rng, self.now)
-                    }
+            let at = match (channel, cut) {
+                (Channel::Unreliable, true) => None,
+                (Channel::Reliable, true) => {
+                    self.held.push(d);
+                    continue;
                 }
-                insieme::sync::Channel::Reliable => {
-                    if cut {
-                        self.held.push((from, from_gen, t, to_gen, msg.clone()));
-                        None
-                    } else {
-                        Some(link.reliable(&self.sc.link, &mut self.link_rng, self.now))
-                    }
+                (Channel::Unreliable, false) => {
+                    link.unreliable(&self.sc.link, &mut self.link_rng, self.now)
+                }
+                (Channel::Reliable, false) => {
+                    Some(link.reliable(&self.sc.link, &mut self.link_rng, self.now))
                 }
             };
             if let Some(at) = at {
-                self.push(
-                    at,
-                    Ev::Deliver {
-                        to: t,
-                        to_gen,
-                        from,
-                        from_gen,
-                        msg: msg.clone(),
-                    },
-                );
+                self.push(at, Ev::Deliver(d));
             }
         }
     }
