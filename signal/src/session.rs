@@ -33,9 +33,9 @@ pub mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
-/// What to do with a frame.
+/// What to do with a frame, before any relaying ([`Session::handle`] carries out the relay).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict<'a> {
+enum Verdict<'a> {
     /// Relay `data` to `to`.
     Relay { to: PeerId, data: Cow<'a, str> },
     /// Close normally (1000) after leaving the topic.
@@ -90,7 +90,7 @@ impl Session {
     }
 
     /// Decides what to do with one received frame.
-    pub fn on_frame<'a>(&mut self, frame: Frame<'a>, now: Instant) -> Verdict<'a> {
+    fn on_frame<'a>(&mut self, frame: Frame<'a>, now: Instant) -> Verdict<'a> {
         if let Frame::TooLarge = frame {
             return Verdict::Error {
                 code: ErrorCode::TooLarge,
@@ -112,7 +112,6 @@ impl Session {
         }
     }
 
-    /// The hub could not relay (e.g. the target left meanwhile): also an error to answer.
     /// The whole step from a received frame to its effect: judges it, and relays a `data`
     /// message through `relay`, which may refuse it (unknown peer) at the price of a strike.
     /// The connection task and the fuzzer both go through here, so what is fuzzed is what runs.
