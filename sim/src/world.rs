@@ -1059,20 +1059,17 @@ impl World {
         self.out.peers = self.peers_seen;
         self.out.all_seeks = self.seeks.len() as u64;
         let events = &self.group_events;
-        if self.trace {
-            for (t, slot, joined) in &self.seeks {
-                let caused = events.iter().any(|e| *e <= *t && t - e <= CAUSE_WINDOW_US);
-                if !caused && t - joined > JOIN_WINDOW_US {
+        // A seek neither caused by a group event shortly before nor part of a join.
+        let steady = self.seeks.iter().filter(|(t, _, joined)| {
+            let caused = events.iter().any(|e| *e <= *t && t - e <= CAUSE_WINDOW_US);
+            !caused && t - joined > JOIN_WINDOW_US
+        });
+        let trace = self.trace;
+        self.out.steady_hard_seeks = steady
+            .inspect(|(t, slot, _)| {
+                if trace {
                     eprintln!("steady seek at {:.3} s on slot {slot}", *t as f64 / 1e6);
                 }
-            }
-        }
-        self.out.steady_hard_seeks = self
-            .seeks
-            .iter()
-            .filter(|(t, _, joined)| {
-                let caused = events.iter().any(|e| *e <= *t && t - e <= CAUSE_WINDOW_US);
-                !caused && t - joined > JOIN_WINDOW_US
             })
             .count() as u64;
         self.out
