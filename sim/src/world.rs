@@ -627,24 +627,20 @@ impl World {
             Action::Join(slot) => self.join(slot),
             Action::Leave(slot) => self.leave(slot),
             Action::LeaveReference => {
-                let refs: Vec<PeerId> = self.present().map(|(_, n)| n.engine.reference()).collect();
-                let Some(r) = refs.first().copied() else {
-                    return;
-                };
-                let Some(slot) = self.present().find(|(_, n)| n.id == r).map(|(s, _)| s) else {
-                    return;
-                };
-                let speed = 1.0 + self.slots[slot].clock.skew;
-                let speed = speed
-                    * self.slots[slot]
-                        .node
-                        .as_ref()
-                        .and_then(|n| {
-                            n.engine
-                                .expected_speed(self.slots[slot].clock.local(self.now as f64))
-                        })
-                        .unwrap_or(0.0);
                 let now = self.now;
+                // The reference as the first present peer sees it.
+                let Some(r) = self.present().next().map(|(_, n)| n.engine.reference()) else {
+                    return;
+                };
+                let Some((slot, node)) = self.present().find(|(_, n)| n.id == r) else {
+                    return;
+                };
+                let clock = self.slots[slot].clock;
+                let speed = (1.0 + clock.skew)
+                    * node
+                        .engine
+                        .expected_speed(clock.local(now as f64))
+                        .unwrap_or(0.0);
                 let base = self
                     .present()
                     .filter(|(s, n)| *s != slot && n.included)
