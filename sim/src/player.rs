@@ -584,22 +584,29 @@ mod tests {
         (n - n.round()).abs() < 1e-6
     }
 
+    /// Each frame shown `refreshes` vsyncs after the one before, and the next frame at `fps`.
+    fn assert_cadence(shown: &[(Shown, f64)], refreshes: f64, fps: f64) {
+        for w in shown.windows(2) {
+            let (a, b) = (w[0].0, w[1].0);
+            assert!(
+                (b.at_true_us - a.at_true_us - refreshes * REFRESH).abs() < 1e-6,
+                "{a:?} {b:?}"
+            );
+            assert!(
+                (b.media_s - a.media_s - 1.0 / fps).abs() < 1e-9,
+                "{a:?} {b:?}"
+            );
+        }
+    }
+
     #[test]
     fn sixty_fps_on_sixty_hz_shows_the_next_frame_at_every_vsync() {
         let shown = play(60.0, 1.0, 5.0);
         assert!(shown.len() > 280, "{}", shown.len());
-        for w in shown.windows(2) {
-            let (a, b) = (w[0].0, w[1].0);
+        for (b, _) in &shown[1..] {
             assert!(on_vsync(b.at_true_us), "{b:?}");
-            assert!(
-                (b.at_true_us - a.at_true_us - REFRESH).abs() < 1e-6,
-                "{a:?} {b:?}"
-            );
-            assert!(
-                (b.media_s - a.media_s - 1.0 / 60.0).abs() < 1e-9,
-                "{a:?} {b:?}"
-            );
         }
+        assert_cadence(&shown, 1.0, 60.0);
     }
 
     #[test]
@@ -626,17 +633,7 @@ mod tests {
     fn thirty_fps_holds_each_frame_for_two_vsyncs() {
         let shown = play(30.0, 1.0, 5.0);
         assert!(shown.len() > 140, "{}", shown.len());
-        for w in shown.windows(2) {
-            let (a, b) = (w[0].0, w[1].0);
-            assert!(
-                (b.at_true_us - a.at_true_us - 2.0 * REFRESH).abs() < 1e-6,
-                "{a:?} {b:?}"
-            );
-            assert!(
-                (b.media_s - a.media_s - 1.0 / 30.0).abs() < 1e-9,
-                "{a:?} {b:?}"
-            );
-        }
+        assert_cadence(&shown, 2.0, 30.0);
     }
 
     #[test]
