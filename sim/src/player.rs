@@ -213,7 +213,6 @@ impl Player {
         self.stalled
     }
 
-    /// The actual playback rate right now (after the response lag).
     /// Media position (seconds) at true time `t >= self.t`, without changing anything.
     pub fn pos_at(&self, t: i64) -> f64 {
         if self.moving() {
