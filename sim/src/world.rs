@@ -211,12 +211,46 @@ struct Node {
     engine: Engine,
     player: Player,
     joined_at: i64,
-    engine_token: u64,
-    engine_wake: Option<i64>,
-    player_token: u64,
-    player_wake: Option<i64>,
+    engine_timer: Timer,
+    player_timer: Timer,
     connected: BTreeSet<usize>,
     included: bool,
+}
+
+/// When a node's engine or player next wants waking, and the token of the one queued wake
+/// that is still live: re-arming for another instant, or serving it early, makes the queued
+/// one stale.
+#[derive(Default)]
+struct Timer {
+    token: u64,
+    at: Option<i64>,
+}
+
+impl Timer {
+    /// Sets the timer for `t`: the token to queue its wake with, or `None` if already set so.
+    fn arm(&mut self, t: i64) -> Option<u64> {
+        if self.at == Some(t) {
+            return None;
+        }
+        self.token += 1;
+        self.at = Some(t);
+        Some(self.token)
+    }
+
+    /// Whether the queued wake with `token` is the live one; if so, it is spent.
+    fn fire(&mut self, token: u64) -> bool {
+        let live = self.token == token;
+        if live {
+            self.at = None;
+        }
+        live
+    }
+
+    /// The wake is served now, ahead of its queued event, which goes stale.
+    fn serve_early(&mut self) {
+        self.token += 1;
+        self.at = None;
+    }
 }
 
 struct Slot {
@@ -489,15 +523,24 @@ impl World {
             }
             Ev::EngineWake { slot, gen, token } => {
                 if self.alive(slot, gen)
-                    && self.slots[slot].node.as_ref().unwrap().engine_token == token
+                    && self.slots[slot]
+                        .node
+                        .as_mut()
+                        .unwrap()
+                        .engine_timer
+                        .fire(token)
                 {
-                    self.slots[slot].node.as_mut().unwrap().engine_wake = None;
                     self.drive(slot, Input::Tick);
                 }
             }
             Ev::PlayerWake { slot, gen, token } => {
                 if self.alive(slot, gen)
-                    && self.slots[slot].node.as_ref().unwrap().player_token == token
+                    && self.slots[slot]
+                        .node
+                        .as_mut()
+                        .unwrap()
+                        .player_timer
+                        .fire(token)
                 {
                     self.wake_player(slot);
                 }
@@ -554,11 +597,11 @@ impl World {
         }
     }
 
+    /// Serves the player's wake (its timer already spent).
     fn wake_player(&mut self, slot: usize) {
         let Some(node) = self.slots[slot].node.as_mut() else {
             return;
         };
-        node.player_wake = None;
         let shown = node.player.wake(self.now);
         self.show(slot, shown);
         self.schedule_player(slot);
@@ -570,13 +613,12 @@ impl World {
         let now = self.now;
         let due: Vec<usize> = self
             .present()
-            .filter(|(_, n)| n.player.spec.display().is_some() && n.player_wake == Some(now))
+            .filter(|(_, n)| n.player.spec.display().is_some() && n.player_timer.at == Some(now))
             .map(|(i, _)| i)
             .collect();
         for slot in due {
             if let Some(n) = self.slots[slot].node.as_mut() {
-                // The queued wake is now stale.
-                n.player_token += 1;
+                n.player_timer.serve_early();
             }
             self.wake_player(slot);
         }
@@ -695,10 +737,8 @@ impl World {
             engine: Engine::new(self.sc.engine.clone(), id, local),
             player: Player::new(s.player, 1.0 + s.clock.skew, prng, self.now),
             joined_at: self.now,
-            engine_token: 0,
-            engine_wake: None,
-            player_token: 0,
-            player_wake: None,
+            engine_timer: Timer::default(),
+            player_timer: Timer::default(),
             connected: BTreeSet::new(),
             included: false,
         });
@@ -799,15 +839,13 @@ impl World {
                 Output::Event(_) => {}
             }
         }
+        let clock = self.slots[slot].clock;
         let node = self.slots[slot].node.as_mut().unwrap();
         if let Some(t) = node.engine.poll_timeout() {
-            let tt = self.slots[slot].clock.to_true(t).max(now + 100);
-            let node = self.slots[slot].node.as_mut().unwrap();
-            if node.engine_wake != Some(tt) {
-                node.engine_token += 1;
-                node.engine_wake = Some(tt);
-                let (gen, token) = (node.gen, node.engine_token);
-                self.push(tt, Ev::EngineWake { slot, gen, token });
+            let t = clock.to_true(t).max(now + 100);
+            if let Some(token) = node.engine_timer.arm(t) {
+                let gen = node.gen;
+                self.push(t, Ev::EngineWake { slot, gen, token });
             }
         }
     }
@@ -905,10 +943,8 @@ impl World {
         };
         if let Some(t) = node.player.next_event() {
             let t = t.max(now + 1);
-            if node.player_wake != Some(t) {
-                node.player_token += 1;
-                node.player_wake = Some(t);
-                let (gen, token) = (node.gen, node.player_token);
+            if let Some(token) = node.player_timer.arm(t) {
+                let gen = node.gen;
                 self.push(t, Ev::PlayerWake { slot, gen, token });
             }
         }
