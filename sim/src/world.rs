@@ -449,8 +449,9 @@ impl World {
             join_times: Vec::new(),
             sc,
         };
-        for (i, (t, _)) in w.sc.script.clone().iter().enumerate() {
-            w.push((t * 1e6) as i64, Ev::Act(i));
+        let acts: Vec<i64> = w.sc.script.iter().map(|(t, _)| (t * 1e6) as i64).collect();
+        for (i, t) in acts.into_iter().enumerate() {
+            w.push(t, Ev::Act(i));
         }
         w.push(SAMPLE_US, Ev::Sample);
         w
