@@ -43,7 +43,8 @@ const RECORDER: &str = "
         window.__benchFrames = [];
         const onFrame = (now, meta) => {
             window.__benchFrames.push([performance.timeOrigin + meta.expectedDisplayTime, meta.mediaTime, video.playbackRate,
-                meta.presentedFrames, performance.timeOrigin + now, video.currentTime]);
+                meta.presentedFrames, performance.timeOrigin + now, video.currentTime,
+                performance.timeOrigin + performance.now()]);
             video.requestVideoFrameCallback(onFrame);
         };
         video.requestVideoFrameCallback(onFrame);
@@ -157,7 +158,7 @@ async fn run(party: &Party) -> Result<(serde_json::Value, serde_json::Value)> {
     let smoothed = sorted_spreads(timeline_at);
     // Everything each page recorded, for analysis beyond the summary (see RECORDER for columns).
     let frames = serde_json::json!({
-        "columns": ["display_wall_ms", "media_time_s", "playback_rate", "presented_frames", "callback_wall_ms", "current_time_s"],
+        "columns": ["display_wall_ms", "media_time_s", "playback_rate", "presented_frames", "callback_wall_ms", "current_time_s", "current_time_read_wall_ms"],
         "joined_at_ms": joined_at,
         "seeked_at_ms": seeked_at,
         "ended_at_ms": ended_at,
