@@ -30,6 +30,7 @@
 //! hysteresis.
 
 use super::clock::RoomMap;
+use super::clock_steering::{ClockSteering, Steer, GENTLE_RATE};
 use super::state::{Stamp, Versioned};
 use super::time::{LocalTime, MediaTime, Span};
 use std::collections::VecDeque;
@@ -48,6 +49,14 @@ pub enum PlayerCommand {
     SetRate(f64),
     PlayAt(LocalTime),
     Pause,
+}
+
+/// The player's media clock read at a local instant (`currentTime` while playing): continuous,
+/// where an [`Observation`] is quantized to the display (see [`super::clock_steering`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockReading {
+    pub media_time: MediaTime,
+    pub read_at: LocalTime,
 }
 
 /// What the player showed: the media time of the frame presented at a local instant (what
@@ -270,6 +279,8 @@ pub struct Controller {
     trim: f64,
     /// When the last quantized correction ended, for measuring the drift to the next one.
     resting_since: Option<LocalTime>,
+    /// Steering by the media clock, where the player reads it.
+    clock: ClockSteering,
     stats: ControllerStats,
 }
 
@@ -304,6 +315,7 @@ impl Controller {
             step: Span::ZERO,
             trim: 0.0,
             resting_since: None,
+            clock: ClockSteering::default(),
             stats: ControllerStats::default(),
         }
     }
@@ -358,13 +370,13 @@ impl Controller {
     /// afresh, and seeks in the next moments are attributed to the change.
     pub fn timeline_changed(&mut self, now: LocalTime) {
         self.join_grace = Some(now + self.cfg.grace);
-        self.window.clear();
+        self.forget_errors(now);
     }
 
     /// The local player stalled (buffering) or recovered.
     pub fn set_stalled(&mut self, now: LocalTime, stalled: bool) {
         self.stalled = stalled;
-        self.window.clear();
+        self.forget_errors(now);
         self.stall_grace = Some(now + self.cfg.grace);
         if !stalled {
             // Catching up after a stall is expected; do not make it wait for back-off.
@@ -374,13 +386,14 @@ impl Controller {
 
     /// When the controller next needs an update without any input.
     pub fn deadline(&self) -> Option<LocalTime> {
-        match self.mode {
+        let mode = match self.mode {
             Mode::PausingAt(t) => Some(t),
             // A stalled player cannot start; its recovery will be reported.
             Mode::Starting { .. } if self.stalled => None,
             Mode::Starting { at, .. } => Some(at + self.start_timeout()),
             _ => None,
-        }
+        };
+        [mode, self.clock.deadline()].into_iter().flatten().min()
     }
 
     fn start_timeout(&self) -> Span {
@@ -412,6 +425,12 @@ impl Controller {
         }
         if self.loading {
             return;
+        }
+        let moving = matches!(self.mode, Mode::Playing | Mode::PausingAt(_));
+        if moving && self.clock.steer(now, None) == Steer::Rest {
+            // A correction the clock did not answer in time.
+            let speed = p.speed_at(map.to_room(now));
+            self.send_rate(now, self.resting_rate(speed, map), out);
         }
         if self.planned != Some(v.stamp) {
             let cause = if self.planned.is_none() {
@@ -512,7 +531,7 @@ impl Controller {
                     let _ = at;
                     self.stats.starts += 1;
                     self.mode = Mode::Playing;
-                    self.window.clear();
+                    self.forget_errors(now);
                     self.last_ideal = p.speed_at(map.to_room(now)) * (1.0 + map.skew);
                     if !p.playing && map.to_local(p.anchor_room) > now {
                         self.mode = Mode::PausingAt(map.to_local(p.anchor_room));
@@ -548,6 +567,120 @@ impl Controller {
         }
     }
 
+    /// Errors measured before a seek, a start, a stall or a timeline change say nothing of the
+    /// player after it.
+    fn forget_errors(&mut self, now: LocalTime) {
+        self.window.clear();
+        self.clock.restart(now);
+    }
+
+    /// Feeds one reading of the player's media clock; while the player keeps reading it, it is
+    /// what the controller steers by. Readings are errors only while moving on the timeline.
+    pub fn observe_clock(
+        &mut self,
+        reading: ClockReading,
+        desired: Option<(&Versioned, &RoomMap)>,
+    ) {
+        let moving = matches!(self.mode, Mode::Playing | Mode::PausingAt(_));
+        let Some((v, map)) = desired else { return };
+        if !moving || self.stalled || self.seek.is_some() || self.loading {
+            return;
+        }
+        let target = v.playback.position_at(map.to_room(reading.read_at));
+        let error = (reading.media_time - target).0 as f64;
+        self.clock.record(reading.read_at, error);
+    }
+
+    /// Steering by the media clock (see [`super::clock_steering`]): one excursion at the full
+    /// correcting rate for each error beyond the deadband, until the clock reads on time.
+    fn correct_by_clock(
+        &mut self,
+        now: LocalTime,
+        v: &Versioned,
+        map: &RoomMap,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
+        let grid = self.grid_offset();
+        let error = self.clock.error(now).map(|error| error - grid);
+        self.clock.frames_off(now, self.frames_off_grid(grid));
+        let speed = v.playback.speed_at(map.to_room(now));
+        if let Some(error) = error {
+            self.error = Some(Span(error as i64));
+            if error.abs() > self.cfg.seek_threshold.0 as f64 && speed > 0.0 {
+                if self.seek.is_none() && now >= self.next_auto_seek {
+                    let cause = self.cause_at(now);
+                    self.catch_up(now, v, map, cause, out);
+                }
+                return;
+            }
+        }
+        let rest = self.resting_rate(speed, map);
+        self.last_ideal = speed * (1.0 + map.skew);
+        let deviation = match self.clock.steer(now, error) {
+            Steer::Hold => return,
+            Steer::Rest => 0.0,
+            Steer::Gentle(direction) => direction * GENTLE_RATE,
+            Steer::Fast(direction) => direction * self.cfg.max_rate_dev,
+        };
+        let rate = self.bounded_rate(speed, rest + speed * deviation);
+        self.send_rate(now, rate, out);
+    }
+
+    /// Where on the frame grid the timeline falls at the instants frames are shown (µs, within
+    /// half a step either way): what the clock is steered to, rather than the timeline itself.
+    ///
+    /// A renderer shows, at each refresh, the frame whose start is nearest its clock. A clock on
+    /// the timeline can therefore sit anywhere up to half a frame from the frame it shows, and
+    /// at half a frame the smallest error flips the picture to the next frame (seen: a viewer
+    /// resting 1 ms from the timeline but 9 ms from its frame showed the next frame for 17 s).
+    /// The presented frames' errors are whole frames plus this offset, the same for every frame
+    /// and every viewer on the same refresh grid; moving the clock by it puts every frame start
+    /// exactly on a refresh, half a frame from either tie, and viewers sharing a screen's
+    /// refreshes all move alike. A circular mean, so that an offset near half a step (where the
+    /// errors wrap from one side to the other) averages right.
+    fn grid_offset(&self) -> f64 {
+        let step = self.step.0 as f64;
+        if !self.quantized() || self.window.is_empty() {
+            return 0.0;
+        }
+        let (mut sin, mut cos) = (0.0, 0.0);
+        for &(_, error) in &self.window {
+            let angle = std::f64::consts::TAU * error / step;
+            sin += angle.sin();
+            cos += angle.cos();
+        }
+        sin.atan2(cos) / std::f64::consts::TAU * step
+    }
+
+    /// Whether the latest presented frames show another frame than the grid says: their median
+    /// error beyond `grid` (µs), when it is half a step or more.
+    fn frames_off_grid(&self, grid: f64) -> Option<f64> {
+        if !self.quantized() || self.window.len() < QUANTIZED_ERROR_FRAMES {
+            return None;
+        }
+        let off = recent_median(&self.window, QUANTIZED_ERROR_FRAMES) - grid;
+        (off.abs() >= self.step.0 as f64 / 2.0).then_some(off)
+    }
+
+    /// The rate that keeps a player on the timeline with no error to correct.
+    fn resting_rate(&self, speed: f64, map: &RoomMap) -> f64 {
+        self.bounded_rate(speed, speed * (1.0 + map.skew + self.trim))
+    }
+
+    /// Moves the resting rate against a measured drift of the player's clock (a fraction of
+    /// the rate; positive: it ran fast).
+    fn trim_against(&mut self, drift: f64) {
+        let step = (drift * TRIM_GAIN).clamp(-MAX_TRIM_STEP, MAX_TRIM_STEP);
+        self.trim = (self.trim - step).clamp(-MAX_TRIM, MAX_TRIM);
+    }
+
+    /// `rate` kept within the largest deviation from `speed`, a hair inside so that float
+    /// rounding can never take it past.
+    fn bounded_rate(&self, speed: f64, rate: f64) -> f64 {
+        let dev = self.cfg.max_rate_dev * (1.0 - 1e-9);
+        rate.clamp(speed * (1.0 - dev), speed * (1.0 + dev))
+    }
+
     /// Continuous control while playing.
     fn correct(
         &mut self,
@@ -567,6 +700,10 @@ impl Controller {
             } else {
                 break;
             }
+        }
+        if self.clock.is_reading(now) {
+            self.correct_by_clock(now, v, map, out);
+            return;
         }
         if self.window.len() < 4 {
             return;
@@ -615,11 +752,7 @@ impl Controller {
         } else {
             0.0
         };
-        // A hair inside the bound, so float rounding can never take the rate past it.
-        let dev = self.cfg.max_rate_dev * (1.0 - 1e-9);
-        let lo = speed * (1.0 - dev);
-        let hi = speed * (1.0 + dev);
-        let rate = (ideal + speed * (corr + self.trim)).clamp(lo, hi);
+        let rate = self.bounded_rate(speed, ideal + speed * (corr + self.trim));
         self.last_ideal = ideal;
         if (rate - self.rate_cmd).abs() > self.cfg.min_rate_step * speed.max(1e-3) {
             self.set_rate(now, rate, out);
@@ -639,12 +772,16 @@ impl Controller {
         if !self.quantized() || rest < MIN_REST_FOR_TRIM || !one_step {
             return;
         }
-        let drift = self.step.0 as f64 / rest.0 as f64;
-        let step = (error.signum() * drift * TRIM_GAIN).clamp(-MAX_TRIM_STEP, MAX_TRIM_STEP);
-        self.trim = (self.trim - step).clamp(-MAX_TRIM, MAX_TRIM);
+        self.trim_against(error.signum() * self.step.0 as f64 / rest.0 as f64);
     }
 
+    /// Sets the rate for anything but steering by the clock, which then starts afresh.
     fn set_rate(&mut self, now: LocalTime, rate: f64, out: &mut VecDeque<PlayerCommand>) {
+        self.send_rate(now, rate, out);
+        self.clock.restart(now);
+    }
+
+    fn send_rate(&mut self, now: LocalTime, rate: f64, out: &mut VecDeque<PlayerCommand>) {
         if rate > 0.0 && rate.is_finite() {
             out.push_back(PlayerCommand::SetRate(rate));
             self.rate_cmd = rate;
@@ -666,7 +803,7 @@ impl Controller {
             issued: now,
         });
         self.seek_landed = None;
-        self.window.clear();
+        self.forget_errors(now);
         self.error = None;
         self.resting_since = None;
         match cause {
@@ -835,7 +972,7 @@ impl Controller {
 
 /// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
 /// and accounts for the error's current trend (the rate being applied).
-fn line_at(window: &VecDeque<(LocalTime, f64)>, now: LocalTime) -> f64 {
+pub(super) fn line_at(window: &VecDeque<(LocalTime, f64)>, now: LocalTime) -> f64 {
     let n = window.len() as f64;
     let t0 = window[0].0;
     let tm = window.iter().map(|(t, _)| (*t - t0).0 as f64).sum::<f64>() / n;

@@ -22,7 +22,7 @@
 use super::buffering::{BufferingPolicy, HoldAction, StallGuard};
 use super::clock::{ClockConfig, ClockEstimate, ClockEstimator, RoomMap};
 use super::controller::{
-    Controller, ControllerConfig, ControllerStats, Observation, PlayerCommand,
+    ClockReading, Controller, ControllerConfig, ControllerStats, Observation, PlayerCommand,
 };
 use super::presentation::FrameGrid;
 use super::state::{apply_intent, Intent, IntentError, Leads, Playback, Register, Versioned};
@@ -91,6 +91,9 @@ pub enum Input {
     },
     /// What the local player presented.
     Observation(Observation),
+    /// The local player's media clock, read while playing; steered by in preference to the
+    /// presented frames, which a display quantizes (see the controller's notes).
+    MediaClock(ClockReading),
     /// The local user wants something.
     Intent(Intent),
     /// A data channel to a peer opened. Messages from a peer before this are dropped.
@@ -290,6 +293,7 @@ impl Engine {
                 received_at,
             } => self.on_message(now, from, msg, received_at.min(now)),
             Input::Observation(obs) => self.on_observation(now, obs),
+            Input::MediaClock(reading) => self.on_clock_reading(now, reading),
             Input::Intent(intent) => {
                 if self.pending_intents.len() < MAX_PENDING_INTENTS {
                     self.pending_intents.push_back(intent);
@@ -703,13 +707,17 @@ impl Engine {
         }
     }
 
-    fn on_observation(&mut self, now: LocalTime, obs: Observation) {
-        let sane = obs.media_time.is_sane()
+    /// A position the player reports can be true: in the media, and at an instant near now.
+    fn is_plausible(&self, now: LocalTime, obs: &Observation) -> bool {
+        obs.media_time.is_sane()
             && obs.media_time >= MediaTime(0)
             && obs.presented_at.is_sane()
             && obs.presented_at <= now + Span::from_secs(1)
-            && now - obs.presented_at <= Span::from_secs(10);
-        if !sane {
+            && now - obs.presented_at <= Span::from_secs(10)
+    }
+
+    fn on_observation(&mut self, now: LocalTime, obs: Observation) {
+        if !self.is_plausible(now, &obs) {
             self.stats.rejected_observations += 1;
             return;
         }
@@ -717,6 +725,21 @@ impl Engine {
         let desired = self.register.get().zip(map);
         let desired = desired.as_ref().map(|(v, m)| (*v, m));
         self.controller.observe(now, obs, desired, &mut self.player);
+    }
+
+    fn on_clock_reading(&mut self, now: LocalTime, reading: ClockReading) {
+        let as_observation = Observation {
+            media_time: reading.media_time,
+            presented_at: reading.read_at,
+        };
+        if !self.is_plausible(now, &as_observation) {
+            self.stats.rejected_observations += 1;
+            return;
+        }
+        let map = self.room_map(now);
+        let desired = self.register.get().zip(map);
+        let desired = desired.as_ref().map(|(v, m)| (*v, m));
+        self.controller.observe_clock(reading, desired);
     }
 
     fn on_buffering(&mut self, now: LocalTime, stalled: bool) {

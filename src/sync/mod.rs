@@ -8,6 +8,7 @@
 //! - [`clock`]: per-peer clock offset and skew from four-timestamp exchanges.
 //! - [`state`]: the replicated playback register (last writer wins by hybrid logical clock).
 //! - [`controller`]: rate nudging and seeks that keep the local player on the timeline.
+//! - [`clock_steering`]: correcting by the player's media clock, read at rest, in pulses.
 //! - [`buffering`]: what the group does while a viewer stalls.
 //! - [`presentation`]: how finely the local player can place a frame in time.
 //! - [`wire`]: the messages and their validation.
@@ -15,6 +16,7 @@
 
 pub mod buffering;
 pub mod clock;
+pub mod clock_steering;
 pub mod controller;
 pub mod engine;
 pub mod presentation;
@@ -28,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use buffering::BufferingPolicy;
 pub use clock::{ClockEstimate, RoomMap};
-pub use controller::{Observation, PlayerCommand, SeekCause};
+pub use controller::{ClockReading, Observation, PlayerCommand, SeekCause};
 pub use engine::{
     Channel, Config, Destination, Engine, Event, Input, Output, PeerView, Stats, Transmit,
 };

@@ -84,13 +84,19 @@ fn PartyRoom(
 fn SyncedStage(party: Party) -> impl IntoView {
     let (observer, stepper) = (party.clone(), party.clone());
     let options = UseVideoPlayerOptions::default()
-        .on_frame(move |frame| observer.observe(frame.media_time_secs, frame.presented_at_ms))
+        .on_frame(move |frame| {
+            // The clock first: the frame's observation is where the controller acts on both.
+            if let Some(clock) = frame.clock {
+                observer.observe_clock(clock.media_time_secs, clock.read_at_ms);
+            }
+            observer.observe(frame.media_time_secs, frame.presented_at_ms)
+        })
         .on_presentation_step(move |step| stepper.presentation_step(step));
-    // Not told: the frame grid (`Input::FrameGrid`). Starts aligned to it keep viewers on one
-    // frame in the simulator, but in headless Chromium two runs of seven left a viewer resting
-    // one frame off for most of the run, which unaligned starts did not in about twenty: where
-    // Chromium's renderer puts the tie between two frames is not yet known. (The measurement,
-    // `GridEstimator`, is in the history at 77bd8bd.)
+    // Not told: the frame grid (`Input::FrameGrid`), for aligning starts. Where the player reads
+    // its media clock the controller finds the grid's offset from the presented frames itself
+    // and steers the clock onto it, which holds whatever a start did; where it cannot, aligned
+    // starts left a viewer a frame off in two runs of seven in headless Chromium. (The browser
+    // measurement, `GridEstimator`, is in the history at 77bd8bd.)
     let player = use_video_player_with_options(NodeRef::new(), options);
     party.attach_player(move |command| {
         // Hidden unless the console shows verbose messages: enough to follow a sync problem.

@@ -169,6 +169,15 @@ impl Party {
         self.input(Input::Observation(observation));
     }
 
+    /// The player's media clock read `media_secs` at `read_at_ms` (performance.now clock).
+    pub fn observe_clock(&self, media_secs: f64, read_at_ms: f64) {
+        let reading = sync::ClockReading {
+            media_time: MediaTime::from_secs_f64(media_secs),
+            read_at: local_time(read_at_ms),
+        };
+        self.input(Input::MediaClock(reading));
+    }
+
     /// The player's frames are quantized to `step` (see [`Input::PresentationStep`]).
     pub fn presentation_step(&self, step: sync::Span) {
         self.input(Input::PresentationStep(step));

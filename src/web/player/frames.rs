@@ -6,7 +6,7 @@
 use super::bindings::{
     cancel_video_frame, has_video_frame_callback, request_video_frame, VideoFrameMetadata,
 };
-use super::{FrameObservation, FrameSource};
+use super::{ClockSample, FrameObservation, FrameSource};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -114,6 +114,19 @@ impl LoopInner {
         }
     }
 
+    /// The media clock now, while it moves. Read first thing in the callback: the instant of the
+    /// read is what makes it exact, and the browser keeps the value for the rest of the task.
+    fn read_clock(&self) -> Option<ClockSample> {
+        let video = &self.video;
+        let media_time_secs = video.current_time();
+        let read_at_ms = crate::web::now_ms();
+        let moving = !video.paused() && !video.seeking() && video.playback_rate() > 0.0;
+        (moving && media_time_secs.is_finite()).then_some(ClockSample {
+            media_time_secs,
+            read_at_ms,
+        })
+    }
+
     fn on_callback(&self, now: f64, metadata: JsValue) {
         let observation = match self.source {
             FrameSource::VideoFrameCallback => {
@@ -122,6 +135,7 @@ impl LoopInner {
                 let media_time_secs = metadata.media_time();
                 let presented_frames = metadata.presented_frames();
                 FrameObservation {
+                    clock: self.read_clock(),
                     media_time_secs,
                     presented_at_ms: if presented_at_ms.is_finite() {
                         presented_at_ms
@@ -146,6 +160,7 @@ impl LoopInner {
                     presented_at_ms: now,
                     presented_frames: None,
                     source: FrameSource::Sampled,
+                    clock: None,
                 }
             }
         };

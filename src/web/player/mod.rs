@@ -89,6 +89,18 @@ pub struct FrameObservation {
     /// Frames presented since load (rVFC only): a jump of more than one means frames dropped.
     pub presented_frames: Option<u64>,
     pub source: FrameSource,
+    /// The media clock read as the frame was reported, while playing (rVFC only).
+    pub clock: Option<ClockSample>,
+}
+
+/// `currentTime` and the instant it was read. The media clock is continuous, where a presented
+/// frame is quantized to the display's refresh; paired with the instant of the read (not the
+/// callback's), it scatters by well under a millisecond in Chromium.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockSample {
+    pub media_time_secs: f64,
+    /// On the `performance.now()` clock.
+    pub read_at_ms: f64,
 }
 
 /// How an observation was made, from the most to the least precise.
@@ -901,6 +913,7 @@ impl Shared {
             presented_at_ms: now_ms(),
             presented_frames: None,
             source: FrameSource::Paused,
+            clock: None,
         });
     }
 

@@ -1,0 +1,477 @@
+//! Steering by the player's media clock, where it can be read (`currentTime` in browsers).
+//!
+//! A renderer picks the frame for each display refresh from its media clock, so a clock held
+//! within a few milliseconds of the timeline shows the timeline's frame on every refresh. The
+//! presented frames alone cannot say where between two frames the clock rests: a clock resting
+//! near the middle shows a picture that flickers between the two, and one resting a few
+//! milliseconds from it slips a whole frame at the next hiccup. Read with the instant of the
+//! read, the clock is exact to well under a millisecond.
+//!
+//! What the rate does to that clock, measured in headless Chromium with an audio track (the
+//! media clock follows the audio renderer):
+//!
+//! - **Leaving the normal rate costs about 20 ms.** Any change from 1.0 to a rate more than
+//!   0.1 % away (0.2 % as much as 5 %, faster or slower) sets the clock back by 19–27 ms at once;
+//!   the audio renderer starts stretching. Returning to 1.0 gives back 0–4 ms, and changes
+//!   between two stretched rates (1.05 → 0.95) cost nothing. Within 0.1 % of 1.0 nothing jumps.
+//! - A loop that changes the rate continuously sees its own jumps as new errors and oscillates
+//!   (tried: every viewer swung by ±4 % for the whole run), and pulses timed from the error were
+//!   undone by their own jumps.
+//!
+//! Hence two speeds:
+//!
+//! - **Gentle**: an error the picture does not show yet (under [`FAST_ENTER`], a clock still
+//!   nearest the right frame) is removed at [`GENTLE_RATE`], which costs nothing however often
+//!   it starts and stops: about a second per millisecond.
+//! - **Fast**: a larger error (the picture shows a frame off, or soon would) is removed at the
+//!   full correcting rate, closed on the clock: the direction follows the error's sign (turning
+//!   is free) until the clock reads within [`FAST_EXIT`], so the entry's jump is simply made up.
+//!   Then the clock is left to settle ([`SETTLE`]) before anything else is decided, and the
+//!   gentle speed takes what is left.
+//! - **A picture stuck a frame off.** A renderer that has settled into a cadence (one frame per
+//!   refresh) keeps it until its clock drifts most of a frame away, so it can show a frame off
+//!   while the clock is within a few milliseconds (seen: 17 s one frame behind, the clock 3 ms
+//!   from the timeline). No gentle correction changes that picture; when the presented frames
+//!   stay a frame off for [`STUCK_PATIENCE`], a fast correction is made regardless of the clock:
+//!   it breaks the cadence, the renderer picks frames by the clock again, and the correction,
+//!   closed on the clock, ends with the clock on time.
+//! - Errors are medians of the latest readings: a single late reading starts nothing, and a jump
+//!   shows within a few frames.
+
+use super::time::{LocalTime, Span};
+use std::collections::VecDeque;
+
+/// A gentle correction starts beyond this error. Readings scatter by 0.2–2 ms.
+const GENTLE_ENTER: Span = Span::from_micros(2_000);
+/// The gentle rate's deviation from the normal one: the largest that moves the clock without a
+/// jump.
+pub const GENTLE_RATE: f64 = 0.001;
+/// Beyond this error the correction is fast: a renderer picks the next frame at half a frame
+/// (8.3 ms at 60 fps), and a reading lags the clock by a frame or so.
+const FAST_ENTER: Span = Span::from_micros(7_000);
+/// Any correction ends once the clock reads within this of the timeline, or past it...
+const EXIT: Span = Span::from_micros(500);
+/// ...a fast one already within this (it overshoots by the readings' lag; the gentle speed
+/// takes the rest).
+const FAST_EXIT: Span = Span::from_micros(2_500);
+/// A fast correction neither ends nor turns this soon after it began: the readings are still
+/// moving by the entry's jump, and passing through the timeline on the way means nothing.
+const ENTRY_TRANSIENT: Span = Span::from_millis(150);
+/// The presented frames must show a frame off this long before a fast correction is made for
+/// them alone (the renderer takes a few frames to follow any correction).
+const STUCK_PATIENCE: Span = Span::from_millis(300);
+/// A fast correction is abandoned after this long (a clock that does not answer the rate).
+const MAX_FAST: Span = Span::from_secs(3);
+/// After a fast correction, readings this soon are not used to start another correction.
+pub const SETTLE: Span = Span::from_millis(300);
+/// Readings older than this do not count as the clock being read (the player stopped reading
+/// it); steering falls back to the presented frames.
+const FRESH: Span = Span::from_millis(100);
+/// The error is the median of this many latest readings...
+const MEDIAN_OF: usize = 5;
+/// ...while correcting fast, of this many (it must stop as soon as it arrives).
+const MEDIAN_WHILE_FAST: usize = 3;
+
+/// What the rate should be, relative to the resting rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Steer {
+    /// Leave it as it is.
+    Hold,
+    /// The resting rate.
+    Rest,
+    /// [`GENTLE_RATE`] off it, in this direction (`+1.0`: faster).
+    Gentle(f64),
+    /// The full correcting deviation off it, in this direction.
+    Fast(f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    Resting,
+    Gentle(f64),
+    /// Direction, and when the correction began.
+    Fast(f64, LocalTime),
+}
+
+/// Clock errors and the correction under way.
+#[derive(Clone, Debug)]
+pub struct ClockSteering {
+    /// (read at, error µs) of the latest readings.
+    readings: VecDeque<(LocalTime, f64)>,
+    last_read: Option<LocalTime>,
+    phase: Phase,
+    /// Readings before this do not start a correction.
+    settled_at: Option<LocalTime>,
+    /// Since when the presented frames show a frame off, and in which direction.
+    stuck_since: Option<(LocalTime, f64)>,
+}
+
+impl Default for ClockSteering {
+    fn default() -> Self {
+        ClockSteering {
+            readings: VecDeque::new(),
+            last_read: None,
+            phase: Phase::Resting,
+            settled_at: None,
+            stuck_since: None,
+        }
+    }
+}
+
+impl ClockSteering {
+    /// One reading: the clock's error (µs, positive ahead) at `read_at`.
+    pub fn record(&mut self, read_at: LocalTime, error: f64) {
+        self.last_read = Some(self.last_read.map_or(read_at, |t| t.max(read_at)));
+        self.readings.push_back((read_at, error));
+        if self.readings.len() > MEDIAN_OF {
+            self.readings.pop_front();
+        }
+    }
+
+    /// Whether the player is reading its clock, so that it is what to steer by.
+    pub fn is_reading(&self, now: LocalTime) -> bool {
+        self.last_read.is_some_and(|t| now - t <= FRESH)
+    }
+
+    /// Starts afresh after anything but this steering moved the clock or set the rate (a seek,
+    /// a start, a stall, a new timeline, a scheduled rate change): what was measured is
+    /// forgotten, a correction under way is over, and the clock settles before the next.
+    pub fn restart(&mut self, now: LocalTime) {
+        self.readings.clear();
+        self.stuck_since = None;
+        self.phase = Phase::Resting;
+        self.settled_at = Some(now + SETTLE);
+    }
+
+    /// The clock's error now, when enough fresh readings are at hand.
+    pub fn error(&self, now: LocalTime) -> Option<f64> {
+        let count = match self.phase {
+            Phase::Fast(..) => MEDIAN_WHILE_FAST,
+            _ => MEDIAN_OF,
+        };
+        if self.readings.len() < count || !self.is_reading(now) {
+            return None;
+        }
+        let mut latest: Vec<f64> = self
+            .readings
+            .iter()
+            .rev()
+            .take(count)
+            .map(|r| r.1)
+            .collect();
+        latest.sort_by(f64::total_cmp);
+        Some(latest[count / 2])
+    }
+
+    /// When a fast correction under way is abandoned.
+    pub fn deadline(&self) -> Option<LocalTime> {
+        match self.phase {
+            Phase::Fast(_, began) => Some(began + MAX_FAST),
+            _ => None,
+        }
+    }
+
+    /// What the presented frames show: `Some(error)` (µs, positive ahead) when they show another
+    /// frame than the clock should, `None` when they show the right one.
+    pub fn frames_off(&mut self, now: LocalTime, off: Option<f64>) {
+        self.stuck_since = match (off, self.stuck_since) {
+            (None, _) => None,
+            (Some(error), Some((since, was))) if error.signum() == was.signum() => {
+                Some((since, was))
+            }
+            (Some(error), _) => Some((now, error)),
+        };
+    }
+
+    /// Decides what to do with the rate, given the error now (`None`: no fresh error).
+    pub fn steer(&mut self, now: LocalTime, error: Option<f64>) -> Steer {
+        if let Phase::Fast(_, began) = self.phase {
+            if now >= began + MAX_FAST {
+                return self.settle(now);
+            }
+            if now < began + ENTRY_TRANSIENT {
+                return Steer::Hold;
+            }
+        }
+        let Some(error) = error else {
+            return Steer::Hold;
+        };
+        let fast_enter = FAST_ENTER.0 as f64;
+        let toward = -error.signum();
+        match self.phase {
+            Phase::Fast(direction, began) => {
+                if error.abs() <= FAST_EXIT.0 as f64 {
+                    self.settle(now)
+                } else if toward != direction {
+                    self.phase = Phase::Fast(toward, began);
+                    Steer::Fast(toward)
+                } else {
+                    Steer::Hold
+                }
+            }
+            _ if self.settled_at.is_some_and(|t| now < t) => Steer::Hold,
+            _ if error.abs() > fast_enter => {
+                self.phase = Phase::Fast(toward, now);
+                Steer::Fast(toward)
+            }
+            _ if self.is_stuck(now) => {
+                let toward = self.stuck_since.map_or(toward, |(_, off)| -off.signum());
+                self.stuck_since = None;
+                self.phase = Phase::Fast(toward, now);
+                Steer::Fast(toward)
+            }
+            Phase::Gentle(direction) if -direction * error <= EXIT.0 as f64 => {
+                self.phase = Phase::Resting;
+                Steer::Rest
+            }
+            Phase::Gentle(direction) if direction == toward => Steer::Hold,
+            _ if error.abs() > GENTLE_ENTER.0 as f64 => {
+                self.phase = Phase::Gentle(toward);
+                Steer::Gentle(toward)
+            }
+            _ => Steer::Hold,
+        }
+    }
+
+    fn is_stuck(&self, now: LocalTime) -> bool {
+        self.stuck_since
+            .is_some_and(|(since, _)| now - since >= STUCK_PATIENCE)
+    }
+
+    fn settle(&mut self, now: LocalTime) -> Steer {
+        self.phase = Phase::Resting;
+        self.readings.clear();
+        self.stuck_since = None;
+        self.settled_at = Some(now + SETTLE);
+        Steer::Rest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRAME_MS: i64 = 16;
+
+    fn ms(x: i64) -> LocalTime {
+        LocalTime(x * 1000)
+    }
+
+    /// A media clock as measured in Chromium: it moves at the rate it is set to, and leaving
+    /// the normal rate for a stretched one sets it back by `entry_jump` µs.
+    struct Clock {
+        error: f64,
+        deviation: f64,
+        entry_jump: f64,
+    }
+
+    impl Clock {
+        fn set(&mut self, deviation: f64) {
+            if deviation.abs() > GENTLE_RATE && self.deviation.abs() <= GENTLE_RATE {
+                self.error -= self.entry_jump;
+            }
+            self.deviation = deviation;
+        }
+    }
+
+    /// Reads `clock` every frame for `for_ms`, steering it; every steer but `Hold`, with its
+    /// time.
+    fn steer_for(s: &mut ClockSteering, clock: &mut Clock, for_ms: i64) -> Vec<(i64, Steer)> {
+        let mut steers = Vec::new();
+        for t in (0..=for_ms).step_by(FRAME_MS as usize) {
+            clock.error += clock.deviation * (FRAME_MS * 1000) as f64;
+            s.record(ms(t), clock.error);
+            let steer = s.steer(ms(t), s.error(ms(t)));
+            match steer {
+                Steer::Hold => continue,
+                Steer::Rest => clock.set(0.0),
+                Steer::Gentle(direction) => clock.set(direction * GENTLE_RATE),
+                Steer::Fast(direction) => clock.set(direction * 0.05),
+            }
+            steers.push((t, steer));
+        }
+        steers
+    }
+
+    fn clock(error_ms: f64) -> Clock {
+        Clock {
+            error: error_ms * 1000.0,
+            deviation: 0.0,
+            entry_jump: 20_000.0,
+        }
+    }
+
+    #[test]
+    fn an_error_within_the_deadband_is_left_alone() {
+        let mut c = clock(1.5);
+        assert_eq!(
+            steer_for(&mut ClockSteering::default(), &mut c, 5_000),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn an_error_the_picture_does_not_show_is_removed_gently() {
+        let mut c = clock(-4.0);
+        let steers = steer_for(&mut ClockSteering::default(), &mut c, 6_000);
+        let kinds: Vec<Steer> = steers.iter().map(|s| s.1).collect();
+        assert_eq!(kinds, vec![Steer::Gentle(1.0), Steer::Rest], "{steers:?}");
+        // 3.5 ms at 0.1 % takes 3.5 s.
+        let took = steers[1].0 - steers[0].0;
+        assert!((3_400..=3_700).contains(&took), "{took}");
+        assert!(c.error.abs() <= 600.0, "ends on the timeline: {}", c.error);
+    }
+
+    #[test]
+    fn a_frame_off_is_removed_fast_and_the_entry_jump_made_up() {
+        let mut c = clock(-10.0);
+        let steers = steer_for(&mut ClockSteering::default(), &mut c, 6_000);
+        assert_eq!(
+            steers[0],
+            (64, Steer::Fast(1.0)),
+            "as soon as five readings agree"
+        );
+        let fast = steers
+            .iter()
+            .filter(|s| matches!(s.1, Steer::Fast(_)))
+            .count();
+        assert_eq!(fast, 1, "one fast correction: {steers:?}");
+        // 10 ms plus the 20 ms jump at 5 % is 600 ms; then at most a gentle finish.
+        let (rested, _) = steers[1];
+        assert!((520..=700).contains(&(rested - 64)), "{steers:?}");
+        assert!(c.error.abs() <= 2_600.0, "{}", c.error);
+        assert_eq!(steers.last().map(|s| s.1), Some(Steer::Rest));
+    }
+
+    #[test]
+    fn a_fast_correction_turns_when_the_entry_jump_overshoots() {
+        // Ahead by 12 ms: slowing down, the jump alone takes the clock 8 ms behind.
+        let mut c = clock(12.0);
+        let steers = steer_for(&mut ClockSteering::default(), &mut c, 3_000);
+        let kinds: Vec<Steer> = steers.iter().take(3).map(|s| s.1).collect();
+        assert_eq!(
+            kinds,
+            vec![Steer::Fast(-1.0), Steer::Fast(1.0), Steer::Rest]
+        );
+        assert!(c.error.abs() <= 2_600.0, "{}", c.error);
+    }
+
+    #[test]
+    fn passing_the_timeline_during_the_entry_jump_ends_nothing() {
+        let mut s = ClockSteering::default();
+        let mut steer = |t: i64, error_ms: f64| {
+            s.record(ms(t), error_ms * 1000.0);
+            s.steer(ms(t), s.error(ms(t)))
+        };
+        for t in (0..64).step_by(16) {
+            assert_eq!(steer(t, 15.0), Steer::Hold);
+        }
+        assert_eq!(steer(64, 15.0), Steer::Fast(-1.0));
+        // The jump shows over a few frames, through the timeline and past it.
+        for (i, error) in [10.0, 5.0, 1.0, 0.0, -1.0, -4.0, -7.0, -8.0]
+            .into_iter()
+            .enumerate()
+        {
+            let t = 80 + 16 * i as i64;
+            assert_eq!(steer(t, error), Steer::Hold, "at {t} ms");
+        }
+        assert_eq!(
+            steer(224, -6.0),
+            Steer::Fast(1.0),
+            "turns once the jump is over"
+        );
+        assert_eq!(steer(240, -2.0), Steer::Hold);
+        assert_eq!(steer(256, -2.0), Steer::Rest);
+    }
+
+    #[test]
+    fn a_picture_stuck_a_frame_off_is_corrected_fast_though_the_clock_is_on_time() {
+        let mut s = ClockSteering::default();
+        let mut steers = Vec::new();
+        for t in (0..=1_000).step_by(16) {
+            s.record(ms(t), -1_000.0);
+            // The frames show a frame behind from 200 ms on.
+            s.frames_off(ms(t), (t >= 200).then_some(-16_700.0));
+            match s.steer(ms(t), s.error(ms(t))) {
+                Steer::Hold => {}
+                steer => steers.push((t, steer)),
+            }
+        }
+        assert_eq!(
+            steers.first().map(|s| s.1),
+            Some(Steer::Fast(1.0)),
+            "{steers:?}"
+        );
+        let began = steers[0].0;
+        assert!((500..=532).contains(&began), "after the patience: {began}");
+    }
+
+    #[test]
+    fn one_late_reading_starts_nothing() {
+        let mut s = ClockSteering::default();
+        for t in (0..=1_000).step_by(16) {
+            let error = if t == 496 { -20_000.0 } else { 0.0 };
+            s.record(ms(t), error);
+            assert_eq!(s.steer(ms(t), s.error(ms(t))), Steer::Hold);
+        }
+    }
+
+    #[test]
+    fn after_a_fast_correction_the_clock_settles_before_the_next() {
+        let mut s = ClockSteering::default();
+        let mut t = 0;
+        let mut steer_at = |s: &mut ClockSteering, error: f64| {
+            t += 16;
+            s.record(ms(t), error);
+            (t, s.steer(ms(t), s.error(ms(t))))
+        };
+        let fast = (0..10)
+            .map(|_| steer_at(&mut s, -9_000.0))
+            .find(|x| x.1 != Steer::Hold);
+        assert_eq!(fast.map(|x| x.1), Some(Steer::Fast(1.0)));
+        let rest = (0..10)
+            .map(|_| steer_at(&mut s, 0.0))
+            .find(|x| x.1 != Steer::Hold);
+        let (rested_at, steer) = rest.expect("the clock reads on time");
+        assert_eq!(steer, Steer::Rest);
+        // The return to rest sets the clock back 9 ms: nothing for a while, then fast again.
+        let next = (0..40)
+            .map(|_| steer_at(&mut s, -9_000.0))
+            .find(|x| x.1 != Steer::Hold);
+        let (next_at, steer) = next.expect("corrected after settling");
+        assert_eq!(steer, Steer::Fast(1.0));
+        assert!(next_at >= rested_at + 300, "{rested_at} {next_at}");
+    }
+
+    #[test]
+    fn a_fast_correction_the_clock_ignores_is_abandoned() {
+        let mut c = clock(-10.0);
+        c.entry_jump = 0.0;
+        let mut s = ClockSteering::default();
+        let mut steers = Vec::new();
+        for t in (0..=4_000).step_by(16) {
+            s.record(ms(t), -10_000.0);
+            match s.steer(ms(t), s.error(ms(t))) {
+                Steer::Hold => {}
+                steer => steers.push((t, steer)),
+            }
+        }
+        assert_eq!(steers[0].1, Steer::Fast(1.0));
+        assert_eq!(steers[1].1, Steer::Rest);
+        assert!(steers[1].0 - steers[0].0 >= 3_000, "{steers:?}");
+        assert_eq!(
+            s.deadline(),
+            Some(ms(steers[2].0) + MAX_FAST),
+            "and tried again"
+        );
+    }
+
+    #[test]
+    fn the_clock_is_not_steered_by_once_it_is_no_longer_read() {
+        let mut s = ClockSteering::default();
+        s.record(ms(0), 5_000.0);
+        assert!(s.is_reading(ms(50)));
+        assert!(!s.is_reading(ms(200)));
+        assert_eq!(s.error(ms(200)), None);
+    }
+}
