@@ -619,7 +619,17 @@ impl Controller {
         let deviation = match self.clock.steer(now, error) {
             Steer::Hold => return,
             Steer::Rest => 0.0,
-            Steer::Gentle(direction) => direction * GENTLE_RATE,
+            Steer::Gentle(direction) => {
+                // Within GENTLE_RATE of the normal rate, wherever skew and trim put the resting
+                // rate: one step past it costs the clock a jump.
+                let resting = map.skew + self.trim;
+                let gentle = resting + direction * GENTLE_RATE;
+                if resting.abs() <= GENTLE_RATE {
+                    gentle.clamp(-GENTLE_RATE, GENTLE_RATE) - resting
+                } else {
+                    direction * GENTLE_RATE
+                }
+            }
             Steer::Fast(direction) => direction * self.cfg.max_rate_dev,
         };
         let rate = self.bounded_rate(speed, rest + speed * deviation);
