@@ -1,9 +1,11 @@
 //! Runs one scenario for a while and prints its outcome: a tool for looking into the engine.
 //!
 //! `cargo run --release -p insieme-sim --example trace -- NAME [SECONDS]` with NAME one of lan,
-//! wan, storm, handover, churn, stall, partition, screen, screen-untold, screen-drift.
+//! wan, storm, handover, churn, stall, partition, screen, screen-untold, screen-drift,
+//! screen-clock, screen-clock-drift.
 //! Environment: `SEED=N` (stall, churn, screen*),
 //! `WAIT_MS=N` (buffering wait budget), `SERIES=1` (largest offset per simulated second),
+//! `RATE_TAU_MS=LO,HI` (range of the players' rate response time constants),
 //! `INSIEME_SIM_TRACE=1` (every player command and engine event, and each steady seek).
 
 use insieme_sim::scenarios;
@@ -22,12 +24,20 @@ fn main() {
         "stall" => scenarios::stalls(seed(), secs),
         "screen" | "screen-untold" => scenarios::screen(seed(), secs, name == "screen"),
         "screen-drift" => scenarios::screen_drift(seed(), secs),
+        "screen-clock" => scenarios::screen_clock(seed(), secs),
+        "screen-clock-drift" => scenarios::screen_clock_drift(seed(), secs),
         _ => scenarios::partition(1, secs),
     };
     let mut sc = sc;
     if let Some(ms) = std::env::var("WAIT_MS").ok().and_then(|s| s.parse().ok()) {
         sc.engine.buffering =
             insieme::sync::BufferingPolicy::WaitUpTo(insieme::sync::Span::from_millis(ms));
+    }
+    if let Some(tau) = std::env::var("RATE_TAU_MS").ok().and_then(|s| {
+        let (lo, hi) = s.split_once(',')?;
+        Some((lo.parse().ok()?, hi.parse().ok()?))
+    }) {
+        sc.rate_tau_ms = tau;
     }
     let o = insieme_sim::run(sc);
     if std::env::var_os("SERIES").is_some() {
@@ -41,8 +51,8 @@ fn main() {
     let by_slot: Vec<String> = (0..o.rate_changes_by_slot.len())
         .map(|s| format!("{:.1}", o.slot_rate_changes_per_min(s)))
         .collect();
-    println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} rate changes/min {:.1} (by slot {}) jump {:?} join {:?} agree {} rejected {}",
-        o.offsets_ms.len(), p50, p95, p99, o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), by_slot.join(" "), o.jump_ms, o.join_ms, o.final_agree, o.rejected);
+    println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} rate changes/min {:.1} (by slot {}) jump {:?} join {:?} agree {} rejected {} media clocks p95 {:.3}",
+        o.offsets_ms.len(), p50, p95, p99, o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), by_slot.join(" "), o.jump_ms, o.join_ms, o.final_agree, o.rejected, o.clock_percentile_when(95.0, |_| true));
 }
 
 /// The seed from `SEED`, 1 by default.

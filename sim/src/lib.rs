@@ -8,8 +8,9 @@
 //! - [`rng`]: the seeded generator.
 //! - [`net`]: links (delay, jitter tail, asymmetry, loss, reordering, head-of-line blocking).
 //! - [`player`]: the video element model (seek and start latency, rate response, frames, a media
-//!   clock that may run off the commanded rate, and optionally a display that shows frames only
-//!   at its vsyncs).
+//!   clock that may run off the commanded rate, optionally a display that shows frames only at
+//!   its vsyncs, and optionally readings of the media clock, which then jumps as a browser's
+//!   does when the rate starts stretching the sound).
 //! - [`world`]: the event loop and the measurements.
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
 //! - [`report`]: the benchmark's table and JSON.

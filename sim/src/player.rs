@@ -15,6 +15,10 @@
 //! repeats a frame. What is shown then follows the media clock in whole refresh steps, with
 //! hysteresis. Without a display, frames are observed the instant the clock crosses them.
 //!
+//! Optionally the page also reads the media clock ([`ClockReadingSpec`]): `currentTime` with
+//! the instant of the read, at every presented frame, scattered as measured in Chromium; and
+//! the clock then jumps as Chromium's does when the audio renderer starts stretching the sound.
+//!
 //! Semantics of the commands follow `insieme::sync::PlayerCommand`.
 
 use crate::rng::Rng;
@@ -43,6 +47,37 @@ pub struct PlayerSpec {
     /// the media clock from the sound card's clock, not the system clock; the engine is not
     /// told.
     pub media_rate_error_ppm: f64,
+    /// The page reads the media clock at every presented frame, and the clock behaves as a
+    /// browser's with sound under rate changes; `None`: frames are all the engine sees, and the
+    /// clock answers every rate change smoothly.
+    pub clock_readings: Option<ClockReadingSpec>,
+}
+
+/// The media clock as a page reads it (`currentTime` and `performance.now()` in every
+/// requestVideoFrameCallback while playing) and as it answers the rate, measured in headless
+/// Chromium playing a video with an audio track (the media clock follows the audio renderer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockReadingSpec {
+    /// Standard deviation of a reading around the true media clock at the instant of the read
+    /// (measured: 0.2–0.5 ms), µs.
+    pub noise_us_sd: f64,
+    /// How far the media clock is set back when the rate leaves the normal one for a stretched
+    /// one, faster or slower ([`is_stretched`]; measured: 19–27 ms), µs.
+    pub stretch_entry_jump_us: f64,
+    /// The clock moves forward by up to this (uniformly) when the rate returns to the normal one
+    /// (measured: 0–4 ms), µs.
+    pub stretch_exit_gain_max_us: f64,
+}
+
+/// Within this fraction of 1.0 the audio renderer plays the sound unstretched: a rate change
+/// between such rates (1.0 → 1.001) moved nothing in Chromium, one beyond it (1.0 → 1.002) did.
+pub const UNSTRETCHED_WITHIN: f64 = 0.001;
+
+/// Whether the audio renderer stretches the sound at this rate. The normal rate is 1.0 whatever
+/// speed the room plays at: it is the sound's own. A hair of slack, so that the rate an engine
+/// computes as 1.0 + 0.1 % counts as the 0.1 % it meant.
+pub fn is_stretched(rate: f64) -> bool {
+    (rate - 1.0).abs() > UNSTRETCHED_WITHIN + 1e-9
 }
 
 impl PlayerSpec {
@@ -153,6 +188,9 @@ pub struct Shown {
     pub at_true_us: f64,
 }
 
+/// Salt of the clock readings' random stream.
+const CLOCK_STREAM: u64 = 0xC10C;
+
 /// The simulated player.
 #[derive(Clone, Debug)]
 pub struct Player {
@@ -161,6 +199,9 @@ pub struct Player {
     /// the local clock) times the player's own media rate error.
     clock_rate: f64,
     rng: Rng,
+    /// Scatter of the clock readings and the stretch jumps: a stream of its own, so that turning
+    /// the readings on moves no other draw (seeks, starts, frame timestamps).
+    clock_rng: Rng,
     t: i64,
     pos: f64,
     rate_cur: f64,
@@ -183,6 +224,7 @@ impl Player {
             spec,
             // The media clock: the device's, and off that by the player's own error.
             clock_rate: clock_rate * (1.0 + spec.media_rate_error_ppm * 1e-6),
+            clock_rng: rng.clone().fork(CLOCK_STREAM),
             rng,
             t: now,
             pos: 0.0,
@@ -295,6 +337,7 @@ impl Player {
             }
             C::SetRate(r) => {
                 if r.is_finite() && *r > 0.0 {
+                    self.jump_on_stretch(self.rate_target, *r);
                     self.rate_target = *r;
                 }
                 vec![]
@@ -326,6 +369,36 @@ impl Player {
                 }
             }
         }
+    }
+
+    /// The media clock's jump when a rate change starts or ends the audio renderer's stretching
+    /// (only with [`ClockReadingSpec`], and only while the sound plays). The rate set is
+    /// `playbackRate`, which takes effect at once for the renderer, whatever the response of
+    /// the motion.
+    fn jump_on_stretch(&mut self, from: f64, to: f64) {
+        let Some(spec) = self.spec.clock_readings else {
+            return;
+        };
+        if !self.moving() {
+            return;
+        }
+        let jump_us = match (is_stretched(from), is_stretched(to)) {
+            (false, true) => -spec.stretch_entry_jump_us,
+            (true, false) => self.clock_rng.range(0.0, spec.stretch_exit_gain_max_us),
+            _ => return,
+        };
+        self.pos = (self.pos + jump_us / 1e6).max(0.0);
+    }
+
+    /// The media clock as the page reads it at true time `now` (`currentTime`, seconds), where
+    /// it reads it: with [`ClockReadingSpec`], while moving, scattered around the true clock.
+    pub fn read_clock(&mut self, now: i64) -> Option<f64> {
+        let spec = self.spec.clock_readings?;
+        if !self.moving() {
+            return None;
+        }
+        let scatter_us = self.clock_rng.normal() * spec.noise_us_sd;
+        Some(self.pos_at(now) + scatter_us / 1e6)
     }
 
     /// Freezes or unfreezes the media clock (buffering).
@@ -543,6 +616,7 @@ mod tests {
                 max_drift_us: 15_000.0,
             }),
             media_rate_error_ppm: 0.0,
+            clock_readings: None,
         }
     }
 
@@ -719,5 +793,93 @@ mod tests {
         assert!(on_vsync(first.at_true_us), "{first:?}");
         assert!((first.at_true_us - 600_000.0) < REFRESH, "{first:?}");
         assert!((first.media_s - 30.0) * 1e6 < REFRESH, "{first:?}");
+    }
+
+    /// A player whose clock is read as Chromium's was measured, with a rate that takes effect
+    /// at once (so that only the jumps move the clock off its course).
+    fn read_spec() -> PlayerSpec {
+        PlayerSpec {
+            clock_readings: Some(ClockReadingSpec {
+                noise_us_sd: 300.0,
+                stretch_entry_jump_us: 20_000.0,
+                stretch_exit_gain_max_us: 4_000.0,
+            }),
+            ..spec(60.0)
+        }
+    }
+
+    /// A player loaded and set to `rate`, playing from true time 0 and woken up to `until`.
+    fn playing(spec: PlayerSpec, rate: f64, until: i64) -> Player {
+        let mut p = Player::new(spec, 1.0, Rng::new(1), 0);
+        p.command(
+            0,
+            &C::Load {
+                media_id: "m".into(),
+            },
+            None,
+        );
+        p.wake(0);
+        p.command(0, &C::SetRate(rate), None);
+        p.command(0, &C::PlayAt(insieme::sync::LocalTime(0)), Some(0));
+        while let Some(t) = p.next_event().filter(|t| *t <= until) {
+            p.wake(t);
+        }
+        p
+    }
+
+    /// How far (ms) the media clock moves at the instant the rate changes from `from` to `to`.
+    fn jump_ms(spec: PlayerSpec, from: f64, to: f64) -> f64 {
+        let t = 1_000_000;
+        let mut p = playing(spec, from, t);
+        assert!(p.moving());
+        let before = p.pos_at(t);
+        p.command(t, &C::SetRate(to), None);
+        (p.pos_at(t) - before) * 1e3
+    }
+
+    #[test]
+    fn clock_readings_scatter_around_the_media_clock_while_playing() {
+        let t = 1_000_000;
+        let mut p = playing(read_spec(), 1.0, t);
+        let errors_us: Vec<f64> = (0..4_000)
+            .map(|_| (p.read_clock(t).expect("read while playing") - p.pos_at(t)) * 1e6)
+            .collect();
+        let n = errors_us.len() as f64;
+        let mean = errors_us.iter().sum::<f64>() / n;
+        let sd = (errors_us.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!(mean.abs() < 20.0, "{mean}");
+        assert!((sd - 300.0).abs() < 20.0, "{sd}");
+
+        p.command(t, &C::Pause, None);
+        assert_eq!(p.read_clock(t), None, "a paused clock is not read");
+        let mut unread = playing(spec(60.0), 1.0, t);
+        assert_eq!(unread.read_clock(t), None, "readings are off by default");
+    }
+
+    #[test]
+    fn leaving_the_normal_rate_sets_the_media_clock_back() {
+        // As measured in Chromium: leaving 1.0 by more than 0.1 %, faster or slower, costs
+        // 20 ms; within 0.1 %, or between two stretched rates, nothing; returning gives back
+        // up to 4 ms.
+        for (from, to) in [(1.0, 1.05), (1.0, 0.95), (1.0, 1.002), (1.0005, 0.998)] {
+            let jump = jump_ms(read_spec(), from, to);
+            assert!((jump + 20.0).abs() < 1e-6, "{from} -> {to}: {jump}");
+        }
+        for (from, to) in [(1.0, 1.001), (1.0, 0.999), (1.05, 0.95), (0.95, 1.05)] {
+            let jump = jump_ms(read_spec(), from, to);
+            assert!(jump.abs() < 1e-6, "{from} -> {to}: {jump}");
+        }
+        for (from, to) in [(1.05, 1.0), (0.95, 1.0005)] {
+            let jump = jump_ms(read_spec(), from, to);
+            assert!((0.0..=4.0).contains(&jump), "{from} -> {to}: {jump}");
+        }
+        // Only a playing clock jumps, and only a clock modelled as a browser's with sound.
+        let t = 1_000_000;
+        let mut paused = playing(read_spec(), 1.0, t);
+        paused.command(t, &C::Pause, None);
+        let still = paused.pos_at(t);
+        paused.command(t, &C::SetRate(1.05), None);
+        assert_eq!(paused.pos_at(t), still);
+        assert!(jump_ms(spec(60.0), 1.0, 1.05).abs() < 1e-6);
     }
 }

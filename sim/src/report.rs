@@ -43,6 +43,10 @@ pub struct Row {
     pub rate_changes_per_min_by_slot: Vec<f64>,
     pub jump_ms: Option<f64>,
     pub join_ms: Option<f64>,
+    /// Where the engines read their media clocks: the 95th percentile of the clocks' spread
+    /// (the frames on screen hide anything under a frame).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_clock_p95_ms: Option<f64>,
     pub final_state_agrees: bool,
     pub samples: usize,
     pub seeks_total: u64,
@@ -94,6 +98,9 @@ impl Row {
                 .collect(),
             jump_ms: o.jump_ms.map(round3),
             join_ms: o.join_ms.map(round3),
+            media_clock_p95_ms: o
+                .clocks_read
+                .then(|| round3(o.clock_percentile_when(95.0, |_| true))),
             final_state_agrees: o.final_agree,
             samples: o.offsets_ms.len(),
             seeks_total: o.all_seeks,
@@ -147,6 +154,14 @@ pub fn table(rows: &[Row]) -> String {
             },
             if r.meets_targets { "yes" } else { "NO" }
         ));
+    }
+    for r in rows {
+        if let Some(p95) = r.media_clock_p95_ms {
+            s.push_str(&format!(
+                "{:<w$} media clocks (read by the engines) apart: p95 {p95:.3} ms\n",
+                r.name
+            ));
+        }
     }
     s
 }

@@ -53,6 +53,12 @@ impl Rng {
     pub fn exp(&mut self, mean: f64) -> f64 {
         -mean * (1.0 - self.f64()).ln()
     }
+
+    /// Standard normal (Box–Muller, one of the pair): the scatter of a measurement.
+    pub fn normal(&mut self) -> f64 {
+        let radius = (-2.0 * (1.0 - self.f64()).ln()).sqrt();
+        radius * (std::f64::consts::TAU * self.f64()).cos()
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +75,18 @@ mod tests {
         assert!(a.iter().all(|x| *x == r.next_u64()));
         let mut other = Rng::new(8);
         assert_ne!(a[0], other.next_u64());
+    }
+
+    #[test]
+    fn normal_has_unit_spread() {
+        let mut r = Rng::new(3);
+        let xs: Vec<f64> = (0..20_000).map(|_| r.normal()).collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+        assert!(mean.abs() < 0.03, "{mean}");
+        assert!((var.sqrt() - 1.0).abs() < 0.03, "{var}");
+        // Gaussian tails: about 4.6 % beyond two standard deviations.
+        let beyond = xs.iter().filter(|x| x.abs() > 2.0).count() as f64 / xs.len() as f64;
+        assert!((0.035..0.057).contains(&beyond), "{beyond}");
     }
 }

@@ -1,13 +1,14 @@
 //! The fixed scenarios: the benchmark's five from the issue (plus a stall scenario, and screen
-//! scenarios where frames appear only at display refreshes, one with a drifting media clock),
-//! and shorter variants for the regression tests.
+//! scenarios where frames appear only at display refreshes, one with a drifting media clock, and
+//! two where the pages read their media clocks too), and shorter variants for the regression
+//! tests.
 //!
 //! Parameters are constants here, chosen from the issue's description of each network before
 //! any engine ran on them, and printed by the benchmark. They are not tuned to the engine: if
 //! the engine misses a target, the engine changes, not the scenario.
 
 use crate::net::{Jitter, LinkSpec};
-use crate::player::DisplaySpec;
+use crate::player::{ClockReadingSpec, DisplaySpec};
 use crate::rng::Rng;
 use crate::world::{Action, Scenario, StallSpec};
 use insieme::sync::{Config, Intent, MediaTime};
@@ -59,6 +60,7 @@ fn base(name: &'static str, seed: u64, slots: usize, duration_s: f64, link: Link
         tell_presentation_step: false,
         tell_presentation_phase: true,
         media_rate_error_ppm: Vec::new(),
+        clock_readings: None,
         engine: Config::default(),
         script: Vec::new(),
     }
@@ -250,6 +252,48 @@ pub const DRIFT_PPM: f64 = 2_000.0;
 pub fn screen_drift(seed: u64, duration_s: f64) -> Scenario {
     let mut sc = screen(seed, duration_s, true);
     sc.name = "screen-drift";
+    sc.media_rate_error_ppm = vec![0.0, -DRIFT_PPM, 0.0];
+    sc
+}
+
+/// A media clock as headless Chromium's with an audio track behaved when read and steered:
+/// readings scattered by 0.3 ms (measured 0.2–0.5 ms), set back 20 ms on leaving the normal
+/// rate (measured 19–27 ms), forward by up to 4 ms on returning to it.
+pub fn chromium_media_clock() -> ClockReadingSpec {
+    ClockReadingSpec {
+        noise_us_sd: 300.0,
+        stretch_entry_jump_us: 20_000.0,
+        stretch_exit_gain_max_us: 4_000.0,
+    }
+}
+
+/// `screen` (engines told step and phase) with every page also reading its media clock at each
+/// frame ([`chromium_media_clock`]), as the browser glue does while playing: the engines steer
+/// the clock rather than the frames.
+///
+/// The rate takes effect within a frame, as measured there: 150 ms after a change from 1.05 to
+/// 0.95 (no stretch jump between those) the clock had moved 14.1 and 15.8 ms of the 15 ms an
+/// instant change moves it, the readings in between scattered by 2–3 ms. (The other `screen`
+/// scenarios draw 50–300 ms; with that, a fast correction overshoots, see the ignored test
+/// `clock_steering_with_a_slow_rate_response_does_not_hunt`.)
+pub fn screen_clock(seed: u64, duration_s: f64) -> Scenario {
+    let mut sc = screen(seed, duration_s, true);
+    sc.name = "screen-clock";
+    sc.clock_readings = Some(chromium_media_clock());
+    sc.rate_tau_ms = CHROMIUM_RATE_RESPONSE_MS;
+    sc
+}
+
+/// How quickly a rate change takes effect on Chromium's media clock, ms (the player's
+/// first-order time constant).
+pub const CHROMIUM_RATE_RESPONSE_MS: (f64, f64) = (5.0, 20.0);
+
+/// `screen-clock` with the media clock of the viewer on slot 1 running [`DRIFT_PPM`] slow, as
+/// in `screen-drift`: twice the gentle correcting rate, so it cannot be held by gentle
+/// corrections alone.
+pub fn screen_clock_drift(seed: u64, duration_s: f64) -> Scenario {
+    let mut sc = screen_clock(seed, duration_s);
+    sc.name = "screen-clock-drift";
     sc.media_rate_error_ppm = vec![0.0, -DRIFT_PPM, 0.0];
     sc
 }

@@ -7,11 +7,11 @@
 //! position of the frame each viewer has on screen).
 
 use crate::net::{Link, LinkSpec};
-use crate::player::{DisplaySpec, Player, PlayerSpec, Shown};
+use crate::player::{ClockReadingSpec, DisplaySpec, Player, PlayerSpec, Shown};
 use crate::rng::Rng;
 use insieme::sync::{
-    Channel, Config, Destination, Engine, Input, Intent, LocalTime, Observation, Output, PeerId,
-    PlayerCommand, Stamp, WireMessage,
+    Channel, ClockReading, Config, Destination, Engine, Input, Intent, LocalTime, MediaTime,
+    Observation, Output, PeerId, PlayerCommand, Stamp, WireMessage,
 };
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -92,6 +92,10 @@ pub struct Scenario {
     /// Per slot (missing: 0), how far its player's media clock runs off the commanded rate,
     /// ppm ([`PlayerSpec::media_rate_error_ppm`]).
     pub media_rate_error_ppm: Vec<f64>,
+    /// Every page reads its player's media clock at each presented frame and tells its engine
+    /// ([`Input::MediaClock`], just before the frame's observation), as the browser glue does;
+    /// `None`: engines see frames only.
+    pub clock_readings: Option<ClockReadingSpec>,
     pub engine: Config,
     pub script: Vec<(f64, Action)>,
 }
@@ -106,6 +110,12 @@ pub struct Outcome {
     pub offsets_ms: Vec<f64>,
     /// When each of those samples was taken, true seconds.
     pub offsets_at_s: Vec<f64>,
+    /// At the same samples, the spread of the viewers' media clocks themselves, ms: what a
+    /// display shows only in whole frames, and what steering by the clock readings holds to a
+    /// fraction of one.
+    pub clock_offsets_ms: Vec<f64>,
+    /// Whether the engines were told their media clocks' readings.
+    pub clocks_read: bool,
     /// For each intent (or automatic state change), ms until every viewer was within 20 ms
     /// of the others and of the state; `None` if never.
     pub converge_ms: Vec<Option<f64>>,
@@ -143,10 +153,7 @@ impl Outcome {
         }
         let mut v = self.offsets_ms.clone();
         v.sort_by(f64::total_cmp);
-        ps.map(|p| {
-            let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-            v[i.min(v.len() - 1)]
-        })
+        ps.map(|p| nearest_rank(&v, p))
     }
     /// Rate changes per viewer per minute of presence.
     pub fn rate_changes_per_min(&self) -> f64 {
@@ -181,6 +188,22 @@ impl Outcome {
         } else {
             over as f64 / n as f64
         }
+    }
+    /// Percentile `p` of the media clocks' spread over the samples taken at true times (s) for
+    /// which `when` holds; NaN without such samples.
+    pub fn clock_percentile_when(&self, p: f64, when: impl Fn(f64) -> bool) -> f64 {
+        let mut v: Vec<f64> = self
+            .clock_offsets_ms
+            .iter()
+            .zip(&self.offsets_at_s)
+            .filter(|(_, t)| when(**t))
+            .map(|(x, _)| *x)
+            .collect();
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        v.sort_by(f64::total_cmp);
+        nearest_rank(&v, p)
     }
     pub fn max_offset(&self) -> f64 {
         self.offsets_ms.iter().copied().fold(f64::NAN, f64::max)
@@ -295,10 +318,11 @@ enum Ev {
         gen: u64,
         token: u64,
     },
-    Observe {
+    /// What a player reports to its engine: a frame it presented, or its clock read.
+    Report {
         slot: usize,
         gen: u64,
-        obs: Observation,
+        report: Input,
     },
     Act(usize),
     Sample,
@@ -397,6 +421,7 @@ impl World {
                 paused_report_us: 250_000.0,
                 display: sc.display,
                 media_rate_error_ppm: sc.media_rate_error_ppm.get(i).copied().unwrap_or(0.0),
+                clock_readings: sc.clock_readings,
             };
             slots.push(Slot {
                 clock,
@@ -443,6 +468,7 @@ impl World {
             handover: None,
             out: Outcome {
                 name: sc.name.to_string(),
+                clocks_read: sc.clock_readings.is_some(),
                 rate_changes_by_slot: vec![(0, 0.0); n],
                 ..Outcome::default()
             },
@@ -546,9 +572,9 @@ impl World {
                     self.wake_player(slot);
                 }
             }
-            Ev::Observe { slot, gen, obs } => {
+            Ev::Report { slot, gen, report } => {
                 if self.alive(slot, gen) {
-                    self.drive(slot, Input::Observation(obs));
+                    self.drive(slot, report);
                 }
             }
             Ev::Act(i) => {
@@ -824,14 +850,21 @@ impl World {
         let trace = self.trace;
         for o in outs {
             if trace && !matches!(o, Output::Send(_)) {
-                let e = &self.slots[slot].node.as_ref().unwrap().engine;
+                let n = self.slots[slot].node.as_ref().unwrap();
+                let e = &n.engine;
+                // The media clock's true error, beside what the engine believes it is.
+                let clock_ms = e
+                    .expected_position(local)
+                    .map(|x| (n.player.pos_at(now) - x.as_secs_f64()) * 1e3);
                 eprintln!(
-                    "{:>10.3} s{slot} {:?} [rank {:?} tb {:?} room {:?}]",
+                    "{:>10.3} s{slot} {:?} [rank {:?} tb {:?} room {:?} clock {:?} ms, engine {:?}]",
                     now as f64 / 1e6,
                     o,
                     e.rank(),
                     e.timebase(),
-                    e.room_time(local)
+                    e.room_time(local),
+                    clock_ms,
+                    e.playback_error()
                 );
             }
             match o {
@@ -918,22 +951,31 @@ impl World {
         self.schedule_player(slot);
     }
 
+    /// Reports what the player on `slot` just showed to its engine: each frame, preceded by the
+    /// media clock read in the same callback where the page reads it.
     fn show(&mut self, slot: usize, shown: Vec<Shown>) {
+        let now = self.now;
         let clock = self.slots[slot].clock;
         let Some(node) = self.slots[slot].node.as_mut() else {
             return;
         };
         let gen = node.gen;
-        let mut obs = Vec::new();
+        let mut reports = Vec::new();
         for s in shown {
+            if let Some(media_s) = node.player.read_clock(now) {
+                reports.push(Input::MediaClock(ClockReading {
+                    media_time: MediaTime::from_secs_f64(media_s),
+                    read_at: clock.local(now as f64),
+                }));
+            }
             let at = s.at_true_us + node.player.noise();
-            obs.push(Observation {
-                media_time: insieme::sync::MediaTime::from_secs_f64(s.media_s),
+            reports.push(Input::Observation(Observation {
+                media_time: MediaTime::from_secs_f64(s.media_s),
                 presented_at: clock.local(at),
-            });
+            }));
         }
-        for o in obs {
-            self.push(self.now, Ev::Observe { slot, gen, obs: o });
+        for report in reports {
+            self.push(now, Ev::Report { slot, gen, report });
         }
     }
 
@@ -1046,14 +1088,16 @@ impl World {
             }
         }
         if self.pending.is_none() && self.converged_once {
-            let included: Vec<f64> = views
+            let included: Vec<&View> = views
                 .iter()
                 .filter(|v| !v.stalled && self.slots[v.slot].node.as_ref().unwrap().included)
-                .map(|v| v.shown_ms)
                 .collect();
             if included.len() >= 2 {
-                self.out.offsets_ms.push(spread(included.into_iter()));
+                let shown = spread(included.iter().map(|v| v.shown_ms));
+                self.out.offsets_ms.push(shown);
                 self.out.offsets_at_s.push(now as f64 / 1e6);
+                let clocks = spread(included.iter().map(|v| v.pos_ms));
+                self.out.clock_offsets_ms.push(clocks);
             }
         }
         if let Some(h) = &self.handover {
@@ -1107,6 +1151,12 @@ impl World {
             .count() as u64;
         self.out
     }
+}
+
+/// Percentile `p` of sorted, non-empty `v`: the nearest sample.
+fn nearest_rank(v: &[f64], p: f64) -> f64 {
+    let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    v[i.min(v.len() - 1)]
 }
 
 fn spread(v: impl Iterator<Item = f64>) -> f64 {

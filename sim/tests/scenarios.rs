@@ -10,7 +10,7 @@ fn summary(o: &Outcome) -> String {
     format!(
         "{}: samples {} p50 {:.2} p95 {:.2} p99 {:.2} max {:.2} converge {:?} steady seeks {} \
          (all {}) rate dev {:.4} rate changes/min {:.1} jump {:?} join {:?} agree {} rejected {} \
-         holds {} final {:.2}",
+         holds {} final {:.2} clocks p95 {:.2}",
         o.name,
         o.offsets_ms.len(),
         p50,
@@ -27,7 +27,8 @@ fn summary(o: &Outcome) -> String {
         o.final_agree,
         o.rejected,
         o.holds,
-        o.final_spread_ms
+        o.final_spread_ms,
+        o.clock_percentile_when(95.0, |_| true)
     )
 }
 
@@ -213,6 +214,185 @@ fn a_drifting_media_clock_is_trimmed_not_chased() {
         let o = run(sc);
         always(&o);
         assert!(o.percentile(95.0) <= half_frame_ms, "{}", summary(&o));
+        let split = o.share_over(half_frame_ms);
+        assert!(
+            split <= 0.0325,
+            "split {:.2} %: {}",
+            split * 100.0,
+            summary(&o)
+        );
+        let changes = o.slot_rate_changes_per_min(drifting);
+        assert!(
+            changes <= 6.5,
+            "drifting viewer: {changes:.1} rate changes/min: {}",
+            summary(&o)
+        );
+    }
+}
+
+/// How far apart two viewers' media clocks may rest when their engines read them: each is
+/// steered to the same place on the shared frame grid, and a correction starts only beyond 2 ms
+/// (the gentle band), so two clocks rest up to 4 ms apart, plus the readings' scatter left in
+/// the median of five (0.3 ms sd each). Steering by the frames alone leaves them anywhere in
+/// the frame the renderer shows: 7.1–13.9 ms apart (p95 at rest, seeds 1–10 of `screen` with
+/// the same prompt rate response).
+const CLOCKS_APART_MS: f64 = 5.0;
+
+/// Every sample at least 3 s after each scripted action.
+fn at_rest(script_s: &[f64]) -> impl Fn(f64) -> bool + '_ {
+    |t| script_s.iter().all(|a| t < *a || t - a >= 3.0)
+}
+
+/// Pages read their media clocks (`screen-clock`) and the rate takes effect promptly: viewers
+/// rest on the same frame with their clocks a fraction of a frame apart, and the rate is left
+/// alone once there. Over seeds 1–10 at 60 s: no split at rest, clocks at rest 0.9–4.2 ms apart
+/// (p95), 4.6–7.8 rate changes a minute (the frame-steered `screen` makes 2.1–4.9; with a slow
+/// rate response the clock steering makes 11–156). Without the readings delivered, the engine
+/// steers by the frames and the clocks' bound fails on every seed.
+#[test]
+fn viewers_reading_their_clocks_rest_on_one_frame_without_hunting() {
+    for seed in 1..=10 {
+        let sc = scenarios::screen_clock(seed, 60.0);
+        let script_s: Vec<f64> = sc.script.iter().map(|(t, _)| *t).collect();
+        let rest = at_rest(&script_s);
+        let o = run(sc);
+        always(&o);
+        let split = split_at_rest(&o, &script_s);
+        assert!(
+            split <= 0.005,
+            "split at rest {:.2} %: {}",
+            split * 100.0,
+            summary(&o)
+        );
+        let clocks = o.clock_percentile_when(95.0, &rest);
+        assert!(
+            clocks <= CLOCKS_APART_MS,
+            "clocks at rest {clocks:.2} ms apart (p95): {}",
+            summary(&o)
+        );
+        assert!(o.rate_changes_per_min() <= 12.0, "{}", summary(&o));
+    }
+}
+
+/// The viewer joining at 10 s starts a frame or two off on most seeds (its first start, with no
+/// start latency learned yet, lands a frame late; the fast correction's entry jump then sets it
+/// 20 ms further back): it is brought onto the others' frame, with its clock in the gentle
+/// band, within 2.2–2.7 s of the join (the join itself takes about 1.5 s). A start only a few
+/// ms off is removed gently, at 1 ms a second: seed 7's 7 ms took 4.6 s.
+#[test]
+fn a_joiner_starting_frames_off_is_brought_onto_the_frame() {
+    let half_frame_ms = 1e3 / 60.0 / 2.0;
+    let mut started_off = 0;
+    for seed in 1..=10 {
+        let sc = scenarios::screen_clock(seed, 60.0);
+        let join_s = sc
+            .script
+            .iter()
+            .find(|(_, a)| *a == insieme_sim::Action::Join(2))
+            .map(|(t, _)| *t)
+            .expect("a viewer joins late");
+        let next_s = sc
+            .script
+            .iter()
+            .map(|(t, _)| *t)
+            .find(|t| *t > join_s)
+            .expect("an action after the join");
+        let o = run(sc);
+        always(&o);
+        let samples = || {
+            o.offsets_at_s
+                .iter()
+                .zip(o.offsets_ms.iter().zip(&o.clock_offsets_ms))
+                .filter(|(t, _)| **t >= join_s && **t < next_s)
+        };
+        if samples().any(|(_, (shown, _))| *shown > half_frame_ms) {
+            started_off += 1;
+        }
+        for (t, (shown, clocks)) in samples().filter(|(t, _)| **t >= join_s + 6.0) {
+            assert!(
+                *shown <= half_frame_ms && *clocks <= CLOCKS_APART_MS,
+                "at {t:.2} s, {shown:.2} ms apart on screen, clocks {clocks:.2} ms: {}",
+                summary(&o)
+            );
+        }
+    }
+    assert!(
+        started_off >= 4,
+        "the joiner started a frame off on {started_off} seeds only: the test tests nothing"
+    );
+}
+
+/// KNOWN FAILURE (engine): `screen-clock` with the rate taking effect over 50–300 ms, as in the
+/// other `screen` scenarios (Chromium's took effect within a frame). A fast correction (±5 %) ends once the clock reads
+/// within 2.5 ms, but the player's rate is still on its way back, so the clock overshoots by
+/// 5 % of the response time (2.5–15 ms) plus the 0–4 ms given back on leaving the stretched
+/// rate; 300 ms later it reads beyond 7 ms the other way, the next fast correction sets it back
+/// 20 ms, and so on: a limit cycle of about a second (bench seed, slot 2: fast −5 % at +8 ms,
+/// turned at −13 ms, rest at −1.5 ms, +7.8 ms 300 ms later, again). Seeds 1–10 at 60 s: 11–156
+/// rate changes a minute, viewers on different frames at rest 0.9–22 % of the time.
+#[test]
+#[ignore = "engine hunts when the rate takes effect slowly (clock_steering.rs: FAST_EXIT)"]
+fn clock_steering_with_a_slow_rate_response_does_not_hunt() {
+    for seed in 1..=10 {
+        let mut sc = scenarios::screen_clock(seed, 60.0);
+        sc.rate_tau_ms = (50.0, 300.0);
+        let script_s: Vec<f64> = sc.script.iter().map(|(t, _)| *t).collect();
+        let o = run(sc);
+        always(&o);
+        let split = split_at_rest(&o, &script_s);
+        assert!(
+            split <= 0.005,
+            "split at rest {:.2} %: {}",
+            split * 100.0,
+            summary(&o)
+        );
+        assert!(o.rate_changes_per_min() <= 12.0, "{}", summary(&o));
+    }
+}
+
+/// A gentle correction must stay within 0.1 % of the normal rate wherever the estimated clock
+/// skew puts the resting rate: one step past it and the audio renderer starts stretching, the
+/// clock falls back 20 ms, and a 2 ms correction becomes a fast one with the viewer a frame
+/// behind for about half a second. Before the controller clamped it, seeds 11, 20 and 29 (of
+/// 1–30) showed it at rest (seed 20: rate 0.998998 at 37.97 s; split 0.85 %).
+#[test]
+fn gentle_corrections_do_not_set_the_clock_back() {
+    for seed in [11, 20, 29] {
+        let sc = scenarios::screen_clock(seed, 60.0);
+        let script_s: Vec<f64> = sc.script.iter().map(|(t, _)| *t).collect();
+        let o = run(sc);
+        always(&o);
+        let split = split_at_rest(&o, &script_s);
+        assert!(
+            split <= 0.005,
+            "split at rest {:.2} %: {}",
+            split * 100.0,
+            summary(&o)
+        );
+    }
+}
+
+/// KNOWN FAILURE (engine): one viewer's media clock runs 2000 ppm slow (`screen-clock-drift`)
+/// and its page reads it. The gentle rate (0.1 %) is half the drift, and steering by the clock
+/// never trims the resting rate (the trim is learned on the frame-steered path only), so the
+/// error grows past 7 ms every few seconds and each fast correction sets the clock back 20 ms
+/// first. Seeds 1–8 at 180 s, prompt rate response: the drifting viewer makes 46–70 rate changes
+/// a minute and viewers are on different frames 12–18 % of the time (the frame-steered
+/// `screen-drift`, seeds 1–20: 3.3–4.7 and 1.2–2.5 %).
+#[test]
+#[ignore = "engine does not trim the resting rate while steering by the clock"]
+fn a_drifting_clock_that_is_read_is_trimmed_not_chased() {
+    let half_frame_ms = 1e3 / 60.0 / 2.0;
+    for seed in 1..=5 {
+        let mut sc = scenarios::screen_clock_drift(seed, 180.0);
+        sc.rate_tau_ms = scenarios::CHROMIUM_RATE_RESPONSE_MS;
+        let drifting = sc
+            .media_rate_error_ppm
+            .iter()
+            .position(|e| *e != 0.0)
+            .expect("one drifting player");
+        let o = run(sc);
+        always(&o);
         let split = o.share_over(half_frame_ms);
         assert!(
             split <= 0.0325,

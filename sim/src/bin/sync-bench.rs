@@ -58,6 +58,15 @@ fn main() {
             scenarios::screen_drift(seed, 180.0),
             vec![Target::P95(10.0), Target::P99(17.0)],
         ),
+        // `screen` with the pages reading their media clocks: the engines steer the clock.
+        (
+            scenarios::screen_clock(seed, 65.0),
+            vec![Target::P95(10.0), Target::P99(17.0)],
+        ),
+        (
+            scenarios::screen_clock_drift(seed, 180.0),
+            vec![Target::P95(10.0), Target::P99(17.0)],
+        ),
     ];
 
     let mut rows = Vec::new();
@@ -115,6 +124,13 @@ fn print_params(sc: &Scenario) {
             d.max_drift_us,
             sc.tell_presentation_step,
             sc.tell_presentation_step && sc.tell_presentation_phase
+        );
+    }
+    if let Some(c) = sc.clock_readings {
+        println!(
+            "  media clock read at every frame: scatter {:.0} us sd; set back {:.0} us on \
+             leaving the normal rate, forward by up to {:.0} us on returning",
+            c.noise_us_sd, c.stretch_entry_jump_us, c.stretch_exit_gain_max_us
         );
     }
     if sc.media_rate_error_ppm.iter().any(|e| *e != 0.0) {
