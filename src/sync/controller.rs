@@ -646,20 +646,14 @@ impl Controller {
     /// The presented frames' errors are whole frames plus this offset, the same for every frame
     /// and every viewer on the same refresh grid; moving the clock by it puts every frame start
     /// exactly on a refresh, half a frame from either tie, and viewers sharing a screen's
-    /// refreshes all move alike. A circular mean, so that an offset near half a step (where the
-    /// errors wrap from one side to the other) averages right.
+    /// refreshes all move alike. Taken so that an offset near half a step, where the errors wrap
+    /// from one side to the other, comes out right.
     fn grid_offset(&self) -> f64 {
         let step = self.step.0 as f64;
         if !self.quantized() || self.window.is_empty() {
             return 0.0;
         }
-        let (mut sin, mut cos) = (0.0, 0.0);
-        for &(_, error) in &self.window {
-            let angle = std::f64::consts::TAU * error / step;
-            sin += angle.sin();
-            cos += angle.cos();
-        }
-        sin.atan2(cos) / std::f64::consts::TAU * step
+        offset_on_grid(self.window.iter().map(|&(_, error)| error), step)
     }
 
     /// Whether the latest presented frames show another frame than the grid says: their median
@@ -982,6 +976,18 @@ impl Controller {
 
 /// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
 /// and accounts for the error's current trend (the rate being applied).
+/// Where `errors` (µs) fall within a step, as one offset within half a step either way: the
+/// median of the errors, each wrapped into that range. Errors scattered across the wrap point
+/// (an offset of half a step) sort to both ends, and the median is one of them: the same offset.
+fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
+    let mut wrapped: Vec<f64> = errors.map(|x| x - (x / step).round() * step).collect();
+    if wrapped.is_empty() {
+        return 0.0;
+    }
+    wrapped.sort_by(f64::total_cmp);
+    wrapped[wrapped.len() / 2]
+}
+
 pub(super) fn line_at(window: &VecDeque<(LocalTime, f64)>, now: LocalTime) -> f64 {
     let n = window.len() as f64;
     let t0 = window[0].0;
@@ -1007,5 +1013,28 @@ fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -> f64 {
         latest[mid]
     } else {
         (latest[mid - 1] + latest[mid]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offset_on_grid;
+
+    const STEP: f64 = 16_667.0;
+
+    #[test]
+    fn the_grid_offset_ignores_whole_frames() {
+        let errors = [-3_000.0, -3_000.0 + STEP, -3_000.0 - 2.0 * STEP, -2_900.0];
+        let offset = offset_on_grid(errors.into_iter(), STEP);
+        assert!((offset + 3_000.0).abs() < 1.0, "{offset}");
+    }
+
+    #[test]
+    fn an_offset_at_the_wrap_point_stays_together() {
+        // Half a step either way is the same offset: errors scattered across it.
+        let errors = [8_200.0, -8_300.0, 8_250.0, -8_350.0 + STEP, 8_300.0];
+        let offset = offset_on_grid(errors.into_iter(), STEP);
+        let distance = (offset.abs() - 8_270.0).abs();
+        assert!(distance < 100.0, "{offset}");
     }
 }
