@@ -626,7 +626,8 @@ mod tests {
         play_spec(spec(fps), rate, secs)
     }
 
-    fn play_spec(spec: PlayerSpec, rate: f64, secs: f64) -> Vec<(Shown, f64)> {
+    /// A player loaded, set to `rate` and told to play at true time `at`.
+    fn started(spec: PlayerSpec, rate: f64, at: i64) -> Player {
         let mut p = Player::new(spec, 1.0, Rng::new(1), 0);
         p.command(
             0,
@@ -637,7 +638,12 @@ mod tests {
         );
         p.wake(0);
         p.command(0, &C::SetRate(rate), None);
-        p.command(1_000, &C::PlayAt(insieme::sync::LocalTime(0)), Some(1_000));
+        p.command(at, &C::PlayAt(insieme::sync::LocalTime(0)), Some(at));
+        p
+    }
+
+    fn play_spec(spec: PlayerSpec, rate: f64, secs: f64) -> Vec<(Shown, f64)> {
+        let mut p = started(spec, rate, 1_000);
         let mut out = Vec::new();
         while let Some(t) = p.next_event() {
             if t > (secs * 1e6) as i64 {
@@ -810,17 +816,7 @@ mod tests {
 
     /// A player loaded and set to `rate`, playing from true time 0 and woken up to `until`.
     fn playing(spec: PlayerSpec, rate: f64, until: i64) -> Player {
-        let mut p = Player::new(spec, 1.0, Rng::new(1), 0);
-        p.command(
-            0,
-            &C::Load {
-                media_id: "m".into(),
-            },
-            None,
-        );
-        p.wake(0);
-        p.command(0, &C::SetRate(rate), None);
-        p.command(0, &C::PlayAt(insieme::sync::LocalTime(0)), Some(0));
+        let mut p = started(spec, rate, 0);
         while let Some(t) = p.next_event().filter(|t| *t <= until) {
             p.wake(t);
         }
