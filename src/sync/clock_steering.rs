@@ -28,6 +28,12 @@
 //!   is free) until the clock reads within [`FAST_EXIT`], so the entry's jump is simply made up.
 //!   Then the clock is left to settle ([`SETTLE`]) before anything else is decided, and the
 //!   gentle speed takes what is left.
+//! - **The entry's jump is learned.** Each fast correction that leaves the normal rate measures
+//!   how far the clock jumped (where it reads after [`ENTRY_TRANSIENT`] against where the rate
+//!   alone would have taken it), and the next one chooses its direction by where the clock will
+//!   be after the jump: 10 ms ahead with a 20 ms jump is corrected by speeding up, not by
+//!   slowing down past the timeline and turning. A player without jumps learns zero and
+//!   corrects as before.
 //! - **A picture stuck a frame off.** A renderer that has settled into a cadence (one frame per
 //!   refresh) keeps it until its clock drifts most of a frame away, so it can show a frame off
 //!   while the clock is within a few milliseconds (seen: 17 s one frame behind, the clock 3 ms
@@ -60,6 +66,11 @@ const ENTRY_TRANSIENT: Span = Span::from_millis(150);
 /// The presented frames must show a frame off this long before a fast correction is made for
 /// them alone (the renderer takes a few frames to follow any correction).
 const STUCK_PATIENCE: Span = Span::from_millis(300);
+/// The learned jump is the first measurement, then moves towards each new one by this share of
+/// the difference...
+const JUMP_LEARNING: f64 = 0.3;
+/// ...within this range, µs (measured: 19–27 ms set back; a forward jump was never seen).
+const JUMP_RANGE: std::ops::RangeInclusive<f64> = -10_000.0..=40_000.0;
 /// A fast correction is abandoned after this long (a clock that does not answer the rate).
 const MAX_FAST: Span = Span::from_secs(3);
 /// After a fast correction, readings this soon are not used to start another correction.
@@ -104,6 +115,15 @@ pub struct ClockSteering {
     settled_at: Option<LocalTime>,
     /// Since when the presented frames show a frame off, and in which direction.
     stuck_since: Option<(LocalTime, f64)>,
+    /// The correcting rate's deviation a fast correction runs at.
+    fast_rate: f64,
+    /// How far leaving the normal rate sets the clock back, µs, as learned; and from how many
+    /// fast corrections.
+    entry_jump: f64,
+    jumps_measured: u32,
+    /// The fast correction under way left the normal rate: when, and the error and direction
+    /// then, until its jump is measured.
+    entry: Option<(LocalTime, f64, f64)>,
 }
 
 impl Default for ClockSteering {
@@ -114,11 +134,28 @@ impl Default for ClockSteering {
             phase: Phase::Resting,
             settled_at: None,
             stuck_since: None,
+            fast_rate: 0.05,
+            entry_jump: 0.0,
+            jumps_measured: 0,
+            entry: None,
         }
     }
 }
 
 impl ClockSteering {
+    /// A steering whose fast corrections run at `rate_dev` (a fraction) off the resting rate.
+    pub fn with_fast_rate(rate_dev: f64) -> ClockSteering {
+        ClockSteering {
+            fast_rate: rate_dev,
+            ..ClockSteering::default()
+        }
+    }
+
+    /// How far leaving the normal rate sets the clock back, µs, as learned so far.
+    pub fn entry_jump(&self) -> f64 {
+        self.entry_jump
+    }
+
     /// One reading: the clock's error (µs, positive ahead) at `read_at`.
     pub fn record(&mut self, read_at: LocalTime, error: f64) {
         self.last_read = Some(self.last_read.map_or(read_at, |t| t.max(read_at)));
@@ -139,6 +176,7 @@ impl ClockSteering {
     pub fn restart(&mut self, now: LocalTime) {
         self.readings.clear();
         self.stuck_since = None;
+        self.entry = None;
         self.phase = Phase::Resting;
         self.settled_at = Some(now + SETTLE);
     }
@@ -198,8 +236,11 @@ impl ClockSteering {
         };
         let fast_enter = FAST_ENTER.0 as f64;
         let toward = -error.signum();
+        // Where a fast correction begun now leaves the clock once the entry's jump is over.
+        let fast_toward = -(error - self.entry_jump).signum();
         match self.phase {
             Phase::Fast(direction, began) => {
+                self.learn_jump(now, error);
                 if error.abs() <= FAST_EXIT.0 as f64 {
                     self.settle(now)
                 } else if toward != direction {
@@ -210,15 +251,11 @@ impl ClockSteering {
                 }
             }
             _ if self.settled_at.is_some_and(|t| now < t) => Steer::Hold,
-            _ if error.abs() > fast_enter => {
-                self.phase = Phase::Fast(toward, now);
-                Steer::Fast(toward)
-            }
-            _ if self.is_stuck(now) => {
-                let toward = self.stuck_since.map_or(toward, |(_, off)| -off.signum());
+            _ if error.abs() > fast_enter || self.is_stuck(now) => {
                 self.stuck_since = None;
-                self.phase = Phase::Fast(toward, now);
-                Steer::Fast(toward)
+                self.phase = Phase::Fast(fast_toward, now);
+                self.entry = Some((now, error, fast_toward));
+                Steer::Fast(fast_toward)
             }
             Phase::Gentle(direction) if -direction * error <= EXIT.0 as f64 => {
                 self.phase = Phase::Resting;
@@ -231,6 +268,23 @@ impl ClockSteering {
             }
             _ => Steer::Hold,
         }
+    }
+
+    /// Once the entry's transient is over, how far the clock jumped: where it reads against
+    /// where the rate alone would have taken it.
+    fn learn_jump(&mut self, now: LocalTime, error: f64) {
+        let Some((began, error_then, direction)) = self.entry.take() else {
+            return;
+        };
+        let moved = direction * self.fast_rate * (now - began).0 as f64;
+        let jump = (error_then + moved - error).clamp(*JUMP_RANGE.start(), *JUMP_RANGE.end());
+        let share = if self.jumps_measured == 0 {
+            1.0
+        } else {
+            JUMP_LEARNING
+        };
+        self.entry_jump += share * (jump - self.entry_jump);
+        self.jumps_measured = self.jumps_measured.saturating_add(1);
     }
 
     fn is_stuck(&self, now: LocalTime) -> bool {
@@ -404,6 +458,22 @@ mod tests {
         );
         let began = steers[0].0;
         assert!((500..=532).contains(&began), "after the patience: {began}");
+    }
+
+    #[test]
+    fn a_learned_entry_jump_chooses_the_direction() {
+        let mut s = ClockSteering::default();
+        // A first correction, 10 ms behind, measures the 20 ms jump.
+        let mut c = clock(-10.0);
+        steer_for(&mut s, &mut c, 2_000);
+        let jump = s.entry_jump();
+        assert!((jump - 20_000.0).abs() < 3_000.0, "learned {jump}");
+        // 12 ms ahead: the jump alone takes the clock 8 ms behind, so it speeds up at once.
+        c.error = 12_000.0;
+        let steers = steer_for(&mut s, &mut c, 2_000);
+        let kinds: Vec<Steer> = steers.iter().take(2).map(|s| s.1).collect();
+        assert_eq!(kinds, vec![Steer::Fast(1.0), Steer::Rest], "{steers:?}");
+        assert!(c.error.abs() <= 2_600.0, "{}", c.error);
     }
 
     #[test]

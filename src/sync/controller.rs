@@ -286,6 +286,7 @@ pub struct Controller {
 
 impl Controller {
     pub fn new(cfg: ControllerConfig) -> Controller {
+        let fast_rate = cfg.max_rate_dev;
         Controller {
             auto_seek_gap: cfg.min_seek_gap,
             cfg,
@@ -315,7 +316,7 @@ impl Controller {
             step: Span::ZERO,
             trim: 0.0,
             resting_since: None,
-            clock: ClockSteering::default(),
+            clock: ClockSteering::with_fast_rate(fast_rate),
             stats: ControllerStats::default(),
         }
     }
