@@ -40,9 +40,11 @@ const SPIN_BEFORE_START_MS: f64 = 12.0;
 const MAX_SPIN_MS: f64 = 20.0;
 /// From `play()` on a paused, ready element to the media effectively moving: `play_at` calls
 /// `play()` this much early. A first guess, replaced by the median of the last measured starts:
-/// headless Chromium measured 37–54 ms alone and 62–91 ms with three players on two busy cores;
-/// a first start late by a frame costs a joiner a third of a second of catching up.
-const START_LEAD_GUESS_MS: f64 = 60.0;
+/// headless Chromium measured 37–54 ms alone and 62–94 ms with three players on two busy cores.
+/// Guessed high: in Chromium leaving rate 1.0 sets the media clock back about 20 ms, so a start
+/// that lands early is caught up with by that jump and little more, while one that lands late
+/// must make up the jump as well (about 0.8 s for a start 20 ms late).
+const START_LEAD_GUESS_MS: f64 = 80.0;
 /// How many recent starts the lead is the median of: one slow start on a busy machine must not
 /// make the next ones early.
 const START_LEAD_HISTORY: usize = 5;
