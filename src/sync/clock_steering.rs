@@ -44,6 +44,7 @@
 //! - Errors are medians of the latest readings: a single late reading starts nothing, and a jump
 //!   shows within a few frames.
 
+use super::controller::recent_median;
 use super::time::{LocalTime, Span};
 use std::collections::VecDeque;
 
@@ -74,7 +75,7 @@ const JUMP_RANGE: std::ops::RangeInclusive<f64> = -10_000.0..=40_000.0;
 /// A fast correction is abandoned after this long (a clock that does not answer the rate).
 const MAX_FAST: Span = Span::from_secs(3);
 /// After a fast correction, readings this soon are not used to start another correction.
-pub const SETTLE: Span = Span::from_millis(300);
+const SETTLE: Span = Span::from_millis(300);
 /// Readings older than this do not count as the clock being read (the player stopped reading
 /// it); steering falls back to the presented frames.
 const FRESH: Span = Span::from_millis(100);
@@ -126,28 +127,19 @@ pub struct ClockSteering {
     entry: Option<(LocalTime, f64, f64)>,
 }
 
-impl Default for ClockSteering {
-    fn default() -> Self {
+impl ClockSteering {
+    /// A steering whose fast corrections run at `rate_dev` (a fraction) off the resting rate.
+    pub fn new(rate_dev: f64) -> ClockSteering {
         ClockSteering {
             readings: VecDeque::new(),
             last_read: None,
             phase: Phase::Resting,
             settled_at: None,
             stuck_since: None,
-            fast_rate: 0.05,
+            fast_rate: rate_dev,
             entry_jump: 0.0,
             jumps_measured: 0,
             entry: None,
-        }
-    }
-}
-
-impl ClockSteering {
-    /// A steering whose fast corrections run at `rate_dev` (a fraction) off the resting rate.
-    pub fn with_fast_rate(rate_dev: f64) -> ClockSteering {
-        ClockSteering {
-            fast_rate: rate_dev,
-            ..ClockSteering::default()
         }
     }
 
@@ -190,15 +182,7 @@ impl ClockSteering {
         if self.readings.len() < count || !self.is_reading(now) {
             return None;
         }
-        let mut latest: Vec<f64> = self
-            .readings
-            .iter()
-            .rev()
-            .take(count)
-            .map(|r| r.1)
-            .collect();
-        latest.sort_by(f64::total_cmp);
-        Some(latest[count / 2])
+        Some(recent_median(&self.readings, count))
     }
 
     /// When a fast correction under way is abandoned.
@@ -221,12 +205,22 @@ impl ClockSteering {
         };
     }
 
+    /// Gives up a fast correction the clock has not answered within [`MAX_FAST`]; `true` when
+    /// it did, and the rate is to return to rest.
+    pub fn give_up_if_overdue(&mut self, now: LocalTime) -> bool {
+        let overdue = self.deadline().is_some_and(|deadline| now >= deadline);
+        if overdue {
+            self.settle(now);
+        }
+        overdue
+    }
+
     /// Decides what to do with the rate, given the error now (`None`: no fresh error).
     pub fn steer(&mut self, now: LocalTime, error: Option<f64>) -> Steer {
+        if self.give_up_if_overdue(now) {
+            return Steer::Rest;
+        }
         if let Phase::Fast(_, began) = self.phase {
-            if now >= began + MAX_FAST {
-                return self.settle(now);
-            }
             if now < began + ENTRY_TRANSIENT {
                 return Steer::Hold;
             }
@@ -292,6 +286,7 @@ impl ClockSteering {
             .is_some_and(|(since, _)| now - since >= STUCK_PATIENCE)
     }
 
+    /// Ends a fast correction: the rate returns to rest and the clock settles.
     fn settle(&mut self, now: LocalTime) -> Steer {
         self.phase = Phase::Resting;
         self.readings.clear();
@@ -306,6 +301,11 @@ mod tests {
     use super::*;
 
     const FRAME_MS: i64 = 16;
+
+    /// A steering correcting at ±5 %, as the controller's default.
+    fn steering() -> ClockSteering {
+        ClockSteering::new(0.05)
+    }
 
     fn ms(x: i64) -> LocalTime {
         LocalTime(x * 1000)
@@ -358,16 +358,13 @@ mod tests {
     #[test]
     fn an_error_within_the_deadband_is_left_alone() {
         let mut c = clock(1.5);
-        assert_eq!(
-            steer_for(&mut ClockSteering::default(), &mut c, 5_000),
-            vec![]
-        );
+        assert_eq!(steer_for(&mut steering(), &mut c, 5_000), vec![]);
     }
 
     #[test]
     fn an_error_the_picture_does_not_show_is_removed_gently() {
         let mut c = clock(-4.0);
-        let steers = steer_for(&mut ClockSteering::default(), &mut c, 6_000);
+        let steers = steer_for(&mut steering(), &mut c, 6_000);
         let kinds: Vec<Steer> = steers.iter().map(|s| s.1).collect();
         assert_eq!(kinds, vec![Steer::Gentle(1.0), Steer::Rest], "{steers:?}");
         // 3.5 ms at 0.1 % takes 3.5 s.
@@ -379,7 +376,7 @@ mod tests {
     #[test]
     fn a_frame_off_is_removed_fast_and_the_entry_jump_made_up() {
         let mut c = clock(-10.0);
-        let steers = steer_for(&mut ClockSteering::default(), &mut c, 6_000);
+        let steers = steer_for(&mut steering(), &mut c, 6_000);
         assert_eq!(
             steers[0],
             (64, Steer::Fast(1.0)),
@@ -401,7 +398,7 @@ mod tests {
     fn a_fast_correction_turns_when_the_entry_jump_overshoots() {
         // Ahead by 12 ms: slowing down, the jump alone takes the clock 8 ms behind.
         let mut c = clock(12.0);
-        let steers = steer_for(&mut ClockSteering::default(), &mut c, 3_000);
+        let steers = steer_for(&mut steering(), &mut c, 3_000);
         let kinds: Vec<Steer> = steers.iter().take(3).map(|s| s.1).collect();
         assert_eq!(
             kinds,
@@ -412,7 +409,7 @@ mod tests {
 
     #[test]
     fn passing_the_timeline_during_the_entry_jump_ends_nothing() {
-        let mut s = ClockSteering::default();
+        let mut s = steering();
         let mut steer = |t: i64, error_ms: f64| {
             s.record(ms(t), error_ms * 1000.0);
             s.steer(ms(t), s.error(ms(t)))
@@ -440,7 +437,7 @@ mod tests {
 
     #[test]
     fn a_picture_stuck_a_frame_off_is_corrected_fast_though_the_clock_is_on_time() {
-        let mut s = ClockSteering::default();
+        let mut s = steering();
         let mut steers = Vec::new();
         for t in (0..=1_000).step_by(16) {
             s.record(ms(t), -1_000.0);
@@ -462,7 +459,7 @@ mod tests {
 
     #[test]
     fn a_learned_entry_jump_chooses_the_direction() {
-        let mut s = ClockSteering::default();
+        let mut s = steering();
         // A first correction, 10 ms behind, measures the 20 ms jump.
         let mut c = clock(-10.0);
         steer_for(&mut s, &mut c, 2_000);
@@ -478,7 +475,7 @@ mod tests {
 
     #[test]
     fn one_late_reading_starts_nothing() {
-        let mut s = ClockSteering::default();
+        let mut s = steering();
         for t in (0..=1_000).step_by(16) {
             let error = if t == 496 { -20_000.0 } else { 0.0 };
             s.record(ms(t), error);
@@ -488,7 +485,7 @@ mod tests {
 
     #[test]
     fn after_a_fast_correction_the_clock_settles_before_the_next() {
-        let mut s = ClockSteering::default();
+        let mut s = steering();
         let mut t = 0;
         let mut steer_at = |s: &mut ClockSteering, error: f64| {
             t += 16;
@@ -517,7 +514,7 @@ mod tests {
     fn a_fast_correction_the_clock_ignores_is_abandoned() {
         let mut c = clock(-10.0);
         c.entry_jump = 0.0;
-        let mut s = ClockSteering::default();
+        let mut s = steering();
         let mut steers = Vec::new();
         for t in (0..=4_000).step_by(16) {
             s.record(ms(t), -10_000.0);
@@ -538,7 +535,7 @@ mod tests {
 
     #[test]
     fn the_clock_is_not_steered_by_once_it_is_no_longer_read() {
-        let mut s = ClockSteering::default();
+        let mut s = steering();
         s.record(ms(0), 5_000.0);
         assert!(s.is_reading(ms(50)));
         assert!(!s.is_reading(ms(200)));

@@ -316,7 +316,7 @@ impl Controller {
             step: Span::ZERO,
             trim: 0.0,
             resting_since: None,
-            clock: ClockSteering::with_fast_rate(fast_rate),
+            clock: ClockSteering::new(fast_rate),
             stats: ControllerStats::default(),
         }
     }
@@ -427,8 +427,7 @@ impl Controller {
         if self.loading {
             return;
         }
-        let moving = matches!(self.mode, Mode::Playing | Mode::PausingAt(_));
-        if moving && self.clock.steer(now, None) == Steer::Rest {
+        if self.moving() && self.clock.give_up_if_overdue(now) {
             // A correction the clock did not answer in time.
             let speed = p.speed_at(map.to_room(now));
             self.send_rate(now, self.resting_rate(speed, map), out);
@@ -568,6 +567,11 @@ impl Controller {
         }
     }
 
+    /// Whether the player moves on the timeline (playing, or playing until a scheduled pause).
+    fn moving(&self) -> bool {
+        matches!(self.mode, Mode::Playing | Mode::PausingAt(_))
+    }
+
     /// Errors measured before a seek, a start, a stall or a timeline change say nothing of the
     /// player after it.
     fn forget_errors(&mut self, now: LocalTime) {
@@ -582,9 +586,8 @@ impl Controller {
         reading: ClockReading,
         desired: Option<(&Versioned, &RoomMap)>,
     ) {
-        let moving = matches!(self.mode, Mode::Playing | Mode::PausingAt(_));
         let Some((v, map)) = desired else { return };
-        if !moving || self.stalled || self.seek.is_some() || self.loading {
+        if !self.moving() || self.stalled || self.seek.is_some() || self.loading {
             return;
         }
         let target = v.playback.position_at(map.to_room(reading.read_at));
@@ -930,9 +933,7 @@ impl Controller {
     ) {
         let p = &v.playback;
         let la = map.to_local(p.anchor_room);
-        let running = matches!(self.mode, Mode::Playing | Mode::PausingAt(_))
-            && self.seek.is_none()
-            && self.playing_cmd;
+        let running = self.moving() && self.seek.is_none() && self.playing_cmd;
         self.paused_fixed = false;
         if p.playing {
             if la > now && p.lead_in_rate == 0.0 {
@@ -975,8 +976,6 @@ impl Controller {
     }
 }
 
-/// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
-/// and accounts for the error's current trend (the rate being applied).
 /// Where `errors` (µs) fall within a step, as one offset within half a step either way: the
 /// median of the errors, each wrapped into that range. Errors scattered across the wrap point
 /// (an offset of half a step) sort to both ends, and the median is one of them: the same offset.
@@ -989,7 +988,9 @@ fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
     wrapped[wrapped.len() / 2]
 }
 
-pub(super) fn line_at(window: &VecDeque<(LocalTime, f64)>, now: LocalTime) -> f64 {
+/// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
+/// and accounts for the error's current trend (the rate being applied).
+fn line_at(window: &VecDeque<(LocalTime, f64)>, now: LocalTime) -> f64 {
     let n = window.len() as f64;
     let t0 = window[0].0;
     let tm = window.iter().map(|(t, _)| (*t - t0).0 as f64).sum::<f64>() / n;
@@ -1006,7 +1007,7 @@ pub(super) fn line_at(window: &VecDeque<(LocalTime, f64)>, now: LocalTime) -> f6
 
 /// Median of the latest `count` errors in the window: follows a one-step jump within a few
 /// frames and ignores a single late or early frame.
-fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -> f64 {
+pub(super) fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -> f64 {
     let mut latest: Vec<f64> = window.iter().rev().take(count).map(|(_, e)| *e).collect();
     latest.sort_by(f64::total_cmp);
     let mid = latest.len() / 2;
