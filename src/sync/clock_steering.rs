@@ -512,8 +512,6 @@ mod tests {
 
     #[test]
     fn a_fast_correction_the_clock_ignores_is_abandoned() {
-        let mut c = clock(-10.0);
-        c.entry_jump = 0.0;
         let mut s = steering();
         let mut steers = Vec::new();
         for t in (0..=4_000).step_by(16) {
