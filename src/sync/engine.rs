@@ -115,6 +115,9 @@ pub enum Input {
     Tick,
 }
 
+/// The state the local player should follow and the map to the room's clock, when known.
+type Desired<'a> = Option<(&'a Versioned, &'a RoomMap)>;
+
 /// Who a message is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Destination {
@@ -707,39 +710,47 @@ impl Engine {
         }
     }
 
-    /// A position the player reports can be true: in the media, and at an instant near now.
-    fn is_plausible(&self, now: LocalTime, obs: &Observation) -> bool {
-        obs.media_time.is_sane()
-            && obs.media_time >= MediaTime(0)
-            && obs.presented_at.is_sane()
-            && obs.presented_at <= now + Span::from_secs(1)
-            && now - obs.presented_at <= Span::from_secs(10)
-    }
-
     fn on_observation(&mut self, now: LocalTime, obs: Observation) {
-        if !self.is_plausible(now, &obs) {
-            self.stats.rejected_observations += 1;
-            return;
-        }
-        let map = self.room_map(now);
-        let desired = self.register.get().zip(map);
-        let desired = desired.as_ref().map(|(v, m)| (*v, m));
-        self.controller.observe(now, obs, desired, &mut self.player);
+        self.hand_to_controller(
+            now,
+            obs.media_time,
+            obs.presented_at,
+            |controller, desired, out| controller.observe(now, obs, desired, out),
+        );
     }
 
     fn on_clock_reading(&mut self, now: LocalTime, reading: ClockReading) {
-        let as_observation = Observation {
-            media_time: reading.media_time,
-            presented_at: reading.read_at,
-        };
-        if !self.is_plausible(now, &as_observation) {
+        self.hand_to_controller(
+            now,
+            reading.media_time,
+            reading.read_at,
+            |controller, desired, _| controller.observe_clock(reading, desired),
+        );
+    }
+
+    /// Hands what the player reported (`position` at `at`) to the controller, with the state it
+    /// should follow; refused and counted unless it can be true: in the media, at an instant
+    /// near now.
+    fn hand_to_controller(
+        &mut self,
+        now: LocalTime,
+        position: MediaTime,
+        at: LocalTime,
+        feed: impl FnOnce(&mut Controller, Desired<'_>, &mut VecDeque<PlayerCommand>),
+    ) {
+        let plausible = position.is_sane()
+            && position >= MediaTime(0)
+            && at.is_sane()
+            && at <= now + Span::from_secs(1)
+            && now - at <= Span::from_secs(10);
+        if !plausible {
             self.stats.rejected_observations += 1;
             return;
         }
         let map = self.room_map(now);
         let desired = self.register.get().zip(map);
         let desired = desired.as_ref().map(|(v, m)| (*v, m));
-        self.controller.observe_clock(reading, desired);
+        feed(&mut self.controller, desired, &mut self.player);
     }
 
     fn on_buffering(&mut self, now: LocalTime, stalled: bool) {
