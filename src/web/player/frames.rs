@@ -114,8 +114,9 @@ impl LoopInner {
         }
     }
 
-    /// The media clock now, while it moves. Read first thing in the callback: the instant of the
-    /// read is what makes it exact, and the browser keeps the value for the rest of the task.
+    /// The media clock now, while it moves. Read before anything else in the callback: the
+    /// instant of the read is what makes it exact, and the browser keeps the value for the rest
+    /// of the task.
     fn read_clock(&self) -> Option<ClockSample> {
         let video = &self.video;
         let media_time_secs = video.current_time();
@@ -130,12 +131,13 @@ impl LoopInner {
     fn on_callback(&self, now: f64, metadata: JsValue) {
         let observation = match self.source {
             FrameSource::VideoFrameCallback => {
+                let clock = self.read_clock();
                 let metadata: VideoFrameMetadata = metadata.unchecked_into();
                 let presented_at_ms = metadata.expected_display_time();
                 let media_time_secs = metadata.media_time();
                 let presented_frames = metadata.presented_frames();
                 FrameObservation {
-                    clock: self.read_clock(),
+                    clock,
                     media_time_secs,
                     presented_at_ms: if presented_at_ms.is_finite() {
                         presented_at_ms
