@@ -3,7 +3,7 @@
 
 use insieme::sync::{BufferingPolicy, Span};
 use insieme_sim::scenarios;
-use insieme_sim::{run, Outcome};
+use insieme_sim::{run, Outcome, Scenario};
 
 fn summary(o: &Outcome) -> String {
     let [p50, p95, p99] = o.percentiles([50.0, 95.0, 99.0]);
@@ -158,9 +158,57 @@ fn viewers_on_one_screen_show_the_same_frame_without_hunting() {
 /// their transients count.
 fn split_at_rest(o: &Outcome, script_s: &[f64]) -> f64 {
     let half_frame_ms = 1e3 / 60.0 / 2.0;
-    o.share_over_when(half_frame_ms, |t| {
-        script_s.iter().all(|a| t < *a || t - a >= 3.0)
-    })
+    o.share_over_when(half_frame_ms, at_rest(script_s))
+}
+
+/// Whether a sample taken at true time `t` (s) is at rest: at least 3 s after each scripted
+/// action.
+fn at_rest(script_s: &[f64]) -> impl Fn(f64) -> bool + '_ {
+    |t| script_s.iter().all(|a| t < *a || t - a >= 3.0)
+}
+
+/// Runs `sc` and asserts what holds everywhere plus viewers on the same frame at rest (at most
+/// 0.5 % of those samples apart); the outcome, for more.
+fn run_resting_on_one_frame(sc: Scenario) -> Outcome {
+    let script_s: Vec<f64> = sc.script.iter().map(|(t, _)| *t).collect();
+    let o = run(sc);
+    always(&o);
+    let split = split_at_rest(&o, &script_s);
+    assert!(
+        split <= 0.005,
+        "split at rest {:.2} %: {}",
+        split * 100.0,
+        summary(&o)
+    );
+    o
+}
+
+/// Runs `sc`, whose one player's media clock drifts, and asserts the drift is trimmed rather
+/// than chased: viewers apart at most 3.25 % of the samples, the drifting viewer changing its
+/// rate at most 6.5 times a minute.
+fn assert_drift_trimmed(sc: Scenario) -> Outcome {
+    let half_frame_ms = 1e3 / 60.0 / 2.0;
+    let drifting = sc
+        .media_rate_error_ppm
+        .iter()
+        .position(|e| *e != 0.0)
+        .expect("one drifting player");
+    let o = run(sc);
+    always(&o);
+    let split = o.share_over(half_frame_ms);
+    assert!(
+        split <= 0.0325,
+        "split {:.2} %: {}",
+        split * 100.0,
+        summary(&o)
+    );
+    let changes = o.slot_rate_changes_per_min(drifting);
+    assert!(
+        changes <= 6.5,
+        "drifting viewer: {changes:.1} rate changes/min: {}",
+        summary(&o)
+    );
+    o
 }
 
 /// With the phase told too, every start the initiator schedules puts the timeline on the shared
@@ -205,28 +253,8 @@ fn with_the_phase_told_viewers_on_one_screen_rest_on_the_same_frame() {
 fn a_drifting_media_clock_is_trimmed_not_chased() {
     let half_frame_ms = 1e3 / 60.0 / 2.0;
     for seed in 1..=5 {
-        let sc = scenarios::screen_drift(seed, 180.0);
-        let drifting = sc
-            .media_rate_error_ppm
-            .iter()
-            .position(|e| *e != 0.0)
-            .expect("one drifting player");
-        let o = run(sc);
-        always(&o);
+        let o = assert_drift_trimmed(scenarios::screen_drift(seed, 180.0));
         assert!(o.percentile(95.0) <= half_frame_ms, "{}", summary(&o));
-        let split = o.share_over(half_frame_ms);
-        assert!(
-            split <= 0.0325,
-            "split {:.2} %: {}",
-            split * 100.0,
-            summary(&o)
-        );
-        let changes = o.slot_rate_changes_per_min(drifting);
-        assert!(
-            changes <= 6.5,
-            "drifting viewer: {changes:.1} rate changes/min: {}",
-            summary(&o)
-        );
     }
 }
 
@@ -237,11 +265,6 @@ fn a_drifting_media_clock_is_trimmed_not_chased() {
 /// the frame the renderer shows: 7.1–13.9 ms apart (p95 at rest, seeds 1–10 of `screen` with
 /// the same prompt rate response).
 const CLOCKS_APART_MS: f64 = 5.0;
-
-/// Every sample at least 3 s after each scripted action.
-fn at_rest(script_s: &[f64]) -> impl Fn(f64) -> bool + '_ {
-    |t| script_s.iter().all(|a| t < *a || t - a >= 3.0)
-}
 
 /// Pages read their media clocks (`screen-clock`) and the rate takes effect promptly: viewers
 /// rest on the same frame with their clocks a fraction of a frame apart, and the rate is left
@@ -254,17 +277,8 @@ fn viewers_reading_their_clocks_rest_on_one_frame_without_hunting() {
     for seed in 1..=10 {
         let sc = scenarios::screen_clock(seed, 60.0);
         let script_s: Vec<f64> = sc.script.iter().map(|(t, _)| *t).collect();
-        let rest = at_rest(&script_s);
-        let o = run(sc);
-        always(&o);
-        let split = split_at_rest(&o, &script_s);
-        assert!(
-            split <= 0.005,
-            "split at rest {:.2} %: {}",
-            split * 100.0,
-            summary(&o)
-        );
-        let clocks = o.clock_percentile_when(95.0, &rest);
+        let o = run_resting_on_one_frame(sc);
+        let clocks = o.clock_percentile_when(95.0, at_rest(&script_s));
         assert!(
             clocks <= CLOCKS_APART_MS,
             "clocks at rest {clocks:.2} ms apart (p95): {}",
@@ -336,16 +350,7 @@ fn clock_steering_with_a_slow_rate_response_does_not_hunt() {
     for seed in 1..=10 {
         let mut sc = scenarios::screen_clock(seed, 60.0);
         sc.rate_tau_ms = (50.0, 300.0);
-        let script_s: Vec<f64> = sc.script.iter().map(|(t, _)| *t).collect();
-        let o = run(sc);
-        always(&o);
-        let split = split_at_rest(&o, &script_s);
-        assert!(
-            split <= 0.005,
-            "split at rest {:.2} %: {}",
-            split * 100.0,
-            summary(&o)
-        );
+        let o = run_resting_on_one_frame(sc);
         assert!(o.rate_changes_per_min() <= 12.0, "{}", summary(&o));
     }
 }
@@ -358,17 +363,7 @@ fn clock_steering_with_a_slow_rate_response_does_not_hunt() {
 #[test]
 fn gentle_corrections_do_not_set_the_clock_back() {
     for seed in [11, 20, 29] {
-        let sc = scenarios::screen_clock(seed, 60.0);
-        let script_s: Vec<f64> = sc.script.iter().map(|(t, _)| *t).collect();
-        let o = run(sc);
-        always(&o);
-        let split = split_at_rest(&o, &script_s);
-        assert!(
-            split <= 0.005,
-            "split at rest {:.2} %: {}",
-            split * 100.0,
-            summary(&o)
-        );
+        run_resting_on_one_frame(scenarios::screen_clock(seed, 60.0));
     }
 }
 
@@ -382,29 +377,7 @@ fn gentle_corrections_do_not_set_the_clock_back() {
 #[test]
 #[ignore = "engine does not trim the resting rate while steering by the clock"]
 fn a_drifting_clock_that_is_read_is_trimmed_not_chased() {
-    let half_frame_ms = 1e3 / 60.0 / 2.0;
     for seed in 1..=5 {
-        let mut sc = scenarios::screen_clock_drift(seed, 180.0);
-        sc.rate_tau_ms = scenarios::CHROMIUM_RATE_RESPONSE_MS;
-        let drifting = sc
-            .media_rate_error_ppm
-            .iter()
-            .position(|e| *e != 0.0)
-            .expect("one drifting player");
-        let o = run(sc);
-        always(&o);
-        let split = o.share_over(half_frame_ms);
-        assert!(
-            split <= 0.0325,
-            "split {:.2} %: {}",
-            split * 100.0,
-            summary(&o)
-        );
-        let changes = o.slot_rate_changes_per_min(drifting);
-        assert!(
-            changes <= 6.5,
-            "drifting viewer: {changes:.1} rate changes/min: {}",
-            summary(&o)
-        );
+        assert_drift_trimmed(scenarios::screen_clock_drift(seed, 180.0));
     }
 }
