@@ -312,6 +312,14 @@ impl Party {
     }
 
     fn on_engine_event(&self, event: sync::Event) {
+        // Hidden unless the console shows verbose messages: with the player's commands, enough
+        // to follow who moved the room and why.
+        // (Clock samples come many times a second and are left out.)
+        if !matches!(event, sync::Event::PeerClock { .. }) {
+            web_sys::console::debug_1(
+                &format!("sync event: {event:?} at {:.1}", crate::web::now_ms()).into(),
+            );
+        }
         match event {
             sync::Event::StateChanged(versioned) => {
                 self.view.playback.set(Some(versioned.playback))
