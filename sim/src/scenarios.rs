@@ -297,3 +297,27 @@ pub fn screen_clock_drift(seed: u64, duration_s: f64) -> Scenario {
     sc.media_rate_error_ppm = vec![0.0, -DRIFT_PPM, 0.0];
     sc
 }
+
+/// `screen-clock` where people seek while the room plays, one every 10 s, on players whose
+/// seeks take 100–400 ms (a video from a distant server). The first seek, a nudge of 0.2 s,
+/// finds its data decoded and is quick; engines that learned seeks from it plan the next ones
+/// too short, and call `play()` while still seeking, so that the browser waits for data
+/// (`waiting`) and the page reports buffering: what the end-to-end runs showed after a seek.
+pub fn seeks_while_playing(seed: u64, duration_s: f64) -> Scenario {
+    let mut sc = screen_clock(seed, duration_s);
+    sc.name = "seeks-while-playing";
+    sc.seek_latency_ms = (100.0, 400.0);
+    let mut s: Vec<(f64, Action)> = (0..3).map(|i| (0.0, Action::Join(i))).collect();
+    s.push(load(2.0, 0));
+    s.push(intent(4.0, 1, Intent::Play));
+    s.push(intent(10.0, 0, Intent::Seek(MediaTime::from_secs_f64(6.2))));
+    let mut at = 15.0;
+    let mut rng = Rng::new(seed ^ 0x5eec);
+    while at < duration_s - 5.0 {
+        let to = MediaTime::from_secs_f64(rng.range(0.0, 600.0));
+        s.push(intent(at, rng.below(3) as usize, Intent::Seek(to)));
+        at += 10.0;
+    }
+    sc.script = s;
+    sc
+}

@@ -238,6 +238,8 @@ struct Node {
     player_timer: Timer,
     connected: BTreeSet<usize>,
     included: bool,
+    /// Buffering as last reported to the engine.
+    buffering: bool,
 }
 
 /// When a node's engine or player next wants waking, and the token of the one queued wake
@@ -600,7 +602,7 @@ impl World {
                     self.group_events.push(self.now);
                     let d = self.slots[slot].rng.range(spec.min_s, spec.max_s);
                     self.push(self.now + (d * 1e6) as i64, Ev::StallEnd { slot, gen });
-                    self.drive(slot, Input::Buffering(true));
+                    self.report_buffering(slot);
                     self.schedule_player(slot);
                 } else {
                     self.schedule_stall(slot);
@@ -617,7 +619,7 @@ impl World {
                     .player
                     .set_stalled(self.now, false);
                 self.group_events.push(self.now);
-                self.drive(slot, Input::Buffering(false));
+                self.report_buffering(slot);
                 self.schedule_player(slot);
                 self.schedule_stall(slot);
             }
@@ -631,7 +633,20 @@ impl World {
         };
         let shown = node.player.wake(self.now);
         self.show(slot, shown);
+        self.report_buffering(slot);
         self.schedule_player(slot);
+    }
+
+    /// Tells the engine on `slot` when its player starts or stops buffering.
+    fn report_buffering(&mut self, slot: usize) {
+        let Some(node) = self.slots[slot].node.as_mut() else {
+            return;
+        };
+        let buffering = node.player.is_buffering();
+        if buffering != node.buffering {
+            node.buffering = buffering;
+            self.drive(slot, Input::Buffering(buffering));
+        }
     }
 
     /// Presents the vsyncs due right now before a sample, so that a sample never sees one
@@ -768,6 +783,7 @@ impl World {
             player_timer: Timer::default(),
             connected: BTreeSet::new(),
             included: false,
+            buffering: false,
         });
         self.peers_seen += 1;
         self.join_times.push((slot, s.gen, self.now));
@@ -873,6 +889,8 @@ impl World {
                 Output::Event(_) => {}
             }
         }
+        // A command may have started a seek while playing.
+        self.report_buffering(slot);
         let clock = self.slots[slot].clock;
         let node = self.slots[slot].node.as_mut().unwrap();
         if let Some(t) = node.engine.poll_timeout() {
