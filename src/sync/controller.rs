@@ -374,6 +374,11 @@ impl Controller {
         self.forget_errors(now);
     }
 
+    /// Whether a seek we asked for has not shown its first frame yet.
+    pub fn seeking(&self) -> bool {
+        self.seek.is_some()
+    }
+
     /// The local player stalled (buffering) or recovered.
     pub fn set_stalled(&mut self, now: LocalTime, stalled: bool) {
         self.stalled = stalled;

@@ -757,15 +757,22 @@ impl Engine {
         if stalled == self.guard.is_stalled() {
             return;
         }
+        // Whether this stall is the wait for data of a seek we asked for: read before the
+        // controller hears of the stall.
+        let seeking = self.controller.seeking();
         self.controller.set_stalled(now, stalled);
-        let group_playing = self
-            .register
-            .get()
-            .is_some_and(|v| v.playback.playing && v.playback.hold.is_none());
-        if let Some(action) = self.guard.report(now, stalled, group_playing) {
+        let group_playing = self.group_playing();
+        if let Some(action) = self.guard.report(now, stalled, group_playing, seeking) {
             self.hold_action(now, action);
         }
         self.broadcast_hello(Channel::Reliable);
+    }
+
+    /// Whether the room is playing and not held: whether there is anything to hold.
+    fn group_playing(&self) -> bool {
+        self.register
+            .get()
+            .is_some_and(|v| v.playback.playing && v.playback.hold.is_none())
     }
 
     fn hold_action(&mut self, now: LocalTime, action: HoldAction) {
@@ -894,7 +901,7 @@ impl Engine {
             self.next_hello = now + self.cfg.hello_interval;
             self.broadcast_hello(Channel::Unreliable);
         }
-        if let Some(a) = self.guard.tick(now) {
+        if let Some(a) = self.guard.tick(now, self.group_playing()) {
             self.hold_action(now, a);
         }
         self.release_orphan_hold(now);
