@@ -257,11 +257,13 @@ pub fn screen_drift(seed: u64, duration_s: f64) -> Scenario {
 }
 
 /// A media clock as headless Chromium's with an audio track behaved when read and steered:
-/// readings scattered by 0.3 ms (measured 0.2–0.5 ms), set back 20 ms on leaving the normal
-/// rate (measured 19–27 ms), forward by up to 4 ms on returning to it.
+/// readings scattered by 0.3 ms (measured 0.2–0.5 ms), 2.7 ms while the sound is stretched
+/// (measured 2.2–3.1 ms), set back 20 ms on leaving the normal rate (measured 19–27 ms),
+/// forward by up to 4 ms on returning to it; and the rate does nothing within 1/960 of 1.0.
 pub fn chromium_media_clock() -> ClockReadingSpec {
     ClockReadingSpec {
         noise_us_sd: 300.0,
+        stretched_noise_us_sd: 2_700.0,
         stretch_entry_jump_us: 20_000.0,
         stretch_exit_gain_max_us: 4_000.0,
     }

@@ -259,19 +259,19 @@ fn a_drifting_media_clock_is_trimmed_not_chased() {
 }
 
 /// How far apart two viewers' media clocks may rest when their engines read them: each is
-/// steered to the same place on the shared frame grid, and a correction starts only beyond 2 ms
-/// (the gentle band), so two clocks rest up to 4 ms apart, plus the readings' scatter left in
-/// the median of five (0.3 ms sd each). Steering by the frames alone leaves them anywhere in
-/// the frame the renderer shows: 7.1–13.9 ms apart (p95 at rest, seeds 1–10 of `screen` with
-/// the same prompt rate response).
-const CLOCKS_APART_MS: f64 = 5.0;
+/// steered to the same place on the shared frame grid, but nothing cheaper than a fast
+/// correction moves a Chromium clock (within 1/960 of 1.0 the rate does nothing, so the gentle
+/// 0.1 % is idle), and a fast one starts only beyond 7 ms: two clocks rest up to 14 ms apart,
+/// each within 7 ms of the grid, so still on the same frame (a tie is 8.3 ms from the grid).
+/// Steering by the frames alone leaves them anywhere in the frame the renderer shows, and the
+/// bound fails.
+const CLOCKS_APART_MS: f64 = 14.0;
 
 /// Pages read their media clocks (`screen-clock`) and the rate takes effect promptly: viewers
-/// rest on the same frame with their clocks a fraction of a frame apart, and the rate is left
-/// alone once there. Over seeds 1–10 at 60 s: no split at rest, clocks at rest 0.9–4.2 ms apart
-/// (p95), 4.6–7.8 rate changes a minute (the frame-steered `screen` makes 2.1–4.9; with a slow
-/// rate response the clock steering makes 11–156). Without the readings delivered, the engine
-/// steers by the frames and the clocks' bound fails on every seed.
+/// rest on the same frame with their clocks within a fast correction's threshold of the grid,
+/// and the rate is left alone once there. Over seeds 1–10 at 60 s: no split at rest, clocks at rest 3.2–11.1 ms apart (p95), 3.5–7.4
+/// rate changes and 0.7–2.1 fast corrections a minute (the frame-steered `screen` makes 2.1–4.9
+/// rate changes; with a slow rate response the clock steering makes 11–156).
 #[test]
 fn viewers_reading_their_clocks_rest_on_one_frame_without_hunting() {
     for seed in 1..=10 {
@@ -290,9 +290,8 @@ fn viewers_reading_their_clocks_rest_on_one_frame_without_hunting() {
 
 /// The viewer joining at 10 s starts a frame or two off on most seeds (its first start, with no
 /// start latency learned yet, lands a frame late; the fast correction's entry jump then sets it
-/// 20 ms further back): it is brought onto the others' frame, with its clock in the gentle
-/// band, within 2.2–2.7 s of the join (the join itself takes about 1.5 s). A start only a few
-/// ms off is removed gently, at 1 ms a second: seed 7's 7 ms took 4.6 s.
+/// 20 ms further back): it is brought onto the others' frame, with its clock within the fast
+/// correction's threshold, within 2.2–2.7 s of the join (the join itself takes about 1.5 s).
 #[test]
 fn a_joiner_starting_frames_off_is_brought_onto_the_frame() {
     let half_frame_ms = 1e3 / 60.0 / 2.0;
@@ -368,10 +367,10 @@ fn gentle_corrections_do_not_set_the_clock_back() {
 }
 
 /// KNOWN FAILURE (engine): one viewer's media clock runs 2000 ppm slow (`screen-clock-drift`)
-/// and its page reads it. The gentle rate (0.1 %) is half the drift, and steering by the clock
-/// never trims the resting rate (the trim is learned on the frame-steered path only), so the
-/// error grows past 7 ms every few seconds and each fast correction sets the clock back 20 ms
-/// first. Seeds 1–8 at 180 s, prompt rate response: the drifting viewer makes 46–70 rate changes
+/// and its page reads it. The gentle rate (0.1 %) moves no Chromium clock, and steering by the
+/// clock never trims the resting rate (the trim is learned on the frame-steered path only), so
+/// the error grows past 7 ms every few seconds and each fast correction sets the clock back
+/// 20 ms first. Seeds 1–8 at 180 s, prompt rate response: the drifting viewer makes 46–70 rate changes
 /// a minute and viewers are on different frames 12–18 % of the time (the frame-steered
 /// `screen-drift`, seeds 1–20: 3.3–4.7 and 1.2–2.5 %).
 #[test]
@@ -391,8 +390,9 @@ fn seeking_while_playing_holds_nobody() {
         let o = run(scenarios::seeks_while_playing(seed, 70.0));
         always(&o);
         assert_eq!(o.holds, 0, "{}", summary(&o));
-        // Loose: a start that lands a few ms off, straddling a frame boundary, is left to the
-        // gentle correction (3.8 s after one seek with seed 2); the other seeks took 0.2–1.1 s.
-        assert!(o.worst_converge_ms(70_000.0) <= 5_000.0, "{}", summary(&o));
+        // Loose: a viewer whose seek took longer than its engine planned starts late (seed 3,
+        // the seek at 15 s: 180 ms) and catches up at 5 %, in 5.2 s; the other seeks converge
+        // in 0.7–1.1 s.
+        assert!(o.worst_converge_ms(70_000.0) <= 6_000.0, "{}", summary(&o));
     }
 }
