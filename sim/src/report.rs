@@ -39,6 +39,8 @@ pub struct Row {
     pub max_rate_dev: f64,
     /// Playback rate changes per viewer per minute (a hunting controller makes many).
     pub rate_changes_per_min: f64,
+    /// Fast corrections of the media clock per viewer per minute (steering by clock readings).
+    pub fast_corrections_per_min: f64,
     /// The same for the viewers of each slot (device), in slot order.
     pub rate_changes_per_min_by_slot: Vec<f64>,
     pub jump_ms: Option<f64>,
@@ -93,6 +95,7 @@ impl Row {
             steady_hard_seeks: o.steady_hard_seeks,
             max_rate_dev: (o.max_rate_dev * 1e5).round() / 1e5,
             rate_changes_per_min: round3(o.rate_changes_per_min()),
+            fast_corrections_per_min: round3(o.fast_corrections_per_min()),
             rate_changes_per_min_by_slot: (0..o.rate_changes_by_slot.len())
                 .map(|s| round3(o.slot_rate_changes_per_min(s)))
                 .collect(),
@@ -118,7 +121,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut s = String::new();
     let w = rows.iter().map(|r| r.name.len()).fold(9, usize::max);
     s.push_str(&format!(
-        "{:<w$} {:>5} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6} {:>8} {:>9} {:>8}  {:<28} {}\n",
+        "{:<w$} {:>5} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6} {:>8} {:>9} {:>8} {:>8}  {:<28} {}\n",
         "scenario",
         "peers",
         "p50 ms",
@@ -129,13 +132,14 @@ pub fn table(rows: &[Row]) -> String {
         "seeks",
         "rate dev",
         "rate/min",
+        "fast/min",
         "jump ms",
         "target (+ seeks=0, dev<=0.05)",
         "ok"
     ));
     for r in rows {
         s.push_str(&format!(
-            "{:<w$} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>10.1} {:>6} {:>8.5} {:>9.1} {:>8}  {:<28} {}\n",
+            "{:<w$} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>10.1} {:>6} {:>8.5} {:>9.1} {:>8.1} {:>8}  {:<28} {}\n",
             r.name,
             r.peers,
             r.p50_ms,
@@ -146,6 +150,7 @@ pub fn table(rows: &[Row]) -> String {
             r.steady_hard_seeks,
             r.max_rate_dev,
             r.rate_changes_per_min,
+            r.fast_corrections_per_min,
             r.jump_ms.map_or("-".to_string(), |j| format!("{j:.3}")),
             if r.targets.is_empty() {
                 "-".to_string()

@@ -137,6 +137,8 @@ pub struct Outcome {
     /// Playback rate changes all engines asked for, and the seconds engines ran in all: a
     /// controller that hunts changes the rate many times a minute.
     pub rate_changes: u64,
+    /// Fast corrections of the media clock all engines began (steering by clock readings).
+    pub fast_corrections: u64,
     pub viewer_s: f64,
     /// The same per slot: (rate changes, seconds present), over all its nodes.
     pub rate_changes_by_slot: Vec<(u64, f64)>,
@@ -159,6 +161,14 @@ impl Outcome {
     pub fn rate_changes_per_min(&self) -> f64 {
         if self.viewer_s > 0.0 {
             self.rate_changes as f64 * 60.0 / self.viewer_s
+        } else {
+            0.0
+        }
+    }
+    /// Fast clock corrections per viewer per minute of presence.
+    pub fn fast_corrections_per_min(&self) -> f64 {
+        if self.viewer_s > 0.0 {
+            self.fast_corrections as f64 * 60.0 / self.viewer_s
         } else {
             0.0
         }
@@ -673,6 +683,7 @@ impl World {
         self.out.rejected += rejected(engine);
         self.out.holds += engine.stats().holds;
         self.out.rate_changes += changes;
+        self.out.fast_corrections += engine.stats().controller.fast_corrections;
         self.out.viewer_s += secs;
         let by_slot = &mut self.out.rate_changes_by_slot[slot];
         by_slot.0 += changes;

@@ -14,6 +14,14 @@
 //!   0.1 % away (0.2 % as much as 5 %, faster or slower) sets the clock back by 19–27 ms at once;
 //!   the audio renderer starts stretching. Returning to 1.0 gives back 0–4 ms, and changes
 //!   between two stretched rates (1.05 → 0.95) cost nothing. Within 0.1 % of 1.0 nothing jumps.
+//! - **Within 0.1 % of 1.0 nothing moves either.** Within 1/960 of the normal rate (one sample
+//!   of its 20 ms window at 48 kHz) Chromium's audio renderer plays the sound through
+//!   unstretched, and the clock keeps to 1.0: viewers set to 1.001 for 5–35 s ran at
+//!   1.0000 ± 11 ppm. So the gentle speed below moves no Chromium clock with sound, which rests
+//!   wherever the last fast correction left it (within [`FAST_ENTER`]); it moves the clocks of
+//!   players that follow a small rate. (Tried: resting just outside that band, at ±0.15 %
+//!   turned every second or so, to make every correction cheap; while stretching, the readings
+//!   scatter by 2.5–3 ms, and viewers made 25 fast corrections a minute.)
 //! - A loop that changes the rate continuously sees its own jumps as new errors and oscillates
 //!   (tried: every viewer swung by ±4 % for the whole run), and pulses timed from the error were
 //!   undone by their own jumps.
@@ -22,12 +30,21 @@
 //!
 //! - **Gentle**: an error the picture does not show yet (under [`FAST_ENTER`], a clock still
 //!   nearest the right frame) is removed at [`GENTLE_RATE`], which costs nothing however often
-//!   it starts and stops: about a second per millisecond.
+//!   it starts and stops: about a second per millisecond, where the player follows it.
 //! - **Fast**: a larger error (the picture shows a frame off, or soon would) is removed at the
 //!   full correcting rate, closed on the clock: the direction follows the error's sign (turning
-//!   is free) until the clock reads within [`FAST_EXIT`], so the entry's jump is simply made up.
-//!   Then the clock is left to settle ([`SETTLE`]) before anything else is decided, and the
-//!   gentle speed takes what is left.
+//!   is free) until the clock reaches its aim, so the entry's jump is simply made up. Then the
+//!   clock is left to settle ([`SETTLE`]) before anything else is decided.
+//! - **Read along the rate while fast.** While the renderer stretches the sound, `currentTime`
+//!   scatters by 2.5–3 ms (sd over 12 readings, against 0.05 ms at the normal rate), so a fast
+//!   correction ended on a median of readings landed anywhere within ±4 ms. During a fast
+//!   correction the clock moves at a known slope (the correcting rate), so every reading since
+//!   the correction began (or turned) is averaged along that slope into one error
+//!   ([`SlopeFit`]): after a few dozen readings it is good to a fraction of a millisecond, and
+//!   the correction ends on the frame that crosses the aim.
+//! - **The exit's gain is learned.** Returning to the normal rate moves the clock forward by
+//!   0–4 ms, so a fast correction aims that far behind the timeline: as far as the last ones
+//!   gave back (the error once settled against the error it ended on).
 //! - **The entry's jump is learned.** Each fast correction that leaves the normal rate measures
 //!   how far the clock jumped (where it reads after [`ENTRY_TRANSIENT`] against where the rate
 //!   alone would have taken it), and the next one chooses its direction by where the clock will
@@ -56,10 +73,11 @@ pub const GENTLE_RATE: f64 = 0.001;
 /// Beyond this error the correction is fast: a renderer picks the next frame at half a frame
 /// (8.3 ms at 60 fps), and a reading lags the clock by a frame or so.
 const FAST_ENTER: Span = Span::from_micros(7_000);
-/// Any correction ends once the clock reads within this of the timeline, or past it...
+/// A gentle correction ends once the clock reads within this of the timeline, or past it.
 const EXIT: Span = Span::from_micros(500);
-/// ...a fast one already within this (it overshoots by the readings' lag; the gentle speed
-/// takes the rest).
+/// A fast correction ends once the clock reaches its aim (behind the timeline by the exit's
+/// gain); one that finds the clock past the aim by more than this turns instead (the entry's
+/// jump overshot).
 const FAST_EXIT: Span = Span::from_micros(2_500);
 /// A fast correction neither ends nor turns this soon after it began: the readings are still
 /// moving by the entry's jump, and passing through the timeline on the way means nothing.
@@ -72,6 +90,18 @@ const STUCK_PATIENCE: Span = Span::from_millis(300);
 const JUMP_LEARNING: f64 = 0.3;
 /// ...within this range, µs (measured: 19–27 ms set back; a forward jump was never seen).
 const JUMP_RANGE: std::ops::RangeInclusive<f64> = -10_000.0..=40_000.0;
+/// Before any was measured, the exit's gain is taken to be this, µs (measured 0–4 ms)...
+const EXIT_GAIN_GUESS: f64 = 2_000.0;
+/// ...and what is learned stays within this range, µs.
+const EXIT_GAIN_RANGE: std::ops::RangeInclusive<f64> = -5_000.0..=10_000.0;
+/// After a turn between two stretched rates, readings this soon are not averaged (the turn
+/// itself moves the clock by up to 2 ms).
+const TURN_TRANSIENT: Span = Span::from_millis(50);
+/// The slope fit speaks once it holds this many readings; the median before...
+const FIT_MIN: u32 = 4;
+/// ...and only while the latest readings agree with it within this, µs: a clock that does not
+/// move at the rate set (one that ignores it, or answers it slowly) is steered by its readings.
+const FIT_AGREES: f64 = 6_000.0;
 /// A fast correction is abandoned after this long (a clock that does not answer the rate).
 const MAX_FAST: Span = Span::from_secs(3);
 /// After a fast correction, readings this soon are not used to start another correction.
@@ -125,6 +155,47 @@ pub struct ClockSteering {
     /// The fast correction under way left the normal rate: when, and the error and direction
     /// then, until its jump is measured.
     entry: Option<(LocalTime, f64, f64)>,
+    /// The readings of the fast correction under way, along its slope.
+    fit: Option<SlopeFit>,
+    /// How far the clock moves forward on returning to the normal rate, µs, as learned.
+    exit_gain: f64,
+    /// The error a fast correction ended on, until the settled clock shows what the exit gave.
+    exit: Option<f64>,
+}
+
+/// Readings of a clock moving at a known slope off the timeline (µs of error per µs), averaged
+/// into one error: each reading less the slope's part since `since`.
+#[derive(Clone, Copy, Debug)]
+struct SlopeFit {
+    since: LocalTime,
+    slope: f64,
+    sum: f64,
+    count: u32,
+}
+
+impl SlopeFit {
+    fn new(since: LocalTime, slope: f64) -> SlopeFit {
+        SlopeFit {
+            since,
+            slope,
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    /// Takes a reading, unless it is from before the fit began.
+    fn add(&mut self, read_at: LocalTime, error: f64) {
+        if read_at >= self.since {
+            self.sum += error - self.slope * (read_at - self.since).0 as f64;
+            self.count += 1;
+        }
+    }
+
+    /// The error at `now`, once enough readings are in.
+    fn error_at(&self, now: LocalTime) -> Option<f64> {
+        (self.count >= FIT_MIN)
+            .then(|| self.sum / self.count as f64 + self.slope * (now - self.since).0 as f64)
+    }
 }
 
 impl ClockSteering {
@@ -140,7 +211,15 @@ impl ClockSteering {
             entry_jump: 0.0,
             jumps_measured: 0,
             entry: None,
+            fit: None,
+            exit_gain: EXIT_GAIN_GUESS,
+            exit: None,
         }
+    }
+
+    /// How far returning to the normal rate moves the clock forward, µs, as learned so far.
+    pub fn exit_gain(&self) -> f64 {
+        self.exit_gain
     }
 
     /// How far leaving the normal rate sets the clock back, µs, as learned so far.
@@ -154,6 +233,9 @@ impl ClockSteering {
         self.readings.push_back((read_at, error));
         if self.readings.len() > MEDIAN_OF {
             self.readings.pop_front();
+        }
+        if let Some(fit) = &mut self.fit {
+            fit.add(read_at, error);
         }
     }
 
@@ -169,20 +251,33 @@ impl ClockSteering {
         self.readings.clear();
         self.stuck_since = None;
         self.entry = None;
+        self.fit = None;
+        self.exit = None;
         self.phase = Phase::Resting;
         self.settled_at = Some(now + SETTLE);
     }
 
-    /// The clock's error now, when enough fresh readings are at hand.
+    /// The clock's error now, when enough fresh readings are at hand: while correcting fast,
+    /// along the correction's slope once the fit holds enough of them.
     pub fn error(&self, now: LocalTime) -> Option<f64> {
+        if !self.is_reading(now) {
+            return None;
+        }
         let count = match self.phase {
             Phase::Fast(..) => MEDIAN_WHILE_FAST,
             _ => MEDIAN_OF,
         };
-        if self.readings.len() < count || !self.is_reading(now) {
-            return None;
+        let median = (self.readings.len() >= count).then(|| recent_median(&self.readings, count));
+        let along = self.fit.and_then(|fit| fit.error_at(now));
+        match (along, median) {
+            (Some(along), Some(median)) if (along - median).abs() <= FIT_AGREES => Some(along),
+            _ => median,
         }
-        Some(recent_median(&self.readings, count))
+    }
+
+    /// Whether a fast correction is under way.
+    pub fn correcting_fast(&self) -> bool {
+        matches!(self.phase, Phase::Fast(..))
     }
 
     /// When a fast correction under way is abandoned.
@@ -210,7 +305,7 @@ impl ClockSteering {
     pub fn give_up_if_overdue(&mut self, now: LocalTime) -> bool {
         let overdue = self.deadline().is_some_and(|deadline| now >= deadline);
         if overdue {
-            self.settle(now);
+            self.settle(now, None);
         }
         overdue
     }
@@ -232,23 +327,40 @@ impl ClockSteering {
         let toward = -error.signum();
         // Where a fast correction begun now leaves the clock once the entry's jump is over.
         let fast_toward = -(error - self.entry_jump).signum();
+        if let Phase::Fast(direction, began) = self.phase {
+            self.learn_jump(now, error);
+            // Aim behind the timeline by what the exit gives back; `past`: how far beyond the
+            // aim the clock has come.
+            let past = direction * (error + self.exit_gain);
+            return if past > FAST_EXIT.0 as f64 {
+                self.phase = Phase::Fast(-direction, began);
+                self.fit = Some(SlopeFit::new(
+                    now + TURN_TRANSIENT,
+                    -direction * self.fast_rate,
+                ));
+                Steer::Fast(-direction)
+            } else if past >= 0.0 {
+                self.settle(now, Some(error))
+            } else {
+                Steer::Hold
+            };
+        }
+        if self.settled_at.is_some_and(|t| now < t) {
+            return Steer::Hold;
+        }
+        if let Some(ended_on) = self.exit.take() {
+            self.learn_exit_gain(error - ended_on);
+        }
         match self.phase {
-            Phase::Fast(direction, began) => {
-                self.learn_jump(now, error);
-                if error.abs() <= FAST_EXIT.0 as f64 {
-                    self.settle(now)
-                } else if toward != direction {
-                    self.phase = Phase::Fast(toward, began);
-                    Steer::Fast(toward)
-                } else {
-                    Steer::Hold
-                }
-            }
-            _ if self.settled_at.is_some_and(|t| now < t) => Steer::Hold,
+            Phase::Fast(..) => unreachable!("handled above"),
             _ if error.abs() > fast_enter || self.is_stuck(now) => {
                 self.stuck_since = None;
                 self.phase = Phase::Fast(fast_toward, now);
                 self.entry = Some((now, error, fast_toward));
+                self.fit = Some(SlopeFit::new(
+                    now + ENTRY_TRANSIENT,
+                    fast_toward * self.fast_rate,
+                ));
                 Steer::Fast(fast_toward)
             }
             Phase::Gentle(direction) if -direction * error <= EXIT.0 as f64 => {
@@ -281,14 +393,25 @@ impl ClockSteering {
         self.jumps_measured = self.jumps_measured.saturating_add(1);
     }
 
+    /// What returning to the normal rate gave the clock, once it settled: `gain` µs.
+    fn learn_exit_gain(&mut self, gain: f64) {
+        self.exit_gain += JUMP_LEARNING * (gain - self.exit_gain);
+        self.exit_gain = self
+            .exit_gain
+            .clamp(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
+    }
+
     fn is_stuck(&self, now: LocalTime) -> bool {
         self.stuck_since
             .is_some_and(|(since, _)| now - since >= STUCK_PATIENCE)
     }
 
-    /// Ends a fast correction: the rate returns to rest and the clock settles.
-    fn settle(&mut self, now: LocalTime) -> Steer {
+    /// Ends a fast correction, on `error` if it ended on one (not when given up): the rate
+    /// returns to rest and the clock settles.
+    fn settle(&mut self, now: LocalTime, error: Option<f64>) -> Steer {
         self.phase = Phase::Resting;
+        self.fit = None;
+        self.exit = error;
         self.readings.clear();
         self.stuck_since = None;
         self.settled_at = Some(now + SETTLE);
@@ -299,6 +422,7 @@ impl ClockSteering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::test_rng::Lcg;
 
     const FRAME_MS: i64 = 16;
 
@@ -311,18 +435,23 @@ mod tests {
         LocalTime(x * 1000)
     }
 
-    /// A media clock as measured in Chromium: it moves at the rate it is set to, and leaving
-    /// the normal rate for a stretched one sets it back by `entry_jump` µs.
+    /// A media clock as measured in Chromium: it moves at the rate it is set to, leaving the
+    /// normal rate for a stretched one sets it back by `entry_jump` µs, and returning moves it
+    /// forward by `exit_gain` µs.
     struct Clock {
         error: f64,
         deviation: f64,
         entry_jump: f64,
+        exit_gain: f64,
     }
 
     impl Clock {
         fn set(&mut self, deviation: f64) {
-            if deviation.abs() > GENTLE_RATE && self.deviation.abs() <= GENTLE_RATE {
-                self.error -= self.entry_jump;
+            let stretched = |d: f64| d.abs() > GENTLE_RATE;
+            match (stretched(self.deviation), stretched(deviation)) {
+                (false, true) => self.error -= self.entry_jump,
+                (true, false) => self.error += self.exit_gain,
+                _ => {}
             }
             self.deviation = deviation;
         }
@@ -352,6 +481,7 @@ mod tests {
             error: error_ms * 1000.0,
             deviation: 0.0,
             entry_jump: 20_000.0,
+            exit_gain: 0.0,
         }
     }
 
@@ -471,6 +601,72 @@ mod tests {
         let kinds: Vec<Steer> = steers.iter().take(2).map(|s| s.1).collect();
         assert_eq!(kinds, vec![Steer::Fast(1.0), Steer::Rest], "{steers:?}");
         assert!(c.error.abs() <= 2_600.0, "{}", c.error);
+    }
+
+    #[test]
+    fn a_fast_correction_read_along_its_slope_ends_on_its_aim_through_scattered_readings() {
+        // While the sound is stretched, Chromium's readings scatter by about 2.7 ms (sd; here
+        // uniform within ±4.7 ms); at the normal rate by 0.3 ms.
+        for seed in 1..=20 {
+            let mut rng = Lcg(seed);
+            let mut s = steering();
+            let mut c = clock(-30.0);
+            let mut ended = None;
+            for t in (0..=3_000).step_by(FRAME_MS as usize) {
+                c.error += c.deviation * (FRAME_MS * 1000) as f64;
+                let width = if c.deviation.abs() > GENTLE_RATE {
+                    9_400.0
+                } else {
+                    1_000.0
+                };
+                s.record(ms(t), c.error + (rng.unit() - 0.5) * width);
+                match s.steer(ms(t), s.error(ms(t))) {
+                    Steer::Hold => {}
+                    Steer::Fast(direction) => c.set(direction * 0.05),
+                    Steer::Rest => {
+                        ended = Some(c.error);
+                        break;
+                    }
+                    Steer::Gentle(_) => unreachable!("nothing gentle before the end"),
+                }
+            }
+            // It aims behind the timeline by the exit's gain, guessed at 2 ms before any was
+            // learned; a median of the scattered readings ended anywhere within ±4 ms of it.
+            let ended = ended.expect("the correction ends");
+            let aim = -s.exit_gain();
+            assert!(
+                (ended - aim).abs() <= 1_200.0,
+                "seed {seed}: ended at {ended} µs"
+            );
+        }
+    }
+
+    #[test]
+    fn the_exit_gain_is_learned_and_aimed_for() {
+        let mut s = steering();
+        assert_eq!(s.exit_gain(), EXIT_GAIN_GUESS);
+        let mut c = Clock {
+            exit_gain: 4_000.0,
+            ..clock(-10.0)
+        };
+        // Eight corrections of 10 ms, 2 s apart, on one running clock.
+        for t in (0..16_000).step_by(FRAME_MS as usize) {
+            if t % 2_000 == 0 {
+                c.error = -10_000.0;
+            }
+            c.error += c.deviation * (FRAME_MS * 1000) as f64;
+            s.record(ms(t), c.error);
+            match s.steer(ms(t), s.error(ms(t))) {
+                Steer::Hold => {}
+                Steer::Rest => c.set(0.0),
+                Steer::Gentle(direction) => c.set(direction * GENTLE_RATE),
+                Steer::Fast(direction) => c.set(direction * 0.05),
+            }
+        }
+        let gain = s.exit_gain();
+        assert!((gain - 4_000.0).abs() <= 300.0, "learned {gain}");
+        // Aimed 4 ms behind, the correction ends on the timeline once the exit gave its 4 ms.
+        assert!(c.error.abs() <= 1_000.0, "{}", c.error);
     }
 
     #[test]

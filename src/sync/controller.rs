@@ -215,6 +215,8 @@ pub struct ControllerStats {
     pub seeks_stall: u64,
     pub seeks_drift: u64,
     pub rate_changes: u64,
+    /// Fast corrections of the media clock begun (see [`super::clock_steering`]).
+    pub fast_corrections: u64,
     pub starts: u64,
     /// Scheduled starts that never showed motion and were retried.
     pub start_retries: u64,
@@ -355,6 +357,12 @@ impl Controller {
     /// Latest filtered error (player minus room timeline; positive means ahead), while playing.
     pub fn error(&self) -> Option<Span> {
         self.error
+    }
+
+    /// Where on the frame grid the clock is steered, off the timeline (see `grid_offset`); `None`
+    /// for a player whose frames are not quantized, or before any frame was seen.
+    pub fn frame_grid_offset(&self) -> Option<Span> {
+        (self.quantized() && !self.window.is_empty()).then(|| Span(self.grid_offset() as i64))
     }
 
     /// Time this player needs to be ready for a start that needs a seek.
@@ -625,7 +633,12 @@ impl Controller {
         }
         let rest = self.resting_rate(speed, map);
         self.last_ideal = speed * (1.0 + map.skew);
-        let deviation = match self.clock.steer(now, error) {
+        let was_fast = self.clock.correcting_fast();
+        let steer = self.clock.steer(now, error);
+        if matches!(steer, Steer::Fast(_)) && !was_fast {
+            self.stats.fast_corrections += 1;
+        }
+        let deviation = match steer {
             Steer::Hold => return,
             Steer::Rest => 0.0,
             Steer::Gentle(direction) => {
@@ -852,7 +865,7 @@ impl Controller {
             at
         } else {
             at - self.start_lat.mean()
-        };
+        } - self.start_ahead();
         out.push_back(PlayerCommand::PlayAt(play_at));
         self.playing_cmd = true;
         self.correcting = false;
@@ -864,6 +877,16 @@ impl Controller {
             from,
             retries: 0,
         };
+    }
+
+    /// How far ahead of the timeline a start aims. A browser's start lands up to 15 ms either
+    /// side of the instant asked for (`play()` took 64–97 ms in headless Chromium), and the
+    /// first correction after it costs the clock the learned entry jump (see
+    /// [`super::clock_steering`]): a start ahead by up to the jump is corrected by the jump
+    /// itself, one behind pays the jump on top (seen: 20 ms late took 0.85 s to correct). So
+    /// starts aim ahead by half the jump: most land where the jump alone, or nothing, corrects.
+    fn start_ahead(&self) -> Span {
+        Span((self.clock.entry_jump() / 2.0).clamp(0.0, MAX_START_AHEAD.0 as f64) as i64)
     }
 
     /// Seeks (paused) to where the timeline will be once the seek and start are done, and
@@ -992,6 +1015,9 @@ fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
     wrapped.sort_by(f64::total_cmp);
     wrapped[wrapped.len() / 2]
 }
+
+/// The most a start aims ahead of the timeline ([`Controller::start_ahead`]).
+const MAX_START_AHEAD: Span = Span::from_millis(15);
 
 /// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
 /// and accounts for the error's current trend (the rate being applied).

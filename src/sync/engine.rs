@@ -393,6 +393,11 @@ impl Engine {
         self.controller.error()
     }
 
+    /// Where on the frame grid this player's clock is steered, off the timeline.
+    pub fn frame_grid_offset(&self) -> Option<Span> {
+        self.controller.frame_grid_offset()
+    }
+
     /// The peer whose clock room time follows.
     pub fn reference(&self) -> PeerId {
         self.timebase.reference

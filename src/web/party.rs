@@ -260,6 +260,9 @@ impl Party {
                     }
                 }
                 Output::Player(command) => {
+                    if let PlayerCommand::SetRate(_) = command {
+                        self.log_correction();
+                    }
                     let player = self.inner.borrow().player.clone();
                     match player {
                         Some(player) => player(command),
@@ -309,6 +312,20 @@ impl Party {
         let fired = self.inner.borrow_mut().timer.take();
         self.input(Input::Tick);
         drop(fired);
+    }
+
+    /// Hidden unless the console shows verbose messages: what a rate change corrects.
+    fn log_correction(&self) {
+        let inner = self.inner.borrow();
+        let ms = |s: Option<sync::Span>| s.map(|s| (s.as_millis_f64() * 10.0).round() / 10.0);
+        web_sys::console::debug_1(
+            &format!(
+                "sync: correcting an error of {:?} ms (frame grid offset {:?} ms)",
+                ms(inner.engine.playback_error()),
+                ms(inner.engine.frame_grid_offset())
+            )
+            .into(),
+        );
     }
 
     fn on_engine_event(&self, event: sync::Event) {
