@@ -301,14 +301,15 @@ pub fn screen_clock_drift(seed: u64, duration_s: f64) -> Scenario {
 }
 
 /// `screen-clock` where people seek while the room plays, one every 10 s, on players whose
-/// seeks take 100–400 ms (a video from a distant server). The first seek, a nudge of 0.2 s,
-/// finds its data decoded and is quick; engines that learned seeks from it plan the next ones
-/// too short, and call `play()` while still seeking, so that the browser waits for data
-/// (`waiting`) and the page reports buffering: what the end-to-end runs showed after a seek.
+/// seeks take 0.3–0.9 s (a video from a distant server). The first seek, a nudge of 0.2 s,
+/// finds its data decoded and is quick, and teaches the engines nothing; the next one, across
+/// the clip, is planned from their first guess, which some seeks outlast: those players call
+/// `play()` while still seeking, the browser waits for data (`waiting`), and the page reports
+/// buffering.
 pub fn seeks_while_playing(seed: u64, duration_s: f64) -> Scenario {
     let mut sc = screen_clock(seed, duration_s);
     sc.name = "seeks-while-playing";
-    sc.seek_latency_ms = (100.0, 400.0);
+    sc.seek_latency_ms = (300.0, 900.0);
     let mut s: Vec<(f64, Action)> = (0..3).map(|i| (0.0, Action::Join(i))).collect();
     s.push(load(2.0, 0));
     s.push(intent(4.0, 1, Intent::Play));

@@ -381,18 +381,23 @@ fn a_drifting_clock_that_is_read_is_trimmed_not_chased() {
     }
 }
 
-/// A viewer's own seek makes its browser wait for data (`waiting`), which the page reports as
-/// buffering. That wait must not pause the room: when it did, each viewer's catch-up seek after
-/// a seek in the room held the group once, and every hold made everyone seek again.
+/// A viewer's own seek makes its browser wait for data (`waiting`) once `play()` is called,
+/// which the page reports as buffering. That wait holds the room only if it lasts past the
+/// room's start: held at once, as before, every viewer still seeking when its `play()` came
+/// held the group, and each hold made everyone seek again (one seek in the e2e bench paused
+/// the room three times). Here seeks take 0.3–0.9 s, and the first one across the clip is
+/// planned from the engines' first guess: over seeds 1–12, 0–2 holds a run and 7 in all (holding at
+/// once: up to 3 a run, 15 in all). A viewer not held for starts late and catches up alone,
+/// at 5 % or by seeking again: the slowest seek converged in 6.2 s (4.5–5.3 s holding at once).
 #[test]
-fn seeking_while_playing_holds_nobody() {
-    for seed in 1..=3 {
+fn a_seek_that_outlasts_the_start_holds_the_room_and_one_that_does_not_never() {
+    let mut holds = 0;
+    for seed in 1..=12 {
         let o = run(scenarios::seeks_while_playing(seed, 70.0));
         always(&o);
-        assert_eq!(o.holds, 0, "{}", summary(&o));
-        // Loose: a viewer whose seek took longer than its engine planned starts late (seed 3,
-        // the seek at 15 s: 180 ms) and catches up at 5 %, in 5.2 s; the other seeks converge
-        // in 0.7–1.1 s.
-        assert!(o.worst_converge_ms(70_000.0) <= 6_000.0, "{}", summary(&o));
+        assert!(o.holds <= 2, "{}", summary(&o));
+        assert!(o.worst_converge_ms(70_000.0) <= 7_000.0, "{}", summary(&o));
+        holds += o.holds;
     }
+    assert!(holds <= 9, "{holds} holds");
 }

@@ -8,16 +8,17 @@
 //! pausing the room over and over.
 //!
 //! A player that seeks while playing waits for data (`waiting`) as a matter of course. Such a
-//! stall, begun while a seek we asked for is under way, holds the group only if it outlasts
-//! [`SEEK_STALL_GRACE`]: otherwise every viewer's own seek after a seek in the room paused the
-//! room again, once per viewer, and each pause made everyone seek once more.
+//! stall, begun while a seek we asked for is under way, holds the group only if it lasts past
+//! the group's start (by [`SEEK_STALL_GRACE`]): until then the room loses nothing by it. Held at
+//! once, every viewer's own seek after a seek in the room paused the room again, once per
+//! viewer, and each pause made everyone seek once more; never held, a viewer whose seek takes
+//! longer than the room planned is left chasing it alone.
 
 use super::time::{LocalTime, Span};
 
-/// How long a stall that began during our own seek may last before the group is held for it.
-/// Seeks in the end-to-end runs took 40–150 ms; a seek still waiting after a second is a stall
-/// like any other.
-pub const SEEK_STALL_GRACE: Span = Span::from_secs(1);
+/// How long past the group's start a stall that began during our own seek may last before the
+/// group is held for it: about one missed refresh cycle of the start.
+pub const SEEK_STALL_GRACE: Span = Span::from_millis(100);
 
 /// How long the group waits for a buffering viewer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,22 +81,23 @@ impl StallGuard {
     }
 
     /// The local player reported a stall or its end. `group_playing` says whether there is
-    /// anything to hold; `seeking`, whether the player is carrying out a seek we asked for
-    /// (then the hold waits for [`SEEK_STALL_GRACE`], see [`StallGuard::tick`]).
+    /// anything to hold; `own_seek_until`, for a stall that began while the player carries out
+    /// a seek we asked for, when the group starts moving (now, if it already is): the hold
+    /// then waits until [`SEEK_STALL_GRACE`] past it (see [`StallGuard::tick`]).
     pub fn report(
         &mut self,
         now: LocalTime,
         stalled: bool,
         group_playing: bool,
-        seeking: bool,
+        own_seek_until: Option<LocalTime>,
     ) -> Option<HoldAction> {
         if stalled {
             if self.since.is_some() {
                 return None;
             }
             self.since = Some(now);
-            if seeking {
-                self.hold_due = Some(now + SEEK_STALL_GRACE);
+            if let Some(start) = own_seek_until {
+                self.hold_due = Some(start.max(now) + SEEK_STALL_GRACE);
                 return None;
             }
             self.hold_if_due(now, group_playing)
@@ -129,7 +131,7 @@ impl StallGuard {
         self.holding = false;
     }
 
-    /// Holds the group once a stall begun during our own seek has outlasted its grace, and
+    /// Holds the group once a stall begun during our own seek has lasted past its due, and
     /// releases the hold once the wait budget (counted from the stall's start) is spent.
     pub fn tick(&mut self, now: LocalTime, group_playing: bool) -> Option<HoldAction> {
         if self.hold_due.is_some_and(|due| now >= due) {
@@ -172,20 +174,20 @@ mod tests {
             BufferingPolicy::WaitUpTo(Span::from_secs(3)),
             Span::from_secs(20),
         );
-        assert_eq!(g.report(t(0), true, true, false), Some(HoldAction::Hold));
+        assert_eq!(g.report(t(0), true, true, None), Some(HoldAction::Hold));
         assert_eq!(g.tick(t(2_999), true), None);
         assert_eq!(g.tick(t(3_000), true), Some(HoldAction::Release));
         // Recovery after the timeout changes nothing for the group.
-        assert_eq!(g.report(t(5_000), false, true, false), None);
+        assert_eq!(g.report(t(5_000), false, true, None), None);
         // A new stall within the cooldown does not pause the room again.
-        assert_eq!(g.report(t(6_000), true, true, false), None);
-        assert_eq!(g.report(t(6_500), false, true, false), None);
+        assert_eq!(g.report(t(6_000), true, true, None), None);
+        assert_eq!(g.report(t(6_500), false, true, None), None);
         assert_eq!(
-            g.report(t(30_000), true, true, false),
+            g.report(t(30_000), true, true, None),
             Some(HoldAction::Hold)
         );
         assert_eq!(
-            g.report(t(30_400), false, true, false),
+            g.report(t(30_400), false, true, None),
             Some(HoldAction::Release)
         );
     }
@@ -193,44 +195,48 @@ mod tests {
     #[test]
     fn other_policies() {
         let mut never = StallGuard::new(BufferingPolicy::NeverWait, Span::ZERO);
-        assert_eq!(never.report(t(0), true, true, false), None);
+        assert_eq!(never.report(t(0), true, true, None), None);
         let mut always = StallGuard::new(BufferingPolicy::AlwaysWait, Span::from_secs(20));
         assert_eq!(
-            always.report(t(0), true, true, false),
+            always.report(t(0), true, true, None),
             Some(HoldAction::Hold)
         );
         assert_eq!(always.tick(t(1_000_000), true), None);
         assert_eq!(
-            always.report(t(1_000_001), false, true, false),
+            always.report(t(1_000_001), false, true, None),
             Some(HoldAction::Release)
         );
         // Nothing to hold while the group is paused anyway.
         let mut g = StallGuard::new(BufferingPolicy::default(), Span::ZERO);
-        assert_eq!(g.report(t(0), true, false, false), None);
+        assert_eq!(g.report(t(0), true, false, None), None);
     }
 
     #[test]
-    fn a_stall_during_our_own_seek_holds_only_if_it_lasts() {
+    fn a_stall_during_our_own_seek_holds_only_if_it_lasts_past_the_start() {
         let mut g = StallGuard::new(
             BufferingPolicy::WaitUpTo(Span::from_secs(4)),
             Span::from_secs(20),
         );
-        // A seek's wait for data, over within the grace: the group never hears of it.
-        assert_eq!(g.report(t(0), true, true, true), None);
-        assert_eq!(g.deadline(), Some(t(0) + SEEK_STALL_GRACE));
-        assert_eq!(g.report(t(120), false, true, false), None);
+        // A seek's wait for data, over before the group starts at 300 ms: the group never
+        // hears of it.
+        assert_eq!(g.report(t(0), true, true, Some(t(300))), None);
+        assert_eq!(g.deadline(), Some(t(300) + SEEK_STALL_GRACE));
+        assert_eq!(g.report(t(250), false, true, None), None);
         assert_eq!(g.deadline(), None);
         assert_eq!(g.tick(t(5_000), true), None);
-        // One that outlasts it holds the group, and the wait budget counts from its start.
-        assert_eq!(g.report(t(10_000), true, true, true), None);
-        assert_eq!(g.tick(t(10_999), true), None);
-        assert_eq!(g.tick(t(11_000), true), Some(HoldAction::Hold));
+        // One that lasts past the start holds the group, the wait budget counted from its
+        // beginning.
+        assert_eq!(g.report(t(10_000), true, true, Some(t(10_300))), None);
+        assert_eq!(g.tick(t(10_399), true), None);
+        assert_eq!(g.tick(t(10_400), true), Some(HoldAction::Hold));
         assert_eq!(g.deadline(), Some(t(14_000)));
         assert_eq!(g.tick(t(14_000), true), Some(HoldAction::Release));
-        // Past its grace with the group paused meanwhile, there is nothing to hold.
+        // A seek begun after the group started is given the grace from now.
         let mut g = StallGuard::new(BufferingPolicy::default(), Span::ZERO);
-        assert_eq!(g.report(t(0), true, true, true), None);
-        assert_eq!(g.tick(t(1_000), false), None);
+        assert_eq!(g.report(t(1_000), true, true, Some(t(500))), None);
+        assert_eq!(g.deadline(), Some(t(1_000) + SEEK_STALL_GRACE));
+        // Past its due with the group paused meanwhile, there is nothing to hold.
+        assert_eq!(g.tick(t(1_100), false), None);
         assert!(!g.is_holding());
     }
 }

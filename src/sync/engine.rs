@@ -762,12 +762,23 @@ impl Engine {
         if stalled == self.guard.is_stalled() {
             return;
         }
-        // Whether this stall is the wait for data of a seek we asked for: read before the
-        // controller hears of the stall.
-        let seeking = self.controller.seeking();
+        // A stall that is the wait for data of a seek we asked for (read before the controller
+        // hears of the stall) matters only once the group starts: when, on our clock.
+        let own_seek_until = self.controller.seeking().then(|| {
+            let map = self.room_map(now);
+            let start = self
+                .register
+                .get()
+                .zip(map)
+                .map(|(v, map)| map.to_local(v.playback.anchor_room));
+            start.unwrap_or(now).max(now)
+        });
         self.controller.set_stalled(now, stalled);
         let group_playing = self.group_playing();
-        if let Some(action) = self.guard.report(now, stalled, group_playing, seeking) {
+        if let Some(action) = self
+            .guard
+            .report(now, stalled, group_playing, own_seek_until)
+        {
             self.hold_action(now, action);
         }
         self.broadcast_hello(Channel::Reliable);
