@@ -184,6 +184,10 @@ impl Latency {
             ..Latency::new(guess)
         }
     }
+    /// Whether anything was learned yet (else the guess stands).
+    fn learned(&self) -> bool {
+        self.n > 0
+    }
     fn update(&mut self, x: Span) {
         let x = (x.0 as f64).clamp(self.floor, 5e6);
         if self.n == 0 {
@@ -261,6 +265,8 @@ pub struct Controller {
     cfg: ControllerConfig,
     loaded: Option<String>,
     loading: bool,
+    /// When the media now loading was asked for.
+    load_issued: Option<LocalTime>,
     mode: Mode,
     playing_cmd: bool,
     rate_cmd: f64,
@@ -291,6 +297,8 @@ pub struct Controller {
     resting_since: Option<LocalTime>,
     /// Steering by the media clock, where the player reads it.
     clock: ClockSteering,
+    /// The frame grid offset in use, µs (see [`Controller::grid_offset`]).
+    grid: Option<f64>,
     stats: ControllerStats,
 }
 
@@ -302,6 +310,7 @@ impl Controller {
             cfg,
             loaded: None,
             loading: false,
+            load_issued: None,
             mode: Mode::Idle,
             playing_cmd: false,
             rate_cmd: 1.0,
@@ -327,6 +336,7 @@ impl Controller {
             trim: 0.0,
             resting_since: None,
             clock: ClockSteering::new(fast_rate),
+            grid: None,
             stats: ControllerStats::default(),
         }
     }
@@ -370,7 +380,9 @@ impl Controller {
     /// Where on the frame grid the clock is steered, off the timeline (see `grid_offset`); `None`
     /// for a player whose frames are not quantized, or before any frame was seen.
     pub fn frame_grid_offset(&self) -> Option<Span> {
-        (self.quantized() && !self.window.is_empty()).then(|| Span(self.grid_offset() as i64))
+        self.grid
+            .filter(|_| self.quantized())
+            .map(|g| Span(g as i64))
     }
 
     /// Time this player needs to be ready for a start that needs a seek.
@@ -437,7 +449,9 @@ impl Controller {
                 media_id: media.clone(),
             });
             self.loaded = Some(media.clone());
+            self.grid = None;
             self.loading = true;
+            self.load_issued = Some(now);
             self.mode = Mode::Idle;
             self.playing_cmd = false;
             self.seek = None;
@@ -512,8 +526,16 @@ impl Controller {
         out: &mut VecDeque<PlayerCommand>,
     ) {
         if self.loading {
-            // First report after a load: the media is ready; plan from scratch.
+            // First report after a load: the media is ready; plan from scratch. Until a seek
+            // across the media is measured, one is taken to cost what loading did (fetching
+            // and decoding a first frame): closer than the first guess to both a local file
+            // (loaded in 0.2 s, seeks of 60–145 ms) and a distant one.
             self.loading = false;
+            if let Some(issued) = self.load_issued.take() {
+                if !self.seek_lat.learned() && obs.presented_at > issued {
+                    self.seek_lat.update(obs.presented_at - issued);
+                }
+            }
             self.planned = None;
             self.last_obs = Some(obs);
             self.update(now, desired, out);
@@ -678,14 +700,29 @@ impl Controller {
     /// The presented frames' errors are whole frames plus this offset, the same for every frame
     /// and every viewer on the same refresh grid; moving the clock by it puts every frame start
     /// exactly on a refresh, half a frame from either tie, and viewers sharing a screen's
-    /// refreshes all move alike. Taken so that an offset near half a step, where the errors wrap
-    /// from one side to the other, comes out right.
-    fn grid_offset(&self) -> f64 {
-        let step = self.step.0 as f64;
-        if !self.quantized() || self.window.is_empty() {
+    /// refreshes all move alike.
+    ///
+    /// An offset near half a step is as near one frame as the next: measured afresh each time,
+    /// noise put it at +8 ms for one viewer and −8 ms for another (or for one, then the other),
+    /// and they chased each other a frame apart for seconds. So the offset is kept: the next is
+    /// the one of its equals (a whole step apart) nearest the last, up to [`GRID_HYSTERESIS`]
+    /// past half a step; viewers that agreed stay agreed as the offset crosses half a step. It
+    /// is kept through the moments the errors are forgotten (a correction, a start), which move
+    /// the clock, not the grid.
+    fn grid_offset(&mut self) -> f64 {
+        if !self.quantized() {
             return 0.0;
         }
-        offset_on_grid(self.window.iter().map(|&(_, error)| error), step)
+        if self.window.is_empty() {
+            return self.grid.unwrap_or(0.0);
+        }
+        let step = self.step.0 as f64;
+        let wrapped = offset_on_grid(self.window.iter().map(|&(_, error)| error), step);
+        let offset = self
+            .grid
+            .map_or(wrapped, |last| offset_near(wrapped, last, step));
+        self.grid = Some(offset);
+        offset
     }
 
     /// Whether the latest presented frames show another frame than the grid says: their median
@@ -1029,8 +1066,23 @@ fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
     wrapped[wrapped.len() / 2]
 }
 
+/// How far past half a step the frame grid offset may go before it is taken back to the other
+/// side ([`Controller::grid_offset`]): readings and frame times scatter by under a millisecond.
+const GRID_HYSTERESIS: Span = Span::from_micros(3_000);
+
 /// The most a start aims ahead of the timeline ([`Controller::start_ahead`]).
 const MAX_START_AHEAD: Span = Span::from_millis(15);
+
+/// Of `wrapped` (µs, within half a `step` either way) and its equals a whole step apart, the
+/// one nearest `last`, unless that is more than [`GRID_HYSTERESIS`] past half a step.
+fn offset_near(wrapped: f64, last: f64, step: f64) -> f64 {
+    let nearest = wrapped + ((last - wrapped) / step).round() * step;
+    if nearest.abs() <= step / 2.0 + GRID_HYSTERESIS.0 as f64 {
+        nearest
+    } else {
+        wrapped
+    }
+}
 
 /// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
 /// and accounts for the error's current trend (the rate being applied).
@@ -1064,9 +1116,23 @@ pub(super) fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -
 
 #[cfg(test)]
 mod tests {
-    use super::offset_on_grid;
+    use super::{offset_near, offset_on_grid};
 
     const STEP: f64 = 16_667.0;
+
+    #[test]
+    fn a_grid_offset_near_half_a_step_keeps_its_side() {
+        // Measured at +8.0 ms after −7.9 ms: the same place a step over, kept on its side.
+        assert!((offset_near(8_000.0, -7_900.0, STEP) - (8_000.0 - STEP)).abs() < 1e-6);
+        assert!((offset_near(-8_100.0, 8_200.0, STEP) - (STEP - 8_100.0)).abs() < 1e-6);
+        // Moving on past half a step by a little, it follows...
+        assert!((offset_near(-6_000.0, 10_000.0, STEP) - (STEP - 6_000.0)).abs() < 1e-6);
+        // ...but not beyond the hysteresis: then it is taken back to the other side.
+        assert_eq!(offset_near(-5_000.0, 11_300.0, STEP), -5_000.0);
+        // Away from half a step nothing changes.
+        assert_eq!(offset_near(3_000.0, -7_900.0, STEP), 3_000.0);
+        assert_eq!(offset_near(-2_000.0, 1_000.0, STEP), -2_000.0);
+    }
 
     #[test]
     fn the_grid_offset_ignores_whole_frames() {
