@@ -184,10 +184,6 @@ impl Latency {
             ..Latency::new(guess)
         }
     }
-    /// Whether anything was learned yet (else the guess stands).
-    fn learned(&self) -> bool {
-        self.n > 0
-    }
     fn update(&mut self, x: Span) {
         let x = (x.0 as f64).clamp(self.floor, 5e6);
         if self.n == 0 {
@@ -265,8 +261,6 @@ pub struct Controller {
     cfg: ControllerConfig,
     loaded: Option<String>,
     loading: bool,
-    /// When the media now loading was asked for.
-    load_issued: Option<LocalTime>,
     mode: Mode,
     playing_cmd: bool,
     rate_cmd: f64,
@@ -310,7 +304,6 @@ impl Controller {
             cfg,
             loaded: None,
             loading: false,
-            load_issued: None,
             mode: Mode::Idle,
             playing_cmd: false,
             rate_cmd: 1.0,
@@ -451,7 +444,6 @@ impl Controller {
             self.loaded = Some(media.clone());
             self.grid = None;
             self.loading = true;
-            self.load_issued = Some(now);
             self.mode = Mode::Idle;
             self.playing_cmd = false;
             self.seek = None;
@@ -526,16 +518,8 @@ impl Controller {
         out: &mut VecDeque<PlayerCommand>,
     ) {
         if self.loading {
-            // First report after a load: the media is ready; plan from scratch. Until a seek
-            // across the media is measured, one is taken to cost what loading did (fetching
-            // and decoding a first frame): closer than the first guess to both a local file
-            // (loaded in 0.2 s, seeks of 60–145 ms) and a distant one.
+            // First report after a load: the media is ready; plan from scratch.
             self.loading = false;
-            if let Some(issued) = self.load_issued.take() {
-                if !self.seek_lat.learned() && obs.presented_at > issued {
-                    self.seek_lat.update(obs.presented_at - issued);
-                }
-            }
             self.planned = None;
             self.last_obs = Some(obs);
             self.update(now, desired, out);
