@@ -31,6 +31,7 @@
 
 use super::clock::RoomMap;
 use super::clock_steering::{ClockSteering, Steer, GENTLE_RATE};
+use super::presentation::FrameGrid;
 use super::state::{Stamp, Versioned};
 use super::time::{LocalTime, MediaTime, Span};
 use std::collections::VecDeque;
@@ -293,6 +294,8 @@ pub struct Controller {
     clock: ClockSteering,
     /// The frame grid offset in use, µs (see [`Controller::grid_offset`]).
     grid: Option<f64>,
+    /// When the latest frame was presented while playing: a display refresh.
+    last_refresh: Option<LocalTime>,
     stats: ControllerStats,
 }
 
@@ -330,6 +333,7 @@ impl Controller {
             resting_since: None,
             clock: ClockSteering::new(fast_rate),
             grid: None,
+            last_refresh: None,
             stats: ControllerStats::default(),
         }
     }
@@ -376,6 +380,24 @@ impl Controller {
         self.grid
             .filter(|_| self.quantized())
             .map(|g| Span(g as i64))
+    }
+
+    /// The grid this player presented frames on, while it played within the last
+    /// [`PRESENTED_GRID_FRESH`]: a refresh it presented a frame at, and the presentation step
+    /// as both the refresh and the frame (frames are presented once per step). A start moved
+    /// onto it (see [`FrameGrid::align`]) puts the new timeline's frames on this screen's
+    /// refreshes, far from the tie between two frames where viewers sharing the screen would
+    /// each pick a side of their own.
+    pub fn presented_grid(&self, now: LocalTime) -> Option<FrameGrid> {
+        let at = self
+            .last_refresh
+            .filter(|t| now - *t <= PRESENTED_GRID_FRESH)?;
+        let step = self.step.0 as f64;
+        self.quantized().then_some(FrameGrid {
+            vsync: at,
+            refresh_us: step,
+            frame_us: step,
+        })
     }
 
     /// Time this player needs to be ready for a start that needs a seek.
@@ -468,6 +490,10 @@ impl Controller {
                 SeekCause::Intent
             };
             self.planned = Some(v.stamp);
+            // A new state anchors the timeline anew, and where it falls between refreshes with
+            // it: the grid offset is measured afresh (kept, one viewer carried its old side
+            // through a seek and showed a frame apart for 6 s).
+            self.grid = None;
             self.plan(now, v, map, cause, out);
             return;
         }
@@ -578,7 +604,10 @@ impl Controller {
                     self.seek_to(now, want, SeekCause::Intent, out);
                 }
             }
-            Mode::Playing | Mode::PausingAt(_) => self.correct(now, obs, v, map, out),
+            Mode::Playing | Mode::PausingAt(_) => {
+                self.last_refresh = Some(obs.presented_at);
+                self.correct(now, obs, v, map, out)
+            }
             Mode::Idle => {}
         }
     }
@@ -691,8 +720,8 @@ impl Controller {
     /// and they chased each other a frame apart for seconds. So the offset is kept: the next is
     /// the one of its equals (a whole step apart) nearest the last, up to [`GRID_HYSTERESIS`]
     /// past half a step; viewers that agreed stay agreed as the offset crosses half a step. It
-    /// is kept through the moments the errors are forgotten (a correction, a start), which move
-    /// the clock, not the grid.
+    /// is kept through the moments the errors are forgotten within one state (a correction, a
+    /// stall), which move the clock, not the grid; a new state measures it afresh.
     fn grid_offset(&mut self) -> f64 {
         if !self.quantized() {
             return 0.0;
@@ -1053,6 +1082,10 @@ fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
 /// How far past half a step the frame grid offset may go before it is taken back to the other
 /// side ([`Controller::grid_offset`]): readings and frame times scatter by under a millisecond.
 const GRID_HYSTERESIS: Span = Span::from_micros(3_000);
+
+/// How long the refreshes of the last presented frame stay a grid to start on: a display's
+/// refresh drifted 40 ppm from `performance.now()` (2.4 ms a minute).
+const PRESENTED_GRID_FRESH: Span = Span::from_secs(10);
 
 /// The most a start aims ahead of the timeline ([`Controller::start_ahead`]).
 const MAX_START_AHEAD: Span = Span::from_millis(15);

@@ -845,10 +845,14 @@ impl Engine {
 
     /// Moves a scheduled start onto this player's frame grid: from a frame, at a refresh (less
     /// than half a frame and one refresh away). Viewers on another grid are no worse off: any
-    /// start is as good as another for them.
-    fn on_frame_grid(&self, mut p: Playback, map: &RoomMap) -> Playback {
+    /// start is as good as another for them. The grid is the one told, else the one the
+    /// player last presented frames on.
+    fn on_frame_grid(&self, mut p: Playback, map: &RoomMap, now: LocalTime) -> Playback {
         let scheduled_start = p.playing && p.lead_in_rate == 0.0 && p.rate == 1.0;
-        let Some(grid) = self.frame_grid.filter(|_| scheduled_start) else {
+        let grid = self
+            .frame_grid
+            .or_else(|| self.controller.presented_grid(now));
+        let Some(grid) = grid.filter(|_| scheduled_start) else {
             return p;
         };
         let (start, from) = grid.align(map.to_local(p.anchor_room), p.anchor_media);
@@ -895,7 +899,7 @@ impl Engine {
             let cur = self.register.get().map(|v| v.playback.clone());
             match apply_intent(cur.as_ref(), &intent, r, self.leads()) {
                 Ok(p) => {
-                    let p = self.on_frame_grid(p, &map);
+                    let p = self.on_frame_grid(p, &map, now);
                     self.stats.intents_applied += 1;
                     self.guard.forget_hold();
                     self.write_state(r, p);

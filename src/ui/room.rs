@@ -92,11 +92,12 @@ fn SyncedStage(party: Party) -> impl IntoView {
             observer.observe(frame.media_time_secs, frame.presented_at_ms)
         })
         .on_presentation_step(move |step| stepper.presentation_step(step));
-    // Not told: the frame grid (`Input::FrameGrid`), for aligning starts. Where the player reads
-    // its media clock the controller finds the grid's offset from the presented frames itself
-    // and steers the clock onto it, which holds whatever a start did; where it cannot, aligned
-    // starts left a viewer a frame off in two runs of seven in headless Chromium. (The browser
-    // measurement, `GridEstimator`, is in the history at 77bd8bd.)
+    // Not told: the frame grid (`Input::FrameGrid`), for aligning starts. The controller aligns
+    // the starts it schedules on the refreshes its player last presented frames at, and where
+    // the player reads its media clock it finds the grid's offset from the presented frames
+    // itself and steers the clock onto it. (A browser measurement of the grid, `GridEstimator`,
+    // is in the history at 77bd8bd: without clock steering, aligned starts left a viewer a
+    // frame off in two runs of seven in headless Chromium.)
     let player = use_video_player_with_options(NodeRef::new(), options);
     party.attach_player(move |command| {
         // Hidden unless the console shows verbose messages: enough to follow a sync problem.
