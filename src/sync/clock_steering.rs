@@ -106,6 +106,10 @@ const FIT_AGREES: f64 = 6_000.0;
 const MAX_FAST: Span = Span::from_secs(3);
 /// After a fast correction, readings this soon are not used to start another correction.
 const SETTLE: Span = Span::from_millis(300);
+/// After a start, this soon: the clock moves at the normal rate from its first frame, and its
+/// readings are as exact as ever (seen: the same error to 0.1 ms from the first reading on),
+/// while a start that landed late costs more the longer it waits.
+const SETTLE_AFTER_START: Span = Span::from_millis(100);
 /// Readings older than this do not count as the clock being read (the player stopped reading
 /// it); steering falls back to the presented frames.
 const FRESH: Span = Span::from_millis(100);
@@ -255,6 +259,13 @@ impl ClockSteering {
         self.exit = None;
         self.phase = Phase::Resting;
         self.settled_at = Some(now + SETTLE);
+    }
+
+    /// Starts afresh after a start (see [`ClockSteering::restart`]), settling only
+    /// [`SETTLE_AFTER_START`].
+    pub fn restart_after_start(&mut self, now: LocalTime) {
+        self.restart(now);
+        self.settled_at = Some(now + SETTLE_AFTER_START);
     }
 
     /// The clock's error now, when enough fresh readings are at hand: while correcting fast,
