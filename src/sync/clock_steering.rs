@@ -85,10 +85,11 @@ const ENTRY_TRANSIENT: Span = Span::from_millis(150);
 /// The presented frames must show a frame off this long before a fast correction is made for
 /// them alone (the renderer takes a few frames to follow any correction).
 const STUCK_PATIENCE: Span = Span::from_millis(300);
-/// The learned jump is the first measurement, then moves towards each new one by this share of
-/// the difference...
-const JUMP_LEARNING: f64 = 0.3;
-/// ...within this range, µs (measured: 19–27 ms set back; a forward jump was never seen).
+/// The learned jump (from its first measurement) and exit gain (from its guess) move towards
+/// each new measurement by this share of the difference...
+const LEARNING_SHARE: f64 = 0.3;
+/// ...the jump within this range, µs (measured: 19–27 ms set back; a forward jump was never
+/// seen).
 const JUMP_RANGE: std::ops::RangeInclusive<f64> = -10_000.0..=40_000.0;
 /// Before any was measured, the exit's gain is taken to be this, µs (measured 0–4 ms)...
 const EXIT_GAIN_GUESS: f64 = 2_000.0;
@@ -261,10 +262,9 @@ impl ClockSteering {
         self.settled_at = Some(now + SETTLE);
     }
 
-    /// Starts afresh after a start (see [`ClockSteering::restart`]), settling only
-    /// [`SETTLE_AFTER_START`].
-    pub fn restart_after_start(&mut self, now: LocalTime) {
-        self.restart(now);
+    /// The player just started moving, and the steering was [restarted](Self::restart): it
+    /// settles only [`SETTLE_AFTER_START`].
+    pub fn started(&mut self, now: LocalTime) {
         self.settled_at = Some(now + SETTLE_AFTER_START);
     }
 
@@ -326,35 +326,11 @@ impl ClockSteering {
         if self.give_up_if_overdue(now) {
             return Steer::Rest;
         }
-        if let Phase::Fast(_, began) = self.phase {
-            if now < began + ENTRY_TRANSIENT {
-                return Steer::Hold;
-            }
-        }
         let Some(error) = error else {
             return Steer::Hold;
         };
-        let fast_enter = FAST_ENTER.0 as f64;
-        let toward = -error.signum();
-        // Where a fast correction begun now leaves the clock once the entry's jump is over.
-        let fast_toward = -(error - self.entry_jump).signum();
         if let Phase::Fast(direction, began) = self.phase {
-            self.learn_jump(now, error);
-            // Aim behind the timeline by what the exit gives back; `past`: how far beyond the
-            // aim the clock has come.
-            let past = direction * (error + self.exit_gain);
-            return if past > FAST_EXIT.0 as f64 {
-                self.phase = Phase::Fast(-direction, began);
-                self.fit = Some(SlopeFit::new(
-                    now + TURN_TRANSIENT,
-                    -direction * self.fast_rate,
-                ));
-                Steer::Fast(-direction)
-            } else if past >= 0.0 {
-                self.settle(now, Some(error))
-            } else {
-                Steer::Hold
-            };
+            return self.steer_fast(now, error, direction, began);
         }
         if self.settled_at.is_some_and(|t| now < t) {
             return Steer::Hold;
@@ -362,17 +338,10 @@ impl ClockSteering {
         if let Some(ended_on) = self.exit.take() {
             self.learn_exit_gain(error - ended_on);
         }
+        let toward = -error.signum();
         match self.phase {
-            Phase::Fast(..) => unreachable!("handled above"),
-            _ if error.abs() > fast_enter || self.is_stuck(now) => {
-                self.stuck_since = None;
-                self.phase = Phase::Fast(fast_toward, now);
-                self.entry = Some((now, error, fast_toward));
-                self.fit = Some(SlopeFit::new(
-                    now + ENTRY_TRANSIENT,
-                    fast_toward * self.fast_rate,
-                ));
-                Steer::Fast(fast_toward)
+            _ if error.abs() > FAST_ENTER.0 as f64 || self.is_stuck(now) => {
+                self.begin_fast(now, error)
             }
             Phase::Gentle(direction) if -direction * error <= EXIT.0 as f64 => {
                 self.phase = Phase::Resting;
@@ -387,6 +356,50 @@ impl ClockSteering {
         }
     }
 
+    /// Begins a fast correction of `error`, in the direction that leaves the clock nearest the
+    /// timeline once the entry's jump is over.
+    fn begin_fast(&mut self, now: LocalTime, error: f64) -> Steer {
+        let direction = -(error - self.entry_jump).signum();
+        self.stuck_since = None;
+        self.phase = Phase::Fast(direction, now);
+        self.entry = Some((now, error, direction));
+        self.fit_along(now + ENTRY_TRANSIENT, direction);
+        Steer::Fast(direction)
+    }
+
+    /// The fast correction under way (in `direction`, since `began`): it ends once the clock
+    /// reaches its aim, behind the timeline by what the exit gives back, and turns if the clock
+    /// is well past it.
+    fn steer_fast(
+        &mut self,
+        now: LocalTime,
+        error: f64,
+        direction: f64,
+        began: LocalTime,
+    ) -> Steer {
+        if now < began + ENTRY_TRANSIENT {
+            return Steer::Hold;
+        }
+        self.learn_jump(now, error);
+        // How far beyond the aim the clock has come.
+        let past = direction * (error + self.exit_gain);
+        if past > FAST_EXIT.0 as f64 {
+            self.phase = Phase::Fast(-direction, began);
+            self.fit_along(now + TURN_TRANSIENT, -direction);
+            Steer::Fast(-direction)
+        } else if past >= 0.0 {
+            self.settle(now, Some(error))
+        } else {
+            Steer::Hold
+        }
+    }
+
+    /// Averages the readings from `since` on along the slope of a fast correction in
+    /// `direction`.
+    fn fit_along(&mut self, since: LocalTime, direction: f64) {
+        self.fit = Some(SlopeFit::new(since, direction * self.fast_rate));
+    }
+
     /// Once the entry's transient is over, how far the clock jumped: where it reads against
     /// where the rate alone would have taken it.
     fn learn_jump(&mut self, now: LocalTime, error: f64) {
@@ -398,7 +411,7 @@ impl ClockSteering {
         let share = if self.jumps_measured == 0 {
             1.0
         } else {
-            JUMP_LEARNING
+            LEARNING_SHARE
         };
         self.entry_jump += share * (jump - self.entry_jump);
         self.jumps_measured = self.jumps_measured.saturating_add(1);
@@ -406,7 +419,7 @@ impl ClockSteering {
 
     /// What returning to the normal rate gave the clock, once it settled: `gain` µs.
     fn learn_exit_gain(&mut self, gain: f64) {
-        self.exit_gain += JUMP_LEARNING * (gain - self.exit_gain);
+        self.exit_gain += LEARNING_SHARE * (gain - self.exit_gain);
         self.exit_gain = self
             .exit_gain
             .clamp(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());

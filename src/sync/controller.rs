@@ -587,7 +587,7 @@ impl Controller {
                     self.stats.starts += 1;
                     self.mode = Mode::Playing;
                     self.forget_errors(now);
-                    self.clock.restart_after_start(now);
+                    self.clock.started(now);
                     self.last_ideal = p.speed_at(map.to_room(now)) * (1.0 + map.skew);
                     if !p.playing && map.to_local(p.anchor_room) > now {
                         self.mode = Mode::PausingAt(map.to_local(p.anchor_room));
