@@ -155,6 +155,19 @@ const MIN_REST_FOR_TRIM: Span = Span::from_secs(4);
 /// A step finer than this is continuous presentation for the controller's purposes; coarser
 /// than this is no display a person watches.
 const STEP_RANGE: std::ops::RangeInclusive<Span> = Span::ZERO..=Span::from_millis(100);
+/// A seek this close to where the player stands finds its frames decoded already: in the
+/// end-to-end runs the seek to 0 s after loading took 7–15 ms, and the first seek across the
+/// clip 60–145 ms. Learned from, it had the room plan the next seek's start too soon; every
+/// viewer called `play()` mid-seek and started 40 ms late.
+const NEARBY_SEEK: Span = Span::from_millis(500);
+/// How far past half a step the frame grid offset may go before it is taken back to the other
+/// side ([`Controller::grid_offset`]): readings and frame times scatter by under a millisecond.
+const GRID_HYSTERESIS: Span = Span::from_micros(3_000);
+/// How long the refreshes of the last presented frame stay a grid to start on: a display's
+/// refresh drifted 40 ppm from `performance.now()` (2.4 ms a minute).
+const PRESENTED_GRID_FRESH: Span = Span::from_secs(10);
+/// The most a start aims ahead of the timeline ([`Controller::start_ahead`]).
+const MAX_START_AHEAD: Span = Span::from_millis(15);
 
 /// Running mean and mean deviation of a latency, for planning ahead with a safe margin.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -249,12 +262,6 @@ struct PendingSeek {
     /// Whether its latency says anything of the next seeks (see [`NEARBY_SEEK`]).
     telling: bool,
 }
-
-/// A seek this close to where the player stands finds its frames decoded already: in the
-/// end-to-end runs the seek to 0 s after loading took 7–15 ms, and the first seek across the
-/// clip 60–145 ms. Learned from, it had the room plan the next seek's start too soon; every
-/// viewer called `play()` mid-seek and started 40 ms late.
-const NEARBY_SEEK: Span = Span::from_millis(500);
 
 /// The drift controller for one local player.
 #[derive(Clone, Debug)]
@@ -1079,17 +1086,6 @@ fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
     wrapped.sort_by(f64::total_cmp);
     wrapped[wrapped.len() / 2]
 }
-
-/// How far past half a step the frame grid offset may go before it is taken back to the other
-/// side ([`Controller::grid_offset`]): readings and frame times scatter by under a millisecond.
-const GRID_HYSTERESIS: Span = Span::from_micros(3_000);
-
-/// How long the refreshes of the last presented frame stay a grid to start on: a display's
-/// refresh drifted 40 ppm from `performance.now()` (2.4 ms a minute).
-const PRESENTED_GRID_FRESH: Span = Span::from_secs(10);
-
-/// The most a start aims ahead of the timeline ([`Controller::start_ahead`]).
-const MAX_START_AHEAD: Span = Span::from_millis(15);
 
 /// Of `wrapped` (µs, within half a `step` either way) and its equals a whole step apart, the
 /// one nearest `last`, unless that is more than [`GRID_HYSTERESIS`] past half a step.

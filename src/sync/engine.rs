@@ -348,11 +348,8 @@ impl Engine {
             t = t.min(d);
         }
         // A scheduled pause or rate change takes effect at the anchor.
-        if let (Some(v), Some(map)) = (self.register.get(), self.room_map(self.now)) {
-            let la = map.to_local(v.playback.anchor_room);
-            if la > self.now {
-                t = t.min(la);
-            }
+        if let Some(la) = self.anchor_local(self.now).filter(|la| *la > self.now) {
+            t = t.min(la);
         }
         Some(t.max(self.now))
     }
@@ -764,15 +761,10 @@ impl Engine {
         }
         // A stall that is the wait for data of a seek we asked for (read before the controller
         // hears of the stall) matters only once the group starts: when, on our clock.
-        let own_seek_until = self.controller.seeking().then(|| {
-            let map = self.room_map(now);
-            let start = self
-                .register
-                .get()
-                .zip(map)
-                .map(|(v, map)| map.to_local(v.playback.anchor_room));
-            start.unwrap_or(now).max(now)
-        });
+        let own_seek_until = self
+            .controller
+            .seeking()
+            .then(|| self.anchor_local(now).unwrap_or(now));
         self.controller.set_stalled(now, stalled);
         let group_playing = self.group_playing();
         if let Some(action) = self
@@ -782,6 +774,12 @@ impl Engine {
             self.hold_action(now, action);
         }
         self.broadcast_hello(Channel::Reliable);
+    }
+
+    /// The playback state's anchor (where a scheduled change takes effect) on our clock.
+    fn anchor_local(&self, now: LocalTime) -> Option<LocalTime> {
+        let map = self.room_map(now)?;
+        Some(map.to_local(self.register.get()?.playback.anchor_room))
     }
 
     /// Whether the room is playing and not held: whether there is anything to hold.
