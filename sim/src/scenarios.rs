@@ -291,8 +291,8 @@ pub fn screen_clock(seed: u64, duration_s: f64) -> Scenario {
 pub const CHROMIUM_RATE_RESPONSE_MS: (f64, f64) = (5.0, 20.0);
 
 /// `screen-clock` with the media clock of the viewer on slot 1 running [`DRIFT_PPM`] slow, as
-/// in `screen-drift`: twice the gentle correcting rate, so it cannot be held by gentle
-/// corrections alone.
+/// in `screen-drift`: no rate within 0.1 % of 1.0 moves a Chromium clock, so only fast
+/// corrections hold it.
 pub fn screen_clock_drift(seed: u64, duration_s: f64) -> Scenario {
     let mut sc = screen_clock(seed, duration_s);
     sc.name = "screen-clock-drift";

@@ -159,26 +159,17 @@ impl Outcome {
     }
     /// Rate changes per viewer per minute of presence.
     pub fn rate_changes_per_min(&self) -> f64 {
-        if self.viewer_s > 0.0 {
-            self.rate_changes as f64 * 60.0 / self.viewer_s
-        } else {
-            0.0
-        }
+        per_minute(self.rate_changes, self.viewer_s)
     }
     /// Fast clock corrections per viewer per minute of presence.
     pub fn fast_corrections_per_min(&self) -> f64 {
-        if self.viewer_s > 0.0 {
-            self.fast_corrections as f64 * 60.0 / self.viewer_s
-        } else {
-            0.0
-        }
+        per_minute(self.fast_corrections, self.viewer_s)
     }
     /// Rate changes per minute of presence of the viewers on one slot.
     pub fn slot_rate_changes_per_min(&self, slot: usize) -> f64 {
-        match self.rate_changes_by_slot.get(slot) {
-            Some(&(n, s)) if s > 0.0 => n as f64 * 60.0 / s,
-            _ => 0.0,
-        }
+        self.rate_changes_by_slot
+            .get(slot)
+            .map_or(0.0, |&(n, s)| per_minute(n, s))
     }
     /// Share of samples (0–1) in which viewers were more than `ms` apart.
     pub fn share_over(&self, ms: f64) -> f64 {
@@ -1179,6 +1170,15 @@ impl World {
             })
             .count() as u64;
         self.out
+    }
+}
+
+/// `count` events over `secs` seconds of presence, per minute (0 without presence).
+fn per_minute(count: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        count as f64 * 60.0 / secs
+    } else {
+        0.0
     }
 }
 

@@ -128,9 +128,14 @@ fn print_params(sc: &Scenario) {
     }
     if let Some(c) = sc.clock_readings {
         println!(
-            "  media clock read at every frame: scatter {:.0} us sd; set back {:.0} us on \
-             leaving the normal rate, forward by up to {:.0} us on returning",
-            c.noise_us_sd, c.stretch_entry_jump_us, c.stretch_exit_gain_max_us
+            "  media clock read at every frame: scatter {:.0} us sd ({:.0} us while stretched); \
+             rates within {:.3} % of 1.0 run it at 1.0; set back {:.0} us on leaving the normal \
+             rate, forward by up to {:.0} us on returning",
+            c.noise_us_sd,
+            c.stretched_noise_us_sd,
+            insieme_sim::player::UNSTRETCHED_WITHIN * 100.0,
+            c.stretch_entry_jump_us,
+            c.stretch_exit_gain_max_us
         );
     }
     if sc.media_rate_error_ppm.iter().any(|e| *e != 0.0) {
