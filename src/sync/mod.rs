@@ -8,8 +8,9 @@
 //! - [`clock`]: per-peer clock offset and skew from four-timestamp exchanges.
 //! - [`state`]: the replicated playback register (last writer wins by hybrid logical clock).
 //! - [`controller`]: rate nudging and seeks that keep the local player on the timeline.
-//! - [`clock_steering`]: correcting by the player's media clock: gently within 0.1 % of the
-//!   normal rate, fast for a frame off.
+//! - [`clock_steering`]: correcting by the player's media clock: fast for a frame off, read
+//!   along the correction's slope; gently within 0.1 % of the normal rate, where a player
+//!   follows so small a rate (Chromium's does not).
 //! - [`buffering`]: what the group does while a viewer stalls.
 //! - [`presentation`]: how finely the local player can place a frame in time.
 //! - [`wire`]: the messages and their validation.
