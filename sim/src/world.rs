@@ -226,6 +226,9 @@ const CAUSE_WINDOW_US: i64 = 5_000_000;
 const JOIN_WINDOW_US: i64 = 10_000_000;
 /// Sampling period of the offset metric.
 const SAMPLE_US: i64 = 10_000;
+/// How long past the end of a run what was under way may take to land before the engines'
+/// states are compared: a few round trips on the slowest links, and a hold's release.
+const SETTLE_US: i64 = 2_000_000;
 /// How long after a handover viewers are watched for a jump.
 const HANDOVER_WINDOW_US: i64 = 5_000_000;
 
@@ -498,14 +501,49 @@ impl World {
     /// Runs the whole scenario and returns its measurements.
     pub fn run(mut self) -> Outcome {
         let end = (self.sc.duration_s * 1e6) as i64;
-        while let Some(Reverse(Queued { at, ev, .. })) = self.queue.pop() {
-            if at > end {
+        self.run_until(end, |_| true);
+        self.measure();
+        self.out.final_agree = self.settle(end + SETTLE_US);
+        self.out
+    }
+
+    /// Handles queued events up to `until`, those `keep` refuses dropped.
+    fn run_until(&mut self, until: i64, keep: impl Fn(&Ev) -> bool) {
+        while self.queue.peek().is_some_and(|q| q.0.at <= until) {
+            let Some(Reverse(Queued { at, ev, .. })) = self.queue.pop() else {
                 break;
+            };
+            if keep(&ev) {
+                self.now = at;
+                self.handle(ev);
             }
-            self.now = at;
-            self.handle(ev);
         }
-        self.finish()
+    }
+
+    /// Whether every engine present holds the same state once what was under way at the end
+    /// has landed: no one acts or begins to stall any more, while messages in flight, timers
+    /// and stalls already begun go on, until the states agree or `until`. A run that ends
+    /// while a hold is being released would otherwise count as diverged.
+    fn settle(&mut self, until: i64) -> bool {
+        loop {
+            if self.states_agree() {
+                return true;
+            }
+            let Some(next) = self.queue.peek().map(|q| q.0.at).filter(|t| *t <= until) else {
+                return false;
+            };
+            self.run_until(next, |ev| {
+                !matches!(ev, Ev::Act(_) | Ev::Sample | Ev::StallStart { .. })
+            });
+        }
+    }
+
+    fn states_agree(&self) -> bool {
+        let states: Vec<_> = self
+            .present()
+            .map(|(_, n)| n.engine.playback().cloned())
+            .collect();
+        states.windows(2).all(|w| w[0] == w[1])
     }
 
     fn alive(&self, slot: usize, gen: u64) -> bool {
@@ -1134,7 +1172,8 @@ impl World {
         }
     }
 
-    fn finish(mut self) -> Outcome {
+    /// Takes the run's measurements at its end.
+    fn measure(&mut self) {
         let end = (self.sc.duration_s * 1e6) as i64;
         for slot in 0..self.slots.len() {
             if let Some(n) = self.slots[slot].node.take() {
@@ -1142,11 +1181,6 @@ impl World {
                 self.slots[slot].node = Some(n);
             }
         }
-        let states: Vec<_> = self
-            .present()
-            .map(|(_, n)| n.engine.playback().cloned())
-            .collect();
-        self.out.final_agree = states.windows(2).all(|w| w[0] == w[1]);
         let now = self.now;
         self.out.final_spread_ms = spread(
             self.present()
@@ -1169,7 +1203,6 @@ impl World {
                 }
             })
             .count() as u64;
-        self.out
     }
 }
 
