@@ -168,6 +168,10 @@ const GRID_HYSTERESIS: Span = Span::from_micros(3_000);
 const PRESENTED_GRID_FRESH: Span = Span::from_secs(10);
 /// The most a start aims ahead of the timeline ([`Controller::start_ahead`]).
 const MAX_START_AHEAD: Span = Span::from_millis(15);
+/// What a seek across the media is guessed to take before one was measured: room for a slow
+/// server. Its margin ([`Latency::high`]) is 0.52 s, against the 60–145 ms a seek of the local
+/// clip took in the end-to-end runs.
+const SEEK_LATENCY_GUESS: Span = Span::from_millis(200);
 
 /// Running mean and mean deviation of a latency, for planning ahead with a safe margin.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -263,6 +267,37 @@ struct PendingSeek {
     telling: bool,
 }
 
+/// What seeks across the media take on this player: learned from its own, or, until it made
+/// one, taken from the peers that have (told in their hellos), or else a guess. Peers watch
+/// the same media, most often from the same server, so a peer's measured seek says more of ours
+/// than a guess made for any server: without it, the room planned its first seek with the
+/// guess's 0.52 s margin even when a viewer who had joined mid-clip had measured 0.1 s.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SeekLatency {
+    own: Latency,
+    /// The largest margin a peer measured on this media.
+    told: Option<Span>,
+}
+
+impl SeekLatency {
+    fn new() -> SeekLatency {
+        SeekLatency {
+            own: Latency::new(SEEK_LATENCY_GUESS),
+            told: None,
+        }
+    }
+
+    /// Our own margin, once we measured a seek: what we tell peers.
+    fn measured(&self) -> Option<Span> {
+        (self.own.n > 0).then(|| self.own.high())
+    }
+
+    /// The margin to plan a seek with.
+    fn high(&self) -> Span {
+        self.measured().or(self.told).unwrap_or(self.own.high())
+    }
+}
+
 /// The drift controller for one local player.
 #[derive(Clone, Debug)]
 pub struct Controller {
@@ -276,7 +311,7 @@ pub struct Controller {
     last_ideal: f64,
     seek: Option<PendingSeek>,
     seek_landed: Option<LocalTime>,
-    seek_lat: Latency,
+    seek_lat: SeekLatency,
     start_lat: Latency,
     window: VecDeque<(LocalTime, f64)>,
     last_obs: Option<Observation>,
@@ -321,7 +356,7 @@ impl Controller {
             last_ideal: 1.0,
             seek: None,
             seek_landed: None,
-            seek_lat: Latency::new(Span::from_millis(200)),
+            seek_lat: SeekLatency::new(),
             start_lat: Latency::residual(Span::from_millis(30)),
             window: VecDeque::new(),
             last_obs: None,
@@ -412,6 +447,18 @@ impl Controller {
         self.seek_lat.high() + self.start_lat.high()
     }
 
+    /// How long a seek across the media took this player, rarely exceeded, once it has made
+    /// one on the media loaded: peers that have not plan with it (see [`SeekLatency`]).
+    pub fn measured_seek(&self) -> Option<Span> {
+        self.seek_lat.measured()
+    }
+
+    /// The largest [`Controller::measured_seek`] among the peers, if any has measured one on
+    /// this media: our seeks are planned with it until we measured our own.
+    pub fn set_told_seek(&mut self, told: Option<Span>) {
+        self.seek_lat.told = told;
+    }
+
     /// Media time of the latest observation (where a stalled player froze).
     pub fn last_position(&self) -> Option<MediaTime> {
         self.last_obs.map(|o| o.media_time)
@@ -471,6 +518,8 @@ impl Controller {
                 media_id: media.clone(),
             });
             self.loaded = Some(media.clone());
+            // Another media, perhaps from another server: what its seeks take is unknown.
+            self.seek_lat = SeekLatency::new();
             self.grid = None;
             self.loading = true;
             self.mode = Mode::Idle;
@@ -569,7 +618,7 @@ impl Controller {
                 // The first frame after the seek: its latency, net of any motion since.
                 let landed = obs.presented_at - Span(d.0.max(0));
                 if s.telling {
-                    self.seek_lat.update(landed - s.issued);
+                    self.seek_lat.own.update(landed - s.issued);
                 }
                 self.seek = None;
                 self.seek_landed = Some(landed);

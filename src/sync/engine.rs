@@ -205,6 +205,8 @@ struct Peer {
     rank: Option<u64>,
     timebase: Option<Timebase>,
     prep: Span,
+    /// Its measured seek margin on the current media ([`Hello::seek`]).
+    seek: Option<Span>,
     buffering: bool,
     error: Option<Span>,
     last_event: Option<LocalTime>,
@@ -573,6 +575,7 @@ impl Engine {
                 rank: None,
                 timebase: None,
                 prep: Span::ZERO,
+                seek: None,
                 buffering: false,
                 error: None,
                 last_event: None,
@@ -664,6 +667,7 @@ impl Engine {
         peer.rank = h.rank;
         peer.timebase = h.timebase;
         peer.prep = h.prep;
+        peer.seek = h.seek;
         peer.error = h.error;
         if peer.buffering != h.buffering {
             peer.buffering = h.buffering;
@@ -923,6 +927,8 @@ impl Engine {
             self.hold_action(now, a);
         }
         self.release_orphan_hold(now);
+        let told_seek = self.peers.values().filter_map(|p| p.seek).max();
+        self.controller.set_told_seek(told_seek);
         let map = self.room_map(now);
         let desired = self.register.get().zip(map);
         let desired = desired.as_ref().map(|(v, m)| (*v, m));
@@ -996,6 +1002,7 @@ impl Engine {
             rank: self.rank,
             timebase: Some(self.timebase),
             prep: self.controller.prep(),
+            seek: self.controller.measured_seek(),
             buffering: self.guard.is_stalled(),
             error: self.controller.error(),
             state: self.register.get().cloned(),
@@ -1024,6 +1031,7 @@ mod tests {
     use super::*;
     use crate::sync::state::Stamp;
     use crate::sync::test_rng::Lcg;
+    use crate::sync::wire::PROTOCOL_VERSION;
 
     /// A few engines on a perfect network: fixed 5 ms one-way delay, clocks offset by hours.
     /// No players: this tests the protocol, the simulator tests the whole.
@@ -1032,6 +1040,8 @@ mod tests {
         offsets: Vec<i64>,
         queue: Vec<(i64, usize, usize, WireMessage)>,
         now: i64,
+        /// Every player command each engine gave, in order.
+        commands: Vec<Vec<PlayerCommand>>,
     }
 
     const DELAY: i64 = 5_000;
@@ -1055,6 +1065,7 @@ mod tests {
                 offsets,
                 queue: Vec::new(),
                 now: 0,
+                commands: vec![Vec::new(); n],
             };
             for i in 0..n {
                 for j in 0..n {
@@ -1075,6 +1086,9 @@ mod tests {
             };
             e.handle_input(local, input);
             while let Some(o) = e.poll_output() {
+                if let Output::Player(c) = &o {
+                    self.commands[i].push(c.clone());
+                }
                 if let Output::Send(t) = o {
                     let targets: Vec<usize> = match t.to {
                         Destination::All => (0..self.offsets.len()).filter(|j| *j != i).collect(),
@@ -1215,6 +1229,56 @@ mod tests {
         );
     }
 
+    /// Peer 0 loads and plays; peer 1's player reports it is ready, and, if `measured`, shows
+    /// the frame of the seek that joins the playing room 120 ms after it was asked; then peer 0
+    /// seeks. How far ahead peer 0 schedules that seek's start.
+    fn seek_lead(measured: bool) -> Span {
+        let mut m = Mini::new(2);
+        m.run_for(1_000_000);
+        m.load(0);
+        m.input(0, Input::Intent(Intent::Play));
+        m.run_for(2_000_000);
+        let ready = Observation {
+            media_time: MediaTime(0),
+            presented_at: m.local(1),
+        };
+        m.input(1, Input::Observation(ready));
+        let seek = m.commands[1].iter().find_map(|c| match c {
+            PlayerCommand::SeekTo(to) => Some(*to),
+            _ => None,
+        });
+        let to = seek.expect("peer 1 joins the playing room by a seek");
+        m.run_for(120_000);
+        if measured {
+            let landed = Observation {
+                media_time: to,
+                presented_at: m.local(1),
+            };
+            m.input(1, Input::Observation(landed));
+        }
+        // Hellos carry it (every 2 s on the unreliable channel).
+        m.run_for(3_000_000);
+        m.input(0, Input::Intent(Intent::Seek(MediaTime::from_secs_f64(30.0))));
+        let v = m.engine(0).playback().unwrap().playback.clone();
+        let map = m.engine(0).room_map(m.local(0)).unwrap();
+        map.to_local(v.anchor_room) - m.local(0)
+    }
+
+    #[test]
+    fn a_seek_is_planned_with_what_a_peer_measured_seeks_take() {
+        // Neither measured a seek: both plan with the guess, whose margin is 0.52 s.
+        let guessed = seek_lead(false);
+        // Peer 1's seek took 120 ms: the margin is 230 ms (its mean, three deviations of a
+        // quarter of it, and 20 ms), for peer 0 too, which never measured one.
+        let told = seek_lead(true);
+        let saved = guessed - told;
+        assert!(
+            (Span::from_millis(280)..=Span::from_millis(300)).contains(&saved),
+            "guessed {guessed:?}, told {told:?}"
+        );
+        assert!(told >= Span::from_millis(230), "told {told:?}");
+    }
+
     #[test]
     fn reference_leaving_keeps_room_time_continuous() {
         let mut m = Mini::new(3);
@@ -1322,6 +1386,7 @@ mod tests {
                     base: Span(rng.i64()),
                 }),
                 prep: Span(rng.i64()),
+                seek: (rng.next() % 2 == 0).then(|| Span(rng.i64())),
                 buffering: rng.next() % 2 == 0,
                 error: Some(Span(rng.i64())),
                 state: Some(Versioned { stamp, playback }),
@@ -1332,7 +1397,7 @@ mod tests {
             version: if rng.next() % 4 == 0 {
                 rng.next() as u16
             } else {
-                1
+                PROTOCOL_VERSION
             },
             body,
         }

@@ -17,7 +17,7 @@ use super::PeerId;
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol. Bump on any incompatible change to the types below.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Longest time a peer may say it held a ping before replying. Anything longer is not a
 /// usable clock sample (and probably not honest).
@@ -59,6 +59,7 @@ impl WireMessage {
                     sane(tb.base.is_sane())?;
                 }
                 sane(h.prep.is_sane() && h.prep >= Span::ZERO)?;
+                sane(h.seek.is_none_or(|s| s.is_sane() && s >= Span::ZERO))?;
                 sane(h.error.is_none_or(|e| e.is_sane()))?;
                 if let Some(s) = &h.state {
                     validate_state(s)?;
@@ -123,6 +124,10 @@ pub struct Hello {
     /// Time the sender needs to get ready for a start it must seek for (learned seek plus
     /// start latency), so that whoever schedules a start leaves it enough lead.
     pub prep: Span,
+    /// How long a seek across the current media took the sender, rarely exceeded, once it has
+    /// measured one (version 2): peers that have not measured their own plan seeks with it
+    /// rather than with a guess.
+    pub seek: Option<Span>,
     /// Whether the sender is buffering right now (shown in the UI).
     pub buffering: bool,
     /// The sender's latest measured playback offset from the room (positive: ahead), so
