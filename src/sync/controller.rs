@@ -160,6 +160,11 @@ const STEP_RANGE: std::ops::RangeInclusive<Span> = Span::ZERO..=Span::from_milli
 /// clip 60–145 ms. Learned from, it had the room plan the next seek's start too soon; every
 /// viewer called `play()` mid-seek and started 40 ms late.
 const NEARBY_SEEK: Span = Span::from_millis(500);
+/// A seek shows the frame its target falls in, which begins up to a frame earlier (42 ms at
+/// 24 fps): Chromium landed 9.5 and 13 ms before targets. Taken only within 2 ms, such a frame
+/// went unnoticed and the seek counted as done at the next paused report, up to 250 ms later,
+/// so every seek latency learned was that much too long.
+const SEEK_LANDS_BEFORE: Span = Span::from_millis(45);
 /// How far past half a step the frame grid offset may go before it is taken back to the other
 /// side ([`Controller::grid_offset`]): readings and frame times scatter by under a millisecond.
 const GRID_HYSTERESIS: Span = Span::from_micros(3_000);
@@ -613,8 +618,7 @@ impl Controller {
         }
         if let Some(s) = self.seek {
             let d = obs.media_time - s.target;
-            if obs.presented_at >= s.issued && d >= -Span::from_millis(2) && d <= Span::from_secs(1)
-            {
+            if obs.presented_at >= s.issued && d >= -SEEK_LANDS_BEFORE && d <= Span::from_secs(1) {
                 // The first frame after the seek: its latency, net of any motion since.
                 let landed = obs.presented_at - Span(d.0.max(0));
                 if s.telling {

@@ -1230,7 +1230,8 @@ mod tests {
     }
 
     /// Peer 0 loads and plays; peer 1's player reports it is ready, and, if `measured`, shows
-    /// the frame of the seek that joins the playing room 120 ms after it was asked; then peer 0
+    /// the frame of the seek that joins the playing room 120 ms after it was asked (a frame that
+    /// begins 9.5 ms before the seek's target); then peer 0
     /// seeks. How far ahead peer 0 schedules that seek's start.
     fn seek_lead(measured: bool) -> Span {
         let mut m = Mini::new(2);
@@ -1250,8 +1251,9 @@ mod tests {
         let to = seek.expect("peer 1 joins the playing room by a seek");
         m.run_for(120_000);
         if measured {
+            // As Chromium shows it: the frame the target falls in, which begins before it.
             let landed = Observation {
-                media_time: to,
+                media_time: to - Span::from_micros(9_500),
                 presented_at: m.local(1),
             };
             m.input(1, Input::Observation(landed));
