@@ -13,8 +13,9 @@
 //!   (±5 % by default) and has a deadband with hysteresis, so it never hunts.
 //! - **Large errors** (joining late, a start missed, a long stall) are corrected by a seek that
 //!   lands paused and starts on a scheduled instant. Seek and start latencies are learned from
-//!   past seeks and starts, so that the seek's own latency is never counted as drift. Seeks that
-//!   no intent asked for are rate-limited with exponential back-off: there is no seek loop.
+//!   past seeks and starts (a seek's, until we made one, from the peers that have), so that the
+//!   seek's own latency is never counted as drift. Seeks that no intent asked for are
+//!   rate-limited with exponential back-off: there is no seek loop.
 //!
 //! Observations taken while a seek is under way, before a scheduled start, or while stalled are
 //! not errors and are never used as such.
