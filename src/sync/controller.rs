@@ -524,8 +524,9 @@ impl Controller {
                 media_id: media.clone(),
             });
             self.loaded = Some(media.clone());
-            // Another media, perhaps from another server: what its seeks take is unknown.
-            self.seek_lat = SeekLatency::new();
+            // Another media, perhaps from another server: what our seeks take is unknown (the
+            // peers' tell us anew with their next hellos).
+            self.seek_lat.own = Latency::new(SEEK_LATENCY_GUESS);
             self.grid = None;
             self.loading = true;
             self.mode = Mode::Idle;

@@ -309,6 +309,7 @@ impl Engine {
             Input::PeerJoined(id) => self.on_joined(now, id),
             Input::PeerLeft(id) => {
                 self.peers.remove(&id);
+                self.tell_controller_peers_seeks();
             }
             Input::Buffering(stalled) => self.on_buffering(now, stalled),
             Input::PresentationStep(step) => {
@@ -676,6 +677,7 @@ impl Engine {
                 buffering: h.buffering,
             }));
         }
+        self.tell_controller_peers_seeks();
         // The state first: while we are still unranked it is taken without a timeline check.
         if let Some(v) = h.state {
             self.on_state(now, v);
@@ -927,8 +929,6 @@ impl Engine {
             self.hold_action(now, a);
         }
         self.release_orphan_hold(now);
-        let told_seek = self.peers.values().filter_map(|p| p.seek).max();
-        self.controller.set_told_seek(told_seek);
         let map = self.room_map(now);
         let desired = self.register.get().zip(map);
         let desired = desired.as_ref().map(|(v, m)| (*v, m));
@@ -995,6 +995,12 @@ impl Engine {
                 Body::Ping { seq, t1: now },
             );
         }
+    }
+
+    /// What the peers' seeks take changes only with a hello or a departure.
+    fn tell_controller_peers_seeks(&mut self) {
+        let told = self.peers.values().filter_map(|p| p.seek).max();
+        self.controller.set_told_seek(told);
     }
 
     fn hello(&self) -> Hello {
@@ -1231,8 +1237,8 @@ mod tests {
 
     /// Peer 0 loads and plays; peer 1's player reports it is ready, and, if `measured`, shows
     /// the frame of the seek that joins the playing room 120 ms after it was asked (a frame that
-    /// begins 9.5 ms before the seek's target); then peer 0
-    /// seeks. How far ahead peer 0 schedules that seek's start.
+    /// begins 9.5 ms before the seek's target); then peer 0 seeks. How far ahead peer 0
+    /// schedules that seek's start.
     fn seek_lead(measured: bool) -> Span {
         let mut m = Mini::new(2);
         m.run_for(1_000_000);
@@ -1260,7 +1266,10 @@ mod tests {
         }
         // Hellos carry it (every 2 s on the unreliable channel).
         m.run_for(3_000_000);
-        m.input(0, Input::Intent(Intent::Seek(MediaTime::from_secs_f64(30.0))));
+        m.input(
+            0,
+            Input::Intent(Intent::Seek(MediaTime::from_secs_f64(30.0))),
+        );
         let v = m.engine(0).playback().unwrap().playback.clone();
         let map = m.engine(0).room_map(m.local(0)).unwrap();
         map.to_local(v.anchor_room) - m.local(0)
