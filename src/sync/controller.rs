@@ -179,8 +179,8 @@ const MAX_START_AHEAD: Span = Span::from_millis(15);
 /// clip took in the end-to-end runs.
 const SEEK_LATENCY_GUESS: Span = Span::from_millis(200);
 /// The least margin a seek is planned with until this player measured [`SEEKS_TO_TRUST`] of
-/// its own: one seek says little of the next. The same seek across the end-to-end clip took
-/// 60 ms in one run and 145 ms in another; planned with the 125 ms margin the quick one gave,
+/// its own: one seek says little of the next. Seeks across the end-to-end clip took 60–145 ms;
+/// planned with the 125 ms margin a quick one gave,
 /// every viewer started 22–46 ms late and took 1.3 s to be back in sync at 5 %. Starting 0.1 s
 /// later costs the room less than that.
 const SEEK_MARGIN_FLOOR: Span = Span::from_millis(250);

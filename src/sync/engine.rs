@@ -1235,12 +1235,10 @@ mod tests {
         );
     }
 
-    /// Peer 0 loads and plays; peer 1's player reports it is ready, and, if `measured`, shows
-    /// the frame of the seek that joins the playing room 120 ms after it was asked (a frame that
-    /// begins 9.5 ms before the seek's target); then peer 0 seeks. How far ahead peer 0
-    /// schedules that seek's start.
-    /// The lead peer 0 gives a seek across the media, after peer 1 joined by a seek that took
-    /// `measured` (told in its hellos), or one it never saw land.
+    /// Peer 0 loads and plays; peer 1's player reports it is ready and joins the playing room
+    /// by a seek, whose frame (one that begins 9.5 ms before the target) it shows `measured`
+    /// after asking, or never for `None`; then peer 0 seeks. How far ahead peer 0 schedules
+    /// that seek's start.
     fn seek_lead(measured: Option<Span>) -> Span {
         let mut m = Mini::new(2);
         m.run_for(1_000_000);
@@ -1289,6 +1287,7 @@ mod tests {
             (Span::from_millis(140)..=Span::from_millis(160)).contains(&saved),
             "guessed {guessed:?}, told {told:?}"
         );
+        assert!(told >= Span::from_millis(370), "told {told:?}");
         // A quick one (60 ms) is not trusted below the floor: one seek says little of the next.
         let quick = seek_lead(Some(Span::from_millis(60)));
         let saved = guessed - quick;
@@ -1296,6 +1295,7 @@ mod tests {
             (Span::from_millis(260)..=Span::from_millis(280)).contains(&saved),
             "guessed {guessed:?}, quick {quick:?}"
         );
+        assert!(quick >= Span::from_millis(250), "quick {quick:?}");
     }
 
     #[test]
