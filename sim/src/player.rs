@@ -27,6 +27,9 @@ use crate::rng::Rng;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PlayerSpec {
     pub fps: f64,
+    /// Media time of the first frame, s: frame `k` starts at `first_frame_s + k / fps`. Not
+    /// always zero: the end-to-end clip's frames start at 7 ms (its Opus track's pre-skip).
+    pub first_frame_s: f64,
     /// Typical seek latency of this player, and the ± fraction by which each seek varies.
     pub seek_latency_us: f64,
     pub seek_variation: f64,
@@ -452,7 +455,7 @@ impl Player {
             if let Some(s) = self.start_at {
                 self.start_at = Some(s.max(now));
             }
-            self.last_frame = (self.pos * self.spec.fps).floor() as i64;
+            self.last_frame = self.frame_at(self.pos);
             self.begin_vsyncs(now);
         }
     }
@@ -483,7 +486,7 @@ impl Player {
                 .unwrap_or_else(|| d.first_from(self.t));
             consider(d.vsync(n).ceil() as i64);
         } else if self.moving() {
-            let next = (self.last_frame + 1) as f64 / self.spec.fps;
+            let next = self.frame_start(self.last_frame + 1);
             let speed = (self.rate_cur.min(self.rate_target) * self.clock_rate).max(1e-3);
             let dt = ((next - self.pos) / speed * 1e6).ceil().max(1.0);
             consider(self.t + dt as i64);
@@ -513,7 +516,7 @@ impl Player {
             if d <= t {
                 self.seek = None;
                 self.pos = target;
-                self.last_frame = (target * self.spec.fps).floor() as i64;
+                self.last_frame = self.frame_at(target);
                 self.next_paused_report = t + self.spec.paused_report_us as i64;
                 if self.spec.display().is_some() && self.playing && !self.stalled {
                     // Playing on: the new frame is shown at the next vsync, as the first
@@ -530,19 +533,19 @@ impl Player {
                 self.start_at = None;
                 self.play_called = None;
                 self.playing = true;
-                self.last_frame = (self.pos * self.spec.fps).floor() as i64;
+                self.last_frame = self.frame_at(self.pos);
             }
         }
         if self.moving() && self.spec.display().is_some() {
             self.begin_vsyncs(t);
             self.present_due(t, &mut shown);
         } else if self.moving() {
-            let k = (self.pos * self.spec.fps + 1e-9).floor() as i64;
+            let k = self.frame_at(self.pos);
             if k > self.last_frame {
                 let speed = self.rate_cur * self.clock_rate;
-                let back = (self.pos - k as f64 / self.spec.fps) / speed * 1e6;
+                let back = (self.pos - self.frame_start(k)) / speed * 1e6;
                 shown.push(Shown {
-                    media_s: k as f64 / self.spec.fps,
+                    media_s: self.frame_start(k),
                     at_true_us: t as f64 - back,
                 });
                 self.last_frame = k;
@@ -567,9 +570,15 @@ impl Player {
         }
     }
 
-    /// The frame showing media time `media_s` while still.
+    /// The frame showing media time `media_s` (the last to start at or before it; the first
+    /// before that).
     fn frame_at(&self, media_s: f64) -> i64 {
-        (media_s * self.spec.fps + 1e-9).floor() as i64
+        (((media_s - self.spec.first_frame_s) * self.spec.fps + 1e-9).floor() as i64).max(0)
+    }
+
+    /// Media time at which frame `k` starts, s.
+    fn frame_start(&self, k: i64) -> f64 {
+        self.spec.first_frame_s + k as f64 / self.spec.fps
     }
 
     /// Motion has begun at `t` (or goes on): vsyncs from the first at or after `t` present.
@@ -600,7 +609,8 @@ impl Player {
     fn present(&mut self, d: &DisplaySpec, v: f64, t: i64, shown: &mut Vec<Shown>) {
         let fps = self.spec.fps;
         let speed = (self.rate_cur * self.clock_rate).max(1e-3);
-        let clock = self.pos - (t as f64 - v).max(0.0) * speed / 1e6;
+        // The media clock at the vsync, counted from the first frame.
+        let clock = self.pos - (t as f64 - v).max(0.0) * speed / 1e6 - self.spec.first_frame_s;
         // Cadence positions advance by this many frames per vsync (1 for 60 fps on 60 Hz,
         // 0.5 for 30 fps: each frame for two vsyncs); a frame is shown while the cadence is
         // within it.
@@ -613,7 +623,7 @@ impl Player {
             .map(|c| c + per_vsync)
             .filter(|c| drift_us(*c) <= d.max_drift_us)
             .unwrap_or_else(|| (clock * fps / grid).round() * grid);
-        let mut frame = (c + 1e-9).floor() as i64;
+        let mut frame = ((c + 1e-9).floor() as i64).max(0);
         if let Some(on) = self.screen.frame.filter(|on| *on > frame) {
             // A playing video never steps back: hold the frame on screen instead.
             frame = on;
@@ -621,7 +631,7 @@ impl Player {
         }
         self.screen.cadence = Some(c);
         if self.screen.frame != Some(frame) {
-            let media_s = frame as f64 / fps;
+            let media_s = self.frame_start(frame);
             self.screen.frame = Some(frame);
             self.screen.presented = Some((media_s, v));
             shown.push(Shown {
@@ -648,6 +658,7 @@ mod tests {
     fn spec(fps: f64) -> PlayerSpec {
         PlayerSpec {
             fps,
+            first_frame_s: 0.0,
             seek_latency_us: 100_000.0,
             seek_variation: 0.0,
             start_latency_us: 0.0,
@@ -730,6 +741,23 @@ mod tests {
         assert!(shown.len() > 280, "{}", shown.len());
         for (b, _) in &shown[1..] {
             assert!(on_vsync(b.at_true_us), "{b:?}");
+        }
+        assert_cadence(&shown, 1.0, 60.0);
+    }
+
+    #[test]
+    fn frames_start_where_the_video_puts_its_first() {
+        let later = PlayerSpec {
+            first_frame_s: 0.007,
+            ..spec(60.0)
+        };
+        let shown = play_spec(later, 1.0, 5.0);
+        assert!(shown.len() > 280, "{}", shown.len());
+        for (b, clock) in &shown {
+            let frames = (b.media_s - 0.007) * 60.0;
+            assert!((frames - frames.round()).abs() < 1e-6, "{b:?}");
+            // The frame nearest the clock at its vsync, counted from the first.
+            assert!((clock - b.media_s).abs() <= 0.5 / 60.0 + 1e-6, "{b:?} {clock}");
         }
         assert_cadence(&shown, 1.0, 60.0);
     }

@@ -52,6 +52,7 @@ fn base(name: &'static str, seed: u64, slots: usize, duration_s: f64, link: Link
         skew_ppm: 100.0,
         clock_offset_s: 3.0 * 3600.0,
         fps: vec![30.0, 60.0],
+        first_frame_ms: 0.0,
         seek_latency_ms: (50.0, 500.0),
         start_latency_ms: (10.0, 80.0),
         rate_tau_ms: (50.0, 300.0),

@@ -75,6 +75,8 @@ pub struct Scenario {
     pub skew_ppm: f64,
     pub clock_offset_s: f64,
     pub fps: Vec<f64>,
+    /// Media time of every video's first frame, ms ([`PlayerSpec::first_frame_s`]).
+    pub first_frame_ms: f64,
     pub seek_latency_ms: (f64, f64),
     pub start_latency_ms: (f64, f64),
     pub rate_tau_ms: (f64, f64),
@@ -417,6 +419,7 @@ impl World {
             let fps = sc.fps[r.below(sc.fps.len() as u64) as usize];
             let player = PlayerSpec {
                 fps,
+                first_frame_s: sc.first_frame_ms / 1e3,
                 seek_latency_us: r.range(sc.seek_latency_ms.0, sc.seek_latency_ms.1) * 1e3,
                 seek_variation: 0.2,
                 start_latency_us: r.range(sc.start_latency_ms.0, sc.start_latency_ms.1) * 1e3,
