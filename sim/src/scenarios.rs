@@ -325,3 +325,14 @@ pub fn seeks_while_playing(seed: u64, duration_s: f64) -> Scenario {
     sc.script = s;
     sc
 }
+
+/// `screen-clock` as the browser glue runs it: told the presentation step, not where frames
+/// fall on it (no [`insieme::sync::Input::FrameGrid`]), so the engines find the grid only from
+/// the frames they present; and the video's frames start at 7 ms, as the end-to-end clip's do.
+pub fn screen_live(seed: u64, duration_s: f64) -> Scenario {
+    let mut sc = screen_clock(seed, duration_s);
+    sc.name = "screen-live";
+    sc.tell_presentation_phase = false;
+    sc.first_frame_ms = 7.0;
+    sc
+}

@@ -380,3 +380,22 @@ fn a_seek_that_outlasts_the_start_holds_the_room_and_one_that_does_not_never() {
     }
     assert!(holds <= 9, "{holds} holds");
 }
+
+/// The browser glue tells its engine the presentation step but not where frames fall on it
+/// (`screen-live`): each viewer finds its grid offset from the frames it presents, and where
+/// the room's timeline falls near the tie between two frames, noise puts one viewer's offset on
+/// the other side of it. Each takes the side the oldest viewer announces, so they rest on one
+/// frame wherever the video's first frame lies. Deciding alone (before version 3 of the wire),
+/// 3 of these 30 runs, all with the first frame 4 ms in, had a viewer a frame apart from the
+/// seek at 36 s to the end (p95 16.7 ms).
+#[test]
+fn viewers_finding_the_grid_themselves_take_one_side_of_a_tie() {
+    for first_frame_ms in [0.0, 4.0, 7.0, 10.0, 13.0] {
+        for seed in 1..=6 {
+            let mut sc = scenarios::screen_live(seed, 60.0);
+            assert!(sc.tell_presentation_step && !sc.tell_presentation_phase);
+            sc.first_frame_ms = first_frame_ms;
+            run_resting_on_one_frame(sc);
+        }
+    }
+}

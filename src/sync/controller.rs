@@ -35,6 +35,7 @@ use super::clock_steering::{ClockSteering, Steer, GENTLE_RATE};
 use super::presentation::FrameGrid;
 use super::state::{Stamp, Versioned};
 use super::time::{LocalTime, MediaTime, Span};
+use super::wire::GridSide;
 use std::collections::VecDeque;
 
 /// What the player adapter must do. Semantics the adapter guarantees:
@@ -355,6 +356,8 @@ pub struct Controller {
     clock: ClockSteering,
     /// The frame grid offset in use, µs (see [`Controller::grid_offset`]).
     grid: Option<f64>,
+    /// The grid sides older viewers announced, oldest first (see [`GridSide`]).
+    older_grid_sides: Vec<GridSide>,
     /// When the latest frame was presented while playing: a display refresh.
     last_refresh: Option<LocalTime>,
     stats: ControllerStats,
@@ -394,6 +397,7 @@ impl Controller {
             resting_since: None,
             clock: ClockSteering::new(fast_rate),
             grid: None,
+            older_grid_sides: Vec::new(),
             last_refresh: None,
             stats: ControllerStats::default(),
         }
@@ -407,6 +411,11 @@ impl Controller {
         }
         self.step = step;
         true
+    }
+
+    /// The player's presentation step (zero: continuous).
+    pub fn presentation_step(&self) -> Span {
+        self.step
     }
 
     /// Whether the player's frames are quantized coarsely enough to matter.
@@ -441,6 +450,20 @@ impl Controller {
         self.grid
             .filter(|_| self.quantized())
             .map(|g| Span(g as i64))
+    }
+
+    /// The frame grid offset in use and the state it was measured for, to announce to
+    /// younger viewers (see [`GridSide`]).
+    pub fn grid_side(&self) -> Option<GridSide> {
+        Some(GridSide {
+            state: self.planned?,
+            offset: self.frame_grid_offset()?,
+        })
+    }
+
+    /// The grid sides the viewers older than this one announced, oldest first.
+    pub fn set_older_grid_sides(&mut self, sides: Vec<GridSide>) {
+        self.older_grid_sides = sides;
     }
 
     /// The grid this player presented frames on, while it played within the last
@@ -807,9 +830,12 @@ impl Controller {
         }
         let step = self.step.0 as f64;
         let wrapped = offset_on_grid(self.window.iter().map(|&(_, error)| error), step);
-        let offset = self
-            .grid
-            .map_or(wrapped, |last| offset_near(wrapped, last, step));
+        let oldest_side = self
+            .older_grid_sides
+            .iter()
+            .find(|side| Some(side.state) == self.planned)
+            .map(|side| side.offset.0 as f64);
+        let offset = grid_side(wrapped, self.grid, oldest_side, step);
         self.grid = Some(offset);
         offset
     }
@@ -1155,15 +1181,32 @@ fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
     wrapped[wrapped.len() / 2]
 }
 
+/// Which of `wrapped` (µs, within half a `step` either way) and its equals a whole step apart
+/// is the grid offset: the one nearest the oldest viewer's (`oldest`: what it announced for
+/// this state), however far past half a step, so that the picture is the one the oldest viewer
+/// shows; without one, the one nearest the `last` offset in use, within the hysteresis.
+fn grid_side(wrapped: f64, last: Option<f64>, oldest: Option<f64>, step: f64) -> f64 {
+    match (oldest, last) {
+        (Some(oldest), _) => nearest_equal(wrapped, oldest, step),
+        (None, Some(last)) => offset_near(wrapped, last, step),
+        (None, None) => wrapped,
+    }
+}
+
 /// Of `wrapped` (µs, within half a `step` either way) and its equals a whole step apart, the
 /// one nearest `last`, unless that is more than [`GRID_HYSTERESIS`] past half a step.
 fn offset_near(wrapped: f64, last: f64, step: f64) -> f64 {
-    let nearest = wrapped + ((last - wrapped) / step).round() * step;
+    let nearest = nearest_equal(wrapped, last, step);
     if nearest.abs() <= step / 2.0 + GRID_HYSTERESIS.0 as f64 {
         nearest
     } else {
         wrapped
     }
+}
+
+/// Of `offset` and its equals a whole `step` apart, the one nearest `to`.
+fn nearest_equal(offset: f64, to: f64, step: f64) -> f64 {
+    offset + ((to - offset) / step).round() * step
 }
 
 /// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
@@ -1198,7 +1241,7 @@ pub(super) fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -
 
 #[cfg(test)]
 mod tests {
-    use super::{offset_near, offset_on_grid};
+    use super::{grid_side, offset_near, offset_on_grid};
 
     const STEP: f64 = 16_667.0;
 
@@ -1214,6 +1257,22 @@ mod tests {
         // Away from half a step nothing changes.
         assert_eq!(offset_near(3_000.0, -7_900.0, STEP), 3_000.0);
         assert_eq!(offset_near(-2_000.0, 1_000.0, STEP), -2_000.0);
+    }
+
+    #[test]
+    fn the_oldest_viewers_side_of_the_tie_is_taken() {
+        // The oldest viewer steers to +8.3 ms; this one measures the same place as −8.2 ms.
+        let taken = grid_side(-8_200.0, None, Some(8_300.0), STEP);
+        assert!((taken - (STEP - 8_200.0)).abs() < 1e-6, "{taken}");
+        // Over this viewer's own last side, and beyond the hysteresis (another screen, whose
+        // refreshes fall elsewhere: the frame nearest the oldest viewer's is the one to show).
+        let taken = grid_side(-4_000.0, Some(-4_100.0), Some(8_300.0), STEP);
+        assert!((taken - (STEP - 4_000.0)).abs() < 1e-6, "{taken}");
+        // Alone, the own side is kept, as before.
+        assert_eq!(grid_side(-8_200.0, Some(-8_100.0), None, STEP), -8_200.0);
+        assert_eq!(grid_side(-8_200.0, None, None, STEP), -8_200.0);
+        // A side on the same half as ours changes nothing.
+        assert_eq!(grid_side(2_000.0, None, Some(3_000.0), STEP), 2_000.0);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::controller::{
 use super::presentation::FrameGrid;
 use super::state::{apply_intent, Intent, IntentError, Leads, Playback, Register, Versioned};
 use super::time::{LocalTime, MediaTime, RoomTime, Span};
-use super::wire::{Body, Hello, Invalid, Timebase, WireMessage};
+use super::wire::{Body, GridSide, Hello, Invalid, Timebase, WireMessage};
 use super::PeerId;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -209,6 +209,8 @@ struct Peer {
     seek: Option<Span>,
     buffering: bool,
     error: Option<Span>,
+    /// Its frame grid side for the state it plays ([`Hello::frame_grid`]).
+    grid: Option<GridSide>,
     last_event: Option<LocalTime>,
 }
 
@@ -251,6 +253,8 @@ pub struct Engine {
     player: VecDeque<PlayerCommand>,
     pending_intents: VecDeque<Intent>,
     next_hello: LocalTime,
+    /// The frame grid side last announced in a hello: a new one is announced at once.
+    announced_grid: Option<GridSide>,
     ping_seq: u32,
     stats: Stats,
 }
@@ -263,6 +267,7 @@ impl Engine {
             frame_grid: None,
             guard: StallGuard::new(cfg.buffering, cfg.hold_cooldown),
             next_hello: now + cfg.hello_interval,
+            announced_grid: None,
             cfg,
             me,
             now,
@@ -310,6 +315,7 @@ impl Engine {
             Input::PeerLeft(id) => {
                 self.peers.remove(&id);
                 self.tell_controller_peers_seeks();
+                self.tell_controller_older_grids();
             }
             Input::Buffering(stalled) => self.on_buffering(now, stalled),
             Input::PresentationStep(step) => {
@@ -579,6 +585,7 @@ impl Engine {
                 seek: None,
                 buffering: false,
                 error: None,
+                grid: None,
                 last_event: None,
             },
         );
@@ -670,6 +677,7 @@ impl Engine {
         peer.prep = h.prep;
         peer.seek = h.seek;
         peer.error = h.error;
+        peer.grid = h.frame_grid;
         if peer.buffering != h.buffering {
             peer.buffering = h.buffering;
             self.out.push_back(Output::Event(Event::PeerBuffering {
@@ -695,6 +703,8 @@ impl Engine {
                 self.broadcast_hello(Channel::Reliable);
             }
         }
+        // After the rank: which peers are older than us depends on it.
+        self.tell_controller_older_grids();
     }
 
     fn on_state(&mut self, now: LocalTime, v: Versioned) {
@@ -925,6 +935,7 @@ impl Engine {
             self.next_hello = now + self.cfg.hello_interval;
             self.broadcast_hello(Channel::Unreliable);
         }
+        self.announce_new_grid_side();
         if let Some(a) = self.guard.tick(now, self.group_playing()) {
             self.hold_action(now, a);
         }
@@ -1003,6 +1014,21 @@ impl Engine {
         self.controller.set_told_seek(told);
     }
 
+    /// The frame grid sides of the peers older than us, oldest first: the controller takes the
+    /// side of the oldest announcing one for the state it plays (see [`GridSide`]). A peer
+    /// not yet ranked is younger than everyone ranked.
+    fn tell_controller_older_grids(&mut self) {
+        let older = |rank: u64| self.rank.is_none_or(|mine| rank < mine);
+        let mut sides: Vec<(u64, GridSide)> = self
+            .peers
+            .values()
+            .filter_map(|p| Some((p.rank.filter(|r| older(*r))?, p.grid?)))
+            .collect();
+        sides.sort_by_key(|(rank, _)| *rank);
+        self.controller
+            .set_older_grid_sides(sides.into_iter().map(|(_, side)| side).collect());
+    }
+
     fn hello(&self) -> Hello {
         Hello {
             rank: self.rank,
@@ -1011,7 +1037,29 @@ impl Engine {
             seek: self.controller.measured_seek(),
             buffering: self.guard.is_stalled(),
             error: self.controller.error(),
+            frame_grid: self.controller.grid_side(),
             state: self.register.get().cloned(),
+        }
+    }
+
+    /// Announces our frame grid side as soon as it is first measured for a state, or moves to
+    /// the other side of the tie, so that younger viewers take it within a round trip rather
+    /// than at the next periodic hello.
+    fn announce_new_grid_side(&mut self) {
+        let side = self.controller.grid_side();
+        let step = self.controller.presentation_step();
+        let moved = match (self.announced_grid, side) {
+            (None, None) => false,
+            (Some(last), Some(now)) => {
+                last.state != now.state || (now.offset - last.offset).abs().0 * 2 > step.0
+            }
+            _ => true,
+        };
+        if moved {
+            self.announced_grid = side;
+            if side.is_some() {
+                self.broadcast_hello(Channel::Reliable);
+            }
         }
     }
 
@@ -1408,6 +1456,10 @@ mod tests {
                 seek: (rng.next() % 2 == 0).then(|| Span(rng.i64())),
                 buffering: rng.next() % 2 == 0,
                 error: Some(Span(rng.i64())),
+                frame_grid: (rng.next() % 2 == 0).then(|| GridSide {
+                    state: stamp,
+                    offset: Span(rng.i64() % 200_000),
+                }),
                 state: Some(Versioned { stamp, playback }),
             }),
             _ => Body::State(Versioned { stamp, playback }),

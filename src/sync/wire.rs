@@ -11,17 +11,21 @@
 //! receiver's context (a stamp from the far future, a pong for a ping never sent) happen in the
 //! engine; both kinds are counted in [`super::Stats`] and never touch the playback state.
 
-use super::state::Versioned;
+use super::state::{Stamp, Versioned};
 use super::time::{LocalTime, Span};
 use super::PeerId;
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol. Bump on any incompatible change to the types below.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Longest time a peer may say it held a ping before replying. Anything longer is not a
 /// usable clock sample (and probably not honest).
 pub const MAX_PONG_HOLD: Span = Span::from_secs(10);
+
+/// Largest frame grid offset a peer may announce ([`Hello::frame_grid`]): a follower's offset
+/// is at most a step (100 ms at the coarsest plausible step) and half a step past its own.
+pub const MAX_GRID_OFFSET: Span = Span::from_millis(150);
 
 /// The versioned envelope of every message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +65,11 @@ impl WireMessage {
                 sane(h.prep.is_sane() && h.prep >= Span::ZERO)?;
                 sane(h.seek.is_none_or(|s| s.is_sane() && s >= Span::ZERO))?;
                 sane(h.error.is_none_or(|e| e.is_sane()))?;
+                sane(
+                    h.frame_grid.is_none_or(|g| {
+                        g.state.wall.is_sane() && g.offset.abs() <= MAX_GRID_OFFSET
+                    }),
+                )?;
                 if let Some(s) = &h.state {
                     validate_state(s)?;
                 }
@@ -133,8 +142,23 @@ pub struct Hello {
     /// The sender's latest measured playback offset from the room (positive: ahead), so
     /// everyone's people list can show how well each viewer is in sync.
     pub error: Option<Span>,
+    /// Where on the frame grid the sender steers its clock for the state it plays (version 3),
+    /// so that viewers sharing a screen's refreshes take the same side of the tie between two
+    /// frames (see [`GridSide`]).
+    pub frame_grid: Option<GridSide>,
     /// The sender's current playback state, so newcomers and healed partitions converge.
     pub state: Option<Versioned>,
+}
+
+/// A viewer's frame grid offset (how far from the room timeline its frames start, within about
+/// half a frame) for one playback state. An offset near half a frame is as near one frame as
+/// the next, and viewers deciding alone took opposite sides and showed frames a frame apart
+/// for 38 s; so each takes the side of the oldest viewer announcing one for the same state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridSide {
+    /// The state the offset was measured against (a new state measures it afresh).
+    pub state: Stamp,
+    pub offset: Span,
 }
 
 /// A room timeline: `room time = reference's local clock + base`.
@@ -185,5 +209,32 @@ mod tests {
             t1: LocalTime(i64::MIN),
         });
         assert_eq!(ping.validate(), Err(Invalid::Value));
+    }
+
+    #[test]
+    fn a_frame_grid_side_beyond_any_frame_is_refused() {
+        let hello = |offset_ms: i64| {
+            WireMessage::new(Body::Hello(Hello {
+                rank: Some(0),
+                timebase: None,
+                prep: Span::ZERO,
+                seek: None,
+                buffering: false,
+                error: None,
+                frame_grid: Some(GridSide {
+                    state: Stamp {
+                        wall: RoomTime(1),
+                        counter: 0,
+                        peer: PeerId(1),
+                    },
+                    offset: Span::from_millis(offset_ms),
+                }),
+                state: None,
+            }))
+        };
+        assert_eq!(hello(-16).validate(), Ok(()));
+        assert_eq!(hello(150).validate(), Ok(()));
+        assert_eq!(hello(151).validate(), Err(Invalid::Value));
+        assert_eq!(hello(-10_000).validate(), Err(Invalid::Value));
     }
 }

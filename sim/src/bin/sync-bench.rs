@@ -63,6 +63,11 @@ fn main() {
             scenarios::screen_clock(seed, 65.0),
             vec![Target::P95(10.0), Target::P99(17.0)],
         ),
+        // `screen-clock` without the frame grid told, as the browser glue runs.
+        (
+            scenarios::screen_live(seed, 65.0),
+            vec![Target::P95(10.0), Target::P99(17.0)],
+        ),
         (
             scenarios::screen_clock_drift(seed, 180.0),
             vec![Target::P95(10.0), Target::P99(17.0)],
