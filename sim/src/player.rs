@@ -144,6 +144,7 @@ impl PlayerSpec {
         Some(insieme::sync::FrameGrid {
             vsync: insieme::sync::LocalTime(to_local(vsync).round() as i64),
             refresh_us: d.refresh_us * scale / 1e6,
+            frame: insieme::sync::MediaTime::from_secs_f64(self.first_frame_s),
             frame_us,
         })
     }
@@ -757,7 +758,10 @@ mod tests {
             let frames = (b.media_s - 0.007) * 60.0;
             assert!((frames - frames.round()).abs() < 1e-6, "{b:?}");
             // The frame nearest the clock at its vsync, counted from the first.
-            assert!((clock - b.media_s).abs() <= 0.5 / 60.0 + 1e-6, "{b:?} {clock}");
+            assert!(
+                (clock - b.media_s).abs() <= 0.5 / 60.0 + 1e-6,
+                "{b:?} {clock}"
+            );
         }
         assert_cadence(&shown, 1.0, 60.0);
     }

@@ -358,8 +358,8 @@ pub struct Controller {
     grid: Option<f64>,
     /// The grid sides older viewers announced, oldest first (see [`GridSide`]).
     older_grid_sides: Vec<GridSide>,
-    /// When the latest frame was presented while playing: a display refresh.
-    last_refresh: Option<LocalTime>,
+    /// The latest frame presented while playing: its media time, and a display refresh.
+    last_presented: Option<Observation>,
     stats: ControllerStats,
 }
 
@@ -398,7 +398,7 @@ impl Controller {
             clock: ClockSteering::new(fast_rate),
             grid: None,
             older_grid_sides: Vec::new(),
-            last_refresh: None,
+            last_presented: None,
             stats: ControllerStats::default(),
         }
     }
@@ -467,19 +467,21 @@ impl Controller {
     }
 
     /// The grid this player presented frames on, while it played within the last
-    /// [`PRESENTED_GRID_FRESH`]: a refresh it presented a frame at, and the presentation step
-    /// as both the refresh and the frame (frames are presented once per step). A start moved
-    /// onto it (see [`FrameGrid::align`]) puts the new timeline's frames on this screen's
+    /// [`PRESENTED_GRID_FRESH`]: a frame it presented and the refresh it was presented at, and
+    /// the presentation step as both the refresh and the frame (frames are presented once per
+    /// step), taken to the standard frame rate it measures (see [`standard_frame_us`]). A start
+    /// moved onto it (see [`FrameGrid::align`]) puts the new timeline's frames on this screen's
     /// refreshes, far from the tie between two frames where viewers sharing the screen would
     /// each pick a side of their own.
     pub fn presented_grid(&self, now: LocalTime) -> Option<FrameGrid> {
-        let at = self
-            .last_refresh
-            .filter(|t| now - *t <= PRESENTED_GRID_FRESH)?;
-        let step = self.step.0 as f64;
+        let last = self
+            .last_presented
+            .filter(|o| now - o.presented_at <= PRESENTED_GRID_FRESH)?;
+        let step = standard_frame_us(self.step);
         self.quantized().then_some(FrameGrid {
-            vsync: at,
+            vsync: last.presented_at,
             refresh_us: step,
+            frame: last.media_time,
             frame_us: step,
         })
     }
@@ -704,7 +706,7 @@ impl Controller {
                 }
             }
             Mode::Playing | Mode::PausingAt(_) => {
-                self.last_refresh = Some(obs.presented_at);
+                self.last_presented = Some(obs);
                 self.correct(now, obs, v, map, out)
             }
             Mode::Idle => {}
@@ -1169,6 +1171,39 @@ impl Controller {
     }
 }
 
+/// Frame rates video is made at, fps: NTSC's 1000/1001 ones and the whole ones.
+const STANDARD_FRAME_RATES: [f64; 12] = [
+    24_000.0 / 1_001.0,
+    24.0,
+    25.0,
+    30_000.0 / 1_001.0,
+    30.0,
+    48.0,
+    50.0,
+    60_000.0 / 1_001.0,
+    60.0,
+    100.0,
+    120_000.0 / 1_001.0,
+    120.0,
+];
+
+/// How near a standard frame duration a step must be to be taken for it: the NTSC rates are
+/// 0.1 % off the whole ones, and a step measured in the end-to-end runs was 4 µs (0.026 %) off
+/// the true one; just short of halfway between.
+const STANDARD_WITHIN: f64 = 4.5e-4;
+
+/// The exact frame duration a measured `step` stands for, µs: the standard one within
+/// [`STANDARD_WITHIN`], else the step. A step is measured to the microsecond (16 667 µs for
+/// 16 666.67), and a start aligned with it ten minutes of media away fell 12 ms off the frames.
+fn standard_frame_us(step: Span) -> f64 {
+    let step = step.0 as f64;
+    STANDARD_FRAME_RATES
+        .iter()
+        .map(|fps| 1e6 / fps)
+        .find(|exact| (step - exact).abs() <= exact * STANDARD_WITHIN)
+        .unwrap_or(step)
+}
+
 /// Where `errors` (µs) fall within a step, as one offset within half a step either way: the
 /// median of the errors, each wrapped into that range. Errors scattered across the wrap point
 /// (an offset of half a step) sort to both ends, and the median is one of them: the same offset.
@@ -1241,7 +1276,8 @@ pub(super) fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -
 
 #[cfg(test)]
 mod tests {
-    use super::{grid_side, offset_near, offset_on_grid};
+    use super::{grid_side, offset_near, offset_on_grid, standard_frame_us};
+    use crate::sync::time::Span;
 
     const STEP: f64 = 16_667.0;
 
@@ -1257,6 +1293,22 @@ mod tests {
         // Away from half a step nothing changes.
         assert_eq!(offset_near(3_000.0, -7_900.0, STEP), 3_000.0);
         assert_eq!(offset_near(-2_000.0, 1_000.0, STEP), -2_000.0);
+    }
+
+    #[test]
+    fn a_measured_step_stands_for_the_exact_standard_frame() {
+        let exact = |step_us: i64, fps: f64| {
+            let us = standard_frame_us(Span::from_micros(step_us));
+            (us - 1e6 / fps).abs() < 1e-6
+        };
+        assert!(exact(16_667, 60.0));
+        assert!(exact(16_663, 60.0));
+        assert!(exact(16_674, 60.0));
+        assert!(exact(16_683, 60_000.0 / 1_001.0));
+        assert!(exact(33_367, 30_000.0 / 1_001.0));
+        assert!(exact(41_667, 24.0));
+        // A 75 Hz screen's refresh is no frame rate: the step as measured.
+        assert_eq!(standard_frame_us(Span::from_micros(13_333)), 13_333.0);
     }
 
     #[test]

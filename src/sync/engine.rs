@@ -1262,6 +1262,7 @@ mod tests {
         let grid = FrameGrid {
             vsync,
             refresh_us,
+            frame: MediaTime(0),
             frame_us: refresh_us,
         };
         let off = |x: f64| (x / refresh_us - (x / refresh_us).round()).abs() * refresh_us;

@@ -68,13 +68,16 @@ impl StepEstimator {
 }
 
 /// The exact grid a player shows frames on: refreshes every `refresh_us` from `vsync` (a recent
-/// refresh, on the local clock), and frames every `frame_us` of media time from zero. Exact
-/// means to a fraction of a microsecond: a start placed on it after a seek a minute away must
-/// still fall on a refresh, and a microsecond off per frame would be 3.6 ms off per minute.
+/// refresh, on the local clock), and frames every `frame_us` of media time from `frame` (the
+/// media time of one frame: a video's frames need not start at zero; the end-to-end clip's
+/// start at 7 ms). Exact means to a fraction of a microsecond: a start placed on it after a
+/// seek a minute away must still fall on a refresh, and a microsecond off per frame would be
+/// 3.6 ms off per minute.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrameGrid {
     pub vsync: LocalTime,
     pub refresh_us: f64,
+    pub frame: MediaTime,
     pub frame_us: f64,
 }
 
@@ -85,6 +88,7 @@ impl FrameGrid {
     /// Whether the grid describes a display and a video at all.
     pub fn is_plausible(&self) -> bool {
         self.vsync.is_sane()
+            && self.frame.is_sane()
             && Self::PLAUSIBLE_US.contains(&self.refresh_us)
             && Self::PLAUSIBLE_US.contains(&self.frame_us)
     }
@@ -95,7 +99,8 @@ impl FrameGrid {
     /// exactly at a refresh: every viewer on this grid shows the same frame, as far as can be
     /// from the tie between two.
     pub fn align(&self, start: LocalTime, from: MediaTime) -> (LocalTime, MediaTime) {
-        let frame = (from.0 as f64 / self.frame_us).round() * self.frame_us;
+        let frames = ((from - self.frame).0 as f64 / self.frame_us).round();
+        let frame = self.frame.0 as f64 + frames * self.frame_us;
         let refreshes = ((start - self.vsync).0 as f64 / self.refresh_us).ceil();
         let on_refresh = self.vsync.0 as f64 + refreshes * self.refresh_us;
         (
@@ -178,6 +183,7 @@ mod tests {
         let grid = FrameGrid {
             vsync: LocalTime(5_000_000),
             refresh_us: refresh,
+            frame: MediaTime(0),
             frame_us: refresh,
         };
         let (start, from) = grid.align(LocalTime(30_000_123), MediaTime(600_004_000));
@@ -187,6 +193,24 @@ mod tests {
         assert!((frames - frames.round()).abs() < 0.01, "{frames}");
         assert!(start >= LocalTime(30_000_123) && start.0 < 30_000_123 + 16_667);
         assert!((from.0 - 600_004_000).abs() <= 8_334);
+    }
+
+    #[test]
+    fn a_start_lands_on_frames_that_do_not_start_at_zero() {
+        let refresh = 1e6 / 60.0;
+        // A frame seen at 30.007 s: the video's frames start at 7 ms.
+        let grid = FrameGrid {
+            vsync: LocalTime(5_000_000),
+            refresh_us: refresh,
+            frame: MediaTime(30_007_000),
+            frame_us: refresh,
+        };
+        for to in [0, 3_000, 600_004_000] {
+            let (_, from) = grid.align(LocalTime(6_000_000), MediaTime(to));
+            let frames = (from.0 - 7_000) as f64 / refresh;
+            assert!((frames - frames.round()).abs() < 0.01, "{to}: {from:?}");
+            assert!((from.0 - to).abs() <= 8_334, "{to}: {from:?}");
+        }
     }
 
     #[test]
