@@ -547,6 +547,33 @@ impl Controller {
         Span::from_secs(2) + self.prep()
     }
 
+    /// Loads the media of `state` if the player has another (or none). Of everything the
+    /// controller does, only this needs no room timeline: a newcomer loads as soon as it hears
+    /// the state, and the media's metadata arrives while its clock is still being measured
+    /// (which takes a few hundred milliseconds) rather than after.
+    pub fn load_media(&mut self, state: Option<&Versioned>, out: &mut VecDeque<PlayerCommand>) {
+        let Some(media) = state.and_then(|v| v.playback.media.as_ref()) else {
+            return;
+        };
+        if self.loaded.as_ref() == Some(media) {
+            return;
+        }
+        out.push_back(PlayerCommand::Load {
+            media_id: media.clone(),
+        });
+        self.loaded = Some(media.clone());
+        // Another media, perhaps from another server: what our seeks take is unknown (the
+        // peers' tell us anew with their next hellos).
+        self.seek_lat.own = Latency::new(SEEK_LATENCY_GUESS);
+        self.grid = None;
+        self.loading = true;
+        self.mode = Mode::Idle;
+        self.playing_cmd = false;
+        self.seek = None;
+        self.planned = None;
+        self.last_obs = None;
+    }
+
     /// Brings the plan in line with the state: load media, plan for a new state, fire timers.
     pub fn update(
         &mut self,
@@ -556,24 +583,10 @@ impl Controller {
     ) {
         let Some((v, map)) = desired else { return };
         let p = &v.playback;
-        let Some(media) = &p.media else { return };
-        if self.loaded.as_ref() != Some(media) {
-            out.push_back(PlayerCommand::Load {
-                media_id: media.clone(),
-            });
-            self.loaded = Some(media.clone());
-            // Another media, perhaps from another server: what our seeks take is unknown (the
-            // peers' tell us anew with their next hellos).
-            self.seek_lat.own = Latency::new(SEEK_LATENCY_GUESS);
-            self.grid = None;
-            self.loading = true;
-            self.mode = Mode::Idle;
-            self.playing_cmd = false;
-            self.seek = None;
-            self.planned = None;
-            self.last_obs = None;
+        if p.media.is_none() {
             return;
         }
+        self.load_media(Some(v), out);
         if self.loading {
             return;
         }

@@ -940,6 +940,8 @@ impl Engine {
             self.hold_action(now, a);
         }
         self.release_orphan_hold(now);
+        self.controller
+            .load_media(self.register.get(), &mut self.player);
         let map = self.room_map(now);
         let desired = self.register.get().zip(map);
         let desired = desired.as_ref().map(|(v, m)| (*v, m));
@@ -1227,6 +1229,30 @@ mod tests {
         let s0 = m.engine(0).playback().cloned();
         assert!(s0.as_ref().is_some_and(|v| v.playback.playing));
         assert!((0..3).all(|i| m.engine(i).playback().cloned() == s0));
+    }
+
+    #[test]
+    fn a_newcomer_loads_the_media_before_it_knows_the_room_time() {
+        let mut m = Mini::new(2);
+        // Peer 0 founds the room at once: peer 1 hears the state before it has the clock
+        // samples (4, one per 100 ms) that room time needs.
+        m.load(0);
+        m.run_for(30_000);
+        assert!(m.engine(1).room_time(m.local(1)).is_none());
+        assert_eq!(
+            m.commands[1],
+            vec![PlayerCommand::Load {
+                media_id: "film".into()
+            }],
+            "only the load: placing the player needs room time"
+        );
+        m.run_for(1_000_000);
+        assert!(m.engine(1).room_time(m.local(1)).is_some());
+        let loads = m.commands[1]
+            .iter()
+            .filter(|c| matches!(c, PlayerCommand::Load { .. }))
+            .count();
+        assert_eq!(loads, 1, "loaded once: {:?}", m.commands[1]);
     }
 
     /// Peer 1 pauses, seeks and plays to each position; each start as (local instant, media
