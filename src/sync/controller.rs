@@ -547,12 +547,13 @@ impl Controller {
         Span::from_secs(2) + self.prep()
     }
 
-    /// Loads the media of `state` if the player has another (or none). Of everything the
-    /// controller does, only this needs no room timeline: a newcomer loads as soon as it hears
-    /// the state, and the media's metadata arrives while its clock is still being measured
-    /// (which takes a few hundred milliseconds) rather than after.
-    pub fn load_media(&mut self, state: Option<&Versioned>, out: &mut VecDeque<PlayerCommand>) {
-        let Some(media) = state.and_then(|v| v.playback.media.as_ref()) else {
+    /// Loads the media of `state` if the player has another (or none); called before every
+    /// [`update`](Self::update). Of everything the controller does, only this needs no room
+    /// timeline: a newcomer loads as soon as it hears the state, and the media's metadata
+    /// arrives while its clock is still being measured (a few hundred milliseconds) rather than
+    /// after.
+    pub fn load_media(&mut self, state: &Versioned, out: &mut VecDeque<PlayerCommand>) {
+        let Some(media) = &state.playback.media else {
             return;
         };
         if self.loaded.as_ref() == Some(media) {
@@ -574,7 +575,8 @@ impl Controller {
         self.last_obs = None;
     }
 
-    /// Brings the plan in line with the state: load media, plan for a new state, fire timers.
+    /// Brings the plan in line with the state, once its media is loaded
+    /// ([`load_media`](Self::load_media)): plan for a new state, fire timers.
     pub fn update(
         &mut self,
         now: LocalTime,
@@ -583,11 +585,7 @@ impl Controller {
     ) {
         let Some((v, map)) = desired else { return };
         let p = &v.playback;
-        if p.media.is_none() {
-            return;
-        }
-        self.load_media(Some(v), out);
-        if self.loading {
+        if p.media.is_none() || self.loaded != p.media || self.loading {
             return;
         }
         if self.moving() && self.clock.give_up_if_overdue(now) {

@@ -940,8 +940,9 @@ impl Engine {
             self.hold_action(now, a);
         }
         self.release_orphan_hold(now);
-        self.controller
-            .load_media(self.register.get(), &mut self.player);
+        if let Some(v) = self.register.get() {
+            self.controller.load_media(v, &mut self.player);
+        }
         let map = self.room_map(now);
         let desired = self.register.get().zip(map);
         let desired = desired.as_ref().map(|(v, m)| (*v, m));
