@@ -190,8 +190,8 @@ async fn run(party: &Party) -> Result<(serde_json::Value, serde_json::Value)> {
         "timeline_offset_p95_ms": percentile(&smoothed, 0.95),
         "timeline_offset_p99_ms": percentile(&smoothed, 0.99),
         // The machine while it played: the share of CPU time the hypervisor gave other guests
-        // (steal) and the share left idle. On 2026-12-03 the same code had viewers a frame
-        // apart 13 %, 9 % and 4 % of the time in runs with 4.8 %, 2.8 % and 1.4 % steal.
+        // (steal) and the share left idle. A few percent of steal keeps viewers a frame apart
+        // far more often (README), so runs compare only at similar steal.
         "cpu_steal_percent": cpu.map(|c| c.steal * 100.0),
         "cpu_idle_percent": cpu.map(|c| c.idle * 100.0),
     });
@@ -245,8 +245,7 @@ fn print_table(report: &serde_json::Value) {
     }
 }
 
-/// The machine's cumulative CPU times from `/proc/stat` (all cores, in clock ticks); `None`
-/// where there is no such file.
+/// The machine's cumulative CPU times from `/proc/stat` (all cores, in clock ticks).
 #[derive(Clone, Copy)]
 struct CpuTimes {
     total: u64,
@@ -262,6 +261,7 @@ struct CpuShares {
 }
 
 impl CpuTimes {
+    /// `None` where there is no `/proc/stat` (not Linux) or it reads unlike one.
     fn read() -> Option<CpuTimes> {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
         // cpu  user nice system idle iowait irq softirq steal ...
