@@ -72,7 +72,8 @@ mod tests {
                 v: 1,
                 id: "me".into(),
                 peers: vec!["a".into(), "b".into()],
-                max_bytes: 32768
+                max_bytes: 32768,
+                turn: None,
             }))
         );
         assert_eq!(

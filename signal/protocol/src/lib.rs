@@ -17,6 +17,10 @@ pub enum ServerMessage {
         id: String,
         peers: Vec<String>,
         max_bytes: usize,
+        /// Short-lived TURN credentials for this client, when the endpoint holds a TURN secret
+        /// (see [`TurnCredential`]); absent otherwise, and ignored by clients that predate it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnCredential>,
     },
     Joined {
         peer: String,
@@ -34,6 +38,18 @@ pub enum ServerMessage {
         code: String,
         message: String,
     },
+}
+
+/// A TURN credential in coturn's REST scheme (`use-auth-secret`): `username` is
+/// `<unix expiry>:<random id>` and `credential` is `base64(HMAC-SHA1(secret, username))`, so the
+/// TURN server checks it with the shared secret alone and it stops working at the expiry. The
+/// TURN URLs themselves come from the app's `config.json`, not from the endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TurnCredential {
+    pub username: String,
+    pub credential: String,
+    /// Seconds the credential was minted to live (the expiry is in `username`).
+    pub ttl_secs: u64,
 }
 
 /// Messages a client sends. The endpoint reads them with its own borrowing parser (to answer
@@ -81,6 +97,7 @@ mod tests {
             id: "me".into(),
             peers: vec!["a".into()],
             max_bytes: 9,
+            turn: None,
         };
         let text = serde_json::to_string(&welcome).unwrap();
         assert_eq!(
