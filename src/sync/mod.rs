@@ -24,6 +24,8 @@ pub mod engine;
 pub mod presentation;
 pub mod state;
 #[cfg(test)]
+pub(crate) mod test_harness;
+#[cfg(test)]
 mod test_rng;
 pub mod time;
 pub mod wire;

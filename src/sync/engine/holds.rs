@@ -1,0 +1,110 @@
+//! Holding the group while our player stalls, and releasing the hold: the engine's side of the
+//! [`StallGuard`](crate::sync::buffering::StallGuard), which decides when.
+
+use super::{Channel, Engine};
+use crate::sync::buffering::{BufferingPolicy, HoldAction};
+use crate::sync::state::Playback;
+use crate::sync::time::{LocalTime, RoomTime, Span};
+
+impl Engine {
+    pub(super) fn on_buffering(&mut self, now: LocalTime, stalled: bool) {
+        if stalled == self.guard.is_stalled() {
+            return;
+        }
+        // A stall that is the wait for data of a seek we asked for (read before the controller
+        // hears of the stall) matters only once the group starts: when, on our clock.
+        let own_seek_until = self
+            .controller
+            .seeking()
+            .then(|| self.anchor_local(now).unwrap_or(now));
+        self.controller.set_stalled(now, stalled);
+        let group_playing = self.group_playing();
+        if let Some(action) = self
+            .guard
+            .report(now, stalled, group_playing, own_seek_until)
+        {
+            self.hold_action(now, action);
+        }
+        self.broadcast_hello(Channel::Reliable);
+    }
+
+    /// Whether the room is playing and not held: whether there is anything to hold.
+    pub(super) fn group_playing(&self) -> bool {
+        self.register
+            .get()
+            .is_some_and(|v| v.playback.playing && v.playback.hold.is_none())
+    }
+
+    pub(super) fn hold_action(&mut self, now: LocalTime, action: HoldAction) {
+        let Some(map) = self.room_map(now) else {
+            return;
+        };
+        let Some(cur) = self.register.get().map(|v| v.playback.clone()) else {
+            return;
+        };
+        let r = map.to_room(now);
+        let next = match action {
+            HoldAction::Hold => {
+                if !cur.playing || cur.hold.is_some() {
+                    return;
+                }
+                // Hold where this viewer froze, so it resumes from data it already has.
+                let at = self
+                    .controller
+                    .last_position()
+                    .filter(|p| (*p - cur.position_at(r)).abs() < Span::from_secs(5))
+                    .unwrap_or_else(|| cur.position_at(r));
+                self.stats.holds += 1;
+                Playback {
+                    playing: false,
+                    anchor_media: at,
+                    anchor_room: r,
+                    lead_in_rate: 0.0,
+                    hold: Some(self.me),
+                    ..cur
+                }
+            }
+            HoldAction::Release => {
+                if cur.hold.is_some() && !cur.playing {
+                    self.release_hold(r, cur);
+                }
+                return;
+            }
+        };
+        self.write_state(r, next);
+    }
+
+    /// Ends a buffering hold: the group resumes a seek's lead from now.
+    pub(super) fn release_hold(&mut self, r: RoomTime, held: Playback) {
+        self.stats.releases += 1;
+        let resumed = held.released_at(r + self.leads().seek);
+        self.write_state(r, resumed);
+    }
+
+    /// The reference releases a hold whose holder left, or that outlived its wait budget (the
+    /// holder may have lost its connection without the channel closing yet).
+    pub(super) fn release_orphan_hold(&mut self, now: LocalTime) {
+        if self.timebase.reference != self.me {
+            return;
+        }
+        let Some(map) = self.room_map(now) else {
+            return;
+        };
+        let Some(v) = self.register.get() else { return };
+        let Some(holder) = v.playback.hold else {
+            return;
+        };
+        if holder == self.me || v.playback.playing {
+            return;
+        }
+        let age = map.to_room(now) - v.playback.anchor_room;
+        let overdue = match self.cfg.buffering {
+            BufferingPolicy::WaitUpTo(w) => age > w + Span::from_secs(5),
+            BufferingPolicy::AlwaysWait => false,
+            BufferingPolicy::NeverWait => true,
+        };
+        if !self.peers.contains_key(&holder) || overdue {
+            self.release_hold(map.to_room(now), v.playback.clone());
+        }
+    }
+}

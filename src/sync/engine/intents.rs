@@ -1,0 +1,116 @@
+//! The local user's intents, scheduled ahead on the room timeline (and onto this player's
+//! frame grid), and the states peers send, merged into the replicated register.
+
+use super::{Channel, Destination, Engine, Event, Output};
+use crate::sync::clock::RoomMap;
+use crate::sync::state::{apply_intent, Intent, IntentError, Leads, Playback, Versioned};
+use crate::sync::time::{LocalTime, RoomTime, Span};
+use crate::sync::wire::Body;
+
+/// Most intents remembered while waiting to be in sync.
+const MAX_PENDING_INTENTS: usize = 8;
+
+impl Engine {
+    pub(super) fn queue_intent(&mut self, intent: Intent) {
+        if self.pending_intents.len() < MAX_PENDING_INTENTS {
+            self.pending_intents.push_back(intent);
+        } else {
+            self.stats.intents_refused += 1;
+        }
+    }
+
+    pub(super) fn apply_pending_intents(&mut self, now: LocalTime) {
+        while !self.pending_intents.is_empty() {
+            if self.rank.is_none() && self.peers.values().all(|p| p.rank.is_none()) {
+                // First act in a room nobody has acted in: we found its timeline.
+                self.rank = Some(0);
+                let prev = self.room_map(now);
+                self.update_reference(now, prev);
+                self.broadcast_hello(Channel::Reliable);
+            }
+            let Some(map) = self.room_map(now) else {
+                return;
+            };
+            let Some(intent) = self.pending_intents.pop_front() else {
+                return;
+            };
+            let r = map.to_room(now);
+            let cur = self.register.get().map(|v| v.playback.clone());
+            match apply_intent(cur.as_ref(), &intent, r, self.leads()) {
+                Ok(p) => {
+                    let p = self.on_frame_grid(p, &map, now);
+                    self.stats.intents_applied += 1;
+                    self.guard.forget_hold();
+                    self.write_state(r, p);
+                }
+                Err(IntentError::NoChange | IntentError::NoMedia | IntentError::Invalid) => {
+                    self.stats.intents_refused += 1;
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_state(&mut self, now: LocalTime, v: Versioned) {
+        // A newcomer still on its own clock cannot judge room times; once it has met the
+        // room (it has a rank, and `room_map` is the room's), every state is checked.
+        let same_timeline = self.rank.is_some();
+        if let Some(map) = self.room_map(now).filter(|_| same_timeline) {
+            let room_now = map.to_room(now);
+            let horizon = room_now + self.cfg.max_future;
+            if v.stamp.wall > horizon || v.playback.anchor_room > horizon {
+                self.stats.rejected_future += 1;
+                return;
+            }
+        }
+        if self.register.merge(v.clone()) {
+            self.stats.states_adopted += 1;
+            if self.guard.is_holding() && v.playback.hold != Some(self.me) {
+                self.guard.forget_hold();
+            }
+            self.out.push_back(Output::Event(Event::StateChanged(v)));
+        }
+    }
+
+    pub(super) fn write_state(&mut self, r: RoomTime, p: Playback) {
+        let v = self.register.write(r, self.me, p);
+        self.send(Destination::All, Channel::Reliable, Body::State(v.clone()));
+        self.out.push_back(Output::Event(Event::StateChanged(v)));
+    }
+
+    /// Moves a scheduled start onto this player's frame grid: from a frame, at a refresh (less
+    /// than half a frame and one refresh away). Viewers on another grid are no worse off: any
+    /// start is as good as another for them. The grid is the one told, else the one the
+    /// player last presented frames on.
+    fn on_frame_grid(&self, mut p: Playback, map: &RoomMap, now: LocalTime) -> Playback {
+        let scheduled_start = p.playing && p.lead_in_rate == 0.0 && p.rate == 1.0;
+        let grid = self
+            .frame_grid
+            .or_else(|| self.controller.presented_grid(now));
+        let Some(grid) = grid.filter(|_| scheduled_start) else {
+            return p;
+        };
+        let (start, from) = grid.align(map.to_local(p.anchor_room), p.anchor_media);
+        p.anchor_room = map.to_room(start);
+        p.anchor_media = from;
+        p
+    }
+
+    pub(super) fn leads(&self) -> Leads {
+        let mut owd = Span::ZERO;
+        let mut prep = self.controller.prep();
+        for p in self.peers.values() {
+            if let Some(e) = p.clock.estimate() {
+                // Half the smoothed round trip, with room for the jitter seen on this path.
+                owd = owd.max(e.srtt.mul_f64(0.5) + (e.srtt - e.min_rtt));
+            }
+            prep = prep.max(p.prep);
+        }
+        let clamp = |s: Span| s.max(self.cfg.min_lead).min(self.cfg.max_lead);
+        let arrive = clamp(owd.mul_f64(1.5) + Span::from_millis(40));
+        Leads {
+            arrive,
+            start: clamp(arrive + Span::from_millis(60)),
+            seek: clamp(arrive + prep),
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The peers: their clocks, probed with pings over the unreliable channel and measured from
+//! the pongs, and what their hellos tell (rank, timeline, seek margin, stall, frame grid side),
+//! announced in turn by ours.
+
+use super::{Channel, Destination, Engine, Event, Output};
+use crate::sync::clock::ClockEstimator;
+use crate::sync::time::{LocalTime, Span};
+use crate::sync::wire::{Body, GridSide, Hello, Invalid, Timebase, WireMessage};
+use crate::sync::PeerId;
+use std::collections::VecDeque;
+
+/// What the engine knows about one peer.
+#[derive(Clone, Debug)]
+pub(super) struct Peer {
+    pub(super) clock: ClockEstimator,
+    pub(super) pings: VecDeque<(u32, LocalTime)>,
+    pub(super) next_ping: LocalTime,
+    pub(super) rank: Option<u64>,
+    pub(super) timebase: Option<Timebase>,
+    pub(super) prep: Span,
+    /// Its measured seek margin on the current media ([`Hello::seek`]).
+    pub(super) seek: Option<Span>,
+    pub(super) buffering: bool,
+    pub(super) error: Option<Span>,
+    /// Its frame grid side for the state it plays ([`Hello::frame_grid`]).
+    pub(super) grid: Option<GridSide>,
+    pub(super) last_event: Option<LocalTime>,
+}
+
+/// One clock exchange as a pong completes it: the four timestamps of a ping and its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PongSample {
+    /// The ping's sequence number, echoed.
+    seq: u32,
+    /// When we sent the ping (our clock), echoed.
+    t1: LocalTime,
+    /// When the peer received it (its clock).
+    t2: LocalTime,
+    /// When the peer answered (its clock).
+    t3: LocalTime,
+    /// When the pong reached us (our clock).
+    t4: LocalTime,
+}
+
+/// Most unanswered pings remembered per peer.
+const MAX_PENDING_PINGS: usize = 64;
+
+impl Engine {
+    pub(super) fn on_joined(&mut self, now: LocalTime, id: PeerId) {
+        if id == self.me || self.peers.contains_key(&id) {
+            return;
+        }
+        self.peers.insert(
+            id,
+            Peer {
+                clock: ClockEstimator::new(self.cfg.clock.clone()),
+                pings: VecDeque::new(),
+                next_ping: now,
+                rank: None,
+                timebase: None,
+                prep: Span::ZERO,
+                seek: None,
+                buffering: false,
+                error: None,
+                grid: None,
+                last_event: None,
+            },
+        );
+        let hello = self.hello();
+        self.send(Destination::One(id), Channel::Reliable, Body::Hello(hello));
+    }
+
+    pub(super) fn on_left(&mut self, id: PeerId) {
+        self.peers.remove(&id);
+        self.tell_controller_peers_seeks();
+        self.tell_controller_older_grids();
+    }
+
+    pub(super) fn on_message(
+        &mut self,
+        now: LocalTime,
+        from: PeerId,
+        msg: WireMessage,
+        received_at: LocalTime,
+    ) {
+        self.stats.messages_in += 1;
+        if !self.peers.contains_key(&from) || from == self.me {
+            self.stats.rejected_unknown_peer += 1;
+            return;
+        }
+        match msg.validate() {
+            Ok(()) => {}
+            Err(Invalid::Version) => {
+                self.stats.rejected_version += 1;
+                return;
+            }
+            Err(_) => {
+                self.stats.rejected_invalid += 1;
+                return;
+            }
+        }
+        match msg.body {
+            Body::Ping { seq, t1 } => {
+                let pong = Body::Pong {
+                    seq,
+                    t1,
+                    t2: received_at,
+                    t3: now,
+                };
+                self.send(Destination::One(from), Channel::Unreliable, pong);
+            }
+            Body::Pong { seq, t1, t2, t3 } => {
+                let pong = PongSample {
+                    seq,
+                    t1,
+                    t2,
+                    t3,
+                    t4: received_at,
+                };
+                self.on_pong(now, from, pong);
+            }
+            Body::Hello(h) => self.on_hello(now, from, h),
+            Body::State(v) => self.on_state(now, v),
+        }
+    }
+
+    fn on_pong(&mut self, now: LocalTime, from: PeerId, pong: PongSample) {
+        let PongSample {
+            seq,
+            t1,
+            t2,
+            t3,
+            t4,
+        } = pong;
+        let interval = self.cfg.event_interval;
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        let Some(i) = peer.pings.iter().position(|&(s, t)| s == seq && t == t1) else {
+            self.stats.unmatched_pongs += 1;
+            return;
+        };
+        peer.pings.remove(i);
+        if peer.clock.add_exchange(t1, t2.0, t3.0, t4).is_err() {
+            self.stats.rejected_invalid += 1;
+            return;
+        }
+        if peer.last_event.is_none_or(|t| now - t >= interval) {
+            if let Some(e) = peer.clock.estimate() {
+                peer.last_event = Some(now);
+                self.out.push_back(Output::Event(Event::PeerClock {
+                    peer: from,
+                    offset: e.offset_at(now),
+                    rtt: e.srtt,
+                }));
+            }
+        }
+    }
+
+    fn on_hello(&mut self, now: LocalTime, from: PeerId, h: Hello) {
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        peer.rank = h.rank;
+        peer.timebase = h.timebase;
+        peer.prep = h.prep;
+        peer.seek = h.seek;
+        peer.error = h.error;
+        peer.grid = h.frame_grid;
+        if peer.buffering != h.buffering {
+            peer.buffering = h.buffering;
+            self.out.push_back(Output::Event(Event::PeerBuffering {
+                peer: from,
+                buffering: h.buffering,
+            }));
+        }
+        self.tell_controller_peers_seeks();
+        // The state first: while we are still unranked it is taken without a timeline check.
+        if let Some(v) = h.state {
+            self.on_state(now, v);
+        }
+        if self.rank.is_none() {
+            if let Some(r) = h.rank {
+                // We met the room: we are younger than everyone in it.
+                let max = self
+                    .peers
+                    .values()
+                    .filter_map(|p| p.rank)
+                    .max()
+                    .unwrap_or(r);
+                self.rank = Some(max.saturating_add(1));
+                self.broadcast_hello(Channel::Reliable);
+            }
+        }
+        // After the rank: which peers are older than us depends on it.
+        self.tell_controller_older_grids();
+    }
+
+    pub(super) fn send_due_pings(&mut self, now: LocalTime) {
+        let ids: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.next_ping <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.ping_seq = self.ping_seq.wrapping_add(1);
+            let seq = self.ping_seq;
+            let Some(p) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            let fast = p.clock.len() < self.cfg.fast_pings;
+            p.next_ping = now
+                + if fast {
+                    self.cfg.fast_ping_interval
+                } else {
+                    self.cfg.ping_interval
+                };
+            p.pings.push_back((seq, now));
+            if p.pings.len() > MAX_PENDING_PINGS {
+                p.pings.pop_front();
+            }
+            self.send(
+                Destination::One(id),
+                Channel::Unreliable,
+                Body::Ping { seq, t1: now },
+            );
+        }
+    }
+
+    /// What the peers' seeks take changes only with a hello or a departure.
+    fn tell_controller_peers_seeks(&mut self) {
+        let told = self.peers.values().filter_map(|p| p.seek).max();
+        self.controller.set_told_seek(told);
+    }
+
+    /// The frame grid sides of the peers older than us, oldest first: the controller takes the
+    /// side of the oldest announcing one for the state it plays (see [`GridSide`]). A peer
+    /// not yet ranked is younger than everyone ranked.
+    fn tell_controller_older_grids(&mut self) {
+        let older = |rank: u64| self.rank.is_none_or(|mine| rank < mine);
+        let mut sides: Vec<(u64, GridSide)> = self
+            .peers
+            .values()
+            .filter_map(|p| Some((p.rank.filter(|r| older(*r))?, p.grid?)))
+            .collect();
+        sides.sort_by_key(|(rank, _)| *rank);
+        self.controller
+            .set_older_grid_sides(sides.into_iter().map(|(_, side)| side).collect());
+    }
+
+    fn hello(&self) -> Hello {
+        Hello {
+            rank: self.rank,
+            timebase: Some(self.timebase),
+            prep: self.controller.prep(),
+            seek: self.controller.measured_seek(),
+            buffering: self.guard.is_stalled(),
+            error: self.controller.error(),
+            frame_grid: self.controller.grid_side(),
+            state: self.register.get().cloned(),
+        }
+    }
+
+    /// Announces our frame grid side as soon as it is first measured for a state, or moves to
+    /// the other side of the tie, so that younger viewers take it within a round trip rather
+    /// than at the next periodic hello.
+    pub(super) fn announce_new_grid_side(&mut self) {
+        let side = self.controller.grid_side();
+        let step = self.controller.presentation_step();
+        let moved = match (self.announced_grid, side) {
+            (None, None) => false,
+            (Some(last), Some(now)) => {
+                last.state != now.state || (now.offset - last.offset).abs().0 * 2 > step.0
+            }
+            _ => true,
+        };
+        if moved {
+            self.announced_grid = side;
+            if side.is_some() {
+                self.broadcast_hello(Channel::Reliable);
+            }
+        }
+    }
+
+    pub(super) fn broadcast_hello(&mut self, channel: Channel) {
+        if self.peers.is_empty() {
+            return;
+        }
+        let h = self.hello();
+        self.send(Destination::All, channel, Body::Hello(h));
+    }
+}

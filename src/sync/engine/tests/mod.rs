@@ -1,0 +1,5 @@
+//! The engine's tests, by concern, on the shared harness ([`crate::sync::test_harness::Mini`]).
+
+mod hostile;
+mod scheduling;
+mod timeline;

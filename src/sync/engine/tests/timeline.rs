@@ -1,0 +1,60 @@
+//! The room timeline: every viewer agrees on room time, and it stays continuous when the
+//! reference leaves.
+
+use crate::sync::test_harness::Mini;
+use crate::sync::{Input, Intent, PeerId};
+
+#[test]
+fn peers_agree_on_room_time_and_state() {
+    let mut m = Mini::new(3);
+    m.run_for(2_000_000);
+    m.load(1);
+    m.run_for(1_000_000);
+    m.input(2, Input::Intent(Intent::Play));
+    m.run_for(10_000_000);
+    // The first to act founded the timeline.
+    assert_eq!(m.engine(0).reference(), PeerId(101));
+    let rooms: Vec<i64> = (0..3)
+        .map(|i| m.engine(i).room_time(m.local(i)).unwrap().0)
+        .collect();
+    for r in &rooms {
+        // Symmetric fixed delays: the estimate is exact up to the millisecond stepping.
+        assert!((r - rooms[1]).abs() < 1_000, "room times {rooms:?}");
+    }
+    let s0 = m.engine(0).playback().cloned();
+    assert!(s0.as_ref().is_some_and(|v| v.playback.playing));
+    assert!((0..3).all(|i| m.engine(i).playback().cloned() == s0));
+}
+
+#[test]
+fn reference_leaving_keeps_room_time_continuous() {
+    let mut m = Mini::new(3);
+    m.run_for(1_000_000);
+    m.load(0);
+    m.run_for(5_000_000);
+    assert_eq!(m.engine(2).reference(), PeerId(100));
+    let before: Vec<i64> = (1..3)
+        .map(|i| m.engine(i).room_time(m.local(i)).unwrap().0)
+        .collect();
+    m.leave(0);
+    for i in 1..3 {
+        let after = m.engine(i).room_time(m.local(i)).unwrap().0;
+        assert!(
+            (after - before[i - 1]).abs() < 1_000,
+            "peer {i} jumped by {} us",
+            after - before[i - 1]
+        );
+    }
+    m.run_for(3_000_000);
+    let refs: Vec<PeerId> = (1..3).map(|i| m.engine(i).reference()).collect();
+    assert_eq!(refs[0], refs[1]);
+    let r1 = m.engine(1).room_time(m.local(1)).unwrap().0;
+    let r2 = m.engine(2).room_time(m.local(2)).unwrap().0;
+    assert!((r1 - r2).abs() < 1_000, "{r1} vs {r2}");
+    // Still on the old timeline: 3 s later, 3 s more room time.
+    assert!(
+        (r1 - before[0] - 3_000_000).abs() < 2_000,
+        "{}",
+        r1 - before[0]
+    );
+}
