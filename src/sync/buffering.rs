@@ -14,11 +14,23 @@
 //! viewer, and each pause made everyone seek once more; never held, a viewer whose seek takes
 //! longer than the room planned is left chasing it alone.
 
-use super::time::{LocalTime, Span};
+use super::state::Playback;
+use super::time::{LocalTime, MediaTime, RoomTime, Span};
+use super::PeerId;
 
 /// How long past the group's start a stall that began during our own seek may last before the
 /// group is held for it: about one missed refresh cycle of the start.
 pub const SEEK_STALL_GRACE: Span = Span::from_millis(100);
+
+/// How far the position a stalled player froze at may be from the room's for the group to be
+/// held there; further off it is stale (from before a seek, say) and the room's is taken.
+pub const HOLD_AT_FROZEN_WITHIN: Span = Span::from_secs(5);
+
+/// How long past the wait budget a hold lasts before the reference releases it although its
+/// holder is still connected: the holder releases at the budget's end itself, and this margin
+/// leaves the reference to step in only for a holder gone quiet (a lost connection whose
+/// channel has not closed yet).
+pub const ORPHAN_HOLD_GRACE: Span = Span::from_secs(5);
 
 /// How long the group waits for a buffering viewer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +47,45 @@ impl Default for BufferingPolicy {
     fn default() -> Self {
         BufferingPolicy::WaitUpTo(Span::from_secs(4))
     }
+}
+
+impl BufferingPolicy {
+    /// Whether a hold begun `age` ago has outlived what this policy waits (and
+    /// [`ORPHAN_HOLD_GRACE`] beyond), so that the reference should release it.
+    pub fn hold_overdue(self, age: Span) -> bool {
+        match self {
+            BufferingPolicy::WaitUpTo(w) => age > w + ORPHAN_HOLD_GRACE,
+            BufferingPolicy::AlwaysWait => false,
+            BufferingPolicy::NeverWait => true,
+        }
+    }
+}
+
+/// The group's state held for `holder` at room time `now`: paused where its player froze
+/// (`frozen`, when known and within [`HOLD_AT_FROZEN_WITHIN`] of the room's position), so that
+/// it resumes from data it already has. `None` when there is nothing to hold: the group is
+/// paused, or held already.
+pub fn held(
+    cur: Playback,
+    now: RoomTime,
+    frozen: Option<MediaTime>,
+    holder: PeerId,
+) -> Option<Playback> {
+    if !cur.playing || cur.hold.is_some() {
+        return None;
+    }
+    let expected = cur.position_at(now);
+    let at = frozen
+        .filter(|p| (*p - expected).abs() < HOLD_AT_FROZEN_WITHIN)
+        .unwrap_or(expected);
+    Some(Playback {
+        playing: false,
+        anchor_media: at,
+        anchor_room: now,
+        lead_in_rate: 0.0,
+        hold: Some(holder),
+        ..cur
+    })
 }
 
 /// What the engine should do to the replicated state.
@@ -238,5 +289,51 @@ mod tests {
         // Past its due with the group paused meanwhile, there is nothing to hold.
         assert_eq!(g.tick(t(1_100), false), None);
         assert!(!g.is_holding());
+    }
+
+    #[test]
+    fn the_group_is_held_where_the_player_froze_unless_that_is_stale() {
+        let playing = Playback {
+            media: Some("film".into()),
+            playing: true,
+            rate: 1.0,
+            anchor_media: MediaTime(0),
+            anchor_room: RoomTime(0),
+            lead_in_rate: 0.0,
+            hold: None,
+        };
+        let now = RoomTime(10_000_000);
+        let me = PeerId(7);
+        let near = MediaTime(9_000_000);
+        let h = held(playing.clone(), now, Some(near), me).unwrap();
+        assert_eq!(
+            (h.playing, h.anchor_media, h.anchor_room),
+            (false, near, now)
+        );
+        assert_eq!(h.hold, Some(me));
+        // Further than HOLD_AT_FROZEN_WITHIN from the room's position: the room's is taken.
+        let stale = MediaTime(4_000_000);
+        let h = held(playing.clone(), now, Some(stale), me).unwrap();
+        assert_eq!(h.anchor_media, MediaTime(10_000_000));
+        // Nothing to hold while paused, or held already.
+        let paused = Playback {
+            playing: false,
+            ..playing.clone()
+        };
+        assert_eq!(held(paused, now, Some(near), me), None);
+        let taken = Playback {
+            hold: Some(PeerId(8)),
+            ..playing
+        };
+        assert_eq!(held(taken, now, Some(near), me), None);
+    }
+
+    #[test]
+    fn a_hold_is_overdue_a_grace_after_the_wait_budget() {
+        let wait = BufferingPolicy::WaitUpTo(Span::from_secs(4));
+        assert!(!wait.hold_overdue(Span::from_secs(4) + ORPHAN_HOLD_GRACE));
+        assert!(wait.hold_overdue(Span::from_secs(4) + ORPHAN_HOLD_GRACE + Span::from_micros(1)));
+        assert!(!BufferingPolicy::AlwaysWait.hold_overdue(Span::from_secs(3600)));
+        assert!(BufferingPolicy::NeverWait.hold_overdue(Span::ZERO));
     }
 }

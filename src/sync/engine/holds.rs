@@ -2,9 +2,9 @@
 //! [`StallGuard`](crate::sync::buffering::StallGuard), which decides when.
 
 use super::{Channel, Engine};
-use crate::sync::buffering::{BufferingPolicy, HoldAction};
+use crate::sync::buffering::{self, HoldAction};
 use crate::sync::state::Playback;
-use crate::sync::time::{LocalTime, RoomTime, Span};
+use crate::sync::time::{LocalTime, RoomTime};
 
 impl Engine {
     pub(super) fn on_buffering(&mut self, now: LocalTime, stalled: bool) {
@@ -45,24 +45,12 @@ impl Engine {
         let r = map.to_room(now);
         let next = match action {
             HoldAction::Hold => {
-                if !cur.playing || cur.hold.is_some() {
+                let frozen = self.controller.last_position();
+                let Some(next) = buffering::held(cur, r, frozen, self.me) else {
                     return;
-                }
-                // Hold where this viewer froze, so it resumes from data it already has.
-                let at = self
-                    .controller
-                    .last_position()
-                    .filter(|p| (*p - cur.position_at(r)).abs() < Span::from_secs(5))
-                    .unwrap_or_else(|| cur.position_at(r));
+                };
                 self.stats.holds += 1;
-                Playback {
-                    playing: false,
-                    anchor_media: at,
-                    anchor_room: r,
-                    lead_in_rate: 0.0,
-                    hold: Some(self.me),
-                    ..cur
-                }
+                next
             }
             HoldAction::Release => {
                 if cur.hold.is_some() && !cur.playing {
@@ -98,11 +86,7 @@ impl Engine {
             return;
         }
         let age = map.to_room(now) - v.playback.anchor_room;
-        let overdue = match self.cfg.buffering {
-            BufferingPolicy::WaitUpTo(w) => age > w + Span::from_secs(5),
-            BufferingPolicy::AlwaysWait => false,
-            BufferingPolicy::NeverWait => true,
-        };
+        let overdue = self.cfg.buffering.hold_overdue(age);
         if !self.peers.contains_key(&holder) || overdue {
             self.release_hold(map.to_room(now), v.playback.clone());
         }
