@@ -1,101 +1,67 @@
-//! The WebRTC mesh: one `RTCPeerConnection` to every other person in the room.
+//! The WebRTC mesh in the browser: one `RTCPeerConnection` to every other person in the room.
 //!
-//! - Peers are known by their session id (from the sealed hello), not by the endpoint's transport
-//!   id, so an endpoint restart changes routes but never breaks a link.
-//! - Perfect negotiation: both sides may offer at once; the peer with the lower session id is
-//!   polite and yields, so simultaneous offers never deadlock. Trickle ICE.
+//! Every decision (who offers, glare, recovery, routes) is [`crate::mesh::Links`]'s; this file
+//! feeds it what the connections, the endpoint and the room key report, and carries out its
+//! actions. What stays here is WebRTC's own shape:
 //! - Two negotiated data channels per link: `state` (reliable, ordered) for playback state,
 //!   presence and chat, and `clock` (unordered, no retransmits) for clock samples, so that a
 //!   retransmission never pollutes a round-trip measurement.
-//! - Everything from the endpoint is sealed with the room key; what fails to open is dropped and
-//!   counted. A link that fails is restarted (ICE restart) and given up after a grace period.
+//! - Everything from the endpoint is sealed with the room key and handled strictly in arrival
+//!   order (a candidate handled before its description would be lost); trickle ICE.
 
 use super::event_listener::Listener;
 use super::room_crypto::RoomKeys;
 use super::serial_queue::SerialQueue;
 use super::signaling_client::{SignalingClient, SignalingEvent};
 use crate::config::IceServer;
+use crate::mesh::{Action, Candidate, Connectivity, Description, Input, Links};
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
+use crate::sync::LocalTime;
+use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
-    Event, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState,
-    RtcDataChannelType, RtcIceCandidateInit, RtcIceServer, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
-    RtcSignalingState,
+    Event, EventTarget, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit,
+    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceServer,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType,
+    RtcSessionDescriptionInit, RtcSignalingState,
 };
 
-/// How long a broken link may try to recover (ICE restart) before its person is shown as gone.
-const RECOVERY_GRACE_MS: u32 = 10_000;
+pub use crate::mesh::{Channel, MeshCounters, MeshEvent};
 
-/// Which data channel a message travels on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    /// Reliable and ordered.
-    State,
-    /// Unordered, no retransmits.
-    Clock,
-}
+/// An action's asynchronous part (a WebRTC promise to await), if it has one.
+type Work = Pin<Box<dyn Future<Output = ()>>>;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum MeshEvent {
-    /// A link to this person is being set up.
-    Connecting(SessionId),
-    /// Both data channels are open.
-    Open(SessionId),
-    /// A message, with the `performance.now()` at which it arrived.
-    Message {
-        from: SessionId,
-        channel: Channel,
-        bytes: Vec<u8>,
-        received_at_ms: f64,
-    },
-    /// The link broke and is being restored.
-    Reconnecting(SessionId),
-    /// A broken link recovered.
-    Restored(SessionId),
-    /// The link is gone for good.
-    Gone(SessionId),
-    /// The signaling endpoint is (un)reachable; existing links are unaffected.
-    Signaling { connected: bool },
-    /// Something the logs should know (dropped input, endpoint errors).
-    Problem(String),
-}
-
-/// Counters of input dropped because it was not what it claimed to be.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MeshCounters {
-    pub undecryptable: u32,
-    pub malformed_payloads: u32,
-}
-
-struct Link {
+/// The browser side of one link.
+struct Peer {
     pc: RtcPeerConnection,
-    /// Absent on the polite side until the first offer arrives (see `create_link`).
+    /// Absent on the polite side until the first offer arrives.
     channels: Option<Channels>,
-    /// The endpoint transport id that currently reaches this person.
-    route: Option<String>,
-    polite: bool,
-    making_offer: bool,
-    ignore_offer: bool,
-    announced_open: bool,
-    /// Between losing connectivity and either recovering it or giving up.
-    recovering: bool,
     /// Kept alive as long as the connection they are attached to.
     _listeners: Vec<Listener>,
 }
 
+struct Channels {
+    state: RtcDataChannel,
+    clock: RtcDataChannel,
+    /// Kept alive as long as the channels they are attached to.
+    _listeners: Vec<Listener>,
+}
+
 struct Inner {
-    me: SessionId,
+    links: Links,
     keys: RoomKeys,
     ice_servers: Vec<IceServer>,
     signaling: Option<SignalingClient>,
     my_transport: Option<String>,
-    links: HashMap<SessionId, Link>,
-    counters: MeshCounters,
+    peers: HashMap<SessionId, Peer>,
+    /// The timer armed for `links.poll_timeout()`, and the time it was armed for.
+    wake: Option<(LocalTime, Timeout)>,
     on_event: Rc<dyn Fn(MeshEvent)>,
 }
 
@@ -120,13 +86,13 @@ impl Mesh {
         let url = format!("{}/{}", signaling_base.trim_end_matches('/'), keys.topic);
         let mesh = Mesh {
             inner: Rc::new(RefCell::new(Inner {
-                me,
+                links: Links::new(me),
                 keys,
                 ice_servers,
                 signaling: None,
                 my_transport: None,
-                links: HashMap::new(),
-                counters: MeshCounters::default(),
+                peers: HashMap::new(),
+                wake: None,
                 on_event: Rc::new(on_event),
             })),
             inbox: SerialQueue::new(),
@@ -142,23 +108,23 @@ impl Mesh {
     pub fn send(&self, to: SessionId, channel: Channel, bytes: &[u8]) -> bool {
         let inner = self.inner.borrow();
         inner
-            .links
+            .peers
             .get(&to)
-            .and_then(|link| link.channel(channel))
+            .and_then(|peer| peer.channel(channel))
             .is_some_and(|c| send_on(c, bytes))
     }
 
     /// Sends to everyone whose link is open.
     pub fn broadcast(&self, channel: Channel, bytes: &[u8]) {
-        for link in self.inner.borrow().links.values() {
-            if let Some(channel) = link.channel(channel) {
+        for peer in self.inner.borrow().peers.values() {
+            if let Some(channel) = peer.channel(channel) {
                 send_on(channel, bytes);
             }
         }
     }
 
     pub fn counters(&self) -> MeshCounters {
-        self.inner.borrow().counters
+        self.inner.borrow().links.counters()
     }
 
     /// Leaves the room: closes every link and the signaling socket.
@@ -167,9 +133,121 @@ impl Mesh {
         if let Some(signaling) = inner.signaling.take() {
             signaling.close();
         }
-        for (_, link) in inner.links.drain() {
-            link.pc.close();
+        inner.links.leave();
+        inner.wake = None;
+        for (_, peer) in inner.peers.drain() {
+            peer.pc.close();
         }
+    }
+
+    /// Feeds `input` to the machine and carries out its actions, starting the asynchronous
+    /// ones without waiting for them.
+    fn feed(&self, input: Input) {
+        for action in self.decide(input) {
+            if let Some(work) = self.execute(action) {
+                spawn_local(work);
+            }
+        }
+    }
+
+    /// Like [`Mesh::feed`], but each action is finished before the next starts: what arrives
+    /// from the endpoint must be applied in order.
+    async fn feed_in_order(&self, input: Input) {
+        for action in self.decide(input) {
+            if let Some(work) = self.execute(action) {
+                work.await;
+            }
+        }
+    }
+
+    /// Hands `input` to the machine and takes all it wants done, so no borrow is held while
+    /// the actions run (they call back into the mesh).
+    fn decide(&self, input: Input) -> Vec<Action> {
+        let now = local_now();
+        let actions = {
+            let mut inner = self.inner.borrow_mut();
+            inner.links.handle_input(now, input);
+            std::iter::from_fn(|| inner.links.poll_action()).collect()
+        };
+        self.arm_wake(now);
+        actions
+    }
+
+    /// Keeps one timer armed for the machine's earliest deadline.
+    fn arm_wake(&self, now: LocalTime) {
+        let mut inner = self.inner.borrow_mut();
+        let wanted = inner.links.poll_timeout();
+        if inner.wake.as_ref().map(|(at, _)| *at) == wanted {
+            return;
+        }
+        inner.wake = wanted.map(|at| {
+            let delay_ms = (at - now).as_millis_f64().ceil().max(0.0) as u32;
+            let mesh = self.clone();
+            let timer = Timeout::new(delay_ms, move || {
+                // This timer is the one running: let it finish rather than drop it mid-call.
+                if let Some((_, fired)) = mesh.inner.borrow_mut().wake.take() {
+                    fired.forget();
+                }
+                mesh.feed(Input::Timeout);
+            });
+            (at, timer)
+        });
+    }
+
+    fn execute(&self, action: Action) -> Option<Work> {
+        match action {
+            Action::Send { to, payload } => self.send_sealed(to, payload),
+            Action::CreateLink {
+                session,
+                open_channels,
+            } => self.create_peer(session, open_channels),
+            Action::MakeOffer(session) => {
+                let pc = self.pc(session)?;
+                let mesh = self.clone();
+                return Some(Box::pin(async move {
+                    let result = make_local_description(&pc)
+                        .await
+                        .map_err(|e| super::describe_js_error("making an offer", e));
+                    mesh.feed(Input::OfferMade { session, result });
+                }));
+            }
+            Action::ApplyRemote {
+                session,
+                description,
+                open_channels,
+                answer,
+            } => {
+                let pc = self.pc(session)?;
+                let mesh = self.clone();
+                return Some(Box::pin(async move {
+                    mesh.apply_remote(session, pc, description, open_channels, answer)
+                        .await
+                }));
+            }
+            Action::AddCandidate { session, candidate } => {
+                let pc = self.pc(session)?;
+                let mesh = self.clone();
+                return Some(Box::pin(async move {
+                    if let Err(error) = add_candidate(&pc, &candidate).await {
+                        let error = super::describe_js_error("adding an ICE candidate", error);
+                        mesh.feed(Input::CandidateRejected { session, error });
+                    }
+                }));
+            }
+            Action::RestartIce(session) => {
+                if let Some(pc) = self.pc(session) {
+                    restart_ice(&pc);
+                }
+            }
+            Action::CloseLink(session) => {
+                let removed = self.inner.borrow_mut().peers.remove(&session);
+                if let Some(peer) = removed {
+                    peer.pc.close();
+                }
+            }
+            Action::Emit(event) => self.emit(event),
+        }
+        None
     }
 
     fn emit(&self, event: MeshEvent) {
@@ -177,34 +255,20 @@ impl Mesh {
         handler(event);
     }
 
+    fn pc(&self, session: SessionId) -> Option<RtcPeerConnection> {
+        let inner = self.inner.borrow();
+        inner.peers.get(&session).map(|peer| peer.pc.clone())
+    }
+
     fn on_signaling(&self, event: SignalingEvent) {
         match event {
             SignalingEvent::Joined { my_id, peers } => {
-                let me = {
-                    let mut inner = self.inner.borrow_mut();
-                    inner.my_transport = Some(my_id);
-                    inner.me
-                };
-                self.emit(MeshEvent::Signaling { connected: true });
-                for peer in peers {
-                    self.send_sealed(
-                        peer,
-                        SignalPayload::Hello {
-                            session: me,
-                            reply: false,
-                        },
-                    );
-                }
+                self.inner.borrow_mut().my_transport = Some(my_id);
+                self.feed(Input::SignalingJoined { peers });
             }
             // Newcomers greet us; nothing to do until they do.
             SignalingEvent::PeerJoined(_) => {}
-            SignalingEvent::PeerLeft(transport) => {
-                for link in self.inner.borrow_mut().links.values_mut() {
-                    if link.route.as_deref() == Some(transport.as_str()) {
-                        link.route = None;
-                    }
-                }
-            }
+            SignalingEvent::PeerLeft(transport) => self.feed(Input::RouteLeft(transport)),
             SignalingEvent::Data { from, bytes } => {
                 let mesh = self.clone();
                 self.inbox.push((from, bytes), move |(from, sealed)| {
@@ -212,7 +276,7 @@ impl Mesh {
                     async move { mesh.on_sealed(from, sealed).await }
                 });
             }
-            SignalingEvent::Disconnected => self.emit(MeshEvent::Signaling { connected: false }),
+            SignalingEvent::Disconnected => self.feed(Input::SignalingLost),
             SignalingEvent::Problem(problem) => self.emit(MeshEvent::Problem(problem)),
         }
     }
@@ -225,167 +289,51 @@ impl Mesh {
                 inner.my_transport.clone().unwrap_or_default(),
             )
         };
-        let plain = match keys.open(&from, &my_transport, &sealed).await {
-            Ok(plain) => plain,
-            Err(_) => {
-                self.inner.borrow_mut().counters.undecryptable += 1;
-                return;
-            }
-        };
-        let payload = match SignalPayload::decode(&plain) {
-            Ok(payload) => payload,
-            Err(error) => {
-                self.inner.borrow_mut().counters.malformed_payloads += 1;
-                self.emit(MeshEvent::Problem(format!(
-                    "dropped a signaling payload: {error}"
-                )));
-                return;
-            }
-        };
-        let session = payload.session();
-        if session == self.inner.borrow().me {
-            return;
-        }
-        self.ensure_link(session, &from);
-        match payload {
-            SignalPayload::Hello { reply: false, .. } => {
-                let me = self.inner.borrow().me;
-                self.send_sealed(
-                    from,
-                    SignalPayload::Hello {
-                        session: me,
-                        reply: true,
-                    },
-                );
-            }
-            SignalPayload::Hello { reply: true, .. } => {}
-            SignalPayload::Description { sdp_type, sdp, .. } => {
-                self.on_description(session, sdp_type, sdp).await
-            }
-            SignalPayload::Candidate {
-                candidate,
-                sdp_mid,
-                sdp_m_line_index,
-                ..
-            } => {
-                let init = RtcIceCandidateInit::new(&candidate);
-                init.set_sdp_mid(sdp_mid.as_deref());
-                init.set_sdp_m_line_index(sdp_m_line_index);
-                let Some((pc, ignore_offer)) =
-                    self.with_link(session, |l| (l.pc.clone(), l.ignore_offer))
-                else {
-                    return;
-                };
-                let added = JsFuture::from(
-                    pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)),
-                )
-                .await;
-                if let Err(error) = added {
-                    if !ignore_offer {
-                        self.emit(MeshEvent::Problem(super::describe_js_error(
-                            "adding an ICE candidate",
-                            error,
-                        )));
-                    }
-                }
-            }
+        match keys.open(&from, &my_transport, &sealed).await {
+            Ok(plain) => self.feed_in_order(Input::Signal { from, plain }).await,
+            Err(_) => self.feed(Input::Undecryptable { from }),
         }
     }
 
-    /// Perfect negotiation's receiving side.
-    async fn on_description(&self, session: SessionId, sdp_type: SdpType, sdp: String) {
-        let Some((pc, polite, making_offer)) =
-            self.with_link(session, |l| (l.pc.clone(), l.polite, l.making_offer))
-        else {
-            return;
-        };
-        let is_offer = sdp_type == SdpType::Offer;
-        let collision =
-            is_offer && (making_offer || pc.signaling_state() != RtcSignalingState::Stable);
-        let ignore = !polite && collision;
-        self.with_link(session, |l| l.ignore_offer = ignore);
-        if ignore {
-            return;
-        }
-        let result: Result<(), JsValue> = async {
-            let remote = RtcSessionDescriptionInit::new(if is_offer {
-                RtcSdpType::Offer
-            } else {
-                RtcSdpType::Answer
+    /// Applies a remote description (opening the polite side's channels inside the offer's
+    /// negotiation, when asked) and answers it when asked.
+    async fn apply_remote(
+        &self,
+        session: SessionId,
+        pc: RtcPeerConnection,
+        description: Description,
+        open_channels: bool,
+        answer: bool,
+    ) {
+        let mut channels_opened = false;
+        let result: Result<Option<Description>, JsValue> = async {
+            let remote = RtcSessionDescriptionInit::new(match description.sdp_type {
+                SdpType::Offer => RtcSdpType::Offer,
+                SdpType::Answer => RtcSdpType::Answer,
             });
-            remote.set_sdp(&sdp);
+            remote.set_sdp(&description.sdp);
             // Applying an offer over our own pending one rolls ours back implicitly.
             JsFuture::from(pc.set_remote_description(&remote)).await?;
-            if is_offer
-                && self
-                    .with_link(session, |l| l.channels.is_none())
-                    .unwrap_or(false)
-            {
-                // The polite side's matching channels: created now, inside the offer's
-                // negotiation, they need no negotiation of their own.
+            if open_channels {
                 let channels = self.open_channels(&pc, session);
-                self.with_link(session, |l| l.channels = Some(channels));
+                if let Some(peer) = self.inner.borrow_mut().peers.get_mut(&session) {
+                    peer.channels = Some(channels);
+                    channels_opened = true;
+                }
             }
-            if is_offer {
-                JsFuture::from(set_local_description(&pc)?).await?;
-                self.send_local_description(session, &pc);
+            if answer {
+                return make_local_description(&pc).await;
             }
-            Ok(())
+            Ok(None)
         }
         .await;
-        if let Err(error) = result {
-            self.emit(MeshEvent::Problem(super::describe_js_error(
-                "applying a session description",
-                error,
-            )));
-        }
-    }
-
-    fn send_local_description(&self, session: SessionId, pc: &RtcPeerConnection) {
-        let Some(local) = pc.local_description() else {
-            return;
-        };
-        let sdp_type = if local.type_() == RtcSdpType::Offer {
-            SdpType::Offer
-        } else {
-            SdpType::Answer
-        };
-        let me = self.inner.borrow().me;
-        self.send_to_session(
+        let result =
+            result.map_err(|e| super::describe_js_error("applying a session description", e));
+        self.feed(Input::RemoteApplied {
             session,
-            SignalPayload::Description {
-                session: me,
-                sdp_type,
-                sdp: local.sdp(),
-            },
-        );
-    }
-
-    /// Perfect negotiation's offering side, run on `negotiationneeded`.
-    async fn negotiate(&self, session: SessionId) {
-        let Some(pc) = self.with_link(session, |l| {
-            l.making_offer = true;
-            l.pc.clone()
-        }) else {
-            return;
-        };
-        let result: Result<(), JsValue> = async {
-            JsFuture::from(set_local_description(&pc)?).await?;
-            self.send_local_description(session, &pc);
-            Ok(())
-        }
-        .await;
-        self.with_link(session, |l| l.making_offer = false);
-        if let Err(error) = result {
-            self.emit(MeshEvent::Problem(super::describe_js_error(
-                "making an offer",
-                error,
-            )));
-        }
-    }
-
-    fn with_link<T>(&self, session: SessionId, f: impl FnOnce(&mut Link) -> T) -> Option<T> {
-        self.inner.borrow_mut().links.get_mut(&session).map(f)
+            channels_opened,
+            result,
+        });
     }
 
     fn send_sealed(&self, to_transport: String, payload: SignalPayload) {
@@ -417,110 +365,61 @@ impl Mesh {
         }
     }
 
-    fn send_to_session(&self, session: SessionId, payload: SignalPayload) {
-        if let Some(Some(route)) = self.with_link(session, |l| l.route.clone()) {
-            self.send_sealed(route, payload);
-        }
-    }
-
-    /// Creates the link to `session` if there is none, and records the route that reaches it.
-    fn ensure_link(&self, session: SessionId, route: &str) {
-        if self
-            .with_link(session, |l| l.route = Some(route.to_owned()))
-            .is_some()
+    /// Makes the peer connection to `session` and reports how that went.
+    fn create_peer(&self, session: SessionId, open_channels: bool) {
+        let ice_servers = self.inner.borrow().ice_servers.clone();
+        let pc = match RtcPeerConnection::new_with_configuration(&rtc_configuration(&ice_servers))
         {
-            return;
-        }
-        match self.create_link(session, route) {
-            Ok(link) => {
-                self.inner.borrow_mut().links.insert(session, link);
-                self.emit(MeshEvent::Connecting(session));
+            Ok(pc) => pc,
+            Err(error) => {
+                let error = super::describe_js_error("creating a peer connection", error);
+                return self.feed(Input::CreationFailed { session, error });
             }
-            Err(error) => self.emit(MeshEvent::Problem(super::describe_js_error(
-                "creating a peer connection",
-                error,
-            ))),
-        }
-    }
-
-    fn create_link(&self, session: SessionId, route: &str) -> Result<Link, JsValue> {
-        let (me, ice_servers) = {
-            let inner = self.inner.borrow();
-            (inner.me, inner.ice_servers.clone())
         };
-        let config = RtcConfiguration::new();
-        let servers = js_sys::Array::new();
-        for server in &ice_servers {
-            let entry = RtcIceServer::new();
-            let urls: js_sys::Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
-            entry.set_urls(&urls);
-            if let Some(username) = &server.username {
-                entry.set_username(username);
-            }
-            if let Some(credential) = &server.credential {
-                entry.set_credential(credential);
-            }
-            servers.push(&entry);
-        }
-        config.set_ice_servers(&servers);
-        let pc = RtcPeerConnection::new_with_configuration(&config)?;
-        let mut listeners = Vec::new();
-        let mut listen = |target: &web_sys::EventTarget, event, handler| {
-            add_listener(&mut listeners, target, event, handler)
-        };
-        let mesh = self.clone();
-        listen(
-            &pc,
-            "negotiationneeded",
-            Box::new(move |_| {
-                let mesh = mesh.clone();
-                spawn_local(async move { mesh.negotiate(session).await });
-            }),
-        );
-        let mesh = self.clone();
-        listen(
-            &pc,
-            "icecandidate",
-            Box::new(move |event: Event| {
-                let Some(candidate) = event
-                    .unchecked_into::<RtcPeerConnectionIceEvent>()
-                    .candidate()
-                else {
-                    return;
-                };
-                let me = mesh.inner.borrow().me;
-                mesh.send_to_session(
-                    session,
-                    SignalPayload::Candidate {
-                        session: me,
-                        candidate: candidate.candidate(),
-                        sdp_mid: candidate.sdp_mid(),
-                        sdp_m_line_index: candidate.sdp_m_line_index(),
-                    },
-                );
-            }),
-        );
-        let mesh = self.clone();
-        listen(
-            &pc,
-            "connectionstatechange",
-            Box::new(move |_| mesh.on_connection_state(session)),
-        );
-        let polite = me < session;
-        // Only the impolite side opens the channels up front, so only it makes the first offer:
-        // no glare on the initial negotiation, whose rollback would close the channels.
-        let channels = (!polite).then(|| self.open_channels(&pc, session));
-        Ok(Link {
+        let listeners = self.listen_to_connection(&pc, session);
+        let channels = open_channels.then(|| self.open_channels(&pc, session));
+        let peer = Peer {
             pc,
             channels,
-            route: Some(route.to_owned()),
-            polite,
-            making_offer: false,
-            ignore_offer: false,
-            announced_open: false,
-            recovering: false,
             _listeners: listeners,
-        })
+        };
+        self.inner.borrow_mut().peers.insert(session, peer);
+        self.feed(Input::Created(session));
+    }
+
+    fn listen_to_connection(&self, pc: &RtcPeerConnection, session: SessionId) -> Vec<Listener> {
+        let mut listeners = Vec::new();
+        // Whatever needs negotiating (channels now, tracks later), the machine offers.
+        let mesh = self.clone();
+        listen(&mut listeners, pc, "negotiationneeded", move |_| {
+            mesh.feed(Input::NegotiationNeeded(session))
+        });
+        let mesh = self.clone();
+        listen(&mut listeners, pc, "icecandidate", move |event: Event| {
+            let event = event.unchecked_into::<RtcPeerConnectionIceEvent>();
+            let Some(candidate) = event.candidate() else {
+                return;
+            };
+            let candidate = Candidate {
+                candidate: candidate.candidate(),
+                sdp_mid: candidate.sdp_mid(),
+                sdp_m_line_index: candidate.sdp_m_line_index(),
+            };
+            mesh.feed(Input::LocalCandidate { session, candidate });
+        });
+        let mesh = self.clone();
+        let watched = pc.clone();
+        listen(&mut listeners, pc, "connectionstatechange", move |_| {
+            let state = connectivity(watched.connection_state());
+            mesh.feed(Input::Connectivity { session, state });
+        });
+        let mesh = self.clone();
+        let watched = pc.clone();
+        listen(&mut listeners, pc, "signalingstatechange", move |_| {
+            let stable = watched.signaling_state() == RtcSignalingState::Stable;
+            mesh.feed(Input::SignalingState { session, stable });
+        });
+        listeners
     }
 
     /// Creates the two negotiated data channels of a link and listens to them.
@@ -528,35 +427,33 @@ impl Mesh {
         let state = negotiated_channel(pc, "state", 0, true);
         let clock = negotiated_channel(pc, "clock", 1, false);
         let mut listeners = Vec::new();
-        let mut listen = |target: &web_sys::EventTarget, event, handler| {
-            add_listener(&mut listeners, target, event, handler)
-        };
-        // The other side closed its connection (left the page): gone now, not after ICE times out.
-        let mesh = self.clone();
-        listen(&state, "close", Box::new(move |_| mesh.drop_link(session)));
         for (channel, kind) in [(&state, Channel::State), (&clock, Channel::Clock)] {
             let mesh = self.clone();
-            listen(
-                channel,
-                "message",
-                Box::new(move |event: Event| {
-                    let received_at_ms = super::now_ms();
-                    let data = event.unchecked_into::<MessageEvent>().data();
-                    let bytes = js_sys::Uint8Array::new(&data).to_vec();
-                    mesh.emit(MeshEvent::Message {
-                        from: session,
-                        channel: kind,
-                        bytes,
-                        received_at_ms,
-                    });
-                }),
-            );
+            listen(&mut listeners, channel, "message", move |event: Event| {
+                let received_at_ms = super::now_ms();
+                let data = event.unchecked_into::<MessageEvent>().data();
+                let bytes = js_sys::Uint8Array::new(&data).to_vec();
+                mesh.emit(MeshEvent::Message {
+                    from: session,
+                    channel: kind,
+                    bytes,
+                    received_at_ms,
+                });
+            });
             let mesh = self.clone();
-            listen(
-                channel,
-                "open",
-                Box::new(move |_| mesh.maybe_announce_open(session)),
-            );
+            listen(&mut listeners, channel, "open", move |_| {
+                mesh.feed(Input::ChannelOpen {
+                    session,
+                    channel: kind,
+                })
+            });
+            let mesh = self.clone();
+            listen(&mut listeners, channel, "close", move |_| {
+                mesh.feed(Input::ChannelClosed {
+                    session,
+                    channel: kind,
+                })
+            });
         }
         Channels {
             state,
@@ -564,85 +461,9 @@ impl Mesh {
             _listeners: listeners,
         }
     }
-
-    fn maybe_announce_open(&self, session: SessionId) {
-        let newly_open = self
-            .with_link(session, |l| {
-                let open = l.channels.as_ref().is_some_and(|c| {
-                    c.state.ready_state() == RtcDataChannelState::Open
-                        && c.clock.ready_state() == RtcDataChannelState::Open
-                });
-                let newly = open && !l.announced_open;
-                l.announced_open |= open;
-                newly
-            })
-            .unwrap_or(false);
-        if newly_open {
-            self.emit(MeshEvent::Open(session));
-        }
-    }
-
-    fn on_connection_state(&self, session: SessionId) {
-        let Some((state, was_recovering)) =
-            self.with_link(session, |l| (l.pc.connection_state(), l.recovering))
-        else {
-            return;
-        };
-        match state {
-            RtcPeerConnectionState::Connected => {
-                self.maybe_announce_open(session);
-                if was_recovering {
-                    self.with_link(session, |l| l.recovering = false);
-                    self.emit(MeshEvent::Restored(session));
-                }
-            }
-            // Disconnected often heals by itself; failed needs an ICE restart. Either way the
-            // person is shown as reconnecting and given a grace period before being dropped.
-            RtcPeerConnectionState::Disconnected | RtcPeerConnectionState::Failed => {
-                if state == RtcPeerConnectionState::Failed {
-                    if let Some(pc) = self.with_link(session, |l| l.pc.clone()) {
-                        restart_ice(&pc);
-                    }
-                }
-                if !was_recovering {
-                    self.with_link(session, |l| l.recovering = true);
-                    self.emit(MeshEvent::Reconnecting(session));
-                    let mesh = self.clone();
-                    gloo_timers::callback::Timeout::new(RECOVERY_GRACE_MS, move || {
-                        let still_broken = mesh
-                            .with_link(session, |l| {
-                                l.pc.connection_state() != RtcPeerConnectionState::Connected
-                            })
-                            .unwrap_or(false);
-                        if still_broken {
-                            mesh.drop_link(session);
-                        }
-                    })
-                    .forget();
-                }
-            }
-            RtcPeerConnectionState::Closed => self.drop_link(session),
-            _ => {}
-        }
-    }
-
-    fn drop_link(&self, session: SessionId) {
-        let removed = self.inner.borrow_mut().links.remove(&session);
-        if let Some(link) = removed {
-            link.pc.close();
-            self.emit(MeshEvent::Gone(session));
-        }
-    }
 }
 
-struct Channels {
-    state: RtcDataChannel,
-    clock: RtcDataChannel,
-    /// Kept alive as long as the channels they are attached to.
-    _listeners: Vec<Listener>,
-}
-
-impl Link {
+impl Peer {
     fn channel(&self, channel: Channel) -> Option<&RtcDataChannel> {
         let channels = self.channels.as_ref()?;
         Some(match channel {
@@ -652,16 +473,50 @@ impl Link {
     }
 }
 
-/// Listens to `event` on `target` for as long as `listeners` is kept.
-fn add_listener(
+/// What every peer connection is created with: the ICE servers of the deployment.
+fn rtc_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
+    let config = RtcConfiguration::new();
+    let servers = js_sys::Array::new();
+    for server in ice_servers {
+        let entry = RtcIceServer::new();
+        let urls: js_sys::Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        entry.set_urls(&urls);
+        if let Some(username) = &server.username {
+            entry.set_username(username);
+        }
+        if let Some(credential) = &server.credential {
+            entry.set_credential(credential);
+        }
+        servers.push(&entry);
+    }
+    config.set_ice_servers(&servers);
+    config
+}
+
+fn connectivity(state: RtcPeerConnectionState) -> Connectivity {
+    match state {
+        RtcPeerConnectionState::Connected => Connectivity::Connected,
+        RtcPeerConnectionState::Disconnected => Connectivity::Disconnected,
+        RtcPeerConnectionState::Failed => Connectivity::Failed,
+        RtcPeerConnectionState::Closed => Connectivity::Closed,
+        _ => Connectivity::Connecting,
+    }
+}
+
+fn local_now() -> LocalTime {
+    LocalTime::from_secs_f64(super::now_ms() / 1e3)
+}
+
+/// Listens to `kind` on `target` for as long as `listeners` is kept.
+fn listen(
     listeners: &mut Vec<Listener>,
-    target: &web_sys::EventTarget,
-    event: &'static str,
-    handler: Box<dyn FnMut(Event)>,
+    target: &EventTarget,
+    kind: &'static str,
+    handler: impl FnMut(Event) + 'static,
 ) {
-    match Listener::new(target, event, handler) {
+    match Listener::new(target, kind, handler) {
         Ok(listener) => listeners.push(listener),
-        Err(error) => web_sys::console::warn_1(&super::describe_js_error(event, error).into()),
+        Err(error) => web_sys::console::warn_1(&super::describe_js_error(kind, error).into()),
     }
 }
 
@@ -686,6 +541,28 @@ fn negotiated_channel(
 
 fn send_on(channel: &RtcDataChannel, bytes: &[u8]) -> bool {
     channel.ready_state() == RtcDataChannelState::Open && channel.send_with_u8_array(bytes).is_ok()
+}
+
+async fn add_candidate(pc: &RtcPeerConnection, candidate: &Candidate) -> Result<(), JsValue> {
+    let init = RtcIceCandidateInit::new(&candidate.candidate);
+    init.set_sdp_mid(candidate.sdp_mid.as_deref());
+    init.set_sdp_m_line_index(candidate.sdp_m_line_index);
+    JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init))).await?;
+    Ok(())
+}
+
+/// Sets the local description the current state needs (an offer, or the answer to a remote
+/// offer) and returns it to send.
+async fn make_local_description(pc: &RtcPeerConnection) -> Result<Option<Description>, JsValue> {
+    JsFuture::from(set_local_description(pc)?).await?;
+    Ok(pc.local_description().map(|local| Description {
+        sdp_type: if local.type_() == RtcSdpType::Offer {
+            SdpType::Offer
+        } else {
+            SdpType::Answer
+        },
+        sdp: local.sdp(),
+    }))
 }
 
 /// `RTCPeerConnection.setLocalDescription()` without arguments (not bound by web-sys): it

@@ -1,0 +1,328 @@
+//! One link's decisions (pure): perfect negotiation's roles and collisions, and the link's
+//! liveness (connecting, open, recovering, gone) with its recovery grace.
+//!
+//! The link never sees a peer connection: it is told what the connection reported and answers
+//! with what to do. [`super::Links`] turns those answers into actions for the browser.
+
+use crate::signaling::payload::SessionId;
+use crate::sync::{LocalTime, Span};
+
+use super::Channel;
+
+/// How long a broken link may try to recover (ICE restart) before its person is shown as gone.
+pub const RECOVERY_GRACE: Span = Span::from_millis(10_000);
+
+/// What the peer connection says about its transport (`RTCPeerConnectionState`, folded to what
+/// the decisions need).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connectivity {
+    /// `new` or `connecting`: nothing to decide yet.
+    Connecting,
+    Connected,
+    /// Often heals by itself.
+    Disconnected,
+    /// Needs an ICE restart to heal.
+    Failed,
+    /// Closed by this side or by the browser: the link is over.
+    Closed,
+}
+
+/// Where a link is, as the room sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Asked for, but the browser has not yet confirmed its peer connection exists.
+    Creating,
+    /// Negotiating, channels not both open yet.
+    Connecting,
+    /// Both channels open and the transport up.
+    Open,
+    /// The transport broke; restoring until the grace runs out.
+    Recovering { gives_up_at: LocalTime },
+}
+
+/// What to do with a remote session description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteDecision {
+    /// The impolite side's answer to glare: keep our own offer, drop theirs.
+    Ignore,
+    /// Apply it (an offer over our own pending one rolls ours back).
+    Apply {
+        /// The polite side creates its matching channels inside the first offer's negotiation.
+        open_channels: bool,
+        /// An offer needs our answer.
+        answer: bool,
+    },
+}
+
+/// A change the room must hear about, or a step the connection must take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkChange {
+    Open,
+    Reconnecting,
+    Restored,
+    RestartIce,
+    Gone,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    polite: bool,
+    /// The endpoint transport id that currently reaches this person.
+    route: Option<String>,
+    created: bool,
+    channels_created: bool,
+    /// Open state of [`Channel::State`] and [`Channel::Clock`], in that order.
+    channels_open: [bool; 2],
+    making_offer: bool,
+    ignore_offer: bool,
+    signaling_stable: bool,
+    connectivity: Connectivity,
+    announced_open: bool,
+    /// Set between losing the transport and either recovering it or giving up.
+    gives_up_at: Option<LocalTime>,
+}
+
+impl Link {
+    /// The peer with the lower session id is polite: on glare it yields its own offer. Both
+    /// sides compute the same answer from the same two ids, so exactly one yields.
+    pub fn new(me: SessionId, peer: SessionId, route: String) -> Link {
+        let polite = me < peer;
+        Link {
+            polite,
+            route: Some(route),
+            created: false,
+            // Only the impolite side opens the channels up front, so only it makes the first
+            // offer: no glare on the initial negotiation, whose rollback would close them.
+            channels_created: !polite,
+            channels_open: [false; 2],
+            making_offer: false,
+            ignore_offer: false,
+            signaling_stable: true,
+            connectivity: Connectivity::Connecting,
+            announced_open: false,
+            gives_up_at: None,
+        }
+    }
+
+    pub fn polite(&self) -> bool {
+        self.polite
+    }
+
+    /// Whether the peer connection is created with its data channels (the impolite side).
+    pub fn opens_channels_up_front(&self) -> bool {
+        !self.polite
+    }
+
+    pub fn route(&self) -> Option<&str> {
+        self.route.as_deref()
+    }
+
+    pub fn set_route(&mut self, route: Option<String>) {
+        self.route = route;
+    }
+
+    pub fn phase(&self) -> Phase {
+        match (self.created, self.gives_up_at) {
+            (false, _) => Phase::Creating,
+            (true, Some(gives_up_at)) => Phase::Recovering { gives_up_at },
+            (true, None) if self.announced_open => Phase::Open,
+            (true, None) => Phase::Connecting,
+        }
+    }
+
+    /// The browser made the peer connection; false if it already had.
+    pub fn confirm_created(&mut self) -> bool {
+        !std::mem::replace(&mut self.created, true)
+    }
+
+    /// Negotiation is needed (channels, tracks, an ICE restart: any cause). We make an offer.
+    pub fn start_offer(&mut self) {
+        self.making_offer = true;
+    }
+
+    pub fn offer_done(&mut self) {
+        self.making_offer = false;
+    }
+
+    pub fn set_signaling_stable(&mut self, stable: bool) {
+        self.signaling_stable = stable;
+    }
+
+    /// Perfect negotiation's receiving side: an offer collides with ours if we are making one
+    /// or are not back to `stable`; the impolite side then ignores it.
+    pub fn on_remote_description(&mut self, is_offer: bool) -> RemoteDecision {
+        let collision = is_offer && (self.making_offer || !self.signaling_stable);
+        self.ignore_offer = !self.polite && collision;
+        if self.ignore_offer {
+            return RemoteDecision::Ignore;
+        }
+        RemoteDecision::Apply {
+            open_channels: is_offer && !self.channels_created,
+            answer: is_offer,
+        }
+    }
+
+    pub fn channels_opened(&mut self) {
+        self.channels_created = true;
+    }
+
+    /// Candidates of an offer we ignored fail to apply; that is expected, not a problem.
+    pub fn reports_candidate_errors(&self) -> bool {
+        !self.ignore_offer
+    }
+
+    pub fn on_channel_open(&mut self, channel: Channel) -> Option<LinkChange> {
+        self.channels_open[channel_index(channel)] = true;
+        self.maybe_open()
+    }
+
+    /// Closing the state channel is how the other side's departure shows first (it closed its
+    /// page): gone now, not after ICE times out.
+    pub fn on_channel_closed(&mut self, channel: Channel) -> Option<LinkChange> {
+        self.channels_open[channel_index(channel)] = false;
+        (channel == Channel::State).then_some(LinkChange::Gone)
+    }
+
+    /// Disconnected and failed both show the person as reconnecting and start the grace; only
+    /// failed needs an ICE restart. A recovery ends with the transport connected again.
+    pub fn on_connectivity(&mut self, now: LocalTime, state: Connectivity) -> Vec<LinkChange> {
+        self.connectivity = state;
+        let mut changes = Vec::new();
+        match state {
+            Connectivity::Connected => {
+                changes.extend(self.maybe_open());
+                if self.gives_up_at.take().is_some() {
+                    changes.push(LinkChange::Restored);
+                }
+            }
+            Connectivity::Disconnected | Connectivity::Failed => {
+                if state == Connectivity::Failed {
+                    changes.push(LinkChange::RestartIce);
+                }
+                if self.gives_up_at.is_none() {
+                    self.gives_up_at = Some(now + RECOVERY_GRACE);
+                    changes.push(LinkChange::Reconnecting);
+                }
+            }
+            Connectivity::Closed => changes.push(LinkChange::Gone),
+            Connectivity::Connecting => {}
+        }
+        changes
+    }
+
+    /// When this link wants to be woken, if at all.
+    pub fn deadline(&self) -> Option<LocalTime> {
+        self.gives_up_at
+    }
+
+    /// True when the grace ran out with the transport still broken.
+    pub fn on_timeout(&mut self, now: LocalTime) -> bool {
+        match self.gives_up_at {
+            Some(at) if at <= now => {
+                self.gives_up_at = None;
+                self.connectivity != Connectivity::Connected
+            }
+            _ => false,
+        }
+    }
+
+    /// Both channels open (and the transport not known broken): announced once per link.
+    fn maybe_open(&mut self) -> Option<LinkChange> {
+        let open = self.channels_open == [true; 2];
+        if open && !self.announced_open {
+            self.announced_open = true;
+            return Some(LinkChange::Open);
+        }
+        None
+    }
+}
+
+fn channel_index(channel: Channel) -> usize {
+    match channel {
+        Channel::State => 0,
+        Channel::Clock => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> LocalTime {
+        LocalTime::from_micros(ms * 1_000)
+    }
+
+    fn created(me: SessionId, peer: SessionId) -> Link {
+        let mut link = Link::new(me, peer, "t".into());
+        assert!(link.confirm_created());
+        link
+    }
+
+    #[test]
+    fn lower_session_is_polite_and_waits_for_the_offer() {
+        let polite = Link::new(1, 2, "t".into());
+        let impolite = Link::new(2, 1, "t".into());
+        assert!(polite.polite() && !polite.opens_channels_up_front());
+        assert!(!impolite.polite() && impolite.opens_channels_up_front());
+    }
+
+    #[test]
+    fn polite_side_opens_its_channels_only_with_the_first_offer() {
+        let mut link = created(1, 2);
+        assert_eq!(
+            link.on_remote_description(true),
+            RemoteDecision::Apply {
+                open_channels: true,
+                answer: true
+            }
+        );
+        link.channels_opened();
+        assert_eq!(
+            link.on_remote_description(true),
+            RemoteDecision::Apply {
+                open_channels: false,
+                answer: true
+            }
+        );
+    }
+
+    #[test]
+    fn an_offer_while_not_stable_is_glare() {
+        let mut impolite = created(2, 1);
+        impolite.set_signaling_stable(false);
+        assert_eq!(impolite.on_remote_description(true), RemoteDecision::Ignore);
+        assert!(!impolite.reports_candidate_errors());
+        // An answer is never glare.
+        assert!(matches!(
+            impolite.on_remote_description(false),
+            RemoteDecision::Apply { answer: false, .. }
+        ));
+        assert!(impolite.reports_candidate_errors());
+    }
+
+    #[test]
+    fn open_is_announced_once_both_channels_are_open() {
+        let mut link = created(2, 1);
+        assert_eq!(link.on_channel_open(Channel::State), None);
+        assert_eq!(link.on_channel_open(Channel::Clock), Some(LinkChange::Open));
+        assert_eq!(link.phase(), Phase::Open);
+        assert_eq!(link.on_connectivity(at(0), Connectivity::Connected), vec![]);
+    }
+
+    #[test]
+    fn disconnected_starts_the_grace_without_an_ice_restart() {
+        let mut link = created(2, 1);
+        assert_eq!(
+            link.on_connectivity(at(0), Connectivity::Disconnected),
+            vec![LinkChange::Reconnecting]
+        );
+        // Failing while already recovering restarts ICE but keeps the first deadline.
+        assert_eq!(
+            link.on_connectivity(at(3_000), Connectivity::Failed),
+            vec![LinkChange::RestartIce]
+        );
+        assert_eq!(link.deadline(), Some(at(10_000)));
+        assert!(!link.on_timeout(at(9_999)));
+        assert!(link.on_timeout(at(10_000)));
+    }
+}

@@ -1,0 +1,443 @@
+//! The mesh's decisions (pure, sans-IO): one link to every other person in the room, who offers,
+//! how glare resolves, when a broken link is restarted or given up, and which endpoint route
+//! reaches whom. `web::mesh` owns the `RTCPeerConnection`s; it feeds what they report into
+//! [`Links::handle_input`], drains [`Links::poll_action`] and carries each action out, and wakes
+//! the machine at [`Links::poll_timeout`]. Nothing here awaits, touches a clock or a browser API.
+//!
+//! - Peers are known by their session id (from the sealed hello), not by the endpoint's transport
+//!   id, so an endpoint restart changes routes but never breaks a link.
+//! - Perfect negotiation (see [`link`]): both sides may offer at once; the polite side yields.
+//!   What needs negotiating (data channels today, media tracks later) is the browser's to say:
+//!   every cause arrives as the same [`Input::NegotiationNeeded`].
+//! - Input that is not what it claims to be, or that arrives for a link that is gone, is dropped
+//!   and counted; nothing here panics on it.
+
+pub mod link;
+
+use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
+use crate::sync::LocalTime;
+use link::{Link, LinkChange, RemoteDecision};
+use std::collections::{BTreeMap, VecDeque};
+
+pub use link::{Connectivity, Phase, RECOVERY_GRACE};
+
+/// Which data channel a message travels on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Reliable and ordered.
+    State,
+    /// Unordered, no retransmits.
+    Clock,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeshEvent {
+    /// A link to this person is being set up.
+    Connecting(SessionId),
+    /// Both data channels are open.
+    Open(SessionId),
+    /// A message, with the `performance.now()` at which it arrived.
+    Message {
+        from: SessionId,
+        channel: Channel,
+        bytes: Vec<u8>,
+        received_at_ms: f64,
+    },
+    /// The link broke and is being restored.
+    Reconnecting(SessionId),
+    /// A broken link recovered.
+    Restored(SessionId),
+    /// The link is gone for good.
+    Gone(SessionId),
+    /// The signaling endpoint is (un)reachable; existing links are unaffected.
+    Signaling { connected: bool },
+    /// Something the logs should know (dropped input, endpoint errors).
+    Problem(String),
+}
+
+/// Counters of input dropped because it was not what it claimed to be, or came too late.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MeshCounters {
+    pub undecryptable: u32,
+    pub malformed_payloads: u32,
+    /// Payloads claiming our own session id.
+    pub own_session: u32,
+    /// Reports about a link that does not exist (any more): it was given up while they were
+    /// under way, or they are out of order.
+    pub stale: u32,
+}
+
+/// A session description, as made by one side and applied by the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description {
+    pub sdp_type: SdpType,
+    pub sdp: String,
+}
+
+/// A trickled ICE candidate (an empty `candidate` marks the end of candidates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub candidate: String,
+    pub sdp_mid: Option<String>,
+    pub sdp_m_line_index: Option<u16>,
+}
+
+/// What the browser reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The endpoint accepted us; `peers` are the transports already in the topic.
+    SignalingJoined { peers: Vec<String> },
+    SignalingLost,
+    /// This endpoint transport left; whoever it reached needs a new route.
+    RouteLeft(String),
+    /// A sealed message from `from` that did not open with the room key.
+    Undecryptable { from: String },
+    /// An opened message from `from`, not yet decoded.
+    Signal { from: String, plain: Vec<u8> },
+    /// [`Action::CreateLink`] succeeded.
+    Created(SessionId),
+    /// [`Action::CreateLink`] failed; `error` says why, with context.
+    CreationFailed { session: SessionId, error: String },
+    /// The connection needs (re)negotiating, whatever the cause.
+    NegotiationNeeded(SessionId),
+    /// [`Action::MakeOffer`] finished: the local description to send, if there is one.
+    OfferMade {
+        session: SessionId,
+        result: Result<Option<Description>, String>,
+    },
+    /// [`Action::ApplyRemote`] finished: whether the channels were opened, and the answer to
+    /// send (if an offer was answered).
+    RemoteApplied {
+        session: SessionId,
+        channels_opened: bool,
+        result: Result<Option<Description>, String>,
+    },
+    /// [`Action::AddCandidate`] failed.
+    CandidateRejected { session: SessionId, error: String },
+    /// The connection gathered a candidate of its own.
+    LocalCandidate {
+        session: SessionId,
+        candidate: Candidate,
+    },
+    /// The connection's signaling state changed (`stable` or not).
+    SignalingState { session: SessionId, stable: bool },
+    ChannelOpen { session: SessionId, channel: Channel },
+    ChannelClosed { session: SessionId, channel: Channel },
+    Connectivity {
+        session: SessionId,
+        state: Connectivity,
+    },
+    /// The time asked for by [`Links::poll_timeout`] has come.
+    Timeout,
+}
+
+/// What the browser must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Seal `payload` and send it to endpoint transport `to`.
+    Send { to: String, payload: SignalPayload },
+    /// Make the peer connection (and its data channels if `open_channels`), then report
+    /// [`Input::Created`] or [`Input::CreationFailed`].
+    CreateLink {
+        session: SessionId,
+        open_channels: bool,
+    },
+    /// Create and set the local offer, then report [`Input::OfferMade`].
+    MakeOffer(SessionId),
+    /// Apply the remote description, open the channels first if asked, answer if asked, then
+    /// report [`Input::RemoteApplied`].
+    ApplyRemote {
+        session: SessionId,
+        description: Description,
+        open_channels: bool,
+        answer: bool,
+    },
+    /// Add a remote candidate; report [`Input::CandidateRejected`] if it fails.
+    AddCandidate {
+        session: SessionId,
+        candidate: Candidate,
+    },
+    RestartIce(SessionId),
+    /// Close the peer connection and forget it.
+    CloseLink(SessionId),
+    /// Tell the application.
+    Emit(MeshEvent),
+}
+
+/// The set of links of one member of a room.
+pub struct Links {
+    me: SessionId,
+    links: BTreeMap<SessionId, Link>,
+    counters: MeshCounters,
+    actions: VecDeque<Action>,
+}
+
+impl Links {
+    pub fn new(me: SessionId) -> Links {
+        Links {
+            me,
+            links: BTreeMap::new(),
+            counters: MeshCounters::default(),
+            actions: VecDeque::new(),
+        }
+    }
+
+    pub fn counters(&self) -> MeshCounters {
+        self.counters
+    }
+
+    /// The link to `session`, if there is one (for inspection).
+    pub fn link(&self, session: SessionId) -> Option<&Link> {
+        self.links.get(&session)
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The earliest time the machine wants an [`Input::Timeout`].
+    pub fn poll_timeout(&self) -> Option<LocalTime> {
+        self.links.values().filter_map(Link::deadline).min()
+    }
+
+    /// Forgets every link without announcing anything (we are the one leaving); the browser
+    /// closes its connections itself.
+    pub fn leave(&mut self) {
+        self.links.clear();
+        self.actions.clear();
+    }
+
+    pub fn handle_input(&mut self, now: LocalTime, input: Input) {
+        match input {
+            Input::SignalingJoined { peers } => {
+                self.emit(MeshEvent::Signaling { connected: true });
+                for peer in peers {
+                    self.send(peer, self.hello(false));
+                }
+            }
+            Input::SignalingLost => self.emit(MeshEvent::Signaling { connected: false }),
+            Input::RouteLeft(transport) => {
+                for link in self.links.values_mut() {
+                    if link.route() == Some(transport.as_str()) {
+                        link.set_route(None);
+                    }
+                }
+            }
+            Input::Undecryptable { .. } => self.counters.undecryptable += 1,
+            Input::Signal { from, plain } => self.on_signal(from, &plain),
+            Input::Created(session) => {
+                if self.with_link(session, Link::confirm_created) == Some(true) {
+                    self.emit(MeshEvent::Connecting(session));
+                }
+            }
+            Input::CreationFailed { session, error } => {
+                self.links.remove(&session);
+                self.emit(MeshEvent::Problem(error));
+            }
+            Input::NegotiationNeeded(session) => {
+                if self.with_link(session, Link::start_offer).is_some() {
+                    self.actions.push_back(Action::MakeOffer(session));
+                }
+            }
+            Input::OfferMade { session, result } => {
+                if self.with_link(session, Link::offer_done).is_some() {
+                    self.send_local(session, result);
+                }
+            }
+            Input::RemoteApplied {
+                session,
+                channels_opened,
+                result,
+            } => {
+                let known = self.with_link(session, |link| {
+                    if channels_opened {
+                        link.channels_opened();
+                    }
+                });
+                if known.is_some() {
+                    self.send_local(session, result);
+                }
+            }
+            Input::CandidateRejected { session, error } => {
+                if self.with_link(session, |l| l.reports_candidate_errors()) == Some(true) {
+                    self.emit(MeshEvent::Problem(error));
+                }
+            }
+            Input::LocalCandidate { session, candidate } => {
+                let payload = SignalPayload::Candidate {
+                    session: self.me,
+                    candidate: candidate.candidate,
+                    sdp_mid: candidate.sdp_mid,
+                    sdp_m_line_index: candidate.sdp_m_line_index,
+                };
+                self.send_to_session(session, payload);
+            }
+            Input::SignalingState { session, stable } => {
+                self.with_link(session, |l| l.set_signaling_stable(stable));
+            }
+            Input::ChannelOpen { session, channel } => {
+                if let Some(change) = self.with_link(session, |l| l.on_channel_open(channel)) {
+                    self.apply_changes(session, change);
+                }
+            }
+            Input::ChannelClosed { session, channel } => {
+                if let Some(change) = self.with_link(session, |l| l.on_channel_closed(channel)) {
+                    self.apply_changes(session, change);
+                }
+            }
+            Input::Connectivity { session, state } => {
+                if let Some(changes) = self.with_link(session, |l| l.on_connectivity(now, state))
+                {
+                    self.apply_changes(session, changes);
+                }
+            }
+            Input::Timeout => {
+                let expired: Vec<SessionId> = self
+                    .links
+                    .iter_mut()
+                    .filter_map(|(session, link)| link.on_timeout(now).then_some(*session))
+                    .collect();
+                for session in expired {
+                    self.drop_link(session);
+                }
+            }
+        }
+    }
+
+    fn on_signal(&mut self, from: String, plain: &[u8]) {
+        let payload = match SignalPayload::decode(plain) {
+            Ok(payload) => payload,
+            Err(error) => {
+                self.counters.malformed_payloads += 1;
+                self.emit(MeshEvent::Problem(format!(
+                    "dropped a signaling payload: {error}"
+                )));
+                return;
+            }
+        };
+        let session = payload.session();
+        if session == self.me {
+            self.counters.own_session += 1;
+            return;
+        }
+        self.ensure_link(session, &from);
+        match payload {
+            SignalPayload::Hello { reply: false, .. } => self.send(from, self.hello(true)),
+            SignalPayload::Hello { reply: true, .. } => {}
+            SignalPayload::Description { sdp_type, sdp, .. } => {
+                let is_offer = sdp_type == SdpType::Offer;
+                let decision = self.with_link(session, |l| l.on_remote_description(is_offer));
+                if let Some(RemoteDecision::Apply {
+                    open_channels,
+                    answer,
+                }) = decision
+                {
+                    self.actions.push_back(Action::ApplyRemote {
+                        session,
+                        description: Description { sdp_type, sdp },
+                        open_channels,
+                        answer,
+                    });
+                }
+            }
+            SignalPayload::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+                ..
+            } => self.actions.push_back(Action::AddCandidate {
+                session,
+                candidate: Candidate {
+                    candidate,
+                    sdp_mid,
+                    sdp_m_line_index,
+                },
+            }),
+        }
+    }
+
+    /// Creates the link to `session` if there is none, and records the route that reaches it:
+    /// the latest message from a session says where it is now.
+    fn ensure_link(&mut self, session: SessionId, route: &str) {
+        if let Some(link) = self.links.get_mut(&session) {
+            link.set_route(Some(route.to_owned()));
+            return;
+        }
+        let link = Link::new(self.me, session, route.to_owned());
+        let open_channels = link.opens_channels_up_front();
+        self.links.insert(session, link);
+        self.actions.push_back(Action::CreateLink {
+            session,
+            open_channels,
+        });
+    }
+
+    fn send_local(&mut self, session: SessionId, result: Result<Option<Description>, String>) {
+        match result {
+            Ok(Some(Description { sdp_type, sdp })) => {
+                let payload = SignalPayload::Description {
+                    session: self.me,
+                    sdp_type,
+                    sdp,
+                };
+                self.send_to_session(session, payload);
+            }
+            Ok(None) => {}
+            Err(error) => self.emit(MeshEvent::Problem(error)),
+        }
+    }
+
+    fn apply_changes(&mut self, session: SessionId, changes: impl IntoIterator<Item = LinkChange>) {
+        for change in changes {
+            match change {
+                LinkChange::Open => self.emit(MeshEvent::Open(session)),
+                LinkChange::Reconnecting => self.emit(MeshEvent::Reconnecting(session)),
+                LinkChange::Restored => self.emit(MeshEvent::Restored(session)),
+                LinkChange::RestartIce => self.actions.push_back(Action::RestartIce(session)),
+                LinkChange::Gone => self.drop_link(session),
+            }
+        }
+    }
+
+    fn drop_link(&mut self, session: SessionId) {
+        if self.links.remove(&session).is_some() {
+            self.actions.push_back(Action::CloseLink(session));
+            self.emit(MeshEvent::Gone(session));
+        }
+    }
+
+    /// Runs `f` on the link to `session`; a report about a missing link is counted as stale.
+    fn with_link<T>(&mut self, session: SessionId, f: impl FnOnce(&mut Link) -> T) -> Option<T> {
+        let result = self.links.get_mut(&session).map(f);
+        if result.is_none() {
+            self.counters.stale += 1;
+        }
+        result
+    }
+
+    fn hello(&self, reply: bool) -> SignalPayload {
+        SignalPayload::Hello {
+            session: self.me,
+            reply,
+        }
+    }
+
+    fn send(&mut self, to: String, payload: SignalPayload) {
+        self.actions.push_back(Action::Send { to, payload });
+    }
+
+    /// Sends to whichever route reaches `session` now; without one the payload is dropped (the
+    /// route comes back with the peer's next message).
+    fn send_to_session(&mut self, session: SessionId, payload: SignalPayload) {
+        if let Some(Some(route)) = self.with_link(session, |l| l.route().map(str::to_owned)) {
+            self.send(route, payload);
+        }
+    }
+
+    fn emit(&mut self, event: MeshEvent) {
+        self.actions.push_back(Action::Emit(event));
+    }
+}
+
+#[cfg(test)]
+mod tests;

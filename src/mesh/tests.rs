@@ -1,0 +1,491 @@
+use super::*;
+
+const ME: SessionId = 5;
+/// Lower than [`ME`]: we are impolite towards it and offer first.
+const LOWER: SessionId = 3;
+/// Higher than [`ME`]: we are polite towards it and wait for its offer.
+const HIGHER: SessionId = 9;
+
+fn at(ms: i64) -> LocalTime {
+    LocalTime::from_micros(ms * 1_000)
+}
+
+fn drain(links: &mut Links) -> Vec<Action> {
+    std::iter::from_fn(|| links.poll_action()).collect()
+}
+
+fn feed(links: &mut Links, now_ms: i64, input: Input) -> Vec<Action> {
+    links.handle_input(at(now_ms), input);
+    drain(links)
+}
+
+fn signal(links: &mut Links, from: &str, payload: SignalPayload) -> Vec<Action> {
+    feed(
+        links,
+        0,
+        Input::Signal {
+            from: from.into(),
+            plain: payload.encode(),
+        },
+    )
+}
+
+fn hello(session: SessionId, reply: bool) -> SignalPayload {
+    SignalPayload::Hello { session, reply }
+}
+
+fn offer(session: SessionId) -> SignalPayload {
+    SignalPayload::Description {
+        session,
+        sdp_type: SdpType::Offer,
+        sdp: format!("offer from {session}"),
+    }
+}
+
+fn description(sdp_type: SdpType, sdp: &str) -> Description {
+    Description {
+        sdp_type,
+        sdp: sdp.into(),
+    }
+}
+
+/// A machine with a created link to `peer`, reached on transport `route`.
+fn linked(peer: SessionId, route: &str) -> Links {
+    let mut links = Links::new(ME);
+    signal(&mut links, route, hello(peer, true));
+    feed(&mut links, 0, Input::Created(peer));
+    links
+}
+
+/// A link to `peer` with both channels open and the transport connected.
+fn open(peer: SessionId) -> Links {
+    let mut links = linked(peer, "t1");
+    for channel in [Channel::State, Channel::Clock] {
+        feed(&mut links, 0, Input::ChannelOpen { session: peer, channel });
+    }
+    feed(&mut links, 0, connectivity(peer, Connectivity::Connected));
+    assert_eq!(links.link(peer).map(Link::phase), Some(Phase::Open));
+    links
+}
+
+fn connectivity(session: SessionId, state: Connectivity) -> Input {
+    Input::Connectivity { session, state }
+}
+
+#[test]
+fn joining_greets_everyone_already_there() {
+    let mut links = Links::new(ME);
+    let actions = feed(
+        &mut links,
+        0,
+        Input::SignalingJoined {
+            peers: vec!["a".into(), "b".into()],
+        },
+    );
+    assert_eq!(
+        actions,
+        vec![
+            Action::Emit(MeshEvent::Signaling { connected: true }),
+            Action::Send {
+                to: "a".into(),
+                payload: hello(ME, false)
+            },
+            Action::Send {
+                to: "b".into(),
+                payload: hello(ME, false)
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_greeting_creates_the_link_and_is_answered() {
+    let mut links = Links::new(ME);
+    let actions = signal(&mut links, "t1", hello(LOWER, false));
+    assert_eq!(
+        actions,
+        vec![
+            Action::CreateLink {
+                session: LOWER,
+                open_channels: true
+            },
+            Action::Send {
+                to: "t1".into(),
+                payload: hello(ME, true)
+            },
+        ]
+    );
+    assert_eq!(links.link(LOWER).map(Link::phase), Some(Phase::Creating));
+    assert_eq!(
+        feed(&mut links, 0, Input::Created(LOWER)),
+        vec![Action::Emit(MeshEvent::Connecting(LOWER))]
+    );
+    // A second confirmation announces nothing.
+    assert_eq!(feed(&mut links, 0, Input::Created(LOWER)), vec![]);
+}
+
+#[test]
+fn the_impolite_side_offers_and_the_polite_side_answers() {
+    // Impolite towards LOWER: channels up front, so the browser asks for negotiation.
+    let mut impolite = linked(LOWER, "t1");
+    assert_eq!(
+        feed(&mut impolite, 0, Input::NegotiationNeeded(LOWER)),
+        vec![Action::MakeOffer(LOWER)]
+    );
+    let made = feed(
+        &mut impolite,
+        0,
+        Input::OfferMade {
+            session: LOWER,
+            result: Ok(Some(description(SdpType::Offer, "o"))),
+        },
+    );
+    assert_eq!(
+        made,
+        vec![Action::Send {
+            to: "t1".into(),
+            payload: SignalPayload::Description {
+                session: ME,
+                sdp_type: SdpType::Offer,
+                sdp: "o".into()
+            }
+        }]
+    );
+
+    // Polite towards HIGHER: no channels until its offer, then channels and an answer.
+    let mut polite = Links::new(ME);
+    assert_eq!(
+        signal(&mut polite, "t2", hello(HIGHER, true)),
+        vec![Action::CreateLink {
+            session: HIGHER,
+            open_channels: false
+        }]
+    );
+    feed(&mut polite, 0, Input::Created(HIGHER));
+    assert_eq!(
+        signal(&mut polite, "t2", offer(HIGHER)),
+        vec![Action::ApplyRemote {
+            session: HIGHER,
+            description: description(SdpType::Offer, "offer from 9"),
+            open_channels: true,
+            answer: true
+        }]
+    );
+    let applied = feed(
+        &mut polite,
+        0,
+        Input::RemoteApplied {
+            session: HIGHER,
+            channels_opened: true,
+            result: Ok(Some(description(SdpType::Answer, "a"))),
+        },
+    );
+    assert_eq!(
+        applied,
+        vec![Action::Send {
+            to: "t2".into(),
+            payload: SignalPayload::Description {
+                session: ME,
+                sdp_type: SdpType::Answer,
+                sdp: "a".into()
+            }
+        }]
+    );
+    // A later offer (an ICE restart) reuses the channels.
+    assert!(matches!(
+        signal(&mut polite, "t2", offer(HIGHER)).as_slice(),
+        [Action::ApplyRemote {
+            open_channels: false,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn glare_is_resolved_by_politeness() {
+    // Both sides offer at once: the impolite side keeps its offer and ignores theirs...
+    let mut impolite = linked(LOWER, "t1");
+    feed(&mut impolite, 0, Input::NegotiationNeeded(LOWER));
+    assert_eq!(signal(&mut impolite, "t1", offer(LOWER)), vec![]);
+    // ...and stays quiet about the candidates of the offer it ignored.
+    let rejected = Input::CandidateRejected {
+        session: LOWER,
+        error: "no remote description".into(),
+    };
+    assert_eq!(feed(&mut impolite, 0, rejected), vec![]);
+
+    // The polite side applies theirs over its own pending one.
+    let mut polite = linked(HIGHER, "t2");
+    feed(&mut polite, 0, Input::NegotiationNeeded(HIGHER));
+    assert!(matches!(
+        signal(&mut polite, "t2", offer(HIGHER)).as_slice(),
+        [Action::ApplyRemote { answer: true, .. }]
+    ));
+
+    // Glare also when the offer was sent and we are waiting for its answer.
+    let mut waiting = linked(LOWER, "t1");
+    feed(&mut waiting, 0, Input::NegotiationNeeded(LOWER));
+    feed(
+        &mut waiting,
+        0,
+        Input::OfferMade {
+            session: LOWER,
+            result: Ok(Some(description(SdpType::Offer, "o"))),
+        },
+    );
+    let not_stable = Input::SignalingState {
+        session: LOWER,
+        stable: false,
+    };
+    feed(&mut waiting, 0, not_stable);
+    assert_eq!(signal(&mut waiting, "t1", offer(LOWER)), vec![]);
+}
+
+#[test]
+fn candidate_errors_are_reported_outside_glare() {
+    let mut links = linked(LOWER, "t1");
+    let rejected = Input::CandidateRejected {
+        session: LOWER,
+        error: "adding an ICE candidate: bad".into(),
+    };
+    assert_eq!(
+        feed(&mut links, 0, rejected),
+        vec![Action::Emit(MeshEvent::Problem(
+            "adding an ICE candidate: bad".into()
+        ))]
+    );
+}
+
+#[test]
+fn a_link_that_fails_and_recovers_within_the_grace_is_restored() {
+    let mut links = open(LOWER);
+    assert_eq!(
+        feed(&mut links, 1_000, connectivity(LOWER, Connectivity::Failed)),
+        vec![
+            Action::RestartIce(LOWER),
+            Action::Emit(MeshEvent::Reconnecting(LOWER))
+        ]
+    );
+    assert_eq!(links.poll_timeout(), Some(at(1_000) + RECOVERY_GRACE));
+    assert_eq!(
+        feed(&mut links, 8_000, connectivity(LOWER, Connectivity::Connected)),
+        vec![Action::Emit(MeshEvent::Restored(LOWER))]
+    );
+    assert_eq!(links.poll_timeout(), None);
+    assert_eq!(feed(&mut links, 11_000, Input::Timeout), vec![]);
+    assert_eq!(links.link(LOWER).map(Link::phase), Some(Phase::Open));
+}
+
+#[test]
+fn a_link_that_stays_broken_past_the_grace_is_gone() {
+    let mut links = open(LOWER);
+    assert_eq!(
+        feed(&mut links, 1_000, connectivity(LOWER, Connectivity::Disconnected)),
+        vec![Action::Emit(MeshEvent::Reconnecting(LOWER))]
+    );
+    // Woken early (another link's timer, a spurious wake-up): not yet.
+    assert_eq!(feed(&mut links, 10_999, Input::Timeout), vec![]);
+    assert_eq!(
+        feed(&mut links, 11_000, Input::Timeout),
+        vec![
+            Action::CloseLink(LOWER),
+            Action::Emit(MeshEvent::Gone(LOWER))
+        ]
+    );
+    assert!(links.link(LOWER).is_none());
+    assert_eq!(links.poll_timeout(), None);
+}
+
+#[test]
+fn closing_the_state_channel_or_the_connection_is_gone_at_once() {
+    let mut links = open(LOWER);
+    let closed = Input::ChannelClosed {
+        session: LOWER,
+        channel: Channel::Clock,
+    };
+    assert_eq!(feed(&mut links, 0, closed), vec![]);
+    let closed = Input::ChannelClosed {
+        session: LOWER,
+        channel: Channel::State,
+    };
+    assert_eq!(
+        feed(&mut links, 0, closed),
+        vec![
+            Action::CloseLink(LOWER),
+            Action::Emit(MeshEvent::Gone(LOWER))
+        ]
+    );
+
+    let mut links = open(HIGHER);
+    assert_eq!(
+        feed(&mut links, 0, connectivity(HIGHER, Connectivity::Closed)),
+        vec![
+            Action::CloseLink(HIGHER),
+            Action::Emit(MeshEvent::Gone(HIGHER))
+        ]
+    );
+}
+
+#[test]
+fn a_peer_that_reappears_under_a_new_route_keeps_its_link() {
+    let mut links = open(LOWER);
+    feed(&mut links, 0, Input::RouteLeft("t1".into()));
+    // No route: what we would send is dropped, not misrouted.
+    let candidate = || Input::LocalCandidate {
+        session: LOWER,
+        candidate: Candidate {
+            candidate: "c".into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+        },
+    };
+    assert_eq!(feed(&mut links, 0, candidate()), vec![]);
+    // Its endpoint reconnected under a new transport id and greets again: same link, new route.
+    assert_eq!(
+        signal(&mut links, "t9", hello(LOWER, false)),
+        vec![Action::Send {
+            to: "t9".into(),
+            payload: hello(ME, true)
+        }]
+    );
+    assert_eq!(links.link(LOWER).map(Link::phase), Some(Phase::Open));
+    assert!(matches!(
+        feed(&mut links, 0, candidate()).as_slice(),
+        [Action::Send { to, payload: SignalPayload::Candidate { session: ME, .. } }] if to == "t9"
+    ));
+}
+
+#[test]
+fn a_leaving_route_only_unroutes_whoever_it_reached() {
+    let mut links = linked(LOWER, "t1");
+    signal(&mut links, "t2", hello(HIGHER, true));
+    feed(&mut links, 0, Input::RouteLeft("t1".into()));
+    assert_eq!(links.link(LOWER).and_then(Link::route), None);
+    assert_eq!(links.link(HIGHER).and_then(Link::route), Some("t2"));
+}
+
+#[test]
+fn bad_input_is_dropped_and_counted() {
+    let mut links = Links::new(ME);
+    assert_eq!(
+        feed(&mut links, 0, Input::Undecryptable { from: "x".into() }),
+        vec![]
+    );
+    let garbage = Input::Signal {
+        from: "x".into(),
+        plain: b"{not json".to_vec(),
+    };
+    assert!(matches!(
+        feed(&mut links, 0, garbage).as_slice(),
+        [Action::Emit(MeshEvent::Problem(p))] if p.starts_with("dropped a signaling payload")
+    ));
+    let huge = Input::Signal {
+        from: "x".into(),
+        plain: vec![b' '; crate::signaling::payload::MAX_PAYLOAD_BYTES + 1],
+    };
+    assert_eq!(feed(&mut links, 0, huge).len(), 1);
+    // Someone replaying our own hello at us.
+    assert_eq!(signal(&mut links, "x", hello(ME, false)), vec![]);
+    assert!(links.link(ME).is_none());
+    assert_eq!(
+        links.counters(),
+        MeshCounters {
+            undecryptable: 1,
+            malformed_payloads: 2,
+            own_session: 1,
+            stale: 0,
+        }
+    );
+}
+
+#[test]
+fn reports_about_links_that_are_gone_are_dropped_and_counted() {
+    let mut links = Links::new(ME);
+    let late = [
+        Input::Created(LOWER),
+        Input::NegotiationNeeded(LOWER),
+        Input::OfferMade {
+            session: LOWER,
+            result: Ok(Some(description(SdpType::Offer, "o"))),
+        },
+        Input::RemoteApplied {
+            session: LOWER,
+            channels_opened: true,
+            result: Err("late".into()),
+        },
+        Input::CandidateRejected {
+            session: LOWER,
+            error: "late".into(),
+        },
+        Input::SignalingState {
+            session: LOWER,
+            stable: true,
+        },
+        Input::ChannelOpen {
+            session: LOWER,
+            channel: Channel::State,
+        },
+        Input::ChannelClosed {
+            session: LOWER,
+            channel: Channel::State,
+        },
+        connectivity(LOWER, Connectivity::Failed),
+    ];
+    let count = late.len() as u32;
+    for input in late {
+        assert_eq!(feed(&mut links, 0, input), vec![]);
+    }
+    assert_eq!(links.counters().stale, count);
+    assert_eq!(feed(&mut links, 0, Input::Timeout), vec![]);
+}
+
+#[test]
+fn a_link_that_could_not_be_created_is_forgotten() {
+    let mut links = Links::new(ME);
+    signal(&mut links, "t1", hello(LOWER, true));
+    let failed = Input::CreationFailed {
+        session: LOWER,
+        error: "creating a peer connection: bad ICE server".into(),
+    };
+    assert_eq!(
+        feed(&mut links, 0, failed),
+        vec![Action::Emit(MeshEvent::Problem(
+            "creating a peer connection: bad ICE server".into()
+        ))]
+    );
+    assert!(links.link(LOWER).is_none());
+    // The next message from that session tries again.
+    assert!(matches!(
+        signal(&mut links, "t1", hello(LOWER, true)).as_slice(),
+        [Action::CreateLink { session: LOWER, .. }]
+    ));
+}
+
+#[test]
+fn failed_negotiation_steps_are_reported_and_clear_the_offer() {
+    let mut links = linked(LOWER, "t1");
+    feed(&mut links, 0, Input::NegotiationNeeded(LOWER));
+    let failed = Input::OfferMade {
+        session: LOWER,
+        result: Err("making an offer: boom".into()),
+    };
+    assert_eq!(
+        feed(&mut links, 0, failed),
+        vec![Action::Emit(MeshEvent::Problem("making an offer: boom".into()))]
+    );
+    // No offer under way any more: their offer is not glare, even for the impolite side.
+    assert!(matches!(
+        signal(&mut links, "t1", offer(LOWER)).as_slice(),
+        [Action::ApplyRemote { .. }]
+    ));
+}
+
+#[test]
+fn leaving_forgets_every_link_silently() {
+    let mut links = open(LOWER);
+    feed(&mut links, 0, connectivity(LOWER, Connectivity::Failed));
+    links.leave();
+    assert!(links.link(LOWER).is_none());
+    assert_eq!(links.poll_timeout(), None);
+    assert_eq!(drain(&mut links), vec![]);
+}
