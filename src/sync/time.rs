@@ -206,8 +206,14 @@ mod tests {
         let at = LocalTime::from_millis_f64(1_234.5678);
         assert_eq!(at, LocalTime::from_micros(1_234_568));
         assert_eq!(at.as_millis_f64(), 1_234.568);
-        assert_eq!(LocalTime::from_millis_f64(-0.0004), LocalTime::from_micros(0));
-        assert_eq!(LocalTime::from_millis_f64(f64::NAN), LocalTime::from_micros(0));
+        assert_eq!(
+            LocalTime::from_millis_f64(-0.0004),
+            LocalTime::from_micros(0)
+        );
+        assert_eq!(
+            LocalTime::from_millis_f64(f64::NAN),
+            LocalTime::from_micros(0)
+        );
         assert!(LocalTime::from_millis_f64(f64::INFINITY).is_sane());
         assert!(LocalTime::from_millis_f64(-1e300).is_sane());
     }

@@ -446,9 +446,10 @@ impl Party {
                     received_at,
                 });
             }
-            PeerMessage::Profile { name } => {
-                self.writers.people.update(|p| p.entry(from).name = Some(name))
-            }
+            PeerMessage::Profile { name } => self
+                .writers
+                .people
+                .update(|p| p.entry(from).name = Some(name)),
             PeerMessage::Chat { text } => {
                 let author = self
                     .view
@@ -462,9 +463,10 @@ impl Party {
                 };
                 self.writers.chat.update(|chat| chat.push(line));
             }
-            PeerMessage::Status(status) => {
-                self.writers.people.update(|p| p.entry(from).status = status)
-            }
+            PeerMessage::Status(status) => self
+                .writers
+                .people
+                .update(|p| p.entry(from).status = status),
         }
     }
 

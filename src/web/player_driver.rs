@@ -3,7 +3,9 @@
 //! already in sync and only turn the person's clicks into intents.
 
 use super::party::Party;
-use super::player::{use_video_player_with_options, PlayerPhase, UseVideoPlayer, UseVideoPlayerOptions};
+use super::player::{
+    use_video_player_with_options, PlayerPhase, UseVideoPlayer, UseVideoPlayerOptions,
+};
 use crate::room::wire::ViewerPhase;
 use crate::sync::PlayerCommand;
 use leptos::prelude::*;

@@ -2,13 +2,13 @@
 //! reconnects with jittered exponential backoff when the endpoint goes away, so newcomers can
 //! still join after an endpoint restart. Existing peer links never depend on it.
 
+use super::event_listener::Listener;
 use crate::signaling::endpoint::{data_frame, leave_frame, parse_server_frame, reconnect_delay_ms};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use insieme_signal_protocol::ServerMessage;
 use std::cell::RefCell;
 use std::rc::Rc;
-use super::event_listener::Listener;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
