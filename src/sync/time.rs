@@ -158,6 +158,19 @@ instant!(
     /// estimator, never compared directly.
     LocalTime
 );
+/// The browser hands out local time as `f64` milliseconds (`performance.now()`, event and frame
+/// timestamps) and takes it back as such (timers, scheduled starts): the conversion lives here,
+/// once, so the glue never multiplies by a thousand by hand.
+impl LocalTime {
+    /// Rounds to the nearest microsecond; NaN becomes zero and infinities saturate, like
+    /// [`LocalTime::from_secs_f64`].
+    pub fn from_millis_f64(ms: f64) -> LocalTime {
+        LocalTime(f64_to_micros(ms * 1e3))
+    }
+    pub fn as_millis_f64(self) -> f64 {
+        self.0 as f64 / 1e3
+    }
+}
 instant!(
     /// A reading of the shared room clock: the clock of the reference peer plus an agreed base,
     /// so that it stays continuous when the reference changes. Playback anchors live here.
@@ -186,5 +199,22 @@ mod tests {
         assert!(Span::from_secs_f64(f64::INFINITY).is_sane());
         assert!(MediaTime::from_secs_f64(-1e300).is_sane());
         assert_eq!(LocalTime(i64::MAX) + Span(5), LocalTime(i64::MAX));
+    }
+
+    #[test]
+    fn local_time_converts_browser_milliseconds() {
+        let at = LocalTime::from_millis_f64(1_234.5678);
+        assert_eq!(at, LocalTime::from_micros(1_234_568));
+        assert_eq!(at.as_millis_f64(), 1_234.568);
+        assert_eq!(
+            LocalTime::from_millis_f64(-0.0004),
+            LocalTime::from_micros(0)
+        );
+        assert_eq!(
+            LocalTime::from_millis_f64(f64::NAN),
+            LocalTime::from_micros(0)
+        );
+        assert!(LocalTime::from_millis_f64(f64::INFINITY).is_sane());
+        assert!(LocalTime::from_millis_f64(-1e300).is_sane());
     }
 }

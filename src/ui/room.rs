@@ -6,14 +6,13 @@ use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
-use crate::room::wire::ViewerPhase;
 use crate::room_link::RoomSecret;
-use crate::sync::{Intent, MediaTime, PlayerCommand};
+use crate::sync::{Intent, MediaTime};
 use crate::web::app_config::ConfigState;
 use crate::web::clipboard::{use_clipboard, CopyState};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
-use crate::web::player::{use_video_player_with_options, PlayerPhase, UseVideoPlayerOptions};
+use crate::web::player_driver::use_synced_player;
 use crate::web::stored_name::use_stored_name;
 use leptos::prelude::*;
 
@@ -78,48 +77,11 @@ fn PartyRoom(
     }
 }
 
-/// The video stage, wired through the sync engine: the person's clicks become intents, the
-/// engine's commands drive the player, and every presented frame is an observation.
+/// The video stage, wired through the sync engine: the person's clicks become intents, and the
+/// player follows the engine (see [`use_synced_player`]).
 #[component]
 fn SyncedStage(party: Party) -> impl IntoView {
-    let (observer, stepper) = (party.clone(), party.clone());
-    let options = UseVideoPlayerOptions::default()
-        .on_frame(move |frame| {
-            // The clock first: the frame's observation is where the controller acts on both.
-            if let Some(clock) = frame.clock {
-                observer.observe_clock(clock.media_time_secs, clock.read_at_ms);
-            }
-            observer.observe(frame.media_time_secs, frame.presented_at_ms)
-        })
-        .on_presentation_step(move |step| stepper.presentation_step(step));
-    // Not told: the frame grid (`Input::FrameGrid`), for aligning starts. The controller aligns
-    // the starts it schedules on the refreshes its player last presented frames at, and where
-    // the player reads its media clock it finds the grid's offset from the presented frames
-    // itself and steers the clock onto it. (A browser measurement of the grid, `GridEstimator`,
-    // is in the history at 77bd8bd: without clock steering, aligned starts left a viewer a
-    // frame off in two runs of seven in headless Chromium.)
-    let player = use_video_player_with_options(NodeRef::new(), options);
-    party.attach_player(move |command| {
-        // Hidden unless the console shows verbose messages: enough to follow a sync problem.
-        web_sys::console::debug_1(
-            &format!("sync: {command:?} at {:.1}", crate::web::now_ms()).into(),
-        );
-        let done = match command {
-            PlayerCommand::Load { media_id } => player.load(&media_id),
-            PlayerCommand::SeekTo(position) => player.seek_to(position.as_secs_f64()),
-            PlayerCommand::SetRate(rate) => player.set_rate(rate),
-            PlayerCommand::PlayAt(at) => player.play_at(at.as_micros() as f64 / 1000.0),
-            PlayerCommand::Pause => player.pause(),
-        };
-        if let Err(error) = done {
-            web_sys::console::warn_1(
-                &format!("the player could not follow the room: {error}").into(),
-            );
-        }
-    });
-    let reporter = party.clone();
-    Effect::new(move |_| reporter.set_local_phase(viewer_phase(&player.phase.get())));
-
+    let player = use_synced_player(&party);
     let (play, pause, seek, load) = (party.clone(), party.clone(), party.clone(), party.clone());
     let playback = party.view.playback;
     let current_media = Signal::derive(move || playback.get().and_then(|p| p.media));
@@ -133,19 +95,6 @@ fn SyncedStage(party: Party) -> impl IntoView {
             />
             <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url }) current=current_media/>
         </div>
-    }
-}
-
-/// How the local player's phase is shown to the others.
-fn viewer_phase(phase: &PlayerPhase) -> ViewerPhase {
-    match phase {
-        PlayerPhase::Empty => ViewerPhase::Idle,
-        PlayerPhase::Loading => ViewerPhase::Loading,
-        PlayerPhase::Paused | PlayerPhase::Ended => ViewerPhase::Paused,
-        PlayerPhase::Playing => ViewerPhase::Playing,
-        PlayerPhase::Buffering => ViewerPhase::Buffering,
-        PlayerPhase::AutoplayBlocked => ViewerPhase::AutoplayBlocked,
-        PlayerPhase::Error(why) => ViewerPhase::Failed(why.clone()),
     }
 }
 

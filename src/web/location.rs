@@ -1,5 +1,6 @@
 //! The page's location fragment, which carries the room secret.
 
+use super::event_listener::use_window_listener;
 use leptos::prelude::*;
 
 fn current_hash() -> String {
@@ -11,10 +12,7 @@ fn current_hash() -> String {
 /// The location fragment (`#...`) as a signal, following `hashchange` (links, back/forward).
 pub fn use_location_hash() -> ReadSignal<String> {
     let (hash, set_hash) = signal(current_hash());
-    let listener = window_event_listener(leptos::ev::hashchange, move |_| {
-        set_hash.set(current_hash())
-    });
-    on_cleanup(move || listener.remove());
+    use_window_listener("hashchange", move |_| set_hash.set(current_hash()));
     hash
 }
 

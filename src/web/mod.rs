@@ -9,6 +9,7 @@ pub mod location;
 pub mod mesh;
 pub mod party;
 pub mod player;
+pub mod player_driver;
 pub mod random;
 pub mod room_crypto;
 pub mod serial_queue;

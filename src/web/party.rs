@@ -5,6 +5,7 @@
 //! The engine is sans-IO; this is its thin shell, str0m-style: every input is followed by
 //! draining `poll_output` and re-arming one timer at `poll_timeout`.
 
+use super::event_listener::use_window_listener;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
@@ -24,19 +25,62 @@ use std::rc::Rc;
 /// How often each viewer tells the others how its playback is doing.
 const STATUS_INTERVAL_MS: u32 = 1_000;
 
-/// The room, as the interface shows it. All signals are written only by the party.
+/// The room, as the interface shows it: read-only signals, written only by the party (the
+/// leptos-use shape: the hook writes, components read and call the party's methods).
 #[derive(Clone, Copy)]
 pub struct PartyView {
-    pub people: RwSignal<People>,
-    pub chat: RwSignal<ChatLog>,
+    pub people: ReadSignal<People>,
+    pub chat: ReadSignal<ChatLog>,
     /// The room's playback state, once anyone chose a video.
-    pub playback: RwSignal<Option<sync::Playback>>,
+    pub playback: ReadSignal<Option<sync::Playback>>,
     /// Our own measured error from the room, in ms.
-    pub my_offset_ms: RwSignal<Option<f64>>,
-    pub signaling_connected: RwSignal<bool>,
+    pub my_offset_ms: ReadSignal<Option<f64>>,
+    pub signaling_connected: ReadSignal<bool>,
     /// Messages from peers dropped because they were malformed or of another version.
-    pub dropped_messages: RwSignal<u32>,
-    pub problem: RwSignal<Option<String>>,
+    pub dropped_messages: ReadSignal<u32>,
+    pub problem: ReadSignal<Option<String>>,
+}
+
+/// The write ends of [`PartyView`]'s signals; only the party holds them.
+#[derive(Clone, Copy)]
+struct ViewWriters {
+    people: WriteSignal<People>,
+    chat: WriteSignal<ChatLog>,
+    playback: WriteSignal<Option<sync::Playback>>,
+    my_offset_ms: WriteSignal<Option<f64>>,
+    signaling_connected: WriteSignal<bool>,
+    dropped_messages: WriteSignal<u32>,
+    problem: WriteSignal<Option<String>>,
+}
+
+/// A fresh view of an empty room, and the only handles that can change it.
+fn new_view() -> (PartyView, ViewWriters) {
+    let (people, set_people) = signal(People::default());
+    let (chat, set_chat) = signal(ChatLog::default());
+    let (playback, set_playback) = signal(None);
+    let (my_offset_ms, set_my_offset_ms) = signal(None);
+    let (signaling_connected, set_signaling_connected) = signal(false);
+    let (dropped_messages, set_dropped_messages) = signal(0);
+    let (problem, set_problem) = signal(None);
+    let view = PartyView {
+        people,
+        chat,
+        playback,
+        my_offset_ms,
+        signaling_connected,
+        dropped_messages,
+        problem,
+    };
+    let writers = ViewWriters {
+        people: set_people,
+        chat: set_chat,
+        playback: set_playback,
+        my_offset_ms: set_my_offset_ms,
+        signaling_connected: set_signaling_connected,
+        dropped_messages: set_dropped_messages,
+        problem: set_problem,
+    };
+    (view, writers)
 }
 
 type PlayerSink = Rc<dyn Fn(PlayerCommand)>;
@@ -59,15 +103,12 @@ struct Inner {
 pub struct Party {
     inner: Rc<RefCell<Inner>>,
     pub view: PartyView,
+    writers: ViewWriters,
 }
 
-/// A `performance.now()` reading (ms) as the engine's local time.
-pub fn local_time(ms: f64) -> LocalTime {
-    LocalTime::from_micros((ms * 1000.0) as i64)
-}
-
+/// `performance.now()` as the engine's local time.
 fn local_now() -> LocalTime {
-    local_time(super::now_ms())
+    LocalTime::from_millis_f64(super::now_ms())
 }
 
 impl Party {
@@ -75,15 +116,7 @@ impl Party {
     pub fn start(secret: RoomSecret, config: AppConfig, name: String) -> Self {
         let session = super::random::new_session_id()
             .unwrap_or_else(|_| (js_sys::Math::random() * 1e15) as u64);
-        let view = PartyView {
-            people: RwSignal::new(People::default()),
-            chat: RwSignal::new(ChatLog::default()),
-            playback: RwSignal::new(None),
-            my_offset_ms: RwSignal::new(None),
-            signaling_connected: RwSignal::new(false),
-            dropped_messages: RwSignal::new(0),
-            problem: RwSignal::new(None),
-        };
+        let (view, writers) = new_view();
         // The player adapter times its own starts (see `play_at`).
         let engine_config = sync::Config {
             controller: sync::controller::ControllerConfig {
@@ -105,6 +138,7 @@ impl Party {
                 _status_timer: None,
             })),
             view,
+            writers,
         };
         let status_party = party.clone();
         party.inner.borrow_mut()._status_timer =
@@ -120,7 +154,7 @@ impl Party {
     async fn join_mesh(&self, session: SessionId, secret: RoomSecret, config: AppConfig) {
         let keys = match RoomKeys::derive(&secret).await {
             Ok(keys) => keys,
-            Err(problem) => return self.view.problem.set(Some(problem)),
+            Err(problem) => return self.writers.problem.set(Some(problem)),
         };
         let page = web_sys::window().map(|w| w.location());
         let origin = page
@@ -133,7 +167,7 @@ impl Party {
             .unwrap_or_else(|| PageOrigin::new("http", "localhost"));
         let base = match config.signaling_base(&origin) {
             Ok(base) => base,
-            Err(problem) => return self.view.problem.set(Some(problem.to_string())),
+            Err(problem) => return self.writers.problem.set(Some(problem.to_string())),
         };
         let party = self.clone();
         let mesh = Mesh::join(session, keys, &base, config.ice_servers, move |event| {
@@ -164,7 +198,7 @@ impl Party {
     pub fn observe(&self, media_secs: f64, presented_at_ms: f64) {
         let observation = sync::Observation {
             media_time: MediaTime::from_secs_f64(media_secs),
-            presented_at: local_time(presented_at_ms),
+            presented_at: LocalTime::from_millis_f64(presented_at_ms),
         };
         self.input(Input::Observation(observation));
     }
@@ -173,7 +207,7 @@ impl Party {
     pub fn observe_clock(&self, media_secs: f64, read_at_ms: f64) {
         let reading = sync::ClockReading {
             media_time: MediaTime::from_secs_f64(media_secs),
-            read_at: local_time(read_at_ms),
+            read_at: LocalTime::from_millis_f64(read_at_ms),
         };
         self.input(Input::MediaClock(reading));
     }
@@ -204,7 +238,7 @@ impl Party {
             MeshChannel::State,
             &PeerMessage::Chat { text: text.clone() },
         );
-        self.view.chat.update(|chat| {
+        self.writers.chat.update(|chat| {
             chat.push(ChatLine {
                 author,
                 text,
@@ -284,7 +318,7 @@ impl Party {
             )
         };
         if self.view.my_offset_ms.get_untracked() != offset {
-            self.view.my_offset_ms.set(offset);
+            self.writers.my_offset_ms.set(offset);
         }
         self.arm_timer(deadline);
     }
@@ -297,7 +331,7 @@ impl Party {
             return;
         }
         let timer = deadline.map(|due| {
-            let wait_ms = ((due - local_now()).as_micros() as f64 / 1000.0).clamp(0.0, 60_000.0);
+            let wait_ms = (due - local_now()).as_millis_f64().clamp(0.0, 60_000.0);
             let party = self.clone();
             (
                 due,
@@ -339,13 +373,13 @@ impl Party {
         }
         match event {
             sync::Event::StateChanged(versioned) => {
-                self.view.playback.set(Some(versioned.playback))
+                self.writers.playback.set(Some(versioned.playback))
             }
             sync::Event::PeerClock {
                 peer: PeerId(session),
                 rtt,
                 ..
-            } => self.view.people.update(|people| {
+            } => self.writers.people.update(|people| {
                 if people.get(session).is_some() {
                     people.entry(session).rtt_ms = Some(rtt.as_millis_f64() as f32);
                 }
@@ -357,11 +391,11 @@ impl Party {
     fn on_mesh(&self, event: MeshEvent) {
         match event {
             MeshEvent::Connecting(session) => self
-                .view
+                .writers
                 .people
                 .update(|p| p.entry(session).link = LinkState::Connecting),
             MeshEvent::Open(session) => {
-                self.view
+                self.writers
                     .people
                     .update(|p| p.entry(session).link = LinkState::Connected);
                 self.input(Input::PeerJoined(PeerId(session)));
@@ -376,20 +410,20 @@ impl Party {
                 ..
             } => self.on_peer_bytes(from, &bytes, received_at_ms),
             MeshEvent::Restored(session) => self
-                .view
+                .writers
                 .people
                 .update(|p| p.entry(session).link = LinkState::Connected),
             MeshEvent::Reconnecting(session) => self
-                .view
+                .writers
                 .people
                 .update(|p| p.entry(session).link = LinkState::Reconnecting),
             MeshEvent::Gone(session) => {
-                self.view.people.update(|p| {
+                self.writers.people.update(|p| {
                     p.remove(session);
                 });
                 self.input(Input::PeerLeft(PeerId(session)));
             }
-            MeshEvent::Signaling { connected } => self.view.signaling_connected.set(connected),
+            MeshEvent::Signaling { connected } => self.writers.signaling_connected.set(connected),
             MeshEvent::Problem(problem) => web_sys::console::warn_1(&problem.into()),
         }
     }
@@ -398,23 +432,24 @@ impl Party {
         let message = match PeerMessage::decode(bytes) {
             Ok(message) => message,
             Err(error) => {
-                self.view.dropped_messages.update(|n| *n += 1);
+                self.writers.dropped_messages.update(|n| *n += 1);
                 web_sys::console::warn_1(&format!("dropped a message from a peer: {error}").into());
                 return;
             }
         };
         match message {
             PeerMessage::Sync(msg) => {
-                let received_at = local_time(received_at_ms);
+                let received_at = LocalTime::from_millis_f64(received_at_ms);
                 self.input(Input::PeerMessage {
                     from: PeerId(from),
                     msg,
                     received_at,
                 });
             }
-            PeerMessage::Profile { name } => {
-                self.view.people.update(|p| p.entry(from).name = Some(name))
-            }
+            PeerMessage::Profile { name } => self
+                .writers
+                .people
+                .update(|p| p.entry(from).name = Some(name)),
             PeerMessage::Chat { text } => {
                 let author = self
                     .view
@@ -426,11 +461,12 @@ impl Party {
                     at_ms: js_sys::Date::now(),
                     mine: false,
                 };
-                self.view.chat.update(|chat| chat.push(line));
+                self.writers.chat.update(|chat| chat.push(line));
             }
-            PeerMessage::Status(status) => {
-                self.view.people.update(|p| p.entry(from).status = status)
-            }
+            PeerMessage::Status(status) => self
+                .writers
+                .people
+                .update(|p| p.entry(from).status = status),
         }
     }
 
@@ -461,11 +497,8 @@ pub fn use_party(secret: RoomSecret, config: AppConfig, name: String) -> Party {
     let party = Party::start(secret, config, name);
     // Closing the tab runs no cleanup: leave on pagehide so the others see us go at once.
     let on_hide = party.clone();
-    let hide_listener = window_event_listener(leptos::ev::pagehide, move |_| on_hide.leave());
+    use_window_listener("pagehide", move |_| on_hide.leave());
     let leaving = send_wrapper::SendWrapper::new(party.clone());
-    on_cleanup(move || {
-        hide_listener.remove();
-        leaving.leave();
-    });
+    on_cleanup(move || leaving.leave());
     party
 }

@@ -2,13 +2,13 @@
 //! reconnects with jittered exponential backoff when the endpoint goes away, so newcomers can
 //! still join after an endpoint restart. Existing peer links never depend on it.
 
+use super::event_listener::Listener;
 use crate::signaling::endpoint::{data_frame, leave_frame, parse_server_frame, reconnect_delay_ms};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use insieme_signal_protocol::ServerMessage;
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
@@ -40,8 +40,8 @@ struct Inner {
     socket: Option<WebSocket>,
     failed_attempts: u32,
     closed_by_us: bool,
-    /// Kept alive as long as the socket they are attached to.
-    listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    /// The current socket's listeners; replacing or clearing them detaches them from it.
+    listeners: Vec<Listener>,
 }
 
 #[derive(Clone)]
@@ -106,7 +106,7 @@ impl SignalingClient {
         };
         let on_message = {
             let client = self.clone();
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            Listener::new(&socket, "message", move |event| {
                 let Some(text) = event
                     .dyn_ref::<MessageEvent>()
                     .and_then(|m| m.data().as_string())
@@ -118,7 +118,7 @@ impl SignalingClient {
         };
         let on_close = {
             let client = self.clone();
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            Listener::new(&socket, "close", move |event| {
                 let code = event
                     .dyn_ref::<CloseEvent>()
                     .map(|c| c.code())
@@ -126,11 +126,22 @@ impl SignalingClient {
                 client.on_closed(code);
             })
         };
-        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let listeners = match (on_message, on_close) {
+            (Ok(on_message), Ok(on_close)) => vec![on_message, on_close],
+            (Err(error), _) | (_, Err(error)) => {
+                // A socket we cannot hear would look connected and never reconnect.
+                let _ = socket.close();
+                self.emit(SignalingEvent::Problem(super::describe_js_error(
+                    "cannot listen to the signaling socket",
+                    error,
+                )));
+                self.schedule_reconnect();
+                return;
+            }
+        };
         let mut inner = self.inner.borrow_mut();
         inner.socket = Some(socket);
-        inner.listeners = vec![on_message, on_close];
+        inner.listeners = listeners;
     }
 
     fn on_frame(&self, text: &str) {

@@ -1,6 +1,7 @@
 //! The stage's controls. Play, pause and seek are intents handed to the caller (the room routes
 //! them through the sync engine); volume and fullscreen are personal and act directly.
 
+use crate::web::event_listener::use_window_listener;
 use crate::web::player::{PlayerPhase, UseVideoPlayer};
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -147,10 +148,9 @@ fn VolumeControl(player: UseVideoPlayer) -> impl IntoView {
 #[component]
 fn FullscreenButton(stage: NodeRef<Div>, player: UseVideoPlayer) -> impl IntoView {
     let (active, set_active) = signal(false);
-    let listener = window_event_listener_untyped("fullscreenchange", move |_| {
+    use_window_listener("fullscreenchange", move |_| {
         set_active.set(fullscreen_element().is_some());
     });
-    on_cleanup(move || listener.remove());
     let toggle = move |_| {
         if fullscreen_element().is_some() {
             if let Some(document) = web_sys::window().and_then(|w| w.document()) {

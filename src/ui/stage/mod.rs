@@ -13,6 +13,7 @@ pub use controls::{format_clock, Controls};
 pub use source_box::SourceBox;
 pub use video_url::{VideoUrl, VideoUrlProblem};
 
+use crate::web::event_listener::use_window_listener;
 use crate::web::player::{PlayerPhase, UseVideoPlayer};
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -88,7 +89,10 @@ fn use_stage_keys(
     on_pause: UnsyncCallback<()>,
     on_seek: UnsyncCallback<f64>,
 ) {
-    let listener = window_event_listener(leptos::ev::keydown, move |ev| {
+    use_window_listener("keydown", move |ev| {
+        let Some(ev) = ev.dyn_ref::<web_sys::KeyboardEvent>() else {
+            return;
+        };
         if ev.default_prevented() || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
             return;
         }
@@ -117,7 +121,6 @@ fn use_stage_keys(
         let end = player.duration.get_untracked().unwrap_or(f64::INFINITY);
         on_seek.run((position + step).clamp(0.0, end));
     });
-    on_cleanup(move || listener.remove());
 }
 
 /// Whether the focused element handles this key itself.
