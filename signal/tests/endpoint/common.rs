@@ -68,6 +68,8 @@ pub struct Client {
     pub ws: Socket,
     pub id: String,
     pub peers: Vec<String>,
+    /// The welcome frame as received.
+    pub welcome: Value,
 }
 
 impl Client {
@@ -81,6 +83,7 @@ impl Client {
             ws,
             id: String::new(),
             peers: Vec::new(),
+            welcome: Value::Null,
         };
         let welcome = client.next_json().await;
         assert_eq!(welcome["type"], "welcome", "{welcome}");
@@ -92,6 +95,7 @@ impl Client {
             .iter()
             .map(|p| p.as_str().unwrap().to_owned())
             .collect();
+        client.welcome = welcome;
         client
     }
 

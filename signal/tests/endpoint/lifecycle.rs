@@ -148,6 +148,39 @@ async fn shutdown_closes_every_socket_with_1012() {
 }
 
 #[tokio::test]
+async fn while_draining_healthz_and_joins_answer_503_then_the_listener_closes() {
+    let server = TestServer::start(Config {
+        drain: Duration::from_secs(2),
+        ..config()
+    })
+    .await;
+    assert_eq!(http_status(server.addr, "/healthz").await, 200);
+    let mut a = server.join(&topic()).await;
+    let started = std::time::Instant::now();
+    server.token.cancel();
+    assert_eq!(a.expect_close().await.0, 1012, "open sockets close at once");
+    assert_eq!(http_status(server.addr, "/healthz").await, 503);
+    match tokio_tungstenite::connect_async(server.url(&topic())).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 503)
+        }
+        other => panic!("expected a 503 refusal while draining, got {other:?}"),
+    }
+    tokio::time::timeout(Duration::from_secs(10), server.handle)
+        .await
+        .expect("stops in time")
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "drained for the whole period"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(server.addr).await.is_err(),
+        "the listener is closed after the drain"
+    );
+}
+
+#[tokio::test]
 async fn after_a_restart_clients_reconnect_and_find_each_other() {
     let first = Process::start("127.0.0.1:0", &[]).await;
     let addr = first.addr;
