@@ -7,5 +7,6 @@ mod common;
 mod bad_input;
 mod lifecycle;
 mod limits;
+mod nginx;
 mod relay;
 mod turn;
