@@ -4,6 +4,8 @@
 
 mod common;
 
+mod coturn;
+
 mod bad_input;
 mod lifecycle;
 mod limits;
