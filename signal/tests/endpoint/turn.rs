@@ -61,8 +61,7 @@ async fn a_missing_secret_file_stops_the_start_with_its_path() {
         ..config()
     })
     .await
-    .err()
-    .expect("refuses to start");
+    .expect_err("refuses to start");
     assert!(
         error.to_string().contains("/nonexistent/turn-secret"),
         "{error}"
