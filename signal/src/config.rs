@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::turn::TurnSecret;
+
 /// Largest WebSocket message a client may send. An encrypted SDP offer with a few candidates
 /// is 2–6 KiB once base64url-encoded; 32 KiB leaves room for big offers and still keeps a
 /// hostile client from making the server buffer much.
@@ -41,6 +43,16 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 256;
 /// See [`Config::threads`].
 pub const DEFAULT_THREADS: usize = 0;
+/// TURN credentials live a few hours: long enough for a film and its intermission, short
+/// enough that a leaked one is soon useless. A browser gets a fresh one each time it joins.
+pub const DEFAULT_TURN_TTL: Duration = Duration::from_secs(4 * 3600);
+/// Credentials live hours, never days: longer TTLs are refused at start-up.
+pub const MAX_TURN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Environment variable holding the TURN secret itself. There is deliberately no flag for it:
+/// a command line is visible to every user through `ps`.
+pub const TURN_SECRET_ENV: &str = "INSIEME_SIGNAL_TURN_SECRET";
+/// See [`Config::drain`]: by default a shutdown starts at once.
+pub const DEFAULT_DRAIN: Duration = Duration::ZERO;
 /// How long a graceful shutdown waits for sockets to close before exiting anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -115,6 +127,29 @@ pub struct Config {
     #[arg(long, env = "INSIEME_SIGNAL_THREADS", default_value_t = DEFAULT_THREADS)]
     pub threads: usize,
 
+    /// File holding the TURN secret shared with coturn (`static-auth-secret`); the endpoint
+    /// then hands every browser a short-lived TURN credential with its welcome. Alternatively
+    /// put the secret itself in the environment variable INSIEME_SIGNAL_TURN_SECRET (never on
+    /// the command line, where `ps` shows it). Neither: no credentials are minted.
+    #[arg(long, env = "INSIEME_SIGNAL_TURN_SECRET_FILE", value_name = "FILE")]
+    pub turn_secret_file: Option<PathBuf>,
+
+    /// Seconds a minted TURN credential stays valid (at most 86400).
+    #[arg(long, env = "INSIEME_SIGNAL_TURN_TTL", default_value = "14400", value_parser = parse_turn_ttl)]
+    pub turn_ttl: Duration,
+
+    /// The TURN secret itself, when it came from INSIEME_SIGNAL_TURN_SECRET (see
+    /// [`Config::take_turn_secret_from_env`]) or from code embedding the server.
+    #[arg(skip)]
+    pub turn_secret: Option<TurnSecret>,
+
+    /// Seconds to keep answering after SIGTERM before closing the listener: meanwhile
+    /// `/healthz` says 503 and new joins are refused with 503, so a balancer that polls
+    /// `/healthz` (or retries on 503, like nginx with `proxy_next_upstream http_503`) moves
+    /// rooms elsewhere. Open WebSockets are closed with 1012 when draining starts.
+    #[arg(long, env = "INSIEME_SIGNAL_DRAIN", default_value = "0", value_parser = parse_drain_secs)]
+    pub drain: Duration,
+
     /// TEST ONLY: append every relayed `data` payload, one per line, to FILE. End-to-end tests
     /// use it to prove that nothing readable crosses the endpoint. Never use in production.
     #[arg(long, value_name = "FILE", hide = true)]
@@ -139,9 +174,66 @@ impl Default for Config {
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
             allow_origins: Vec::new(),
             threads: DEFAULT_THREADS,
+            turn_secret_file: None,
+            turn_ttl: DEFAULT_TURN_TTL,
+            turn_secret: None,
+            drain: DEFAULT_DRAIN,
             capture_relayed: None,
         }
     }
+}
+
+impl Config {
+    /// Moves the secret from INSIEME_SIGNAL_TURN_SECRET into the configuration and removes the
+    /// variable, so that no process this one starts inherits it. Call it first thing in `main`,
+    /// while the process has one thread. Refuses the variable together with
+    /// `--turn-secret-file`: two sources for one secret would leave the reader guessing.
+    pub fn take_turn_secret_from_env(&mut self) -> Result<(), String> {
+        let Some(text) = std::env::var_os(TURN_SECRET_ENV) else {
+            return Ok(());
+        };
+        std::env::remove_var(TURN_SECRET_ENV);
+        if self.turn_secret_file.is_some() {
+            return Err(format!(
+                "{TURN_SECRET_ENV} and --turn-secret-file are both set; use one"
+            ));
+        }
+        let text = text
+            .into_string()
+            .map_err(|_| format!("{TURN_SECRET_ENV} is not valid UTF-8"))?;
+        self.turn_secret =
+            Some(TurnSecret::new(&text).map_err(|e| format!("{TURN_SECRET_ENV}: {e}"))?);
+        Ok(())
+    }
+}
+
+/// Whole seconds, from a minute up to [`MAX_TURN_TTL`].
+fn parse_turn_ttl(text: &str) -> Result<Duration, String> {
+    let secs: u64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number of seconds"))?;
+    let ttl = Duration::from_secs(secs);
+    if ttl < Duration::from_secs(60) || ttl > MAX_TURN_TTL {
+        return Err(format!(
+            "a TURN credential lives between 60 and {} seconds (hours, never days)",
+            MAX_TURN_TTL.as_secs()
+        ));
+    }
+    Ok(ttl)
+}
+
+/// Like [`parse_secs`], but zero (no drain) is allowed.
+fn parse_drain_secs(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let drain = parse_secs(text)?;
+    if drain > Duration::from_secs(3600) {
+        return Err(format!(
+            "`{text}`: a drain longer than an hour is surely a mistake"
+        ));
+    }
+    Ok(drain)
 }
 
 /// Durations on the command line are whole or fractional seconds ("10", "0.5").
@@ -185,5 +277,24 @@ mod tests {
         assert!(parse_secs("0").is_err());
         assert!(parse_secs("-1").is_err());
         assert!(parse_secs("soon").is_err());
+        assert_eq!(parse_drain_secs("0"), Ok(Duration::ZERO));
+        assert!(parse_drain_secs("2.5").is_ok());
+        assert!(parse_drain_secs("-1").is_err());
+    }
+
+    #[test]
+    fn turn_ttl_is_hours_never_days() {
+        let parsed = Config::try_parse_from(["insieme-signal", "--turn-ttl", "7200"]).unwrap();
+        assert_eq!(parsed.turn_ttl, Duration::from_secs(7200));
+        assert!(Config::try_parse_from(["insieme-signal", "--turn-ttl", "86400"]).is_ok());
+        assert!(Config::try_parse_from(["insieme-signal", "--turn-ttl", "86401"]).is_err());
+        assert!(Config::try_parse_from(["insieme-signal", "--turn-ttl", "0"]).is_err());
+        assert!(Config::try_parse_from(["insieme-signal", "--turn-ttl", "1.5"]).is_err());
+    }
+
+    #[test]
+    fn the_turn_secret_has_no_flag() {
+        // A secret on the command line would be visible to everyone through `ps`.
+        assert!(Config::try_parse_from(["insieme-signal", "--turn-secret", "x"]).is_err());
     }
 }

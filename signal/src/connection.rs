@@ -49,7 +49,11 @@ pub async fn run(
         }
     };
     tracing::debug!(?topic, peer = %id, peers = present.len(), "joined");
-    let welcome = protocol::welcome_frame(id, &present, config.max_frame_bytes);
+    let turn = state
+        .turn
+        .as_ref()
+        .map(|m| m.mint(std::time::SystemTime::now()));
+    let welcome = protocol::welcome_frame(id, &present, config.max_frame_bytes, turn);
     let send_deadline = config.idle_timeout;
     if !send(&mut socket, Message::Text(welcome.into()), send_deadline).await {
         return;
@@ -68,7 +72,8 @@ pub async fn run(
 
     // Registered once: creating it in every loop turn would take the token's shared lock
     // for every frame of every connection.
-    let shutdown = state.shutdown.cancelled();
+    // Draining, not the final shutdown: the browser should reconnect (to another node) now.
+    let shutdown = state.draining.cancelled();
     tokio::pin!(shutdown);
 
     let ending = loop {

@@ -13,6 +13,7 @@
 //! - [`hub`]: the live peers of each topic, and relaying between them.
 //! - [`limits`]: connection counts and the token bucket.
 //! - [`mailbox`]: the bounded queue of frames waiting for one client.
+//! - [`turn`]: short-lived TURN credentials in coturn's REST scheme, minted per welcome.
 //! - [`metrics`]: counters rendered for Prometheus.
 //! - [`server`]: the HTTP side: accept loop, connection limits, routes, graceful shutdown.
 //! - `connection`: the task that runs one WebSocket peer.
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod server;
 pub mod session;
+pub mod turn;
 
 pub use config::Config;
 pub use server::{serve, Server};

@@ -6,7 +6,12 @@ use insieme_signal::{Config, Server};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let mut config = Config::parse();
+    // Still one thread here, so removing the variable from the environment is sound.
+    if let Err(error) = config.take_turn_secret_from_env() {
+        eprintln!("insieme-signal: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
     let mut builder = match config.threads {
         1 => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),

@@ -31,10 +31,12 @@ pub enum Refusal {
     Stalled,
     /// Nothing received, not even a pong, within the idle timeout (close 1001).
     Idle,
+    /// A join while the server drains before shutting down (HTTP 503).
+    Draining,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 10] = [
+    pub const ALL: [Refusal; 11] = [
         Refusal::BadTopic,
         Refusal::Origin,
         Refusal::ServerFull,
@@ -45,6 +47,7 @@ impl Refusal {
         Refusal::Abuse,
         Refusal::Stalled,
         Refusal::Idle,
+        Refusal::Draining,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +62,7 @@ impl Refusal {
             Refusal::Abuse => "abuse",
             Refusal::Stalled => "stalled",
             Refusal::Idle => "idle",
+            Refusal::Draining => "draining",
         }
     }
 

@@ -264,16 +264,20 @@ pub fn is_base64url(text: &str) -> bool {
 // The frames' shapes live in the protocol crate, shared with the browser client. Built with
 // serde where speed does not matter; the hot ones (`data`, `joined`, `left`) are assembled
 // directly by the functions below.
-pub use insieme_signal_protocol::{ClientFrame, ServerMessage, PROTOCOL_VERSION};
+pub use insieme_signal_protocol::{ClientFrame, ServerMessage, TurnCredential, PROTOCOL_VERSION};
 
-pub fn welcome_frame(id: PeerId, peers: &[PeerId], max_bytes: usize) -> String {
+pub fn welcome_frame(
+    id: PeerId,
+    peers: &[PeerId],
+    max_bytes: usize,
+    turn: Option<TurnCredential>,
+) -> String {
     let message = ServerMessage::Welcome {
         v: PROTOCOL_VERSION,
         id: id.to_string(),
         peers: peers.iter().map(PeerId::to_string).collect(),
         max_bytes,
-        // Minting from the configured TURN secret is not wired in yet.
-        turn: None,
+        turn,
     };
     serde_json::to_string(&message).expect("server messages always serialize")
 }
@@ -417,7 +421,7 @@ mod tests {
         let a = PeerId::random();
         let b = PeerId::random();
         let frames = [
-            welcome_frame(a, &[b], 1024),
+            welcome_frame(a, &[b], 1024, None),
             joined_frame(b),
             left_frame(b),
             data_frame(b, "aGVsbG8"),

@@ -33,6 +33,7 @@ use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, ConnectionSlot};
 use crate::metrics::{Metrics, Refusal};
 use crate::protocol::Topic;
+use crate::turn::{TurnMinter, TurnSecret};
 
 /// Bytes tungstenite reads from the socket at a time, and so the size of the (zero-filled)
 /// read buffer every idle connection keeps. Its default, 128 KiB, would make each idle peer
@@ -43,7 +44,13 @@ const READ_BUFFER_BYTES: usize = 1024;
 /// State shared by every request handler.
 pub struct AppState {
     pub config: Config,
+    /// Cancelled when a shutdown begins: `/healthz` and new joins answer 503, and every open
+    /// WebSocket is closed with 1012, while the listener keeps answering for `config.drain`.
+    pub draining: CancellationToken,
+    /// Cancelled when the drain is over: every HTTP connection is finished off.
     pub shutdown: CancellationToken,
+    /// Mints each welcome's TURN credential, when a TURN secret is configured.
+    pub turn: Option<TurnMinter>,
     pub hub: Arc<Hub>,
     pub limits: Arc<ConnectionLimits>,
     lingering_refusals: Arc<tokio::sync::Semaphore>,
@@ -86,6 +93,7 @@ impl Server {
                     )
                 })?,
         };
+        let turn = turn_minter(&config)?;
         let limits = ConnectionLimits::new(
             config.max_connections,
             config.max_connections_per_ip,
@@ -93,7 +101,9 @@ impl Server {
         );
         let state = Arc::new(AppState {
             config,
+            draining: CancellationToken::new(),
             shutdown: CancellationToken::new(),
+            turn,
             hub,
             limits,
             lingering_refusals: Arc::new(tokio::sync::Semaphore::new(MAX_LINGERING_REFUSALS)),
@@ -113,13 +123,15 @@ impl Server {
             .expect("a bound listener has an address")
     }
 
-    /// A token that, once cancelled, shuts the server down gracefully.
+    /// A token that, once cancelled, shuts the server down gracefully (drain included).
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.state.shutdown.clone()
+        self.state.draining.clone()
     }
 
-    /// Serves until `stop` completes (or the shutdown token is cancelled), then closes every
-    /// WebSocket with 1012 (service restart) and waits a bounded time for them to finish.
+    /// Serves until `stop` completes (or the shutdown token is cancelled), then drains: closes
+    /// every WebSocket with 1012 (service restart), answers `/healthz` and new joins with 503
+    /// for `config.drain`, and finally closes the listener and waits a bounded time for the
+    /// remaining connections to finish.
     pub async fn run(self, stop: impl Future<Output = ()>) {
         let Server {
             listener,
@@ -127,32 +139,28 @@ impl Server {
             router,
         } = self;
         let tracker = state.tracker.clone();
-        let shutdown = state.shutdown.clone();
+        let draining = state.draining.clone();
         tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => match state.limits.try_acquire(peer.ip()) {
-                        Ok(slot) => {
-                            let router = router.clone();
-                            let state = state.clone();
-                            tracker.spawn(serve_connection(stream, peer, slot, router, state));
-                        }
-                        Err(reason) => refuse(stream, reason, &state),
-                    },
-                    // Out of file descriptors and the like: log, pause briefly, keep serving.
-                    Err(error) => {
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                () = &mut stop => break,
-                () = shutdown.cancelled() => break,
-            }
+        tokio::select! {
+            () = accept_loop(&listener, &router, &state) => {}
+            () = &mut stop => {}
+            () = draining.cancelled() => {}
         }
-        tracing::info!("shutting down: closing every socket with 1012");
+        draining.cancel();
+        if state.config.drain.is_zero() {
+            tracing::info!("shutting down: closing every socket with 1012");
+        } else {
+            tracing::info!(
+                drain_secs = state.config.drain.as_secs_f64(),
+                "draining: sockets closed with 1012, /healthz and joins answer 503"
+            );
+            let _ =
+                tokio::time::timeout(state.config.drain, accept_loop(&listener, &router, &state))
+                    .await;
+            tracing::info!("drain over: shutting down");
+        }
         drop(listener);
-        shutdown.cancel();
+        state.shutdown.cancel();
         tracker.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
             .await
@@ -161,6 +169,44 @@ impl Server {
             tracing::warn!("some connections did not close within the grace period");
         }
     }
+}
+
+/// Accepts connections forever (the caller stops it by dropping the future).
+async fn accept_loop(listener: &TcpListener, router: &Router, state: &Arc<AppState>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => match state.limits.try_acquire(peer.ip()) {
+                Ok(slot) => {
+                    let router = router.clone();
+                    let state_for_task = state.clone();
+                    state.tracker.spawn(serve_connection(
+                        stream,
+                        peer,
+                        slot,
+                        router,
+                        state_for_task,
+                    ));
+                }
+                Err(reason) => refuse(stream, reason, state),
+            },
+            // Out of file descriptors and the like: log, pause briefly, keep serving.
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// The minter for the configured TURN secret: the one given in code or from the environment,
+/// else the one in `--turn-secret-file`, else none.
+fn turn_minter(config: &Config) -> io::Result<Option<TurnMinter>> {
+    let secret = match (&config.turn_secret, &config.turn_secret_file) {
+        (Some(secret), _) => secret.clone(),
+        (None, Some(path)) => TurnSecret::from_file(path)?,
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(TurnMinter::new(secret, config.turn_ttl)))
 }
 
 /// Convenience for tests and embedding: bind and serve until the token is cancelled.
@@ -263,8 +309,14 @@ fn router(state: Arc<AppState>) -> Router {
     router
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// For load balancers: 200 while serving, 503 from the moment a drain begins, so that a
+/// balancer stops sending new rooms here before the listener closes.
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    if state.draining.is_cancelled() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response()
+    } else {
+        "ok\n".into_response()
+    }
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -303,6 +355,12 @@ async fn websocket(
     let Some(topic) = Topic::parse(&topic) else {
         return refuse_topic(&state);
     };
+    if state.draining.is_cancelled() {
+        // A 503 before the upgrade lets nginx (`proxy_next_upstream http_503`) try the next
+        // node at once; the browser would otherwise be closed with 1012 right after joining.
+        state.hub.metrics().refused(Refusal::Draining);
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
+    }
     if !origin_allowed(&state.config.allow_origins, &headers) {
         state.hub.metrics().refused(Refusal::Origin);
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();

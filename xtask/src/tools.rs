@@ -69,6 +69,10 @@ pub fn ensure_test_tools(tools: &BuildTools) -> Result<()> {
         ("chromedriver", "chromium-driver"),
         // ffmpeg makes the end-to-end tests' video clip at test time.
         ("ffmpeg", "ffmpeg"),
+        // The endpoint's scale-out tests run the shipped deploy/nginx files in a real nginx,
+        // and the TURN test checks a minted credential against coturn.
+        ("nginx", "nginx"),
+        ("turnserver", "coturn"),
     ];
     if crate::network_namespace::available() {
         wanted.push(("ip", "iproute2"));

@@ -3,13 +3,16 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use insieme_signal::protocol::Topic;
 use insieme_signal::Config;
 use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -68,6 +71,8 @@ pub struct Client {
     pub ws: Socket,
     pub id: String,
     pub peers: Vec<String>,
+    /// The welcome frame as received.
+    pub welcome: Value,
 }
 
 impl Client {
@@ -81,6 +86,7 @@ impl Client {
             ws,
             id: String::new(),
             peers: Vec::new(),
+            welcome: Value::Null,
         };
         let welcome = client.next_json().await;
         assert_eq!(welcome["type"], "welcome", "{welcome}");
@@ -92,6 +98,7 @@ impl Client {
             .iter()
             .map(|p| p.as_str().unwrap().to_owned())
             .collect();
+        client.welcome = welcome;
         client
     }
 
@@ -208,4 +215,55 @@ pub async fn http_get(
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     (status, headers, body)
+}
+
+/// The real binary, started like a user would, on `listen`.
+pub struct Process {
+    pub child: Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Process {
+    pub async fn start(listen: &str, extra: &[&str]) -> Process {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_insieme-signal"))
+            .args(["--listen", listen])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start insieme-signal");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(STEP, lines.next_line())
+            .await
+            .expect("startup line in time")
+            .unwrap()
+            .expect("a startup line");
+        let addr = line
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected startup line: {line}"))
+            .parse()
+            .unwrap();
+        Process { child, addr }
+    }
+
+    pub fn url(&self, topic: &str) -> String {
+        format!("ws://{}/ws/{}", self.addr, topic)
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn terminate(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("exits in time after SIGTERM")
+            .unwrap();
+        assert!(exit.success(), "{exit:?}");
+    }
 }

@@ -1,65 +1,11 @@
 //! Start-up, static files, observability, graceful shutdown and restart, and the test-only
 //! relay capture.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use insieme_signal::Config;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 use crate::common::*;
-
-/// The real binary, started like a user would, on `listen`.
-struct Process {
-    child: Child,
-    addr: std::net::SocketAddr,
-}
-
-impl Process {
-    async fn start(listen: &str, extra: &[&str]) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_insieme-signal"))
-            .args(["--listen", listen])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start insieme-signal");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(STEP, lines.next_line())
-            .await
-            .expect("startup line in time")
-            .unwrap()
-            .expect("a startup line");
-        let addr = line
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected startup line: {line}"))
-            .parse()
-            .unwrap();
-        Process { child, addr }
-    }
-
-    fn url(&self, topic: &str) -> String {
-        format!("ws://{}/ws/{}", self.addr, topic)
-    }
-
-    /// SIGTERM, then wait for a clean exit.
-    async fn terminate(mut self) {
-        let pid = self.child.id().expect("running").to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .expect("exits in time after SIGTERM")
-            .unwrap();
-        assert!(exit.success(), "{exit:?}");
-    }
-}
 
 #[tokio::test]
 async fn serves_static_files_health_and_metrics() {
@@ -145,6 +91,39 @@ async fn shutdown_closes_every_socket_with_1012() {
         .await
         .expect("stops in time")
         .unwrap();
+}
+
+#[tokio::test]
+async fn while_draining_healthz_and_joins_answer_503_then_the_listener_closes() {
+    let server = TestServer::start(Config {
+        drain: Duration::from_secs(2),
+        ..config()
+    })
+    .await;
+    assert_eq!(http_status(server.addr, "/healthz").await, 200);
+    let mut a = server.join(&topic()).await;
+    let started = std::time::Instant::now();
+    server.token.cancel();
+    assert_eq!(a.expect_close().await.0, 1012, "open sockets close at once");
+    assert_eq!(http_status(server.addr, "/healthz").await, 503);
+    match tokio_tungstenite::connect_async(server.url(&topic())).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 503)
+        }
+        other => panic!("expected a 503 refusal while draining, got {other:?}"),
+    }
+    tokio::time::timeout(Duration::from_secs(10), server.handle)
+        .await
+        .expect("stops in time")
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "drained for the whole period"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(server.addr).await.is_err(),
+        "the listener is closed after the drain"
+    );
 }
 
 #[tokio::test]

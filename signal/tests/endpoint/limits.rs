@@ -35,6 +35,7 @@ async fn a_full_topic_refuses_with_topic_full_then_1013() {
         ws,
         id: String::new(),
         peers: Vec::new(),
+        welcome: serde_json::Value::Null,
     };
     let (code, frames) = third.expect_close().await;
     assert_eq!(code, 1013);

@@ -4,7 +4,11 @@
 
 mod common;
 
+mod coturn;
+
 mod bad_input;
 mod lifecycle;
 mod limits;
+mod nginx;
 mod relay;
+mod turn;

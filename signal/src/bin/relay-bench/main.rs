@@ -1,6 +1,9 @@
 //! `relay-bench`: measures insieme-signal against matchbox_server and peerjs-server on
 //! loopback, side by side, with one Rust load generator and a small adapter per protocol.
 //!
+//! Systems: insieme-signal direct, behind nginx with one node and with two (the shipped
+//! deploy/nginx files, see front.rs), and the anchors.
+//!
 //! Rows, per system (each on a freshly started server):
 //! - idle: hold N connections in N/2 topics; resident memory per connection.
 //! - join storm: connect, await the welcome, hang up, as fast as possible for S seconds.
@@ -9,6 +12,7 @@
 //! Installs the anchors into target/anchors when missing, talks only to 127.0.0.1, and every
 //! loop is bounded in count and time. Writes the JSON report to `--out`.
 
+mod front;
 mod phases;
 mod systems;
 
@@ -21,11 +25,13 @@ use clap::Parser;
 use serde_json::{json, Value};
 
 use crate::phases::{Names, Pace, RelayResult};
-use crate::systems::{Paths, Running, System};
+use crate::systems::{Front, Paths, Running, System};
 
 /// Targets from the issue, checked and printed at the end.
 const TARGET_IDLE_BYTES_PER_CONN: f64 = 16.0 * 1024.0;
 const TARGET_P99_MS: f64 = 2.0;
+/// Two nodes behind nginx against one node behind nginx, on joins/s.
+const TARGET_SCALE_OUT: f64 = 1.6;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,7 +46,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "insieme-signal,matchbox_server,peerjs-server"
+        default_value = "insieme-signal,insieme-signal (nginx),insieme-signal x2 (nginx),matchbox_server,peerjs-server"
     )]
     systems: Vec<String>,
     /// Connections held in the idle row.
@@ -174,7 +180,13 @@ async fn main() -> Result<()> {
         match systems::ensure_installed(system, &paths).await {
             Ok(()) => {
                 row.runnable = true;
-                idle_row(system, &paths, &names, &args, &mut row).await;
+                if let System::Insieme(Front::Nginx { .. }) = system {
+                    // The RSS would be nginx's alone; the direct row measures the node.
+                    row.notes
+                        .push("idle: measured on the direct row only".into());
+                } else {
+                    idle_row(system, &paths, &names, &args, &mut row).await;
+                }
             }
             Err(error) => {
                 row.notes.push(format!("not run: {error:#}"));
@@ -381,12 +393,12 @@ fn print_table(rows: &[Row], args: &Args) {
         args.latency_interval_ms
     );
     println!(
-        "{:<16} {:>14} {:>10} {:>14} {:>9} {:>9}",
+        "{:<26} {:>14} {:>10} {:>14} {:>9} {:>9}",
         "system", "idle B/conn", "joins/s", "relay msg/s", "p50 ms", "p99 ms"
     );
     for row in rows {
         println!(
-            "{:<16} {:>14} {:>10} {:>14} {:>9} {:>9}",
+            "{:<26} {:>14} {:>10} {:>14} {:>9} {:>9}",
             row.name,
             cell(row.idle_rss_per_conn_bytes, 0),
             cell(row.joins_per_s(), 0),
@@ -395,14 +407,17 @@ fn print_table(rows: &[Row], args: &Args) {
             cell(row.relay_p99_ms(), 3),
         );
         for note in &row.notes {
-            println!("{:<16} note: {note}", "");
+            println!("{:<26} note: {note}", "");
         }
     }
     // Targets: insieme-signal ahead on every row; idle ≤ 16 KiB/conn; p99 ≤ 2 ms.
     let Some(ours) = rows.iter().find(|r| r.name == "insieme-signal") else {
         return;
     };
-    let others: Vec<&Row> = rows.iter().filter(|r| r.name != ours.name).collect();
+    let others: Vec<&Row> = rows
+        .iter()
+        .filter(|r| !r.name.starts_with("insieme-signal"))
+        .collect();
     let ahead = |get: fn(&Row) -> Option<f64>, lower_is_better: bool| -> String {
         let Some(mine) = get(ours) else {
             return "not measured".into();
@@ -440,6 +455,16 @@ fn print_table(rows: &[Row], args: &Args) {
         ahead(Row::relay_p99_ms, true),
         verdict(ours.relay_p99_ms().map(|v| v <= TARGET_P99_MS))
     );
+    let by_name = |name: &str| rows.iter().find(|r| r.name == name);
+    let one = by_name(System::Insieme(Front::Nginx { nodes: 1 }).name()).and_then(Row::joins_per_s);
+    let two = by_name(System::Insieme(Front::Nginx { nodes: 2 }).name()).and_then(Row::joins_per_s);
+    if let (Some(one), Some(two)) = (one, two) {
+        println!(
+            "  scale-out:   two nodes behind nginx {:.2}x one node behind nginx on joins/s ; ≥ {TARGET_SCALE_OUT}x: {}",
+            two / one,
+            verdict(Some(two / one >= TARGET_SCALE_OUT))
+        );
+    }
 }
 
 fn verdict(met: Option<bool>) -> &'static str {

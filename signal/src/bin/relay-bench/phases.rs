@@ -274,7 +274,7 @@ async fn pair(system: System, addr: &str, names: &Names, round: u8, index: u64) 
     let b = join(system, addr, &topic, &b_name).await?;
     match system {
         // The newcomer is told who is there.
-        System::Insieme => {
+        System::Insieme(_) => {
             let target = b
                 .peers
                 .first()

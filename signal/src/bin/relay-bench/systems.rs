@@ -1,5 +1,6 @@
-//! The three systems under test: how to install, start and stop each, and a small adapter per
-//! wire protocol so the same load generator drives them all.
+//! The systems under test: how to install, start and stop each, and a small adapter per wire
+//! protocol so the same load generator drives them all. insieme-signal runs three ways: alone,
+//! and behind nginx with one or two nodes (see `front.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -18,17 +19,34 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum System {
-    Insieme,
+    Insieme(Front),
     Matchbox,
     PeerJs,
 }
 
+/// How clients reach insieme-signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    /// Straight to one node.
+    Direct,
+    /// Through nginx running the shipped deploy/nginx files, over this many nodes.
+    Nginx { nodes: usize },
+}
+
 impl System {
-    pub const ALL: [System; 3] = [System::Insieme, System::Matchbox, System::PeerJs];
+    pub const ALL: [System; 5] = [
+        System::Insieme(Front::Direct),
+        System::Insieme(Front::Nginx { nodes: 1 }),
+        System::Insieme(Front::Nginx { nodes: 2 }),
+        System::Matchbox,
+        System::PeerJs,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
-            System::Insieme => "insieme-signal",
+            System::Insieme(Front::Direct) => "insieme-signal",
+            System::Insieme(Front::Nginx { nodes: 1 }) => "insieme-signal (nginx)",
+            System::Insieme(Front::Nginx { .. }) => "insieme-signal x2 (nginx)",
             System::Matchbox => "matchbox_server",
             System::PeerJs => "peerjs-server",
         }
@@ -42,7 +60,7 @@ impl System {
     /// unique name for this client, used where the client chooses its own id (PeerJS).
     pub fn url(self, addr: &str, topic: &str, peer: &str) -> String {
         match self {
-            System::Insieme => format!("ws://{addr}/ws/{topic}"),
+            System::Insieme(_) => format!("ws://{addr}/ws/{topic}"),
             System::Matchbox => format!("ws://{addr}/{topic}"),
             System::PeerJs => format!("ws://{addr}/peerjs?key=peerjs&id={peer}&token=t{peer}"),
         }
@@ -52,7 +70,7 @@ impl System {
     /// lists them).
     pub fn welcome(self, text: &str) -> Option<Vec<String>> {
         match self {
-            System::Insieme => match serde_json::from_str(text).ok()? {
+            System::Insieme(_) => match serde_json::from_str(text).ok()? {
                 ServerMessage::Welcome { peers, .. } => Some(peers),
                 _ => None,
             },
@@ -70,7 +88,7 @@ impl System {
     /// The id of a peer announced as joining, if this frame is such an announcement.
     pub fn joined(self, text: &str) -> Option<String> {
         match self {
-            System::Insieme => match serde_json::from_str(text).ok()? {
+            System::Insieme(_) => match serde_json::from_str(text).ok()? {
                 ServerMessage::Joined { peer } => Some(peer),
                 _ => None,
             },
@@ -85,7 +103,7 @@ impl System {
     /// A frame relaying `payload` to peer `to`.
     pub fn data_frame(self, to: &str, payload: &str) -> String {
         match self {
-            System::Insieme => ClientFrame::Data { to, data: payload }.to_json(),
+            System::Insieme(_) => ClientFrame::Data { to, data: payload }.to_json(),
             System::Matchbox => {
                 format!(r#"{{"Signal":{{"receiver":"{to}","data":"{payload}"}}}}"#)
             }
@@ -124,7 +142,7 @@ impl System {
             payload: Option<&'a str>,
         }
         match self {
-            System::Insieme => {
+            System::Insieme(_) => {
                 let m: Insieme<'_> = serde_json::from_str(text).ok()?;
                 if m.kind != "data" {
                     return None;
@@ -208,7 +226,10 @@ async fn run_bounded(command: &mut Command, what: &str) -> Result<()> {
 /// target/anchors when missing. Returns an error that names what is missing otherwise.
 pub async fn ensure_installed(system: System, paths: &Paths) -> Result<()> {
     match system {
-        System::Insieme => {
+        System::Insieme(front) => {
+            if let Front::Nginx { .. } = front {
+                crate::front::nginx_binary()?;
+            }
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             eprintln!("bench: building insieme-signal (release)");
             run_bounded(
@@ -278,6 +299,10 @@ pub async fn ensure_installed(system: System, paths: &Paths) -> Result<()> {
 pub struct Running {
     pub child: Child,
     pub addr: String,
+    /// What else runs for it (nginx's nodes), stopped with it.
+    pub behind: Vec<Running>,
+    /// A scratch folder removed when it stops (nginx's prefix).
+    pub scratch: Option<PathBuf>,
 }
 
 impl Running {
@@ -304,6 +329,12 @@ impl Running {
     pub async fn stop(mut self) {
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        for node in self.behind {
+            Box::pin(node.stop()).await;
+        }
+        if let Some(dir) = self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -319,8 +350,15 @@ PeerServer(
 "#;
 
 pub async fn start(system: System, paths: &Paths) -> Result<Running> {
+    if let System::Insieme(Front::Nginx { nodes }) = system {
+        let mut started = Vec::new();
+        for _ in 0..nodes {
+            started.push(Box::pin(start(System::Insieme(Front::Direct), paths)).await?);
+        }
+        return crate::front::start_nginx(paths, started).await;
+    }
     let mut command = match system {
-        System::Insieme => {
+        System::Insieme(_) => {
             let mut command = Command::new(paths.insieme_bin());
             // Limits raised to fit the load; the anchors have none.
             command
@@ -346,6 +384,8 @@ pub async fn start(system: System, paths: &Paths) -> Result<Running> {
             return Ok(Running {
                 child,
                 addr: format!("127.0.0.1:{port}"),
+                behind: Vec::new(),
+                scratch: None,
             });
         }
         System::PeerJs => {
@@ -375,10 +415,15 @@ pub async fn start(system: System, paths: &Paths) -> Result<Running> {
     .context("server exited before printing its address")?;
     // Keep draining stdout so the server never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(Running { child, addr })
+    Ok(Running {
+        child,
+        addr,
+        behind: Vec::new(),
+        scratch: None,
+    })
 }
 
-fn spawn(command: &mut Command) -> Result<Child> {
+pub fn spawn(command: &mut Command) -> Result<Child> {
     command
         .stdin(Stdio::null())
         .stderr(Stdio::null())
@@ -388,12 +433,12 @@ fn spawn(command: &mut Command) -> Result<Child> {
         .with_context(|| format!("cannot start {:?}", command.as_std().get_program()))
 }
 
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
 
-async fn wait_for_port(child: &mut Child, port: u16) -> Result<()> {
+pub async fn wait_for_port(child: &mut Child, port: u16) -> Result<()> {
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     while tokio::time::Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
