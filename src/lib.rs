@@ -1,13 +1,15 @@
 //! Insieme: watch a video together, in sync, peer to peer, from the browser.
 //!
-//! The pure core (room links, configuration, the mesh's decisions, the sync engine) builds and
-//! tests natively; the browser glue (`web`) and the interface (`ui`) exist only in the wasm build.
+//! The pure core (room links, configuration, the mesh's decisions, the sync engine, sample
+//! statistics) builds and tests natively; the browser glue (`web`) and the interface (`ui`) exist
+//! only in the wasm build.
 
 pub mod config;
 pub mod mesh;
 pub mod room;
 pub mod room_link;
 pub mod signaling;
+pub mod stats;
 pub mod sync;
 
 #[cfg(target_arch = "wasm32")]

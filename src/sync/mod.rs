@@ -13,6 +13,7 @@
 //!   follows so small a rate (Chromium's does not).
 //! - [`buffering`]: what the group does while a viewer stalls.
 //! - [`presentation`]: how finely the local player can place a frame in time.
+//! - [`start_lead`]: how early the player calls `play()`, learned from its measured starts.
 //! - [`wire`]: the messages and their validation.
 //! - [`engine`]: the state machine tying them together.
 
@@ -22,6 +23,7 @@ pub mod clock_steering;
 pub mod controller;
 pub mod engine;
 pub mod presentation;
+pub mod start_lead;
 pub mod state;
 #[cfg(test)]
 pub(crate) mod test_harness;
@@ -39,6 +41,7 @@ pub use engine::{
     Channel, Config, Destination, Engine, Event, Input, Output, PeerView, Stats, Transmit,
 };
 pub use presentation::{FrameGrid, StepEstimator};
+pub use start_lead::StartLead;
 pub use state::{Intent, Playback, Stamp, Versioned};
 pub use time::{LocalTime, MediaTime, RoomTime, Span};
 pub use wire::{Body, WireMessage, PROTOCOL_VERSION};
