@@ -18,7 +18,7 @@ pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
 pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerPhase};
 
-use crate::sync::{Span, StepEstimator};
+use crate::sync::{Span, StartLead, StepEstimator};
 use crate::web::event_listener::Listener;
 use bindings::keep_pitch;
 use frames::FrameLoop;
@@ -38,18 +38,6 @@ use web_sys::HtmlVideoElement;
 const SPIN_BEFORE_START_MS: f64 = 12.0;
 /// Longest a late-firing timer may make the spin last (a guard, not a budget).
 const MAX_SPIN_MS: f64 = 20.0;
-/// From `play()` on a paused, ready element to the media effectively moving: `play_at` calls
-/// `play()` this much early. A first guess, replaced by the median of the last measured starts:
-/// headless Chromium measured 37–54 ms alone and 62–94 ms with three players on two busy cores.
-/// Guessed high: in Chromium leaving rate 1.0 sets the media clock back about 20 ms, so a start
-/// that lands early is caught up with by that jump and little more, while one that lands late
-/// must make up the jump as well (about 0.8 s for a start 20 ms late).
-const START_LEAD_GUESS_MS: f64 = 80.0;
-/// How many recent starts the lead is the median of: one slow start on a busy machine must not
-/// make the next ones early.
-const START_LEAD_HISTORY: usize = 5;
-/// A measured lead outside this is an outlier (a tab in the background, a debugger): not learned.
-const START_LEAD_RANGE: std::ops::RangeInclusive<f64> = 0.0..=250.0;
 /// How long after `seeked` to wait for the new frame before reporting the seek without it
 /// (a seek to the frame already shown presents nothing new).
 const SEEK_FRAME_WAIT_MS: f64 = 250.0;
@@ -285,7 +273,7 @@ pub fn use_video_player_with_options(
         seek_timeout: RefCell::new(None),
         start: Cell::new(None),
         start_timer: RefCell::new(None),
-        start_leads: RefCell::new(Vec::new()),
+        start_lead: RefCell::new(StartLead::new()),
         step: RefCell::new(StepEstimator::new()),
         refresh_probe: RefCell::new(None),
         last_frame: Cell::new(None),
@@ -443,7 +431,9 @@ impl UseVideoPlayer {
     pub fn start_lead_ms(&self) -> f64 {
         self.shared
             .try_get_value()
-            .map_or(START_LEAD_GUESS_MS, |s| s.start_lead_ms())
+            .map_or(crate::sync::start_lead::GUESS.as_millis_f64(), |s| {
+                s.start_lead_ms()
+            })
     }
 
     /// Pauses, cancelling a scheduled start.
@@ -530,8 +520,8 @@ struct Shared {
     seek_timeout: RefCell<Option<Timeout>>,
     start: Cell<Option<PendingStart>>,
     start_timer: RefCell<Option<Timeout>>,
-    /// The last measured start leads, oldest first.
-    start_leads: RefCell<Vec<f64>>,
+    /// How early `play()` is called, learned from this element's measured starts.
+    start_lead: RefCell<StartLead>,
     /// How finely frames can be placed: fed by refresh bursts and by consecutive frames.
     step: RefCell<StepEstimator>,
     refresh_probe: RefCell<Option<RefreshProbe>>,
@@ -541,12 +531,7 @@ struct Shared {
 
 impl Shared {
     fn start_lead_ms(&self) -> f64 {
-        let mut leads = self.start_leads.borrow().clone();
-        if leads.is_empty() {
-            return START_LEAD_GUESS_MS;
-        }
-        leads.sort_by(f64::total_cmp);
-        leads[leads.len() / 2]
+        self.start_lead.borrow().lead().as_millis_f64()
     }
 
     fn video(&self) -> Option<HtmlVideoElement> {
@@ -889,12 +874,11 @@ impl Shared {
         };
         let measured = report.started_at_ms - report.called_at_ms;
         let precise = frame.source == FrameSource::VideoFrameCallback;
-        if start.learn && precise && START_LEAD_RANGE.contains(&measured) {
-            let mut leads = self.start_leads.borrow_mut();
-            if leads.len() == START_LEAD_HISTORY {
-                leads.remove(0);
-            }
-            leads.push(measured);
+        if start.learn && precise {
+            // The estimator refuses outliers.
+            self.start_lead
+                .borrow_mut()
+                .learn(Span::from_secs_f64(measured / 1e3));
         }
         web_sys::console::debug_1(
             &format!("player: {report:?}, lead {:.1} ms", self.start_lead_ms()).into(),
