@@ -20,6 +20,7 @@ mod harness;
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
 use harness::media::{party_with_clip, range, wait_for_sync};
+use harness::host_load::CpuTimes;
 use harness::{Browser, Party};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -242,50 +243,6 @@ fn print_table(report: &serde_json::Value) {
                 .unwrap_or_else(|| "never".into()),
         };
         println!("{label:<22} {value:>10}  {target}");
-    }
-}
-
-/// The machine's cumulative CPU times from `/proc/stat` (all cores, in clock ticks).
-#[derive(Clone, Copy)]
-struct CpuTimes {
-    total: u64,
-    idle: u64,
-    steal: u64,
-}
-
-/// Shares (fractions) of the CPU time between two readings.
-#[derive(Clone, Copy)]
-struct CpuShares {
-    idle: f64,
-    steal: f64,
-}
-
-impl CpuTimes {
-    /// `None` where there is no `/proc/stat` (not Linux) or it reads unlike one.
-    fn read() -> Option<CpuTimes> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        // cpu  user nice system idle iowait irq softirq steal ...
-        let ticks: Vec<u64> = stat
-            .lines()
-            .next()?
-            .strip_prefix("cpu ")?
-            .split_whitespace()
-            .take(8)
-            .map(|t| t.parse().ok())
-            .collect::<Option<_>>()?;
-        (ticks.len() == 8).then(|| CpuTimes {
-            total: ticks.iter().sum(),
-            idle: ticks[3] + ticks[4],
-            steal: ticks[7],
-        })
-    }
-
-    fn since(&self, earlier: &CpuTimes) -> CpuShares {
-        let total = self.total.saturating_sub(earlier.total).max(1) as f64;
-        CpuShares {
-            idle: self.idle.saturating_sub(earlier.idle) as f64 / total,
-            steal: self.steal.saturating_sub(earlier.steal) as f64 / total,
-        }
     }
 }
 

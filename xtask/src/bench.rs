@@ -8,14 +8,15 @@ use crate::workspace_root;
 use anyhow::{bail, Result};
 use std::process::Command;
 
-pub const NAMES: &[&str] = &["sync", "relay", "e2e", "size"];
+pub const NAMES: &[&str] = &["sync", "relay", "e2e", "paths", "size"];
 
 pub fn run(name: &str) -> Result<()> {
     let (package, binary) = match name {
         "sync" => ("insieme-sim", "sync-bench"),
         "relay" => ("insieme-signal", "relay-bench"),
         "size" => return crate::size::report(),
-        "e2e" => return end_to_end(),
+        "e2e" => return in_browsers("e2e-bench", "target/bench/e2e.json"),
+        "paths" => return in_browsers("paths-bench", "target/bench/paths.json"),
         other => bail!(
             "unknown benchmark `{other}`; choose one of: {}",
             NAMES.join(" | ")
@@ -40,20 +41,22 @@ pub fn run(name: &str) -> Result<()> {
     )
 }
 
-/// Three real browsers in sync (see examples/e2e_bench.rs), in the end-to-end tests' world.
-fn end_to_end() -> Result<()> {
+/// A benchmark in real browsers (examples/e2e_bench.rs: three viewers in sync;
+/// examples/paths_bench.rs: two friends over each network shape), in the end-to-end tests'
+/// world.
+fn in_browsers(example_name: &str, out: &str) -> Result<()> {
     let example = [
         "-p",
         "insieme",
         "--features",
         "e2e",
         "--example",
-        "e2e-bench",
+        example_name,
     ];
-    let out = ["--", "--out", "target/bench/e2e.json"];
+    let out = ["--", "--out", out];
     BrowserWorld::prepare()?.build_then_run(
         &[&["build"][..], &example].concat(),
         &[&["run"][..], &example, &out].concat(),
-        "the e2e benchmark",
+        &format!("the {example_name} benchmark"),
     )
 }

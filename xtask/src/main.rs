@@ -20,9 +20,10 @@ usage: cargo xtask <command>
 commands:
   run [--listen ADDR]   build the app (release) and serve it with the signaling endpoint
                         on http://127.0.0.1:8080 (or ADDR)
-  test                  run every suite: native, in-browser (wasm) and end-to-end
+  test [SUITE [FILTER]]  run every suite: native, in-browser (wasm) and end-to-end; or one
+                        suite (native | web | e2e), with a test-name filter for cargo test
   size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
-  bench <name>          run a benchmark: sync | relay | e2e | size (writes target/bench/<name>.json)
+  bench <name>          run a benchmark: sync | relay | e2e | paths | size (writes target/bench/<name>.json)
 ";
 
 fn main() {
@@ -39,7 +40,12 @@ fn run_command(args: Vec<String>) -> Result<()> {
         .unwrap_or(("help", &[]));
     match command {
         "run" => serve(parse_listen(rest)?),
-        "test" => no_more_args(rest).and_then(|_| test_suites::run_all()),
+        "test" => match rest {
+            [] => test_suites::run_all(),
+            [suite] => test_suites::run_one(suite, None),
+            [suite, filter] => test_suites::run_one(suite, Some(filter)),
+            _ => bail!("`cargo xtask test` takes at most a suite and a filter\n\n{USAGE}"),
+        },
         "size" => no_more_args(rest).and_then(|_| size::report()),
         "bench" => match rest {
             [name] => bench::run(name),

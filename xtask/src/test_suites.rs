@@ -8,19 +8,25 @@ use anyhow::{bail, Result};
 use std::process::Command;
 use std::time::Instant;
 
+/// The suites by the names `cargo xtask test SUITE` takes.
+const SUITES: [&str; 3] = ["native", "web", "e2e"];
+
 pub fn run_all() -> Result<()> {
     // The browser suites serve exactly what ships: release dist/ and the release endpoint.
     let world = BrowserWorld::prepare()?;
 
     let suites: [(&str, Box<dyn Fn() -> Result<()>>); 3] = [
-        ("native unit and integration tests", Box::new(native_tests)),
+        (
+            "native unit and integration tests",
+            Box::new(|| native_tests(None)),
+        ),
         (
             "in-browser tests (wasm-bindgen-test, headless Chromium)",
-            Box::new(|| browser_unit_tests(&world)),
+            Box::new(|| browser_unit_tests(&world, None)),
         ),
         (
             "end-to-end tests (real browsers)",
-            Box::new(|| end_to_end_tests(&world)),
+            Box::new(|| end_to_end_tests(&world, None)),
         ),
     ];
     let mut failed = Vec::new();
@@ -42,20 +48,31 @@ pub fn run_all() -> Result<()> {
     Ok(())
 }
 
-fn native_tests() -> Result<()> {
-    run(
-        Command::new(cargo())
-            .args(["test", "--workspace"])
-            .current_dir(workspace_root()),
-        "native tests",
-    )
+/// One suite, and within it only the tests whose names contain `filter`: for working on one
+/// thing without waiting for everything.
+pub fn run_one(suite: &str, filter: Option<&str>) -> Result<()> {
+    match suite {
+        "native" => native_tests(filter),
+        "web" => browser_unit_tests(&BrowserWorld::prepare()?, filter),
+        "e2e" => end_to_end_tests(&BrowserWorld::prepare()?, filter),
+        other => bail!("unknown suite `{other}`; choose one of: {}", SUITES.join(" | ")),
+    }
+}
+
+fn native_tests(filter: Option<&str>) -> Result<()> {
+    let mut command = Command::new(cargo());
+    command
+        .args(["test", "--workspace"])
+        .args(filter)
+        .current_dir(workspace_root());
+    run(&mut command, "native tests")
 }
 
 /// wasm-bindgen-test in headless Chromium; `webdriver.json` (root) adds the flags root needs.
 ///
 /// Release, because the wasm is built without reference types (see .cargo/config.toml) and only
 /// LTO recompiles std to match; it also reuses the dependencies `trunk build --release` built.
-fn browser_unit_tests(world: &BrowserWorld) -> Result<()> {
+fn browser_unit_tests(world: &BrowserWorld, filter: Option<&str>) -> Result<()> {
     let mut command = world.cargo();
     command
         .args([
@@ -68,6 +85,7 @@ fn browser_unit_tests(world: &BrowserWorld) -> Result<()> {
             "--test",
             "web",
         ])
+        .args(filter)
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
             "wasm-bindgen-test-runner",
@@ -78,7 +96,7 @@ fn browser_unit_tests(world: &BrowserWorld) -> Result<()> {
 }
 
 /// The end-to-end tests, built with the network available and run offline in the namespace.
-fn end_to_end_tests(world: &BrowserWorld) -> Result<()> {
+fn end_to_end_tests(world: &BrowserWorld, filter: Option<&str>) -> Result<()> {
     let test = [
         "test",
         "-p",
@@ -88,9 +106,10 @@ fn end_to_end_tests(world: &BrowserWorld) -> Result<()> {
         "--test",
         "e2e",
     ];
+    let run_args: Vec<&str> = test.iter().copied().chain(filter).collect();
     world.build_then_run(
         &[&test[..], &["--no-run"]].concat(),
-        &test,
+        &run_args,
         "the end-to-end tests",
     )
 }

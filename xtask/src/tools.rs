@@ -76,6 +76,8 @@ pub fn ensure_test_tools(tools: &BuildTools) -> Result<()> {
     ];
     if crate::network_namespace::available() {
         wanted.push(("ip", "iproute2"));
+        // The connectivity tests build NAT routers in namespaces with nftables.
+        wanted.push(("nft", "nftables"));
     }
     ensure_system_tools(tools, &wanted)
 }

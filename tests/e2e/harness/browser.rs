@@ -24,6 +24,18 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--window-size=1280,800",
 ];
 
+/// Where a browser runs: this network namespace (the default), or a home network of
+/// [`super::network`], with its chromedriver reached over the home's management link.
+#[derive(Clone, Debug, Default)]
+pub struct Place {
+    /// `ip netns exec` into this namespace to start chromedriver (and so Chromium).
+    pub netns: Option<String>,
+    /// The address the test reaches chromedriver at, and the one chromedriver lets in.
+    pub driver_host: Option<(std::net::IpAddr, std::net::IpAddr)>,
+    /// Flags beyond [`CHROMIUM_FLAGS`].
+    pub extra_flags: Vec<String>,
+}
+
 pub struct Browser {
     pub name: String,
     pub client: Client,
@@ -34,10 +46,15 @@ pub struct Browser {
 impl Browser {
     /// Starts a browser; a start that fails on a loaded machine is retried a few times.
     pub async fn launch(name: &str) -> Result<Self> {
+        Self::launch_at(name, &Place::default()).await
+    }
+
+    /// Like [`Browser::launch`], somewhere else than this network namespace.
+    pub async fn launch_at(name: &str, place: &Place) -> Result<Self> {
         const ATTEMPTS: u32 = 3;
         let mut attempt = 1;
         loop {
-            match Self::launch_once(name).await {
+            match Self::launch_once(name, place).await {
                 Ok(browser) => return Ok(browser),
                 Err(error) if attempt < ATTEMPTS => {
                     eprintln!("starting Chromium for {name} failed (attempt {attempt}): {error:#}; retrying");
@@ -48,24 +65,40 @@ impl Browser {
         }
     }
 
-    async fn launch_once(name: &str) -> Result<Self> {
+    async fn launch_once(name: &str, place: &Place) -> Result<Self> {
         let port = free_port()?;
         let profile = tempfile::Builder::new()
             .prefix(&format!("insieme-e2e-{name}-"))
             .tempdir()?;
-        let driver =
-            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .context("starting chromedriver (Debian package chromium-driver)")?;
-        wait_for_port(port)
+        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let mut driver = match &place.netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns, &chromedriver]);
+                command
+            }
+            None => Command::new(&chromedriver),
+        };
+        driver.arg(format!("--port={port}"));
+        let host = match place.driver_host {
+            Some((host, client)) => {
+                driver.arg(format!("--allowed-ips={client}"));
+                host
+            }
+            None => std::net::Ipv4Addr::LOCALHOST.into(),
+        };
+        let driver = driver
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting chromedriver (Debian package chromium-driver)")?;
+        wait_for_port(host, port)
             .await
             .context("chromedriver did not start")?;
 
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|flag| flag.to_string()).collect();
+        args.extend(place.extra_flags.iter().cloned());
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = serde_json::json!({
             "goog:chromeOptions": { "args": args },
@@ -77,7 +110,7 @@ impl Browser {
         let client = ClientBuilder::rustls()
             .context("TLS setup for the WebDriver client")?
             .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
+            .connect(&format!("http://{host}:{port}"))
             .await
             .with_context(|| format!("starting Chromium for {name}"))?;
         Ok(Self {
@@ -271,9 +304,9 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-async fn wait_for_port(port: u16) -> Result<()> {
+async fn wait_for_port(host: std::net::IpAddr, port: u16) -> Result<()> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+    while tokio::net::TcpStream::connect((host, port))
         .await
         .is_err()
     {

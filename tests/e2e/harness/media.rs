@@ -157,3 +157,28 @@ pub async fn wait_for_sync(
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// The spread between `viewers` (see [`spread_ms`]), sampled every `every` for `duration`;
+/// rounds where a viewer had no video ready are left out.
+pub async fn sample_spreads(
+    viewers: &[&Browser],
+    duration: std::time::Duration,
+    every: std::time::Duration,
+) -> Result<Vec<f64>> {
+    let deadline = tokio::time::Instant::now() + duration;
+    let mut spreads = Vec::new();
+    while tokio::time::Instant::now() < deadline {
+        let mut samples = Vec::new();
+        for viewer in viewers {
+            if let Ok(s) = sample(viewer).await {
+                samples.push(s);
+            }
+        }
+        if samples.len() == viewers.len() {
+            spreads.push(spread_ms(&samples));
+        }
+        tokio::time::sleep(every).await;
+    }
+    Ok(spreads)
+}
+

@@ -2,8 +2,11 @@
 
 pub mod actions;
 mod browser;
+pub mod homes;
+pub mod host_load;
 mod http;
 pub mod media;
+pub mod network;
 mod party;
 pub mod rogue;
 mod server;

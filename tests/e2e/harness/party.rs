@@ -1,6 +1,7 @@
 //! A test's world: its own server and one browser per person, torn down together, with
 //! screenshots and consoles of everyone saved under `target/e2e-artifacts/<test>/` on failure.
 
+use super::browser::Place;
 use super::{Browser, TestServer};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -22,6 +23,24 @@ impl Party {
         let people = launch_all(names.iter().map(|name| {
             let name = name.to_string();
             async move { Browser::launch(&name).await }
+        }))
+        .await?;
+        Ok(Self {
+            server,
+            test_name: test_name.to_owned(),
+            people,
+        })
+    }
+
+    /// Like [`Party::start_with`], each browser in its own place (a home network).
+    pub async fn start_at(
+        test_name: &str,
+        server: TestServer,
+        people: &[(&str, Place)],
+    ) -> Result<Self> {
+        let people = launch_all(people.iter().map(|(name, place)| {
+            let (name, place) = (name.to_string(), place.clone());
+            async move { Browser::launch_at(&name, &place).await }
         }))
         .await?;
         Ok(Self {

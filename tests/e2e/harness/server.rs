@@ -14,6 +14,12 @@ pub struct ServerOptions {
     pub capture_relayed: Option<PathBuf>,
     /// Files served beside the app (test media), at `/<file name>`.
     pub media: Vec<PathBuf>,
+    /// Where to listen; a free loopback port by default.
+    pub listen: Option<String>,
+    /// Served as `config.json` instead of the one that ships (a test's own ICE servers).
+    pub config_json: Option<String>,
+    /// The TURN secret shared with the test's coturn, so welcomes carry credentials.
+    pub turn_secret_file: Option<PathBuf>,
 }
 
 pub struct TestServer {
@@ -27,13 +33,14 @@ pub struct TestServer {
 
 enum Site {
     Dist(PathBuf),
-    WithMedia(tempfile::TempDir),
+    /// A copy of `dist/` with test media or a test's `config.json`.
+    Copy(tempfile::TempDir),
 }
 
 impl Site {
-    fn prepare(media: &[PathBuf]) -> Result<Self> {
+    fn prepare(media: &[PathBuf], config_json: Option<&str>) -> Result<Self> {
         let dist = path_from_env("INSIEME_DIST", "dist")?;
-        if media.is_empty() {
+        if media.is_empty() && config_json.is_none() {
             return Ok(Site::Dist(dist));
         }
         let dir = tempfile::Builder::new()
@@ -54,13 +61,16 @@ impl Site {
             std::fs::copy(file, dir.path().join(name))
                 .with_context(|| format!("copying {}", file.display()))?;
         }
-        Ok(Site::WithMedia(dir))
+        if let Some(config) = config_json {
+            std::fs::write(dir.path().join("config.json"), config)?;
+        }
+        Ok(Site::Copy(dir))
     }
 
     fn path(&self) -> &std::path::Path {
         match self {
             Site::Dist(path) => path,
-            Site::WithMedia(dir) => dir.path(),
+            Site::Copy(dir) => dir.path(),
         }
     }
 }
@@ -71,8 +81,9 @@ impl TestServer {
     }
 
     pub async fn start_with(options: ServerOptions) -> Result<Self> {
-        let site = Site::prepare(&options.media)?;
-        let (url, process) = spawn("127.0.0.1:0", site.path(), &options).await?;
+        let site = Site::prepare(&options.media, options.config_json.as_deref())?;
+        let listen = options.listen.as_deref().unwrap_or("127.0.0.1:0");
+        let (url, process) = spawn(listen, site.path(), &options).await?;
         Ok(Self {
             url,
             options,
@@ -115,6 +126,9 @@ async fn spawn(
     command.args(["--listen", listen, "--static"]).arg(site);
     if let Some(capture) = &options.capture_relayed {
         command.arg("--capture-relayed").arg(capture);
+    }
+    if let Some(secret) = &options.turn_secret_file {
+        command.arg("--turn-secret-file").arg(secret);
     }
     let mut process = command
         .env("NO_COLOR", "1")
