@@ -19,8 +19,8 @@ mod harness;
 
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
-use harness::media::{party_with_clip, range, wait_for_sync};
 use harness::host_load::CpuTimes;
+use harness::media::{party_with_clip, range, wait_for_sync};
 use harness::{Browser, Party};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -86,18 +86,28 @@ pub struct Candidate {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The endpoint accepted us; `peers` are the transports already in the topic.
-    SignalingJoined { peers: Vec<String> },
+    SignalingJoined {
+        peers: Vec<String>,
+    },
     SignalingLost,
     /// This endpoint transport left; whoever it reached needs a new route.
     RouteLeft(String),
     /// A sealed message from `from` that did not open with the room key.
-    Undecryptable { from: String },
+    Undecryptable {
+        from: String,
+    },
     /// An opened message from `from`, not yet decoded.
-    Signal { from: String, plain: Vec<u8> },
+    Signal {
+        from: String,
+        plain: Vec<u8>,
+    },
     /// [`Action::CreateLink`] succeeded.
     Created(SessionId),
     /// [`Action::CreateLink`] failed; `error` says why, with context.
-    CreationFailed { session: SessionId, error: String },
+    CreationFailed {
+        session: SessionId,
+        error: String,
+    },
     /// The connection needs (re)negotiating, whatever the cause.
     NegotiationNeeded(SessionId),
     /// [`Action::MakeOffer`] finished: the local description to send, if there is one.
@@ -113,16 +123,28 @@ pub enum Input {
         result: Result<Option<Description>, String>,
     },
     /// [`Action::AddCandidate`] failed.
-    CandidateRejected { session: SessionId, error: String },
+    CandidateRejected {
+        session: SessionId,
+        error: String,
+    },
     /// The connection gathered a candidate of its own.
     LocalCandidate {
         session: SessionId,
         candidate: Candidate,
     },
     /// The connection's signaling state changed (`stable` or not).
-    SignalingState { session: SessionId, stable: bool },
-    ChannelOpen { session: SessionId, channel: Channel },
-    ChannelClosed { session: SessionId, channel: Channel },
+    SignalingState {
+        session: SessionId,
+        stable: bool,
+    },
+    ChannelOpen {
+        session: SessionId,
+        channel: Channel,
+    },
+    ChannelClosed {
+        session: SessionId,
+        channel: Channel,
+    },
     Connectivity {
         session: SessionId,
         state: Connectivity,
@@ -135,7 +157,10 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Seal `payload` and send it to endpoint transport `to`.
-    Send { to: String, payload: SignalPayload },
+    Send {
+        to: String,
+        payload: SignalPayload,
+    },
     /// Make the peer connection (and its data channels if `open_channels`), then report
     /// [`Input::Created`] or [`Input::CreationFailed`].
     CreateLink {
@@ -286,8 +311,7 @@ impl Links {
                 }
             }
             Input::Connectivity { session, state } => {
-                if let Some(changes) = self.with_link(session, |l| l.on_connectivity(now, state))
-                {
+                if let Some(changes) = self.with_link(session, |l| l.on_connectivity(now, state)) {
                     self.apply_changes(session, changes);
                 }
             }

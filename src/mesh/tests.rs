@@ -61,7 +61,14 @@ fn linked(peer: SessionId, route: &str) -> Links {
 fn open(peer: SessionId) -> Links {
     let mut links = linked(peer, "t1");
     for channel in [Channel::State, Channel::Clock] {
-        feed(&mut links, 0, Input::ChannelOpen { session: peer, channel });
+        feed(
+            &mut links,
+            0,
+            Input::ChannelOpen {
+                session: peer,
+                channel,
+            },
+        );
     }
     feed(&mut links, 0, connectivity(peer, Connectivity::Connected));
     assert_eq!(links.link(peer).map(Link::phase), Some(Phase::Open));
@@ -268,7 +275,11 @@ fn a_link_that_fails_and_recovers_within_the_grace_is_restored() {
     );
     assert_eq!(links.poll_timeout(), Some(at(1_000) + RECOVERY_GRACE));
     assert_eq!(
-        feed(&mut links, 8_000, connectivity(LOWER, Connectivity::Connected)),
+        feed(
+            &mut links,
+            8_000,
+            connectivity(LOWER, Connectivity::Connected)
+        ),
         vec![Action::Emit(MeshEvent::Restored(LOWER))]
     );
     assert_eq!(links.poll_timeout(), None);
@@ -280,7 +291,11 @@ fn a_link_that_fails_and_recovers_within_the_grace_is_restored() {
 fn a_link_that_stays_broken_past_the_grace_is_gone() {
     let mut links = open(LOWER);
     assert_eq!(
-        feed(&mut links, 1_000, connectivity(LOWER, Connectivity::Disconnected)),
+        feed(
+            &mut links,
+            1_000,
+            connectivity(LOWER, Connectivity::Disconnected)
+        ),
         vec![Action::Emit(MeshEvent::Reconnecting(LOWER))]
     );
     // Woken early (another link's timer, a spurious wake-up): not yet.
@@ -471,7 +486,9 @@ fn failed_negotiation_steps_are_reported_and_clear_the_offer() {
     };
     assert_eq!(
         feed(&mut links, 0, failed),
-        vec![Action::Emit(MeshEvent::Problem("making an offer: boom".into()))]
+        vec![Action::Emit(MeshEvent::Problem(
+            "making an offer: boom".into()
+        ))]
     );
     // No offer under way any more: their offer is not glare, even for the impolite side.
     assert!(matches!(

@@ -27,9 +27,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
     Event, EventTarget, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit,
-    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceServer,
-    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType,
-    RtcSessionDescriptionInit, RtcSignalingState,
+    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceServer, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
+    RtcSignalingState,
 };
 
 pub use crate::mesh::{Channel, MeshCounters, MeshEvent};
@@ -368,8 +368,7 @@ impl Mesh {
     /// Makes the peer connection to `session` and reports how that went.
     fn create_peer(&self, session: SessionId, open_channels: bool) {
         let ice_servers = self.inner.borrow().ice_servers.clone();
-        let pc = match RtcPeerConnection::new_with_configuration(&rtc_configuration(&ice_servers))
-        {
+        let pc = match RtcPeerConnection::new_with_configuration(&rtc_configuration(&ice_servers)) {
             Ok(pc) => pc,
             Err(error) => {
                 let error = super::describe_js_error("creating a peer connection", error);

@@ -22,7 +22,11 @@ async fn connects_over(test_name: &str, shape: Shape, play: bool) -> Result<()> 
     let world = World::start(test_name, NAMES, shape.world()).await?;
     let outcome = async {
         let meeting = meet(&world, NAMES, DISPLAY).await?;
-        println!("{}: connected in {:.0} ms", shape.name(), meeting.connect_ms);
+        println!(
+            "{}: connected in {:.0} ms",
+            shape.name(),
+            meeting.connect_ms
+        );
         for row in [&meeting.seen_by_first, &meeting.seen_by_second] {
             ensure!(
                 row.path.as_deref() == Some(shape.expected_path()),
@@ -62,7 +66,12 @@ async fn with_relay_only_policy_the_party_works_through_coturn_alone() -> Result
 
 #[tokio::test(flavor = "multi_thread")]
 async fn where_udp_cannot_leave_friends_connect_over_turn_tcp() -> Result<()> {
-    let world = World::start("udp_blocked_uses_turn_tcp", NAMES, Shape::UdpBlocked.world()).await?;
+    let world = World::start(
+        "udp_blocked_uses_turn_tcp",
+        NAMES,
+        Shape::UdpBlocked.world(),
+    )
+    .await?;
     let outcome = async {
         let meeting = meet(&world, NAMES, DISPLAY).await?;
         let row = &meeting.seen_by_second;
@@ -96,7 +105,10 @@ async fn unreachable_says_why(test_name: &str, options: WorldOptions, reason: &s
                 "{}: expected reason {reason} said plainly, got {row:?}",
                 viewer.name
             );
-            ensure!(row.path.is_none(), "an unreachable friend has no path: {row:?}");
+            ensure!(
+                row.path.is_none(),
+                "an unreachable friend has no path: {row:?}"
+            );
         }
         Ok(())
     }

@@ -55,7 +55,10 @@ pub fn run_one(suite: &str, filter: Option<&str>) -> Result<()> {
         "native" => native_tests(filter),
         "web" => browser_unit_tests(&BrowserWorld::prepare()?, filter),
         "e2e" => end_to_end_tests(&BrowserWorld::prepare()?, filter),
-        other => bail!("unknown suite `{other}`; choose one of: {}", SUITES.join(" | ")),
+        other => bail!(
+            "unknown suite `{other}`; choose one of: {}",
+            SUITES.join(" | ")
+        ),
     }
 }
 

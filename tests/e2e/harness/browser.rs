@@ -306,10 +306,7 @@ fn free_port() -> Result<u16> {
 
 async fn wait_for_port(host: std::net::IpAddr, port: u16) -> Result<()> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while tokio::net::TcpStream::connect((host, port))
-        .await
-        .is_err()
-    {
+    while tokio::net::TcpStream::connect((host, port)).await.is_err() {
         anyhow::ensure!(
             tokio::time::Instant::now() < deadline,
             "port {port} never opened"

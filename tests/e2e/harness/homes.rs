@@ -197,7 +197,14 @@ impl Coturn {
             // our own address and secret. The shipped config refuses relaying to private
             // addresses (so the relay cannot reach an internal network); this network is all
             // private, so the one peer the relay must reach, itself, is let in by name.
-            .args(["--listening-ip", &ip, "--relay-ip", &ip, "--allowed-peer-ip", &ip])
+            .args([
+                "--listening-ip",
+                &ip,
+                "--relay-ip",
+                &ip,
+                "--allowed-peer-ip",
+                &ip,
+            ])
             .args(["--listening-port", &TURN_PORT.to_string()])
             .args(["--no-tls", "--no-dtls"])
             .args(["--static-auth-secret", secret, "--realm", "e2e.invalid"])
@@ -326,7 +333,11 @@ pub async fn meet(world: &World, names: [&str; 2], display: [&str; 2]) -> Result
 
 /// The first friend loads the clip, the second plays it; once they are in sync, their offset
 /// is sampled for `duration`. Returns the sampled spreads (ms).
-pub async fn play_together(world: &World, names: [&str; 2], duration: Duration) -> Result<Vec<f64>> {
+pub async fn play_together(
+    world: &World,
+    names: [&str; 2],
+    duration: Duration,
+) -> Result<Vec<f64>> {
     use super::media::{sample_spreads, wait_for_sync};
     let party = &world.party;
     let viewers = [party.person(names[0]), party.person(names[1])];

@@ -181,4 +181,3 @@ pub async fn sample_spreads(
     }
     Ok(spreads)
 }
-

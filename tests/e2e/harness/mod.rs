@@ -3,6 +3,7 @@
 pub mod actions;
 mod browser;
 pub mod homes;
+#[allow(dead_code)] // read by the benchmarks, not the tests
 pub mod host_load;
 mod http;
 pub mod media;

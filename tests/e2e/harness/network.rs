@@ -63,7 +63,11 @@ pub struct Home {
 /// world changes.
 pub fn available() -> bool {
     cfg!(target_os = "linux")
-        && std::path::Path::new("/sys/class/net/insieme0").exists()
+        // Not /sys/class/net: sysfs shows the namespace it was mounted in, not ours.
+        && std::process::Command::new("ip")
+            .args(["link", "show", "insieme0"])
+            .output()
+            .is_ok_and(|out| out.status.success())
         && std::process::Command::new("id")
             .arg("-u")
             .output()
@@ -178,11 +182,10 @@ impl Home {
     pub fn place(&self, origin: &str) -> super::browser::Place {
         super::browser::Place {
             netns: Some(self.netns.clone()),
-            driver_host: Some((
-                IpAddr::V4(self.management_ip),
-                IpAddr::V4(self.test_ip),
-            )),
-            extra_flags: vec![format!("--unsafely-treat-insecure-origin-as-secure={origin}")],
+            driver_host: Some((IpAddr::V4(self.management_ip), IpAddr::V4(self.test_ip))),
+            extra_flags: vec![format!(
+                "--unsafely-treat-insecure-origin-as-secure={origin}"
+            )],
         }
     }
 }
