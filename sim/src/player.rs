@@ -219,6 +219,8 @@ pub struct Player {
     pos: f64,
     rate_cur: f64,
     rate_target: f64,
+    /// The rate last set (`playbackRate`), which `rate_target` is the media clock's answer to.
+    playback_rate: f64,
     media: Option<String>,
     load_done: Option<i64>,
     playing: bool,
@@ -246,6 +248,7 @@ impl Player {
             pos: 0.0,
             rate_cur: 1.0,
             rate_target: 1.0,
+            playback_rate: 1.0,
             media: None,
             load_done: None,
             playing: false,
@@ -270,6 +273,22 @@ impl Player {
 
     pub fn is_stalled(&self) -> bool {
         self.stalled
+    }
+
+    /// Whether a seek is under way (`seeking`).
+    pub fn is_seeking(&self) -> bool {
+        self.seek.is_some()
+    }
+
+    /// Whether the element is paused: not playing, and no `play()` called since the last pause
+    /// or load (`paused`).
+    pub fn is_paused(&self) -> bool {
+        !self.playing && self.play_called.is_none()
+    }
+
+    /// The playback rate last set (`playbackRate`).
+    pub fn playback_rate(&self) -> f64 {
+        self.playback_rate
     }
 
     /// Whether the page reports buffering: a stall, or a seek under way once `play()` was
@@ -367,6 +386,7 @@ impl Player {
                 if r.is_finite() && *r > 0.0 {
                     self.jump_on_stretch(self.rate_target, *r);
                     self.rate_target = self.clock_rate_at(*r);
+                    self.playback_rate = *r;
                 }
                 vec![]
             }

@@ -12,9 +12,10 @@
 //!   proportional term that removes the error over a fixed horizon. The correction is bounded
 //!   (±5 % by default) and has a deadband with hysteresis, so it never hunts.
 //! - **Large errors** (joining late, a start missed, a long stall) are corrected by a seek that
-//!   lands paused and starts on a scheduled instant. Seek and start latencies are learned from
-//!   past seeks and starts (a seek's, until we made one, from the peers that have), so that the
-//!   seek's own latency is never counted as drift. Seeks that no intent asked for are
+//!   lands paused and starts on a scheduled instant. Seek latencies are learned from past
+//!   seeks (until we made one, from the peers that have), so that the seek's own latency is
+//!   never counted as drift; the player times its own starts ([`super::start_lead`]), and what
+//!   they are left late by is learned for the margins. Seeks that no intent asked for are
 //!   rate-limited with exponential back-off: there is no seek loop.
 //!
 //! Observations taken while a seek is under way, before a scheduled start, or while stalled are
@@ -39,8 +40,9 @@ use super::wire::GridSide;
 use std::collections::VecDeque;
 
 /// What the player adapter must do. Semantics the adapter guarantees:
-/// `PlayAt(t)` starts playback when the local clock reaches `t` (at once if `t` is past, and
-/// only after any seek under way completes); `Pause` pauses at once and cancels a pending
+/// `PlayAt(t)` has the media moving when the local clock reaches `t` (the adapter calls
+/// `play()` early by the start lead it learned, [`super::start_lead`]; at once if that has
+/// passed, and only after any seek under way completes); `Pause` pauses at once and cancels a pending
 /// `PlayAt`; `SeekTo` keeps the playing/paused state.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PlayerCommand {
@@ -109,11 +111,6 @@ pub struct ControllerConfig {
     pub min_seek_gap: Span,
     /// After an intent, a join or a stall, seeks are attributed to it for this long.
     pub grace: Span,
-    /// The player itself makes `PlayAt` move the media at the instant asked (the browser glue
-    /// calls `play()` early by the delay it measured). The controller then measures starts only
-    /// for its margins: compensating them as well would make every start after the first come
-    /// early by whatever the first one was late.
-    pub player_keeps_start_time: bool,
 }
 
 impl Default for ControllerConfig {
@@ -130,7 +127,6 @@ impl Default for ControllerConfig {
             paused_tolerance: Span::from_millis(2),
             min_seek_gap: Span::from_secs(3),
             grace: Span::from_secs(5),
-            player_keeps_start_time: false,
         }
     }
 }
@@ -1039,11 +1035,10 @@ impl Controller {
         out: &mut VecDeque<PlayerCommand>,
     ) {
         // Rate first, so the start already runs at the right speed.
-        let play_at = if self.cfg.player_keeps_start_time {
-            at
-        } else {
-            at - self.start_lat.mean()
-        } - self.start_ahead();
+        // The player calls `play()` early by the lead it learned (see `super::start_lead`):
+        // what is measured here is what is left over, for the margins only. Compensating it
+        // as well would make every start after the first early by whatever the first was late.
+        let play_at = at - self.start_ahead();
         out.push_back(PlayerCommand::PlayAt(play_at));
         self.playing_cmd = true;
         self.correcting = false;
