@@ -147,6 +147,11 @@ const TRIM_GAIN: f64 = 1.0;
 const MAX_TRIM_STEP: f64 = 0.003;
 /// ...within this bound (audio clocks are off by hundreds of ppm, not percents)...
 const MAX_TRIM: f64 = 0.005;
+/// ...with a gain that halves, down to this, on each trim that reverses the last one, and
+/// doubles back, up to 1, on each that goes on in its direction. A rest measures the drift
+/// only roughly (a start that lands early leaves a short rest that overstates it): at full gain
+/// the trim swung 1000–3000 ppm around a 2000 ppm drift, each swing the next rest's error.
+const MIN_TRIM_GAIN: f64 = 1.0 / 8.0;
 /// ...provided the rest lasted this long (a shorter one is a start's or a seek's leftover, or a
 /// rest that began at the far edge of the band).
 const MIN_REST_FOR_TRIM: Span = Span::from_secs(4);
@@ -346,6 +351,10 @@ pub struct Controller {
     step: Span,
     /// Learned rate trim (fraction) for a player whose clock drifts; quantized frames only.
     trim: f64,
+    /// The share of [`TRIM_GAIN`] the next trim moves by, and the direction of the last trim
+    /// (+1: up, -1: down, 0: none yet).
+    trim_gain: f64,
+    last_trim_direction: f64,
     /// When the last quantized correction ended, for measuring the drift to the next one.
     resting_since: Option<LocalTime>,
     /// Steering by the media clock, where the player reads it.
@@ -390,6 +399,8 @@ impl Controller {
             error: None,
             step: Span::ZERO,
             trim: 0.0,
+            trim_gain: 1.0,
+            last_trim_direction: 0.0,
             resting_since: None,
             clock: ClockSteering::new(fast_rate),
             grid: None,
@@ -866,8 +877,20 @@ impl Controller {
 
     /// Moves the resting rate against a measured drift of the player's clock (a fraction of
     /// the rate; positive: it ran fast).
+    /// A trim that reverses the last one overshot: it moves by half the gain the last did;
+    /// one in the same direction fell short, and moves by twice (see [`MIN_TRIM_GAIN`]).
     fn trim_against(&mut self, drift: f64) {
-        let step = (drift * TRIM_GAIN).clamp(-MAX_TRIM_STEP, MAX_TRIM_STEP);
+        if drift == 0.0 || !drift.is_finite() {
+            return;
+        }
+        let direction = -drift.signum();
+        self.trim_gain = if direction * self.last_trim_direction < 0.0 {
+            (self.trim_gain / 2.0).max(MIN_TRIM_GAIN)
+        } else {
+            (self.trim_gain * 2.0).min(1.0)
+        };
+        self.last_trim_direction = direction;
+        let step = (drift * TRIM_GAIN * self.trim_gain).clamp(-MAX_TRIM_STEP, MAX_TRIM_STEP);
         self.trim = (self.trim - step).clamp(-MAX_TRIM, MAX_TRIM);
     }
 
@@ -1282,8 +1305,47 @@ pub(super) fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -
 
 #[cfg(test)]
 mod tests {
-    use super::{grid_side, offset_near, offset_on_grid, standard_frame_us};
+    use super::{
+        grid_side, offset_near, offset_on_grid, standard_frame_us, Controller, ControllerConfig,
+        MIN_TRIM_GAIN,
+    };
     use crate::sync::time::Span;
+
+    #[test]
+    fn a_trim_that_reverses_the_last_halves_its_gain_and_one_that_goes_on_doubles_it() {
+        let mut c = Controller::new(ControllerConfig::default());
+        // (drift measured over a rest, ppm; trim after it, ppm; gain after it)
+        let steps = [
+            // Ran 2000 ppm slow: the first trim takes all of it.
+            (-2_000.0, 2_000.0, 1.0),
+            // Overshot: now 1000 ppm fast. The trim reverses: half the gain.
+            (1_000.0, 1_500.0, 0.5),
+            (-400.0, 1_600.0, 0.25),
+            (800.0, 1_500.0, 0.125),
+            // No lower than an eighth.
+            (-800.0, 1_600.0, MIN_TRIM_GAIN),
+            // Going on in one direction doubles it back...
+            (-400.0, 1_700.0, 0.25),
+            (-200.0, 1_800.0, 0.5),
+            (-100.0, 1_900.0, 1.0),
+            // ...up to 1.
+            (-100.0, 2_000.0, 1.0),
+        ];
+        for (i, (drift, trim, gain)) in steps.into_iter().enumerate() {
+            c.trim_against(drift * 1e-6);
+            assert!(
+                (c.trim * 1e6 - trim).abs() < 1e-6,
+                "{i}: trim {}",
+                c.trim * 1e6
+            );
+            assert_eq!(c.trim_gain, gain, "{i}");
+        }
+        // No drift measured: nothing moves, and the direction is kept.
+        c.trim_against(0.0);
+        assert!((c.trim * 1e6 - 2_000.0).abs() < 1e-6);
+        c.trim_against(100.0 * 1e-6);
+        assert_eq!(c.trim_gain, 0.5);
+    }
 
     const STEP: f64 = 16_667.0;
 
