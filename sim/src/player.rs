@@ -19,7 +19,10 @@
 //! the instant of the read, at every presented frame, scattered as measured in Chromium; and
 //! the clock then jumps as Chromium's does when the audio renderer starts stretching the sound.
 //!
-//! Semantics of the commands follow `insieme::sync::PlayerCommand`.
+//! Semantics of the commands follow `insieme::sync::PlayerCommand`, but for `PlayAt`, which
+//! here is the element's `play()` called at the instant given, the motion following by the
+//! start latency: the world's adapter layer calls it early by the learned start lead, as the
+//! browser's player adapter does, so that the engine's `PlayAt` moves the media on time.
 
 use crate::rng::Rng;
 
@@ -344,8 +347,9 @@ impl Player {
         }
     }
 
-    /// Applies a command at true time `now`; `play_at_true` is the command's instant converted
-    /// to true time (for `PlayAt`). Returns what is shown as a direct result.
+    /// Applies a command at true time `now`; `play_at_true` is when `play()` is called, in true
+    /// time (for `PlayAt`; the adapter calls it at `now`). Returns what is shown as a direct
+    /// result.
     pub fn command(
         &mut self,
         now: i64,
