@@ -19,7 +19,10 @@
 //! the instant of the read, at every presented frame, scattered as measured in Chromium; and
 //! the clock then jumps as Chromium's does when the audio renderer starts stretching the sound.
 //!
-//! Semantics of the commands follow `insieme::sync::PlayerCommand`.
+//! Semantics of the commands follow `insieme::sync::PlayerCommand`, but for `PlayAt`, which
+//! here is the element's `play()` called at the instant given, the motion following by the
+//! start latency: the world's adapter layer calls it early by the learned start lead, as the
+//! browser's player adapter does, so that the engine's `PlayAt` moves the media on time.
 
 use crate::rng::Rng;
 
@@ -219,6 +222,8 @@ pub struct Player {
     pos: f64,
     rate_cur: f64,
     rate_target: f64,
+    /// The rate last set (`playbackRate`), which `rate_target` is the media clock's answer to.
+    playback_rate: f64,
     media: Option<String>,
     load_done: Option<i64>,
     playing: bool,
@@ -246,6 +251,7 @@ impl Player {
             pos: 0.0,
             rate_cur: 1.0,
             rate_target: 1.0,
+            playback_rate: 1.0,
             media: None,
             load_done: None,
             playing: false,
@@ -270,6 +276,22 @@ impl Player {
 
     pub fn is_stalled(&self) -> bool {
         self.stalled
+    }
+
+    /// Whether a seek is under way (`seeking`).
+    pub fn is_seeking(&self) -> bool {
+        self.seek.is_some()
+    }
+
+    /// Whether the element is paused: not playing, and no `play()` called since the last pause
+    /// or load (`paused`).
+    pub fn is_paused(&self) -> bool {
+        !self.playing && self.play_called.is_none()
+    }
+
+    /// The playback rate last set (`playbackRate`).
+    pub fn playback_rate(&self) -> f64 {
+        self.playback_rate
     }
 
     /// Whether the page reports buffering: a stall, or a seek under way once `play()` was
@@ -325,8 +347,9 @@ impl Player {
         }
     }
 
-    /// Applies a command at true time `now`; `play_at_true` is the command's instant converted
-    /// to true time (for `PlayAt`). Returns what is shown as a direct result.
+    /// Applies a command at true time `now`; `play_at_true` is when `play()` is called, in true
+    /// time (for `PlayAt`; the adapter calls it at `now`). Returns what is shown as a direct
+    /// result.
     pub fn command(
         &mut self,
         now: i64,
@@ -367,6 +390,7 @@ impl Player {
                 if r.is_finite() && *r > 0.0 {
                     self.jump_on_stretch(self.rate_target, *r);
                     self.rate_target = self.clock_rate_at(*r);
+                    self.playback_rate = *r;
                 }
                 vec![]
             }

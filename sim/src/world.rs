@@ -5,13 +5,19 @@
 //! skew; its engine only ever sees that clock. The world measures what the engines cannot:
 //! every viewer's true media position at the same true instant (with a display model, the
 //! position of the frame each viewer has on screen).
+//!
+//! Between each engine and its player sits what the browser's player adapter does of its own
+//! (`src/web/player/`): it times starts with [`insieme::sync::start_lead`], calling `play()`
+//! early by the lead it learned from its measured starts, so the engine's `PlayAt` moves the
+//! media at the instant asked, as it ships.
 
 use crate::net::{Link, LinkSpec};
 use crate::player::{ClockReadingSpec, DisplaySpec, Player, PlayerSpec, Shown};
 use crate::rng::Rng;
+use insieme::sync::start_lead::{PendingStart, StartProgress};
 use insieme::sync::{
     Channel, ClockReading, Config, Destination, Engine, Input, Intent, LocalTime, MediaTime,
-    Observation, Output, PeerId, PlayerCommand, Stamp, WireMessage,
+    Observation, Output, PeerId, PlayerCommand, Stamp, StartLead, WireMessage,
 };
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -242,6 +248,14 @@ struct Node {
     joined_at: i64,
     engine_timer: Timer,
     player_timer: Timer,
+    /// How early the adapter calls `play()`, learned from this player's measured starts.
+    start_lead: StartLead,
+    /// The instant a `PlayAt` asked the media to move at, while its `play()` call is ahead
+    /// (queued on `start_timer`)...
+    start_call: Option<LocalTime>,
+    start_timer: Timer,
+    /// ...and once `play()` was called, until a frame shows the media moving.
+    start: Option<PendingStart>,
     connected: BTreeSet<usize>,
     included: bool,
     /// Buffering as last reported to the engine.
@@ -281,6 +295,11 @@ impl Timer {
     fn serve_early(&mut self) {
         self.token += 1;
         self.at = None;
+    }
+
+    /// The wake is called off: its queued event goes stale.
+    fn cancel(&mut self) {
+        self.serve_early();
     }
 }
 
@@ -322,6 +341,12 @@ enum Ev {
         token: u64,
     },
     PlayerWake {
+        slot: usize,
+        gen: u64,
+        token: u64,
+    },
+    /// The adapter calls `play()` for the start its player's `start_call` asks for.
+    PlayCall {
         slot: usize,
         gen: u64,
         token: u64,
@@ -616,6 +641,18 @@ impl World {
                     self.wake_player(slot);
                 }
             }
+            Ev::PlayCall { slot, gen, token } => {
+                if self.alive(slot, gen)
+                    && self.slots[slot]
+                        .node
+                        .as_mut()
+                        .unwrap()
+                        .start_timer
+                        .fire(token)
+                {
+                    self.call_play(slot);
+                }
+            }
             Ev::Report { slot, gen, report } => {
                 if self.alive(slot, gen) {
                     self.drive(slot, report);
@@ -824,6 +861,10 @@ impl World {
             joined_at: self.now,
             engine_timer: Timer::default(),
             player_timer: Timer::default(),
+            start_lead: StartLead::new(),
+            start_call: None,
+            start_timer: Timer::default(),
+            start: None,
             connected: BTreeSet::new(),
             included: false,
             buffering: false,
@@ -989,25 +1030,74 @@ impl World {
         }
     }
 
+    /// Carries out an engine's command as the browser's player adapter does.
     fn command(&mut self, slot: usize, cmd: PlayerCommand) {
         let now = self.now;
         let clock = self.slots[slot].clock;
         let local = clock.local(now as f64);
         let node = self.slots[slot].node.as_mut().unwrap();
         match &cmd {
-            PlayerCommand::SeekTo(_) => self.seeks.push((now, slot, node.joined_at)),
+            PlayerCommand::SeekTo(to) => {
+                self.seeks.push((now, slot, node.joined_at));
+                // A start awaiting its first frame now starts from the target.
+                if let Some(start) = node.start.as_mut() {
+                    start.seeked(*to);
+                }
+            }
             PlayerCommand::SetRate(r) => {
                 if let Some(base) = node.engine.expected_speed(local).filter(|b| *b > 0.0) {
                     self.out.max_rate_dev = self.out.max_rate_dev.max((r / base - 1.0).abs());
                 }
             }
-            _ => {}
+            PlayerCommand::Load { .. } | PlayerCommand::Pause => Self::cancel_start(node),
+            PlayerCommand::PlayAt(at) => {
+                // `play()` early by the learned lead: now if that has passed, else on a timer.
+                Self::cancel_start(node);
+                node.start_call = Some(*at);
+                let call_at = clock.to_true(node.start_lead.call_at(*at));
+                if call_at > now {
+                    if let Some(token) = node.start_timer.arm(call_at) {
+                        let gen = node.gen;
+                        self.push(call_at, Ev::PlayCall { slot, gen, token });
+                    }
+                } else {
+                    self.call_play(slot);
+                }
+                return;
+            }
         }
-        let play_at = match cmd {
-            PlayerCommand::PlayAt(l) => Some(clock.to_true(l)),
-            _ => None,
+        let shown = node.player.command(now, &cmd, None);
+        self.show(slot, shown);
+        self.schedule_player(slot);
+    }
+
+    /// A start called off (a pause, a load, a new start): neither its `play()` call nor its
+    /// first frame is awaited.
+    fn cancel_start(node: &mut Node) {
+        node.start_timer.cancel();
+        node.start_call = None;
+        node.start = None;
+    }
+
+    /// The adapter calls `play()` now for the start asked for by `start_call`.
+    fn call_play(&mut self, slot: usize) {
+        let now = self.now;
+        let local = self.slots[slot].clock.local(now as f64);
+        let node = self.slots[slot].node.as_mut().unwrap();
+        let Some(requested) = node.start_call.take() else {
+            return;
         };
-        let shown = node.player.command(now, &cmd, play_at);
+        let p = &node.player;
+        node.start = Some(PendingStart::new(
+            requested,
+            local,
+            MediaTime::from_secs_f64(p.pos_at(now)),
+            p.playback_rate(),
+            !p.is_seeking() && p.is_paused(),
+        ));
+        let shown = node
+            .player
+            .command(now, &PlayerCommand::PlayAt(local), Some(now));
         self.show(slot, shown);
         self.schedule_player(slot);
     }
@@ -1021,6 +1111,7 @@ impl World {
             return;
         };
         let gen = node.gen;
+        let trace = self.trace;
         let mut reports = Vec::new();
         for s in shown {
             if let Some(media_s) = node.player.read_clock(now) {
@@ -1030,9 +1121,32 @@ impl World {
                 }));
             }
             let at = s.at_true_us + node.player.noise();
+            let media_time = MediaTime::from_secs_f64(s.media_s);
+            let presented_at = clock.local(at);
+            if let Some(start) = node.start {
+                // Every frame the page sees is timed by requestVideoFrameCallback: precise.
+                match start.on_frame(media_time, presented_at, node.player.moving()) {
+                    StartProgress::Pending => {}
+                    StartProgress::Lost => node.start = None,
+                    StartProgress::Started(started_at) => {
+                        node.start = None;
+                        let learned = node.start_lead.learn_start(&start, started_at, true);
+                        if trace {
+                            eprintln!(
+                                "{:>10.3} s{slot} started {:+.1} ms from the asked instant, \
+                                 play() {:.1} ms ahead; learned {learned}, lead {:.1} ms",
+                                now as f64 / 1e6,
+                                (started_at - start.requested_at).as_millis_f64(),
+                                (start.requested_at - start.called_at).as_millis_f64(),
+                                node.start_lead.lead().as_millis_f64()
+                            );
+                        }
+                    }
+                }
+            }
             reports.push(Input::Observation(Observation {
-                media_time: MediaTime::from_secs_f64(s.media_s),
-                presented_at: clock.local(at),
+                media_time,
+                presented_at,
             }));
         }
         for report in reports {

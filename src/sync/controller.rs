@@ -12,9 +12,10 @@
 //!   proportional term that removes the error over a fixed horizon. The correction is bounded
 //!   (±5 % by default) and has a deadband with hysteresis, so it never hunts.
 //! - **Large errors** (joining late, a start missed, a long stall) are corrected by a seek that
-//!   lands paused and starts on a scheduled instant. Seek and start latencies are learned from
-//!   past seeks and starts (a seek's, until we made one, from the peers that have), so that the
-//!   seek's own latency is never counted as drift. Seeks that no intent asked for are
+//!   lands paused and starts on a scheduled instant. Seek latencies are learned from past
+//!   seeks (until we made one, from the peers that have), so that the seek's own latency is
+//!   never counted as drift; the player times its own starts ([`super::start_lead`]), and what
+//!   they are left late by is learned for the margins. Seeks that no intent asked for are
 //!   rate-limited with exponential back-off: there is no seek loop.
 //!
 //! Observations taken while a seek is under way, before a scheduled start, or while stalled are
@@ -39,8 +40,9 @@ use super::wire::GridSide;
 use std::collections::VecDeque;
 
 /// What the player adapter must do. Semantics the adapter guarantees:
-/// `PlayAt(t)` starts playback when the local clock reaches `t` (at once if `t` is past, and
-/// only after any seek under way completes); `Pause` pauses at once and cancels a pending
+/// `PlayAt(t)` has the media moving when the local clock reaches `t` (the adapter calls
+/// `play()` early by the start lead it learned, [`super::start_lead`]; at once if that has
+/// passed, and only after any seek under way completes); `Pause` pauses at once and cancels a pending
 /// `PlayAt`; `SeekTo` keeps the playing/paused state.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PlayerCommand {
@@ -109,11 +111,6 @@ pub struct ControllerConfig {
     pub min_seek_gap: Span,
     /// After an intent, a join or a stall, seeks are attributed to it for this long.
     pub grace: Span,
-    /// The player itself makes `PlayAt` move the media at the instant asked (the browser glue
-    /// calls `play()` early by the delay it measured). The controller then measures starts only
-    /// for its margins: compensating them as well would make every start after the first come
-    /// early by whatever the first one was late.
-    pub player_keeps_start_time: bool,
 }
 
 impl Default for ControllerConfig {
@@ -130,7 +127,6 @@ impl Default for ControllerConfig {
             paused_tolerance: Span::from_millis(2),
             min_seek_gap: Span::from_secs(3),
             grace: Span::from_secs(5),
-            player_keeps_start_time: false,
         }
     }
 }
@@ -151,6 +147,11 @@ const TRIM_GAIN: f64 = 1.0;
 const MAX_TRIM_STEP: f64 = 0.003;
 /// ...within this bound (audio clocks are off by hundreds of ppm, not percents)...
 const MAX_TRIM: f64 = 0.005;
+/// ...with a gain that halves, down to this, on each trim that reverses the last one, and
+/// doubles back, up to 1, on each that goes on in its direction. A rest measures the drift
+/// only roughly (a start that lands early leaves a short rest that overstates it): at full gain
+/// the trim swung 1000–3000 ppm around a 2000 ppm drift, each swing the next rest's error.
+const MIN_TRIM_GAIN: f64 = 1.0 / 8.0;
 /// ...provided the rest lasted this long (a shorter one is a start's or a seek's leftover, or a
 /// rest that began at the far edge of the band).
 const MIN_REST_FOR_TRIM: Span = Span::from_secs(4);
@@ -350,6 +351,10 @@ pub struct Controller {
     step: Span,
     /// Learned rate trim (fraction) for a player whose clock drifts; quantized frames only.
     trim: f64,
+    /// The share of [`TRIM_GAIN`] the next trim moves by, and the direction of the last trim
+    /// (+1: up, -1: down, 0: none yet).
+    trim_gain: f64,
+    last_trim_direction: f64,
     /// When the last quantized correction ended, for measuring the drift to the next one.
     resting_since: Option<LocalTime>,
     /// Steering by the media clock, where the player reads it.
@@ -394,6 +399,8 @@ impl Controller {
             error: None,
             step: Span::ZERO,
             trim: 0.0,
+            trim_gain: 1.0,
+            last_trim_direction: 0.0,
             resting_since: None,
             clock: ClockSteering::new(fast_rate),
             grid: None,
@@ -870,8 +877,20 @@ impl Controller {
 
     /// Moves the resting rate against a measured drift of the player's clock (a fraction of
     /// the rate; positive: it ran fast).
+    /// A trim that reverses the last one overshot: it moves by half the gain the last did;
+    /// one in the same direction fell short, and moves by twice (see [`MIN_TRIM_GAIN`]).
     fn trim_against(&mut self, drift: f64) {
-        let step = (drift * TRIM_GAIN).clamp(-MAX_TRIM_STEP, MAX_TRIM_STEP);
+        if drift == 0.0 || !drift.is_finite() {
+            return;
+        }
+        let direction = -drift.signum();
+        self.trim_gain = if direction * self.last_trim_direction < 0.0 {
+            (self.trim_gain / 2.0).max(MIN_TRIM_GAIN)
+        } else {
+            (self.trim_gain * 2.0).min(1.0)
+        };
+        self.last_trim_direction = direction;
+        let step = (drift * TRIM_GAIN * self.trim_gain).clamp(-MAX_TRIM_STEP, MAX_TRIM_STEP);
         self.trim = (self.trim - step).clamp(-MAX_TRIM, MAX_TRIM);
     }
 
@@ -1039,11 +1058,10 @@ impl Controller {
         out: &mut VecDeque<PlayerCommand>,
     ) {
         // Rate first, so the start already runs at the right speed.
-        let play_at = if self.cfg.player_keeps_start_time {
-            at
-        } else {
-            at - self.start_lat.mean()
-        } - self.start_ahead();
+        // The player calls `play()` early by the lead it learned (see `super::start_lead`):
+        // what is measured here is what is left over, for the margins only. Compensating it
+        // as well would make every start after the first early by whatever the first was late.
+        let play_at = at - self.start_ahead();
         out.push_back(PlayerCommand::PlayAt(play_at));
         self.playing_cmd = true;
         self.correcting = false;
@@ -1287,8 +1305,47 @@ pub(super) fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -
 
 #[cfg(test)]
 mod tests {
-    use super::{grid_side, offset_near, offset_on_grid, standard_frame_us};
+    use super::{
+        grid_side, offset_near, offset_on_grid, standard_frame_us, Controller, ControllerConfig,
+        MIN_TRIM_GAIN,
+    };
     use crate::sync::time::Span;
+
+    #[test]
+    fn a_trim_that_reverses_the_last_halves_its_gain_and_one_that_goes_on_doubles_it() {
+        let mut c = Controller::new(ControllerConfig::default());
+        // (drift measured over a rest, ppm; trim after it, ppm; gain after it)
+        let steps = [
+            // Ran 2000 ppm slow: the first trim takes all of it.
+            (-2_000.0, 2_000.0, 1.0),
+            // Overshot: now 1000 ppm fast. The trim reverses: half the gain.
+            (1_000.0, 1_500.0, 0.5),
+            (-400.0, 1_600.0, 0.25),
+            (800.0, 1_500.0, 0.125),
+            // No lower than an eighth.
+            (-800.0, 1_600.0, MIN_TRIM_GAIN),
+            // Going on in one direction doubles it back...
+            (-400.0, 1_700.0, 0.25),
+            (-200.0, 1_800.0, 0.5),
+            (-100.0, 1_900.0, 1.0),
+            // ...up to 1.
+            (-100.0, 2_000.0, 1.0),
+        ];
+        for (i, (drift, trim, gain)) in steps.into_iter().enumerate() {
+            c.trim_against(drift * 1e-6);
+            assert!(
+                (c.trim * 1e6 - trim).abs() < 1e-6,
+                "{i}: trim {}",
+                c.trim * 1e6
+            );
+            assert_eq!(c.trim_gain, gain, "{i}");
+        }
+        // No drift measured: nothing moves, and the direction is kept.
+        c.trim_against(0.0);
+        assert!((c.trim * 1e6 - 2_000.0).abs() < 1e-6);
+        c.trim_against(100.0 * 1e-6);
+        assert_eq!(c.trim_gain, 0.5);
+    }
 
     const STEP: f64 = 16_667.0;
 

@@ -1,15 +1,18 @@
 //! How early a player calls `play()` so that its media moves at the instant asked for.
 //!
 //! A paused, ready `<video>` takes tens of milliseconds from `play()` to moving media. The
-//! player adapter learns that lead from its own measured starts and calls `play()` early by it
-//! (the engine is then configured with `player_keeps_start_time`). The browser adapter and the
-//! simulator's player model both use this one estimator, so the sync benchmark runs the start
-//! path that ships.
+//! player adapter learns that lead from its own measured starts and calls `play()` early by it,
+//! so that a `PlayAt` moves the media at the instant asked (the controller counts on that, and
+//! measures only what is left over, for its margins). The browser adapter and the simulator's
+//! player model both time their starts with this module: the call instant
+//! ([`StartLead::call_at`]), the start under way ([`PendingStart`]: what counts as its first
+//! moving frame, and whether it measures the lead), and the estimator ([`StartLead`]); so the
+//! sync benchmark runs the start path that ships.
 //!
 //! Leads are [`Span`]s: a lead is a length of time on the local clock, whatever the caller's
 //! own units (the browser speaks `performance.now()` milliseconds, the simulator microseconds).
 
-use super::time::Span;
+use super::time::{LocalTime, MediaTime, Span};
 use crate::stats;
 use std::collections::VecDeque;
 
@@ -23,6 +26,11 @@ pub const HISTORY: usize = 5;
 /// A measured lead above this is an outlier (a tab in the background, a debugger), and one
 /// below zero is no start of this player's: neither is learned.
 pub const MAX: Span = Span::from_millis(250);
+/// A frame this far past a start's position shows the media moving (not a paused report or
+/// the start frame again)...
+const MOVED: Span = Span::from_micros(100);
+/// ...and one further than this belongs to something else (a seek), not to the start.
+const MOVED_TOO_FAR: Span = Span::from_secs(1);
 
 /// The start lead learned from measured starts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,6 +62,100 @@ impl StartLead {
         }
         self.recent.push_back(measured);
         true
+    }
+
+    /// When to call `play()` for the media to move at `at`.
+    pub fn call_at(&self, at: LocalTime) -> LocalTime {
+        at - self.lead()
+    }
+
+    /// Learns the lead `start` measured, if it measured one: started at `started_at` (from
+    /// [`PendingStart::on_frame`]), told by a `precise` frame (timed by its presentation, as
+    /// `requestVideoFrameCallback` times it, not by a timer). Returns whether it was learned.
+    pub fn learn_start(
+        &mut self,
+        start: &PendingStart,
+        started_at: LocalTime,
+        precise: bool,
+    ) -> bool {
+        start.measures_lead && precise && self.learn(started_at - start.called_at)
+    }
+}
+
+/// A start under way: `play()` was called, and no frame has shown the media moving yet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PendingStart {
+    /// When the media was asked to move.
+    pub requested_at: LocalTime,
+    /// When `play()` was called: ahead of `requested_at` by the lead, or later if that had
+    /// passed.
+    pub called_at: LocalTime,
+    /// The position at the call (or of a seek since), which the first moving frame is counted
+    /// from...
+    pub from: MediaTime,
+    /// ...at the playback rate at the call.
+    pub rate: f64,
+    /// Whether the start measures the lead: the element was paused and not seeking when
+    /// `play()` was called, and no seek overlapped the start since (its latency would be the
+    /// seek's as much as the start's).
+    pub measures_lead: bool,
+}
+
+/// What a frame says of a [`PendingStart`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StartProgress {
+    /// The media has not moved yet: the start is still pending.
+    Pending,
+    /// The start is over, but says nothing: the frame is too far from where it began (a seek)
+    /// or the rate is none.
+    Lost,
+    /// The media was at the start's position and moving at this instant: the frame's
+    /// presentation, extrapolated back over the media it moved.
+    Started(LocalTime),
+}
+
+impl PendingStart {
+    /// `play()` called at `called_at` for the media to move at `requested_at`, from `from` at
+    /// `rate`; `paused_and_settled`: the element was paused and not seeking at the call.
+    pub fn new(
+        requested_at: LocalTime,
+        called_at: LocalTime,
+        from: MediaTime,
+        rate: f64,
+        paused_and_settled: bool,
+    ) -> PendingStart {
+        PendingStart {
+            requested_at,
+            called_at,
+            from,
+            rate,
+            measures_lead: paused_and_settled,
+        }
+    }
+
+    /// A seek to `target` while the start is pending: it starts from there, and measures no
+    /// lead.
+    pub fn seeked(&mut self, target: MediaTime) {
+        self.from = target;
+        self.measures_lead = false;
+    }
+
+    /// What a frame showing `media` presented at `presented_at` says of the start; `playing`:
+    /// the frame comes from the playing element (not a report of the paused position).
+    pub fn on_frame(
+        &self,
+        media: MediaTime,
+        presented_at: LocalTime,
+        playing: bool,
+    ) -> StartProgress {
+        let moved = media - self.from;
+        if !playing || moved <= MOVED {
+            return StartProgress::Pending;
+        }
+        if moved > MOVED_TOO_FAR || !(self.rate > 0.0) {
+            return StartProgress::Lost;
+        }
+        StartProgress::Started(presented_at - moved.mul_f64(1.0 / self.rate))
     }
 }
 
@@ -100,6 +202,63 @@ mod tests {
         two.learn(ms(40));
         two.learn(ms(60));
         assert_eq!(two.lead(), ms(60));
+    }
+
+    fn pending(settled: bool) -> PendingStart {
+        let at = LocalTime::from_millis_f64(1_000.0);
+        let lead = StartLead::new();
+        PendingStart::new(
+            at,
+            lead.call_at(at),
+            MediaTime::from_secs_f64(10.0),
+            2.0,
+            settled,
+        )
+    }
+
+    #[test]
+    fn play_is_called_early_by_the_lead() {
+        let mut lead = StartLead::new();
+        let at = LocalTime::from_millis_f64(1_000.0);
+        assert_eq!(lead.call_at(at), at - GUESS);
+        lead.learn(ms(40));
+        assert_eq!(lead.call_at(at), at - ms(40));
+    }
+
+    #[test]
+    fn the_first_moving_frame_ends_a_start() {
+        let start = pending(true);
+        let media = |s: f64| MediaTime::from_secs_f64(s);
+        let t = LocalTime::from_millis_f64(1_050.0);
+        // A paused report, or a frame that has not moved: still pending.
+        assert_eq!(
+            start.on_frame(media(10.5), t, false),
+            StartProgress::Pending
+        );
+        assert_eq!(start.on_frame(media(10.0), t, true), StartProgress::Pending);
+        // 100 ms of media at rate 2: started 50 ms before the frame was presented.
+        assert_eq!(
+            start.on_frame(media(10.1), t, true),
+            StartProgress::Started(LocalTime::from_millis_f64(1_000.0))
+        );
+        // A frame far away is a seek's: the start is over, and says nothing.
+        assert_eq!(start.on_frame(media(12.0), t, true), StartProgress::Lost);
+    }
+
+    #[test]
+    fn only_a_settled_start_with_a_precise_frame_is_learned() {
+        let started = LocalTime::from_millis_f64(1_000.0);
+        let mut lead = StartLead::new();
+        // Called 80 ms early, moving at the instant asked: an 80 ms lead.
+        assert!(!lead.learn_start(&pending(true), started, false));
+        assert!(!lead.learn_start(&pending(false), started, true));
+        let mut seeked = pending(true);
+        seeked.seeked(MediaTime::from_secs_f64(30.0));
+        assert_eq!(seeked.from, MediaTime::from_secs_f64(30.0));
+        assert!(!lead.learn_start(&seeked, started, true));
+        assert_eq!(lead, StartLead::new());
+        assert!(lead.learn_start(&pending(true), started - ms(30), true));
+        assert_eq!(lead.lead(), ms(50));
     }
 
     #[test]

@@ -117,15 +117,7 @@ impl Party {
         let session = super::random::new_session_id()
             .unwrap_or_else(|_| (js_sys::Math::random() * 1e15) as u64);
         let (view, writers) = new_view();
-        // The player adapter times its own starts (see `play_at`).
-        let engine_config = sync::Config {
-            controller: sync::controller::ControllerConfig {
-                player_keeps_start_time: true,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let engine = Engine::new(engine_config, PeerId(session), local_now());
+        let engine = Engine::new(sync::Config::default(), PeerId(session), local_now());
         let party = Party {
             inner: Rc::new(RefCell::new(Inner {
                 engine,

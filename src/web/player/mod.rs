@@ -18,7 +18,8 @@ pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
 pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerPhase};
 
-use crate::sync::{Span, StartLead, StepEstimator};
+use crate::sync::start_lead::{PendingStart, StartProgress};
+use crate::sync::{LocalTime, MediaTime, Span, StartLead, StepEstimator};
 use crate::web::event_listener::Listener;
 use bindings::keep_pitch;
 use frames::FrameLoop;
@@ -360,8 +361,7 @@ impl UseVideoPlayer {
             };
             // A start still ahead or awaiting its first frame now starts from the target.
             if let Some(mut start) = shared.start.get() {
-                start.from_secs = target;
-                start.learn = false;
+                start.seeked(MediaTime::from_secs_f64(target));
                 shared.start.set(Some(start));
             }
             shared.seek_timeout.borrow_mut().take();
@@ -404,7 +404,11 @@ impl UseVideoPlayer {
         }
         self.with_shared(|shared, _| {
             shared.cancel_start();
-            let call_at = at_ms - shared.start_lead_ms();
+            let call_at = shared
+                .start_lead
+                .borrow()
+                .call_at(LocalTime::from_millis_f64(at_ms))
+                .as_millis_f64();
             let wait = call_at - now_ms();
             if wait <= SPIN_BEFORE_START_MS {
                 shared.start_now(at_ms, call_at);
@@ -488,16 +492,6 @@ struct PendingSeek {
     target_secs: f64,
     asked_at_ms: f64,
     seeked_at_ms: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct PendingStart {
-    requested_at_ms: f64,
-    called_at_ms: f64,
-    from_secs: f64,
-    rate: f64,
-    /// False when a seek overlapped the start: its latency is not the element's start lead.
-    learn: bool,
 }
 
 /// The browser callbacks bound to one element; dropping it unbinds them all.
@@ -637,13 +631,13 @@ impl Shared {
         while now < call_at_ms && now - entered < MAX_SPIN_MS {
             now = now_ms();
         }
-        self.start.set(Some(PendingStart {
-            requested_at_ms: at_ms,
-            called_at_ms: now,
-            from_secs: video.current_time(),
-            rate: video.playback_rate(),
-            learn: !video.seeking() && video.paused(),
-        }));
+        self.start.set(Some(PendingStart::new(
+            LocalTime::from_millis_f64(at_ms),
+            LocalTime::from_millis_f64(now),
+            MediaTime::from_secs_f64(video.current_time()),
+            video.playback_rate(),
+            !video.seeking() && video.paused(),
+        )));
         self.call_play(&video);
     }
 
@@ -858,28 +852,30 @@ impl Shared {
     }
 
     fn check_started(&self, start: PendingStart, frame: &FrameObservation) {
-        let moved = frame.media_time_secs - start.from_secs;
-        if frame.source == FrameSource::Paused || moved <= 1e-4 {
-            return;
-        }
-        self.start.set(None);
-        // A frame far from where playback began belongs to something else (a seek): no report.
-        if moved > 1.0 || start.rate <= 0.0 {
-            return;
-        }
-        let report = StartReport {
-            requested_at_ms: start.requested_at_ms,
-            called_at_ms: start.called_at_ms,
-            started_at_ms: frame.presented_at_ms - moved / start.rate * 1000.0,
+        let started_at = match start.on_frame(
+            MediaTime::from_secs_f64(frame.media_time_secs),
+            LocalTime::from_millis_f64(frame.presented_at_ms),
+            frame.source != FrameSource::Paused,
+        ) {
+            StartProgress::Pending => return,
+            // A frame far from where playback began belongs to something else (a seek).
+            StartProgress::Lost => {
+                self.start.set(None);
+                return;
+            }
+            StartProgress::Started(at) => at,
         };
-        let measured = report.started_at_ms - report.called_at_ms;
+        self.start.set(None);
+        let report = StartReport {
+            requested_at_ms: start.requested_at.as_millis_f64(),
+            called_at_ms: start.called_at.as_millis_f64(),
+            started_at_ms: started_at.as_millis_f64(),
+        };
+        // The estimator refuses outliers.
         let precise = frame.source == FrameSource::VideoFrameCallback;
-        if start.learn && precise {
-            // The estimator refuses outliers.
-            self.start_lead
-                .borrow_mut()
-                .learn(Span::from_secs_f64(measured / 1e3));
-        }
+        self.start_lead
+            .borrow_mut()
+            .learn_start(&start, started_at, precise);
         web_sys::console::debug_1(
             &format!("player: {report:?}, lead {:.1} ms", self.start_lead_ms()).into(),
         );
