@@ -382,7 +382,12 @@ async fn play_at_starts_within_two_frames_of_the_requested_time() {
             start.called_at_ms - at,
             start.error_ms()
         );
-        assert_eq!(start.requested_at_ms, at);
+        // The engine keeps time in whole microseconds, so the asked time comes back rounded.
+        assert!(
+            (start.requested_at_ms - at).abs() < 0.001,
+            "asked for {at}, the report says {}",
+            start.requested_at_ms
+        );
         let call_error = start.called_at_ms - (at - start_lead);
         assert!(call_error > -0.5, "play() called {call_error:.2} ms early");
         call_errors.push(call_error);
