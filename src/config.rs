@@ -16,10 +16,29 @@ pub struct AppConfig {
     /// page's own origin (`/ws`).
     #[serde(default = "default_signaling_url")]
     pub signaling_url: String,
-    /// STUN/TURN servers handed to `RTCPeerConnection`; none by default (LAN and most home
-    /// networks connect on host candidates, and we send nothing to third parties unasked).
+    /// STUN (and statically credentialed TURN) servers handed to `RTCPeerConnection`. STUN
+    /// lets a browser learn the address its NAT gives it, which is what connects friends in
+    /// different homes; the shipped `config.json` names a public one.
     #[serde(default)]
     pub ice_servers: Vec<IceServer>,
+    /// TURN URLs of the deployment's relay (coturn), for networks where no direct path exists
+    /// (symmetric NATs, UDP blocked). Their short-lived credentials come from the signaling
+    /// endpoint's welcome, never from this file: the shared secret stays on the servers.
+    #[serde(default)]
+    pub turn_urls: Vec<String>,
+    /// `relay` sends everything through TURN (hides addresses from peers; also how the tests
+    /// prove the relay path alone works).
+    #[serde(default)]
+    pub ice_transport_policy: IceTransportPolicy,
+}
+
+/// `RTCConfiguration.iceTransportPolicy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IceTransportPolicy {
+    #[default]
+    All,
+    Relay,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -41,6 +60,8 @@ impl Default for AppConfig {
         Self {
             signaling_url: default_signaling_url(),
             ice_servers: Vec::new(),
+            turn_urls: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
         }
     }
 }
@@ -51,6 +72,22 @@ pub enum ConfigError {
     Invalid(String),
     #[error("signaling_url {url:?} must be a ws:// or wss:// URL, or a path starting with '/'")]
     BadSignalingUrl { url: String },
+    #[error("{field} entry {url:?} must start with {schemes}")]
+    BadIceUrl {
+        field: &'static str,
+        url: String,
+        schemes: &'static str,
+    },
+    #[error("ice_transport_policy is \"relay\" but no relay is configured (turn_urls, or a turn: server in ice_servers)")]
+    RelayPolicyWithoutRelay,
+}
+
+/// URL schemes `RTCPeerConnection` accepts for ICE servers.
+const ICE_SCHEMES: [&str; 4] = ["stun:", "stuns:", "turn:", "turns:"];
+const TURN_SCHEMES: [&str; 2] = ["turn:", "turns:"];
+
+fn has_scheme(url: &str, schemes: &[&str]) -> bool {
+    schemes.iter().any(|scheme| url.starts_with(scheme))
 }
 
 impl AppConfig {
@@ -59,7 +96,40 @@ impl AppConfig {
         let config: AppConfig =
             serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         config.signaling_base(&PageOrigin::new("http", "localhost"))?;
+        config.check_ice_urls()?;
         Ok(config)
+    }
+
+    /// A wrong ICE URL makes `RTCPeerConnection` throw for every link; refuse it up front, with
+    /// the entry named.
+    fn check_ice_urls(&self) -> Result<(), ConfigError> {
+        let ice = self.ice_servers.iter().flat_map(|server| &server.urls);
+        if let Some(url) = ice.clone().find(|url| !has_scheme(url, &ICE_SCHEMES)) {
+            return Err(ConfigError::BadIceUrl {
+                field: "ice_servers",
+                url: url.clone(),
+                schemes: "stun:, stuns:, turn: or turns:",
+            });
+        }
+        if let Some(url) = self
+            .turn_urls
+            .iter()
+            .find(|url| !has_scheme(url, &TURN_SCHEMES))
+        {
+            return Err(ConfigError::BadIceUrl {
+                field: "turn_urls",
+                url: url.clone(),
+                schemes: "turn: or turns:",
+            });
+        }
+        let static_turn = ice.clone().any(|url| has_scheme(url, &TURN_SCHEMES));
+        if self.ice_transport_policy == IceTransportPolicy::Relay
+            && self.turn_urls.is_empty()
+            && !static_turn
+        {
+            return Err(ConfigError::RelayPolicyWithoutRelay);
+        }
+        Ok(())
     }
 
     /// The WebSocket base URL of the signaling endpoint, resolving a same-origin path against the
@@ -151,5 +221,50 @@ mod tests {
             })
         );
         assert!(AppConfig::from_json(r#"{"signaling_url": "//evil.example/ws"}"#).is_err());
+    }
+
+    #[test]
+    fn turn_urls_and_the_relay_policy() {
+        let config = AppConfig::from_json(
+            r#"{"ice_servers": [{"urls": ["stun:stun.example:3478"]}],
+                "turn_urls": ["turn:turn.example:3478?transport=udp", "turns:turn.example:443"],
+                "ice_transport_policy": "relay"}"#,
+        )
+        .unwrap();
+        assert_eq!(config.turn_urls.len(), 2);
+        assert_eq!(config.ice_transport_policy, IceTransportPolicy::Relay);
+        assert_eq!(
+            AppConfig::from_json("{}").unwrap().ice_transport_policy,
+            IceTransportPolicy::All
+        );
+    }
+
+    #[test]
+    fn wrong_ice_urls_and_a_relay_policy_without_relay_are_refused() {
+        assert!(matches!(
+            AppConfig::from_json(r#"{"turn_urls": ["stun:turn.example"]}"#),
+            Err(ConfigError::BadIceUrl {
+                field: "turn_urls",
+                ..
+            })
+        ));
+        assert!(matches!(
+            AppConfig::from_json(r#"{"ice_servers": [{"urls": ["https://stun.example"]}]}"#),
+            Err(ConfigError::BadIceUrl {
+                field: "ice_servers",
+                ..
+            })
+        ));
+        assert_eq!(
+            AppConfig::from_json(r#"{"ice_transport_policy": "relay"}"#),
+            Err(ConfigError::RelayPolicyWithoutRelay)
+        );
+        assert!(AppConfig::from_json(r#"{"ice_transport_policy": "sometimes"}"#).is_err());
+        // A TURN server with static credentials in ice_servers is a relay too.
+        assert!(AppConfig::from_json(
+            r#"{"ice_servers": [{"urls": ["turn:t.example"], "username": "u", "credential": "c"}],
+                "ice_transport_policy": "relay"}"#
+        )
+        .is_ok());
     }
 }
