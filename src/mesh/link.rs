@@ -1,9 +1,10 @@
 //! One link's decisions (pure): perfect negotiation's roles and collisions, and the link's
-//! liveness (connecting, open, recovering, gone) with its recovery grace.
+//! liveness (connecting, open, recovering, unreachable, gone) with its recovery grace.
 //!
 //! The link never sees a peer connection: it is told what the connection reported and answers
 //! with what to do. [`super::Links`] turns those answers into actions for the browser.
 
+use crate::connectivity::{candidate_type, CandidateType, Unreachable};
 use crate::signaling::payload::SessionId;
 use crate::sync::{LocalTime, Span};
 
@@ -11,6 +12,10 @@ use super::Channel;
 
 /// How long a broken link may try to recover (ICE restart) before its person is shown as gone.
 pub const RECOVERY_GRACE: Span = Span::from_millis(10_000);
+
+/// How often a link that never opened tries again (an ICE restart, which gathers afresh): a
+/// relay that was down may be back, a network may have changed. Rare enough to cost nothing.
+pub const UNREACHABLE_RETRY: Span = Span::from_millis(15_000);
 
 /// What the peer connection says about its transport (`RTCPeerConnectionState`, folded to what
 /// the decisions need).
@@ -38,6 +43,8 @@ pub enum Phase {
     Open,
     /// The transport broke; restoring until the grace runs out.
     Recovering { gives_up_at: LocalTime },
+    /// Never opened: every path failed. Retried now and then; gone when the person leaves.
+    Unreachable { retry_at: LocalTime },
 }
 
 /// What to do with a remote session description.
@@ -61,6 +68,8 @@ pub enum LinkChange {
     Reconnecting,
     Restored,
     RestartIce,
+    /// A link that never opened failed: say why.
+    Unreachable(Unreachable),
     Gone,
 }
 
@@ -80,6 +89,10 @@ pub struct Link {
     announced_open: bool,
     /// Set between losing the transport and either recovering it or giving up.
     gives_up_at: Option<LocalTime>,
+    /// We gathered a relay candidate for this link: the relay answered us.
+    relay_gathered: bool,
+    /// Set while a link that never opened is unreachable: when to try again.
+    retry_at: Option<LocalTime>,
 }
 
 impl Link {
@@ -101,6 +114,8 @@ impl Link {
             connectivity: Connectivity::Connecting,
             announced_open: false,
             gives_up_at: None,
+            relay_gathered: false,
+            retry_at: None,
         }
     }
 
@@ -122,11 +137,19 @@ impl Link {
     }
 
     pub fn phase(&self) -> Phase {
-        match (self.created, self.gives_up_at) {
-            (false, _) => Phase::Creating,
-            (true, Some(gives_up_at)) => Phase::Recovering { gives_up_at },
-            (true, None) if self.announced_open => Phase::Open,
-            (true, None) => Phase::Connecting,
+        match (self.created, self.gives_up_at, self.retry_at) {
+            (false, _, _) => Phase::Creating,
+            (true, Some(gives_up_at), _) => Phase::Recovering { gives_up_at },
+            (true, None, Some(retry_at)) => Phase::Unreachable { retry_at },
+            (true, None, None) if self.announced_open => Phase::Open,
+            (true, None, None) => Phase::Connecting,
+        }
+    }
+
+    /// We gathered a candidate of our own (an SDP candidate line) for this link.
+    pub fn on_local_candidate(&mut self, candidate_line: &str) {
+        if candidate_type(candidate_line) == Some(CandidateType::Relay) {
+            self.relay_gathered = true;
         }
     }
 
@@ -185,16 +208,34 @@ impl Link {
 
     /// Disconnected and failed both show the person as reconnecting and start the grace; only
     /// failed needs an ICE restart. A recovery ends with the transport connected again.
-    pub fn on_connectivity(&mut self, now: LocalTime, state: Connectivity) -> Vec<LinkChange> {
+    ///
+    /// A link that never opened has nothing to recover: when it fails, every path was tried,
+    /// so the person is shown as unreachable (with why, from `relay_configured` and what we
+    /// gathered) and the link retries now and then instead of vanishing from the list.
+    pub fn on_connectivity(
+        &mut self,
+        now: LocalTime,
+        state: Connectivity,
+        relay_configured: bool,
+    ) -> Vec<LinkChange> {
         self.connectivity = state;
         let mut changes = Vec::new();
         match state {
             Connectivity::Connected => {
+                self.retry_at = None;
                 changes.extend(self.maybe_open());
                 if self.gives_up_at.take().is_some() {
                     changes.push(LinkChange::Restored);
                 }
             }
+            Connectivity::Failed if !self.announced_open => {
+                if self.retry_at.is_none() {
+                    let why = Unreachable::diagnose(relay_configured, self.relay_gathered);
+                    changes.push(LinkChange::Unreachable(why));
+                }
+                self.retry_at = Some(now + UNREACHABLE_RETRY);
+            }
+            Connectivity::Disconnected if !self.announced_open => {}
             Connectivity::Disconnected | Connectivity::Failed => {
                 if state == Connectivity::Failed {
                     changes.push(LinkChange::RestartIce);
@@ -212,18 +253,28 @@ impl Link {
 
     /// When this link wants to be woken, if at all.
     pub fn deadline(&self) -> Option<LocalTime> {
-        self.gives_up_at
+        self.gives_up_at.or(self.retry_at)
     }
 
-    /// True when the grace ran out with the transport still broken.
-    pub fn on_timeout(&mut self, now: LocalTime) -> bool {
-        match self.gives_up_at {
-            Some(at) if at <= now => {
-                self.gives_up_at = None;
-                self.connectivity != Connectivity::Connected
-            }
-            _ => false,
+    /// [`LinkChange::Gone`] when the grace ran out with the transport still broken;
+    /// [`LinkChange::RestartIce`] when an unreachable link is due to try again.
+    pub fn on_timeout(&mut self, now: LocalTime) -> Option<LinkChange> {
+        if self.gives_up_at.is_some_and(|at| at <= now) {
+            self.gives_up_at = None;
+            return (self.connectivity != Connectivity::Connected).then_some(LinkChange::Gone);
         }
+        if let Some(at) = self.retry_at.filter(|at| *at <= now) {
+            // Stays unreachable until it connects; the next failure re-arms the retry.
+            self.retry_at = Some(at + UNREACHABLE_RETRY);
+            self.relay_gathered = false;
+            return Some(LinkChange::RestartIce);
+        }
+        None
+    }
+
+    /// Whether the link never opened and gave up on every path.
+    pub fn is_unreachable(&self) -> bool {
+        self.retry_at.is_some()
     }
 
     /// Both channels open (and the transport not known broken): announced once per link.
@@ -306,23 +357,89 @@ mod tests {
         assert_eq!(link.on_channel_open(Channel::State), None);
         assert_eq!(link.on_channel_open(Channel::Clock), Some(LinkChange::Open));
         assert_eq!(link.phase(), Phase::Open);
-        assert_eq!(link.on_connectivity(at(0), Connectivity::Connected), vec![]);
+        assert_eq!(
+            link.on_connectivity(at(0), Connectivity::Connected, true),
+            vec![]
+        );
+    }
+
+    fn opened(me: SessionId, peer: SessionId) -> Link {
+        let mut link = created(me, peer);
+        link.on_channel_open(Channel::State);
+        assert_eq!(link.on_channel_open(Channel::Clock), Some(LinkChange::Open));
+        link
     }
 
     #[test]
     fn disconnected_starts_the_grace_without_an_ice_restart() {
-        let mut link = created(2, 1);
+        let mut link = opened(2, 1);
         assert_eq!(
-            link.on_connectivity(at(0), Connectivity::Disconnected),
+            link.on_connectivity(at(0), Connectivity::Disconnected, false),
             vec![LinkChange::Reconnecting]
         );
         // Failing while already recovering restarts ICE but keeps the first deadline.
         assert_eq!(
-            link.on_connectivity(at(3_000), Connectivity::Failed),
+            link.on_connectivity(at(3_000), Connectivity::Failed, false),
             vec![LinkChange::RestartIce]
         );
         assert_eq!(link.deadline(), Some(at(10_000)));
-        assert!(!link.on_timeout(at(9_999)));
-        assert!(link.on_timeout(at(10_000)));
+        assert_eq!(link.on_timeout(at(9_999)), None);
+        assert_eq!(link.on_timeout(at(10_000)), Some(LinkChange::Gone));
+    }
+
+    #[test]
+    fn a_link_that_never_opened_fails_as_unreachable_and_retries() {
+        let mut link = created(2, 1);
+        // Disconnected before ever connecting means nothing yet.
+        assert_eq!(
+            link.on_connectivity(at(0), Connectivity::Disconnected, true),
+            vec![]
+        );
+        link.on_local_candidate("candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host");
+        assert_eq!(
+            link.on_connectivity(at(1_000), Connectivity::Failed, true),
+            vec![LinkChange::Unreachable(Unreachable::RelayUnreachable)]
+        );
+        assert!(link.is_unreachable());
+        assert_eq!(
+            link.phase(),
+            Phase::Unreachable {
+                retry_at: at(1_000) + UNREACHABLE_RETRY
+            }
+        );
+        // Told once per episode, however often the retries fail.
+        assert_eq!(
+            link.on_connectivity(at(2_000), Connectivity::Failed, true),
+            vec![]
+        );
+        let retry_at = link.deadline().unwrap();
+        assert_eq!(link.on_timeout(retry_at - Span::from_millis(1)), None);
+        assert_eq!(link.on_timeout(retry_at), Some(LinkChange::RestartIce));
+        // The retry connects: open as any link.
+        assert_eq!(
+            link.on_connectivity(at(20_000), Connectivity::Connected, true),
+            vec![]
+        );
+        link.on_channel_open(Channel::State);
+        assert_eq!(link.on_channel_open(Channel::Clock), Some(LinkChange::Open));
+        assert!(!link.is_unreachable());
+        assert_eq!(link.deadline(), None);
+    }
+
+    #[test]
+    fn the_reason_says_whether_the_relay_answered() {
+        let mut no_relay = created(2, 1);
+        assert_eq!(
+            no_relay.on_connectivity(at(0), Connectivity::Failed, false),
+            vec![LinkChange::Unreachable(Unreachable::NoRelay)]
+        );
+        let mut relayed = created(2, 1);
+        relayed.on_local_candidate(
+            "candidate:9 1 udp 41885439 10.120.0.1 50000 typ relay raddr 0.0.0.0 rport 0",
+        );
+        assert_eq!(
+            relayed.on_connectivity(at(0), Connectivity::Failed, true),
+            vec![LinkChange::Unreachable(Unreachable::Failed)]
+        );
     }
 }

@@ -9,17 +9,21 @@
 //! - Perfect negotiation (see [`link`]): both sides may offer at once; the polite side yields.
 //!   What needs negotiating (data channels today, media tracks later) is the browser's to say:
 //!   every cause arrives as the same [`Input::NegotiationNeeded`].
+//! - A link that never opens is not silently dropped: its person stays in the list as
+//!   unreachable, with the reason ([`crate::connectivity::Unreachable`]), until they leave.
 //! - Input that is not what it claims to be, or that arrives for a link that is gone, is dropped
 //!   and counted; nothing here panics on it.
 
 pub mod link;
 
+use crate::connectivity::{LinkPath, Unreachable};
+use crate::room::wire::is_valid_name;
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use crate::sync::LocalTime;
 use link::{Link, LinkChange, RemoteDecision};
 use std::collections::{BTreeMap, VecDeque};
 
-pub use link::{Connectivity, Phase, RECOVERY_GRACE};
+pub use link::{Connectivity, Phase, RECOVERY_GRACE, UNREACHABLE_RETRY};
 
 /// Which data channel a message travels on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,9 @@ pub enum Channel {
 pub enum MeshEvent {
     /// A link to this person is being set up.
     Connecting(SessionId),
+    /// Their hello named them (before any link is open, so even an unreachable friend has a
+    /// name).
+    Introduced { session: SessionId, name: String },
     /// Both data channels are open.
     Open(SessionId),
     /// A message, with the `performance.now()` at which it arrived.
@@ -47,6 +54,13 @@ pub enum MeshEvent {
     Reconnecting(SessionId),
     /// A broken link recovered.
     Restored(SessionId),
+    /// The link never opened: no path worked, for the reason given. Retried now and then.
+    Unreachable {
+        session: SessionId,
+        why: Unreachable,
+    },
+    /// The kind of path an open link uses (reported by the browser side from its stats).
+    Path { session: SessionId, path: LinkPath },
     /// The link is gone for good.
     Gone(SessionId),
     /// The signaling endpoint is (un)reachable; existing links are unaffected.
@@ -62,6 +76,8 @@ pub struct MeshCounters {
     pub malformed_payloads: u32,
     /// Payloads claiming our own session id.
     pub own_session: u32,
+    /// Hellos naming their sender with a blank or overlong name (the hello itself is kept).
+    pub bad_names: u32,
     /// Reports about a link that does not exist (any more): it was given up while they were
     /// under way, or they are out of order.
     pub stale: u32,
@@ -85,10 +101,14 @@ pub struct Candidate {
 /// What the browser reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    /// The endpoint accepted us; `peers` are the transports already in the topic.
+    /// The endpoint accepted us; `peers` are the transports already in the topic, and
+    /// `relay_configured` says whether the ICE plan made from its welcome can relay.
     SignalingJoined {
         peers: Vec<String>,
+        relay_configured: bool,
     },
+    /// Our display name changed (hellos carry it).
+    Renamed(String),
     SignalingLost,
     /// This endpoint transport left; whoever it reached needs a new route.
     RouteLeft(String),
@@ -192,15 +212,20 @@ pub enum Action {
 /// The set of links of one member of a room.
 pub struct Links {
     me: SessionId,
+    name: String,
+    /// Whether peer connections can relay through TURN (known from the endpoint's welcome).
+    relay_configured: bool,
     links: BTreeMap<SessionId, Link>,
     counters: MeshCounters,
     actions: VecDeque<Action>,
 }
 
 impl Links {
-    pub fn new(me: SessionId) -> Links {
+    pub fn new(me: SessionId, name: String) -> Links {
         Links {
             me,
+            name,
+            relay_configured: false,
             links: BTreeMap::new(),
             counters: MeshCounters::default(),
             actions: VecDeque::new(),
@@ -234,18 +259,31 @@ impl Links {
 
     pub fn handle_input(&mut self, now: LocalTime, input: Input) {
         match input {
-            Input::SignalingJoined { peers } => {
+            Input::SignalingJoined {
+                peers,
+                relay_configured,
+            } => {
+                self.relay_configured = relay_configured;
                 self.emit(MeshEvent::Signaling { connected: true });
                 for peer in peers {
                     self.send(peer, self.hello(false));
                 }
             }
             Input::SignalingLost => self.emit(MeshEvent::Signaling { connected: false }),
+            Input::Renamed(name) => self.name = name,
             Input::RouteLeft(transport) => {
-                for link in self.links.values_mut() {
+                let mut left = Vec::new();
+                for (session, link) in self.links.iter_mut() {
                     if link.route() == Some(transport.as_str()) {
                         link.set_route(None);
+                        // The endpoint was our only way to them: they have left the room.
+                        if link.is_unreachable() {
+                            left.push(*session);
+                        }
                     }
+                }
+                for session in left {
+                    self.drop_link(session);
                 }
             }
             Input::Undecryptable { .. } => self.counters.undecryptable += 1,
@@ -289,6 +327,7 @@ impl Links {
                 }
             }
             Input::LocalCandidate { session, candidate } => {
+                self.with_link(session, |l| l.on_local_candidate(&candidate.candidate));
                 let payload = SignalPayload::Candidate {
                     session: self.me,
                     candidate: candidate.candidate,
@@ -311,18 +350,21 @@ impl Links {
                 }
             }
             Input::Connectivity { session, state } => {
-                if let Some(changes) = self.with_link(session, |l| l.on_connectivity(now, state)) {
+                let relay = self.relay_configured;
+                if let Some(changes) =
+                    self.with_link(session, |l| l.on_connectivity(now, state, relay))
+                {
                     self.apply_changes(session, changes);
                 }
             }
             Input::Timeout => {
-                let expired: Vec<SessionId> = self
+                let due: Vec<(SessionId, LinkChange)> = self
                     .links
                     .iter_mut()
-                    .filter_map(|(session, link)| link.on_timeout(now).then_some(*session))
+                    .filter_map(|(session, link)| Some((*session, link.on_timeout(now)?)))
                     .collect();
-                for session in expired {
-                    self.drop_link(session);
+                for (session, change) in due {
+                    self.apply_changes(session, [change]);
                 }
             }
         }
@@ -346,8 +388,18 @@ impl Links {
         }
         self.ensure_link(session, &from);
         match payload {
-            SignalPayload::Hello { reply: false, .. } => self.send(from, self.hello(true)),
-            SignalPayload::Hello { reply: true, .. } => {}
+            SignalPayload::Hello { reply, name, .. } => {
+                match name {
+                    Some(name) if is_valid_name(&name) => {
+                        self.emit(MeshEvent::Introduced { session, name })
+                    }
+                    Some(_) => self.counters.bad_names += 1,
+                    None => {}
+                }
+                if !reply {
+                    self.send(from, self.hello(true));
+                }
+            }
             SignalPayload::Description { sdp_type, sdp, .. } => {
                 let is_offer = sdp_type == SdpType::Offer;
                 let decision = self.with_link(session, |l| l.on_remote_description(is_offer));
@@ -418,6 +470,7 @@ impl Links {
                 LinkChange::Reconnecting => self.emit(MeshEvent::Reconnecting(session)),
                 LinkChange::Restored => self.emit(MeshEvent::Restored(session)),
                 LinkChange::RestartIce => self.actions.push_back(Action::RestartIce(session)),
+                LinkChange::Unreachable(why) => self.emit(MeshEvent::Unreachable { session, why }),
                 LinkChange::Gone => self.drop_link(session),
             }
         }
@@ -443,6 +496,7 @@ impl Links {
         SignalPayload::Hello {
             session: self.me,
             reply,
+            name: Some(self.name.clone()),
         }
     }
 

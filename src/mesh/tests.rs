@@ -5,6 +5,11 @@ const ME: SessionId = 5;
 const LOWER: SessionId = 3;
 /// Higher than [`ME`]: we are polite towards it and wait for its offer.
 const HIGHER: SessionId = 9;
+const MY_NAME: &str = "Me";
+
+fn new_links() -> Links {
+    Links::new(ME, MY_NAME.into())
+}
 
 fn at(ms: i64) -> LocalTime {
     LocalTime::from_micros(ms * 1_000)
@@ -30,8 +35,22 @@ fn signal(links: &mut Links, from: &str, payload: SignalPayload) -> Vec<Action> 
     )
 }
 
+/// A peer's hello, without a name (as from a client that predates names in hellos).
 fn hello(session: SessionId, reply: bool) -> SignalPayload {
-    SignalPayload::Hello { session, reply }
+    SignalPayload::Hello {
+        session,
+        reply,
+        name: None,
+    }
+}
+
+/// Our own hello, which names us.
+fn my_hello(reply: bool) -> SignalPayload {
+    SignalPayload::Hello {
+        session: ME,
+        reply,
+        name: Some(MY_NAME.into()),
+    }
 }
 
 fn offer(session: SessionId) -> SignalPayload {
@@ -51,7 +70,7 @@ fn description(sdp_type: SdpType, sdp: &str) -> Description {
 
 /// A machine with a created link to `peer`, reached on transport `route`.
 fn linked(peer: SessionId, route: &str) -> Links {
-    let mut links = Links::new(ME);
+    let mut links = new_links();
     signal(&mut links, route, hello(peer, true));
     feed(&mut links, 0, Input::Created(peer));
     links
@@ -81,12 +100,13 @@ fn connectivity(session: SessionId, state: Connectivity) -> Input {
 
 #[test]
 fn joining_greets_everyone_already_there() {
-    let mut links = Links::new(ME);
+    let mut links = new_links();
     let actions = feed(
         &mut links,
         0,
         Input::SignalingJoined {
             peers: vec!["a".into(), "b".into()],
+            relay_configured: false,
         },
     );
     assert_eq!(
@@ -95,11 +115,11 @@ fn joining_greets_everyone_already_there() {
             Action::Emit(MeshEvent::Signaling { connected: true }),
             Action::Send {
                 to: "a".into(),
-                payload: hello(ME, false)
+                payload: my_hello(false)
             },
             Action::Send {
                 to: "b".into(),
-                payload: hello(ME, false)
+                payload: my_hello(false)
             },
         ]
     );
@@ -107,7 +127,7 @@ fn joining_greets_everyone_already_there() {
 
 #[test]
 fn a_greeting_creates_the_link_and_is_answered() {
-    let mut links = Links::new(ME);
+    let mut links = new_links();
     let actions = signal(&mut links, "t1", hello(LOWER, false));
     assert_eq!(
         actions,
@@ -118,7 +138,7 @@ fn a_greeting_creates_the_link_and_is_answered() {
             },
             Action::Send {
                 to: "t1".into(),
-                payload: hello(ME, true)
+                payload: my_hello(true)
             },
         ]
     );
@@ -160,7 +180,7 @@ fn the_impolite_side_offers_and_the_polite_side_answers() {
     );
 
     // Polite towards HIGHER: no channels until its offer, then channels and an answer.
-    let mut polite = Links::new(ME);
+    let mut polite = new_links();
     assert_eq!(
         signal(&mut polite, "t2", hello(HIGHER, true)),
         vec![Action::CreateLink {
@@ -360,7 +380,7 @@ fn a_peer_that_reappears_under_a_new_route_keeps_its_link() {
         signal(&mut links, "t9", hello(LOWER, false)),
         vec![Action::Send {
             to: "t9".into(),
-            payload: hello(ME, true)
+            payload: my_hello(true)
         }]
     );
     assert_eq!(links.link(LOWER).map(Link::phase), Some(Phase::Open));
@@ -381,7 +401,7 @@ fn a_leaving_route_only_unroutes_whoever_it_reached() {
 
 #[test]
 fn bad_input_is_dropped_and_counted() {
-    let mut links = Links::new(ME);
+    let mut links = new_links();
     assert_eq!(
         feed(&mut links, 0, Input::Undecryptable { from: "x".into() }),
         vec![]
@@ -408,6 +428,7 @@ fn bad_input_is_dropped_and_counted() {
             undecryptable: 1,
             malformed_payloads: 2,
             own_session: 1,
+            bad_names: 0,
             stale: 0,
         }
     );
@@ -415,7 +436,7 @@ fn bad_input_is_dropped_and_counted() {
 
 #[test]
 fn reports_about_links_that_are_gone_are_dropped_and_counted() {
-    let mut links = Links::new(ME);
+    let mut links = new_links();
     let late = [
         Input::Created(LOWER),
         Input::NegotiationNeeded(LOWER),
@@ -456,7 +477,7 @@ fn reports_about_links_that_are_gone_are_dropped_and_counted() {
 
 #[test]
 fn a_link_that_could_not_be_created_is_forgotten() {
-    let mut links = Links::new(ME);
+    let mut links = new_links();
     signal(&mut links, "t1", hello(LOWER, true));
     let failed = Input::CreationFailed {
         session: LOWER,
@@ -505,4 +526,103 @@ fn leaving_forgets_every_link_silently() {
     assert!(links.link(LOWER).is_none());
     assert_eq!(links.poll_timeout(), None);
     assert_eq!(drain(&mut links), vec![]);
+}
+
+#[test]
+fn a_hello_introduces_its_sender_by_name_and_a_bad_name_is_counted() {
+    let mut links = new_links();
+    let named = SignalPayload::Hello {
+        session: LOWER,
+        reply: true,
+        name: Some("Ada".into()),
+    };
+    assert!(
+        signal(&mut links, "t1", named).contains(&Action::Emit(MeshEvent::Introduced {
+            session: LOWER,
+            name: "Ada".into()
+        }))
+    );
+    let blank = SignalPayload::Hello {
+        session: HIGHER,
+        reply: true,
+        name: Some("   ".into()),
+    };
+    let actions = signal(&mut links, "t2", blank);
+    assert!(!actions
+        .iter()
+        .any(|a| matches!(a, Action::Emit(MeshEvent::Introduced { .. }))));
+    // The hello itself still counts: the link is made.
+    assert!(links.link(HIGHER).is_some());
+    assert_eq!(links.counters().bad_names, 1);
+    // A rename reaches the next hello.
+    feed(&mut links, 0, Input::Renamed("Grace".into()));
+    let actions = signal(&mut links, "t3", hello(7, false));
+    assert!(actions.contains(&Action::Send {
+        to: "t3".into(),
+        payload: SignalPayload::Hello {
+            session: ME,
+            reply: true,
+            name: Some("Grace".into())
+        }
+    }));
+}
+
+#[test]
+fn a_link_that_never_opens_is_unreachable_with_the_reason_and_retries() {
+    let mut links = new_links();
+    feed(
+        &mut links,
+        0,
+        Input::SignalingJoined {
+            peers: vec![],
+            relay_configured: true,
+        },
+    );
+    signal(&mut links, "t1", hello(LOWER, true));
+    feed(&mut links, 0, Input::Created(LOWER));
+    let host = Candidate {
+        candidate: "candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host".into(),
+        sdp_mid: Some("0".into()),
+        sdp_m_line_index: Some(0),
+    };
+    feed(
+        &mut links,
+        0,
+        Input::LocalCandidate {
+            session: LOWER,
+            candidate: host,
+        },
+    );
+    assert_eq!(
+        feed(&mut links, 1_000, connectivity(LOWER, Connectivity::Failed)),
+        vec![Action::Emit(MeshEvent::Unreachable {
+            session: LOWER,
+            why: Unreachable::RelayUnreachable
+        })]
+    );
+    // Kept, and tried again later with an ICE restart; never announced as gone meanwhile.
+    let retry_at = links.poll_timeout().expect("a retry is scheduled");
+    assert_eq!(retry_at, at(1_000) + UNREACHABLE_RETRY);
+    links.handle_input(retry_at, Input::Timeout);
+    assert_eq!(drain(&mut links), vec![Action::RestartIce(LOWER)]);
+    // Their endpoint transport leaves: they left the room, so the row goes.
+    assert_eq!(
+        feed(&mut links, 20_000, Input::RouteLeft("t1".into())),
+        vec![
+            Action::CloseLink(LOWER),
+            Action::Emit(MeshEvent::Gone(LOWER))
+        ]
+    );
+}
+
+#[test]
+fn without_a_relay_the_reason_is_that_none_is_configured() {
+    let mut links = linked(LOWER, "t1");
+    assert_eq!(
+        feed(&mut links, 0, connectivity(LOWER, Connectivity::Failed)),
+        vec![Action::Emit(MeshEvent::Unreachable {
+            session: LOWER,
+            why: Unreachable::NoRelay
+        })]
+    );
 }

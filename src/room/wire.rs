@@ -16,6 +16,11 @@ pub const MAX_NAME_CHARS: usize = 40;
 /// Longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 1000;
 
+/// A display name another member may show us: not blank, not longer than [`MAX_NAME_CHARS`].
+pub fn is_valid_name(name: &str) -> bool {
+    !name.trim().is_empty() && name.chars().count() <= MAX_NAME_CHARS
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PeerMessage {
     /// The sender's display name; sent when a link opens and on every rename.
@@ -94,9 +99,7 @@ impl PeerMessage {
     fn validate(&self) -> Result<(), WireError> {
         let invalid = |why: &str| Err(WireError::Invalid(why.into()));
         match self {
-            PeerMessage::Profile { name }
-                if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS =>
-            {
+            PeerMessage::Profile { name } if !is_valid_name(name) => {
                 invalid("name is empty or too long")
             }
             PeerMessage::Chat { text }

@@ -16,7 +16,14 @@ pub type SessionId = u64;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SignalPayload {
     /// "I am this session": sent to every peer on (re)joining, and in reply to an unknown hello.
-    Hello { session: SessionId, reply: bool },
+    /// It carries the sender's display name, so a friend whose link cannot open is still shown
+    /// by name (with why it cannot open) rather than as a stranger.
+    Hello {
+        session: SessionId,
+        reply: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
     /// An SDP offer or answer (perfect negotiation); it carries the DTLS fingerprint, which is
     /// why it must be authenticated.
     Description {
@@ -79,6 +86,12 @@ mod tests {
             SignalPayload::Hello {
                 session: 7,
                 reply: false,
+                name: None,
+            },
+            SignalPayload::Hello {
+                session: 7,
+                reply: true,
+                name: Some("Ada".into()),
             },
             SignalPayload::Description {
                 session: 7,
@@ -99,6 +112,18 @@ mod tests {
             );
             assert_eq!(payload.session(), 7);
         }
+    }
+
+    #[test]
+    fn a_hello_from_before_names_still_reads() {
+        assert_eq!(
+            SignalPayload::decode(br#"{"kind":"hello","session":7,"reply":false}"#),
+            Ok(SignalPayload::Hello {
+                session: 7,
+                reply: false,
+                name: None
+            })
+        );
     }
 
     #[test]
