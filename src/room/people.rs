@@ -1,6 +1,7 @@
 //! Who is in the room, as the people list shows them.
 
 use super::wire::{ViewerPhase, ViewerStatus};
+use crate::connectivity::{LinkPath, Unreachable};
 use crate::signaling::payload::SessionId;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +13,8 @@ pub struct Person {
     /// Round-trip time of our link to them, from the sync engine's clock samples.
     pub rtt_ms: Option<f32>,
     pub link: LinkState,
+    /// The kind of path our link to them uses, once known.
+    pub path: Option<LinkPath>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +23,8 @@ pub enum LinkState {
     Connected,
     /// The link broke and is being restored (ICE restart).
     Reconnecting,
+    /// The link never opened: no path worked, for this reason.
+    Unreachable(Unreachable),
 }
 
 impl Person {
@@ -65,6 +70,7 @@ impl People {
             },
             rtt_ms: None,
             link: LinkState::Connecting,
+            path: None,
         });
         self.people.last_mut().expect("just pushed")
     }

@@ -1,4 +1,5 @@
-//! Who is watching: name, playback state, offset from the room and round-trip time.
+//! Who is watching: name, playback state, offset from the room, round-trip time and the kind of
+//! path our link to them takes; or, for a friend no path reaches, why.
 
 use super::name_prompt::NamePrompt;
 use crate::room::people::{LinkState, Person};
@@ -48,21 +49,42 @@ pub fn PeopleList(
 
 #[component]
 fn PersonRow(person: Person) -> impl IntoView {
+    let name = person.display_name().to_owned();
+    let session = person.session.to_string();
+    if let LinkState::Unreachable(why) = person.link {
+        return view! {
+            <li class="person unreachable" data-state="unreachable" data-reason=why.code()
+                data-session=session>
+                <span class="name">{name}</span>
+                <span class="meta">"can't connect: " {why.explanation()}</span>
+            </li>
+        }
+        .into_any();
+    }
     let state = match person.link {
         LinkState::Connecting => "connecting".to_owned(),
         LinkState::Reconnecting => "reconnecting".to_owned(),
-        LinkState::Connected => phase_label(&person.status.phase),
+        LinkState::Connected | LinkState::Unreachable(_) => phase_label(&person.status.phase),
     };
     let rtt = person
         .rtt_ms
         .map(|ms| format!(" · {ms:.0} ms RTT"))
         .unwrap_or_default();
+    // The path is the current link's: shown only while it is up.
+    let path = person.path.filter(|_| person.link == LinkState::Connected);
+    let path_label = path
+        .map(|p| format!(" · {}", p.label()))
+        .unwrap_or_default();
     view! {
-        <li class="person" data-state=state.clone() data-session=person.session.to_string()>
-            <span class="name">{person.display_name().to_owned()}</span>
-            <span class="meta">{state.clone()} " · " {format_offset(person.status.offset_ms)} {rtt}</span>
+        <li class="person" data-state=state.clone() data-path=path.map(|p| p.code())
+            data-session=session>
+            <span class="name">{name}</span>
+            <span class="meta">
+                {state.clone()} " · " {format_offset(person.status.offset_ms)} {rtt} {path_label}
+            </span>
         </li>
     }
+    .into_any()
 }
 
 fn phase_label(phase: &ViewerPhase) -> String {

@@ -162,7 +162,8 @@ impl Party {
             Err(problem) => return self.writers.problem.set(Some(problem.to_string())),
         };
         let party = self.clone();
-        let mesh = Mesh::join(session, keys, &base, config.ice_servers, move |event| {
+        let name = self.inner.borrow().name.clone();
+        let mesh = Mesh::join(session, name, keys, &base, config, move |event| {
             party.on_mesh(event)
         });
         self.inner.borrow_mut().mesh = Some(mesh);
@@ -242,6 +243,9 @@ impl Party {
 
     pub fn rename(&self, name: String) {
         self.inner.borrow_mut().name = name.clone();
+        if let Some(mesh) = self.inner.borrow().mesh.clone() {
+            mesh.rename(name.clone());
+        }
         self.broadcast(MeshChannel::State, &PeerMessage::Profile { name });
     }
 
@@ -409,6 +413,21 @@ impl Party {
                 .writers
                 .people
                 .update(|p| p.entry(session).link = LinkState::Reconnecting),
+            // A hello's name only fills in who is connecting; their profile has the last word.
+            MeshEvent::Introduced { session, name } => self.writers.people.update(|p| {
+                if p.get(session).is_some_and(|person| person.name.is_none()) {
+                    p.entry(session).name = Some(name);
+                }
+            }),
+            MeshEvent::Unreachable { session, why } => self
+                .writers
+                .people
+                .update(|p| p.entry(session).link = LinkState::Unreachable(why)),
+            MeshEvent::Path { session, path } => self.writers.people.update(|p| {
+                if p.get(session).is_some() {
+                    p.entry(session).path = Some(path);
+                }
+            }),
             MeshEvent::Gone(session) => {
                 self.writers.people.update(|p| {
                     p.remove(session);

@@ -6,7 +6,7 @@ use super::event_listener::Listener;
 use crate::signaling::endpoint::{data_frame, leave_frame, parse_server_frame, reconnect_delay_ms};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use insieme_signal_protocol::ServerMessage;
+use insieme_signal_protocol::{ServerMessage, TurnCredential};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -14,10 +14,12 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SignalingEvent {
-    /// (Re)joined the topic: our transport id and the peers already there.
+    /// (Re)joined the topic: our transport id, the peers already there, and a fresh TURN
+    /// credential if the endpoint mints them.
     Joined {
         my_id: String,
         peers: Vec<String>,
+        turn: Option<TurnCredential>,
     },
     PeerJoined(String),
     PeerLeft(String),
@@ -146,9 +148,15 @@ impl SignalingClient {
 
     fn on_frame(&self, text: &str) {
         let event = match parse_server_frame(text) {
-            Ok(Some(ServerMessage::Welcome { id, peers, .. })) => {
+            Ok(Some(ServerMessage::Welcome {
+                id, peers, turn, ..
+            })) => {
                 self.inner.borrow_mut().failed_attempts = 0;
-                SignalingEvent::Joined { my_id: id, peers }
+                SignalingEvent::Joined {
+                    my_id: id,
+                    peers,
+                    turn,
+                }
             }
             Ok(Some(ServerMessage::Joined { peer })) => SignalingEvent::PeerJoined(peer),
             Ok(Some(ServerMessage::Left { peer })) => SignalingEvent::PeerLeft(peer),

@@ -8,16 +8,22 @@
 //!   retransmission never pollutes a round-trip measurement.
 //! - Everything from the endpoint is sealed with the room key and handled strictly in arrival
 //!   order (a candidate handled before its description would be lost); trickle ICE.
+//! - Connections are made with the [`IcePlan`] of the latest welcome (STUN from `config.json`,
+//!   TURN URLs from `config.json` with the endpoint's short-lived credential), and each open
+//!   link's path (direct, through NAT, relayed) is read from its stats and reported.
+
+mod stats;
 
 use super::event_listener::Listener;
 use super::room_crypto::RoomKeys;
 use super::serial_queue::SerialQueue;
 use super::signaling_client::{SignalingClient, SignalingEvent};
-use crate::config::IceServer;
+use crate::config::{AppConfig, IceTransportPolicy};
+use crate::connectivity::{IcePlan, LinkPath};
 use crate::mesh::{Action, Candidate, Connectivity, Description, Input, Links};
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use crate::sync::LocalTime;
-use gloo_timers::callback::Timeout;
+use gloo_timers::callback::{Interval, Timeout};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,9 +33,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
     Event, EventTarget, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit,
-    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceServer, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
-    RtcSignalingState,
+    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceServer,
+    RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState,
 };
 
 pub use crate::mesh::{Channel, MeshCounters, MeshEvent};
@@ -37,11 +43,17 @@ pub use crate::mesh::{Channel, MeshCounters, MeshEvent};
 /// An action's asynchronous part (a WebRTC promise to await), if it has one.
 type Work = Pin<Box<dyn Future<Output = ()>>>;
 
+/// How often open links' paths are read again: ICE may move a link to another pair (a
+/// network change, a restart), and the people list should say so within seconds.
+const PATH_REFRESH_MS: u32 = 5_000;
+
 /// The browser side of one link.
 struct Peer {
     pc: RtcPeerConnection,
     /// Absent on the polite side until the first offer arrives.
     channels: Option<Channels>,
+    /// The path last reported for this link.
+    path: Option<LinkPath>,
     /// Kept alive as long as the connection they are attached to.
     _listeners: Vec<Listener>,
 }
@@ -56,12 +68,15 @@ struct Channels {
 struct Inner {
     links: Links,
     keys: RoomKeys,
-    ice_servers: Vec<IceServer>,
+    config: AppConfig,
+    /// Made from `config` and the latest welcome; new connections are made with it.
+    plan: IcePlan,
     signaling: Option<SignalingClient>,
     my_transport: Option<String>,
     peers: HashMap<SessionId, Peer>,
     /// The timer armed for `links.poll_timeout()`, and the time it was armed for.
     wake: Option<(LocalTime, Timeout)>,
+    _path_refresh: Option<Interval>,
     on_event: Rc<dyn Fn(MeshEvent)>,
 }
 
@@ -75,24 +90,28 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    /// Joins the room's topic at `signaling_base` and connects to everyone there.
+    /// Joins the room's topic at `signaling_base` as `name` and connects to everyone there.
     pub fn join(
         me: SessionId,
+        name: String,
         keys: RoomKeys,
         signaling_base: &str,
-        ice_servers: Vec<IceServer>,
+        config: AppConfig,
         on_event: impl Fn(MeshEvent) + 'static,
     ) -> Self {
         let url = format!("{}/{}", signaling_base.trim_end_matches('/'), keys.topic);
+        let plan = IcePlan::new(&config, None);
         let mesh = Mesh {
             inner: Rc::new(RefCell::new(Inner {
-                links: Links::new(me),
+                links: Links::new(me, name),
                 keys,
-                ice_servers,
+                config,
+                plan,
                 signaling: None,
                 my_transport: None,
                 peers: HashMap::new(),
                 wake: None,
+                _path_refresh: None,
                 on_event: Rc::new(on_event),
             })),
             inbox: SerialQueue::new(),
@@ -100,8 +119,18 @@ impl Mesh {
         };
         let for_events = mesh.clone();
         let signaling = SignalingClient::connect(url, move |event| for_events.on_signaling(event));
-        mesh.inner.borrow_mut().signaling = Some(signaling);
+        let refreshing = mesh.clone();
+        let path_refresh = Interval::new(PATH_REFRESH_MS, move || refreshing.refresh_paths());
+        let mut inner = mesh.inner.borrow_mut();
+        inner.signaling = Some(signaling);
+        inner._path_refresh = Some(path_refresh);
+        drop(inner);
         mesh
+    }
+
+    /// Our display name changed; hellos from now on carry it.
+    pub fn rename(&self, name: String) {
+        self.feed(Input::Renamed(name));
     }
 
     /// Sends to one person; false if their link is not open.
@@ -135,6 +164,7 @@ impl Mesh {
         }
         inner.links.leave();
         inner.wake = None;
+        inner._path_refresh = None;
         for (_, peer) in inner.peers.drain() {
             peer.pc.close();
         }
@@ -245,9 +275,60 @@ impl Mesh {
                     peer.pc.close();
                 }
             }
-            Action::Emit(event) => self.emit(event),
+            Action::Emit(event) => {
+                if let MeshEvent::Open(session) | MeshEvent::Restored(session) = event {
+                    self.refresh_path(session);
+                }
+                self.emit(event);
+            }
         }
         None
+    }
+
+    fn refresh_paths(&self) {
+        let open: Vec<SessionId> = {
+            let inner = self.inner.borrow();
+            inner
+                .peers
+                .iter()
+                .filter(|(session, _)| {
+                    inner
+                        .links
+                        .link(**session)
+                        .is_some_and(|link| link.phase() == crate::mesh::Phase::Open)
+                })
+                .map(|(session, _)| *session)
+                .collect()
+        };
+        for session in open {
+            self.refresh_path(session);
+        }
+    }
+
+    /// Reads the link's selected candidate pair and reports its path when it changed.
+    fn refresh_path(&self, session: SessionId) {
+        let Some(pc) = self.pc(session) else { return };
+        let mesh = self.clone();
+        spawn_local(async move {
+            let path = match stats::read_path(&pc).await {
+                Ok(Some(path)) => path,
+                Ok(None) => return,
+                Err(error) => {
+                    let problem = super::describe_js_error("reading a link's stats", error);
+                    return mesh.emit(MeshEvent::Problem(problem));
+                }
+            };
+            let changed = {
+                let mut inner = mesh.inner.borrow_mut();
+                match inner.peers.get_mut(&session) {
+                    Some(peer) => peer.path.replace(path) != Some(path),
+                    None => false,
+                }
+            };
+            if changed {
+                mesh.emit(MeshEvent::Path { session, path });
+            }
+        });
     }
 
     fn emit(&self, event: MeshEvent) {
@@ -262,9 +343,29 @@ impl Mesh {
 
     fn on_signaling(&self, event: SignalingEvent) {
         match event {
-            SignalingEvent::Joined { my_id, peers } => {
-                self.inner.borrow_mut().my_transport = Some(my_id);
-                self.feed(Input::SignalingJoined { peers });
+            SignalingEvent::Joined { my_id, peers, turn } => {
+                let plan = {
+                    let mut inner = self.inner.borrow_mut();
+                    inner.my_transport = Some(my_id);
+                    inner.plan = IcePlan::new(&inner.config, turn.as_ref());
+                    inner.plan.clone()
+                };
+                if let Some(warning) = &plan.warning {
+                    self.emit(MeshEvent::Problem(warning.clone()));
+                }
+                // Existing connections get the fresh credential too, for their next ICE restart.
+                let configuration = rtc_configuration(&plan);
+                for peer in self.inner.borrow().peers.values() {
+                    if let Err(error) = peer.pc.set_configuration_with_configuration(&configuration)
+                    {
+                        let problem = super::describe_js_error("updating ICE servers", error);
+                        web_sys::console::warn_1(&problem.into());
+                    }
+                }
+                self.feed(Input::SignalingJoined {
+                    peers,
+                    relay_configured: plan.relay_configured,
+                });
             }
             // Newcomers greet us; nothing to do until they do.
             SignalingEvent::PeerJoined(_) => {}
@@ -367,8 +468,8 @@ impl Mesh {
 
     /// Makes the peer connection to `session` and reports how that went.
     fn create_peer(&self, session: SessionId, open_channels: bool) {
-        let ice_servers = self.inner.borrow().ice_servers.clone();
-        let pc = match RtcPeerConnection::new_with_configuration(&rtc_configuration(&ice_servers)) {
+        let configuration = rtc_configuration(&self.inner.borrow().plan);
+        let pc = match RtcPeerConnection::new_with_configuration(&configuration) {
             Ok(pc) => pc,
             Err(error) => {
                 let error = super::describe_js_error("creating a peer connection", error);
@@ -380,6 +481,7 @@ impl Mesh {
         let peer = Peer {
             pc,
             channels,
+            path: None,
             _listeners: listeners,
         };
         self.inner.borrow_mut().peers.insert(session, peer);
@@ -472,11 +574,11 @@ impl Peer {
     }
 }
 
-/// What every peer connection is created with: the ICE servers of the deployment.
-fn rtc_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
+/// What every peer connection is created with: the ICE plan's servers and policy.
+fn rtc_configuration(plan: &IcePlan) -> RtcConfiguration {
     let config = RtcConfiguration::new();
     let servers = js_sys::Array::new();
-    for server in ice_servers {
+    for server in &plan.servers {
         let entry = RtcIceServer::new();
         let urls: js_sys::Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
         entry.set_urls(&urls);
@@ -489,6 +591,10 @@ fn rtc_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
         servers.push(&entry);
     }
     config.set_ice_servers(&servers);
+    config.set_ice_transport_policy(match plan.policy {
+        IceTransportPolicy::All => RtcIceTransportPolicy::All,
+        IceTransportPolicy::Relay => RtcIceTransportPolicy::Relay,
+    });
     config
 }
 
