@@ -64,7 +64,8 @@ pub struct Scenario {
     pub skew_ppm: f64,
     pub clock_offset_s: f64,
     pub fps: Vec<f64>,
-    /// Media time of every video's first frame, ms ([`PlayerSpec::first_frame_s`]).
+    /// Media time of every video's first frame, ms
+    /// ([`PlayerSpec::first_frame_s`](crate::player::PlayerSpec::first_frame_s)).
     pub first_frame_ms: f64,
     pub seek_latency_ms: (f64, f64),
     pub start_latency_ms: (f64, f64),
@@ -73,19 +74,21 @@ pub struct Scenario {
     /// Every player presents on a display like this one (one machine: one vsync phase);
     /// `None`: continuous presentation.
     pub display: Option<DisplaySpec>,
-    /// Tell each engine its player's presentation step ([`Input::PresentationStep`]) when its
-    /// node starts, as the browser glue does; off, the engine assumes continuous presentation.
+    /// Tell each engine its player's presentation step
+    /// ([`Input::PresentationStep`](insieme::sync::Input::PresentationStep)) when its node
+    /// starts, as the browser glue does; off, the engine assumes continuous presentation.
     pub tell_presentation_step: bool,
-    /// With the step, also tell where frames fall on its grid ([`Input::PresentationPhase`],
-    /// computed from the display and the slot's clock by [`PlayerSpec::frame_grid`]),
-    /// where that is well defined. On by default; off only to compare.
+    /// With the step, also tell where frames fall on its grid
+    /// ([`Input::FrameGrid`](insieme::sync::Input::FrameGrid), computed from the display and the
+    /// slot's clock by [`PlayerSpec::frame_grid`](crate::player::PlayerSpec::frame_grid)), where
+    /// that is well defined. On by default; off only to compare.
     pub tell_presentation_phase: bool,
     /// Per slot (missing: 0), how far its player's media clock runs off the commanded rate,
-    /// ppm ([`PlayerSpec::media_rate_error_ppm`]).
+    /// ppm ([`PlayerSpec::media_rate_error_ppm`](crate::player::PlayerSpec::media_rate_error_ppm)).
     pub media_rate_error_ppm: Vec<f64>,
     /// Every page reads its player's media clock at each presented frame and tells its engine
-    /// ([`Input::MediaClock`], just before the frame's observation), as the browser glue does;
-    /// `None`: engines see frames only.
+    /// ([`Input::MediaClock`](insieme::sync::Input::MediaClock), just before the frame's
+    /// observation), as the browser glue does; `None`: engines see frames only.
     pub clock_readings: Option<ClockReadingSpec>,
     pub engine: Config,
     pub script: Vec<(f64, Action)>,
