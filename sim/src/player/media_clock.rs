@@ -1,0 +1,87 @@
+//! The media clock as the page reads it, and as it answers the rate in a browser with sound.
+//!
+//! Optionally the page reads the media clock ([`ClockReadingSpec`]): `currentTime` with the
+//! instant of the read, at every presented frame, scattered as in Chromium; and the clock then
+//! jumps as Chromium's does when the audio renderer starts or stops stretching the sound.
+
+use super::Player;
+
+/// The media clock as a page reads it (`currentTime` and `performance.now()` in every
+/// requestVideoFrameCallback while playing) and as it answers the rate, as in headless Chromium
+/// playing a video with an audio track (the media clock follows the audio renderer). What was
+/// measured there, which `scenarios::chromium_media_clock` follows: `docs/measurements/player.md`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockReadingSpec {
+    /// Standard deviation of a reading around the true media clock at the instant of the read,
+    /// µs...
+    pub noise_us_sd: f64,
+    /// ...and while the audio renderer stretches the sound ([`is_stretched`]), µs: the readings
+    /// scatter far more then.
+    pub stretched_noise_us_sd: f64,
+    /// How far the media clock is set back when the rate leaves the normal one for a stretched
+    /// one, faster or slower ([`is_stretched`]), µs.
+    pub stretch_entry_jump_us: f64,
+    /// The clock moves forward by up to this (uniformly) when the rate returns to the normal one,
+    /// µs.
+    pub stretch_exit_gain_max_us: f64,
+}
+
+/// Within this fraction of 1.0 Chromium's audio renderer plays the sound unstretched (one
+/// sample of its 20 ms window at 48 kHz), and the media clock runs at 1.0 whatever the rate.
+pub const UNSTRETCHED_WITHIN: f64 = 1.0 / 960.0;
+
+/// Whether the audio renderer stretches the sound at this rate. The normal rate is 1.0 whatever
+/// speed the room plays at: it is the sound's own.
+pub fn is_stretched(rate: f64) -> bool {
+    (rate - 1.0).abs() > UNSTRETCHED_WITHIN
+}
+
+/// Salt of the clock readings' random stream.
+pub(super) const CLOCK_STREAM: u64 = 0xC10C;
+
+impl Player {
+    /// The rate the media clock runs at when `playbackRate` is `rate`: with [`ClockReadingSpec`]
+    /// (Chromium with sound), 1.0 for any rate the sound plays unstretched at.
+    pub(super) fn clock_rate_at(&self, rate: f64) -> f64 {
+        if self.spec.clock_readings.is_some() && !is_stretched(rate) {
+            1.0
+        } else {
+            rate
+        }
+    }
+
+    /// The media clock's jump when a rate change starts or ends the audio renderer's stretching
+    /// (only with [`ClockReadingSpec`], and only while the sound plays). The rate set is
+    /// `playbackRate`, which takes effect at once for the renderer, whatever the response of
+    /// the motion.
+    pub(super) fn jump_on_stretch(&mut self, from: f64, to: f64) {
+        let Some(spec) = self.spec.clock_readings else {
+            return;
+        };
+        if !self.moving() {
+            return;
+        }
+        let jump_us = match (is_stretched(from), is_stretched(to)) {
+            (false, true) => -spec.stretch_entry_jump_us,
+            (true, false) => self.clock_rng.range(0.0, spec.stretch_exit_gain_max_us),
+            _ => return,
+        };
+        self.pos = (self.pos + jump_us / 1e6).max(0.0);
+    }
+
+    /// The media clock as the page reads it at true time `now` (`currentTime`, seconds), where
+    /// it reads it: with [`ClockReadingSpec`], while moving, scattered around the true clock.
+    pub fn read_clock(&mut self, now: i64) -> Option<f64> {
+        let spec = self.spec.clock_readings?;
+        if !self.moving() {
+            return None;
+        }
+        let sd = if is_stretched(self.rate_target) {
+            spec.stretched_noise_us_sd
+        } else {
+            spec.noise_us_sd
+        };
+        let scatter_us = self.clock_rng.normal() * sd;
+        Some(self.pos_at(now) + scatter_us / 1e6)
+    }
+}

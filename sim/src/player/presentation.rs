@@ -1,0 +1,205 @@
+//! How frames reach the viewer, and what the browser glue tells the engine about it.
+//!
+//! Without a display, a frame is observed the instant the media clock crosses it. With one
+//! ([`DisplaySpec`]), as in a browser, a frame appears only at a vsync, and the renderer keeps a
+//! steady frame cadence (Chromium's `VideoRendererAlgorithm`: for 60 fps on 60 Hz, the next
+//! frame at every vsync) until the cadence frame has drifted more than a set amount from the
+//! media clock, and only then drops or repeats a frame. What is shown then follows the media
+//! clock in whole refresh steps, with hysteresis.
+
+use super::{Player, PlayerSpec, Shown};
+
+impl PlayerSpec {
+    /// The display, if it is one a person could watch (else presentation is continuous).
+    pub fn display(&self) -> Option<DisplaySpec> {
+        self.display.filter(|d| {
+            (1_000.0..=1e6).contains(&d.refresh_us)
+                && d.phase_us.is_finite()
+                && d.max_drift_us.is_finite()
+                && self.fps.is_finite()
+                && self.fps > 0.0
+        })
+    }
+
+    /// How finely frames are placed in time: the refresh interval, or the frame duration where
+    /// that is shorter (what the browser glue tells the engine); `None` without a display.
+    pub fn presentation_step(&self) -> Option<insieme::sync::Span> {
+        let d = self.display()?;
+        let us = d.refresh_us.min(1e6 / self.fps);
+        Some(insieme::sync::Span::from_micros(us.round() as i64))
+    }
+
+    /// The exact length of the frame grid (the step before rounding to a microsecond), when
+    /// frames fall at one fixed place on it: both the refresh interval and the frame duration
+    /// are whole multiples of the step (60 or 30 fps on 60 Hz, 120 fps on 60 Hz). Then a frame
+    /// `k` (media time `k / fps`) is only ever shown at a vsync `n` with
+    /// `vsync(n) - k / fps` the same modulo the step, whichever frame the cadence picks. Not so
+    /// for 24 fps on 60 Hz (frames 2.5 refreshes long: two places, alternately): `None`.
+    pub fn frame_grid_us(&self) -> Option<f64> {
+        let d = self.display()?;
+        let frame_us = 1e6 / self.fps;
+        let step_us = d.refresh_us.min(frame_us);
+        let whole = |x: f64| ((x / step_us) - (x / step_us).round()).abs() < 1e-6;
+        (whole(d.refresh_us) && whole(frame_us)).then_some(step_us)
+    }
+
+    /// What the browser glue would tell the engine as [`insieme::sync::Input::FrameGrid`]
+    /// around true time `near_us`: a vsync on the local clock (`to_local`: true µs to local µs),
+    /// the refresh interval and the frame duration in local µs. `None` when frames do not fall
+    /// at one fixed place on the grid ([`PlayerSpec::frame_grid_us`]).
+    pub fn frame_grid(
+        &self,
+        near_us: f64,
+        to_local: impl Fn(f64) -> f64,
+    ) -> Option<insieme::sync::FrameGrid> {
+        let d = self.display()?;
+        self.frame_grid_us()?;
+        let vsync = d.vsync(d.first_from(near_us.ceil() as i64));
+        // Local µs per true µs: the refresh as the device's own clock measures it.
+        let scale = to_local(1e6) - to_local(0.0);
+        let frame_us = 1e6 / self.fps;
+        Some(insieme::sync::FrameGrid {
+            vsync: insieme::sync::LocalTime(to_local(vsync).round() as i64),
+            refresh_us: d.refresh_us * scale / 1e6,
+            frame: insieme::sync::MediaTime::from_secs_f64(self.first_frame_s),
+            frame_us,
+        })
+    }
+}
+
+/// A display: vsyncs at true instants `phase + n * refresh`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DisplaySpec {
+    pub refresh_us: f64,
+    pub phase_us: f64,
+    /// The renderer keeps its cadence while the cadence frame is within this of the media clock
+    /// (Chromium's max_acceptable_drift, about 15 ms).
+    pub max_drift_us: f64,
+}
+
+impl DisplaySpec {
+    /// The true instant of vsync `n`.
+    pub(super) fn vsync(&self, n: i64) -> f64 {
+        self.phase_us + n as f64 * self.refresh_us
+    }
+
+    /// The first vsync at or after true time `t`.
+    pub(super) fn first_from(&self, t: i64) -> i64 {
+        ((t as f64 - self.phase_us) / self.refresh_us).ceil() as i64
+    }
+}
+
+/// What a display shows (unused without one).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct Screen {
+    /// The frame on screen.
+    pub(super) frame: Option<i64>,
+    /// Media time and true vsync instant of the latest frame presented while moving.
+    presented: Option<(f64, f64)>,
+    /// The renderer's cadence position (in frames) at the latest vsync; `None` until the first
+    /// vsync of a motion, which shows the frame nearest the clock.
+    cadence: Option<f64>,
+    /// The next vsync to present at, while moving.
+    pub(super) next_vsync: Option<i64>,
+}
+
+impl Screen {
+    /// Motion stopped: the picture stays, the cadence starts afresh with the next motion.
+    pub(super) fn halt(&mut self) {
+        self.presented = None;
+        self.cadence = None;
+        self.next_vsync = None;
+    }
+}
+
+impl Player {
+    /// What the viewer sees at true time `t >= self.t`, in media seconds. With a display and
+    /// while moving: the frame on screen carried forward at rate 1 since its vsync (the way the
+    /// browser benchmark reads a page's frames), so a viewer one frame behind shows a whole
+    /// frame's offset. Otherwise the media clock itself.
+    pub fn shown_at(&self, t: i64) -> f64 {
+        match self.screen.presented {
+            Some((media_s, at)) if self.moving() && self.spec.display().is_some() => {
+                media_s + (t as f64 - at).max(0.0) / 1e6
+            }
+            _ => self.pos_at(t),
+        }
+    }
+
+    /// The frame showing media time `media_s` (the last to start at or before it; the first
+    /// before that).
+    pub(super) fn frame_at(&self, media_s: f64) -> i64 {
+        (((media_s - self.spec.first_frame_s) * self.spec.fps + 1e-9).floor() as i64).max(0)
+    }
+
+    /// Media time at which frame `k` starts, s.
+    pub(super) fn frame_start(&self, k: i64) -> f64 {
+        self.spec.first_frame_s + k as f64 / self.spec.fps
+    }
+
+    /// Motion has begun at `t` (or goes on): vsyncs from the first at or after `t` present.
+    pub(super) fn begin_vsyncs(&mut self, t: i64) {
+        if let (true, None, Some(d)) = (self.moving(), self.screen.next_vsync, self.spec.display())
+        {
+            self.screen.next_vsync = Some(d.first_from(t));
+        }
+    }
+
+    /// Presents at every vsync up to `t` (the clock has been advanced to `t` and was moving).
+    pub(super) fn present_due(&mut self, t: i64, shown: &mut Vec<Shown>) {
+        let Some(d) = self.spec.display() else { return };
+        let Some(mut n) = self.screen.next_vsync else {
+            return;
+        };
+        while d.vsync(n) <= t as f64 {
+            self.present(&d, d.vsync(n), t, shown);
+            n += 1;
+        }
+        self.screen.next_vsync = Some(n);
+    }
+
+    /// The renderer's choice at the vsync at true time `v <= t = self.t`: the cadence frame
+    /// while it is within the drift bound of the media clock, else (and at a motion's first
+    /// vsync) the frame nearest the clock. A frame that differs from the one on screen is shown
+    /// and reported with `v` as its presentation time.
+    fn present(&mut self, d: &DisplaySpec, v: f64, t: i64, shown: &mut Vec<Shown>) {
+        let fps = self.spec.fps;
+        let speed = (self.rate_cur * self.clock_rate).max(1e-3);
+        // The media clock at the vsync, counted from the first frame.
+        let clock = self.pos - (t as f64 - v).max(0.0) * speed / 1e6 - self.spec.first_frame_s;
+        // Cadence positions advance by this many frames per vsync (1 for 60 fps on 60 Hz,
+        // 0.5 for 30 fps: each frame for two vsyncs); a frame is shown while the cadence is
+        // within it.
+        let per_vsync = fps * d.refresh_us / 1e6;
+        let drift_us = |c: f64| (c / fps - clock).abs() / speed * 1e6;
+        let grid = per_vsync.min(1.0);
+        let mut c = self
+            .screen
+            .cadence
+            .map(|c| c + per_vsync)
+            .filter(|c| drift_us(*c) <= d.max_drift_us)
+            .unwrap_or_else(|| (clock * fps / grid).round() * grid);
+        let mut frame = ((c + 1e-9).floor() as i64).max(0);
+        if let Some(on) = self.screen.frame.filter(|on| *on > frame) {
+            // A playing video never steps back: hold the frame on screen instead.
+            frame = on;
+            c = on as f64;
+        }
+        self.screen.cadence = Some(c);
+        if self.screen.frame != Some(frame) {
+            let media_s = self.frame_start(frame);
+            self.screen.frame = Some(frame);
+            self.screen.presented = Some((media_s, v));
+            shown.push(Shown {
+                media_s,
+                at_true_us: v,
+            });
+        }
+    }
+
+    /// Uniform noise for a presentation timestamp.
+    pub fn noise(&mut self) -> f64 {
+        let n = self.spec.obs_noise_us;
+        self.rng.range(-n, n)
+    }
+}

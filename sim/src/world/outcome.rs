@@ -1,0 +1,134 @@
+//! A run's measurements, and the summaries the benchmark and the tests read from them.
+
+/// Measurements of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub name: String,
+    /// Distinct peers that took part.
+    pub peers: usize,
+    /// Inter-viewer offsets (largest pairwise difference), ms, one per 10 ms sample.
+    pub offsets_ms: Vec<f64>,
+    /// When each of those samples was taken, true seconds.
+    pub offsets_at_s: Vec<f64>,
+    /// At the same samples, the spread of the viewers' media clocks themselves, ms: what a
+    /// display shows only in whole frames, and what steering by the clock readings holds to a
+    /// fraction of one.
+    pub clock_offsets_ms: Vec<f64>,
+    /// Whether the engines were told their media clocks' readings.
+    pub clocks_read: bool,
+    /// For each intent (or automatic state change), ms until every viewer was within 20 ms
+    /// of the others and of the state; `None` if never.
+    pub converge_ms: Vec<Option<f64>>,
+    pub steady_hard_seeks: u64,
+    pub all_seeks: u64,
+    pub max_rate_dev: f64,
+    /// Largest jump of a viewer across a reference handover, ms (handover scripts only).
+    pub jump_ms: Option<f64>,
+    /// Longest time a joiner took to first be in sync, ms.
+    pub join_ms: Option<f64>,
+    /// Whether every engine holds the same state at the end.
+    pub final_agree: bool,
+    /// Messages refused by engines (there should be none from honest peers).
+    pub rejected: u64,
+    /// Buffering holds requested by engines.
+    pub holds: u64,
+    /// Largest inter-viewer offset over the last second of the run, ms.
+    pub final_spread_ms: f64,
+    /// Playback rate changes all engines asked for, and the seconds engines ran in all: a
+    /// controller that hunts changes the rate many times a minute.
+    pub rate_changes: u64,
+    /// Fast corrections of the media clock all engines began (steering by clock readings).
+    pub fast_corrections: u64,
+    pub viewer_s: f64,
+    /// The same per slot: (rate changes, seconds present), over all its nodes.
+    pub rate_changes_by_slot: Vec<(u64, f64)>,
+}
+
+impl Outcome {
+    pub fn percentile(&self, p: f64) -> f64 {
+        self.percentiles([p])[0]
+    }
+    /// Several percentiles of the offsets at once, sorting them once.
+    pub fn percentiles<const N: usize>(&self, ps: [f64; N]) -> [f64; N] {
+        if self.offsets_ms.is_empty() {
+            return [f64::NAN; N];
+        }
+        let mut v = self.offsets_ms.clone();
+        v.sort_by(f64::total_cmp);
+        ps.map(|p| nearest_rank(&v, p))
+    }
+    /// Rate changes per viewer per minute of presence.
+    pub fn rate_changes_per_min(&self) -> f64 {
+        per_minute(self.rate_changes, self.viewer_s)
+    }
+    /// Fast clock corrections per viewer per minute of presence.
+    pub fn fast_corrections_per_min(&self) -> f64 {
+        per_minute(self.fast_corrections, self.viewer_s)
+    }
+    /// Rate changes per minute of presence of the viewers on one slot.
+    pub fn slot_rate_changes_per_min(&self, slot: usize) -> f64 {
+        self.rate_changes_by_slot
+            .get(slot)
+            .map_or(0.0, |&(n, s)| per_minute(n, s))
+    }
+    /// Share of samples (0–1) in which viewers were more than `ms` apart.
+    pub fn share_over(&self, ms: f64) -> f64 {
+        self.share_over_when(ms, |_| true)
+    }
+    /// The same, over the samples taken at true times (s) for which `when` holds.
+    pub fn share_over_when(&self, ms: f64, when: impl Fn(f64) -> bool) -> f64 {
+        let (mut n, mut over) = (0usize, 0usize);
+        for (x, t) in self.offsets_ms.iter().zip(&self.offsets_at_s) {
+            if when(*t) {
+                n += 1;
+                over += usize::from(*x > ms);
+            }
+        }
+        if n == 0 {
+            0.0
+        } else {
+            over as f64 / n as f64
+        }
+    }
+    /// Percentile `p` of the media clocks' spread over the samples taken at true times (s) for
+    /// which `when` holds; NaN without such samples.
+    pub fn clock_percentile_when(&self, p: f64, when: impl Fn(f64) -> bool) -> f64 {
+        let mut v: Vec<f64> = self
+            .clock_offsets_ms
+            .iter()
+            .zip(&self.offsets_at_s)
+            .filter(|(_, t)| when(**t))
+            .map(|(x, _)| *x)
+            .collect();
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        v.sort_by(f64::total_cmp);
+        nearest_rank(&v, p)
+    }
+    pub fn max_offset(&self) -> f64 {
+        self.offsets_ms.iter().copied().fold(f64::NAN, f64::max)
+    }
+    /// The longest convergence; a change that never converged counts as the rest of the run.
+    pub fn worst_converge_ms(&self, run_ms: f64) -> f64 {
+        self.converge_ms
+            .iter()
+            .map(|c| c.unwrap_or(run_ms))
+            .fold(0.0, f64::max)
+    }
+}
+
+/// `count` events over `secs` seconds of presence, per minute (0 without presence).
+fn per_minute(count: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        count as f64 * 60.0 / secs
+    } else {
+        0.0
+    }
+}
+
+/// Percentile `p` of sorted, non-empty `v`: the nearest sample.
+fn nearest_rank(v: &[f64], p: f64) -> f64 {
+    let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    v[i.min(v.len() - 1)]
+}

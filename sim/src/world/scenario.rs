@@ -1,0 +1,95 @@
+//! What defines a run: the scenario (peers, links, players, engine configuration, script),
+//! the device clocks it gives each slot, and the actions its script takes.
+
+use crate::net::LinkSpec;
+use crate::player::{ClockReadingSpec, DisplaySpec};
+use insieme::sync::{Config, Intent, LocalTime};
+
+/// A device clock: `local = offset + (1 + skew) * true`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockModel {
+    pub offset_us: f64,
+    pub skew: f64,
+}
+
+impl ClockModel {
+    pub fn local(&self, t: f64) -> LocalTime {
+        LocalTime(self.local_us(t).floor() as i64)
+    }
+    /// The local instant of true time `t`, unrounded (µs).
+    pub fn local_us(&self, t: f64) -> f64 {
+        self.offset_us + t * (1.0 + self.skew)
+    }
+    pub fn to_true(&self, l: LocalTime) -> i64 {
+        ((l.0 as f64 - self.offset_us) / (1.0 + self.skew)).ceil() as i64
+    }
+}
+
+/// Random stalls of a player.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StallSpec {
+    pub mean_interval_s: f64,
+    pub min_s: f64,
+    pub max_s: f64,
+}
+
+/// What the script can make happen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// A user on this slot acts.
+    Intent {
+        slot: usize,
+        intent: Intent,
+    },
+    /// A peer opens the room page on this slot (a fresh engine and id).
+    Join(usize),
+    /// The peer on this slot closes the page.
+    Leave(usize),
+    /// Whoever is the reference right now leaves.
+    LeaveReference,
+    /// The network splits: the listed slots on one side, everyone else on the other.
+    Partition(Vec<usize>),
+    Heal,
+}
+
+/// Everything that defines a run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub seed: u64,
+    /// Peer slots (devices); each keeps its clock and player across rejoins.
+    pub slots: usize,
+    pub duration_s: f64,
+    pub link: LinkSpec,
+    pub skew_ppm: f64,
+    pub clock_offset_s: f64,
+    pub fps: Vec<f64>,
+    /// Media time of every video's first frame, ms
+    /// ([`PlayerSpec::first_frame_s`](crate::player::PlayerSpec::first_frame_s)).
+    pub first_frame_ms: f64,
+    pub seek_latency_ms: (f64, f64),
+    pub start_latency_ms: (f64, f64),
+    pub rate_tau_ms: (f64, f64),
+    pub stalls: Option<StallSpec>,
+    /// Every player presents on a display like this one (one machine: one vsync phase);
+    /// `None`: continuous presentation.
+    pub display: Option<DisplaySpec>,
+    /// Tell each engine its player's presentation step
+    /// ([`Input::PresentationStep`](insieme::sync::Input::PresentationStep)) when its node
+    /// starts, as the browser glue does; off, the engine assumes continuous presentation.
+    pub tell_presentation_step: bool,
+    /// With the step, also tell where frames fall on its grid
+    /// ([`Input::FrameGrid`](insieme::sync::Input::FrameGrid), computed from the display and the
+    /// slot's clock by [`PlayerSpec::frame_grid`](crate::player::PlayerSpec::frame_grid)), where
+    /// that is well defined. On by default; off only to compare.
+    pub tell_presentation_phase: bool,
+    /// Per slot (missing: 0), how far its player's media clock runs off the commanded rate,
+    /// ppm ([`PlayerSpec::media_rate_error_ppm`](crate::player::PlayerSpec::media_rate_error_ppm)).
+    pub media_rate_error_ppm: Vec<f64>,
+    /// Every page reads its player's media clock at each presented frame and tells its engine
+    /// ([`Input::MediaClock`](insieme::sync::Input::MediaClock), just before the frame's
+    /// observation), as the browser glue does; `None`: engines see frames only.
+    pub clock_readings: Option<ClockReadingSpec>,
+    pub engine: Config,
+    pub script: Vec<(f64, Action)>,
+}

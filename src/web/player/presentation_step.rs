@@ -1,0 +1,45 @@
+//! Learning the step presented frames are quantized to: the display's refresh interval from
+//! bursts of animation frames, the video's frame duration from consecutive frames; the
+//! integrator hears the finer of the two whenever it changes.
+
+use super::refresh::RefreshProbe;
+use super::{FrameObservation, FrameSource, Shared};
+use std::rc::Rc;
+
+impl Shared {
+    /// Runs a burst of refresh measurements (replacing one under way).
+    pub(super) fn measure_refresh(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let probe = RefreshProbe::start(move |interval_ms| {
+            if let Some(shared) = weak.upgrade() {
+                shared.step.borrow_mut().refresh_interval(interval_ms);
+                shared.report_step();
+            }
+        });
+        let previous = self.refresh_probe.borrow_mut().replace(probe);
+        drop(previous);
+    }
+
+    /// Learns the video's frame duration from two frames presented one after the other.
+    pub(super) fn learn_frame_duration(&self, frame: &FrameObservation) {
+        let previous = self.last_frame.replace(Some(*frame));
+        let Some(previous) = previous else { return };
+        let consecutive = matches!(
+            (previous.presented_frames, frame.presented_frames),
+            (Some(a), Some(b)) if b == a + 1
+        );
+        if consecutive && frame.source == FrameSource::VideoFrameCallback {
+            let duration_ms = (frame.media_time_secs - previous.media_time_secs) * 1000.0;
+            self.step.borrow_mut().frame_duration(duration_ms);
+            self.report_step();
+        }
+    }
+
+    fn report_step(&self) {
+        // The borrow ends before the handler runs: it may call straight back into the player.
+        let step = self.step.borrow_mut().changed_step();
+        if let (Some(step), Some(handler)) = (step, self.options.on_presentation_step.clone()) {
+            handler(step);
+        }
+    }
+}
