@@ -61,7 +61,7 @@
 //! - Errors are medians of the latest readings: a single late reading starts nothing, and a jump
 //!   shows within a few frames.
 
-use super::controller::recent_median;
+use super::samples::recent_median;
 use super::time::{LocalTime, Span};
 use std::collections::VecDeque;
 
