@@ -73,10 +73,9 @@ impl StepEstimator {
 
 /// The exact grid a player shows frames on: refreshes every `refresh_us` from `vsync` (a recent
 /// refresh, on the local clock), and frames every `frame_us` of media time from `frame` (the
-/// media time of one frame: a video's frames need not start at zero; the end-to-end clip's
-/// start at 7 ms). Exact means to a fraction of a microsecond: a start placed on it after a
-/// seek a minute away must still fall on a refresh, and a microsecond off per frame would be
-/// 3.6 ms off per minute.
+/// media time of one frame: a video's frames need not start at zero). Exact means to a
+/// fraction of a microsecond: a start placed on it after a seek a minute away must still fall
+/// on a refresh, and a microsecond off per frame would be 3.6 ms off per minute.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrameGrid {
     pub vsync: LocalTime,
