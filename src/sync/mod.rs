@@ -12,7 +12,9 @@
 //!   along the correction's slope; gently within 0.1 % of the normal rate, where a player
 //!   follows so small a rate (Chromium's does not).
 //! - [`buffering`]: what the group does while a viewer stalls.
-//! - [`presentation`]: how finely the local player can place a frame in time.
+//! - [`presentation`]: how finely the local player can place a frame in time, and the frame
+//!   grid's arithmetic.
+//! - `samples`: windows of timed errors and their medians and line fits.
 //! - [`start_lead`]: how early the player calls `play()`, learned from its measured starts.
 //! - [`wire`]: the messages and their validation.
 //! - [`engine`]: the state machine tying them together.
@@ -23,6 +25,7 @@ pub mod clock_steering;
 pub mod controller;
 pub mod engine;
 pub mod presentation;
+pub(crate) mod samples;
 pub mod start_lead;
 pub mod state;
 #[cfg(test)]

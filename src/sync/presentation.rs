@@ -8,6 +8,10 @@
 //! medians over recent samples, so one late refresh or one skipped frame does not move the step,
 //! and a new value only when it changed noticeably, so the engine is not told the same thing
 //! sixty times a second.
+//!
+//! The frame grid's arithmetic is here as well: the exact frame duration a measured step stands
+//! for, and where on the grid a set of errors falls (the offset the controller steers to, and
+//! which side of half a step it keeps).
 
 use super::time::{LocalTime, MediaTime, Span};
 use std::collections::VecDeque;
@@ -69,10 +73,9 @@ impl StepEstimator {
 
 /// The exact grid a player shows frames on: refreshes every `refresh_us` from `vsync` (a recent
 /// refresh, on the local clock), and frames every `frame_us` of media time from `frame` (the
-/// media time of one frame: a video's frames need not start at zero; the end-to-end clip's
-/// start at 7 ms). Exact means to a fraction of a microsecond: a start placed on it after a
-/// seek a minute away must still fall on a refresh, and a microsecond off per frame would be
-/// 3.6 ms off per minute.
+/// media time of one frame: a video's frames need not start at zero). Exact means to a
+/// fraction of a microsecond: a start placed on it after a seek a minute away must still fall
+/// on a refresh, and a microsecond off per frame would be 3.6 ms off per minute.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrameGrid {
     pub vsync: LocalTime,
@@ -108,6 +111,84 @@ impl FrameGrid {
             MediaTime(frame.round().max(0.0) as i64),
         )
     }
+}
+
+/// How far past half a step the frame grid offset may go before it is taken back to the other
+/// side ([`offset_near`]): readings and frame times scatter by under a millisecond.
+const GRID_HYSTERESIS: Span = Span::from_micros(3_000);
+
+/// Frame rates video is made at, fps: NTSC's 1000/1001 ones and the whole ones.
+const STANDARD_FRAME_RATES: [f64; 12] = [
+    24_000.0 / 1_001.0,
+    24.0,
+    25.0,
+    30_000.0 / 1_001.0,
+    30.0,
+    48.0,
+    50.0,
+    60_000.0 / 1_001.0,
+    60.0,
+    100.0,
+    120_000.0 / 1_001.0,
+    120.0,
+];
+
+/// How near a standard frame duration a step must be to be taken for it: the NTSC rates are
+/// 0.1 % off the whole ones, and a measured step is a few microseconds off the true one; just
+/// short of halfway between.
+const STANDARD_WITHIN: f64 = 4.5e-4;
+
+/// The exact frame duration a measured `step` stands for, µs: the standard one within
+/// [`STANDARD_WITHIN`], else the step. A step is measured to the microsecond (16 667 µs for
+/// 16 666.67), and a start aligned with it ten minutes of media away would fall 12 ms off the
+/// frames.
+pub(crate) fn standard_frame_us(step: Span) -> f64 {
+    let step = step.0 as f64;
+    STANDARD_FRAME_RATES
+        .iter()
+        .map(|fps| 1e6 / fps)
+        .find(|exact| (step - exact).abs() <= exact * STANDARD_WITHIN)
+        .unwrap_or(step)
+}
+
+/// Where `errors` (µs) fall within a step, as one offset within half a step either way: the
+/// median of the errors, each wrapped into that range. Errors scattered across the wrap point
+/// (an offset of half a step) sort to both ends, and the median is one of them: the same offset.
+pub(crate) fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
+    let mut wrapped: Vec<f64> = errors.map(|x| x - (x / step).round() * step).collect();
+    if wrapped.is_empty() {
+        return 0.0;
+    }
+    wrapped.sort_by(f64::total_cmp);
+    wrapped[wrapped.len() / 2]
+}
+
+/// Which of `wrapped` (µs, within half a `step` either way) and its equals a whole step apart
+/// is the grid offset: the one nearest the oldest viewer's (`oldest`: what it announced for
+/// this state), however far past half a step, so that the picture is the one the oldest viewer
+/// shows; without one, the one nearest the `last` offset in use, within the hysteresis.
+pub(crate) fn grid_side(wrapped: f64, last: Option<f64>, oldest: Option<f64>, step: f64) -> f64 {
+    match (oldest, last) {
+        (Some(oldest), _) => nearest_equal(wrapped, oldest, step),
+        (None, Some(last)) => offset_near(wrapped, last, step),
+        (None, None) => wrapped,
+    }
+}
+
+/// Of `wrapped` (µs, within half a `step` either way) and its equals a whole step apart, the
+/// one nearest `last`, unless that is more than [`GRID_HYSTERESIS`] past half a step.
+fn offset_near(wrapped: f64, last: f64, step: f64) -> f64 {
+    let nearest = nearest_equal(wrapped, last, step);
+    if nearest.abs() <= step / 2.0 + GRID_HYSTERESIS.0 as f64 {
+        nearest
+    } else {
+        wrapped
+    }
+}
+
+/// Of `offset` and its equals a whole `step` apart, the one nearest `to`.
+fn nearest_equal(offset: f64, to: f64, step: f64) -> f64 {
+    offset + ((to - offset) / step).round() * step
 }
 
 fn push_plausible(samples: &mut VecDeque<f64>, ms: f64) {
@@ -224,5 +305,69 @@ mod tests {
         feed(&mut e, &[8.33; HISTORY], &[]);
         assert_eq!(e.changed_step(), Some(Span::from_micros(8_330)));
         assert_eq!(e.changed_step(), None);
+    }
+
+    const STEP: f64 = 16_667.0;
+
+    #[test]
+    fn a_grid_offset_near_half_a_step_keeps_its_side() {
+        // Measured at +8.0 ms after −7.9 ms: the same place a step over, kept on its side.
+        assert!((offset_near(8_000.0, -7_900.0, STEP) - (8_000.0 - STEP)).abs() < 1e-6);
+        assert!((offset_near(-8_100.0, 8_200.0, STEP) - (STEP - 8_100.0)).abs() < 1e-6);
+        // Moving on past half a step by a little, it follows...
+        assert!((offset_near(-6_000.0, 10_000.0, STEP) - (STEP - 6_000.0)).abs() < 1e-6);
+        // ...but not beyond the hysteresis: then it is taken back to the other side.
+        assert_eq!(offset_near(-5_000.0, 11_300.0, STEP), -5_000.0);
+        // Away from half a step nothing changes.
+        assert_eq!(offset_near(3_000.0, -7_900.0, STEP), 3_000.0);
+        assert_eq!(offset_near(-2_000.0, 1_000.0, STEP), -2_000.0);
+    }
+
+    #[test]
+    fn a_measured_step_stands_for_the_exact_standard_frame() {
+        let exact = |step_us: i64, fps: f64| {
+            let us = standard_frame_us(Span::from_micros(step_us));
+            (us - 1e6 / fps).abs() < 1e-6
+        };
+        assert!(exact(16_667, 60.0));
+        assert!(exact(16_663, 60.0));
+        assert!(exact(16_674, 60.0));
+        assert!(exact(16_683, 60_000.0 / 1_001.0));
+        assert!(exact(33_367, 30_000.0 / 1_001.0));
+        assert!(exact(41_667, 24.0));
+        // A 75 Hz screen's refresh is no frame rate: the step as measured.
+        assert_eq!(standard_frame_us(Span::from_micros(13_333)), 13_333.0);
+    }
+
+    #[test]
+    fn the_oldest_viewers_side_of_the_tie_is_taken() {
+        // The oldest viewer steers to +8.3 ms; this one measures the same place as −8.2 ms.
+        let taken = grid_side(-8_200.0, None, Some(8_300.0), STEP);
+        assert!((taken - (STEP - 8_200.0)).abs() < 1e-6, "{taken}");
+        // Over this viewer's own last side, and beyond the hysteresis (another screen, whose
+        // refreshes fall elsewhere: the frame nearest the oldest viewer's is the one to show).
+        let taken = grid_side(-4_000.0, Some(-4_100.0), Some(8_300.0), STEP);
+        assert!((taken - (STEP - 4_000.0)).abs() < 1e-6, "{taken}");
+        // Alone, the own side is kept, as before.
+        assert_eq!(grid_side(-8_200.0, Some(-8_100.0), None, STEP), -8_200.0);
+        assert_eq!(grid_side(-8_200.0, None, None, STEP), -8_200.0);
+        // A side on the same half as ours changes nothing.
+        assert_eq!(grid_side(2_000.0, None, Some(3_000.0), STEP), 2_000.0);
+    }
+
+    #[test]
+    fn the_grid_offset_ignores_whole_frames() {
+        let errors = [-3_000.0, -3_000.0 + STEP, -3_000.0 - 2.0 * STEP, -2_900.0];
+        let offset = offset_on_grid(errors.into_iter(), STEP);
+        assert!((offset + 3_000.0).abs() < 1.0, "{offset}");
+    }
+
+    #[test]
+    fn an_offset_at_the_wrap_point_stays_together() {
+        // Half a step either way is the same offset: errors scattered across it.
+        let errors = [8_200.0, -8_300.0, 8_250.0, -8_350.0 + STEP, 8_300.0];
+        let offset = offset_on_grid(errors.into_iter(), STEP);
+        let distance = (offset.abs() - 8_270.0).abs();
+        assert!(distance < 100.0, "{offset}");
     }
 }

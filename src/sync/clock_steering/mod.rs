@@ -7,24 +7,22 @@
 //! milliseconds from it slips a whole frame at the next hiccup. Read with the instant of the
 //! read, the clock is exact to well under a millisecond.
 //!
-//! What the rate does to that clock, measured in headless Chromium with an audio track (the
-//! media clock follows the audio renderer):
+//! What the rate does to that clock, in Chromium with an audio track (the media clock follows
+//! the audio renderer; the measurements are in `docs/measurements/clock.md`):
 //!
-//! - **Leaving the normal rate costs about 20 ms.** Any change from 1.0 to a rate more than
-//!   0.1 % away (0.2 % as much as 5 %, faster or slower) sets the clock back by 19–27 ms at once;
-//!   the audio renderer starts stretching. Returning to 1.0 gives back 0–4 ms, and changes
-//!   between two stretched rates (1.05 → 0.95) cost nothing. Within 0.1 % of 1.0 nothing jumps.
+//! - **Leaving the normal rate costs a jump.** Any change from 1.0 to a rate more than 0.1 %
+//!   away, faster or slower, sets the clock back by about 20 ms at once: the audio renderer
+//!   starts stretching. Returning to 1.0 gives back a few milliseconds, and changes between two
+//!   stretched rates cost nothing. Within 0.1 % of 1.0 nothing jumps.
 //! - **Within 0.1 % of 1.0 nothing moves either.** Within 1/960 of the normal rate (one sample
 //!   of its 20 ms window at 48 kHz) Chromium's audio renderer plays the sound through
-//!   unstretched, and the clock keeps to 1.0: viewers set to 1.001 for 5–35 s ran at
-//!   1.0000 ± 11 ppm. So the gentle speed below moves no Chromium clock with sound, which rests
-//!   wherever the last fast correction left it (within [`FAST_ENTER`]); it moves the clocks of
-//!   players that follow a small rate. (Tried: resting just outside that band, at ±0.15 %
-//!   turned every second or so, to make every correction cheap; while stretching, the readings
-//!   scatter by 2.5–3 ms, and viewers made 25 fast corrections a minute.)
-//! - A loop that changes the rate continuously sees its own jumps as new errors and oscillates
-//!   (tried: every viewer swung by ±4 % for the whole run), and pulses timed from the error were
-//!   undone by their own jumps.
+//!   unstretched, and the clock keeps to 1.0. So the gentle speed below moves no Chromium clock
+//!   with sound, which rests wherever the last fast correction left it (within
+//!   [`FAST_ENTER`]); it moves the clocks of players that follow a small rate. (Resting just
+//!   outside that band, to make every correction cheap, does not work: while stretching, the
+//!   readings scatter by milliseconds, and every viewer corrects fast many times a minute.)
+//! - A loop that changes the rate continuously sees its own jumps as new errors and oscillates,
+//!   and pulses timed from the error are undone by their own jumps.
 //!
 //! Hence two speeds:
 //!
@@ -35,37 +33,36 @@
 //!   full correcting rate, closed on the clock: the direction follows the error's sign (turning
 //!   is free) until the clock reaches its aim, so the entry's jump is simply made up. Then the
 //!   clock is left to settle ([`SETTLE`]) before anything else is decided.
-//! - **Read along the rate while fast.** While the renderer stretches the sound, `currentTime`
-//!   scatters by 2.5–3 ms (sd over 12 readings, against 0.05 ms at the normal rate), so a fast
-//!   correction ended on a median of readings landed anywhere within ±4 ms. During a fast
-//!   correction the clock moves at a known slope (the correcting rate), so every reading since
-//!   the correction began (or turned) is averaged along that slope into one error
-//!   ([`SlopeFit`]): after a few dozen readings it is good to a fraction of a millisecond, and
-//!   the correction ends on the frame that crosses the aim.
-//! - **The exit's gain is learned.** Returning to the normal rate moves the clock forward by
-//!   0–4 ms, so a fast correction aims that far behind the timeline: as far as the last ones
-//!   gave back (the error once settled against the error it ended on).
+//! - **Read along the rate while fast.** While the renderer stretches the sound, the readings
+//!   scatter, and a correction ended on a median of them would land milliseconds from its aim;
+//!   so a fast correction is read along its slope (`readings`), and ends on the frame that
+//!   crosses the aim.
+//! - **The exit's gain is learned.** Returning to the normal rate moves the clock forward by a
+//!   few milliseconds, so a fast correction aims that far behind the timeline: as far as the
+//!   last ones gave back (`jumps`).
 //! - **The entry's jump is learned.** Each fast correction that leaves the normal rate measures
-//!   how far the clock jumped (where it reads after [`ENTRY_TRANSIENT`] against where the rate
-//!   alone would have taken it), and the next one chooses its direction by where the clock will
-//!   be after the jump: 10 ms ahead with a 20 ms jump is corrected by speeding up, not by
-//!   slowing down past the timeline and turning. A player without jumps learns zero and
-//!   corrects as before.
+//!   how far the clock jumped (`jumps`), and the next one chooses its direction by where the
+//!   clock will be after the jump: 10 ms ahead with a 20 ms jump is corrected by speeding up,
+//!   not by slowing down past the timeline and turning.
 //! - **A picture stuck a frame off.** A renderer that has settled into a cadence (one frame per
 //!   refresh) keeps it until its clock drifts most of a frame away, so it can show a frame off
-//!   while the clock is within a few milliseconds (seen: 17 s one frame behind, the clock 3 ms
-//!   from the timeline). No gentle correction changes that picture; when the presented frames
-//!   stay a frame off for [`STUCK_PATIENCE`], a fast correction is made regardless of the clock:
-//!   it breaks the cadence, the renderer picks frames by the clock again, and the correction,
-//!   closed on the clock, ends with the clock on time.
+//!   for seconds while the clock is within a few milliseconds. No gentle correction changes
+//!   that picture; when the presented frames stay a frame off for [`STUCK_PATIENCE`], a fast
+//!   correction is made regardless of the clock: it breaks the cadence, the renderer picks
+//!   frames by the clock again, and the correction, closed on the clock, ends with the clock on
+//!   time.
 //! - Errors are medians of the latest readings: a single late reading starts nothing, and a jump
 //!   shows within a few frames.
 
-use super::controller::recent_median;
-use super::time::{LocalTime, Span};
-use std::collections::VecDeque;
+mod jumps;
+mod readings;
 
-/// A gentle correction starts beyond this error. Readings scatter by 0.2–2 ms.
+use super::time::{LocalTime, Span};
+use jumps::Jumps;
+use readings::Readings;
+
+/// A gentle correction starts beyond this error: beyond the scatter of readings at the normal
+/// rate.
 const GENTLE_ENTER: Span = Span::from_micros(2_000);
 /// The gentle rate's deviation from the normal one: the largest that moves the clock without a
 /// jump.
@@ -85,39 +82,17 @@ const ENTRY_TRANSIENT: Span = Span::from_millis(150);
 /// The presented frames must show a frame off this long before a fast correction is made for
 /// them alone (the renderer takes a few frames to follow any correction).
 const STUCK_PATIENCE: Span = Span::from_millis(300);
-/// The learned jump (from its first measurement) and exit gain (from its guess) move towards
-/// each new measurement by this share of the difference...
-const LEARNING_SHARE: f64 = 0.3;
-/// ...the jump within this range, µs (measured: 19–27 ms set back; a forward jump was never
-/// seen).
-const JUMP_RANGE: std::ops::RangeInclusive<f64> = -10_000.0..=40_000.0;
-/// Before any was measured, the exit's gain is taken to be this, µs (measured 0–4 ms)...
-const EXIT_GAIN_GUESS: f64 = 2_000.0;
-/// ...and what is learned stays within this range, µs.
-const EXIT_GAIN_RANGE: std::ops::RangeInclusive<f64> = -5_000.0..=10_000.0;
 /// After a turn between two stretched rates, readings this soon are not averaged (the turn
-/// itself moves the clock by up to 2 ms).
+/// itself moves the clock by a millisecond or two).
 const TURN_TRANSIENT: Span = Span::from_millis(50);
-/// The slope fit speaks once it holds this many readings; the median before...
-const FIT_MIN: u32 = 4;
-/// ...and only while the latest readings agree with it within this, µs: a clock that does not
-/// move at the rate set (one that ignores it, or answers it slowly) is steered by its readings.
-const FIT_AGREES: f64 = 6_000.0;
 /// A fast correction is abandoned after this long (a clock that does not answer the rate).
 const MAX_FAST: Span = Span::from_secs(3);
 /// After a fast correction, readings this soon are not used to start another correction.
 const SETTLE: Span = Span::from_millis(300);
 /// After a start, this soon: the clock moves at the normal rate from its first frame, and its
-/// readings are as exact as ever (seen: the same error to 0.1 ms from the first reading on),
-/// while a start that landed late costs more the longer it waits.
+/// readings are as exact as ever, while a start that landed late costs more the longer it
+/// waits.
 const SETTLE_AFTER_START: Span = Span::from_millis(100);
-/// Readings older than this do not count as the clock being read (the player stopped reading
-/// it); steering falls back to the presented frames.
-const FRESH: Span = Span::from_millis(100);
-/// The error is the median of this many latest readings...
-const MEDIAN_OF: usize = 5;
-/// ...while correcting fast, of this many (it must stop as soon as it arrives).
-const MEDIAN_WHILE_FAST: usize = 3;
 
 /// What the rate should be, relative to the resting rate.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -143,9 +118,7 @@ enum Phase {
 /// Clock errors and the correction under way.
 #[derive(Clone, Debug)]
 pub struct ClockSteering {
-    /// (read at, error µs) of the latest readings.
-    readings: VecDeque<(LocalTime, f64)>,
-    last_read: Option<LocalTime>,
+    readings: Readings,
     phase: Phase,
     /// Readings before this do not start a correction.
     settled_at: Option<LocalTime>,
@@ -153,100 +126,41 @@ pub struct ClockSteering {
     stuck_since: Option<(LocalTime, f64)>,
     /// The correcting rate's deviation a fast correction runs at.
     fast_rate: f64,
-    /// How far leaving the normal rate sets the clock back, µs, as learned; and from how many
-    /// fast corrections.
-    entry_jump: f64,
-    jumps_measured: u32,
-    /// The fast correction under way left the normal rate: when, and the error and direction
-    /// then, until its jump is measured.
-    entry: Option<(LocalTime, f64, f64)>,
-    /// The readings of the fast correction under way, along its slope.
-    fit: Option<SlopeFit>,
-    /// How far the clock moves forward on returning to the normal rate, µs, as learned.
-    exit_gain: f64,
-    /// The error a fast correction ended on, until the settled clock shows what the exit gave.
-    exit: Option<f64>,
-}
-
-/// Readings of a clock moving at a known slope off the timeline (µs of error per µs), averaged
-/// into one error: each reading less the slope's part since `since`.
-#[derive(Clone, Copy, Debug)]
-struct SlopeFit {
-    since: LocalTime,
-    slope: f64,
-    sum: f64,
-    count: u32,
-}
-
-impl SlopeFit {
-    fn new(since: LocalTime, slope: f64) -> SlopeFit {
-        SlopeFit {
-            since,
-            slope,
-            sum: 0.0,
-            count: 0,
-        }
-    }
-
-    /// Takes a reading, unless it is from before the fit began.
-    fn add(&mut self, read_at: LocalTime, error: f64) {
-        if read_at >= self.since {
-            self.sum += error - self.slope * (read_at - self.since).0 as f64;
-            self.count += 1;
-        }
-    }
-
-    /// The error at `now`, once enough readings are in.
-    fn error_at(&self, now: LocalTime) -> Option<f64> {
-        (self.count >= FIT_MIN)
-            .then(|| self.sum / self.count as f64 + self.slope * (now - self.since).0 as f64)
-    }
+    /// What leaving and returning to the normal rate do to the clock, as learned.
+    jumps: Jumps,
 }
 
 impl ClockSteering {
     /// A steering whose fast corrections run at `rate_dev` (a fraction) off the resting rate.
     pub fn new(rate_dev: f64) -> ClockSteering {
         ClockSteering {
-            readings: VecDeque::new(),
-            last_read: None,
+            readings: Readings::new(),
             phase: Phase::Resting,
             settled_at: None,
             stuck_since: None,
             fast_rate: rate_dev,
-            entry_jump: 0.0,
-            jumps_measured: 0,
-            entry: None,
-            fit: None,
-            exit_gain: EXIT_GAIN_GUESS,
-            exit: None,
+            jumps: Jumps::new(),
         }
     }
 
     /// How far returning to the normal rate moves the clock forward, µs, as learned so far.
     pub fn exit_gain(&self) -> f64 {
-        self.exit_gain
+        self.jumps.exit_gain()
     }
 
     /// How far leaving the normal rate sets the clock back, µs, as learned so far.
     pub fn entry_jump(&self) -> f64 {
-        self.entry_jump
+        self.jumps.entry_jump()
     }
 
     /// One reading: the clock's error (µs, positive ahead) at `read_at`.
     pub fn record(&mut self, read_at: LocalTime, error: f64) {
-        self.last_read = Some(self.last_read.map_or(read_at, |t| t.max(read_at)));
-        self.readings.push_back((read_at, error));
-        if self.readings.len() > MEDIAN_OF {
-            self.readings.pop_front();
-        }
-        if let Some(fit) = &mut self.fit {
-            fit.add(read_at, error);
-        }
+        self.readings.record(read_at, error);
     }
 
     /// Whether the player is reading its clock, so that it is what to steer by.
     pub fn is_reading(&self, now: LocalTime) -> bool {
-        self.last_read.is_some_and(|t| now - t <= FRESH)
+        self.readings.is_reading(now)
     }
 
     /// Starts afresh after anything but this steering moved the clock or set the rate (a seek,
@@ -255,9 +169,7 @@ impl ClockSteering {
     pub fn restart(&mut self, now: LocalTime) {
         self.readings.clear();
         self.stuck_since = None;
-        self.entry = None;
-        self.fit = None;
-        self.exit = None;
+        self.jumps.forget();
         self.phase = Phase::Resting;
         self.settled_at = Some(now + SETTLE);
     }
@@ -271,19 +183,7 @@ impl ClockSteering {
     /// The clock's error now, when enough fresh readings are at hand: while correcting fast,
     /// along the correction's slope once the fit holds enough of them.
     pub fn error(&self, now: LocalTime) -> Option<f64> {
-        if !self.is_reading(now) {
-            return None;
-        }
-        let count = match self.phase {
-            Phase::Fast(..) => MEDIAN_WHILE_FAST,
-            _ => MEDIAN_OF,
-        };
-        let median = (self.readings.len() >= count).then(|| recent_median(&self.readings, count));
-        let along = self.fit.and_then(|fit| fit.error_at(now));
-        match (along, median) {
-            (Some(along), Some(median)) if (along - median).abs() <= FIT_AGREES => Some(along),
-            _ => median,
-        }
+        self.readings.error(now, self.correcting_fast())
     }
 
     /// Whether a fast correction is under way.
@@ -335,9 +235,7 @@ impl ClockSteering {
         if self.settled_at.is_some_and(|t| now < t) {
             return Steer::Hold;
         }
-        if let Some(ended_on) = self.exit.take() {
-            self.learn_exit_gain(error - ended_on);
-        }
+        self.jumps.learn_exit(error);
         let toward = -error.signum();
         match self.phase {
             _ if error.abs() > FAST_ENTER.0 as f64 || self.is_stuck(now) => {
@@ -359,10 +257,10 @@ impl ClockSteering {
     /// Begins a fast correction of `error`, in the direction that leaves the clock nearest the
     /// timeline once the entry's jump is over.
     fn begin_fast(&mut self, now: LocalTime, error: f64) -> Steer {
-        let direction = -(error - self.entry_jump).signum();
+        let direction = -(error - self.jumps.entry_jump()).signum();
         self.stuck_since = None;
         self.phase = Phase::Fast(direction, now);
-        self.entry = Some((now, error, direction));
+        self.jumps.entered(now, error, direction);
         self.fit_along(now + ENTRY_TRANSIENT, direction);
         Steer::Fast(direction)
     }
@@ -380,9 +278,9 @@ impl ClockSteering {
         if now < began + ENTRY_TRANSIENT {
             return Steer::Hold;
         }
-        self.learn_jump(now, error);
+        self.jumps.learn_entry(now, error, self.fast_rate);
         // How far beyond the aim the clock has come.
-        let past = direction * (error + self.exit_gain);
+        let past = direction * (error + self.jumps.exit_gain());
         if past > FAST_EXIT.0 as f64 {
             self.phase = Phase::Fast(-direction, began);
             self.fit_along(now + TURN_TRANSIENT, -direction);
@@ -397,32 +295,7 @@ impl ClockSteering {
     /// Averages the readings from `since` on along the slope of a fast correction in
     /// `direction`.
     fn fit_along(&mut self, since: LocalTime, direction: f64) {
-        self.fit = Some(SlopeFit::new(since, direction * self.fast_rate));
-    }
-
-    /// Once the entry's transient is over, how far the clock jumped: where it reads against
-    /// where the rate alone would have taken it.
-    fn learn_jump(&mut self, now: LocalTime, error: f64) {
-        let Some((began, error_then, direction)) = self.entry.take() else {
-            return;
-        };
-        let moved = direction * self.fast_rate * (now - began).0 as f64;
-        let jump = (error_then + moved - error).clamp(*JUMP_RANGE.start(), *JUMP_RANGE.end());
-        let share = if self.jumps_measured == 0 {
-            1.0
-        } else {
-            LEARNING_SHARE
-        };
-        self.entry_jump += share * (jump - self.entry_jump);
-        self.jumps_measured = self.jumps_measured.saturating_add(1);
-    }
-
-    /// What returning to the normal rate gave the clock, once it settled: `gain` µs.
-    fn learn_exit_gain(&mut self, gain: f64) {
-        self.exit_gain += LEARNING_SHARE * (gain - self.exit_gain);
-        self.exit_gain = self
-            .exit_gain
-            .clamp(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
+        self.readings.fit_along(since, direction * self.fast_rate);
     }
 
     fn is_stuck(&self, now: LocalTime) -> bool {
@@ -434,8 +307,7 @@ impl ClockSteering {
     /// returns to rest and the clock settles.
     fn settle(&mut self, now: LocalTime, error: Option<f64>) -> Steer {
         self.phase = Phase::Resting;
-        self.fit = None;
-        self.exit = error;
+        self.jumps.exited(error);
         self.readings.clear();
         self.stuck_since = None;
         self.settled_at = Some(now + SETTLE);
@@ -445,6 +317,7 @@ impl ClockSteering {
 
 #[cfg(test)]
 mod tests {
+    use super::jumps::EXIT_GAIN_GUESS;
     use super::*;
     use crate::sync::test_rng::Lcg;
 

@@ -1,0 +1,161 @@
+//! Where on the frame grid the controller steers: the player's presentation step, the offset
+//! of the timeline from the frames it shows, and the grid of the frames it last presented.
+//!
+//! A browser shows a frame only at a display refresh, and its renderer keeps a steady frame
+//! cadence until the media clock has drifted most of a frame away from it. With a step
+//! ([`Controller::set_presentation_step`]), the controller steers the clock to where frame
+//! starts fall on refreshes (see [`Controller::grid_offset`]), so every viewer on the same
+//! refresh grid shows the same frame, as far as can be from the tie between two. The grid
+//! arithmetic itself lives in [`crate::sync::presentation`].
+
+use super::{Controller, Observation, QUANTIZED_ERROR_FRAMES};
+use crate::sync::presentation::{grid_side, offset_on_grid, standard_frame_us, FrameGrid};
+use crate::sync::samples::recent_median;
+use crate::sync::time::{LocalTime, Span};
+use crate::sync::wire::GridSide;
+
+/// A step finer than this is continuous presentation for the controller's purposes; coarser
+/// than this is no display a person watches.
+const STEP_RANGE: std::ops::RangeInclusive<Span> = Span::ZERO..=Span::from_millis(100);
+/// How long the refreshes of the last presented frame stay a grid to start on: a display's
+/// refresh drifts from the local clock by tens of ppm, milliseconds a minute.
+const PRESENTED_GRID_FRESH: Span = Span::from_secs(10);
+
+/// What the controller knows of the player's frame grid.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Grid {
+    /// The player's presentation step (zero: continuous).
+    pub(super) step: Span,
+    /// The frame grid offset in use, µs (see [`Controller::grid_offset`]).
+    pub(super) offset: Option<f64>,
+    /// The grid sides older viewers announced, oldest first (see [`GridSide`]).
+    older_sides: Vec<GridSide>,
+    /// The latest frame presented while playing: its media time, and a display refresh.
+    pub(super) last_presented: Option<Observation>,
+}
+
+impl Grid {
+    pub(super) fn new() -> Grid {
+        Grid {
+            step: Span::ZERO,
+            offset: None,
+            older_sides: Vec::new(),
+            last_presented: None,
+        }
+    }
+}
+
+impl Controller {
+    /// Sets how finely the player can place a frame in time (see the module notes); `false`
+    /// (and no change) for a step outside 0–100 ms.
+    pub fn set_presentation_step(&mut self, step: Span) -> bool {
+        if !STEP_RANGE.contains(&step) {
+            return false;
+        }
+        self.grid.step = step;
+        true
+    }
+
+    /// The player's presentation step (zero: continuous).
+    pub fn presentation_step(&self) -> Span {
+        self.grid.step
+    }
+
+    /// Whether the player's frames are quantized coarsely enough to matter.
+    pub(super) fn quantized(&self) -> bool {
+        self.grid.step > self.cfg.deadband_enter
+    }
+
+    /// Where on the frame grid the clock is steered, off the timeline (see `grid_offset`); `None`
+    /// for a player whose frames are not quantized, or before any frame was seen.
+    pub fn frame_grid_offset(&self) -> Option<Span> {
+        self.grid
+            .offset
+            .filter(|_| self.quantized())
+            .map(|g| Span(g as i64))
+    }
+
+    /// The frame grid offset in use and the state it was measured for, to announce to
+    /// younger viewers (see [`GridSide`]).
+    pub fn grid_side(&self) -> Option<GridSide> {
+        Some(GridSide {
+            state: self.planning.planned?,
+            offset: self.frame_grid_offset()?,
+        })
+    }
+
+    /// The grid sides the viewers older than this one announced, oldest first.
+    pub fn set_older_grid_sides(&mut self, sides: Vec<GridSide>) {
+        self.grid.older_sides = sides;
+    }
+
+    /// The grid this player presented frames on, while it played within the last
+    /// [`PRESENTED_GRID_FRESH`]: a frame it presented and the refresh it was presented at, and
+    /// the presentation step as both the refresh and the frame (frames are presented once per
+    /// step), taken to the standard frame rate it measures (see [`standard_frame_us`]). A start
+    /// moved onto it (see [`FrameGrid::align`]) puts the new timeline's frames on this screen's
+    /// refreshes, far from the tie between two frames where viewers sharing the screen would
+    /// each pick a side of their own.
+    pub fn presented_grid(&self, now: LocalTime) -> Option<FrameGrid> {
+        let last = self
+            .grid
+            .last_presented
+            .filter(|o| now - o.presented_at <= PRESENTED_GRID_FRESH)?;
+        let step = standard_frame_us(self.grid.step);
+        self.quantized().then_some(FrameGrid {
+            vsync: last.presented_at,
+            refresh_us: step,
+            frame: last.media_time,
+            frame_us: step,
+        })
+    }
+
+    /// Where on the frame grid the timeline falls at the instants frames are shown (µs, within
+    /// half a step either way): what the clock is steered to, rather than the timeline itself.
+    ///
+    /// A renderer shows, at each refresh, the frame whose start is nearest its clock. A clock on
+    /// the timeline can therefore sit anywhere up to half a frame from the frame it shows, and
+    /// at half a frame the smallest error flips the picture to the next frame, for as long as
+    /// the clock rests there. The presented frames' errors are whole frames plus this offset,
+    /// the same for every frame and every viewer on the same refresh grid; moving the clock by
+    /// it puts every frame start exactly on a refresh, half a frame from either tie, and viewers
+    /// sharing a screen's refreshes all move alike.
+    ///
+    /// An offset near half a step is as near one frame as the next: measured afresh each time,
+    /// noise can put it just past half a step for one viewer and just short of it for another
+    /// (or for one, then the other), and they chase each other a frame apart. So the offset is
+    /// kept: the next is the one of its equals (a whole step apart) nearest the last, up to a
+    /// hysteresis past half a step (see [`crate::sync::presentation`]); viewers that agreed stay
+    /// agreed as the offset crosses half a step. It is kept through the moments the errors are
+    /// forgotten within one state (a correction, a stall), which move the clock, not the grid; a
+    /// new state measures it afresh.
+    pub(super) fn grid_offset(&mut self) -> f64 {
+        if !self.quantized() {
+            return 0.0;
+        }
+        if self.rate.window.is_empty() {
+            return self.grid.offset.unwrap_or(0.0);
+        }
+        let step = self.grid.step.0 as f64;
+        let wrapped = offset_on_grid(self.rate.window.iter().map(|&(_, error)| error), step);
+        let oldest_side = self
+            .grid
+            .older_sides
+            .iter()
+            .find(|side| Some(side.state) == self.planning.planned)
+            .map(|side| side.offset.0 as f64);
+        let offset = grid_side(wrapped, self.grid.offset, oldest_side, step);
+        self.grid.offset = Some(offset);
+        offset
+    }
+
+    /// Whether the latest presented frames show another frame than the grid says: their median
+    /// error beyond `grid` (µs), when it is half a step or more.
+    pub(super) fn frames_off_grid(&self, grid: f64) -> Option<f64> {
+        if !self.quantized() || self.rate.window.len() < QUANTIZED_ERROR_FRAMES {
+            return None;
+        }
+        let off = recent_median(&self.rate.window, QUANTIZED_ERROR_FRAMES) - grid;
+        (off.abs() >= self.grid.step.0 as f64 / 2.0).then_some(off)
+    }
+}

@@ -1,0 +1,80 @@
+//! Windows of timed errors, `(local instant, error in µs)`, and the two ways the engine reads
+//! one: the median of the latest samples (for errors that move in whole frames, and for the
+//! media clock's scattered readings) and a line fit read at an instant (for continuous errors).
+
+use super::time::LocalTime;
+use std::collections::VecDeque;
+
+/// Median of the latest `count` errors in the window: follows a one-step jump within a few
+/// samples and ignores a single late or early one. Zero for an empty window.
+pub(crate) fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -> f64 {
+    let mut latest: Vec<f64> = window.iter().rev().take(count).map(|(_, e)| *e).collect();
+    if latest.is_empty() {
+        return 0.0;
+    }
+    latest.sort_by(f64::total_cmp);
+    let mid = latest.len() / 2;
+    if latest.len() % 2 == 1 {
+        latest[mid]
+    } else {
+        (latest[mid - 1] + latest[mid]) / 2.0
+    }
+}
+
+/// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
+/// and accounts for the error's current trend (the rate being applied). Zero for an empty
+/// window.
+pub(crate) fn line_at(window: &VecDeque<(LocalTime, f64)>, now: LocalTime) -> f64 {
+    let Some(&(t0, _)) = window.front() else {
+        return 0.0;
+    };
+    let n = window.len() as f64;
+    let tm = window.iter().map(|(t, _)| (*t - t0).0 as f64).sum::<f64>() / n;
+    let em = window.iter().map(|(_, e)| *e).sum::<f64>() / n;
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for (t, e) in window {
+        let dx = (*t - t0).0 as f64 - tm;
+        sxx += dx * dx;
+        sxy += dx * (e - em);
+    }
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    em + slope * ((now - t0).0 as f64 - tm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(samples: &[(i64, f64)]) -> VecDeque<(LocalTime, f64)> {
+        samples.iter().map(|&(t, e)| (LocalTime(t), e)).collect()
+    }
+
+    #[test]
+    fn the_median_is_of_the_latest_samples_only() {
+        let w = window(&[(0, 100.0), (1, 5.0), (2, -20.0), (3, 7.0)]);
+        // The latest three: 5, -20, 7.
+        assert_eq!(recent_median(&w, 3), 5.0);
+        // An even count takes the middle two's mean.
+        assert_eq!(recent_median(&w, 2), -6.5);
+        // More than there are: all of them.
+        assert_eq!(recent_median(&w, 10), 6.0);
+        assert_eq!(recent_median(&VecDeque::new(), 5), 0.0);
+    }
+
+    #[test]
+    fn a_single_outlier_does_not_move_the_median() {
+        let w = window(&[(0, 1.0), (1, 2.0), (2, -20_000.0), (3, 1.5), (4, 2.5)]);
+        assert_eq!(recent_median(&w, 5), 1.5);
+    }
+
+    #[test]
+    fn the_line_is_read_at_the_instant_asked() {
+        // An error growing by 2 µs per µs, read ahead of the last sample.
+        let w = window(&[(0, 0.0), (10, 20.0), (20, 40.0), (30, 60.0)]);
+        assert!((line_at(&w, LocalTime(40)) - 80.0).abs() < 1e-9);
+        // One instant only: its error, whatever the instant.
+        let w = window(&[(5, 3.0), (5, 5.0)]);
+        assert_eq!(line_at(&w, LocalTime(50)), 4.0);
+        assert_eq!(line_at(&VecDeque::new(), LocalTime(50)), 0.0);
+    }
+}
