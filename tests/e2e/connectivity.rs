@@ -50,25 +50,21 @@ async fn connects_over(test_name: &str, shape: Shape, play: bool) -> Result<()> 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "waits for the app side of issue 16 (turn_urls, path and reason in the people list)"]
 async fn behind_two_ordinary_nats_friends_connect_through_stun_not_the_relay() -> Result<()> {
     connects_over("ordinary_nats_use_stun", Shape::Nat, false).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "waits for the app side of issue 16 (turn_urls, path and reason in the people list)"]
 async fn behind_two_symmetric_nats_friends_connect_through_coturn_in_sync() -> Result<()> {
     connects_over("symmetric_nats_use_coturn", Shape::SymmetricNat, true).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "waits for the app side of issue 16 (turn_urls, path and reason in the people list)"]
 async fn with_relay_only_policy_the_party_works_through_coturn_alone() -> Result<()> {
     connects_over("relay_only_policy", Shape::RelayOnly, true).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "waits for the app side of issue 16 (turn_urls, path and reason in the people list)"]
 async fn where_udp_cannot_leave_friends_connect_over_turn_tcp() -> Result<()> {
     let world = World::start(
         "udp_blocked_uses_turn_tcp",
@@ -121,7 +117,6 @@ async fn unreachable_says_why(test_name: &str, options: WorldOptions, reason: &s
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "waits for the app side of issue 16 (turn_urls, path and reason in the people list)"]
 async fn with_coturn_stopped_behind_symmetric_nats_the_list_says_the_relay_did_not_answer(
 ) -> Result<()> {
     let options = WorldOptions {
@@ -132,7 +127,6 @@ async fn with_coturn_stopped_behind_symmetric_nats_the_list_says_the_relay_did_n
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "waits for the app side of issue 16 (turn_urls, path and reason in the people list)"]
 async fn with_no_relay_configured_behind_symmetric_nats_the_list_says_so() -> Result<()> {
     let options = WorldOptions {
         turn_configured: false,

@@ -8,6 +8,10 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// What tests are served instead of the shipped `config.json`: the shipped one names a public
+/// STUN server, and nothing a test does may reach beyond this machine.
+pub const LOCAL_CONFIG: &str = r#"{"signaling_url": "/ws", "ice_servers": []}"#;
+
 #[derive(Default, Clone)]
 pub struct ServerOptions {
     /// Test-only: the endpoint appends every relayed payload to this file.
@@ -16,7 +20,7 @@ pub struct ServerOptions {
     pub media: Vec<PathBuf>,
     /// Where to listen; a free loopback port by default.
     pub listen: Option<String>,
-    /// Served as `config.json` instead of the one that ships (a test's own ICE servers).
+    /// Served as `config.json`; [`LOCAL_CONFIG`] when unset.
     pub config_json: Option<String>,
     /// The TURN secret shared with the test's coturn, so welcomes carry credentials.
     pub turn_secret_file: Option<PathBuf>,
@@ -26,23 +30,17 @@ pub struct TestServer {
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub url: String,
     options: ServerOptions,
-    /// What is served: `dist/` itself, or a copy of it with the test media beside it.
+    /// What is served: a copy of `dist/` with the test's config and media.
     site: Site,
     process: Option<Child>,
 }
 
-enum Site {
-    Dist(PathBuf),
-    /// A copy of `dist/` with test media or a test's `config.json`.
-    Copy(tempfile::TempDir),
-}
+/// A copy of `dist/` with the test's `config.json` and media beside it.
+struct Site(tempfile::TempDir);
 
 impl Site {
     fn prepare(media: &[PathBuf], config_json: Option<&str>) -> Result<Self> {
         let dist = path_from_env("INSIEME_DIST", "dist")?;
-        if media.is_empty() && config_json.is_none() {
-            return Ok(Site::Dist(dist));
-        }
         let dir = tempfile::Builder::new()
             .prefix("insieme-e2e-site-")
             .tempdir()?;
@@ -61,17 +59,15 @@ impl Site {
             std::fs::copy(file, dir.path().join(name))
                 .with_context(|| format!("copying {}", file.display()))?;
         }
-        if let Some(config) = config_json {
-            std::fs::write(dir.path().join("config.json"), config)?;
-        }
-        Ok(Site::Copy(dir))
+        std::fs::write(
+            dir.path().join("config.json"),
+            config_json.unwrap_or(LOCAL_CONFIG),
+        )?;
+        Ok(Site(dir))
     }
 
     fn path(&self) -> &std::path::Path {
-        match self {
-            Site::Dist(path) => path,
-            Site::Copy(dir) => dir.path(),
-        }
+        self.0.path()
     }
 }
 
