@@ -22,6 +22,7 @@ use harness::actions::{gather, load_clip, seek_with_slider};
 use harness::host_load::CpuTimes;
 use harness::media::{party_with_clip, range, wait_for_sync};
 use harness::{Browser, Party};
+use insieme::stats;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const JOIN_AFTER: Duration = Duration::from_secs(5);
@@ -151,7 +152,7 @@ async fn run(party: &Party) -> Result<(serde_json::Value, serde_json::Value)> {
             .iter()
             .flat_map(|&(from, to)| spreads_of(&records, from, to, at))
             .collect();
-        spreads.sort_by(f64::total_cmp);
+        stats::sort(&mut spreads);
         spreads
     };
     let offsets = sorted_spreads(position_at);
@@ -171,9 +172,9 @@ async fn run(party: &Party) -> Result<(serde_json::Value, serde_json::Value)> {
         "peers": 3,
         "duration_s": ((ended_at - joined_at) / 1000.0).round(),
         "samples": offsets.len(),
-        "offset_p50_ms": percentile(&offsets, 0.50),
-        "offset_p95_ms": percentile(&offsets, 0.95),
-        "offset_p99_ms": percentile(&offsets, 0.99),
+        "offset_p50_ms": stats::percentile_of_sorted(&offsets, 50.0),
+        "offset_p95_ms": stats::percentile_of_sorted(&offsets, 95.0),
+        "offset_p99_ms": stats::percentile_of_sorted(&offsets, 99.0),
         "offset_max_ms": offsets.last().copied(),
         "join_to_synced_ms": join_to_synced,
         "seek_converge_ms": seek_converge,
@@ -187,9 +188,9 @@ async fn run(party: &Party) -> Result<(serde_json::Value, serde_json::Value)> {
         "rate_dev_p95_max": rate_devs(&rates),
         // Extra, not the target metric: each viewer's timeline fitted over ±250 ms of its frames,
         // so one-frame presentation irregularity does not count as offset.
-        "timeline_offset_p50_ms": percentile(&smoothed, 0.50),
-        "timeline_offset_p95_ms": percentile(&smoothed, 0.95),
-        "timeline_offset_p99_ms": percentile(&smoothed, 0.99),
+        "timeline_offset_p50_ms": stats::percentile_of_sorted(&smoothed, 50.0),
+        "timeline_offset_p95_ms": stats::percentile_of_sorted(&smoothed, 95.0),
+        "timeline_offset_p99_ms": stats::percentile_of_sorted(&smoothed, 99.0),
         // The machine while it played: the share of CPU time the hypervisor gave other guests
         // (steal) and the share left idle. A few percent of steal keeps viewers a frame apart
         // far more often (README), so runs compare only at similar steal.
@@ -305,13 +306,8 @@ fn rate_devs(viewers: &[Vec<f64>]) -> Vec<[f64; 2]> {
     viewers
         .iter()
         .map(|rates| {
-            let mut devs: Vec<f64> = rates.iter().map(|r| (r - 1.0).abs()).collect();
-            devs.sort_by(f64::total_cmp);
-            if devs.is_empty() {
-                [0.0, 0.0]
-            } else {
-                [percentile(&devs, 0.95), *devs.last().expect("not empty")]
-            }
+            let devs: Vec<f64> = rates.iter().map(|r| (r - 1.0).abs()).collect();
+            stats::percentiles(&devs, [95.0, 100.0]).unwrap_or([0.0, 0.0])
         })
         .collect()
 }
@@ -422,18 +418,10 @@ fn mean_offsets_from_first(records: &[Vec<Frame>], from: f64, to: f64) -> Vec<f6
 }
 
 fn own_jitter_p95(frames: &[Frame]) -> f64 {
-    let mut steps: Vec<f64> = frames
+    let steps: Vec<f64> = frames
         .windows(2)
         .filter(|w| w[1].0 - w[0].0 < 100.0 && w[1].1 >= w[0].1)
         .map(|w| ((w[1].0 - w[0].0) - (w[1].1 - w[0].1) * 1000.0).abs())
         .collect();
-    if steps.is_empty() {
-        return 0.0;
-    }
-    steps.sort_by(f64::total_cmp);
-    percentile(&steps, 0.95)
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    stats::percentile(&steps, 95.0).unwrap_or(0.0)
 }

@@ -1,10 +1,15 @@
-//! Medians and percentiles of samples, by one rule everywhere.
+//! Medians and percentiles of samples: the one place they are computed, for the engine, the
+//! simulator, the benches and the tests.
 //!
 //! The rule is nearest rank, without interpolation: percentile `p` of `n` sorted values is the
 //! value at index `round(p / 100 × (n − 1))` (halves round up). Every result is a value that
 //! was measured (a frame offset, a start lead), never an average of two, which matters where
 //! values wrap around or come in whole frames. The median is percentile 50: the middle value,
 //! and for an even count the upper of the two middle ones.
+//!
+//! One exception, kept apart under its own name: [`median_interpolated`], the textbook median
+//! (the mean of the two middle values for an even count), which the controller's error windows
+//! have always used; moving them to the rule above would change how the engine steers.
 //!
 //! Values sort by `f64::total_cmp`, so a NaN sorts last (after `+inf`) instead of panicking.
 
@@ -48,6 +53,20 @@ pub fn median(values: &[f64]) -> Option<f64> {
     percentile(values, 50.0)
 }
 
+/// The textbook median of `values` in any order: the middle value, and for an even count the
+/// mean of the two middle ones (so not always a measured value); `None` when there are none.
+/// The controller's windows of errors use it (`sync::samples::recent_median`).
+pub fn median_interpolated(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sort(&mut sorted);
+    let mid = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(sorted[mid]),
+        _ => Some((sorted[mid - 1] + sorted[mid]) / 2.0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +78,18 @@ mod tests {
         assert_eq!(median(&[1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[7.0]), Some(7.0));
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn the_interpolated_median_averages_the_two_middle_values_of_an_even_count() {
+        assert_eq!(median_interpolated(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median_interpolated(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median_interpolated(&[-20.0, 7.0]), Some(-6.5));
+        assert_eq!(median_interpolated(&[7.0]), Some(7.0));
+        assert_eq!(median_interpolated(&[]), None);
+        // For an odd count it is the median.
+        let odd = [9.0, -3.0, 4.0, 4.5, 0.0];
+        assert_eq!(median_interpolated(&odd), median(&odd));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! which side of half a step it keeps).
 
 use super::time::{LocalTime, MediaTime, Span};
+use crate::stats;
 use std::collections::VecDeque;
 
 /// Samples each median is taken over.
@@ -155,12 +156,8 @@ pub(crate) fn standard_frame_us(step: Span) -> f64 {
 /// median of the errors, each wrapped into that range. Errors scattered across the wrap point
 /// (an offset of half a step) sort to both ends, and the median is one of them: the same offset.
 pub(crate) fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
-    let mut wrapped: Vec<f64> = errors.map(|x| x - (x / step).round() * step).collect();
-    if wrapped.is_empty() {
-        return 0.0;
-    }
-    wrapped.sort_by(f64::total_cmp);
-    wrapped[wrapped.len() / 2]
+    let wrapped: Vec<f64> = errors.map(|x| x - (x / step).round() * step).collect();
+    stats::median(&wrapped).unwrap_or(0.0)
 }
 
 /// Which of `wrapped` (µs, within half a `step` either way) and its equals a whole step apart
@@ -201,13 +198,12 @@ fn push_plausible(samples: &mut VecDeque<f64>, ms: f64) {
     samples.push_back(ms);
 }
 
+/// The median ([`stats::median`]) of the samples, once there are enough to trust.
 fn median(samples: &VecDeque<f64>) -> Option<f64> {
     if samples.len() < MIN_SAMPLES {
         return None;
     }
-    let mut sorted: Vec<f64> = samples.iter().copied().collect();
-    sorted.sort_by(f64::total_cmp);
-    Some(sorted[sorted.len() / 2])
+    stats::median(&samples.iter().copied().collect::<Vec<_>>())
 }
 
 #[cfg(test)]

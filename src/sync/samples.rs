@@ -3,22 +3,15 @@
 //! media clock's scattered readings) and a line fit read at an instant (for continuous errors).
 
 use super::time::LocalTime;
+use crate::stats;
 use std::collections::VecDeque;
 
 /// Median of the latest `count` errors in the window: follows a one-step jump within a few
-/// samples and ignores a single late or early one. Zero for an empty window.
+/// samples and ignores a single late or early one. For an even count, the mean of the two
+/// middle errors ([`stats::median_interpolated`]). Zero for an empty window.
 pub(crate) fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -> f64 {
-    let mut latest: Vec<f64> = window.iter().rev().take(count).map(|(_, e)| *e).collect();
-    if latest.is_empty() {
-        return 0.0;
-    }
-    latest.sort_by(f64::total_cmp);
-    let mid = latest.len() / 2;
-    if latest.len() % 2 == 1 {
-        latest[mid]
-    } else {
-        (latest[mid - 1] + latest[mid]) / 2.0
-    }
+    let latest: Vec<f64> = window.iter().rev().take(count).map(|(_, e)| *e).collect();
+    stats::median_interpolated(&latest).unwrap_or(0.0)
 }
 
 /// Least-squares line through the window's errors, read at `now`: averages frame-timing noise

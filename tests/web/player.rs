@@ -3,6 +3,7 @@
 //! what a viewer would notice: one or two 60 Hz frames.
 
 use crate::{test_host, window};
+use insieme::stats;
 use insieme::ui::stage::{format_clock, SourceBox, VideoStage, VideoUrl, VideoUrlProblem};
 use insieme::web::player::{
     now_ms, pitch_preserved, use_video_player_with_options, FrameObservation, FrameSource,
@@ -171,10 +172,7 @@ async fn frames_are_observed_at_60_fps_on_the_performance_clock() {
         .unwrap_or(first);
     let slope = (last.media_time_secs - settled.media_time_secs) * 1000.0
         / (last.presented_at_ms - settled.presented_at_ms);
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = |v: Vec<f64>| stats::median(&v).expect("frames were presented");
     let shown_step = median(
         frames
             .windows(2)
@@ -285,11 +283,10 @@ async fn measure_rate(rig: &Rig, video: &web_sys::HtmlVideoElement) -> (f64, f64
         samples.push((now_ms(), video.current_time()));
     }
     rig.player.pause().unwrap();
-    let mut slopes: Vec<f64> = samples
+    let slopes: Vec<f64> = samples
         .windows(2)
         .map(|w| (w[1].1 - w[0].1) * 1000.0 / (w[1].0 - w[0].0))
         .collect();
-    slopes.sort_by(f64::total_cmp);
     let frames: Vec<_> = rig.log.borrow().frames[frames_from..]
         .iter()
         .copied()
@@ -298,7 +295,8 @@ async fn measure_rate(rig: &Rig, video: &web_sys::HtmlVideoElement) -> (f64, f64
     let (first, last) = (frames[0], frames[frames.len() - 1]);
     let frame_slope = (last.media_time_secs - first.media_time_secs) * 1000.0
         / (last.presented_at_ms - first.presented_at_ms);
-    (slopes[slopes.len() / 2], frame_slope)
+    let slope = stats::median(&slopes).expect("ten steps were timed");
+    (slope, frame_slope)
 }
 
 #[wasm_bindgen_test]
@@ -397,11 +395,7 @@ async fn play_at_starts_within_two_frames_of_the_requested_time() {
         }
         sleep(100).await;
     }
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = |v: &[f64]| stats::median(v).expect("starts were timed");
     let abs_errors: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
     // Timers fire late on a busy machine (these tests share two cores with builds), so the bound
     // is "well within a frame", not a timing target; precision is measured by `bench e2e`.

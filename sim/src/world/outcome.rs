@@ -1,4 +1,7 @@
 //! A run's measurements, and the summaries the benchmark and the tests read from them.
+//! Percentiles are [`insieme::stats`]'s nearest rank, as everywhere else.
+
+use insieme::stats;
 
 /// Measurements of a run.
 #[derive(Clone, Debug, Default)]
@@ -45,17 +48,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Percentile `p` (0–100) of the offsets; NaN without samples.
     pub fn percentile(&self, p: f64) -> f64 {
         self.percentiles([p])[0]
     }
-    /// Several percentiles of the offsets at once, sorting them once.
+    /// Several percentiles of the offsets at once, sorting them once; NaN without samples.
     pub fn percentiles<const N: usize>(&self, ps: [f64; N]) -> [f64; N] {
-        if self.offsets_ms.is_empty() {
-            return [f64::NAN; N];
-        }
-        let mut v = self.offsets_ms.clone();
-        v.sort_by(f64::total_cmp);
-        ps.map(|p| nearest_rank(&v, p))
+        stats::percentiles(&self.offsets_ms, ps).unwrap_or([f64::NAN; N])
     }
     /// Rate changes per viewer per minute of presence.
     pub fn rate_changes_per_min(&self) -> f64 {
@@ -93,18 +92,14 @@ impl Outcome {
     /// Percentile `p` of the media clocks' spread over the samples taken at true times (s) for
     /// which `when` holds; NaN without such samples.
     pub fn clock_percentile_when(&self, p: f64, when: impl Fn(f64) -> bool) -> f64 {
-        let mut v: Vec<f64> = self
+        let v: Vec<f64> = self
             .clock_offsets_ms
             .iter()
             .zip(&self.offsets_at_s)
             .filter(|(_, t)| when(**t))
             .map(|(x, _)| *x)
             .collect();
-        if v.is_empty() {
-            return f64::NAN;
-        }
-        v.sort_by(f64::total_cmp);
-        nearest_rank(&v, p)
+        stats::percentile(&v, p).unwrap_or(f64::NAN)
     }
     pub fn max_offset(&self) -> f64 {
         self.offsets_ms.iter().copied().fold(f64::NAN, f64::max)
@@ -125,10 +120,4 @@ fn per_minute(count: u64, secs: f64) -> f64 {
     } else {
         0.0
     }
-}
-
-/// Percentile `p` of sorted, non-empty `v`: the nearest sample.
-fn nearest_rank(v: &[f64], p: f64) -> f64 {
-    let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-    v[i.min(v.len() - 1)]
 }
