@@ -136,8 +136,7 @@ impl ClockEstimator {
         t3: i64,
         t4: LocalTime,
     ) -> Result<Sample, SampleError> {
-        if !(t1.is_sane() && t4.is_sane()) || !(LocalTime(t2).is_sane() && LocalTime(t3).is_sane())
-        {
+        if !(t1.is_sane() && t4.is_sane() && LocalTime(t2).is_sane() && LocalTime(t3).is_sane()) {
             return Err(SampleError::OutOfRange);
         }
         let held = t3 - t2;
