@@ -29,9 +29,9 @@ pub(crate) mod samples;
 pub mod start_lead;
 pub mod state;
 #[cfg(test)]
-pub(crate) mod test_harness;
+pub(crate) mod test_cases;
 #[cfg(test)]
-mod test_rng;
+pub(crate) mod test_harness;
 pub mod time;
 pub mod wire;
 

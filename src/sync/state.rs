@@ -368,7 +368,8 @@ pub fn apply_intent(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::test_rng::Lcg;
+    use crate::sync::test_cases::deterministic;
+    use proptest::prelude::*;
 
     #[test]
     fn a_released_hold_plays_on_from_the_held_position() {
@@ -467,33 +468,70 @@ mod tests {
         .is_err());
     }
 
-    /// 31 random bits (the sequence these property tests were written with).
-    fn draw(rng: &mut Lcg) -> u64 {
-        rng.next() >> 22
+    /// Most writes in one generated history.
+    const MAX_WRITES: usize = 20;
+
+    /// One write in a generated history: by which peer, after merging which of the writes sent
+    /// before it (concurrency), at which wall time, seeking where.
+    #[derive(Clone, Debug)]
+    struct Write {
+        writer: prop::sample::Index,
+        seen: Vec<bool>,
+        wall: i64,
+        seek_to: i64,
     }
 
-    /// Property: whatever order a set of concurrent and causal writes is delivered in (with
-    /// duplicates), every replica ends on the same state, and it is the largest stamp.
-    #[test]
-    fn concurrent_writes_converge_whatever_the_delivery_order() {
-        for seed in 0..300u64 {
-            let mut rng = Lcg(seed);
-            let peers = 2 + (draw(&mut rng) % 4) as usize;
+    fn write() -> impl Strategy<Value = Write> {
+        (
+            any::<prop::sample::Index>(),
+            prop::collection::vec(any::<bool>(), MAX_WRITES),
+            0..5i64, // many equal walls on purpose
+            0..1000i64,
+        )
+            .prop_map(|(writer, seen, wall, seek_to)| Write {
+                writer,
+                seen,
+                wall,
+                seek_to,
+            })
+    }
+
+    /// Peers, their writes, and for each peer an order to deliver every write in, half of them
+    /// twice.
+    fn history() -> impl Strategy<Value = (usize, Vec<Write>, Vec<Vec<usize>>)> {
+        (2..=5usize, prop::collection::vec(write(), 1..=MAX_WRITES)).prop_flat_map(
+            |(peers, writes)| {
+                let n = writes.len();
+                let order: Vec<usize> = (0..n).chain(0..n / 2).collect();
+                let orders = prop::collection::vec(Just(order).prop_shuffle(), peers);
+                (Just(peers), Just(writes), orders)
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(deterministic(300))]
+
+        /// Property: whatever order a set of concurrent and causal writes is delivered in (with
+        /// duplicates), every replica ends on the same state, and it is the largest stamp.
+        #[test]
+        fn concurrent_writes_converge_whatever_the_delivery_order(
+            (peers, writes, orders) in history()
+        ) {
             let mut regs: Vec<Register> = (0..peers).map(|_| Register::new()).collect();
             let mut sent: Vec<Versioned> = Vec::new();
-            for _ in 0..(1 + draw(&mut rng) % 20) {
-                let w = (draw(&mut rng) as usize) % peers;
-                // Writers see a random subset of what was sent so far (concurrency).
-                for s in &sent {
-                    if draw(&mut rng) % 2 == 0 {
+            for write in &writes {
+                let w = write.writer.index(peers);
+                for (s, seen) in sent.iter().zip(&write.seen) {
+                    if *seen {
                         regs[w].merge(s.clone());
                     }
                 }
-                let wall = RoomTime((draw(&mut rng) % 5) as i64); // many equal walls on purpose
+                let wall = RoomTime(write.wall);
                 let cur = regs[w].get().map(|v| v.playback.clone());
                 let p = apply_intent(
                     cur.as_ref(),
-                    &Intent::Seek(MediaTime(draw(&mut rng) as i64 % 1000)),
+                    &Intent::Seek(MediaTime(write.seek_to)),
                     wall,
                     leads(),
                 )
@@ -501,21 +539,14 @@ mod tests {
                 sent.push(regs[w].write(wall, PeerId(w as u64), p));
             }
             let expected = sent.iter().map(|v| v.stamp).max().unwrap();
-            for r in regs.iter_mut() {
-                let mut order: Vec<usize> = (0..sent.len()).chain(0..sent.len() / 2).collect();
-                for i in (1..order.len()).rev() {
-                    order.swap(i, (draw(&mut rng) as usize) % (i + 1));
-                }
-                for i in order {
+            for (r, order) in regs.iter_mut().zip(&orders) {
+                for &i in order {
                     r.merge(sent[i].clone());
                 }
-                assert_eq!(r.get().unwrap().stamp, expected, "seed {seed}");
+                prop_assert_eq!(r.get().unwrap().stamp, expected);
             }
             let first = regs[0].get().cloned();
-            assert!(
-                regs.iter().all(|r| r.get().cloned() == first),
-                "seed {seed}"
-            );
+            prop_assert!(regs.iter().all(|r| r.get().cloned() == first));
         }
     }
 
