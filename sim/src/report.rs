@@ -3,7 +3,8 @@
 use crate::world::Outcome;
 use serde::Serialize;
 
-/// A target from the issue, checked against a row.
+/// A target the engine is held to (listed beside each scenario in `sync-bench`), checked
+/// against a row.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Target {
     P95(f64),
@@ -25,7 +26,8 @@ impl Target {
     }
 }
 
-/// One scenario's results, in the JSON shape the issue specifies (plus extra context).
+/// One scenario's results, as `target/bench/sync.json` holds them (the percentiles and
+/// tallies the targets read, plus extra context).
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
     pub name: String,

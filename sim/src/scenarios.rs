@@ -1,11 +1,12 @@
-//! The fixed scenarios: the benchmark's five from the issue (plus a stall scenario, and screen
-//! scenarios where frames appear only at display refreshes, one with a drifting media clock, and
-//! two where the pages read their media clocks too), and shorter variants for the regression
-//! tests.
+//! The fixed scenarios: the benchmark's five networks (LAN, WAN, an intent storm, the reference
+//! leaving, churn), a stall scenario, a partition that heals, and screen scenarios where frames
+//! appear only at display refreshes (one with a drifting media clock, and some where the pages
+//! read their media clocks too), and shorter variants for the regression tests.
 //!
-//! Parameters are constants here, chosen from the issue's description of each network before
-//! any engine ran on them, and printed by the benchmark. They are not tuned to the engine: if
-//! the engine misses a target, the engine changes, not the scenario.
+//! Parameters are constants here, chosen from a description of each network written before any
+//! engine ran on them, and printed by the benchmark; the browser models' figures come from
+//! measurements in headless Chromium (`docs/measurements/player.md`). They are not tuned to the
+//! engine: if the engine misses a target, the engine changes, not the scenario.
 
 use crate::net::{Jitter, LinkSpec};
 use crate::player::{ClockReadingSpec, DisplaySpec};
@@ -243,8 +244,9 @@ pub fn screen(seed: u64, duration_s: f64, tell: bool) -> Scenario {
     sc
 }
 
-/// How slow the drifting player's media clock runs in `screen-drift`, ppm: a real browser's
-/// media clock (driven by the sound card) fell one 60 Hz frame behind every ~9 s, about this.
+/// How slow the drifting player's media clock runs in `screen-drift`, ppm: about as slow as a
+/// real browser's media clock (driven by the sound card) was measured to run
+/// (`docs/measurements/player.md`).
 pub const DRIFT_PPM: f64 = 2_000.0;
 
 /// `screen` (engines told step and phase) with the media clock of the viewer on slot 1 (there
@@ -257,10 +259,10 @@ pub fn screen_drift(seed: u64, duration_s: f64) -> Scenario {
     sc
 }
 
-/// A media clock as headless Chromium's with an audio track behaved when read and steered:
-/// readings scattered by 0.3 ms (measured 0.2–0.5 ms), 2.7 ms while the sound is stretched
-/// (measured 2.2–3.1 ms), set back 20 ms on leaving the normal rate (measured 19–27 ms),
-/// forward by up to 4 ms on returning to it; and the rate does nothing within 1/960 of 1.0.
+/// A media clock as headless Chromium's with an audio track behaved when read and steered
+/// (measured ranges in `docs/measurements/player.md`): readings scattered by 0.3 ms, 2.7 ms
+/// while the sound is stretched, set back 20 ms on leaving the normal rate, forward by up to
+/// 4 ms on returning to it; and the rate does nothing within 1/960 of 1.0.
 pub fn chromium_media_clock() -> ClockReadingSpec {
     ClockReadingSpec {
         noise_us_sd: 300.0,
@@ -274,11 +276,9 @@ pub fn chromium_media_clock() -> ClockReadingSpec {
 /// frame ([`chromium_media_clock`]), as the browser glue does while playing: the engines steer
 /// the clock rather than the frames.
 ///
-/// The rate takes effect within a frame, as measured there: 150 ms after a change from 1.05 to
-/// 0.95 (no stretch jump between those) the clock had moved 14.1 and 15.8 ms of the 15 ms an
-/// instant change moves it, the readings in between scattered by 2–3 ms. (The other `screen`
-/// scenarios draw 50–300 ms; with that, a fast correction overshoots, see the ignored test
-/// `clock_steering_with_a_slow_rate_response_does_not_hunt`.)
+/// The rate takes effect within a frame, as measured there ([`CHROMIUM_RATE_RESPONSE_MS`]).
+/// (The other `screen` scenarios draw 50–300 ms; with that, a fast correction overshoots, see
+/// the ignored test `clock_steering_with_a_slow_rate_response_does_not_hunt`.)
 pub fn screen_clock(seed: u64, duration_s: f64) -> Scenario {
     let mut sc = screen(seed, duration_s, true);
     sc.name = "screen-clock";
@@ -288,7 +288,7 @@ pub fn screen_clock(seed: u64, duration_s: f64) -> Scenario {
 }
 
 /// How quickly a rate change takes effect on Chromium's media clock, ms (the player's
-/// first-order time constant).
+/// first-order time constant): within a frame (measurements in `docs/measurements/player.md`).
 pub const CHROMIUM_RATE_RESPONSE_MS: (f64, f64) = (5.0, 20.0);
 
 /// `screen-clock` with the media clock of the viewer on slot 1 running [`DRIFT_PPM`] slow, as

@@ -326,7 +326,7 @@ fn a_joiner_starting_frames_off_is_brought_onto_the_frame() {
 /// Seeds 1–10 at 60 s: 11–156 rate changes a minute, viewers on different frames at rest
 /// 0.9–22 % of the time.
 #[test]
-#[ignore = "engine hunts when the rate takes effect slowly (clock_steering.rs: FAST_EXIT)"]
+#[ignore = "engine hunts when the rate takes effect slowly (src/sync/clock_steering/mod.rs: FAST_EXIT)"]
 fn clock_steering_with_a_slow_rate_response_does_not_hunt() {
     for seed in 1..=10 {
         let mut sc = scenarios::screen_clock(seed, 60.0);

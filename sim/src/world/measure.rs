@@ -4,7 +4,8 @@
 use super::World;
 use insieme::sync::Engine;
 
-/// Convergence tolerance used for "in sync" (from the issue).
+/// Convergence tolerance used for "in sync": viewers within 20 ms of one another, as the
+/// end-to-end benchmark counts it too (`examples/e2e_bench.rs`).
 pub const IN_SYNC_MS: f64 = 20.0;
 /// Seeks within this long after an intent or stall are attributed to it.
 const CAUSE_WINDOW_US: i64 = 5_000_000;
