@@ -204,7 +204,7 @@ impl Browser {
         timeout: std::time::Duration,
     ) -> Result<()> {
         let xpath = format!(
-            "//li[contains(@class,'person') and not(@data-state='connecting') and not(@data-state='reconnecting')]\
+            "//li[contains(@class,'person') and not(@data-state='connecting') and not(@data-state='reconnecting') and not(@data-state='unreachable')]\
              /span[@class='name' and normalize-space()='{name}']"
         );
         self.wait_for_xpath(&xpath, timeout)
