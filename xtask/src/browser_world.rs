@@ -44,11 +44,20 @@ impl BrowserWorld {
         let artifacts = workspace_root().join("target/e2e-artifacts");
         // Artifacts describe the last run only; stale ones would mislead.
         let _ = std::fs::remove_dir_all(&artifacts);
+        // `INSIEME_DIST` set by the caller serves another build of the app (e.g. an older
+        // commit's `dist/`, to compare before and after in one sitting).
+        let dist = match std::env::var_os("INSIEME_DIST") {
+            Some(other) => {
+                println!("xtask: serving the app from INSIEME_DIST={}", other.to_string_lossy());
+                PathBuf::from(other)
+            }
+            None => self.dist.clone(),
+        };
         let mut inner = self.cargo();
         inner
             .arg("--offline") // a global flag, so it stays cargo's even when `run_args` has `--`
             .args(run_args)
-            .env("INSIEME_DIST", &self.dist)
+            .env("INSIEME_DIST", &dist)
             .env("INSIEME_SIGNAL_BIN", &self.signal)
             .env("INSIEME_E2E_ARTIFACTS", &artifacts);
         run(&mut network_namespace::wrap(inner), what)
