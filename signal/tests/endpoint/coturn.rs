@@ -28,6 +28,20 @@ fn require(binary: &str) -> String {
     );
 }
 
+/// A port free for both UDP and TCP, below Linux's ephemeral range (32768–60999): coturn binds
+/// it with several sockets, and an ephemeral port may be held in TIME_WAIT by any other program's
+/// outgoing connections (a load test leaves tens of thousands), which makes some binds fail.
+fn port_outside_the_ephemeral_range() -> u16 {
+    let start = 20_000 + (std::process::id() % 10_000) as u16;
+    (start..32_000)
+        .chain(20_000..start)
+        .find(|port| {
+            std::net::UdpSocket::bind(("127.0.0.1", *port)).is_ok()
+                && std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok()
+        })
+        .expect("a free port between 20000 and 32000")
+}
+
 /// One allocation with `turnutils_uclient`; its output says how far it got.
 async fn allocate(port: u16, username: &str, password: &str) -> String {
     let output = tokio::time::timeout(
@@ -49,11 +63,7 @@ async fn coturn_with_the_shipped_config_accepts_minted_credentials_only() {
     let turnserver = require("turnserver");
     let dir = std::env::temp_dir().join(format!("insieme-coturn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = port_outside_the_ephemeral_range();
     let user = String::from_utf8(
         std::process::Command::new("id")
             .arg("-un")
