@@ -82,17 +82,23 @@ impl Throttling {
 }
 
 impl CpuCap {
-    /// Finds a writable cpu controller and makes this run's parent group in it.
-    pub fn create(cpus: f64) -> Result<CpuCap> {
+    /// Refuses a budget the kernel could not apply: a bad flag is the user's to fix, not a
+    /// reason to fall back to uncapped rows.
+    pub fn check_budget(cpus: f64) -> Result<()> {
         if !(cpus.is_finite() && cpus > 0.0) {
             bail!("the CPU budget must be a positive number of CPUs, not {cpus}");
         }
-        let quota = quota_us(cpus);
-        if quota < MIN_QUOTA_US {
+        if quota_us(cpus) < MIN_QUOTA_US {
             bail!(
-                "a budget of {cpus} CPUs is below the kernel's minimum ({MIN_QUOTA_US} µs per {PERIOD_US} µs)"
+                "a budget of {cpus} CPUs is below the kernel's minimum ({MIN_QUOTA_US} µs per {PERIOD_US} µs period)"
             );
         }
+        Ok(())
+    }
+
+    /// Finds a writable cpu controller and makes this run's parent group in it.
+    pub fn create(cpus: f64) -> Result<CpuCap> {
+        CpuCap::check_budget(cpus)?;
         let mounts = std::fs::read_to_string("/proc/self/mounts")
             .context("reading /proc/self/mounts to find the cgroup file systems")?;
         let (version, root) = find_cpu_controller(&mounts)
@@ -249,9 +255,16 @@ mod tests {
     }
 
     #[test]
+    fn sensible_budgets_pass() {
+        for cpus in [0.1, 0.15, 1.0, 2.5] {
+            assert!(CpuCap::check_budget(cpus).is_ok(), "{cpus}");
+        }
+    }
+
+    #[test]
     fn nonsense_budgets_are_refused() {
         for cpus in [0.0, -1.0, f64::NAN, 0.01] {
-            assert!(CpuCap::create(cpus).is_err(), "{cpus}");
+            assert!(CpuCap::check_budget(cpus).is_err(), "{cpus}");
         }
     }
 }

@@ -98,7 +98,8 @@ struct Args {
     /// CPU budget of each server process in the capped rows (each insieme-signal node, each
     /// anchor), in CPUs; 0 runs the uncapped rows only. The default is a fraction of one core
     /// small enough that two capped nodes, nginx and the load generator together stay below
-    /// two cores, so on a two-core host the nodes, not the host, set the pace.
+    /// two cores, so on a two-core host the nodes, not the host, set the pace. At least 0.1
+    /// (the kernel's smallest quota, 1 ms, per the 10 ms period cap.rs uses).
     #[arg(long, default_value_t = DEFAULT_NODE_CPUS)]
     node_cpus: f64,
     /// Leave out the uncapped rows (halves the run).
@@ -287,6 +288,9 @@ async fn main() -> Result<()> {
     let run_start = CpuTimes::now()?;
 
     // The cap, or why there is none: without it the uncapped rows stand alone, and say so.
+    if args.node_cpus != 0.0 {
+        CpuCap::check_budget(args.node_cpus).context("--node-cpus")?;
+    }
     let (cap, cap_refused) = if args.node_cpus == 0.0 {
         (None, Some("not asked for (--node-cpus 0)".to_owned()))
     } else {
@@ -700,32 +704,26 @@ fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args, tar
         args.latency_interval_ms
     );
     println!(
-        "{:<26} {:>14} {:>10} {:>14} {:>9} {:>9}   {}",
-        "system",
-        "idle B/conn",
-        "joins/s",
-        "relay msg/s",
-        "p50 ms",
-        "p99 ms",
-        "storm: host busy/steal, servers throttled, CPUs of load gen/nginx"
+        "{:<26} {:>14} {:>10} {:>14} {:>9} {:>9}   storm: host busy/steal, servers throttled, CPUs of load gen/nginx",
+        "system", "idle B/conn", "joins/s", "relay msg/s", "p50 ms", "p99 ms",
     );
     for row in rows {
+        let storm = format!(
+            "{}/{}, {}, {}/{}",
+            percent(row.storm.host.busy()),
+            percent(row.storm.host.steal()),
+            percent(row.storm.throttling.and_then(Throttling::share)),
+            cell(row.storm.cpus(row.storm.load_generator_s), 2),
+            cell(row.storm.front_s.and_then(|f| row.storm.cpus(f)), 2),
+        );
         println!(
-            "{:<26} {:>14} {:>10} {:>14} {:>9} {:>9}   {}",
+            "{:<26} {:>14} {:>10} {:>14} {:>9} {:>9}   {storm}",
             row.name,
             cell(row.idle_rss_per_conn_bytes, 0),
             cell(row.joins_per_s(), 0),
             cell(row.relay_msgs_per_s(), 0),
             cell(row.relay_p50_ms(), 3),
             cell(row.relay_p99_ms(), 3),
-            format!(
-                "{}/{}, {}, {}/{}",
-                percent(row.storm.host.busy()),
-                percent(row.storm.host.steal()),
-                percent(row.storm.throttling.and_then(Throttling::share)),
-                cell(row.storm.cpus(row.storm.load_generator_s), 2),
-                cell(row.storm.front_s.and_then(|f| row.storm.cpus(f)), 2),
-            ),
         );
         for note in &row.notes {
             println!("{:<26} note: {note}", "");
