@@ -61,14 +61,25 @@ pub async fn start_nginx(paths: &Paths, nodes: Vec<Running>) -> Result<Running> 
              }}\n"
         ),
     )?;
-    let mut command = Command::new(nginx_binary()?);
+    let binary = nginx_binary()?;
+    let nginx = |prefix: &Path| {
+        let mut command = Command::new(&binary);
+        command
+            .arg("-p")
+            .arg(prefix)
+            .arg("-c")
+            .arg(conf.join("nginx.conf"));
+        command
+    };
+    let mut command = nginx(&prefix);
+    // Its output is not ours to read, and an inherited stdout would be held open by workers.
     command
-        .arg("-p")
-        .arg(&prefix)
-        .arg("-c")
-        .arg(conf.join("nginx.conf"))
-        .args(["-g", "daemon off;"]);
+        .args(["-g", "daemon off;"])
+        .stdout(std::process::Stdio::null());
     let mut child = spawn(&mut command)?;
+    // `-s stop` signals the master, which stops its workers before it exits.
+    let mut stop_with = nginx(&prefix);
+    stop_with.args(["-s", "stop"]);
     wait_for_port(&mut child, port)
         .await
         .with_context(|| format!("nginx; see {}/logs/error.log", prefix.display()))?;
@@ -77,5 +88,7 @@ pub async fn start_nginx(paths: &Paths, nodes: Vec<Running>) -> Result<Running> 
         addr: format!("127.0.0.1:{port}"),
         behind: nodes,
         scratch: Some(prefix),
+        group: None,
+        stop_with: Some(stop_with),
     })
 }

@@ -1,6 +1,7 @@
 //! The systems under test: how to install, start and stop each, and a small adapter per wire
 //! protocol so the same load generator drives them all. insieme-signal runs three ways: alone,
-//! and behind nginx with one or two nodes (see `front.rs`).
+//! and behind nginx with one or two nodes (see `front.rs`). Each server process may be held
+//! to a CPU budget (see `cap.rs`); nginx never is.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -13,9 +14,12 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::cap::{CpuCap, Group, Throttling};
+
 /// Bounds for the set-up steps, so the bench always ends by itself.
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum System {
@@ -303,6 +307,11 @@ pub struct Running {
     pub behind: Vec<Running>,
     /// A scratch folder removed when it stops (nginx's prefix).
     pub scratch: Option<PathBuf>,
+    /// The cgroup holding it to its CPU budget, when capped.
+    pub group: Option<Group>,
+    /// How to ask it to stop (and take its own children with it) before it is killed: nginx's
+    /// workers outlive a killed master, keeping its ports and the bench's output open.
+    pub stop_with: Option<Command>,
 }
 
 impl Running {
@@ -326,9 +335,49 @@ impl Running {
         Ok(kib * 1024)
     }
 
+    /// CPU seconds used so far by the front (nginx: its master and workers); None without one.
+    pub fn front_cpu_seconds(&self) -> Option<f64> {
+        self.stop_with.as_ref()?;
+        let master = self.child.id()?;
+        let workers = crate::host::children_of(master);
+        std::iter::once(master)
+            .chain(workers)
+            .map(|pid| crate::host::process_cpu_seconds(pid).ok())
+            .sum()
+    }
+
+    /// Throttling counters of the capped processes in it (its nodes, behind nginx); None when
+    /// nothing is capped.
+    pub fn throttling(&self) -> Result<Option<Throttling>> {
+        let mut sum: Option<Throttling> = None;
+        if let Some(group) = &self.group {
+            sum = Some(group.throttling()?);
+        }
+        for node in &self.behind {
+            if let Some(t) = node.throttling()? {
+                sum = Some(sum.unwrap_or_default().add(t));
+            }
+        }
+        Ok(sum)
+    }
+
     pub async fn stop(mut self) {
+        if let Some(mut command) = self.stop_with.take() {
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Ok(Ok(status)) = tokio::time::timeout(STOP_TIMEOUT, command.status()).await {
+                if status.success() {
+                    let _ = tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await;
+                }
+            }
+        }
         let _ = self.child.start_kill();
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        let _ = tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await;
+        if let Some(group) = self.group.take() {
+            group.remove();
+        }
         for node in self.behind {
             Box::pin(node.stop()).await;
         }
@@ -349,11 +398,13 @@ PeerServer(
 );
 "#;
 
-pub async fn start(system: System, paths: &Paths) -> Result<Running> {
+/// Starts `system`; with `cap`, each of its server processes (not nginx) in a group of its
+/// own held to the budget.
+pub async fn start(system: System, paths: &Paths, cap: Option<&CpuCap>) -> Result<Running> {
     if let System::Insieme(Front::Nginx { nodes }) = system {
         let mut started = Vec::new();
         for _ in 0..nodes {
-            started.push(Box::pin(start(System::Insieme(Front::Direct), paths)).await?);
+            started.push(Box::pin(start(System::Insieme(Front::Direct), paths, cap)).await?);
         }
         return crate::front::start_nginx(paths, started).await;
     }
@@ -380,12 +431,15 @@ pub async fn start(system: System, paths: &Paths) -> Result<Running> {
                 .arg(format!("127.0.0.1:{port}"))
                 .env("RUST_LOG", "error");
             let mut child = spawn(&mut command)?;
+            let group = capped(&mut child, cap)?;
             wait_for_port(&mut child, port).await?;
             return Ok(Running {
                 child,
                 addr: format!("127.0.0.1:{port}"),
                 behind: Vec::new(),
                 scratch: None,
+                group,
+                stop_with: None,
             });
         }
         System::PeerJs => {
@@ -400,6 +454,7 @@ pub async fn start(system: System, paths: &Paths) -> Result<Running> {
     };
     command.stdout(Stdio::piped());
     let mut child = spawn(&mut command)?;
+    let group = capped(&mut child, cap)?;
     let stdout = child.stdout.take().context("piped stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let addr = tokio::time::timeout(START_TIMEOUT, async {
@@ -420,7 +475,25 @@ pub async fn start(system: System, paths: &Paths) -> Result<Running> {
         addr,
         behind: Vec::new(),
         scratch: None,
+        group,
+        stop_with: None,
     })
+}
+
+/// Puts a just-started server under the budget, before it serves anything; a server that
+/// cannot be capped is stopped rather than measured uncapped in a capped row.
+fn capped(child: &mut Child, cap: Option<&CpuCap>) -> Result<Option<Group>> {
+    let Some(cap) = cap else {
+        return Ok(None);
+    };
+    let pid = child.id().context("the server exited at start")?;
+    match cap.place(pid) {
+        Ok(group) => Ok(Some(group)),
+        Err(error) => {
+            let _ = child.start_kill();
+            Err(error.context("capping the server's CPU"))
+        }
+    }
 }
 
 pub fn spawn(command: &mut Command) -> Result<Child> {
