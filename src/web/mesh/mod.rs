@@ -47,6 +47,11 @@ type Work = Pin<Box<dyn Future<Output = ()>>>;
 /// network change, a restart), and the people list should say so within seconds.
 const PATH_REFRESH_MS: u32 = 5_000;
 
+/// A link that just opened is read again this soon: its first checks often beat the trickled
+/// candidates through the endpoint, so a friend on the same network first shows up peer-reflexive
+/// (looking like a NAT) until their host candidate arrives.
+const PATH_SETTLE_MS: u32 = 1_000;
+
 /// The browser side of one link.
 struct Peer {
     pc: RtcPeerConnection,
@@ -278,6 +283,8 @@ impl Mesh {
             Action::Emit(event) => {
                 if let MeshEvent::Open(session) | MeshEvent::Restored(session) = event {
                     self.refresh_path(session);
+                    let mesh = self.clone();
+                    Timeout::new(PATH_SETTLE_MS, move || mesh.refresh_path(session)).forget();
                 }
                 self.emit(event);
             }
