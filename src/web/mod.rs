@@ -18,6 +18,20 @@ pub mod stored_name;
 
 use wasm_bindgen::JsValue;
 
+/// Verbose diagnostics for the console (`console.debug`, hidden unless the console shows verbose
+/// messages), as `format!` takes them. Compiled into debug builds and into release builds with the
+/// `verbose-log` feature only: in the shipped build these messages would keep alive the `Debug`
+/// impls of the sync engine's types and the float formatting they print with, tens of KB of wasm
+/// for messages nobody sees. The arguments are still type-checked in every build.
+macro_rules! debug_log {
+    ($($arg:tt)*) => {
+        if cfg!(any(debug_assertions, feature = "verbose-log")) {
+            web_sys::console::debug_1(&format!($($arg)*).into());
+        }
+    };
+}
+pub(crate) use debug_log;
+
 /// Turns a JS exception into text a person can read in the interface or the console.
 pub(crate) fn describe_js_error(context: &str, error: JsValue) -> String {
     let detail = js_sys::Error::try_from(error.clone())

@@ -344,13 +344,10 @@ impl Party {
     fn log_correction(&self) {
         let inner = self.inner.borrow();
         let ms = |s: Option<sync::Span>| s.map(|s| (s.as_millis_f64() * 10.0).round() / 10.0);
-        web_sys::console::debug_1(
-            &format!(
-                "sync: correcting an error of {:?} ms (frame grid offset {:?} ms)",
-                ms(inner.engine.playback_error()),
-                ms(inner.engine.frame_grid_offset())
-            )
-            .into(),
+        crate::web::debug_log!(
+            "sync: correcting an error of {:?} ms (frame grid offset {:?} ms)",
+            ms(inner.engine.playback_error()),
+            ms(inner.engine.frame_grid_offset())
         );
     }
 
@@ -359,9 +356,7 @@ impl Party {
         // to follow who moved the room and why.
         // (Clock samples come many times a second and are left out.)
         if !matches!(event, sync::Event::PeerClock { .. }) {
-            web_sys::console::debug_1(
-                &format!("sync event: {event:?} at {:.1}", crate::web::now_ms()).into(),
-            );
+            crate::web::debug_log!("sync event: {event:?} at {:.1}", crate::web::now_ms());
         }
         match event {
             sync::Event::StateChanged(versioned) => {
