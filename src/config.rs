@@ -56,8 +56,9 @@ pub enum ConfigError {
 impl AppConfig {
     /// Parses and checks `config.json`; unknown fields are refused so typos are not silent.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let config: AppConfig =
-            serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: AppConfig = crate::json::parse(text)
+            .and_then(|value| crate::json::from_value(&value))
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         config.signaling_base(&PageOrigin::new("http", "localhost"))?;
         Ok(config)
     }

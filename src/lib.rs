@@ -5,6 +5,7 @@
 //! only in the wasm build.
 
 pub mod config;
+pub mod json;
 pub mod mesh;
 pub mod room;
 pub mod room_link;
