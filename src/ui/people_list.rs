@@ -55,7 +55,7 @@ fn PersonRow(person: Person) -> impl IntoView {
     };
     let rtt = person
         .rtt_ms
-        .map(|ms| format!(" · {ms:.0} ms RTT"))
+        .map(|ms| format!(" · {} ms RTT", ms.round() as i64))
         .unwrap_or_default();
     view! {
         <li class="person" data-state=state.clone() data-session=person.session.to_string()>
@@ -79,7 +79,7 @@ fn phase_label(phase: &ViewerPhase) -> String {
 
 fn format_offset(offset_ms: Option<f32>) -> String {
     match offset_ms {
-        Some(ms) => format!("{ms:+.0} ms"),
+        Some(ms) => format!("{:+} ms", ms.round() as i64),
         None => "– ms".into(),
     }
 }

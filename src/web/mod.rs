@@ -42,6 +42,15 @@ pub(crate) fn describe_js_error(context: &str, error: JsValue) -> String {
     format!("{context}: {detail}")
 }
 
+/// A number as JavaScript writes it (`String(value)`), so the wasm needs no float formatting of
+/// its own: for the times, rates and volumes we show, the same text as Rust's `Display`.
+pub(crate) fn number_text(value: f64) -> String {
+    js_sys::Number::from(value)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
 /// The page's monotonic clock (`performance.now()`, ms): the local time the sync engine runs on.
 pub fn now_ms() -> f64 {
     web_sys::window()

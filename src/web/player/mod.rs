@@ -349,7 +349,8 @@ impl UseVideoPlayer {
     pub fn seek_to(&self, secs: f64) -> Result<(), PlayerError> {
         if !secs.is_finite() || secs < 0.0 {
             return Err(PlayerError::InvalidArgument(format!(
-                "cannot seek to {secs} s"
+                "cannot seek to {} s",
+                crate::web::number_text(secs)
             )));
         }
         self.with_shared(|shared, video| {
@@ -380,9 +381,10 @@ impl UseVideoPlayer {
     pub fn set_rate(&self, rate: f64) -> Result<(), PlayerError> {
         if !RATE_RANGE.contains(&rate) {
             return Err(PlayerError::InvalidArgument(format!(
-                "playback rate {rate} is outside {}–{}",
-                RATE_RANGE.start(),
-                RATE_RANGE.end()
+                "playback rate {} is outside {}–{}",
+                crate::web::number_text(rate),
+                crate::web::number_text(*RATE_RANGE.start()),
+                crate::web::number_text(*RATE_RANGE.end())
             )));
         }
         self.with_shared(|_, video| {
@@ -399,7 +401,8 @@ impl UseVideoPlayer {
     pub fn play_at(&self, at_ms: f64) -> Result<(), PlayerError> {
         if !at_ms.is_finite() {
             return Err(PlayerError::InvalidArgument(format!(
-                "cannot start playback at {at_ms}"
+                "cannot start playback at {}",
+                crate::web::number_text(at_ms)
             )));
         }
         self.with_shared(|shared, _| {
@@ -467,7 +470,10 @@ impl UseVideoPlayer {
     /// Sets the volume (0–1), unmuting when raised above zero.
     pub fn set_volume(&self, volume: f64) -> Result<(), PlayerError> {
         if !volume.is_finite() {
-            return Err(PlayerError::InvalidArgument(format!("volume {volume}")));
+            return Err(PlayerError::InvalidArgument(format!(
+                "volume {}",
+                crate::web::number_text(volume)
+            )));
         }
         self.with_shared(|_, video| {
             let volume = volume.clamp(0.0, 1.0);
