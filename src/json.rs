@@ -343,7 +343,10 @@ impl Value {
     pub fn object(&self) -> Result<Fields<'_>, Error> {
         match self {
             Value::Object(members) => Ok(Fields { members }),
-            other => Err(Error::new(format!("expected an object, found {}", other.kind()))),
+            other => Err(Error::new(format!(
+                "expected an object, found {}",
+                other.kind()
+            ))),
         }
     }
 }
@@ -631,9 +634,7 @@ mod de {
             visitor: V,
         ) -> Result<V::Value, Error> {
             match self {
-                Value::String(s) => {
-                    visitor.visit_enum(StringDeserializer::<Error>::new(s.clone()))
-                }
+                Value::String(s) => visitor.visit_enum(StringDeserializer::<Error>::new(s.clone())),
                 other => Err(Error(format!(
                     "expected a string naming a variant, found {}",
                     other.kind()

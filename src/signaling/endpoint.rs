@@ -198,7 +198,9 @@ mod tests {
             assert_eq!(parse_server_frame(&text), Ok(Some(frame)), "{text}");
         }
         assert_eq!(
-            parse_server_frame(r#"{"type":"welcome","v":1,"id":"me","peers":[],"max_bytes":1,"turn":null,"later":{"x":[1.5]}}"#),
+            parse_server_frame(
+                r#"{"type":"welcome","v":1,"id":"me","peers":[],"max_bytes":1,"turn":null,"later":{"x":[1.5]}}"#
+            ),
             Ok(Some(ServerMessage::Welcome {
                 v: 1,
                 id: "me".into(),
@@ -208,7 +210,9 @@ mod tests {
             }))
         );
         assert!(matches!(
-            parse_server_frame(r#"{"type":"welcome","v":1,"id":"me","peers":[],"max_bytes":1,"turn":{"username":"u"}}"#),
+            parse_server_frame(
+                r#"{"type":"welcome","v":1,"id":"me","peers":[],"max_bytes":1,"turn":{"username":"u"}}"#
+            ),
             Err(FrameError::Malformed(_))
         ));
         assert!(matches!(

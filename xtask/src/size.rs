@@ -156,7 +156,13 @@ fn wasm_contributors(tools: &BuildTools) -> Result<Option<Contributors>> {
     println!("xtask: building the wasm with symbol names kept, for the breakdown");
     run(
         std::process::Command::new(cargo())
-            .args(["build", "--profile", "wasm-names", "--target", "wasm32-unknown-unknown"])
+            .args([
+                "build",
+                "--profile",
+                "wasm-names",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
             .args(["-p", "insieme", "--bin", "insieme"])
             .current_dir(&root),
         "the names-kept wasm build",
@@ -173,7 +179,13 @@ fn wasm_contributors(tools: &BuildTools) -> Result<Option<Contributors>> {
     run(
         tools
             .command("wasm-bindgen")
-            .args(["--target", "web", "--no-typescript", "--keep-debug", "--out-dir"])
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--keep-debug",
+                "--out-dir",
+            ])
             .arg(&work)
             .arg(&input),
         "wasm-bindgen (names kept, for the breakdown)",
@@ -231,7 +243,10 @@ fn without_custom_section(wasm: &[u8], name: &str) -> Result<Vec<u8>> {
         let id = wasm[at];
         at += 1;
         let length = leb128(wasm, &mut at)?;
-        let end = at.checked_add(length).filter(|&e| e <= wasm.len()).context("truncated wasm")?;
+        let end = at
+            .checked_add(length)
+            .filter(|&e| e <= wasm.len())
+            .context("truncated wasm")?;
         let is_it = id == 0 && {
             let mut name_at = at;
             let name_length = leb128(wasm, &mut name_at)?;
