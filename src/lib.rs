@@ -7,6 +7,7 @@
 pub mod config;
 pub mod json;
 pub mod mesh;
+pub mod num;
 pub mod room;
 pub mod room_link;
 pub mod signaling;

@@ -63,6 +63,7 @@
 
 use super::controller::recent_median;
 use super::time::{LocalTime, Span};
+use crate::num::Clamp;
 use std::collections::VecDeque;
 
 /// A gentle correction starts beyond this error. Readings scatter by 0.2–2 ms.
@@ -407,7 +408,7 @@ impl ClockSteering {
             return;
         };
         let moved = direction * self.fast_rate * (now - began).0 as f64;
-        let jump = (error_then + moved - error).clamp(*JUMP_RANGE.start(), *JUMP_RANGE.end());
+        let jump = (error_then + moved - error).clamp_to(*JUMP_RANGE.start(), *JUMP_RANGE.end());
         let share = if self.jumps_measured == 0 {
             1.0
         } else {
@@ -422,7 +423,7 @@ impl ClockSteering {
         self.exit_gain += LEARNING_SHARE * (gain - self.exit_gain);
         self.exit_gain = self
             .exit_gain
-            .clamp(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
+            .clamp_to(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
     }
 
     fn is_stuck(&self, now: LocalTime) -> bool {

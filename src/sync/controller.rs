@@ -37,6 +37,7 @@ use super::presentation::FrameGrid;
 use super::state::{Stamp, Versioned};
 use super::time::{LocalTime, MediaTime, Span};
 use super::wire::GridSide;
+use crate::num::Clamp;
 use std::collections::VecDeque;
 
 /// What the player adapter must do. Semantics the adapter guarantees:
@@ -219,7 +220,7 @@ impl Latency {
         }
     }
     fn update(&mut self, x: Span) {
-        let x = (x.0 as f64).clamp(self.floor, 5e6);
+        let x = (x.0 as f64).clamp_to(self.floor, 5e6);
         if self.n == 0 {
             self.mean = x;
             self.dev = x.abs() / 4.0;
@@ -811,7 +812,7 @@ impl Controller {
                 let resting = map.skew + self.trim;
                 let gentle = resting + direction * GENTLE_RATE;
                 if resting.abs() <= GENTLE_RATE {
-                    gentle.clamp(-GENTLE_RATE, GENTLE_RATE) - resting
+                    gentle.clamp_to(-GENTLE_RATE, GENTLE_RATE) - resting
                 } else {
                     direction * GENTLE_RATE
                 }
@@ -890,15 +891,15 @@ impl Controller {
             (self.trim_gain * 2.0).min(1.0)
         };
         self.last_trim_direction = direction;
-        let step = (drift * TRIM_GAIN * self.trim_gain).clamp(-MAX_TRIM_STEP, MAX_TRIM_STEP);
-        self.trim = (self.trim - step).clamp(-MAX_TRIM, MAX_TRIM);
+        let step = (drift * TRIM_GAIN * self.trim_gain).clamp_to(-MAX_TRIM_STEP, MAX_TRIM_STEP);
+        self.trim = (self.trim - step).clamp_to(-MAX_TRIM, MAX_TRIM);
     }
 
     /// `rate` kept within the largest deviation from `speed`, a hair inside so that float
     /// rounding can never take it past.
     fn bounded_rate(&self, speed: f64, rate: f64) -> f64 {
         let dev = self.cfg.max_rate_dev * (1.0 - 1e-9);
-        rate.clamp(speed * (1.0 - dev), speed * (1.0 + dev))
+        rate.clamp_to(speed * (1.0 - dev), speed * (1.0 + dev))
     }
 
     /// Continuous control while playing.
@@ -968,7 +969,7 @@ impl Controller {
             -e_now.signum() * self.cfg.max_rate_dev
         } else if self.correcting {
             (-e_now / self.cfg.horizon.0 as f64)
-                .clamp(-self.cfg.max_rate_dev, self.cfg.max_rate_dev)
+                .clamp_to(-self.cfg.max_rate_dev, self.cfg.max_rate_dev)
         } else {
             0.0
         };
@@ -1082,7 +1083,7 @@ impl Controller {
     /// itself, one behind pays the jump on top (seen: 20 ms late took 0.85 s to correct). So
     /// starts aim ahead by half the jump: most land where the jump alone, or nothing, corrects.
     fn start_ahead(&self) -> Span {
-        Span((self.clock.entry_jump() / 2.0).clamp(0.0, MAX_START_AHEAD.0 as f64) as i64)
+        Span((self.clock.entry_jump() / 2.0).clamp_to(0.0, MAX_START_AHEAD.0 as f64) as i64)
     }
 
     /// Seeks (paused) to where the timeline will be once the seek and start are done, and

@@ -9,6 +9,7 @@ use super::event_listener::use_window_listener;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
+use crate::num::Clamp;
 use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::people::{LinkState, People};
 use crate::room::wire::{PeerMessage, ViewerPhase, ViewerStatus};
@@ -323,7 +324,7 @@ impl Party {
             return;
         }
         let timer = deadline.map(|due| {
-            let wait_ms = (due - local_now()).as_millis_f64().clamp(0.0, 60_000.0);
+            let wait_ms = (due - local_now()).as_millis_f64().clamp_to(0.0, 60_000.0);
             let party = self.clone();
             (
                 due,

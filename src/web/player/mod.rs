@@ -18,6 +18,7 @@ pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
 pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerPhase};
 
+use crate::num::Clamp;
 use crate::sync::start_lead::{PendingStart, StartProgress};
 use crate::sync::{LocalTime, MediaTime, Span, StartLead, StepEstimator};
 use crate::web::event_listener::Listener;
@@ -476,7 +477,7 @@ impl UseVideoPlayer {
             )));
         }
         self.with_shared(|_, video| {
-            let volume = volume.clamp(0.0, 1.0);
+            let volume = volume.clamp_to(0.0, 1.0);
             video.set_volume(volume);
             if volume > 0.0 && video.muted() {
                 video.set_muted(false);
