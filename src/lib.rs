@@ -4,6 +4,7 @@
 //! statistics) builds and tests natively; the browser glue (`web`) and the interface (`ui`) exist
 //! only in the wasm build.
 
+pub mod base64url;
 pub mod config;
 pub mod json;
 pub mod mesh;
