@@ -62,7 +62,8 @@ async fn main() -> Result<()> {
     println!("e2e bench: 3 browsers, 60 fps clip; Carol joins at +{JOIN_AFTER:?}, seek to {SEEK_TO_SECS}s at +{SEEK_AFTER:?}, end at +{END_AFTER:?}");
     let party = party_with_clip("e2e_bench", &["alice", "bob", "carol"]).await?;
     let result = run(&party).await;
-    // Every page's console (the app logs its sync commands, starts and seeks at debug level).
+    // Every page's console (the app logs its sync commands, starts and seeks at debug level;
+    // `cargo xtask bench` serves a build with the verbose-log feature, which keeps those).
     let consoles =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/e2e-console");
     party.save_artifacts(&consoles).await;

@@ -93,8 +93,9 @@ fn has_scheme(url: &str, schemes: &[&str]) -> bool {
 impl AppConfig {
     /// Parses and checks `config.json`; unknown fields are refused so typos are not silent.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let config: AppConfig =
-            serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: AppConfig = crate::json::parse(text)
+            .and_then(|value| crate::json::from_value(&value))
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         config.signaling_base(&PageOrigin::new("http", "localhost"))?;
         config.check_ice_urls()?;
         Ok(config)

@@ -4,9 +4,12 @@
 //! statistics) builds and tests natively; the browser glue (`web`) and the interface (`ui`) exist
 //! only in the wasm build.
 
+pub mod base64url;
 pub mod config;
 pub mod connectivity;
+pub mod json;
 pub mod mesh;
+pub mod num;
 pub mod room;
 pub mod room_link;
 pub mod signaling;

@@ -5,8 +5,7 @@
 //! which the signaling topic and the encryption key are derived. This module is pure so that
 //! parsing untrusted fragments is tested natively.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use crate::base64url;
 use std::fmt;
 
 /// Bytes of entropy in a room secret: 128 bits, enough that rooms cannot be guessed.
@@ -31,7 +30,7 @@ impl RoomSecret {
 
     /// The secret as it appears in a link's fragment (base64url, no padding).
     pub fn to_fragment(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.0)
+        base64url::encode(self.0)
     }
 
     /// Parses the fragment text (without the leading `#`).
@@ -42,9 +41,7 @@ impl RoomSecret {
             });
         }
         // The decoder also rejects non-canonical trailing bits, so each room has one spelling.
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|_| RoomLinkError::NotBase64Url)?;
+        let bytes = base64url::decode(text).map_err(|_| RoomLinkError::NotBase64Url)?;
         let bytes: [u8; SECRET_BYTES] =
             bytes.try_into().map_err(|_| RoomLinkError::NotBase64Url)?;
         Ok(Self(bytes))

@@ -1,7 +1,7 @@
 //! The client side of the endpoint's protocol v1 (see signal/PROTOCOL.md).
 
-use insieme_signal_protocol::{ClientFrame, ServerMessage, PROTOCOL_VERSION};
-use serde::Deserialize;
+use crate::json::{self, ObjectWriter};
+use insieme_signal_protocol::{ServerMessage, TurnCredential, PROTOCOL_VERSION};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
@@ -11,38 +11,81 @@ pub enum FrameError {
     Version(u32),
 }
 
-/// The frame types this client knows; others are skipped, so that a newer endpoint adding a
-/// message does not break older clients.
-const KNOWN_TYPES: [&str; 5] = ["welcome", "joined", "left", "data", "error"];
-
 /// Reads a frame from the endpoint: `Ok(None)` for a type this client does not know.
+///
+/// Read by hand with [`crate::json`] rather than through `ServerMessage`'s serde derive, which
+/// would bring serde_json's parser and serde's buffering of tagged enums into the wasm; the tests
+/// check this reader against every frame the derive writes, so the two cannot drift apart.
 pub fn parse_server_frame(text: &str) -> Result<Option<ServerMessage>, FrameError> {
-    match serde_json::from_str::<ServerMessage>(text) {
-        Ok(ServerMessage::Welcome { v, .. }) if v != PROTOCOL_VERSION => {
+    match read_server_frame(text) {
+        Ok(Some(ServerMessage::Welcome { v, .. })) if v != PROTOCOL_VERSION => {
             Err(FrameError::Version(v))
         }
-        Ok(message) => Ok(Some(message)),
-        Err(error) => {
-            #[derive(Deserialize)]
-            struct TypeOnly {
-                r#type: String,
-            }
-            match serde_json::from_str::<TypeOnly>(text) {
-                Ok(TypeOnly { r#type }) if !KNOWN_TYPES.contains(&r#type.as_str()) => Ok(None),
-                _ => Err(FrameError::Malformed(error.to_string())),
-            }
-        }
+        Ok(message) => Ok(message),
+        Err(error) => Err(FrameError::Malformed(error.to_string())),
     }
 }
 
-/// Relay `data` (base64url) to the peer `to`.
-pub fn data_frame(to: &str, data: &str) -> String {
-    ClientFrame::Data { to, data }.to_json()
+/// Types this client does not know are skipped (`None`), so that a newer endpoint adding a
+/// message does not break older clients; so are fields it does not know.
+fn read_server_frame(text: &str) -> Result<Option<ServerMessage>, json::Error> {
+    let value = json::parse(text)?;
+    let fields = value.object()?;
+    let message = match fields.str("type")? {
+        "welcome" => {
+            let v = fields.u64("v")?;
+            let v = u32::try_from(v).map_err(|_| json::Error::new("field `v` is out of range"))?;
+            let turn = match fields.get("turn") {
+                None | Some(json::Value::Null) => None,
+                Some(turn) => {
+                    let turn = turn.object()?;
+                    Some(TurnCredential {
+                        username: turn.string("username")?,
+                        credential: turn.string("credential")?,
+                        ttl_secs: turn.u64("ttl_secs")?,
+                    })
+                }
+            };
+            ServerMessage::Welcome {
+                v,
+                id: fields.string("id")?,
+                peers: fields.strings("peers")?,
+                max_bytes: usize::try_from(fields.u64("max_bytes")?)
+                    .map_err(|_| json::Error::new("field `max_bytes` is out of range"))?,
+                turn,
+            }
+        }
+        "joined" => ServerMessage::Joined {
+            peer: fields.string("peer")?,
+        },
+        "left" => ServerMessage::Left {
+            peer: fields.string("peer")?,
+        },
+        "data" => ServerMessage::Data {
+            from: fields.string("from")?,
+            data: fields.string("data")?,
+        },
+        "error" => ServerMessage::Error {
+            code: fields.string("code")?,
+            message: fields.string("message")?,
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(message))
 }
 
-/// Leave the topic; the endpoint then closes the socket.
+/// Relay `data` (base64url) to the peer `to`: `ClientFrame::Data`, as its serde derive writes it.
+pub fn data_frame(to: &str, data: &str) -> String {
+    ObjectWriter::new()
+        .str("type", "data")
+        .str("to", to)
+        .str("data", data)
+        .finish()
+}
+
+/// Leave the topic; the endpoint then closes the socket: `ClientFrame::Leave`.
 pub fn leave_frame() -> String {
-    ClientFrame::Leave.to_json()
+    ObjectWriter::new().str("type", "leave").finish()
 }
 
 /// First reconnect delay, and the ceiling the doubling stops at: short enough that newcomers
@@ -117,6 +160,67 @@ mod tests {
         );
     }
 
+    /// Every frame the endpoint's serde derive writes reads back as itself.
+    #[test]
+    fn reads_what_the_endpoint_writes() {
+        let frames = [
+            ServerMessage::Welcome {
+                v: PROTOCOL_VERSION,
+                id: "me \"quoted\"".into(),
+                peers: vec![],
+                max_bytes: 32768,
+                turn: Some(TurnCredential {
+                    username: "1700000000:abc".into(),
+                    credential: "c2VjcmV0".into(),
+                    ttl_secs: 86400,
+                }),
+            },
+            ServerMessage::Welcome {
+                v: PROTOCOL_VERSION,
+                id: "x".into(),
+                peers: vec!["a".into(), "é".into()],
+                max_bytes: 1,
+                turn: None,
+            },
+            ServerMessage::Joined { peer: "p".into() },
+            ServerMessage::Left { peer: "p".into() },
+            ServerMessage::Data {
+                from: "p".into(),
+                data: "AAA".into(),
+            },
+            ServerMessage::Error {
+                code: "rate_limited".into(),
+                message: "slow\ndown".into(),
+            },
+        ];
+        for frame in frames {
+            let text = serde_json::to_string(&frame).unwrap();
+            assert_eq!(parse_server_frame(&text), Ok(Some(frame)), "{text}");
+        }
+        assert_eq!(
+            parse_server_frame(
+                r#"{"type":"welcome","v":1,"id":"me","peers":[],"max_bytes":1,"turn":null,"later":{"x":[1.5]}}"#
+            ),
+            Ok(Some(ServerMessage::Welcome {
+                v: 1,
+                id: "me".into(),
+                peers: vec![],
+                max_bytes: 1,
+                turn: None,
+            }))
+        );
+        assert!(matches!(
+            parse_server_frame(
+                r#"{"type":"welcome","v":1,"id":"me","peers":[],"max_bytes":1,"turn":{"username":"u"}}"#
+            ),
+            Err(FrameError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_server_frame(r#"{"kind":"joined","peer":"p"}"#),
+            Err(FrameError::Malformed(_))
+        ));
+    }
+
     #[test]
     fn builds_client_frames() {
         let frame: serde_json::Value = serde_json::from_str(&data_frame("peer", "QUJD")).unwrap();
@@ -125,6 +229,16 @@ mod tests {
             serde_json::json!({"type": "data", "to": "peer", "data": "QUJD"})
         );
         assert_eq!(leave_frame(), r#"{"type":"leave"}"#);
+        for (to, data) in [("peer", "QUJD"), ("we\"ird\\", "")] {
+            assert_eq!(
+                data_frame(to, data),
+                insieme_signal_protocol::ClientFrame::Data { to, data }.to_json()
+            );
+        }
+        assert_eq!(
+            leave_frame(),
+            insieme_signal_protocol::ClientFrame::Leave.to_json()
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What peers tell each other, sealed, through the endpoint: who they are, and what WebRTC needs
 //! to connect them. Encoded as JSON before sealing (SDP is text; these messages are rare).
 
+use crate::json::{self, ObjectWriter};
 use serde::{Deserialize, Serialize};
 
 /// Largest plaintext payload accepted (SDP of a data-only connection is ~1 KiB; this leaves room
@@ -64,15 +65,108 @@ impl SignalPayload {
         }
     }
 
+    /// The JSON serde derives for this type (`kind` tag, snake_case names), written by
+    /// [`crate::json`] so the wasm carries no general JSON serializer; the tests hold the two equal.
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("signaling payloads always serialize")
+        let object = ObjectWriter::new();
+        let text = match self {
+            SignalPayload::Hello {
+                session,
+                reply,
+                name,
+            } => {
+                let hello = object
+                    .str("kind", "hello")
+                    .u64("session", *session)
+                    .bool("reply", *reply);
+                // Left out when absent, as the derive's `skip_serializing_if` does.
+                match name {
+                    Some(name) => hello.str("name", name),
+                    None => hello,
+                }
+            }
+            SignalPayload::Description {
+                session,
+                sdp_type,
+                sdp,
+            } => object
+                .str("kind", "description")
+                .u64("session", *session)
+                .str("sdp_type", sdp_type.as_str())
+                .str("sdp", sdp),
+            SignalPayload::Candidate {
+                session,
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+            } => object
+                .str("kind", "candidate")
+                .u64("session", *session)
+                .str("candidate", candidate)
+                .opt_str("sdp_mid", sdp_mid.as_deref())
+                .opt_u64("sdp_m_line_index", sdp_m_line_index.map(u64::from)),
+        };
+        text.finish().into_bytes()
     }
 
+    /// Reads what [`SignalPayload::encode`] (or serde_json, before it) wrote; fields it does not
+    /// know are ignored, as serde's derive did.
     pub fn decode(bytes: &[u8]) -> Result<Self, PayloadError> {
         if bytes.len() > MAX_PAYLOAD_BYTES {
             return Err(PayloadError::TooLarge(bytes.len()));
         }
-        serde_json::from_slice(bytes).map_err(|e| PayloadError::Malformed(e.to_string()))
+        Self::read(bytes).map_err(|e| PayloadError::Malformed(e.to_string()))
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self, json::Error> {
+        let text = std::str::from_utf8(bytes).map_err(|_| json::Error::new("not UTF-8"))?;
+        let value = json::parse(text)?;
+        let fields = value.object()?;
+        let session = || fields.u64("session");
+        Ok(match fields.str("kind")? {
+            "hello" => SignalPayload::Hello {
+                session: session()?,
+                reply: fields.bool("reply")?,
+                name: fields.opt_string("name")?,
+            },
+            "description" => SignalPayload::Description {
+                session: session()?,
+                sdp_type: match fields.str("sdp_type")? {
+                    "offer" => SdpType::Offer,
+                    "answer" => SdpType::Answer,
+                    other => {
+                        return Err(json::Error::new(format!(
+                            "unknown sdp_type `{other}`, expected `offer` or `answer`"
+                        )))
+                    }
+                },
+                sdp: fields.string("sdp")?,
+            },
+            "candidate" => SignalPayload::Candidate {
+                session: session()?,
+                candidate: fields.string("candidate")?,
+                sdp_mid: fields.opt_string("sdp_mid")?,
+                sdp_m_line_index: fields
+                    .opt_u64("sdp_m_line_index")?
+                    .map(u16::try_from)
+                    .transpose()
+                    .map_err(|_| json::Error::new("sdp_m_line_index is out of range"))?,
+            },
+            other => {
+                return Err(json::Error::new(format!(
+                    "unknown kind `{other}`, expected `hello`, `description` or `candidate`"
+                )))
+            }
+        })
+    }
+}
+
+impl SdpType {
+    fn as_str(self) -> &'static str {
+        match self {
+            SdpType::Offer => "offer",
+            SdpType::Answer => "answer",
+        }
     }
 }
 
@@ -114,6 +208,60 @@ mod tests {
         }
     }
 
+    /// Peers running the serde_json build read what this build writes, and the other way round.
+    #[test]
+    fn same_json_as_serde_derives() {
+        let payloads = [
+            SignalPayload::Hello {
+                session: u64::MAX,
+                reply: true,
+                name: None,
+            },
+            SignalPayload::Hello {
+                session: 5,
+                reply: false,
+                name: Some("Zoë \"Z\"".into()),
+            },
+            SignalPayload::Description {
+                session: 1 << 60,
+                sdp_type: SdpType::Answer,
+                sdp: "v=0\r\no=- \"quoted\" \\ é\r\n".into(),
+            },
+            SignalPayload::Candidate {
+                session: 0,
+                candidate: String::new(),
+                sdp_mid: None,
+                sdp_m_line_index: None,
+            },
+            SignalPayload::Candidate {
+                session: 3,
+                candidate: "candidate:2 1 udp 2 192.0.2.1 9 typ host".into(),
+                sdp_mid: Some("data".into()),
+                sdp_m_line_index: Some(u16::MAX),
+            },
+        ];
+        for payload in payloads {
+            let derived = serde_json::to_vec(&payload).unwrap();
+            assert_eq!(
+                String::from_utf8(payload.encode()).unwrap(),
+                String::from_utf8(derived.clone()).unwrap()
+            );
+            assert_eq!(SignalPayload::decode(&derived), Ok(payload));
+        }
+        // Field order, whitespace, absent options and unknown fields are serde's business too.
+        assert_eq!(
+            SignalPayload::decode(
+                br#" { "session": 9, "candidate": "c", "kind": "candidate", "new": [1.5] } "#
+            ),
+            Ok(SignalPayload::Candidate {
+                session: 9,
+                candidate: "c".into(),
+                sdp_mid: None,
+                sdp_m_line_index: None,
+            })
+        );
+    }
+
     #[test]
     fn a_hello_from_before_names_still_reads() {
         assert_eq!(
@@ -140,5 +288,19 @@ mod tests {
             SignalPayload::decode(&[0xff, 0x00]),
             Err(PayloadError::Malformed(_))
         ));
+        for bad in [
+            &br#"{"kind":"wave","session":1}"#[..],
+            br#"{"kind":"description","session":1,"sdp_type":"pranswer","sdp":""}"#,
+            br#"{"kind":"candidate","session":1,"candidate":"","sdp_m_line_index":65536}"#,
+            br#"{"kind":"hello","session":-1,"reply":true}"#,
+            br#"{"kind":"hello","session":1,"reply":"yes"}"#,
+            br#"["hello"]"#,
+        ] {
+            assert!(
+                matches!(SignalPayload::decode(bad), Err(PayloadError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

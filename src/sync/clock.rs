@@ -14,6 +14,7 @@
 //! window minimum, so a bucket that only saw congested exchanges barely counts.
 
 use super::time::{LocalTime, Span};
+use crate::num::Clamp;
 use std::collections::VecDeque;
 
 /// Tuning of the estimator; the defaults suit both LAN and intercontinental links.
@@ -239,7 +240,7 @@ impl ClockEstimator {
                 sxy += w * dx * (p.offset.0 as f64 - om);
             }
             if sxx > 0.0 {
-                (sxy / sxx).clamp(-self.cfg.max_skew, self.cfg.max_skew)
+                (sxy / sxx).clamp_to(-self.cfg.max_skew, self.cfg.max_skew)
             } else {
                 prev_skew
             }

@@ -6,6 +6,7 @@
 //! an instant of the same clock. Everything is integer microseconds: exact, ordered, cheap to
 //! send, and no NaN can ever enter through a timestamp.
 
+use crate::num::Clamp;
 use core::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +67,7 @@ fn f64_to_micros(us: f64) -> i64 {
         0
     } else {
         us.round()
-            .clamp(-(MAX_ABS_MICROS as f64), MAX_ABS_MICROS as f64) as i64
+            .clamp_to(-(MAX_ABS_MICROS as f64), MAX_ABS_MICROS as f64) as i64
     }
 }
 

@@ -68,7 +68,7 @@ fn PersonRow(person: Person) -> impl IntoView {
     };
     let rtt = person
         .rtt_ms
-        .map(|ms| format!(" · {ms:.0} ms RTT"))
+        .map(|ms| format!(" · {} ms RTT", ms.round() as i64))
         .unwrap_or_default();
     // The path is the current link's: shown only while it is up.
     let path = person.path.filter(|_| person.link == LinkState::Connected);
@@ -101,7 +101,7 @@ fn phase_label(phase: &ViewerPhase) -> String {
 
 fn format_offset(offset_ms: Option<f32>) -> String {
     match offset_ms {
-        Some(ms) => format!("{ms:+.0} ms"),
+        Some(ms) => format!("{:+} ms", ms.round() as i64),
         None => "– ms".into(),
     }
 }

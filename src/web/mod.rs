@@ -18,6 +18,20 @@ pub mod stored_name;
 
 use wasm_bindgen::JsValue;
 
+/// Verbose diagnostics for the console (`console.debug`, hidden unless the console shows verbose
+/// messages), as `format!` takes them. Compiled into debug builds and into release builds with the
+/// `verbose-log` feature only: in the shipped build these messages would keep alive the `Debug`
+/// impls of the sync engine's types and the float formatting they print with, tens of KB of wasm
+/// for messages nobody sees. The arguments are still type-checked in every build.
+macro_rules! debug_log {
+    ($($arg:tt)*) => {
+        if cfg!(any(debug_assertions, feature = "verbose-log")) {
+            web_sys::console::debug_1(&format!($($arg)*).into());
+        }
+    };
+}
+pub(crate) use debug_log;
+
 /// Turns a JS exception into text a person can read in the interface or the console.
 pub(crate) fn describe_js_error(context: &str, error: JsValue) -> String {
     let detail = js_sys::Error::try_from(error.clone())
@@ -26,6 +40,15 @@ pub(crate) fn describe_js_error(context: &str, error: JsValue) -> String {
         .or_else(|| error.as_string())
         .unwrap_or_else(|| format!("{error:?}"));
     format!("{context}: {detail}")
+}
+
+/// A number as JavaScript writes it (`String(value)`), so the wasm needs no float formatting of
+/// its own: for the times, rates and volumes we show, the same text as Rust's `Display`.
+pub(crate) fn number_text(value: f64) -> String {
+    js_sys::Number::from(value)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 /// The page's monotonic clock (`performance.now()`, ms): the local time the sync engine runs on.

@@ -9,6 +9,7 @@ use super::event_listener::use_window_listener;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
+use crate::num::Clamp;
 use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::people::{LinkState, People};
 use crate::room::wire::{PeerMessage, ViewerPhase, ViewerStatus};
@@ -327,7 +328,7 @@ impl Party {
             return;
         }
         let timer = deadline.map(|due| {
-            let wait_ms = (due - local_now()).as_millis_f64().clamp(0.0, 60_000.0);
+            let wait_ms = (due - local_now()).as_millis_f64().clamp_to(0.0, 60_000.0);
             let party = self.clone();
             (
                 due,
@@ -348,13 +349,10 @@ impl Party {
     fn log_correction(&self) {
         let inner = self.inner.borrow();
         let ms = |s: Option<sync::Span>| s.map(|s| (s.as_millis_f64() * 10.0).round() / 10.0);
-        web_sys::console::debug_1(
-            &format!(
-                "sync: correcting an error of {:?} ms (frame grid offset {:?} ms)",
-                ms(inner.engine.playback_error()),
-                ms(inner.engine.frame_grid_offset())
-            )
-            .into(),
+        crate::web::debug_log!(
+            "sync: correcting an error of {:?} ms (frame grid offset {:?} ms)",
+            ms(inner.engine.playback_error()),
+            ms(inner.engine.frame_grid_offset())
         );
     }
 
@@ -363,9 +361,7 @@ impl Party {
         // to follow who moved the room and why.
         // (Clock samples come many times a second and are left out.)
         if !matches!(event, sync::Event::PeerClock { .. }) {
-            web_sys::console::debug_1(
-                &format!("sync event: {event:?} at {:.1}", crate::web::now_ms()).into(),
-            );
+            crate::web::debug_log!("sync event: {event:?} at {:.1}", crate::web::now_ms());
         }
         match event {
             sync::Event::StateChanged(versioned) => {

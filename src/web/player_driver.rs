@@ -40,7 +40,7 @@ pub fn use_synced_player(party: &Party) -> UseVideoPlayer {
 /// person's next intent is the recovery.
 fn carry_out(player: UseVideoPlayer, command: PlayerCommand) {
     // Hidden unless the console shows verbose messages: enough to follow a sync problem.
-    web_sys::console::debug_1(&format!("sync: {command:?} at {:.1}", super::now_ms()).into());
+    super::debug_log!("sync: {command:?} at {:.1}", super::now_ms());
     let done = match command {
         PlayerCommand::Load { media_id } => player.load(&media_id),
         PlayerCommand::SeekTo(position) => player.seek_to(position.as_secs_f64()),

@@ -12,8 +12,6 @@
 
 use super::describe_js_error;
 use crate::room_link::RoomSecret;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -75,7 +73,7 @@ impl RoomKeys {
             "deriving the topic",
         )
         .await?;
-        let topic = URL_SAFE_NO_PAD.encode(Uint8Array::new(&topic_bits).to_vec());
+        let topic = crate::base64url::encode(Uint8Array::new(&topic_bits).to_vec());
 
         let payload_key: CryptoKey = resolve(
             subtle.derive_key_with_object_and_object(

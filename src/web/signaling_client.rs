@@ -3,9 +3,8 @@
 //! still join after an endpoint restart. Existing peer links never depend on it.
 
 use super::event_listener::Listener;
+use crate::base64url;
 use crate::signaling::endpoint::{data_frame, leave_frame, parse_server_frame, reconnect_delay_ms};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use insieme_signal_protocol::{ServerMessage, TurnCredential};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -78,7 +77,7 @@ impl SignalingClient {
             return false;
         };
         socket
-            .send_with_str(&data_frame(to, &URL_SAFE_NO_PAD.encode(bytes)))
+            .send_with_str(&data_frame(to, &base64url::encode(bytes)))
             .is_ok()
     }
 
@@ -160,7 +159,7 @@ impl SignalingClient {
             }
             Ok(Some(ServerMessage::Joined { peer })) => SignalingEvent::PeerJoined(peer),
             Ok(Some(ServerMessage::Left { peer })) => SignalingEvent::PeerLeft(peer),
-            Ok(Some(ServerMessage::Data { from, data })) => match URL_SAFE_NO_PAD.decode(&data) {
+            Ok(Some(ServerMessage::Data { from, data })) => match base64url::decode(&data) {
                 Ok(bytes) => SignalingEvent::Data { from, bytes },
                 Err(_) => SignalingEvent::Problem(format!("data from {from} is not base64url")),
             },

@@ -18,11 +18,13 @@ async fn serves_health_config_and_the_app() -> Result<()> {
         status == 200 && index.contains(".wasm"),
         "index.html does not load the wasm"
     );
+    // Release builds minify index.html, which leaves attribute values unquoted.
     let wasm = index
-        .split('"')
+        .split(['"', '\'', ' ', '=', '>'])
         .find(|part| part.ends_with(".wasm"))
         .unwrap_or_default()
         .to_owned();
+    ensure!(!wasm.is_empty(), "no .wasm path found in index.html");
     let (status, _) = http_get(&server.url, &format!("/{}", wasm.trim_start_matches('/'))).await?;
     ensure!(status == 200, "{wasm} answered {status}");
     Ok(())

@@ -20,6 +20,23 @@ pub fn build_dist(tools: &BuildTools) -> Result<PathBuf> {
     Ok(root.join("dist"))
 }
 
+/// The release app with its verbose console diagnostics kept (the `verbose-log` feature), in
+/// `target/dist-verbose/`: for the benchmarks, whose saved consoles are read afterwards.
+pub fn build_verbose_dist(tools: &BuildTools) -> Result<PathBuf> {
+    let root = workspace_root();
+    let dist = root.join("target/dist-verbose");
+    println!("xtask: building the app with verbose-log (trunk build --release)");
+    run(
+        tools
+            .command("trunk")
+            .args(["build", "--release", "--features", "verbose-log", "--dist"])
+            .arg(&dist)
+            .current_dir(&root),
+        "trunk build --features verbose-log",
+    )?;
+    Ok(dist)
+}
+
 /// The release binary of `insieme-signal`, which serves `dist/` and the signaling WebSocket.
 pub fn build_signal() -> Result<PathBuf> {
     let root = workspace_root();

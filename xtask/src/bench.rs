@@ -54,7 +54,7 @@ fn in_browsers(example_name: &str, out: &str) -> Result<()> {
         example_name,
     ];
     let out = ["--", "--out", out];
-    BrowserWorld::prepare()?.build_then_run(
+    BrowserWorld::prepare_verbose()?.build_then_run(
         &[&["build"][..], &example].concat(),
         &[&["run"][..], &example, &out].concat(),
         &format!("the {example_name} benchmark"),

@@ -1,7 +1,7 @@
 //! Where the browser suites and the real-browser benchmark run: the release app and endpoint
 //! they serve, the tools they drive, and the private network namespace they run in.
 
-use crate::app_build::{build_dist, build_signal, cargo};
+use crate::app_build::{build_dist, build_signal, build_verbose_dist, cargo};
 use crate::command::run;
 use crate::tools::{ensure_build_tools, ensure_test_tools, BuildTools};
 use crate::{network_namespace, workspace_root};
@@ -11,7 +11,8 @@ use std::process::Command;
 
 pub struct BrowserWorld {
     pub tools: BuildTools,
-    /// What ships: release `dist/` and the release `insieme-signal`.
+    /// What ships: release `dist/` (for the benchmarks, with verbose-log) and the release
+    /// `insieme-signal`.
     dist: PathBuf,
     signal: PathBuf,
 }
@@ -19,9 +20,19 @@ pub struct BrowserWorld {
 impl BrowserWorld {
     /// Installs what is missing and builds what the browsers will be served, once.
     pub fn prepare() -> Result<Self> {
+        Self::prepare_serving(build_dist)
+    }
+
+    /// The same, serving the release app with its verbose console diagnostics kept (what the
+    /// benchmarks save of each page's console is read afterwards).
+    pub fn prepare_verbose() -> Result<Self> {
+        Self::prepare_serving(build_verbose_dist)
+    }
+
+    fn prepare_serving(build: fn(&BuildTools) -> Result<PathBuf>) -> Result<Self> {
         let tools = ensure_build_tools()?;
         ensure_test_tools(&tools)?;
-        let dist = build_dist(&tools)?;
+        let dist = build(&tools)?;
         let signal = build_signal()?;
         Ok(Self {
             tools,
@@ -48,7 +59,10 @@ impl BrowserWorld {
         // commit's `dist/`, to compare before and after in one sitting).
         let dist = match std::env::var_os("INSIEME_DIST") {
             Some(other) => {
-                println!("xtask: serving the app from INSIEME_DIST={}", other.to_string_lossy());
+                println!(
+                    "xtask: serving the app from INSIEME_DIST={}",
+                    other.to_string_lossy()
+                );
                 PathBuf::from(other)
             }
             None => self.dist.clone(),

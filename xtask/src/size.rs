@@ -1,16 +1,30 @@
-//! `cargo xtask size`: what a first visit downloads, gzip -9, against the product's budget.
+//! `cargo xtask size`: what a first visit downloads, gzip -9, against the product's budget, and
+//! where the wasm's bytes go.
+//!
+//! The breakdown needs symbol names, which the shipped build strips. When twiggy is installed we
+//! build the same wasm with names kept (the `wasm-names` profile: release plus names, in its own
+//! target directory, so the first run costs one more build and later runs only relink), run
+//! wasm-bindgen and wasm-opt on it as Trunk does with index.html's settings, names kept, and ask
+//! twiggy which items are largest. Those sizes are of the uncompressed wasm; gzip shrinks every
+//! item by roughly the same factor, so the ranking holds.
 
-use crate::app_build::build_dist;
-use crate::tools::ensure_build_tools;
+use crate::app_build::{build_dist, cargo};
+use crate::command::{probe, run};
+use crate::tools::{ensure_build_tools, BuildTools};
 use crate::workspace_root;
 use anyhow::{bail, Context, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 /// The whole product's first load must stay under this (see DEVELOPERS.md).
 const BUDGET_GZ_BYTES: u64 = 250 * 1024;
+
+/// How many of the largest items and groups the report lists.
+const TOP_ITEMS: usize = 25;
+const TOP_GROUPS: usize = 20;
 
 pub fn report() -> Result<()> {
     let tools = ensure_build_tools()?;
@@ -35,10 +49,28 @@ pub fn report() -> Result<()> {
         "total", "", total
     );
 
+    let contributors = match wasm_contributors(&tools) {
+        Ok(Some(contributors)) => {
+            contributors.print();
+            contributors.to_json()
+        }
+        Ok(None) => {
+            println!(
+                "\n(install twiggy, e.g. `cargo install twiggy`, for the largest items of the wasm)"
+            );
+            serde_json::Value::Null
+        }
+        Err(error) => {
+            println!("\n(no breakdown of the wasm: {error:#})");
+            serde_json::Value::Null
+        }
+    };
+
     let json = serde_json::json!({
         "total_gz_bytes": total,
         "budget_gz_bytes": BUDGET_GZ_BYTES,
         "files": rows.iter().map(|(name, raw, gz)| serde_json::json!({"name": name, "bytes": raw, "gz_bytes": gz})).collect::<Vec<_>>(),
+        "wasm_contributors": contributors,
     });
     let out = workspace_root().join("target/bench/size.json");
     std::fs::create_dir_all(out.parent().expect("has parent"))?;
@@ -74,4 +106,380 @@ fn gzip_size(bytes: &[u8]) -> Result<u64> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
     encoder.write_all(bytes)?;
     Ok(encoder.finish()?.len() as u64)
+}
+
+/// The largest items of the shipped wasm, and the same bytes summed by crate.
+struct Contributors {
+    /// Code and data bytes (no custom sections) of the names-kept wasm.
+    total_bytes: u64,
+    top_items: Vec<(String, u64)>,
+    by_crate: Vec<(String, u64)>,
+}
+
+impl Contributors {
+    fn print(&self) {
+        println!(
+            "\nlargest items of the wasm (twiggy; uncompressed bytes of {} in code and data):",
+            self.total_bytes
+        );
+        for (name, bytes) in &self.top_items {
+            println!("{bytes:>8}  {}", shorten(name, 110));
+        }
+        println!("\nby crate (the first crate a symbol names; our own by module):");
+        for (group, bytes) in &self.by_crate {
+            let percent = *bytes as f64 * 100.0 / self.total_bytes.max(1) as f64;
+            println!("{bytes:>8}  {percent:>4.1}%  {group}");
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let pairs = |list: &[(String, u64)]| {
+            list.iter()
+                .map(|(name, bytes)| serde_json::json!({"name": name, "bytes": bytes}))
+                .collect::<Vec<_>>()
+        };
+        serde_json::json!({
+            "note": "uncompressed bytes in the names-kept twin of the shipped wasm (same wasm-bindgen and wasm-opt settings)",
+            "code_and_data_bytes": self.total_bytes,
+            "top_items": pairs(&self.top_items),
+            "by_crate": pairs(&self.by_crate),
+        })
+    }
+}
+
+/// `None` when twiggy is not installed.
+fn wasm_contributors(tools: &BuildTools) -> Result<Option<Contributors>> {
+    if probe(tools.command("twiggy").arg("--version")).is_none() {
+        return Ok(None);
+    }
+    let root = workspace_root();
+    println!("xtask: building the wasm with symbol names kept, for the breakdown");
+    run(
+        std::process::Command::new(cargo())
+            .args([
+                "build",
+                "--profile",
+                "wasm-names",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .args(["-p", "insieme", "--bin", "insieme"])
+            .current_dir(&root),
+        "the names-kept wasm build",
+    )?;
+    let built = root.join("target/wasm32-unknown-unknown/wasm-names/insieme.wasm");
+    let work = root.join("target/size-analysis");
+    std::fs::create_dir_all(&work)?;
+    // The shipped build strips every custom section; with names kept, `target_features` stays
+    // and lists reference-types (which .cargo/config.toml turns off for codegen), and wasm-bindgen
+    // would then expect an externref table that is not there. Drop it as the shipped build does.
+    let input = work.join("insieme_names.wasm");
+    let wasm = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
+    std::fs::write(&input, without_custom_section(&wasm, "target_features")?)?;
+    run(
+        tools
+            .command("wasm-bindgen")
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--keep-debug",
+                "--out-dir",
+            ])
+            .arg(&work)
+            .arg(&input),
+        "wasm-bindgen (names kept, for the breakdown)",
+    )?;
+    let bound = work.join("insieme_names_bg.wasm");
+    let named = work.join("insieme_named.wasm");
+    let (level, params) = wasm_opt_settings(&root.join("index.html"))?;
+    run(
+        tools
+            .command("wasm-opt")
+            .arg(format!("-O{level}"))
+            .args(params.split_whitespace())
+            // Names kept (-g) but not DWARF, which a release build has none of anyway.
+            .args(["-g", "--strip-dwarf", "--strip-producers", "-o"])
+            .arg(&named)
+            .arg(&bound),
+        "wasm-opt (names kept, for the breakdown)",
+    )?;
+    let csv = probe(
+        tools
+            .command("twiggy")
+            .args(["top", "-n", "1000000", "-f", "csv"])
+            .arg(&named),
+    )
+    .context("twiggy top failed")?;
+    Ok(Some(summarize(&csv, &crate_names(&root)?)))
+}
+
+/// `wasm` without the custom section called `name` (a wasm module is a header and a list of
+/// sections: an id byte, a LEB128 length, the contents; custom sections, id 0, start with
+/// their name).
+fn without_custom_section(wasm: &[u8], name: &str) -> Result<Vec<u8>> {
+    fn leb128(bytes: &[u8], at: &mut usize) -> Result<usize> {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let byte = *bytes.get(*at).context("truncated wasm")?;
+            *at += 1;
+            value |= usize::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+            shift += 7;
+            if shift > 28 {
+                bail!("malformed wasm section length");
+            }
+        }
+    }
+    if wasm.get(..4) != Some(b"\0asm") {
+        bail!("not a wasm module");
+    }
+    let mut out = wasm[..8].to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let start = at;
+        let id = wasm[at];
+        at += 1;
+        let length = leb128(wasm, &mut at)?;
+        let end = at
+            .checked_add(length)
+            .filter(|&e| e <= wasm.len())
+            .context("truncated wasm")?;
+        let is_it = id == 0 && {
+            let mut name_at = at;
+            let name_length = leb128(wasm, &mut name_at)?;
+            wasm.get(name_at..name_at + name_length) == Some(name.as_bytes())
+        };
+        if !is_it {
+            out.extend_from_slice(&wasm[start..end]);
+        }
+        at = end;
+    }
+    Ok(out)
+}
+
+/// The optimisation level and extra parameters index.html gives Trunk for wasm-opt.
+fn wasm_opt_settings(index_html: &Path) -> Result<(String, String)> {
+    let html = std::fs::read_to_string(index_html).context("reading index.html")?;
+    let attribute = |name: &str| {
+        let start = html.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = html[start..].find('"')?;
+        Some(html[start..start + end].to_owned())
+    };
+    let level = attribute("data-wasm-opt").context("index.html sets no data-wasm-opt level")?;
+    Ok((level, attribute("data-wasm-opt-params").unwrap_or_default()))
+}
+
+/// Crate names (as they appear in symbols) of every package in Cargo.lock, and the sysroot's.
+fn crate_names(root: &Path) -> Result<Vec<String>> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut names: Vec<String> = lock
+        .lines()
+        .filter_map(|line| line.strip_prefix("name = \""))
+        .filter_map(|rest| rest.strip_suffix('"'))
+        .map(|name| name.replace('-', "_"))
+        .collect();
+    names.extend(["core", "alloc", "std", "dlmalloc", "__rustc"].map(String::from));
+    Ok(names)
+}
+
+/// Groups twiggy's rows: our crate by module, others by crate, data segments together; custom
+/// sections (names, wasm-bindgen leftovers) are not shipped and are left out.
+fn summarize(csv: &str, crates: &[String]) -> Contributors {
+    let mut items = Vec::new();
+    for line in csv.lines().skip(1) {
+        let Some((name, bytes)) = parse_csv_row(line) else {
+            continue;
+        };
+        if name.starts_with("custom section") || name.contains("subsection") {
+            continue;
+        }
+        items.push((name, bytes));
+    }
+    let total_bytes = items.iter().map(|(_, bytes)| bytes).sum();
+    let mut groups: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, bytes) in &items {
+        *groups.entry(group_of(name, crates)).or_default() += bytes;
+    }
+    let mut by_crate: Vec<(String, u64)> = groups.into_iter().collect();
+    by_crate.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
+    by_crate.truncate(TOP_GROUPS);
+    items.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
+    items.truncate(TOP_ITEMS);
+    Contributors {
+        total_bytes,
+        top_items: items,
+        by_crate,
+    }
+}
+
+/// The item's name and shallow size from one row of `twiggy top -f csv`
+/// (`Name,ShallowSize,ShallowSizePercent,RetainedSize,RetainedSizePercent`; names may be quoted).
+fn parse_csv_row(line: &str) -> Option<(String, u64)> {
+    let (name, rest) = if let Some(quoted) = line.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = quoted.char_indices();
+        let end = loop {
+            match chars.next()? {
+                (i, '"') if quoted[i + 1..].starts_with('"') => {
+                    name.push('"');
+                    chars.next();
+                }
+                (i, '"') => break i + 1,
+                (_, c) => name.push(c),
+            }
+        };
+        (name, quoted[end..].strip_prefix(',')?)
+    } else {
+        let (name, rest) = line.split_once(',')?;
+        (name.to_owned(), rest)
+    };
+    let bytes = rest.split(',').next()?.parse().ok()?;
+    Some((name, bytes))
+}
+
+fn group_of(name: &str, crates: &[String]) -> String {
+    if name.starts_with("data segment") {
+        return "(data: strings, tables, vtables)".into();
+    }
+    if name.starts_with("import ")
+        || name.starts_with("export ")
+        || name.starts_with("type[")
+        || name.starts_with("elem[")
+        || name.starts_with("table[")
+    {
+        return "(wasm structure: imports, exports, types, tables)".into();
+    }
+    // Every `ident::` in the symbol, in order: the first that is a crate names the group.
+    let mut first_crate = None;
+    let bytes = name.as_bytes();
+    let mut start = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        let ident = b.is_ascii_alphanumeric() || b == b'_';
+        match (ident, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                // `core[1a2b]::` and `core::` both count.
+                let word = &name[s..i];
+                let after = &name[i..];
+                let after = after
+                    .strip_prefix('[')
+                    .and_then(|a| a.find(']').map(|e| &a[e + 1..]))
+                    .unwrap_or(after);
+                if after.starts_with("::") && crates.iter().any(|c| c == word) {
+                    first_crate = Some((s, word));
+                    break;
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    match first_crate {
+        Some((s, "insieme")) => {
+            let modules: Vec<&str> = name[s..].split("::").take(3).collect();
+            match modules.as_slice() {
+                [_, top @ ("web" | "ui" | "sync" | "room" | "signaling"), sub, ..]
+                    if sub.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+                {
+                    format!("insieme::{top}::{sub}")
+                }
+                [_, top, ..] => format!("insieme::{top}"),
+                _ => "insieme".into(),
+            }
+        }
+        Some((_, krate)) => krate.to_owned(),
+        None => "(other)".into(),
+    }
+}
+
+fn shorten(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(max_chars - 1).collect();
+    format!("{head}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_twiggy_csv_rows() {
+        assert_eq!(
+            parse_csv_row("core::fmt::write,515,0.03,,"),
+            Some(("core::fmt::write".into(), 515))
+        );
+        assert_eq!(
+            parse_csv_row(r#""export ""main""",527,0.02,,"#),
+            Some((r#"export "main""#.into(), 527))
+        );
+        assert_eq!(
+            parse_csv_row(r#""<a, b as c::D>::f",12,0.1,,"#),
+            Some(("<a, b as c::D>::f".into(), 12))
+        );
+        assert_eq!(parse_csv_row("Name,ShallowSize"), None);
+    }
+
+    #[test]
+    fn drops_one_custom_section() {
+        let custom = |name: &str, body: &[u8]| {
+            let mut section = vec![0, (1 + name.len() + body.len()) as u8, name.len() as u8];
+            section.extend_from_slice(name.as_bytes());
+            section.extend_from_slice(body);
+            section
+        };
+        let header = b"\0asm\x01\0\0\0".to_vec();
+        let types = vec![1, 1, 0];
+        let wasm = [
+            header.clone(),
+            custom("name", b"xy"),
+            types.clone(),
+            custom("target_features", b"+a"),
+        ]
+        .concat();
+        assert_eq!(
+            without_custom_section(&wasm, "target_features").unwrap(),
+            [header, custom("name", b"xy"), types].concat()
+        );
+        assert!(without_custom_section(b"nope\x01\0\0\0", "x").is_err());
+        assert!(without_custom_section(&wasm[..wasm.len() - 1], "x").is_err());
+    }
+
+    #[test]
+    fn groups_symbols_by_crate_and_our_modules() {
+        let crates: Vec<String> = ["insieme", "tachys", "core", "alloc", "serde_core"]
+            .map(String::from)
+            .to_vec();
+        let group = |name| group_of(name, &crates);
+        assert_eq!(
+            group("<F as tachys::reactive_graph::ReactiveFunction>::invoke::h5f8e"),
+            "tachys"
+        );
+        assert_eq!(
+            group("core[c5930c85a12de822]::num::flt2dec::strategy::dragon::format_shortest"),
+            "core"
+        );
+        assert_eq!(
+            group("insieme::web::mesh::Mesh::decide::hfd35"),
+            "insieme::web::mesh"
+        );
+        assert_eq!(
+            group("insieme::sync::engine::Engine::handle_input::h00d3"),
+            "insieme::sync::engine"
+        );
+        assert_eq!(group("insieme::main::h551c"), "insieme::main");
+        assert_eq!(
+            group("<T as alloc::string::ToString>::to_string::h4908"),
+            "alloc"
+        );
+        assert_eq!(
+            group("data segment \".rodata\""),
+            "(data: strings, tables, vtables)"
+        );
+        assert_eq!(group("func[12]"), "(other)");
+    }
 }

@@ -3,6 +3,7 @@
 //! gain). Both are learned from the corrections themselves, so a player without jumps learns
 //! zero and is corrected as if there were none.
 
+use crate::num::Clamp;
 use crate::sync::time::LocalTime;
 
 /// The learned jump (from its first measurement) and exit gain (from its guess) move towards
@@ -72,7 +73,7 @@ impl Jumps {
             return;
         };
         let moved = direction * fast_rate * (now - began).0 as f64;
-        let jump = (error_then + moved - error).clamp(*JUMP_RANGE.start(), *JUMP_RANGE.end());
+        let jump = (error_then + moved - error).clamp_to(*JUMP_RANGE.start(), *JUMP_RANGE.end());
         let share = if self.jumps_measured == 0 {
             1.0
         } else {
@@ -96,7 +97,7 @@ impl Jumps {
         self.exit_gain += LEARNING_SHARE * (gain - self.exit_gain);
         self.exit_gain = self
             .exit_gain
-            .clamp(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
+            .clamp_to(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
     }
 }
 

@@ -6,6 +6,7 @@
 //! margins only. Dated measurements behind these rules: `docs/measurements/controller.md`.
 
 use super::Observation;
+use crate::num::Clamp;
 use crate::sync::time::{LocalTime, MediaTime, Span};
 
 /// A seek this close to where the player stands finds its frames decoded already and lands
@@ -60,7 +61,7 @@ impl Latency {
         }
     }
     fn update(&mut self, x: Span) {
-        let x = (x.0 as f64).clamp(self.floor, 5e6);
+        let x = (x.0 as f64).clamp_to(self.floor, 5e6);
         if self.n == 0 {
             self.mean = x;
             self.dev = x.abs() / 4.0;

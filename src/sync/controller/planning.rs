@@ -9,6 +9,7 @@
 
 use super::timers::Timer;
 use super::{Controller, Mode, PlayerCommand, SeekCause};
+use crate::num::Clamp;
 use crate::sync::clock::RoomMap;
 use crate::sync::state::{Stamp, Versioned};
 use crate::sync::time::{LocalTime, MediaTime, Span};
@@ -201,7 +202,7 @@ impl Controller {
     /// jump is corrected by the jump itself, one behind pays the jump on top. So starts aim
     /// ahead by half the jump: most land where the jump alone, or nothing, corrects.
     fn start_ahead(&self) -> Span {
-        Span((self.clock.entry_jump() / 2.0).clamp(0.0, MAX_START_AHEAD.0 as f64) as i64)
+        Span((self.clock.entry_jump() / 2.0).clamp_to(0.0, MAX_START_AHEAD.0 as f64) as i64)
     }
 
     /// Seeks to `to`, attributed to `cause`; a seek no intent asked for starts the back-off.

@@ -9,6 +9,7 @@
 //! steered instead ([`crate::sync::clock_steering`]).
 
 use super::{Controller, Observation, PlayerCommand, QUANTIZED_ERROR_FRAMES};
+use crate::num::Clamp;
 use crate::sync::clock::RoomMap;
 use crate::sync::clock_steering::{Steer, GENTLE_RATE};
 use crate::sync::samples::{line_at, recent_median};
@@ -133,8 +134,8 @@ impl Trim {
             (self.gain * 2.0).min(1.0)
         };
         self.last_direction = direction;
-        let step = (drift * TRIM_GAIN * self.gain).clamp(-MAX_TRIM_STEP, MAX_TRIM_STEP);
-        self.value = (self.value - step).clamp(-MAX_TRIM, MAX_TRIM);
+        let step = (drift * TRIM_GAIN * self.gain).clamp_to(-MAX_TRIM_STEP, MAX_TRIM_STEP);
+        self.value = (self.value - step).clamp_to(-MAX_TRIM, MAX_TRIM);
     }
 }
 
@@ -234,7 +235,7 @@ impl Controller {
             -e_now.signum() * self.cfg.max_rate_dev
         } else if self.rate.correcting {
             (-e_now / self.cfg.horizon.0 as f64)
-                .clamp(-self.cfg.max_rate_dev, self.cfg.max_rate_dev)
+                .clamp_to(-self.cfg.max_rate_dev, self.cfg.max_rate_dev)
         } else {
             0.0
         };
@@ -281,7 +282,7 @@ impl Controller {
                 let resting = map.skew + self.rate.trim.value;
                 let gentle = resting + direction * GENTLE_RATE;
                 if resting.abs() <= GENTLE_RATE {
-                    gentle.clamp(-GENTLE_RATE, GENTLE_RATE) - resting
+                    gentle.clamp_to(-GENTLE_RATE, GENTLE_RATE) - resting
                 } else {
                     direction * GENTLE_RATE
                 }
@@ -301,7 +302,7 @@ impl Controller {
     /// rounding can never take it past.
     fn bounded_rate(&self, speed: f64, rate: f64) -> f64 {
         let dev = self.cfg.max_rate_dev * (1.0 - 1e-9);
-        rate.clamp(speed * (1.0 - dev), speed * (1.0 + dev))
+        rate.clamp_to(speed * (1.0 - dev), speed * (1.0 + dev))
     }
 
     /// Sets the rate the timeline asks for, unless it is already commanded.

@@ -20,6 +20,12 @@ pub fn format_clock(secs: f64) -> String {
     }
 }
 
+/// A range input's value as the browser parses it (no float parsing in the wasm).
+fn range_value(ev: &leptos::ev::Event) -> Option<f64> {
+    let value = event_target::<web_sys::HtmlInputElement>(ev).value_as_number();
+    value.is_finite().then_some(value)
+}
+
 /// Runs the play/pause intent the toggle stands for. After a blocked autoplay the room is
 /// already playing, so the click itself (a user gesture) joins instead of asking the room.
 pub fn toggle_playback(
@@ -90,12 +96,12 @@ fn SeekBar(
             format_clock(player.duration.get().unwrap_or(f64::NAN))
         )
     };
-    let read = |ev: &leptos::ev::Event| event_target_value(ev).parse::<f64>().ok();
+    let read = |ev: &leptos::ev::Event| range_value(ev);
     view! {
         <div class="seek">
             <input type="range" class="seek-bar" aria-label="Seek" min="0" step="any"
-                max=move || total().to_string()
-                prop:value=move || shown().to_string()
+                max=move || crate::web::number_text(total())
+                prop:value=shown
                 aria-valuetext=value_text
                 disabled=move || disabled.get() || player.duration.with(Option::is_none)
                 on:input=move |ev| set_dragging.set(read(&ev))
@@ -134,9 +140,9 @@ fn VolumeControl(player: UseVideoPlayer) -> impl IntoView {
                     aria-hidden="true"></span>
             </button>
             <input type="range" class="volume-bar" aria-label="Volume" min="0" max="1" step="0.05"
-                prop:value=move || if player.muted.get() { 0.0 } else { player.volume.get() }.to_string()
+                prop:value=move || if player.muted.get() { 0.0 } else { player.volume.get() }
                 on:input=move |ev| {
-                    if let Ok(volume) = event_target_value(&ev).parse::<f64>() {
+                    if let Some(volume) = range_value(&ev) {
                         let _ = player.set_volume(volume);
                     }
                 }/>

@@ -13,6 +13,7 @@ pub use controls::{format_clock, Controls};
 pub use source_box::SourceBox;
 pub use video_url::{VideoUrl, VideoUrlProblem};
 
+use crate::num::Clamp;
 use crate::web::event_listener::use_window_listener;
 use crate::web::player::{PlayerPhase, UseVideoPlayer};
 use leptos::html::Div;
@@ -119,7 +120,7 @@ fn use_stage_keys(
         }
         let position = player.position.get_untracked();
         let end = player.duration.get_untracked().unwrap_or(f64::INFINITY);
-        on_seek.run((position + step).clamp(0.0, end));
+        on_seek.run((position + step).clamp_to(0.0, end));
     });
 }
 

@@ -28,6 +28,7 @@ pub use reports::{
     ClockSample, FrameObservation, FrameSource, PlayerError, SeekReport, StartReport,
 };
 
+use crate::num::Clamp;
 use crate::sync::start_lead::PendingStart;
 use crate::sync::{LocalTime, MediaTime, StartLead, StepEstimator};
 use attachment::Attachment;
@@ -201,7 +202,8 @@ impl UseVideoPlayer {
     pub fn seek_to(&self, secs: f64) -> Result<(), PlayerError> {
         if !secs.is_finite() || secs < 0.0 {
             return Err(PlayerError::InvalidArgument(format!(
-                "cannot seek to {secs} s"
+                "cannot seek to {} s",
+                crate::web::number_text(secs)
             )));
         }
         self.with_shared(|shared, video| {
@@ -232,9 +234,10 @@ impl UseVideoPlayer {
     pub fn set_rate(&self, rate: f64) -> Result<(), PlayerError> {
         if !RATE_RANGE.contains(&rate) {
             return Err(PlayerError::InvalidArgument(format!(
-                "playback rate {rate} is outside {}–{}",
-                RATE_RANGE.start(),
-                RATE_RANGE.end()
+                "playback rate {} is outside {}–{}",
+                crate::web::number_text(rate),
+                crate::web::number_text(*RATE_RANGE.start()),
+                crate::web::number_text(*RATE_RANGE.end())
             )));
         }
         self.with_shared(|_, video| {
@@ -251,7 +254,8 @@ impl UseVideoPlayer {
     pub fn play_at(&self, at_ms: f64) -> Result<(), PlayerError> {
         if !at_ms.is_finite() {
             return Err(PlayerError::InvalidArgument(format!(
-                "cannot start playback at {at_ms}"
+                "cannot start playback at {}",
+                crate::web::number_text(at_ms)
             )));
         }
         self.with_shared(|shared, _| {
@@ -319,10 +323,13 @@ impl UseVideoPlayer {
     /// Sets the volume (0–1), unmuting when raised above zero.
     pub fn set_volume(&self, volume: f64) -> Result<(), PlayerError> {
         if !volume.is_finite() {
-            return Err(PlayerError::InvalidArgument(format!("volume {volume}")));
+            return Err(PlayerError::InvalidArgument(format!(
+                "volume {}",
+                crate::web::number_text(volume)
+            )));
         }
         self.with_shared(|_, video| {
-            let volume = volume.clamp(0.0, 1.0);
+            let volume = volume.clamp_to(0.0, 1.0);
             video.set_volume(volume);
             if volume > 0.0 && video.muted() {
                 video.set_muted(false);

@@ -68,7 +68,7 @@ impl Shared {
             seeked_after_ms: seeked_at - seek.asked_at_ms,
             frame_after_ms: frame_at_ms.map(|at| at - seek.asked_at_ms),
         };
-        web_sys::console::debug_1(&format!("player: {report:?}").into());
+        crate::web::debug_log!("player: {report:?}");
         self.set.last_seek.set(Some(report));
         if let Some(handler) = self.options.on_seeked.clone() {
             handler(report);

@@ -114,9 +114,7 @@ impl Shared {
         self.start_lead
             .borrow_mut()
             .learn_start(&start, started_at, precise);
-        web_sys::console::debug_1(
-            &format!("player: {report:?}, lead {:.1} ms", self.start_lead_ms()).into(),
-        );
+        crate::web::debug_log!("player: {report:?}, lead {:.1} ms", self.start_lead_ms());
         self.set.last_start.set(Some(report));
         if let Some(handler) = self.options.on_started.clone() {
             handler(report);
