@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::Stdio;
 use tokio::process::{Child, Command};
 
-/// The flags verified to work for WebRTC in headless Chromium here (see DEVELOPERS.md).
+/// Headless Chromium as the tests need it: no sandbox or GPU (root, no display), no background
+/// traffic (nothing may leave the machine), autoplay allowed, host candidates as plain IPs (no
+/// mDNS names, which a network namespace cannot resolve), and fake camera and microphone.
 const CHROMIUM_FLAGS: &[&str] = &[
     "--headless",
     "--no-sandbox",
