@@ -8,6 +8,18 @@
 use crate::config::{AppConfig, IceServer, IceTransportPolicy};
 use insieme_signal_protocol::TurnCredential;
 
+/// Share of a TURN credential's life after which a fresh one is fetched: a party outlives a
+/// credential (hours), and a friend joining late must still get a relay.
+const RENEW_AT_SHARE: f64 = 0.8;
+/// Never renew more often than this, whatever a (misconfigured) endpoint says.
+const MIN_RENEWAL_SECS: u64 = 60;
+
+/// How long after receiving `credential` to fetch a fresh one (by rejoining the endpoint, whose
+/// welcome carries it): before it expires, never in a tight loop.
+pub fn renewal_delay_secs(credential: &TurnCredential) -> u64 {
+    ((credential.ttl_secs as f64 * RENEW_AT_SHARE) as u64).max(MIN_RENEWAL_SECS)
+}
+
 /// What `RTCConfiguration` gets, and whether it can relay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IcePlan {
@@ -98,6 +110,21 @@ mod tests {
                 credential: Some("c2VjcmV0".into()),
             }
         );
+    }
+
+    #[test]
+    fn a_credential_is_renewed_before_it_expires_but_not_in_a_loop() {
+        assert_eq!(renewal_delay_secs(&credential()), 11_520);
+        let short = TurnCredential {
+            ttl_secs: 0,
+            ..credential()
+        };
+        assert_eq!(renewal_delay_secs(&short), 60);
+        let huge = TurnCredential {
+            ttl_secs: u64::MAX,
+            ..credential()
+        };
+        assert!(renewal_delay_secs(&huge) > 60);
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod ice_plan;
 mod path;
 mod unreachable;
 
-pub use ice_plan::IcePlan;
+pub use ice_plan::{renewal_delay_secs, IcePlan};
 pub use path::{
     candidate_type, selected_path, CandidateType, LinkPath, PathKind, RelayTransport, StatsRecord,
 };

@@ -81,6 +81,25 @@ impl SignalingClient {
             .is_ok()
     }
 
+    /// Rejoins at once on a fresh socket (for a fresh welcome: a new TURN credential). Peer
+    /// links do not depend on the socket, and the rejoin greets everyone again, as after an
+    /// endpoint restart.
+    pub fn rejoin(&self) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            if inner.closed_by_us {
+                return;
+            }
+            // Detach first: the old socket's close must not schedule a reconnect of its own.
+            inner.listeners.clear();
+            if let Some(socket) = inner.socket.take() {
+                let _ = socket.send_with_str(&leave_frame());
+                let _ = socket.close();
+            }
+        }
+        self.open_socket();
+    }
+
     /// Leaves the topic for good.
     pub fn close(&self) {
         let mut inner = self.inner.borrow_mut();

@@ -19,7 +19,7 @@ use super::room_crypto::RoomKeys;
 use super::serial_queue::SerialQueue;
 use super::signaling_client::{SignalingClient, SignalingEvent};
 use crate::config::{AppConfig, IceTransportPolicy};
-use crate::connectivity::{IcePlan, LinkPath};
+use crate::connectivity::{renewal_delay_secs, IcePlan, LinkPath};
 use crate::mesh::{Action, Candidate, Connectivity, Description, Input, Links};
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use crate::sync::LocalTime;
@@ -82,6 +82,8 @@ struct Inner {
     /// The timer armed for `links.poll_timeout()`, and the time it was armed for.
     wake: Option<(LocalTime, Timeout)>,
     _path_refresh: Option<Interval>,
+    /// Rejoins the endpoint for a fresh TURN credential before the current one expires.
+    credential_renewal: Option<Timeout>,
     on_event: Rc<dyn Fn(MeshEvent)>,
 }
 
@@ -117,6 +119,7 @@ impl Mesh {
                 peers: HashMap::new(),
                 wake: None,
                 _path_refresh: None,
+                credential_renewal: None,
                 on_event: Rc::new(on_event),
             })),
             inbox: SerialQueue::new(),
@@ -170,6 +173,7 @@ impl Mesh {
         inner.links.leave();
         inner.wake = None;
         inner._path_refresh = None;
+        inner.credential_renewal = None;
         for (_, peer) in inner.peers.drain() {
             peer.pc.close();
         }
@@ -360,6 +364,17 @@ impl Mesh {
                 if let Some(warning) = &plan.warning {
                     self.emit(MeshEvent::Problem(warning.clone()));
                 }
+                let renewal = turn.as_ref().map(|credential| {
+                    let mesh = self.clone();
+                    let delay_ms = renewal_delay_secs(credential).saturating_mul(1000);
+                    Timeout::new(delay_ms.min(u32::MAX as u64) as u32, move || {
+                        let signaling = mesh.inner.borrow().signaling.clone();
+                        if let Some(signaling) = signaling {
+                            signaling.rejoin();
+                        }
+                    })
+                });
+                self.inner.borrow_mut().credential_renewal = renewal;
                 // Existing connections get the fresh credential too, for their next ICE restart.
                 let configuration = rtc_configuration(&plan);
                 for peer in self.inner.borrow().peers.values() {
