@@ -147,6 +147,21 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // `-s stop` has the master stop its workers before it exits: killed, the master would
+        // leave its workers running after the test, holding their ports.
+        let _ = std::process::Command::new(nginx_binary())
+            .arg("-p")
+            .arg(&self.prefix)
+            .arg("-c")
+            .arg(self.prefix.join("conf/nginx.conf"))
+            .args(["-s", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.start_kill();
         let _ = std::fs::remove_dir_all(&self.prefix);
     }
