@@ -21,7 +21,7 @@ use axum::Extension;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt as _;
@@ -40,6 +40,15 @@ use crate::turn::{TurnMinter, TurnSecret};
 /// cost 128 KiB of resident memory; signaling frames are a few KiB, and a larger frame still
 /// arrives whole, only in more reads.
 const READ_BUFFER_BYTES: usize = 1024;
+
+/// Connections the kernel may hold, handshake done, until the accept loop takes them.
+/// `TcpListener::bind` asks for 1024; a node that stalls for a moment (a CPU quota spent, a
+/// long pause) while joins keep arriving fills that, and then the kernel drops new SYNs: the
+/// client (nginx, in a scaled-out deployment) sees its connect time out after the SYN
+/// retransmits, and nginx counts that against the node. 4096 rides out a longer stall. The
+/// kernel silently caps it at `net.core.somaxconn` (4096 by default since Linux 5.4; raise that
+/// sysctl too to go further).
+const LISTEN_BACKLOG: u32 = 4096;
 
 /// State shared by every request handler.
 pub struct AppState {
@@ -68,7 +77,7 @@ pub struct Server {
 impl Server {
     /// Binds the listening socket (so the port is known before serving starts).
     pub async fn bind(config: Config) -> io::Result<Server> {
-        let listener = TcpListener::bind(config.listen).await.map_err(|error| {
+        let listener = listen(config.listen).map_err(|error| {
             io::Error::new(
                 error.kind(),
                 format!("cannot listen on {}: {error}", config.listen),
@@ -172,6 +181,18 @@ impl Server {
 }
 
 /// Accepts connections forever (the caller stops it by dropping the future).
+/// The listening socket: what `TcpListener::bind` does (`SO_REUSEADDR`, so a restarted node
+/// binds while its old connections sit in TIME_WAIT), with [`LISTEN_BACKLOG`].
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 async fn accept_loop(listener: &TcpListener, router: &Router, state: &Arc<AppState>) {
     loop {
         match listener.accept().await {

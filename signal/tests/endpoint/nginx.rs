@@ -34,6 +34,19 @@ fn deploy_nginx() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx/insieme")
 }
 
+/// The parameters of the shipped nodes.conf's first `server` line (`max_fails=… fail_timeout=…`):
+/// the nodes here are taken out of the pool by the rule a deployment ships.
+fn shipped_node_parameters() -> String {
+    let text = std::fs::read_to_string(deploy_nginx().join("nodes.conf"))
+        .expect("read deploy/nginx/insieme/nodes.conf");
+    text.lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("server "))
+        .and_then(|rest| rest.trim_end_matches(';').split_once(char::is_whitespace))
+        .map(|(_addr, parameters)| parameters.trim().to_owned())
+        .expect("a `server <addr> <parameters>;` line in deploy/nginx/insieme/nodes.conf")
+}
+
 /// nginx in the foreground with a temporary prefix: the shipped upstream.conf and
 /// locations.conf, a nodes.conf naming `nodes`, and a plain-HTTP server on 127.0.0.1.
 pub struct Nginx {
@@ -59,9 +72,10 @@ impl Nginx {
             std::fs::copy(deploy_nginx().join(file), conf.join("insieme").join(file))
                 .unwrap_or_else(|e| panic!("copy deploy/nginx/insieme/{file}: {e}"));
         }
+        let rule = shipped_node_parameters();
         let node_lines: String = nodes
             .iter()
-            .map(|n| format!("server {n} max_fails=1 fail_timeout=10s;\n"))
+            .map(|n| format!("server {n} {rule};\n"))
             .collect();
         std::fs::write(conf.join("insieme/nodes.conf"), node_lines).unwrap();
         std::fs::write(
@@ -133,6 +147,21 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // `-s stop` has the master stop its workers before it exits: killed, the master would
+        // leave its workers running after the test, holding their ports.
+        let _ = std::process::Command::new(nginx_binary())
+            .arg("-p")
+            .arg(&self.prefix)
+            .arg("-c")
+            .arg(self.prefix.join("conf/nginx.conf"))
+            .args(["-s", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.start_kill();
         let _ = std::fs::remove_dir_all(&self.prefix);
     }

@@ -20,6 +20,25 @@ pub fn nginx_binary() -> Result<PathBuf> {
     bail!("nginx is not installed (Debian package `nginx`)")
 }
 
+/// The parameters of the shipped nodes.conf's first `server` line (`max_fails=… fail_timeout=…`),
+/// so the bench's nodes are taken out of the pool by the rule a deployment ships.
+fn shipped_node_parameters(shipped: &Path) -> Result<String> {
+    let path = shipped.join("nodes.conf");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("server "))
+        .and_then(|rest| rest.trim_end_matches(';').split_once(char::is_whitespace))
+        .map(|(_addr, parameters)| parameters.trim().to_owned())
+        .with_context(|| {
+            format!(
+                "no `server <addr> <parameters>;` line in {}",
+                path.display()
+            )
+        })
+}
+
 /// Starts nginx over `nodes` (already running); stopping the result stops them too.
 pub async fn start_nginx(paths: &Paths, nodes: Vec<Running>) -> Result<Running> {
     let port = free_port()?;
@@ -35,9 +54,10 @@ pub async fn start_nginx(paths: &Paths, nodes: Vec<Running>) -> Result<Running> 
         std::fs::copy(shipped.join(file), conf.join("insieme").join(file))
             .with_context(|| format!("copying {}", shipped.join(file).display()))?;
     }
+    let rule = shipped_node_parameters(&shipped)?;
     let node_lines: String = nodes
         .iter()
-        .map(|node| format!("server {} max_fails=1 fail_timeout=10s;\n", node.addr))
+        .map(|node| format!("server {} {rule};\n", node.addr))
         .collect();
     std::fs::write(conf.join("insieme/nodes.conf"), node_lines)?;
     let prefix_text = prefix.display();

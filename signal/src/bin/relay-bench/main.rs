@@ -362,8 +362,14 @@ async fn main() -> Result<()> {
 
     let in_pass = |pass: Pass| -> Vec<&Row> { rows.iter().filter(|r| r.pass == pass).collect() };
     for &pass in &passes {
-        print_table(&in_pass(pass), pass, cap.as_ref(), &args, pass == passes[0]);
+        print_table(&in_pass(pass), pass, cap.as_ref(), &args);
     }
+    // Latency on the uncapped rows when there are any (see `targets`).
+    let latency_pass = *passes.last().expect("at least one pass");
+    let checked = targets(
+        (&in_pass(passes[0]), passes[0]),
+        (&in_pass(latency_pass), latency_pass),
+    );
     println!(
         "host over the whole run: {} busy, {} stolen by the hypervisor",
         percent(run_load.busy()),
@@ -422,6 +428,7 @@ async fn main() -> Result<()> {
     for &pass in &passes {
         report["scale_out"][pass.label()] = scale_out(pass);
     }
+    report["targets"] = checked;
     if passes.len() > 1 {
         report["uncapped"] = Value::Array(rows_json(Pass::Uncapped));
     }
@@ -671,9 +678,8 @@ fn percent(share: Option<f64>) -> String {
     }
 }
 
-/// One pass's table; the targets against the anchors are checked on the first pass only (the
-/// capped one when the cap applies: every server on the same budget).
-fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args, targets: bool) {
+/// One pass's table.
+fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args) {
     let cell = |v: Option<f64>, digits: usize| match v {
         Some(v) => format!("{v:.digits$}"),
         None => "n/a".to_owned(),
@@ -737,55 +743,97 @@ fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args, tar
             verdict(Some(joins >= TARGET_SCALE_OUT))
         );
     }
-    if !targets {
-        return;
-    }
-    // Targets: insieme-signal ahead on every row; idle ≤ 16 KiB/conn; p99 ≤ 2 ms.
-    let Some(ours) = rows.iter().find(|r| r.name == "insieme-signal") else {
-        return;
+}
+
+/// Whether insieme-signal is ahead of every anchor on `get` in `rows`.
+fn ahead(rows: &[&Row], get: fn(&Row) -> Option<f64>, lower_is_better: bool) -> String {
+    let Some(mine) = rows
+        .iter()
+        .find(|r| r.name == "insieme-signal")
+        .and_then(|r| get(r))
+    else {
+        return "not measured".into();
     };
-    let others: Vec<&Row> = rows
+    let beaten: Vec<&str> = rows
         .iter()
         .filter(|r| !r.name.starts_with("insieme-signal"))
-        .copied()
+        .filter(|o| match get(o) {
+            Some(theirs) if lower_is_better => theirs <= mine,
+            Some(theirs) => theirs >= mine,
+            None => false,
+        })
+        .map(|o| o.name)
         .collect();
-    let ahead = |get: fn(&Row) -> Option<f64>, lower_is_better: bool| -> String {
-        let Some(mine) = get(ours) else {
-            return "not measured".into();
-        };
-        let beaten: Vec<&str> = others
-            .iter()
-            .filter(|o| match get(o) {
-                Some(theirs) if lower_is_better => theirs <= mine,
-                Some(theirs) => theirs >= mine,
-                None => false,
-            })
-            .map(|o| o.name)
-            .collect();
-        if beaten.is_empty() {
-            "ahead".into()
-        } else {
-            format!("NOT ahead of {}", beaten.join(", "))
+    if beaten.is_empty() {
+        "ahead".into()
+    } else {
+        format!("NOT ahead of {}", beaten.join(", "))
+    }
+}
+
+/// Checks, prints and returns the targets for insieme-signal: ahead of the anchors on every
+/// row, idle ≤ 16 KiB/conn, p99 ≤ 2 ms. Memory and throughput are checked on `first` (the
+/// capped pass when the cap applies: every server on the same budget, and the pass the idle
+/// row is measured in); latency on `latency` (the uncapped pass when there is one). Reason: the
+/// paced relay offers 20,000 msg/s, more than a node held to a fraction of a CPU relays at all,
+/// so in the capped rows latency is time queued behind the quota, the same for every server,
+/// and p99 ≤ 2 ms there would read MISSED by design.
+fn targets(first: (&[&Row], Pass), latency: (&[&Row], Pass)) -> Value {
+    let (rows, pass) = first;
+    let (latency_rows, latency_pass) = latency;
+    let ours = |rows: &[&Row], get: fn(&Row) -> Option<f64>| {
+        rows.iter()
+            .find(|r| r.name == "insieme-signal")
+            .and_then(|r| get(r))
+    };
+    let idle = ours(rows, |r| r.idle_rss_per_conn_bytes);
+    let p99 = ours(latency_rows, Row::relay_p99_ms);
+    let checked = json!({
+        "idle_memory": {
+            "rows": pass.label(),
+            "vs_anchors": ahead(rows, |r| r.idle_rss_per_conn_bytes, true),
+            "at_most_16_kib_per_conn": verdict(idle.map(|v| v <= TARGET_IDLE_BYTES_PER_CONN)),
+        },
+        "joins_per_s": { "rows": pass.label(), "vs_anchors": ahead(rows, Row::joins_per_s, false) },
+        "relay_msgs_per_s": {
+            "rows": pass.label(),
+            "vs_anchors": ahead(rows, Row::relay_msgs_per_s, false),
+        },
+        "relay_p50_ms": {
+            "rows": latency_pass.label(),
+            "vs_anchors": ahead(latency_rows, Row::relay_p50_ms, true),
+        },
+        "relay_p99_ms": {
+            "rows": latency_pass.label(),
+            "vs_anchors": ahead(latency_rows, Row::relay_p99_ms, true),
+            "at_most_2_ms": verdict(p99.map(|v| v <= TARGET_P99_MS)),
+        },
+    });
+    let line = |key: &str| {
+        let t = &checked[key];
+        let mut text = format!(
+            "{} ({} rows)",
+            t["vs_anchors"].as_str().unwrap_or(""),
+            t["rows"].as_str().unwrap_or("")
+        );
+        for (bound, label) in [
+            ("at_most_16_kib_per_conn", "≤ 16 KiB/conn"),
+            ("at_most_2_ms", "≤ 2 ms"),
+        ] {
+            if let Some(v) = t[bound].as_str() {
+                text.push_str(&format!(" ; {label}: {v}"));
+            }
         }
+        text
     };
     println!();
-    println!("targets for insieme-signal ({} rows):", pass.label());
-    println!(
-        "  idle memory: {} ; ≤ 16 KiB/conn: {}",
-        ahead(|r| r.idle_rss_per_conn_bytes, true),
-        verdict(
-            ours.idle_rss_per_conn_bytes
-                .map(|v| v <= TARGET_IDLE_BYTES_PER_CONN)
-        )
-    );
-    println!("  joins/s:     {}", ahead(Row::joins_per_s, false));
-    println!("  relay msg/s: {}", ahead(Row::relay_msgs_per_s, false));
-    println!("  relay p50:   {}", ahead(Row::relay_p50_ms, true));
-    println!(
-        "  relay p99:   {} ; ≤ 2 ms: {}",
-        ahead(Row::relay_p99_ms, true),
-        verdict(ours.relay_p99_ms().map(|v| v <= TARGET_P99_MS))
-    );
+    println!("targets for insieme-signal:");
+    println!("  idle memory: {}", line("idle_memory"));
+    println!("  joins/s:     {}", line("joins_per_s"));
+    println!("  relay msg/s: {}", line("relay_msgs_per_s"));
+    println!("  relay p50:   {}", line("relay_p50_ms"));
+    println!("  relay p99:   {}", line("relay_p99_ms"));
+    checked
 }
 
 fn verdict(met: Option<bool>) -> &'static str {
