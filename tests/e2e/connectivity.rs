@@ -58,9 +58,12 @@ async fn in_one_home_both_friends_see_a_direct_path() -> Result<()> {
         meet(&world, NAMES, DISPLAY).await?;
         let party = &world.party;
         for (viewer, friend) in [(NAMES[0], DISPLAY[1]), (NAMES[1], DISPLAY[0])] {
-            wait_for_row(party.person(viewer), friend, Duration::from_secs(5), |row| {
-                row.path.as_deref() == Some("host") && row.text.contains("direct")
-            })
+            wait_for_row(
+                party.person(viewer),
+                friend,
+                Duration::from_secs(5),
+                |row| row.path.as_deref() == Some("host") && row.text.contains("direct"),
+            )
             .await?;
         }
         Ok(())
