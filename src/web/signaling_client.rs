@@ -45,6 +45,18 @@ struct Inner {
     listeners: Vec<Listener>,
 }
 
+impl Inner {
+    /// Leaves the topic on the current socket and closes it. Its listeners go first, so its
+    /// close event cannot schedule a reconnect of its own.
+    fn leave_socket(&mut self) {
+        self.listeners.clear();
+        if let Some(socket) = self.socket.take() {
+            let _ = socket.send_with_str(&leave_frame());
+            let _ = socket.close();
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SignalingClient {
     inner: Rc<RefCell<Inner>>,
@@ -90,12 +102,7 @@ impl SignalingClient {
             if inner.closed_by_us {
                 return;
             }
-            // Detach first: the old socket's close must not schedule a reconnect of its own.
-            inner.listeners.clear();
-            if let Some(socket) = inner.socket.take() {
-                let _ = socket.send_with_str(&leave_frame());
-                let _ = socket.close();
-            }
+            inner.leave_socket();
         }
         self.open_socket();
     }
@@ -104,11 +111,7 @@ impl SignalingClient {
     pub fn close(&self) {
         let mut inner = self.inner.borrow_mut();
         inner.closed_by_us = true;
-        if let Some(socket) = inner.socket.take() {
-            let _ = socket.send_with_str(&leave_frame());
-            let _ = socket.close();
-        }
-        inner.listeners.clear();
+        inner.leave_socket();
     }
 
     fn open_socket(&self) {
