@@ -51,6 +51,13 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
+impl IceServer {
+    /// A TURN server (a relay), as opposed to STUN only.
+    pub fn is_turn(&self) -> bool {
+        self.urls.iter().any(|url| has_scheme(url, &TURN_SCHEMES))
+    }
+}
+
 fn default_signaling_url() -> String {
     DEFAULT_SIGNALING_URL.to_owned()
 }
@@ -104,8 +111,8 @@ impl AppConfig {
     /// A wrong ICE URL makes `RTCPeerConnection` throw for every link; refuse it up front, with
     /// the entry named.
     fn check_ice_urls(&self) -> Result<(), ConfigError> {
-        let ice = self.ice_servers.iter().flat_map(|server| &server.urls);
-        if let Some(url) = ice.clone().find(|url| !has_scheme(url, &ICE_SCHEMES)) {
+        let mut ice = self.ice_servers.iter().flat_map(|server| &server.urls);
+        if let Some(url) = ice.find(|url| !has_scheme(url, &ICE_SCHEMES)) {
             return Err(ConfigError::BadIceUrl {
                 field: "ice_servers",
                 url: url.clone(),
@@ -123,7 +130,7 @@ impl AppConfig {
                 schemes: "turn: or turns:",
             });
         }
-        let static_turn = ice.clone().any(|url| has_scheme(url, &TURN_SCHEMES));
+        let static_turn = self.ice_servers.iter().any(IceServer::is_turn);
         if self.ice_transport_policy == IceTransportPolicy::Relay
             && self.turn_urls.is_empty()
             && !static_turn

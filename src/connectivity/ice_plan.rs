@@ -36,13 +36,9 @@ impl IcePlan {
     /// The plan from the deployment's configuration and the endpoint's latest credential.
     pub fn new(config: &AppConfig, credential: Option<&TurnCredential>) -> IcePlan {
         let mut servers = config.ice_servers.clone();
-        let static_turn = servers.iter().any(|server| {
-            server.credential.is_some()
-                && server
-                    .urls
-                    .iter()
-                    .any(|url| url.starts_with("turn:") || url.starts_with("turns:"))
-        });
+        let static_turn = servers
+            .iter()
+            .any(|server| server.is_turn() && server.credential.is_some());
         let mut warning = None;
         let minted_turn = match (config.turn_urls.is_empty(), credential) {
             (true, _) => false,
