@@ -56,6 +56,11 @@ impl People {
         self.people.iter().find(|p| p.session == session)
     }
 
+    /// The person for `session`, to update, if they are listed.
+    pub fn get_mut(&mut self, session: SessionId) -> Option<&mut Person> {
+        self.people.iter_mut().find(|p| p.session == session)
+    }
+
     /// The person for `session`, added (connecting, unnamed) if new.
     pub fn entry(&mut self, session: SessionId) -> &mut Person {
         if let Some(index) = self.people.iter().position(|p| p.session == session) {
@@ -95,6 +100,10 @@ mod tests {
         assert_eq!(people.get(1).unwrap().display_name(), "Ada");
         assert_eq!(people.get(1).unwrap().link, LinkState::Connected);
         assert_eq!(people.get(2).unwrap().display_name(), "Someone");
+        people.get_mut(2).unwrap().rtt_ms = Some(12.0);
+        assert_eq!(people.get(2).unwrap().rtt_ms, Some(12.0));
+        assert!(people.get_mut(3).is_none());
+        assert_eq!(people.len(), 2);
         assert_eq!(people.remove(1).map(|p| p.session), Some(1));
         assert!(people.remove(1).is_none());
         assert_eq!(people.iter().map(|p| p.session).collect::<Vec<_>>(), [2]);

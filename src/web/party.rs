@@ -372,8 +372,8 @@ impl Party {
                 rtt,
                 ..
             } => self.writers.people.update(|people| {
-                if people.get(session).is_some() {
-                    people.entry(session).rtt_ms = Some(rtt.as_millis_f64() as f32);
+                if let Some(person) = people.get_mut(session) {
+                    person.rtt_ms = Some(rtt.as_millis_f64() as f32);
                 }
             }),
             sync::Event::ReferenceChanged(_) | sync::Event::PeerBuffering { .. } => {}
@@ -411,8 +411,8 @@ impl Party {
                 .update(|p| p.entry(session).link = LinkState::Reconnecting),
             // A hello's name only fills in who is connecting; their profile has the last word.
             MeshEvent::Introduced { session, name } => self.writers.people.update(|p| {
-                if p.get(session).is_some_and(|person| person.name.is_none()) {
-                    p.entry(session).name = Some(name);
+                if let Some(person) = p.get_mut(session).filter(|person| person.name.is_none()) {
+                    person.name = Some(name);
                 }
             }),
             MeshEvent::Unreachable { session, why } => self
@@ -420,8 +420,8 @@ impl Party {
                 .people
                 .update(|p| p.entry(session).link = LinkState::Unreachable(why)),
             MeshEvent::Path { session, path } => self.writers.people.update(|p| {
-                if p.get(session).is_some() {
-                    p.entry(session).path = Some(path);
+                if let Some(person) = p.get_mut(session) {
+                    person.path = Some(path);
                 }
             }),
             MeshEvent::Gone(session) => {
