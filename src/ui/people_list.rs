@@ -49,42 +49,42 @@ pub fn PeopleList(
 
 #[component]
 fn PersonRow(person: Person) -> impl IntoView {
-    let name = person.display_name().to_owned();
-    let session = person.session.to_string();
-    if let LinkState::Unreachable(why) = person.link {
-        return view! {
-            <li class="person unreachable" data-state="unreachable" data-reason=why.code()
-                data-session=session>
-                <span class="name">{name}</span>
-                <span class="meta">"can't connect: " {why.explanation()}</span>
-            </li>
-        }
-        .into_any();
-    }
     let state = match person.link {
         LinkState::Connecting => "connecting".to_owned(),
         LinkState::Reconnecting => "reconnecting".to_owned(),
-        LinkState::Connected | LinkState::Unreachable(_) => phase_label(&person.status.phase),
+        LinkState::Unreachable(_) => "unreachable".to_owned(),
+        LinkState::Connected => phase_label(&person.status.phase),
     };
-    let rtt = person
-        .rtt_ms
-        .map(|ms| format!(" · {} ms RTT", ms.round() as i64))
-        .unwrap_or_default();
+    let reason = match person.link {
+        LinkState::Unreachable(why) => Some(why),
+        _ => None,
+    };
     // The path is the current link's: shown only while it is up.
     let path = person.path.filter(|_| person.link == LinkState::Connected);
-    let path_label = path
-        .map(|p| format!(" · {}", p.label()))
-        .unwrap_or_default();
+    let meta = match reason {
+        Some(why) => format!("can't connect: {}", why.explanation()),
+        None => {
+            let rtt = person
+                .rtt_ms
+                .map(|ms| format!(" · {} ms RTT", ms.round() as i64))
+                .unwrap_or_default();
+            let path_label = path
+                .map(|p| format!(" · {}", p.label()))
+                .unwrap_or_default();
+            format!(
+                "{state} · {}{rtt}{path_label}",
+                format_offset(person.status.offset_ms)
+            )
+        }
+    };
     view! {
-        <li class="person" data-state=state.clone() data-path=path.map(|p| p.code())
-            data-session=session>
-            <span class="name">{name}</span>
-            <span class="meta">
-                {state.clone()} " · " {format_offset(person.status.offset_ms)} {rtt} {path_label}
-            </span>
+        <li class="person" data-state=state
+            data-path=path.map(|p| p.code()) data-reason=reason.map(|why| why.code())
+            data-session=person.session.to_string()>
+            <span class="name">{person.display_name().to_owned()}</span>
+            <span class="meta">{meta}</span>
         </li>
     }
-    .into_any()
 }
 
 fn phase_label(phase: &ViewerPhase) -> String {
