@@ -24,6 +24,7 @@ use crate::mesh::{Action, Candidate, Connectivity, Description, Input, Links};
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use crate::sync::LocalTime;
 use gloo_timers::callback::{Interval, Timeout};
+use insieme_signal_protocol::TurnCredential;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
@@ -74,8 +75,8 @@ struct Inner {
     links: Links,
     keys: RoomKeys,
     config: AppConfig,
-    /// Made from `config` and the latest welcome; new connections are made with it.
-    plan: IcePlan,
+    /// The ICE plan of `config` and the latest welcome, as every new connection gets it.
+    rtc_configuration: RtcConfiguration,
     signaling: Option<SignalingClient>,
     my_transport: Option<String>,
     peers: HashMap<SessionId, Peer>,
@@ -107,13 +108,13 @@ impl Mesh {
         on_event: impl Fn(MeshEvent) + 'static,
     ) -> Self {
         let url = format!("{}/{}", signaling_base.trim_end_matches('/'), keys.topic);
-        let plan = IcePlan::new(&config, None);
+        let rtc_configuration = rtc_configuration(&IcePlan::new(&config, None));
         let mesh = Mesh {
             inner: Rc::new(RefCell::new(Inner {
                 links: Links::new(me, name),
                 keys,
                 config,
-                plan,
+                rtc_configuration,
                 signaling: None,
                 my_transport: None,
                 peers: HashMap::new(),
@@ -354,41 +355,7 @@ impl Mesh {
 
     fn on_signaling(&self, event: SignalingEvent) {
         match event {
-            SignalingEvent::Joined { my_id, peers, turn } => {
-                let plan = {
-                    let mut inner = self.inner.borrow_mut();
-                    inner.my_transport = Some(my_id);
-                    inner.plan = IcePlan::new(&inner.config, turn.as_ref());
-                    inner.plan.clone()
-                };
-                if let Some(warning) = &plan.warning {
-                    self.emit(MeshEvent::Problem(warning.clone()));
-                }
-                let renewal = turn.as_ref().map(|credential| {
-                    let mesh = self.clone();
-                    let delay_ms = renewal_delay_secs(credential).saturating_mul(1000);
-                    Timeout::new(delay_ms.min(u32::MAX as u64) as u32, move || {
-                        let signaling = mesh.inner.borrow().signaling.clone();
-                        if let Some(signaling) = signaling {
-                            signaling.rejoin();
-                        }
-                    })
-                });
-                self.inner.borrow_mut().credential_renewal = renewal;
-                // Existing connections get the fresh credential too, for their next ICE restart.
-                let configuration = rtc_configuration(&plan);
-                for peer in self.inner.borrow().peers.values() {
-                    if let Err(error) = peer.pc.set_configuration_with_configuration(&configuration)
-                    {
-                        let problem = super::describe_js_error("updating ICE servers", error);
-                        web_sys::console::warn_1(&problem.into());
-                    }
-                }
-                self.feed(Input::SignalingJoined {
-                    peers,
-                    relay_configured: plan.relay_configured,
-                });
-            }
+            SignalingEvent::Joined { my_id, peers, turn } => self.on_welcome(my_id, peers, turn),
             // Newcomers greet us; nothing to do until they do.
             SignalingEvent::PeerJoined(_) => {}
             SignalingEvent::PeerLeft(transport) => self.feed(Input::RouteLeft(transport)),
@@ -402,6 +369,48 @@ impl Mesh {
             SignalingEvent::Disconnected => self.feed(Input::SignalingLost),
             SignalingEvent::Problem(problem) => self.emit(MeshEvent::Problem(problem)),
         }
+    }
+
+    /// (Re)joined the topic: connections from now on, and the next ICE restart of existing
+    /// ones, use the welcome's TURN credential; a fresh one is fetched before it expires.
+    fn on_welcome(&self, my_id: String, peers: Vec<String>, turn: Option<TurnCredential>) {
+        let plan = IcePlan::new(&self.inner.borrow().config, turn.as_ref());
+        if let Some(warning) = &plan.warning {
+            self.emit(MeshEvent::Problem(warning.clone()));
+        }
+        let configuration = rtc_configuration(&plan);
+        let renewal = turn
+            .as_ref()
+            .map(|credential| self.rejoin_after(credential));
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.my_transport = Some(my_id);
+            for peer in inner.peers.values() {
+                if let Err(error) = peer.pc.set_configuration_with_configuration(&configuration) {
+                    let problem = super::describe_js_error("updating ICE servers", error);
+                    web_sys::console::warn_1(&problem.into());
+                }
+            }
+            inner.rtc_configuration = configuration;
+            inner.credential_renewal = renewal;
+        }
+        self.feed(Input::SignalingJoined {
+            peers,
+            relay_configured: plan.relay_configured,
+        });
+    }
+
+    /// Rejoins the endpoint (whose welcome brings a fresh credential) before `credential`
+    /// expires.
+    fn rejoin_after(&self, credential: &TurnCredential) -> Timeout {
+        let mesh = self.clone();
+        let delay_ms = renewal_delay_secs(credential).saturating_mul(1000);
+        Timeout::new(delay_ms.min(u64::from(u32::MAX)) as u32, move || {
+            let signaling = mesh.inner.borrow().signaling.clone();
+            if let Some(signaling) = signaling {
+                signaling.rejoin();
+            }
+        })
     }
 
     async fn on_sealed(&self, from: String, sealed: Vec<u8>) {
@@ -490,7 +499,7 @@ impl Mesh {
 
     /// Makes the peer connection to `session` and reports how that went.
     fn create_peer(&self, session: SessionId, open_channels: bool) {
-        let configuration = rtc_configuration(&self.inner.borrow().plan);
+        let configuration = self.inner.borrow().rtc_configuration.clone();
         let pc = match RtcPeerConnection::new_with_configuration(&configuration) {
             Ok(pc) => pc,
             Err(error) => {
