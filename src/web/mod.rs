@@ -58,3 +58,8 @@ pub fn now_ms() -> f64 {
         .map(|p| p.now())
         .unwrap_or_default()
 }
+
+/// [`now_ms`] as the pure machines' local time.
+pub fn local_now() -> crate::sync::LocalTime {
+    crate::sync::LocalTime::from_millis_f64(now_ms())
+}

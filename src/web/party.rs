@@ -6,6 +6,7 @@
 //! draining `poll_output` and re-arming one timer at `poll_timeout`.
 
 use super::event_listener::use_window_listener;
+use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
@@ -105,11 +106,6 @@ pub struct Party {
     inner: Rc<RefCell<Inner>>,
     pub view: PartyView,
     writers: ViewWriters,
-}
-
-/// `performance.now()` as the engine's local time.
-fn local_now() -> LocalTime {
-    LocalTime::from_millis_f64(super::now_ms())
 }
 
 impl Party {

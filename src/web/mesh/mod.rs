@@ -15,6 +15,7 @@
 mod stats;
 
 use super::event_listener::Listener;
+use super::local_now;
 use super::room_crypto::RoomKeys;
 use super::serial_queue::SerialQueue;
 use super::signaling_client::{SignalingClient, SignalingEvent};
@@ -637,10 +638,6 @@ fn connectivity(state: RtcPeerConnectionState) -> Connectivity {
         RtcPeerConnectionState::Closed => Connectivity::Closed,
         _ => Connectivity::Connecting,
     }
-}
-
-fn local_now() -> LocalTime {
-    LocalTime::from_secs_f64(super::now_ms() / 1e3)
 }
 
 /// Listens to `kind` on `target` for as long as `listeners` is kept.
