@@ -11,6 +11,7 @@ mod unreachable;
 
 pub use ice_plan::{renewal_delay_secs, IcePlan};
 pub use path::{
-    candidate_type, selected_path, CandidateType, LinkPath, PathKind, RelayTransport, StatsRecord,
+    candidate_type, selected_path, CandidateType, LinkPath, PairStats, PathKind, RelayTransport,
+    StatsRecord,
 };
 pub use unreachable::Unreachable;

@@ -40,15 +40,8 @@ pub enum StatsRecord {
     Transport {
         selected_pair_id: Option<String>,
     },
-    /// `type: "candidate-pair"`. `selected` is Firefox's own flag (it has no transport entry).
-    CandidatePair {
-        id: String,
-        local_id: String,
-        remote_id: String,
-        succeeded: bool,
-        nominated: bool,
-        selected: bool,
-    },
+    /// `type: "candidate-pair"`.
+    CandidatePair(PairStats),
     /// `type: "local-candidate"` or `"remote-candidate"`.
     Candidate {
         id: String,
@@ -59,6 +52,19 @@ pub enum StatsRecord {
         relay_protocol: Option<String>,
     },
     Other,
+}
+
+/// A candidate pair, as far as choosing the selected one goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairStats {
+    pub id: String,
+    pub local_id: String,
+    pub remote_id: String,
+    /// `state: "succeeded"`.
+    pub succeeded: bool,
+    pub nominated: bool,
+    /// Firefox's own flag (it has no transport entry).
+    pub selected: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,41 +169,24 @@ pub fn selected_path(records: &[StatsRecord]) -> Option<LinkPath> {
 /// `selectedCandidatePairId` (the standard), else a pair flagged `selected` (Firefox), else a
 /// nominated pair that succeeded.
 fn selected_pair(records: &[StatsRecord]) -> Option<(&str, &str)> {
-    let pair_by_id = |wanted: &str| {
+    let pair_where = |wanted: &dyn Fn(&PairStats) -> bool| {
         records.iter().find_map(|record| match record {
-            StatsRecord::CandidatePair {
-                id,
-                local_id,
-                remote_id,
-                ..
-            } if id == wanted => Some((local_id.as_str(), remote_id.as_str())),
-            _ => None,
-        })
-    };
-    let from_transport = records.iter().find_map(|record| match record {
-        StatsRecord::Transport {
-            selected_pair_id: Some(id),
-        } => pair_by_id(id),
-        _ => None,
-    });
-    let flagged = |want_selected: bool| {
-        records.iter().find_map(|record| match record {
-            StatsRecord::CandidatePair {
-                local_id,
-                remote_id,
-                succeeded,
-                nominated,
-                selected,
-                ..
-            } if (want_selected && *selected) || (!want_selected && *nominated && *succeeded) => {
-                Some((local_id.as_str(), remote_id.as_str()))
+            StatsRecord::CandidatePair(pair) if wanted(pair) => {
+                Some((pair.local_id.as_str(), pair.remote_id.as_str()))
             }
             _ => None,
         })
     };
-    from_transport
-        .or_else(|| flagged(true))
-        .or_else(|| flagged(false))
+    let chosen_by_transport = records.iter().find_map(|record| match record {
+        StatsRecord::Transport {
+            selected_pair_id: Some(id),
+        } => Some(id.as_str()),
+        _ => None,
+    });
+    chosen_by_transport
+        .and_then(|chosen| pair_where(&|pair| pair.id == chosen))
+        .or_else(|| pair_where(&|pair| pair.selected))
+        .or_else(|| pair_where(&|pair| pair.nominated && pair.succeeded))
 }
 
 fn is_remote_host_address(records: &[StatsRecord], address: Option<&str>) -> bool {
@@ -238,8 +227,8 @@ mod tests {
         }
     }
 
-    fn pair(id: &str, local: &str, remote: &str) -> StatsRecord {
-        StatsRecord::CandidatePair {
+    fn pair_stats(id: &str, local: &str, remote: &str) -> PairStats {
+        PairStats {
             id: id.into(),
             local_id: local.into(),
             remote_id: remote.into(),
@@ -247,6 +236,10 @@ mod tests {
             nominated: true,
             selected: false,
         }
+    }
+
+    fn pair(id: &str, local: &str, remote: &str) -> StatsRecord {
+        StatsRecord::CandidatePair(pair_stats(id, local, remote))
     }
 
     fn transport(selected: &str) -> StatsRecord {
@@ -358,16 +351,11 @@ mod tests {
     #[test]
     fn the_pair_is_found_without_a_transport_entry() {
         // Firefox flags its pair `selected`; failing that, a nominated pair that succeeded.
-        let mut firefox = pair("p2", "l2", "r2");
-        if let StatsRecord::CandidatePair {
-            selected,
-            nominated,
-            ..
-        } = &mut firefox
-        {
-            *selected = true;
-            *nominated = false;
-        }
+        let firefox = StatsRecord::CandidatePair(PairStats {
+            selected: true,
+            nominated: false,
+            ..pair_stats("p2", "l2", "r2")
+        });
         let records = [
             pair("p1", "l1", "r1"),
             firefox,
@@ -401,10 +389,10 @@ mod tests {
             ]),
             None
         );
-        let mut failing = pair("p1", "l1", "r1");
-        if let StatsRecord::CandidatePair { succeeded, .. } = &mut failing {
-            *succeeded = false;
-        }
+        let failing = StatsRecord::CandidatePair(PairStats {
+            succeeded: false,
+            ..pair_stats("p1", "l1", "r1")
+        });
         let records = [
             failing,
             candidate("l1", true, "host", "10.0.0.2"),

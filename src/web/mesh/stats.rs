@@ -1,7 +1,7 @@
 //! Reading `RTCPeerConnection.getStats()` into [`StatsRecord`]s, so that which path a link uses
 //! is decided by pure code ([`crate::connectivity::selected_path`]).
 
-use crate::connectivity::{selected_path, CandidateType, LinkPath, StatsRecord};
+use crate::connectivity::{selected_path, CandidateType, LinkPath, PairStats, StatsRecord};
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -38,14 +38,14 @@ fn record(entry: &JsValue) -> StatsRecord {
         Some("transport") => StatsRecord::Transport {
             selected_pair_id: text("selectedCandidatePairId"),
         },
-        Some("candidate-pair") => StatsRecord::CandidatePair {
+        Some("candidate-pair") => StatsRecord::CandidatePair(PairStats {
             id: text("id").unwrap_or_default(),
             local_id: text("localCandidateId").unwrap_or_default(),
             remote_id: text("remoteCandidateId").unwrap_or_default(),
             succeeded: text("state").as_deref() == Some("succeeded"),
             nominated: flag("nominated"),
             selected: flag("selected"),
-        },
+        }),
         Some(kind @ ("local-candidate" | "remote-candidate")) => StatsRecord::Candidate {
             id: text("id").unwrap_or_default(),
             local: kind == "local-candidate",
