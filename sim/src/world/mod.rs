@@ -245,6 +245,21 @@ impl World {
             .filter_map(|(i, s)| s.node.as_ref().map(|n| (i, n)))
     }
 
+    /// Whether the wake queued with `token` for the node `gen` on `slot` is still live on its
+    /// `timer`; if so, it is spent.
+    fn fire(
+        &mut self,
+        slot: usize,
+        gen: u64,
+        token: u64,
+        timer: impl FnOnce(&mut Node) -> &mut Timer,
+    ) -> bool {
+        match self.slots[slot].node.as_mut() {
+            Some(node) if node.gen == gen => timer(node).fire(token),
+            _ => false,
+        }
+    }
+
     /// Serves one event, at `self.now`.
     fn handle(&mut self, ev: Ev) {
         match ev {
@@ -286,38 +301,17 @@ impl World {
                 }
             }
             Ev::EngineWake { slot, gen, token } => {
-                if self.alive(slot, gen)
-                    && self.slots[slot]
-                        .node
-                        .as_mut()
-                        .unwrap()
-                        .engine_timer
-                        .fire(token)
-                {
+                if self.fire(slot, gen, token, |n| &mut n.engine_timer) {
                     self.drive(slot, Input::Tick);
                 }
             }
             Ev::PlayerWake { slot, gen, token } => {
-                if self.alive(slot, gen)
-                    && self.slots[slot]
-                        .node
-                        .as_mut()
-                        .unwrap()
-                        .player_timer
-                        .fire(token)
-                {
+                if self.fire(slot, gen, token, |n| &mut n.player_timer) {
                     self.wake_player(slot);
                 }
             }
             Ev::PlayCall { slot, gen, token } => {
-                if self.alive(slot, gen)
-                    && self.slots[slot]
-                        .node
-                        .as_mut()
-                        .unwrap()
-                        .start_timer
-                        .fire(token)
-                {
+                if self.fire(slot, gen, token, |n| &mut n.start_timer) {
                     self.call_play(slot);
                 }
             }

@@ -33,7 +33,7 @@ const START_LATENESS_GUESS: Span = Span::from_millis(30);
 
 /// Running mean and mean deviation of a latency, for planning ahead with a safe margin.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Latency {
+pub(super) struct Latency {
     mean: f64,
     dev: f64,
     n: u32,
@@ -74,11 +74,11 @@ impl Latency {
         self.n = self.n.saturating_add(1);
     }
     /// Expected latency.
-    pub fn mean(&self) -> Span {
+    fn mean(&self) -> Span {
         Span(self.mean as i64)
     }
     /// A latency rarely exceeded.
-    pub fn high(&self) -> Span {
+    fn high(&self) -> Span {
         Span((self.mean + 3.0 * self.dev) as i64) + Span::from_millis(20)
     }
 }

@@ -60,8 +60,6 @@ use rate::Rate;
 use std::collections::VecDeque;
 use timers::{Timer, TimerTable};
 
-pub use latency::Latency;
-
 /// What the player adapter must do. Semantics the adapter guarantees:
 /// `PlayAt(t)` has the media moving when the local clock reaches `t` (the adapter calls
 /// `play()` early by the start lead it learned, [`super::start_lead`]; at once if that has
