@@ -242,13 +242,9 @@ impl Row {
                 (v * scale).round() / scale
             })
         };
-        let node_cpus = match self.pass {
-            Pass::Capped => cap.map(CpuCap::cpus),
-            Pass::Uncapped => None,
-        };
         json!({
             "name": self.name,
-            "node_cpus": node_cpus,
+            "node_cpus": row_cap(self.pass, cap).map(CpuCap::cpus),
             "idle_rss_per_conn_bytes": self.idle_rss_per_conn_bytes.map(|v| v.round() as u64),
             "joins_per_s": round(self.joins_per_s(), 1),
             "relay_msgs_per_s": round(self.relay_msgs_per_s(), 1),
