@@ -743,13 +743,16 @@ fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args) {
     }
 }
 
-/// Whether insieme-signal is ahead of every anchor on `get` in `rows`.
-fn ahead(rows: &[&Row], get: fn(&Row) -> Option<f64>, lower_is_better: bool) -> String {
-    let Some(mine) = rows
-        .iter()
+/// insieme-signal's (direct) figure `get` in `rows`.
+fn ours(rows: &[&Row], get: fn(&Row) -> Option<f64>) -> Option<f64> {
+    rows.iter()
         .find(|r| r.name == "insieme-signal")
         .and_then(|r| get(r))
-    else {
+}
+
+/// Whether insieme-signal is ahead of every anchor on `get` in `rows`.
+fn ahead(rows: &[&Row], get: fn(&Row) -> Option<f64>, lower_is_better: bool) -> String {
+    let Some(mine) = ours(rows, get) else {
         return "not measured".into();
     };
     let beaten: Vec<&str> = rows
@@ -779,11 +782,6 @@ fn ahead(rows: &[&Row], get: fn(&Row) -> Option<f64>, lower_is_better: bool) -> 
 fn targets(first: (&[&Row], Pass), latency: (&[&Row], Pass)) -> Value {
     let (rows, pass) = first;
     let (latency_rows, latency_pass) = latency;
-    let ours = |rows: &[&Row], get: fn(&Row) -> Option<f64>| {
-        rows.iter()
-            .find(|r| r.name == "insieme-signal")
-            .and_then(|r| get(r))
-    };
     let idle = ours(rows, |r| r.idle_rss_per_conn_bytes);
     let p99 = ours(latency_rows, Row::relay_p99_ms);
     let checked = json!({
