@@ -180,15 +180,20 @@ impl Measured {
     }
 
     fn json(&self) -> Value {
-        let round = |v: Option<f64>| v.map(|v| (v * 1000.0).round() / 1000.0);
         json!({
-            "host_busy": round(self.host.busy()),
-            "host_steal": round(self.host.steal()),
-            "servers_throttled": round(self.throttling.and_then(Throttling::share)),
-            "load_generator_cpus": round(self.cpus(self.load_generator_s)),
-            "nginx_cpus": round(self.front_s.and_then(|f| self.cpus(f))),
+            "host_busy": round(self.host.busy(), 3),
+            "host_steal": round(self.host.steal(), 3),
+            "servers_throttled": round(self.throttling.and_then(Throttling::share), 3),
+            "load_generator_cpus": round(self.cpus(self.load_generator_s), 3),
+            "nginx_cpus": round(self.front_s.and_then(|f| self.cpus(f)), 3),
         })
     }
+}
+
+/// `v` to `digits` decimals, for the JSON report.
+fn round(v: Option<f64>, digits: i32) -> Option<f64> {
+    let scale = 10f64.powi(digits);
+    v.map(|v| (v * scale).round() / scale)
 }
 
 fn median(samples: &[f64]) -> Option<f64> {
@@ -236,12 +241,6 @@ impl Row {
     }
 
     fn json(&self, cap: Option<&CpuCap>) -> Value {
-        let round = |v: Option<f64>, digits: i32| {
-            v.map(|v| {
-                let scale = 10f64.powi(digits);
-                (v * scale).round() / scale
-            })
-        };
         json!({
             "name": self.name,
             "node_cpus": row_cap(self.pass, cap).map(CpuCap::cpus),
@@ -382,8 +381,8 @@ async fn main() -> Result<()> {
     let scale_out = |pass: Pass| -> Value {
         let rows = in_pass(pass);
         json!({
-            "joins_per_s": ratio(&rows, Row::joins_per_s).map(|r| (r * 100.0).round() / 100.0),
-            "relay_msgs_per_s": ratio(&rows, Row::relay_msgs_per_s).map(|r| (r * 100.0).round() / 100.0),
+            "joins_per_s": round(ratio(&rows, Row::joins_per_s), 2),
+            "relay_msgs_per_s": round(ratio(&rows, Row::relay_msgs_per_s), 2),
         })
     };
     let mut report = json!({
@@ -402,8 +401,8 @@ async fn main() -> Result<()> {
             "target_joins_per_s": TARGET_SCALE_OUT,
         },
         "host": {
-            "busy": run_load.busy().map(|v| (v * 1000.0).round() / 1000.0),
-            "steal": run_load.steal().map(|v| (v * 1000.0).round() / 1000.0),
+            "busy": round(run_load.busy(), 3),
+            "steal": round(run_load.steal(), 3),
             "is": "shares of all CPU time over the whole run, from /proc/stat; each row has its own during_storm and during_relay",
         },
         "config": {
