@@ -285,12 +285,11 @@ async fn main() -> Result<()> {
     let run_start = CpuTimes::now()?;
 
     // The cap, or why there is none: without it the uncapped rows stand alone, and say so.
-    if args.node_cpus != 0.0 {
-        CpuCap::check_budget(args.node_cpus).context("--node-cpus")?;
-    }
     let (cap, cap_refused) = if args.node_cpus == 0.0 {
         (None, Some("not asked for (--node-cpus 0)".to_owned()))
     } else {
+        // A bad budget stops the run; only a host that cannot cap falls back to uncapped.
+        CpuCap::check_budget(args.node_cpus).context("--node-cpus")?;
         match CpuCap::create(args.node_cpus) {
             Ok(cap) => (Some(cap), None),
             Err(error) => {
