@@ -180,7 +180,6 @@ impl Server {
     }
 }
 
-/// Accepts connections forever (the caller stops it by dropping the future).
 /// The listening socket: what `TcpListener::bind` does (`SO_REUSEADDR`, so a restarted node
 /// binds while its old connections sit in TIME_WAIT), with [`LISTEN_BACKLOG`].
 fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
@@ -193,6 +192,7 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// Accepts connections forever (the caller stops it by dropping the future).
 async fn accept_loop(listener: &TcpListener, router: &Router, state: &Arc<AppState>) {
     loop {
         match listener.accept().await {

@@ -11,8 +11,8 @@ use std::process::Command;
 
 pub struct BrowserWorld {
     pub tools: BuildTools,
-    /// What ships: release `dist/` (for the benchmarks, with verbose-log) and the release
-    /// `insieme-signal`.
+    /// What ships: release `dist/` (for the benchmarks, with verbose-log), or the caller's
+    /// `INSIEME_DIST`; and the release `insieme-signal`.
     dist: PathBuf,
     signal: PathBuf,
 }
@@ -32,7 +32,18 @@ impl BrowserWorld {
     fn prepare_serving(build: fn(&BuildTools) -> Result<PathBuf>) -> Result<Self> {
         let tools = ensure_build_tools()?;
         ensure_test_tools(&tools)?;
-        let dist = build(&tools)?;
+        // `INSIEME_DIST` set by the caller serves another build of the app (e.g. an older
+        // commit's `dist/`, to compare before and after in one sitting); ours is not built then.
+        let dist = match std::env::var_os("INSIEME_DIST") {
+            Some(other) => {
+                println!(
+                    "xtask: serving the app from INSIEME_DIST={}",
+                    other.to_string_lossy()
+                );
+                PathBuf::from(other)
+            }
+            None => build(&tools)?,
+        };
         let signal = build_signal()?;
         Ok(Self {
             tools,
@@ -55,23 +66,11 @@ impl BrowserWorld {
         let artifacts = workspace_root().join("target/e2e-artifacts");
         // Artifacts describe the last run only; stale ones would mislead.
         let _ = std::fs::remove_dir_all(&artifacts);
-        // `INSIEME_DIST` set by the caller serves another build of the app (e.g. an older
-        // commit's `dist/`, to compare before and after in one sitting).
-        let dist = match std::env::var_os("INSIEME_DIST") {
-            Some(other) => {
-                println!(
-                    "xtask: serving the app from INSIEME_DIST={}",
-                    other.to_string_lossy()
-                );
-                PathBuf::from(other)
-            }
-            None => self.dist.clone(),
-        };
         let mut inner = self.cargo();
         inner
             .arg("--offline") // a global flag, so it stays cargo's even when `run_args` has `--`
             .args(run_args)
-            .env("INSIEME_DIST", &dist)
+            .env("INSIEME_DIST", &self.dist)
             .env("INSIEME_SIGNAL_BIN", &self.signal)
             .env("INSIEME_E2E_ARTIFACTS", &artifacts);
         run(&mut network_namespace::wrap(inner), what)

@@ -220,12 +220,17 @@ fn find_cpu_controller(mounts: &str) -> Option<(Version, PathBuf)> {
             Some((mount_point, fs_type, options))
         })
         .collect();
-    let v2 = entries.iter().find_map(|&(mount_point, fs_type, _)| {
-        let root = Path::new(mount_point);
-        let delegated = std::fs::read_to_string(root.join("cgroup.subtree_control")).ok()?;
-        (fs_type == "cgroup2" && delegated.split_whitespace().any(|c| c == "cpu"))
-            .then(|| (Version::V2, root.to_path_buf()))
-    });
+    let v2 = entries
+        .iter()
+        .filter(|&&(_, fs_type, _)| fs_type == "cgroup2")
+        .find_map(|&(mount_point, _, _)| {
+            let root = Path::new(mount_point);
+            let delegated = std::fs::read_to_string(root.join("cgroup.subtree_control")).ok()?;
+            delegated
+                .split_whitespace()
+                .any(|c| c == "cpu")
+                .then(|| (Version::V2, root.to_path_buf()))
+        });
     v2.or_else(|| {
         entries.iter().find_map(|&(mount_point, fs_type, options)| {
             (fs_type == "cgroup" && options.split(',').any(|o| o == "cpu"))

@@ -180,15 +180,20 @@ impl Measured {
     }
 
     fn json(&self) -> Value {
-        let round = |v: Option<f64>| v.map(|v| (v * 1000.0).round() / 1000.0);
         json!({
-            "host_busy": round(self.host.busy()),
-            "host_steal": round(self.host.steal()),
-            "servers_throttled": round(self.throttling.and_then(Throttling::share)),
-            "load_generator_cpus": round(self.cpus(self.load_generator_s)),
-            "nginx_cpus": round(self.front_s.and_then(|f| self.cpus(f))),
+            "host_busy": round(self.host.busy(), 3),
+            "host_steal": round(self.host.steal(), 3),
+            "servers_throttled": round(self.throttling.and_then(Throttling::share), 3),
+            "load_generator_cpus": round(self.cpus(self.load_generator_s), 3),
+            "nginx_cpus": round(self.front_s.and_then(|f| self.cpus(f)), 3),
         })
     }
+}
+
+/// `v` to `digits` decimals, for the JSON report.
+fn round(v: Option<f64>, digits: i32) -> Option<f64> {
+    let scale = 10f64.powi(digits);
+    v.map(|v| (v * scale).round() / scale)
 }
 
 fn median(samples: &[f64]) -> Option<f64> {
@@ -236,19 +241,9 @@ impl Row {
     }
 
     fn json(&self, cap: Option<&CpuCap>) -> Value {
-        let round = |v: Option<f64>, digits: i32| {
-            v.map(|v| {
-                let scale = 10f64.powi(digits);
-                (v * scale).round() / scale
-            })
-        };
-        let node_cpus = match self.pass {
-            Pass::Capped => cap.map(CpuCap::cpus),
-            Pass::Uncapped => None,
-        };
         json!({
             "name": self.name,
-            "node_cpus": node_cpus,
+            "node_cpus": row_cap(self.pass, cap).map(CpuCap::cpus),
             "idle_rss_per_conn_bytes": self.idle_rss_per_conn_bytes.map(|v| v.round() as u64),
             "joins_per_s": round(self.joins_per_s(), 1),
             "relay_msgs_per_s": round(self.relay_msgs_per_s(), 1),
@@ -290,12 +285,11 @@ async fn main() -> Result<()> {
     let run_start = CpuTimes::now()?;
 
     // The cap, or why there is none: without it the uncapped rows stand alone, and say so.
-    if args.node_cpus != 0.0 {
-        CpuCap::check_budget(args.node_cpus).context("--node-cpus")?;
-    }
     let (cap, cap_refused) = if args.node_cpus == 0.0 {
         (None, Some("not asked for (--node-cpus 0)".to_owned()))
     } else {
+        // A bad budget stops the run; only a host that cannot cap falls back to uncapped.
+        CpuCap::check_budget(args.node_cpus).context("--node-cpus")?;
         match CpuCap::create(args.node_cpus) {
             Ok(cap) => (Some(cap), None),
             Err(error) => {
@@ -386,8 +380,8 @@ async fn main() -> Result<()> {
     let scale_out = |pass: Pass| -> Value {
         let rows = in_pass(pass);
         json!({
-            "joins_per_s": ratio(&rows, Row::joins_per_s).map(|r| (r * 100.0).round() / 100.0),
-            "relay_msgs_per_s": ratio(&rows, Row::relay_msgs_per_s).map(|r| (r * 100.0).round() / 100.0),
+            "joins_per_s": round(ratio(&rows, Row::joins_per_s), 2),
+            "relay_msgs_per_s": round(ratio(&rows, Row::relay_msgs_per_s), 2),
         })
     };
     let mut report = json!({
@@ -406,8 +400,8 @@ async fn main() -> Result<()> {
             "target_joins_per_s": TARGET_SCALE_OUT,
         },
         "host": {
-            "busy": run_load.busy().map(|v| (v * 1000.0).round() / 1000.0),
-            "steal": run_load.steal().map(|v| (v * 1000.0).round() / 1000.0),
+            "busy": round(run_load.busy(), 3),
+            "steal": round(run_load.steal(), 3),
             "is": "shares of all CPU time over the whole run, from /proc/stat; each row has its own during_storm and during_relay",
         },
         "config": {
@@ -747,13 +741,16 @@ fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args) {
     }
 }
 
-/// Whether insieme-signal is ahead of every anchor on `get` in `rows`.
-fn ahead(rows: &[&Row], get: fn(&Row) -> Option<f64>, lower_is_better: bool) -> String {
-    let Some(mine) = rows
-        .iter()
+/// insieme-signal's (direct) figure `get` in `rows`.
+fn ours(rows: &[&Row], get: fn(&Row) -> Option<f64>) -> Option<f64> {
+    rows.iter()
         .find(|r| r.name == "insieme-signal")
         .and_then(|r| get(r))
-    else {
+}
+
+/// Whether insieme-signal is ahead of every anchor on `get` in `rows`.
+fn ahead(rows: &[&Row], get: fn(&Row) -> Option<f64>, lower_is_better: bool) -> String {
+    let Some(mine) = ours(rows, get) else {
         return "not measured".into();
     };
     let beaten: Vec<&str> = rows
@@ -783,11 +780,6 @@ fn ahead(rows: &[&Row], get: fn(&Row) -> Option<f64>, lower_is_better: bool) -> 
 fn targets(first: (&[&Row], Pass), latency: (&[&Row], Pass)) -> Value {
     let (rows, pass) = first;
     let (latency_rows, latency_pass) = latency;
-    let ours = |rows: &[&Row], get: fn(&Row) -> Option<f64>| {
-        rows.iter()
-            .find(|r| r.name == "insieme-signal")
-            .and_then(|r| get(r))
-    };
     let idle = ours(rows, |r| r.idle_rss_per_conn_bytes);
     let p99 = ours(latency_rows, Row::relay_p99_ms);
     let checked = json!({
