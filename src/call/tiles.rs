@@ -6,7 +6,6 @@
 
 use crate::signaling::payload::SessionId;
 use crate::sync::LocalTime;
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Smallest tile height (CSS pixels): initials and a name still read at this size.
@@ -67,18 +66,40 @@ pub fn plan_tiles(
     history: &SpeakerHistory,
     max_video: usize,
 ) -> Vec<TileSlot> {
+    // Both orders sort plain `(u64, u64, u64)` keys that are unique per session (so an
+    // unstable sort gives one answer): one sort routine in the wasm instead of one per closure.
     let mut seen = BTreeSet::new();
-    let mut people: Vec<&TileInput> = people.iter().filter(|p| seen.insert(p.session)).collect();
-    people.sort_by_key(|p| (p.joined_order, p.session));
-    let mut cameras: Vec<&TileInput> = people.iter().copied().filter(|p| p.camera_on).collect();
-    // Stable sort: equal recency keeps join order.
-    cameras.sort_by_key(|p| Reverse(history.last_spoke(p.session)));
-    let video: BTreeSet<SessionId> = cameras.iter().take(max_video).map(|p| p.session).collect();
-    people
+    let firsts: Vec<&TileInput> = people.iter().filter(|p| seen.insert(p.session)).collect();
+    let mut order: Vec<(u64, u64, SessionId)> = firsts
         .iter()
-        .map(|p| TileSlot {
-            session: p.session,
-            show_video: video.contains(&p.session),
+        .map(|p| (p.joined_order, 0, p.session))
+        .collect();
+    order.sort_unstable();
+    let camera_on: BTreeSet<SessionId> = firsts
+        .iter()
+        .filter(|p| p.camera_on)
+        .map(|p| p.session)
+        .collect();
+    // Most recent speaker first; never spoke counts as the oldest; ties keep join order.
+    let mut by_recency: Vec<(u64, u64, SessionId)> = order
+        .iter()
+        .filter(|(_, _, session)| camera_on.contains(session))
+        .map(|&(joined, _, session)| {
+            let spoke = history.last_spoke(session).map_or(0, |t| t.0.max(0) as u64 + 1);
+            (u64::MAX - spoke, joined, session)
+        })
+        .collect();
+    by_recency.sort_unstable();
+    let video: BTreeSet<SessionId> = by_recency
+        .iter()
+        .take(max_video)
+        .map(|&(_, _, session)| session)
+        .collect();
+    order
+        .iter()
+        .map(|&(_, _, session)| TileSlot {
+            session,
+            show_video: video.contains(&session),
         })
         .collect()
 }
@@ -103,6 +124,7 @@ pub fn max_video_tiles(strip_px: u32) -> usize {
 mod tests {
     use super::*;
     use crate::sync::test_cases::deterministic;
+    use std::cmp::Reverse;
     use proptest::prelude::*;
 
     fn person(session: SessionId, camera_on: bool, joined_order: u64) -> TileInput {

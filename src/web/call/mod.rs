@@ -32,7 +32,7 @@ use levels::{Meter, Meters};
 use local_media::LocalMedia;
 use senders::{kind_of, Kind, LinkSenders};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{MediaStream, MediaStreamTrack, RtcTrackEvent};
@@ -139,7 +139,8 @@ struct Inner {
     /// What the person last asked for (microphone, camera), for "Try again".
     wanted: (bool, bool),
     senders: HashMap<SessionId, LinkSenders>,
-    remotes: HashMap<SessionId, Remote>,
+    /// By session, so every walk over them (rings, tiles) comes out in one stable order.
+    remotes: BTreeMap<SessionId, Remote>,
     next_order: u64,
     meters: Option<Meters>,
     my_meter: Option<Meter>,
@@ -185,7 +186,7 @@ impl Call {
                 talk_key_held: false,
                 wanted: (true, true),
                 senders: HashMap::new(),
-                remotes: HashMap::new(),
+                remotes: BTreeMap::new(),
                 next_order: 0,
                 meters: None,
                 my_meter: None,

@@ -113,7 +113,6 @@ impl Call {
                     speaking: !muted && inner.my_voice.is_speaking(),
                 });
             }
-            all.sort_by_key(|l| l.session);
             all
         };
         if self.view.loudness.with_untracked(|old| *old != loudness) {
