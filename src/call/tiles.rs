@@ -85,7 +85,9 @@ pub fn plan_tiles(
         .iter()
         .filter(|(_, _, session)| camera_on.contains(session))
         .map(|&(joined, _, session)| {
-            let spoke = history.last_spoke(session).map_or(0, |t| t.0.max(0) as u64 + 1);
+            let spoke = history
+                .last_spoke(session)
+                .map_or(0, |t| t.0.max(0) as u64 + 1);
             (u64::MAX - spoke, joined, session)
         })
         .collect();
@@ -124,8 +126,8 @@ pub fn max_video_tiles(strip_px: u32) -> usize {
 mod tests {
     use super::*;
     use crate::sync::test_cases::deterministic;
-    use std::cmp::Reverse;
     use proptest::prelude::*;
+    use std::cmp::Reverse;
 
     fn person(session: SessionId, camera_on: bool, joined_order: u64) -> TileInput {
         TileInput {

@@ -19,6 +19,7 @@ mod levels;
 mod local_media;
 mod roster;
 mod senders;
+mod tile_elements;
 mod voices;
 
 use super::event_listener::Listener;
@@ -153,6 +154,7 @@ struct Inner {
     track_listeners: Vec<Listener>,
     /// What the others were last told, so a change is told once.
     told: CallPresence,
+    tile_elements: tile_elements::TileElements,
 }
 
 /// A handle to the call; cheap to clone, lives as long as the party.
@@ -197,6 +199,7 @@ impl Call {
                 ticker: None,
                 track_listeners: Vec::new(),
                 told: CallPresence::default(),
+                tile_elements: Default::default(),
             })),
             view: CallView {
                 me: me_signal,

@@ -1,0 +1,253 @@
+//! The tiles' elements, drawn with the DOM directly into the container the interface gives.
+//!
+//! Tiles are a media island: each holds a `<video>` whose `srcObject` is a live stream, its
+//! own volume, and a ring redrawn as the voice moves. Leptos views of them cost about 30 KB
+//! of the gzipped download (keyed lists and reactive attributes instantiate much generic
+//! code), more than the rest of the call; a few DOM calls do the same. The interface still
+//! owns the container and says when to redraw.
+
+use super::{Call, CallPhase, Loudness, Tile};
+use crate::num::Clamp;
+use crate::room::wire::CallPresence;
+use crate::signaling::payload::SessionId;
+use crate::web::event_listener::Listener;
+use leptos::prelude::*;
+use std::collections::BTreeMap;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlInputElement, HtmlVideoElement, MediaStream};
+
+/// One drawn tile.
+pub(super) struct TileElement {
+    root: Element,
+    video: HtmlVideoElement,
+    avatar: Element,
+    name: Element,
+    volume: Option<HtmlInputElement>,
+    /// Kept while the tile lives: the volume slider's listener.
+    _listener: Option<Listener>,
+}
+
+/// What a tile shows, gathered from the call and the people list.
+pub struct TileLook {
+    pub session: SessionId,
+    pub name: String,
+    pub mine: bool,
+    pub presence: CallPresence,
+    pub show_video: bool,
+    pub loudness: Option<Loudness>,
+    pub stream: Option<MediaStream>,
+}
+
+impl Call {
+    /// Draws the tiles into `container`: ours first (while we are in the call), then everyone
+    /// else's in the call's order. `name_of` names a remote session.
+    pub fn draw_tiles(
+        &self,
+        container: &Element,
+        my_name: &str,
+        name_of: impl Fn(SessionId) -> String,
+    ) {
+        let looks = self.tile_looks(my_name, name_of);
+        let Some(document) = container.owner_document() else {
+            return;
+        };
+        let mut drawn = std::mem::take(&mut self.inner.borrow_mut().tile_elements);
+        // Gone: removed from the page (their streams stop with them).
+        drawn.retain(|session, tile| {
+            let keep = looks.iter().any(|look| look.session == *session);
+            if !keep {
+                tile.video.set_src_object(None);
+                tile.root.remove();
+            }
+            keep
+        });
+        for look in &looks {
+            if !drawn.contains_key(&look.session) {
+                let Some(tile) = new_tile(&document, look.mine) else {
+                    continue;
+                };
+                drawn.insert(look.session, tile);
+            }
+            let Some(tile) = drawn.get_mut(&look.session) else {
+                continue;
+            };
+            update(tile, look);
+            // Appending an element already in the container moves it: the order follows.
+            let _ = container.append_child(&tile.root);
+        }
+        self.inner.borrow_mut().tile_elements = drawn;
+    }
+
+    fn tile_looks(&self, my_name: &str, name_of: impl Fn(SessionId) -> String) -> Vec<TileLook> {
+        let inner = self.inner.borrow();
+        let loudness = |session: SessionId| {
+            self.view
+                .loudness
+                .try_with_untracked(|all| all.iter().find(|l| l.session == session).copied())
+                .flatten()
+        };
+        let mut looks = Vec::new();
+        if inner.my.phase == CallPhase::In {
+            looks.push(TileLook {
+                session: inner.me,
+                name: format!("{my_name} (you)"),
+                mine: true,
+                presence: CallPresence {
+                    joined: true,
+                    muted: inner.told.muted,
+                    camera: inner.my.camera,
+                    tile_px: 0,
+                },
+                show_video: inner.my.camera,
+                loudness: loudness(inner.me),
+                stream: inner.local.as_ref().map(|l| l.stream.clone()),
+            });
+        }
+        let tiles: Vec<Tile> = self.view.tiles.try_get_untracked().unwrap_or_default();
+        for tile in tiles {
+            looks.push(TileLook {
+                session: tile.session,
+                name: name_of(tile.session),
+                mine: false,
+                presence: tile.presence,
+                show_video: tile.show_video,
+                loudness: loudness(tile.session),
+                stream: inner
+                    .remotes
+                    .get(&tile.session)
+                    .and_then(|r| r.stream.clone()),
+            });
+        }
+        looks
+    }
+}
+
+fn new_tile(document: &Document, mine: bool) -> Option<TileElement> {
+    let element = |tag: &str, class: &str| {
+        let element = document.create_element(tag).ok()?;
+        element.set_class_name(class);
+        Some(element)
+    };
+    let root = element("div", if mine { "tile self" } else { "tile" })?;
+    let _ = root.set_attribute("role", "group");
+    let video: HtmlVideoElement = element(
+        "video",
+        if mine {
+            "tile-video self"
+        } else {
+            "tile-video"
+        },
+    )?
+    .unchecked_into();
+    video.set_autoplay(true);
+    let _ = video.set_attribute("playsinline", "");
+    // We never hear ourselves.
+    video.set_muted(mine);
+    let avatar = element("span", "avatar")?;
+    let _ = avatar.set_attribute("aria-hidden", "true");
+    let name = element("span", "tile-name")?;
+    let _ = root.append_child(&video);
+    let _ = root.append_child(&avatar);
+    let _ = root.append_child(&name);
+    let (volume, listener) = if mine {
+        (None, None)
+    } else {
+        let slider: HtmlInputElement = element("input", "tile-volume")?.unchecked_into();
+        slider.set_type("range");
+        for (key, value) in [("min", "0"), ("max", "1"), ("step", "0.05"), ("value", "1")] {
+            let _ = slider.set_attribute(key, value);
+        }
+        let _ = root.append_child(&slider);
+        let (target, reading) = (video.clone(), slider.clone());
+        let listener = Listener::new(&slider, "input", move |_| {
+            // The browser's number, not a parse of the text: Rust's float parser and its
+            // tables would cost about 10 KB of the download.
+            let volume = reading.value_as_number();
+            if volume.is_finite() {
+                target.set_volume(volume.clamp_to(0.0, 1.0));
+            }
+        })
+        .ok();
+        (Some(slider), listener)
+    };
+    Some(TileElement {
+        root,
+        video,
+        avatar,
+        name,
+        volume,
+        _listener: listener,
+    })
+}
+
+fn update(tile: &mut TileElement, look: &TileLook) {
+    let set = |key: &str, value: &str| {
+        if tile.root.get_attribute(key).as_deref() != Some(value) {
+            let _ = tile.root.set_attribute(key, value);
+        }
+    };
+    let on_off = |on: bool, yes: &'static str, no: &'static str| if on { yes } else { no };
+    set("aria-label", &look.name);
+    set("data-session", &look.session.to_string());
+    set("data-muted", on_off(look.presence.muted, "true", "false"));
+    set("data-camera", on_off(look.presence.camera, "on", "off"));
+    set("data-video", on_off(look.show_video, "shown", "hidden"));
+    let loudness = look.loudness.unwrap_or(Loudness {
+        session: look.session,
+        level: 0,
+        speaking: false,
+    });
+    set("data-speaking", on_off(loudness.speaking, "true", "false"));
+    set("style", &format!("--level:{}", ring_text(loudness.level)));
+    let shown_name = if look.presence.muted && !look.mine {
+        format!("{} (muted)", look.name)
+    } else {
+        look.name.clone()
+    };
+    if tile.name.text_content().as_deref() != Some(shown_name.as_str()) {
+        tile.name.set_text_content(Some(&shown_name));
+    }
+    let initials = initials(look.name.trim_end_matches(" (you)"));
+    if tile.avatar.text_content().as_deref() != Some(initials.as_str()) {
+        tile.avatar.set_text_content(Some(&initials));
+    }
+    if let Some(slider) = &tile.volume {
+        let label = format!("Volume of {}", look.name);
+        if slider.get_attribute("aria-label").as_deref() != Some(label.as_str()) {
+            let _ = slider.set_attribute("aria-label", &label);
+        }
+    }
+    let current = tile.video.src_object();
+    if current.as_ref() != look.stream.as_ref() {
+        tile.video.set_src_object(look.stream.as_ref());
+        // Autoplay applies, but a new object after the first needs an explicit play. Its
+        // promise fails harmlessly when a newer stream interrupts it.
+        if let Ok(playing) = tile.video.play() {
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(playing).await;
+            });
+        }
+    }
+}
+
+/// A ring step (0–10) as a CSS number (0–1), without float formatting.
+fn ring_text(step: u8) -> String {
+    match step {
+        0..=9 => format!("0.{step}"),
+        _ => "1".to_owned(),
+    }
+}
+
+/// Up to two initials for the avatar of a camera that is off. Upper-cased by the browser:
+/// Rust's own case tables would add about 30 KB to the download.
+fn initials(name: &str) -> String {
+    let letters: String = name
+        .split_whitespace()
+        .filter_map(|word| word.chars().next())
+        .take(2)
+        .collect();
+    js_sys::JsString::from(letters).to_upper_case().into()
+}
+
+/// The drawn tiles, by session.
+pub(super) type TileElements = BTreeMap<SessionId, TileElement>;
