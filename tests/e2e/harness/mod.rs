@@ -4,6 +4,8 @@ pub mod actions;
 mod browser;
 #[allow(dead_code)] // parts are read by the call benchmark only
 pub mod call;
+#[allow(dead_code)] // read by the benchmarks, not the tests
+pub mod film_frames;
 pub mod homes;
 #[allow(dead_code)] // read by the benchmarks, not the tests
 pub mod host_load;
