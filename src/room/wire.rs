@@ -31,6 +31,22 @@ pub enum PeerMessage {
     Status(ViewerStatus),
     /// The sync engine's own messages (clock samples, playback state).
     Sync(WireMessage),
+    /// Whether the sender is in the call and with what; sent when a link opens and on every
+    /// change, so tiles show who is muted or has the camera off without reading the media.
+    Call(CallPresence),
+}
+
+/// The sender's place in the call, as the others' tiles show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CallPresence {
+    pub joined: bool,
+    /// The microphone is off (muted, or not shared at all).
+    pub muted: bool,
+    /// The camera is sending.
+    pub camera: bool,
+    /// The height, in CSS pixels, of the largest tile the sender shows: senders scale their
+    /// camera to what their receivers display.
+    pub tile_px: u16,
 }
 
 /// A viewer's state as shown to the others.
@@ -136,6 +152,12 @@ mod tests {
             PeerMessage::Status(ViewerStatus {
                 phase: ViewerPhase::Playing,
                 offset_ms: None,
+            }),
+            PeerMessage::Call(CallPresence {
+                joined: true,
+                muted: true,
+                camera: false,
+                tile_px: 180,
             }),
         ]
     }

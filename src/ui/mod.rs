@@ -1,5 +1,6 @@
 //! The interface: Leptos components that render state and call into `web` and the pure core.
 
+mod call;
 mod chat_panel;
 mod invalid_link;
 mod landing;

@@ -1,6 +1,7 @@
 //! The room page: asks for a name once, then joins the party and shows the stage, the people
 //! and the chat around it.
 
+use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
@@ -12,6 +13,7 @@ use crate::web::app_config::ConfigState;
 use crate::web::clipboard::{use_clipboard, CopyState};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
+use crate::web::player::PlayerPhase;
 use crate::web::player_driver::use_synced_player;
 use crate::web::stored_name::use_stored_name;
 use leptos::prelude::*;
@@ -68,7 +70,7 @@ fn PartyRoom(
             <p class="banner error" role="alert">"Cannot join the party: " {why}</p>
         })}
         <div class="party-layout">
-            <SyncedStage party=party.clone()/>
+            <SyncedStage party=party.clone() my_name/>
             <aside class="side">
                 <PeopleList view=party.view my_name on_rename/>
                 <ChatPanel party/>
@@ -79,12 +81,22 @@ fn PartyRoom(
 
 /// The video stage, wired through the sync engine: the person's clicks become intents, and the
 /// player follows the engine (see [`use_synced_player`]).
+///
+/// The call's tiles are drawn over the stage and its bar under it; smart volume scales the
+/// film below the person's own volume.
 #[component]
-fn SyncedStage(party: Party) -> impl IntoView {
+fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let player = use_synced_player(&party);
     let (play, pause, seek, load) = (party.clone(), party.clone(), party.clone(), party.clone());
     let playback = party.view.playback;
     let current_media = Signal::derive(move || playback.get().and_then(|p| p.media));
+    let call = StoredValue::new_local(party.call.clone());
+    let film_gain = party.call.view.film_gain;
+    Effect::new(move |_| {
+        let _ = player.set_volume_gain(film_gain.get());
+    });
+    let film_playing = Signal::derive(move || player.phase.get() == PlayerPhase::Playing);
+    let people = party.view.people;
     view! {
         <div class="stage-column">
             <VideoStage
@@ -92,7 +104,10 @@ fn SyncedStage(party: Party) -> impl IntoView {
                 on_play=move |()| play.intent(Intent::Play)
                 on_pause=move |()| pause.intent(Intent::Pause)
                 on_seek=move |secs: f64| seek.intent(Intent::Seek(MediaTime::from_secs_f64(secs)))
-            />
+            >
+                <CallTiles call people my_name/>
+            </VideoStage>
+            <CallBar call film_playing/>
             <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url }) current=current_media/>
         </div>
     }

@@ -3,6 +3,7 @@
 //! Nothing here decides anything; decisions live in the pure modules so they are tested natively.
 
 pub mod app_config;
+pub mod call;
 pub mod clipboard;
 pub mod event_listener;
 pub mod location;

@@ -5,6 +5,7 @@
 //! The engine is sans-IO; this is its thin shell, str0m-style: every input is followed by
 //! draining `poll_output` and re-arming one timer at `poll_timeout`.
 
+use super::call::Call;
 use super::event_listener::use_window_listener;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
@@ -105,6 +106,8 @@ struct Inner {
 pub struct Party {
     inner: Rc<RefCell<Inner>>,
     pub view: PartyView,
+    /// The video call on the party's links.
+    pub call: Call,
     writers: ViewWriters,
 }
 
@@ -127,6 +130,7 @@ impl Party {
                 _status_timer: None,
             })),
             view,
+            call: Call::new(session),
             writers,
         };
         let status_party = party.clone();
@@ -163,6 +167,7 @@ impl Party {
         let mesh = Mesh::join(session, name, keys, &base, config, move |event| {
             party.on_mesh(event)
         });
+        self.call.attach_mesh(&mesh);
         self.inner.borrow_mut().mesh = Some(mesh);
     }
 
@@ -248,6 +253,7 @@ impl Party {
 
     /// Leaves the room (the page is going away).
     pub fn leave(&self) {
+        self.call.leave();
         let mut inner = self.inner.borrow_mut();
         inner.timer = None;
         inner._status_timer = None;
@@ -390,6 +396,7 @@ impl Party {
                 let name = self.inner.borrow().name.clone();
                 self.send(session, &PeerMessage::Profile { name });
                 self.broadcast_status();
+                self.call.link_open(session);
             }
             MeshEvent::Message {
                 from,
@@ -425,6 +432,7 @@ impl Party {
                     p.remove(session);
                 });
                 self.input(Input::PeerLeft(PeerId(session)));
+                self.call.link_gone(session);
             }
             MeshEvent::Signaling { connected } => self.writers.signaling_connected.set(connected),
             MeshEvent::Problem(problem) => web_sys::console::warn_1(&problem.into()),
@@ -470,6 +478,7 @@ impl Party {
                 .writers
                 .people
                 .update(|p| p.entry(from).status = status),
+            PeerMessage::Call(presence) => self.call.on_presence(from, presence),
         }
     }
 

@@ -684,7 +684,7 @@ async fn the_stage_names_its_controls_and_sends_intents_instead_of_playing() {
     assert!(stage.host.text_content().unwrap().contains("0:00 / 0:04"));
     let volume: web_sys::HtmlInputElement = stage.named("input", "Volume").unchecked_into();
     assert_eq!(volume.type_(), "range");
-    stage.named("button", "Unmute");
+    stage.named("button", "Unmute film");
     stage.named("button", "Fullscreen");
 
     // Play is an intent: the stage asks, the video does not move on its own.

@@ -134,7 +134,7 @@ fn VolumeControl(player: UseVideoPlayer) -> impl IntoView {
     };
     view! {
         <div class="volume">
-            <button type="button" class="control icon" aria-label=move || if silent() { "Unmute" } else { "Mute" }
+            <button type="button" class="control icon" aria-label=move || if silent() { "Unmute film" } else { "Mute film" }
                 on:click=toggle_mute>
                 <span class="glyph" class:glyph-muted=silent class:glyph-sound=move || !silent()
                     aria-hidden="true"></span>

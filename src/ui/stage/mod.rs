@@ -32,6 +32,10 @@ pub fn VideoStage(
     /// Seconds into the media.
     #[prop(into)]
     on_seek: UnsyncCallback<f64>,
+    /// Drawn over the film inside the stage, so it stays visible in fullscreen (the call's
+    /// tiles).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
     let stage = NodeRef::<Div>::new();
     use_stage_keys(player, on_play, on_pause, on_seek);
@@ -41,6 +45,7 @@ pub fn VideoStage(
             <video class="video" node_ref=player.node_ref playsinline preload="auto"
                 on:click=move |_| controls::toggle_playback(player, on_play, on_pause)></video>
             <StageMessage player/>
+            {children.map(|overlay| overlay())}
             <Controls player on_play on_pause on_seek stage/>
         </div>
     }

@@ -37,7 +37,7 @@ use web_sys::{
     Event, EventTarget, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit,
     RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceServer,
     RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
-    RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState,
+    RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
 };
 
 pub use crate::mesh::{Channel, MeshCounters, MeshEvent};
@@ -87,6 +87,8 @@ struct Inner {
     /// Rejoins the endpoint for a fresh TURN credential before the current one expires.
     credential_renewal: Option<Timeout>,
     on_event: Rc<dyn Fn(MeshEvent)>,
+    /// Who gets the media tracks peers send us (the call), once someone asked.
+    on_track: Option<Rc<dyn Fn(SessionId, RtcTrackEvent)>>,
 }
 
 #[derive(Clone)]
@@ -123,6 +125,7 @@ impl Mesh {
                 _path_refresh: None,
                 credential_renewal: None,
                 on_event: Rc::new(on_event),
+                on_track: None,
             })),
             inbox: SerialQueue::new(),
             outbox: SerialQueue::new(),
@@ -160,6 +163,33 @@ impl Mesh {
                 send_on(channel, bytes);
             }
         }
+    }
+
+    /// The connection to `session`, for what rides on it besides the data channels (the
+    /// call's media). Tracks added to it are negotiated by the mesh like everything else.
+    pub fn peer_connection(&self, session: SessionId) -> Option<RtcPeerConnection> {
+        self.pc(session)
+    }
+
+    /// The people whose link is open now.
+    pub fn open_sessions(&self) -> Vec<SessionId> {
+        let inner = self.inner.borrow();
+        inner
+            .peers
+            .keys()
+            .copied()
+            .filter(|session| {
+                inner
+                    .links
+                    .link(*session)
+                    .is_some_and(|link| link.phase() == crate::mesh::Phase::Open)
+            })
+            .collect()
+    }
+
+    /// Hands every media track a peer sends us to `handler`.
+    pub fn on_remote_track(&self, handler: impl Fn(SessionId, RtcTrackEvent) + 'static) {
+        self.inner.borrow_mut().on_track = Some(Rc::new(handler));
     }
 
     pub fn counters(&self) -> MeshCounters {
@@ -299,21 +329,7 @@ impl Mesh {
     }
 
     fn refresh_paths(&self) {
-        let open: Vec<SessionId> = {
-            let inner = self.inner.borrow();
-            inner
-                .peers
-                .iter()
-                .filter(|(session, _)| {
-                    inner
-                        .links
-                        .link(**session)
-                        .is_some_and(|link| link.phase() == crate::mesh::Phase::Open)
-                })
-                .map(|(session, _)| *session)
-                .collect()
-        };
-        for session in open {
+        for session in self.open_sessions() {
             self.refresh_path(session);
         }
     }
@@ -547,6 +563,13 @@ impl Mesh {
             mesh.feed(Input::Connectivity { session, state });
         });
         let mesh = self.clone();
+        listen(&mut listeners, pc, "track", move |event: Event| {
+            let handler = mesh.inner.borrow().on_track.clone();
+            if let Some(handler) = handler {
+                handler(session, event.unchecked_into::<RtcTrackEvent>());
+            }
+        });
+        let mesh = self.clone();
         let watched = pc.clone();
         listen(&mut listeners, pc, "signalingstatechange", move |_| {
             let stable = watched.signaling_state() == RtcSignalingState::Stable;
@@ -667,6 +690,9 @@ fn negotiated_channel(
         init.set_ordered(false);
         init.set_max_retransmits(0);
     }
+    // Ahead of the call's audio and video when the uplink is short (WebRTC priority; browsers
+    // that do not know the member ignore it): a late clock sample or state costs the film its sync.
+    let _ = js_sys::Reflect::set(&init, &"priority".into(), &"high".into());
     let channel = pc.create_data_channel_with_data_channel_dict(label, &init);
     channel.set_binary_type(RtcDataChannelType::Arraybuffer);
     channel

@@ -74,7 +74,7 @@ impl Shared {
         };
         keep_pitch(&video);
         video.set_preload("auto");
-        self.set.volume.set(video.volume());
+        self.apply_volume(&video);
         self.set.muted.set(video.muted());
         self.set.rate.set(video.playback_rate());
 
@@ -160,10 +160,7 @@ impl Shared {
                     .set((duration.is_finite() && duration > 0.0).then_some(duration));
             }
             "timeupdate" | "seeking" => self.set.position.set(video.current_time()),
-            "volumechange" => {
-                self.set.volume.set(video.volume());
-                self.set.muted.set(video.muted());
-            }
+            "volumechange" => self.on_volume_change(video),
             "ratechange" => self.set.rate.set(video.playback_rate()),
             "error" => self.on_error(video),
             "pause" | "loadeddata" => self.report_paused_position(video),

@@ -131,6 +131,8 @@ pub fn use_video_player_with_options(
         step: RefCell::new(StepEstimator::new()),
         refresh_probe: RefCell::new(None),
         last_frame: Cell::new(None),
+        chosen_volume: Cell::new(1.0),
+        volume_gain: Cell::new(1.0),
         phase,
         position,
         source,
@@ -328,12 +330,26 @@ impl UseVideoPlayer {
                 crate::web::number_text(volume)
             )));
         }
-        self.with_shared(|_, video| {
+        self.with_shared(|shared, video| {
             let volume = volume.clamp_to(0.0, 1.0);
-            video.set_volume(volume);
+            shared.chosen_volume.set(volume);
+            shared.apply_volume(video);
             if volume > 0.0 && video.muted() {
                 video.set_muted(false);
             }
+            Ok(())
+        })
+    }
+
+    /// Scales the element's volume by `gain` (0–1) below the person's own choice, which the
+    /// `volume` signal keeps showing: smart volume lowers the film while friends speak.
+    pub fn set_volume_gain(&self, gain: f64) -> Result<(), PlayerError> {
+        if !gain.is_finite() {
+            return Err(PlayerError::InvalidArgument("volume gain".into()));
+        }
+        self.with_shared(|shared, video| {
+            shared.volume_gain.set(gain.clamp_to(0.0, 1.0));
+            shared.apply_volume(video);
             Ok(())
         })
     }
@@ -369,6 +385,10 @@ struct Shared {
     refresh_probe: RefCell<Option<RefreshProbe>>,
     /// The previous observation, for frame durations.
     last_frame: Cell<Option<FrameObservation>>,
+    /// The volume the person chose (0–1), and the gain smart volume applies below it: the
+    /// element plays at their product.
+    chosen_volume: Cell<f64>,
+    volume_gain: Cell<f64>,
 }
 
 impl Shared {
@@ -390,6 +410,24 @@ impl Shared {
             self.check_started(start, &frame);
         }
         self.emit(frame);
+    }
+
+    fn apply_volume(&self, video: &HtmlVideoElement) {
+        video.set_volume(self.chosen_volume.get() * self.volume_gain.get());
+        self.set.volume.set(self.chosen_volume.get());
+    }
+
+    /// The element's volume changed: by us (nothing new), or by someone else (the browser's own
+    /// controls), whose change becomes the person's choice.
+    fn on_volume_change(&self, video: &HtmlVideoElement) {
+        let gain = self.volume_gain.get();
+        let ours = self.chosen_volume.get() * gain;
+        if (video.volume() - ours).abs() > 1e-3 && gain > 0.0 {
+            self.chosen_volume
+                .set((video.volume() / gain).clamp_to(0.0, 1.0));
+        }
+        self.set.volume.set(self.chosen_volume.get());
+        self.set.muted.set(video.muted());
     }
 
     fn report_paused_position(&self, video: &HtmlVideoElement) {
