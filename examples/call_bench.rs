@@ -6,7 +6,8 @@
 //! Script (fixed): Alice and Bob gather, Alice loads the clip, Bob plays; Carol, a returning
 //! friend (her name stored), opens the link. Call off: the film's offset between the three is
 //! sampled for 20 s. Alice presses Join call, then Bob: the time from Bob's click until both
-//! present each other's first frame. Carol closes her page and opens the link again: the time
+//! present each other's first frame (people outside the call receive it too, so Bob usually
+//! sees Alice before he clicks, and the figure is the time until Alice sees Bob). Carol closes her page and opens the link again: the time
 //! from her page's start until it presents frames on both Alice's and Bob's tiles (she is not
 //! in the call). Carol joins the call; Bob seeks back near the start so the film cannot run
 //! out; call on: the offset, what each browser sends, and CPU are sampled for 30 s.
@@ -197,6 +198,9 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
     let mut send_kbps = Vec::new();
     let mut receive_kbps = Vec::new();
     let mut connections = Vec::new();
+    let mut decoded_fps = Vec::new();
+    let mut encoded_fps = Vec::new();
+    let mut largest_frames = Vec::new();
     for (viewer, before) in everyone.iter().zip(&sent_before) {
         let after = rtc_totals(viewer).await?;
         let sent = (after.outbound_audio_bytes + after.outbound_video_bytes)
@@ -206,6 +210,11 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
         send_kbps.push(sent * 8.0 / 1000.0 / seconds);
         receive_kbps.push(received * 8.0 / 1000.0 / seconds);
         connections.push(after.connections);
+        // Per stream: each browser receives from, and sends to, its two peers.
+        let streams = f64::from(after.connections.max(1));
+        decoded_fps.push((after.frames_decoded - before.frames_decoded) / seconds / streams);
+        encoded_fps.push((after.frames_encoded - before.frames_encoded) / seconds / streams);
+        largest_frames.push(after.largest_frame_received);
     }
     // Still in the call at the end (nobody dropped out during the window).
     for viewer in everyone {
@@ -215,6 +224,14 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
     let p = |offsets: &[f64], q| stats::percentile_of_sorted(offsets, q);
     let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len().max(1) as f64;
     let steal = |w: &Window| w.host.map(|h| h.steal * 100.0);
+    // CPU used by everything but the three browsers (chromedrivers, the endpoint, this
+    // program, and whatever else runs on the machine), in percent of one core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let others = |w: &Window| {
+        w.host.map(|h| {
+            (1.0 - h.idle - h.steal) * cores * 100.0 - w.cpu_percent.iter().sum::<f64>()
+        })
+    };
     let both_steal = match (call_off.host, call_on.host) {
         (Some(a), Some(b)) => Some((a.steal + b.steal) * 50.0),
         _ => None,
@@ -248,11 +265,17 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
         "send_kbps_by_browser": send_kbps,
         "receive_kbps_by_browser": receive_kbps,
         "peer_connections_by_browser": connections,
+        "camera_fps_decoded_per_stream_by_browser": decoded_fps,
+        "camera_fps_encoded_per_stream_by_browser": encoded_fps,
+        "largest_camera_frame_received_by_browser": largest_frames,
         "cpu_percent_by_browser_call_on": call_on.cpu_percent,
         "cpu_percent_by_browser_call_off": call_off.cpu_percent,
         "cpu_percent_per_browser_call_off": mean(&call_off.cpu_percent),
         "cpu_steal_percent_call_off": steal(&call_off),
         "cpu_steal_percent_call_on": steal(&call_on),
+        "cpu_other_percent_call_off": others(&call_off),
+        "cpu_other_percent_call_on": others(&call_on),
+        "cpu_cores": cores,
         "cpu_idle_percent_call_off": call_off.host.map(|h| h.idle * 100.0),
         "cpu_idle_percent_call_on": call_on.host.map(|h| h.idle * 100.0),
     }))
@@ -377,6 +400,16 @@ fn print_table(report: &serde_json::Value) {
             "(cpu % per browser, call off)",
             "cpu_percent_per_browser_call_off",
             "of one core",
+        ),
+        (
+            "(cpu % of all else, call on)",
+            "cpu_other_percent_call_on",
+            "endpoint, drivers, bench, other work",
+        ),
+        (
+            "(cpu idle %, call on)",
+            "cpu_idle_percent_call_on",
+            "of the whole machine",
         ),
         (
             "(cpu steal %)",

@@ -398,6 +398,11 @@ pub struct RtcTotals {
     /// RTCP, DTLS), for comparison with the media alone.
     pub transport_bytes_sent: f64,
     pub transport_bytes_received: f64,
+    /// Video frames decoded from all peers, and encoded for all of them.
+    pub frames_decoded: f64,
+    pub frames_encoded: f64,
+    /// The largest video frame received (pixels wide × high).
+    pub largest_frame_received: (f64, f64),
 }
 
 /// [`RtcTotals`] of `browser` now.
@@ -409,7 +414,8 @@ pub async fn rtc_totals(browser: &Browser) -> Result<RtcTotals> {
             (async () => {
                 const out = { connections: 0, inboundAudioEnergy: 0, inboundAudioBytes: 0,
                     inboundVideoBytes: 0, outboundAudioBytes: 0, outboundVideoBytes: 0,
-                    transportBytesSent: 0, transportBytesReceived: 0 };
+                    transportBytesSent: 0, transportBytesReceived: 0, framesDecoded: 0,
+                    framesEncoded: 0, largestFrameReceived: [0, 0] };
                 for (const pc of window.__insiemePcs || []) {
                     if (pc.connectionState === 'closed') continue;
                     out.connections += 1;
@@ -421,10 +427,16 @@ pub async fn rtc_totals(browser: &Browser) -> Result<RtcTotals> {
                             out.inboundAudioBytes += s.bytesReceived || 0;
                         } else if (s.type === 'inbound-rtp' && s.kind === 'video') {
                             out.inboundVideoBytes += s.bytesReceived || 0;
+                            out.framesDecoded += s.framesDecoded || 0;
+                            const [w, h] = out.largestFrameReceived;
+                            if ((s.frameWidth || 0) * (s.frameHeight || 0) > w * h) {
+                                out.largestFrameReceived = [s.frameWidth, s.frameHeight];
+                            }
                         } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
                             out.outboundAudioBytes += s.bytesSent || 0;
                         } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
                             out.outboundVideoBytes += s.bytesSent || 0;
+                            out.framesEncoded += s.framesEncoded || 0;
                         } else if (s.type === 'transport') {
                             out.transportBytesSent += s.bytesSent || 0;
                             out.transportBytesReceived += s.bytesReceived || 0;
