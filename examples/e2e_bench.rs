@@ -20,7 +20,8 @@ mod harness;
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
 use harness::film_frames::{
-    grid, position_at, recorded, spreads_of, start_recording, wait_until, wall_ms, Frame, COLUMNS,
+    grid, position_at, recorded, spreads_of, start_recording, timeline_at, wait_until, wall_ms,
+    Frame, COLUMNS,
 };
 use harness::host_load::CpuTimes;
 use harness::media::{party_with_clip, range, wait_for_sync};
@@ -240,26 +241,6 @@ fn rate_devs(viewers: &[Vec<f64>]) -> Vec<[f64; 2]> {
             stats::percentiles(&devs, [95.0, 100.0]).unwrap_or([0.0, 0.0])
         })
         .collect()
-}
-
-/// A viewer's timeline at `t`: the least-squares line through its frames within ±250 ms.
-fn timeline_at(frames: &[Frame], t: f64) -> Option<f64> {
-    position_at(frames, t)?; // only where it was moving steadily
-    let lo = frames.partition_point(|f| f.0 < t - 250.0);
-    let hi = frames.partition_point(|f| f.0 <= t + 250.0);
-    let window = &frames[lo..hi];
-    if window.len() < 8 {
-        return None;
-    }
-    let n = window.len() as f64;
-    let (mx, my) = (
-        window.iter().map(|f| f.0 - t).sum::<f64>() / n,
-        window.iter().map(|f| f.1).sum::<f64>() / n,
-    );
-    let sxx: f64 = window.iter().map(|f| (f.0 - t - mx).powi(2)).sum();
-    let sxy: f64 = window.iter().map(|f| (f.0 - t - mx) * (f.1 - my)).sum();
-    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    Some(my - slope * mx)
 }
 
 /// Display time of the newcomer's first frame, after `since`, within 20 ms of every other viewer.

@@ -70,8 +70,7 @@ async fn sees_and_hears(viewer: &Browser, other: &str) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn three_people_in_a_call_see_and_hear_each_other_and_the_film_stays_in_sync() -> Result<()>
-{
+async fn three_people_in_a_call_see_and_hear_each_other_and_the_film_stays_in_sync() -> Result<()> {
     let names = [("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")];
     let party = call_party(
         "call_three_people_see_and_hear",
@@ -264,7 +263,11 @@ fn summarize(samples: &[(f64, f64)]) -> String {
     let text: Vec<String> = runs
         .iter()
         .map(|(from, to, min, max)| {
-            format!("{:.2}–{:.2} s: {min:.3}–{max:.3}", from / 1000.0, to / 1000.0)
+            format!(
+                "{:.2}–{:.2} s: {min:.3}–{max:.3}",
+                from / 1000.0,
+                to / 1000.0
+            )
         })
         .collect();
     format!("{} samples; {}", samples.len(), text.join("; "))
@@ -322,7 +325,8 @@ async fn denied_permission_explains_keeps_the_party_and_retry_joins_once_granted
 
         alice.set_media_permission("denied").await?;
         alice.click_button("Join call").await?;
-        let problem = "//p[contains(@class,'call-problem') and @role='alert' and @data-problem='denied']";
+        let problem =
+            "//p[contains(@class,'call-problem') and @role='alert' and @data-problem='denied']";
         alice
             .wait_for_xpath(problem, UI_TIMEOUT)
             .await

@@ -310,7 +310,9 @@ impl Browser {
                     state: state.to_owned(),
                 })
                 .await
-                .with_context(|| format!("{} setting the {name} permission to {state}", self.name))?;
+                .with_context(|| {
+                    format!("{} setting the {name} permission to {state}", self.name)
+                })?;
         }
         Ok(())
     }

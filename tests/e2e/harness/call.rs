@@ -36,7 +36,9 @@ const RECORD_PEER_CONNECTIONS: &str = "(() => {
 /// Makes every page `browser` loads from now on record its peer connections. Call it before the
 /// browser opens the app.
 pub async fn record_peer_connections(browser: &Browser) -> Result<()> {
-    browser.add_script_before_pages(RECORD_PEER_CONNECTIONS).await
+    browser
+        .add_script_before_pages(RECORD_PEER_CONNECTIONS)
+        .await
 }
 
 /// What a microphone hears, fed to Chromium with `--use-file-for-fake-audio-capture` (which
@@ -240,7 +242,8 @@ pub async fn wait_for_tile_state(
 }
 
 /// Finds a tile by its exact label without building a selector from it.
-const FIND_TILE: &str = "const tileNamed = (label) => Array.from(document.querySelectorAll('.tile'))
+const FIND_TILE: &str =
+    "const tileNamed = (label) => Array.from(document.querySelectorAll('.tile'))
     .find((tile) => tile.getAttribute('aria-label') === label);";
 
 /// How many frames the tile `label`'s video presented at `browser` during `window`, counted

@@ -118,6 +118,26 @@ pub fn spreads_of(
         .collect()
 }
 
+/// A viewer's timeline at `t`: the least-squares line through its frames within ±250 ms.
+pub fn timeline_at(frames: &[Frame], t: f64) -> Option<f64> {
+    position_at(frames, t)?; // only where it was moving steadily
+    let lo = frames.partition_point(|f| f.0 < t - 250.0);
+    let hi = frames.partition_point(|f| f.0 <= t + 250.0);
+    let window = &frames[lo..hi];
+    if window.len() < 8 {
+        return None;
+    }
+    let n = window.len() as f64;
+    let (mx, my) = (
+        window.iter().map(|f| f.0 - t).sum::<f64>() / n,
+        window.iter().map(|f| f.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = window.iter().map(|f| (f.0 - t - mx).powi(2)).sum();
+    let sxy: f64 = window.iter().map(|f| (f.0 - t - mx) * (f.1 - my)).sum();
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    Some(my - slope * mx)
+}
+
 /// Now on the wall clock the pages stamp their frames with (ms since the Unix epoch).
 pub fn wall_ms() -> f64 {
     SystemTime::now()
