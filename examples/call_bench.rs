@@ -26,7 +26,8 @@ use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
 use harness::call::{call_party, join_call, place_with_mic, rtc_totals, wait_for_button, Mic};
 use harness::film_frames::{
-    position_at, recorded, spreads_of, start_recording, timeline_at, wait_until, wall_ms, Frame,
+    grid, position_at, recorded, spreads_of, start_recording, timeline_at, wait_until, wall_ms,
+    Frame,
 };
 use harness::host_load::{process_tree_ticks, ticks_per_second, CpuShares, CpuTimes};
 use harness::media::wait_for_sync;
@@ -111,6 +112,9 @@ struct Window {
     /// The same with each viewer's timeline fitted over ±250 ms of its frames, so that a frame
     /// presented late (a starved CPU) does not count as offset (sorted).
     timeline_offsets: Vec<f64>,
+    /// Each viewer's mean signed offset from Alice's film (ms), where all were playing: which
+    /// viewer is apart, and whether steadily.
+    mean_from_first: Vec<f64>,
     /// Per browser, its Chromium processes' CPU, in percent of one core.
     cpu_percent: Vec<f64>,
     host: Option<CpuShares>,
@@ -264,6 +268,8 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
         "film_timeline_offset_p95_ms_call_off": p(&call_off.timeline_offsets, 95.0),
         "film_timeline_offset_p95_ms_call_on": p(&call_on.timeline_offsets, 95.0),
         "film_timeline_offset_p99_ms_call_on": p(&call_on.timeline_offsets, 99.0),
+        "mean_offset_from_alice_ms_call_off": call_off.mean_from_first,
+        "mean_offset_from_alice_ms_call_on": call_on.mean_from_first,
         "samples_call_off": call_off.offsets.len(),
         "samples_call_on": call_on.offsets.len(),
         // Each browser's total sent to (received from) its two peers, audio and video.
@@ -328,9 +334,22 @@ async fn play_window(viewers: &[&Browser], duration: Duration) -> Result<Window>
     stats::sort(&mut offsets);
     let mut timeline_offsets = spreads_of(&records, from, to, timeline_at);
     stats::sort(&mut timeline_offsets);
+    let mut sums = vec![0.0; records.len()];
+    let mut count = 0.0;
+    for positions in grid(&records, from, to, position_at).filter_map(|(_, p)| p) {
+        for (sum, position) in sums.iter_mut().zip(&positions) {
+            *sum += (position - positions[0]) * 1000.0;
+        }
+        count += 1.0;
+    }
+    let mean_from_first = sums
+        .into_iter()
+        .map(|sum| sum / f64::max(count, 1.0))
+        .collect();
     Ok(Window {
         offsets,
         timeline_offsets,
+        mean_from_first,
         cpu_percent,
         host,
     })
