@@ -148,19 +148,27 @@ pub async fn place_with_mic(mic: Mic) -> Result<Place> {
     })
 }
 
+/// One call at a time: three browsers sending and receiving cameras take most of two cores, so
+/// two calls side by side (cargo runs tests two at a time here) starve each other's frames.
+static ONE_CALL_AT_A_TIME: std::sync::LazyLock<std::sync::Arc<tokio::sync::Mutex<()>>> =
+    std::sync::LazyLock::new(Default::default);
+
 /// A party for the call tests: a server serving the test clip (with `options`), one browser per
-/// person at its place, each recording its peer connections before it opens anything.
+/// person at its place, each recording its peer connections before it opens anything. It
+/// waits until no other call party is running, and holds that turn until it ends.
 pub async fn call_party(
     test_name: &str,
     people: &[(&str, Place)],
     options: ServerOptions,
 ) -> Result<Party> {
+    let turn = ONE_CALL_AT_A_TIME.clone().lock_owned().await;
     let options = ServerOptions {
         media: vec![test_clip().await?],
         ..options
     };
     let server = TestServer::start_with(options).await?;
-    let party = Party::start_at(test_name, server, people).await?;
+    let mut party = Party::start_at(test_name, server, people).await?;
+    party.hold(turn);
     for (name, _) in people {
         if let Err(error) = record_peer_connections(party.person(name)).await {
             return Err(party.finish(Err(error)).await.unwrap_err());
@@ -275,12 +283,13 @@ pub async fn tile_frames(browser: &Browser, label: &str, window: Duration) -> Re
     Ok(value.as_u64())
 }
 
-/// Frames a tile must present in a second to count as moving (the fake camera sends about 20
-/// or 30; a slow, busy machine and a small bitrate still give a few).
-pub const MOVING_FRAMES_PER_SECOND: u64 = 3;
+/// Frames a tile must present in [`MOVING_WINDOW`] to count as moving: the fake camera sends
+/// 20 a second, and a starved machine (other browser tests beside a call) still shows a few.
+pub const MOVING_FRAMES: u64 = 3;
+pub const MOVING_WINDOW: Duration = Duration::from_secs(2);
 
 /// Waits until the tile `label`'s video at `browser` presents frames (see
-/// [`MOVING_FRAMES_PER_SECOND`]); fails with the last count.
+/// [`MOVING_FRAMES`]); fails with the last count.
 pub async fn wait_for_moving_tile(browser: &Browser, label: &str, timeout: Duration) -> Result<()> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
@@ -290,17 +299,17 @@ pub async fn wait_for_moving_tile(browser: &Browser, label: &str, timeout: Durat
             .await?
             .is_empty();
         let last = if shown {
-            tile_frames(browser, label, Duration::from_secs(1)).await?
+            tile_frames(browser, label, MOVING_WINDOW).await?
         } else {
             tokio::time::sleep(Duration::from_millis(100)).await;
             None
         };
-        if last.is_some_and(|frames| frames >= MOVING_FRAMES_PER_SECOND) {
+        if last.is_some_and(|frames| frames >= MOVING_FRAMES) {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             bail!(
-                "{}: the tile of {label} presented {} frames in a second, not ≥ {MOVING_FRAMES_PER_SECOND}",
+                "{}: the tile of {label} presented {} frames in {MOVING_WINDOW:?}, not ≥ {MOVING_FRAMES}",
                 browser.name,
                 match last {
                     Some(frames) => frames.to_string(),
