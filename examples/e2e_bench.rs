@@ -1,11 +1,11 @@
 //! `cargo xtask bench e2e`: three real browsers play a 60 fps clip together and the true
 //! inter-viewer offset is measured independently of the app.
 //!
-//! Each page records, with its own `requestVideoFrameCallback` on the app's `<video>`, every
+//! Each page records, with its own `requestVideoFrameCallback` on the film's `<video>`, every
 //! presented frame: its media time and its display time on the shared wall clock
 //! (`performance.timeOrigin + expectedDisplayTime`; all browsers run on this machine's clock).
 //! Every 10 ms the harness interpolates each viewer's position from its frames and takes the
-//! largest difference between viewers.
+//! largest difference between viewers (harness/film_frames.rs).
 //!
 //! Script (fixed): Alice and Bob gather and load the clip; Bob plays; Carol opens the link 5 s
 //! later (her name is already stored, as for a returning friend); at 45 s Bob seeks to 10 s; the
@@ -19,11 +19,15 @@ mod harness;
 
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
+use harness::film_frames::{
+    grid, position_at, recorded, spreads_of, start_recording, timeline_at, wait_until, wall_ms,
+    Frame, COLUMNS,
+};
 use harness::host_load::CpuTimes;
 use harness::media::{party_with_clip, range, wait_for_sync};
-use harness::{Browser, Party};
+use harness::Party;
 use insieme::stats;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const JOIN_AFTER: Duration = Duration::from_secs(5);
 const SEEK_AFTER: Duration = Duration::from_secs(45);
@@ -33,26 +37,6 @@ const SEEK_TO_SECS: f64 = 10.0;
 const SYNCED_MS: f64 = 20.0;
 /// How long the spread must stay under `SYNCED_MS` to count as converged after a seek.
 const HOLD_MS: f64 = 500.0;
-const GRID_MS: f64 = 10.0;
-
-/// One presented frame: display time (wall ms) and media time (s).
-type Frame = (f64, f64);
-
-const RECORDER: &str = "
-    const video = document.querySelector('video');
-    if (!video) return false;
-    if (!window.__benchFrames) {
-        window.__benchFrames = [];
-        const onFrame = (now, meta) => {
-            window.__benchFrames.push([performance.timeOrigin + meta.expectedDisplayTime, meta.mediaTime, video.playbackRate,
-                meta.presentedFrames, performance.timeOrigin + now, video.currentTime,
-                performance.timeOrigin + performance.now()]);
-            video.requestVideoFrameCallback(onFrame);
-        };
-        video.requestVideoFrameCallback(onFrame);
-    }
-    return true;";
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let out = std::env::args()
@@ -161,9 +145,9 @@ async fn run(party: &Party) -> Result<(serde_json::Value, serde_json::Value)> {
         bail!("no moment with all three viewers playing was recorded");
     }
     let smoothed = sorted_spreads(timeline_at);
-    // Everything each page recorded, for analysis beyond the summary (see RECORDER for columns).
+    // Everything each page recorded, for analysis beyond the summary (see harness::film_frames).
     let frames = serde_json::json!({
-        "columns": ["display_wall_ms", "media_time_s", "playback_rate", "presented_frames", "callback_wall_ms", "current_time_s", "current_time_read_wall_ms"],
+        "columns": COLUMNS,
         "joined_at_ms": joined_at,
         "seeked_at_ms": seeked_at,
         "ended_at_ms": ended_at,
@@ -248,60 +232,6 @@ fn print_table(report: &serde_json::Value) {
     }
 }
 
-fn wall_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or_default()
-}
-
-async fn wait_until<F, Fut>(mut condition: F, timeout: Duration) -> Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !condition().await {
-        if tokio::time::Instant::now() > deadline {
-            bail!("timed out");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
-}
-
-async fn start_recording(viewer: &Browser) -> Result<bool> {
-    Ok(viewer
-        .client
-        .execute(RECORDER, vec![])
-        .await?
-        .as_bool()
-        .unwrap_or(false))
-}
-
-/// What a viewer's page recorded: its frames, sorted by display time, the playbackRate at each,
-/// and the whole record as the page kept it (fetched once: the record is large).
-async fn recorded(viewer: &Browser) -> Result<(Vec<Frame>, Vec<f64>, serde_json::Value)> {
-    let value = viewer
-        .client
-        .execute("return window.__benchFrames || []", vec![])
-        .await?;
-    let mut entries: Vec<(Frame, f64)> = value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| {
-            Some((
-                (f.get(0)?.as_f64()?, f.get(1)?.as_f64()?),
-                f.get(2)?.as_f64()?,
-            ))
-        })
-        .collect();
-    entries.sort_by(|a, b| a.0 .0.total_cmp(&b.0 .0));
-    let (frames, rates) = entries.into_iter().unzip();
-    Ok((frames, rates, value))
-}
-
 /// Per viewer, [p95, max] of |rate − 1|.
 fn rate_devs(viewers: &[Vec<f64>]) -> Vec<[f64; 2]> {
     viewers
@@ -311,65 +241,6 @@ fn rate_devs(viewers: &[Vec<f64>]) -> Vec<[f64; 2]> {
             stats::percentiles(&devs, [95.0, 100.0]).unwrap_or([0.0, 0.0])
         })
         .collect()
-}
-
-/// A viewer's media position at wall time `t`, interpolated between the frames around it; `None`
-/// when it was not moving steadily then (paused, seeking, not yet started: frames > 100 ms apart).
-fn position_at(frames: &[Frame], t: f64) -> Option<f64> {
-    let next = frames.partition_point(|f| f.0 <= t);
-    let (before, after) = (frames.get(next.checked_sub(1)?)?, frames.get(next)?);
-    if after.0 - before.0 > 100.0 || after.1 < before.1 {
-        return None;
-    }
-    let fraction = (t - before.0) / (after.0 - before.0);
-    Some(before.1 + fraction * (after.1 - before.1))
-}
-
-/// Every 10 ms of [from, to): the instant, and every viewer's position then (by `at`), or
-/// `None` if any of them was not moving steadily.
-fn grid<'a>(
-    records: &'a [Vec<Frame>],
-    from: f64,
-    to: f64,
-    at: fn(&[Frame], f64) -> Option<f64>,
-) -> impl Iterator<Item = (f64, Option<Vec<f64>>)> + 'a {
-    let steps = ((to - from) / GRID_MS).ceil().max(0.0) as usize;
-    (0..steps).map(move |i| {
-        let t = from + i as f64 * GRID_MS;
-        (t, records.iter().map(|r| at(r, t)).collect())
-    })
-}
-
-/// Spread (ms) between all viewers every 10 ms of [from, to), where all were playing.
-fn spreads_of(
-    records: &[Vec<Frame>],
-    from: f64,
-    to: f64,
-    at: fn(&[Frame], f64) -> Option<f64>,
-) -> Vec<f64> {
-    grid(records, from, to, at)
-        .filter_map(|(_, positions)| Some(range(&positions?) * 1000.0))
-        .collect()
-}
-
-/// A viewer's timeline at `t`: the least-squares line through its frames within ±250 ms.
-fn timeline_at(frames: &[Frame], t: f64) -> Option<f64> {
-    position_at(frames, t)?; // only where it was moving steadily
-    let lo = frames.partition_point(|f| f.0 < t - 250.0);
-    let hi = frames.partition_point(|f| f.0 <= t + 250.0);
-    let window = &frames[lo..hi];
-    if window.len() < 8 {
-        return None;
-    }
-    let n = window.len() as f64;
-    let (mx, my) = (
-        window.iter().map(|f| f.0 - t).sum::<f64>() / n,
-        window.iter().map(|f| f.1).sum::<f64>() / n,
-    );
-    let sxx: f64 = window.iter().map(|f| (f.0 - t - mx).powi(2)).sum();
-    let sxy: f64 = window.iter().map(|f| (f.0 - t - mx) * (f.1 - my)).sum();
-    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    Some(my - slope * mx)
 }
 
 /// Display time of the newcomer's first frame, after `since`, within 20 ms of every other viewer.

@@ -8,7 +8,7 @@ use crate::workspace_root;
 use anyhow::{bail, Result};
 use std::process::Command;
 
-pub const NAMES: &[&str] = &["sync", "relay", "e2e", "paths", "size"];
+pub const NAMES: &[&str] = &["sync", "relay", "e2e", "paths", "call", "size"];
 
 pub fn run(name: &str) -> Result<()> {
     let (package, binary) = match name {
@@ -17,6 +17,7 @@ pub fn run(name: &str) -> Result<()> {
         "size" => return crate::size::report(),
         "e2e" => return in_browsers("e2e-bench", "target/bench/e2e.json"),
         "paths" => return in_browsers("paths-bench", "target/bench/paths.json"),
+        "call" => return in_browsers("call-bench", "target/bench/call.json"),
         other => bail!(
             "unknown benchmark `{other}`; choose one of: {}",
             NAMES.join(" | ")
@@ -42,8 +43,8 @@ pub fn run(name: &str) -> Result<()> {
 }
 
 /// A benchmark in real browsers (examples/e2e_bench.rs: three viewers in sync;
-/// examples/paths_bench.rs: two friends over each network shape), in the end-to-end tests'
-/// world.
+/// examples/paths_bench.rs: two friends over each network shape; examples/call_bench.rs: three
+/// viewers in a video call), in the end-to-end tests' world.
 fn in_browsers(example_name: &str, out: &str) -> Result<()> {
     let example = [
         "-p",

@@ -23,7 +23,7 @@ commands:
   test [SUITE [FILTER]]  run every suite: native, in-browser (wasm) and end-to-end; or one
                         suite (native | web | e2e), with a test-name filter for cargo test
   size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
-  bench <name>          run a benchmark: sync | relay | e2e | paths | size (writes target/bench/<name>.json)
+  bench <name>          run a benchmark: sync | relay | e2e | paths | call | size (writes target/bench/<name>.json)
 ";
 
 fn main() {

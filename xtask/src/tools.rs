@@ -67,8 +67,11 @@ pub fn ensure_test_tools(tools: &BuildTools) -> Result<()> {
     let mut wanted = vec![
         ("chromium", "chromium"),
         ("chromedriver", "chromium-driver"),
-        // ffmpeg makes the end-to-end tests' video clip at test time.
+        // ffmpeg makes the end-to-end tests' video clip at test time; espeak-ng and sox make
+        // the call tests' microphone sound (speech, speech bursts, silence).
         ("ffmpeg", "ffmpeg"),
+        ("espeak-ng", "espeak-ng"),
+        ("sox", "sox"),
         // The endpoint's scale-out tests run the shipped deploy/nginx files in a real nginx,
         // and the TURN test checks a minted credential against coturn.
         ("nginx", "nginx"),

@@ -36,11 +36,20 @@ pub struct Place {
     pub driver_host: Option<(std::net::IpAddr, std::net::IpAddr)>,
     /// Flags beyond [`CHROMIUM_FLAGS`].
     pub extra_flags: Vec<String>,
+    /// Camera and microphone as a browser with nobody to answer its permission prompt: every
+    /// request is refused until the test grants them ([`Browser::set_media_permission`]).
+    /// Without it, `--use-fake-ui-for-media-stream` accepts every request (and overrides even
+    /// permissions set to "denied").
+    pub media_prompt: bool,
 }
+
+/// The flag that answers every camera and microphone prompt with yes.
+const FAKE_MEDIA_UI: &str = "--use-fake-ui-for-media-stream";
 
 pub struct Browser {
     pub name: String,
     pub client: Client,
+    /// chromedriver, whose descendants are this person's Chromium processes.
     _driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -99,7 +108,11 @@ impl Browser {
             .await
             .context("chromedriver did not start")?;
 
-        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|flag| flag.to_string()).collect();
+        let mut args: Vec<String> = CHROMIUM_FLAGS
+            .iter()
+            .filter(|flag| !(place.media_prompt && **flag == FAKE_MEDIA_UI))
+            .map(|flag| flag.to_string())
+            .collect();
         args.extend(place.extra_flags.iter().cloned());
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = serde_json::json!({
@@ -263,6 +276,53 @@ impl Browser {
         Ok(())
     }
 
+    /// Runs a DevTools protocol command on the page through chromedriver (e.g.
+    /// `Page.addScriptToEvaluateOnNewDocument`), returning its result.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+        self.client
+            .issue_cmd(ChromeDevTools {
+                cmd: cmd.to_owned(),
+                params,
+            })
+            .await
+            .with_context(|| format!("{} running the DevTools command {cmd}", self.name))
+    }
+
+    /// Runs `source` in every document this browser loads from now on, before the page's own
+    /// scripts (so before the app starts).
+    pub async fn add_script_before_pages(&self, source: &str) -> Result<()> {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": source }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sets the camera and microphone permissions of the page's current origin ("granted",
+    /// "denied" or "prompt") with WebDriver's permissions command. Only meaningful for a browser
+    /// launched with [`Place::media_prompt`]: the fake prompt otherwise says yes regardless.
+    pub async fn set_media_permission(&self, state: &str) -> Result<()> {
+        for name in ["camera", "microphone"] {
+            self.client
+                .issue_cmd(SetPermission {
+                    name,
+                    state: state.to_owned(),
+                })
+                .await
+                .with_context(|| {
+                    format!("{} setting the {name} permission to {state}", self.name)
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The process id of this person's chromedriver; Chromium's processes descend from it.
+    #[allow(dead_code)] // read by the call benchmark, not the tests
+    pub fn driver_pid(&self) -> Option<u32> {
+        self._driver.id()
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }
@@ -287,6 +347,59 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserConsoleLog {
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+/// chromedriver's passthrough to the DevTools protocol (outside W3C WebDriver).
+#[derive(Debug)]
+struct ChromeDevTools {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ChromeDevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// WebDriver's Set Permission (the Permissions spec's extension), which chromedriver serves.
+#[derive(Debug)]
+struct SetPermission {
+    name: &'static str,
+    state: String,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/permissions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({
+            "descriptor": { "name": self.name },
+            "state": self.state,
+        });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 

@@ -67,6 +67,9 @@ pub async fn party_with_clip(test_name: &str, names: &[&str]) -> Result<Party> {
     Party::start_with(test_name, TestServer::start_with(options).await?, names).await
 }
 
+/// The film's `<video>` (the call's tiles have `<video>` elements of their own).
+pub const FILM: &str = "video.video";
+
 /// One viewer's playback as the page's own `<video>` reports it, stamped on the shared wall clock.
 #[derive(Debug, Clone, Copy)]
 pub struct PlaybackSample {
@@ -81,10 +84,10 @@ pub async fn sample(browser: &Browser) -> Result<PlaybackSample> {
     let value = browser
         .client
         .execute(
-            "const v = document.querySelector('video');
+            "const v = document.querySelector(arguments[0]);
              if (!v || v.readyState < 2) return null;
              return [v.currentTime, performance.timeOrigin + performance.now(), v.paused, v.playbackRate];",
-            vec![],
+            vec![serde_json::json!(FILM)],
         )
         .await?;
     let Some(values) = value.as_array() else {

@@ -2,6 +2,10 @@
 
 pub mod actions;
 mod browser;
+#[allow(dead_code)] // parts are read by the call benchmark only
+pub mod call;
+#[allow(dead_code)] // read by the benchmarks, not the tests
+pub mod film_frames;
 pub mod homes;
 #[allow(dead_code)] // read by the benchmarks, not the tests
 pub mod host_load;
@@ -12,7 +16,7 @@ mod party;
 pub mod rogue;
 mod server;
 
-pub use browser::Browser;
+pub use browser::{Browser, Place};
 pub use http::http_get;
 pub use party::Party;
 pub use server::{ServerOptions, TestServer};

@@ -186,6 +186,7 @@ impl Home {
             extra_flags: vec![format!(
                 "--unsafely-treat-insecure-origin-as-secure={origin}"
             )],
+            ..Default::default()
         }
     }
 }

@@ -10,6 +10,8 @@ pub struct Party {
     pub server: TestServer,
     test_name: String,
     people: Vec<Browser>,
+    /// Held until the party ends, by tests that must not run beside others of their kind.
+    exclusive: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Party {
@@ -29,6 +31,7 @@ impl Party {
             server,
             test_name: test_name.to_owned(),
             people,
+            exclusive: None,
         })
     }
 
@@ -47,7 +50,13 @@ impl Party {
             server,
             test_name: test_name.to_owned(),
             people,
+            exclusive: None,
         })
+    }
+
+    /// Keeps `guard` (of a lock the test took) until the party ends.
+    pub fn hold(&mut self, guard: tokio::sync::OwnedMutexGuard<()>) {
+        self.exclusive = Some(guard);
     }
 
     pub fn person(&self, name: &str) -> &Browser {
@@ -81,6 +90,7 @@ impl Party {
         for person in self.people {
             person.close().await;
         }
+        drop(self.exclusive);
         outcome.with_context(|| format!("end-to-end test {} failed", self.test_name))
     }
 }

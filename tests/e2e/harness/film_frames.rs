@@ -1,0 +1,163 @@
+//! The film's true position in each page, frame by frame, for the benchmarks that measure the
+//! offset between viewers independently of the app (`bench e2e`, `bench call`).
+//!
+//! Each page records, with its own `requestVideoFrameCallback` on the film's `<video>`, every
+//! presented frame: its media time and its display time on the shared wall clock
+//! (`performance.timeOrigin + expectedDisplayTime`; all browsers run on this machine's clock).
+//! The benchmarks interpolate each viewer's position from its frames every 10 ms and take the
+//! largest difference between viewers.
+
+use super::media::{range, FILM};
+use super::Browser;
+use anyhow::{bail, Result};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// One presented frame: display time (wall ms) and media time (s).
+pub type Frame = (f64, f64);
+
+/// Spacing of the instants at which viewers' positions are compared.
+pub const GRID_MS: f64 = 10.0;
+
+/// The columns of each record the page keeps (see [`RECORDER`]).
+pub const COLUMNS: [&str; 7] = [
+    "display_wall_ms",
+    "media_time_s",
+    "playback_rate",
+    "presented_frames",
+    "callback_wall_ms",
+    "current_time_s",
+    "current_time_read_wall_ms",
+];
+
+/// Starts recording the film's frames in `window.__benchFrames` (once per page); false while
+/// the page has no film element yet.
+const RECORDER: &str = "
+    const video = document.querySelector(arguments[0]);
+    if (!video) return false;
+    if (!window.__benchFrames) {
+        window.__benchFrames = [];
+        const onFrame = (now, meta) => {
+            window.__benchFrames.push([performance.timeOrigin + meta.expectedDisplayTime, meta.mediaTime, video.playbackRate,
+                meta.presentedFrames, performance.timeOrigin + now, video.currentTime,
+                performance.timeOrigin + performance.now()]);
+            video.requestVideoFrameCallback(onFrame);
+        };
+        video.requestVideoFrameCallback(onFrame);
+    }
+    return true;";
+
+/// Starts recording `viewer`'s film frames; false while its page has no film yet.
+pub async fn start_recording(viewer: &Browser) -> Result<bool> {
+    Ok(viewer
+        .client
+        .execute(RECORDER, vec![serde_json::json!(FILM)])
+        .await?
+        .as_bool()
+        .unwrap_or(false))
+}
+
+/// What a viewer's page recorded: its frames, sorted by display time, the playbackRate at each,
+/// and the whole record as the page kept it (fetched once: the record is large).
+pub async fn recorded(viewer: &Browser) -> Result<(Vec<Frame>, Vec<f64>, serde_json::Value)> {
+    let value = viewer
+        .client
+        .execute("return window.__benchFrames || []", vec![])
+        .await?;
+    let mut entries: Vec<(Frame, f64)> = value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            Some((
+                (f.get(0)?.as_f64()?, f.get(1)?.as_f64()?),
+                f.get(2)?.as_f64()?,
+            ))
+        })
+        .collect();
+    entries.sort_by(|a, b| a.0 .0.total_cmp(&b.0 .0));
+    let (frames, rates) = entries.into_iter().unzip();
+    Ok((frames, rates, value))
+}
+
+/// A viewer's media position at wall time `t`, interpolated between the frames around it; `None`
+/// when it was not moving steadily then (paused, seeking, not yet started: frames > 100 ms apart).
+pub fn position_at(frames: &[Frame], t: f64) -> Option<f64> {
+    let next = frames.partition_point(|f| f.0 <= t);
+    let (before, after) = (frames.get(next.checked_sub(1)?)?, frames.get(next)?);
+    if after.0 - before.0 > 100.0 || after.1 < before.1 {
+        return None;
+    }
+    let fraction = (t - before.0) / (after.0 - before.0);
+    Some(before.1 + fraction * (after.1 - before.1))
+}
+
+/// Every 10 ms of [from, to): the instant, and every viewer's position then (by `at`), or
+/// `None` if any of them was not moving steadily.
+pub fn grid<'a>(
+    records: &'a [Vec<Frame>],
+    from: f64,
+    to: f64,
+    at: fn(&[Frame], f64) -> Option<f64>,
+) -> impl Iterator<Item = (f64, Option<Vec<f64>>)> + 'a {
+    let steps = ((to - from) / GRID_MS).ceil().max(0.0) as usize;
+    (0..steps).map(move |i| {
+        let t = from + i as f64 * GRID_MS;
+        (t, records.iter().map(|r| at(r, t)).collect())
+    })
+}
+
+/// Spread (ms) between all viewers every 10 ms of [from, to), where all were playing.
+pub fn spreads_of(
+    records: &[Vec<Frame>],
+    from: f64,
+    to: f64,
+    at: fn(&[Frame], f64) -> Option<f64>,
+) -> Vec<f64> {
+    grid(records, from, to, at)
+        .filter_map(|(_, positions)| Some(range(&positions?) * 1000.0))
+        .collect()
+}
+
+/// A viewer's timeline at `t`: the least-squares line through its frames within ±250 ms.
+pub fn timeline_at(frames: &[Frame], t: f64) -> Option<f64> {
+    position_at(frames, t)?; // only where it was moving steadily
+    let lo = frames.partition_point(|f| f.0 < t - 250.0);
+    let hi = frames.partition_point(|f| f.0 <= t + 250.0);
+    let window = &frames[lo..hi];
+    if window.len() < 8 {
+        return None;
+    }
+    let n = window.len() as f64;
+    let (mx, my) = (
+        window.iter().map(|f| f.0 - t).sum::<f64>() / n,
+        window.iter().map(|f| f.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = window.iter().map(|f| (f.0 - t - mx).powi(2)).sum();
+    let sxy: f64 = window.iter().map(|f| (f.0 - t - mx) * (f.1 - my)).sum();
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    Some(my - slope * mx)
+}
+
+/// Now on the wall clock the pages stamp their frames with (ms since the Unix epoch).
+pub fn wall_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or_default()
+}
+
+/// Polls `condition` every 50 ms until it holds, for at most `timeout`.
+pub async fn wait_until<F, Fut>(mut condition: F, timeout: Duration) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !condition().await {
+        if tokio::time::Instant::now() > deadline {
+            bail!("timed out");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
