@@ -12,7 +12,7 @@ use crate::room::wire::CallPresence;
 use crate::signaling::payload::SessionId;
 use crate::web::event_listener::Listener;
 use leptos::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::btree_map::{BTreeMap, Entry};
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlInputElement, HtmlVideoElement, MediaStream};
 
@@ -62,14 +62,12 @@ impl Call {
             keep
         });
         for look in &looks {
-            if !drawn.contains_key(&look.session) {
-                let Some(tile) = new_tile(&document, look.mine) else {
-                    continue;
-                };
-                drawn.insert(look.session, tile);
-            }
-            let Some(tile) = drawn.get_mut(&look.session) else {
-                continue;
+            let tile = match drawn.entry(look.session) {
+                Entry::Occupied(drawn) => drawn.into_mut(),
+                Entry::Vacant(slot) => match new_tile(&document, look.mine) {
+                    Some(tile) => slot.insert(tile),
+                    None => continue,
+                },
             };
             update(tile, look);
             // Appending an element already in the container moves it: the order follows.
