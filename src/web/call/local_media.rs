@@ -6,11 +6,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
 
-/// The camera is captured this large at most: tiles are small, and every receiver in a mesh
-/// costs one encode of it.
-const CAPTURE_WIDTH: u32 = 640;
-const CAPTURE_HEIGHT: u32 = 360;
-const CAPTURE_FPS: u32 = 24;
+/// The camera is captured this large at most: tiles are at most 180 px high (twice that on a
+/// dense screen still needs no more), and every receiver in a mesh costs one encode of it,
+/// which competes with the film's decoding for the CPU.
+const CAPTURE_WIDTH: u32 = 426;
+const CAPTURE_HEIGHT: u32 = 240;
+/// Faces need no more, and half the frames is half the encoding.
+const CAPTURE_FPS: u32 = 15;
 
 /// What was captured: one stream with at most one audio and one video track.
 #[derive(Clone)]
@@ -70,7 +72,10 @@ pub async fn capture(microphone: bool, camera: bool) -> Result<LocalMedia, Media
         object(&[
             ("width", object(&[("ideal", CAPTURE_WIDTH.into())])),
             ("height", object(&[("ideal", CAPTURE_HEIGHT.into())])),
-            ("frameRate", object(&[("ideal", CAPTURE_FPS.into())])),
+            (
+                "frameRate",
+                object(&[("ideal", CAPTURE_FPS.into()), ("max", CAPTURE_FPS.into())]),
+            ),
         ])
     } else {
         false.into()

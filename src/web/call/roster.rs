@@ -56,7 +56,7 @@ impl Call {
             .local
             .as_ref()
             .map(LocalMedia::video_height)
-            .unwrap_or(360);
+            .unwrap_or(240);
         for (session, senders) in &inner.senders {
             let tile_px = inner
                 .remotes
