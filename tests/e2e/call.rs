@@ -85,7 +85,8 @@ async fn three_people_in_a_call_see_and_hear_each_other_and_the_film_stays_in_sy
         }
         for (browser, name) in names {
             let viewer = party.person(browser);
-            wait_for_tile(viewer, &format!("{name} (you)")).await?;
+            // Our own preview shows our camera moving, like everyone else's tile.
+            wait_for_moving_tile(viewer, &format!("{name} (you)"), UI_TIMEOUT).await?;
             for (_, other) in names.iter().filter(|(b, _)| *b != browser) {
                 sees_and_hears(viewer, other).await?;
             }

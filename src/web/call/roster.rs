@@ -76,14 +76,25 @@ impl Call {
             .as_ref()
             .and_then(|l| l.audio.as_ref())
             .is_some_and(MediaStreamTrack::enabled);
-        let tiles = inner.remotes.values().filter(|r| r.presence.joined).count()
-            + usize::from(my.phase == CallPhase::In);
-        CallPresence {
+        let presence = CallPresence {
             joined: my.phase == CallPhase::In,
             muted: !microphone_open,
             camera: my.camera,
-            tile_px: tile_height_px(tiles, strip_px()).min(u32::from(u16::MAX)) as u16,
+            tile_px: 0,
+        };
+        drop(inner);
+        CallPresence {
+            tile_px: self.tile_px().min(u32::from(u16::MAX)) as u16,
+            ..presence
         }
+    }
+
+    /// How tall our tiles are drawn: they shrink as the call grows.
+    pub fn tile_px(&self) -> u32 {
+        let inner = self.inner.borrow();
+        let tiles = inner.remotes.values().filter(|r| r.presence.joined).count()
+            + usize::from(inner.my.phase == CallPhase::In);
+        tile_height_px(tiles, strip_px())
     }
 
     /// Tells everyone our presence if it changed since we last did.
@@ -154,12 +165,22 @@ impl Call {
     }
 }
 
-/// How much room the tiles get: the page's width on a wide screen, its height on a phone.
+/// How much room the tiles get: on a wide screen they stand in a column along half the
+/// window's height (beside the film's controls, never over them); on a phone they float in a
+/// row across most of its width.
 fn strip_px() -> u32 {
     let window = web_sys::window();
     let size =
-        |value: Option<wasm_bindgen::JsValue>| value.and_then(|v| v.as_f64()).unwrap_or(1280.0);
+        |value: Option<wasm_bindgen::JsValue>| value.and_then(|v| v.as_f64()).unwrap_or(800.0);
     let width = size(window.as_ref().and_then(|w| w.inner_width().ok()));
     let height = size(window.as_ref().and_then(|w| w.inner_height().ok()));
-    width.max(height).clamp_to(0.0, 10_000.0) as u32
+    let strip = if width > PHONE_WIDTH_PX {
+        height / 2.0
+    } else {
+        width * 0.7
+    };
+    strip.clamp_to(0.0, 10_000.0) as u32
 }
+
+/// Below this width the page is laid out for a phone (as `style/call.css` says).
+const PHONE_WIDTH_PX: f64 = 600.0;

@@ -23,6 +23,8 @@ pub(super) struct TileElement {
     avatar: Element,
     name: Element,
     volume: Option<HtmlInputElement>,
+    /// The call's stream version when `video` last got its stream.
+    streams_seen: Option<u32>,
     /// Kept while the tile lives: the volume slider's listener.
     _listener: Option<Listener>,
 }
@@ -36,6 +38,8 @@ pub struct TileLook {
     pub show_video: bool,
     pub loudness: Option<Loudness>,
     pub stream: Option<MediaStream>,
+    /// [`super::CallView::streams_changed`] when this look was taken.
+    pub streams_version: u32,
 }
 
 impl Call {
@@ -48,6 +52,10 @@ impl Call {
         name_of: impl Fn(SessionId) -> String,
     ) {
         let looks = self.tile_looks(my_name, name_of);
+        if let Some(container) = container.dyn_ref::<web_sys::HtmlElement>() {
+            let size = format!("{}px", self.tile_px());
+            let _ = container.style().set_property("--tile", &size);
+        }
         let Some(document) = container.owner_document() else {
             return;
         };
@@ -61,7 +69,7 @@ impl Call {
             }
             keep
         });
-        for look in &looks {
+        for (index, look) in looks.iter().enumerate() {
             let tile = match drawn.entry(look.session) {
                 Entry::Occupied(drawn) => drawn.into_mut(),
                 Entry::Vacant(slot) => match new_tile(&document, look.mine) {
@@ -69,9 +77,14 @@ impl Call {
                     None => continue,
                 },
             };
+            // Placed before its stream is given (a detached element given a stream never
+            // starts showing it), and moved only when out of place (a media element taken out
+            // of the page, even for an instant, may stop showing frames).
+            let here = container.children().item(index as u32);
+            if here.as_ref() != Some(&tile.root) {
+                let _ = container.insert_before(&tile.root, here.as_ref().map(|e| e.as_ref()));
+            }
             update(tile, look);
-            // Appending an element already in the container moves it: the order follows.
-            let _ = container.append_child(&tile.root);
         }
         self.inner.borrow_mut().tile_elements = drawn;
     }
@@ -84,6 +97,7 @@ impl Call {
                 .try_with_untracked(|all| all.iter().find(|l| l.session == session).copied())
                 .flatten()
         };
+        let streams_version = self.view.streams_changed.try_get_untracked().unwrap_or(0);
         let mut looks = Vec::new();
         if inner.my.phase == CallPhase::In {
             looks.push(TileLook {
@@ -99,6 +113,7 @@ impl Call {
                 show_video: inner.my.camera,
                 loudness: loudness(inner.me),
                 stream: inner.local.as_ref().map(|l| l.stream.clone()),
+                streams_version,
             });
         }
         let tiles: Vec<Tile> = self.view.tiles.try_get_untracked().unwrap_or_default();
@@ -114,6 +129,7 @@ impl Call {
                     .remotes
                     .get(&tile.session)
                     .and_then(|r| r.stream.clone()),
+                streams_version,
             });
         }
         looks
@@ -174,6 +190,7 @@ fn new_tile(document: &Document, mine: bool) -> Option<TileElement> {
         avatar,
         name,
         volume,
+        streams_seen: None,
         _listener: listener,
     })
 }
@@ -215,11 +232,17 @@ fn update(tile: &mut TileElement, look: &TileLook) {
             let _ = slider.set_attribute("aria-label", &label);
         }
     }
-    let current = tile.video.src_object();
-    if current.as_ref() != look.stream.as_ref() {
+    // Given again only when the call says streams changed: reassigning a stream restarts the
+    // element. (Comparing the streams themselves proved unreliable for our own camera's.)
+    if tile.streams_seen != Some(look.streams_version) {
+        let replacing = tile.streams_seen.is_some();
+        tile.streams_seen = Some(look.streams_version);
         tile.video.set_src_object(look.stream.as_ref());
-        // Autoplay applies, but a new object after the first needs an explicit play. Its
-        // promise fails harmlessly when a newer stream interrupts it.
+        // Autoplay starts the first stream; a replacement needs an explicit play, whose promise
+        // fails harmlessly when a newer stream interrupts it.
+        if !replacing {
+            return;
+        }
         if let Ok(playing) = tile.video.play() {
             wasm_bindgen_futures::spawn_local(async move {
                 let _ = wasm_bindgen_futures::JsFuture::from(playing).await;
