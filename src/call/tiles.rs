@@ -66,15 +66,15 @@ pub fn plan_tiles(
     history: &SpeakerHistory,
     max_video: usize,
 ) -> Vec<TileSlot> {
-    // Both orders sort plain `(u64, u64, u64)` keys that are unique per session (so an
-    // unstable sort gives one answer): one sort routine in the wasm instead of one per closure.
+    // Both orders sort plain `(u64, u64, u64)` keys that are unique per session, so any sort
+    // gives one answer.
     let mut seen = BTreeSet::new();
     let firsts: Vec<&TileInput> = people.iter().filter(|p| seen.insert(p.session)).collect();
     let mut order: Vec<(u64, u64, SessionId)> = firsts
         .iter()
         .map(|p| (p.joined_order, 0, p.session))
         .collect();
-    order.sort_unstable();
+    sort_keys(&mut order);
     let camera_on: BTreeSet<SessionId> = firsts
         .iter()
         .filter(|p| p.camera_on)
@@ -91,7 +91,7 @@ pub fn plan_tiles(
             (u64::MAX - spoke, joined, session)
         })
         .collect();
-    by_recency.sort_unstable();
+    sort_keys(&mut by_recency);
     let video: BTreeSet<SessionId> = by_recency
         .iter()
         .take(max_video)
@@ -104,6 +104,18 @@ pub fn plan_tiles(
             show_video: video.contains(&session),
         })
         .collect()
+}
+
+/// Sorts a call's worth of keys (a few dozen at most) by insertion: the standard library's
+/// sorts would add a few KB of code to the download for lists this short.
+fn sort_keys(keys: &mut [(u64, u64, SessionId)]) {
+    for i in 1..keys.len() {
+        let mut j = i;
+        while j > 0 && keys[j - 1] > keys[j] {
+            keys.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 /// Height of each of `tiles` tiles laid along a strip `strip_px` long: they share it, within

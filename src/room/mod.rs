@@ -2,5 +2,6 @@
 //! who is here, and what was said.
 
 pub mod chat;
+pub mod media_source;
 pub mod people;
 pub mod wire;

@@ -6,6 +6,7 @@ use super::party::Party;
 use super::player::{
     use_video_player_with_options, PlayerPhase, UseVideoPlayer, UseVideoPlayerOptions,
 };
+use crate::room::media_source::{self, Refusal};
 use crate::room::wire::ViewerPhase;
 use crate::sync::PlayerCommand;
 use leptos::prelude::*;
@@ -42,7 +43,10 @@ fn carry_out(player: UseVideoPlayer, command: PlayerCommand) {
     // Hidden unless the console shows verbose messages: enough to follow a sync problem.
     super::debug_log!("sync: {command:?} at {:.1}", super::now_ms());
     let done = match command {
-        PlayerCommand::Load { media_id } => player.load(&media_id),
+        PlayerCommand::Load { media_id } => match refusal(&media_id) {
+            None => player.load(&media_id),
+            Some(refusal) => player.refuse(refusal.message()),
+        },
         PlayerCommand::SeekTo(position) => player.seek_to(position.as_secs_f64()),
         PlayerCommand::SetRate(rate) => player.set_rate(rate),
         PlayerCommand::PlayAt(at) => player.play_at(at.as_millis_f64()),
@@ -51,6 +55,30 @@ fn carry_out(player: UseVideoPlayer, command: PlayerCommand) {
     if let Err(error) = done {
         web_sys::console::warn_1(&format!("the player could not follow the room: {error}").into());
     }
+}
+
+/// Why a link shared in the room may not be loaded here (see [`media_source`]), as the
+/// browser's own URL parser reads it against this page.
+fn refusal(media_id: &str) -> Option<Refusal> {
+    let location = web_sys::window()?.location();
+    let page = location.href().ok()?;
+    let Ok(link) = web_sys::Url::new_with_base(media_id.trim(), &page) else {
+        // Not a URL at all: the player's own load error says so.
+        return None;
+    };
+    let (page_scheme, page_host) = (location.protocol().ok()?, location.hostname().ok()?);
+    let (link_scheme, link_host) = (link.protocol(), link.hostname());
+    media_source::check(
+        media_source::Origin {
+            scheme: link_scheme.trim_end_matches(':'),
+            host: &link_host,
+        },
+        media_source::Origin {
+            scheme: page_scheme.trim_end_matches(':'),
+            host: &page_host,
+        },
+    )
+    .err()
 }
 
 /// How the local player's phase is shown to the others.

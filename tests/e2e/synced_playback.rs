@@ -7,7 +7,7 @@
 use crate::harness::actions::{gather, load_clip, seek_with_slider};
 use crate::harness::media::{party_with_clip, wait_for_sync};
 use crate::harness::{Browser, Party};
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use std::time::Duration;
 
 /// Everyone within this of each other counts as in sync for these tests (three 60 Hz frames).
@@ -94,6 +94,45 @@ async fn a_video_that_fails_to_load_shows_who_failed_and_why() -> Result<()> {
                 .await
                 .with_context(|| format!("{} never saw that {other} failed", viewer.name))?;
         }
+        Ok(())
+    }
+    .await;
+    party.finish(outcome).await
+}
+
+/// A member shares a link into a private network: no viewer's browser goes there, each says why,
+/// and the room plays the next video as usual (issue 18, a member's shared URLs).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_into_a_private_network_is_refused_by_every_viewer() -> Result<()> {
+    let names = [("alice", "Alice"), ("bob", "Bob")];
+    let party = party_with_clip("a_link_into_a_private_network", &["alice", "bob"]).await?;
+    let outcome = async {
+        gather(&party, &names).await?;
+        let (alice, bob) = (party.person("alice"), party.person("bob"));
+        // An address inside the tests' own network namespace: even a failure of the check
+        // could send nothing off this machine.
+        alice
+            .type_into("Video URL", "https://10.213.0.77/router-admin.mp4")
+            .await?;
+        alice.click_button("Load video").await?;
+        for viewer in [alice, bob] {
+            viewer
+                .wait_for_text("its link points into a private network (10.213.0.77)")
+                .await?;
+            let source = viewer
+                .client
+                .execute("return document.querySelector('video.video').src;", vec![])
+                .await?;
+            ensure!(
+                !source.as_str().unwrap_or_default().contains("10.213.0.77"),
+                "{} gave the link to its player: {source}",
+                viewer.name
+            );
+        }
+        // The room is not stuck on it.
+        load_clip(alice).await?;
+        let viewers = [alice, bob];
+        wait_for_sync(&viewers, false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
         Ok(())
     }
     .await;

@@ -182,5 +182,5 @@ fn strip_px() -> u32 {
     strip.clamp_to(0.0, 10_000.0) as u32
 }
 
-/// Below this width the page is laid out for a phone (as `style/call.css` says).
+/// Below this width the page is laid out for a phone (as `style/stage.css` says).
 const PHONE_WIDTH_PX: f64 = 600.0;

@@ -341,6 +341,22 @@ impl UseVideoPlayer {
         })
     }
 
+    /// Refuses to load what the room asked for, saying why (`why` becomes the error phase the
+    /// person sees and the others are told), and empties the element.
+    pub fn refuse(&self, why: String) -> Result<(), PlayerError> {
+        self.with_shared(|shared, video| {
+            shared.cancel_start();
+            shared.cancel_seek();
+            shared.set.source.set(None);
+            shared.set.duration.set(None);
+            shared.set.position.set(0.0);
+            let _ = video.remove_attribute("src");
+            video.load();
+            shared.set.phase.set(PlayerPhase::Error(why));
+            Ok(())
+        })
+    }
+
     /// Scales the element's volume by `gain` (0–1) below the person's own choice, which the
     /// `volume` signal keeps showing: smart volume lowers the film while friends speak.
     pub fn set_volume_gain(&self, gain: f64) -> Result<(), PlayerError> {
