@@ -78,10 +78,7 @@ const TILE_WATCH: &str = "(() => {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let out = std::env::args()
-        .skip_while(|a| a != "--out")
-        .nth(1)
-        .unwrap_or_else(|| "target/bench/call.json".into());
+    let out = harness::bench_output::out_path("target/bench/call.json");
     println!("call bench: 3 browsers, 60 fps clip; call off {CALL_OFF_FOR:?}, then all in the call {CALL_ON_FOR:?}");
     let place = place_with_mic(Mic::Talk).await?;
     let people: Vec<(&str, _)> = NAMES.iter().map(|(b, _)| (*b, place.clone())).collect();
@@ -99,9 +96,7 @@ async fn main() -> Result<()> {
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     print_table(&report);
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(out);
-    std::fs::create_dir_all(out.parent().context("output has a parent")?)?;
-    std::fs::write(&out, serde_json::to_string_pretty(&report)? + "\n")?;
+    harness::bench_output::write_report(&out, &report)?;
     println!("wrote {}", out.display());
     Ok(())
 }

@@ -39,10 +39,7 @@ const SYNCED_MS: f64 = 20.0;
 const HOLD_MS: f64 = 500.0;
 #[tokio::main]
 async fn main() -> Result<()> {
-    let out = std::env::args()
-        .skip_while(|a| a != "--out")
-        .nth(1)
-        .unwrap_or_else(|| "target/bench/e2e.json".into());
+    let out = harness::bench_output::out_path("target/bench/e2e.json");
     println!("e2e bench: 3 browsers, 60 fps clip; Carol joins at +{JOIN_AFTER:?}, seek to {SEEK_TO_SECS}s at +{SEEK_AFTER:?}, end at +{END_AFTER:?}");
     let party = party_with_clip("e2e_bench", &["alice", "bob", "carol"]).await?;
     let result = run(&party).await;
@@ -60,9 +57,7 @@ async fn main() -> Result<()> {
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     print_table(&report);
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(out);
-    std::fs::create_dir_all(out.parent().context("output has a parent")?)?;
-    std::fs::write(&out, serde_json::to_string_pretty(&report)? + "\n")?;
+    harness::bench_output::write_report(&out, &report)?;
     let frames_out = out.with_extension("frames.json");
     std::fs::write(&frames_out, serde_json::to_string(&frames)?)?;
     println!("wrote {} and {}", out.display(), frames_out.display());

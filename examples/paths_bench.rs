@@ -27,10 +27,7 @@ const OFFSET_P95_TARGET_MS: f64 = 10.0;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let out = std::env::args()
-        .skip_while(|a| a != "--out")
-        .nth(1)
-        .unwrap_or_else(|| "target/bench/paths.json".into());
+    let out = harness::bench_output::out_path("target/bench/paths.json");
     let cpu_before = CpuTimes::read();
     let mut shapes = serde_json::Map::new();
     let mut all_met = true;
@@ -60,9 +57,7 @@ async fn main() -> Result<()> {
         "cpu_idle_percent": cpu.map(|c| c.idle * 100.0),
     });
     print_table(&report);
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(out);
-    std::fs::create_dir_all(out.parent().context("output has a parent")?)?;
-    std::fs::write(&out, serde_json::to_string_pretty(&report)? + "\n")?;
+    harness::bench_output::write_report(&out, &report)?;
     println!("wrote {}", out.display());
     Ok(())
 }

@@ -268,7 +268,11 @@ impl Browser {
         if let Ok(png) = self.client.screenshot().await {
             std::fs::write(dir.join(format!("{}.png", self.name)), png)?;
         }
-        let console = match self.client.issue_cmd(BrowserConsoleLog).await {
+        let read_console = SessionCommand {
+            path: "se/log",
+            body: serde_json::json!({ "type": "browser" }),
+        };
+        let console = match self.client.issue_cmd(read_console).await {
             Ok(entries) => format_console(&entries),
             Err(error) => format!("(could not read the console: {error})\n"),
         };
@@ -280,9 +284,9 @@ impl Browser {
     /// `Page.addScriptToEvaluateOnNewDocument`), returning its result.
     pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
         self.client
-            .issue_cmd(ChromeDevTools {
-                cmd: cmd.to_owned(),
-                params,
+            .issue_cmd(SessionCommand {
+                path: "goog/cdp/execute",
+                body: serde_json::json!({ "cmd": cmd, "params": params }),
             })
             .await
             .with_context(|| format!("{} running the DevTools command {cmd}", self.name))
@@ -305,9 +309,9 @@ impl Browser {
     pub async fn set_media_permission(&self, state: &str) -> Result<()> {
         for name in ["camera", "microphone"] {
             self.client
-                .issue_cmd(SetPermission {
-                    name,
-                    state: state.to_owned(),
+                .issue_cmd(SessionCommand {
+                    path: "permissions",
+                    body: serde_json::json!({ "descriptor": { "name": name }, "state": state }),
                 })
                 .await
                 .with_context(|| {
@@ -328,78 +332,27 @@ impl Browser {
     }
 }
 
-/// chromedriver's log endpoint (outside W3C WebDriver, still served by chromedriver) returning
-/// the console messages collected thanks to `goog:loggingPrefs`.
+/// A POST of `body` to `session/{id}/{path}`: the commands chromedriver serves beyond
+/// fantoccini's (its console log `se/log`, kept thanks to `goog:loggingPrefs`; its DevTools
+/// passthrough `goog/cdp/execute`; the Permissions spec's `permissions`).
 #[derive(Debug)]
-struct BrowserConsoleLog;
+struct SessionCommand {
+    path: &'static str,
+    body: serde_json::Value,
+}
 
-impl fantoccini::wd::WebDriverCompatibleCommand for BrowserConsoleLog {
+impl fantoccini::wd::WebDriverCompatibleCommand for SessionCommand {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/{}", self.path))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
-    }
-}
-
-/// chromedriver's passthrough to the DevTools protocol (outside W3C WebDriver).
-#[derive(Debug)]
-struct ChromeDevTools {
-    cmd: String,
-    params: serde_json::Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for ChromeDevTools {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-/// WebDriver's Set Permission (the Permissions spec's extension), which chromedriver serves.
-#[derive(Debug)]
-struct SetPermission {
-    name: &'static str,
-    state: String,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/permissions",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = serde_json::json!({
-            "descriptor": { "name": self.name },
-            "state": self.state,
-        });
-        (http::Method::POST, Some(body.to_string()))
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 

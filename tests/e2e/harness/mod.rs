@@ -1,6 +1,8 @@
 //! The harness: a server per test, a browser per person, and artifacts when a test fails.
 
 pub mod actions;
+#[allow(dead_code)] // used by the benchmarks, not the tests
+pub mod bench_output;
 mod browser;
 #[allow(dead_code)] // parts are read by the call benchmark only
 pub mod call;
