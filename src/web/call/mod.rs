@@ -235,21 +235,6 @@ impl Call {
         self.set.headphones_hint.set(false);
     }
 
-    /// Our preview: the local stream while in the call.
-    pub fn local_stream(&self) -> Option<MediaStream> {
-        self.local().map(|local| local.stream)
-    }
-
-    /// What `session`'s tile plays.
-    pub fn remote_stream(&self, session: SessionId) -> Option<MediaStream> {
-        let inner = self.inner.borrow();
-        inner.remotes.get(&session).and_then(|r| r.stream.clone())
-    }
-
-    pub fn my_session(&self) -> SessionId {
-        self.inner.borrow().me
-    }
-
     /// A link opened: it gets our tracks if we are in the call, and our presence.
     pub fn link_open(&self, session: SessionId) {
         self.inner
