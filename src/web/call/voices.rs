@@ -31,17 +31,19 @@ impl Call {
     /// Measures every voice, updates speaking rings, tiles and the film's gain.
     pub(super) fn tick(&self) {
         let now = local_now();
-        let (any_remote_speaking, smart_volume) = {
+        let (any_remote_speaking, speakers_changed, smart_volume) = {
             let mut inner = self.inner.borrow_mut();
             let inner = &mut *inner;
-            let mut any = false;
+            let (mut any, mut changed) = (false, false);
             for (session, remote) in inner.remotes.iter_mut() {
                 let Some(meter) = remote.meter.as_mut() else {
                     continue;
                 };
                 remote.level_dbfs = meter.read_dbfs();
+                let was_speaking = remote.presence.joined && remote.voice.is_speaking();
                 let speaking =
                     remote.presence.joined && remote.voice.update(now, remote.level_dbfs);
+                changed |= speaking != was_speaking;
                 if speaking {
                     inner.history.spoke(*session, now);
                     any = true;
@@ -51,7 +53,7 @@ impl Call {
                 inner.my_level_dbfs = meter.read_dbfs();
                 inner.my_voice.update(now, inner.my_level_dbfs);
             }
-            (any, inner.my.smart_volume)
+            (any, changed, inner.my.smart_volume)
         };
         let gain = self
             .inner
@@ -64,7 +66,11 @@ impl Call {
             self.set.film_gain.set(gain);
         }
         self.publish_loudness();
-        self.replan_tiles();
+        // Who keeps video changes only when someone starts or stops speaking: between those
+        // moments everyone speaking shares the latest time and nobody else's moves.
+        if speakers_changed {
+            self.replan_tiles();
+        }
         if !self.needs_ticking() && gain == 1.0 {
             self.inner.borrow_mut().ticker = None;
         }
