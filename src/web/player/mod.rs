@@ -430,7 +430,7 @@ impl Shared {
 
     fn apply_volume(&self, video: &HtmlVideoElement) {
         video.set_volume(self.chosen_volume.get() * self.volume_gain.get());
-        self.set.volume.set(self.chosen_volume.get());
+        set_if_changed(self.set.volume, self.chosen_volume.get());
     }
 
     /// The element's volume changed: by us (nothing new), or by someone else (the browser's own
@@ -442,8 +442,10 @@ impl Shared {
             self.chosen_volume
                 .set((video.volume() / gain).clamp_to(0.0, 1.0));
         }
-        self.set.volume.set(self.chosen_volume.get());
-        self.set.muted.set(video.muted());
+        // Smart volume moves the element up to fifty times a second: the controls showing the
+        // person's volume redraw only when it is theirs that changed.
+        set_if_changed(self.set.volume, self.chosen_volume.get());
+        set_if_changed(self.set.muted, video.muted());
     }
 
     fn report_paused_position(&self, video: &HtmlVideoElement) {
@@ -465,6 +467,17 @@ impl Shared {
             handler(frame);
         }
     }
+}
+
+/// Sets `signal` to `value` only if that changes it, so its readers are not woken for nothing.
+fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: WriteSignal<T>, value: T) {
+    signal.maybe_update(|current| {
+        let changed = *current != value;
+        if changed {
+            *current = value;
+        }
+        changed
+    });
 }
 
 /// A delay in whole milliseconds for a browser timer (negative waits fire at once).
