@@ -3,6 +3,8 @@
 //! encoding each sender is held to.
 
 use crate::call::{SendEncoding, AUDIO_MAX_BITRATE_BPS};
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -30,6 +32,11 @@ impl Kind {
 pub struct LinkSenders {
     audio: Option<RtcRtpTransceiver>,
     video: Option<RtcRtpTransceiver>,
+    /// The budgets last applied to each sender (cleared if the browser refused them), so an
+    /// unchanged budget is not applied again: every presence in the room recomputes them, and
+    /// overlapping `setParameters` calls refuse each other.
+    video_applied: Rc<Cell<Option<SendEncoding>>>,
+    audio_applied: Rc<Cell<bool>>,
 }
 
 impl LinkSenders {
@@ -69,6 +76,9 @@ impl LinkSenders {
             (None, Some(track)) => {
                 let sender = pc.add_track_0(track, stream);
                 *self.slot(kind) = transceiver_of(pc, &sender);
+                // A new sender has no budget yet.
+                self.video_applied.set(None);
+                self.audio_applied.set(false);
             }
             (None, None) => {}
         }
@@ -76,24 +86,40 @@ impl LinkSenders {
 
     /// Holds our senders to their budgets (see [`crate::call::bandwidth`]).
     pub fn apply_encoding(&self, video: &SendEncoding) {
-        if let Some(transceiver) = &self.video {
-            let video = *video;
-            set_encoding(transceiver.sender(), move |encoding| {
-                set(encoding, "maxBitrate", video.max_bitrate_bps.into());
-                set(
-                    encoding,
-                    "scaleResolutionDownBy",
-                    video.scale_resolution_down_by.into(),
-                );
-                set(encoding, "maxFramerate", video.max_framerate.into());
-            });
+        let video = *video;
+        if let Some(transceiver) = self
+            .video
+            .as_ref()
+            .filter(|_| self.video_applied.get() != Some(video))
+        {
+            let applied = self.video_applied.clone();
+            applied.set(Some(video));
+            set_encoding(
+                transceiver.sender(),
+                move || applied.set(None),
+                move |encoding| {
+                    set(encoding, "maxBitrate", video.max_bitrate_bps.into());
+                    set(
+                        encoding,
+                        "scaleResolutionDownBy",
+                        video.scale_resolution_down_by.into(),
+                    );
+                    set(encoding, "maxFramerate", video.max_framerate.into());
+                },
+            );
         }
-        if let Some(transceiver) = &self.audio {
-            set_encoding(transceiver.sender(), |encoding| {
-                set(encoding, "maxBitrate", AUDIO_MAX_BITRATE_BPS.into());
-                // Voice before pictures when the uplink is short.
-                set(encoding, "networkPriority", "medium".into());
-            });
+        if let Some(transceiver) = self.audio.as_ref().filter(|_| !self.audio_applied.get()) {
+            let applied = self.audio_applied.clone();
+            applied.set(true);
+            set_encoding(
+                transceiver.sender(),
+                move || applied.set(false),
+                |encoding| {
+                    set(encoding, "maxBitrate", AUDIO_MAX_BITRATE_BPS.into());
+                    // Voice before pictures when the uplink is short.
+                    set(encoding, "networkPriority", "medium".into());
+                },
+            );
         }
     }
 }
@@ -122,21 +148,27 @@ fn replace_track(sender: &RtcRtpSender, track: Option<&MediaStreamTrack>) {
     });
 }
 
-/// Changes the first encoding of `sender`'s parameters with `edit` and applies them. Browsers
-/// refuse parameters that were not just read, so each change is a read-modify-write.
-fn set_encoding(sender: RtcRtpSender, edit: impl FnOnce(&JsValue)) {
+/// Changes the first encoding of `sender`'s parameters with `edit` and applies them; calls
+/// `not_applied` if that could not be done, so a later change tries again. Browsers refuse
+/// parameters that were not just read, so each change is a read-modify-write.
+fn set_encoding(
+    sender: RtcRtpSender,
+    not_applied: impl FnOnce() + 'static,
+    edit: impl FnOnce(&JsValue),
+) {
     let parameters = sender.get_parameters();
     let encodings = js_sys::Reflect::get(&parameters, &"encodings".into())
         .ok()
         .and_then(|e| e.dyn_into::<js_sys::Array>().ok());
     let Some(encoding) = encodings.map(|e| e.get(0)).filter(|e| e.is_object()) else {
         // Not negotiated yet: the next link change applies it.
-        return;
+        return not_applied();
     };
     edit(&encoding);
     let promise = sender.set_parameters_with_parameters(&parameters);
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(error) = JsFuture::from(promise).await {
+            not_applied();
             let problem = crate::web::describe_js_error("limiting a call sender", error);
             web_sys::console::warn_1(&problem.into());
         }
