@@ -83,6 +83,15 @@ impl<'a> Fields<'a> {
             .transpose()
     }
 
+    /// A whole number that must also fit `T` (a `u32`, a `usize`, ...).
+    pub fn uint<T: TryFrom<u64>>(&self, name: &str) -> Result<T, Error> {
+        fits(name, self.u64(name)?)
+    }
+
+    pub fn opt_uint<T: TryFrom<u64>>(&self, name: &str) -> Result<Option<T>, Error> {
+        self.opt_u64(name)?.map(|n| fits(name, n)).transpose()
+    }
+
     pub fn strings(&self, name: &str) -> Result<Vec<String>, Error> {
         match self.required(name)? {
             Value::Array(items) => items
@@ -113,4 +122,8 @@ fn as_u64(name: &str, value: &Value) -> Result<u64, Error> {
         Value::Number(Number::Unsigned(n)) => Ok(*n),
         other => Err(wrong_type(name, "a whole number of at most 64 bits", other)),
     }
+}
+
+fn fits<T: TryFrom<u64>>(name: &str, n: u64) -> Result<T, Error> {
+    T::try_from(n).map_err(|_| Error::new(format!("field `{name}` is out of range")))
 }

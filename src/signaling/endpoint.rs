@@ -33,8 +33,7 @@ fn read_server_frame(text: &str) -> Result<Option<ServerMessage>, json::Error> {
     let fields = value.object()?;
     let message = match fields.str("type")? {
         "welcome" => {
-            let v = fields.u64("v")?;
-            let v = u32::try_from(v).map_err(|_| json::Error::new("field `v` is out of range"))?;
+            let v = fields.uint("v")?;
             let turn = match fields.get("turn") {
                 None | Some(json::Value::Null) => None,
                 Some(turn) => {
@@ -50,8 +49,7 @@ fn read_server_frame(text: &str) -> Result<Option<ServerMessage>, json::Error> {
                 v,
                 id: fields.string("id")?,
                 peers: fields.strings("peers")?,
-                max_bytes: usize::try_from(fields.u64("max_bytes")?)
-                    .map_err(|_| json::Error::new("field `max_bytes` is out of range"))?,
+                max_bytes: fields.uint("max_bytes")?,
                 turn,
             }
         }

@@ -146,11 +146,7 @@ impl SignalPayload {
                 session: session()?,
                 candidate: fields.string("candidate")?,
                 sdp_mid: fields.opt_string("sdp_mid")?,
-                sdp_m_line_index: fields
-                    .opt_u64("sdp_m_line_index")?
-                    .map(u16::try_from)
-                    .transpose()
-                    .map_err(|_| json::Error::new("sdp_m_line_index is out of range"))?,
+                sdp_m_line_index: fields.opt_uint("sdp_m_line_index")?,
             },
             other => {
                 return Err(json::Error::new(format!(

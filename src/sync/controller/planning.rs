@@ -82,16 +82,9 @@ impl Controller {
                     self.catch_up(now, v, map, cause, out);
                     return;
                 }
-                if self.playing_cmd {
-                    out.push_back(PlayerCommand::Pause);
-                    self.playing_cmd = false;
-                }
-                if need_seek {
-                    self.seek_to(now, p.anchor_media, cause, out);
-                }
-                self.set_speed_for(now, p.rate * (1.0 + map.skew), out);
-                self.schedule_start(la, p.anchor_media, out);
-                self.rate.ideal = p.rate * (1.0 + map.skew);
+                let seek = need_seek.then_some(cause);
+                let speed = p.rate * (1.0 + map.skew);
+                self.restart_at(now, la, p.anchor_media, speed, seek, out);
             } else if running {
                 self.mode = Mode::Playing;
             } else {
@@ -123,14 +116,31 @@ impl Controller {
             self.stop_at(now, x, cause, out);
             return;
         }
+        let speed = p.speed_at(room_land) * (1.0 + map.skew);
+        self.restart_at(now, land, x, speed, Some(cause), out);
+    }
+
+    /// Pauses if playing, seeks to `from` when `seek` names a cause, and schedules a start
+    /// from there at `at`, running at `speed`: the one way a plan or a catch-up starts.
+    fn restart_at(
+        &mut self,
+        now: LocalTime,
+        at: LocalTime,
+        from: MediaTime,
+        speed: f64,
+        seek: Option<SeekCause>,
+        out: &mut VecDeque<PlayerCommand>,
+    ) {
         if self.playing_cmd {
             out.push_back(PlayerCommand::Pause);
             self.playing_cmd = false;
         }
-        self.seek_to(now, x, cause, out);
-        self.set_speed_for(now, p.speed_at(room_land) * (1.0 + map.skew), out);
-        self.schedule_start(land, x, out);
-        self.rate.ideal = p.speed_at(room_land) * (1.0 + map.skew);
+        if let Some(cause) = seek {
+            self.seek_to(now, from, cause, out);
+        }
+        self.set_speed_for(now, speed, out);
+        self.schedule_start(at, from, out);
+        self.rate.ideal = speed;
     }
 
     /// A catch-up for an error too large for the rate, unless a seek is under way or the
