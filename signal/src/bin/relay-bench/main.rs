@@ -306,12 +306,17 @@ async fn main() -> Result<()> {
         passes.push(Pass::Uncapped);
     }
 
+    let bench = Bench {
+        paths: &paths,
+        cap: cap.as_ref(),
+        names: &names,
+        args: &args,
+    };
     let mut rows: Vec<Row> = Vec::new();
     for &pass in &passes {
         for &system in &systems {
             eprintln!("bench: {} ({})", system.name(), pass.label());
             let mut row = Row::new(system, pass);
-            let row_cap = row_cap(pass, cap.as_ref());
             match systems::ensure_installed(system, &paths).await {
                 Ok(()) => {
                     row.runnable = true;
@@ -324,7 +329,7 @@ async fn main() -> Result<()> {
                         row.notes
                             .push(format!("idle: measured in the {} rows", passes[0].label()));
                     } else {
-                        idle_row(system, &paths, row_cap, &names, &args, &mut row).await;
+                        idle_row(&bench, &mut row).await;
                     }
                 }
                 Err(error) => {
@@ -337,18 +342,16 @@ async fn main() -> Result<()> {
     }
     for trial in 1..=args.trials {
         for row in rows.iter_mut().filter(|r| r.runnable) {
-            let system = row.system;
-            let row_cap = row_cap(row.pass, cap.as_ref());
             eprintln!(
                 "bench: {} ({}, trial {trial} of {})",
-                system.name(),
+                row.name,
                 row.pass.label(),
                 args.trials
             );
-            storm_row(system, &paths, row_cap, &names, &args, row).await;
+            storm_row(&bench, row).await;
             // Let the storm's sockets leave TIME_WAIT pressure behind before the next row.
             tokio::time::sleep(Duration::from_secs(1)).await;
-            relay_row(system, &paths, row_cap, &names, &args, row).await;
+            relay_row(&bench, row).await;
         }
     }
     for row in &mut rows {
@@ -445,16 +448,20 @@ fn row_cap(pass: Pass, cap: Option<&CpuCap>) -> Option<&CpuCap> {
     }
 }
 
-/// Starts the server for one row: each row runs on a freshly started server, so one row's
-/// leftovers never skew the next. A server that does not start is noted under `phase`.
-async fn fresh_server(
-    system: System,
-    paths: &Paths,
-    cap: Option<&CpuCap>,
-    phase: &str,
-    row: &mut Row,
-) -> Option<Running> {
-    match systems::start(system, paths, cap).await {
+/// What every row's phases share: where the systems are, the budget of the capped pass, the
+/// names to join with, and the settings. The row itself says which system and which pass.
+struct Bench<'a> {
+    paths: &'a Paths,
+    cap: Option<&'a CpuCap>,
+    names: &'a Arc<Names>,
+    args: &'a Args,
+}
+
+/// Starts the server for one row (its system, under its pass's budget): each row runs on a
+/// freshly started server, so one row's leftovers never skew the next. A server that does not
+/// start is noted under `phase`.
+async fn fresh_server(bench: &Bench<'_>, phase: &str, row: &mut Row) -> Option<Running> {
+    match systems::start(row.system, bench.paths, row_cap(row.pass, bench.cap)).await {
         Ok(server) => Some(server),
         Err(error) => {
             row.notes
@@ -513,23 +520,16 @@ impl Window {
     }
 }
 
-async fn idle_row(
-    system: System,
-    paths: &Paths,
-    cap: Option<&CpuCap>,
-    names: &Arc<Names>,
-    args: &Args,
-    row: &mut Row,
-) {
-    let Some(server) = fresh_server(system, paths, cap, "idle", row).await else {
+async fn idle_row(bench: &Bench<'_>, row: &mut Row) {
+    let Some(server) = fresh_server(bench, "idle", row).await else {
         return;
     };
     match phases::idle(
-        system,
+        row.system,
         &server,
-        names,
-        args.idle_connections,
-        args.idle_topics,
+        bench.names,
+        bench.args.idle_connections,
+        bench.args.idle_topics,
     )
     .await
     {
@@ -547,20 +547,20 @@ async fn idle_row(
     server.stop().await;
 }
 
-async fn storm_row(
-    system: System,
-    paths: &Paths,
-    cap: Option<&CpuCap>,
-    names: &Arc<Names>,
-    args: &Args,
-    row: &mut Row,
-) {
-    let Some(server) = fresh_server(system, paths, cap, "storm", row).await else {
+async fn storm_row(bench: &Bench<'_>, row: &mut Row) {
+    let Some(server) = fresh_server(bench, "storm", row).await else {
         return;
     };
-    let duration = Duration::from_secs(args.storm_seconds);
+    let duration = Duration::from_secs(bench.args.storm_seconds);
     let window = Window::open(&server, row);
-    let result = phases::storm(system, &server.addr, names, duration, args.storm_workers).await;
+    let result = phases::storm(
+        row.system,
+        &server.addr,
+        bench.names,
+        duration,
+        bench.args.storm_workers,
+    )
+    .await;
     if let Some(measured) = window.and_then(|w| w.close(&server)) {
         row.storm.add(measured);
     }
@@ -579,21 +579,14 @@ async fn storm_row(
 }
 
 /// Throughput (closed loop), then latency (paced), on one server.
-async fn relay_row(
-    system: System,
-    paths: &Paths,
-    cap: Option<&CpuCap>,
-    names: &Arc<Names>,
-    args: &Args,
-    row: &mut Row,
-) {
-    let Some(server) = fresh_server(system, paths, cap, "relay", row).await else {
+async fn relay_row(bench: &Bench<'_>, row: &mut Row) {
+    let Some(server) = fresh_server(bench, "relay", row).await else {
         return;
     };
     // The window includes the relay's set-up and warm-up: counters are read between phases
     // only, so the figures stay out of the load generator's hot loop.
     let window = Window::open(&server, row);
-    let saturated = relay_run(system, &server, names, args, Pace::Saturate, row).await;
+    let saturated = relay_run(bench, &server, Pace::Saturate, row).await;
     if let Some(measured) = window.and_then(|w| w.close(&server)) {
         row.relay.add(measured);
     }
@@ -601,8 +594,8 @@ async fn relay_row(
         row.relay_samples
             .push(relay.messages as f64 / relay.seconds);
     }
-    let interval = Duration::from_millis(args.latency_interval_ms.max(1));
-    if let Some(relay) = relay_run(system, &server, names, args, Pace::Every(interval), row).await {
+    let interval = Duration::from_millis(bench.args.latency_interval_ms.max(1));
+    if let Some(relay) = relay_run(bench, &server, Pace::Every(interval), row).await {
         row.p50_samples.push(relay.p50_ms);
         row.p99_samples.push(relay.p99_ms);
     }
@@ -611,13 +604,12 @@ async fn relay_row(
 
 /// One relay measurement, logged; stalled clients and errors are noted in the row.
 async fn relay_run(
-    system: System,
+    bench: &Bench<'_>,
     server: &Running,
-    names: &Names,
-    args: &Args,
     pace: Pace,
     row: &mut Row,
 ) -> Option<RelayResult> {
+    let args = bench.args;
     // Each run on the server gets its own topic names.
     let (round, label) = match pace {
         Pace::Saturate => (2, "closed loop"),
@@ -625,9 +617,9 @@ async fn relay_run(
     };
     let duration = Duration::from_secs(args.relay_seconds);
     let result = phases::relay(
-        system,
+        row.system,
         &server.addr,
-        names,
+        bench.names,
         round,
         args.relay_topics,
         pace,
