@@ -37,7 +37,7 @@ use clap::Parser;
 use serde_json::{json, Value};
 
 use crate::cap::{CpuCap, Throttling};
-use crate::host::{CpuTimes, Load};
+use crate::host::CpuTimes;
 use crate::phases::{Names, Pace, RelayResult};
 use crate::systems::{Front, Paths, Running, System};
 
@@ -152,7 +152,7 @@ struct Row {
 #[derive(Debug, Clone, Copy, Default)]
 struct Measured {
     /// The whole host.
-    host: Load,
+    host: CpuTimes,
     /// How often the capped servers ran out of budget.
     throttling: Option<Throttling>,
     wall_s: f64,
