@@ -134,7 +134,6 @@ impl Pass {
 struct Row {
     system: System,
     pass: Pass,
-    name: &'static str,
     idle_rss_per_conn_bytes: Option<f64>,
     notes: Vec<String>,
     /// Every trial's figures; the row reports their medians, and keeps them all in the JSON.
@@ -211,7 +210,6 @@ impl Row {
         Row {
             system,
             pass,
-            name: system.name(),
             idle_rss_per_conn_bytes: None,
             notes: Vec::new(),
             joins_samples: Vec::new(),
@@ -242,7 +240,7 @@ impl Row {
 
     fn json(&self, cap: Option<&CpuCap>) -> Value {
         json!({
-            "name": self.name,
+            "name": self.system.name(),
             "node_cpus": row_cap(self.pass, cap).map(CpuCap::cpus),
             "idle_rss_per_conn_bytes": self.idle_rss_per_conn_bytes.map(|v| v.round() as u64),
             "joins_per_s": round(self.joins_per_s(), 1),
@@ -344,7 +342,7 @@ async fn main() -> Result<()> {
         for row in rows.iter_mut().filter(|r| r.runnable) {
             eprintln!(
                 "bench: {} ({}, trial {trial} of {})",
-                row.name,
+                row.system.name(),
                 row.pass.label(),
                 args.trials
             );
@@ -650,9 +648,13 @@ async fn relay_run(
 
 /// Two nodes behind nginx over one node behind nginx, on one figure, within one pass.
 fn ratio(rows: &[&Row], figure: fn(&Row) -> Option<f64>) -> Option<f64> {
-    let by_name = |name: &str| rows.iter().find(|r| r.name == name);
-    let one = by_name(System::Insieme(Front::Nginx { nodes: 1 }).name()).and_then(|r| figure(r));
-    let two = by_name(System::Insieme(Front::Nginx { nodes: 2 }).name()).and_then(|r| figure(r));
+    let of = |system: System| {
+        rows.iter()
+            .find(|r| r.system == system)
+            .and_then(|r| figure(r))
+    };
+    let one = of(System::Insieme(Front::Nginx { nodes: 1 }));
+    let two = of(System::Insieme(Front::Nginx { nodes: 2 }));
     match (one, two) {
         (Some(one), Some(two)) if one > 0.0 => Some(two / one),
         _ => None,
@@ -712,7 +714,7 @@ fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args) {
         );
         println!(
             "{:<26} {:>14} {:>10} {:>14} {:>9} {:>9}   {storm}",
-            row.name,
+            row.system.name(),
             cell(row.idle_rss_per_conn_bytes, 0),
             cell(row.joins_per_s(), 0),
             cell(row.relay_msgs_per_s(), 0),
@@ -736,7 +738,7 @@ fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args) {
 /// insieme-signal's (direct) figure `get` in `rows`.
 fn ours(rows: &[&Row], get: fn(&Row) -> Option<f64>) -> Option<f64> {
     rows.iter()
-        .find(|r| r.name == "insieme-signal")
+        .find(|r| r.system == System::Insieme(Front::Direct))
         .and_then(|r| get(r))
 }
 
@@ -747,13 +749,13 @@ fn ahead(rows: &[&Row], get: fn(&Row) -> Option<f64>, lower_is_better: bool) -> 
     };
     let beaten: Vec<&str> = rows
         .iter()
-        .filter(|r| !r.name.starts_with("insieme-signal"))
+        .filter(|r| !matches!(r.system, System::Insieme(_)))
         .filter(|o| match get(o) {
             Some(theirs) if lower_is_better => theirs <= mine,
             Some(theirs) => theirs >= mine,
             None => false,
         })
-        .map(|o| o.name)
+        .map(|o| o.system.name())
         .collect();
     if beaten.is_empty() {
         "ahead".into()
