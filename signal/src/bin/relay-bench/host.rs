@@ -54,17 +54,10 @@ fn parse_process_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// The aggregate `cpu` line of /proc/stat, in clock ticks.
+/// The aggregate `cpu` line of /proc/stat, in clock ticks: since boot (`now`), or over an
+/// interval (`since`), summed over intervals (`add`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuTimes {
-    total: u64,
-    idle: u64,
-    steal: u64,
-}
-
-/// Shares of the host's CPU time over an interval, summed over intervals.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Load {
     total: u64,
     idle: u64,
     steal: u64,
@@ -76,18 +69,16 @@ impl CpuTimes {
         parse(&stat).context("unreadable cpu line in /proc/stat")
     }
 
-    pub fn since(self, before: CpuTimes) -> Load {
-        Load {
+    pub fn since(self, before: CpuTimes) -> CpuTimes {
+        CpuTimes {
             total: self.total.saturating_sub(before.total),
             idle: self.idle.saturating_sub(before.idle),
             steal: self.steal.saturating_sub(before.steal),
         }
     }
-}
 
-impl Load {
-    pub fn add(self, other: Load) -> Load {
-        Load {
+    pub fn add(self, other: CpuTimes) -> CpuTimes {
+        CpuTimes {
             total: self.total + other.total,
             idle: self.idle + other.idle,
             steal: self.steal + other.steal,

@@ -37,7 +37,7 @@ use clap::Parser;
 use serde_json::{json, Value};
 
 use crate::cap::{CpuCap, Throttling};
-use crate::host::{CpuTimes, Load};
+use crate::host::CpuTimes;
 use crate::phases::{Names, Pace, RelayResult};
 use crate::systems::{Front, Paths, Running, System};
 
@@ -134,7 +134,6 @@ impl Pass {
 struct Row {
     system: System,
     pass: Pass,
-    name: &'static str,
     idle_rss_per_conn_bytes: Option<f64>,
     notes: Vec<String>,
     /// Every trial's figures; the row reports their medians, and keeps them all in the JSON.
@@ -152,7 +151,7 @@ struct Row {
 #[derive(Debug, Clone, Copy, Default)]
 struct Measured {
     /// The whole host.
-    host: Load,
+    host: CpuTimes,
     /// How often the capped servers ran out of budget.
     throttling: Option<Throttling>,
     wall_s: f64,
@@ -211,7 +210,6 @@ impl Row {
         Row {
             system,
             pass,
-            name: system.name(),
             idle_rss_per_conn_bytes: None,
             notes: Vec::new(),
             joins_samples: Vec::new(),
@@ -242,7 +240,7 @@ impl Row {
 
     fn json(&self, cap: Option<&CpuCap>) -> Value {
         json!({
-            "name": self.name,
+            "name": self.system.name(),
             "node_cpus": row_cap(self.pass, cap).map(CpuCap::cpus),
             "idle_rss_per_conn_bytes": self.idle_rss_per_conn_bytes.map(|v| v.round() as u64),
             "joins_per_s": round(self.joins_per_s(), 1),
@@ -306,12 +304,17 @@ async fn main() -> Result<()> {
         passes.push(Pass::Uncapped);
     }
 
+    let bench = Bench {
+        paths: &paths,
+        cap: cap.as_ref(),
+        names: &names,
+        args: &args,
+    };
     let mut rows: Vec<Row> = Vec::new();
     for &pass in &passes {
         for &system in &systems {
             eprintln!("bench: {} ({})", system.name(), pass.label());
             let mut row = Row::new(system, pass);
-            let row_cap = row_cap(pass, cap.as_ref());
             match systems::ensure_installed(system, &paths).await {
                 Ok(()) => {
                     row.runnable = true;
@@ -324,7 +327,7 @@ async fn main() -> Result<()> {
                         row.notes
                             .push(format!("idle: measured in the {} rows", passes[0].label()));
                     } else {
-                        idle_row(system, &paths, row_cap, &names, &args, &mut row).await;
+                        idle_row(&bench, &mut row).await;
                     }
                 }
                 Err(error) => {
@@ -337,18 +340,16 @@ async fn main() -> Result<()> {
     }
     for trial in 1..=args.trials {
         for row in rows.iter_mut().filter(|r| r.runnable) {
-            let system = row.system;
-            let row_cap = row_cap(row.pass, cap.as_ref());
             eprintln!(
                 "bench: {} ({}, trial {trial} of {})",
-                system.name(),
+                row.system.name(),
                 row.pass.label(),
                 args.trials
             );
-            storm_row(system, &paths, row_cap, &names, &args, row).await;
+            storm_row(&bench, row).await;
             // Let the storm's sockets leave TIME_WAIT pressure behind before the next row.
             tokio::time::sleep(Duration::from_secs(1)).await;
-            relay_row(system, &paths, row_cap, &names, &args, row).await;
+            relay_row(&bench, row).await;
         }
     }
     for row in &mut rows {
@@ -445,16 +446,20 @@ fn row_cap(pass: Pass, cap: Option<&CpuCap>) -> Option<&CpuCap> {
     }
 }
 
-/// Starts the server for one row: each row runs on a freshly started server, so one row's
-/// leftovers never skew the next. A server that does not start is noted under `phase`.
-async fn fresh_server(
-    system: System,
-    paths: &Paths,
-    cap: Option<&CpuCap>,
-    phase: &str,
-    row: &mut Row,
-) -> Option<Running> {
-    match systems::start(system, paths, cap).await {
+/// What every row's phases share: where the systems are, the budget of the capped pass, the
+/// names to join with, and the settings. The row itself says which system and which pass.
+struct Bench<'a> {
+    paths: &'a Paths,
+    cap: Option<&'a CpuCap>,
+    names: &'a Arc<Names>,
+    args: &'a Args,
+}
+
+/// Starts the server for one row (its system, under its pass's budget): each row runs on a
+/// freshly started server, so one row's leftovers never skew the next. A server that does not
+/// start is noted under `phase`.
+async fn fresh_server(bench: &Bench<'_>, phase: &str, row: &mut Row) -> Option<Running> {
+    match systems::start(row.system, bench.paths, row_cap(row.pass, bench.cap)).await {
         Ok(server) => Some(server),
         Err(error) => {
             row.notes
@@ -513,23 +518,16 @@ impl Window {
     }
 }
 
-async fn idle_row(
-    system: System,
-    paths: &Paths,
-    cap: Option<&CpuCap>,
-    names: &Arc<Names>,
-    args: &Args,
-    row: &mut Row,
-) {
-    let Some(server) = fresh_server(system, paths, cap, "idle", row).await else {
+async fn idle_row(bench: &Bench<'_>, row: &mut Row) {
+    let Some(server) = fresh_server(bench, "idle", row).await else {
         return;
     };
     match phases::idle(
-        system,
+        row.system,
         &server,
-        names,
-        args.idle_connections,
-        args.idle_topics,
+        bench.names,
+        bench.args.idle_connections,
+        bench.args.idle_topics,
     )
     .await
     {
@@ -547,20 +545,20 @@ async fn idle_row(
     server.stop().await;
 }
 
-async fn storm_row(
-    system: System,
-    paths: &Paths,
-    cap: Option<&CpuCap>,
-    names: &Arc<Names>,
-    args: &Args,
-    row: &mut Row,
-) {
-    let Some(server) = fresh_server(system, paths, cap, "storm", row).await else {
+async fn storm_row(bench: &Bench<'_>, row: &mut Row) {
+    let Some(server) = fresh_server(bench, "storm", row).await else {
         return;
     };
-    let duration = Duration::from_secs(args.storm_seconds);
+    let duration = Duration::from_secs(bench.args.storm_seconds);
     let window = Window::open(&server, row);
-    let result = phases::storm(system, &server.addr, names, duration, args.storm_workers).await;
+    let result = phases::storm(
+        row.system,
+        &server.addr,
+        bench.names,
+        duration,
+        bench.args.storm_workers,
+    )
+    .await;
     if let Some(measured) = window.and_then(|w| w.close(&server)) {
         row.storm.add(measured);
     }
@@ -579,21 +577,14 @@ async fn storm_row(
 }
 
 /// Throughput (closed loop), then latency (paced), on one server.
-async fn relay_row(
-    system: System,
-    paths: &Paths,
-    cap: Option<&CpuCap>,
-    names: &Arc<Names>,
-    args: &Args,
-    row: &mut Row,
-) {
-    let Some(server) = fresh_server(system, paths, cap, "relay", row).await else {
+async fn relay_row(bench: &Bench<'_>, row: &mut Row) {
+    let Some(server) = fresh_server(bench, "relay", row).await else {
         return;
     };
     // The window includes the relay's set-up and warm-up: counters are read between phases
     // only, so the figures stay out of the load generator's hot loop.
     let window = Window::open(&server, row);
-    let saturated = relay_run(system, &server, names, args, Pace::Saturate, row).await;
+    let saturated = relay_run(bench, &server, Pace::Saturate, row).await;
     if let Some(measured) = window.and_then(|w| w.close(&server)) {
         row.relay.add(measured);
     }
@@ -601,8 +592,8 @@ async fn relay_row(
         row.relay_samples
             .push(relay.messages as f64 / relay.seconds);
     }
-    let interval = Duration::from_millis(args.latency_interval_ms.max(1));
-    if let Some(relay) = relay_run(system, &server, names, args, Pace::Every(interval), row).await {
+    let interval = Duration::from_millis(bench.args.latency_interval_ms.max(1));
+    if let Some(relay) = relay_run(bench, &server, Pace::Every(interval), row).await {
         row.p50_samples.push(relay.p50_ms);
         row.p99_samples.push(relay.p99_ms);
     }
@@ -611,13 +602,12 @@ async fn relay_row(
 
 /// One relay measurement, logged; stalled clients and errors are noted in the row.
 async fn relay_run(
-    system: System,
+    bench: &Bench<'_>,
     server: &Running,
-    names: &Names,
-    args: &Args,
     pace: Pace,
     row: &mut Row,
 ) -> Option<RelayResult> {
+    let args = bench.args;
     // Each run on the server gets its own topic names.
     let (round, label) = match pace {
         Pace::Saturate => (2, "closed loop"),
@@ -625,9 +615,9 @@ async fn relay_run(
     };
     let duration = Duration::from_secs(args.relay_seconds);
     let result = phases::relay(
-        system,
+        row.system,
         &server.addr,
-        names,
+        bench.names,
         round,
         args.relay_topics,
         pace,
@@ -658,9 +648,13 @@ async fn relay_run(
 
 /// Two nodes behind nginx over one node behind nginx, on one figure, within one pass.
 fn ratio(rows: &[&Row], figure: fn(&Row) -> Option<f64>) -> Option<f64> {
-    let by_name = |name: &str| rows.iter().find(|r| r.name == name);
-    let one = by_name(System::Insieme(Front::Nginx { nodes: 1 }).name()).and_then(|r| figure(r));
-    let two = by_name(System::Insieme(Front::Nginx { nodes: 2 }).name()).and_then(|r| figure(r));
+    let of = |system: System| {
+        rows.iter()
+            .find(|r| r.system == system)
+            .and_then(|r| figure(r))
+    };
+    let one = of(System::Insieme(Front::Nginx { nodes: 1 }));
+    let two = of(System::Insieme(Front::Nginx { nodes: 2 }));
     match (one, two) {
         (Some(one), Some(two)) if one > 0.0 => Some(two / one),
         _ => None,
@@ -720,7 +714,7 @@ fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args) {
         );
         println!(
             "{:<26} {:>14} {:>10} {:>14} {:>9} {:>9}   {storm}",
-            row.name,
+            row.system.name(),
             cell(row.idle_rss_per_conn_bytes, 0),
             cell(row.joins_per_s(), 0),
             cell(row.relay_msgs_per_s(), 0),
@@ -744,7 +738,7 @@ fn print_table(rows: &[&Row], pass: Pass, cap: Option<&CpuCap>, args: &Args) {
 /// insieme-signal's (direct) figure `get` in `rows`.
 fn ours(rows: &[&Row], get: fn(&Row) -> Option<f64>) -> Option<f64> {
     rows.iter()
-        .find(|r| r.name == "insieme-signal")
+        .find(|r| r.system == System::Insieme(Front::Direct))
         .and_then(|r| get(r))
 }
 
@@ -755,13 +749,13 @@ fn ahead(rows: &[&Row], get: fn(&Row) -> Option<f64>, lower_is_better: bool) -> 
     };
     let beaten: Vec<&str> = rows
         .iter()
-        .filter(|r| !r.name.starts_with("insieme-signal"))
+        .filter(|r| !matches!(r.system, System::Insieme(_)))
         .filter(|o| match get(o) {
             Some(theirs) if lower_is_better => theirs <= mine,
             Some(theirs) => theirs >= mine,
             None => false,
         })
-        .map(|o| o.name)
+        .map(|o| o.system.name())
         .collect();
     if beaten.is_empty() {
         "ahead".into()
