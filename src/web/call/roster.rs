@@ -69,23 +69,18 @@ impl Call {
 
     /// Our presence as it stands.
     pub(super) fn presence(&self) -> CallPresence {
+        let tile_px = self.tile_px().min(u32::from(u16::MAX)) as u16;
         let inner = self.inner.borrow();
-        let my = inner.my;
         let microphone_open = inner
             .local
             .as_ref()
             .and_then(|l| l.audio.as_ref())
             .is_some_and(MediaStreamTrack::enabled);
-        let presence = CallPresence {
-            joined: my.phase == CallPhase::In,
-            muted: !microphone_open,
-            camera: my.camera,
-            tile_px: 0,
-        };
-        drop(inner);
         CallPresence {
-            tile_px: self.tile_px().min(u32::from(u16::MAX)) as u16,
-            ..presence
+            joined: inner.my.phase == CallPhase::In,
+            muted: !microphone_open,
+            camera: inner.my.camera,
+            tile_px,
         }
     }
 
