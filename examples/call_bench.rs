@@ -24,7 +24,7 @@ mod harness;
 
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
-use harness::call::{call_party, join_call, place_with_mic, rtc_totals, wait_for_button, Mic};
+use harness::call::{call_party, join_call, place_with_mic, rtc_totals, Mic};
 use harness::film_frames::{
     grid, position_at, recorded, spreads_of, start_recording, timeline_at, wait_until, wall_ms,
     Frame,
@@ -220,7 +220,7 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
     }
     // Still in the call at the end (nobody dropped out during the window).
     for viewer in everyone {
-        wait_for_button(viewer, "Leave call").await?;
+        viewer.wait_for_button("Leave call").await?;
     }
 
     let p = |offsets: &[f64], q| stats::percentile_of_sorted(offsets, q);

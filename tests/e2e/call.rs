@@ -9,7 +9,7 @@
 use crate::harness::actions::{gather, load_clip, say};
 use crate::harness::call::{
     call_party, energy_growth, film_volumes, join_call, place_with_mic, rtc_totals, set_switch,
-    wait_for_button, wait_for_moving_tile, wait_for_tile_state, wait_until_no_tile, Mic,
+    wait_for_moving_tile, wait_for_tile_state, wait_until_no_tile, Mic,
 };
 use crate::harness::capture::RelayCapture;
 use crate::harness::media::wait_for_sync;
@@ -129,7 +129,7 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
             energy_growth(carol, "Alice", LISTEN).await?,
         ];
         alice.click_button("Mute").await?;
-        wait_for_button(alice, "Unmute").await?;
+        alice.wait_for_button("Unmute").await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         for (listener, before) in [bob, carol].into_iter().zip(before) {
             let after = energy_growth(listener, "Alice", LISTEN).await?;
@@ -144,7 +144,7 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
 
         // Camera off: the others see her avatar instead of her video.
         alice.click_button("Camera off").await?;
-        wait_for_button(alice, "Camera on").await?;
+        alice.wait_for_button("Camera on").await?;
         for viewer in [bob, carol] {
             wait_for_tile_state(viewer, "Alice", "data-camera", "off").await?;
             let avatar = viewer
@@ -167,7 +167,7 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
         // Leave call: her tile goes everywhere, she stays in the party, the others stay in
         // the call.
         alice.click_button("Leave call").await?;
-        wait_for_button(alice, "Join call").await?;
+        alice.wait_for_button("Join call").await?;
         for viewer in [bob, carol] {
             wait_until_no_tile(viewer, "Alice", UI_TIMEOUT).await?;
             viewer.wait_for_person("Alice").await?;
@@ -337,7 +337,7 @@ async fn denied_permission_explains_keeps_the_party_and_retry_joins_once_granted
 
         alice.set_media_permission("granted").await?;
         alice.click_button("Try again").await?;
-        wait_for_button(alice, "Leave call").await?;
+        alice.wait_for_button("Leave call").await?;
         wait_for_moving_tile(bob, "Alice", UI_TIMEOUT).await?;
         wait_for_moving_tile(alice, "Bob", UI_TIMEOUT).await?;
         ensure!(

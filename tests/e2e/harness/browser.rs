@@ -157,17 +157,21 @@ impl Browser {
             .await?)
     }
 
-    /// Clicks the button with this visible name, waiting for it to appear.
-    pub async fn click_button(&self, name: &str) -> Result<()> {
+    /// Waits for an enabled button with this accessible name.
+    pub async fn wait_for_button(&self, name: &str) -> Result<fantoccini::elements::Element> {
         // The accessible name is the button's text, or its aria-label for icon buttons.
         let xpath = format!(
             "//button[(normalize-space()='{name}' or @aria-label='{name}') and not(@disabled)]"
         );
-        let button = self
-            .wait_for_xpath(&xpath, UI_TIMEOUT)
+        self.wait_for_xpath(&xpath, UI_TIMEOUT)
             .await
-            .with_context(|| format!("{} sees no button {name:?}", self.name))?;
-        button
+            .with_context(|| format!("{} sees no button {name:?}", self.name))
+    }
+
+    /// Clicks the button with this visible name, waiting for it to appear.
+    pub async fn click_button(&self, name: &str) -> Result<()> {
+        self.wait_for_button(name)
+            .await?
             .click()
             .await
             .with_context(|| format!("{} clicking {name:?}", self.name))

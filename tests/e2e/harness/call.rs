@@ -180,18 +180,7 @@ pub async fn call_party(
 /// Presses "Join call" and waits until the call bar offers "Leave call".
 pub async fn join_call(browser: &Browser) -> Result<()> {
     browser.click_button("Join call").await?;
-    wait_for_button(browser, "Leave call").await
-}
-
-/// Waits for an enabled button with this accessible name.
-pub async fn wait_for_button(browser: &Browser, name: &str) -> Result<()> {
-    let xpath = format!(
-        "//button[(normalize-space()='{name}' or @aria-label='{name}') and not(@disabled)]"
-    );
-    browser
-        .wait_for_xpath(&xpath, UI_TIMEOUT)
-        .await
-        .with_context(|| format!("{} sees no button {name:?}", browser.name))?;
+    browser.wait_for_button("Leave call").await?;
     Ok(())
 }
 
