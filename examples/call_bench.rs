@@ -433,12 +433,5 @@ fn print_table(report: &serde_json::Value) {
             "taken by the host's other guests while it played",
         ),
     ];
-    println!("\n{:<36} {:>10}  target", "metric", "measured");
-    for (label, key, target) in rows {
-        let value = report[key]
-            .as_f64()
-            .map(|v| format!("{v:.1}"))
-            .unwrap_or_else(|| "never".into());
-        println!("{label:<36} {value:>10}  {target}");
-    }
+    harness::bench_output::print_table(report, 36, "target", &rows);
 }

@@ -209,22 +209,12 @@ fn print_table(report: &serde_json::Value) {
             "left idle while it played",
         ),
     ];
-    println!("\n{:<22} {:>10}  target (anchors: Jellyfin corrects from 60 ms, Metastream 100 ms, OpenTogetherTube 1 s, Syncplay 1.5 s)", "metric", "measured");
-    for (label, key, target) in rows {
-        let value = match &report[key] {
-            serde_json::Value::Array(values) => values
-                .iter()
-                .filter_map(|v| v.as_f64())
-                .map(|v| format!("{v:.1}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            value => value
-                .as_f64()
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_else(|| "never".into()),
-        };
-        println!("{label:<22} {value:>10}  {target}");
-    }
+    harness::bench_output::print_table(
+        report,
+        22,
+        "target (anchors: Jellyfin corrects from 60 ms, Metastream 100 ms, OpenTogetherTube 1 s, Syncplay 1.5 s)",
+        &rows,
+    );
 }
 
 /// Per viewer, [p95, max] of |rate − 1|.
