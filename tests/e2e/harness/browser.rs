@@ -237,21 +237,34 @@ impl Browser {
         let xpath = format!(
             "//li[contains(@class,'person')]/span[@class='name' and normalize-space()='{name}']"
         );
+        anyhow::ensure!(
+            self.wait_for_no_xpath(&xpath, timeout).await?,
+            "{} still sees {name}",
+            self.name
+        );
+        Ok(())
+    }
+
+    /// Waits up to `timeout` until nothing matches `xpath`, checking every 100 ms; false if
+    /// something still does then.
+    pub async fn wait_for_no_xpath(
+        &self,
+        xpath: &str,
+        timeout: std::time::Duration,
+    ) -> Result<bool> {
         let deadline = tokio::time::Instant::now() + timeout;
         while !self
             .client
-            .find_all(Locator::XPath(&xpath))
+            .find_all(Locator::XPath(xpath))
             .await?
             .is_empty()
         {
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "{} still sees {name}",
-                self.name
-            );
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The value of a form field, waiting for it to appear.

@@ -200,22 +200,14 @@ pub async fn wait_for_tile(browser: &Browser, label: &str) -> Result<()> {
 
 /// Waits until `browser` shows no tile `label`.
 pub async fn wait_until_no_tile(browser: &Browser, label: &str, timeout: Duration) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let tiles = browser
-            .client
-            .find_all(fantoccini::Locator::XPath(&tile_xpath(label)))
-            .await?;
-        if tiles.is_empty() {
-            return Ok(());
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{} still shows the tile of {label}",
-            browser.name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    ensure!(
+        browser
+            .wait_for_no_xpath(&tile_xpath(label), timeout)
+            .await?,
+        "{} still shows the tile of {label}",
+        browser.name
+    );
+    Ok(())
 }
 
 /// Waits until the tile `label` at `browser` has `attribute` = `value`.
