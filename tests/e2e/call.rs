@@ -9,7 +9,7 @@
 use crate::harness::actions::{gather, load_clip, say};
 use crate::harness::call::{
     call_party, energy_growth, film_volumes, join_call, place_with_mic, rtc_totals, set_switch,
-    wait_for_moving_tile, wait_for_tile_state, wait_until_no_tile, Mic,
+    switch_is_on, wait_for_moving_tile, wait_for_tile_state, wait_until_no_tile, Mic,
 };
 use crate::harness::capture::RelayCapture;
 use crate::harness::media::wait_for_sync;
@@ -204,15 +204,8 @@ async fn smart_volume_lowers_the_film_while_someone_speaks() -> Result<()> {
         join_call(alice).await?;
         join_call(bob).await?;
         wait_for_moving_tile(bob, "Alice", UI_TIMEOUT).await?;
-        let switch = bob
-            .wait_for_xpath(
-                "//input[@type='checkbox' and @aria-label='Smart volume']",
-                UI_TIMEOUT,
-            )
-            .await
-            .context("Bob sees no \"Smart volume\" switch")?;
         ensure!(
-            switch.prop("checked").await?.as_deref() == Some("true"),
+            switch_is_on(bob, "Smart volume").await?,
             "smart volume is not on by default"
         );
 

@@ -486,16 +486,29 @@ pub async fn film_volumes(
     Ok(samples)
 }
 
+/// The checkbox (or switch) with this accessible name, waiting for it to appear.
+async fn find_switch(browser: &Browser, label: &str) -> Result<fantoccini::elements::Element> {
+    let xpath = format!("//input[@type='checkbox' and @aria-label='{label}']");
+    browser
+        .wait_for_xpath(&xpath, UI_TIMEOUT)
+        .await
+        .with_context(|| format!("{} sees no switch {label:?}", browser.name))
+}
+
+async fn is_checked(switch: &fantoccini::elements::Element) -> Result<bool> {
+    Ok(switch.prop("checked").await?.as_deref() == Some("true"))
+}
+
+/// Whether the checkbox (or switch) with this accessible name is on.
+pub async fn switch_is_on(browser: &Browser, label: &str) -> Result<bool> {
+    is_checked(&find_switch(browser, label).await?).await
+}
+
 /// Sets the checkbox (or switch) with this accessible name to `on`, by clicking it as a person
 /// would when it is not already so.
 pub async fn set_switch(browser: &Browser, label: &str, on: bool) -> Result<()> {
-    let xpath = format!("//input[@type='checkbox' and @aria-label='{label}']");
-    let switch = browser
-        .wait_for_xpath(&xpath, UI_TIMEOUT)
-        .await
-        .with_context(|| format!("{} sees no switch {label:?}", browser.name))?;
-    let checked = switch.prop("checked").await?.as_deref() == Some("true");
-    if checked != on {
+    let switch = find_switch(browser, label).await?;
+    if is_checked(&switch).await? != on {
         switch
             .click()
             .await
