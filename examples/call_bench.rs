@@ -24,10 +24,10 @@ mod harness;
 
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
-use harness::call::{call_party, join_call, place_with_mic, rtc_totals, wait_for_button, Mic};
+use harness::call::{call_party, join_call, place_with_mic, rtc_totals, Mic};
 use harness::film_frames::{
-    grid, position_at, recorded, spreads_of, start_recording, timeline_at, wait_until, wall_ms,
-    Frame,
+    mean_offsets_from_first, position_at, recorded, spreads_of, start_recording, timeline_at,
+    wait_until, wall_ms, Frame,
 };
 use harness::host_load::{process_tree_ticks, ticks_per_second, CpuShares, CpuTimes};
 use harness::media::wait_for_sync;
@@ -220,7 +220,7 @@ async fn run(party: &Party) -> Result<serde_json::Value> {
     }
     // Still in the call at the end (nobody dropped out during the window).
     for viewer in everyone {
-        wait_for_button(viewer, "Leave call").await?;
+        viewer.wait_for_button("Leave call").await?;
     }
 
     let p = |offsets: &[f64], q| stats::percentile_of_sorted(offsets, q);
@@ -329,18 +329,7 @@ async fn play_window(viewers: &[&Browser], duration: Duration) -> Result<Window>
     stats::sort(&mut offsets);
     let mut timeline_offsets = spreads_of(&records, from, to, timeline_at);
     stats::sort(&mut timeline_offsets);
-    let mut sums = vec![0.0; records.len()];
-    let mut count = 0.0;
-    for positions in grid(&records, from, to, position_at).filter_map(|(_, p)| p) {
-        for (sum, position) in sums.iter_mut().zip(&positions) {
-            *sum += (position - positions[0]) * 1000.0;
-        }
-        count += 1.0;
-    }
-    let mean_from_first = sums
-        .into_iter()
-        .map(|sum| sum / f64::max(count, 1.0))
-        .collect();
+    let mean_from_first = mean_offsets_from_first(&records, from, to);
     Ok(Window {
         offsets,
         timeline_offsets,
@@ -444,12 +433,5 @@ fn print_table(report: &serde_json::Value) {
             "taken by the host's other guests while it played",
         ),
     ];
-    println!("\n{:<36} {:>10}  target", "metric", "measured");
-    for (label, key, target) in rows {
-        let value = report[key]
-            .as_f64()
-            .map(|v| format!("{v:.1}"))
-            .unwrap_or_else(|| "never".into());
-        println!("{label:<36} {value:>10}  {target}");
-    }
+    harness::bench_output::print_table(report, 36, "target", &rows);
 }

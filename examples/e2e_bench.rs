@@ -20,8 +20,8 @@ mod harness;
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip, seek_with_slider};
 use harness::film_frames::{
-    grid, position_at, recorded, spreads_of, start_recording, timeline_at, wait_until, wall_ms,
-    Frame, COLUMNS,
+    grid, mean_offsets_from_first, position_at, recorded, spreads_of, start_recording, timeline_at,
+    wait_until, wall_ms, Frame, COLUMNS,
 };
 use harness::host_load::CpuTimes;
 use harness::media::{party_with_clip, range, wait_for_sync};
@@ -209,22 +209,12 @@ fn print_table(report: &serde_json::Value) {
             "left idle while it played",
         ),
     ];
-    println!("\n{:<22} {:>10}  target (anchors: Jellyfin corrects from 60 ms, Metastream 100 ms, OpenTogetherTube 1 s, Syncplay 1.5 s)", "metric", "measured");
-    for (label, key, target) in rows {
-        let value = match &report[key] {
-            serde_json::Value::Array(values) => values
-                .iter()
-                .filter_map(|v| v.as_f64())
-                .map(|v| format!("{v:.1}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            value => value
-                .as_f64()
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_else(|| "never".into()),
-        };
-        println!("{label:<22} {value:>10}  {target}");
-    }
+    harness::bench_output::print_table(
+        report,
+        22,
+        "target (anchors: Jellyfin corrects from 60 ms, Metastream 100 ms, OpenTogetherTube 1 s, Syncplay 1.5 s)",
+        &rows,
+    );
 }
 
 /// Per viewer, [p95, max] of |rate − 1|.
@@ -267,21 +257,6 @@ fn converged_after(records: &[Vec<Frame>], since: f64, until: f64) -> Option<f64
         }
     }
     None
-}
-
-/// Each viewer's mean signed offset (ms) from the first, over the instants all were playing.
-fn mean_offsets_from_first(records: &[Vec<Frame>], from: f64, to: f64) -> Vec<f64> {
-    let mut sums = vec![0.0; records.len()];
-    let mut count = 0.0;
-    for positions in grid(records, from, to, position_at).filter_map(|(_, p)| p) {
-        for (sum, position) in sums.iter_mut().zip(&positions) {
-            *sum += (position - positions[0]) * 1000.0;
-        }
-        count += 1.0;
-    }
-    sums.into_iter()
-        .map(|s| if count > 0.0 { s / count } else { 0.0 })
-        .collect()
 }
 
 fn own_jitter_p95(frames: &[Frame]) -> f64 {

@@ -9,13 +9,12 @@
 use crate::harness::actions::{gather, load_clip, say};
 use crate::harness::call::{
     call_party, energy_growth, film_volumes, join_call, place_with_mic, rtc_totals, set_switch,
-    wait_for_button, wait_for_moving_tile, wait_for_tile_state, wait_until_no_tile, Mic,
+    switch_is_on, wait_for_moving_tile, wait_for_tile_state, wait_until_no_tile, Mic,
 };
+use crate::harness::capture::RelayCapture;
 use crate::harness::media::wait_for_sync;
 use crate::harness::{Browser, Party, Place, ServerOptions, UI_TIMEOUT};
 use anyhow::{ensure, Context, Result};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use std::time::Duration;
 
 /// Everyone within this of each other counts as in sync (three 60 Hz frames), as in
@@ -130,7 +129,7 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
             energy_growth(carol, "Alice", LISTEN).await?,
         ];
         alice.click_button("Mute").await?;
-        wait_for_button(alice, "Unmute").await?;
+        alice.wait_for_button("Unmute").await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         for (listener, before) in [bob, carol].into_iter().zip(before) {
             let after = energy_growth(listener, "Alice", LISTEN).await?;
@@ -145,7 +144,7 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
 
         // Camera off: the others see her avatar instead of her video.
         alice.click_button("Camera off").await?;
-        wait_for_button(alice, "Camera on").await?;
+        alice.wait_for_button("Camera on").await?;
         for viewer in [bob, carol] {
             wait_for_tile_state(viewer, "Alice", "data-camera", "off").await?;
             let avatar = viewer
@@ -168,7 +167,7 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
         // Leave call: her tile goes everywhere, she stays in the party, the others stay in
         // the call.
         alice.click_button("Leave call").await?;
-        wait_for_button(alice, "Join call").await?;
+        alice.wait_for_button("Join call").await?;
         for viewer in [bob, carol] {
             wait_until_no_tile(viewer, "Alice", UI_TIMEOUT).await?;
             viewer.wait_for_person("Alice").await?;
@@ -205,15 +204,8 @@ async fn smart_volume_lowers_the_film_while_someone_speaks() -> Result<()> {
         join_call(alice).await?;
         join_call(bob).await?;
         wait_for_moving_tile(bob, "Alice", UI_TIMEOUT).await?;
-        let switch = bob
-            .wait_for_xpath(
-                "//input[@type='checkbox' and @aria-label='Smart volume']",
-                UI_TIMEOUT,
-            )
-            .await
-            .context("Bob sees no \"Smart volume\" switch")?;
         ensure!(
-            switch.prop("checked").await?.as_deref() == Some("true"),
+            switch_is_on(bob, "Smart volume").await?,
             "smart volume is not on by default"
         );
 
@@ -338,7 +330,7 @@ async fn denied_permission_explains_keeps_the_party_and_retry_joins_once_granted
 
         alice.set_media_permission("granted").await?;
         alice.click_button("Try again").await?;
-        wait_for_button(alice, "Leave call").await?;
+        alice.wait_for_button("Leave call").await?;
         wait_for_moving_tile(bob, "Alice", UI_TIMEOUT).await?;
         wait_for_moving_tile(alice, "Bob", UI_TIMEOUT).await?;
         ensure!(
@@ -360,15 +352,11 @@ async fn denied_permission_explains_keeps_the_party_and_retry_joins_once_granted
 /// far fewer bytes of it than the media that flowed.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_media_passes_through_the_endpoint() -> Result<()> {
-    let capture = tempfile::NamedTempFile::new()?;
-    let options = ServerOptions {
-        capture_relayed: Some(capture.path().to_owned()),
-        ..Default::default()
-    };
+    let capture = RelayCapture::new()?;
     let party = call_party(
         "call_no_media_through_the_endpoint",
         &talking(&["alice", "bob"]).await?,
-        options,
+        capture.options(),
     )
     .await?;
     let outcome = async {
@@ -399,34 +387,18 @@ async fn no_media_passes_through_the_endpoint() -> Result<()> {
             .map(|t| t.inbound_audio_bytes + t.inbound_video_bytes)
             .sum();
 
-        let relayed = std::fs::read_to_string(capture.path()).context("reading the capture")?;
-        let payloads: Vec<&str> = relayed.lines().filter(|l| !l.trim().is_empty()).collect();
-        ensure!(
-            payloads.len() >= 4,
-            "the endpoint relayed only {} payloads",
-            payloads.len()
-        );
-        for payload in &payloads {
-            let decoded = URL_SAFE_NO_PAD.decode(payload.trim()).unwrap_or_default();
-            for needle in ["v=0", "a=fingerprint", "candidate:", "m=audio", "m=video"] {
-                let in_bytes = decoded
-                    .windows(needle.len())
-                    .any(|w| w == needle.as_bytes());
-                ensure!(
-                    !(payload.contains(needle) || in_bytes),
-                    "the endpoint saw {needle:?} in {payload}"
-                );
-            }
-        }
+        let relayed = capture.check_sealed(
+            &["v=0", "a=fingerprint", "candidate:", "m=audio", "m=video"],
+            |_| false,
+        )?;
         eprintln!(
             "the endpoint relayed {} payloads, {} bytes; the browsers received {media_bytes} bytes of media",
-            payloads.len(),
-            relayed.len()
+            relayed.payloads, relayed.bytes
         );
         ensure!(
-            (relayed.len() as f64) * 10.0 < media_bytes,
+            (relayed.bytes as f64) * 10.0 < media_bytes,
             "the endpoint relayed {} bytes while the browsers received {media_bytes} bytes of media: not an order of magnitude below",
-            relayed.len()
+            relayed.bytes
         );
         Ok(())
     }

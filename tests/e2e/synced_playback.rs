@@ -5,7 +5,7 @@
 //! precise numbers come from `cargo xtask bench e2e`.
 
 use crate::harness::actions::{gather, load_clip, seek_with_slider};
-use crate::harness::media::{party_with_clip, wait_for_sync};
+use crate::harness::media::{party_with_clip, wait_for_sync, FILM};
 use crate::harness::{Browser, Party};
 use anyhow::{ensure, Context, Result};
 use std::time::Duration;
@@ -121,7 +121,10 @@ async fn a_link_into_a_private_network_is_refused_by_every_viewer() -> Result<()
                 .await?;
             let source = viewer
                 .client
-                .execute("return document.querySelector('video.video').src;", vec![])
+                .execute(
+                    "return document.querySelector(arguments[0]).src;",
+                    vec![serde_json::json!(FILM)],
+                )
                 .await?;
             ensure!(
                 !source.as_str().unwrap_or_default().contains("10.213.0.77"),

@@ -2,11 +2,10 @@
 //! and what the endpoint (or a rogue client of it) can and cannot do.
 
 use crate::harness::actions::{gather, say, start_party};
+use crate::harness::capture::RelayCapture;
 use crate::harness::rogue::{spam_room, topic_of_link};
-use crate::harness::{Party, ServerOptions, TestServer};
-use anyhow::{ensure, Context, Result};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use crate::harness::{Party, TestServer};
+use anyhow::{ensure, Result};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -87,12 +86,8 @@ async fn endpoint_loss_keeps_links_and_newcomers_join_after_restart() -> Result<
 
 #[tokio::test(flavor = "multi_thread")]
 async fn endpoint_sees_no_plaintext_and_rogue_garbage_changes_nothing() -> Result<()> {
-    let capture = tempfile::NamedTempFile::new()?;
-    let options = ServerOptions {
-        capture_relayed: Some(capture.path().to_owned()),
-        ..Default::default()
-    };
-    let server = TestServer::start_with(options).await?;
+    let capture = RelayCapture::new()?;
+    let server = TestServer::start_with(capture.options()).await?;
     let party = Party::start_with("endpoint_sees_no_plaintext", server, &["alice", "bob"]).await?;
     let outcome = async {
         let (alice, bob) = (party.person("alice"), party.person("bob"));
@@ -104,28 +99,10 @@ async fn endpoint_sees_no_plaintext_and_rogue_garbage_changes_nothing() -> Resul
         bob.wait_for_text("after the garbage").await?;
         bob.wait_for_person("Alice").await?;
 
-        let relayed = std::fs::read_to_string(capture.path()).context("reading the capture")?;
-        let payloads: Vec<&str> = relayed.lines().filter(|l| !l.trim().is_empty()).collect();
-        ensure!(
-            payloads.len() >= 4,
-            "the endpoint relayed only {} payloads",
-            payloads.len()
-        );
-        for payload in payloads {
-            let decoded = URL_SAFE_NO_PAD.decode(payload.trim()).unwrap_or_default();
-            for needle in ["v=0", "a=fingerprint", "candidate:"] {
-                let in_text = payload.contains(needle);
-                let in_bytes = decoded
-                    .windows(needle.len())
-                    .any(|w| w == needle.as_bytes());
-                // The rogue's own unsealed bait is the only plaintext allowed through.
-                let rogue_bait = String::from_utf8_lossy(&decoded).contains("not sealed at all");
-                ensure!(
-                    rogue_bait || !(in_text || in_bytes),
-                    "the endpoint saw {needle:?} in {payload}"
-                );
-            }
-        }
+        // The rogue's own unsealed bait is the only plaintext allowed through.
+        let rogue_bait =
+            |decoded: &[u8]| String::from_utf8_lossy(decoded).contains("not sealed at all");
+        capture.check_sealed(&["v=0", "a=fingerprint", "candidate:"], rogue_bait)?;
         Ok(())
     }
     .await;

@@ -19,3 +19,32 @@ pub fn write_report(out: &Path, report: &serde_json::Value) -> Result<()> {
     std::fs::write(out, serde_json::to_string_pretty(report)? + "\n")
         .with_context(|| format!("writing {}", out.display()))
 }
+
+/// Prints `rows` (label, report key, target) of `report` as a table, labels `label_width` wide:
+/// each value with one decimal (all of them, for an array), or "never" where there is none.
+pub fn print_table(
+    report: &serde_json::Value,
+    label_width: usize,
+    target_header: &str,
+    rows: &[(&str, &str, &str)],
+) {
+    println!(
+        "\n{:<label_width$} {:>10}  {target_header}",
+        "metric", "measured"
+    );
+    for (label, key, target) in rows {
+        let value = match &report[key] {
+            serde_json::Value::Array(values) => values
+                .iter()
+                .filter_map(|v| v.as_f64())
+                .map(|v| format!("{v:.1}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            value => value
+                .as_f64()
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_else(|| "never".into()),
+        };
+        println!("{label:<label_width$} {value:>10}  {target}");
+    }
+}

@@ -157,17 +157,21 @@ impl Browser {
             .await?)
     }
 
-    /// Clicks the button with this visible name, waiting for it to appear.
-    pub async fn click_button(&self, name: &str) -> Result<()> {
+    /// Waits for an enabled button with this accessible name.
+    pub async fn wait_for_button(&self, name: &str) -> Result<fantoccini::elements::Element> {
         // The accessible name is the button's text, or its aria-label for icon buttons.
         let xpath = format!(
             "//button[(normalize-space()='{name}' or @aria-label='{name}') and not(@disabled)]"
         );
-        let button = self
-            .wait_for_xpath(&xpath, UI_TIMEOUT)
+        self.wait_for_xpath(&xpath, UI_TIMEOUT)
             .await
-            .with_context(|| format!("{} sees no button {name:?}", self.name))?;
-        button
+            .with_context(|| format!("{} sees no button {name:?}", self.name))
+    }
+
+    /// Clicks the button with this visible name, waiting for it to appear.
+    pub async fn click_button(&self, name: &str) -> Result<()> {
+        self.wait_for_button(name)
+            .await?
             .click()
             .await
             .with_context(|| format!("{} clicking {name:?}", self.name))
@@ -233,21 +237,34 @@ impl Browser {
         let xpath = format!(
             "//li[contains(@class,'person')]/span[@class='name' and normalize-space()='{name}']"
         );
+        anyhow::ensure!(
+            self.wait_for_no_xpath(&xpath, timeout).await?,
+            "{} still sees {name}",
+            self.name
+        );
+        Ok(())
+    }
+
+    /// Waits up to `timeout` until nothing matches `xpath`, checking every 100 ms; false if
+    /// something still does then.
+    pub async fn wait_for_no_xpath(
+        &self,
+        xpath: &str,
+        timeout: std::time::Duration,
+    ) -> Result<bool> {
         let deadline = tokio::time::Instant::now() + timeout;
         while !self
             .client
-            .find_all(Locator::XPath(&xpath))
+            .find_all(Locator::XPath(xpath))
             .await?
             .is_empty()
         {
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "{} still sees {name}",
-                self.name
-            );
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The value of a form field, waiting for it to appear.

@@ -180,18 +180,7 @@ pub async fn call_party(
 /// Presses "Join call" and waits until the call bar offers "Leave call".
 pub async fn join_call(browser: &Browser) -> Result<()> {
     browser.click_button("Join call").await?;
-    wait_for_button(browser, "Leave call").await
-}
-
-/// Waits for an enabled button with this accessible name.
-pub async fn wait_for_button(browser: &Browser, name: &str) -> Result<()> {
-    let xpath = format!(
-        "//button[(normalize-space()='{name}' or @aria-label='{name}') and not(@disabled)]"
-    );
-    browser
-        .wait_for_xpath(&xpath, UI_TIMEOUT)
-        .await
-        .with_context(|| format!("{} sees no button {name:?}", browser.name))?;
+    browser.wait_for_button("Leave call").await?;
     Ok(())
 }
 
@@ -211,22 +200,14 @@ pub async fn wait_for_tile(browser: &Browser, label: &str) -> Result<()> {
 
 /// Waits until `browser` shows no tile `label`.
 pub async fn wait_until_no_tile(browser: &Browser, label: &str, timeout: Duration) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let tiles = browser
-            .client
-            .find_all(fantoccini::Locator::XPath(&tile_xpath(label)))
-            .await?;
-        if tiles.is_empty() {
-            return Ok(());
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{} still shows the tile of {label}",
-            browser.name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    ensure!(
+        browser
+            .wait_for_no_xpath(&tile_xpath(label), timeout)
+            .await?,
+        "{} still shows the tile of {label}",
+        browser.name
+    );
+    Ok(())
 }
 
 /// Waits until the tile `label` at `browser` has `attribute` = `value`.
@@ -505,16 +486,29 @@ pub async fn film_volumes(
     Ok(samples)
 }
 
+/// The checkbox (or switch) with this accessible name, waiting for it to appear.
+async fn find_switch(browser: &Browser, label: &str) -> Result<fantoccini::elements::Element> {
+    let xpath = format!("//input[@type='checkbox' and @aria-label='{label}']");
+    browser
+        .wait_for_xpath(&xpath, UI_TIMEOUT)
+        .await
+        .with_context(|| format!("{} sees no switch {label:?}", browser.name))
+}
+
+async fn is_checked(switch: &fantoccini::elements::Element) -> Result<bool> {
+    Ok(switch.prop("checked").await?.as_deref() == Some("true"))
+}
+
+/// Whether the checkbox (or switch) with this accessible name is on.
+pub async fn switch_is_on(browser: &Browser, label: &str) -> Result<bool> {
+    is_checked(&find_switch(browser, label).await?).await
+}
+
 /// Sets the checkbox (or switch) with this accessible name to `on`, by clicking it as a person
 /// would when it is not already so.
 pub async fn set_switch(browser: &Browser, label: &str, on: bool) -> Result<()> {
-    let xpath = format!("//input[@type='checkbox' and @aria-label='{label}']");
-    let switch = browser
-        .wait_for_xpath(&xpath, UI_TIMEOUT)
-        .await
-        .with_context(|| format!("{} sees no switch {label:?}", browser.name))?;
-    let checked = switch.prop("checked").await?.as_deref() == Some("true");
-    if checked != on {
+    let switch = find_switch(browser, label).await?;
+    if is_checked(&switch).await? != on {
         switch
             .click()
             .await

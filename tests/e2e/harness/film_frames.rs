@@ -118,6 +118,21 @@ pub fn spreads_of(
         .collect()
 }
 
+/// Each viewer's mean signed offset (ms) from the first, over the instants all were playing.
+pub fn mean_offsets_from_first(records: &[Vec<Frame>], from: f64, to: f64) -> Vec<f64> {
+    let mut sums = vec![0.0; records.len()];
+    let mut count = 0.0;
+    for positions in grid(records, from, to, position_at).filter_map(|(_, p)| p) {
+        for (sum, position) in sums.iter_mut().zip(&positions) {
+            *sum += (position - positions[0]) * 1000.0;
+        }
+        count += 1.0;
+    }
+    sums.into_iter()
+        .map(|s| if count > 0.0 { s / count } else { 0.0 })
+        .collect()
+}
+
 /// A viewer's timeline at `t`: the least-squares line through its frames within ±250 ms.
 pub fn timeline_at(frames: &[Frame], t: f64) -> Option<f64> {
     position_at(frames, t)?; // only where it was moving steadily

@@ -6,6 +6,7 @@ pub mod bench_output;
 mod browser;
 #[allow(dead_code)] // parts are read by the call benchmark only
 pub mod call;
+pub mod capture;
 #[allow(dead_code)] // read by the benchmarks, not the tests
 pub mod film_frames;
 pub mod homes;
