@@ -9,6 +9,7 @@
 mod bandwidth;
 mod ducking;
 mod media_problem;
+mod pending;
 mod tiles;
 mod voice;
 
@@ -18,6 +19,7 @@ pub use bandwidth::{
 };
 pub use ducking::{db_to_gain, Ducker, ATTACK_MS, DUCK_DB, RELEASE_MS};
 pub use media_problem::MediaProblem;
+pub use pending::{CallReport, PendingReports, MAX_TRACKS_PER_LINK};
 pub use tiles::{
     max_video_tiles, plan_tiles, tile_height_px, SpeakerHistory, TileInput, TileSlot, MAX_TILE_PX,
     MIN_TILE_PX, TILE_GAP_PX,

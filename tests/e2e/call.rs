@@ -8,8 +8,9 @@
 
 use crate::harness::actions::{gather, load_clip, say};
 use crate::harness::call::{
-    call_party, energy_growth, film_volumes, join_call, place_with_mic, rtc_totals, set_switch,
-    switch_is_on, wait_for_moving_tile, wait_for_tile_state, wait_until_no_tile, Mic,
+    call_party, energy_growth, fetched_call_code, film_volumes, join_call, place_with_mic,
+    rtc_totals, set_switch, switch_is_on, wait_for_moving_tile, wait_for_tile_state,
+    wait_until_no_tile, Mic,
 };
 use crate::harness::capture::RelayCapture;
 use crate::harness::media::wait_for_sync;
@@ -284,16 +285,29 @@ async fn a_late_joiner_sees_and_hears_everyone_in_the_call() -> Result<()> {
             party.person("bob"),
             party.person("carol"),
         );
+        // The call's code is its own download, fetched only once someone needs it.
+        for viewer in [alice, bob] {
+            ensure!(
+                !fetched_call_code(viewer).await?,
+                "{} fetched the call's code before anyone joined the call",
+                viewer.name
+            );
+        }
         join_call(alice).await?;
         join_call(bob).await?;
         wait_for_moving_tile(bob, "Alice", UI_TIMEOUT).await?;
         wait_for_moving_tile(alice, "Bob", UI_TIMEOUT).await?;
 
-        // Carol only opens the link and joins the party: she is not in the call herself.
+        // Carol only opens the link and joins the party: she is not in the call herself, so
+        // the others' presence is what fetches the call's code for her.
         carol.join_as(&link, "Carol").await?;
         for other in ["Alice", "Bob"] {
             sees_and_hears(carol, other).await?;
         }
+        ensure!(
+            fetched_call_code(carol).await?,
+            "Carol sees the call without its code"
+        );
         wait_for_sync(&[alice, bob, carol], true, TOLERANCE_MS, None, SETTLE).await?;
         Ok(())
     }

@@ -1,23 +1,27 @@
 //! Release builds of the two things we ship: the browser app (`dist/`) and the endpoint binary.
 
 use crate::command::run;
+use crate::lazy_chunks::split_into_dist;
 use crate::tools::BuildTools;
 use crate::workspace_root;
 use anyhow::Result;
 use std::path::PathBuf;
 
-/// `trunk build --release` into `dist/`; Trunk.toml keeps Trunk offline and on our tools.
+/// `trunk build --release` into `dist/`, then the wasm split into what the first load needs
+/// and what is fetched later (`lazy_chunks`); Trunk.toml keeps Trunk offline and on our tools.
 pub fn build_dist(tools: &BuildTools) -> Result<PathBuf> {
     let root = workspace_root();
+    let dist = root.join("dist");
     println!("xtask: building the app (trunk build --release)");
     run(
         tools
             .command("trunk")
-            .args(["build", "--release"])
+            .args(["build", "--release", "--features", "lazy-chunks"])
             .current_dir(&root),
         "trunk build",
     )?;
-    Ok(root.join("dist"))
+    split_into_dist(tools, &dist)?;
+    Ok(dist)
 }
 
 /// The release app with its verbose console diagnostics kept (the `verbose-log` feature), in
@@ -29,11 +33,18 @@ pub fn build_verbose_dist(tools: &BuildTools) -> Result<PathBuf> {
     run(
         tools
             .command("trunk")
-            .args(["build", "--release", "--features", "verbose-log", "--dist"])
+            .args([
+                "build",
+                "--release",
+                "--features",
+                "verbose-log,lazy-chunks",
+                "--dist",
+            ])
             .arg(&dist)
             .current_dir(&root),
         "trunk build --features verbose-log",
     )?;
+    split_into_dist(tools, &dist)?;
     Ok(dist)
 }
 

@@ -5,6 +5,7 @@ mod app_build;
 mod bench;
 mod browser_world;
 mod command;
+mod lazy_chunks;
 mod network_namespace;
 mod size;
 mod test_suites;

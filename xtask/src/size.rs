@@ -1,15 +1,17 @@
-//! `cargo xtask size`: what a first visit downloads, gzip -9, against the product's budget, and
-//! where the wasm's bytes go.
+//! `cargo xtask size`: what a first visit downloads, gzip -9, against the product's budget, what
+//! is fetched later only when needed (the split-off chunks, see `lazy_chunks`), and where the
+//! wasm's bytes go.
 //!
 //! The breakdown needs symbol names, which the shipped build strips. When twiggy is installed we
 //! build the same wasm with names kept (the `wasm-names` profile: release plus names, in its own
 //! target directory, so the first run costs one more build and later runs only relink), run
-//! wasm-bindgen and wasm-opt on it as Trunk does with index.html's settings, names kept, and ask
+//! wasm-bindgen and wasm-opt on it as the shipped build does (unsplit), names kept, and ask
 //! twiggy which items are largest. Those sizes are of the uncompressed wasm; gzip shrinks every
 //! item by roughly the same factor, so the ranking holds.
 
 use crate::app_build::{build_dist, cargo};
 use crate::command::{probe, run};
+use crate::lazy_chunks::{is_on_demand, without_custom_section, WASM_OPT_ARGS};
 use crate::tools::{ensure_build_tools, BuildTools};
 use crate::workspace_root;
 use anyhow::{bail, Context, Result};
@@ -34,14 +36,23 @@ pub fn report() -> Result<()> {
     collect_files(&dist, &dist, &mut files)?;
     files.sort();
     let mut rows = Vec::new();
+    let mut later = Vec::new();
     for name in &files {
         let bytes =
             std::fs::read(dist.join(name)).with_context(|| format!("reading dist/{name}"))?;
-        rows.push((name.clone(), bytes.len() as u64, gzip_size(&bytes)?));
+        let row = (name.clone(), bytes.len() as u64, gzip_size(&bytes)?);
+        if is_on_demand(name) {
+            later.push(row);
+        } else {
+            rows.push(row);
+        }
     }
     let total: u64 = rows.iter().map(|(_, _, gz)| gz).sum();
 
-    println!("\n{:<44} {:>10} {:>10}", "file (dist/)", "bytes", "gzip -9");
+    println!(
+        "\n{:<44} {:>10} {:>10}",
+        "first load (dist/)", "bytes", "gzip -9"
+    );
     for (name, raw, gz) in &rows {
         println!("{name:<44} {raw:>10} {gz:>10}");
     }
@@ -49,6 +60,13 @@ pub fn report() -> Result<()> {
         "{:<44} {:>10} {:>10}  (budget {BUDGET_GZ_BYTES})",
         "total", "", total
     );
+    println!(
+        "\n{:<44} {:>10} {:>10}",
+        "fetched when needed", "bytes", "gzip -9"
+    );
+    for (name, raw, gz) in &later {
+        println!("{name:<44} {raw:>10} {gz:>10}");
+    }
 
     let contributors = match wasm_contributors(&tools) {
         Ok(Some(contributors)) => {
@@ -70,7 +88,8 @@ pub fn report() -> Result<()> {
     let json = serde_json::json!({
         "total_gz_bytes": total,
         "budget_gz_bytes": BUDGET_GZ_BYTES,
-        "files": rows.iter().map(|(name, raw, gz)| serde_json::json!({"name": name, "bytes": raw, "gz_bytes": gz})).collect::<Vec<_>>(),
+        "files": file_rows(&rows),
+        "on_demand_files": file_rows(&later),
         "wasm_contributors": contributors,
     });
     let out = workspace_root().join("target/bench/size.json");
@@ -83,7 +102,13 @@ pub fn report() -> Result<()> {
     Ok(())
 }
 
-/// Every file a browser may fetch on first visit: all of dist/ except Trunk's staging area.
+fn file_rows(rows: &[(String, u64, u64)]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|(name, raw, gz)| serde_json::json!({"name": name, "bytes": raw, "gz_bytes": gz}))
+        .collect()
+}
+
+/// Every file a browser may fetch: all of dist/ except Trunk's staging area.
 fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let path = entry?.path();
@@ -193,12 +218,10 @@ fn wasm_contributors(tools: &BuildTools) -> Result<Option<Contributors>> {
     )?;
     let bound = work.join("insieme_names_bg.wasm");
     let named = work.join("insieme_named.wasm");
-    let (level, params) = wasm_opt_settings(&root.join("index.html"))?;
     run(
         tools
             .command("wasm-opt")
-            .arg(format!("-O{level}"))
-            .args(params.split_whitespace())
+            .args(WASM_OPT_ARGS)
             // Names kept (-g) but not DWARF, which a release build has none of anyway.
             .args(["-g", "--strip-dwarf", "--strip-producers", "-o"])
             .arg(&named)
@@ -213,64 +236,6 @@ fn wasm_contributors(tools: &BuildTools) -> Result<Option<Contributors>> {
     )
     .context("twiggy top failed")?;
     Ok(Some(summarize(&csv, &crate_names(&root)?)))
-}
-
-/// `wasm` without the custom section called `name` (a wasm module is a header and a list of
-/// sections: an id byte, a LEB128 length, the contents; custom sections, id 0, start with
-/// their name).
-fn without_custom_section(wasm: &[u8], name: &str) -> Result<Vec<u8>> {
-    fn leb128(bytes: &[u8], at: &mut usize) -> Result<usize> {
-        let (mut value, mut shift) = (0usize, 0);
-        loop {
-            let byte = *bytes.get(*at).context("truncated wasm")?;
-            *at += 1;
-            value |= usize::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-            shift += 7;
-            if shift > 28 {
-                bail!("malformed wasm section length");
-            }
-        }
-    }
-    if wasm.get(..4) != Some(b"\0asm") {
-        bail!("not a wasm module");
-    }
-    let mut out = wasm[..8].to_vec();
-    let mut at = 8;
-    while at < wasm.len() {
-        let start = at;
-        let id = wasm[at];
-        at += 1;
-        let length = leb128(wasm, &mut at)?;
-        let end = at
-            .checked_add(length)
-            .filter(|&e| e <= wasm.len())
-            .context("truncated wasm")?;
-        let is_it = id == 0 && {
-            let mut name_at = at;
-            let name_length = leb128(wasm, &mut name_at)?;
-            wasm.get(name_at..name_at + name_length) == Some(name.as_bytes())
-        };
-        if !is_it {
-            out.extend_from_slice(&wasm[start..end]);
-        }
-        at = end;
-    }
-    Ok(out)
-}
-
-/// The optimisation level and extra parameters index.html gives Trunk for wasm-opt.
-fn wasm_opt_settings(index_html: &Path) -> Result<(String, String)> {
-    let html = std::fs::read_to_string(index_html).context("reading index.html")?;
-    let attribute = |name: &str| {
-        let start = html.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = html[start..].find('"')?;
-        Some(html[start..start + end].to_owned())
-    };
-    let level = attribute("data-wasm-opt").context("index.html sets no data-wasm-opt level")?;
-    Ok((level, attribute("data-wasm-opt-params").unwrap_or_default()))
 }
 
 /// Crate names (as they appear in symbols) of every package in Cargo.lock, and the sysroot's.

@@ -1,42 +1,24 @@
-//! The video call in the browser: our camera and microphone on the mesh's existing peer
-//! connections, the others' tracks into tiles, voice levels, and smart volume for the film.
+//! The video call as the rest of the app sees it: a small handle that is part of the first
+//! download, in front of the call's machinery (`live`), which is a separate download.
 //!
-//! Every decision (who speaks, how far the film ducks, which tiles show video, what a sender
-//! may spend, what a device failure means) is [`crate::call`]'s; this folder measures, feeds
-//! those machines and carries out their answers. This file holds the call's state and what the
-//! party reports to it; beside it: our devices (`devices`), who gets what (`roster`), voices
-//! and smart volume (`voices`), and the browser calls (`local_media`, `senders`, `levels`).
-//!
-//! - Whoever is in the call sends to every open link, members outside the call included, so
-//!   someone who opens the link later sees and hears the call as soon as their link opens.
-//! - Tracks ride the one `RTCPeerConnection` per friend; adding or removing one makes the mesh
-//!   renegotiate (perfect negotiation), never a second connection.
-//! - Who is in the call, muted or without camera travels as [`CallPresence`] on the state
-//!   channel, so tiles need not guess it from the media.
+//! Most parties never start a call, so its code (capture, senders, voice levels, tiles: about
+//! a fifth of the app) is fetched the first time someone needs it: when we press "Join call",
+//! or when a friend's presence says they joined or their media arrives. Until then the handle
+//! keeps the party's reports in [`PendingReports`] and replays them once the call runs; the
+//! interface reads the same signals throughout. `xtask` splits the download at [`live::start`]
+//! (the `lazy-chunks` feature); without that feature the call is built in, and loading it is
+//! immediate.
 
-mod devices;
-mod levels;
-mod local_media;
-mod roster;
-mod senders;
-mod tile_elements;
-mod voices;
+mod live;
 
-use super::event_listener::Listener;
-use super::mesh::Mesh;
-use crate::call::{Ducker, MediaProblem, SpeakerHistory, VoiceActivity, SILENCE_DBFS};
+use crate::call::{CallReport, MediaProblem, PendingReports};
 use crate::room::wire::CallPresence;
 use crate::signaling::payload::SessionId;
-use gloo_timers::callback::Interval;
+use crate::web::mesh::Mesh;
 use leptos::prelude::*;
-use levels::{Meter, Meters};
-use local_media::LocalMedia;
-use senders::{kind_of, Kind, LinkSenders};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
-use web_sys::{MediaStream, MediaStreamTrack, RtcTrackEvent};
+use web_sys::{Element, RtcTrackEvent};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CallPhase {
@@ -93,6 +75,7 @@ pub struct CallView {
     pub film_gain: ReadSignal<f64>,
 }
 
+/// The other half of [`CallView`]: only the call writes.
 #[derive(Clone, Copy)]
 struct Writers {
     me: WriteSignal<MyCall>,
@@ -105,64 +88,73 @@ struct Writers {
     film_gain: WriteSignal<f64>,
 }
 
-/// Someone else, as far as the call is concerned.
-struct Remote {
-    presence: CallPresence,
-    /// What their tile plays: the tracks they send us.
-    stream: Option<MediaStream>,
-    meter: Option<Meter>,
-    /// The latest reading of `meter`, in dBFS.
-    level_dbfs: f64,
-    voice: VoiceActivity,
-    joined_order: u64,
+/// What the party and the interface ask of the running call.
+trait CallEngine {
+    fn set_mesh(&self, mesh: Mesh);
+    fn link_open(&self, session: SessionId);
+    fn link_gone(&self, session: SessionId);
+    fn on_presence(&self, from: SessionId, presence: CallPresence);
+    fn on_remote_track(&self, session: SessionId, event: RtcTrackEvent);
+    fn join(&self, camera: bool, film_playing: bool);
+    fn retry(&self);
+    fn leave(&self);
+    fn set_muted(&self, muted: bool);
+    fn set_camera(&self, on: bool);
+    fn set_push_to_talk(&self, on: bool);
+    fn hold_to_talk(&self, held: bool);
+    fn set_smart_volume(&self, on: bool);
+    fn wake_audio(&self);
+    fn draw_tiles(&self, container: &Element, my_name: &str, name_of: &dyn Fn(SessionId) -> String);
 }
 
-impl Remote {
-    fn new() -> Self {
-        Remote {
-            presence: CallPresence::default(),
-            stream: None,
-            meter: None,
-            level_dbfs: SILENCE_DBFS,
-            voice: VoiceActivity::new(),
-            joined_order: 0,
-        }
+/// Everything the call is built from.
+struct CallSeed {
+    me: SessionId,
+    mesh: Option<Mesh>,
+    view: CallView,
+    set: Writers,
+}
+
+/// The call's code could not be fetched (offline, or the server lost the file).
+#[derive(Debug)]
+struct ChunkUnavailable;
+
+impl From<leptos::wasm_split::SplitLoaderError> for ChunkUnavailable {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        ChunkUnavailable
     }
 }
 
-struct Inner {
-    me: SessionId,
-    mesh: Option<Mesh>,
-    local: Option<LocalMedia>,
-    my: MyCall,
-    /// Held down while push-to-talk is on.
-    talk_key_held: bool,
-    /// What the person last asked for (microphone, camera), for "Try again".
-    wanted: (bool, bool),
-    senders: HashMap<SessionId, LinkSenders>,
-    /// By session, so every walk over them (rings, tiles) comes out in one stable order.
-    remotes: BTreeMap<SessionId, Remote>,
-    next_order: u64,
-    meters: Option<Meters>,
-    my_meter: Option<Meter>,
-    my_level_dbfs: f64,
-    my_voice: VoiceActivity,
-    history: SpeakerHistory,
-    ducker: Ducker,
-    ticker: Option<Interval>,
-    /// "ended" listeners on our own tracks (a device unplugged).
-    track_listeners: Vec<Listener>,
-    /// What the others were last told, so a change is told once.
-    told: CallPresence,
-    tile_elements: tile_elements::TileElements,
+/// Builds the running call, fetching its code first where the download is split.
+async fn load(seed: CallSeed) -> Result<Rc<dyn CallEngine>, ChunkUnavailable> {
+    #[cfg(feature = "lazy-chunks")]
+    let engine = live::start(seed).await;
+    #[cfg(not(feature = "lazy-chunks"))]
+    let engine = live::start(seed);
+    engine
+}
+
+/// A user's request made while the call's code was on its way.
+enum Deferred {
+    Join { camera: bool, film_playing: bool },
+}
+
+enum Stage {
+    /// Nobody needed the call yet.
+    Waiting(PendingReports<RtcTrackEvent>),
+    /// Its code is being fetched.
+    Loading(PendingReports<RtcTrackEvent>, Vec<Deferred>),
+    Live(Rc<dyn CallEngine>),
 }
 
 /// A handle to the call; cheap to clone, lives as long as the party.
 #[derive(Clone)]
 pub struct Call {
-    inner: Rc<RefCell<Inner>>,
+    me: SessionId,
     pub view: CallView,
     set: Writers,
+    mesh: Rc<RefCell<Option<Mesh>>>,
+    stage: Rc<RefCell<Stage>>,
 }
 
 impl Call {
@@ -180,27 +172,7 @@ impl Call {
         let (headphones_hint, set_headphones_hint) = signal(false);
         let (film_gain, set_film_gain) = signal(1.0);
         Call {
-            inner: Rc::new(RefCell::new(Inner {
-                me,
-                mesh: None,
-                local: None,
-                my: initial,
-                talk_key_held: false,
-                wanted: (true, true),
-                senders: HashMap::new(),
-                remotes: BTreeMap::new(),
-                next_order: 0,
-                meters: None,
-                my_meter: None,
-                my_level_dbfs: SILENCE_DBFS,
-                my_voice: VoiceActivity::new(),
-                history: SpeakerHistory::default(),
-                ducker: Ducker::new(),
-                ticker: None,
-                track_listeners: Vec::new(),
-                told: CallPresence::default(),
-                tile_elements: Default::default(),
-            })),
+            me,
             view: CallView {
                 me: me_signal,
                 tiles,
@@ -221,111 +193,210 @@ impl Call {
                 headphones_hint: set_headphones_hint,
                 film_gain: set_film_gain,
             },
+            mesh: Rc::default(),
+            stage: Rc::new(RefCell::new(Stage::Waiting(PendingReports::default()))),
+        }
+    }
+
+    /// The running call, if its code has arrived.
+    fn live(&self) -> Option<Rc<dyn CallEngine>> {
+        match &*self.stage.borrow() {
+            Stage::Live(engine) => Some(engine.clone()),
+            _ => None,
         }
     }
 
     /// The mesh the call rides on, once the party joined it.
     pub fn attach_mesh(&self, mesh: &Mesh) {
         let call = self.clone();
-        mesh.on_remote_track(move |session, event| call.on_remote_track(session, event));
-        self.inner.borrow_mut().mesh = Some(mesh.clone());
+        mesh.on_remote_track(move |session, event| call.report(CallReport::Track(session, event)));
+        *self.mesh.borrow_mut() = Some(mesh.clone());
+        if let Some(engine) = self.live() {
+            engine.set_mesh(mesh.clone());
+        }
+    }
+
+    /// A link opened: it gets our tracks if we are in the call, and our presence.
+    pub fn link_open(&self, session: SessionId) {
+        self.report(CallReport::LinkOpen(session));
+    }
+
+    pub fn link_gone(&self, session: SessionId) {
+        self.report(CallReport::LinkGone(session));
+    }
+
+    /// A friend's presence message.
+    pub fn on_presence(&self, from: SessionId, presence: CallPresence) {
+        self.report(CallReport::Presence(from, presence));
+    }
+
+    fn report(&self, report: CallReport<RtcTrackEvent>) {
+        if let Some(engine) = self.live() {
+            deliver(&*engine, report);
+            return;
+        }
+        let needed = match &mut *self.stage.borrow_mut() {
+            Stage::Waiting(pending) | Stage::Loading(pending, _) => pending.record(report),
+            Stage::Live(_) => false,
+        };
+        if needed {
+            self.start_loading(None);
+        }
+    }
+
+    /// Joins with the microphone, and the camera unless `camera` is false. `film_playing`
+    /// decides whether the headphones hint is worth showing.
+    pub fn join(&self, camera: bool, film_playing: bool) {
+        match self.live() {
+            Some(engine) => engine.join(camera, film_playing),
+            None => self.start_loading(Some(Deferred::Join {
+                camera,
+                film_playing,
+            })),
+        }
+    }
+
+    /// Fetches the call's code (once), then runs `then`.
+    fn start_loading(&self, then: Option<Deferred>) {
+        let pending = {
+            let mut stage = self.stage.borrow_mut();
+            match &mut *stage {
+                Stage::Live(_) => return,
+                Stage::Loading(_, deferred) => {
+                    deferred.extend(then);
+                    return;
+                }
+                Stage::Waiting(pending) => std::mem::take(pending),
+            }
+        };
+        if matches!(then, Some(Deferred::Join { .. })) {
+            // The button shows at once that the press was heard.
+            self.set.me.update(|me| me.phase = CallPhase::Joining);
+        }
+        *self.stage.borrow_mut() = Stage::Loading(pending, then.into_iter().collect());
+        let call = self.clone();
+        leptos::task::spawn_local(async move {
+            let seed = CallSeed {
+                me: call.me,
+                mesh: call.mesh.borrow().clone(),
+                view: call.view,
+                set: call.set,
+            };
+            let loaded = load(seed).await;
+            call.finish_loading(loaded);
+        });
+    }
+
+    fn finish_loading(&self, loaded: Result<Rc<dyn CallEngine>, ChunkUnavailable>) {
+        let waiting = std::mem::replace(
+            &mut *self.stage.borrow_mut(),
+            Stage::Waiting(PendingReports::default()),
+        );
+        let Stage::Loading(mut pending, deferred) = waiting else {
+            *self.stage.borrow_mut() = waiting;
+            return;
+        };
+        match loaded {
+            Ok(engine) => {
+                *self.stage.borrow_mut() = Stage::Live(engine.clone());
+                for report in pending.take() {
+                    deliver(&*engine, report);
+                }
+                for request in deferred {
+                    match request {
+                        Deferred::Join {
+                            camera,
+                            film_playing,
+                        } => engine.join(camera, film_playing),
+                    }
+                }
+            }
+            Err(ChunkUnavailable) => {
+                *self.stage.borrow_mut() = Stage::Waiting(pending);
+                if !deferred.is_empty() {
+                    self.set.me.update(|me| me.phase = CallPhase::Out);
+                    self.set.notice.set(Some(
+                        "The call could not be loaded. Check your connection and try again.".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    pub fn retry(&self) {
+        if let Some(engine) = self.live() {
+            engine.retry();
+        }
+    }
+
+    pub fn leave(&self) {
+        if let Some(engine) = self.live() {
+            engine.leave();
+        }
+    }
+
+    pub fn set_muted(&self, muted: bool) {
+        if let Some(engine) = self.live() {
+            engine.set_muted(muted);
+        }
+    }
+
+    pub fn set_camera(&self, on: bool) {
+        if let Some(engine) = self.live() {
+            engine.set_camera(on);
+        }
+    }
+
+    pub fn set_push_to_talk(&self, on: bool) {
+        match self.live() {
+            Some(engine) => engine.set_push_to_talk(on),
+            None => self.set.me.update(|me| me.push_to_talk = on),
+        }
+    }
+
+    /// Push-to-talk's key, held or released.
+    pub fn hold_to_talk(&self, held: bool) {
+        if let Some(engine) = self.live() {
+            engine.hold_to_talk(held);
+        }
+    }
+
+    pub fn set_smart_volume(&self, on: bool) {
+        match self.live() {
+            Some(engine) => engine.set_smart_volume(on),
+            None => self.set.me.update(|me| me.smart_volume = on),
+        }
+    }
+
+    /// A user gesture: the moment a suspended audio context may resume.
+    pub fn wake_audio(&self) {
+        if let Some(engine) = self.live() {
+            engine.wake_audio();
+        }
     }
 
     pub fn dismiss_hint(&self) {
         self.set.headphones_hint.set(false);
     }
 
-    /// A link opened: it gets our tracks if we are in the call, and our presence.
-    pub fn link_open(&self, session: SessionId) {
-        self.inner
-            .borrow_mut()
-            .remotes
-            .entry(session)
-            .or_insert_with(Remote::new);
-        if self.inner.borrow().my.phase == CallPhase::In {
-            self.send_local_tracks();
+    /// Draws the tiles into `container` (nothing to draw before the call runs).
+    pub fn draw_tiles(
+        &self,
+        container: &Element,
+        my_name: &str,
+        name_of: impl Fn(SessionId) -> String,
+    ) {
+        if let Some(engine) = self.live() {
+            engine.draw_tiles(container, my_name, &name_of);
         }
-        let presence = self.presence();
-        self.send_presence(Some(session), presence);
     }
+}
 
-    pub fn link_gone(&self, session: SessionId) {
-        {
-            let mut inner = self.inner.borrow_mut();
-            inner.senders.remove(&session);
-            inner.remotes.remove(&session);
-            inner.history.forget(session);
-        }
-        self.replan_tiles();
-        self.apply_encodings();
-        self.publish_loudness();
-    }
-
-    /// A friend's presence message.
-    pub fn on_presence(&self, from: SessionId, presence: CallPresence) {
-        {
-            let mut inner = self.inner.borrow_mut();
-            let inner = &mut *inner;
-            let remote = inner.remotes.entry(from).or_insert_with(Remote::new);
-            if presence.joined && !remote.presence.joined {
-                remote.joined_order = inner.next_order;
-                inner.next_order += 1;
-            }
-            remote.presence = presence;
-        }
-        self.replan_tiles();
-        self.apply_encodings();
-        self.ensure_ticking();
-        self.publish_presence();
-    }
-
-    pub(super) fn on_remote_track(&self, session: SessionId, event: RtcTrackEvent) {
-        let track = event.track();
-        let Some(kind) = kind_of(&track) else { return };
-        let meters = self.meters();
-        {
-            let mut inner = self.inner.borrow_mut();
-            let Some(remote) = inner.remotes.get_mut(&session) else {
-                return;
-            };
-            // A fresh stream per change: an element given a new object surely shows it.
-            let tracks = js_sys::Array::new();
-            if let Some(old) = &remote.stream {
-                for kept in old.get_tracks().iter() {
-                    let kept: MediaStreamTrack = kept.unchecked_into();
-                    if kind_of(&kept) != Some(kind) {
-                        tracks.push(&kept);
-                    }
-                }
-            }
-            tracks.push(&track);
-            let Ok(stream) = MediaStream::new_with_tracks(&tracks) else {
-                return;
-            };
-            if kind == Kind::Audio {
-                remote.meter = meters.and_then(|m| m.meter(&stream).ok());
-            }
-            remote.stream = Some(stream);
-        }
-        self.bump_streams();
-        self.ensure_ticking();
-    }
-
-    pub(super) fn local(&self) -> Option<LocalMedia> {
-        self.inner.borrow().local.clone()
-    }
-
-    pub(super) fn update_my(&self, change: impl FnOnce(&mut MyCall)) {
-        let my = {
-            let mut inner = self.inner.borrow_mut();
-            change(&mut inner.my);
-            inner.my
-        };
-        self.set.me.set(my);
-        self.publish_presence();
-    }
-
-    pub(super) fn bump_streams(&self) {
-        self.set.streams_changed.update(|n| *n = n.wrapping_add(1));
+fn deliver(engine: &dyn CallEngine, report: CallReport<RtcTrackEvent>) {
+    match report {
+        CallReport::LinkOpen(session) => engine.link_open(session),
+        CallReport::LinkGone(session) => engine.link_gone(session),
+        CallReport::Presence(from, presence) => engine.on_presence(from, presence),
+        CallReport::Track(session, event) => engine.on_remote_track(session, event),
     }
 }

@@ -184,6 +184,22 @@ pub async fn join_call(browser: &Browser) -> Result<()> {
     Ok(())
 }
 
+/// Whether the page has fetched the call's own part of the download (the wasm xtask splits off,
+/// `split_call-*.wasm`), as the browser's resource timing lists it.
+pub async fn fetched_call_code(browser: &Browser) -> Result<bool> {
+    let fetched = browser
+        .client
+        .execute(
+            "return performance.getEntriesByType('resource').some(e => /\\/split_call-[0-9a-f]+\\.wasm$/.test(e.name));",
+            vec![],
+        )
+        .await
+        .context("reading resource timing")?;
+    fetched
+        .as_bool()
+        .context("resource timing check returned no boolean")
+}
+
 /// The tile named `label` ("Bob", or "Alice (you)" for Alice's own), as XPath.
 pub fn tile_xpath(label: &str) -> String {
     format!("//div[contains(concat(' ', normalize-space(@class), ' '), ' tile ') and @aria-label='{label}']")

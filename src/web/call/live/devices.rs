@@ -3,7 +3,7 @@
 
 use super::local_media::{self, LocalMedia};
 use super::senders::Kind;
-use super::{Call, CallPhase};
+use super::{CallPhase, LiveCall};
 use crate::call::{camera_allowed, MediaProblem};
 use crate::web::event_listener::Listener;
 use leptos::prelude::*;
@@ -12,7 +12,7 @@ use web_sys::MediaStreamTrack;
 /// Remembers that the headphones hint was shown, so it is shown once per browser.
 const HINT_SHOWN_KEY: &str = "insieme.headphones-hint";
 
-impl Call {
+impl LiveCall {
     /// Joins with the microphone, and the camera unless `camera` is false. `film_playing`
     /// decides whether the headphones hint is worth showing.
     pub fn join(&self, camera: bool, film_playing: bool) {

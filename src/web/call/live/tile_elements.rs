@@ -6,7 +6,7 @@
 //! code), more than the rest of the call; a few DOM calls do the same. The interface still
 //! owns the container and says when to redraw.
 
-use super::{Call, CallPhase, Loudness, Tile};
+use super::{CallPhase, LiveCall, Loudness, Tile};
 use crate::num::Clamp;
 use crate::room::wire::CallPresence;
 use crate::signaling::payload::SessionId;
@@ -42,7 +42,7 @@ pub struct TileLook {
     pub streams_version: u32,
 }
 
-impl Call {
+impl LiveCall {
     /// Draws the tiles into `container`: ours first (while we are in the call), then everyone
     /// else's in the call's order. `name_of` names a remote session.
     pub fn draw_tiles(

@@ -3,7 +3,7 @@
 
 use super::local_media::LocalMedia;
 use super::senders::{Kind, LinkSenders};
-use super::{Call, CallPhase, Remote, Tile};
+use super::{CallPhase, LiveCall, Remote, Tile};
 use crate::call::{camera_encoding, max_video_tiles, plan_tiles, tile_height_px, TileInput};
 use crate::num::Clamp;
 use crate::room::wire::{CallPresence, PeerMessage};
@@ -12,7 +12,7 @@ use crate::web::mesh::Channel;
 use leptos::prelude::*;
 use web_sys::{MediaStream, MediaStreamTrack};
 
-impl Call {
+impl LiveCall {
     /// Puts our current tracks (or none) on every open link, and their budgets.
     pub(super) fn send_local_tracks(&self) {
         let local = self.local();

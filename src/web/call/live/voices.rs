@@ -2,7 +2,7 @@
 //! (the film lowered while a friend speaks).
 
 use super::levels::Meters;
-use super::{Call, CallPhase, Loudness};
+use super::{CallPhase, LiveCall, Loudness};
 use crate::call::ring_level;
 use crate::num::Clamp;
 use crate::web::local_now;
@@ -14,7 +14,7 @@ const TICK_MS: u32 = 20;
 /// The film's gain is republished only when it moved this much (the ramps are smooth anyway).
 const GAIN_STEP: f64 = 0.005;
 
-impl Call {
+impl LiveCall {
     pub fn set_smart_volume(&self, on: bool) {
         self.update_my(|my| my.smart_volume = on);
         self.ensure_ticking();
