@@ -72,7 +72,10 @@ impl Engine {
     }
 
     pub(super) fn write_state(&mut self, r: RoomTime, p: Playback) {
-        let v = self.register.write(r, self.me, p);
+        let Some(v) = self.register.write(r, self.me, p) else {
+            self.stats.stale_writes += 1;
+            return;
+        };
         self.send(Destination::All, Channel::Reliable, Body::State(v.clone()));
         self.out.push_back(Output::Event(Event::StateChanged(v)));
     }

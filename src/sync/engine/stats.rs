@@ -15,6 +15,8 @@ pub struct Stats {
     pub rejected_future: u64,
     /// Messages from peers that have not joined.
     pub rejected_unknown_peer: u64,
+    /// Local writes that would not have beaten the current state (never expected).
+    pub stale_writes: u64,
     /// Pongs matching no ping we sent.
     pub unmatched_pongs: u64,
     /// Observations with impossible values.
