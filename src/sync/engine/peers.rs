@@ -2,8 +2,10 @@
 //! the pongs, and what their hellos tell (rank, timeline, seek margin, stall, frame grid side),
 //! announced in turn by ours.
 
+use super::budget::WriteBudget;
 use super::{Channel, Destination, Engine, Event, Output};
 use crate::sync::clock::ClockEstimator;
+use crate::sync::state::Versioned;
 use crate::sync::time::{LocalTime, Span};
 use crate::sync::wire::{Body, GridSide, Hello, Invalid, Timebase, WireMessage};
 use crate::sync::PeerId;
@@ -25,6 +27,10 @@ pub(super) struct Peer {
     /// Its frame grid side for the state it plays ([`Hello::frame_grid`]).
     pub(super) grid: Option<GridSide>,
     pub(super) last_event: Option<LocalTime>,
+    /// The best state it sent before we knew room time, to be checked once we do.
+    pub(super) held: Option<Versioned>,
+    /// Its budget of playback states.
+    pub(super) budget: WriteBudget,
 }
 
 /// One clock exchange as a pong completes it: the four timestamps of a ping and its answer.
@@ -64,6 +70,8 @@ impl Engine {
                 error: None,
                 grid: None,
                 last_event: None,
+                held: None,
+                budget: WriteBudget::new(now),
             },
         );
         let hello = self.hello();
@@ -120,7 +128,7 @@ impl Engine {
                 self.on_pong(now, from, pong);
             }
             Body::Hello(h) => self.on_hello(now, from, h),
-            Body::State(v) => self.on_state(now, v),
+            Body::State(v) => self.on_state(now, from, v, false),
         }
     }
 
@@ -175,9 +183,9 @@ impl Engine {
             }));
         }
         self.tell_controller_peers_seeks();
-        // The state first: while we are still unranked it is taken without a timeline check.
+        // The state first: until we know room time it is held, to be checked then.
         if let Some(v) = h.state {
-            self.on_state(now, v);
+            self.on_state(now, from, v, true);
         }
         if self.rank.is_none() {
             if let Some(r) = h.rank {

@@ -1,8 +1,10 @@
 //! Whatever a hostile or broken peer sends, the engine neither panics nor lets a message with an
 //! impossible value move the playback state, and it counts every refusal. The messages are
-//! generated (and, on a failure, shrunk to the smallest failing one) by proptest.
+//! generated (and, on a failure, shrunk to the smallest failing one) by proptest. Then the
+//! attacks of a member with the room's key, one test each (`docs/engine.md`, "What a member
+//! cannot do").
 
-use crate::sync::state::Stamp;
+use crate::sync::state::{Stamp, MAX_COUNTER};
 use crate::sync::test_harness::Mini;
 use crate::sync::wire::{GridSide, Hello, Timebase, PROTOCOL_VERSION};
 use crate::sync::{
@@ -264,6 +266,7 @@ fn a_state_from_the_far_future_is_refused() {
     let mut v = m.engine(0).playback().cloned().unwrap();
     let later = m.engine(0).room_time(m.local(0)).unwrap() + Span::from_secs(3600);
     v.stamp.wall = later;
+    v.stamp.peer = PeerId(101);
     v.playback.anchor_room = later;
     let before = m.engine(0).playback().cloned();
     let future = m.engine(0).stats().rejected_future;
@@ -281,4 +284,241 @@ fn a_state_from_the_far_future_is_refused() {
     assert_eq!(m.engine(0).stats().rejected_future, future + 1);
     // The engine still works.
     assert!(m.engine(0).poll_timeout().is_some());
+}
+
+// The attacks of a member: someone with the room's link (so its key) running a modified
+// client. Each plays one against honest engines and shows they keep one sane state.
+
+/// The attacker's id: smaller than every honest one, so that it would win every tie.
+const MALLORY: PeerId = PeerId(7);
+
+/// `n` honest peers (ids 100..) in a room where peer 0 loaded and plays the film.
+fn playing_room_of(n: usize) -> Mini {
+    let mut m = Mini::new(n);
+    m.run_for(1_000_000);
+    m.load(0);
+    m.input(0, Input::Intent(Intent::Play));
+    m.run_for(5_000_000);
+    m
+}
+
+/// Asserts that every engine in `honest` holds the same state, and returns it.
+fn one_state(m: &Mini, honest: &[usize]) -> Versioned {
+    let s = m.engine(honest[0]).playback().cloned().unwrap();
+    for &i in honest {
+        assert_eq!(
+            m.engine(i).playback(),
+            Some(&s),
+            "peer {i} holds another state"
+        );
+    }
+    s
+}
+
+/// Attack 1, poisoning newcomers: the attacker's hellos carry the room's state stamped an
+/// hour ahead. The room refuses it as ever. A newcomer, which cannot judge it before it knows
+/// room time, used to adopt it, repeat it in its own hellos and so poison every later joiner
+/// even after the attacker left; now it holds it until it knows room time, then refuses it.
+#[test]
+fn a_newcomer_is_not_poisoned_by_a_state_from_the_far_future() {
+    let mut m = playing_room_of(2);
+    let mal = m.arrive(MALLORY);
+    m.tamper(mal, |e, now, msg| {
+        if let (Body::Hello(h), Some(room)) = (&mut msg.body, e.room_time(now)) {
+            if let Some(v) = &mut h.state {
+                v.stamp.wall = room + Span::from_secs(3600);
+                v.stamp.peer = e.id();
+            }
+        }
+    });
+    m.run_for(3_000_000);
+    let honest = one_state(&m, &[0, 1]);
+    assert!(m.engine(0).stats().rejected_future > 0);
+
+    let newcomer = m.arrive(PeerId(200));
+    m.run_for(3_000_000);
+    let s = m.engine(newcomer).stats();
+    assert!(s.states_held > 0 && s.rejected_future > 0, "{s:?}");
+    assert_eq!(one_state(&m, &[0, 1, newcomer]), honest);
+
+    m.leave(mal);
+    let later = m.arrive(PeerId(201));
+    m.run_for(3_000_000);
+    assert_eq!(one_state(&m, &[0, 1, newcomer, later]), honest);
+    assert_eq!(
+        m.engine(later).stats().rejected_future,
+        0,
+        "nobody repeats it"
+    );
+}
+
+/// The attacker of the stamp attacks: its session id (chosen by its client) the largest, so
+/// that its stamps win every tie.
+const MALLORY_MAX: PeerId = PeerId(u64::MAX);
+
+/// One forged state of attack 2, sent by the attacker to one honest peer.
+#[derive(Clone, Debug)]
+struct Forgery {
+    to: prop::sample::Index,
+    /// Wall: room time plus this, ms (up to the far-future limit's last second).
+    ahead_ms: i64,
+    counter: u32,
+    /// Which writer the stamp names: the attacker, someone absent, or an honest peer.
+    writer: u8,
+    anchor_media_s: i64,
+    /// The previous forgery's stamp again, with this one's content: each peer told another.
+    same_stamp: bool,
+}
+
+fn forgery() -> BoxedStrategy<Forgery> {
+    let counter = prop_oneof![
+        Just(0),
+        Just(MAX_COUNTER),
+        Just(MAX_COUNTER + 1),
+        Just(u32::MAX),
+        any::<u32>(),
+    ];
+    (
+        any::<prop::sample::Index>(),
+        -60_000..59_000i64,
+        counter,
+        0..4u8,
+        0..3 as i64,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(to, ahead_ms, counter, writer, anchor_media_s, same_stamp)| Forgery {
+                to,
+                ahead_ms,
+                counter,
+                writer,
+                anchor_media_s,
+                same_stamp,
+            },
+        )
+        .boxed()
+}
+
+/// Attack 2, the saturated clock: stamps a minute ahead with the largest counter and writer,
+/// and, told apart to different peers, different states under one stamp. The counter used to
+/// saturate, so that no honest write could beat (now + 59 s, u32::MAX, u64::MAX), and a
+/// local write kept its own state while every peer kept the forgery. Whatever is forged, the
+/// honest peers end on one state, and the next honest write wins everywhere.
+#[test]
+fn forged_stamps_never_outlast_an_honest_write() {
+    let mut room = playing_room_of(3);
+    room.arrive(MALLORY_MAX);
+    room.run_for(2_000_000);
+    let honest = [0, 1, 2];
+    let config = Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let steps = (
+        prop::collection::vec(forgery(), 1..24),
+        any::<prop::sample::Index>(),
+    );
+    let result = runner.run(&steps, |(forgeries, writer)| {
+        let mut m = room.clone();
+        let mut last: Option<Stamp> = None;
+        for f in &forgeries {
+            let to = honest[f.to.index(honest.len())];
+            let mut v = m.engine(to).playback().cloned().unwrap();
+            let writers = [MALLORY_MAX, PeerId(1), m.id(0), m.id(to)];
+            v.stamp = match last.filter(|_| f.same_stamp) {
+                Some(stamp) => stamp,
+                None => Stamp {
+                    wall: m.room(to) + Span::from_millis(f.ahead_ms),
+                    counter: f.counter,
+                    peer: writers[usize::from(f.writer)],
+                },
+            };
+            last = Some(v.stamp);
+            v.playback.anchor_media = MediaTime(f.anchor_media_s * 1_000_000);
+            m.inject(to, MALLORY_MAX, Body::State(v));
+            m.run_for(20_000);
+        }
+        // The forgeries a peer took spread by the hellos: one state again.
+        m.run_for(3_000_000);
+        one_state(&m, &honest);
+        let w = honest[writer.index(honest.len())];
+        let to = MediaTime::from_micros(4_242_000_000);
+        m.input(w, Input::Intent(Intent::Seek(to)));
+        m.run_for(1_000_000);
+        let s = one_state(&m, &honest);
+        prop_assert_eq!(s.stamp.peer, m.id(w));
+        prop_assert_eq!(s.playback.anchor_media, to);
+        prop_assert!(m.present().all(|i| m.engine(i).stats().stale_writes == 0));
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// Attack 2, impersonation: a state sent in another's name, or relayed in a hello in the
+/// receiver's own name, is refused and counted; the state stays.
+#[test]
+fn a_state_in_anothers_name_is_refused() {
+    let mut m = playing_room_of(2);
+    m.arrive(MALLORY);
+    m.run_for(2_000_000);
+    let before = one_state(&m, &[0, 1]);
+    let mut v = before.clone();
+    v.stamp.wall = m.room(0) + Span::from_secs(1);
+    v.playback.playing = false;
+    v.stamp.peer = m.id(1);
+    m.inject(0, MALLORY, Body::State(v.clone()));
+    v.stamp.peer = m.id(0);
+    let mut hello = Hello {
+        rank: None,
+        timebase: None,
+        prep: Span::ZERO,
+        seek: None,
+        buffering: false,
+        error: None,
+        frame_grid: None,
+        state: Some(v),
+    };
+    m.inject(0, MALLORY, Body::Hello(hello.clone()));
+    assert_eq!(m.engine(0).stats().rejected_not_sender, 2);
+    // Relayed in a departed writer's name, it is the room's state (how a newcomer learns it).
+    if let Some(v) = &mut hello.state {
+        v.stamp.peer = PeerId(3);
+    }
+    m.inject(0, MALLORY, Body::Hello(hello));
+    // It reaches peer 1 in peer 0's next hello.
+    m.run_for(2_500_000);
+    assert!(!one_state(&m, &[0, 1]).playback.playing);
+    assert_eq!(m.engine(0).stats().rejected_not_sender, 2);
+}
+
+/// Attack 2, the flood: a member writing a hundred states a second. Each peer takes a burst
+/// and then four a second of it; the rest is dropped and counted, and an honest write still
+/// wins.
+#[test]
+fn a_flood_of_states_is_cut_to_the_writers_budget() {
+    let mut m = playing_room_of(2);
+    m.arrive(MALLORY);
+    m.run_for(2_000_000);
+    let adopted = m.engine(0).stats().states_adopted;
+    let mut v = m.engine(0).playback().cloned().unwrap();
+    v.stamp.peer = MALLORY;
+    for i in 0..100 {
+        v.stamp.wall = m.room(0);
+        v.playback.anchor_media = MediaTime(i * 1_000_000);
+        m.inject(0, MALLORY, Body::State(v.clone()));
+        m.run_for(10_000);
+    }
+    let s = m.engine(0).stats();
+    let took = s.states_adopted - adopted;
+    assert!((16..=21).contains(&took), "took {took}: {s:?}");
+    assert_eq!(took + s.rejected_rate, 100, "{s:?}");
+    m.input(1, Input::Intent(Intent::Pause));
+    m.run_for(1_000_000);
+    let s = one_state(&m, &[0, 1]);
+    assert!(!s.playback.playing && s.stamp.peer == m.id(1));
 }
