@@ -26,6 +26,7 @@ impl Engine {
             if self.rank.is_none() && self.peers.values().all(|p| p.rank.is_none()) {
                 // First act in a room nobody has acted in: we found its timeline.
                 self.rank = Some(0);
+                self.alone = self.peers.is_empty();
                 let prev = self.room_map(now);
                 self.update_reference(now, prev);
                 self.broadcast_hello(Channel::Reliable);

@@ -54,9 +54,15 @@ pub struct Engine {
     now: LocalTime,
     peers: BTreeMap<PeerId, Peer>,
     rank: Option<u64>,
+    /// Ranked with nobody on our timeline but us: we acted alone, or everyone left.
+    alone: bool,
     timebase: Timebase,
     /// Whether `timebase` is the reference's own announcement (or ours), not a local guess.
     official: bool,
+    /// The base our reference announced when we began to follow it officially.
+    first_base: Span,
+    /// The last timebase announcement refused (counted once, however often it comes).
+    refused_timebase: Option<Timebase>,
     /// Room time extrapolated from a departed reference until its successor is measurable.
     fallback: Option<RoomMap>,
     register: Register,
@@ -88,11 +94,14 @@ impl Engine {
             now,
             peers: BTreeMap::new(),
             rank: None,
+            alone: false,
             timebase: Timebase {
                 reference: me,
                 base: Span::ZERO,
             },
             official: true,
+            first_base: Span::ZERO,
+            refused_timebase: None,
             fallback: None,
             register: Register::new(),
             out: VecDeque::new(),
@@ -161,6 +170,7 @@ impl Engine {
     /// Housekeeping after every input: the timeline, what became due, the player.
     fn after_input(&mut self, now: LocalTime, prev_map: Option<RoomMap>) {
         self.update_reference(now, prev_map);
+        self.take_rank();
         self.check_held_states(now);
         self.apply_pending_intents(now);
         self.send_due_pings(now);

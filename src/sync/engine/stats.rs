@@ -22,6 +22,12 @@ pub struct Stats {
     pub rejected_rate: u64,
     /// States received before room time was known, held to be checked once it is.
     pub states_held: u64,
+    /// Ranks better than ours claimed by peers that joined after we had one.
+    pub rejected_rank: u64,
+    /// Timebase announcements that would have stepped room time.
+    pub rejected_timebase: u64,
+    /// Announced seek and preparation margins cut to what an honest player measures.
+    pub clamped_latencies: u64,
     /// Local writes that would not have beaten the current state (never expected).
     pub stale_writes: u64,
     /// Pongs matching no ping we sent.

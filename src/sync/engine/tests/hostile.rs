@@ -8,8 +8,8 @@ use crate::sync::state::{Stamp, MAX_COUNTER};
 use crate::sync::test_harness::Mini;
 use crate::sync::wire::{GridSide, Hello, Timebase, PROTOCOL_VERSION};
 use crate::sync::{
-    Body, Input, Intent, LocalTime, MediaTime, Observation, PeerId, Playback, RoomTime, Span,
-    Stats, Versioned, WireMessage,
+    Body, Input, Intent, LocalTime, MediaTime, Observation, PeerId, Playback, PlayerCommand,
+    RoomTime, Span, Stats, Versioned, WireMessage,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -521,4 +521,159 @@ fn a_flood_of_states_is_cut_to_the_writers_budget() {
     m.run_for(1_000_000);
     let s = one_state(&m, &[0, 1]);
     assert!(!s.playback.playing && s.stamp.peer == m.id(1));
+}
+
+/// Attack 3, taking the reference: a member arriving late claims rank 0 under the smallest
+/// id, and announces its own clock shifted by 30 s as the timeline. Everyone who was there
+/// before refuses the claim; a newcomer after it, which cannot tell the two claims of rank 0
+/// apart, follows the reference the older peers name; and when the reference leaves, its
+/// successor is an honest peer. Room time never moves.
+#[test]
+fn a_late_member_cannot_take_the_reference() {
+    let mut m = playing_room_of(3);
+    let mal = m.arrive(MALLORY);
+    m.tamper(mal, |e, _, msg| {
+        if let Body::Hello(h) = &mut msg.body {
+            h.rank = Some(0);
+            h.timebase = Some(Timebase {
+                reference: e.id(),
+                base: e.timebase().base + Span::from_secs(30),
+            });
+        }
+    });
+    let reference = m.engine(0).reference();
+    // Room time at one instant, told by every honest peer, against peer 0's.
+    let agree = |m: &Mini, honest: &[usize]| {
+        for &i in honest {
+            let d = (m.room(i) - m.room(0)).abs();
+            assert!(d < Span::from_millis(2), "peer {i} is {d:?} off");
+        }
+    };
+    let before = m.room(0);
+    m.run_for(3_000_000);
+    for i in 0..3 {
+        assert_eq!(m.engine(i).reference(), reference);
+        assert!(m.engine(i).stats().rejected_rank > 0);
+    }
+    let moved = m.room(0) - before - Span::from_secs(3);
+    assert!(
+        moved.abs() < Span::from_millis(1),
+        "room time moved {moved:?}"
+    );
+
+    let newcomer = m.arrive(PeerId(200));
+    m.run_for(3_000_000);
+    assert_eq!(m.engine(newcomer).reference(), reference);
+    agree(&m, &[1, 2, newcomer]);
+
+    // The reference leaves: an honest successor, and room time goes on.
+    let before = m.room(1);
+    m.leave(0);
+    m.run_for(3_000_000);
+    let successor = m.engine(1).reference();
+    assert!(successor != MALLORY && successor != reference);
+    for i in [1, 2, newcomer] {
+        assert_eq!(m.engine(i).reference(), successor, "peer {i}");
+        let d = (m.room(i) - m.room(1)).abs();
+        assert!(d < Span::from_millis(2), "peer {i} is {d:?} off");
+    }
+    let moved = m.room(1) - before - Span::from_secs(3);
+    assert!(
+        moved.abs() < Span::from_millis(2),
+        "room time moved {moved:?}"
+    );
+    one_state(&m, &[1, 2, newcomer]);
+}
+
+/// Attack 3, stepping room time: the reference announces another base (room time 1 s
+/// later), and the member that is its successor announces its base 10 s off when it takes
+/// over. Both are refused and counted; room time goes on as it was.
+#[test]
+fn the_reference_cannot_step_room_time() {
+    let mut m = playing_room_of(3);
+    m.tamper(0, |_, _, msg| {
+        if let Body::Hello(h) = &mut msg.body {
+            if let Some(tb) = &mut h.timebase {
+                tb.base = tb.base + Span::from_secs(1);
+            }
+        }
+    });
+    let before = m.room(2);
+    m.run_for(3_000_000);
+    assert_eq!(m.engine(2).reference(), m.id(0));
+    assert_eq!(m.engine(2).stats().rejected_timebase, 1, "counted once");
+    let moved = m.room(2) - before - Span::from_secs(3);
+    assert!(
+        moved.abs() < Span::from_millis(1),
+        "room time moved {moved:?}"
+    );
+
+    // Peer 1 (rank 1, the smaller id of the two) succeeds peer 0, and lies about its base.
+    m.tamper(1, |e, _, msg| {
+        if let Body::Hello(h) = &mut msg.body {
+            if let Some(tb) = &mut h.timebase {
+                if tb.reference == e.id() {
+                    tb.base = tb.base + Span::from_secs(10);
+                }
+            }
+        }
+    });
+    let before = m.room(2);
+    m.leave(0);
+    m.run_for(3_000_000);
+    assert_eq!(m.engine(2).reference(), m.id(1));
+    assert_eq!(m.engine(2).stats().rejected_timebase, 2);
+    let moved = m.room(2) - before - Span::from_secs(3);
+    assert!(
+        moved.abs() < Span::from_millis(2),
+        "room time moved {moved:?}"
+    );
+    assert_eq!(
+        m.engine(2).expected_position(m.local(2)),
+        m.engine(1).expected_position(m.local(1)),
+        "the liar's own timeline is room time too"
+    );
+}
+
+/// Attack 3, an advisory field: a member announcing that its seeks take an hour. Peers that
+/// have not measured their own plan seeks with the largest announced margin, so a catch-up
+/// would aim an hour ahead, past the end of most videos; the margin is cut to the longest an
+/// honest player learns.
+#[test]
+fn an_announced_seek_latency_is_bounded() {
+    let mut m = playing_room_of(2);
+    let mal = m.arrive(MALLORY);
+    m.tamper(mal, |_, _, msg| {
+        if let Body::Hello(h) = &mut msg.body {
+            h.seek = Some(Span::from_secs(3600));
+            h.prep = Span::from_secs(3600);
+        }
+    });
+    m.run_for(2_000_000);
+    assert!(m.engine(1).stats().clamped_latencies > 0);
+    let to = MediaTime::from_micros(600_000_000);
+    let seen = m.commands[1].len();
+    m.input(0, Input::Intent(Intent::Seek(to)));
+    m.run_for(100_000);
+    // Peer 1's player loaded the film and stands at its start.
+    let presented_at = m.local(1);
+    m.input(
+        1,
+        Input::Observation(Observation {
+            media_time: MediaTime(0),
+            presented_at,
+        }),
+    );
+    m.run_for(3_000_000);
+    let seeks: Vec<MediaTime> = m.commands[1][seen..]
+        .iter()
+        .filter_map(|c| match c {
+            PlayerCommand::SeekTo(x) => Some(*x),
+            _ => None,
+        })
+        .collect();
+    assert!(!seeks.is_empty());
+    for x in seeks {
+        assert!(x - to < Span::from_secs(15), "sent to {x:?}");
+    }
 }
