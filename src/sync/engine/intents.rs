@@ -26,6 +26,7 @@ impl Engine {
             if self.rank.is_none() && self.peers.values().all(|p| p.rank.is_none()) {
                 // First act in a room nobody has acted in: we found its timeline.
                 self.rank = Some(0);
+                self.ranked_at = self.joins;
                 self.alone = self.peers.is_empty();
                 let prev = self.room_map(now);
                 self.update_reference(now, prev);
@@ -92,12 +93,15 @@ impl Engine {
         if !self.peers.values().any(|p| p.held.is_some()) || !self.knows_room_time(now) {
             return;
         }
-        while let Some((from, v)) = self
+        while let Some(from) = self
             .peers
-            .iter_mut()
-            .find_map(|(id, p)| Some((*id, p.held.take()?)))
+            .iter()
+            .find(|(_, p)| p.held.is_some())
+            .map(|(id, _)| *id)
         {
-            self.accept_state(now, from, v);
+            if let Some(v) = self.peers.get_mut(&from).and_then(|p| p.held.take()) {
+                self.accept_state(now, from, v);
+            }
         }
     }
 

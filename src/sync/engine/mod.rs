@@ -54,6 +54,10 @@ pub struct Engine {
     now: LocalTime,
     peers: BTreeMap<PeerId, Peer>,
     rank: Option<u64>,
+    /// Peers that joined us so far, and how many had when we took our rank: those that joined
+    /// later are younger than us.
+    joins: u64,
+    ranked_at: u64,
     /// Ranked with nobody on our timeline but us: we acted alone, or everyone left.
     alone: bool,
     timebase: Timebase,
@@ -94,6 +98,8 @@ impl Engine {
             now,
             peers: BTreeMap::new(),
             rank: None,
+            joins: 0,
+            ranked_at: 0,
             alone: false,
             timebase: Timebase {
                 reference: me,

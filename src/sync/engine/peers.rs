@@ -28,8 +28,9 @@ pub(super) struct Peer {
     /// Its frame grid side for the state it plays ([`Hello::frame_grid`]).
     pub(super) grid: Option<GridSide>,
     pub(super) last_event: Option<LocalTime>,
-    /// It joined us after we had a rank: it is younger than us, whatever rank it claims.
-    pub(super) joined_after_us: bool,
+    /// Its place in the order peers joined us: after [`Engine::ranked_at`], it joined us
+    /// after we had a rank, so it is younger than us whatever rank it claims.
+    pub(super) joined: u64,
     /// The best state it sent before we knew room time, to be checked once we do.
     pub(super) held: Option<Versioned>,
     /// Its budget of playback states.
@@ -59,6 +60,7 @@ impl Engine {
         if id == self.me || self.peers.contains_key(&id) {
             return;
         }
+        self.joins += 1;
         self.peers.insert(
             id,
             Peer {
@@ -73,7 +75,7 @@ impl Engine {
                 error: None,
                 grid: None,
                 last_event: None,
-                joined_after_us: self.rank.is_some(),
+                joined: self.joins,
                 held: None,
                 budget: WriteBudget::new(now),
             },
@@ -176,11 +178,8 @@ impl Engine {
             if h.rank.is_some() {
                 // A room meets our timeline of one (we acted alone, or everyone left): join it
                 // as a newcomer rather than hold out, or two timelines would run on side by
-                // side. Whoever we knew now counts as older.
+                // side. Whoever we knew counts as older once we rank again.
                 self.rank = None;
-                for p in self.peers.values_mut() {
-                    p.joined_after_us = false;
-                }
             }
             // Or someone joins our room as a newcomer: it is a room of two.
             self.alone = false;
@@ -191,7 +190,9 @@ impl Engine {
         // A peer younger than us cannot be older than us: were it believed, a member could take
         // the reference (whose clock is room time) by claiming rank 0.
         peer.rank = match (h.rank, self.rank) {
-            (Some(r), Some(mine)) if peer.joined_after_us && (r, from) < (mine, self.me) => {
+            (Some(r), Some(mine))
+                if peer.joined > self.ranked_at && (r, from) < (mine, self.me) =>
+            {
                 self.stats.rejected_rank += 1;
                 peer.rank
             }
@@ -242,6 +243,7 @@ impl Engine {
             .is_some_and(|e| e.samples >= self.cfg.min_sync_samples);
         if synced {
             self.rank = Some(max.saturating_add(1));
+            self.ranked_at = self.joins;
             self.broadcast_hello(Channel::Reliable);
             // Which peers are older than us depends on it.
             self.tell_controller_older_grids();

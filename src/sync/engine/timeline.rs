@@ -103,7 +103,7 @@ impl Engine {
                 .iter()
                 .filter(|(id, p)| {
                     *id != c
-                        && !p.joined_after_us
+                        && (self.rank.is_none() || p.joined <= self.ranked_at)
                         && p.rank.is_some()
                         && p.timebase.is_some_and(|tb| tb.reference == *c)
                 })
