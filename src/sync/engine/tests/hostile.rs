@@ -383,7 +383,7 @@ fn forgery() -> BoxedStrategy<Forgery> {
         -60_000..59_000i64,
         counter,
         0..4u8,
-        0..3 as i64,
+        0..3i64,
         any::<bool>(),
     )
         .prop_map(
@@ -594,7 +594,7 @@ fn the_reference_cannot_step_room_time() {
     m.tamper(0, |_, _, msg| {
         if let Body::Hello(h) = &mut msg.body {
             if let Some(tb) = &mut h.timebase {
-                tb.base = tb.base + Span::from_secs(1);
+                tb.base += Span::from_secs(1);
             }
         }
     });
@@ -613,7 +613,7 @@ fn the_reference_cannot_step_room_time() {
         if let Body::Hello(h) = &mut msg.body {
             if let Some(tb) = &mut h.timebase {
                 if tb.reference == e.id() {
-                    tb.base = tb.base + Span::from_secs(10);
+                    tb.base += Span::from_secs(10);
                 }
             }
         }
