@@ -22,7 +22,7 @@ pub mod rng;
 pub mod scenarios;
 pub mod world;
 
-pub use world::{Action, Outcome, Scenario, World};
+pub use world::{Action, Hostile, Outcome, Scenario, World};
 
 /// Runs one scenario to completion.
 pub fn run(sc: Scenario) -> Outcome {

@@ -1,7 +1,8 @@
 //! The fixed scenarios: the benchmark's five networks (LAN, WAN, an intent storm, the reference
 //! leaving, churn), a stall scenario, a partition that heals, and screen scenarios where frames
 //! appear only at display refreshes (one with a drifting media clock, and some where the pages
-//! read their media clocks too), and shorter variants for the regression tests.
+//! read their media clocks too), a room with a lying member, and shorter variants for the
+//! regression tests.
 //!
 //! Parameters are constants here, chosen from a description of each network written before any
 //! engine ran on them, and printed by the benchmark; the browser models' figures come from
@@ -11,8 +12,10 @@
 use crate::net::{Jitter, LinkSpec};
 use crate::player::{ClockReadingSpec, DisplaySpec};
 use crate::rng::Rng;
-use crate::world::{Action, Scenario, StallSpec};
-use insieme::sync::{Config, Intent, MediaTime};
+use crate::world::{Action, Hostile, Scenario, StallSpec};
+use insieme::sync::state::MAX_COUNTER;
+use insieme::sync::wire::Timebase;
+use insieme::sync::{Body, Config, Engine, Intent, LocalTime, MediaTime, Span, WireMessage};
 
 /// The seed the benchmark runs with.
 pub const BENCH_SEED: u64 = 0x1A5E_5EED;
@@ -64,6 +67,7 @@ fn base(name: &'static str, seed: u64, slots: usize, duration_s: f64, link: Link
         media_rate_error_ppm: Vec::new(),
         clock_readings: None,
         engine: Config::default(),
+        hostile: None,
         script: Vec::new(),
     }
 }
@@ -334,5 +338,57 @@ pub fn screen_live(seed: u64, duration_s: f64) -> Scenario {
     sc.name = "screen-live";
     sc.tell_presentation_phase = false;
     sc.first_frame_ms = 7.0;
+    sc
+}
+
+/// What the lying member of [`hostile`] sends: it claims rank 0 and its own clock 30 s on as
+/// the timeline, an hour's seek and preparation, the room's state stamped an hour ahead in its
+/// hellos, and every state it writes a minute ahead with the largest counter.
+fn mallory(e: &Engine, now: LocalTime, msg: &mut WireMessage) {
+    let room = e.room_time(now);
+    match &mut msg.body {
+        Body::Hello(h) => {
+            h.rank = Some(0);
+            h.timebase = Some(Timebase {
+                reference: e.id(),
+                base: e.timebase().base + Span::from_secs(30),
+            });
+            h.seek = Some(Span::from_secs(3600));
+            h.prep = Span::from_secs(3600);
+            if let (Some(v), Some(room)) = (&mut h.state, room) {
+                v.stamp.wall = room + Span::from_secs(3600);
+                v.stamp.peer = e.id();
+            }
+        }
+        Body::State(v) => {
+            if let Some(room) = room {
+                v.stamp.wall = room + Span::from_secs(59);
+                v.stamp.counter = MAX_COUNTER;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// 5 honest peers on WAN links and a member running a modified client ([`mallory`]) that
+/// joins at 10 s, seeks at 40 % of the run; a viewer joins after it (at 30 s), and the
+/// reference leaves at 70 %. The honest peers must watch as if it were not there.
+pub fn hostile(seed: u64, duration_s: f64) -> Scenario {
+    let mut sc = base("hostile", seed, 6, duration_s, wan_link());
+    let mut s = watch_script(5, duration_s);
+    s.retain(|(_, a)| *a != Action::Join(4));
+    s.push((10.0, Action::Join(5)));
+    s.push((30.0, Action::Join(4)));
+    s.push(intent(
+        duration_s * 0.4,
+        5,
+        Intent::Seek(MediaTime::from_secs_f64(300.0)),
+    ));
+    s.push((duration_s * 0.7, Action::LeaveReference));
+    sc.script = s;
+    sc.hostile = Some(Hostile {
+        slot: 5,
+        tamper: mallory,
+    });
     sc
 }

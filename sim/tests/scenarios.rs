@@ -404,3 +404,22 @@ fn viewers_finding_the_grid_themselves_take_one_side_of_a_tie() {
         }
     }
 }
+
+/// A member with the room's key running a modified client (`scenarios::hostile`): the honest
+/// peers refuse what it lies about, count it, and stay in sync on one state.
+#[test]
+fn a_lying_member_changes_nothing_for_the_others() {
+    for seed in 1..=3 {
+        let o = run(scenarios::hostile(seed, 90.0));
+        let s = summary(&o);
+        assert!(o.rejected > 0, "its lies are refused and counted: {s}");
+        assert_eq!(o.steady_hard_seeks, 0, "{s}");
+        assert!(o.final_agree, "{s}");
+        assert!(o.percentile(95.0) <= 25.0, "{s}");
+        assert!(o.jump_ms.is_some_and(|j| j <= 10.0), "{s}");
+        assert!(o.join_ms.is_some_and(|j| j <= 10_000.0), "{s}");
+        // Its seek margin, believed up to the longest lead (3 s), delays the first seeks of
+        // those that have not measured their own; no more.
+        assert!(o.worst_converge_ms(90e3) <= 4_000.0, "{s}");
+    }
+}

@@ -23,6 +23,12 @@ pub const MAX_MEDIA_ID_LEN: usize = 2048;
 /// Playback rates outside this range are refused (the browser's own limits).
 pub const MIN_RATE: f64 = 0.0625;
 pub const MAX_RATE: f64 = 16.0;
+/// Largest stamp counter accepted. An honest counter only grows while a writer's room clock is
+/// behind the latest stamp it saw, by one a write: rate-limited writes over the far-future
+/// limit's minute stay thousands below this. A saturated counter was the attack: at
+/// `u32::MAX` no later write could beat it. The local clock moves to the next microsecond
+/// rather than past it.
+pub const MAX_COUNTER: u32 = 1 << 16;
 
 /// The version of a state: a hybrid logical clock reading plus the writer as tie-break.
 /// Field order is comparison order.
@@ -55,13 +61,17 @@ impl Default for Hlc {
 }
 
 impl Hlc {
-    /// A fresh stamp for a change made at room time `now` by `peer`.
+    /// A fresh stamp for a change made at room time `now` by `peer`: larger than every stamp
+    /// seen or issued before, whatever their counters (a full counter moves the wall on).
     pub fn stamp(&mut self, now: RoomTime, peer: PeerId) -> Stamp {
         if now > self.wall {
             self.wall = now;
             self.counter = 0;
+        } else if self.counter >= MAX_COUNTER {
+            self.wall += Span(1);
+            self.counter = 0;
         } else {
-            self.counter = self.counter.saturating_add(1);
+            self.counter += 1;
         }
         Stamp {
             wall: self.wall,
@@ -162,6 +172,16 @@ impl Playback {
             && self.anchor_media >= MediaTime(0)
             && self.anchor_room.is_sane()
     }
+
+    /// Orders two different states written with the same stamp (only a lying writer does
+    /// that, sending each peer another one), so that every replica keeps the same of them.
+    fn tie_key(&self) -> impl Ord + '_ {
+        (
+            (self.playing, self.anchor_room, self.anchor_media),
+            (self.rate.to_bits(), self.lead_in_rate.to_bits()),
+            (self.hold, self.media.as_deref()),
+        )
+    }
 }
 
 /// A state with its version, as replicated.
@@ -169,6 +189,15 @@ impl Playback {
 pub struct Versioned {
     pub stamp: Stamp,
     pub playback: Playback,
+}
+
+impl Versioned {
+    /// Whether this state wins a merge with `other`: the larger stamp, or of two states with
+    /// one stamp, the larger by [`Playback::tie_key`].
+    pub fn beats(&self, other: &Versioned) -> bool {
+        self.stamp > other.stamp
+            || (self.stamp == other.stamp && self.playback.tie_key() > other.playback.tie_key())
+    }
 }
 
 /// The last-writer-wins register holding the room's playback state.
@@ -188,24 +217,30 @@ impl Register {
         self.current.as_ref()
     }
 
+    /// Whether `v` would replace the current state.
+    pub fn beats_current(&self, v: &Versioned) -> bool {
+        self.current.as_ref().is_none_or(|c| v.beats(c))
+    }
+
     /// Merges a state from a peer; returns true when it replaced the current one.
     pub fn merge(&mut self, v: Versioned) -> bool {
         self.hlc.observe(&v.stamp);
-        let newer = self.current.as_ref().is_none_or(|c| v.stamp > c.stamp);
+        let newer = self.beats_current(&v);
         if newer {
             self.current = Some(v);
         }
         newer
     }
 
-    /// Records a local change made at room time `now`; returns it for broadcasting.
-    pub fn write(&mut self, now: RoomTime, me: PeerId, playback: Playback) -> Versioned {
+    /// Records a local change made at room time `now`; returns it for broadcasting. It is
+    /// compared like a peer's: a write that would not win everywhere is not kept here either
+    /// (`None`; the clock's stamps always win, so this is only a guard).
+    pub fn write(&mut self, now: RoomTime, me: PeerId, playback: Playback) -> Option<Versioned> {
         let v = Versioned {
             stamp: self.hlc.stamp(now, me),
             playback,
         };
-        self.current = Some(v.clone());
-        v
+        self.merge(v.clone()).then_some(v)
     }
 }
 
@@ -536,7 +571,7 @@ mod tests {
                     leads(),
                 )
                 .unwrap_or_else(|_| loaded());
-                sent.push(regs[w].write(wall, PeerId(w as u64), p));
+                sent.push(regs[w].write(wall, PeerId(w as u64), p).unwrap());
             }
             let expected = sent.iter().map(|v| v.stamp).max().unwrap();
             for (r, order) in regs.iter_mut().zip(&orders) {
@@ -554,12 +589,73 @@ mod tests {
     fn stamps_respect_causality() {
         let mut a = Register::new();
         let mut b = Register::new();
-        let va = a.write(RoomTime(1_000), PeerId(9), loaded());
+        let va = a.write(RoomTime(1_000), PeerId(9), loaded()).unwrap();
         b.merge(va.clone());
         // b's clock is behind, yet its later write must win.
-        let vb = b.write(RoomTime(500), PeerId(1), loaded());
+        let vb = b.write(RoomTime(500), PeerId(1), loaded()).unwrap();
         assert!(vb.stamp > va.stamp);
         a.merge(vb.clone());
         assert_eq!(a.get().unwrap().stamp, vb.stamp);
+    }
+
+    /// The saturated-clock attack: a stamp with the largest counter and peer id a wall
+    /// minute ahead. The wire refuses counters past [`MAX_COUNTER`]; at the bound, a write
+    /// after seeing it still wins, here and at every peer that merges it.
+    #[test]
+    fn a_write_after_the_largest_counter_still_wins() {
+        let mut honest = Register::new();
+        let mut other = Register::new();
+        let attack = Versioned {
+            stamp: Stamp {
+                wall: RoomTime(60_000_000),
+                counter: MAX_COUNTER,
+                peer: PeerId(u64::MAX),
+            },
+            playback: loaded(),
+        };
+        assert!(honest.merge(attack.clone()) && other.merge(attack.clone()));
+        let mut last = attack.stamp;
+        for i in 0..3 {
+            let w = honest
+                .write(RoomTime(1_000 + i), PeerId(1), loaded())
+                .unwrap();
+            assert!(w.stamp > last, "{:?} after {last:?}", w.stamp);
+            last = w.stamp;
+            assert!(other.merge(w.clone()));
+            assert_eq!(other.get(), honest.get());
+        }
+        assert_eq!(
+            last.wall,
+            RoomTime(60_000_001),
+            "the wall moved on by a microsecond"
+        );
+    }
+
+    /// A writer sending two peers different states under one stamp does not split them: both
+    /// keep the same one, whichever arrives first.
+    #[test]
+    fn two_states_under_one_stamp_converge() {
+        let stamp = Stamp {
+            wall: RoomTime(5),
+            counter: 0,
+            peer: PeerId(3),
+        };
+        let a = Versioned {
+            stamp,
+            playback: loaded(),
+        };
+        let mut b = a.clone();
+        b.playback.anchor_media = MediaTime(7_000_000);
+        let mut x = Register::new();
+        let mut y = Register::new();
+        x.merge(a.clone());
+        x.merge(b.clone());
+        y.merge(b.clone());
+        y.merge(a.clone());
+        assert_eq!(x.get(), y.get());
+        // And a local write compares like a merge: it never loses to what it has seen.
+        let mut z = Register::new();
+        z.merge(a);
+        assert!(z.write(RoomTime(5), PeerId(1), loaded()).is_some());
     }
 }

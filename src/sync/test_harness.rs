@@ -1,22 +1,33 @@
 //! A few sync engines on a perfect network, for the engine's tests and any other module's that
 //! needs whole engines talking: fixed 5 ms one-way delay, clocks offset by hours, no players.
 //! It tests the protocol; the simulator (`sim/`) tests the whole.
+//!
+//! An engine may arrive late ([`Mini::arrive`]) and may run a modified client: a tamper
+//! function rewrites what it sends ([`Mini::tamper`]), and [`Mini::inject`] delivers a message
+//! in any peer's name.
 
 use super::controller::PlayerCommand;
 use super::engine::{Config, Destination, Engine, Input, Output};
 use super::state::Intent;
-use super::time::LocalTime;
-use super::wire::WireMessage;
+use super::time::{LocalTime, RoomTime};
+use super::wire::{Body, WireMessage};
 use super::PeerId;
+use std::rc::Rc;
 
 /// One-way delay of every message, in microseconds.
 pub(crate) const DELAY: i64 = 5_000;
 
-/// Engines `0..n`, with ids `100 + i`, all joined to each other; time steps by a millisecond.
+/// Rewrites a message an engine sends: given the engine, its local time now and the message.
+pub(crate) type Tamper = Rc<dyn Fn(&Engine, LocalTime, &mut WireMessage)>;
+
+/// Engines `0..n`, with ids `100 + i` (late arrivals: any id), all joined to each other; time
+/// steps by a millisecond.
 #[derive(Clone)]
 pub(crate) struct Mini {
     engines: Vec<Option<Engine>>,
+    ids: Vec<PeerId>,
     offsets: Vec<i64>,
+    tampers: Vec<Option<Tamper>>,
     queue: Vec<(i64, usize, usize, WireMessage)>,
     now: i64,
     /// Every player command each engine gave, in order.
@@ -26,38 +37,86 @@ pub(crate) struct Mini {
 impl Mini {
     /// `n` engines, each told every other joined.
     pub(crate) fn new(n: usize) -> Mini {
-        let offsets: Vec<i64> = (0..n)
-            .map(|i| (i as i64 * 7_919 - 10_000) * 1_000_000)
-            .collect();
-        let engines = (0..n)
-            .map(|i| {
-                Some(Engine::new(
-                    Config::default(),
-                    PeerId(100 + i as u64),
-                    LocalTime(offsets[i]),
-                ))
-            })
-            .collect();
         let mut m = Mini {
-            engines,
-            offsets,
+            engines: Vec::new(),
+            ids: Vec::new(),
+            offsets: Vec::new(),
+            tampers: Vec::new(),
             queue: Vec::new(),
             now: 0,
-            commands: vec![Vec::new(); n],
+            commands: Vec::new(),
         };
+        for i in 0..n {
+            m.add(PeerId(100 + i as u64));
+        }
         for i in 0..n {
             for j in 0..n {
                 if i != j {
-                    m.input(i, Input::PeerJoined(PeerId(100 + j as u64)));
+                    m.input(i, Input::PeerJoined(m.ids[j]));
                 }
             }
         }
         m
     }
 
+    fn add(&mut self, id: PeerId) -> usize {
+        let i = self.engines.len();
+        let offset = (i as i64 * 7_919 - 10_000) * 1_000_000;
+        let local = LocalTime(offset + self.now);
+        self.engines
+            .push(Some(Engine::new(Config::default(), id, local)));
+        self.ids.push(id);
+        self.offsets.push(offset);
+        self.tampers.push(None);
+        self.commands.push(Vec::new());
+        i
+    }
+
+    /// A new engine `id` opens the room now: its links to everyone present open at once.
+    /// Returns its index.
+    pub(crate) fn arrive(&mut self, id: PeerId) -> usize {
+        let i = self.add_unlinked(id);
+        self.link(i);
+        i
+    }
+
+    /// A new engine `id` opens the room, its links still opening ([`Mini::link`]).
+    pub(crate) fn add_unlinked(&mut self, id: PeerId) -> usize {
+        self.add(id)
+    }
+
+    /// Engine `i`'s links to everyone else present open now.
+    pub(crate) fn link(&mut self, i: usize) {
+        for j in 0..self.engines.len() {
+            if j != i && self.engines[j].is_some() {
+                self.input(j, Input::PeerJoined(self.ids[i]));
+                self.input(i, Input::PeerJoined(self.ids[j]));
+            }
+        }
+    }
+
+    /// From now on, engine `i` sends what `f` makes of each message.
+    pub(crate) fn tamper(
+        &mut self,
+        i: usize,
+        f: impl Fn(&Engine, LocalTime, &mut WireMessage) + 'static,
+    ) {
+        self.tampers[i] = Some(Rc::new(f));
+    }
+
     /// Engine `i`'s local clock now.
     pub(crate) fn local(&self, i: usize) -> LocalTime {
         LocalTime(self.offsets[i] + self.now)
+    }
+
+    /// Engine `i`'s room time now.
+    pub(crate) fn room(&self, i: usize) -> RoomTime {
+        self.engine(i).room_time(self.local(i)).unwrap()
+    }
+
+    /// The id of engine `i`.
+    pub(crate) fn id(&self, i: usize) -> PeerId {
+        self.ids[i]
     }
 
     /// Feeds engine `i` (unless it left), queues what it sends, records its player commands.
@@ -71,16 +130,35 @@ impl Mini {
             if let Output::Player(c) = &o {
                 self.commands[i].push(c.clone());
             }
-            if let Output::Send(t) = o {
+            if let Output::Send(mut t) = o {
+                if let Some(f) = &self.tampers[i] {
+                    f(e, local, &mut t.msg);
+                }
                 let targets: Vec<usize> = match t.to {
-                    Destination::All => (0..self.offsets.len()).filter(|j| *j != i).collect(),
-                    Destination::One(PeerId(id)) => vec![(id - 100) as usize],
+                    Destination::All => (0..self.ids.len()).filter(|j| *j != i).collect(),
+                    Destination::One(id) => {
+                        self.ids.iter().position(|x| *x == id).into_iter().collect()
+                    }
                 };
                 for j in targets {
                     self.queue.push((self.now + DELAY, j, i, t.msg.clone()));
                 }
             }
         }
+    }
+
+    /// Delivers `body` to engine `to` now, as sent by `from` (who may be anyone).
+    pub(crate) fn inject(&mut self, to: usize, from: PeerId, body: Body) {
+        let received_at = self.local(to);
+        let msg = WireMessage::new(body);
+        self.input(
+            to,
+            Input::PeerMessage {
+                from,
+                msg,
+                received_at,
+            },
+        );
     }
 
     /// Runs `us` microseconds: delivers the messages due, ticks every engine whose timeout came.
@@ -97,10 +175,13 @@ impl Mini {
             };
             for (_, to, from, msg) in due {
                 let received_at = self.local(to);
+                if self.engines[from].is_none() {
+                    continue;
+                }
                 self.input(
                     to,
                     Input::PeerMessage {
-                        from: PeerId(100 + from as u64),
+                        from: self.ids[from],
                         msg,
                         received_at,
                     },
@@ -123,7 +204,7 @@ impl Mini {
         self.engines[i] = None;
         for j in 0..self.engines.len() {
             if j != i {
-                self.input(j, Input::PeerLeft(PeerId(100 + i as u64)));
+                self.input(j, Input::PeerLeft(self.ids[i]));
             }
         }
     }
@@ -139,5 +220,10 @@ impl Mini {
     /// Engine `i`; panics if it left.
     pub(crate) fn engine(&self, i: usize) -> &Engine {
         self.engines[i].as_ref().unwrap()
+    }
+
+    /// The engines present, by index.
+    pub(crate) fn present(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.engines.len()).filter(|i| self.engines[*i].is_some())
     }
 }

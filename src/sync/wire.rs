@@ -7,11 +7,12 @@
 //! everywhere.
 //!
 //! [`WireMessage::validate`] rejects what no honest peer can send (unknown version, NaN or
-//! out-of-range rates, times outside the sane range, negative durations). Checks that need the
+//! out-of-range rates, times outside the sane range, stamp counters past
+//! [`MAX_COUNTER`](super::state::MAX_COUNTER), negative durations). Checks that need the
 //! receiver's context (a stamp from the far future, a pong for a ping never sent) happen in the
 //! engine; both kinds are counted in [`super::Stats`] and never touch the playback state.
 
-use super::state::{Stamp, Versioned};
+use super::state::{Stamp, Versioned, MAX_COUNTER};
 use super::time::{LocalTime, Span};
 use super::PeerId;
 use serde::{Deserialize, Serialize};
@@ -90,7 +91,7 @@ fn sane(ok: bool) -> Result<(), Invalid> {
 
 fn validate_state(s: &Versioned) -> Result<(), Invalid> {
     // `is_valid` also bounds the media id's length.
-    sane(s.stamp.wall.is_sane() && s.playback.is_valid())
+    sane(s.stamp.wall.is_sane() && s.stamp.counter <= MAX_COUNTER && s.playback.is_valid())
 }
 
 /// Why a message was refused.
@@ -204,6 +205,11 @@ mod tests {
             t3: LocalTime(5),
         });
         assert_eq!(pong.validate(), Err(Invalid::NegativeDuration));
+        let mut saturated = WireMessage::new(state(1.0));
+        if let Body::State(v) = &mut saturated.body {
+            v.stamp.counter = MAX_COUNTER + 1;
+        }
+        assert_eq!(saturated.validate(), Err(Invalid::Value));
         let ping = WireMessage::new(Body::Ping {
             seq: 1,
             t1: LocalTime(i64::MIN),

@@ -44,6 +44,9 @@ impl World {
     pub(super) fn tally(&mut self, slot: usize, engine: &Engine, joined_at: i64, until: i64) {
         let changes = engine.stats().controller.rate_changes;
         let secs = (until - joined_at).max(0) as f64 / 1e6;
+        if self.sc.hostile.is_some_and(|h| h.slot == slot) {
+            return;
+        }
         self.out.rejected += rejected(engine);
         self.out.holds += engine.stats().holds;
         self.out.rate_changes += changes;
@@ -60,7 +63,7 @@ impl World {
         self.present_due_vsyncs();
         let now = self.now;
         let lead = self
-            .present()
+            .honest()
             .filter_map(|(_, n)| n.engine.playback().map(|v| v.stamp))
             .max();
         if lead != self.lead_stamp {
@@ -82,8 +85,8 @@ impl World {
             stalled: bool,
         }
         let mut views = Vec::new();
-        for (slot, s) in self.slots.iter().enumerate() {
-            let Some(n) = s.node.as_ref() else { continue };
+        for (slot, n) in self.honest() {
+            let s = &self.slots[slot];
             let local = s.clock.local(now as f64);
             let pos_ms = n.player.pos_at(now) * 1e3;
             let agrees = n.engine.playback().map(|v| v.stamp) == lead && lead.is_some();
@@ -125,7 +128,7 @@ impl World {
         }
         // Convergence after a change: the change has taken effect (its anchor passed) and
         // everyone established is in sync with the state and with each other.
-        let in_effect = self.present().any(|(slot, n)| {
+        let in_effect = self.honest().any(|(slot, n)| {
             let local = self.slots[slot].clock.local(now as f64);
             match (n.engine.playback(), n.engine.room_time(local)) {
                 (Some(v), Some(r)) => Some(v.stamp) == lead && r >= v.playback.anchor_room,
@@ -188,7 +191,7 @@ impl World {
         }
         let now = self.now;
         self.out.final_spread_ms = spread(
-            self.present()
+            self.honest()
                 .filter(|(_, n)| n.player.loaded())
                 .map(|(_, n)| n.player.pos_at(now) * 1e3),
         );
@@ -236,4 +239,10 @@ fn rejected(e: &Engine) -> u64 {
         + s.rejected_future
         + s.unmatched_pongs
         + s.rejected_observations
+        + s.rejected_not_sender
+        + s.rejected_rate
+        + s.rejected_rank
+        + s.rejected_timebase
+        + s.clamped_latencies
+        + s.stale_writes
 }

@@ -25,7 +25,7 @@ mod script;
 
 pub use measure::IN_SYNC_MS;
 pub use outcome::Outcome;
-pub use scenario::{Action, ClockModel, Scenario, StallSpec};
+pub use scenario::{Action, ClockModel, Hostile, Scenario, StallSpec};
 
 use crate::net::Link;
 use crate::player::{Player, PlayerSpec};
@@ -228,7 +228,7 @@ impl World {
 
     fn states_agree(&self) -> bool {
         let states: Vec<_> = self
-            .present()
+            .honest()
             .map(|(_, n)| n.engine.playback().cloned())
             .collect();
         states.windows(2).all(|w| w[0] == w[1])
@@ -243,6 +243,12 @@ impl World {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.node.as_ref().map(|n| (i, n)))
+    }
+
+    /// The pages present but the hostile one: those measured.
+    fn honest(&self) -> impl Iterator<Item = (usize, &Node)> {
+        let hostile = self.sc.hostile.map(|h| h.slot);
+        self.present().filter(move |(i, _)| Some(*i) != hostile)
     }
 
     /// Whether the wake queued with `token` for the node `gen` on `slot` is still live on its

@@ -30,9 +30,13 @@ impl World {
         from: usize,
         to: Destination,
         channel: Channel,
-        msg: WireMessage,
+        mut msg: WireMessage,
     ) {
         let node = self.slots[from].node.as_ref().unwrap();
+        if let Some(h) = self.sc.hostile.filter(|h| h.slot == from) {
+            let local = self.slots[from].clock.local(self.now as f64);
+            (h.tamper)(&node.engine, local, &mut msg);
+        }
         let from_gen = node.gen;
         let targets: Vec<usize> = match to {
             Destination::All => node.connected.iter().copied().collect(),

@@ -3,7 +3,7 @@
 
 use crate::net::LinkSpec;
 use crate::player::{ClockReadingSpec, DisplaySpec};
-use insieme::sync::{Config, Intent, LocalTime};
+use insieme::sync::{Config, Engine, Intent, LocalTime, WireMessage};
 
 /// A device clock: `local = offset + (1 + skew) * true`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,6 +23,15 @@ impl ClockModel {
     pub fn to_true(&self, l: LocalTime) -> i64 {
         ((l.0 as f64 - self.offset_us) / (1.0 + self.skew)).ceil() as i64
     }
+}
+
+/// A member running a modified client: its engine is the real one, but every message it sends
+/// is first rewritten by `tamper` (given its engine and its local time). It is left out of
+/// every measurement: the question is what it does to the others.
+#[derive(Clone, Copy, Debug)]
+pub struct Hostile {
+    pub slot: usize,
+    pub tamper: fn(&Engine, LocalTime, &mut WireMessage),
 }
 
 /// Random stalls of a player.
@@ -91,5 +100,7 @@ pub struct Scenario {
     /// observation), as the browser glue does; `None`: engines see frames only.
     pub clock_readings: Option<ClockReadingSpec>,
     pub engine: Config,
+    /// A slot whose page lies ([`Hostile`]).
+    pub hostile: Option<Hostile>,
     pub script: Vec<(f64, Action)>,
 }

@@ -82,6 +82,11 @@ impl World {
         let s = &mut self.slots[slot];
         s.gen += 1;
         let id = PeerId(self.rng.next_u64());
+        // A liar picks the smallest id (its client chooses it), to win every tie of ranks.
+        let id = match self.sc.hostile {
+            Some(h) if h.slot == slot => PeerId(1),
+            _ => id,
+        };
         let local = s.clock.local(self.now as f64);
         let prng = s.rng.fork(s.gen);
         s.node = Some(Node {

@@ -1,11 +1,13 @@
 //! The local user's intents, scheduled ahead on the room timeline (and onto this player's
-//! frame grid), and the states peers send, merged into the replicated register.
+//! frame grid), and the states peers send, checked (writer, far future, budget) and merged
+//! into the replicated register.
 
 use super::{Channel, Destination, Engine, Event, Output};
 use crate::sync::clock::RoomMap;
 use crate::sync::state::{apply_intent, Intent, IntentError, Leads, Playback, Versioned};
 use crate::sync::time::{LocalTime, RoomTime, Span};
 use crate::sync::wire::Body;
+use crate::sync::PeerId;
 
 /// Most intents remembered while waiting to be in sync.
 const MAX_PENDING_INTENTS: usize = 8;
@@ -24,6 +26,8 @@ impl Engine {
             if self.rank.is_none() && self.peers.values().all(|p| p.rank.is_none()) {
                 // First act in a room nobody has acted in: we found its timeline.
                 self.rank = Some(0);
+                self.ranked_at = self.joins;
+                self.alone = self.peers.is_empty();
                 let prev = self.room_map(now);
                 self.update_reference(now, prev);
                 self.broadcast_hello(Channel::Reliable);
@@ -50,17 +54,76 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_state(&mut self, now: LocalTime, v: Versioned) {
-        // A newcomer still on its own clock cannot judge room times; once it has met the
-        // room (it has a rank, and `room_map` is the room's), every state is checked.
-        let same_timeline = self.rank.is_some();
-        if let Some(map) = self.room_map(now).filter(|_| same_timeline) {
-            let room_now = map.to_room(now);
-            let horizon = room_now + self.cfg.max_future;
+    /// A state from peer `from`: its own write, or (`relayed`) the state its hello carries,
+    /// which may be another writer's (how a newcomer learns a departed writer's state).
+    pub(super) fn on_state(&mut self, now: LocalTime, from: PeerId, v: Versioned, relayed: bool) {
+        if !self.register.beats_current(&v) {
+            return;
+        }
+        // A writer sends its own states. A hello relays the room's state, whoever wrote it (so
+        // a newcomer learns a departed writer's, and a state a writer showed only some peers
+        // reaches all), but never one of ours we do not have: we wrote it, so we would.
+        let writer = v.stamp.peer;
+        if writer != from && (!relayed || writer == self.me) {
+            self.stats.rejected_not_sender += 1;
+            return;
+        }
+        if !self.knows_room_time(now) {
+            // A newcomer cannot yet tell a state from the far future: adopted now, it would
+            // win every merge and go out in our hellos to every later joiner.
+            let Some(p) = self.peers.get_mut(&from) else {
+                return;
+            };
+            if p.held.as_ref().is_none_or(|h| v.beats(h)) {
+                p.held = Some(v);
+            }
+            self.stats.states_held += 1;
+            return;
+        }
+        self.accept_state(now, from, v);
+    }
+
+    /// Whether states can be checked: we met the room and know its time.
+    fn knows_room_time(&self, now: LocalTime) -> bool {
+        self.rank.is_some() && self.room_map(now).is_some()
+    }
+
+    /// Checks the states held while room time was unknown, once it is known.
+    pub(super) fn check_held_states(&mut self, now: LocalTime) {
+        if !self.peers.values().any(|p| p.held.is_some()) || !self.knows_room_time(now) {
+            return;
+        }
+        while let Some(from) = self
+            .peers
+            .iter()
+            .find(|(_, p)| p.held.is_some())
+            .map(|(id, _)| *id)
+        {
+            if let Some(v) = self.peers.get_mut(&from).and_then(|p| p.held.take()) {
+                self.accept_state(now, from, v);
+            }
+        }
+    }
+
+    /// Merges a state from `from`, at a time room time is known, unless it is stamped or
+    /// anchored beyond the far-future limit or over `from`'s budget of writes.
+    fn accept_state(&mut self, now: LocalTime, from: PeerId, v: Versioned) {
+        if let Some(map) = self.room_map(now) {
+            let horizon = map.to_room(now) + self.cfg.max_future;
             if v.stamp.wall > horizon || v.playback.anchor_room > horizon {
                 self.stats.rejected_future += 1;
                 return;
             }
+        }
+        if !self.register.beats_current(&v) {
+            return;
+        }
+        let Some(p) = self.peers.get_mut(&from) else {
+            return;
+        };
+        if !p.budget.spend(now) {
+            self.stats.rejected_rate += 1;
+            return;
         }
         if self.register.merge(v.clone()) {
             self.stats.states_adopted += 1;
@@ -72,7 +135,10 @@ impl Engine {
     }
 
     pub(super) fn write_state(&mut self, r: RoomTime, p: Playback) {
-        let v = self.register.write(r, self.me, p);
+        let Some(v) = self.register.write(r, self.me, p) else {
+            self.stats.stale_writes += 1;
+            return;
+        };
         self.send(Destination::All, Channel::Reliable, Body::State(v.clone()));
         self.out.push_back(Output::Event(Event::StateChanged(v)));
     }

@@ -11,10 +11,12 @@
 //!   room time continuous when the reference changes).
 //! - `peers`: what each peer told us: clock probes (pings and pongs) and hellos.
 //! - `intents`: the local user's intents and the states peers send, scheduled ahead.
+//! - `budget`: each peer's budget of playback states.
 //! - `holds`: holding the group while our player stalls, and releasing it.
 //! - `player`: what the local player reports, handed to the drift controller.
 //! - `view`: read-only state for the UI.
 
+mod budget;
 pub mod config;
 mod holds;
 mod intents;
@@ -37,7 +39,7 @@ use super::buffering::StallGuard;
 use super::clock::RoomMap;
 use super::controller::{Controller, PlayerCommand};
 use super::presentation::FrameGrid;
-use super::state::{Intent, Register};
+use super::state::{Intent, Register, Versioned};
 use super::time::{LocalTime, Span};
 use super::wire::{Body, GridSide, Timebase, WireMessage};
 use super::PeerId;
@@ -52,9 +54,19 @@ pub struct Engine {
     now: LocalTime,
     peers: BTreeMap<PeerId, Peer>,
     rank: Option<u64>,
+    /// Peers that joined us so far, and how many had when we took our rank: those that joined
+    /// later are younger than us.
+    joins: u64,
+    ranked_at: u64,
+    /// Ranked with nobody on our timeline but us: we acted alone, or everyone left.
+    alone: bool,
     timebase: Timebase,
     /// Whether `timebase` is the reference's own announcement (or ours), not a local guess.
     official: bool,
+    /// The base our reference announced when we began to follow it officially.
+    first_base: Span,
+    /// The last timebase announcement refused (counted once, however often it comes).
+    refused_timebase: Option<Timebase>,
     /// Room time extrapolated from a departed reference until its successor is measurable.
     fallback: Option<RoomMap>,
     register: Register,
@@ -86,11 +98,16 @@ impl Engine {
             now,
             peers: BTreeMap::new(),
             rank: None,
+            joins: 0,
+            ranked_at: 0,
+            alone: false,
             timebase: Timebase {
                 reference: me,
                 base: Span::ZERO,
             },
             official: true,
+            first_base: Span::ZERO,
+            refused_timebase: None,
             fallback: None,
             register: Register::new(),
             out: VecDeque::new(),
@@ -159,6 +176,8 @@ impl Engine {
     /// Housekeeping after every input: the timeline, what became due, the player.
     fn after_input(&mut self, now: LocalTime, prev_map: Option<RoomMap>) {
         self.update_reference(now, prev_map);
+        self.take_rank();
+        self.check_held_states(now);
         self.apply_pending_intents(now);
         self.send_due_pings(now);
         if now >= self.next_hello {
@@ -170,7 +189,8 @@ impl Engine {
             self.hold_action(now, a);
         }
         self.release_orphan_hold(now);
-        if let Some(v) = self.register.get() {
+        // The media needs no room time: a newcomer loads it while its states wait for it.
+        if let Some(v) = self.register.get().or_else(|| held_favourite(&self.peers)) {
             self.controller.load_media(v, &mut self.player);
         }
         let map = self.room_map(now);
@@ -189,4 +209,11 @@ impl Engine {
             msg: WireMessage::new(body),
         }));
     }
+}
+
+/// The state most peers hold out to a newcomer (of those, the latest): the one whose media it
+/// loads while room time is unknown. One liar cannot outvote the room.
+fn held_favourite(peers: &BTreeMap<PeerId, Peer>) -> Option<&Versioned> {
+    let held = || peers.values().filter_map(|p| p.held.as_ref());
+    held().max_by_key(|v| (held().filter(|w| w.stamp == v.stamp).count(), v.stamp))
 }

@@ -1,9 +1,12 @@
 //! The peers: their clocks, probed with pings over the unreliable channel and measured from
 //! the pongs, and what their hellos tell (rank, timeline, seek margin, stall, frame grid side),
-//! announced in turn by ours.
+//! announced in turn by ours. What a hello claims is believed only as far as an honest peer
+//! could claim it (`docs/engine.md`, "What a member cannot do").
 
+use super::budget::WriteBudget;
 use super::{Channel, Destination, Engine, Event, Output};
 use crate::sync::clock::ClockEstimator;
+use crate::sync::state::Versioned;
 use crate::sync::time::{LocalTime, Span};
 use crate::sync::wire::{Body, GridSide, Hello, Invalid, Timebase, WireMessage};
 use crate::sync::PeerId;
@@ -25,6 +28,13 @@ pub(super) struct Peer {
     /// Its frame grid side for the state it plays ([`Hello::frame_grid`]).
     pub(super) grid: Option<GridSide>,
     pub(super) last_event: Option<LocalTime>,
+    /// Its place in the order peers joined us: after [`Engine::ranked_at`], it joined us
+    /// after we had a rank, so it is younger than us whatever rank it claims.
+    pub(super) joined: u64,
+    /// The best state it sent before we knew room time, to be checked once we do.
+    pub(super) held: Option<Versioned>,
+    /// Its budget of playback states.
+    pub(super) budget: WriteBudget,
 }
 
 /// One clock exchange as a pong completes it: the four timestamps of a ping and its answer.
@@ -50,6 +60,7 @@ impl Engine {
         if id == self.me || self.peers.contains_key(&id) {
             return;
         }
+        self.joins += 1;
         self.peers.insert(
             id,
             Peer {
@@ -64,6 +75,9 @@ impl Engine {
                 error: None,
                 grid: None,
                 last_event: None,
+                joined: self.joins,
+                held: None,
+                budget: WriteBudget::new(now),
             },
         );
         let hello = self.hello();
@@ -72,6 +86,8 @@ impl Engine {
 
     pub(super) fn on_left(&mut self, id: PeerId) {
         self.peers.remove(&id);
+        // Alone again: our timeline is nobody else's any more (see `on_hello`).
+        self.alone |= self.peers.is_empty() && self.rank.is_some();
         self.tell_controller_peers_seeks();
         self.tell_controller_older_grids();
     }
@@ -120,7 +136,7 @@ impl Engine {
                 self.on_pong(now, from, pong);
             }
             Body::Hello(h) => self.on_hello(now, from, h),
-            Body::State(v) => self.on_state(now, v),
+            Body::State(v) => self.on_state(now, from, v, false),
         }
     }
 
@@ -158,13 +174,41 @@ impl Engine {
     }
 
     fn on_hello(&mut self, now: LocalTime, from: PeerId, h: Hello) {
+        if self.alone {
+            if h.rank.is_some() {
+                // A room meets our timeline of one (we acted alone, or everyone left): join it
+                // as a newcomer rather than hold out, or two timelines would run on side by
+                // side. Whoever we knew counts as older once we rank again.
+                self.rank = None;
+            }
+            // Or someone joins our room as a newcomer: it is a room of two.
+            self.alone = false;
+        }
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
-        peer.rank = h.rank;
+        // A peer younger than us cannot be older than us: were it believed, a member could take
+        // the reference (whose clock is room time) by claiming rank 0.
+        peer.rank = match (h.rank, self.rank) {
+            (Some(r), Some(mine))
+                if peer.joined > self.ranked_at && (r, from) < (mine, self.me) =>
+            {
+                self.stats.rejected_rank += 1;
+                peer.rank
+            }
+            (claim, _) => claim,
+        };
         peer.timebase = h.timebase;
-        peer.prep = h.prep;
-        peer.seek = h.seek;
+        // A seek margin or preparation is believed up to the longest lead the room schedules a
+        // start with (`Config::max_lead`): more could not be honoured, and a peer that has not
+        // measured its own seeks plans them with the largest margin told, so an hour's would
+        // send it to the end of the video.
+        let most = self.cfg.max_lead;
+        peer.prep = h.prep.min(most);
+        peer.seek = h.seek.map(|s| s.min(most));
+        if peer.prep != h.prep || peer.seek != h.seek {
+            self.stats.clamped_latencies += 1;
+        }
         peer.error = h.error;
         peer.grid = h.frame_grid;
         if peer.buffering != h.buffering {
@@ -175,25 +219,35 @@ impl Engine {
             }));
         }
         self.tell_controller_peers_seeks();
-        // The state first: while we are still unranked it is taken without a timeline check.
+        // The state first: until we know room time it is held, to be checked then.
         if let Some(v) = h.state {
-            self.on_state(now, v);
+            self.on_state(now, from, v, true);
         }
-        if self.rank.is_none() {
-            if let Some(r) = h.rank {
-                // We met the room: we are younger than everyone in it.
-                let max = self
-                    .peers
-                    .values()
-                    .filter_map(|p| p.rank)
-                    .max()
-                    .unwrap_or(r);
-                self.rank = Some(max.saturating_add(1));
-                self.broadcast_hello(Channel::Reliable);
-            }
-        }
-        // After the rank: which peers are older than us depends on it.
         self.tell_controller_older_grids();
+    }
+
+    /// A newcomer takes its rank once it knows room time (the room's reference answered
+    /// enough pings): by then every peer it joined with has told its own, and it ranks after
+    /// them all, as they will believe (a rank better than theirs they would refuse).
+    pub(super) fn take_rank(&mut self) {
+        if self.rank.is_some() {
+            return;
+        }
+        let Some(max) = self.peers.values().filter_map(|p| p.rank).max() else {
+            return;
+        };
+        let synced = self
+            .peers
+            .get(&self.timebase.reference)
+            .and_then(|p| p.clock.estimate())
+            .is_some_and(|e| e.samples >= self.cfg.min_sync_samples);
+        if synced {
+            self.rank = Some(max.saturating_add(1));
+            self.ranked_at = self.joins;
+            self.broadcast_hello(Channel::Reliable);
+            // Which peers are older than us depends on it.
+            self.tell_controller_older_grids();
+        }
     }
 
     pub(super) fn send_due_pings(&mut self, now: LocalTime) {

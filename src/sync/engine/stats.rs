@@ -15,6 +15,21 @@ pub struct Stats {
     pub rejected_future: u64,
     /// Messages from peers that have not joined.
     pub rejected_unknown_peer: u64,
+    /// States whose stamp names another writer than the peer that sent them (a hello relays
+    /// the room's state, which may name another, but not us unless we have it).
+    pub rejected_not_sender: u64,
+    /// States over their sender's budget of writes ([`budget`](super::budget)).
+    pub rejected_rate: u64,
+    /// States received before room time was known, held to be checked once it is.
+    pub states_held: u64,
+    /// Ranks better than ours claimed by peers that joined after we had one.
+    pub rejected_rank: u64,
+    /// Timebase announcements that would have stepped room time.
+    pub rejected_timebase: u64,
+    /// Announced seek and preparation margins cut to what an honest player measures.
+    pub clamped_latencies: u64,
+    /// Local writes that would not have beaten the current state (never expected).
+    pub stale_writes: u64,
     /// Pongs matching no ping we sent.
     pub unmatched_pongs: u64,
     /// Observations with impossible values.

@@ -4,20 +4,43 @@
 //! Room time is the reference peer's clock plus a base. The reference is the oldest peer in
 //! the room: every peer has a rank (join order, learned from the peers it meets; unranked
 //! newcomers come last) and the smallest (rank, id) wins, which every peer computes alike.
-//! When the reference changes, the new reference picks its base so that room time does not
-//! jump from its own point of view, and announces it; until the announcement arrives, the
-//! others compute the same continuity from their own estimates. Room time therefore never
-//! jumps by more than the clock estimation error.
+//! Ranks are claims, so two rules keep a member from taking the reference: a peer that joined
+//! us after we had a rank is not believed older than us, and the peer the older peers name as
+//! their reference stays it (a newcomer cannot tell which of two claims of rank 0 is true, but
+//! the room can). When the reference changes, the new reference picks its base so that room
+//! time does not jump from its own point of view, and announces it; until the announcement
+//! arrives, the others compute the same continuity from their own estimates. Room time
+//! therefore never jumps by more than the clock estimation error, and an announcement that
+//! would step it further is refused.
 
 use super::{Channel, Engine, Event, Output};
 use crate::sync::clock::RoomMap;
 use crate::sync::time::{LocalTime, RoomTime, Span};
 use crate::sync::wire::Timebase;
 use crate::sync::PeerId;
+use std::cmp::Reverse;
 
 /// A change of room time bigger than this at one input is a jump of the timeline (two groups
 /// merging, or the first sync), not drift the controller should chase.
 const TIMELINE_JUMP: Span = Span::from_millis(50);
+
+/// Largest step of room time a timebase announcement may make where room time must go on
+/// continuously: the successor of a reference that left announcing its base (an honest one
+/// continues the timeline up to the error of two clock estimates, a few milliseconds on a
+/// WAN; this leaves five times the jump the controller takes for drift), or the reference we
+/// follow moving its base (only on taking the reference back, by as little; bounded from the
+/// base we first followed, so that small steps do not add up). A step beyond is refused and we
+/// keep our own continuation; otherwise the reference could send everyone anywhere in the
+/// video.
+const MAX_TIMEBASE_STEP: Span = Span::from_millis(250);
+
+/// What to make of the reference's announced timebase.
+enum Announced {
+    Follow,
+    Refuse,
+    /// Not yet checkable: no clock estimate of the announcer.
+    Wait,
+}
 
 impl Engine {
     pub(super) fn room_map(&self, now: LocalTime) -> Option<RoomMap> {
@@ -28,6 +51,10 @@ impl Engine {
         }
         let tb = self.timebase;
         if tb.reference == self.me {
+            // Unofficial: we follow another now, whose timeline we do not know yet.
+            if !self.official {
+                return None;
+            }
             return Some(RoomMap {
                 local: now,
                 room: RoomTime(now.0) + tb.base,
@@ -61,12 +88,88 @@ impl Engine {
         (rank.unwrap_or(u64::MAX), id)
     }
 
+    /// The reference: the peer most named as such by the peers older than us that met the room
+    /// (not counting its own word), and of those, or if nobody present is named, the best
+    /// (rank, id).
+    fn elect(&self) -> PeerId {
+        // Only a peer that announced a timeline can be followed.
+        let candidates = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.timebase.is_some())
+            .map(|(id, _)| *id);
+        let votes = |c: &PeerId| {
+            self.peers
+                .iter()
+                .filter(|(id, p)| {
+                    *id != c
+                        && (self.rank.is_none() || p.joined <= self.ranked_at)
+                        && p.rank.is_some()
+                        && p.timebase.is_some_and(|tb| tb.reference == *c)
+                })
+                .count()
+        };
+        std::iter::once(self.me)
+            .chain(candidates)
+            .min_by_key(|id| (Reverse(votes(id)), self.rank_key(*id)))
+            .unwrap_or(self.me)
+    }
+
+    /// Whether to follow `tb`, announced by the reference we elected. Where room time must
+    /// go on (our reference left, or we already follow this one) it may not step it.
+    fn check_announced(&self, now: LocalTime, prev: Option<RoomMap>, tb: Timebase) -> Announced {
+        let ours = self.timebase.reference;
+        if ours == tb.reference && self.official {
+            // It moves its base only on taking the reference back (a continuation again),
+            // never far from where we first followed it.
+            return if (tb.base - self.first_base).abs() <= MAX_TIMEBASE_STEP {
+                Announced::Follow
+            } else {
+                Announced::Refuse
+            };
+        }
+        let gone = ours != self.me && !self.peers.contains_key(&ours);
+        let (Some(prev), true) = (prev, ours == tb.reference || gone) else {
+            return Announced::Follow;
+        };
+        let Some(est) = self
+            .peers
+            .get(&tb.reference)
+            .and_then(|p| p.clock.estimate())
+        else {
+            return Announced::Wait;
+        };
+        let room = RoomTime(now.0) + est.offset_at(now) + tb.base;
+        if (room - prev.to_room(now)).abs() <= MAX_TIMEBASE_STEP {
+            Announced::Follow
+        } else {
+            Announced::Refuse
+        }
+    }
+
+    /// Our reference left and `best` has not announced a base we can follow: continue the
+    /// timeline from our own estimate of `best`, or extrapolate it until we have one.
+    fn continue_timeline(&mut self, now: LocalTime, prev: Option<RoomMap>, best: PeerId) {
+        let est = self
+            .peers
+            .get(&best)
+            .and_then(|p| p.clock.estimate().copied());
+        match (prev, est) {
+            (Some(m), Some(e)) => {
+                self.timebase = Timebase {
+                    reference: best,
+                    base: m.to_room(now) - RoomTime(now.0) - e.offset_at(now),
+                };
+                self.official = false;
+            }
+            (Some(m), None) => self.fallback = Some(m),
+            (None, _) => {}
+        }
+    }
+
     /// Re-elects the reference and keeps room time continuous across a change.
     pub(super) fn update_reference(&mut self, now: LocalTime, prev: Option<RoomMap>) {
-        let best = std::iter::once(self.me)
-            .chain(self.peers.keys().copied())
-            .min_by_key(|id| self.rank_key(*id))
-            .unwrap_or(self.me);
+        let best = self.elect();
         let before = self.timebase;
         if best == self.me {
             if self.timebase.reference != self.me || !self.official {
@@ -84,37 +187,37 @@ impl Engine {
             }
         } else {
             let advertised = self.peers.get(&best).and_then(|p| p.timebase);
+            let ours = self.timebase.reference;
+            let gone = ours != self.me && !self.peers.contains_key(&ours);
             match advertised {
-                // The new reference announced its base: that is the timeline.
-                Some(tb) if tb.reference == best => {
-                    if self.timebase != tb || !self.official {
-                        self.timebase = tb;
-                        self.official = true;
+                // The new reference announced its base: that is the timeline, unless it would
+                // step room time.
+                Some(tb) if tb.reference == best && (self.timebase != tb || !self.official) => {
+                    match self.check_announced(now, prev, tb) {
+                        Announced::Follow => {
+                            if self.timebase.reference != tb.reference || !self.official {
+                                self.first_base = tb.base;
+                            }
+                            self.timebase = tb;
+                            self.official = true;
+                        }
+                        Announced::Refuse => {
+                            if self.refused_timebase != Some(tb) {
+                                self.refused_timebase = Some(tb);
+                                self.stats.rejected_timebase += 1;
+                            }
+                            if gone {
+                                self.continue_timeline(now, prev, best);
+                            }
+                        }
+                        Announced::Wait => self.continue_timeline(now, prev, best),
                     }
                 }
-                // It still follows the reference we follow, which left: it will announce a
-                // base continuing that timeline; until then, compute the same continuity from
-                // our own estimates.
-                Some(tb)
-                    if tb.reference == self.timebase.reference
-                        && tb.reference != self.me
-                        && !self.peers.contains_key(&tb.reference) =>
-                {
-                    let est = self
-                        .peers
-                        .get(&best)
-                        .and_then(|p| p.clock.estimate().copied());
-                    match (prev, est) {
-                        (Some(m), Some(e)) => {
-                            self.timebase = Timebase {
-                                reference: best,
-                                base: m.to_room(now) - RoomTime(now.0) - e.offset_at(now),
-                            };
-                            self.official = false;
-                        }
-                        (Some(m), None) => self.fallback = Some(m),
-                        (None, _) => {}
-                    }
+                // It still follows the reference we follow, which left: it will announce a base
+                // continuing that timeline; until then, compute the same continuity from our
+                // own estimates.
+                Some(Timebase { reference, .. }) if gone && reference == ours => {
+                    self.continue_timeline(now, prev, best)
                 }
                 // It follows another timeline (we are new, or two groups meet): follow it too.
                 Some(tb) if tb != self.timebase => {
@@ -124,6 +227,11 @@ impl Engine {
                     }
                 }
                 _ => {}
+            }
+            if self.timebase.reference == self.me {
+                // Another is the reference, and we cannot follow its timeline yet: ours is
+                // not room time.
+                self.official = false;
             }
             if self.peers.get(&self.timebase.reference).is_some_and(|p| {
                 p.clock

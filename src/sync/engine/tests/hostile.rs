@@ -1,13 +1,15 @@
 //! Whatever a hostile or broken peer sends, the engine neither panics nor lets a message with an
 //! impossible value move the playback state, and it counts every refusal. The messages are
-//! generated (and, on a failure, shrunk to the smallest failing one) by proptest.
+//! generated (and, on a failure, shrunk to the smallest failing one) by proptest. Then the
+//! attacks of a member with the room's key, one test each (`docs/engine.md`, "What a member
+//! cannot do").
 
-use crate::sync::state::Stamp;
+use crate::sync::state::{Stamp, MAX_COUNTER};
 use crate::sync::test_harness::Mini;
 use crate::sync::wire::{GridSide, Hello, Timebase, PROTOCOL_VERSION};
 use crate::sync::{
-    Body, Input, Intent, LocalTime, MediaTime, Observation, PeerId, Playback, RoomTime, Span,
-    Stats, Versioned, WireMessage,
+    Body, Input, Intent, LocalTime, MediaTime, Observation, PeerId, Playback, PlayerCommand,
+    RoomTime, Span, Stats, Versioned, WireMessage,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -264,6 +266,7 @@ fn a_state_from_the_far_future_is_refused() {
     let mut v = m.engine(0).playback().cloned().unwrap();
     let later = m.engine(0).room_time(m.local(0)).unwrap() + Span::from_secs(3600);
     v.stamp.wall = later;
+    v.stamp.peer = PeerId(101);
     v.playback.anchor_room = later;
     let before = m.engine(0).playback().cloned();
     let future = m.engine(0).stats().rejected_future;
@@ -281,4 +284,396 @@ fn a_state_from_the_far_future_is_refused() {
     assert_eq!(m.engine(0).stats().rejected_future, future + 1);
     // The engine still works.
     assert!(m.engine(0).poll_timeout().is_some());
+}
+
+// The attacks of a member: someone with the room's link (so its key) running a modified
+// client. Each plays one against honest engines and shows they keep one sane state.
+
+/// The attacker's id: smaller than every honest one, so that it would win every tie.
+const MALLORY: PeerId = PeerId(7);
+
+/// `n` honest peers (ids 100..) in a room where peer 0 loaded and plays the film.
+fn playing_room_of(n: usize) -> Mini {
+    let mut m = Mini::new(n);
+    m.run_for(1_000_000);
+    m.load(0);
+    m.input(0, Input::Intent(Intent::Play));
+    m.run_for(5_000_000);
+    m
+}
+
+/// Asserts that every engine in `honest` holds the same state, and returns it.
+fn one_state(m: &Mini, honest: &[usize]) -> Versioned {
+    let s = m.engine(honest[0]).playback().cloned().unwrap();
+    for &i in honest {
+        assert_eq!(
+            m.engine(i).playback(),
+            Some(&s),
+            "peer {i} holds another state"
+        );
+    }
+    s
+}
+
+/// Attack 1, poisoning newcomers: the attacker's hellos carry the room's state stamped an
+/// hour ahead. The room refuses it as ever. A newcomer, which cannot judge it before it knows
+/// room time, used to adopt it, repeat it in its own hellos and so poison every later joiner
+/// even after the attacker left; now it holds it until it knows room time, then refuses it.
+#[test]
+fn a_newcomer_is_not_poisoned_by_a_state_from_the_far_future() {
+    let mut m = playing_room_of(2);
+    let mal = m.arrive(MALLORY);
+    m.tamper(mal, |e, now, msg| {
+        if let (Body::Hello(h), Some(room)) = (&mut msg.body, e.room_time(now)) {
+            if let Some(v) = &mut h.state {
+                v.stamp.wall = room + Span::from_secs(3600);
+                v.stamp.peer = e.id();
+            }
+        }
+    });
+    m.run_for(3_000_000);
+    let honest = one_state(&m, &[0, 1]);
+    assert!(m.engine(0).stats().rejected_future > 0);
+
+    let newcomer = m.arrive(PeerId(200));
+    m.run_for(3_000_000);
+    let s = m.engine(newcomer).stats();
+    assert!(s.states_held > 0 && s.rejected_future > 0, "{s:?}");
+    assert_eq!(one_state(&m, &[0, 1, newcomer]), honest);
+
+    m.leave(mal);
+    let later = m.arrive(PeerId(201));
+    m.run_for(3_000_000);
+    assert_eq!(one_state(&m, &[0, 1, newcomer, later]), honest);
+    assert_eq!(
+        m.engine(later).stats().rejected_future,
+        0,
+        "nobody repeats it"
+    );
+}
+
+/// The attacker of the stamp attacks: its session id (chosen by its client) the largest, so
+/// that its stamps win every tie.
+const MALLORY_MAX: PeerId = PeerId(u64::MAX);
+
+/// One forged state of attack 2, sent by the attacker to one honest peer.
+#[derive(Clone, Debug)]
+struct Forgery {
+    to: prop::sample::Index,
+    /// Wall: room time plus this, ms (up to the far-future limit's last second).
+    ahead_ms: i64,
+    counter: u32,
+    /// Which writer the stamp names: the attacker, someone absent, or an honest peer.
+    writer: u8,
+    anchor_media_s: i64,
+    /// The previous forgery's stamp again, with this one's content: each peer told another.
+    same_stamp: bool,
+}
+
+fn forgery() -> BoxedStrategy<Forgery> {
+    let counter = prop_oneof![
+        Just(0),
+        Just(MAX_COUNTER),
+        Just(MAX_COUNTER + 1),
+        Just(u32::MAX),
+        any::<u32>(),
+    ];
+    (
+        any::<prop::sample::Index>(),
+        -60_000..59_000i64,
+        counter,
+        0..4u8,
+        0..3i64,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(to, ahead_ms, counter, writer, anchor_media_s, same_stamp)| Forgery {
+                to,
+                ahead_ms,
+                counter,
+                writer,
+                anchor_media_s,
+                same_stamp,
+            },
+        )
+        .boxed()
+}
+
+/// Attack 2, the saturated clock: stamps a minute ahead with the largest counter and writer,
+/// and, told apart to different peers, different states under one stamp. The counter used to
+/// saturate, so that no honest write could beat (now + 59 s, u32::MAX, u64::MAX), and a
+/// local write kept its own state while every peer kept the forgery. Whatever is forged, the
+/// honest peers end on one state, and the next honest write wins everywhere.
+#[test]
+fn forged_stamps_never_outlast_an_honest_write() {
+    let mut room = playing_room_of(3);
+    room.arrive(MALLORY_MAX);
+    room.run_for(2_000_000);
+    let honest = [0, 1, 2];
+    let config = Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let steps = (
+        prop::collection::vec(forgery(), 1..24),
+        any::<prop::sample::Index>(),
+    );
+    let result = runner.run(&steps, |(forgeries, writer)| {
+        let mut m = room.clone();
+        let mut last: Option<Stamp> = None;
+        for f in &forgeries {
+            let to = honest[f.to.index(honest.len())];
+            let mut v = m.engine(to).playback().cloned().unwrap();
+            let writers = [MALLORY_MAX, PeerId(1), m.id(0), m.id(to)];
+            v.stamp = match last.filter(|_| f.same_stamp) {
+                Some(stamp) => stamp,
+                None => Stamp {
+                    wall: m.room(to) + Span::from_millis(f.ahead_ms),
+                    counter: f.counter,
+                    peer: writers[usize::from(f.writer)],
+                },
+            };
+            last = Some(v.stamp);
+            v.playback.anchor_media = MediaTime(f.anchor_media_s * 1_000_000);
+            m.inject(to, MALLORY_MAX, Body::State(v));
+            m.run_for(20_000);
+        }
+        // The forgeries a peer took spread by the hellos: one state again.
+        m.run_for(3_000_000);
+        one_state(&m, &honest);
+        let w = honest[writer.index(honest.len())];
+        let to = MediaTime::from_micros(4_242_000_000);
+        m.input(w, Input::Intent(Intent::Seek(to)));
+        m.run_for(1_000_000);
+        let s = one_state(&m, &honest);
+        prop_assert_eq!(s.stamp.peer, m.id(w));
+        prop_assert_eq!(s.playback.anchor_media, to);
+        prop_assert!(m.present().all(|i| m.engine(i).stats().stale_writes == 0));
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// Attack 2, impersonation: a state sent in another's name, or relayed in a hello in the
+/// receiver's own name, is refused and counted; the state stays.
+#[test]
+fn a_state_in_anothers_name_is_refused() {
+    let mut m = playing_room_of(2);
+    m.arrive(MALLORY);
+    m.run_for(2_000_000);
+    let before = one_state(&m, &[0, 1]);
+    let mut v = before.clone();
+    v.stamp.wall = m.room(0) + Span::from_secs(1);
+    v.playback.playing = false;
+    v.stamp.peer = m.id(1);
+    m.inject(0, MALLORY, Body::State(v.clone()));
+    v.stamp.peer = m.id(0);
+    let mut hello = Hello {
+        rank: None,
+        timebase: None,
+        prep: Span::ZERO,
+        seek: None,
+        buffering: false,
+        error: None,
+        frame_grid: None,
+        state: Some(v),
+    };
+    m.inject(0, MALLORY, Body::Hello(hello.clone()));
+    assert_eq!(m.engine(0).stats().rejected_not_sender, 2);
+    // Relayed in a departed writer's name, it is the room's state (how a newcomer learns it).
+    if let Some(v) = &mut hello.state {
+        v.stamp.peer = PeerId(3);
+    }
+    m.inject(0, MALLORY, Body::Hello(hello));
+    // It reaches peer 1 in peer 0's next hello.
+    m.run_for(2_500_000);
+    assert!(!one_state(&m, &[0, 1]).playback.playing);
+    assert_eq!(m.engine(0).stats().rejected_not_sender, 2);
+}
+
+/// Attack 2, the flood: a member writing a hundred states a second. Each peer takes a burst
+/// and then four a second of it; the rest is dropped and counted, and an honest write still
+/// wins.
+#[test]
+fn a_flood_of_states_is_cut_to_the_writers_budget() {
+    let mut m = playing_room_of(2);
+    m.arrive(MALLORY);
+    m.run_for(2_000_000);
+    let adopted = m.engine(0).stats().states_adopted;
+    let mut v = m.engine(0).playback().cloned().unwrap();
+    v.stamp.peer = MALLORY;
+    for i in 0..100 {
+        v.stamp.wall = m.room(0);
+        v.playback.anchor_media = MediaTime(i * 1_000_000);
+        m.inject(0, MALLORY, Body::State(v.clone()));
+        m.run_for(10_000);
+    }
+    let s = m.engine(0).stats();
+    let took = s.states_adopted - adopted;
+    assert!((16..=21).contains(&took), "took {took}: {s:?}");
+    assert_eq!(took + s.rejected_rate, 100, "{s:?}");
+    m.input(1, Input::Intent(Intent::Pause));
+    m.run_for(1_000_000);
+    let s = one_state(&m, &[0, 1]);
+    assert!(!s.playback.playing && s.stamp.peer == m.id(1));
+}
+
+/// Attack 3, taking the reference: a member arriving late claims rank 0 under the smallest
+/// id, and announces its own clock shifted by 30 s as the timeline. Everyone who was there
+/// before refuses the claim; a newcomer after it, which cannot tell the two claims of rank 0
+/// apart, follows the reference the older peers name; and when the reference leaves, its
+/// successor is an honest peer. Room time never moves.
+#[test]
+fn a_late_member_cannot_take_the_reference() {
+    let mut m = playing_room_of(3);
+    let mal = m.arrive(MALLORY);
+    m.tamper(mal, |e, _, msg| {
+        if let Body::Hello(h) = &mut msg.body {
+            h.rank = Some(0);
+            h.timebase = Some(Timebase {
+                reference: e.id(),
+                base: e.timebase().base + Span::from_secs(30),
+            });
+        }
+    });
+    let reference = m.engine(0).reference();
+    // Room time at one instant, told by every honest peer, against peer 0's.
+    let agree = |m: &Mini, honest: &[usize]| {
+        for &i in honest {
+            let d = (m.room(i) - m.room(0)).abs();
+            assert!(d < Span::from_millis(2), "peer {i} is {d:?} off");
+        }
+    };
+    let before = m.room(0);
+    m.run_for(3_000_000);
+    for i in 0..3 {
+        assert_eq!(m.engine(i).reference(), reference);
+        assert!(m.engine(i).stats().rejected_rank > 0);
+    }
+    let moved = m.room(0) - before - Span::from_secs(3);
+    assert!(
+        moved.abs() < Span::from_millis(1),
+        "room time moved {moved:?}"
+    );
+
+    let newcomer = m.arrive(PeerId(200));
+    m.run_for(3_000_000);
+    assert_eq!(m.engine(newcomer).reference(), reference);
+    agree(&m, &[1, 2, newcomer]);
+
+    // The reference leaves: an honest successor, and room time goes on.
+    let before = m.room(1);
+    m.leave(0);
+    m.run_for(3_000_000);
+    let successor = m.engine(1).reference();
+    assert!(successor != MALLORY && successor != reference);
+    for i in [1, 2, newcomer] {
+        assert_eq!(m.engine(i).reference(), successor, "peer {i}");
+        let d = (m.room(i) - m.room(1)).abs();
+        assert!(d < Span::from_millis(2), "peer {i} is {d:?} off");
+    }
+    let moved = m.room(1) - before - Span::from_secs(3);
+    assert!(
+        moved.abs() < Span::from_millis(2),
+        "room time moved {moved:?}"
+    );
+    one_state(&m, &[1, 2, newcomer]);
+}
+
+/// Attack 3, stepping room time: the reference announces another base (room time 1 s
+/// later), and the member that is its successor announces its base 10 s off when it takes
+/// over. Both are refused and counted; room time goes on as it was.
+#[test]
+fn the_reference_cannot_step_room_time() {
+    let mut m = playing_room_of(3);
+    m.tamper(0, |_, _, msg| {
+        if let Body::Hello(h) = &mut msg.body {
+            if let Some(tb) = &mut h.timebase {
+                tb.base += Span::from_secs(1);
+            }
+        }
+    });
+    let before = m.room(2);
+    m.run_for(3_000_000);
+    assert_eq!(m.engine(2).reference(), m.id(0));
+    assert_eq!(m.engine(2).stats().rejected_timebase, 1, "counted once");
+    let moved = m.room(2) - before - Span::from_secs(3);
+    assert!(
+        moved.abs() < Span::from_millis(1),
+        "room time moved {moved:?}"
+    );
+
+    // Peer 1 (rank 1, the smaller id of the two) succeeds peer 0, and lies about its base.
+    m.tamper(1, |e, _, msg| {
+        if let Body::Hello(h) = &mut msg.body {
+            if let Some(tb) = &mut h.timebase {
+                if tb.reference == e.id() {
+                    tb.base += Span::from_secs(10);
+                }
+            }
+        }
+    });
+    let before = m.room(2);
+    m.leave(0);
+    m.run_for(3_000_000);
+    assert_eq!(m.engine(2).reference(), m.id(1));
+    assert_eq!(m.engine(2).stats().rejected_timebase, 2);
+    let moved = m.room(2) - before - Span::from_secs(3);
+    assert!(
+        moved.abs() < Span::from_millis(2),
+        "room time moved {moved:?}"
+    );
+    assert_eq!(
+        m.engine(2).expected_position(m.local(2)),
+        m.engine(1).expected_position(m.local(1)),
+        "the liar's own timeline is room time too"
+    );
+}
+
+/// Attack 3, an advisory field: a member announcing that its seeks take an hour. Peers that
+/// have not measured their own plan seeks with the largest announced margin, so a catch-up
+/// would aim an hour ahead, past the end of most videos; the margin is cut to the longest an
+/// honest player learns.
+#[test]
+fn an_announced_seek_latency_is_bounded() {
+    let mut m = playing_room_of(2);
+    let mal = m.arrive(MALLORY);
+    m.tamper(mal, |_, _, msg| {
+        if let Body::Hello(h) = &mut msg.body {
+            h.seek = Some(Span::from_secs(3600));
+            h.prep = Span::from_secs(3600);
+        }
+    });
+    m.run_for(2_000_000);
+    assert!(m.engine(1).stats().clamped_latencies > 0);
+    let to = MediaTime::from_micros(600_000_000);
+    let seen = m.commands[1].len();
+    m.input(0, Input::Intent(Intent::Seek(to)));
+    m.run_for(100_000);
+    // Peer 1's player loaded the film and stands at its start.
+    let presented_at = m.local(1);
+    m.input(
+        1,
+        Input::Observation(Observation {
+            media_time: MediaTime(0),
+            presented_at,
+        }),
+    );
+    m.run_for(3_000_000);
+    let seeks: Vec<MediaTime> = m.commands[1][seen..]
+        .iter()
+        .filter_map(|c| match c {
+            PlayerCommand::SeekTo(x) => Some(*x),
+            _ => None,
+        })
+        .collect();
+    assert!(!seeks.is_empty());
+    for x in seeks {
+        assert!(x - to < Span::from_secs(15), "sent to {x:?}");
+    }
 }

@@ -2,7 +2,7 @@
 //! reference leaves.
 
 use crate::sync::test_harness::Mini;
-use crate::sync::{Input, Intent, PeerId};
+use crate::sync::{Input, Intent, PeerId, Span};
 
 #[test]
 fn peers_agree_on_room_time_and_state() {
@@ -57,4 +57,27 @@ fn reference_leaving_keeps_room_time_continuous() {
         "{}",
         r1 - before[0]
     );
+}
+
+/// A viewer whose links opened late acted alone first, founding a timeline of its own. When
+/// the room meets it, it joins the room's timeline as a newcomer (rather than holding out
+/// with rank 0, which the room would refuse as a late claim), and takes a rank after them.
+#[test]
+fn a_viewer_that_acted_alone_joins_the_room_it_meets() {
+    let mut m = Mini::new(2);
+    m.run_for(1_000_000);
+    m.load(0);
+    m.run_for(2_000_000);
+    let late = m.add_unlinked(PeerId(1));
+    m.load(late);
+    m.run_for(1_000_000);
+    assert_eq!(m.engine(late).rank(), Some(0));
+    m.link(late);
+    m.run_for(3_000_000);
+    assert_eq!(m.engine(late).reference(), m.engine(0).reference());
+    assert_eq!(m.engine(late).rank(), Some(2));
+    let d = m.room(late) - m.room(0);
+    assert!(d.abs() < Span::from_millis(1), "{d:?} off");
+    // The room refused its founder's rank, claimed on linking, once.
+    assert!((0..2).all(|i| m.engine(i).stats().rejected_rank == 1));
 }
