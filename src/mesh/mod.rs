@@ -17,7 +17,7 @@
 pub mod link;
 
 use crate::connectivity::{LinkPath, Unreachable};
-use crate::room::wire::is_valid_name;
+use crate::room::wire::normalize_name;
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use crate::sync::LocalTime;
 use link::{Link, LinkChange, RemoteDecision};
@@ -76,7 +76,8 @@ pub struct MeshCounters {
     pub malformed_payloads: u32,
     /// Payloads claiming our own session id.
     pub own_session: u32,
-    /// Hellos naming their sender with a blank or overlong name (the hello itself is kept).
+    /// Hellos naming their sender with a name that is blank or overlong once invisible
+    /// characters are removed (the hello itself is kept).
     pub bad_names: u32,
     /// Reports about a link that does not exist (any more): it was given up while they were
     /// under way, or they are out of order.
@@ -389,11 +390,9 @@ impl Links {
         self.ensure_link(session, &from);
         match payload {
             SignalPayload::Hello { reply, name, .. } => {
-                match name {
-                    Some(name) if is_valid_name(&name) => {
-                        self.emit(MeshEvent::Introduced { session, name })
-                    }
-                    Some(_) => self.counters.bad_names += 1,
+                match name.as_deref().map(normalize_name) {
+                    Some(Some(name)) => self.emit(MeshEvent::Introduced { session, name }),
+                    Some(None) => self.counters.bad_names += 1,
                     None => {}
                 }
                 if !reply {

@@ -542,10 +542,22 @@ fn a_hello_introduces_its_sender_by_name_and_a_bad_name_is_counted() {
             name: "Ada".into()
         }))
     );
+    // A name is introduced as it reads: no invisible or direction-changing characters.
+    let sneaky = SignalPayload::Hello {
+        session: 11,
+        reply: true,
+        name: Some("\u{202E}A\u{200B}da".into()),
+    };
+    assert!(
+        signal(&mut links, "t4", sneaky).contains(&Action::Emit(MeshEvent::Introduced {
+            session: 11,
+            name: "Ada".into()
+        }))
+    );
     let blank = SignalPayload::Hello {
         session: HIGHER,
         reply: true,
-        name: Some("   ".into()),
+        name: Some(" \u{200B}\u{3164} ".into()),
     };
     let actions = signal(&mut links, "t2", blank);
     assert!(!actions
