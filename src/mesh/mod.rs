@@ -25,6 +25,7 @@ pub mod link;
 
 use crate::connectivity::{LinkPath, Unreachable};
 use crate::room::wire::normalize_name;
+use crate::signaling::endpoint::Outage;
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use crate::sync::LocalTime;
 use link::{Link, LinkChange, RemoteDecision};
@@ -74,8 +75,8 @@ pub enum MeshEvent {
     Path { session: SessionId, path: LinkPath },
     /// The link is gone for good.
     Gone(SessionId),
-    /// The signaling endpoint is (un)reachable; existing links are unaffected.
-    Signaling { connected: bool },
+    /// The signaling endpoint is reachable (`None`), or why not; existing links are unaffected.
+    Signaling { outage: Option<Outage> },
     /// Something the logs should know (dropped input, endpoint errors).
     Problem(String),
 }
@@ -128,25 +129,18 @@ pub enum Input {
     },
     /// Our display name changed (hellos carry it).
     Renamed(String),
-    SignalingLost,
+    /// The socket to the endpoint ended, for this reason.
+    SignalingLost(Outage),
     /// This endpoint transport left; whoever it reached needs a new route.
     RouteLeft(String),
     /// A sealed message from `from` that did not open with the room key.
-    Undecryptable {
-        from: String,
-    },
+    Undecryptable { from: String },
     /// An opened message from `from`, not yet decoded.
-    Signal {
-        from: String,
-        plain: Vec<u8>,
-    },
+    Signal { from: String, plain: Vec<u8> },
     /// [`Action::CreateLink`] succeeded.
     Created(SessionId),
     /// [`Action::CreateLink`] failed; `error` says why, with context.
-    CreationFailed {
-        session: SessionId,
-        error: String,
-    },
+    CreationFailed { session: SessionId, error: String },
     /// The connection needs (re)negotiating, whatever the cause.
     NegotiationNeeded(SessionId),
     /// [`Action::MakeOffer`] finished: the local description to send, if there is one.
@@ -162,20 +156,14 @@ pub enum Input {
         result: Result<Option<Description>, String>,
     },
     /// [`Action::AddCandidate`] failed.
-    CandidateRejected {
-        session: SessionId,
-        error: String,
-    },
+    CandidateRejected { session: SessionId, error: String },
     /// The connection gathered a candidate of its own.
     LocalCandidate {
         session: SessionId,
         candidate: Candidate,
     },
     /// The connection's signaling state changed (`stable` or not).
-    SignalingState {
-        session: SessionId,
-        stable: bool,
-    },
+    SignalingState { session: SessionId, stable: bool },
     ChannelOpen {
         session: SessionId,
         channel: Channel,
@@ -288,7 +276,7 @@ impl Links {
                 relay_configured,
             } => {
                 self.relay_configured = relay_configured;
-                self.emit(MeshEvent::Signaling { connected: true });
+                self.emit(MeshEvent::Signaling { outage: None });
                 // Whoever did not answer and left while we were away is gone.
                 let (here, left) = std::mem::take(&mut self.silent)
                     .into_iter()
@@ -301,7 +289,9 @@ impl Links {
                     self.send(peer, self.hello(false));
                 }
             }
-            Input::SignalingLost => self.emit(MeshEvent::Signaling { connected: false }),
+            Input::SignalingLost(outage) => self.emit(MeshEvent::Signaling {
+                outage: Some(outage),
+            }),
             Input::Renamed(name) => self.name = name,
             Input::RouteLeft(transport) => {
                 let mut left = Vec::new();

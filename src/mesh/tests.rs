@@ -112,7 +112,7 @@ fn joining_greets_everyone_already_there() {
     assert_eq!(
         actions,
         vec![
-            Action::Emit(MeshEvent::Signaling { connected: true }),
+            Action::Emit(MeshEvent::Signaling { outage: None }),
             Action::Send {
                 to: "a".into(),
                 payload: my_hello(false)

@@ -49,8 +49,8 @@ pub fn PeopleList(
                     <p class="hint" data-dropped=n>{n} " messages from others were ignored: malformed, or sent too fast."</p>
                 }),
             }}
-            {move || (!view.signaling_connected.get()).then(|| view! {
-                <p class="hint">"Reconnecting to the signaling server… people already here stay connected."</p>
+            {move || view.signaling_outage.get().map(|outage| view! {
+                <p class="hint" role="status">{outage.message()}</p>
             })}
         </section>
     }

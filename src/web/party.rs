@@ -17,6 +17,7 @@ use crate::room::limits::{Kind, PeerLimits};
 use crate::room::people::{LinkState, People};
 use crate::room::wire::{PeerMessage, ViewerPhase, ViewerStatus};
 use crate::room_link::RoomSecret;
+use crate::signaling::endpoint::Outage;
 use crate::signaling::payload::SessionId;
 use crate::sync::{
     self, Engine, Input, Intent, LocalTime, MediaTime, Output, PeerId, PlayerCommand,
@@ -39,7 +40,9 @@ pub struct PartyView {
     pub playback: ReadSignal<Option<sync::Playback>>,
     /// Our own measured error from the room, in ms.
     pub my_offset_ms: ReadSignal<Option<f64>>,
-    pub signaling_connected: ReadSignal<bool>,
+    /// Why the signaling endpoint is out of reach, while it is (`None` once joined, and while
+    /// first connecting).
+    pub signaling_outage: ReadSignal<Option<Outage>>,
     /// Messages from peers dropped because they were malformed, of another version, or over a
     /// member's rate limit (brought up to date once a second, not per message).
     pub dropped_messages: ReadSignal<u32>,
@@ -53,7 +56,7 @@ struct ViewWriters {
     chat: WriteSignal<ChatLog>,
     playback: WriteSignal<Option<sync::Playback>>,
     my_offset_ms: WriteSignal<Option<f64>>,
-    signaling_connected: WriteSignal<bool>,
+    signaling_outage: WriteSignal<Option<Outage>>,
     dropped_messages: WriteSignal<u32>,
     problem: WriteSignal<Option<String>>,
 }
@@ -64,7 +67,7 @@ fn new_view() -> (PartyView, ViewWriters) {
     let (chat, set_chat) = signal(ChatLog::default());
     let (playback, set_playback) = signal(None);
     let (my_offset_ms, set_my_offset_ms) = signal(None);
-    let (signaling_connected, set_signaling_connected) = signal(false);
+    let (signaling_outage, set_signaling_outage) = signal(None);
     let (dropped_messages, set_dropped_messages) = signal(0);
     let (problem, set_problem) = signal(None);
     let view = PartyView {
@@ -72,7 +75,7 @@ fn new_view() -> (PartyView, ViewWriters) {
         chat,
         playback,
         my_offset_ms,
-        signaling_connected,
+        signaling_outage,
         dropped_messages,
         problem,
     };
@@ -81,7 +84,7 @@ fn new_view() -> (PartyView, ViewWriters) {
         chat: set_chat,
         playback: set_playback,
         my_offset_ms: set_my_offset_ms,
-        signaling_connected: set_signaling_connected,
+        signaling_outage: set_signaling_outage,
         dropped_messages: set_dropped_messages,
         problem: set_problem,
     };
@@ -443,7 +446,7 @@ impl Party {
                 self.input(Input::PeerLeft(PeerId(session)));
                 self.call.link_gone(session);
             }
-            MeshEvent::Signaling { connected } => self.writers.signaling_connected.set(connected),
+            MeshEvent::Signaling { outage } => self.writers.signaling_outage.set(outage),
             MeshEvent::Problem(problem) => web_sys::console::warn_1(&problem.into()),
         }
     }

@@ -4,7 +4,7 @@
 use crate::harness::actions::{gather, say, start_party};
 use crate::harness::capture::RelayCapture;
 use crate::harness::rogue::{spam_room, topic_of_link};
-use crate::harness::{Party, TestServer};
+use crate::harness::{Party, ServerOptions, TestServer};
 use anyhow::{ensure, Result};
 use std::time::Duration;
 
@@ -103,6 +103,39 @@ async fn endpoint_sees_no_plaintext_and_rogue_garbage_changes_nothing() -> Resul
         let rogue_bait =
             |decoded: &[u8]| String::from_utf8_lossy(decoded).contains("not sealed at all");
         capture.check_sealed(&["v=0", "a=fingerprint", "candidate:"], rogue_bait)?;
+        Ok(())
+    }
+    .await;
+    party.finish(outcome).await
+}
+
+/// A room the endpoint holds no more people in: the newcomer is told so plainly (not
+/// "Reconnecting…"), and those inside are not disturbed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newcomer_to_a_full_room_is_told_it_is_full() -> Result<()> {
+    let server = TestServer::start_with(ServerOptions {
+        max_peers_per_topic: Some(1),
+        ..Default::default()
+    })
+    .await?;
+    let party = Party::start_with("a_full_room_says_so", server, &["alice", "bob"]).await?;
+    let outcome = async {
+        let (alice, bob) = (party.person("alice"), party.person("bob"));
+        let link = start_party(alice, &party.server.url).await?;
+        alice.join_as(&link, "Alice").await?;
+        bob.join_as(&link, "Bob").await?;
+        bob.wait_for_text("This party is full").await?;
+        ensure!(
+            bob.wait_for_no_xpath("//*[contains(text(), 'Reconnecting')]", Duration::ZERO)
+                .await?,
+            "bob is told he is reconnecting"
+        );
+        ensure!(
+            alice
+                .wait_for_no_xpath("//p[@role='status']", Duration::ZERO)
+                .await?,
+            "alice, inside, is told of an outage"
+        );
         Ok(())
     }
     .await;
