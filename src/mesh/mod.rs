@@ -278,13 +278,7 @@ impl Links {
                 self.relay_configured = relay_configured;
                 self.emit(MeshEvent::Signaling { outage: None });
                 // Whoever did not answer and left while we were away is gone.
-                let (here, left) = std::mem::take(&mut self.silent)
-                    .into_iter()
-                    .partition(|(_, route)| peers.contains(route));
-                self.silent = here;
-                for (session, _) in left {
-                    self.emit(MeshEvent::Gone(session));
-                }
+                self.forget_silent(&|route| !peers.iter().any(|peer| peer == route));
                 for peer in peers {
                     self.send(peer, self.hello(false));
                 }
@@ -307,13 +301,7 @@ impl Links {
                 for session in left {
                     self.drop_link(session);
                 }
-                let (left, here) = std::mem::take(&mut self.silent)
-                    .into_iter()
-                    .partition(|(_, route)| *route == transport);
-                self.silent = here;
-                for (session, _) in left {
-                    self.emit(MeshEvent::Gone(session));
-                }
+                self.forget_silent(&|route| route == transport);
             }
             Input::Undecryptable { .. } => self.counters.undecryptable += 1,
             Input::Signal { from, plain } => self.on_signal(now, from, &plain),
@@ -546,6 +534,20 @@ impl Links {
                 LinkChange::Unreachable(why) => self.emit(MeshEvent::Unreachable { session, why }),
                 LinkChange::NoAnswer => self.silence(session),
                 LinkChange::Gone => self.drop_link(session),
+            }
+        }
+    }
+
+    /// Forgets whoever did not answer and whose endpoint connection is `gone`: they left.
+    fn forget_silent(&mut self, gone: &dyn Fn(&str) -> bool) {
+        let mut index = 0;
+        while let Some((session, route)) = self.silent.get(index) {
+            if gone(route) {
+                let session = *session;
+                self.silent.swap_remove(index);
+                self.emit(MeshEvent::Gone(session));
+            } else {
+                index += 1;
             }
         }
     }

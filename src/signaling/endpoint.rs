@@ -152,22 +152,20 @@ impl Outage {
                 "Reconnecting to the signaling server… people already here stay connected."
             }
             Outage::KeepsUsOut => {
-                "The signaling server is not letting this page in: it may be down, not allow \
-                 this site, or limit connections from your network. People already here stay \
-                 connected; still trying."
+                "The signaling server is not letting this page in: it is down, refuses this \
+                 site, or limits your network. People already here stay connected; still trying."
             }
             Outage::RoomFull => {
-                "This party is full: the signaling server admits nobody more to it. Trying \
-                 again every half minute, in case someone leaves."
+                "This party is full: the signaling server admits nobody more. Trying again \
+                 every half minute, in case someone leaves."
             }
             Outage::CutOff => {
                 "The signaling server cut this page off (too many messages or errors); \
                  reconnecting. People already here stay connected."
             }
             Outage::Refused => {
-                "Your browser will not connect to the signaling server from this page, so \
-                 nobody new can be reached. Whoever runs this site must check signaling_url \
-                 in config.json."
+                "Your browser will not connect to this site's signaling server: whoever runs \
+                 the site must fix signaling_url in config.json."
             }
         }
     }

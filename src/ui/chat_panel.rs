@@ -1,6 +1,6 @@
 //! The room's chat.
 
-use crate::room::chat::{prepare_outgoing, ChatLine, ChatLog};
+use crate::room::chat::{prepare_outgoing, ChatLine};
 use crate::web::party::Party;
 use leptos::prelude::*;
 
@@ -21,7 +21,7 @@ pub fn ChatPanel(party: Party) -> impl IntoView {
         <section class="panel chat" aria-labelledby="chat-title">
             <h2 id="chat-title">"Chat"</h2>
             <ol class="lines" aria-live="polite">
-                <For each=move || chat.with(ChatLog::seqs) key=|seq| *seq children=line/>
+                <For each=move || chat.with(|log| log.seqs().collect::<Vec<_>>()) key=super::same_key children=line/>
             </ol>
             <form class="row" on:submit=send>
                 <input aria-label="Message" placeholder="Say something…" maxlength="1000"

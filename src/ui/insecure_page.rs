@@ -7,15 +7,18 @@ use leptos::prelude::*;
 
 #[component]
 pub fn InsecurePage() -> impl IntoView {
-    let https = page_url().replacen("http://", "https://", 1);
+    let page = page_url();
+    let https = page
+        .strip_prefix("http:")
+        .map(|rest| ["https:", rest].concat());
     view! {
         <section class="notice" role="alert">
             <h1>"This page must be opened over https"</h1>
-            <p>"Insieme encrypts everything your party says with your browser's WebCrypto, which \
-                browsers offer only to pages served over https (or opened on this computer, as \
-                localhost). This page came over plain http, so no party can be started or joined here."</p>
-            <p>"Open the same link with https:// instead of http://. If that does not load, \
-                whoever runs this site must serve it over https."</p>
+            <p>"Browsers offer the encryption a party needs only to pages served over https (or \
+                opened on this computer, as localhost). This page came over plain http: no party \
+                can be started or joined here."</p>
+            <p>"Open the link with https:// instead. If that does not load, whoever runs this \
+                site must serve it over https."</p>
             <a class="button" href=https>"Open over https"</a>
         </section>
     }

@@ -60,3 +60,8 @@ fn ConfigProblem(config: ReadSignal<ConfigState>) -> impl IntoView {
         _ => None,
     }
 }
+
+/// The key of a list's item that is its own key (a session, a line number).
+fn same_key(key: &u64) -> u64 {
+    *key
+}

@@ -40,7 +40,7 @@ pub fn PeopleList(
                     {rename_form}
                 </li>
                 // Keyed by session: a status or a new person redraws that row only.
-                <For each=move || view.people.with(sessions) key=|session| *session
+                <For each=move || view.people.with(sessions) key=super::same_key
                     children=move |session| view! { <PersonRow people=view.people session/> }/>
             </ul>
             {move || match view.dropped_messages.get() {
