@@ -79,6 +79,8 @@ pub enum ConfigError {
     Invalid(String),
     #[error("signaling_url {url:?} must be a ws:// or wss:// URL, or a path starting with '/'")]
     BadSignalingUrl { url: String },
+    #[error("signaling_url {url:?} is not encrypted (ws://), and browsers refuse it from a page served over https; config.json must name a wss:// URL")]
+    InsecureSignalingUrl { url: String },
     #[error("{field} entry {url:?} must start with {schemes}")]
     BadIceUrl {
         field: &'static str,
@@ -141,9 +143,15 @@ impl AppConfig {
     }
 
     /// The WebSocket base URL of the signaling endpoint, resolving a same-origin path against the
-    /// page (`http` pages get `ws`, `https` pages get `wss`).
+    /// page (`http` pages get `ws`, `https` pages get `wss`). An absolute `ws://` URL from an
+    /// https page is refused here: the browser would refuse it anyway, with no way to recover.
     pub fn signaling_base(&self, page: &PageOrigin) -> Result<String, ConfigError> {
         let url = self.signaling_url.trim_end_matches('/');
+        if url.starts_with("ws://") && page.scheme == "https" {
+            return Err(ConfigError::InsecureSignalingUrl {
+                url: self.signaling_url.clone(),
+            });
+        }
         if url.starts_with("ws://") || url.starts_with("wss://") {
             return Ok(url.to_owned());
         }
@@ -194,6 +202,29 @@ mod tests {
         assert_eq!(
             config.signaling_base(&https).unwrap(),
             "wss://party.example/ws"
+        );
+    }
+
+    #[test]
+    fn an_unencrypted_endpoint_is_refused_from_an_https_page() {
+        let config = AppConfig::from_json(r#"{"signaling_url": "ws://signal.example/ws"}"#)
+            .expect("fine for an http page");
+        let https = PageOrigin::new("https:", "party.example");
+        assert_eq!(
+            config.signaling_base(&https),
+            Err(ConfigError::InsecureSignalingUrl {
+                url: "ws://signal.example/ws".into()
+            })
+        );
+        assert!(config
+            .signaling_base(&https)
+            .unwrap_err()
+            .to_string()
+            .contains("wss://"));
+        let http = PageOrigin::new("http:", "192.168.1.20:8080");
+        assert_eq!(
+            config.signaling_base(&http).unwrap(),
+            "ws://signal.example/ws"
         );
     }
 

@@ -10,6 +10,9 @@ pub enum Unreachable {
     RelayUnreachable,
     /// We had a relay address and still no path worked.
     Failed,
+    /// Their page never answered our negotiation: it closed or is stuck (or was never a real
+    /// page: a member's modified client can announce people who do not exist).
+    NoAnswer,
 }
 
 impl Unreachable {
@@ -28,6 +31,7 @@ impl Unreachable {
             Unreachable::NoRelay => "no-relay",
             Unreachable::RelayUnreachable => "relay-unreachable",
             Unreachable::Failed => "failed",
+            Unreachable::NoAnswer => "no-answer",
         }
     }
 
@@ -41,6 +45,7 @@ impl Unreachable {
                 "your networks allow no direct link, and the relay server did not answer"
             }
             Unreachable::Failed => "no network path worked, not even through the relay",
+            Unreachable::NoAnswer => "their page never answered; it may have closed or be stuck",
         }
     }
 }
@@ -62,9 +67,13 @@ mod tests {
             Unreachable::NoRelay,
             Unreachable::RelayUnreachable,
             Unreachable::Failed,
+            Unreachable::NoAnswer,
         ]
         .map(Unreachable::code)
         .into();
-        assert_eq!(codes, ["no-relay", "relay-unreachable", "failed"]);
+        assert_eq!(
+            codes,
+            ["no-relay", "relay-unreachable", "failed", "no-answer"]
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! with what to do. [`super::Links`] turns those answers into actions for the browser.
 
 use crate::connectivity::{candidate_type, CandidateType, Unreachable};
+use crate::room::limits::{Rate, TokenBucket};
 use crate::signaling::payload::SessionId;
 use crate::sync::{LocalTime, Span};
 
@@ -16,6 +17,21 @@ pub const RECOVERY_GRACE: Span = Span::from_millis(10_000);
 /// How often a link that never opened tries again (an ICE restart, which gathers afresh): a
 /// relay that was down may be back, a network may have changed. Rare enough to cost nothing.
 pub const UNREACHABLE_RETRY: Span = Span::from_millis(15_000);
+
+/// How long a new link may take to open. A peer that has not answered our negotiation by then
+/// never will (its page closed or is stuck, or the hello that made the link was forged): the
+/// connection is closed and the person shown as not answering. A peer that answered but to
+/// which no path has worked yet is shown as unreachable now, as ICE would say when it gives up
+/// (later, or never if their candidates were lost), and retried like any unreachable link.
+pub const CONNECT_TIMEOUT: Span = Span::from_millis(20_000);
+
+/// Hellos a peer may send: one when either side (re)joins the endpoint, which reconnects with
+/// backoff; each is answered, so a flood of them must not become a flood of our answers.
+const HELLO_RATE: Rate = Rate::per_sec(1, 5);
+/// Descriptions and candidates: a negotiation trickles a dozen candidates, and the call
+/// renegotiates as tracks come and go. (The endpoint also limits each peer to 50 messages a
+/// second.)
+const SIGNAL_RATE: Rate = Rate::per_sec(20, 100);
 
 /// What the peer connection says about its transport (`RTCPeerConnectionState`, folded to what
 /// the decisions need).
@@ -70,6 +86,9 @@ pub enum LinkChange {
     RestartIce,
     /// A link that never opened failed: say why.
     Unreachable(Unreachable),
+    /// The peer never answered our negotiation within [`CONNECT_TIMEOUT`]: close the
+    /// connection, and show them as not answering.
+    NoAnswer,
     Gone,
 }
 
@@ -93,12 +112,18 @@ pub struct Link {
     relay_gathered: bool,
     /// Set while a link that never opened is unreachable: when to try again.
     retry_at: Option<LocalTime>,
+    /// Set until the link opens or is found unreachable: when to stop waiting.
+    connect_by: Option<LocalTime>,
+    /// We had the peer's session description: they answered our negotiation.
+    heard_back: bool,
+    hellos: TokenBucket,
+    signals: TokenBucket,
 }
 
 impl Link {
     /// The peer with the lower session id is polite: on glare it yields its own offer. Both
     /// sides compute the same answer from the same two ids, so exactly one yields.
-    pub fn new(me: SessionId, peer: SessionId, route: String) -> Link {
+    pub fn new(me: SessionId, peer: SessionId, route: String, now: LocalTime) -> Link {
         let polite = me < peer;
         Link {
             polite,
@@ -116,6 +141,19 @@ impl Link {
             gives_up_at: None,
             relay_gathered: false,
             retry_at: None,
+            connect_by: Some(now + CONNECT_TIMEOUT),
+            heard_back: false,
+            hellos: TokenBucket::default(),
+            signals: TokenBucket::default(),
+        }
+    }
+
+    /// Whether a signaling message from the peer (a hello or not) is within its rate; what is
+    /// not is dropped.
+    pub fn admit_signal(&mut self, now: LocalTime, hello: bool) -> bool {
+        match hello {
+            true => self.hellos.take(HELLO_RATE, now),
+            false => self.signals.take(SIGNAL_RATE, now),
         }
     }
 
@@ -179,6 +217,7 @@ impl Link {
         if self.ignore_offer {
             return RemoteDecision::Ignore;
         }
+        self.heard_back = true;
         RemoteDecision::Apply {
             open_channels: is_offer && !self.channels_created,
             answer: is_offer,
@@ -229,10 +268,7 @@ impl Link {
                 }
             }
             Connectivity::Failed if !self.announced_open => {
-                if self.retry_at.is_none() {
-                    let why = Unreachable::diagnose(relay_configured, self.relay_gathered);
-                    changes.push(LinkChange::Unreachable(why));
-                }
+                changes.extend(self.unreachable(relay_configured));
                 self.retry_at = Some(now + UNREACHABLE_RETRY);
             }
             Connectivity::Disconnected if !self.announced_open => {}
@@ -251,14 +287,35 @@ impl Link {
         changes
     }
 
+    /// Every path failed before the link ever opened: the reason, unless it was given already
+    /// (retries fail again and again). Connecting stops being waited for.
+    fn unreachable(&mut self, relay_configured: bool) -> Option<LinkChange> {
+        self.connect_by = None;
+        let why = Unreachable::diagnose(relay_configured, self.relay_gathered);
+        self.retry_at
+            .is_none()
+            .then_some(LinkChange::Unreachable(why))
+    }
+
     /// When this link wants to be woken, if at all.
     pub fn deadline(&self) -> Option<LocalTime> {
-        self.gives_up_at.or(self.retry_at)
+        self.gives_up_at.or(self.retry_at).or(self.connect_by)
     }
 
     /// [`LinkChange::Gone`] when the grace ran out with the transport still broken;
-    /// [`LinkChange::RestartIce`] when an unreachable link is due to try again.
-    pub fn on_timeout(&mut self, now: LocalTime) -> Option<LinkChange> {
+    /// [`LinkChange::RestartIce`] when an unreachable link is due to try again;
+    /// [`LinkChange::NoAnswer`] or [`LinkChange::Unreachable`] when a new link did not open
+    /// within [`CONNECT_TIMEOUT`].
+    pub fn on_timeout(&mut self, now: LocalTime, relay_configured: bool) -> Option<LinkChange> {
+        if self.connect_by.is_some_and(|at| at <= now) {
+            if !self.heard_back {
+                self.connect_by = None;
+                return Some(LinkChange::NoAnswer);
+            }
+            let change = self.unreachable(relay_configured);
+            self.retry_at = Some(now + UNREACHABLE_RETRY);
+            return change;
+        }
         if self.gives_up_at.is_some_and(|at| at <= now) {
             self.gives_up_at = None;
             return (self.connectivity != Connectivity::Connected).then_some(LinkChange::Gone);
@@ -282,6 +339,7 @@ impl Link {
         let open = self.channels_open == [true; 2];
         if open && !self.announced_open {
             self.announced_open = true;
+            self.connect_by = None;
             return Some(LinkChange::Open);
         }
         None
@@ -304,15 +362,15 @@ mod tests {
     }
 
     fn created(me: SessionId, peer: SessionId) -> Link {
-        let mut link = Link::new(me, peer, "t".into());
+        let mut link = Link::new(me, peer, "t".into(), at(0));
         assert!(link.confirm_created());
         link
     }
 
     #[test]
     fn lower_session_is_polite_and_waits_for_the_offer() {
-        let polite = Link::new(1, 2, "t".into());
-        let impolite = Link::new(2, 1, "t".into());
+        let polite = Link::new(1, 2, "t".into(), at(0));
+        let impolite = Link::new(2, 1, "t".into(), at(0));
         assert!(polite.polite() && !polite.opens_channels_up_front());
         assert!(!impolite.polite() && impolite.opens_channels_up_front());
     }
@@ -383,8 +441,8 @@ mod tests {
             vec![LinkChange::RestartIce]
         );
         assert_eq!(link.deadline(), Some(at(10_000)));
-        assert_eq!(link.on_timeout(at(9_999)), None);
-        assert_eq!(link.on_timeout(at(10_000)), Some(LinkChange::Gone));
+        assert_eq!(link.on_timeout(at(9_999), true), None);
+        assert_eq!(link.on_timeout(at(10_000), true), Some(LinkChange::Gone));
     }
 
     #[test]
@@ -413,8 +471,11 @@ mod tests {
             vec![]
         );
         let retry_at = link.deadline().unwrap();
-        assert_eq!(link.on_timeout(retry_at - Span::from_millis(1)), None);
-        assert_eq!(link.on_timeout(retry_at), Some(LinkChange::RestartIce));
+        assert_eq!(link.on_timeout(retry_at - Span::from_millis(1), true), None);
+        assert_eq!(
+            link.on_timeout(retry_at, true),
+            Some(LinkChange::RestartIce)
+        );
         // The retry connects: open as any link.
         assert_eq!(
             link.on_connectivity(at(20_000), Connectivity::Connected, true),
@@ -424,6 +485,59 @@ mod tests {
         assert_eq!(link.on_channel_open(Channel::Clock), Some(LinkChange::Open));
         assert!(!link.is_unreachable());
         assert_eq!(link.deadline(), None);
+    }
+
+    #[test]
+    fn a_peer_that_never_answers_is_given_up_after_the_connect_timeout() {
+        let mut link = created(2, 1);
+        assert_eq!(link.deadline(), Some(at(0) + CONNECT_TIMEOUT));
+        assert_eq!(link.on_timeout(at(19_999), true), None);
+        assert_eq!(
+            link.on_timeout(at(20_000), true),
+            Some(LinkChange::NoAnswer)
+        );
+        assert_eq!(link.deadline(), None);
+    }
+
+    #[test]
+    fn a_peer_that_answered_but_is_not_reached_in_time_is_unreachable_and_retried() {
+        let mut link = created(2, 1);
+        assert!(matches!(
+            link.on_remote_description(false),
+            RemoteDecision::Apply { .. }
+        ));
+        assert_eq!(
+            link.on_timeout(at(20_000), true),
+            Some(LinkChange::Unreachable(Unreachable::RelayUnreachable))
+        );
+        assert!(link.is_unreachable());
+        assert_eq!(link.deadline(), Some(at(20_000) + UNREACHABLE_RETRY));
+        // ICE giving up later says nothing new; connecting later opens the link as usual.
+        assert_eq!(
+            link.on_connectivity(at(30_000), Connectivity::Failed, true),
+            vec![]
+        );
+        link.on_connectivity(at(31_000), Connectivity::Connected, true);
+        link.on_channel_open(Channel::State);
+        assert_eq!(link.on_channel_open(Channel::Clock), Some(LinkChange::Open));
+        assert_eq!(link.deadline(), None);
+    }
+
+    #[test]
+    fn an_open_link_has_no_connect_deadline() {
+        let mut link = opened(2, 1);
+        assert_eq!(link.deadline(), None);
+        assert_eq!(link.on_timeout(at(60_000), true), None);
+    }
+
+    #[test]
+    fn hellos_and_other_signals_are_rate_limited_apart() {
+        let mut link = created(2, 1);
+        let hellos = (0..50).filter(|_| link.admit_signal(at(0), true)).count();
+        assert_eq!(hellos, HELLO_RATE.burst as usize);
+        let signals = (0..500).filter(|_| link.admit_signal(at(0), false)).count();
+        assert_eq!(signals, SIGNAL_RATE.burst as usize);
+        assert!(link.admit_signal(at(1_000), true));
     }
 
     #[test]

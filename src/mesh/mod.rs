@@ -11,19 +11,31 @@
 //!   every cause arrives as the same [`Input::NegotiationNeeded`].
 //! - A link that never opens is not silently dropped: its person stays in the list as
 //!   unreachable, with the reason ([`crate::connectivity::Unreachable`]), until they leave.
-//! - Input that is not what it claims to be, or that arrives for a link that is gone, is dropped
-//!   and counted; nothing here panics on it.
+//! - A link that does not open within [`CONNECT_TIMEOUT`] is not left connecting forever: a peer
+//!   that never answered is closed and shown as not answering; one that answered but is not
+//!   reached yet is shown as unreachable.
+//! - What a member with the room key but a modified client can make us do is bounded: hellos and
+//!   other signals per peer are rate limited, one endpoint connection speaks for one session only
+//!   (so forged hellos cannot make us open connection after connection), and there are at most
+//!   [`MAX_LINKS`] links.
+//! - Input that is not what it claims to be, that is over a limit, or that arrives for a link
+//!   that is gone, is dropped and counted; nothing here panics on it.
 
 pub mod link;
 
 use crate::connectivity::{LinkPath, Unreachable};
-use crate::room::wire::is_valid_name;
+use crate::room::wire::normalize_name;
+use crate::signaling::endpoint::Outage;
 use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
 use crate::sync::LocalTime;
 use link::{Link, LinkChange, RemoteDecision};
 use std::collections::{BTreeMap, VecDeque};
 
-pub use link::{Connectivity, Phase, RECOVERY_GRACE, UNREACHABLE_RETRY};
+pub use link::{Connectivity, Phase, CONNECT_TIMEOUT, RECOVERY_GRACE, UNREACHABLE_RETRY};
+
+/// Links at most. The endpoint admits 32 peers to a topic (signal/PROTOCOL.md), so an honest
+/// room never needs more than 31; a payload that would make one more is dropped and counted.
+pub const MAX_LINKS: usize = 32;
 
 /// Which data channel a message travels on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +75,8 @@ pub enum MeshEvent {
     Path { session: SessionId, path: LinkPath },
     /// The link is gone for good.
     Gone(SessionId),
-    /// The signaling endpoint is (un)reachable; existing links are unaffected.
-    Signaling { connected: bool },
+    /// The signaling endpoint is reachable (`None`), or why not; existing links are unaffected.
+    Signaling { outage: Option<Outage> },
     /// Something the logs should know (dropped input, endpoint errors).
     Problem(String),
 }
@@ -76,11 +88,19 @@ pub struct MeshCounters {
     pub malformed_payloads: u32,
     /// Payloads claiming our own session id.
     pub own_session: u32,
-    /// Hellos naming their sender with a blank or overlong name (the hello itself is kept).
+    /// Hellos naming their sender with a name that is blank or overlong once invisible
+    /// characters are removed (the hello itself is kept).
     pub bad_names: u32,
     /// Reports about a link that does not exist (any more): it was given up while they were
     /// under way, or they are out of order.
     pub stale: u32,
+    /// Payloads for a second session from an endpoint connection that already speaks for
+    /// another: a member making up sessions.
+    pub forged_sessions: u32,
+    /// Payloads that would have made a link beyond [`MAX_LINKS`].
+    pub over_cap: u32,
+    /// Payloads over their sender's rate.
+    pub rate_limited: u32,
 }
 
 /// A session description, as made by one side and applied by the other.
@@ -109,25 +129,18 @@ pub enum Input {
     },
     /// Our display name changed (hellos carry it).
     Renamed(String),
-    SignalingLost,
+    /// The socket to the endpoint ended, for this reason.
+    SignalingLost(Outage),
     /// This endpoint transport left; whoever it reached needs a new route.
     RouteLeft(String),
     /// A sealed message from `from` that did not open with the room key.
-    Undecryptable {
-        from: String,
-    },
+    Undecryptable { from: String },
     /// An opened message from `from`, not yet decoded.
-    Signal {
-        from: String,
-        plain: Vec<u8>,
-    },
+    Signal { from: String, plain: Vec<u8> },
     /// [`Action::CreateLink`] succeeded.
     Created(SessionId),
     /// [`Action::CreateLink`] failed; `error` says why, with context.
-    CreationFailed {
-        session: SessionId,
-        error: String,
-    },
+    CreationFailed { session: SessionId, error: String },
     /// The connection needs (re)negotiating, whatever the cause.
     NegotiationNeeded(SessionId),
     /// [`Action::MakeOffer`] finished: the local description to send, if there is one.
@@ -143,20 +156,14 @@ pub enum Input {
         result: Result<Option<Description>, String>,
     },
     /// [`Action::AddCandidate`] failed.
-    CandidateRejected {
-        session: SessionId,
-        error: String,
-    },
+    CandidateRejected { session: SessionId, error: String },
     /// The connection gathered a candidate of its own.
     LocalCandidate {
         session: SessionId,
         candidate: Candidate,
     },
     /// The connection's signaling state changed (`stable` or not).
-    SignalingState {
-        session: SessionId,
-        stable: bool,
-    },
+    SignalingState { session: SessionId, stable: bool },
     ChannelOpen {
         session: SessionId,
         channel: Channel,
@@ -216,6 +223,9 @@ pub struct Links {
     /// Whether peer connections can relay through TURN (known from the endpoint's welcome).
     relay_configured: bool,
     links: BTreeMap<SessionId, Link>,
+    /// People whose link was closed because they never answered, with the endpoint connection
+    /// that reached them: listed until it leaves; a hello from them starts over.
+    silent: Vec<(SessionId, String)>,
     counters: MeshCounters,
     actions: VecDeque<Action>,
 }
@@ -227,6 +237,7 @@ impl Links {
             name,
             relay_configured: false,
             links: BTreeMap::new(),
+            silent: Vec::new(),
             counters: MeshCounters::default(),
             actions: VecDeque::new(),
         }
@@ -254,6 +265,7 @@ impl Links {
     /// closes its connections itself.
     pub fn leave(&mut self) {
         self.links.clear();
+        self.silent.clear();
         self.actions.clear();
     }
 
@@ -264,12 +276,16 @@ impl Links {
                 relay_configured,
             } => {
                 self.relay_configured = relay_configured;
-                self.emit(MeshEvent::Signaling { connected: true });
+                self.emit(MeshEvent::Signaling { outage: None });
+                // Whoever did not answer and left while we were away is gone.
+                self.forget_silent(&|route| !peers.iter().any(|peer| peer == route));
                 for peer in peers {
                     self.send(peer, self.hello(false));
                 }
             }
-            Input::SignalingLost => self.emit(MeshEvent::Signaling { connected: false }),
+            Input::SignalingLost(outage) => self.emit(MeshEvent::Signaling {
+                outage: Some(outage),
+            }),
             Input::Renamed(name) => self.name = name,
             Input::RouteLeft(transport) => {
                 let mut left = Vec::new();
@@ -285,9 +301,10 @@ impl Links {
                 for session in left {
                     self.drop_link(session);
                 }
+                self.forget_silent(&|route| route == transport);
             }
             Input::Undecryptable { .. } => self.counters.undecryptable += 1,
-            Input::Signal { from, plain } => self.on_signal(from, &plain),
+            Input::Signal { from, plain } => self.on_signal(now, from, &plain),
             Input::Created(session) => {
                 if self.with_link(session, Link::confirm_created) == Some(true) {
                     self.emit(MeshEvent::Connecting(session));
@@ -358,10 +375,11 @@ impl Links {
                 }
             }
             Input::Timeout => {
+                let relay = self.relay_configured;
                 let due: Vec<(SessionId, LinkChange)> = self
                     .links
                     .iter_mut()
-                    .filter_map(|(session, link)| Some((*session, link.on_timeout(now)?)))
+                    .filter_map(|(session, link)| Some((*session, link.on_timeout(now, relay)?)))
                     .collect();
                 for (session, change) in due {
                     self.apply_changes(session, [change]);
@@ -370,7 +388,7 @@ impl Links {
         }
     }
 
-    fn on_signal(&mut self, from: String, plain: &[u8]) {
+    fn on_signal(&mut self, now: LocalTime, from: String, plain: &[u8]) {
         let payload = match SignalPayload::decode(plain) {
             Ok(payload) => payload,
             Err(error) => {
@@ -386,14 +404,27 @@ impl Links {
             self.counters.own_session += 1;
             return;
         }
-        self.ensure_link(session, &from);
+        if self.speaks_for_another(session, &from) {
+            self.counters.forged_sessions += 1;
+            return;
+        }
+        let hello = matches!(payload, SignalPayload::Hello { .. });
+        if !self.ensure_link(now, session, &from, hello) {
+            return;
+        }
+        if self
+            .links
+            .get_mut(&session)
+            .is_some_and(|link| !link.admit_signal(now, hello))
+        {
+            self.counters.rate_limited += 1;
+            return;
+        }
         match payload {
             SignalPayload::Hello { reply, name, .. } => {
-                match name {
-                    Some(name) if is_valid_name(&name) => {
-                        self.emit(MeshEvent::Introduced { session, name })
-                    }
-                    Some(_) => self.counters.bad_names += 1,
+                match name.as_deref().map(normalize_name) {
+                    Some(Some(name)) => self.emit(MeshEvent::Introduced { session, name }),
+                    Some(None) => self.counters.bad_names += 1,
                     None => {}
                 }
                 if !reply {
@@ -432,20 +463,50 @@ impl Links {
         }
     }
 
+    /// Whether endpoint connection `route` already speaks for a session other than `session`.
+    /// A connection is one page, and a page one session (a reloaded page connects anew): a
+    /// second session from it is made up, and each would cost us a peer connection.
+    fn speaks_for_another(&self, session: SessionId, route: &str) -> bool {
+        self.links
+            .iter()
+            .any(|(s, link)| *s != session && link.route() == Some(route))
+            || self.silent.iter().any(|(s, r)| *s != session && r == route)
+    }
+
     /// Creates the link to `session` if there is none, and records the route that reaches it:
-    /// the latest message from a session says where it is now.
-    fn ensure_link(&mut self, session: SessionId, route: &str) {
+    /// the latest message from a session says where it is now. False if there is no link to
+    /// handle the payload on: someone who did not answer sent something else than a hello
+    /// (which would start over), or the room is at [`MAX_LINKS`].
+    fn ensure_link(
+        &mut self,
+        now: LocalTime,
+        session: SessionId,
+        route: &str,
+        hello: bool,
+    ) -> bool {
         if let Some(link) = self.links.get_mut(&session) {
             link.set_route(Some(route.to_owned()));
-            return;
+            return true;
         }
-        let link = Link::new(self.me, session, route.to_owned());
+        if let Some(index) = self.silent.iter().position(|(s, _)| *s == session) {
+            if !hello {
+                self.counters.stale += 1;
+                return false;
+            }
+            self.silent.swap_remove(index);
+        }
+        if self.links.len() >= MAX_LINKS {
+            self.counters.over_cap += 1;
+            return false;
+        }
+        let link = Link::new(self.me, session, route.to_owned(), now);
         let open_channels = link.opens_channels_up_front();
         self.links.insert(session, link);
         self.actions.push_back(Action::CreateLink {
             session,
             open_channels,
         });
+        true
     }
 
     fn send_local(&mut self, session: SessionId, result: Result<Option<Description>, String>) {
@@ -471,8 +532,40 @@ impl Links {
                 LinkChange::Restored => self.emit(MeshEvent::Restored(session)),
                 LinkChange::RestartIce => self.actions.push_back(Action::RestartIce(session)),
                 LinkChange::Unreachable(why) => self.emit(MeshEvent::Unreachable { session, why }),
+                LinkChange::NoAnswer => self.silence(session),
                 LinkChange::Gone => self.drop_link(session),
             }
+        }
+    }
+
+    /// Forgets whoever did not answer and whose endpoint connection is `gone`: they left.
+    fn forget_silent(&mut self, gone: &dyn Fn(&str) -> bool) {
+        let mut index = 0;
+        while let Some((session, route)) = self.silent.get(index) {
+            if gone(route) {
+                let session = *session;
+                self.silent.swap_remove(index);
+                self.emit(MeshEvent::Gone(session));
+            } else {
+                index += 1;
+            }
+        }
+    }
+
+    /// Closes the link to someone who never answered. While their endpoint connection is in
+    /// the room they stay listed, as not answering; without one, they are gone.
+    fn silence(&mut self, session: SessionId) {
+        let Some(link) = self.links.remove(&session) else {
+            return;
+        };
+        self.actions.push_back(Action::CloseLink(session));
+        match link.route() {
+            Some(route) => {
+                self.silent.push((session, route.to_owned()));
+                let why = Unreachable::NoAnswer;
+                self.emit(MeshEvent::Unreachable { session, why });
+            }
+            None => self.emit(MeshEvent::Gone(session)),
         }
     }
 

@@ -112,7 +112,7 @@ fn joining_greets_everyone_already_there() {
     assert_eq!(
         actions,
         vec![
-            Action::Emit(MeshEvent::Signaling { connected: true }),
+            Action::Emit(MeshEvent::Signaling { outage: None }),
             Action::Send {
                 to: "a".into(),
                 payload: my_hello(false)
@@ -430,6 +430,9 @@ fn bad_input_is_dropped_and_counted() {
             own_session: 1,
             bad_names: 0,
             stale: 0,
+            forged_sessions: 0,
+            over_cap: 0,
+            rate_limited: 0,
         }
     );
 }
@@ -542,10 +545,22 @@ fn a_hello_introduces_its_sender_by_name_and_a_bad_name_is_counted() {
             name: "Ada".into()
         }))
     );
+    // A name is introduced as it reads: no invisible or direction-changing characters.
+    let sneaky = SignalPayload::Hello {
+        session: 11,
+        reply: true,
+        name: Some("\u{202E}A\u{200B}da".into()),
+    };
+    assert!(
+        signal(&mut links, "t4", sneaky).contains(&Action::Emit(MeshEvent::Introduced {
+            session: 11,
+            name: "Ada".into()
+        }))
+    );
     let blank = SignalPayload::Hello {
         session: HIGHER,
         reply: true,
-        name: Some("   ".into()),
+        name: Some(" \u{200B}\u{3164} ".into()),
     };
     let actions = signal(&mut links, "t2", blank);
     assert!(!actions
@@ -625,4 +640,124 @@ fn without_a_relay_the_reason_is_that_none_is_configured() {
             why: Unreachable::NoRelay
         })]
     );
+}
+
+fn creates(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::CreateLink { .. }))
+        .count()
+}
+
+#[test]
+fn one_endpoint_connection_speaks_for_one_session_only() {
+    let mut links = linked(LOWER, "rogue");
+    // Forged hellos for made-up sessions from the same connection open nothing.
+    for session in 100..200 {
+        assert_eq!(signal(&mut links, "rogue", hello(session, false)), vec![]);
+    }
+    assert_eq!(links.counters().forged_sessions, 100);
+    assert!(links.link(100).is_none());
+    // Everyone else still gets in, and the first session keeps its link.
+    assert_eq!(creates(&signal(&mut links, "t2", hello(HIGHER, false))), 1);
+    assert!(links.link(LOWER).is_some());
+}
+
+#[test]
+fn a_flood_of_hellos_is_answered_at_the_hello_rate_only() {
+    let mut links = new_links();
+    let answers = (0..1_000)
+        .flat_map(|_| signal(&mut links, "t1", hello(LOWER, false)))
+        .filter(|a| matches!(a, Action::Send { .. }))
+        .count();
+    assert_eq!(answers, 5);
+    assert_eq!(links.counters().rate_limited, 995);
+}
+
+#[test]
+fn links_are_capped() {
+    let mut links = new_links();
+    for n in 0..MAX_LINKS as u64 {
+        let route = format!("t{n}");
+        assert_eq!(
+            creates(&signal(&mut links, &route, hello(100 + n, true))),
+            1
+        );
+    }
+    assert_eq!(signal(&mut links, "one-too-many", hello(99, true)), vec![]);
+    assert_eq!(links.counters().over_cap, 1);
+    assert!(links.link(99).is_none());
+}
+
+#[test]
+fn a_peer_that_never_answers_is_closed_shown_and_listed_until_it_leaves() {
+    let mut links = linked(LOWER, "t1");
+    assert_eq!(links.poll_timeout(), Some(at(0) + CONNECT_TIMEOUT));
+    assert_eq!(
+        feed(&mut links, 20_000, Input::Timeout),
+        vec![
+            Action::CloseLink(LOWER),
+            Action::Emit(MeshEvent::Unreachable {
+                session: LOWER,
+                why: Unreachable::NoAnswer
+            })
+        ]
+    );
+    assert!(links.link(LOWER).is_none());
+    assert_eq!(links.poll_timeout(), None);
+    // Whatever else they send has no link to go to; and their connection still speaks for them.
+    assert_eq!(signal(&mut links, "t1", offer(LOWER)), vec![]);
+    assert_eq!(links.counters().stale, 1);
+    assert_eq!(signal(&mut links, "t1", hello(77, true)), vec![]);
+    assert_eq!(links.counters().forged_sessions, 1);
+    // A hello starts over (they rejoined the endpoint).
+    assert_eq!(creates(&signal(&mut links, "t1", hello(LOWER, false))), 1);
+    feed(&mut links, 20_000, Input::Created(LOWER));
+    feed(&mut links, 40_000, Input::Timeout);
+    // Their connection leaves: they are gone.
+    assert_eq!(
+        feed(&mut links, 41_000, Input::RouteLeft("t1".into())),
+        vec![Action::Emit(MeshEvent::Gone(LOWER))]
+    );
+    assert_eq!(
+        creates(&signal(&mut links, "t2", offer(LOWER))),
+        1,
+        "a new link"
+    );
+}
+
+#[test]
+fn who_did_not_answer_and_left_while_we_were_away_is_gone_on_rejoining() {
+    let mut links = linked(LOWER, "t1");
+    feed(&mut links, 20_000, Input::Timeout);
+    let rejoined = |peers: Vec<String>| Input::SignalingJoined {
+        peers,
+        relay_configured: false,
+    };
+    let actions = feed(&mut links, 30_000, rejoined(vec!["t1".into()]));
+    assert!(!actions.contains(&Action::Emit(MeshEvent::Gone(LOWER))));
+    let actions = feed(&mut links, 31_000, rejoined(vec!["t2".into()]));
+    assert!(actions.contains(&Action::Emit(MeshEvent::Gone(LOWER))));
+}
+
+#[test]
+fn a_peer_that_answered_but_is_not_reached_in_time_is_unreachable() {
+    let mut links = linked(LOWER, "t1");
+    signal(
+        &mut links,
+        "t1",
+        SignalPayload::Description {
+            session: LOWER,
+            sdp_type: SdpType::Answer,
+            sdp: "answer".into(),
+        },
+    );
+    assert_eq!(
+        feed(&mut links, 20_000, Input::Timeout),
+        vec![Action::Emit(MeshEvent::Unreachable {
+            session: LOWER,
+            why: Unreachable::NoRelay
+        })]
+    );
+    assert!(links.link(LOWER).is_some_and(Link::is_unreachable));
 }

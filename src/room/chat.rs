@@ -17,6 +17,8 @@ pub struct ChatLine {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatLog {
     lines: VecDeque<ChatLine>,
+    /// The number the next line gets: lines are numbered from 0 in the order they came.
+    next_seq: u64,
 }
 
 impl ChatLog {
@@ -25,6 +27,23 @@ impl ChatLog {
             self.lines.pop_front();
         }
         self.lines.push_back(line);
+        self.next_seq += 1;
+    }
+
+    /// The numbers of the lines kept, oldest first. A line keeps its number as older ones
+    /// scroll away: the interface's key, so a new line adds one row instead of redrawing all.
+    pub fn seqs(&self) -> std::ops::Range<u64> {
+        self.first_seq()..self.next_seq
+    }
+
+    /// The line numbered `seq`, if it is still kept.
+    pub fn get(&self, seq: u64) -> Option<&ChatLine> {
+        let index = seq.checked_sub(self.first_seq())?;
+        self.lines.get(usize::try_from(index).ok()?)
+    }
+
+    fn first_seq(&self) -> u64 {
+        self.next_seq - self.lines.len() as u64
     }
 
     pub fn lines(&self) -> impl Iterator<Item = &ChatLine> {
@@ -67,6 +86,24 @@ mod tests {
         }
         assert_eq!(log.len(), MAX_LINES);
         assert_eq!(log.lines().next().unwrap().text, "3");
+    }
+
+    #[test]
+    fn lines_keep_their_numbers_as_older_ones_scroll_away() {
+        let mut log = ChatLog::default();
+        assert_eq!(log.seqs(), 0..0);
+        assert_eq!(log.get(0), None);
+        for n in 0..MAX_LINES + 3 {
+            log.push(line(n));
+        }
+        let seqs = log.seqs();
+        assert_eq!(seqs, 3..MAX_LINES as u64 + 3);
+        for seq in seqs {
+            assert_eq!(log.get(seq).unwrap().text, seq.to_string());
+        }
+        assert_eq!(log.get(2), None);
+        assert_eq!(log.get(MAX_LINES as u64 + 3), None);
+        assert_eq!(log.get(u64::MAX), None);
     }
 
     #[test]

@@ -16,9 +16,49 @@ pub const MAX_NAME_CHARS: usize = 40;
 /// Longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 1000;
 
-/// A display name another member may show us: not blank, not longer than [`MAX_NAME_CHARS`].
-pub fn is_valid_name(name: &str) -> bool {
-    !name.trim().is_empty() && name.chars().count() <= MAX_NAME_CHARS
+/// A display name another member gave, as we show it: [`visible_name`], `None` if that is blank
+/// or longer than [`MAX_NAME_CHARS`] (the honest client never sends either).
+pub fn normalize_name(name: &str) -> Option<String> {
+    let name = visible_name(name);
+    (!name.is_empty() && name.chars().count() <= MAX_NAME_CHARS).then_some(name)
+}
+
+/// A name with only what a reader sees: no control characters, no bidirectional overrides
+/// or marks (which make a name display as other text than it is), no zero-width or blank
+/// characters (which make two names look the same, or a name look empty); runs of any
+/// whitespace become one space, and the ends are trimmed.
+pub fn visible_name(name: &str) -> String {
+    let mut visible = String::new();
+    for c in name.chars() {
+        if c.is_whitespace() {
+            if !visible.is_empty() && !visible.ends_with(' ') {
+                visible.push(' ');
+            }
+        } else if !is_invisible(c) {
+            visible.push(c);
+        }
+    }
+    visible.truncate(visible.trim_end().len());
+    visible
+}
+
+/// Characters that show nothing (or change how the rest shows) in a name.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' // soft hyphen
+            | '\u{034F}' // combining grapheme joiner
+            | '\u{061C}' // Arabic letter mark
+            | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+            | '\u{180E}' // Mongolian vowel separator
+            | '\u{200B}'..='\u{200F}' // zero-width space, non-joiner, joiner; LTR/RTL marks
+            | '\u{202A}'..='\u{202E}' // bidirectional embeddings and overrides
+            | '\u{2060}'..='\u{206F}' // word joiner, invisible operators, bidi isolates
+            | '\u{2800}' // braille blank
+            | '\u{FEFF}' // zero-width no-break space
+            | '\u{FFF9}'..='\u{FFFB}' // interlinear annotations
+            | '\u{E0000}'..='\u{E007F}' // tags
+        )
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,14 +149,19 @@ impl PeerMessage {
         let envelope: Envelope =
             postcard::from_bytes(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
         envelope.message.validate()?;
-        Ok(envelope.message)
+        Ok(match envelope.message {
+            PeerMessage::Profile { name } => PeerMessage::Profile {
+                name: visible_name(&name),
+            },
+            message => message,
+        })
     }
 
     fn validate(&self) -> Result<(), WireError> {
         let invalid = |why: &str| Err(WireError::Invalid(why.into()));
         match self {
-            PeerMessage::Profile { name } if !is_valid_name(name) => {
-                invalid("name is empty or too long")
+            PeerMessage::Profile { name } if normalize_name(name).is_none() => {
+                invalid("name is blank or too long")
             }
             PeerMessage::Chat { text }
                 if text.trim().is_empty() || text.chars().count() > MAX_CHAT_CHARS =>
@@ -205,6 +250,73 @@ mod tests {
         };
         assert!(matches!(
             PeerMessage::decode(&essay.encode()),
+            Err(WireError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn names_are_shown_as_they_read() {
+        assert_eq!(
+            normalize_name("  Ada \t Lovelace \n"),
+            Some("Ada Lovelace".into())
+        );
+        // Invisible characters cannot make a second "Ada", or an empty-looking name.
+        for lookalike in [
+            "A\u{200B}da",
+            "\u{FEFF}Ada\u{200D}",
+            "Ad\u{00AD}a\u{2060}",
+            "Ada\u{0007}",
+            "\u{E0041}Ada",
+        ] {
+            assert_eq!(
+                normalize_name(lookalike),
+                Some("Ada".into()),
+                "{lookalike:?}"
+            );
+        }
+        for blank in [
+            "",
+            "   ",
+            "\u{3164}",
+            "\u{2800}\u{200B}",
+            "\u{202E}\u{00A0}",
+        ] {
+            assert_eq!(normalize_name(blank), None, "{blank:?}");
+        }
+        // An override that would show "Ada.exe" backwards is gone; the text is what shows.
+        assert_eq!(
+            normalize_name("\u{202E}exe.adA\u{202C}"),
+            Some("exe.adA".into())
+        );
+        assert_eq!(
+            normalize_name("\u{2067}Bob\u{2069}\u{200F}"),
+            Some("Bob".into())
+        );
+        // Letters of every script, accents and emoji stay.
+        assert_eq!(normalize_name("Zoë 李 🎬"), Some("Zoë 李 🎬".into()));
+        // Bounded after cleaning: padding with invisibles does not help, letters count.
+        let padded = format!("{}{}", "\u{200B}".repeat(500), "a".repeat(MAX_NAME_CHARS));
+        assert_eq!(
+            normalize_name(&padded).map(|n| n.len()),
+            Some(MAX_NAME_CHARS)
+        );
+        assert_eq!(normalize_name(&"a".repeat(MAX_NAME_CHARS + 1)), None);
+    }
+
+    #[test]
+    fn a_profile_arrives_with_its_name_as_shown() {
+        let sneaky = PeerMessage::Profile {
+            name: "\u{202E}Ada\u{200B}".into(),
+        };
+        assert_eq!(
+            PeerMessage::decode(&sneaky.encode()),
+            Ok(PeerMessage::Profile { name: "Ada".into() })
+        );
+        let invisible = PeerMessage::Profile {
+            name: "\u{200B}\u{3164}".into(),
+        };
+        assert!(matches!(
+            PeerMessage::decode(&invisible.encode()),
             Err(WireError::Invalid(_))
         ));
     }

@@ -99,6 +99,108 @@ pub fn reconnect_delay_ms(attempt: u32, random: f64) -> f64 {
     base * (0.5 + random)
 }
 
+/// Close codes of signal/PROTOCOL.md that say more than "reconnect".
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TOO_BIG: u16 = 1009;
+const CLOSE_TOPIC_FULL: u16 = 1013;
+
+/// Attempts without a welcome after which the endpoint is said to be keeping us out rather
+/// than restarting (about ten seconds of backoff), and after which it is tried only every
+/// [`SLOW_RETRY_MS`] (about a minute and a half): a refusal that lasts costs it one request per
+/// member per half minute.
+const PATIENCE: u32 = 5;
+const SLOW_AFTER: u32 = 20;
+/// How often a full room, or an endpoint that keeps refusing, is tried again (±50 %).
+const SLOW_RETRY_MS: f64 = 30_000.0;
+
+/// How the socket to the endpoint ended, as far as a browser can know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// `new WebSocket()` threw: the browser will not open this URL from this page (a port it
+    /// blocks, an unencrypted `ws://` from an https page, a malformed URL).
+    Refused,
+    /// Closed with this code before the endpoint's welcome. A refusal before the upgrade (HTTP
+    /// 403: this site's origin is not allowed; 429: too many connections from this network;
+    /// 503: at capacity or restarting) reaches the page only as a socket that failed to open
+    /// (code 1006), exactly like an endpoint that is down: the page cannot tell which.
+    BeforeWelcome(u16),
+    /// Closed with this code after the welcome.
+    AfterWelcome(u16),
+}
+
+/// Why the endpoint is out of reach, as the person is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// It went away (a restart, a network blip): back in a moment.
+    Reconnecting,
+    /// It has not let us in for a while: it is down, or refuses this page.
+    KeepsUsOut,
+    /// The room has as many people as the endpoint admits (close 1013).
+    RoomFull,
+    /// It cut us off for breaking its rules: errors, a message too large, not reading (1008,
+    /// 1009).
+    CutOff,
+    /// The browser refuses to connect to it from this page: trying again cannot help.
+    Refused,
+}
+
+impl Outage {
+    /// What the person reads.
+    pub fn message(self) -> &'static str {
+        match self {
+            Outage::Reconnecting => {
+                "Reconnecting to the signaling server… people already here stay connected."
+            }
+            Outage::KeepsUsOut => {
+                "The signaling server is not letting this page in: it is down, refuses this \
+                 site, or limits your network. People already here stay connected; still trying."
+            }
+            Outage::RoomFull => {
+                "This party is full: the signaling server admits nobody more. Trying again \
+                 every half minute, in case someone leaves."
+            }
+            Outage::CutOff => {
+                "The signaling server cut this page off (too many messages or errors); \
+                 reconnecting. People already here stay connected."
+            }
+            Outage::Refused => {
+                "Your browser will not connect to this site's signaling server: whoever runs \
+                 the site must fix signaling_url in config.json."
+            }
+        }
+    }
+}
+
+/// What to tell the person, and when to try again (never: `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub outage: Outage,
+    pub retry_ms: Option<u32>,
+}
+
+/// The plan after `ending`, the `attempt`-th in a row without a welcome (1-based), with
+/// `random` in [0, 1) for jitter. Only what cannot succeed is not retried: a full room may
+/// empty, and what keeps us out may be a restart, a limit on the network, or a refusal the
+/// page cannot tell apart from those.
+pub fn plan_after(ending: Ending, attempt: u32, random: f64) -> Plan {
+    let slow = (SLOW_RETRY_MS * (0.5 + random)) as u32;
+    let backoff = match attempt > SLOW_AFTER {
+        true => slow,
+        false => reconnect_delay_ms(attempt, random) as u32,
+    };
+    let (outage, retry_ms) = match ending {
+        Ending::Refused => (Outage::Refused, None),
+        Ending::BeforeWelcome(CLOSE_TOPIC_FULL) | Ending::AfterWelcome(CLOSE_TOPIC_FULL) => {
+            (Outage::RoomFull, Some(slow))
+        }
+        Ending::BeforeWelcome(CLOSE_POLICY | CLOSE_TOO_BIG)
+        | Ending::AfterWelcome(CLOSE_POLICY | CLOSE_TOO_BIG) => (Outage::CutOff, Some(backoff)),
+        _ if attempt > PATIENCE => (Outage::KeepsUsOut, Some(backoff)),
+        _ => (Outage::Reconnecting, Some(backoff)),
+    };
+    Plan { outage, retry_ms }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +339,65 @@ mod tests {
             leave_frame(),
             insieme_signal_protocol::ClientFrame::Leave.to_json()
         );
+    }
+
+    #[test]
+    fn only_what_cannot_succeed_is_not_retried() {
+        let refused = plan_after(Ending::Refused, 1, 0.5);
+        assert_eq!((refused.outage, refused.retry_ms), (Outage::Refused, None));
+        for ending in [
+            Ending::BeforeWelcome(1006),
+            Ending::BeforeWelcome(1013),
+            Ending::AfterWelcome(1001),
+            Ending::AfterWelcome(1006),
+            Ending::AfterWelcome(1008),
+            Ending::AfterWelcome(1009),
+            Ending::AfterWelcome(1012),
+        ] {
+            for attempt in [1, 5, 6, 100, u32::MAX] {
+                assert!(
+                    plan_after(ending, attempt, 0.5).retry_ms.is_some(),
+                    "{ending:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn what_happened_is_said_plainly() {
+        let outage = |ending, attempt| plan_after(ending, attempt, 0.5).outage;
+        // A restart or a blip: reconnecting, quickly.
+        assert_eq!(outage(Ending::AfterWelcome(1012), 1), Outage::Reconnecting);
+        assert_eq!(outage(Ending::BeforeWelcome(1006), 5), Outage::Reconnecting);
+        // Failing to get in for longer: it is down or refuses us, and the page cannot say which.
+        assert_eq!(outage(Ending::BeforeWelcome(1006), 6), Outage::KeepsUsOut);
+        assert_eq!(outage(Ending::BeforeWelcome(1013), 1), Outage::RoomFull);
+        assert_eq!(outage(Ending::AfterWelcome(1013), 1), Outage::RoomFull);
+        assert_eq!(outage(Ending::AfterWelcome(1008), 1), Outage::CutOff);
+        assert_eq!(outage(Ending::BeforeWelcome(1009), 9), Outage::CutOff);
+        for outage in [
+            Outage::Reconnecting,
+            Outage::KeepsUsOut,
+            Outage::RoomFull,
+            Outage::CutOff,
+            Outage::Refused,
+        ] {
+            assert!(outage.message().contains("signaling server"), "{outage:?}");
+        }
+    }
+
+    #[test]
+    fn a_full_room_and_a_long_refusal_are_tried_slowly() {
+        let retry = |ending, attempt| plan_after(ending, attempt, 0.5).retry_ms.unwrap();
+        assert_eq!(retry(Ending::BeforeWelcome(1006), 1), 250);
+        assert_eq!(retry(Ending::BeforeWelcome(1006), 20), 5_000);
+        assert_eq!(retry(Ending::BeforeWelcome(1006), 21), 30_000);
+        assert_eq!(retry(Ending::BeforeWelcome(1013), 1), 30_000);
+        assert_eq!(
+            plan_after(Ending::BeforeWelcome(1013), 1, 0.0).retry_ms,
+            Some(15_000)
+        );
+        assert_eq!(retry(Ending::AfterWelcome(1008), 1), 250);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The room's chat.
 
-use crate::room::chat::prepare_outgoing;
+use crate::room::chat::{prepare_outgoing, ChatLine};
 use crate::web::party::Party;
 use leptos::prelude::*;
 
@@ -15,32 +15,30 @@ pub fn ChatPanel(party: Party) -> impl IntoView {
             set_typed.set(String::new());
         }
     };
-    let lines = move || {
-        chat.with(|log| {
-            log.lines()
-                .map(|line| {
-                    let time = clock_time(line.at_ms);
-                    view! {
-                        <li class:mine=line.mine>
-                            <span class="author">{line.author.clone()}</span>
-                            <time>{time}</time>
-                            <p>{line.text.clone()}</p>
-                        </li>
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-    };
+    // Keyed by line number: a new line adds one row, and a line never changes once drawn.
+    let line = move |seq: u64| chat.with_untracked(|log| log.get(seq).map(chat_line));
     view! {
         <section class="panel chat" aria-labelledby="chat-title">
             <h2 id="chat-title">"Chat"</h2>
-            <ol class="lines" aria-live="polite">{lines}</ol>
+            <ol class="lines" aria-live="polite">
+                <For each=move || chat.with(|log| log.seqs().collect::<Vec<_>>()) key=super::same_key children=line/>
+            </ol>
             <form class="row" on:submit=send>
                 <input aria-label="Message" placeholder="Say something…" maxlength="1000"
                     prop:value=typed on:input=move |e| set_typed.set(event_target_value(&e))/>
                 <button type="submit">"Send"</button>
             </form>
         </section>
+    }
+}
+
+fn chat_line(line: &ChatLine) -> impl IntoView {
+    view! {
+        <li class:mine=line.mine>
+            <span class="author">{line.author.clone()}</span>
+            <time>{clock_time(line.at_ms)}</time>
+            <p>{line.text.clone()}</p>
+        </li>
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod call;
 mod chat_panel;
+mod insecure_page;
 mod invalid_link;
 mod landing;
 mod name_prompt;
@@ -11,9 +12,10 @@ pub mod stage;
 
 use crate::room_link::Route;
 use crate::web::app_config::{use_app_config, ConfigState};
-use crate::web::location::use_location_hash;
+use crate::web::location::{is_secure_context, use_location_hash};
 use leptos::prelude::*;
 
+pub use insecure_page::InsecurePage;
 pub use invalid_link::InvalidLink;
 pub use landing::Landing;
 pub use room::RoomPage;
@@ -31,7 +33,10 @@ pub fn App() -> impl IntoView {
     let config = use_app_config();
     provide_context(config);
 
+    // Without WebCrypto no room can be joined: say so before anything else is asked.
+    let secure = is_secure_context();
     let page = move || match Route::from_hash(&hash.get()) {
+        _ if !secure => view! { <InsecurePage/> }.into_any(),
         Route::Landing => view! { <Landing/> }.into_any(),
         Route::Room(secret) => view! { <RoomPage secret/> }.into_any(),
         Route::InvalidLink(error) => view! { <InvalidLink error/> }.into_any(),
@@ -54,4 +59,9 @@ fn ConfigProblem(config: ReadSignal<ConfigState>) -> impl IntoView {
         }),
         _ => None,
     }
+}
+
+/// The key of a list's item that is its own key (a session, a line number).
+fn same_key(key: &u64) -> u64 {
+    *key
 }

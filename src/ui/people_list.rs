@@ -2,8 +2,9 @@
 //! path our link to them takes; or, for a friend no path reaches, why.
 
 use super::name_prompt::NamePrompt;
-use crate::room::people::{LinkState, Person};
+use crate::room::people::{LinkState, People, Person};
 use crate::room::wire::ViewerPhase;
+use crate::signaling::payload::SessionId;
 use crate::web::party::PartyView;
 use leptos::prelude::*;
 
@@ -38,17 +39,35 @@ pub fn PeopleList(
                     </button>
                     {rename_form}
                 </li>
-                {move || view.people.get().iter().cloned().map(|person| view! { <PersonRow person/> }).collect_view()}
+                // Keyed by session: a status or a new person redraws that row only.
+                <For each=move || view.people.with(sessions) key=super::same_key
+                    children=move |session| view! { <PersonRow people=view.people session/> }/>
             </ul>
-            {move || (!view.signaling_connected.get()).then(|| view! {
-                <p class="hint">"Reconnecting to the signaling server… people already here stay connected."</p>
+            {move || match view.dropped_messages.get() {
+                0 => None,
+                n => Some(view! {
+                    <p class="hint" data-dropped=n>{n} " messages from others were ignored: malformed, or sent too fast."</p>
+                }),
+            }}
+            {move || view.signaling_outage.get().map(|outage| view! {
+                <p class="hint" role="status">{outage.message()}</p>
             })}
         </section>
     }
 }
 
+fn sessions(people: &People) -> Vec<SessionId> {
+    people.iter().map(|p| p.session).collect()
+}
+
+/// One person's row, redrawn only when what it shows of them changed.
 #[component]
-fn PersonRow(person: Person) -> impl IntoView {
+fn PersonRow(people: ReadSignal<People>, session: SessionId) -> impl IntoView {
+    let person = Memo::new(move |_| people.with(|p| p.get(session).cloned()));
+    move || person.get().map(person_row)
+}
+
+fn person_row(person: Person) -> impl IntoView {
     let state = match person.link {
         LinkState::Connecting => "connecting".to_owned(),
         LinkState::Reconnecting => "reconnecting".to_owned(),

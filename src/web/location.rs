@@ -1,4 +1,4 @@
-//! The page's location fragment, which carries the room secret.
+//! The page's location: its fragment, which carries the room secret, and whether it is secure.
 
 use super::event_listener::use_window_listener;
 use leptos::prelude::*;
@@ -23,6 +23,12 @@ pub fn navigate_to_fragment(fragment: &str) -> Result<(), String> {
         .location()
         .set_hash(fragment)
         .map_err(|e| super::describe_js_error("could not open the room", e))
+}
+
+/// Whether the page is a secure context (https, or localhost): only then do browsers offer
+/// WebCrypto, which every room needs.
+pub fn is_secure_context() -> bool {
+    web_sys::window().is_some_and(|w| w.is_secure_context())
 }
 
 /// The page's full URL, from which room links are built.

@@ -13,9 +13,11 @@ use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
 use crate::room::chat::{ChatLine, ChatLog};
+use crate::room::limits::{Kind, PeerLimits};
 use crate::room::people::{LinkState, People};
 use crate::room::wire::{PeerMessage, ViewerPhase, ViewerStatus};
 use crate::room_link::RoomSecret;
+use crate::signaling::endpoint::Outage;
 use crate::signaling::payload::SessionId;
 use crate::sync::{
     self, Engine, Input, Intent, LocalTime, MediaTime, Output, PeerId, PlayerCommand,
@@ -38,8 +40,11 @@ pub struct PartyView {
     pub playback: ReadSignal<Option<sync::Playback>>,
     /// Our own measured error from the room, in ms.
     pub my_offset_ms: ReadSignal<Option<f64>>,
-    pub signaling_connected: ReadSignal<bool>,
-    /// Messages from peers dropped because they were malformed or of another version.
+    /// Why the signaling endpoint is out of reach, while it is (`None` once joined, and while
+    /// first connecting).
+    pub signaling_outage: ReadSignal<Option<Outage>>,
+    /// Messages from peers dropped because they were malformed, of another version, or over a
+    /// member's rate limit (brought up to date once a second, not per message).
     pub dropped_messages: ReadSignal<u32>,
     pub problem: ReadSignal<Option<String>>,
 }
@@ -51,7 +56,7 @@ struct ViewWriters {
     chat: WriteSignal<ChatLog>,
     playback: WriteSignal<Option<sync::Playback>>,
     my_offset_ms: WriteSignal<Option<f64>>,
-    signaling_connected: WriteSignal<bool>,
+    signaling_outage: WriteSignal<Option<Outage>>,
     dropped_messages: WriteSignal<u32>,
     problem: WriteSignal<Option<String>>,
 }
@@ -62,7 +67,7 @@ fn new_view() -> (PartyView, ViewWriters) {
     let (chat, set_chat) = signal(ChatLog::default());
     let (playback, set_playback) = signal(None);
     let (my_offset_ms, set_my_offset_ms) = signal(None);
-    let (signaling_connected, set_signaling_connected) = signal(false);
+    let (signaling_outage, set_signaling_outage) = signal(None);
     let (dropped_messages, set_dropped_messages) = signal(0);
     let (problem, set_problem) = signal(None);
     let view = PartyView {
@@ -70,7 +75,7 @@ fn new_view() -> (PartyView, ViewWriters) {
         chat,
         playback,
         my_offset_ms,
-        signaling_connected,
+        signaling_outage,
         dropped_messages,
         problem,
     };
@@ -79,7 +84,7 @@ fn new_view() -> (PartyView, ViewWriters) {
         chat: set_chat,
         playback: set_playback,
         my_offset_ms: set_my_offset_ms,
-        signaling_connected: set_signaling_connected,
+        signaling_outage: set_signaling_outage,
         dropped_messages: set_dropped_messages,
         problem: set_problem,
     };
@@ -98,6 +103,10 @@ struct Inner {
     queued_commands: Vec<PlayerCommand>,
     /// The engine's wake-up: when it is due, and the browser timer for it.
     timer: Option<(LocalTime, Timeout)>,
+    /// Each member's rate limits, and what they held back.
+    limits: PeerLimits<PeerMessage>,
+    /// Messages from peers that did not decode.
+    malformed: u32,
     _status_timer: Option<Interval>,
 }
 
@@ -127,6 +136,8 @@ impl Party {
                 player: None,
                 queued_commands: Vec::new(),
                 timer: None,
+                limits: PeerLimits::default(),
+                malformed: 0,
                 _status_timer: None,
             })),
             view,
@@ -136,7 +147,7 @@ impl Party {
         let status_party = party.clone();
         party.inner.borrow_mut()._status_timer =
             Some(Interval::new(STATUS_INTERVAL_MS, move || {
-                status_party.broadcast_status()
+                status_party.every_second()
             }));
         let joining = party.clone();
         leptos::task::spawn_local(async move { joining.join_mesh(session, secret, config).await });
@@ -431,23 +442,44 @@ impl Party {
                 self.writers.people.update(|p| {
                     p.remove(session);
                 });
+                self.inner.borrow_mut().limits.forget(session);
                 self.input(Input::PeerLeft(PeerId(session)));
                 self.call.link_gone(session);
             }
-            MeshEvent::Signaling { connected } => self.writers.signaling_connected.set(connected),
+            MeshEvent::Signaling { outage } => self.writers.signaling_outage.set(outage),
             MeshEvent::Problem(problem) => web_sys::console::warn_1(&problem.into()),
         }
     }
 
+    /// A message from a member: bounded by their rate limits before and after decoding, then
+    /// acted on (or held back, or dropped and counted).
     fn on_peer_bytes(&self, from: SessionId, bytes: &[u8], received_at_ms: f64) {
+        let now = local_now();
+        if !self.inner.borrow_mut().limits.admit_any(now, from) {
+            return;
+        }
         let message = match PeerMessage::decode(bytes) {
             Ok(message) => message,
             Err(error) => {
-                self.writers.dropped_messages.update(|n| *n += 1);
+                self.inner.borrow_mut().malformed += 1;
                 web_sys::console::warn_1(&format!("dropped a message from a peer: {error}").into());
                 return;
             }
         };
+        let admitted = match Kind::of(&message) {
+            Some(kind) => self
+                .inner
+                .borrow_mut()
+                .limits
+                .admit(now, from, kind, message),
+            None => Some(message),
+        };
+        if let Some(message) = admitted {
+            self.on_peer_message(from, message, received_at_ms);
+        }
+    }
+
+    fn on_peer_message(&self, from: SessionId, message: PeerMessage, received_at_ms: f64) {
         match message {
             PeerMessage::Sync(msg) => {
                 let received_at = LocalTime::from_millis_f64(received_at_ms);
@@ -479,6 +511,23 @@ impl Party {
                 .people
                 .update(|p| p.entry(from).status = status),
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
+        }
+    }
+
+    /// Once a second: our status to everyone, the messages members' limits held back and that
+    /// may now be acted on, and the count of dropped ones.
+    fn every_second(&self) {
+        self.broadcast_status();
+        let due = self.inner.borrow_mut().limits.release(local_now());
+        for (from, message) in due {
+            self.on_peer_message(from, message, super::now_ms());
+        }
+        let dropped = {
+            let inner = self.inner.borrow();
+            inner.malformed.saturating_add(inner.limits.dropped())
+        };
+        if self.view.dropped_messages.get_untracked() != dropped {
+            self.writers.dropped_messages.set(dropped);
         }
     }
 

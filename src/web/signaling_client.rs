@@ -1,10 +1,13 @@
 //! The WebSocket to the signaling endpoint: connects to `<base>/<topic>`, parses frames, and
-//! reconnects with jittered exponential backoff when the endpoint goes away, so newcomers can
-//! still join after an endpoint restart. Existing peer links never depend on it.
+//! when the socket ends says why and reconnects as [`plan_after`] decides (jittered backoff
+//! after a restart, slowly for a full room, never when the browser refuses the URL), so
+//! newcomers can still join after an endpoint restart. Existing peer links never depend on it.
 
 use super::event_listener::Listener;
 use crate::base64url;
-use crate::signaling::endpoint::{data_frame, leave_frame, parse_server_frame, reconnect_delay_ms};
+use crate::signaling::endpoint::{
+    data_frame, leave_frame, parse_server_frame, plan_after, Ending, Outage,
+};
 use insieme_signal_protocol::{ServerMessage, TurnCredential};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,8 +30,8 @@ pub enum SignalingEvent {
         from: String,
         bytes: Vec<u8>,
     },
-    /// The socket closed; a reconnect is scheduled.
-    Disconnected,
+    /// The socket ended, for this reason; a reconnect is scheduled unless it cannot help.
+    Disconnected(Outage),
     /// Something the endpoint or a frame said that the person or the logs should know.
     Problem(String),
 }
@@ -39,6 +42,9 @@ struct Inner {
     url: String,
     handler: Handler,
     socket: Option<WebSocket>,
+    /// The current socket got the endpoint's welcome.
+    welcomed: bool,
+    /// Sockets in a row that ended without a welcome.
     failed_attempts: u32,
     closed_by_us: bool,
     /// The current socket's listeners; replacing or clearing them detaches them from it.
@@ -69,6 +75,7 @@ impl SignalingClient {
             url,
             handler: Rc::new(on_event),
             socket: None,
+            welcomed: false,
             failed_attempts: 0,
             closed_by_us: false,
             listeners: Vec::new(),
@@ -123,8 +130,7 @@ impl SignalingClient {
                     "cannot open the signaling socket",
                     error,
                 )));
-                self.schedule_reconnect();
-                return;
+                return self.ended(Ending::Refused);
             }
         };
         let on_message = {
@@ -158,8 +164,7 @@ impl SignalingClient {
                     "cannot listen to the signaling socket",
                     error,
                 )));
-                self.schedule_reconnect();
-                return;
+                return self.ended(Ending::BeforeWelcome(0));
             }
         };
         let mut inner = self.inner.borrow_mut();
@@ -172,7 +177,10 @@ impl SignalingClient {
             Ok(Some(ServerMessage::Welcome {
                 id, peers, turn, ..
             })) => {
-                self.inner.borrow_mut().failed_attempts = 0;
+                let mut inner = self.inner.borrow_mut();
+                inner.failed_attempts = 0;
+                inner.welcomed = true;
+                drop(inner);
                 SignalingEvent::Joined {
                     my_id: id,
                     peers,
@@ -198,24 +206,31 @@ impl SignalingClient {
         if self.inner.borrow().closed_by_us {
             return;
         }
-        self.inner.borrow_mut().socket = None;
-        self.emit(SignalingEvent::Disconnected);
         if code != 1000 && code != 1012 {
             self.emit(SignalingEvent::Problem(format!(
-                "signaling connection closed (code {code}); reconnecting"
+                "signaling connection closed (code {code})"
             )));
         }
-        self.schedule_reconnect();
+        let ending = match self.inner.borrow().welcomed {
+            true => Ending::AfterWelcome(code),
+            false => Ending::BeforeWelcome(code),
+        };
+        self.ended(ending);
     }
 
-    fn schedule_reconnect(&self) {
-        let delay = {
+    /// The socket is over: says why, and tries again when that can help.
+    fn ended(&self, ending: Ending) {
+        let plan = {
             let mut inner = self.inner.borrow_mut();
-            inner.failed_attempts += 1;
-            reconnect_delay_ms(inner.failed_attempts, js_sys::Math::random())
+            inner.socket = None;
+            inner.welcomed = false;
+            inner.failed_attempts = inner.failed_attempts.saturating_add(1);
+            plan_after(ending, inner.failed_attempts, js_sys::Math::random())
         };
+        self.emit(SignalingEvent::Disconnected(plan.outage));
+        let Some(delay) = plan.retry_ms else { return };
         let client = self.clone();
-        gloo_timers::callback::Timeout::new(delay as u32, move || {
+        gloo_timers::callback::Timeout::new(delay, move || {
             if !client.inner.borrow().closed_by_us {
                 client.open_socket();
             }

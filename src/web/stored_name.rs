@@ -1,6 +1,6 @@
 //! The person's display name, remembered in localStorage so they are asked only once.
 
-use crate::room::wire::MAX_NAME_CHARS;
+use crate::room::wire::{normalize_name, visible_name, MAX_NAME_CHARS};
 use leptos::prelude::*;
 
 const KEY: &str = "insieme.name";
@@ -9,10 +9,11 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// Trims a typed name and bounds it; `None` if nothing usable was typed.
+/// A typed name as the others will show it (see [`visible_name`]), bounded; `None` if nothing
+/// visible was typed.
 pub fn clean_name(typed: &str) -> Option<String> {
-    let name: String = typed.trim().chars().take(MAX_NAME_CHARS).collect();
-    (!name.is_empty()).then_some(name)
+    let name: String = visible_name(typed).chars().take(MAX_NAME_CHARS).collect();
+    normalize_name(&name)
 }
 
 /// The remembered name (if any) as a signal, and a setter that also remembers it.

@@ -383,7 +383,7 @@ impl Mesh {
                     async move { mesh.on_sealed(from, sealed).await }
                 });
             }
-            SignalingEvent::Disconnected => self.feed(Input::SignalingLost),
+            SignalingEvent::Disconnected(outage) => self.feed(Input::SignalingLost(outage)),
             SignalingEvent::Problem(problem) => self.emit(MeshEvent::Problem(problem)),
         }
     }

@@ -1,5 +1,6 @@
-//! A rogue client of the endpoint: it knows a room's topic (as a curious or compromised endpoint
-//! would) but not the room secret's key, and sends garbage to everyone in the room.
+//! Rogues. A client of the endpoint that knows a room's topic (as a curious or compromised
+//! endpoint would) but not the room secret's key, and sends garbage to everyone in the room; and
+//! a member who has the link but runs a modified client ([`RogueMember`]).
 
 use anyhow::{Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -60,4 +61,81 @@ pub async fn spam_room(topic_url: &str) -> Result<usize> {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let _ = socket.close(None).await;
     Ok(sent)
+}
+
+/// Run before the app in a rogue member's pages: keeps every data channel the app makes, so the
+/// test can send on them what a modified client would.
+const KEEP_DATA_CHANNELS: &str = "(() => {
+    const kept = [];
+    window.__rogueChannels = kept;
+    const create = RTCPeerConnection.prototype.createDataChannel;
+    RTCPeerConnection.prototype.createDataChannel = function (...args) {
+        const channel = create.apply(this, args);
+        kept.push(channel);
+        return channel;
+    };
+})();";
+
+/// A member with the room link and a modified client: its pages run the real app, and the test
+/// can make them send anything on their links.
+pub struct RogueMember<'a>(pub &'a crate::harness::Browser);
+
+impl RogueMember<'_> {
+    /// Must come before the member opens the room.
+    pub async fn arm(&self) -> Result<()> {
+        self.0.add_script_before_pages(KEEP_DATA_CHANNELS).await
+    }
+
+    /// Starts sending each of `messages` (peer wire bytes) `per_tick` times every 10 ms on
+    /// every open `state` channel, for `duration_ms`; returns at once.
+    pub async fn start_flood(
+        &self,
+        messages: &[Vec<u8>],
+        per_tick: u32,
+        duration_ms: u32,
+    ) -> Result<()> {
+        self.0
+            .client
+            .execute(
+                "const [messages, perTick, durationMs] = arguments;
+                 const data = messages.map(m => new Uint8Array(m));
+                 const started = performance.now();
+                 window.__floodSent = 0;
+                 window.__flooding = true;
+                 const timer = setInterval(() => {
+                     if (performance.now() - started > durationMs) {
+                         window.__flooding = false;
+                         return clearInterval(timer);
+                     }
+                     for (const channel of window.__rogueChannels) {
+                         if (channel.label !== 'state' || channel.readyState !== 'open') continue;
+                         for (let i = 0; i < perTick && channel.bufferedAmount < 4e6; i++) {
+                             for (const bytes of data) channel.send(bytes);
+                             window.__floodSent += data.length;
+                         }
+                     }
+                 }, 10);",
+                vec![
+                    serde_json::json!(messages),
+                    serde_json::json!(per_tick),
+                    serde_json::json!(duration_ms),
+                ],
+            )
+            .await
+            .context("starting the flood")?;
+        Ok(())
+    }
+
+    /// How many messages the flood has sent, and whether it is still going.
+    pub async fn flood_state(&self) -> Result<(u64, bool)> {
+        let state = self
+            .0
+            .client
+            .execute("return [window.__floodSent, window.__flooding];", vec![])
+            .await?;
+        Ok((
+            state[0].as_u64().unwrap_or_default(),
+            state[1].as_bool().unwrap_or_default(),
+        ))
+    }
 }

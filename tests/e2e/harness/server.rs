@@ -24,6 +24,8 @@ pub struct ServerOptions {
     pub config_json: Option<String>,
     /// The TURN secret shared with the test's coturn, so welcomes carry credentials.
     pub turn_secret_file: Option<PathBuf>,
+    /// `--max-peers-per-topic`: how many people a room holds (32 when unset).
+    pub max_peers_per_topic: Option<u32>,
 }
 
 pub struct TestServer {
@@ -125,6 +127,9 @@ async fn spawn(
     }
     if let Some(secret) = &options.turn_secret_file {
         command.arg("--turn-secret-file").arg(secret);
+    }
+    if let Some(max) = options.max_peers_per_topic {
+        command.args(["--max-peers-per-topic", &max.to_string()]);
     }
     let mut process = command
         .env("NO_COLOR", "1")
