@@ -11,6 +11,7 @@ pub mod connectivity;
 pub mod json;
 pub mod mesh;
 pub mod num;
+pub mod programme;
 pub mod room;
 pub mod room_link;
 pub mod signaling;

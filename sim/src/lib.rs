@@ -13,10 +13,12 @@
 //!   does when the rate starts stretching the sound).
 //! - [`world`]: the event loop and the measurements.
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
+//! - [`queue_storm`]: the shared queue's storm (its own small loop over the same links).
 //! - [`report`]: the benchmark's table and JSON.
 
 pub mod net;
 pub mod player;
+pub mod queue_storm;
 pub mod report;
 pub mod rng;
 pub mod scenarios;

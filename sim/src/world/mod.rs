@@ -18,7 +18,7 @@
 mod adapter;
 mod events;
 mod measure;
-mod network;
+pub(crate) mod network;
 mod outcome;
 mod scenario;
 mod script;

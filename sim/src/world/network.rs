@@ -9,7 +9,7 @@ use insieme::sync::{Channel, Destination, WireMessage};
 
 /// The links between `n` slots, `[from][to]`, each pair drawn together (two directions of one
 /// path), in a fixed order from `rng`.
-pub(super) fn links(spec: &LinkSpec, n: usize, rng: &mut Rng) -> Vec<Vec<Link>> {
+pub(crate) fn links(spec: &LinkSpec, n: usize, rng: &mut Rng) -> Vec<Vec<Link>> {
     let mut links: Vec<Vec<Link>> = (0..n)
         .map(|_| (0..n).map(|_| Link::pair(spec, rng).0).collect())
         .collect();
