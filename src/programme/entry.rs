@@ -2,7 +2,7 @@
 //! it sits; plus the checks every entry from a peer passes before it is merged.
 
 use super::key::Key;
-use crate::room::wire::is_valid_name;
+use crate::room::wire::normalize_name;
 use crate::sync::state::{Stamp, MAX_MEDIA_ID_LEN};
 use crate::sync::{PeerId, Span};
 use serde::{Deserialize, Serialize};
@@ -43,7 +43,7 @@ impl Item {
             && self.title.chars().count() <= MAX_TITLE_CHARS
             && !self.title.chars().any(char::is_control)
             && self.duration.is_none_or(|d| d.is_sane() && d >= Span::ZERO)
-            && is_valid_name(&self.added_by)
+            && normalize_name(&self.added_by).as_deref() == Some(self.added_by.as_str())
     }
 }
 
