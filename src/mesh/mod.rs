@@ -26,7 +26,7 @@ pub mod link;
 use crate::connectivity::{LinkPath, Unreachable};
 use crate::room::wire::normalize_name;
 use crate::signaling::endpoint::Outage;
-use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
+use crate::signaling::payload::{Envelope, SdpType, SessionId, SignalPayload};
 use crate::sync::LocalTime;
 use link::{Link, LinkChange, RemoteDecision};
 use std::collections::{BTreeMap, VecDeque};
@@ -101,7 +101,16 @@ pub struct MeshCounters {
     pub over_cap: u32,
     /// Payloads over their sender's rate.
     pub rate_limited: u32,
+    /// Payloads numbered no higher than one already accepted from their session: replayed by
+    /// the endpoint, or repeated.
+    pub replayed: u32,
+    /// Payloads other than a hello sealed without naming us as their recipient.
+    pub unaddressed: u32,
 }
+
+/// Sessions whose last sequence number we remember. Beyond this many the oldest is forgotten;
+/// a forgotten session can be replayed to, which costs at most one refused connection attempt.
+const MAX_REMEMBERED_SESSIONS: usize = 256;
 
 /// A session description, as made by one side and applied by the other.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,8 +144,14 @@ pub enum Input {
     RouteLeft(String),
     /// A sealed message from `from` that did not open with the room key.
     Undecryptable { from: String },
-    /// An opened message from `from`, not yet decoded.
-    Signal { from: String, plain: Vec<u8> },
+    /// An opened message from `from`, not yet decoded. `addressed`: it was sealed for our
+    /// session, not for "whoever is on this route" (only a first hello may be, since its sender
+    /// does not know us yet).
+    Signal {
+        from: String,
+        plain: Vec<u8>,
+        addressed: bool,
+    },
     /// [`Action::CreateLink`] succeeded.
     Created(SessionId),
     /// [`Action::CreateLink`] failed; `error` says why, with context.
@@ -183,9 +198,11 @@ pub enum Input {
 /// What the browser must do, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Seal `payload` and send it to endpoint transport `to`.
+    /// Seal `payload` for session `to_session` (when we know it) and send it to endpoint
+    /// transport `to`.
     Send {
         to: String,
+        to_session: Option<SessionId>,
         payload: SignalPayload,
     },
     /// Make the peer connection (and its data channels if `open_channels`), then report
@@ -227,6 +244,8 @@ pub struct Links {
     /// that reached them: listed until it leaves; a hello from them starts over.
     silent: Vec<(SessionId, String)>,
     counters: MeshCounters,
+    /// The highest sequence number accepted from each session, oldest first.
+    last_seq: VecDeque<(SessionId, u64)>,
     actions: VecDeque<Action>,
 }
 
@@ -239,6 +258,7 @@ impl Links {
             links: BTreeMap::new(),
             silent: Vec::new(),
             counters: MeshCounters::default(),
+            last_seq: VecDeque::new(),
             actions: VecDeque::new(),
         }
     }
@@ -280,7 +300,7 @@ impl Links {
                 // Whoever did not answer and left while we were away is gone.
                 self.forget_silent(&|route| !peers.iter().any(|peer| peer == route));
                 for peer in peers {
-                    self.send(peer, self.hello(false));
+                    self.send(peer, None, self.hello(false));
                 }
             }
             Input::SignalingLost(outage) => self.emit(MeshEvent::Signaling {
@@ -304,7 +324,11 @@ impl Links {
                 self.forget_silent(&|route| route == transport);
             }
             Input::Undecryptable { .. } => self.counters.undecryptable += 1,
-            Input::Signal { from, plain } => self.on_signal(now, from, &plain),
+            Input::Signal {
+                from,
+                plain,
+                addressed,
+            } => self.on_signal(now, from, &plain, addressed),
             Input::Created(session) => {
                 if self.with_link(session, Link::confirm_created) == Some(true) {
                     self.emit(MeshEvent::Connecting(session));
@@ -388,9 +412,9 @@ impl Links {
         }
     }
 
-    fn on_signal(&mut self, now: LocalTime, from: String, plain: &[u8]) {
-        let payload = match SignalPayload::decode(plain) {
-            Ok(payload) => payload,
+    fn on_signal(&mut self, now: LocalTime, from: String, plain: &[u8], addressed: bool) {
+        let Envelope { seq, payload } = match Envelope::decode(plain) {
+            Ok(envelope) => envelope,
             Err(error) => {
                 self.counters.malformed_payloads += 1;
                 self.emit(MeshEvent::Problem(format!(
@@ -404,11 +428,19 @@ impl Links {
             self.counters.own_session += 1;
             return;
         }
+        let hello = matches!(payload, SignalPayload::Hello { .. });
+        if !addressed && !hello {
+            self.counters.unaddressed += 1;
+            return;
+        }
         if self.speaks_for_another(session, &from) {
             self.counters.forged_sessions += 1;
             return;
         }
-        let hello = matches!(payload, SignalPayload::Hello { .. });
+        if !self.accept_seq(session, seq) {
+            self.counters.replayed += 1;
+            return;
+        }
         if !self.ensure_link(now, session, &from, hello) {
             return;
         }
@@ -428,7 +460,7 @@ impl Links {
                     None => {}
                 }
                 if !reply {
-                    self.send(from, self.hello(true));
+                    self.send(from, Some(session), self.hello(true));
                 }
             }
             SignalPayload::Description { sdp_type, sdp, .. } => {
@@ -461,6 +493,22 @@ impl Links {
                 },
             }),
         }
+    }
+
+    /// Whether `seq` is above every number accepted from `session` so far; if so, remembers it.
+    fn accept_seq(&mut self, session: SessionId, seq: u64) -> bool {
+        if let Some((_, last)) = self.last_seq.iter_mut().find(|(s, _)| *s == session) {
+            if seq <= *last {
+                return false;
+            }
+            *last = seq;
+            return true;
+        }
+        if self.last_seq.len() >= MAX_REMEMBERED_SESSIONS {
+            self.last_seq.pop_front();
+        }
+        self.last_seq.push_back((session, seq));
+        true
     }
 
     /// Whether endpoint connection `route` already speaks for a session other than `session`.
@@ -593,15 +641,19 @@ impl Links {
         }
     }
 
-    fn send(&mut self, to: String, payload: SignalPayload) {
-        self.actions.push_back(Action::Send { to, payload });
+    fn send(&mut self, to: String, to_session: Option<SessionId>, payload: SignalPayload) {
+        self.actions.push_back(Action::Send {
+            to,
+            to_session,
+            payload,
+        });
     }
 
     /// Sends to whichever route reaches `session` now; without one the payload is dropped (the
     /// route comes back with the peer's next message).
     fn send_to_session(&mut self, session: SessionId, payload: SignalPayload) {
         if let Some(Some(route)) = self.with_link(session, |l| l.route().map(str::to_owned)) {
-            self.send(route, payload);
+            self.send(route, Some(session), payload);
         }
     }
 

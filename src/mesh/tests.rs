@@ -24,13 +24,28 @@ fn feed(links: &mut Links, now_ms: i64, input: Input) -> Vec<Action> {
     drain(links)
 }
 
+/// Sequence numbers for the payloads the tests send: increasing, as every honest page's are.
+fn next_seq() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+fn sealed(payload: SignalPayload) -> Vec<u8> {
+    Envelope {
+        seq: next_seq(),
+        payload,
+    }
+    .encode()
+}
+
 fn signal(links: &mut Links, from: &str, payload: SignalPayload) -> Vec<Action> {
     feed(
         links,
         0,
         Input::Signal {
             from: from.into(),
-            plain: payload.encode(),
+            plain: sealed(payload),
+            addressed: true,
         },
     )
 }
@@ -115,10 +130,12 @@ fn joining_greets_everyone_already_there() {
             Action::Emit(MeshEvent::Signaling { outage: None }),
             Action::Send {
                 to: "a".into(),
+                to_session: None,
                 payload: my_hello(false)
             },
             Action::Send {
                 to: "b".into(),
+                to_session: None,
                 payload: my_hello(false)
             },
         ]
@@ -138,6 +155,7 @@ fn a_greeting_creates_the_link_and_is_answered() {
             },
             Action::Send {
                 to: "t1".into(),
+                to_session: Some(LOWER),
                 payload: my_hello(true)
             },
         ]
@@ -171,6 +189,7 @@ fn the_impolite_side_offers_and_the_polite_side_answers() {
         made,
         vec![Action::Send {
             to: "t1".into(),
+            to_session: Some(LOWER),
             payload: SignalPayload::Description {
                 session: ME,
                 sdp_type: SdpType::Offer,
@@ -211,6 +230,7 @@ fn the_impolite_side_offers_and_the_polite_side_answers() {
         applied,
         vec![Action::Send {
             to: "t2".into(),
+            to_session: Some(HIGHER),
             payload: SignalPayload::Description {
                 session: ME,
                 sdp_type: SdpType::Answer,
@@ -380,13 +400,14 @@ fn a_peer_that_reappears_under_a_new_route_keeps_its_link() {
         signal(&mut links, "t9", hello(LOWER, false)),
         vec![Action::Send {
             to: "t9".into(),
+            to_session: Some(LOWER),
             payload: my_hello(true)
         }]
     );
     assert_eq!(links.link(LOWER).map(Link::phase), Some(Phase::Open));
     assert!(matches!(
         feed(&mut links, 0, candidate()).as_slice(),
-        [Action::Send { to, payload: SignalPayload::Candidate { session: ME, .. } }] if to == "t9"
+        [Action::Send { to, payload: SignalPayload::Candidate { session: ME, .. }, .. }] if to == "t9"
     ));
 }
 
@@ -409,6 +430,7 @@ fn bad_input_is_dropped_and_counted() {
     let garbage = Input::Signal {
         from: "x".into(),
         plain: b"{not json".to_vec(),
+        addressed: true,
     };
     assert!(matches!(
         feed(&mut links, 0, garbage).as_slice(),
@@ -417,6 +439,7 @@ fn bad_input_is_dropped_and_counted() {
     let huge = Input::Signal {
         from: "x".into(),
         plain: vec![b' '; crate::signaling::payload::MAX_PAYLOAD_BYTES + 1],
+        addressed: true,
     };
     assert_eq!(feed(&mut links, 0, huge).len(), 1);
     // Someone replaying our own hello at us.
@@ -433,8 +456,86 @@ fn bad_input_is_dropped_and_counted() {
             forged_sessions: 0,
             over_cap: 0,
             rate_limited: 0,
+            replayed: 0,
+            unaddressed: 0,
         }
     );
+}
+
+#[test]
+fn a_replayed_message_is_refused_and_a_fresh_one_taken() {
+    let mut links = new_links();
+    let greeting = sealed(hello(LOWER, false));
+    let deliver = |links: &mut Links, plain: &[u8]| {
+        feed(
+            links,
+            0,
+            Input::Signal {
+                from: "t1".into(),
+                plain: plain.to_vec(),
+                addressed: true,
+            },
+        )
+    };
+    assert!(!deliver(&mut links, &greeting).is_empty());
+    // The endpoint delivers the same sealed hello again: nothing happens.
+    assert_eq!(deliver(&mut links, &greeting), vec![]);
+    assert_eq!(links.counters().replayed, 1);
+    // An older message from the same page is refused too, a newer one taken.
+    let offer = |seq| {
+        Envelope {
+            seq,
+            payload: SignalPayload::Description {
+                session: LOWER,
+                sdp_type: SdpType::Offer,
+                sdp: "o".into(),
+            },
+        }
+        .encode()
+    };
+    assert_eq!(deliver(&mut links, &offer(1)), vec![]);
+    assert_eq!(links.counters().replayed, 2);
+    assert!(deliver(&mut links, &offer(next_seq()))
+        .iter()
+        .any(|a| matches!(a, Action::ApplyRemote { .. })));
+}
+
+#[test]
+fn only_a_hello_may_come_unaddressed() {
+    let mut links = linked(LOWER, "t1");
+    let stray_offer = Input::Signal {
+        from: "t1".into(),
+        plain: sealed(SignalPayload::Description {
+            session: LOWER,
+            sdp_type: SdpType::Offer,
+            sdp: "o".into(),
+        }),
+        addressed: false,
+    };
+    assert_eq!(feed(&mut links, 0, stray_offer), vec![]);
+    assert_eq!(links.counters().unaddressed, 1);
+    // A newcomer's first hello does not know us yet, and is answered, addressed to it.
+    let greeting = Input::Signal {
+        from: "t2".into(),
+        plain: sealed(hello(HIGHER, false)),
+        addressed: false,
+    };
+    assert!(feed(&mut links, 0, greeting).contains(&Action::Send {
+        to: "t2".into(),
+        to_session: Some(HIGHER),
+        payload: my_hello(true),
+    }));
+}
+
+#[test]
+fn remembered_sessions_are_bounded() {
+    let mut links = new_links();
+    for session in 0..(MAX_REMEMBERED_SESSIONS as u64 + 10) {
+        assert!(links.accept_seq(1_000 + session, 5));
+    }
+    assert_eq!(links.last_seq.len(), MAX_REMEMBERED_SESSIONS);
+    // The newest are still remembered.
+    assert!(!links.accept_seq(1_000 + MAX_REMEMBERED_SESSIONS as u64 + 9, 5));
 }
 
 #[test]
@@ -574,6 +675,7 @@ fn a_hello_introduces_its_sender_by_name_and_a_bad_name_is_counted() {
     let actions = signal(&mut links, "t3", hello(7, false));
     assert!(actions.contains(&Action::Send {
         to: "t3".into(),
+        to_session: Some(7),
         payload: SignalPayload::Hello {
             session: ME,
             reply: true,

@@ -68,8 +68,12 @@ impl SignalPayload {
     /// The JSON serde derives for this type (`kind` tag, snake_case names), written by
     /// [`crate::json`] so the wasm carries no general JSON serializer; the tests hold the two equal.
     pub fn encode(&self) -> Vec<u8> {
-        let object = ObjectWriter::new();
-        let text = match self {
+        self.write_into(ObjectWriter::new()).finish().into_bytes()
+    }
+
+    /// This payload's fields, after whatever `object` already holds.
+    fn write_into(&self, object: ObjectWriter) -> ObjectWriter {
+        match self {
             SignalPayload::Hello {
                 session,
                 reply,
@@ -105,8 +109,7 @@ impl SignalPayload {
                 .str("candidate", candidate)
                 .opt_str("sdp_mid", sdp_mid.as_deref())
                 .opt_u64("sdp_m_line_index", sdp_m_line_index.map(u64::from)),
-        };
-        text.finish().into_bytes()
+        }
     }
 
     /// Reads what [`SignalPayload::encode`] (or serde_json, before it) wrote; fields it does not
@@ -121,7 +124,10 @@ impl SignalPayload {
     fn read(bytes: &[u8]) -> Result<Self, json::Error> {
         let text = std::str::from_utf8(bytes).map_err(|_| json::Error::new("not UTF-8"))?;
         let value = json::parse(text)?;
-        let fields = value.object()?;
+        Self::from_fields(&value.object()?)
+    }
+
+    fn from_fields(fields: &json::Fields<'_>) -> Result<Self, json::Error> {
         let session = || fields.u64("session");
         Ok(match fields.str("kind")? {
             "hello" => SignalPayload::Hello {
@@ -157,6 +163,43 @@ impl SignalPayload {
     }
 }
 
+/// What is sealed: a payload and its place in the sender's sequence.
+///
+/// Every page numbers what it seals from 1 up, and the others accept from each session only
+/// numbers above the last they accepted, so the endpoint cannot replay a message into a live
+/// link (see `mesh::Links`). The numbers belong to the sending page, whose session id is drawn
+/// afresh on every load; the recipient's session id is bound into the seal's associated data
+/// (see `web::room_crypto`), so nothing sealed for one page opens for its reload either.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub seq: u64,
+    pub payload: SignalPayload,
+}
+
+impl Envelope {
+    /// The payload's JSON with a `seq` field first.
+    pub fn encode(&self) -> Vec<u8> {
+        let object = ObjectWriter::new().u64("seq", self.seq);
+        self.payload.write_into(object).finish().into_bytes()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, PayloadError> {
+        if bytes.len() > MAX_PAYLOAD_BYTES {
+            return Err(PayloadError::TooLarge(bytes.len()));
+        }
+        let read = || -> Result<Self, json::Error> {
+            let text = std::str::from_utf8(bytes).map_err(|_| json::Error::new("not UTF-8"))?;
+            let value = json::parse(text)?;
+            let fields = value.object()?;
+            Ok(Envelope {
+                seq: fields.u64("seq")?,
+                payload: SignalPayload::from_fields(&fields)?,
+            })
+        };
+        read().map_err(|e| PayloadError::Malformed(e.to_string()))
+    }
+}
+
 impl SdpType {
     fn as_str(self) -> &'static str {
         match self {
@@ -169,6 +212,24 @@ impl SdpType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn envelopes_round_trip_and_need_their_number() {
+        let envelope = Envelope {
+            seq: 42,
+            payload: SignalPayload::Hello {
+                session: 7,
+                reply: false,
+                name: Some("Ada".into()),
+            },
+        };
+        assert_eq!(Envelope::decode(&envelope.encode()), Ok(envelope.clone()));
+        // A bare payload (no number) is not an envelope.
+        assert!(matches!(
+            Envelope::decode(&envelope.payload.encode()),
+            Err(PayloadError::Malformed(_))
+        ));
+    }
 
     #[test]
     fn round_trips() {

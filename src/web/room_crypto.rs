@@ -6,12 +6,17 @@
 //!   the secret, and cannot be turned into the key;
 //! - an AES-256-GCM key that seals every signaling payload (hello, offer, answer, candidate).
 //!
-//! Each sealed payload binds the sender's and recipient's peer ids as associated data, so the
-//! endpoint can neither read, alter, forge nor redirect one: DTLS fingerprints travel inside, so
-//! it cannot substitute an offer either. No cryptography here is hand-written.
+//! Each sealed payload binds, as associated data, the route (the sender's and recipient's
+//! endpoint ids) and the recipient's session id (drawn afresh by every page load; 0 only on a
+//! first hello, whose sender does not know us yet). So the endpoint can neither read, alter nor
+//! forge one, nor deliver it to another page, the same page reloaded included; DTLS fingerprints
+//! travel inside, so it cannot substitute an offer either. Replaying a message to the page it
+//! was sealed for is refused by its sequence number (`signaling::payload::Envelope`). What the
+//! endpoint still sees and can do is in docs/threats.md. No cryptography here is hand-written.
 
 use super::describe_js_error;
 use crate::room_link::RoomSecret;
+use crate::signaling::payload::SessionId;
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -90,15 +95,22 @@ impl RoomKeys {
         Ok(Self { topic, payload_key })
     }
 
-    /// Encrypts `plaintext` from `from` to `to`: returns nonce ‖ ciphertext ‖ tag.
-    pub async fn seal(&self, from: &str, to: &str, plaintext: &[u8]) -> Result<Vec<u8>, String> {
+    /// Encrypts `plaintext` from `from` to `to`, for session `to_session` (0: whoever is
+    /// there): returns nonce ‖ ciphertext ‖ tag.
+    pub async fn seal(
+        &self,
+        from: &str,
+        to: &str,
+        to_session: SessionId,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, String> {
         let mut nonce = [0u8; NONCE_BYTES];
         web_sys::window()
             .ok_or("this page has no window")?
             .crypto()
             .and_then(|c| c.get_random_values_with_u8_array(&mut nonce))
             .map_err(|e| describe_js_error("drawing a nonce", e))?;
-        let params = gcm_params(&nonce, from, to);
+        let params = gcm_params(&nonce, from, to, to_session);
         let sealed = resolve(
             subtle()?.encrypt_with_object_and_u8_array(&params, &self.payload_key, plaintext),
             "encrypting a signaling message",
@@ -109,13 +121,20 @@ impl RoomKeys {
         Ok(out)
     }
 
-    /// Decrypts what `from` sealed for `to`; any tampering, wrong room or wrong route fails.
-    pub async fn open(&self, from: &str, to: &str, sealed: &[u8]) -> Result<Vec<u8>, String> {
+    /// Decrypts what `from` sealed for `to` and session `to_session`; any tampering, wrong
+    /// room, wrong route or wrong recipient fails.
+    pub async fn open(
+        &self,
+        from: &str,
+        to: &str,
+        to_session: SessionId,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, String> {
         if sealed.len() < NONCE_BYTES + 16 {
             return Err("sealed message is too short".into());
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_BYTES);
-        let params = gcm_params(nonce, from, to);
+        let params = gcm_params(nonce, from, to, to_session);
         let plain = resolve(
             subtle()?.decrypt_with_object_and_u8_array(&params, &self.payload_key, ciphertext),
             "decrypting a signaling message",
@@ -125,10 +144,10 @@ impl RoomKeys {
     }
 }
 
-/// AES-GCM parameters whose associated data is the route `from → to`.
-fn gcm_params(nonce: &[u8], from: &str, to: &str) -> Object {
+/// AES-GCM parameters whose associated data is the route `from → to` and the recipient.
+fn gcm_params(nonce: &[u8], from: &str, to: &str, to_session: SessionId) -> Object {
     let params = AesGcmParams::new("AES-GCM", &Uint8Array::from(nonce));
-    let route = format!("{from}>{to}");
+    let route = format!("{from}>{to}#{to_session}");
     params.set_additional_data(&Uint8Array::from(route.as_bytes()));
     params.unchecked_into()
 }

@@ -22,7 +22,7 @@ use super::signaling_client::{SignalingClient, SignalingEvent};
 use crate::config::{AppConfig, IceTransportPolicy};
 use crate::connectivity::{renewal_delay_secs, IcePlan, LinkPath};
 use crate::mesh::{Action, Candidate, Connectivity, Description, Input, Links};
-use crate::signaling::payload::{SdpType, SessionId, SignalPayload};
+use crate::signaling::payload::{Envelope, SdpType, SessionId, SignalPayload};
 use crate::sync::LocalTime;
 use gloo_timers::callback::{Interval, Timeout};
 use insieme_signal_protocol::TurnCredential;
@@ -73,6 +73,9 @@ struct Channels {
 }
 
 struct Inner {
+    me: SessionId,
+    /// How many payloads we have sealed: each is numbered (see [`Envelope`]).
+    sealed_count: u64,
     links: Links,
     keys: RoomKeys,
     config: AppConfig,
@@ -96,8 +99,9 @@ pub struct Mesh {
     inner: Rc<RefCell<Inner>>,
     /// Sealed messages from the endpoint, opened and handled strictly in arrival order.
     inbox: Rc<SerialQueue<(String, Vec<u8>)>>,
-    /// Messages to seal and send, in the order we produced them (sealing is asynchronous).
-    outbox: Rc<SerialQueue<(String, SignalPayload)>>,
+    /// Messages to seal and send, in the order we produced them (sealing is asynchronous):
+    /// the endpoint transport, the recipient's session if known, and the numbered payload.
+    outbox: Rc<SerialQueue<(String, Option<SessionId>, Envelope)>>,
 }
 
 impl Mesh {
@@ -114,6 +118,8 @@ impl Mesh {
         let rtc_configuration = rtc_configuration(&IcePlan::new(&config, None));
         let mesh = Mesh {
             inner: Rc::new(RefCell::new(Inner {
+                me,
+                sealed_count: 0,
                 links: Links::new(me, name),
                 keys,
                 config,
@@ -267,7 +273,11 @@ impl Mesh {
 
     fn execute(&self, action: Action) -> Option<Work> {
         match action {
-            Action::Send { to, payload } => self.send_sealed(to, payload),
+            Action::Send {
+                to,
+                to_session,
+                payload,
+            } => self.send_sealed(to, to_session, payload),
             Action::CreateLink {
                 session,
                 open_channels,
@@ -431,16 +441,32 @@ impl Mesh {
     }
 
     async fn on_sealed(&self, from: String, sealed: Vec<u8>) {
-        let (keys, my_transport) = {
+        let (keys, my_transport, me) = {
             let inner = self.inner.borrow();
             (
                 inner.keys.clone(),
                 inner.my_transport.clone().unwrap_or_default(),
+                inner.me,
             )
         };
-        match keys.open(&from, &my_transport, &sealed).await {
-            Ok(plain) => self.feed_in_order(Input::Signal { from, plain }).await,
-            Err(_) => self.feed(Input::Undecryptable { from }),
+        // Sealed for us, or (a newcomer's first hello) for whoever is on our route.
+        let mut opened = None;
+        for (recipient, addressed) in [(me, true), (0, false)] {
+            if let Ok(plain) = keys.open(&from, &my_transport, recipient, &sealed).await {
+                opened = Some((plain, addressed));
+                break;
+            }
+        }
+        match opened {
+            Some((plain, addressed)) => {
+                self.feed_in_order(Input::Signal {
+                    from,
+                    plain,
+                    addressed,
+                })
+                .await
+            }
+            None => self.feed(Input::Undecryptable { from }),
         }
     }
 
@@ -485,16 +511,28 @@ impl Mesh {
         });
     }
 
-    fn send_sealed(&self, to_transport: String, payload: SignalPayload) {
+    fn send_sealed(
+        &self,
+        to_transport: String,
+        to_session: Option<SessionId>,
+        payload: SignalPayload,
+    ) {
+        let seq = {
+            let mut inner = self.inner.borrow_mut();
+            inner.sealed_count += 1;
+            inner.sealed_count
+        };
         let mesh = self.clone();
-        self.outbox
-            .push((to_transport, payload), move |(to, payload)| {
+        self.outbox.push(
+            (to_transport, to_session, Envelope { seq, payload }),
+            move |(to, to_session, envelope)| {
                 let mesh = mesh.clone();
-                async move { mesh.seal_and_send(to, payload).await }
-            });
+                async move { mesh.seal_and_send(to, to_session, envelope).await }
+            },
+        );
     }
 
-    async fn seal_and_send(&self, to: String, payload: SignalPayload) {
+    async fn seal_and_send(&self, to: String, to_session: Option<SessionId>, envelope: Envelope) {
         let (keys, from, signaling) = {
             let inner = self.inner.borrow();
             (
@@ -506,7 +544,10 @@ impl Mesh {
         let (Some(from), Some(signaling)) = (from, signaling) else {
             return;
         };
-        match keys.seal(&from, &to, &payload.encode()).await {
+        match keys
+            .seal(&from, &to, to_session.unwrap_or(0), &envelope.encode())
+            .await
+        {
             Ok(sealed) => {
                 signaling.send(&to, &sealed);
             }
