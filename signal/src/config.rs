@@ -38,9 +38,24 @@ pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(20);
 /// A WebSocket that sends nothing, not even a pong, for this long is closed.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Messages queued for one client before it counts as stalled and is disconnected, so that one
-/// slow reader never makes the server buffer without bound.
+/// Data frames queued for one client; beyond it (or beyond the byte budgets below) a message
+/// to it is refused to its sender (`peer_busy`), so that one slow reader never makes the
+/// server buffer without bound.
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 256;
+/// Bytes queued for one client. A newcomer to a full topic (32 peers) is sent an offer (up to
+/// ~6 KiB encrypted) and a dozen ICE candidates (~300 B each) by each of 31 others at once,
+/// about 300 KiB; 512 KiB holds that with room to spare, and is 16 frames of the largest size.
+/// The frame count alone (256 × 32 KiB = 8 MiB) let a client that stops reading hold 8 MiB.
+pub const DEFAULT_OUTBOUND_BYTES: usize = 512 * 1024;
+/// Bytes queued for all clients together: the process's memory stays bounded however many
+/// clients stop reading. 64 MiB fits the smallest machines; when it is reached, messages are
+/// refused (`peer_busy`) until queues drain, which the write deadline guarantees within
+/// seconds. Raise it on a machine with memory to spare.
+pub const DEFAULT_OUTBOUND_BYTES_TOTAL: u64 = 64 * 1024 * 1024;
+/// A write to a client's socket that does not complete in this long drops the client: it is
+/// not reading, and its queue and task should not be held for the whole idle timeout (60 s).
+/// Generous for a live browser on a bad link (a frame is at most 32 KiB).
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// See [`Config::threads`].
 pub const DEFAULT_THREADS: usize = 0;
 /// TURN credentials live a few hours: long enough for a film and its intermission, short
@@ -109,9 +124,22 @@ pub struct Config {
     #[arg(long, env = "INSIEME_SIGNAL_IDLE_TIMEOUT", default_value = "60", value_parser = parse_secs)]
     pub idle_timeout: Duration,
 
-    /// Messages queued for one client before it is disconnected as stalled.
+    /// Data frames queued for one client; more are refused to their sender (peer_busy).
     #[arg(long, env = "INSIEME_SIGNAL_OUTBOUND_QUEUE", default_value_t = DEFAULT_OUTBOUND_QUEUE)]
     pub outbound_queue: usize,
+
+    /// Bytes queued for one client; more are refused to their sender (peer_busy).
+    #[arg(long, env = "INSIEME_SIGNAL_OUTBOUND_BYTES", default_value_t = DEFAULT_OUTBOUND_BYTES)]
+    pub outbound_bytes: usize,
+
+    /// Bytes queued for all clients together; beyond it every message is refused (peer_busy)
+    /// until the queues drain.
+    #[arg(long, env = "INSIEME_SIGNAL_OUTBOUND_BYTES_TOTAL", default_value_t = DEFAULT_OUTBOUND_BYTES_TOTAL)]
+    pub outbound_bytes_total: u64,
+
+    /// Seconds a write to a client may take before the client is dropped as not reading.
+    #[arg(long, env = "INSIEME_SIGNAL_WRITE_TIMEOUT", default_value = "10", value_parser = parse_secs)]
+    pub write_timeout: Duration,
 
     /// Origins allowed to open a WebSocket (repeat the flag or separate with commas). Empty:
     /// any origin. When set, an upgrade without a listed Origin header is refused with 403.
@@ -172,6 +200,9 @@ impl Default for Config {
             ping_interval: DEFAULT_PING_INTERVAL,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
+            outbound_bytes: DEFAULT_OUTBOUND_BYTES,
+            outbound_bytes_total: DEFAULT_OUTBOUND_BYTES_TOTAL,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             allow_origins: Vec::new(),
             threads: DEFAULT_THREADS,
             turn_secret_file: None,

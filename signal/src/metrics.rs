@@ -92,6 +92,8 @@ pub struct Metrics {
     pub joins_total: AtomicU64,
     pub messages_relayed_total: AtomicU64,
     pub bytes_relayed_total: AtomicU64,
+    /// Bytes waiting in client queues, all clients together (the process-wide budget's count).
+    pub queued_bytes: AtomicU64,
     refusals: [AtomicU64; Refusal::ALL.len()],
     errors: [AtomicU64; ErrorCode::ALL.len()],
 }
@@ -150,6 +152,12 @@ impl Metrics {
                 "counter",
                 "Bytes of opaque data relayed.",
                 &self.bytes_relayed_total,
+            ),
+            (
+                "insieme_signal_queued_bytes",
+                "gauge",
+                "Bytes waiting to be written to clients, all queues together.",
+                &self.queued_bytes,
             ),
         ] {
             header(&mut out, name, kind, help);

@@ -31,6 +31,7 @@ use crate::config::{Config, SHUTDOWN_GRACE};
 use crate::connection;
 use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, ConnectionSlot};
+use crate::mailbox::Budget;
 use crate::metrics::{Metrics, Refusal};
 use crate::protocol::Topic;
 use crate::turn::{TurnMinter, TurnSecret};
@@ -61,6 +62,8 @@ pub struct AppState {
     /// Mints each welcome's TURN credential, when a TURN secret is configured.
     pub turn: Option<TurnMinter>,
     pub hub: Arc<Hub>,
+    /// What every client's queue draws on: its own byte budget and the process's.
+    pub budget: Arc<Budget>,
     pub limits: Arc<ConnectionLimits>,
     lingering_refusals: Arc<tokio::sync::Semaphore>,
     /// Every connection task, HTTP and WebSocket, so shutdown can wait for them all.
@@ -103,6 +106,12 @@ impl Server {
                 })?,
         };
         let turn = turn_minter(&config)?;
+        let budget = Budget::new(
+            config.outbound_queue,
+            config.outbound_bytes,
+            config.outbound_bytes_total,
+            metrics.clone(),
+        );
         let limits = ConnectionLimits::new(
             config.max_connections,
             config.max_connections_per_ip,
@@ -114,6 +123,7 @@ impl Server {
             shutdown: CancellationToken::new(),
             turn,
             hub,
+            budget,
             limits,
             lingering_refusals: Arc::new(tokio::sync::Semaphore::new(MAX_LINGERING_REFUSALS)),
             tracker: TaskTracker::new(),

@@ -49,6 +49,39 @@ impl TestServer {
         Client::join(&self.url(topic)).await
     }
 
+    /// Joins with a small socket receive buffer: a client that stops reading then fills its
+    /// queue on the server at once, instead of after the kernel has taken megabytes.
+    pub async fn join_with_small_buffer(&self, topic: &str) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(self.addr).await.unwrap();
+        let (ws, _) = tokio::time::timeout(
+            STEP,
+            tokio_tungstenite::client_async(self.url(topic), MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .expect("connect in time")
+        .expect("connect");
+        Client::welcomed(ws).await
+    }
+
+    /// The value of one series (`name` with its labels, as rendered) in `/metrics`.
+    pub async fn metric(&self, series: &str) -> u64 {
+        let (status, _, body) = http_get(self.metrics_addr(), "/metrics", &[]).await;
+        assert_eq!(status, 200);
+        let text = String::from_utf8(body).unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in {text}"))
+            .parse()
+            .unwrap()
+    }
+
+    /// Where `/metrics` is served.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub async fn stop(self) {
         self.token.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.handle)
@@ -82,6 +115,11 @@ impl Client {
             .await
             .expect("connect in time")
             .expect("connect");
+        Client::welcomed(ws).await
+    }
+
+    /// Waits for the welcome on a socket just opened.
+    pub async fn welcomed(ws: Socket) -> Client {
         let mut client = Client {
             ws,
             id: String::new(),

@@ -197,40 +197,143 @@ async fn an_idle_client_is_pinged_then_closed_1001() {
     server.stop().await;
 }
 
+/// Reads frames until one satisfies `wanted`, up to `limit` frames; panics on close.
+async fn read_until(
+    client: &mut Client,
+    limit: usize,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    for _ in 0..limit {
+        let frame = client.next_json().await;
+        if wanted(&frame) {
+            return frame;
+        }
+    }
+    panic!("no wanted frame among {limit}");
+}
+
 #[tokio::test]
-async fn a_peer_that_stops_reading_is_evicted_not_buffered() {
+async fn a_peer_that_stops_reading_costs_its_byte_budget_then_is_dropped_at_the_write_deadline() {
+    let budget = 64 * 1024;
     let server = TestServer::start(Config {
-        outbound_queue: 4,
+        outbound_bytes: budget,
         rate: 1_000_000,
         rate_burst: 1_000_000,
-        idle_timeout: Duration::from_secs(2),
+        write_timeout: Duration::from_millis(500),
+        // Far away, so that only the write deadline can be what drops the stalled peer.
+        idle_timeout: Duration::from_secs(60),
         ..config()
     })
     .await;
     let room = topic();
     let mut sender = server.join(&room).await;
-    let stalled = server.join(&room).await;
+    let stalled = server.join_with_small_buffer(&room).await;
     sender.next_json().await; // joined
     let payload = "Q".repeat(30_000);
     let frame = serde_json::json!({"type": "data", "to": stalled.id, "data": payload}).to_string();
-    let mut evicted = false;
-    // The kernel buffers a few MiB on loopback before the server's queue fills; bound the loop.
-    for _ in 0..2_000 {
+    // The kernel takes a few frames before the stalled peer's socket is full; after that its
+    // queue fills, and the sender is refused. Bounded: 64 KiB of budget and the socket buffers.
+    let mut refused = false;
+    for _ in 0..200 {
         sender.ws.send(Message::text(frame.clone())).await.unwrap();
         if let Ok(Some(Ok(Message::Text(text)))) =
-            tokio::time::timeout(Duration::from_millis(1), sender.ws.next()).await
+            tokio::time::timeout(Duration::from_millis(20), sender.ws.next()).await
         {
-            assert!(
-                text.contains("\"left\"") || text.contains("unknown_peer"),
-                "{text}"
-            );
-            evicted = true;
+            assert!(text.contains("peer_busy"), "{text}");
+            refused = true;
             break;
         }
     }
-    assert!(evicted, "the stalled peer was evicted");
-    let metrics = String::from_utf8(http_get(server.addr, "/metrics", &[]).await.2).unwrap();
-    assert!(metrics.contains("insieme_signal_refusals_total{reason=\"stalled\"} 1"));
+    assert!(refused, "the sender was told the peer is busy");
+    let queued = server.metric("insieme_signal_queued_bytes").await;
+    assert!(
+        queued <= budget as u64,
+        "{queued} bytes queued for a {budget}-byte budget"
+    );
+    // Its socket takes no more writes: dropped at the deadline, and the others are told.
+    let started = std::time::Instant::now();
+    let left = read_until(&mut sender, 10, |f| f["type"] == "left").await;
+    assert_eq!(left["peer"], stalled.id.as_str());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        server
+            .metric("insieme_signal_refusals_total{reason=\"stalled\"}")
+            .await,
+        1
+    );
+    assert_eq!(server.metric("insieme_signal_queued_bytes").await, 0);
     drop(stalled);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_flooder_is_refused_and_throttled_while_its_target_stays() {
+    let server = TestServer::start(Config {
+        outbound_bytes: 64 * 1024,
+        rate: 1_000_000,
+        rate_burst: 1_000_000,
+        ..config()
+    })
+    .await;
+    let room = topic();
+    // The victim's socket buffer is small, so that its pause shows in its queue at once.
+    let mut victim = server.join_with_small_buffer(&room).await;
+    let mut flooder = server.join(&room).await;
+    let mut friend = server.join(&room).await;
+    victim.next_json().await; // joined: flooder
+    victim.next_json().await; // joined: friend
+    flooder.next_json().await; // joined: friend
+                               // The victim is slow for a moment (it does not read); the flooder sends on and on.
+    let payload = "Q".repeat(30_000);
+    let frame = serde_json::json!({"type": "data", "to": victim.id, "data": payload}).to_string();
+    let mut busy = false;
+    for _ in 0..400 {
+        flooder.ws.send(Message::text(frame.clone())).await.unwrap();
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(5), flooder.ws.next()).await
+        {
+            assert!(text.contains("peer_busy"), "{text}");
+            busy = true;
+            break;
+        }
+    }
+    assert!(busy, "the flooder was told the peer is busy");
+    // Throttled: for a while nothing more it sends is even read (each of these would be
+    // answered at once, with `peer_busy`, if it were).
+    for _ in 0..3 {
+        flooder.ws.send(Message::text(frame.clone())).await.unwrap();
+    }
+    let quiet = tokio::time::timeout(Duration::from_millis(700), flooder.ws.next()).await;
+    assert!(quiet.is_err(), "read while paused: {quiet:?}");
+    // The victim was never evicted: it reads what was queued, and still hears from its friend.
+    let mut flood = 0;
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_millis(300), victim.ws.next()).await
+    {
+        let text = message.into_text().unwrap();
+        assert!(
+            text.contains(&flooder.id) && text.contains("\"data\""),
+            "{text}"
+        );
+        flood += 1;
+    }
+    assert!(flood >= 2, "what was queued for the victim is delivered");
+    friend.send_data(&victim.id, "aGVsbG8").await;
+    // (The rest of the flood may still trickle in, once per pause.)
+    let data = read_until(&mut victim, 100, |f| {
+        assert_eq!(f["type"], "data", "{f}");
+        f["from"] == friend.id.as_str()
+    })
+    .await;
+    assert_eq!(data["data"], "aGVsbG8");
+    // And the flooder, throttled rather than cut off, is still in the room (its message
+    // arrives once the rest of its flood has been read).
+    flooder.send_data(&friend.id, "aGk").await;
+    let data = read_until(&mut friend, 1, |f| f["type"] == "data").await;
+    assert_eq!(data["from"], flooder.id.as_str());
     server.stop().await;
 }

@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+use crate::host::{self, CpuTimes};
 use crate::phases::{self, Names, Pace, Ws};
 use crate::systems::{self, Front, Paths, Running, System};
 
@@ -139,6 +140,7 @@ async fn measure(args: &Args, server: &Running, names: &Arc<Names>) -> Result<Va
     drop(phases::join(SYSTEM, &addr, &names.topic(PHASE_PROBE, u64::MAX), "w").await?);
     let rss_before = server.rss_bytes()?;
     eprintln!("bench: abuse: honest relay, quiet ({QUIET_SECONDS} s)");
+    let quiet_cpu_before = Cpu::now(server.pid())?;
     let quiet = phases::relay(
         SYSTEM,
         &addr,
@@ -151,6 +153,7 @@ async fn measure(args: &Args, server: &Running, names: &Arc<Names>) -> Result<Va
     )
     .await
     .context("honest relay without the attack")?;
+    let quiet_cpu = Cpu::now(server.pid())?.json_since(&quiet_cpu_before);
 
     eprintln!(
         "bench: abuse: {} attacking connections from {ATTACKER}",
@@ -159,18 +162,14 @@ async fn measure(args: &Args, server: &Running, names: &Arc<Names>) -> Result<Va
     let stats = Arc::new(AttackStats::default());
     // Ramp, warm-up, the measured window, and a second for the honest side to wind down.
     let attack_end = Instant::now() + Duration::from_secs(args.ramp_seconds + 1 + args.seconds + 1);
-    let attack: Vec<_> = (0..args.attack_connections / 2)
-        .map(|slot| {
-            let (addr, names, stats) = (addr.clone(), names.clone(), stats.clone());
-            let attack = Attack {
-                rate: args.attack_rate,
-                burst: args.attack_burst,
-                frame_bytes: args.frame_bytes,
-                end: attack_end,
-            };
-            tokio::spawn(attack_pair(addr, names, slot, attack, stats))
-        })
-        .collect();
+    let attack = Attack {
+        rate: args.attack_rate,
+        burst: args.attack_burst,
+        frame_bytes: args.frame_bytes,
+        end: attack_end,
+    };
+    let cpu_before = Cpu::now(server.pid())?;
+    let attacker = start_attacker(&addr, names, args.attack_connections / 2, attack, &stats)?;
     let sampler = tokio::spawn(sample_rss(server.pid(), attack_end));
     tokio::time::sleep(Duration::from_secs(args.ramp_seconds)).await;
 
@@ -192,10 +191,8 @@ async fn measure(args: &Args, server: &Running, names: &Arc<Names>) -> Result<Va
         ),
         probe_joins(&addr, names, probe_end),
     );
-    for task in attack {
-        let bound = attack_end.saturating_duration_since(Instant::now()) + SEND_TIMEOUT * 3;
-        let _ = tokio::time::timeout(bound, task).await;
-    }
+    let _ = tokio::task::spawn_blocking(move || attacker.join()).await;
+    let cpu = Cpu::now(server.pid())?.json_since(&cpu_before);
     let sampled_peak = sampler.await.unwrap_or(0);
     // A failed relay set-up is an honest join that failed (at least one).
     let (relay_failed, during) = match during {
@@ -219,6 +216,8 @@ async fn measure(args: &Args, server: &Running, names: &Arc<Names>) -> Result<Va
         "endpoint_rss_before_attack_bytes": rss_before,
         "endpoint_rss_sampled_peak_bytes": sampled_peak,
         "attack": stats.json(),
+        "cpu_during_attack": cpu,
+        "cpu_quiet": quiet_cpu,
         "endpoint": std::env::var("INSIEME_SIGNAL_BIN").unwrap_or_else(|_| "target/release/insieme-signal (this workspace)".into()),
         "config": {
             "attacker_address": ATTACKER.to_string(),
@@ -237,6 +236,76 @@ async fn measure(args: &Args, server: &Running, names: &Arc<Names>) -> Result<Va
             "latency_is": "one-way, each honest pair paced at one round trip per honest_interval_ms",
         },
     }))
+}
+
+/// Runs the attacking pairs on a thread and runtime of their own, which the OS schedules
+/// apart from the honest clients: they share this machine's CPUs (as they would share a
+/// network) but not one runtime's task queue, where the attacker's sends would delay the
+/// honest clients' reads and inflate their latency with the load generator's own queueing.
+/// The thread ends by itself at `attack.end` (every step is bounded in time).
+fn start_attacker(
+    addr: &str,
+    names: &Arc<Names>,
+    pairs: u64,
+    attack: Attack,
+    stats: &Arc<AttackStats>,
+) -> Result<std::thread::JoinHandle<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("the attacker's runtime")?;
+    let (addr, names, stats) = (addr.to_owned(), names.clone(), stats.clone());
+    Ok(std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let tasks: Vec<_> = (0..pairs)
+                .map(|slot| {
+                    tokio::spawn(attack_pair(
+                        addr.clone(),
+                        names.clone(),
+                        slot,
+                        attack,
+                        stats.clone(),
+                    ))
+                })
+                .collect();
+            for task in tasks {
+                let bound = attack.end.saturating_duration_since(Instant::now()) + SEND_TIMEOUT * 3;
+                let _ = tokio::time::timeout(bound, task).await;
+            }
+        })
+    }))
+}
+
+/// CPU time of the endpoint, of this load generator, and of the whole host, at one moment.
+#[derive(Clone, Copy)]
+struct Cpu {
+    endpoint_s: f64,
+    load_generator_s: f64,
+    host: CpuTimes,
+    at: Instant,
+}
+
+impl Cpu {
+    fn now(endpoint: u32) -> Result<Cpu> {
+        Ok(Cpu {
+            endpoint_s: host::process_cpu_seconds(endpoint)?,
+            load_generator_s: host::process_cpu_seconds(std::process::id())?,
+            host: CpuTimes::now()?,
+            at: Instant::now(),
+        })
+    }
+
+    /// Average CPUs used from `before` to this moment.
+    fn json_since(&self, before: &Cpu) -> Value {
+        let wall = (self.at - before.at).as_secs_f64().max(1e-9);
+        let host = self.host.since(before.host);
+        json!({
+            "endpoint_cpus": round3((self.endpoint_s - before.endpoint_s) / wall),
+            "load_generator_cpus": round3((self.load_generator_s - before.load_generator_s) / wall),
+            "host_busy": host.busy().map(round3),
+            "host_steal": host.steal().map(round3),
+        })
+    }
 }
 
 /// How one attacking pair behaves.
