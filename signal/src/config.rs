@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::forwarded::Cidr;
 use crate::turn::TurnSecret;
 
 /// Largest WebSocket message a client may send. An encrypted SDP offer with a few candidates
@@ -31,6 +32,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// Open TCP connections per client IP: a browser opens a few for the page and one WebSocket
 /// per tab, so 64 only stops one address from taking the whole server.
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 64;
+/// Topics one client address may have members in at once. A household or an office behind
+/// one address runs a party or two at a time (a topic per tab); 32 is generous, and keeps one
+/// address from spreading over many rooms when the connection limits are raised.
+pub const DEFAULT_MAX_TOPICS_PER_IP: usize = 32;
 /// Time from TCP accept until the HTTP request (the WebSocket upgrade that joins a topic) has
 /// fully arrived. Stops slowloris-style clients from holding connections without joining.
 pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -111,6 +116,23 @@ pub struct Config {
     /// Open connections allowed per client IP; more are refused with HTTP 429.
     #[arg(long, env = "INSIEME_SIGNAL_MAX_CONNECTIONS_PER_IP", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP)]
     pub max_connections_per_ip: usize,
+
+    /// Topics one client address (IPv4, or IPv6 /64) may be in at once; more joins are refused
+    /// with HTTP 429.
+    #[arg(long, env = "INSIEME_SIGNAL_MAX_TOPICS_PER_IP", default_value_t = DEFAULT_MAX_TOPICS_PER_IP)]
+    pub max_topics_per_ip: usize,
+
+    /// Proxies (address or CIDR block; repeat, or comma-separate in the env var) whose
+    /// connections are taken to carry the client's address in X-Forwarded-For: for those, the
+    /// right-most address in it that is not itself a trusted proxy is the client, for the
+    /// per-IP limits. Empty: the TCP peer is always the client, and the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "INSIEME_SIGNAL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_proxies: Vec<Cidr>,
 
     /// Seconds from TCP connect until the join (WebSocket upgrade) request must have arrived.
     #[arg(long, env = "INSIEME_SIGNAL_JOIN_TIMEOUT", default_value = "10", value_parser = parse_secs)]
@@ -196,6 +218,8 @@ impl Default for Config {
             max_strikes: DEFAULT_MAX_STRIKES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            max_topics_per_ip: DEFAULT_MAX_TOPICS_PER_IP,
+            trusted_proxies: Vec::new(),
             join_timeout: DEFAULT_JOIN_TIMEOUT,
             ping_interval: DEFAULT_PING_INTERVAL,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
@@ -300,6 +324,25 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(parsed.allow_origins.len(), 3);
+    }
+
+    #[test]
+    fn trusted_proxies_split_on_commas_and_refuse_nonsense() {
+        let parsed = Config::try_parse_from([
+            "insieme-signal",
+            "--trusted-proxy",
+            "127.0.0.1,10.0.0.0/8",
+            "--trusted-proxy",
+            "fd00::/8",
+        ])
+        .unwrap();
+        let shown: Vec<String> = parsed
+            .trusted_proxies
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+        assert!(Config::try_parse_from(["insieme-signal", "--trusted-proxy", "nginx"]).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite;
 
 use crate::hub::TopicFull;
-use crate::limits::ConnectionSlot;
+use crate::limits::{ClientSlot, ConnectionSlot};
 use crate::mailbox::Mailbox;
 use crate::metrics::Refusal;
 use crate::protocol::{self, ErrorCode, PeerId, Topic};
@@ -36,12 +36,14 @@ enum Ending {
 }
 
 /// Runs one peer until it leaves, misbehaves, stalls, idles out, or the server shuts down.
-/// `_slot` keeps the connection counted until the socket is gone.
+/// `_slot` and `_client` keep the connection and its client address's topic counted until the
+/// socket is gone.
 pub async fn run(
     mut socket: WebSocket,
     topic: Topic,
     state: Arc<AppState>,
     _slot: Option<Arc<ConnectionSlot>>,
+    _client: Option<ClientSlot>,
 ) {
     let config = &state.config;
     let metrics = state.hub.metrics();

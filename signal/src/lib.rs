@@ -11,7 +11,8 @@
 //!   shapes shared with clients are in the `insieme-signal-protocol` crate.
 //! - [`session`]: what one connection does with each frame (pure: rate limit, strikes).
 //! - [`hub`]: the live peers of each topic, and relaying between them.
-//! - [`limits`]: connection counts and the token bucket.
+//! - [`limits`]: connection and topic counts per client address, and the token bucket.
+//! - [`forwarded`]: the client's address behind a trusted proxy (X-Forwarded-For).
 //! - [`mailbox`]: the bounded queue of frames waiting for one client.
 //! - [`turn`]: short-lived TURN credentials in coturn's REST scheme, minted per welcome.
 //! - [`metrics`]: counters rendered for Prometheus.
@@ -20,6 +21,7 @@
 
 pub mod config;
 mod connection;
+pub mod forwarded;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hub;

@@ -29,8 +29,9 @@ use tower_http::services::ServeDir;
 
 use crate::config::{Config, SHUTDOWN_GRACE};
 use crate::connection;
+use crate::forwarded;
 use crate::hub::Hub;
-use crate::limits::{ConnectionLimits, ConnectionSlot};
+use crate::limits::{ConnectionLimits, ConnectionSlot, IpKey};
 use crate::mailbox::Budget;
 use crate::metrics::{Metrics, Refusal};
 use crate::protocol::Topic;
@@ -115,6 +116,7 @@ impl Server {
         let limits = ConnectionLimits::new(
             config.max_connections,
             config.max_connections_per_ip,
+            config.max_topics_per_ip,
             metrics,
         );
         let state = Arc::new(AppState {
@@ -206,7 +208,7 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 async fn accept_loop(listener: &TcpListener, router: &Router, state: &Arc<AppState>) {
     loop {
         match listener.accept().await {
-            Ok((stream, peer)) => match state.limits.try_acquire(peer.ip()) {
+            Ok((stream, peer)) => match state.limits.try_acquire(ip_key(&state.config, peer)) {
                 Ok(slot) => {
                     let router = router.clone();
                     let state_for_task = state.clone();
@@ -227,6 +229,12 @@ async fn accept_loop(listener: &TcpListener, router: &Router, state: &Arc<AppSta
             }
         }
     }
+}
+
+/// What a new TCP connection counts under for the per-IP limit: its peer's address, unless
+/// that is a trusted proxy, whose clients are counted when their requests say who they are.
+fn ip_key(config: &Config, peer: SocketAddr) -> Option<IpKey> {
+    (!forwarded::is_trusted(&config.trusted_proxies, peer.ip())).then(|| IpKey::of(peer.ip()))
 }
 
 /// The minter for the configured TURN secret: the one given in code or from the environment,
@@ -285,6 +293,13 @@ fn refuse(stream: TcpStream, reason: Refusal, state: &Arc<AppState>) {
     });
 }
 
+/// The TCP connection a request came on, for its handler: who is at the other end, and its
+/// place in the connection counts.
+pub struct Tcp {
+    peer: SocketAddr,
+    slot: Arc<ConnectionSlot>,
+}
+
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -295,10 +310,13 @@ async fn serve_connection(
     // Signaling messages are small and latency-bound; never wait to coalesce them.
     let _ = stream.set_nodelay(true);
     // Shared with the WebSocket task, which may outlive this HTTP connection task.
-    let slot = Arc::new(slot);
+    let tcp = Arc::new(Tcp {
+        peer,
+        slot: Arc::new(slot),
+    });
     let service = hyper::service::service_fn(
         move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(slot.clone());
+            request.extensions_mut().insert(tcp.clone());
             router.clone().oneshot(request)
         },
     );
@@ -380,7 +398,7 @@ async fn websocket(
     Path(topic): Path<String>,
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    slot: Option<Extension<Arc<ConnectionSlot>>>,
+    tcp: Option<Extension<Arc<Tcp>>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let Some(topic) = Topic::parse(&topic) else {
@@ -400,6 +418,27 @@ async fn websocket(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    // Counted per client address (behind a trusted proxy, the forwarded one), before the
+    // upgrade, so that a refusal is a plain 429.
+    let client = match &tcp {
+        Some(Extension(tcp)) => {
+            let trusted = &state.config.trusted_proxies;
+            let ip = forwarded::client_ip(trusted, tcp.peer.ip(), &headers);
+            let proxied = forwarded::is_trusted(trusted, tcp.peer.ip());
+            match state.limits.try_join(IpKey::of(ip), topic, proxied) {
+                Ok(slot) => Some(slot),
+                Err(reason) => {
+                    state.hub.metrics().refused(reason);
+                    let text = match reason {
+                        Refusal::IpTopics => "too many rooms from your address\n",
+                        _ => "too many connections from your address\n",
+                    };
+                    return (StatusCode::TOO_MANY_REQUESTS, text).into_response();
+                }
+            }
+        }
+        None => None,
+    };
     let max = state.config.max_frame_bytes;
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -416,7 +455,8 @@ async fn websocket(
                 socket,
                 topic,
                 state,
-                slot.map(|Extension(slot)| slot),
+                tcp.map(|Extension(tcp)| tcp.slot.clone()),
+                client,
             ))
         })
 }

@@ -337,3 +337,89 @@ async fn a_flooder_is_refused_and_throttled_while_its_target_stays() {
     assert_eq!(data["from"], flooder.id.as_str());
     server.stop().await;
 }
+
+/// Opens a WebSocket with these extra request headers; the HTTP status if it was refused.
+async fn open_with(url: &str, headers: &[(&'static str, &str)]) -> Result<Socket, u16> {
+    let mut request = url.into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().append(*name, value.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(error) => Err(http_error_status(Err::<(), _>(error))),
+    }
+}
+
+#[tokio::test]
+async fn topics_per_ip_are_limited_with_429() {
+    let server = TestServer::start(Config {
+        max_topics_per_ip: 2,
+        ..config()
+    })
+    .await;
+    let (one, two) = (topic(), topic());
+    let _a = server.join(&one).await;
+    let _b = server.join(&two).await;
+    assert_eq!(open_with(&server.url(&topic()), &[]).await.err(), Some(429));
+    // More members in a topic the address is in already are fine.
+    let _c = server.join(&one).await;
+    assert_eq!(
+        server
+            .metric("insieme_signal_refusals_total{reason=\"ip_topics\"}")
+            .await,
+        1
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let server = TestServer::start(Config {
+        max_connections_per_ip: 1,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..config()
+    })
+    .await;
+    let url = server.url(&topic());
+    let xff = |chain: &'static str| [("x-forwarded-for", chain)];
+    // Two clients behind the proxy (this test plays it, from 127.0.0.1): counted apart.
+    let _a = open_with(&url, &xff("203.0.113.1")).await.unwrap();
+    let _b = open_with(&url, &xff("203.0.113.2")).await.unwrap();
+    assert_eq!(open_with(&url, &xff("203.0.113.1")).await.err(), Some(429));
+    // The right-most address that is not a trusted proxy is the client, whatever it claims.
+    assert_eq!(
+        open_with(&url, &xff("198.51.100.77, 203.0.113.1, 127.0.0.1"))
+            .await
+            .err(),
+        Some(429)
+    );
+    // IPv6 clients count per /64.
+    let _c = open_with(&url, &xff("2001:db8:0:1::1")).await.unwrap();
+    assert_eq!(
+        open_with(&url, &xff("2001:db8:0:1:ffff::2")).await.err(),
+        Some(429)
+    );
+    assert!(open_with(&url, &xff("2001:db8:0:2::1")).await.is_ok());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_x_forwarded_for_is_ignored() {
+    let server = TestServer::start(Config {
+        max_connections_per_ip: 1,
+        ..config()
+    })
+    .await;
+    let url = server.url(&topic());
+    let _a = open_with(&url, &[("x-forwarded-for", "203.0.113.1")])
+        .await
+        .unwrap();
+    assert_eq!(
+        open_with(&url, &[("x-forwarded-for", "203.0.113.2")])
+            .await
+            .err(),
+        Some(429),
+        "a client cannot make itself someone else"
+    );
+    server.stop().await;
+}

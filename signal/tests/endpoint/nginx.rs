@@ -209,7 +209,16 @@ async fn still_relaying(a: &mut Client, b: &mut Client) -> bool {
 
 async fn node() -> Process {
     // Everyone reaches the nodes from nginx's address: the per-IP limit is nginx's job here.
-    Process::start("127.0.0.1:0", &["--max-connections-per-ip", "100000"]).await
+    Process::start(
+        "127.0.0.1:0",
+        &[
+            "--max-connections-per-ip",
+            "100000",
+            "--max-topics-per-ip",
+            "100000",
+        ],
+    )
+    .await
 }
 
 #[tokio::test]

@@ -30,6 +30,8 @@ const RAISED_LIMITS: &[&str] = &[
     "100000",
     "--max-connections-per-ip",
     "100000",
+    "--max-topics-per-ip",
+    "100000",
     "--rate",
     "1000000",
     "--rate-burst",
