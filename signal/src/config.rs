@@ -163,14 +163,20 @@ pub struct Config {
     #[arg(long, env = "INSIEME_SIGNAL_WRITE_TIMEOUT", default_value = "10", value_parser = parse_secs)]
     pub write_timeout: Duration,
 
-    /// Origins allowed to open a WebSocket (repeat the flag or separate with commas). Empty:
-    /// any origin. When set, an upgrade without a listed Origin header is refused with 403.
+    /// Origins allowed to open a WebSocket (repeat the flag or separate with commas); `*` for
+    /// any. When set, an upgrade without a listed Origin header is refused with 403. Empty:
+    /// with --static, the app's own origin (same host as the request's Host); without, any.
     #[arg(
         long = "allow-origin",
         env = "INSIEME_SIGNAL_ALLOW_ORIGINS",
         value_delimiter = ','
     )]
     pub allow_origins: Vec<String>,
+
+    /// Address to serve Prometheus metrics at (`GET /metrics`), on a listener of its own;
+    /// bind it where only the scraper reaches (e.g. 127.0.0.1:9090). Unset: no metrics.
+    #[arg(long, env = "INSIEME_SIGNAL_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Worker threads; 0 means one per CPU. 1 runs everything on one thread (no cross-thread
     /// hand-offs, but any stall of that thread stalls every peer; measured slower here).
@@ -228,6 +234,7 @@ impl Default for Config {
             outbound_bytes_total: DEFAULT_OUTBOUND_BYTES_TOTAL,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
             allow_origins: Vec::new(),
+            metrics_listen: None,
             threads: DEFAULT_THREADS,
             turn_secret_file: None,
             turn_ttl: DEFAULT_TURN_TTL,

@@ -15,7 +15,8 @@
 //! - [`forwarded`]: the client's address behind a trusted proxy (X-Forwarded-For).
 //! - [`mailbox`]: the bounded queue of frames waiting for one client.
 //! - [`turn`]: short-lived TURN credentials in coturn's REST scheme, minted per welcome.
-//! - [`metrics`]: counters rendered for Prometheus.
+//! - [`metrics`]: counters rendered for Prometheus (on `--metrics-listen` only).
+//! - [`origin`]: which pages may open a WebSocket (the `Origin` rule).
 //! - [`server`]: the HTTP side: accept loop, connection limits, routes, graceful shutdown.
 //! - `connection`: the task that runs one WebSocket peer.
 
@@ -28,10 +29,11 @@ pub mod hub;
 pub mod limits;
 pub mod mailbox;
 pub mod metrics;
+pub mod origin;
 pub mod protocol;
 pub mod server;
 pub mod session;
 pub mod turn;
 
 pub use config::Config;
-pub use server::{serve, Server};
+pub use server::{serve, Server, Serving};

@@ -34,6 +34,7 @@ use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, ConnectionSlot, IpKey};
 use crate::mailbox::Budget;
 use crate::metrics::{Metrics, Refusal};
+use crate::origin::OriginPolicy;
 use crate::protocol::Topic;
 use crate::turn::{TurnMinter, TurnSecret};
 
@@ -66,6 +67,8 @@ pub struct AppState {
     /// What every client's queue draws on: its own byte budget and the process's.
     pub budget: Arc<Budget>,
     pub limits: Arc<ConnectionLimits>,
+    /// Which pages may open a WebSocket (see `origin.rs`).
+    pub origins: OriginPolicy,
     lingering_refusals: Arc<tokio::sync::Semaphore>,
     /// Every connection task, HTTP and WebSocket, so shutdown can wait for them all.
     tracker: TaskTracker,
@@ -74,6 +77,8 @@ pub struct AppState {
 /// A bound, not yet running server.
 pub struct Server {
     listener: TcpListener,
+    /// `/metrics`, on a listener of its own (`--metrics-listen`), if asked for.
+    metrics_listener: Option<TcpListener>,
     state: Arc<AppState>,
     router: Router,
 }
@@ -119,6 +124,16 @@ impl Server {
             config.max_topics_per_ip,
             metrics,
         );
+        let origins = OriginPolicy::new(&config.allow_origins, config.static_dir.is_some());
+        let metrics_listener = match config.metrics_listen {
+            None => None,
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|error| {
+                io::Error::new(
+                    error.kind(),
+                    format!("--metrics-listen {addr}: cannot listen: {error}"),
+                )
+            })?),
+        };
         let state = Arc::new(AppState {
             config,
             draining: CancellationToken::new(),
@@ -127,15 +142,24 @@ impl Server {
             hub,
             budget,
             limits,
+            origins,
             lingering_refusals: Arc::new(tokio::sync::Semaphore::new(MAX_LINGERING_REFUSALS)),
             tracker: TaskTracker::new(),
         });
         let router = router(state.clone());
         Ok(Server {
             listener,
+            metrics_listener,
             state,
             router,
         })
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -156,9 +180,12 @@ impl Server {
     pub async fn run(self, stop: impl Future<Output = ()>) {
         let Server {
             listener,
+            metrics_listener,
             state,
             router,
         } = self;
+        let metrics =
+            metrics_listener.map(|listener| tokio::spawn(serve_metrics(listener, state.clone())));
         let tracker = state.tracker.clone();
         let draining = state.draining.clone();
         tokio::pin!(stop);
@@ -189,6 +216,24 @@ impl Server {
         {
             tracing::warn!("some connections did not close within the grace period");
         }
+        if let Some(metrics) = metrics {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, metrics).await;
+        }
+    }
+}
+
+/// Serves `/metrics` alone on its own listener until the shutdown (the end of the drain), so
+/// the counters stay off the public port: bind it to an address only the scraper reaches.
+async fn serve_metrics(listener: TcpListener, state: Arc<AppState>) {
+    let shutdown = state.shutdown.clone();
+    let router = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    if let Err(error) = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+    {
+        tracing::warn!(%error, "the metrics listener failed");
     }
 }
 
@@ -248,15 +293,30 @@ fn turn_minter(config: &Config) -> io::Result<Option<TurnMinter>> {
     Ok(Some(TurnMinter::new(secret, config.turn_ttl)))
 }
 
+/// A server started by [`serve`].
+#[derive(Debug)]
+pub struct Serving {
+    pub addr: SocketAddr,
+    /// Where `/metrics` is served (with `--metrics-listen`).
+    pub metrics_addr: Option<SocketAddr>,
+    /// Cancel it to shut the server down gracefully.
+    pub token: CancellationToken,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
 /// Convenience for tests and embedding: bind and serve until the token is cancelled.
-pub async fn serve(
-    config: Config,
-) -> io::Result<(SocketAddr, CancellationToken, tokio::task::JoinHandle<()>)> {
+pub async fn serve(config: Config) -> io::Result<Serving> {
     let server = Server::bind(config).await?;
     let addr = server.local_addr();
+    let metrics_addr = server.metrics_addr();
     let token = server.shutdown_token();
     let handle = tokio::spawn(server.run(std::future::pending()));
-    Ok((addr, token, handle))
+    Ok(Serving {
+        addr,
+        metrics_addr,
+        token,
+        handle,
+    })
 }
 
 /// Refused connections allowed to linger (to deliver their refusal) at once; beyond this they
@@ -347,7 +407,6 @@ async fn serve_connection(
 fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
         .route("/ws", get(bad_topic))
         .route("/ws/", get(bad_topic))
         .route("/ws/{topic}", get(websocket))
@@ -410,7 +469,7 @@ async fn websocket(
         state.hub.metrics().refused(Refusal::Draining);
         return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
     }
-    if !origin_allowed(&state.config.allow_origins, &headers) {
+    if !state.origins.allows(&headers) {
         state.hub.metrics().refused(Refusal::Origin);
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
@@ -459,20 +518,6 @@ async fn websocket(
                 client,
             ))
         })
-}
-
-/// With an allow-list, only a listed Origin may open a WebSocket; browsers always send one,
-/// so a missing Origin is refused too.
-fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
-    if allowed.is_empty() {
-        return true;
-    }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return false;
-    };
-    allowed
-        .iter()
-        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
 /// SIGTERM (what service managers send) and SIGINT (Ctrl-C), caught from the moment this is

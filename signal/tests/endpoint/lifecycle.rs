@@ -20,7 +20,7 @@ async fn serves_static_files_health_and_metrics() {
     std::fs::write(dir.join("config.json"), "{}").unwrap();
     let server = TestServer::start(Config {
         static_dir: Some(dir.clone()),
-        ..config()
+        ..with_metrics(config())
     })
     .await;
     let (status, headers, body) = http_get(server.addr, "/", &[]).await;
@@ -53,7 +53,12 @@ async fn serves_static_files_health_and_metrics() {
     a.send_text("oops").await;
     a.expect_error("bad_json").await;
     let _ = http_status(server.addr, "/ws/bad").await;
-    let (status, headers, body) = http_get(server.addr, "/metrics", &[]).await;
+    assert_eq!(
+        http_status(server.addr, "/metrics").await,
+        404,
+        "the counters are not on the public port"
+    );
+    let (status, headers, body) = http_get(server.metrics_addr(), "/metrics", &[]).await;
     assert_eq!(status, 200);
     assert!(content_type(&headers).starts_with("text/plain"));
     let text = String::from_utf8(body).unwrap();

@@ -81,24 +81,20 @@ async fn connections_per_ip_are_limited_with_429() {
 async fn total_connections_are_limited_with_503() {
     let server = TestServer::start(Config {
         max_connections: 2,
-        ..config()
+        ..with_metrics(config())
     })
     .await;
     let _a = server.join(&topic()).await;
     let _b = server.join(&topic()).await;
     let refused = tokio_tungstenite::connect_async(server.url(&topic())).await;
     assert_eq!(http_error_status(refused), 503);
-    let metrics = String::from_utf8(
-        // The limit also covers plain HTTP, so read the metrics through a held slot's absence:
-        // free one first.
-        {
-            drop(_a);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            http_get(server.addr, "/metrics", &[]).await.2
-        },
-    )
-    .unwrap();
-    assert!(metrics.contains("insieme_signal_refusals_total{reason=\"server_full\"} 1"));
+    // The metrics listener is apart from the limits of the public one.
+    assert_eq!(
+        server
+            .metric("insieme_signal_refusals_total{reason=\"server_full\"}")
+            .await,
+        1
+    );
     server.stop().await;
 }
 
@@ -132,10 +128,60 @@ async fn origin_allow_list_refuses_others_with_403() {
 }
 
 #[tokio::test]
+async fn serving_the_app_admits_only_its_own_origin_by_default() {
+    let dir = tempdir("origin");
+    std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
+    let server = TestServer::start(Config {
+        static_dir: Some(dir.clone()),
+        ..config()
+    })
+    .await;
+    let url = server.url(&topic());
+    let own = format!("http://{}", server.addr);
+    assert!(open_with(&url, &[("origin", &own)]).await.is_ok());
+    assert!(
+        open_with(&url, &[]).await.is_ok(),
+        "not a browser: nothing to protect"
+    );
+    for other in ["https://evil.example", "http://127.0.0.1:1", "null"] {
+        assert_eq!(
+            open_with(&url, &[("origin", other)]).await.err(),
+            Some(403),
+            "{other}"
+        );
+    }
+    server.stop().await;
+    // `*` opens it to any page again.
+    let server = TestServer::start(Config {
+        static_dir: Some(dir.clone()),
+        allow_origins: vec!["*".into()],
+        ..config()
+    })
+    .await;
+    let url = server.url(&topic());
+    assert!(open_with(&url, &[("origin", "https://evil.example")])
+        .await
+        .is_ok());
+    server.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A fresh empty folder for this test.
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "insieme-signal-{name}-{}-{}",
+        std::process::id(),
+        topic()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
 async fn a_connection_that_never_joins_is_dropped_at_the_deadline() {
     let server = TestServer::start(Config {
         join_timeout: Duration::from_millis(300),
-        ..config()
+        ..with_metrics(config())
     })
     .await;
     let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
@@ -154,7 +200,8 @@ async fn a_connection_that_never_joins_is_dropped_at_the_deadline() {
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
-    let metrics = String::from_utf8(http_get(server.addr, "/metrics", &[]).await.2).unwrap();
+    let metrics =
+        String::from_utf8(http_get(server.metrics_addr(), "/metrics", &[]).await.2).unwrap();
     assert!(
         metrics.contains("insieme_signal_refusals_total{reason=\"join_timeout\"} 1"),
         "{metrics}"
@@ -222,7 +269,7 @@ async fn a_peer_that_stops_reading_costs_its_byte_budget_then_is_dropped_at_the_
         write_timeout: Duration::from_millis(500),
         // Far away, so that only the write deadline can be what drops the stalled peer.
         idle_timeout: Duration::from_secs(60),
-        ..config()
+        ..with_metrics(config())
     })
     .await;
     let room = topic();
@@ -354,7 +401,7 @@ async fn open_with(url: &str, headers: &[(&'static str, &str)]) -> Result<Socket
 async fn topics_per_ip_are_limited_with_429() {
     let server = TestServer::start(Config {
         max_topics_per_ip: 2,
-        ..config()
+        ..with_metrics(config())
     })
     .await;
     let (one, two) = (topic(), topic());
