@@ -14,6 +14,7 @@
 //! - [`limits`]: connection and topic counts per client address, and the token bucket.
 //! - [`forwarded`]: the client's address behind a trusted proxy (X-Forwarded-For).
 //! - [`mailbox`]: the bounded queue of frames waiting for one client.
+//! - [`site_headers`]: security headers, and the served app's Content-Security-Policy.
 //! - [`turn`]: short-lived TURN credentials in coturn's REST scheme, minted per welcome.
 //! - [`metrics`]: counters rendered for Prometheus (on `--metrics-listen` only).
 //! - [`origin`]: which pages may open a WebSocket (the `Origin` rule).
@@ -33,6 +34,7 @@ pub mod origin;
 pub mod protocol;
 pub mod server;
 pub mod session;
+pub mod site_headers;
 pub mod turn;
 
 pub use config::Config;

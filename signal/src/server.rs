@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Extension;
@@ -36,6 +36,7 @@ use crate::mailbox::Budget;
 use crate::metrics::{Metrics, Refusal};
 use crate::origin::OriginPolicy;
 use crate::protocol::Topic;
+use crate::site_headers::{self, Csp};
 use crate::turn::{TurnMinter, TurnSecret};
 
 /// Bytes tungstenite reads from the socket at a time, and so the size of the (zero-filled)
@@ -69,6 +70,8 @@ pub struct AppState {
     pub limits: Arc<ConnectionLimits>,
     /// Which pages may open a WebSocket (see `origin.rs`).
     pub origins: OriginPolicy,
+    /// The served app's Content-Security-Policy (with `--static`).
+    pub csp: Option<Csp>,
     lingering_refusals: Arc<tokio::sync::Semaphore>,
     /// Every connection task, HTTP and WebSocket, so shutdown can wait for them all.
     tracker: TaskTracker,
@@ -92,14 +95,26 @@ impl Server {
                 format!("cannot listen on {}: {error}", config.listen),
             )
         })?;
-        if let Some(dir) = &config.static_dir {
-            if !dir.is_dir() {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("--static {}: not a directory", dir.display()),
-                ));
+        let csp = match &config.static_dir {
+            None => None,
+            Some(dir) => {
+                if !dir.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("--static {}: not a directory", dir.display()),
+                    ));
+                }
+                let csp = Csp::for_site(dir).map_err(|error| {
+                    io::Error::new(error.kind(), format!("--static {}: {error}", dir.display()))
+                })?;
+                tracing::info!(
+                    inline_scripts = csp.inline_scripts(),
+                    "serving {} with its Content-Security-Policy (restart after rebuilding it)",
+                    dir.display()
+                );
+                Some(csp)
             }
-        }
+        };
         let metrics = Arc::new(Metrics::default());
         let hub = match &config.capture_relayed {
             None => Hub::new(config.max_peers_per_topic, metrics.clone()),
@@ -143,6 +158,7 @@ impl Server {
             budget,
             limits,
             origins,
+            csp,
             lingering_refusals: Arc::new(tokio::sync::Semaphore::new(MAX_LINGERING_REFUSALS)),
             tracker: TaskTracker::new(),
         });
@@ -414,7 +430,39 @@ fn router(state: Arc<AppState>) -> Router {
     if let Some(dir) = &state.config.static_dir {
         router = router.fallback_service(ServeDir::new(dir));
     }
-    router
+    router.layer(axum::middleware::from_fn_with_state(
+        state,
+        security_headers,
+    ))
+}
+
+/// Adds [`site_headers::ALWAYS`] to every response, and the app's Content-Security-Policy to
+/// every response but the WebSocket's.
+async fn security_headers(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let csp = state
+        .csp
+        .as_ref()
+        .filter(|_| !request.uri().path().starts_with("/ws"));
+    let csp = csp.map(|csp| {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        csp.header_value(host)
+    });
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in site_headers::ALWAYS {
+        headers.insert(name, value);
+    }
+    if let Some(value) = csp.and_then(|csp| HeaderValue::from_str(&csp).ok()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 /// For load balancers: 200 while serving, 503 from the moment a drain begins, so that a
