@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::forwarded::Cidr;
 use crate::turn::TurnSecret;
 
 /// Largest WebSocket message a client may send. An encrypted SDP offer with a few candidates
@@ -31,6 +32,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// Open TCP connections per client IP: a browser opens a few for the page and one WebSocket
 /// per tab, so 64 only stops one address from taking the whole server.
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 64;
+/// Topics one client address may have members in at once. A household or an office behind
+/// one address runs a party or two at a time (a topic per tab); 32 is generous, and keeps one
+/// address from spreading over many rooms when the connection limits are raised.
+pub const DEFAULT_MAX_TOPICS_PER_IP: usize = 32;
 /// Time from TCP accept until the HTTP request (the WebSocket upgrade that joins a topic) has
 /// fully arrived. Stops slowloris-style clients from holding connections without joining.
 pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,9 +43,24 @@ pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(20);
 /// A WebSocket that sends nothing, not even a pong, for this long is closed.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Messages queued for one client before it counts as stalled and is disconnected, so that one
-/// slow reader never makes the server buffer without bound.
+/// Data frames queued for one client; beyond it (or beyond the byte budgets below) a message
+/// to it is refused to its sender (`peer_busy`), so that one slow reader never makes the
+/// server buffer without bound.
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 256;
+/// Bytes queued for one client. A newcomer to a full topic (32 peers) is sent an offer (up to
+/// ~6 KiB encrypted) and a dozen ICE candidates (~300 B each) by each of 31 others at once,
+/// about 300 KiB; 512 KiB holds that with room to spare, and is 16 frames of the largest size.
+/// The frame count alone (256 × 32 KiB = 8 MiB) let a client that stops reading hold 8 MiB.
+pub const DEFAULT_OUTBOUND_BYTES: usize = 512 * 1024;
+/// Bytes queued for all clients together: the process's memory stays bounded however many
+/// clients stop reading. 64 MiB fits the smallest machines; when it is reached, messages are
+/// refused (`peer_busy`) until queues drain, which the write deadline guarantees within
+/// seconds. Raise it on a machine with memory to spare.
+pub const DEFAULT_OUTBOUND_BYTES_TOTAL: u64 = 64 * 1024 * 1024;
+/// A write to a client's socket that does not complete in this long drops the client: it is
+/// not reading, and its queue and task should not be held for the whole idle timeout (60 s).
+/// Generous for a live browser on a bad link (a frame is at most 32 KiB).
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// See [`Config::threads`].
 pub const DEFAULT_THREADS: usize = 0;
 /// TURN credentials live a few hours: long enough for a film and its intermission, short
@@ -97,6 +117,23 @@ pub struct Config {
     #[arg(long, env = "INSIEME_SIGNAL_MAX_CONNECTIONS_PER_IP", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP)]
     pub max_connections_per_ip: usize,
 
+    /// Topics one client address (IPv4, or IPv6 /64) may be in at once; more joins are refused
+    /// with HTTP 429.
+    #[arg(long, env = "INSIEME_SIGNAL_MAX_TOPICS_PER_IP", default_value_t = DEFAULT_MAX_TOPICS_PER_IP)]
+    pub max_topics_per_ip: usize,
+
+    /// Proxies (address or CIDR block; repeat, or comma-separate in the env var) whose
+    /// connections are taken to carry the client's address in X-Forwarded-For: for those, the
+    /// right-most address in it that is not itself a trusted proxy is the client, for the
+    /// per-IP limits. Empty: the TCP peer is always the client, and the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "INSIEME_SIGNAL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_proxies: Vec<Cidr>,
+
     /// Seconds from TCP connect until the join (WebSocket upgrade) request must have arrived.
     #[arg(long, env = "INSIEME_SIGNAL_JOIN_TIMEOUT", default_value = "10", value_parser = parse_secs)]
     pub join_timeout: Duration,
@@ -109,18 +146,37 @@ pub struct Config {
     #[arg(long, env = "INSIEME_SIGNAL_IDLE_TIMEOUT", default_value = "60", value_parser = parse_secs)]
     pub idle_timeout: Duration,
 
-    /// Messages queued for one client before it is disconnected as stalled.
+    /// Data frames queued for one client; more are refused to their sender (peer_busy).
     #[arg(long, env = "INSIEME_SIGNAL_OUTBOUND_QUEUE", default_value_t = DEFAULT_OUTBOUND_QUEUE)]
     pub outbound_queue: usize,
 
-    /// Origins allowed to open a WebSocket (repeat the flag or separate with commas). Empty:
-    /// any origin. When set, an upgrade without a listed Origin header is refused with 403.
+    /// Bytes queued for one client; more are refused to their sender (peer_busy).
+    #[arg(long, env = "INSIEME_SIGNAL_OUTBOUND_BYTES", default_value_t = DEFAULT_OUTBOUND_BYTES)]
+    pub outbound_bytes: usize,
+
+    /// Bytes queued for all clients together; beyond it every message is refused (peer_busy)
+    /// until the queues drain.
+    #[arg(long, env = "INSIEME_SIGNAL_OUTBOUND_BYTES_TOTAL", default_value_t = DEFAULT_OUTBOUND_BYTES_TOTAL)]
+    pub outbound_bytes_total: u64,
+
+    /// Seconds a write to a client may take before the client is dropped as not reading.
+    #[arg(long, env = "INSIEME_SIGNAL_WRITE_TIMEOUT", default_value = "10", value_parser = parse_secs)]
+    pub write_timeout: Duration,
+
+    /// Origins allowed to open a WebSocket (repeat the flag or separate with commas); `*` for
+    /// any. When set, an upgrade without a listed Origin header is refused with 403. Empty:
+    /// with --static, the app's own origin (same host as the request's Host); without, any.
     #[arg(
         long = "allow-origin",
         env = "INSIEME_SIGNAL_ALLOW_ORIGINS",
         value_delimiter = ','
     )]
     pub allow_origins: Vec<String>,
+
+    /// Address to serve Prometheus metrics at (`GET /metrics`), on a listener of its own;
+    /// bind it where only the scraper reaches (e.g. 127.0.0.1:9090). Unset: no metrics.
+    #[arg(long, env = "INSIEME_SIGNAL_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Worker threads; 0 means one per CPU. 1 runs everything on one thread (no cross-thread
     /// hand-offs, but any stall of that thread stalls every peer; measured slower here).
@@ -168,11 +224,17 @@ impl Default for Config {
             max_strikes: DEFAULT_MAX_STRIKES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            max_topics_per_ip: DEFAULT_MAX_TOPICS_PER_IP,
+            trusted_proxies: Vec::new(),
             join_timeout: DEFAULT_JOIN_TIMEOUT,
             ping_interval: DEFAULT_PING_INTERVAL,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
+            outbound_bytes: DEFAULT_OUTBOUND_BYTES,
+            outbound_bytes_total: DEFAULT_OUTBOUND_BYTES_TOTAL,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             allow_origins: Vec::new(),
+            metrics_listen: None,
             threads: DEFAULT_THREADS,
             turn_secret_file: None,
             turn_ttl: DEFAULT_TURN_TTL,
@@ -269,6 +331,25 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(parsed.allow_origins.len(), 3);
+    }
+
+    #[test]
+    fn trusted_proxies_split_on_commas_and_refuse_nonsense() {
+        let parsed = Config::try_parse_from([
+            "insieme-signal",
+            "--trusted-proxy",
+            "127.0.0.1,10.0.0.0/8",
+            "--trusted-proxy",
+            "fd00::/8",
+        ])
+        .unwrap();
+        let shown: Vec<String> = parsed
+            .trusted_proxies
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+        assert!(Config::try_parse_from(["insieme-signal", "--trusted-proxy", "nginx"]).is_err());
     }
 
     #[test]

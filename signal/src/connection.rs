@@ -9,7 +9,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite;
 
 use crate::hub::TopicFull;
-use crate::limits::ConnectionSlot;
+use crate::limits::{ClientSlot, ConnectionSlot};
 use crate::mailbox::Mailbox;
 use crate::metrics::Refusal;
 use crate::protocol::{self, ErrorCode, PeerId, Topic};
@@ -18,6 +18,14 @@ use crate::session::{close, Frame, Handled, Session};
 
 /// How long to wait for the client's answer to our close frame before dropping the socket.
 const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long the server stops reading from a client after refusing its message to a busy peer
+/// (`peer_busy`). A flood then costs the server one frame per pause per connection, with TCP
+/// holding the rest back at the sender, at no CPU, instead of a refusal per frame or (were
+/// it a strike) a close and a reconnect with a fresh burst every few frames. An honest sender
+/// that meets a slow peer waits this long once, which is short against the seconds a browser
+/// spends negotiating, and gives the slow peer time to drain.
+const BUSY_PAUSE: Duration = Duration::from_secs(1);
 
 /// Why the loop ended.
 enum Ending {
@@ -28,16 +36,18 @@ enum Ending {
 }
 
 /// Runs one peer until it leaves, misbehaves, stalls, idles out, or the server shuts down.
-/// `_slot` keeps the connection counted until the socket is gone.
+/// `_slot` and `_client` keep the connection and its client address's topic counted until the
+/// socket is gone.
 pub async fn run(
     mut socket: WebSocket,
     topic: Topic,
     state: Arc<AppState>,
     _slot: Option<Arc<ConnectionSlot>>,
+    _client: Option<ClientSlot>,
 ) {
     let config = &state.config;
     let metrics = state.hub.metrics();
-    let queue = Mailbox::new(config.outbound_queue);
+    let queue = Mailbox::new(state.budget.clone());
     let id = PeerId::random();
     let (membership, present) = match state.hub.join(topic, id, queue.clone()) {
         Ok(joined) => joined,
@@ -54,7 +64,7 @@ pub async fn run(
         .as_ref()
         .map(|m| m.mint(std::time::SystemTime::now()));
     let welcome = protocol::welcome_frame(id, &present, config.max_frame_bytes, turn);
-    let send_deadline = config.idle_timeout;
+    let send_deadline = config.write_timeout;
     if !send(&mut socket, Message::Text(welcome.into()), send_deadline).await {
         return;
     }
@@ -67,6 +77,8 @@ pub async fn run(
         start.into_std(),
     );
     let mut last_heard = start;
+    // Set after a `peer_busy`: nothing is read from the client until then.
+    let mut paused_until: Option<Instant> = None;
     let mut ticker = tokio::time::interval_at(start + config.ping_interval, config.ping_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
@@ -83,7 +95,8 @@ pub async fn run(
             queued = queue.recv() => match queued {
                 Some(frame) => {
                     if !send(&mut socket, Message::Text(frame), send_deadline).await {
-                        // Not reading. If the hub already evicted us for it, it counted it.
+                        // Not reading (or gone): dropped without a close frame, which it would
+                        // not read either. If the hub already evicted us for it, it counted it.
                         if !queue.is_closed() {
                             metrics.refused(Refusal::Stalled);
                         }
@@ -93,7 +106,10 @@ pub async fn run(
                 // The hub closed our queue: we were evicted for not reading fast enough.
                 None => break Ending::Close(close::POLICY, "stalled: not reading"),
             },
-            received = socket.recv() => {
+            () = tokio::time::sleep_until(paused_until.unwrap_or(start)), if paused_until.is_some() => {
+                paused_until = None;
+            }
+            received = socket.recv(), if paused_until.is_none() => {
                 let now = Instant::now();
                 last_heard = now;
                 let frame = match &received {
@@ -107,6 +123,12 @@ pub async fn run(
                 };
                 match session.handle(frame, now.into_std(), |to, data| membership.relay(to, data)) {
                     Handled::Relayed => continue,
+                    Handled::Busy => {
+                        if !send_error(&mut socket, ErrorCode::PeerBusy, &state).await {
+                            break Ending::Gone;
+                        }
+                        paused_until = Some(Instant::now() + BUSY_PAUSE);
+                    }
                     Handled::Leave => break Ending::Close(close::NORMAL, "left"),
                     Handled::Error { code, close } => {
                         if !send_error(&mut socket, code, &state).await {
@@ -146,8 +168,9 @@ pub async fn run(
     }
 }
 
-/// Sends one frame, giving up after `deadline`: a client that does not read cannot hold its
-/// task (and its memory) forever. Returns whether the frame went out.
+/// Sends one frame, giving up after `deadline` (`--write-timeout`): a client that does not read
+/// cannot hold its task, its queue and its connection slot for longer. Returns whether the
+/// frame went out.
 async fn send(socket: &mut WebSocket, message: Message, deadline: Duration) -> bool {
     matches!(
         tokio::time::timeout(deadline, socket.send(message)).await,
@@ -161,7 +184,9 @@ async fn send_error(socket: &mut WebSocket, code: ErrorCode, state: &AppState) -
     send(socket, frame, CLOSE_HANDSHAKE_TIMEOUT).await
 }
 
-/// Sends a close frame and waits, briefly, for the client to answer it.
+/// Sends a close frame and waits, briefly, for the client to answer it; not after closing
+/// for abuse (1008) or an oversized frame (1009): waiting would mean reading on (and paying
+/// for) whatever a flooding client still sends.
 async fn finish(mut socket: WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
@@ -174,6 +199,9 @@ async fn finish(mut socket: WebSocket, code: u16, reason: &'static str) {
     )
     .await
     {
+        return;
+    }
+    if matches!(code, close::POLICY | close::TOO_BIG) {
         return;
     }
     let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, async {

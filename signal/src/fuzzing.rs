@@ -5,22 +5,25 @@
 //! send a well-formed data message to another peer, and let time pass. Every frame goes through
 //! the same [`Session`] and [`Hub`] code the server runs. After each step the harness checks
 //! what must always hold: nothing panics, every frame queued for a client is valid JSON of a
-//! documented shape, and the gauges match the peers that are really there.
+//! documented shape, the gauges match the peers that are really there, and the process-wide
+//! count of queued bytes is exactly what the queues hold.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::hub::{Hub, Membership};
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Budget, Mailbox};
 use crate::metrics::Metrics;
 use crate::protocol::{ServerMessage, Topic};
 use crate::session::{Frame, Handled, Session};
 
 const SLOTS: usize = 5;
 const PEERS_PER_TOPIC: usize = 3;
-/// Small, so that stalled-peer eviction is exercised too.
+/// Small, so that full queues (a busy peer, the process budget) are exercised too.
 const QUEUE: usize = 4;
+const QUEUE_BYTES: usize = 200;
+const TOTAL_BYTES: u64 = 500;
 
 struct Peer {
     membership: Membership,
@@ -32,6 +35,7 @@ struct Peer {
 pub fn run_script(script: &[u8]) {
     let metrics = Arc::new(Metrics::default());
     let hub = Hub::new(PEERS_PER_TOPIC, metrics.clone());
+    let budget = Budget::new(QUEUE, QUEUE_BYTES, TOTAL_BYTES, metrics.clone());
     let topics = [Topic::from_bytes([1; 32]), Topic::from_bytes([2; 32])];
     let start = Instant::now();
     let mut now = start;
@@ -45,7 +49,7 @@ pub fn run_script(script: &[u8]) {
             0 => {
                 if peers[slot].is_none() {
                     let topic = topics[usize::from(op & 0x08 != 0)];
-                    let queue = Mailbox::new(QUEUE);
+                    let queue = Mailbox::new(budget.clone());
                     let id = crate::protocol::PeerId::from_u128(
                         u128::from(op) << 64 | (slot as u128 + 1),
                     );
@@ -102,6 +106,8 @@ pub fn run_script(script: &[u8]) {
         let live = peers.iter().flatten().count();
         assert_eq!(metrics.peers.load(Relaxed), live as u64);
         assert!(hub.topic_count() <= topics.len());
+        let queued: usize = peers.iter().flatten().map(|p| p.queue.queued_bytes()).sum();
+        assert_eq!(budget.queued_total(), queued as u64);
     }
     peers.clear();
     assert_eq!(
@@ -110,6 +116,7 @@ pub fn run_script(script: &[u8]) {
         "every topic is gone once everyone left"
     );
     assert_eq!(metrics.peers.load(Relaxed), 0);
+    assert_eq!(budget.queued_total(), 0, "every queued byte is given back");
 }
 
 fn deliver(peer: &mut Option<Peer>, frame: Frame<'_>, now: Instant) {
@@ -122,7 +129,7 @@ fn deliver(peer: &mut Option<Peer>, frame: Frame<'_>, now: Instant) {
         .handle(frame, now, |to, data| membership.relay(to, data))
     {
         Handled::Leave | Handled::Error { close: Some(_), .. } => *peer = None,
-        Handled::Error { close: None, .. } | Handled::Relayed => {}
+        Handled::Error { close: None, .. } | Handled::Relayed | Handled::Busy => {}
     }
 }
 

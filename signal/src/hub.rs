@@ -2,8 +2,10 @@
 //!
 //! Each connection task reads a bounded [`Mailbox`] of frames to send; the hub holds them,
 //! grouped by topic. Relaying is a `try_send` into the target's mailbox under that topic's lock,
-//! so nothing here ever awaits, and a client that stops reading fills its own queue and is
-//! evicted (the others see it leave) instead of making the server buffer without bound.
+//! so nothing here ever awaits. A `data` frame that does not fit the target's queue is refused
+//! to its sender (`peer_busy`), never buffered without bound; a client that stops reading is
+//! dropped by its own task's write deadline, or evicted here once even its notices pile up
+//! (the others see it leave).
 //!
 //! Lock order: the topic map, then a room. Relaying takes only the room lock; joining and
 //! leaving take both, so a room is removed from the map exactly when it becomes empty.
@@ -166,15 +168,15 @@ impl Hub {
     }
 }
 
-/// Sends `frame` to every member; members whose queue is full (stalled) or closed (gone) are
-/// removed, and the remaining ones are told that they left.
+/// Sends the notice `frame` to every member; members that are not reading (notices piling up)
+/// or gone (closed) are removed, and the remaining ones are told that they left.
 fn broadcast(members: &mut Vec<Member>, frame: &Outbound, metrics: &Metrics) {
     let mut gone: Vec<PeerId> = Vec::new();
     let mut frame = frame.clone();
     // Each eviction is news for the others, which may evict more; every round removes at
     // least one member, so this ends.
     loop {
-        members.retain(|member| match member.mailbox.try_send(frame.clone()) {
+        members.retain(|member| match member.mailbox.try_notify(frame.clone()) {
             Ok(()) => true,
             Err(error) => {
                 evict(member, error, metrics);
@@ -187,12 +189,13 @@ fn broadcast(members: &mut Vec<Member>, frame: &Outbound, metrics: &Metrics) {
     }
 }
 
-/// Closes the mailbox of a member being removed: its task drains what is queued, then closes
-/// the socket. Only a full mailbox (a client not reading) is a stall worth counting.
+/// Closes the mailbox of a member being removed (dropping what is queued: it is not reading
+/// it); its task then closes the socket. Only a full mailbox (a client not reading) is a stall
+/// worth counting.
 fn evict(member: &Member, error: Refused, metrics: &Metrics) {
     member.mailbox.close();
     if error == Refused::Full {
-        tracing::info!(peer = %member.id, "evicting a stalled peer: its queue is full");
+        tracing::info!(peer = %member.id, "evicting a stalled peer: its notices pile up");
         metrics.refused(Refusal::Stalled);
     }
 }
@@ -203,6 +206,16 @@ impl Membership {
     }
 
     /// Relays `data` (already checked to be base64url) to peer `to` of the same topic.
+    ///
+    /// Rule: when the frame does not fit the target's queue (or the process's budget), the
+    /// sender pays: the frame is dropped and the sender gets `peer_busy`, which is one of its
+    /// strikes. The target keeps its place.
+    /// Reason: a full queue means either a target that stopped reading or a member flooding
+    /// it, and the hub cannot tell which. Evicting the target (as this did before) let any
+    /// member keep any other off signaling just by flooding it. Refused, an honest sender
+    /// loses one message in a rare burst; a flooder is cut off after `--max-strikes`; and a
+    /// target that truly stopped reading is still dropped, by its own task's write deadline
+    /// (`--write-timeout`), once its socket stops taking frames.
     pub fn relay(&self, to: PeerId, data: &str) -> Result<(), ErrorCode> {
         if to == self.id {
             return Err(ErrorCode::UnknownPeer);
@@ -224,10 +237,12 @@ impl Membership {
                 self.hub.capture(data);
                 Ok(())
             }
-            Err(error) => {
-                // The target is stalled or gone: evict it so the others stop waiting for it.
+            Err(Refused::Busy | Refused::Full) => Err(ErrorCode::PeerBusy),
+            Err(Refused::Closed) => {
+                // The target is leaving (evicted): take it out now, so the others stop
+                // addressing it.
                 let evicted = members.remove(index);
-                evict(&evicted, error, metrics);
+                evict(&evicted, Refused::Closed, metrics);
                 let left = Outbound::from(protocol::left_frame(to));
                 broadcast(&mut members, &left, metrics);
                 Err(ErrorCode::UnknownPeer)
@@ -246,9 +261,20 @@ impl Drop for Membership {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mailbox::{Budget, NOTICE_HEADROOM};
 
     fn topic(n: u8) -> Topic {
         Topic::from_bytes([n; 32])
+    }
+
+    /// A mailbox of `frames` data frames and plenty of bytes.
+    fn mailbox(frames: usize) -> Arc<Mailbox> {
+        Mailbox::new(Budget::new(
+            frames,
+            1 << 20,
+            1 << 30,
+            Arc::new(Metrics::default()),
+        ))
     }
 
     fn drain(mailbox: &Mailbox) -> Vec<String> {
@@ -262,7 +288,7 @@ mod tests {
     #[test]
     fn join_relay_leave() {
         let hub = Hub::new(4, Arc::new(Metrics::default()));
-        let (a_box, b_box) = (Mailbox::new(8), Mailbox::new(8));
+        let (a_box, b_box) = (mailbox(8), mailbox(8));
         let (a, present) = hub.join(topic(1), PeerId::random(), a_box.clone()).unwrap();
         assert!(present.is_empty());
         let (b, present) = hub.join(topic(1), PeerId::random(), b_box.clone()).unwrap();
@@ -289,18 +315,10 @@ mod tests {
         let hub = Hub::new(2, Arc::new(Metrics::default()));
         // The hub holds each mailbox itself, so the tests need not keep one to stay joined.
         let keep: Vec<Membership> = (0..2)
-            .map(|_| {
-                hub.join(topic(1), PeerId::random(), Mailbox::new(8))
-                    .unwrap()
-                    .0
-            })
+            .map(|_| hub.join(topic(1), PeerId::random(), mailbox(8)).unwrap().0)
             .collect();
-        assert!(hub
-            .join(topic(1), PeerId::random(), Mailbox::new(8))
-            .is_err());
-        let (other, _) = hub
-            .join(topic(2), PeerId::random(), Mailbox::new(8))
-            .unwrap();
+        assert!(hub.join(topic(1), PeerId::random(), mailbox(8)).is_err());
+        let (other, _) = hub.join(topic(2), PeerId::random(), mailbox(8)).unwrap();
         assert_eq!(
             keep[0].relay(other.id(), "aGk"),
             Err(ErrorCode::UnknownPeer),
@@ -310,19 +328,63 @@ mod tests {
     }
 
     #[test]
-    fn a_stalled_peer_is_evicted_and_the_others_told() {
+    fn a_flooded_peer_stays_and_the_sender_is_refused() {
         let hub = Hub::new(4, Arc::new(Metrics::default()));
-        let a_box = Mailbox::new(64);
-        let (a, _) = hub.join(topic(1), PeerId::random(), a_box.clone()).unwrap();
-        let (slow, _) = hub
-            .join(topic(1), PeerId::random(), Mailbox::new(1))
+        let (flooder, _) = hub.join(topic(1), PeerId::random(), mailbox(64)).unwrap();
+        let victim_box = mailbox(2);
+        let (victim, _) = hub
+            .join(topic(1), PeerId::random(), victim_box.clone())
             .unwrap();
-        drain(&a_box);
-        assert!(a.relay(slow.id(), "aa").is_ok());
-        assert_eq!(a.relay(slow.id(), "aa"), Err(ErrorCode::UnknownPeer));
-        assert_eq!(drain(&a_box), vec![protocol::left_frame(slow.id())]);
+        let other_box = mailbox(64);
+        let (other, _) = hub
+            .join(topic(1), PeerId::random(), other_box.clone())
+            .unwrap();
+        drain(&victim_box);
+        assert!(flooder.relay(victim.id(), "aa").is_ok());
+        assert!(flooder.relay(victim.id(), "aa").is_ok());
+        assert_eq!(
+            flooder.relay(victim.id(), "aa"),
+            Err(ErrorCode::PeerBusy),
+            "the sender pays for the full queue"
+        );
+        assert_eq!(other.relay(victim.id(), "aa"), Err(ErrorCode::PeerBusy));
+        assert!(drain(&other_box).is_empty(), "nobody left");
+        assert_eq!(hub.metrics().refusals(Refusal::Stalled), 0);
+        // The victim reads, and is reachable again.
+        assert_eq!(drain(&victim_box).len(), 2);
+        assert!(other.relay(victim.id(), "aa").is_ok());
+    }
+
+    #[test]
+    fn a_peer_whose_notices_pile_up_is_evicted_and_the_others_told() {
+        let hub = Hub::new(NOTICE_HEADROOM + 8, Arc::new(Metrics::default()));
+        let watcher_box = mailbox(1024);
+        let (_watcher, _) = hub
+            .join(topic(1), PeerId::random(), watcher_box.clone())
+            .unwrap();
+        let slow_box = mailbox(1);
+        let (slow, _) = hub
+            .join(topic(1), PeerId::random(), slow_box.clone())
+            .unwrap();
+        // One `joined` per newcomer; the slow peer never reads them.
+        let mut newcomers = Vec::new();
+        while !slow_box.is_closed() {
+            assert!(newcomers.len() <= NOTICE_HEADROOM + 1, "never evicted");
+            newcomers.push(
+                hub.join(topic(1), PeerId::random(), mailbox(1024))
+                    .unwrap()
+                    .0,
+            );
+        }
+        assert_eq!(newcomers.len(), NOTICE_HEADROOM + 2);
+        assert!(drain(&watcher_box).contains(&protocol::left_frame(slow.id())));
         assert_eq!(hub.metrics().refusals(Refusal::Stalled), 1);
+        assert_eq!(slow_box.queued_bytes(), 0, "its queue is dropped at once");
+        let slow_id = slow.id();
         drop(slow);
-        assert!(drain(&a_box).is_empty(), "no second `left`");
+        assert!(
+            !drain(&watcher_box).contains(&protocol::left_frame(slow_id)),
+            "no second `left`"
+        );
     }
 }

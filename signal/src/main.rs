@@ -54,6 +54,10 @@ async fn serve(config: Config) -> std::process::ExitCode {
     };
     // Tests and scripts parse this exact line to learn the port (e.g. with --listen 127.0.0.1:0).
     println!("listening on http://{}", server.local_addr());
+    if let Some(metrics) = server.metrics_addr() {
+        // After the line above, which scripts read first.
+        println!("metrics on http://{metrics}/metrics");
+    }
     server.run(signals.received()).await;
     std::process::ExitCode::SUCCESS
 }

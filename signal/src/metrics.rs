@@ -19,6 +19,8 @@ pub enum Refusal {
     ServerFull,
     /// The per-IP connection limit was reached (HTTP 429).
     IpFull,
+    /// The client's address is in as many topics as it may be (HTTP 429).
+    IpTopics,
     /// The topic already held the maximum number of peers (close 1013).
     TopicFull,
     /// The upgrade request did not arrive within the join deadline.
@@ -36,11 +38,12 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 11] = [
+    pub const ALL: [Refusal; 12] = [
         Refusal::BadTopic,
         Refusal::Origin,
         Refusal::ServerFull,
         Refusal::IpFull,
+        Refusal::IpTopics,
         Refusal::TopicFull,
         Refusal::JoinTimeout,
         Refusal::TooLarge,
@@ -56,6 +59,7 @@ impl Refusal {
             Refusal::Origin => "origin",
             Refusal::ServerFull => "server_full",
             Refusal::IpFull => "ip_full",
+            Refusal::IpTopics => "ip_topics",
             Refusal::TopicFull => "topic_full",
             Refusal::JoinTimeout => "join_timeout",
             Refusal::TooLarge => "too_large",
@@ -92,6 +96,8 @@ pub struct Metrics {
     pub joins_total: AtomicU64,
     pub messages_relayed_total: AtomicU64,
     pub bytes_relayed_total: AtomicU64,
+    /// Bytes waiting in client queues, all clients together (the process-wide budget's count).
+    pub queued_bytes: AtomicU64,
     refusals: [AtomicU64; Refusal::ALL.len()],
     errors: [AtomicU64; ErrorCode::ALL.len()],
 }
@@ -150,6 +156,12 @@ impl Metrics {
                 "counter",
                 "Bytes of opaque data relayed.",
                 &self.bytes_relayed_total,
+            ),
+            (
+                "insieme_signal_queued_bytes",
+                "gauge",
+                "Bytes waiting to be written to clients, all queues together.",
+                &self.queued_bytes,
             ),
         ] {
             header(&mut out, name, kind, help);

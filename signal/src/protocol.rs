@@ -146,12 +146,15 @@ pub enum ErrorCode {
     UnknownPeer,
     /// The connection sends faster than its rate limit; the message was dropped.
     RateLimited,
+    /// The recipient has as much waiting for it as it may (it reads slower than it is sent
+    /// to); the message was dropped.
+    PeerBusy,
     /// The topic already holds the maximum number of peers; the server then closes with 1013.
     TopicFull,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::BadJson,
         ErrorCode::BadMessage,
         ErrorCode::UnknownType,
@@ -160,6 +163,7 @@ impl ErrorCode {
         ErrorCode::BadData,
         ErrorCode::UnknownPeer,
         ErrorCode::RateLimited,
+        ErrorCode::PeerBusy,
         ErrorCode::TopicFull,
     ];
 
@@ -173,6 +177,7 @@ impl ErrorCode {
             ErrorCode::BadData => "bad_data",
             ErrorCode::UnknownPeer => "unknown_peer",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PeerBusy => "peer_busy",
             ErrorCode::TopicFull => "topic_full",
         }
     }
@@ -188,6 +193,9 @@ impl ErrorCode {
             ErrorCode::BadData => "\"data\" must be a non-empty unpadded base64url string",
             ErrorCode::UnknownPeer => "no other peer with this id in the topic",
             ErrorCode::RateLimited => "too many messages; this one was dropped",
+            ErrorCode::PeerBusy => {
+                "the recipient has too much waiting for it already; this message was dropped"
+            }
             ErrorCode::TopicFull => "the topic has reached its peer limit",
         }
     }

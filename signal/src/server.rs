@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Extension;
@@ -29,10 +29,14 @@ use tower_http::services::ServeDir;
 
 use crate::config::{Config, SHUTDOWN_GRACE};
 use crate::connection;
+use crate::forwarded;
 use crate::hub::Hub;
-use crate::limits::{ConnectionLimits, ConnectionSlot};
+use crate::limits::{ConnectionLimits, ConnectionSlot, IpKey};
+use crate::mailbox::Budget;
 use crate::metrics::{Metrics, Refusal};
+use crate::origin::OriginPolicy;
 use crate::protocol::Topic;
+use crate::site_headers::{self, Csp};
 use crate::turn::{TurnMinter, TurnSecret};
 
 /// Bytes tungstenite reads from the socket at a time, and so the size of the (zero-filled)
@@ -61,7 +65,13 @@ pub struct AppState {
     /// Mints each welcome's TURN credential, when a TURN secret is configured.
     pub turn: Option<TurnMinter>,
     pub hub: Arc<Hub>,
+    /// What every client's queue draws on: its own byte budget and the process's.
+    pub budget: Arc<Budget>,
     pub limits: Arc<ConnectionLimits>,
+    /// Which pages may open a WebSocket (see `origin.rs`).
+    pub origins: OriginPolicy,
+    /// The served app's Content-Security-Policy (with `--static`).
+    pub csp: Option<Csp>,
     lingering_refusals: Arc<tokio::sync::Semaphore>,
     /// Every connection task, HTTP and WebSocket, so shutdown can wait for them all.
     tracker: TaskTracker,
@@ -70,6 +80,8 @@ pub struct AppState {
 /// A bound, not yet running server.
 pub struct Server {
     listener: TcpListener,
+    /// `/metrics`, on a listener of its own (`--metrics-listen`), if asked for.
+    metrics_listener: Option<TcpListener>,
     state: Arc<AppState>,
     router: Router,
 }
@@ -83,14 +95,26 @@ impl Server {
                 format!("cannot listen on {}: {error}", config.listen),
             )
         })?;
-        if let Some(dir) = &config.static_dir {
-            if !dir.is_dir() {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("--static {}: not a directory", dir.display()),
-                ));
+        let csp = match &config.static_dir {
+            None => None,
+            Some(dir) => {
+                if !dir.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("--static {}: not a directory", dir.display()),
+                    ));
+                }
+                let csp = Csp::for_site(dir).map_err(|error| {
+                    io::Error::new(error.kind(), format!("--static {}: {error}", dir.display()))
+                })?;
+                tracing::info!(
+                    inline_scripts = csp.inline_scripts(),
+                    "serving {} with its Content-Security-Policy (restart after rebuilding it)",
+                    dir.display()
+                );
+                Some(csp)
             }
-        }
+        };
         let metrics = Arc::new(Metrics::default());
         let hub = match &config.capture_relayed {
             None => Hub::new(config.max_peers_per_topic, metrics.clone()),
@@ -103,27 +127,55 @@ impl Server {
                 })?,
         };
         let turn = turn_minter(&config)?;
+        let budget = Budget::new(
+            config.outbound_queue,
+            config.outbound_bytes,
+            config.outbound_bytes_total,
+            metrics.clone(),
+        );
         let limits = ConnectionLimits::new(
             config.max_connections,
             config.max_connections_per_ip,
+            config.max_topics_per_ip,
             metrics,
         );
+        let origins = OriginPolicy::new(&config.allow_origins, config.static_dir.is_some());
+        let metrics_listener = match config.metrics_listen {
+            None => None,
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|error| {
+                io::Error::new(
+                    error.kind(),
+                    format!("--metrics-listen {addr}: cannot listen: {error}"),
+                )
+            })?),
+        };
         let state = Arc::new(AppState {
             config,
             draining: CancellationToken::new(),
             shutdown: CancellationToken::new(),
             turn,
             hub,
+            budget,
             limits,
+            origins,
+            csp,
             lingering_refusals: Arc::new(tokio::sync::Semaphore::new(MAX_LINGERING_REFUSALS)),
             tracker: TaskTracker::new(),
         });
         let router = router(state.clone());
         Ok(Server {
             listener,
+            metrics_listener,
             state,
             router,
         })
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -144,9 +196,12 @@ impl Server {
     pub async fn run(self, stop: impl Future<Output = ()>) {
         let Server {
             listener,
+            metrics_listener,
             state,
             router,
         } = self;
+        let metrics =
+            metrics_listener.map(|listener| tokio::spawn(serve_metrics(listener, state.clone())));
         let tracker = state.tracker.clone();
         let draining = state.draining.clone();
         tokio::pin!(stop);
@@ -177,6 +232,24 @@ impl Server {
         {
             tracing::warn!("some connections did not close within the grace period");
         }
+        if let Some(metrics) = metrics {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, metrics).await;
+        }
+    }
+}
+
+/// Serves `/metrics` alone on its own listener until the shutdown (the end of the drain), so
+/// the counters stay off the public port: bind it to an address only the scraper reaches.
+async fn serve_metrics(listener: TcpListener, state: Arc<AppState>) {
+    let shutdown = state.shutdown.clone();
+    let router = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    if let Err(error) = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+    {
+        tracing::warn!(%error, "the metrics listener failed");
     }
 }
 
@@ -196,7 +269,7 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 async fn accept_loop(listener: &TcpListener, router: &Router, state: &Arc<AppState>) {
     loop {
         match listener.accept().await {
-            Ok((stream, peer)) => match state.limits.try_acquire(peer.ip()) {
+            Ok((stream, peer)) => match state.limits.try_acquire(ip_key(&state.config, peer)) {
                 Ok(slot) => {
                     let router = router.clone();
                     let state_for_task = state.clone();
@@ -219,6 +292,12 @@ async fn accept_loop(listener: &TcpListener, router: &Router, state: &Arc<AppSta
     }
 }
 
+/// What a new TCP connection counts under for the per-IP limit: its peer's address, unless
+/// that is a trusted proxy, whose clients are counted when their requests say who they are.
+fn ip_key(config: &Config, peer: SocketAddr) -> Option<IpKey> {
+    (!forwarded::is_trusted(&config.trusted_proxies, peer.ip())).then(|| IpKey::of(peer.ip()))
+}
+
 /// The minter for the configured TURN secret: the one given in code or from the environment,
 /// else the one in `--turn-secret-file`, else none.
 fn turn_minter(config: &Config) -> io::Result<Option<TurnMinter>> {
@@ -230,15 +309,30 @@ fn turn_minter(config: &Config) -> io::Result<Option<TurnMinter>> {
     Ok(Some(TurnMinter::new(secret, config.turn_ttl)))
 }
 
+/// A server started by [`serve`].
+#[derive(Debug)]
+pub struct Serving {
+    pub addr: SocketAddr,
+    /// Where `/metrics` is served (with `--metrics-listen`).
+    pub metrics_addr: Option<SocketAddr>,
+    /// Cancel it to shut the server down gracefully.
+    pub token: CancellationToken,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
 /// Convenience for tests and embedding: bind and serve until the token is cancelled.
-pub async fn serve(
-    config: Config,
-) -> io::Result<(SocketAddr, CancellationToken, tokio::task::JoinHandle<()>)> {
+pub async fn serve(config: Config) -> io::Result<Serving> {
     let server = Server::bind(config).await?;
     let addr = server.local_addr();
+    let metrics_addr = server.metrics_addr();
     let token = server.shutdown_token();
     let handle = tokio::spawn(server.run(std::future::pending()));
-    Ok((addr, token, handle))
+    Ok(Serving {
+        addr,
+        metrics_addr,
+        token,
+        handle,
+    })
 }
 
 /// Refused connections allowed to linger (to deliver their refusal) at once; beyond this they
@@ -275,6 +369,13 @@ fn refuse(stream: TcpStream, reason: Refusal, state: &Arc<AppState>) {
     });
 }
 
+/// The TCP connection a request came on, for its handler: who is at the other end, and its
+/// place in the connection counts.
+pub struct Tcp {
+    peer: SocketAddr,
+    slot: Arc<ConnectionSlot>,
+}
+
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -285,10 +386,13 @@ async fn serve_connection(
     // Signaling messages are small and latency-bound; never wait to coalesce them.
     let _ = stream.set_nodelay(true);
     // Shared with the WebSocket task, which may outlive this HTTP connection task.
-    let slot = Arc::new(slot);
+    let tcp = Arc::new(Tcp {
+        peer,
+        slot: Arc::new(slot),
+    });
     let service = hyper::service::service_fn(
         move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(slot.clone());
+            request.extensions_mut().insert(tcp.clone());
             router.clone().oneshot(request)
         },
     );
@@ -319,7 +423,6 @@ async fn serve_connection(
 fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
         .route("/ws", get(bad_topic))
         .route("/ws/", get(bad_topic))
         .route("/ws/{topic}", get(websocket))
@@ -327,7 +430,39 @@ fn router(state: Arc<AppState>) -> Router {
     if let Some(dir) = &state.config.static_dir {
         router = router.fallback_service(ServeDir::new(dir));
     }
-    router
+    router.layer(axum::middleware::from_fn_with_state(
+        state,
+        security_headers,
+    ))
+}
+
+/// Adds [`site_headers::ALWAYS`] to every response, and the app's Content-Security-Policy to
+/// every response but the WebSocket's.
+async fn security_headers(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let csp = state
+        .csp
+        .as_ref()
+        .filter(|_| !request.uri().path().starts_with("/ws"));
+    let csp = csp.map(|csp| {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        csp.header_value(host)
+    });
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in site_headers::ALWAYS {
+        headers.insert(name, value);
+    }
+    if let Some(value) = csp.and_then(|csp| HeaderValue::from_str(&csp).ok()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 /// For load balancers: 200 while serving, 503 from the moment a drain begins, so that a
@@ -370,7 +505,7 @@ async fn websocket(
     Path(topic): Path<String>,
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    slot: Option<Extension<Arc<ConnectionSlot>>>,
+    tcp: Option<Extension<Arc<Tcp>>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let Some(topic) = Topic::parse(&topic) else {
@@ -382,13 +517,34 @@ async fn websocket(
         state.hub.metrics().refused(Refusal::Draining);
         return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
     }
-    if !origin_allowed(&state.config.allow_origins, &headers) {
+    if !state.origins.allows(&headers) {
         state.hub.metrics().refused(Refusal::Origin);
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
+    };
+    // Counted per client address (behind a trusted proxy, the forwarded one), before the
+    // upgrade, so that a refusal is a plain 429.
+    let client = match &tcp {
+        Some(Extension(tcp)) => {
+            let trusted = &state.config.trusted_proxies;
+            let ip = forwarded::client_ip(trusted, tcp.peer.ip(), &headers);
+            let proxied = forwarded::is_trusted(trusted, tcp.peer.ip());
+            match state.limits.try_join(IpKey::of(ip), topic, proxied) {
+                Ok(slot) => Some(slot),
+                Err(reason) => {
+                    state.hub.metrics().refused(reason);
+                    let text = match reason {
+                        Refusal::IpTopics => "too many rooms from your address\n",
+                        _ => "too many connections from your address\n",
+                    };
+                    return (StatusCode::TOO_MANY_REQUESTS, text).into_response();
+                }
+            }
+        }
+        None => None,
     };
     let max = state.config.max_frame_bytes;
     upgrade
@@ -406,23 +562,10 @@ async fn websocket(
                 socket,
                 topic,
                 state,
-                slot.map(|Extension(slot)| slot),
+                tcp.map(|Extension(tcp)| tcp.slot.clone()),
+                client,
             ))
         })
-}
-
-/// With an allow-list, only a listed Origin may open a WebSocket; browsers always send one,
-/// so a missing Origin is refused too.
-fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
-    if allowed.is_empty() {
-        return true;
-    }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return false;
-    };
-    allowed
-        .iter()
-        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
 /// SIGTERM (what service managers send) and SIGINT (Ctrl-C), caught from the moment this is

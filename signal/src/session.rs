@@ -48,6 +48,9 @@ enum Verdict<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
     Relayed,
+    /// The recipient's queue is full: the message was dropped; answer `peer_busy` and stop
+    /// reading from this connection for a moment (not a strike: the sender may be honest).
+    Busy,
     /// Close normally (1000) after leaving the topic.
     Leave,
     /// Answer with an error frame; then close with this code if `close` is set.
@@ -113,7 +116,8 @@ impl Session {
     }
 
     /// The whole step from a received frame to its effect: judges it, and relays a `data`
-    /// message through `relay`, which may refuse it (unknown peer) at the price of a strike.
+    /// message through `relay`, which may refuse it: an unknown peer at the price of a
+    /// strike, a busy one ([`Handled::Busy`]) without.
     /// The connection task and the fuzzer both go through here, so what is fuzzed is what runs.
     pub fn handle(
         &mut self,
@@ -124,6 +128,7 @@ impl Session {
         match self.on_frame(frame, now) {
             Verdict::Relay { to, data } => match relay(to, &data) {
                 Ok(()) => Handled::Relayed,
+                Err(ErrorCode::PeerBusy) => Handled::Busy,
                 Err(code) => self.strike(code, now).into(),
             },
             other => other.into(),
@@ -189,6 +194,33 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn a_busy_peer_is_no_strike_but_an_unknown_one_is() {
+        let now = Instant::now();
+        let mut session = Session::new(100, 100, 1, now);
+        let to = PeerId::random();
+        let text = format!(r#"{{"type":"data","to":"{to}","data":"aa"}}"#);
+        for _ in 0..5 {
+            let handled = session.handle(Frame::Text(&text), now, |_, _| Err(ErrorCode::PeerBusy));
+            assert_eq!(handled, Handled::Busy);
+        }
+        let unknown = |_: PeerId, _: &str| Err(ErrorCode::UnknownPeer);
+        assert_eq!(
+            session.handle(Frame::Text(&text), now, unknown),
+            Handled::Error {
+                code: ErrorCode::UnknownPeer,
+                close: None
+            }
+        );
+        assert_eq!(
+            session.handle(Frame::Text(&text), now, unknown),
+            Handled::Error {
+                code: ErrorCode::UnknownPeer,
+                close: Some(close::POLICY)
+            }
+        );
     }
 
     #[test]

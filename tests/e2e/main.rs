@@ -5,6 +5,7 @@
 
 mod call;
 mod connectivity;
+mod content_security;
 mod harness;
 mod room_link;
 mod server;

@@ -8,13 +8,14 @@ use crate::workspace_root;
 use anyhow::{bail, Result};
 use std::process::Command;
 
-pub const NAMES: &[&str] = &["sync", "relay", "e2e", "paths", "call", "size"];
+pub const NAMES: &[&str] = &["sync", "relay", "abuse", "e2e", "paths", "call", "size"];
 
 pub fn run(name: &str) -> Result<()> {
     let (package, binary) = match name {
         "sync" => ("insieme-sim", "sync-bench"),
         "relay" => ("insieme-signal", "relay-bench"),
         "size" => return crate::size::report(),
+        "abuse" => return crate::abuse_bench::run(),
         "e2e" => return in_browsers("e2e-bench", "target/bench/e2e.json"),
         "paths" => return in_browsers("paths-bench", "target/bench/paths.json"),
         "call" => return in_browsers("call-bench", "target/bench/call.json"),

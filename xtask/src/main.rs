@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's commands, so that a fresh machine with only rustup and cargo
 //! needs nothing else. Each command installs the tools it needs, and only when they are missing.
 
+mod abuse_bench;
 mod app_build;
 mod bench;
 mod browser_world;
@@ -24,7 +25,7 @@ commands:
   test [SUITE [FILTER]]  run every suite: native, in-browser (wasm) and end-to-end; or one
                         suite (native | web | e2e), with a test-name filter for cargo test
   size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
-  bench <name>          run a benchmark: sync | relay | e2e | paths | call | size (writes target/bench/<name>.json)
+  bench <name>          run a benchmark: sync | relay | abuse | e2e | paths | call | size (writes target/bench/<name>.json)
 ";
 
 fn main() {

@@ -23,6 +23,8 @@ pub const STEP: Duration = Duration::from_secs(5);
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when the config asked for it ([`with_metrics`]).
+    pub metrics_addr: Option<SocketAddr>,
     pub token: CancellationToken,
     pub handle: tokio::task::JoinHandle<()>,
 }
@@ -33,11 +35,12 @@ impl TestServer {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..config
         };
-        let (addr, token, handle) = insieme_signal::serve(config).await.expect("server starts");
+        let serving = insieme_signal::serve(config).await.expect("server starts");
         TestServer {
-            addr,
-            token,
-            handle,
+            addr: serving.addr,
+            metrics_addr: serving.metrics_addr,
+            token: serving.token,
+            handle: serving.handle,
         }
     }
 
@@ -47,6 +50,40 @@ impl TestServer {
 
     pub async fn join(&self, topic: &str) -> Client {
         Client::join(&self.url(topic)).await
+    }
+
+    /// Joins with a small socket receive buffer: a client that stops reading then fills its
+    /// queue on the server at once, instead of after the kernel has taken megabytes.
+    pub async fn join_with_small_buffer(&self, topic: &str) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(self.addr).await.unwrap();
+        let (ws, _) = tokio::time::timeout(
+            STEP,
+            tokio_tungstenite::client_async(self.url(topic), MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .expect("connect in time")
+        .expect("connect");
+        Client::welcomed(ws).await
+    }
+
+    /// The value of one series (`name` with its labels, as rendered) in `/metrics`.
+    pub async fn metric(&self, series: &str) -> u64 {
+        let (status, _, body) = http_get(self.metrics_addr(), "/metrics", &[]).await;
+        assert_eq!(status, 200);
+        let text = String::from_utf8(body).unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in {text}"))
+            .parse()
+            .unwrap()
+    }
+
+    /// Where `/metrics` is served; the test must have asked for it ([`with_metrics`]).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_addr
+            .expect("start the server with `with_metrics(config())` to read its metrics")
     }
 
     pub async fn stop(self) {
@@ -82,6 +119,11 @@ impl Client {
             .await
             .expect("connect in time")
             .expect("connect");
+        Client::welcomed(ws).await
+    }
+
+    /// Waits for the welcome on a socket just opened.
+    pub async fn welcomed(ws: Socket) -> Client {
         let mut client = Client {
             ws,
             id: String::new(),
@@ -167,6 +209,14 @@ pub fn config() -> Config {
     Config::default()
 }
 
+/// `config` with `/metrics` served on a listener of its own, on a free port.
+pub fn with_metrics(config: Config) -> Config {
+    Config {
+        metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..config
+    }
+}
+
 /// Sends a raw HTTP GET and returns the status code.
 pub async fn http_status(addr: SocketAddr, path: &str) -> u16 {
     let (status, _, _) = http_get(addr, path, &[]).await;
@@ -221,6 +271,8 @@ pub async fn http_get(
 pub struct Process {
     pub child: Child,
     pub addr: std::net::SocketAddr,
+    /// Where `/metrics` is served, when started with `--metrics-listen`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Process {
@@ -245,7 +297,26 @@ impl Process {
             .unwrap_or_else(|| panic!("unexpected startup line: {line}"))
             .parse()
             .unwrap();
-        Process { child, addr }
+        let mut metrics_addr = None;
+        if extra.contains(&"--metrics-listen") {
+            let line = tokio::time::timeout(STEP, lines.next_line())
+                .await
+                .expect("metrics line in time")
+                .unwrap()
+                .expect("a metrics line");
+            metrics_addr = Some(
+                line.strip_prefix("metrics on http://")
+                    .and_then(|rest| rest.strip_suffix("/metrics"))
+                    .unwrap_or_else(|| panic!("unexpected metrics line: {line}"))
+                    .parse()
+                    .unwrap(),
+            );
+        }
+        Process {
+            child,
+            addr,
+            metrics_addr,
+        }
     }
 
     pub fn url(&self, topic: &str) -> String {

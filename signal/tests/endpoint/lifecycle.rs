@@ -13,14 +13,14 @@ async fn serves_static_files_health_and_metrics() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("index.html"),
-        "<!doctype html><title>Insieme</title>",
+        "<!doctype html><title>Insieme</title><script type=module>start()</script>",
     )
     .unwrap();
     std::fs::write(dir.join("app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(dir.join("config.json"), "{}").unwrap();
     let server = TestServer::start(Config {
         static_dir: Some(dir.clone()),
-        ..config()
+        ..with_metrics(config())
     })
     .await;
     let (status, headers, body) = http_get(server.addr, "/", &[]).await;
@@ -34,6 +34,26 @@ async fn serves_static_files_health_and_metrics() {
             .unwrap_or_default()
     };
     assert!(content_type(&headers).starts_with("text/html"));
+    let header = |headers: &[(String, String)], name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&headers, "referrer-policy"), "no-referrer");
+    assert_eq!(header(&headers, "x-frame-options"), "DENY");
+    let csp = header(&headers, "content-security-policy");
+    // echo -n 'start()' | openssl dgst -sha256 -binary | base64
+    for part in [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval' 'sha256-DIm7WJS6ZKDYe5qFLPy+h4JFI9Bol5QmYC57mt3Fb00='",
+        &format!("connect-src 'self' ws://{0} wss://{0}", server.addr),
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{part} missing from {csp:?}");
+    }
     let (status, headers, _) = http_get(server.addr, "/app_bg.wasm", &[]).await;
     assert_eq!(
         (status, content_type(&headers).as_str()),
@@ -53,7 +73,12 @@ async fn serves_static_files_health_and_metrics() {
     a.send_text("oops").await;
     a.expect_error("bad_json").await;
     let _ = http_status(server.addr, "/ws/bad").await;
-    let (status, headers, body) = http_get(server.addr, "/metrics", &[]).await;
+    assert_eq!(
+        http_status(server.addr, "/metrics").await,
+        404,
+        "the counters are not on the public port"
+    );
+    let (status, headers, body) = http_get(server.metrics_addr(), "/metrics", &[]).await;
     assert_eq!(status, 200);
     assert!(content_type(&headers).starts_with("text/plain"));
     let text = String::from_utf8(body).unwrap();

@@ -176,8 +176,9 @@ fn free_port() -> u16 {
 }
 
 /// The number of topics a node holds, from its metrics.
-async fn topics_on(node: std::net::SocketAddr) -> usize {
-    let (_, _, body) = http_get(node, "/metrics", &[]).await;
+async fn topics_on(node: &Process) -> usize {
+    let metrics = node.metrics_addr.expect("nodes serve metrics");
+    let (_, _, body) = http_get(metrics, "/metrics", &[]).await;
     let text = String::from_utf8(body).unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("insieme_signal_topics "))
@@ -209,7 +210,18 @@ async fn still_relaying(a: &mut Client, b: &mut Client) -> bool {
 
 async fn node() -> Process {
     // Everyone reaches the nodes from nginx's address: the per-IP limit is nginx's job here.
-    Process::start("127.0.0.1:0", &["--max-connections-per-ip", "100000"]).await
+    Process::start(
+        "127.0.0.1:0",
+        &[
+            "--max-connections-per-ip",
+            "100000",
+            "--max-topics-per-ip",
+            "100000",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+    )
+    .await
 }
 
 #[tokio::test]
@@ -228,7 +240,7 @@ async fn behind_nginx_members_of_many_rooms_always_meet_on_one_node() {
         );
         rooms.push((a, b));
     }
-    let (on_one, on_two) = (topics_on(one.addr).await, topics_on(two.addr).await);
+    let (on_one, on_two) = (topics_on(&one).await, topics_on(&two).await);
     assert_eq!(on_one + on_two, ROOMS, "each room is on exactly one node");
     assert!(
         on_one > 0 && on_two > 0,
@@ -274,7 +286,7 @@ async fn when_a_node_dies_its_rooms_reconnect_to_the_other_and_newcomers_join() 
         let b = Client::join(&nginx.url(&room)).await;
         rooms.push((room, a, b));
     }
-    let on_two = topics_on(two.addr).await;
+    let on_two = topics_on(&two).await;
     assert!(on_two > 0, "some rooms on the node about to die");
 
     two.child.start_kill().unwrap();
@@ -298,7 +310,7 @@ async fn when_a_node_dies_its_rooms_reconnect_to_the_other_and_newcomers_join() 
     }
     assert_eq!(moved, on_two, "exactly the dead node's rooms moved");
     assert_eq!(
-        topics_on(one.addr).await,
+        topics_on(&one).await,
         ROOMS,
         "every room now on the survivor"
     );

@@ -19,9 +19,12 @@
 //! Each row records how busy the host was (and how much the hypervisor stole) while it was
 //! measured, and how often the capped servers hit their budget.
 //!
+//! `relay-bench abuse` instead measures insieme-signal alone under attack (see abuse.rs).
+//!
 //! Installs the anchors into target/anchors when missing, talks only to 127.0.0.1, and every
 //! loop is bounded in count and time. Writes the JSON report to `--out`.
 
+mod abuse;
 mod cap;
 mod front;
 mod host;
@@ -110,6 +113,15 @@ struct Args {
     /// Small numbers everywhere, to check that the bench itself works.
     #[arg(long)]
     quick: bool,
+    #[command(subcommand)]
+    mode: Option<Mode>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Mode {
+    /// insieme-signal alone, with its default limits, under attack from one address: its peak
+    /// memory, and honest members' latency and joins meanwhile (`cargo xtask bench abuse`).
+    Abuse(abuse::Args),
 }
 
 /// See `Args::node_cpus`.
@@ -263,6 +275,9 @@ impl Row {
 #[tokio::main]
 async fn main() -> Result<()> {
     let mut args = Args::parse();
+    if let Some(Mode::Abuse(abuse)) = args.mode.take() {
+        return abuse::run(abuse).await;
+    }
     if args.quick {
         args.idle_connections = args.idle_connections.min(200);
         args.idle_topics = args.idle_topics.min(100);

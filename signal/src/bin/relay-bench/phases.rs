@@ -92,16 +92,57 @@ pub struct Joined {
 /// Connects and waits for the welcome; a join is complete when the welcome arrives.
 pub async fn join(system: System, addr: &str, topic: &str, peer: &str) -> Result<Joined> {
     tokio::time::timeout(JOIN_TIMEOUT, async {
-        let mut ws = connect(&system.url(addr, topic, peer)).await?;
-        loop {
-            let text = next_text(&mut ws).await?;
-            if let Some(peers) = system.welcome(&text) {
-                return Ok(Joined { ws, peers });
-            }
-        }
+        let ws = connect(&system.url(addr, topic, peer)).await?;
+        welcomed(system, ws).await
     })
     .await
     .context("join timed out")?
+}
+
+/// Like [`join`], from the loopback address `source` (all of 127.0.0.0/8 is this machine, so
+/// a bench can play several client addresses), and with the socket's receive buffer shrunk to
+/// `receive_buffer` bytes when given (a client that means to stop reading, and wants the
+/// server, not the kernel, to hold what it does not read).
+pub async fn join_from(
+    system: System,
+    addr: &str,
+    topic: &str,
+    peer: &str,
+    source: std::net::IpAddr,
+    receive_buffer: Option<u32>,
+) -> Result<Joined> {
+    let server: std::net::SocketAddr = addr.parse().context("a server address")?;
+    tokio::time::timeout(JOIN_TIMEOUT, async {
+        let socket = match source {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind((source, 0).into())?;
+        if let Some(bytes) = receive_buffer {
+            socket.set_recv_buffer_size(bytes)?;
+        }
+        let stream = socket.connect(server).await?;
+        stream.set_nodelay(true)?;
+        let (ws, _) = tokio_tungstenite::client_async_with_config(
+            system.url(addr, topic, peer),
+            MaybeTlsStream::Plain(stream),
+            Some(client_config()),
+        )
+        .await?;
+        welcomed(system, ws).await
+    })
+    .await
+    .context("join timed out")?
+}
+
+/// Reads until the welcome.
+async fn welcomed(system: System, mut ws: Ws) -> Result<Joined> {
+    loop {
+        let text = next_text(&mut ws).await?;
+        if let Some(peers) = system.welcome(&text) {
+            return Ok(Joined { ws, peers });
+        }
+    }
 }
 
 pub struct IdleResult {

@@ -21,6 +21,23 @@ const INSTALL_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Names an insieme-signal binary to measure instead of building the workspace's.
+const INSIEME_SIGNAL_BIN: &str = "INSIEME_SIGNAL_BIN";
+
+/// insieme-signal's limits raised to fit the comparison's load (the anchors have none).
+const RAISED_LIMITS: &[&str] = &[
+    "--max-connections",
+    "100000",
+    "--max-connections-per-ip",
+    "100000",
+    "--max-topics-per-ip",
+    "100000",
+    "--rate",
+    "1000000",
+    "--rate-burst",
+    "1000000",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum System {
     Insieme(Front),
@@ -206,11 +223,17 @@ impl Paths {
         self.anchors().join("peerjs")
     }
 
-    /// Built by [`ensure_installed`] with the workspace's release profile: what ships.
+    /// Built by [`ensure_installed`] with the workspace's release profile: what ships. Or
+    /// the binary named by `INSIEME_SIGNAL_BIN` (as in the end-to-end tests), to measure
+    /// another build, e.g. an older commit's, with the same load generator.
     fn insieme_bin(&self) -> PathBuf {
-        self.target
-            .join("release")
-            .join(format!("insieme-signal{}", std::env::consts::EXE_SUFFIX))
+        match std::env::var_os(INSIEME_SIGNAL_BIN) {
+            Some(path) => PathBuf::from(path),
+            None => self
+                .target
+                .join("release")
+                .join(format!("insieme-signal{}", std::env::consts::EXE_SUFFIX)),
+        }
     }
 }
 
@@ -233,6 +256,14 @@ pub async fn ensure_installed(system: System, paths: &Paths) -> Result<()> {
         System::Insieme(front) => {
             if let Front::Nginx { .. } = front {
                 crate::front::nginx_binary()?;
+            }
+            if std::env::var_os(INSIEME_SIGNAL_BIN).is_some() {
+                let bin = paths.insieme_bin();
+                if !bin.is_file() {
+                    bail!("{INSIEME_SIGNAL_BIN}={}: no such file", bin.display());
+                }
+                eprintln!("bench: measuring {} ({INSIEME_SIGNAL_BIN})", bin.display());
+                return Ok(());
             }
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             eprintln!("bench: building insieme-signal (release)");
@@ -321,17 +352,31 @@ impl Running {
 
     /// Resident memory of the server process, from /proc/<pid>/status.
     pub fn rss_bytes(&self) -> Result<u64> {
+        self.status_bytes("VmRSS")
+    }
+
+    /// The most resident memory the server process has had since it started (its high-water
+    /// mark), from /proc/<pid>/status.
+    pub fn peak_rss_bytes(&self) -> Result<u64> {
+        self.status_bytes("VmHWM")
+    }
+
+    /// A `Name:   N kB` line of /proc/<pid>/status, in bytes.
+    fn status_bytes(&self, name: &str) -> Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .context("reading /proc/<pid>/status (the RSS row needs Linux)")?;
         let line = status
             .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .context("no VmRSS line")?;
+            .find(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(':'))
+            })
+            .with_context(|| format!("no {name} line"))?;
         let kib: u64 = line
             .split_whitespace()
             .nth(1)
             .and_then(|n| n.parse().ok())
-            .context("unreadable VmRSS")?;
+            .with_context(|| format!("unreadable {name}"))?;
         Ok(kib * 1024)
     }
 
@@ -408,22 +453,8 @@ pub async fn start(system: System, paths: &Paths, cap: Option<&CpuCap>) -> Resul
         }
         return crate::front::start_nginx(paths, started).await;
     }
-    let mut command = match system {
-        System::Insieme(_) => {
-            let mut command = Command::new(paths.insieme_bin());
-            // Limits raised to fit the load; the anchors have none.
-            command
-                .args(["--listen", "127.0.0.1:0"])
-                .args([
-                    "--max-connections",
-                    "100000",
-                    "--max-connections-per-ip",
-                    "100000",
-                ])
-                .args(["--rate", "1000000", "--rate-burst", "1000000"])
-                .env("INSIEME_SIGNAL_LOG", "warn");
-            command
-        }
+    let command = match system {
+        System::Insieme(_) => return start_insieme(paths, RAISED_LIMITS, cap).await,
         System::Matchbox => {
             let port = free_port()?;
             let mut command = Command::new(paths.matchbox_bin());
@@ -452,6 +483,22 @@ pub async fn start(system: System, paths: &Paths, cap: Option<&CpuCap>) -> Resul
             command
         }
     };
+    announced(command, cap).await
+}
+
+/// insieme-signal on a free loopback port with these flags (nothing else changed from its
+/// defaults); with `cap`, held to the budget.
+pub async fn start_insieme(paths: &Paths, flags: &[&str], cap: Option<&CpuCap>) -> Result<Running> {
+    let mut command = Command::new(paths.insieme_bin());
+    command
+        .args(["--listen", "127.0.0.1:0"])
+        .args(flags)
+        .env("INSIEME_SIGNAL_LOG", "warn");
+    announced(command, cap).await
+}
+
+/// Starts a server that prints `listening on http://ADDR` once bound, and waits for that line.
+async fn announced(mut command: Command, cap: Option<&CpuCap>) -> Result<Running> {
     command.stdout(Stdio::piped());
     let mut child = spawn(&mut command)?;
     let group = capped(&mut child, cap)?;
