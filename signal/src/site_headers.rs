@@ -11,9 +11,8 @@
 //!   every browser), plus the endpoint `config.json` names if it is elsewhere;
 //! - media: videos from any https URL (a room plays whatever link is shared) and blobs;
 //! - images: its own, and data: (the favicon and the CSS glyphs are data: SVGs);
-//! - styles: its own stylesheets; `style` attributes too (`style-src-attr 'unsafe-inline'`),
-//!   because the call tiles set `style="--level:…"` with setAttribute
-//!   (src/web/call/tile_elements.rs): were that `style.setProperty`, it could go;
+//! - styles: its own stylesheets only; the app sets inline styles through the CSSOM
+//!   (`style.setProperty`), which a policy does not restrict, never as `style` attributes;
 //! - no frames of it on other sites (`frame-ancestors 'none'`), no `<base>`, no forms, no
 //!   plugins (`default-src 'none'` covers the rest).
 
@@ -97,7 +96,6 @@ impl Csp {
             "default-src 'none'; \
              script-src 'self' 'wasm-unsafe-eval'{scripts}; \
              style-src 'self'{styles}; \
-             style-src-attr 'unsafe-inline'; \
              img-src 'self' data: blob:; \
              media-src 'self' https: blob:; \
              connect-src {connect}; \
@@ -321,16 +319,11 @@ mod tests {
             "connect-src 'self' ws://party.example:8080 wss://party.example:8080 wss://signal.example:8443",
             "media-src 'self' https: blob:",
             "img-src 'self' data: blob:",
-            // The call tiles' `style="--level:…"` (see the module's comment).
-            "style-src-attr 'unsafe-inline'",
             "frame-ancestors 'none'",
         ] {
             assert!(value.contains(part), "{part} missing from {value}");
         }
-        assert!(
-            !value.contains("'unsafe-eval'")
-                && !value.contains("script-src 'self' 'unsafe-inline'")
-        );
+        assert!(!value.contains("'unsafe-eval'") && !value.contains("'unsafe-inline'"));
         assert!(HeaderValue::from_str(&value).is_ok());
         // A Host that is not a plain host cannot put anything into the policy.
         let odd = csp.header_value(Some("evil; script-src *"));

@@ -213,7 +213,15 @@ fn update(tile: &mut TileElement, look: &TileLook) {
         speaking: false,
     });
     set("data-speaking", on_off(loudness.speaking, "true", "false"));
-    set("style", &format!("--level:{}", ring_text(loudness.level)));
+    // Through the CSSOM, not a `style` attribute, which the served Content-Security-Policy
+    // refuses (see signal/src/site_headers.rs).
+    if let Some(root) = tile.root.dyn_ref::<web_sys::HtmlElement>() {
+        let level = ring_text(loudness.level);
+        let style = root.style();
+        if style.get_property_value("--level").ok().as_deref() != Some(level.as_str()) {
+            let _ = style.set_property("--level", &level);
+        }
+    }
     let shown_name = if look.presence.muted && !look.mine {
         format!("{} (muted)", look.name)
     } else {
