@@ -8,7 +8,7 @@ use crate::sync::wire::WireMessage;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change of [`PeerMessage`].
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 /// Largest message accepted from a peer; chat and sync messages are far smaller.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 /// Longest display name, in characters.
@@ -105,8 +105,47 @@ pub enum ViewerPhase {
     Playing,
     Buffering,
     AutoplayBlocked,
-    /// The video failed to load or play here; the text says why.
-    Failed(String),
+    /// The video failed to load or play here, for this reason.
+    Failed(MediaFailure),
+}
+
+/// Why the video failed for a viewer, as the others are told it: a code, never the browser's
+/// own words, which could tell a member something about the viewer's network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MediaFailure {
+    Aborted,
+    Network,
+    Undecodable,
+    /// Unreachable, not a media file, or a format the browser cannot play.
+    Unplayable,
+    /// Refused before loading, by the room's rules for shared links.
+    Refused,
+    Unknown,
+}
+
+impl MediaFailure {
+    /// From a `MediaError.code`.
+    pub fn from_media_error(code: u16) -> Self {
+        match code {
+            1 => MediaFailure::Aborted,
+            2 => MediaFailure::Network,
+            3 => MediaFailure::Undecodable,
+            4 => MediaFailure::Unplayable,
+            _ => MediaFailure::Unknown,
+        }
+    }
+
+    /// A few words for the people list.
+    pub fn label(self) -> &'static str {
+        match self {
+            MediaFailure::Aborted => "loading aborted",
+            MediaFailure::Network => "network error",
+            MediaFailure::Undecodable => "cannot decode it",
+            MediaFailure::Unplayable => "cannot play this link",
+            MediaFailure::Refused => "link refused",
+            MediaFailure::Unknown => "unknown error",
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -191,7 +230,7 @@ mod tests {
                 text: "ciao a tutti 👋".into(),
             },
             PeerMessage::Status(ViewerStatus {
-                phase: ViewerPhase::Failed("404".into()),
+                phase: ViewerPhase::Failed(MediaFailure::Unplayable),
                 offset_ms: Some(-3.5),
             }),
             PeerMessage::Status(ViewerStatus {

@@ -114,7 +114,7 @@ fn phase_label(phase: &ViewerPhase) -> String {
         ViewerPhase::Playing => "playing".into(),
         ViewerPhase::Buffering => "buffering".into(),
         ViewerPhase::AutoplayBlocked => "autoplay blocked".into(),
-        ViewerPhase::Failed(why) => format!("failed: {why}"),
+        ViewerPhase::Failed(why) => format!("failed: {}", why.label()),
     }
 }
 

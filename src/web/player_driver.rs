@@ -90,6 +90,6 @@ fn viewer_phase(phase: &PlayerPhase) -> ViewerPhase {
         PlayerPhase::Playing => ViewerPhase::Playing,
         PlayerPhase::Buffering => ViewerPhase::Buffering,
         PlayerPhase::AutoplayBlocked => ViewerPhase::AutoplayBlocked,
-        PlayerPhase::Error(why) => ViewerPhase::Failed(why.clone()),
+        PlayerPhase::Error(failure) => ViewerPhase::Failed(failure.reason),
     }
 }

@@ -132,6 +132,9 @@ async fn a_link_into_a_private_network_is_refused_by_every_viewer() -> Result<()
                 viewer.name
             );
         }
+        // Each tells the other only a code, not its own words about the host.
+        alice.wait_for_text("failed: link refused").await?;
+        bob.wait_for_text("failed: link refused").await?;
         // The room is not stuck on it.
         load_clip(alice).await?;
         let viewers = [alice, bob];

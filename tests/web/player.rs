@@ -3,6 +3,7 @@
 //! what a viewer would notice: one or two 60 Hz frames.
 
 use crate::{test_host, window};
+use insieme::room::wire::MediaFailure;
 use insieme::stats;
 use insieme::ui::stage::{format_clock, SourceBox, VideoStage, VideoUrl, VideoUrlProblem};
 use insieme::web::player::{
@@ -457,9 +458,12 @@ async fn a_broken_url_ends_in_the_error_phase_with_a_reason() {
         matches!(rig.player.phase.get_untracked(), PlayerPhase::Error(_))
     })
     .await;
-    let PlayerPhase::Error(message) = rig.player.phase.get_untracked() else {
+    let PlayerPhase::Error(failure) = rig.player.phase.get_untracked() else {
         unreachable!()
     };
+    // The others are told only the code; the message, for this viewer, says more.
+    assert_eq!(failure.reason, MediaFailure::Unplayable);
+    let message = failure.message;
     console_log!("missing file: {message}");
     assert!(message.contains("/no-such-video.webm"), "{message}");
     assert!(message.contains("does not lead to a video"), "{message}");
@@ -471,7 +475,7 @@ async fn a_broken_url_ends_in_the_error_phase_with_a_reason() {
         .load(&web_sys::Url::create_object_url_with_blob(&blob).unwrap())
         .unwrap();
     until("the second error", 5000.0, || {
-        matches!(rig.player.phase.get_untracked(), PlayerPhase::Error(ref m) if m.contains("blob:"))
+        matches!(rig.player.phase.get_untracked(), PlayerPhase::Error(ref f) if f.message.contains("blob:"))
     })
     .await;
     let _ = rig.player.play_now();

@@ -71,8 +71,8 @@ fn StageMessage(player: UseVideoPlayer) -> impl IntoView {
             <div class="stage-message" role="status"><span class="spinner" aria-hidden="true"></span><p>"Buffering…"</p></div>
         }
         .into_any(),
-        PlayerPhase::Error(message) => view! {
-            <div class="stage-message failed" role="alert"><p>{message}</p></div>
+        PlayerPhase::Error(failure) => view! {
+            <div class="stage-message failed" role="alert"><p>{failure.message}</p></div>
         }
         .into_any(),
         PlayerPhase::AutoplayBlocked => view! {

@@ -3,7 +3,10 @@
 
 use super::bindings::keep_pitch;
 use super::frames::FrameLoop;
-use super::{describe_media_error, millis, next_phase, MediaEvent, PlayerPhase, Shared};
+use super::{
+    describe_media_error, millis, next_phase, MediaEvent, PlayerFailure, PlayerPhase, Shared,
+};
+use crate::room::wire::MediaFailure;
 use crate::web::event_listener::Listener;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -174,9 +177,12 @@ impl Shared {
     fn on_error(&self, video: &HtmlVideoElement) {
         self.cancel_start();
         self.cancel_seek();
-        let reason = match video.error() {
-            Some(error) => describe_media_error(error.code(), &error.message()),
-            None => describe_media_error(0, ""),
+        let (code, reason) = match video.error() {
+            Some(error) => (
+                error.code(),
+                describe_media_error(error.code(), &error.message()),
+            ),
+            None => (0, describe_media_error(0, "")),
         };
         let source = self
             .source
@@ -185,7 +191,10 @@ impl Shared {
             .unwrap_or_else(|| video.current_src());
         let message = format!("Could not play {}: {reason}.", shorten(&source));
         web_sys::console::warn_1(&message.clone().into());
-        self.set.phase.set(PlayerPhase::Error(message));
+        self.set.phase.set(PlayerPhase::Error(PlayerFailure {
+            reason: MediaFailure::from_media_error(code),
+            message,
+        }));
     }
 }
 

@@ -23,7 +23,7 @@ mod starts;
 pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
 pub use options::UseVideoPlayerOptions;
-pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerPhase};
+pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerFailure, PlayerPhase};
 pub use reports::{
     ClockSample, FrameObservation, FrameSource, PlayerError, SeekReport, StartReport,
 };
@@ -344,6 +344,10 @@ impl UseVideoPlayer {
     /// Refuses to load what the room asked for, saying why (`why` becomes the error phase the
     /// person sees and the others are told), and empties the element.
     pub fn refuse(&self, why: String) -> Result<(), PlayerError> {
+        let failure = PlayerFailure {
+            reason: crate::room::wire::MediaFailure::Refused,
+            message: why,
+        };
         self.with_shared(|shared, video| {
             shared.cancel_start();
             shared.cancel_seek();
@@ -352,7 +356,7 @@ impl UseVideoPlayer {
             shared.set.position.set(0.0);
             let _ = video.remove_attribute("src");
             video.load();
-            shared.set.phase.set(PlayerPhase::Error(why));
+            shared.set.phase.set(PlayerPhase::Error(failure));
             Ok(())
         })
     }

@@ -1,6 +1,16 @@
 //! Where the local player stands, and how media events move it. Pure: no browser types, so the
 //! rules read in one place.
 
+use crate::room::wire::MediaFailure;
+
+/// Why the video failed here: the code the others are told, and the message this viewer
+/// reads (with the browser's own detail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayerFailure {
+    pub reason: MediaFailure,
+    pub message: String,
+}
+
 /// What the local `<video>` is doing, as the interface and the people list show it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum PlayerPhase {
@@ -18,7 +28,7 @@ pub enum PlayerPhase {
     /// The browser refused to start without a click: the stage offers "Join playback".
     AutoplayBlocked,
     /// The source failed, with a message a person can act on.
-    Error(String),
+    Error(PlayerFailure),
 }
 
 impl PlayerPhase {
