@@ -12,6 +12,7 @@
 //!   TURN URLs from `config.json` with the endpoint's short-lived credential), and each open
 //!   link's path (direct, through NAT, relayed) is read from its stats and reported.
 
+mod sealing;
 mod stats;
 
 use super::event_listener::Listener;
@@ -22,7 +23,7 @@ use super::signaling_client::{SignalingClient, SignalingEvent};
 use crate::config::{AppConfig, IceTransportPolicy};
 use crate::connectivity::{renewal_delay_secs, IcePlan, LinkPath};
 use crate::mesh::{Action, Candidate, Connectivity, Description, Input, Links};
-use crate::signaling::payload::{Envelope, SdpType, SessionId, SignalPayload};
+use crate::signaling::payload::{Envelope, SdpType, SessionId};
 use crate::sync::LocalTime;
 use gloo_timers::callback::{Interval, Timeout};
 use insieme_signal_protocol::TurnCredential;
@@ -440,36 +441,6 @@ impl Mesh {
         })
     }
 
-    async fn on_sealed(&self, from: String, sealed: Vec<u8>) {
-        let (keys, my_transport, me) = {
-            let inner = self.inner.borrow();
-            (
-                inner.keys.clone(),
-                inner.my_transport.clone().unwrap_or_default(),
-                inner.me,
-            )
-        };
-        // Sealed for us, or (a newcomer's first hello) for whoever is on our route.
-        let mut opened = None;
-        for (recipient, addressed) in [(me, true), (0, false)] {
-            if let Ok(plain) = keys.open(&from, &my_transport, recipient, &sealed).await {
-                opened = Some((plain, addressed));
-                break;
-            }
-        }
-        match opened {
-            Some((plain, addressed)) => {
-                self.feed_in_order(Input::Signal {
-                    from,
-                    plain,
-                    addressed,
-                })
-                .await
-            }
-            None => self.feed(Input::Undecryptable { from }),
-        }
-    }
-
     /// Applies a remote description (opening the polite side's channels inside the offer's
     /// negotiation, when asked) and answers it when asked.
     async fn apply_remote(
@@ -509,50 +480,6 @@ impl Mesh {
             channels_opened,
             result,
         });
-    }
-
-    fn send_sealed(
-        &self,
-        to_transport: String,
-        to_session: Option<SessionId>,
-        payload: SignalPayload,
-    ) {
-        let seq = {
-            let mut inner = self.inner.borrow_mut();
-            inner.sealed_count += 1;
-            inner.sealed_count
-        };
-        let mesh = self.clone();
-        self.outbox.push(
-            (to_transport, to_session, Envelope { seq, payload }),
-            move |(to, to_session, envelope)| {
-                let mesh = mesh.clone();
-                async move { mesh.seal_and_send(to, to_session, envelope).await }
-            },
-        );
-    }
-
-    async fn seal_and_send(&self, to: String, to_session: Option<SessionId>, envelope: Envelope) {
-        let (keys, from, signaling) = {
-            let inner = self.inner.borrow();
-            (
-                inner.keys.clone(),
-                inner.my_transport.clone(),
-                inner.signaling.clone(),
-            )
-        };
-        let (Some(from), Some(signaling)) = (from, signaling) else {
-            return;
-        };
-        match keys
-            .seal(&from, &to, to_session.unwrap_or(0), &envelope.encode())
-            .await
-        {
-            Ok(sealed) => {
-                signaling.send(&to, &sealed);
-            }
-            Err(problem) => self.emit(MeshEvent::Problem(problem)),
-        }
     }
 
     /// Makes the peer connection to `session` and reports how that went.
