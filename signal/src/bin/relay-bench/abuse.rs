@@ -503,11 +503,5 @@ fn finish(args: &Args, mut report: Value) -> Result<()> {
         targets.insert(name.into(), json!({ "target": target, "met": met }));
     }
     report["targets"] = Value::Object(targets);
-    if let Some(parent) = args.out.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&report)? + "\n")
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    eprintln!("bench: wrote {}", args.out.display());
-    Ok(())
+    super::write_report(&args.out, &report)
 }

@@ -444,12 +444,17 @@ async fn main() -> Result<()> {
     if passes.len() > 1 {
         report["uncapped"] = Value::Array(rows_json(Pass::Uncapped));
     }
-    if let Some(parent) = args.out.parent() {
+    write_report(&args.out, &report)
+}
+
+/// Writes `report` as pretty JSON to `out`, making its folder if needed.
+fn write_report(out: &std::path::Path, report: &Value) -> Result<()> {
+    if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&report)? + "\n")
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    eprintln!("bench: wrote {}", args.out.display());
+    std::fs::write(out, serde_json::to_string_pretty(report)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("bench: wrote {}", out.display());
     Ok(())
 }
 
