@@ -21,6 +21,7 @@
 //! - Input that is not what it claims to be, that is over a limit, or that arrives for a link
 //!   that is gone, is dropped and counted; nothing here panics on it.
 
+pub mod identity;
 pub mod link;
 
 use crate::connectivity::{LinkPath, Unreachable};
@@ -106,6 +107,12 @@ pub struct MeshCounters {
     pub replayed: u32,
     /// Payloads other than a hello sealed without naming us as their recipient.
     pub unaddressed: u32,
+    /// Descriptions whose certificate is not the session's they claim (see [`identity`]).
+    pub impersonations: u32,
+    /// Payloads for a connected session from another endpoint connection than the one that
+    /// reaches it, without proof that they come from it: answered where they came from, but
+    /// the session's route is not moved.
+    pub route_claims: u32,
 }
 
 /// Sessions whose last sequence number we remember. Beyond this many the oldest is forgotten;
@@ -441,7 +448,18 @@ impl Links {
             self.counters.replayed += 1;
             return;
         }
-        if !self.ensure_link(now, session, &from, hello) {
+        // Only a description proves who sent it: its certificate is the session's.
+        let proven = match &payload {
+            SignalPayload::Description { sdp, .. } => {
+                if !identity::sdp_is_from(sdp, session) {
+                    self.counters.impersonations += 1;
+                    return;
+                }
+                true
+            }
+            _ => false,
+        };
+        if !self.ensure_link(now, session, &from, hello, proven) {
             return;
         }
         if self
@@ -522,7 +540,9 @@ impl Links {
     }
 
     /// Creates the link to `session` if there is none, and records the route that reaches it:
-    /// the latest message from a session says where it is now. False if there is no link to
+    /// the latest message from a session says where it is now, except that a connected
+    /// session's route moves only when it has none left or the message is `proven` to come
+    /// from it (any member could otherwise point someone's signaling at itself). False if there is no link to
     /// handle the payload on: someone who did not answer sent something else than a hello
     /// (which would start over), or the room is at [`MAX_LINKS`].
     fn ensure_link(
@@ -531,9 +551,16 @@ impl Links {
         session: SessionId,
         route: &str,
         hello: bool,
+        proven: bool,
     ) -> bool {
         if let Some(link) = self.links.get_mut(&session) {
-            link.set_route(Some(route.to_owned()));
+            if link.route() != Some(route) {
+                if link.route().is_none() || link.phase() != Phase::Open || proven {
+                    link.set_route(Some(route.to_owned()));
+                } else {
+                    self.counters.route_claims += 1;
+                }
+            }
             return true;
         }
         if let Some(index) = self.silent.iter().position(|(s, _)| *s == session) {

@@ -68,11 +68,23 @@ fn my_hello(reply: bool) -> SignalPayload {
     }
 }
 
+/// An SDP from `session`'s page: its certificate's fingerprint begins with the session id
+/// (see [`identity`]).
+fn sdp_from(session: SessionId) -> String {
+    let hex: Vec<String> = session
+        .to_be_bytes()
+        .iter()
+        .chain(&[0u8; 24])
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    format!("v=0\r\na=fingerprint:sha-256 {}\r\n", hex.join(":"))
+}
+
 fn offer(session: SessionId) -> SignalPayload {
     SignalPayload::Description {
         session,
         sdp_type: SdpType::Offer,
-        sdp: format!("offer from {session}"),
+        sdp: sdp_from(session),
     }
 }
 
@@ -212,7 +224,7 @@ fn the_impolite_side_offers_and_the_polite_side_answers() {
         signal(&mut polite, "t2", offer(HIGHER)),
         vec![Action::ApplyRemote {
             session: HIGHER,
-            description: description(SdpType::Offer, "offer from 9"),
+            description: description(SdpType::Offer, &sdp_from(9)),
             open_channels: true,
             answer: true
         }]
@@ -458,6 +470,8 @@ fn bad_input_is_dropped_and_counted() {
             rate_limited: 0,
             replayed: 0,
             unaddressed: 0,
+            impersonations: 0,
+            route_claims: 0,
         }
     );
 }
@@ -488,7 +502,7 @@ fn a_replayed_message_is_refused_and_a_fresh_one_taken() {
             payload: SignalPayload::Description {
                 session: LOWER,
                 sdp_type: SdpType::Offer,
-                sdp: "o".into(),
+                sdp: sdp_from(LOWER),
             },
         }
         .encode()
@@ -498,6 +512,38 @@ fn a_replayed_message_is_refused_and_a_fresh_one_taken() {
     assert!(deliver(&mut links, &offer(next_seq()))
         .iter()
         .any(|a| matches!(a, Action::ApplyRemote { .. })));
+}
+
+#[test]
+fn a_description_under_another_sessions_name_is_refused() {
+    let mut links = linked(LOWER, "t1");
+    // Mallory (HIGHER) sends an offer claiming to be LOWER: its certificate is its own.
+    let forged = SignalPayload::Description {
+        session: LOWER,
+        sdp_type: SdpType::Offer,
+        sdp: sdp_from(HIGHER),
+    };
+    assert_eq!(signal(&mut links, "t1", forged), vec![]);
+    assert_eq!(links.counters().impersonations, 1);
+    assert!(signal(&mut links, "t1", offer(LOWER))
+        .iter()
+        .any(|a| matches!(a, Action::ApplyRemote { .. })));
+}
+
+#[test]
+fn a_connected_sessions_route_moves_only_with_proof() {
+    let mut links = open(LOWER);
+    // A hello under LOWER's name from another endpoint connection is answered there, but
+    // what we send LOWER still goes to LOWER's own connection.
+    let claimed = signal(&mut links, "t666", hello(LOWER, false));
+    assert!(claimed.iter().any(
+        |a| matches!(a, Action::Send { to, payload: SignalPayload::Hello { .. }, .. } if to == "t666")
+    ));
+    assert_eq!(links.counters().route_claims, 1);
+    assert_eq!(links.link(LOWER).and_then(Link::route), Some("t1"));
+    // LOWER's own offer from a new connection (its endpoint reconnected) moves the route.
+    signal(&mut links, "t2", offer(LOWER));
+    assert_eq!(links.link(LOWER).and_then(Link::route), Some("t2"));
 }
 
 #[test]
@@ -851,7 +897,7 @@ fn a_peer_that_answered_but_is_not_reached_in_time_is_unreachable() {
         SignalPayload::Description {
             session: LOWER,
             sdp_type: SdpType::Answer,
-            sdp: "answer".into(),
+            sdp: sdp_from(LOWER),
         },
     );
     assert_eq!(

@@ -11,6 +11,7 @@ use crate::room_link::RoomSecret;
 use crate::sync::{Intent, MediaTime};
 use crate::web::app_config::ConfigState;
 use crate::web::clipboard::{use_clipboard, CopyState};
+use crate::web::identity::{new_page_identity, PageIdentity};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
 use crate::web::player::PlayerPhase;
@@ -29,13 +30,19 @@ pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
         ConfigState::Ready(config) => Some(config),
         _ => None,
     });
-    let body = move || match (has_name.get(), ready_config.get()) {
-        (false, _) => view! { <NamePrompt on_name=remember_name/> }.into_any(),
-        (true, None) => view! { <p class="hint">"Getting ready…"</p> }.into_any(),
-        (true, Some(config)) => {
-            view! { <PartyRoom secret=secret.clone() config name on_rename=remember_name/> }
-                .into_any()
+    // Made while the person types their name: this page's certificate and session id.
+    let identity = LocalResource::new(new_page_identity);
+    let body = move || match (has_name.get(), ready_config.get(), identity.get()) {
+        (false, _, _) => view! { <NamePrompt on_name=remember_name/> }.into_any(),
+        (true, _, Some(Err(problem))) => view! {
+            <p class="banner error" role="alert">"Cannot join the party: " {problem}</p>
         }
+        .into_any(),
+        (true, Some(config), Some(Ok(identity))) => view! {
+            <PartyRoom identity secret=secret.clone() config name on_rename=remember_name/>
+        }
+        .into_any(),
+        (true, _, _) => view! { <p class="hint">"Getting ready…"</p> }.into_any(),
     };
     view! {
         <section class="room" aria-labelledby="room-title">
@@ -49,12 +56,18 @@ pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
 /// The joined room: lives as long as the person stays.
 #[component]
 fn PartyRoom(
+    identity: PageIdentity,
     secret: RoomSecret,
     config: AppConfig,
     name: ReadSignal<Option<String>>,
     #[prop(into)] on_rename: Callback<String>,
 ) -> impl IntoView {
-    let party = use_party(secret, config, name.get_untracked().unwrap_or_default());
+    let party = use_party(
+        identity,
+        secret,
+        config,
+        name.get_untracked().unwrap_or_default(),
+    );
     let renaming = party.clone();
     Effect::new(move |previous: Option<Option<String>>| {
         let current = name.get();

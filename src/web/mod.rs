@@ -6,6 +6,7 @@ pub mod app_config;
 pub mod call;
 pub mod clipboard;
 pub mod event_listener;
+pub mod identity;
 pub mod location;
 pub mod mesh;
 pub mod party;

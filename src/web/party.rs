@@ -7,6 +7,7 @@
 
 use super::call::Call;
 use super::event_listener::use_window_listener;
+use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::room_crypto::RoomKeys;
@@ -121,10 +122,15 @@ pub struct Party {
 }
 
 impl Party {
-    /// Starts the party: derives the room keys, joins the mesh, starts the engine.
-    pub fn start(secret: RoomSecret, config: AppConfig, name: String) -> Self {
-        let session = super::random::new_session_id()
-            .unwrap_or_else(|_| (js_sys::Math::random() * 1e15) as u64);
+    /// Starts the party as this page (`identity`): derives the room keys, joins the mesh,
+    /// starts the engine.
+    pub fn start(
+        identity: PageIdentity,
+        secret: RoomSecret,
+        config: AppConfig,
+        name: String,
+    ) -> Self {
+        let session = identity.session;
         let (view, writers) = new_view();
         let engine = Engine::new(sync::Config::default(), PeerId(session), local_now());
         let party = Party {
@@ -150,12 +156,12 @@ impl Party {
                 status_party.every_second()
             }));
         let joining = party.clone();
-        leptos::task::spawn_local(async move { joining.join_mesh(session, secret, config).await });
+        leptos::task::spawn_local(async move { joining.join_mesh(identity, secret, config).await });
         party.pump();
         party
     }
 
-    async fn join_mesh(&self, session: SessionId, secret: RoomSecret, config: AppConfig) {
+    async fn join_mesh(&self, identity: PageIdentity, secret: RoomSecret, config: AppConfig) {
         let keys = match RoomKeys::derive(&secret).await {
             Ok(keys) => keys,
             Err(problem) => return self.writers.problem.set(Some(problem)),
@@ -175,7 +181,7 @@ impl Party {
         };
         let party = self.clone();
         let name = self.inner.borrow().name.clone();
-        let mesh = Mesh::join(session, name, keys, &base, config, move |event| {
+        let mesh = Mesh::join(&identity, name, keys, &base, config, move |event| {
             party.on_mesh(event)
         });
         self.call.attach_mesh(&mesh);
@@ -554,8 +560,13 @@ impl Party {
 }
 
 /// Joins the room for as long as the calling component lives.
-pub fn use_party(secret: RoomSecret, config: AppConfig, name: String) -> Party {
-    let party = Party::start(secret, config, name);
+pub fn use_party(
+    identity: PageIdentity,
+    secret: RoomSecret,
+    config: AppConfig,
+    name: String,
+) -> Party {
+    let party = Party::start(identity, secret, config, name);
     // Closing the tab runs no cleanup: leave on pagehide so the others see us go at once.
     let on_hide = party.clone();
     use_window_listener("pagehide", move |_| on_hide.leave());

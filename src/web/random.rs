@@ -15,14 +15,3 @@ pub fn new_room_secret() -> Result<RoomSecret, String> {
         .map_err(|e| describe_js_error("could not draw random bytes", e))?;
     Ok(RoomSecret::from_bytes(bytes))
 }
-
-/// A random id for this tab's session in a room (see `signaling::payload::SessionId`).
-pub fn new_session_id() -> Result<u64, String> {
-    let window = web_sys::window().ok_or("this page has no window")?;
-    let mut bytes = [0u8; 8];
-    window
-        .crypto()
-        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes))
-        .map_err(|e| describe_js_error("could not draw random bytes", e))?;
-    Ok(u64::from_le_bytes(bytes))
-}

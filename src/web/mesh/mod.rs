@@ -16,6 +16,7 @@ mod sealing;
 mod stats;
 
 use super::event_listener::Listener;
+use super::identity::PageIdentity;
 use super::local_now;
 use super::room_crypto::RoomKeys;
 use super::serial_queue::SerialQueue;
@@ -75,6 +76,8 @@ struct Channels {
 
 struct Inner {
     me: SessionId,
+    /// This page's certificate, for every configuration (see [`rtc_configuration`]).
+    certificates: js_sys::Array,
     /// How many payloads we have sealed: each is numbered (see [`Envelope`]).
     sealed_count: u64,
     links: Links,
@@ -106,9 +109,10 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    /// Joins the room's topic at `signaling_base` as `name` and connects to everyone there.
+    /// Joins the room's topic at `signaling_base` as `name` and connects to everyone there,
+    /// every connection with this page's certificate (its identity).
     pub fn join(
-        me: SessionId,
+        identity: &PageIdentity,
         name: String,
         keys: RoomKeys,
         signaling_base: &str,
@@ -116,10 +120,13 @@ impl Mesh {
         on_event: impl Fn(MeshEvent) + 'static,
     ) -> Self {
         let url = format!("{}/{}", signaling_base.trim_end_matches('/'), keys.topic);
-        let rtc_configuration = rtc_configuration(&IcePlan::new(&config, None));
+        let me = identity.session;
+        let certificates = js_sys::Array::of1(&identity.certificate);
+        let rtc_configuration = rtc_configuration(&IcePlan::new(&config, None), &certificates);
         let mesh = Mesh {
             inner: Rc::new(RefCell::new(Inner {
                 me,
+                certificates,
                 sealed_count: 0,
                 links: Links::new(me, name),
                 keys,
@@ -406,7 +413,7 @@ impl Mesh {
         if let Some(warning) = &plan.warning {
             self.emit(MeshEvent::Problem(warning.clone()));
         }
-        let configuration = rtc_configuration(&plan);
+        let configuration = rtc_configuration(&plan, &self.inner.borrow().certificates);
         let renewal = turn
             .as_ref()
             .map(|credential| self.rejoin_after(credential));
@@ -598,8 +605,11 @@ impl Peer {
 }
 
 /// What every peer connection is created with: the ICE plan's servers and policy.
-fn rtc_configuration(plan: &IcePlan) -> RtcConfiguration {
+/// `certificates` is this page's one certificate: the same in every configuration, as a
+/// connection's certificate cannot change.
+fn rtc_configuration(plan: &IcePlan, certificates: &js_sys::Array) -> RtcConfiguration {
     let config = RtcConfiguration::new();
+    config.set_certificates(certificates);
     let servers = js_sys::Array::new();
     for server in &plan.servers {
         let entry = RtcIceServer::new();
