@@ -110,8 +110,8 @@ pub struct MeshCounters {
     /// Descriptions whose certificate is not the session's they claim (see [`identity`]).
     pub impersonations: u32,
     /// Payloads for a connected session from another endpoint connection than the one that
-    /// reaches it, without proof that they come from it: answered where they came from, but
-    /// the session's route is not moved.
+    /// reaches it, without proof that they come from it: the session's route is not moved,
+    /// and a hello among them neither renames the session nor is answered.
     pub route_claims: u32,
 }
 
@@ -471,6 +471,12 @@ impl Links {
             return;
         }
         match payload {
+            SignalPayload::Hello { .. }
+                if self.links.get(&session).and_then(Link::route) != Some(from.as_str()) =>
+            {
+                // A hello under a connected session's name from elsewhere (a route claim,
+                // counted above): it may not rename them, and needs no answer.
+            }
             SignalPayload::Hello { reply, name, .. } => {
                 match name.as_deref().map(normalize_name) {
                     Some(Some(name)) => self.emit(MeshEvent::Introduced { session, name }),

@@ -533,12 +533,14 @@ fn a_description_under_another_sessions_name_is_refused() {
 #[test]
 fn a_connected_sessions_route_moves_only_with_proof() {
     let mut links = open(LOWER);
-    // A hello under LOWER's name from another endpoint connection is answered there, but
-    // what we send LOWER still goes to LOWER's own connection.
-    let claimed = signal(&mut links, "t666", hello(LOWER, false));
-    assert!(claimed.iter().any(
-        |a| matches!(a, Action::Send { to, payload: SignalPayload::Hello { .. }, .. } if to == "t666")
-    ));
+    // A hello under LOWER's name from another endpoint connection renames nobody and is not
+    // answered, and what we send LOWER still goes to LOWER's own connection.
+    let claimed = SignalPayload::Hello {
+        session: LOWER,
+        reply: false,
+        name: Some("Mallory".into()),
+    };
+    assert_eq!(signal(&mut links, "t666", claimed), vec![]);
     assert_eq!(links.counters().route_claims, 1);
     assert_eq!(links.link(LOWER).and_then(Link::route), Some("t1"));
     // LOWER's own offer from a new connection (its endpoint reconnected) moves the route.
