@@ -30,8 +30,10 @@ pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
         ConfigState::Ready(config) => Some(config),
         _ => None,
     });
-    // Made while the person types their name: this page's certificate and session id.
-    let identity = LocalResource::new(new_page_identity);
+    // Made while the person types their name: this page's certificate and session id. (A
+    // plain signal rather than a `LocalResource`, whose machinery costs 12 KB of download.)
+    let identity = RwSignal::new_local(None::<Result<PageIdentity, String>>);
+    leptos::task::spawn_local(async move { identity.set(Some(new_page_identity().await)) });
     let body = move || match (has_name.get(), ready_config.get(), identity.get()) {
         (false, _, _) => view! { <NamePrompt on_name=remember_name/> }.into_any(),
         (true, _, Some(Err(problem))) => view! {
