@@ -6,6 +6,7 @@ mod app_build;
 mod bench;
 mod browser_world;
 mod command;
+mod fuzz;
 mod lazy_chunks;
 mod network_namespace;
 mod size;
@@ -22,8 +23,9 @@ usage: cargo xtask <command>
 commands:
   run [--listen ADDR]   build the app (release) and serve it with the signaling endpoint
                         on http://127.0.0.1:8080 (or ADDR)
-  test [SUITE [FILTER]]  run every suite: native, in-browser (wasm) and end-to-end; or one
-                        suite (native | web | e2e), with a test-name filter for cargo test
+  test [SUITE [FILTER]]  run every suite: native, fuzzing (a few seconds per target), in-browser
+                        (wasm) and end-to-end; or one suite (native | fuzz | web | e2e), with a
+                        test-name filter for cargo test (for fuzz: a target-name filter)
   size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
   bench <name>          run a benchmark: sync | relay | abuse | e2e | paths | call | size (writes target/bench/<name>.json)
 ";

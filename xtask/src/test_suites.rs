@@ -9,16 +9,20 @@ use std::process::Command;
 use std::time::Instant;
 
 /// The suites by the names `cargo xtask test SUITE` takes.
-const SUITES: [&str; 3] = ["native", "web", "e2e"];
+const SUITES: [&str; 4] = ["native", "fuzz", "web", "e2e"];
 
 pub fn run_all() -> Result<()> {
     // The browser suites serve exactly what ships: release dist/ and the release endpoint.
     let world = BrowserWorld::prepare()?;
 
-    let suites: [(&str, Box<dyn Fn() -> Result<()>>); 3] = [
+    let suites: [(&str, Box<dyn Fn() -> Result<()>>); 4] = [
         (
             "native unit and integration tests",
             Box::new(|| native_tests(None)),
+        ),
+        (
+            "fuzzing, time-boxed (every cargo-fuzz target of fuzz/ and signal/fuzz/)",
+            Box::new(|| crate::fuzz::run(None)),
         ),
         (
             "in-browser tests (wasm-bindgen-test, headless Chromium)",
@@ -53,6 +57,7 @@ pub fn run_all() -> Result<()> {
 pub fn run_one(suite: &str, filter: Option<&str>) -> Result<()> {
     match suite {
         "native" => native_tests(filter),
+        "fuzz" => crate::fuzz::run(filter),
         "web" => browser_unit_tests(&BrowserWorld::prepare()?, filter),
         "e2e" => end_to_end_tests(&BrowserWorld::prepare()?, filter),
         other => bail!(

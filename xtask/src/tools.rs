@@ -12,6 +12,8 @@ use std::process::Command;
 
 /// Trunk 0.22 needs a newer rustc than this project's toolchain.
 const TRUNK_VERSION: &str = "0.21.14";
+/// Runs the fuzz targets (`cargo xtask test fuzz`); it prints `cargo-fuzz 0.13.2`.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Debian bookworm's binaryen; Trunk.toml pins Trunk to it so Trunk never downloads one.
 const WASM_OPT_VERSION: &str = "108";
 
@@ -83,6 +85,17 @@ pub fn ensure_test_tools(tools: &BuildTools) -> Result<()> {
         wanted.push(("nft", "nftables"));
     }
     ensure_system_tools(tools, &wanted)
+}
+
+/// What the fuzz suite needs: cargo-fuzz, and a C++ compiler for libFuzzer (which
+/// `libfuzzer-sys` builds from source). No nightly (see `fuzz.rs`).
+pub fn ensure_fuzz_tools() -> Result<BuildTools> {
+    let tools = BuildTools {
+        path_env: path_with_local_tools(),
+    };
+    ensure_cargo_tool(&tools, "cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION, true)?;
+    ensure_system_tools(&tools, &[("c++", "g++")])?;
+    Ok(tools)
 }
 
 fn ensure_wasm_target() -> Result<()> {
