@@ -208,9 +208,11 @@ impl Latencies {
         self.start.mean()
     }
 
-    /// Time this player needs to be ready for a start that needs a seek.
+    /// Time this player needs to be ready for a start that needs a seek. Never negative,
+    /// though starts may be learned as early: a player that starts early needs no less time
+    /// to seek, and peers refuse a negative margin (`WireMessage::validate`).
     pub(super) fn prep(&self) -> Span {
-        self.seek.high() + self.start.high()
+        (self.seek.high() + self.start.high()).max(Span::ZERO)
     }
 
     /// How long a seek across the media took this player, rarely exceeded, once it has made
@@ -288,6 +290,30 @@ mod tests {
         l.new_media();
         assert_eq!(l.measured_seek(), None);
         assert_eq!(l.seek_margin(), SEEK_MARGIN_FLOOR);
+    }
+
+    /// Found by the `sync_engine` fuzz target: starts that came early made the announced
+    /// preparation negative, and every peer refused this player's hellos.
+    #[test]
+    fn preparation_is_never_negative_however_early_starts_are() {
+        let mut l = Latencies::new();
+        // Quick seeks, trusted once measured...
+        for i in 0..SEEKS_TO_TRUST as i64 {
+            let at = i * 10_000;
+            l.seek_issued(
+                LocalTime(at * 1000),
+                MediaTime(60_000_000),
+                Some(MediaTime(0)),
+            );
+            assert!(l.seek_settled_by(obs(60_000, at + 30)));
+        }
+        // ...and starts that always come half a second early.
+        for i in 0..50 {
+            let play_at = 1_000_000_000 + 1_000_000 * i;
+            l.started(LocalTime(play_at - 500_000), LocalTime(play_at));
+        }
+        assert!(l.start_lateness() < Span::ZERO);
+        assert!(l.prep() >= Span::ZERO, "{:?}", l.prep());
     }
 
     #[test]
