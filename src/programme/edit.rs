@@ -30,7 +30,30 @@ pub enum EditError {
     Exhausted,
 }
 
+/// One edit, as the interface asks for it (each is the [`Queue`] method of its name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
+    Add(Item),
+    MoveUp(EntryId),
+    MoveDown(EntryId),
+    Remove(EntryId),
+    Repeat(bool),
+    Shuffle(bool),
+}
+
 impl Queue {
+    /// Makes `edit` at room time `now`.
+    pub fn edit(&mut self, now: RoomTime, edit: Edit) -> Result<Delta, EditError> {
+        match edit {
+            Edit::Add(item) => self.add(now, item),
+            Edit::MoveUp(id) => self.move_up(now, id),
+            Edit::MoveDown(id) => self.move_down(now, id),
+            Edit::Remove(id) => self.remove(id),
+            Edit::Repeat(on) => self.set_repeat(now, on),
+            Edit::Shuffle(on) => self.set_shuffle(now, on),
+        }
+    }
+
     /// Adds `item` at the end of the list.
     pub fn add(&mut self, now: RoomTime, item: Item) -> Result<Delta, EditError> {
         if !item.is_valid() {
