@@ -28,6 +28,8 @@ pub enum EditError {
     NoChange,
     /// This session has used every entry id (4 billion adds).
     Exhausted,
+    /// This page has not met the room yet, so it has no room time to stamp an edit with.
+    NoRoomTime,
 }
 
 /// One edit, as the interface asks for it (each is the [`Queue`] method of its name).
@@ -42,8 +44,9 @@ pub enum Edit {
 }
 
 impl Queue {
-    /// Makes `edit` at room time `now`.
-    pub fn edit(&mut self, now: RoomTime, edit: Edit) -> Result<Delta, EditError> {
+    /// Makes `edit` at room time `now` (`None` while the page has not met the room).
+    pub fn edit(&mut self, now: Option<RoomTime>, edit: Edit) -> Result<Delta, EditError> {
+        let now = now.ok_or(EditError::NoRoomTime)?;
         match edit {
             Edit::Add(item) => self.add(now, item),
             Edit::MoveUp(id) => self.move_up(now, id),

@@ -9,9 +9,11 @@ use super::call::Call;
 use super::event_listener::use_window_listener;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
+use super::queue::SharedQueue;
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
+use crate::programme::{AtEnd, Edit, EditError, EntryId};
 use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::limits::{Kind, PeerLimits};
 use crate::room::people::{LinkState, People};
@@ -20,7 +22,7 @@ use crate::room_link::RoomSecret;
 use crate::signaling::endpoint::Outage;
 use crate::signaling::payload::SessionId;
 use crate::sync::{
-    self, Engine, Input, Intent, LocalTime, MediaTime, Output, PeerId, PlayerCommand,
+    self, Engine, Input, Intent, LocalTime, MediaTime, Output, PeerId, PlayerCommand, RoomTime,
 };
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
@@ -44,7 +46,8 @@ pub struct PartyView {
     /// first connecting).
     pub signaling_outage: ReadSignal<Option<Outage>>,
     /// Messages from peers dropped because they were malformed, of another version, or over a
-    /// member's rate limit (brought up to date once a second, not per message).
+    /// member's rate limit, and queue entries refused (brought up to date once a second, not
+    /// per message).
     pub dropped_messages: ReadSignal<u32>,
     pub problem: ReadSignal<Option<String>>,
 }
@@ -107,6 +110,8 @@ struct Inner {
     limits: PeerLimits<PeerMessage>,
     /// Messages from peers that did not decode.
     malformed: u32,
+    /// The local player reached the end of the media.
+    ended: bool,
     _status_timer: Option<Interval>,
 }
 
@@ -117,6 +122,8 @@ pub struct Party {
     pub view: PartyView,
     /// The video call on the party's links.
     pub call: Call,
+    /// The shared queue ("Up next").
+    pub queue: SharedQueue,
     writers: ViewWriters,
 }
 
@@ -138,10 +145,12 @@ impl Party {
                 timer: None,
                 limits: PeerLimits::default(),
                 malformed: 0,
+                ended: false,
                 _status_timer: None,
             })),
             view,
             call: Call::new(session),
+            queue: SharedQueue::new(PeerId(session)),
             writers,
         };
         let status_party = party.clone();
@@ -262,6 +271,66 @@ impl Party {
         self.broadcast(MeshChannel::State, &PeerMessage::Profile { name });
     }
 
+    /// Edits the shared queue and sends the edit to everyone. The first edit in a room
+    /// nobody has acted in founds its timeline, so that every edit is stamped in room time.
+    pub fn edit_queue(&self, edit: Edit) -> Result<(), EditError> {
+        if self.inner.borrow().engine.rank().is_none() {
+            self.input(Input::Act);
+        }
+        let messages = self.queue.edit(self.queue_time(), edit)?;
+        for message in &messages {
+            self.broadcast(MeshChannel::State, message);
+        }
+        Ok(())
+    }
+
+    /// "Play now": loads entry `id` for everyone and plays it.
+    pub fn play_entry(&self, id: EntryId) {
+        if let Some(url) = self.queue.start(id) {
+            self.load_and_play(url);
+        }
+    }
+
+    /// The local player reached the end of the media (or left it).
+    pub fn media_ended(&self, ended: bool) {
+        self.inner.borrow_mut().ended = ended;
+        self.check_end();
+    }
+
+    /// If the video ended and this page is the sync reference, starts what comes next.
+    fn check_end(&self) {
+        let (state, ended, reference) = {
+            let inner = self.inner.borrow();
+            let engine = &inner.engine;
+            let reference = engine.reference() == engine.id();
+            (engine.playback().cloned(), inner.ended, reference)
+        };
+        let Some(state) = state else { return };
+        let next = self.queue.on_end(AtEnd {
+            media: state.playback.media.as_deref(),
+            version: state.stamp,
+            playing: state.playback.playing,
+            ended,
+            reference,
+        });
+        if let Some(url) = next {
+            self.load_and_play(url);
+        }
+    }
+
+    fn load_and_play(&self, url: String) {
+        self.intent(Intent::Load { media_id: url });
+        self.intent(Intent::Play);
+    }
+
+    /// Room time for the queue: once the room's timeline is founded and this page has met it
+    /// (before, room time follows whichever page has the lowest id and may move).
+    fn queue_time(&self) -> Option<RoomTime> {
+        let inner = self.inner.borrow();
+        let engine = &inner.engine;
+        engine.rank().and(engine.room_time(local_now()))
+    }
+
     /// Leaves the room (the page is going away).
     pub fn leave(&self) {
         self.call.leave();
@@ -330,6 +399,8 @@ impl Party {
         if self.view.my_offset_ms.get_untracked() != offset {
             self.writers.my_offset_ms.set(offset);
         }
+        let editable = self.inner.borrow().engine.room_time(local_now()).is_some();
+        self.queue.set_editable(editable);
         self.arm_timer(deadline);
     }
 
@@ -378,6 +449,7 @@ impl Party {
         }
         match event {
             sync::Event::StateChanged(versioned) => {
+                self.queue.follow(versioned.playback.media.as_deref());
                 self.writers.playback.set(Some(versioned.playback))
             }
             sync::Event::PeerClock {
@@ -389,7 +461,9 @@ impl Party {
                     person.rtt_ms = Some(rtt.as_millis_f64() as f32);
                 }
             }),
-            sync::Event::ReferenceChanged(_) | sync::Event::PeerBuffering { .. } => {}
+            // The reference may have left at the end of the video, before moving on.
+            sync::Event::ReferenceChanged(_) => self.check_end(),
+            sync::Event::PeerBuffering { .. } => {}
         }
     }
 
@@ -407,6 +481,9 @@ impl Party {
                 let name = self.inner.borrow().name.clone();
                 self.send(session, &PeerMessage::Profile { name });
                 self.broadcast_status();
+                for piece in self.queue.snapshot() {
+                    self.send(session, &piece);
+                }
                 self.call.link_open(session);
             }
             MeshEvent::Message {
@@ -511,6 +588,13 @@ impl Party {
                 .people
                 .update(|p| p.entry(from).status = status),
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
+            PeerMessage::Queue(piece) => {
+                let media = self
+                    .view
+                    .playback
+                    .with_untracked(|p| p.as_ref().and_then(|p| p.media.clone()));
+                self.queue.merge(piece, self.queue_time(), media.as_deref());
+            }
         }
     }
 
@@ -524,7 +608,11 @@ impl Party {
         }
         let dropped = {
             let inner = self.inner.borrow();
-            inner.malformed.saturating_add(inner.limits.dropped())
+            let queue = u32::try_from(self.queue.refused()).unwrap_or(u32::MAX);
+            inner
+                .malformed
+                .saturating_add(inner.limits.dropped())
+                .saturating_add(queue)
         };
         if self.view.dropped_messages.get_untracked() != dropped {
             self.writers.dropped_messages.set(dropped);

@@ -33,7 +33,11 @@ pub fn use_synced_player(party: &Party) -> UseVideoPlayer {
     let player = use_video_player_with_options(NodeRef::new(), options);
     party.attach_player(move |command| carry_out(player, command));
     let reporter = party.clone();
-    Effect::new(move |_| reporter.set_local_phase(viewer_phase(&player.phase.get())));
+    Effect::new(move |_| {
+        let phase = player.phase.get();
+        reporter.media_ended(phase == PlayerPhase::Ended);
+        reporter.set_local_phase(viewer_phase(&phase));
+    });
     player
 }
 
