@@ -32,6 +32,18 @@ pub enum EditError {
     NoRoomTime,
 }
 
+impl EditError {
+    /// Why an add was refused, for the person who asked.
+    pub fn message(self) -> &'static str {
+        match self {
+            EditError::Full => "The queue is full: remove something first.",
+            EditError::Invalid => "That link cannot be queued: it is too long.",
+            EditError::NoRoomTime => "Still joining the room: try again in a moment.",
+            _ => "The queue did not change.",
+        }
+    }
+}
+
 /// One edit, as the interface asks for it (each is the [`Queue`] method of its name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Edit {

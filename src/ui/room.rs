@@ -6,6 +6,7 @@ use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
 use super::stage::{SourceBox, VideoStage};
+use super::up_next::UpNextPanel;
 use crate::config::AppConfig;
 use crate::room_link::RoomSecret;
 use crate::sync::{Intent, MediaTime};
@@ -14,7 +15,7 @@ use crate::web::clipboard::{use_clipboard, CopyState};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
 use crate::web::player::PlayerPhase;
-use crate::web::player_driver::use_synced_player;
+use crate::web::player_driver::{link_to_queue, use_synced_player};
 use crate::web::stored_name::use_stored_name;
 use leptos::prelude::*;
 
@@ -97,6 +98,14 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     });
     let film_playing = Signal::derive(move || player.phase.get() == PlayerPhase::Playing);
     let people = party.view.people;
+    let queuer = party.clone();
+    let queue = move |url: String| {
+        let url = link_to_queue(&url)?;
+        queuer
+            .queue_video(url)
+            .map_err(|why| format!("Not queued: {why:?}."))
+    };
+    let can_queue = party.queue.view.editable;
     view! {
         <div class="stage-column">
             <VideoStage
@@ -108,7 +117,9 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 <CallTiles call people my_name/>
             </VideoStage>
             <CallBar call film_playing/>
-            <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url }) current=current_media/>
+            <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url })
+                on_queue=queue can_queue current=current_media/>
+            <UpNextPanel party/>
         </div>
     }
 }

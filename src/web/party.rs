@@ -13,11 +13,11 @@ use super::queue::SharedQueue;
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
-use crate::programme::{AtEnd, Edit, EditError, EntryId};
+use crate::programme::{AtEnd, Edit, EditError, EntryId, Item};
 use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::limits::{Kind, PeerLimits};
 use crate::room::people::{LinkState, People};
-use crate::room::wire::{PeerMessage, ViewerPhase, ViewerStatus};
+use crate::room::wire::{normalize_name, PeerMessage, ViewerPhase, ViewerStatus};
 use crate::room_link::RoomSecret;
 use crate::signaling::endpoint::Outage;
 use crate::signaling::payload::SessionId;
@@ -282,6 +282,18 @@ impl Party {
             self.broadcast(MeshChannel::State, message);
         }
         Ok(())
+    }
+
+    /// Adds the video at `url` (absolute) to the end of the queue, as added by us.
+    pub fn queue_video(&self, url: String) -> Result<(), EditError> {
+        let name = self.inner.borrow().name.clone();
+        let item = Item {
+            url,
+            title: String::new(),
+            duration: None,
+            added_by: normalize_name(&name).unwrap_or_else(|| "Someone".into()),
+        };
+        self.edit_queue(Edit::Add(item))
     }
 
     /// "Play now": loads entry `id` for everyone and plays it.

@@ -61,6 +61,19 @@ fn carry_out(player: UseVideoPlayer, command: PlayerCommand) {
     }
 }
 
+/// A link to queue, as the queue keeps it: absolute, as the browser resolves it against this
+/// page, and one this page would load (see [`media_source`]); else why not, for the person.
+pub fn link_to_queue(link: &str) -> Result<String, String> {
+    let page = super::location::page_url();
+    let url = web_sys::Url::new_with_base(link.trim(), &page)
+        .map_err(|_| "That is not a link.".to_string())?
+        .href();
+    match refusal(&url) {
+        Some(refusal) => Err(refusal.message()),
+        None => Ok(url),
+    }
+}
+
 /// Why a link shared in the room may not be loaded here (see [`media_source`]), as the
 /// browser's own URL parser reads it against this page.
 fn refusal(media_id: &str) -> Option<Refusal> {
