@@ -272,7 +272,8 @@ impl Party {
     }
 
     /// Edits the shared queue and sends the edit to everyone. The first edit in a room
-    /// nobody has acted in founds its timeline, so that every edit is stamped in room time.
+    /// nobody has acted in founds its timeline, so that every edit is stamped in room time;
+    /// if another page has just founded it, the edit waits until this page has met it.
     pub fn edit_queue(&self, edit: Edit) -> Result<(), EditError> {
         if self.inner.borrow().engine.rank().is_none() {
             self.input(Input::Act);
@@ -413,6 +414,13 @@ impl Party {
         }
         let editable = self.inner.borrow().engine.room_time(local_now()).is_some();
         self.queue.set_editable(editable);
+        if self.queue.has_pending() {
+            if let Some(now) = self.queue_time() {
+                for message in self.queue.flush(now) {
+                    self.broadcast(MeshChannel::State, &message);
+                }
+            }
+        }
         self.arm_timer(deadline);
     }
 

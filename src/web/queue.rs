@@ -29,9 +29,15 @@ pub struct QueueView {
     pub editable: ReadSignal<bool>,
 }
 
+/// Most edits kept while the page cannot stamp them: a few clicks' worth.
+const MAX_PENDING_EDITS: usize = 16;
+
 struct State {
     queue: Queue,
     playing: NowPlaying,
+    /// Edits made while another page was founding the room's timeline (between its hello
+    /// and our first clock samples of it), made once this page has room time again.
+    pending: Vec<Edit>,
 }
 
 /// The page's copy of the queue; cheap to clone.
@@ -51,6 +57,7 @@ impl SharedQueue {
             state: Rc::new(RefCell::new(State {
                 queue: Queue::new(me),
                 playing: NowPlaying::default(),
+                pending: Vec::new(),
             })),
             view: QueueView { up_next, editable },
             set_up_next,
@@ -64,11 +71,35 @@ impl SharedQueue {
         messages(snapshot)
     }
 
-    /// Makes a local edit; returns the messages for everyone.
+    /// Makes a local edit; returns the messages for everyone. Without room time the edit
+    /// waits for [`SharedQueue::flush`].
     pub fn edit(&self, now: Option<RoomTime>, edit: Edit) -> Result<Vec<PeerMessage>, EditError> {
+        if now.is_none() {
+            let mut state = self.state.borrow_mut();
+            if state.pending.len() >= MAX_PENDING_EDITS {
+                return Err(EditError::NoRoomTime);
+            }
+            state.pending.push(edit);
+            return Ok(Vec::new());
+        }
         let delta = self.state.borrow_mut().queue.edit(now, edit)?;
         self.publish();
         Ok(messages(delta))
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.state.borrow().pending.is_empty()
+    }
+
+    /// Makes the edits that waited for room time (those that no longer apply are dropped);
+    /// returns the messages for everyone.
+    pub fn flush(&self, now: RoomTime) -> Vec<PeerMessage> {
+        let pending = std::mem::take(&mut self.state.borrow_mut().pending);
+        let mut out = Vec::new();
+        for edit in pending {
+            out.extend(self.edit(Some(now), edit).into_iter().flatten());
+        }
+        out
     }
 
     /// A piece from a peer. `horizon` is room time, `None` until this page has met the
@@ -76,7 +107,7 @@ impl SharedQueue {
     pub fn merge(&self, piece: Delta, horizon: Option<RoomTime>, media: Option<&str>) {
         let changed = {
             let mut state = self.state.borrow_mut();
-            let State { queue, playing } = &mut *state;
+            let State { queue, playing, .. } = &mut *state;
             queue.merge(piece, horizon) && {
                 playing.follow(queue, media);
                 true
@@ -91,7 +122,7 @@ impl SharedQueue {
     pub fn follow(&self, media: Option<&str>) {
         let changed = {
             let mut state = self.state.borrow_mut();
-            let State { queue, playing } = &mut *state;
+            let State { queue, playing, .. } = &mut *state;
             playing.follow(queue, media)
         };
         if changed {
@@ -116,7 +147,7 @@ impl SharedQueue {
     pub fn on_end(&self, at: AtEnd) -> Option<String> {
         let next = {
             let mut state = self.state.borrow_mut();
-            let State { queue, playing } = &mut *state;
+            let State { queue, playing, .. } = &mut *state;
             playing.on_end(queue, at)?
         };
         self.publish();

@@ -6,6 +6,7 @@
 mod call;
 mod connectivity;
 mod harness;
+mod queue;
 mod room_link;
 mod server;
 mod synced_playback;

@@ -8,11 +8,11 @@ use leptos::prelude::*;
 #[component]
 pub fn SourceBox(
     #[prop(into)] on_load: UnsyncCallback<String>,
-    /// Queues the link, or says why it was not.
-    #[prop(into)]
-    on_queue: UnsyncCallback<String, Result<(), String>>,
-    /// Whether "Add to queue" is offered yet (the page may edit the queue).
-    #[prop(into)]
+    /// Queues the link, or says why it was not; without it there is no "Add to queue".
+    #[prop(optional, into)]
+    on_queue: Option<UnsyncCallback<String, Result<(), String>>>,
+    /// Whether "Add to queue" may be pressed yet (the page may edit the queue).
+    #[prop(optional, into)]
     can_queue: Signal<bool>,
     /// The link currently playing, shown in the box so everyone sees what is loaded.
     #[prop(optional, into)]
@@ -33,13 +33,14 @@ pub fn SourceBox(
         let loaded = parsed().map(|url| on_load.run(url.into_string()));
         set_problem.set(loaded.err());
     };
-    let queue = move |_| {
-        match parsed().and_then(|url| on_queue.run(url.into_string())) {
+    let queue_button = on_queue.map(|on_queue| {
+        let queue = move |_| match parsed().and_then(|url| on_queue.run(url.into_string())) {
             // Cleared for the next link.
             Ok(()) => set_text.set(String::new()),
             Err(why) => set_problem.set(Some(why)),
-        }
-    };
+        };
+        view! { <button type="button" disabled=move || !can_queue.get() on:click=queue>"Add to queue"</button> }
+    });
     view! {
         <form class="source-box" novalidate on:submit=submit>
             <label for="video-url">"Video URL"</label>
@@ -51,7 +52,7 @@ pub fn SourceBox(
                     prop:value=text
                     on:input=move |ev| { set_text.set(event_target_value(&ev)); set_problem.set(None); }/>
                 <button type="submit" class="primary">"Load video"</button>
-                <button type="button" disabled=move || !can_queue.get() on:click=queue>"Add to queue"</button>
+                {queue_button}
             </div>
             <p id="video-url-problem" class="source-problem error" role="alert">{problem}</p>
         </form>
