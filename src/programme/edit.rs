@@ -33,13 +33,12 @@ pub enum EditError {
 }
 
 impl EditError {
-    /// Why an add was refused, for the person who asked.
+    /// Why an add was refused, for the person who asked (an add fails only when full, or
+    /// for a link too long to play).
     pub fn message(self) -> &'static str {
         match self {
             EditError::Full => "The queue is full: remove something first.",
-            EditError::Invalid => "That link cannot be queued: it is too long.",
-            EditError::NoRoomTime => "Still joining the room: try again in a moment.",
-            _ => "The queue did not change.",
+            _ => "That link cannot be queued.",
         }
     }
 }

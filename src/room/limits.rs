@@ -332,7 +332,7 @@ mod tests {
             PeerMessage::Status(status),
             PeerMessage::Profile { name: "Ada".into() },
             PeerMessage::Call(CallPresence::default()),
-            PeerMessage::Queue(crate::programme::Delta::default()),
+            PeerMessage::Queue(vec![0]),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

@@ -4,7 +4,6 @@
 //! oversized, of another version or with impossible values is refused with a reason so the
 //! caller can drop and count it.
 
-use crate::programme::Delta;
 use crate::sync::wire::WireMessage;
 use serde::{Deserialize, Serialize};
 
@@ -75,9 +74,11 @@ pub enum PeerMessage {
     /// Whether the sender is in the call and with what; sent when a link opens and on every
     /// change, so tiles show who is muted or has the camera off without reading the media.
     Call(CallPresence),
-    /// A piece of the shared queue ("Up next"): an edit, or part of a snapshot for a newcomer.
-    /// Checked entry by entry when merged (`programme::Queue::merge`), not here.
-    Queue(Delta),
+    /// A piece of the shared queue ("Up next"): an edit, or part of a snapshot for a newcomer,
+    /// as a postcard-encoded `programme::Delta`. Opaque here: the queue's code is a download
+    /// of its own, fetched when a room first uses it, and decodes and checks the piece entry
+    /// by entry when it merges it (`programme::Queue::merge`).
+    Queue(Vec<u8>),
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -248,10 +249,11 @@ mod tests {
         assert!(pieces.len() > 1);
         let mut copy = crate::programme::Queue::new(crate::sync::PeerId(8));
         for piece in pieces {
-            let bytes = PeerMessage::Queue(piece.clone()).encode();
+            let bytes = PeerMessage::Queue(piece.encode()).encode();
             assert!(bytes.len() <= MAX_MESSAGE_BYTES, "{} bytes", bytes.len());
             match PeerMessage::decode(&bytes) {
                 Ok(PeerMessage::Queue(back)) => {
+                    let back = crate::programme::Delta::decode(&back).unwrap();
                     assert_eq!(back, piece);
                     assert!(copy.merge(back, None));
                 }
@@ -259,7 +261,7 @@ mod tests {
             }
         }
         assert_eq!(copy.entries(), queue.entries());
-        let empty = PeerMessage::Queue(crate::programme::Delta::default());
+        let empty = PeerMessage::Queue(Vec::new());
         assert!(matches!(
             PeerMessage::decode(&empty.encode()),
             Err(WireError::Invalid(_))

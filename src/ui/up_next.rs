@@ -1,29 +1,25 @@
 //! The shared queue ("Up next"): what plays after the current video, for everyone to edit.
+//! Part of the queue's own download: `web::queue` draws it once a room uses the queue.
 
 use crate::programme::{Edit, Entry, EntryId};
-use crate::web::party::Party;
+use crate::web::queue::{PanelActions, UpNext};
 use leptos::prelude::*;
 
-#[component]
-pub fn UpNextPanel(party: Party) -> impl IntoView {
-    let up_next = party.queue.view.up_next;
-    let editable = party.queue.view.editable;
-    let party = StoredValue::new_local(party);
-    let edit = move |edit: Edit| {
-        party.with_value(|p| {
-            let _ = p.edit_queue(edit);
-        })
-    };
+pub fn panel(
+    up_next: ReadSignal<UpNext>,
+    editable: ReadSignal<bool>,
+    actions: PanelActions,
+) -> impl IntoView {
+    let actions = StoredValue::new_local(actions);
+    let edit = move |edit: Edit| actions.with_value(|a| (a.edit)(edit));
     // Keyed by entry: what an entry plays never changes, so a row is drawn once; a move only
     // moves it.
     let row = move |id: EntryId| {
         let entry = up_next.with_untracked(|q| q.entries.iter().find(|e| e.id == id).cloned());
-        entry.map(|e| entry_row(e, up_next, editable, party, edit))
+        entry.map(|e| entry_row(e, up_next, editable, actions, edit))
     };
     let ids = move || up_next.with(|q| q.entries.iter().map(|e| e.id).collect::<Vec<_>>());
-    let switch = move |name: &'static str,
-                       on: fn(&crate::web::queue::UpNext) -> bool,
-                       make: fn(bool) -> Edit| {
+    let switch = move |name: &'static str, on: fn(&UpNext) -> bool, make: fn(bool) -> Edit| {
         view! {
             <label class="switch">
                 <input type="checkbox" prop:checked=move || up_next.with(on)
@@ -49,9 +45,9 @@ pub fn UpNextPanel(party: Party) -> impl IntoView {
 
 fn entry_row(
     e: Entry,
-    up_next: ReadSignal<crate::web::queue::UpNext>,
+    up_next: ReadSignal<UpNext>,
     editable: ReadSignal<bool>,
-    party: StoredValue<Party, LocalStorage>,
+    actions: StoredValue<PanelActions, LocalStorage>,
     edit: impl Fn(Edit) + Copy + 'static,
 ) -> impl IntoView {
     let id = e.id;
@@ -67,7 +63,7 @@ fn entry_row(
             <span class="title">{label}</span>
             <span class="by">"added by " {e.item.added_by}</span>
             <span class="row">
-                <button on:click=move |_| party.with_value(|p| p.play_entry(id))>"Play now"</button>
+                <button on:click=move |_| actions.with_value(|a| (a.play)(id))>"Play now"</button>
                 <button disabled=locked on:click=move |_| edit(Edit::MoveUp(id))>"Move up"</button>
                 <button disabled=locked on:click=move |_| edit(Edit::MoveDown(id))>"Move down"</button>
                 <button disabled=locked on:click=move |_| edit(Edit::Remove(id))>"Remove"</button>

@@ -278,11 +278,56 @@ impl Party {
         if self.inner.borrow().engine.rank().is_none() {
             self.input(Input::Act);
         }
-        let messages = self.queue.edit(self.queue_time(), edit)?;
-        for message in &messages {
-            self.broadcast(MeshChannel::State, message);
+        match self.queue.live() {
+            Some(queue) => {
+                let pieces = queue.edit(self.queue_time(), edit)?;
+                self.send_queue_pieces(None, pieces);
+            }
+            None if self.queue.wait(None, Some(edit)) => self.load_queue(),
+            None => {}
         }
         Ok(())
+    }
+
+    /// Fetches the queue's code, then replays what waited for it.
+    fn load_queue(&self) {
+        let party = self.clone();
+        leptos::task::spawn_local(async move {
+            let Some(waiting) = party.queue.load().await else {
+                return;
+            };
+            for piece in waiting.pieces {
+                party.on_queue_piece(piece);
+            }
+            for edit in waiting.edits {
+                let _ = party.edit_queue(edit);
+            }
+        });
+    }
+
+    fn on_queue_piece(&self, piece: Vec<u8>) {
+        match self.queue.live() {
+            Some(queue) => {
+                let media = self
+                    .view
+                    .playback
+                    .with_untracked(|p| p.as_ref().and_then(|p| p.media.clone()));
+                queue.merge(&piece, self.queue_time(), media.as_deref());
+            }
+            None if self.queue.wait(Some(piece), None) => self.load_queue(),
+            None => {}
+        }
+    }
+
+    /// Sends queue pieces to one peer, or to everyone.
+    fn send_queue_pieces(&self, to: Option<SessionId>, pieces: Vec<Vec<u8>>) {
+        for piece in pieces {
+            let message = PeerMessage::Queue(piece);
+            match to {
+                Some(to) => self.send(to, &message),
+                None => self.broadcast(MeshChannel::State, &message),
+            }
+        }
     }
 
     /// Adds the video at `url` (absolute) to the end of the queue, as added by us.
@@ -299,7 +344,7 @@ impl Party {
 
     /// "Play now": loads entry `id` for everyone and plays it.
     pub fn play_entry(&self, id: EntryId) {
-        if let Some(url) = self.queue.start(id) {
+        if let Some(url) = self.queue.live().and_then(|q| q.start(id)) {
             self.load_and_play(url);
         }
     }
@@ -319,7 +364,10 @@ impl Party {
             (engine.playback().cloned(), inner.ended, reference)
         };
         let Some(state) = state else { return };
-        let next = self.queue.on_end(AtEnd {
+        let Some(queue) = self.queue.live() else {
+            return;
+        };
+        let next = queue.on_end(AtEnd {
             media: state.playback.media.as_deref(),
             version: state.stamp,
             playing: state.playback.playing,
@@ -414,11 +462,9 @@ impl Party {
         }
         let editable = self.inner.borrow().engine.room_time(local_now()).is_some();
         self.queue.set_editable(editable);
-        if self.queue.has_pending() {
+        if let Some(queue) = self.queue.live().filter(|q| q.has_waiting_edits()) {
             if let Some(now) = self.queue_time() {
-                for message in self.queue.flush(now) {
-                    self.broadcast(MeshChannel::State, &message);
-                }
+                self.send_queue_pieces(None, queue.flush(now));
             }
         }
         self.arm_timer(deadline);
@@ -469,7 +515,9 @@ impl Party {
         }
         match event {
             sync::Event::StateChanged(versioned) => {
-                self.queue.follow(versioned.playback.media.as_deref());
+                if let Some(queue) = self.queue.live() {
+                    queue.follow(versioned.playback.media.as_deref());
+                }
                 self.writers.playback.set(Some(versioned.playback))
             }
             sync::Event::PeerClock {
@@ -501,9 +549,12 @@ impl Party {
                 let name = self.inner.borrow().name.clone();
                 self.send(session, &PeerMessage::Profile { name });
                 self.broadcast_status();
-                for piece in self.queue.snapshot() {
-                    self.send(session, &piece);
-                }
+                let snapshot = match self.queue.live() {
+                    Some(queue) => queue.snapshot(),
+                    // Whatever is still waiting for the queue's code merges like a snapshot.
+                    None => self.queue.waiting_pieces(),
+                };
+                self.send_queue_pieces(Some(session), snapshot);
                 self.call.link_open(session);
             }
             MeshEvent::Message {
@@ -608,13 +659,7 @@ impl Party {
                 .people
                 .update(|p| p.entry(from).status = status),
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
-            PeerMessage::Queue(piece) => {
-                let media = self
-                    .view
-                    .playback
-                    .with_untracked(|p| p.as_ref().and_then(|p| p.media.clone()));
-                self.queue.merge(piece, self.queue_time(), media.as_deref());
-            }
+            PeerMessage::Queue(piece) => self.on_queue_piece(piece),
         }
     }
 

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 #[component]
 pub fn SourceBox(
     #[prop(into)] on_load: UnsyncCallback<String>,
-    /// Queues the link, or says why it was not; without it there is no "Add to queue".
+    /// Queues the link, or says why it was not.
     #[prop(optional, into)]
     on_queue: Option<UnsyncCallback<String, Result<(), String>>>,
     /// Whether "Add to queue" may be pressed yet (the page may edit the queue).
@@ -33,14 +33,14 @@ pub fn SourceBox(
         let loaded = parsed().map(|url| on_load.run(url.into_string()));
         set_problem.set(loaded.err());
     };
-    let queue_button = on_queue.map(|on_queue| {
-        let queue = move |_| match parsed().and_then(|url| on_queue.run(url.into_string())) {
+    let queue = move |_| {
+        let Some(on_queue) = on_queue else { return };
+        match parsed().and_then(|url| on_queue.run(url.into_string())) {
             // Cleared for the next link.
             Ok(()) => set_text.set(String::new()),
             Err(why) => set_problem.set(Some(why)),
-        };
-        view! { <button type="button" disabled=move || !can_queue.get() on:click=queue>"Add to queue"</button> }
-    });
+        }
+    };
     view! {
         <form class="source-box" novalidate on:submit=submit>
             <label for="video-url">"Video URL"</label>
@@ -52,7 +52,7 @@ pub fn SourceBox(
                     prop:value=text
                     on:input=move |ev| { set_text.set(event_target_value(&ev)); set_problem.set(None); }/>
                 <button type="submit" class="primary">"Load video"</button>
-                {queue_button}
+                <button type="button" disabled=move || !can_queue.get() on:click=queue>"Add to queue"</button>
             </div>
             <p id="video-url-problem" class="source-problem error" role="alert">{problem}</p>
         </form>
