@@ -32,6 +32,16 @@ pub struct Delta {
 }
 
 impl Delta {
+    /// The piece as it travels (inside the room's `PeerMessage::Queue`).
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("queue pieces always serialize")
+    }
+
+    /// A piece as a peer sent it; `None` if it is not one (the entries are checked on merge).
+    pub fn decode(bytes: &[u8]) -> Option<Delta> {
+        postcard::from_bytes(bytes).ok()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
             && self.removed.is_empty()

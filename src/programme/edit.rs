@@ -28,9 +28,46 @@ pub enum EditError {
     NoChange,
     /// This session has used every entry id (4 billion adds).
     Exhausted,
+    /// This page has not met the room yet, so it has no room time to stamp an edit with.
+    NoRoomTime,
+}
+
+impl EditError {
+    /// Why an add was refused, for the person who asked (an add fails only when full, or
+    /// for a link too long to play).
+    pub fn message(self) -> &'static str {
+        match self {
+            EditError::Full => "The queue is full: remove something first.",
+            _ => "That link cannot be queued.",
+        }
+    }
+}
+
+/// One edit, as the interface asks for it (each is the [`Queue`] method of its name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
+    Add(Item),
+    MoveUp(EntryId),
+    MoveDown(EntryId),
+    Remove(EntryId),
+    Repeat(bool),
+    Shuffle(bool),
 }
 
 impl Queue {
+    /// Makes `edit` at room time `now` (`None` while the page has not met the room).
+    pub fn edit(&mut self, now: Option<RoomTime>, edit: Edit) -> Result<Delta, EditError> {
+        let now = now.ok_or(EditError::NoRoomTime)?;
+        match edit {
+            Edit::Add(item) => self.add(now, item),
+            Edit::MoveUp(id) => self.move_up(now, id),
+            Edit::MoveDown(id) => self.move_down(now, id),
+            Edit::Remove(id) => self.remove(id),
+            Edit::Repeat(on) => self.set_repeat(now, on),
+            Edit::Shuffle(on) => self.set_shuffle(now, on),
+        }
+    }
+
     /// Adds `item` at the end of the list.
     pub fn add(&mut self, now: RoomTime, item: Item) -> Result<Delta, EditError> {
         if !item.is_valid() {

@@ -14,18 +14,21 @@
 //! - [`queue`]: the state and its merge, the caps and the counters.
 //! - `edit`: this page's edits.
 //! - `order`: the list, the play order (shuffled or not) and what plays next.
+//! - [`playing`]: which entry the room's video is, and what starts when it ends.
 
 pub mod delta;
 mod edit;
 pub mod entry;
 pub mod key;
 mod order;
+pub mod playing;
 pub mod queue;
 pub mod removed;
 #[cfg(test)]
 mod tests;
 
 pub use delta::Delta;
-pub use edit::EditError;
+pub use edit::{Edit, EditError};
 pub use entry::{Entry, EntryId, Item};
+pub use playing::{AtEnd, NowPlaying};
 pub use queue::{Queue, QueueStats, MAX_ENTRIES};

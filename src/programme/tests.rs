@@ -742,3 +742,25 @@ proptest! {
         prop_assert!(a.entries().iter().all(|e| e.key.is_valid() && e.item.is_valid()));
     }
 }
+
+#[test]
+fn an_edit_needs_room_time_and_is_the_method_it_names() {
+    let (mut a, _) = pair(0);
+    assert_eq!(a.edit(None, Edit::Add(item(1))), Err(EditError::NoRoomTime));
+    assert!(a.entries().is_empty());
+    let now = Some(at(1));
+    for n in 0..3 {
+        a.edit(now, Edit::Add(item(n))).unwrap();
+    }
+    let [x, y, z] = [0, 1, 2].map(|i| a.entries()[i].id);
+    a.edit(now, Edit::MoveUp(z)).unwrap();
+    assert_eq!(ids(&a), [x, z, y]);
+    a.edit(now, Edit::MoveDown(x)).unwrap();
+    assert_eq!(ids(&a), [z, x, y]);
+    assert_eq!(a.edit(now, Edit::MoveUp(z)), Err(EditError::NoChange));
+    a.edit(now, Edit::Remove(x)).unwrap();
+    assert_eq!(ids(&a), [z, y]);
+    a.edit(now, Edit::Repeat(true)).unwrap();
+    a.edit(now, Edit::Shuffle(true)).unwrap();
+    assert!(a.repeat() && a.shuffled());
+}

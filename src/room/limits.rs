@@ -8,8 +8,8 @@
 //! one per kind that redraws something. Every limit is well above what the honest client sends
 //! (its status once a second, pings ten times a second), so only a flood is ever held back.
 //!
-//! Excess is counted, never queued without bound. Chat lines over the limit are dropped.
-//! Messages that carry state (a status, a name, a place in the call) are not all dropped: the
+//! Excess is counted, never queued without bound. Chat lines and queue pieces over the limit
+//! are dropped. Messages that carry state (a status, a name, a place in the call) are not all dropped: the
 //! latest one held back is kept and handed out once its bucket refills, so a member whose last
 //! word came in a burst is still shown as they are; the ones it replaced count as dropped.
 
@@ -73,12 +73,19 @@ pub enum Kind {
     Status,
     Profile,
     Presence,
+    Queue,
 }
 
-const KINDS: usize = 4;
+const KINDS: usize = 5;
 
 impl Kind {
-    const ALL: [Kind; KINDS] = [Kind::Chat, Kind::Status, Kind::Profile, Kind::Presence];
+    const ALL: [Kind; KINDS] = [
+        Kind::Chat,
+        Kind::Status,
+        Kind::Profile,
+        Kind::Presence,
+        Kind::Queue,
+    ];
 
     /// The kind of `message`, or `None` for the sync engine's own (bounded by [`ANY_RATE`]
     /// only: the engine paces itself, and its messages redraw nothing per message).
@@ -88,6 +95,7 @@ impl Kind {
             PeerMessage::Status(_) => Some(Kind::Status),
             PeerMessage::Profile { .. } => Some(Kind::Profile),
             PeerMessage::Call(_) => Some(Kind::Presence),
+            PeerMessage::Queue(_) => Some(Kind::Queue),
             PeerMessage::Sync(_) => None,
         }
     }
@@ -95,20 +103,25 @@ impl Kind {
     /// Chat: faster than anyone types, with room for a few lines sent at once. Status: once a
     /// second, plus each change of the player's phase and each link that opens. Names: on
     /// each link that opens and each rename. Call presence: on each link that opens and each
-    /// change (mute, camera, tiles resized as people come and go).
+    /// change (mute, camera, tiles resized as people come and go). Queue pieces: a whole
+    /// snapshot when a link opens (at most about 200 pieces, for 400 entries of maximal
+    /// links; a typical queue is a handful), then one per click, a respace a few dozen.
     pub fn rate(self) -> Rate {
         match self {
             Kind::Chat => Rate::per_sec(3, 10),
             Kind::Status => Rate::per_sec(4, 10),
             Kind::Profile => Rate::per_sec(1, 4),
             Kind::Presence => Rate::per_sec(4, 10),
+            Kind::Queue => Rate::per_sec(10, 250),
         }
     }
 
     /// Whether the latest message held back is kept for later (it carries state) rather than
-    /// dropped.
+    /// dropped. Each queue piece is its own part of the state, so the latest does not stand
+    /// for the others: over the limit they are dropped (only a flood gets there; its pieces
+    /// are lost until the next snapshot).
     fn keeps_latest(self) -> bool {
-        self != Kind::Chat
+        !matches!(self, Kind::Chat | Kind::Queue)
     }
 }
 
@@ -197,7 +210,7 @@ impl<M> PeerLimits<M> {
                     session,
                     any: TokenBucket::default(),
                     buckets: [TokenBucket::default(); KINDS],
-                    held: [None, None, None, None],
+                    held: [None, None, None, None, None],
                 });
                 self.members.len() - 1
             }
@@ -319,6 +332,7 @@ mod tests {
             PeerMessage::Status(status),
             PeerMessage::Profile { name: "Ada".into() },
             PeerMessage::Call(CallPresence::default()),
+            PeerMessage::Queue(vec![0]),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

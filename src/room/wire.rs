@@ -74,6 +74,11 @@ pub enum PeerMessage {
     /// Whether the sender is in the call and with what; sent when a link opens and on every
     /// change, so tiles show who is muted or has the camera off without reading the media.
     Call(CallPresence),
+    /// A piece of the shared queue ("Up next"): an edit, or part of a snapshot for a newcomer,
+    /// as a postcard-encoded `programme::Delta`. Opaque here: the queue's code is a download
+    /// of its own, fetched when a room first uses it, and decodes and checks the piece entry
+    /// by entry when it merges it (`programme::Queue::merge`).
+    Queue(Vec<u8>),
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -214,6 +219,7 @@ impl PeerMessage {
             PeerMessage::Sync(message) => message
                 .validate()
                 .map_err(|e| WireError::Invalid(format!("{e:?}"))),
+            PeerMessage::Queue(piece) if piece.is_empty() => invalid("empty queue piece"),
             _ => Ok(()),
         }
     }
@@ -253,6 +259,52 @@ mod tests {
             assert!(bytes.len() < 64, "{message:?} took {} bytes", bytes.len());
             assert_eq!(PeerMessage::decode(&bytes), Ok(message));
         }
+    }
+
+    /// A queue whose snapshot needs several messages: maximal links, titles and names.
+    fn big_queue() -> crate::programme::Queue {
+        use crate::programme::{entry::MAX_TITLE_CHARS, Item, Queue};
+        use crate::sync::{PeerId, RoomTime};
+        let mut queue = Queue::new(PeerId(7));
+        for n in 0..12 {
+            let url = format!("https://videos.example/{n}/");
+            let item = Item {
+                url: url.clone() + &"v".repeat(crate::programme::entry::MAX_URL_BYTES - url.len()),
+                title: "é".repeat(MAX_TITLE_CHARS),
+                duration: None,
+                added_by: "N".repeat(MAX_NAME_CHARS),
+            };
+            queue
+                .add(RoomTime::from_micros(1_000_000 + n), item)
+                .unwrap();
+        }
+        queue
+    }
+
+    #[test]
+    fn queue_pieces_fit_a_message_and_round_trip() {
+        let queue = big_queue();
+        let pieces = queue.snapshot().split();
+        assert!(pieces.len() > 1);
+        let mut copy = crate::programme::Queue::new(crate::sync::PeerId(8));
+        for piece in pieces {
+            let bytes = PeerMessage::Queue(piece.encode()).encode();
+            assert!(bytes.len() <= MAX_MESSAGE_BYTES, "{} bytes", bytes.len());
+            match PeerMessage::decode(&bytes) {
+                Ok(PeerMessage::Queue(back)) => {
+                    let back = crate::programme::Delta::decode(&back).unwrap();
+                    assert_eq!(back, piece);
+                    assert!(copy.merge(back, None));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(copy.entries(), queue.entries());
+        let empty = PeerMessage::Queue(Vec::new());
+        assert!(matches!(
+            PeerMessage::decode(&empty.encode()),
+            Err(WireError::Invalid(_))
+        ));
     }
 
     #[test]

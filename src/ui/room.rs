@@ -15,9 +15,11 @@ use crate::web::identity::{new_page_identity, PageIdentity};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
 use crate::web::player::PlayerPhase;
-use crate::web::player_driver::use_synced_player;
+use crate::web::player_driver::{link_to_queue, use_synced_player};
+use crate::web::queue::PanelActions;
 use crate::web::stored_name::use_stored_name;
 use leptos::prelude::*;
+use std::rc::Rc;
 
 #[component]
 pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
@@ -112,6 +114,14 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     });
     let film_playing = Signal::derive(move || player.phase.get() == PlayerPhase::Playing);
     let people = party.view.people;
+    let queuer = party.clone();
+    let queue = move |url: String| {
+        let url = link_to_queue(&url)?;
+        queuer
+            .queue_video(url)
+            .map_err(|why| format!("Not queued: {why:?}."))
+    };
+    let can_queue = party.queue.view.editable;
     view! {
         <div class="stage-column">
             <VideoStage
@@ -123,9 +133,32 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 <CallTiles call people my_name/>
             </VideoStage>
             <CallBar call film_playing/>
-            <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url }) current=current_media/>
+            <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url })
+                on_queue=queue can_queue current=current_media/>
+            <UpNextSlot party/>
         </div>
     }
+}
+
+/// Where the queue's own code draws the "Up next" panel, once the room uses the queue.
+#[component]
+fn UpNextSlot(party: Party) -> impl IntoView {
+    let slot = NodeRef::<leptos::html::Div>::new();
+    let loaded = party.queue.view.loaded;
+    let (editor, player) = (party.clone(), party.clone());
+    let actions = PanelActions {
+        edit: Rc::new(move |edit| {
+            let _ = editor.edit_queue(edit);
+        }),
+        play: Rc::new(move |id| player.play_entry(id)),
+    };
+    let queue = StoredValue::new_local((party.queue.clone(), actions));
+    Effect::new(move |_| {
+        if let (true, Some(slot)) = (loaded.get(), slot.get()) {
+            queue.with_value(|(queue, actions)| queue.mount_panel(slot.into(), actions.clone()));
+        }
+    });
+    view! { <div node_ref=slot></div> }
 }
 
 /// The room link with a copy button; if the clipboard is refused, the link is selected instead so

@@ -12,6 +12,7 @@ pub mod mesh;
 pub mod party;
 pub mod player;
 pub mod player_driver;
+pub mod queue;
 pub mod random;
 pub mod room_crypto;
 pub mod serial_queue;

@@ -10,18 +10,20 @@ use super::event_listener::use_window_listener;
 use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
+use super::queue::SharedQueue;
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
+use crate::programme::{AtEnd, Edit, EditError, EntryId, Item};
 use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::limits::{Kind, PeerLimits};
 use crate::room::people::{LinkState, People};
-use crate::room::wire::{PeerMessage, ViewerPhase, ViewerStatus};
+use crate::room::wire::{normalize_name, PeerMessage, ViewerPhase, ViewerStatus};
 use crate::room_link::RoomSecret;
 use crate::signaling::endpoint::Outage;
 use crate::signaling::payload::SessionId;
 use crate::sync::{
-    self, Engine, Input, Intent, LocalTime, MediaTime, Output, PeerId, PlayerCommand,
+    self, Engine, Input, Intent, LocalTime, MediaTime, Output, PeerId, PlayerCommand, RoomTime,
 };
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
@@ -45,7 +47,8 @@ pub struct PartyView {
     /// first connecting).
     pub signaling_outage: ReadSignal<Option<Outage>>,
     /// Messages from peers dropped because they were malformed, of another version, or over a
-    /// member's rate limit (brought up to date once a second, not per message).
+    /// member's rate limit, and queue entries refused (brought up to date once a second, not
+    /// per message).
     pub dropped_messages: ReadSignal<u32>,
     pub problem: ReadSignal<Option<String>>,
 }
@@ -108,6 +111,8 @@ struct Inner {
     limits: PeerLimits<PeerMessage>,
     /// Messages from peers that did not decode.
     malformed: u32,
+    /// The local player reached the end of the media.
+    ended: bool,
     _status_timer: Option<Interval>,
 }
 
@@ -118,6 +123,8 @@ pub struct Party {
     pub view: PartyView,
     /// The video call on the party's links.
     pub call: Call,
+    /// The shared queue ("Up next").
+    pub queue: SharedQueue,
     writers: ViewWriters,
 }
 
@@ -144,10 +151,12 @@ impl Party {
                 timer: None,
                 limits: PeerLimits::default(),
                 malformed: 0,
+                ended: false,
                 _status_timer: None,
             })),
             view,
             call: Call::new(session),
+            queue: SharedQueue::new(PeerId(session)),
             writers,
         };
         let status_party = party.clone();
@@ -268,6 +277,127 @@ impl Party {
         self.broadcast(MeshChannel::State, &PeerMessage::Profile { name });
     }
 
+    /// Edits the shared queue and sends the edit to everyone. The first edit in a room
+    /// nobody has acted in founds its timeline, so that every edit is stamped in room time;
+    /// if another page has just founded it, the edit waits until this page has met it.
+    pub fn edit_queue(&self, edit: Edit) -> Result<(), EditError> {
+        if self.inner.borrow().engine.rank().is_none() {
+            self.input(Input::Act);
+        }
+        match self.queue.live() {
+            Some(queue) => {
+                let pieces = queue.edit(self.queue_time(), edit)?;
+                self.send_queue_pieces(None, pieces);
+            }
+            None if self.queue.wait(None, Some(edit)) => self.load_queue(),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Fetches the queue's code, then replays what waited for it.
+    fn load_queue(&self) {
+        let party = self.clone();
+        leptos::task::spawn_local(async move {
+            let Some(waiting) = party.queue.load().await else {
+                return;
+            };
+            for piece in waiting.pieces {
+                party.on_queue_piece(piece);
+            }
+            for edit in waiting.edits {
+                let _ = party.edit_queue(edit);
+            }
+        });
+    }
+
+    fn on_queue_piece(&self, piece: Vec<u8>) {
+        match self.queue.live() {
+            Some(queue) => {
+                let media = self
+                    .view
+                    .playback
+                    .with_untracked(|p| p.as_ref().and_then(|p| p.media.clone()));
+                queue.merge(&piece, self.queue_time(), media.as_deref());
+            }
+            None if self.queue.wait(Some(piece), None) => self.load_queue(),
+            None => {}
+        }
+    }
+
+    /// Sends queue pieces to one peer, or to everyone.
+    fn send_queue_pieces(&self, to: Option<SessionId>, pieces: Vec<Vec<u8>>) {
+        for piece in pieces {
+            let message = PeerMessage::Queue(piece);
+            match to {
+                Some(to) => self.send(to, &message),
+                None => self.broadcast(MeshChannel::State, &message),
+            }
+        }
+    }
+
+    /// Adds the video at `url` (absolute) to the end of the queue, as added by us.
+    pub fn queue_video(&self, url: String) -> Result<(), EditError> {
+        let name = self.inner.borrow().name.clone();
+        let item = Item {
+            url,
+            title: String::new(),
+            duration: None,
+            added_by: normalize_name(&name).unwrap_or_else(|| "Someone".into()),
+        };
+        self.edit_queue(Edit::Add(item))
+    }
+
+    /// "Play now": loads entry `id` for everyone and plays it.
+    pub fn play_entry(&self, id: EntryId) {
+        if let Some(url) = self.queue.live().and_then(|q| q.start(id)) {
+            self.load_and_play(url);
+        }
+    }
+
+    /// The local player reached the end of the media (or left it).
+    pub fn media_ended(&self, ended: bool) {
+        self.inner.borrow_mut().ended = ended;
+        self.check_end();
+    }
+
+    /// If the video ended and this page is the sync reference, starts what comes next.
+    fn check_end(&self) {
+        let (state, ended, reference) = {
+            let inner = self.inner.borrow();
+            let engine = &inner.engine;
+            let reference = engine.reference() == engine.id();
+            (engine.playback().cloned(), inner.ended, reference)
+        };
+        let Some(state) = state else { return };
+        let Some(queue) = self.queue.live() else {
+            return;
+        };
+        let next = queue.on_end(AtEnd {
+            media: state.playback.media.as_deref(),
+            version: state.stamp,
+            playing: state.playback.playing,
+            ended,
+            reference,
+        });
+        if let Some(url) = next {
+            self.load_and_play(url);
+        }
+    }
+
+    fn load_and_play(&self, url: String) {
+        self.intent(Intent::Load { media_id: url });
+        self.intent(Intent::Play);
+    }
+
+    /// Room time for the queue: once the room's timeline is founded and this page has met it
+    /// (before, room time follows whichever page has the lowest id and may move).
+    fn queue_time(&self) -> Option<RoomTime> {
+        let inner = self.inner.borrow();
+        let engine = &inner.engine;
+        engine.rank().and(engine.room_time(local_now()))
+    }
+
     /// Leaves the room (the page is going away).
     pub fn leave(&self) {
         self.call.leave();
@@ -336,6 +466,13 @@ impl Party {
         if self.view.my_offset_ms.get_untracked() != offset {
             self.writers.my_offset_ms.set(offset);
         }
+        let editable = self.inner.borrow().engine.room_time(local_now()).is_some();
+        self.queue.set_editable(editable);
+        if let Some(queue) = self.queue.live().filter(|q| q.has_waiting_edits()) {
+            if let Some(now) = self.queue_time() {
+                self.send_queue_pieces(None, queue.flush(now));
+            }
+        }
         self.arm_timer(deadline);
     }
 
@@ -384,6 +521,9 @@ impl Party {
         }
         match event {
             sync::Event::StateChanged(versioned) => {
+                if let Some(queue) = self.queue.live() {
+                    queue.follow(versioned.playback.media.as_deref());
+                }
                 self.writers.playback.set(Some(versioned.playback))
             }
             sync::Event::PeerClock {
@@ -395,7 +535,9 @@ impl Party {
                     person.rtt_ms = Some(rtt.as_millis_f64() as f32);
                 }
             }),
-            sync::Event::ReferenceChanged(_) | sync::Event::PeerBuffering { .. } => {}
+            // The reference may have left at the end of the video, before moving on.
+            sync::Event::ReferenceChanged(_) => self.check_end(),
+            sync::Event::PeerBuffering { .. } => {}
         }
     }
 
@@ -413,6 +555,12 @@ impl Party {
                 let name = self.inner.borrow().name.clone();
                 self.send(session, &PeerMessage::Profile { name });
                 self.broadcast_status();
+                let snapshot = match self.queue.live() {
+                    Some(queue) => queue.snapshot(),
+                    // Whatever is still waiting for the queue's code merges like a snapshot.
+                    None => self.queue.waiting_pieces(),
+                };
+                self.send_queue_pieces(Some(session), snapshot);
                 self.call.link_open(session);
             }
             MeshEvent::Message {
@@ -517,6 +665,7 @@ impl Party {
                 .people
                 .update(|p| p.entry(from).status = status),
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
+            PeerMessage::Queue(piece) => self.on_queue_piece(piece),
         }
     }
 
@@ -530,7 +679,11 @@ impl Party {
         }
         let dropped = {
             let inner = self.inner.borrow();
-            inner.malformed.saturating_add(inner.limits.dropped())
+            let queue = u32::try_from(self.queue.refused()).unwrap_or(u32::MAX);
+            inner
+                .malformed
+                .saturating_add(inner.limits.dropped())
+                .saturating_add(queue)
         };
         if self.view.dropped_messages.get_untracked() != dropped {
             self.writers.dropped_messages.set(dropped);

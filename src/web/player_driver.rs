@@ -33,7 +33,11 @@ pub fn use_synced_player(party: &Party) -> UseVideoPlayer {
     let player = use_video_player_with_options(NodeRef::new(), options);
     party.attach_player(move |command| carry_out(player, command));
     let reporter = party.clone();
-    Effect::new(move |_| reporter.set_local_phase(viewer_phase(&player.phase.get())));
+    Effect::new(move |_| {
+        let phase = player.phase.get();
+        reporter.media_ended(phase == PlayerPhase::Ended);
+        reporter.set_local_phase(viewer_phase(&phase));
+    });
     player
 }
 
@@ -54,6 +58,19 @@ fn carry_out(player: UseVideoPlayer, command: PlayerCommand) {
     };
     if let Err(error) = done {
         web_sys::console::warn_1(&format!("the player could not follow the room: {error}").into());
+    }
+}
+
+/// A link to queue, as the queue keeps it: absolute, as the browser resolves it against this
+/// page, and one this page would load (see [`media_source`]); else why not, for the person.
+pub fn link_to_queue(link: &str) -> Result<String, String> {
+    let page = super::location::page_url();
+    let url = web_sys::Url::new_with_base(link.trim(), &page)
+        .map_err(|_| "That is not a link.".to_string())?
+        .href();
+    match refusal(&url) {
+        Some(refusal) => Err(refusal.message()),
+        None => Ok(url),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Parts of the app as downloads of their own: after `trunk build`, the raw wasm is split at its
-//! `wasm_split` entry points (the app's `lazy-chunks` feature; today the video call), so the
+//! `wasm_split` entry points (the app's `lazy-chunks` feature; today the video call and the
+//! shared queue), so the
 //! first load carries only what every viewer needs and the rest is fetched when first used.
 //!
 //! Trunk 0.21 cannot split, so for the shipped build it compiles, writes index.html and the
@@ -120,11 +121,11 @@ pub fn split_into_dist(tools: &BuildTools, dist: &Path) -> Result<Vec<String>> {
     std::fs::write(dist.join(&loader_name), &loader)?;
 
     let glue = std::fs::read_to_string(bound.join(format!("{stem}.js")))?;
-    // Only the import statement: the same string is also the key of the wasm's import object,
-    // which must keep the name the wasm asks for.
+    // Only the import statements (wasm-bindgen writes one per split point): the same string
+    // is also the key of the wasm's import object, which must keep the name the wasm asks for.
     let import = format!("from \"./{LOADER}\"");
-    if glue.matches(&import).count() != 1 {
-        bail!("the main module's glue does not import the loader once as `{import}`");
+    if !glue.contains(&import) {
+        bail!("the main module's glue does not import the loader as `{import}`");
     }
     let glue = glue.replace(&import, &format!("from \"./{loader_name}\""));
     std::fs::write(

@@ -21,17 +21,22 @@ impl Engine {
         }
     }
 
+    /// The first act in a room nobody has acted in founds its timeline: we take rank 0 and
+    /// become its reference, room time continuing from where it was.
+    pub(super) fn found_timeline(&mut self, now: LocalTime) {
+        if self.rank.is_none() && self.peers.values().all(|p| p.rank.is_none()) {
+            self.rank = Some(0);
+            self.ranked_at = self.joins;
+            self.alone = self.peers.is_empty();
+            let prev = self.room_map(now);
+            self.update_reference(now, prev);
+            self.broadcast_hello(Channel::Reliable);
+        }
+    }
+
     pub(super) fn apply_pending_intents(&mut self, now: LocalTime) {
         while !self.pending_intents.is_empty() {
-            if self.rank.is_none() && self.peers.values().all(|p| p.rank.is_none()) {
-                // First act in a room nobody has acted in: we found its timeline.
-                self.rank = Some(0);
-                self.ranked_at = self.joins;
-                self.alone = self.peers.is_empty();
-                let prev = self.room_map(now);
-                self.update_reference(now, prev);
-                self.broadcast_hello(Channel::Reliable);
-            }
+            self.found_timeline(now);
             let Some(map) = self.room_map(now) else {
                 return;
             };

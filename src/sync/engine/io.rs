@@ -25,6 +25,11 @@ pub enum Input {
     MediaClock(ClockReading),
     /// The local user wants something.
     Intent(Intent),
+    /// The local user acted in the room outside the playback state (an edit of the shared
+    /// queue, stamped in room time). In a room nobody has acted in yet, room time still moves
+    /// to whichever page joins with the lowest id, so this founds the room's timeline as a
+    /// first intent does; afterwards it is only ever continued. Nothing else changes.
+    Act,
     /// A data channel to a peer opened. Messages from a peer before this are dropped.
     PeerJoined(PeerId),
     PeerLeft(PeerId),

@@ -135,6 +135,7 @@ impl Engine {
             Input::Observation(obs) => self.on_observation(now, obs),
             Input::MediaClock(reading) => self.on_clock_reading(now, reading),
             Input::Intent(intent) => self.queue_intent(intent),
+            Input::Act => self.found_timeline(now),
             Input::PeerJoined(id) => self.on_joined(now, id),
             Input::PeerLeft(id) => self.on_left(id),
             Input::Buffering(stalled) => self.on_buffering(now, stalled),

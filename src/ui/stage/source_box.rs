@@ -3,11 +3,17 @@
 use super::video_url::VideoUrl;
 use leptos::prelude::*;
 
-/// A "Video URL" text box and a "Load video" button; `on_load` gets only links that passed
-/// [`VideoUrl::parse`], and a refused one is explained under the box.
+/// A "Video URL" text box with "Load video" and "Add to queue" buttons; both get only links
+/// that passed [`VideoUrl::parse`], and a refused one is explained under the box.
 #[component]
 pub fn SourceBox(
     #[prop(into)] on_load: UnsyncCallback<String>,
+    /// Queues the link, or says why it was not.
+    #[prop(optional, into)]
+    on_queue: Option<UnsyncCallback<String, Result<(), String>>>,
+    /// Whether "Add to queue" may be pressed yet (the page may edit the queue).
+    #[prop(optional, into)]
+    can_queue: Signal<bool>,
     /// The link currently playing, shown in the box so everyone sees what is loaded.
     #[prop(optional, into)]
     current: Option<Signal<Option<String>>>,
@@ -21,14 +27,18 @@ pub fn SourceBox(
             }
         });
     }
+    let parsed = move || VideoUrl::parse(&text.get_untracked()).map_err(|why| why.to_string());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        match VideoUrl::parse(&text.get_untracked()) {
-            Ok(url) => {
-                set_problem.set(None);
-                on_load.run(url.into_string());
-            }
-            Err(why) => set_problem.set(Some(why.to_string())),
+        let loaded = parsed().map(|url| on_load.run(url.into_string()));
+        set_problem.set(loaded.err());
+    };
+    let queue = move |_| {
+        let Some(on_queue) = on_queue else { return };
+        match parsed().and_then(|url| on_queue.run(url.into_string())) {
+            // Cleared for the next link.
+            Ok(()) => set_text.set(String::new()),
+            Err(why) => set_problem.set(Some(why)),
         }
     };
     view! {
@@ -42,6 +52,7 @@ pub fn SourceBox(
                     prop:value=text
                     on:input=move |ev| { set_text.set(event_target_value(&ev)); set_problem.set(None); }/>
                 <button type="submit" class="primary">"Load video"</button>
+                <button type="button" disabled=move || !can_queue.get() on:click=queue>"Add to queue"</button>
             </div>
             <p id="video-url-problem" class="source-problem error" role="alert">{problem}</p>
         </form>

@@ -11,51 +11,67 @@ pub const CLIP_SECONDS: u32 = 90;
 /// Name under which the server serves it.
 pub const CLIP_PATH: &str = "/clip-60fps.webm";
 
+/// Seconds of the short clip, for what happens when a video ends.
+pub const SHORT_CLIP_SECONDS: u32 = 3;
+/// Name under which the server serves the short clip.
+pub const SHORT_CLIP_PATH: &str = "/clip-3s.webm";
+
 static CLIP: OnceCell<PathBuf> = OnceCell::const_new();
+static SHORT_CLIP: OnceCell<PathBuf> = OnceCell::const_new();
 
 /// A 160×90, 60 fps VP9 + Opus clip with a test pattern and a tone.
 pub async fn test_clip() -> Result<PathBuf> {
-    CLIP.get_or_try_init(|| async {
-        // Cached per length, so changing CLIP_SECONDS never serves a stale clip.
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("target/e2e-media/{CLIP_SECONDS}s"));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join(CLIP_PATH.trim_start_matches('/'));
-        if path.exists() {
-            return Ok(path);
-        }
-        let partial = dir.join("partial.webm");
-        let seconds = CLIP_SECONDS.to_string();
-        let status = tokio::process::Command::new("ffmpeg")
-            .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-            .arg(format!("testsrc2=size=160x90:rate=60:duration={seconds}"))
-            .args(["-f", "lavfi", "-i"])
-            .arg(format!("sine=frequency=440:duration={seconds}"))
-            .args([
-                "-c:v",
-                "libvpx-vp9",
-                "-b:v",
-                "150k",
-                "-deadline",
-                "realtime",
-                "-cpu-used",
-                "8",
-                "-g",
-                "60",
-            ])
-            .args(["-c:a", "libopus", "-b:a", "32k", "-shortest"])
-            .arg(&partial)
-            .status()
-            .await
-            .context("running ffmpeg (Debian package ffmpeg) to make the test clip")?;
-        if !status.success() {
-            bail!("ffmpeg failed to make the test clip ({status})");
-        }
-        std::fs::rename(&partial, &path)?;
-        Ok(path)
-    })
-    .await
-    .cloned()
+    CLIP.get_or_try_init(|| make_clip(CLIP_SECONDS, CLIP_PATH))
+        .await
+        .cloned()
+}
+
+/// The same as [`test_clip`], [`SHORT_CLIP_SECONDS`] long.
+pub async fn short_clip() -> Result<PathBuf> {
+    SHORT_CLIP
+        .get_or_try_init(|| make_clip(SHORT_CLIP_SECONDS, SHORT_CLIP_PATH))
+        .await
+        .cloned()
+}
+
+async fn make_clip(seconds: u32, served_as: &str) -> Result<PathBuf> {
+    // Cached per length, so changing a length never serves a stale clip.
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/e2e-media/{seconds}s"));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(served_as.trim_start_matches('/'));
+    if path.exists() {
+        return Ok(path);
+    }
+    let partial = dir.join("partial.webm");
+    let seconds = seconds.to_string();
+    let status = tokio::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size=160x90:rate=60:duration={seconds}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:duration={seconds}"))
+        .args([
+            "-c:v",
+            "libvpx-vp9",
+            "-b:v",
+            "150k",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-g",
+            "60",
+        ])
+        .args(["-c:a", "libopus", "-b:a", "32k", "-shortest"])
+        .arg(&partial)
+        .status()
+        .await
+        .context("running ffmpeg (Debian package ffmpeg) to make the test clip")?;
+    if !status.success() {
+        bail!("ffmpeg failed to make the test clip ({status})");
+    }
+    std::fs::rename(&partial, &path)?;
+    Ok(path)
 }
 
 /// Starts a party whose server also serves the test clip at [`CLIP_PATH`].

@@ -81,3 +81,42 @@ fn a_viewer_that_acted_alone_joins_the_room_it_meets() {
     // The room refused its founder's rank, claimed on linking, once.
     assert!((0..2).all(|i| m.engine(i).stats().rejected_rank == 1));
 }
+
+/// Before anyone acts, room time follows whoever has the lowest id, so it moves when such a
+/// page arrives. An act outside the playback state (a queue edit) founds the timeline like a
+/// first intent: room time goes on from where it was, and later arrivals follow it.
+#[test]
+fn an_act_founds_the_timeline_without_touching_playback() {
+    let elapsed = |m: &Mini, i: usize, from: i64| m.room(i).0 - from;
+    // Unranked, a lower id arriving moves room time.
+    let mut m = Mini::new(2);
+    m.run_for(2_000_000);
+    let before = m.room(1).0;
+    m.arrive(PeerId(1));
+    m.run_for(2_000_000);
+    assert!(
+        (elapsed(&m, 1, before) - 2_000_000).abs() > 1_000_000,
+        "room time went on without a timeline"
+    );
+
+    let mut m = Mini::new(3);
+    m.run_for(2_000_000);
+    assert!((0..3).all(|i| m.engine(i).rank().is_none()));
+    let before = m.room(2).0;
+    m.input(2, Input::Act);
+    assert_eq!(m.engine(2).rank(), Some(0));
+    assert!(elapsed(&m, 2, before).abs() < 1_000);
+    m.run_for(2_000_000);
+    let late = m.arrive(PeerId(1));
+    m.run_for(3_000_000);
+    for i in [0, 1, 2, late] {
+        assert_eq!(m.engine(i).reference(), PeerId(102));
+        let d = elapsed(&m, i, before) - 5_000_000;
+        assert!(d.abs() < 2_000, "peer {i} off by {d} us");
+        assert!(m.engine(i).rank().is_some());
+    }
+    assert!(m.engine(0).playback().is_none());
+    // Once founded, another act changes nothing.
+    m.input(0, Input::Act);
+    assert_eq!(m.engine(0).reference(), PeerId(102));
+}

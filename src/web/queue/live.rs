@@ -1,0 +1,185 @@
+//! The queue itself, loaded on demand (see [`super`]): the pure queue and what is playing from
+//! it (`programme`), its pieces decoded and encoded, the list published for the panel, and the
+//! panel (`ui::up_next`) drawn into the page.
+
+use super::{ChunkUnavailable, PanelActions, QueueEngine, QueueSeed, UpNext};
+use crate::programme::{AtEnd, Delta, Edit, EditError, EntryId, NowPlaying, Queue};
+use crate::sync::RoomTime;
+use leptos::prelude::*;
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Builds the running queue: the one way into this part of the download. With `lazy-chunks`,
+/// `xtask` moves everything only this reaches into its own file, fetched when this is first
+/// called; a failed fetch comes back as [`ChunkUnavailable`] and may be tried again.
+#[cfg_attr(
+    feature = "lazy-chunks",
+    leptos::wasm_split::wasm_split(queue, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+pub(super) fn start(seed: QueueSeed) -> Result<Rc<dyn QueueEngine>, ChunkUnavailable> {
+    let (up_next, set_up_next) = signal(UpNext::default());
+    Ok(Rc::new(Live {
+        up_next,
+        set_up_next,
+        state: RefCell::new(State {
+            queue: Queue::new(seed.me),
+            playing: NowPlaying::default(),
+            waiting: Vec::new(),
+            malformed: 0,
+            panel: None,
+        }),
+        seed,
+    }))
+}
+
+struct State {
+    queue: Queue,
+    playing: NowPlaying,
+    /// Edits made while another page was founding the room's timeline (between its hello
+    /// and our first clock samples of it), made once this page has room time again.
+    waiting: Vec<Edit>,
+    /// Pieces that did not decode.
+    malformed: u64,
+    /// The panel drawn into the page, kept alive until drawn again.
+    panel: Option<Box<dyn Any>>,
+}
+
+struct Live {
+    state: RefCell<State>,
+    seed: QueueSeed,
+    up_next: ReadSignal<UpNext>,
+    set_up_next: WriteSignal<UpNext>,
+}
+
+impl Live {
+    fn publish(&self) {
+        let up_next = {
+            let state = self.state.borrow();
+            UpNext {
+                entries: state.queue.entries().to_vec(),
+                playing: state.playing.entry(),
+                repeat: state.queue.repeat(),
+                shuffle: state.queue.shuffled(),
+            }
+        };
+        self.set_up_next.set(up_next);
+    }
+}
+
+/// `delta` cut to message size and encoded; nothing for an empty queue's snapshot.
+fn pieces(delta: Delta) -> Vec<Vec<u8>> {
+    let pieces = delta.split().into_iter().filter(|d| !d.is_empty());
+    pieces.map(|d| d.encode()).collect()
+}
+
+impl QueueEngine for Live {
+    fn merge(&self, piece: &[u8], horizon: Option<RoomTime>, media: Option<&str>) {
+        let changed = {
+            let mut state = self.state.borrow_mut();
+            let State {
+                queue,
+                playing,
+                malformed,
+                ..
+            } = &mut *state;
+            match Delta::decode(piece) {
+                Some(delta) => {
+                    queue.merge(delta, horizon) && {
+                        playing.follow(queue, media);
+                        true
+                    }
+                }
+                None => {
+                    *malformed += 1;
+                    false
+                }
+            }
+        };
+        if changed {
+            self.publish();
+        }
+    }
+
+    fn snapshot(&self) -> Vec<Vec<u8>> {
+        pieces(self.state.borrow().queue.snapshot())
+    }
+
+    fn edit(&self, now: Option<RoomTime>, edit: Edit) -> Result<Vec<Vec<u8>>, EditError> {
+        if now.is_none() {
+            let mut state = self.state.borrow_mut();
+            if state.waiting.len() >= super::MAX_WAITING_EDITS {
+                return Err(EditError::NoRoomTime);
+            }
+            state.waiting.push(edit);
+            return Ok(Vec::new());
+        }
+        let delta = self.state.borrow_mut().queue.edit(now, edit)?;
+        self.publish();
+        Ok(pieces(delta))
+    }
+
+    fn has_waiting_edits(&self) -> bool {
+        !self.state.borrow().waiting.is_empty()
+    }
+
+    fn flush(&self, now: RoomTime) -> Vec<Vec<u8>> {
+        let waiting = std::mem::take(&mut self.state.borrow_mut().waiting);
+        let mut out = Vec::new();
+        for edit in waiting {
+            // One that no longer applies (its entry was removed meanwhile) is dropped.
+            out.extend(self.edit(Some(now), edit).into_iter().flatten());
+        }
+        out
+    }
+
+    fn follow(&self, media: Option<&str>) {
+        let changed = {
+            let mut state = self.state.borrow_mut();
+            let State { queue, playing, .. } = &mut *state;
+            playing.follow(queue, media)
+        };
+        if changed {
+            self.publish();
+        }
+    }
+
+    fn start(&self, id: EntryId) -> Option<String> {
+        let url = {
+            let mut state = self.state.borrow_mut();
+            let entry = state.queue.get(id)?.clone();
+            let url = entry.item.url.clone();
+            state.playing.start(entry);
+            url
+        };
+        self.publish();
+        Some(url)
+    }
+
+    fn on_end(&self, at: AtEnd) -> Option<String> {
+        let next = {
+            let mut state = self.state.borrow_mut();
+            let State { queue, playing, .. } = &mut *state;
+            playing.on_end(queue, at)?
+        };
+        self.publish();
+        Some(next.item.url)
+    }
+
+    fn refused(&self) -> u64 {
+        let state = self.state.borrow();
+        state.queue.stats().refused() + state.malformed
+    }
+
+    fn mount_panel(&self, container: web_sys::HtmlElement, actions: PanelActions) {
+        let (up_next, editable) = (self.up_next, self.seed.view.editable);
+        let panel = leptos::mount::mount_to(container, move || {
+            crate::ui::up_next::panel(up_next, editable, actions)
+        });
+        self.state.borrow_mut().panel = Some(Box::new(panel));
+    }
+
+    fn up_next(&self) -> ReadSignal<UpNext> {
+        self.up_next
+    }
+}
