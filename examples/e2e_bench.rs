@@ -329,7 +329,11 @@ fn median(values: &[f64]) -> f64 {
 /// it then. Instants where a page showed none count under `unknown`. Also, as the issue put it,
 /// against the offset from the mean of the others (`vs_mean_of_others_p95`): with one viewer a
 /// frame off, that counts half a frame against each of the two that are not.
-fn self_estimates(records: &[Vec<Frame>], shown: &[Vec<Shown>], steady: &[(f64, f64)]) -> Estimates {
+fn self_estimates(
+    records: &[Vec<Frame>],
+    shown: &[Vec<Shown>],
+    steady: &[(f64, f64)],
+) -> Estimates {
     let n = records.len();
     let mut errors_all = Vec::new();
     let mut per_viewer = Vec::new();
@@ -359,7 +363,8 @@ fn self_estimates(records: &[Vec<Frame>], shown: &[Vec<Shown>], steady: &[(f64, 
         let mean = |f: fn(&(f64, f64)) -> f64| {
             (!viewer.is_empty()).then(|| viewer.iter().map(f).sum::<f64>() / viewer.len() as f64)
         };
-        let [p50, p95] = stats::percentiles(&errors, [50.0, 95.0]).map_or([None, None], |p| p.map(Some));
+        let [p50, p95] =
+            stats::percentiles(&errors, [50.0, 95.0]).map_or([None, None], |p| p.map(Some));
         per_viewer.push(serde_json::json!({
             "samples": viewer.len(),
             "unknown": unknown[i],

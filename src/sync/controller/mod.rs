@@ -51,8 +51,8 @@ mod timers;
 
 use super::clock::RoomMap;
 use super::clock_steering::ClockSteering;
-use super::state::Versioned;
 use super::samples::recent_median;
+use super::state::Versioned;
 use super::time::{LocalTime, MediaTime, Span};
 use grid::Grid;
 use latency::Latencies;

@@ -15,7 +15,9 @@ static CLIP: OnceCell<PathBuf> = OnceCell::const_new();
 
 /// A 160×90, 60 fps VP9 + Opus clip with a test pattern and a tone.
 pub async fn test_clip() -> Result<PathBuf> {
-    CLIP.get_or_try_init(|| make_clip(Clip::Webm60)).await.cloned()
+    CLIP.get_or_try_init(|| make_clip(Clip::Webm60))
+        .await
+        .cloned()
 }
 
 /// The clips the end-to-end bench can play (`cargo xtask bench e2e --clip NAME`), each made at
@@ -113,7 +115,11 @@ impl Clip {
                 args.extend(words("-c:a libopus -b:a 32k -shortest"));
             }
             _ => {
-                let rate = if self == Clip::Mp4At60Hd { "1500k" } else { "150k" };
+                let rate = if self == Clip::Mp4At60Hd {
+                    "1500k"
+                } else {
+                    "150k"
+                };
                 args.extend(words(
                     "-c:v libx264 -preset veryfast -profile:v main -pix_fmt yuv420p -g 48 -b:v",
                 ));

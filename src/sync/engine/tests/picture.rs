@@ -56,7 +56,10 @@ fn errors_with_picture_behind(lag_frames: i64) -> (Option<f64>, Option<f64>) {
 fn a_picture_on_its_clock_reads_on_time() {
     let (clock, picture) = errors_with_picture_behind(0);
     assert!(clock.is_some_and(|e| e.abs() < 2.0), "clock {clock:?}");
-    assert!(picture.is_some_and(|e| e.abs() < 2.0), "picture {picture:?}");
+    assert!(
+        picture.is_some_and(|e| e.abs() < 2.0),
+        "picture {picture:?}"
+    );
 }
 
 #[test]
