@@ -457,9 +457,10 @@ impl Party {
             (
                 inner.engine.poll_timeout(),
                 // Whole milliseconds: what the people list shows, so it is not redrawn per frame.
+                // The picture's offset, not the media clock's the engine steers by (issue 19).
                 inner
                     .engine
-                    .playback_error()
+                    .picture_error(local_now())
                     .map(|e| e.as_millis_f64().round()),
             )
         };

@@ -16,9 +16,9 @@ pub fn run(name: &str) -> Result<()> {
         "relay" => ("insieme-signal", "relay-bench"),
         "size" => return crate::size::report(),
         "abuse" => return crate::abuse_bench::run(),
-        "e2e" => return in_browsers("e2e-bench", "target/bench/e2e.json"),
-        "paths" => return in_browsers("paths-bench", "target/bench/paths.json"),
-        "call" => return in_browsers("call-bench", "target/bench/call.json"),
+        "e2e" => return run_e2e(None),
+        "paths" => return in_browsers("paths-bench", "target/bench/paths.json", &[]),
+        "call" => return in_browsers("call-bench", "target/bench/call.json", &[]),
         other => bail!(
             "unknown benchmark `{other}`; choose one of: {}",
             NAMES.join(" | ")
@@ -43,10 +43,23 @@ pub fn run(name: &str) -> Result<()> {
     )
 }
 
+/// The e2e bench, on `clip` (examples/e2e_bench.rs names them) or its default one; the default
+/// writes `target/bench/e2e.json`, another clip `target/bench/e2e-<clip>.json`.
+pub fn run_e2e(clip: Option<&str>) -> Result<()> {
+    match clip {
+        None | Some("webm-60") => in_browsers("e2e-bench", "target/bench/e2e.json", &[]),
+        Some(clip) => in_browsers(
+            "e2e-bench",
+            &format!("target/bench/e2e-{clip}.json"),
+            &["--clip", clip],
+        ),
+    }
+}
+
 /// A benchmark in real browsers (examples/e2e_bench.rs: three viewers in sync;
 /// examples/paths_bench.rs: two friends over each network shape; examples/call_bench.rs: three
 /// viewers in a video call), in the end-to-end tests' world.
-fn in_browsers(example_name: &str, out: &str) -> Result<()> {
+fn in_browsers(example_name: &str, out: &str, extra: &[&str]) -> Result<()> {
     let example = [
         "-p",
         "insieme",
@@ -58,7 +71,7 @@ fn in_browsers(example_name: &str, out: &str) -> Result<()> {
     let out = ["--", "--out", out];
     BrowserWorld::prepare_verbose()?.build_then_run(
         &[&["build"][..], &example].concat(),
-        &[&["run"][..], &example, &out].concat(),
+        &[&["run"][..], &example, &out, extra].concat(),
         &format!("the {example_name} benchmark"),
     )
 }

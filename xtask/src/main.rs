@@ -28,6 +28,8 @@ commands:
                         test-name filter for cargo test (for fuzz: a target-name filter)
   size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
   bench <name>          run a benchmark: sync | relay | abuse | e2e | paths | call | size (writes target/bench/<name>.json)
+  bench e2e --clip NAME  the e2e bench on another clip: webm-60 (default) | webm-25 | mp4-24 |
+                        mp4-2997 | mp4-60-540p | mp4-24-late (writes target/bench/e2e-NAME.json)
 ";
 
 fn main() {
@@ -53,6 +55,7 @@ fn run_command(args: Vec<String>) -> Result<()> {
         "size" => no_more_args(rest).and_then(|_| size::report()),
         "bench" => match rest {
             [name] => bench::run(name),
+            [name, flag, clip] if name == "e2e" && flag == "--clip" => bench::run_e2e(Some(clip)),
             _ => bail!(
                 "`cargo xtask bench` takes one benchmark name: {}",
                 bench::NAMES.join(" | ")

@@ -51,6 +51,7 @@ mod timers;
 
 use super::clock::RoomMap;
 use super::clock_steering::ClockSteering;
+use super::samples::recent_median;
 use super::state::Versioned;
 use super::time::{LocalTime, MediaTime, Span};
 use grid::Grid;
@@ -155,6 +156,10 @@ impl Default for ControllerConfig {
 /// With quantized presentation: how many of the latest frames the error is the median of
 /// (about 120 ms at 60 fps: short enough to see a one-step jump soon after it happens).
 const QUANTIZED_ERROR_FRAMES: usize = 7;
+/// The picture's error ([`Controller::picture_error`]) is unknown once no frame was shown for
+/// this long: a player that stopped presenting (a hidden tab, a stuck decoder) has no picture
+/// to measure.
+const PICTURE_FRESH: Span = Span::from_millis(250);
 
 /// Counters the UI and the simulator read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -242,6 +247,27 @@ impl Controller {
     /// Latest filtered error (player minus room timeline; positive means ahead), while playing.
     pub fn error(&self) -> Option<Span> {
         self.rate.error
+    }
+
+    /// How far the picture is from the timeline (positive: ahead), for people to see: the median
+    /// error of the latest presented frames (their media time against the timeline at the
+    /// instant they were shown) less, on quantized frames, the grid offset the clock is steered
+    /// to (every frame shows that far off the timeline, alike for viewers on the same refreshes).
+    ///
+    /// [`Controller::error`] is what the controller steers by: where the player reads its media
+    /// clock, the clock's error. A renderer can keep its picture a frame or more off that clock
+    /// (a cadence it holds, a decoder that lags), and the clock's error then reads zero while
+    /// the picture is off; this reads the picture. `None` unless playing on the timeline with a
+    /// frame shown within [`PICTURE_FRESH`] of `now`.
+    pub fn picture_error(&self, now: LocalTime) -> Option<Span> {
+        self.rate.error?; // not while a seek, a start or a stall is under way
+        let &(latest, _) = self.rate.window.back()?;
+        if !self.moving() || self.stalled || now - latest > PICTURE_FRESH {
+            return None;
+        }
+        let median = recent_median(&self.rate.window, QUANTIZED_ERROR_FRAMES);
+        let grid = self.grid.offset.filter(|_| self.quantized()).unwrap_or(0.0);
+        Some(Span((median - grid).round() as i64))
     }
 
     /// Time this player needs to be ready for a start that needs a seek.

@@ -54,6 +54,13 @@ impl Engine {
         self.controller.error()
     }
 
+    /// How far our picture is from the room (positive: ahead), as presented frames show it:
+    /// what the viewer is told and tells the others (see the controller's `picture_error`; the
+    /// [`Engine::playback_error`] steered by can read zero while the picture is a frame off).
+    pub fn picture_error(&self, now: LocalTime) -> Option<Span> {
+        self.controller.picture_error(now)
+    }
+
     /// Where on the frame grid this player's clock is steered, off the timeline.
     pub fn frame_grid_offset(&self) -> Option<Span> {
         self.controller.frame_grid_offset()

@@ -28,7 +28,12 @@ pub async fn gather(party: &Party, people: &[(&str, &str)]) -> Result<String> {
 
 /// Pastes the test clip's URL and loads it for everyone.
 pub async fn load_clip(browser: &Browser) -> Result<()> {
-    browser.type_into("Video URL", CLIP_PATH).await?;
+    load_clip_at(browser, CLIP_PATH).await
+}
+
+/// Pastes the URL of a clip the server serves at `path` and loads it for everyone.
+pub async fn load_clip_at(browser: &Browser, path: &str) -> Result<()> {
+    browser.type_into("Video URL", path).await?;
     browser.click_button("Load video").await
 }
 

@@ -19,7 +19,7 @@ pub type Frame = (f64, f64);
 pub const GRID_MS: f64 = 10.0;
 
 /// The columns of each record the page keeps (see [`RECORDER`]).
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 8] = [
     "display_wall_ms",
     "media_time_s",
     "playback_rate",
@@ -27,19 +27,25 @@ pub const COLUMNS: [&str; 7] = [
     "callback_wall_ms",
     "current_time_s",
     "current_time_read_wall_ms",
+    "shown_offset_ms",
 ];
 
 /// Starts recording the film's frames in `window.__benchFrames` (once per page); false while
-/// the page has no film element yet.
+/// the page has no film element yet. With each frame it also keeps the offset the page shows for
+/// its own viewer in the people list (`+3 ms`; null for `– ms`), as that viewer sees it then.
 const RECORDER: &str = "
     const video = document.querySelector(arguments[0]);
     if (!video) return false;
     if (!window.__benchFrames) {
         window.__benchFrames = [];
+        const shownOffset = () => {
+            const shown = parseFloat(document.querySelector('li.person.me .meta')?.textContent);
+            return Number.isFinite(shown) ? shown : null;
+        };
         const onFrame = (now, meta) => {
             window.__benchFrames.push([performance.timeOrigin + meta.expectedDisplayTime, meta.mediaTime, video.playbackRate,
                 meta.presentedFrames, performance.timeOrigin + now, video.currentTime,
-                performance.timeOrigin + performance.now()]);
+                performance.timeOrigin + performance.now(), shownOffset()]);
             video.requestVideoFrameCallback(onFrame);
         };
         video.requestVideoFrameCallback(onFrame);
@@ -55,6 +61,9 @@ pub async fn start_recording(viewer: &Browser) -> Result<bool> {
         .as_bool()
         .unwrap_or(false))
 }
+
+/// The offset a viewer's page showed for itself (ms, `None` for none) from a wall time (ms) on.
+pub type Shown = (f64, Option<f64>);
 
 /// What a viewer's page recorded: its frames, sorted by display time, the playbackRate at each,
 /// and the whole record as the page kept it (fetched once: the record is large).
@@ -77,6 +86,27 @@ pub async fn recorded(viewer: &Browser) -> Result<(Vec<Frame>, Vec<f64>, serde_j
     entries.sort_by(|a, b| a.0 .0.total_cmp(&b.0 .0));
     let (frames, rates) = entries.into_iter().unzip();
     Ok((frames, rates, value))
+}
+
+/// The offsets the page showed for its own viewer (see [`RECORDER`]), by the wall time of the
+/// frame callback that read them, from the whole record [`recorded`] returned.
+pub fn shown_offsets(raw: &serde_json::Value) -> Vec<Shown> {
+    let mut shown: Vec<Shown> = raw
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| Some((f.get(4)?.as_f64()?, f.get(7).and_then(|v| v.as_f64()))))
+        .collect();
+    shown.sort_by(|a, b| a.0.total_cmp(&b.0));
+    shown
+}
+
+/// What the page showed at wall time `t`: the latest reading at or before it.
+/// `None` if the page showed none, or read none in the 100 ms before (no frames: not playing).
+pub fn shown_at(shown: &[Shown], t: f64) -> Option<f64> {
+    let next = shown.partition_point(|s| s.0 <= t);
+    let latest = shown.get(next.checked_sub(1)?)?;
+    (t - latest.0 <= 100.0).then_some(latest.1).flatten()
 }
 
 /// A viewer's media position at wall time `t`, interpolated between the frames around it; `None`

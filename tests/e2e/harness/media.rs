@@ -21,7 +21,7 @@ static SHORT_CLIP: OnceCell<PathBuf> = OnceCell::const_new();
 
 /// A 160×90, 60 fps VP9 + Opus clip with a test pattern and a tone.
 pub async fn test_clip() -> Result<PathBuf> {
-    CLIP.get_or_try_init(|| make_clip(CLIP_SECONDS, CLIP_PATH))
+    CLIP.get_or_try_init(|| make_clip(Clip::Webm60))
         .await
         .cloned()
 }
@@ -29,13 +29,134 @@ pub async fn test_clip() -> Result<PathBuf> {
 /// The same as [`test_clip`], [`SHORT_CLIP_SECONDS`] long.
 pub async fn short_clip() -> Result<PathBuf> {
     SHORT_CLIP
-        .get_or_try_init(|| make_clip(SHORT_CLIP_SECONDS, SHORT_CLIP_PATH))
+        .get_or_try_init(|| make_clip_lasting(Clip::Webm60, SHORT_CLIP_SECONDS, SHORT_CLIP_PATH))
         .await
         .cloned()
 }
 
-async fn make_clip(seconds: u32, served_as: &str) -> Result<PathBuf> {
-    // Cached per length, so changing a length never serves a stale clip.
+/// The clips the end-to-end bench can play (`cargo xtask bench e2e --clip NAME`), each made at
+/// test time with Debian's ffmpeg: a test pattern and a 440 Hz tone, [`CLIP_SECONDS`] long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // the other clips are played by the benchmark, not the tests
+pub enum Clip {
+    /// 160×90, 60 fps VP9 + Opus: the tests' clip, and the bench's by default.
+    Webm60,
+    /// 160×90, 25 fps VP9 + Opus.
+    Webm25,
+    /// 160×90, 24 fps H.264 (libx264) + AAC, `+faststart`.
+    Mp4At24,
+    /// 160×90, 30000/1001 fps H.264 + AAC.
+    Mp4At2997,
+    /// 960×540, 60 fps H.264 + AAC: a picture that takes the decoder real work.
+    Mp4At60Hd,
+    /// As `Mp4At24`, but its first frame's timestamp is 0.25 s, not zero.
+    Mp4At24Late,
+}
+
+#[allow(dead_code)] // listed and looked up by the benchmark's `--clip`
+impl Clip {
+    pub const ALL: [Clip; 6] = [
+        Clip::Webm60,
+        Clip::Webm25,
+        Clip::Mp4At24,
+        Clip::Mp4At2997,
+        Clip::Mp4At60Hd,
+        Clip::Mp4At24Late,
+    ];
+
+    /// The name `--clip` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clip::Webm60 => "webm-60",
+            Clip::Webm25 => "webm-25",
+            Clip::Mp4At24 => "mp4-24",
+            Clip::Mp4At2997 => "mp4-2997",
+            Clip::Mp4At60Hd => "mp4-60-540p",
+            Clip::Mp4At24Late => "mp4-24-late",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Clip> {
+        Clip::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Frames per second.
+    pub fn fps(self) -> f64 {
+        match self {
+            Clip::Webm60 | Clip::Mp4At60Hd => 60.0,
+            Clip::Webm25 => 25.0,
+            Clip::Mp4At24 | Clip::Mp4At24Late => 24.0,
+            Clip::Mp4At2997 => 30000.0 / 1001.0,
+        }
+    }
+
+    /// Where the server serves it (the default clip keeps [`CLIP_PATH`]).
+    pub fn path(self) -> String {
+        match self {
+            Clip::Webm60 => CLIP_PATH.to_owned(),
+            Clip::Webm25 => "/clip-25fps.webm".to_owned(),
+            other => format!("/clip-{}.mp4", other.name()),
+        }
+    }
+
+    /// ffmpeg's inputs and encoding, between `-y` and the output file.
+    fn ffmpeg_args(self, seconds: u32) -> Vec<String> {
+        let (size, rate) = match self {
+            Clip::Webm60 => ("160x90", "60"),
+            Clip::Webm25 => ("160x90", "25"),
+            Clip::Mp4At24 | Clip::Mp4At24Late => ("160x90", "24"),
+            Clip::Mp4At2997 => ("160x90", "30000/1001"),
+            Clip::Mp4At60Hd => ("960x540", "60"),
+        };
+        let mut args: Vec<String> = [
+            "-f".to_owned(),
+            "lavfi".to_owned(),
+            "-i".to_owned(),
+            format!("testsrc2=size={size}:rate={rate}:duration={seconds}"),
+            "-f".to_owned(),
+            "lavfi".to_owned(),
+            "-i".to_owned(),
+            format!("sine=frequency=440:duration={seconds}"),
+        ]
+        .into();
+        let words = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        match self {
+            Clip::Webm60 | Clip::Webm25 => {
+                let gop = if self == Clip::Webm60 { "60" } else { "25" };
+                args.extend(words(
+                    "-c:v libvpx-vp9 -b:v 150k -deadline realtime -cpu-used 8 -g",
+                ));
+                args.push(gop.to_owned());
+                args.extend(words("-c:a libopus -b:a 32k -shortest"));
+            }
+            _ => {
+                let rate = if self == Clip::Mp4At60Hd {
+                    "1500k"
+                } else {
+                    "150k"
+                };
+                args.extend(words(
+                    "-c:v libx264 -preset veryfast -profile:v main -pix_fmt yuv420p -g 48 -b:v",
+                ));
+                args.push(rate.to_owned());
+                args.extend(words("-c:a aac -b:a 64k -shortest -movflags +faststart"));
+                if self == Clip::Mp4At24Late {
+                    args.extend(words("-output_ts_offset 0.25"));
+                }
+            }
+        }
+        args
+    }
+}
+
+/// Makes `clip`, [`CLIP_SECONDS`] long.
+pub async fn make_clip(clip: Clip) -> Result<PathBuf> {
+    make_clip_lasting(clip, CLIP_SECONDS, &clip.path()).await
+}
+
+/// Makes `clip`, `seconds` long, to be served as `served_as` (cached per length, so changing
+/// a length never serves a stale clip).
+async fn make_clip_lasting(clip: Clip, seconds: u32, served_as: &str) -> Result<PathBuf> {
     let dir =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/e2e-media/{seconds}s"));
     std::fs::create_dir_all(&dir)?;
@@ -43,32 +164,17 @@ async fn make_clip(seconds: u32, served_as: &str) -> Result<PathBuf> {
     if path.exists() {
         return Ok(path);
     }
-    let partial = dir.join("partial.webm");
-    let seconds = seconds.to_string();
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("webm");
+    let partial = dir.join(format!("partial-{}.{extension}", clip.name()));
     let status = tokio::process::Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size=160x90:rate=60:duration={seconds}"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("sine=frequency=440:duration={seconds}"))
-        .args([
-            "-c:v",
-            "libvpx-vp9",
-            "-b:v",
-            "150k",
-            "-deadline",
-            "realtime",
-            "-cpu-used",
-            "8",
-            "-g",
-            "60",
-        ])
-        .args(["-c:a", "libopus", "-b:a", "32k", "-shortest"])
+        .args(["-loglevel", "error", "-y"])
+        .args(clip.ffmpeg_args(seconds))
         .arg(&partial)
         .status()
         .await
         .context("running ffmpeg (Debian package ffmpeg) to make the test clip")?;
     if !status.success() {
-        bail!("ffmpeg failed to make the test clip ({status})");
+        bail!("ffmpeg failed to make the {} clip ({status})", clip.name());
     }
     std::fs::rename(&partial, &path)?;
     Ok(path)
@@ -76,8 +182,18 @@ async fn make_clip(seconds: u32, served_as: &str) -> Result<PathBuf> {
 
 /// Starts a party whose server also serves the test clip at [`CLIP_PATH`].
 pub async fn party_with_clip(test_name: &str, names: &[&str]) -> Result<Party> {
+    party_with(Clip::Webm60, test_name, names).await
+}
+
+/// Starts a party whose server also serves `clip` at [`Clip::path`].
+pub async fn party_with(clip: Clip, test_name: &str, names: &[&str]) -> Result<Party> {
+    let media = if clip == Clip::Webm60 {
+        test_clip().await?
+    } else {
+        make_clip(clip).await?
+    };
     let options = ServerOptions {
-        media: vec![test_clip().await?],
+        media: vec![media],
         ..Default::default()
     };
     Party::start_with(test_name, TestServer::start_with(options).await?, names).await
