@@ -38,15 +38,17 @@ pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
     leptos::task::spawn_local(async move { identity.set(Some(new_page_identity().await)) });
     let body = move || match (has_name.get(), ready_config.get(), identity.get()) {
         (false, _, _) => view! { <NamePrompt on_name=remember_name/> }.into_any(),
-        (true, _, Some(Err(problem))) => view! {
-            <p class="banner error" role="alert">"Cannot join the party: " {problem}</p>
+        (true, _, Some(Err(problem))) => {
+            view! { <p class="hint" role="alert">{format!("Cannot join the party: {problem}")}</p> }
+                .into_any()
         }
-        .into_any(),
         (true, Some(config), Some(Ok(identity))) => view! {
             <PartyRoom identity secret=secret.clone() config name on_rename=remember_name/>
         }
         .into_any(),
-        (true, _, _) => view! { <p class="hint">"Getting ready…"</p> }.into_any(),
+        (true, _, _) => {
+            view! { <p class="hint" role="status">{"Getting ready…".to_owned()}</p> }.into_any()
+        }
     };
     view! {
         <section class="room" aria-labelledby="room-title">

@@ -11,7 +11,8 @@
 //! 2. wasm-bindgen on the main module, keeping the linker's exports the chunks link against,
 //!    under Trunk's output names, so index.html's loader stays as Trunk wrote it;
 //! 3. wasm-opt on every wasm with [`WASM_OPT_ARGS`];
-//! 4. the main module's glue without comment lines and indentation;
+//! 4. the main module's glue without comment lines and indentation, and its imports under
+//!    short names (wasm-bindgen's end in a 16-digit hash, which no compressor can shrink);
 //! 5. content hashes in the names of the chunks and the loader (a host may cache them for
 //!    ever), and fresh integrity hashes in index.html for the two files it preloads.
 
@@ -120,7 +121,14 @@ pub fn split_into_dist(tools: &BuildTools, dist: &Path) -> Result<Vec<String>> {
     let loader_name = hashed_name(LOADER, loader.as_bytes());
     std::fs::write(dist.join(&loader_name), &loader)?;
 
-    let glue = std::fs::read_to_string(bound.join(format!("{stem}.js")))?;
+    let mut glue = std::fs::read_to_string(bound.join(format!("{stem}.js")))?;
+    let bound_wasm = bound.join(format!("{stem}_bg.wasm"));
+    let wasm = std::fs::read(&bound_wasm)?;
+    let (wasm, renamed) = with_short_import_names(&wasm, &format!("./{stem}_bg.js"), &glue)?;
+    for (long, short) in &renamed {
+        glue = glue.replace(&format!("{long}: function"), &format!("{short}: function"));
+    }
+    std::fs::write(&bound_wasm, wasm)?;
     // Only the import statements (wasm-bindgen writes one per split point): the same string
     // is also the key of the wasm's import object, which must keep the name the wasm asks for.
     let import = format!("from \"./{LOADER}\"");
@@ -177,6 +185,132 @@ fn without_comments_and_indents(js: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `wasm` with every import from `module` that `glue` mentions only to define it, as
+/// `NAME: function`, renamed
+/// `w0`, `w1`, …, and the renames made (old, new). Imports the glue does not define that way
+/// keep their names.
+fn with_short_import_names(
+    wasm: &[u8],
+    module: &str,
+    glue: &str,
+) -> Result<(Vec<u8>, Vec<(String, String)>)> {
+    let mut renamed = Vec::new();
+    let mut out = wasm.get(..8).context("not a wasm module")?.to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let start = at;
+        let id = wasm[at];
+        at += 1;
+        let length = leb128(wasm, &mut at)?;
+        let end = at
+            .checked_add(length)
+            .filter(|&e| e <= wasm.len())
+            .context("truncated wasm")?;
+        if id != 2 {
+            out.extend_from_slice(&wasm[start..end]);
+            at = end;
+            continue;
+        }
+        // The import section: a count, then (module, field, kind, what the kind needs).
+        let mut body = Vec::new();
+        let count = leb128(wasm, &mut at)?;
+        write_leb128(&mut body, count);
+        for _ in 0..count {
+            let import_module = name(wasm, &mut at)?;
+            let field = name(wasm, &mut at)?;
+            let described_from = at;
+            skip_import_description(wasm, &mut at)?;
+            let definition = format!("{field}: function");
+            // Only a name the glue mentions once, where it defines it: nothing else refers to it.
+            let new_field = if import_module == module
+                && glue.matches(field).count() == 1
+                && glue.contains(&definition)
+            {
+                let short = format!("w{}", renamed.len());
+                renamed.push((field.to_owned(), short.clone()));
+                short
+            } else {
+                field.to_owned()
+            };
+            for text in [import_module, new_field.as_str()] {
+                write_leb128(&mut body, text.len());
+                body.extend_from_slice(text.as_bytes());
+            }
+            body.extend_from_slice(&wasm[described_from..at]);
+        }
+        if at != end {
+            bail!("the import section does not end where its length says");
+        }
+        out.push(2);
+        write_leb128(&mut out, body.len());
+        out.extend(body);
+    }
+    Ok((out, renamed))
+}
+
+fn name<'a>(wasm: &'a [u8], at: &mut usize) -> Result<&'a str> {
+    let length = leb128(wasm, at)?;
+    let bytes = wasm.get(*at..*at + length).context("truncated wasm name")?;
+    *at += length;
+    std::str::from_utf8(bytes).context("a wasm name is not UTF-8")
+}
+
+/// Steps over an import's kind and what it needs (a type index, table, memory or global).
+fn skip_import_description(wasm: &[u8], at: &mut usize) -> Result<()> {
+    let kind = *wasm.get(*at).context("truncated import")?;
+    *at += 1;
+    let limits = |at: &mut usize| -> Result<()> {
+        let flags = *wasm.get(*at).context("truncated limits")?;
+        *at += 1;
+        leb128(wasm, at)?;
+        if flags & 1 == 1 {
+            leb128(wasm, at)?;
+        }
+        Ok(())
+    };
+    match kind {
+        0 => {
+            leb128(wasm, at)?;
+        }
+        1 => {
+            *at += 1; // the element type
+            limits(at)?;
+        }
+        2 => limits(at)?,
+        3 => *at += 2, // the value type, and mutability
+        other => bail!("an import of unknown kind {other}"),
+    }
+    Ok(())
+}
+
+fn write_leb128(out: &mut Vec<u8>, mut value: usize) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn leb128(bytes: &[u8], at: &mut usize) -> Result<usize> {
+    let (mut value, mut shift) = (0usize, 0);
+    loop {
+        let byte = *bytes.get(*at).context("truncated wasm")?;
+        *at += 1;
+        value |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+        shift += 7;
+        if shift > 28 {
+            bail!("malformed LEB128 number in the wasm");
+        }
+    }
 }
 
 /// `insieme-<hash>`, the name Trunk gave the app's glue and wasm.
@@ -245,21 +379,6 @@ fn integrity(content: &[u8]) -> String {
 /// sections: an id byte, a LEB128 length, the contents; custom sections, id 0, start with
 /// their name).
 pub fn without_custom_section(wasm: &[u8], name: &str) -> Result<Vec<u8>> {
-    fn leb128(bytes: &[u8], at: &mut usize) -> Result<usize> {
-        let (mut value, mut shift) = (0usize, 0);
-        loop {
-            let byte = *bytes.get(*at).context("truncated wasm")?;
-            *at += 1;
-            value |= usize::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-            shift += 7;
-            if shift > 28 {
-                bail!("malformed wasm section length");
-            }
-        }
-    }
     if wasm.get(..4) != Some(b"\0asm") {
         bail!("not a wasm module");
     }
@@ -319,6 +438,53 @@ mod tests {
             integrity(b""),
             "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb"
         );
+    }
+
+    #[test]
+    fn imports_the_glue_defines_get_short_names_and_nothing_else_changes() {
+        // Header; a type section; an import section: two functions from "m" (one the glue
+        // defines, one it does not), a function from "other", and a memory from "m".
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend([1, 4, 1, 0x60, 0, 0]);
+        let mut imports = vec![4];
+        let mut entry = |module: &str, field: &str, description: &[u8]| {
+            imports.push(module.len() as u8);
+            imports.extend(module.as_bytes());
+            imports.push(field.len() as u8);
+            imports.extend(field.as_bytes());
+            imports.extend(description);
+        };
+        entry("m", "__wbg_alert_0123456789abcdef", &[0, 0]);
+        entry("m", "__wbg_kept_fedcba9876543210", &[0, 0]);
+        entry("other", "__wbg_alert_0123456789abcdef", &[0, 0]);
+        entry("m", "memory", &[2, 1, 17, 32]);
+        wasm.push(2);
+        wasm.push(imports.len() as u8);
+        wasm.extend(&imports);
+        let glue = "const i = {\n__wbg_alert_0123456789abcdef: function(a) {},\n};";
+        let (out, renamed) = with_short_import_names(&wasm, "m", glue).unwrap();
+        assert_eq!(
+            renamed,
+            vec![("__wbg_alert_0123456789abcdef".to_owned(), "w0".to_owned())]
+        );
+        let mut expected = b"\0asm\x01\0\0\0".to_vec();
+        expected.extend([1, 4, 1, 0x60, 0, 0]);
+        let mut imports = vec![4];
+        let mut entry = |module: &str, field: &str, description: &[u8]| {
+            imports.push(module.len() as u8);
+            imports.extend(module.as_bytes());
+            imports.push(field.len() as u8);
+            imports.extend(field.as_bytes());
+            imports.extend(description);
+        };
+        entry("m", "w0", &[0, 0]);
+        entry("m", "__wbg_kept_fedcba9876543210", &[0, 0]);
+        entry("other", "__wbg_alert_0123456789abcdef", &[0, 0]);
+        entry("m", "memory", &[2, 1, 17, 32]);
+        expected.push(2);
+        expected.push(imports.len() as u8);
+        expected.extend(&imports);
+        assert_eq!(out, expected);
     }
 
     #[test]
