@@ -7,7 +7,7 @@
 //! ```
 
 use insieme::programme::{Delta, Item, Queue};
-use insieme::room::wire::{CallPresence, PeerMessage, ViewerPhase, ViewerStatus};
+use insieme::room::wire::{CallPresence, MediaFailure, PeerMessage, ViewerPhase, ViewerStatus};
 use insieme::signaling::payload::{Envelope, SdpType, SignalPayload};
 use insieme::sync::{
     Config, Destination, Engine, Input, Intent, LocalTime, Output, PeerId, RoomTime, Span,
@@ -31,7 +31,7 @@ fn main() {
         (
             "status-failed",
             PeerMessage::Status(ViewerStatus {
-                phase: ViewerPhase::Failed("404".into()),
+                phase: ViewerPhase::Failed(MediaFailure::Unplayable),
                 offset_ms: Some(-3.5),
             }),
         ),
