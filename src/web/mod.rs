@@ -4,6 +4,7 @@
 
 pub mod app_config;
 pub mod call;
+pub mod chunk;
 pub mod clipboard;
 pub mod event_listener;
 pub mod identity;

@@ -440,50 +440,49 @@ mod tests {
         );
     }
 
-    #[test]
-    fn imports_the_glue_defines_get_short_names_and_nothing_else_changes() {
-        // Header; a type section; an import section: two functions from "m" (one the glue
-        // defines, one it does not), a function from "other", and a memory from "m".
+    /// A module of a header, a type section and an import section of `imports`
+    /// (module, field, what the import's kind needs).
+    fn module_importing(imports: &[(&str, &str, &[u8])]) -> Vec<u8> {
+        let mut section = vec![imports.len() as u8];
+        for (module, field, description) in imports {
+            for text in [module, field] {
+                section.push(text.len() as u8);
+                section.extend(text.as_bytes());
+            }
+            section.extend(*description);
+        }
         let mut wasm = b"\0asm\x01\0\0\0".to_vec();
         wasm.extend([1, 4, 1, 0x60, 0, 0]);
-        let mut imports = vec![4];
-        let mut entry = |module: &str, field: &str, description: &[u8]| {
-            imports.push(module.len() as u8);
-            imports.extend(module.as_bytes());
-            imports.push(field.len() as u8);
-            imports.extend(field.as_bytes());
-            imports.extend(description);
-        };
-        entry("m", "__wbg_alert_0123456789abcdef", &[0, 0]);
-        entry("m", "__wbg_kept_fedcba9876543210", &[0, 0]);
-        entry("other", "__wbg_alert_0123456789abcdef", &[0, 0]);
-        entry("m", "memory", &[2, 1, 17, 32]);
         wasm.push(2);
-        wasm.push(imports.len() as u8);
-        wasm.extend(&imports);
+        wasm.push(section.len() as u8);
+        wasm.extend(section);
+        wasm
+    }
+
+    #[test]
+    fn imports_the_glue_defines_get_short_names_and_nothing_else_changes() {
+        // Two functions from "m" (one the glue defines, one it does not), a function from
+        // "other", and a memory from "m".
+        const FUNCTION: &[u8] = &[0, 0];
+        const MEMORY: &[u8] = &[2, 1, 17, 32];
+        let wasm = module_importing(&[
+            ("m", "__wbg_alert_0123456789abcdef", FUNCTION),
+            ("m", "__wbg_kept_fedcba9876543210", FUNCTION),
+            ("other", "__wbg_alert_0123456789abcdef", FUNCTION),
+            ("m", "memory", MEMORY),
+        ]);
         let glue = "const i = {\n__wbg_alert_0123456789abcdef: function(a) {},\n};";
         let (out, renamed) = with_short_import_names(&wasm, "m", glue).unwrap();
         assert_eq!(
             renamed,
             vec![("__wbg_alert_0123456789abcdef".to_owned(), "w0".to_owned())]
         );
-        let mut expected = b"\0asm\x01\0\0\0".to_vec();
-        expected.extend([1, 4, 1, 0x60, 0, 0]);
-        let mut imports = vec![4];
-        let mut entry = |module: &str, field: &str, description: &[u8]| {
-            imports.push(module.len() as u8);
-            imports.extend(module.as_bytes());
-            imports.push(field.len() as u8);
-            imports.extend(field.as_bytes());
-            imports.extend(description);
-        };
-        entry("m", "w0", &[0, 0]);
-        entry("m", "__wbg_kept_fedcba9876543210", &[0, 0]);
-        entry("other", "__wbg_alert_0123456789abcdef", &[0, 0]);
-        entry("m", "memory", &[2, 1, 17, 32]);
-        expected.push(2);
-        expected.push(imports.len() as u8);
-        expected.extend(&imports);
+        let expected = module_importing(&[
+            ("m", "w0", FUNCTION),
+            ("m", "__wbg_kept_fedcba9876543210", FUNCTION),
+            ("other", "__wbg_alert_0123456789abcdef", FUNCTION),
+            ("m", "memory", MEMORY),
+        ]);
         assert_eq!(out, expected);
     }
 

@@ -270,11 +270,8 @@ mod tests {
         assert_eq!(l.measured_seek(), None);
     }
 
-    #[test]
-    fn seeks_are_planned_with_the_floor_until_enough_are_measured() {
-        let mut l = Latencies::new();
-        l.set_told_seek(Some(Span::from_millis(100)));
-        assert_eq!(l.seek_margin(), SEEK_MARGIN_FLOOR);
+    /// As many seeks across the media as it takes to trust them, each landing `ms` later.
+    fn measure_seeks(l: &mut Latencies, ms: i64) {
         for i in 0..SEEKS_TO_TRUST as i64 {
             let at = i * 10_000;
             l.seek_issued(
@@ -282,8 +279,16 @@ mod tests {
                 MediaTime(60_000_000),
                 Some(MediaTime(0)),
             );
-            assert!(l.seek_settled_by(obs(60_000, at + 50)));
+            assert!(l.seek_settled_by(obs(60_000, at + ms)));
         }
+    }
+
+    #[test]
+    fn seeks_are_planned_with_the_floor_until_enough_are_measured() {
+        let mut l = Latencies::new();
+        l.set_told_seek(Some(Span::from_millis(100)));
+        assert_eq!(l.seek_margin(), SEEK_MARGIN_FLOOR);
+        measure_seeks(&mut l, 50);
         // Three quick seeks of 50 ms: the margin is their own, below the floor.
         assert!(l.seek_margin() < SEEK_MARGIN_FLOOR, "{:?}", l.seek_margin());
         // Another media: unknown again.
@@ -298,15 +303,7 @@ mod tests {
     fn preparation_is_never_negative_however_early_starts_are() {
         let mut l = Latencies::new();
         // Quick seeks, trusted once measured...
-        for i in 0..SEEKS_TO_TRUST as i64 {
-            let at = i * 10_000;
-            l.seek_issued(
-                LocalTime(at * 1000),
-                MediaTime(60_000_000),
-                Some(MediaTime(0)),
-            );
-            assert!(l.seek_settled_by(obs(60_000, at + 30)));
-        }
+        measure_seeks(&mut l, 30);
         // ...and starts that always come half a second early.
         for i in 0..50 {
             let play_at = 1_000_000_000 + 1_000_000 * i;

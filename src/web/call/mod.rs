@@ -14,6 +14,7 @@ mod live;
 use crate::call::{CallReport, MediaProblem, PendingReports};
 use crate::room::wire::CallPresence;
 use crate::signaling::payload::SessionId;
+use crate::web::chunk::ChunkUnavailable;
 use crate::web::mesh::Mesh;
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -113,16 +114,6 @@ struct CallSeed {
     mesh: Option<Mesh>,
     view: CallView,
     set: Writers,
-}
-
-/// The call's code could not be fetched (offline, or the server lost the file).
-#[derive(Debug)]
-struct ChunkUnavailable;
-
-impl From<leptos::wasm_split::SplitLoaderError> for ChunkUnavailable {
-    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
-        ChunkUnavailable
-    }
 }
 
 /// Builds the running call, fetching its code first where the download is split.

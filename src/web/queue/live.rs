@@ -2,9 +2,10 @@
 //! it (`programme`), its pieces decoded and encoded, the list published for the panel, and the
 //! panel (`ui::up_next`) drawn into the page.
 
-use super::{ChunkUnavailable, PanelActions, QueueEngine, QueueSeed, UpNext};
+use super::{PanelActions, QueueEngine, QueueSeed, UpNext};
 use crate::programme::{AtEnd, Delta, Edit, EditError, EntryId, NowPlaying, Queue};
 use crate::sync::RoomTime;
+use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;

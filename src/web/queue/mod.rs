@@ -16,6 +16,7 @@ mod live;
 
 use crate::programme::{AtEnd, Edit, EditError, Entry, EntryId};
 use crate::sync::{PeerId, RoomTime};
+use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -72,16 +73,6 @@ trait QueueEngine {
 struct QueueSeed {
     me: PeerId,
     view: QueueView,
-}
-
-/// The queue's code could not be fetched (offline, or the server lost the file).
-#[derive(Debug)]
-struct ChunkUnavailable;
-
-impl From<leptos::wasm_split::SplitLoaderError> for ChunkUnavailable {
-    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
-        ChunkUnavailable
-    }
 }
 
 /// Builds the running queue, fetching its code first where the download is split.

@@ -23,12 +23,11 @@ mod senders;
 mod tile_elements;
 mod voices;
 
-use super::{
-    CallEngine, CallPhase, CallSeed, CallView, ChunkUnavailable, Loudness, MyCall, Tile, Writers,
-};
+use super::{CallEngine, CallPhase, CallSeed, CallView, Loudness, MyCall, Tile, Writers};
 use crate::call::{Ducker, SpeakerHistory, VoiceActivity, SILENCE_DBFS};
 use crate::room::wire::CallPresence;
 use crate::signaling::payload::SessionId;
+use crate::web::chunk::ChunkUnavailable;
 use crate::web::event_listener::Listener;
 use crate::web::mesh::Mesh;
 use gloo_timers::callback::Interval;
