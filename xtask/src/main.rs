@@ -1,7 +1,6 @@
 //! `cargo xtask`: the project's commands, so that a fresh machine with only rustup and cargo
 //! needs nothing else. Each command installs the tools it needs, and only when they are missing.
 
-mod abuse_bench;
 mod app_build;
 mod bench;
 mod browser_world;
