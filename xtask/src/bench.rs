@@ -30,15 +30,7 @@ pub fn run(name: &str) -> Result<()> {
     let out = format!("target/bench/{name}.json");
     command::run(
         Command::new(cargo())
-            .args([
-                "run",
-                "--release",
-                "-p",
-                package,
-                "--bin",
-                binary,
-                "--",
-            ])
+            .args(["run", "--release", "-p", package, "--bin", binary, "--"])
             .args(mode)
             .args(["--out", &out])
             .current_dir(workspace_root()),

@@ -187,33 +187,24 @@ fn without_comments_and_indents(js: &str) -> String {
     out
 }
 
+/// Import names changed: (old, new).
+type Renames = Vec<(String, String)>;
+
 /// `wasm` with every import from `module` that `glue` mentions only to define it, as
 /// `NAME: function`, renamed
 /// `w0`, `w1`, …, and the renames made (old, new). Imports the glue does not define that way
 /// keep their names.
-fn with_short_import_names(
-    wasm: &[u8],
-    module: &str,
-    glue: &str,
-) -> Result<(Vec<u8>, Vec<(String, String)>)> {
+fn with_short_import_names(wasm: &[u8], module: &str, glue: &str) -> Result<(Vec<u8>, Renames)> {
+    let sections = sections(wasm)?;
     let mut renamed = Vec::new();
-    let mut out = wasm.get(..8).context("not a wasm module")?.to_vec();
-    let mut at = 8;
-    while at < wasm.len() {
-        let start = at;
-        let id = wasm[at];
-        at += 1;
-        let length = leb128(wasm, &mut at)?;
-        let end = at
-            .checked_add(length)
-            .filter(|&e| e <= wasm.len())
-            .context("truncated wasm")?;
-        if id != 2 {
-            out.extend_from_slice(&wasm[start..end]);
-            at = end;
+    let mut out = wasm[..8].to_vec();
+    for section in sections {
+        if section.id != 2 {
+            out.extend_from_slice(&wasm[section.whole]);
             continue;
         }
         // The import section: a count, then (module, field, kind, what the kind needs).
+        let (mut at, end) = (section.body.start, section.body.end);
         let mut body = Vec::new();
         let count = leb128(wasm, &mut at)?;
         write_leb128(&mut body, count);
@@ -375,14 +366,38 @@ fn integrity(content: &[u8]) -> String {
     )
 }
 
-/// `wasm` without the custom section called `name` (a wasm module is a header and a list of
-/// sections: an id byte, a LEB128 length, the contents; custom sections, id 0, start with
-/// their name).
+/// `wasm` without the custom section called `name` (custom sections, id 0, start with their
+/// name).
 pub fn without_custom_section(wasm: &[u8], name: &str) -> Result<Vec<u8>> {
-    if wasm.get(..4) != Some(b"\0asm") {
+    let sections = sections(wasm)?;
+    let mut out = wasm[..8].to_vec();
+    for section in sections {
+        let is_it = section.id == 0 && {
+            let mut name_at = section.body.start;
+            let name_length = leb128(wasm, &mut name_at)?;
+            wasm.get(name_at..name_at + name_length) == Some(name.as_bytes())
+        };
+        if !is_it {
+            out.extend_from_slice(&wasm[section.whole]);
+        }
+    }
+    Ok(out)
+}
+
+/// One section of a wasm module: its id, and where it lies whole and without its header.
+struct Section {
+    id: u8,
+    whole: std::ops::Range<usize>,
+    body: std::ops::Range<usize>,
+}
+
+/// The sections of `wasm`, after its 8-byte header (a module is a header and a list of
+/// sections: an id byte, a LEB128 length, the contents).
+fn sections(wasm: &[u8]) -> Result<Vec<Section>> {
+    if wasm.get(..4) != Some(b"\0asm") || wasm.len() < 8 {
         bail!("not a wasm module");
     }
-    let mut out = wasm[..8].to_vec();
+    let mut found = Vec::new();
     let mut at = 8;
     while at < wasm.len() {
         let start = at;
@@ -393,17 +408,14 @@ pub fn without_custom_section(wasm: &[u8], name: &str) -> Result<Vec<u8>> {
             .checked_add(length)
             .filter(|&e| e <= wasm.len())
             .context("truncated wasm")?;
-        let is_it = id == 0 && {
-            let mut name_at = at;
-            let name_length = leb128(wasm, &mut name_at)?;
-            wasm.get(name_at..name_at + name_length) == Some(name.as_bytes())
-        };
-        if !is_it {
-            out.extend_from_slice(&wasm[start..end]);
-        }
+        found.push(Section {
+            id,
+            whole: start..end,
+            body: at..end,
+        });
         at = end;
     }
-    Ok(out)
+    Ok(found)
 }
 
 #[cfg(test)]

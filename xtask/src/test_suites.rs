@@ -11,11 +11,14 @@ use std::time::Instant;
 /// The suites by the names `cargo xtask test SUITE` takes.
 const SUITES: [&str; 4] = ["native", "fuzz", "web", "e2e"];
 
+/// A suite of the full run: its name, and how to run it.
+type Suite<'a> = (&'static str, Box<dyn Fn() -> Result<()> + 'a>);
+
 pub fn run_all() -> Result<()> {
     // The browser suites serve exactly what ships: release dist/ and the release endpoint.
     let world = BrowserWorld::prepare()?;
 
-    let suites: [(&str, Box<dyn Fn() -> Result<()>>); 4] = [
+    let suites: [Suite; 4] = [
         (
             "native unit and integration tests",
             Box::new(|| native_tests(None)),
