@@ -6,7 +6,7 @@
 //! (`requestVideoFrameCallback`), and the film's effective `volume` (see `harness::call`). The
 //! tolerances are loose on purpose (shared, noisy machines); `cargo xtask bench call` measures.
 
-use crate::harness::actions::{gather, load_clip, say};
+use crate::harness::actions::{gather, play_clip_together, say};
 use crate::harness::call::{
     call_party, energy_growth, fetched_call_code, film_volumes, join_call, place_with_mic,
     rtc_totals, set_switch, switch_is_on, wait_for_moving_tile, wait_for_tile_state,
@@ -34,11 +34,7 @@ const LISTEN: Duration = Duration::from_secs(2);
 /// link once everyone plays in sync.
 async fn gather_and_play(party: &Party, names: &[(&str, &str)]) -> Result<String> {
     let link = gather(party, names).await?;
-    let everyone = browsers(party, names);
-    load_clip(everyone[0]).await?;
-    wait_for_sync(&everyone, false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
-    everyone[1].click_button("Play").await?;
-    wait_for_sync(&everyone, true, TOLERANCE_MS, None, SETTLE).await?;
+    play_clip_together(&browsers(party, names)).await?;
     Ok(link)
 }
 

@@ -3,9 +3,8 @@
 //! policy, and the policy is really in force, and a refusal really seen: a script injected at
 //! the end is refused, and counted.
 
-use crate::harness::actions::{gather, load_clip, say};
+use crate::harness::actions::{gather, play_clip_together, say};
 use crate::harness::call::{call_party, join_call, wait_for_moving_tile};
-use crate::harness::media::wait_for_sync;
 use crate::harness::{Browser, Place, ServerOptions, UI_TIMEOUT};
 use anyhow::{ensure, Result};
 use std::time::Duration;
@@ -46,17 +45,7 @@ async fn the_app_runs_under_its_content_security_policy() -> Result<()> {
             person.add_script_before_pages(WATCH_VIOLATIONS).await?;
         }
         gather(&party, &names).await?;
-        load_clip(alice).await?;
-        wait_for_sync(
-            &[alice, bob],
-            false,
-            50.0,
-            Some(0.0),
-            Duration::from_secs(15),
-        )
-        .await?;
-        bob.click_button("Play").await?;
-        wait_for_sync(&[alice, bob], true, 50.0, None, Duration::from_secs(15)).await?;
+        play_clip_together(&[alice, bob]).await?;
         say(alice, "under the policy").await?;
         bob.wait_for_text("under the policy").await?;
         join_call(alice).await?;

@@ -2,7 +2,7 @@
 //! what the endpoint (or a rogue client of it), or a member with a modified client, can and
 //! cannot do.
 
-use crate::harness::actions::{gather, load_clip, say, start_party};
+use crate::harness::actions::{gather, play_clip_together, say, start_party};
 use crate::harness::capture::RelayCapture;
 use crate::harness::media::{party_with_clip, wait_for_sync};
 use crate::harness::rogue::{spam_room, topic_of_link, RogueMember};
@@ -159,12 +159,9 @@ async fn a_member_flooding_chat_and_status_cannot_stop_the_others() -> Result<()
         mallory.arm().await?;
         let names = [("alice", "Alice"), ("bob", "Bob"), ("mallory", "Mallory")];
         gather(&party, &names).await?;
-        load_clip(alice).await?;
         let honest = [alice, bob];
+        play_clip_together(&honest).await?;
         let settle = Duration::from_secs(15);
-        wait_for_sync(&honest, false, 50.0, Some(0.0), settle).await?;
-        bob.click_button("Play").await?;
-        wait_for_sync(&honest, true, 50.0, None, settle).await?;
 
         let flood = [
             PeerMessage::Chat {

@@ -1,6 +1,6 @@
 //! What people do in a party, as steps shared by the tests and the end-to-end benchmark.
 
-use super::media::CLIP_PATH;
+use super::media::{wait_for_sync, CLIP_PATH};
 use super::{Browser, Party};
 use anyhow::Result;
 
@@ -56,4 +56,17 @@ pub async fn seek_with_slider(browser: &Browser, secs: f64) -> Result<()> {
 pub async fn say(browser: &Browser, text: &str) -> Result<()> {
     browser.type_into("Message", text).await?;
     browser.click_button("Send").await
+}
+
+/// The first of `viewers` loads the test clip and, once everyone is paused on its first frame,
+/// the second presses Play; returns when everyone plays within 50 ms of each other (three 60 Hz
+/// frames, the suite's loose tolerance on a busy host).
+pub async fn play_clip_together(viewers: &[&Browser]) -> Result<()> {
+    const TOLERANCE_MS: f64 = 50.0;
+    const SETTLE: std::time::Duration = std::time::Duration::from_secs(15);
+    load_clip(viewers[0]).await?;
+    wait_for_sync(viewers, false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
+    viewers[1].click_button("Play").await?;
+    wait_for_sync(viewers, true, TOLERANCE_MS, None, SETTLE).await?;
+    Ok(())
 }
