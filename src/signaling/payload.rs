@@ -115,16 +115,7 @@ impl SignalPayload {
     /// Reads what [`SignalPayload::encode`] (or serde_json, before it) wrote; fields it does not
     /// know are ignored, as serde's derive did.
     pub fn decode(bytes: &[u8]) -> Result<Self, PayloadError> {
-        if bytes.len() > MAX_PAYLOAD_BYTES {
-            return Err(PayloadError::TooLarge(bytes.len()));
-        }
-        Self::read(bytes).map_err(|e| PayloadError::Malformed(e.to_string()))
-    }
-
-    fn read(bytes: &[u8]) -> Result<Self, json::Error> {
-        let text = std::str::from_utf8(bytes).map_err(|_| json::Error::new("not UTF-8"))?;
-        let value = json::parse(text)?;
-        Self::from_fields(&value.object()?)
+        read_object(bytes, Self::from_fields)
     }
 
     fn from_fields(fields: &json::Fields<'_>) -> Result<Self, json::Error> {
@@ -184,20 +175,28 @@ impl Envelope {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, PayloadError> {
-        if bytes.len() > MAX_PAYLOAD_BYTES {
-            return Err(PayloadError::TooLarge(bytes.len()));
-        }
-        let read = || -> Result<Self, json::Error> {
-            let text = std::str::from_utf8(bytes).map_err(|_| json::Error::new("not UTF-8"))?;
-            let value = json::parse(text)?;
-            let fields = value.object()?;
+        read_object(bytes, |fields| {
             Ok(Envelope {
                 seq: fields.u64("seq")?,
-                payload: SignalPayload::from_fields(&fields)?,
+                payload: SignalPayload::from_fields(fields)?,
             })
-        };
-        read().map_err(|e| PayloadError::Malformed(e.to_string()))
+        })
     }
+}
+
+/// One JSON object of at most [`MAX_PAYLOAD_BYTES`], read by `read`.
+fn read_object<T>(
+    bytes: &[u8],
+    read: impl FnOnce(&json::Fields<'_>) -> Result<T, json::Error>,
+) -> Result<T, PayloadError> {
+    if bytes.len() > MAX_PAYLOAD_BYTES {
+        return Err(PayloadError::TooLarge(bytes.len()));
+    }
+    let parsed = || -> Result<T, json::Error> {
+        let text = std::str::from_utf8(bytes).map_err(|_| json::Error::new("not UTF-8"))?;
+        read(&json::parse(text)?.object()?)
+    };
+    parsed().map_err(|e| PayloadError::Malformed(e.to_string()))
 }
 
 impl SdpType {
