@@ -29,6 +29,8 @@ const SETTLE: Duration = Duration::from_secs(15);
 /// which people in a real call rarely do for long.
 const SPEAKING_ENERGY: f64 = 2e-5;
 const LISTEN: Duration = Duration::from_secs(2);
+/// How many [`LISTEN`] windows a voice gets to be heard in.
+const LISTEN_WINDOWS: usize = 8;
 
 /// Everyone named gathers, the first loads the clip and the second presses Play; returns the
 /// link once everyone plays in sync.
@@ -51,10 +53,12 @@ async fn talking(people: &[&'static str]) -> Result<Vec<(&'static str, Place)>> 
 /// `viewer` sees `other`'s tile with its video moving and hears them (audio energy grows).
 async fn sees_and_hears(viewer: &Browser, other: &str) -> Result<()> {
     wait_for_moving_tile(viewer, other, UI_TIMEOUT).await?;
-    // Audio starts with the connection, but the fake microphone's speech has pauses: give it
-    // a few windows before calling it silent.
+    // Audio starts with the connection, but the fake microphone's speech has pauses, and with
+    // three talkers at once each echo canceller damps the others (double talk): give it several
+    // windows before calling it silent. (Four were once too few: 1.95e-5 at best, on a busy
+    // host.)
     let mut growths = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..LISTEN_WINDOWS {
         let growth = energy_growth(viewer, other, LISTEN).await?;
         if growth > SPEAKING_ENERGY {
             return Ok(());
