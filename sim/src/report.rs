@@ -172,3 +172,94 @@ pub fn table(rows: &[Row]) -> String {
     }
     s
 }
+
+/// The queue storm over many seeds (`sync-bench`'s `queue-storm` row): how long after the last
+/// edit every page showed the same queue, as percentiles over the runs, and what was lost.
+#[derive(Clone, Debug, Serialize)]
+pub struct QueueStormRow {
+    pub name: String,
+    pub pages: usize,
+    pub runs: usize,
+    pub first_seed: u64,
+    pub converge_p50_ms: f64,
+    pub converge_p95_ms: f64,
+    pub converge_p99_ms: f64,
+    pub converge_max_ms: f64,
+    /// Runs whose pages did not end on one queue.
+    pub disagreeing_runs: usize,
+    /// Edits missing or out of date somewhere at the end, summed over the runs.
+    pub lost_edits: usize,
+    /// Pieces' parts refused by any page (an honest storm should have none).
+    pub refused: u64,
+    pub edits: usize,
+    /// What an edit cost on the wire: encoded bytes sent per edit, every destination counted.
+    pub bytes_per_edit: f64,
+    pub target_converge_p99_ms: f64,
+    pub meets_targets: bool,
+}
+
+impl QueueStormRow {
+    /// The storm's target (issue 20): converged within a second of the last edit at p99, with
+    /// every run on one queue and no edit lost.
+    pub const TARGET_CONVERGE_P99_MS: f64 = 1_000.0;
+
+    pub fn new(
+        name: &str,
+        pages: usize,
+        first_seed: u64,
+        runs: &[crate::queue_storm::QueueStormOutcome],
+    ) -> QueueStormRow {
+        let converge: Vec<f64> = runs.iter().map(|o| o.converge_ms).collect();
+        let [p50, p95, p99, max] =
+            insieme::stats::percentiles(&converge, [50.0, 95.0, 99.0, 100.0])
+                .unwrap_or([f64::NAN; 4]);
+        let disagreeing_runs = runs.iter().filter(|o| !o.agree).count();
+        let lost_edits = runs.iter().map(|o| o.lost_edits).sum();
+        let refused = runs.iter().map(|o| o.refused).sum();
+        let edits: usize = runs.iter().map(|o| o.edits).sum();
+        let bytes: usize = runs.iter().map(|o| o.bytes).sum();
+        QueueStormRow {
+            name: name.to_string(),
+            pages,
+            runs: runs.len(),
+            first_seed,
+            converge_p50_ms: round3(p50),
+            converge_p95_ms: round3(p95),
+            converge_p99_ms: round3(p99),
+            converge_max_ms: round3(max),
+            disagreeing_runs,
+            lost_edits,
+            refused,
+            edits,
+            bytes_per_edit: round3(bytes as f64 / edits.max(1) as f64),
+            target_converge_p99_ms: Self::TARGET_CONVERGE_P99_MS,
+            meets_targets: !runs.is_empty()
+                && p99 <= Self::TARGET_CONVERGE_P99_MS
+                && disagreeing_runs == 0
+                && lost_edits == 0,
+        }
+    }
+
+    /// Its line for people.
+    pub fn line(&self) -> String {
+        format!(
+            "{}: {} pages, {} runs from seed {:#x}: converged after the last edit p50 {:.0} ms, \
+             p95 {:.0} ms, p99 {:.0} ms, max {:.0} ms (target p99<={:.0}ms); {} runs disagree, \
+             {} edits lost, {} refused; {:.0} B sent per edit; {}",
+            self.name,
+            self.pages,
+            self.runs,
+            self.first_seed,
+            self.converge_p50_ms,
+            self.converge_p95_ms,
+            self.converge_p99_ms,
+            self.converge_max_ms,
+            self.target_converge_p99_ms,
+            self.disagreeing_runs,
+            self.lost_edits,
+            self.refused,
+            self.bytes_per_edit,
+            if self.meets_targets { "ok" } else { "NOT MET" }
+        )
+    }
+}

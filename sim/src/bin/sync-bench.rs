@@ -1,9 +1,11 @@
 //! The sync benchmark: runs the fixed scenarios, prints a table with the targets beside it,
 //! and writes the results as JSON (default `target/bench/sync.json` under the workspace).
 //!
-//! Usage: `sync-bench [--out PATH] [--seed N] [--only NAME]`
+//! Usage: `sync-bench [--out PATH] [--seed N] [--only NAME]` (`--only queue-storm` for the shared
+//! queue's storm alone).
 
-use insieme_sim::report::{table, Row, Target};
+use insieme_sim::queue_storm::{self, queue_storm};
+use insieme_sim::report::{table, QueueStormRow, Row, Target};
 use insieme_sim::scenarios::{self, BENCH_SEED};
 use insieme_sim::Scenario;
 use std::path::PathBuf;
@@ -87,19 +89,51 @@ fn main() {
         eprintln!("  ran in {:.1} s", started.elapsed().as_secs_f64());
         rows.push(row);
     }
+    let storm = only
+        .as_deref()
+        .is_none_or(|o| o == QUEUE_STORM)
+        .then(|| run_queue_storm(seed));
     println!();
-    print!("{}", table(&rows));
+    if !rows.is_empty() {
+        print!("{}", table(&rows));
+    }
+    if let Some(storm) = &storm {
+        println!("{}", storm.line());
+    }
 
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).expect("create the output directory");
     }
-    let json = serde_json::json!({ "scenarios": rows });
+    let json = serde_json::json!({ "scenarios": rows, "queue_storm": storm });
     std::fs::write(
         &out,
         serde_json::to_string_pretty(&json).expect("serialize"),
     )
     .expect("write the JSON report");
     println!("\nwrote {}", out.display());
+}
+
+const QUEUE_STORM: &str = "queue-storm";
+/// One storm lasts a few milliseconds of CPU, so the row is read over many seeds: its p99 is
+/// then a property of the protocol, not of one lucky run.
+const QUEUE_STORM_RUNS: u64 = 200;
+
+/// Eight pages editing the shared queue at once on WAN links, a ninth joining halfway
+/// (`insieme_sim::queue_storm`), over `QUEUE_STORM_RUNS` seeds from `seed`.
+fn run_queue_storm(seed: u64) -> QueueStormRow {
+    let first = queue_storm(seed);
+    println!(
+        "{QUEUE_STORM}: {} pages editing {:.1} times a second each for {:.0} s, one joining at \
+         {:?} s; link {:?}; {QUEUE_STORM_RUNS} seeds from {seed:#x}",
+        first.pages, first.edits_per_s, first.storm_s, first.join_s, first.link
+    );
+    let started = std::time::Instant::now();
+    let runs: Vec<_> = (0..QUEUE_STORM_RUNS)
+        .map(|i| queue_storm::run(queue_storm(seed.wrapping_add(i))))
+        .collect();
+    eprintln!("  ran in {:.1} s", started.elapsed().as_secs_f64());
+    let pages = first.pages + usize::from(first.join_s.is_some());
+    QueueStormRow::new(QUEUE_STORM, pages, seed, &runs)
 }
 
 fn print_params(sc: &Scenario) {
