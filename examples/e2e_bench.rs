@@ -18,7 +18,9 @@
 //! Script (fixed): Alice and Bob gather and load the clip; Bob plays; Carol opens the link 5 s
 //! later (her name is already stored, as for a returning friend); at 45 s Bob seeks to 10 s; the
 //! run ends at 65 s. Offsets are sampled over those 60 s with Carol present, leaving out the
-//! transitions (joining, the seek), whose durations are reported instead.
+//! transitions (joining, the seek), whose durations are reported instead. Then Alice queues a
+//! 3 s clip and Bob seeks to 1.5 s before the end: the queue moves on by itself, and the bench
+//! reports how far apart the viewers started the next video (harness/next_video.rs).
 #![cfg(not(target_arch = "wasm32"))]
 
 #[path = "../tests/e2e/harness/mod.rs"]
@@ -32,7 +34,8 @@ use harness::film_frames::{
     start_recording, timeline_at, wait_until, wall_ms, Frame, Shown, COLUMNS,
 };
 use harness::host_load::CpuTimes;
-use harness::media::{party_with, range, wait_for_sync, Clip};
+use harness::media::{party_with, range, wait_for_sync, Clip, CLIP_SECONDS, SHORT_CLIP_PATH};
+use harness::next_video::measure_auto_advance;
 use harness::Party;
 use insieme::stats;
 use std::time::Duration;
@@ -45,6 +48,8 @@ const SEEK_TO_SECS: f64 = 10.0;
 const SYNCED_MS: f64 = 20.0;
 /// How long the spread must stay under `SYNCED_MS` to count as converged after a seek.
 const HOLD_MS: f64 = 500.0;
+/// How long before the end of the video Bob seeks to, for the queue's auto-advance.
+const NEXT_VIDEO_LEAD_IN: Duration = Duration::from_millis(1500);
 #[tokio::main]
 async fn main() -> Result<()> {
     let clip = match std::env::args().skip_while(|a| a != "--clip").nth(1) {
@@ -138,6 +143,19 @@ async fn run(party: &Party, clip: Clip) -> Result<(serde_json::Value, serde_json
         rates.push(viewer_rates);
         raw.push(viewer_raw);
     }
+    // Last, the queue moves on by itself: Alice queues the short clip, Bob seeks to just before
+    // the end, and the clip starts for everyone (harness/next_video.rs).
+    let next_video = measure_auto_advance(
+        &[alice, bob, carol],
+        alice,
+        bob,
+        SHORT_CLIP_PATH,
+        f64::from(CLIP_SECONDS),
+        NEXT_VIDEO_LEAD_IN,
+    )
+    .await
+    .context("the queue's next video")?;
+
     let join_to_synced = first_synced_frame(&records[2], &records[..2], joined_at)
         .map(|at| at - joined_at)
         .context("Carol never came within 20 ms of the others")?;
@@ -192,6 +210,9 @@ async fn run(party: &Party, clip: Clip) -> Result<(serde_json::Value, serde_json
         "self_estimate_error_vs_mean_of_others_p95_ms": estimates.vs_mean_of_others_p95,
         "self_estimate": estimates.per_viewer,
         "join_to_synced_ms": join_to_synced,
+        // When the video ended and the queue's next one started: the largest difference
+        // between viewers' starts (media time 0 on screen), ms.
+        "next_video_start_spread_ms": next_video.spread_ms,
         "seek_converge_ms": seek_converge,
         "frames_recorded": records.iter().map(Vec::len).collect::<Vec<_>>(),
         // Diagnostics: each viewer's mean signed offset from Alice over the steady windows.
@@ -229,6 +250,11 @@ fn print_table(report: &serde_json::Value) {
         ),
         ("join → synced ms", "join_to_synced_ms", "≤ 1500"),
         ("seek → converged ms", "seek_converge_ms", "≤ 1000"),
+        (
+            "next video start spread ms",
+            "next_video_start_spread_ms",
+            "≤ 17 (issue 20)",
+        ),
         (
             "(own frame jitter p95)",
             "own_frame_jitter_p95_ms",

@@ -185,7 +185,8 @@ pub async fn party_with_clip(test_name: &str, names: &[&str]) -> Result<Party> {
     party_with(Clip::Webm60, test_name, names).await
 }
 
-/// Starts a party whose server also serves `clip` at [`Clip::path`].
+/// Starts a party whose server also serves `clip` at [`Clip::path`], and the short clip at
+/// [`SHORT_CLIP_PATH`] (what the bench queues to follow it).
 pub async fn party_with(clip: Clip, test_name: &str, names: &[&str]) -> Result<Party> {
     let media = if clip == Clip::Webm60 {
         test_clip().await?
@@ -193,7 +194,7 @@ pub async fn party_with(clip: Clip, test_name: &str, names: &[&str]) -> Result<P
         make_clip(clip).await?
     };
     let options = ServerOptions {
-        media: vec![media],
+        media: vec![media, short_clip().await?],
         ..Default::default()
     };
     Party::start_with(test_name, TestServer::start_with(options).await?, names).await

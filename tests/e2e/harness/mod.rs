@@ -15,6 +15,7 @@ pub mod host_load;
 mod http;
 pub mod media;
 pub mod network;
+pub mod next_video;
 mod party;
 pub mod rogue;
 mod server;
