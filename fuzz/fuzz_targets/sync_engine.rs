@@ -59,6 +59,9 @@ fuzz_target!(|script: &[u8]| {
                 2 => Intent::Pause,
                 3 => Intent::Seek(MediaTime(i64::from(arg) * 7_000_000 - 20_000_000)),
                 4 => Intent::SetRate(f64::from(arg) / 10.0),
+                _ if arg & 6 == 0 => Intent::Start {
+                    media_id: format!("https://example.org/{}.mp4", arg / 6),
+                },
                 _ => Intent::SetRate(1.0),
             }),
             _ if arg & 1 == 0 => Input::Buffering(arg & 2 != 0),

@@ -254,6 +254,9 @@ pub struct Leads {
     pub start: Span,
     /// For a start that needs everyone to seek first.
     pub seek: Span,
+    /// For a start of a media nobody has loaded yet: each viewer must fetch it and decode its
+    /// first frame before the instant.
+    pub load: Span,
 }
 
 /// A user's wish, turned into a new state by [`apply_intent`].
@@ -261,6 +264,13 @@ pub struct Leads {
 pub enum Intent {
     /// Load a media (paused at its start).
     Load {
+        media_id: String,
+    },
+    /// Load a media and play it from its start, for everyone at one instant far enough ahead
+    /// that every viewer has loaded it (the queue's next video, "Play now"). A `Load` and then
+    /// a `Play` would schedule the start as for a paused video everyone already shows, and
+    /// viewers still loading would start late and catch up.
+    Start {
         media_id: String,
     },
     Play,
@@ -289,16 +299,17 @@ pub fn apply_intent(
 ) -> Result<Playback, IntentError> {
     let empty = Playback::empty();
     let cur = cur.unwrap_or(&empty);
-    if let Intent::Load { media_id } = intent {
+    if let Intent::Load { media_id } | Intent::Start { media_id } = intent {
         if media_id.len() > MAX_MEDIA_ID_LEN {
             return Err(IntentError::Invalid);
         }
+        let playing = matches!(intent, Intent::Start { .. });
         return Ok(Playback {
             media: Some(media_id.clone()),
-            playing: false,
+            playing,
             rate: cur.rate,
             anchor_media: MediaTime(0),
-            anchor_room: now,
+            anchor_room: if playing { now + leads.load } else { now },
             lead_in_rate: 0.0,
             hold: None,
         });
@@ -310,7 +321,7 @@ pub fn apply_intent(
     // playing or paused.
     let pos_now = cur.position_at(now);
     let next = match *intent {
-        Intent::Load { .. } => unreachable!("handled above"),
+        Intent::Load { .. } | Intent::Start { .. } => unreachable!("handled above"),
         Intent::Play => {
             if cur.playing && cur.hold.is_none() {
                 return Err(IntentError::NoChange);
@@ -432,6 +443,7 @@ mod tests {
             arrive: Span::from_millis(100),
             start: Span::from_millis(200),
             seek: Span::from_millis(500),
+            load: Span::from_millis(900),
         }
     }
 
@@ -445,6 +457,28 @@ mod tests {
             leads(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_start_of_a_new_media_plays_it_from_zero_after_the_load_lead() {
+        let start = |media: &str| Intent::Start {
+            media_id: media.into(),
+        };
+        let playing = apply_intent(Some(&loaded()), &Intent::Play, RoomTime(0), leads()).unwrap();
+        let next =
+            apply_intent(Some(&playing), &start("next"), RoomTime(5_000_000), leads()).unwrap();
+        assert_eq!(next.media.as_deref(), Some("next"));
+        assert!(next.playing);
+        assert_eq!(next.anchor_room, RoomTime(5_900_000));
+        assert_eq!(next.position_at(RoomTime(5_900_000)), MediaTime(0));
+        assert_eq!(next.position_at(RoomTime(6_900_000)), MediaTime(1_000_000));
+        // Where nothing was loaded yet, too; and a link too long is refused like a load's.
+        assert!(apply_intent(None, &start("first"), RoomTime(0), leads()).is_ok_and(|p| p.playing));
+        let long = "x".repeat(MAX_MEDIA_ID_LEN + 1);
+        assert_eq!(
+            apply_intent(None, &start(&long), RoomTime(0), leads()),
+            Err(IntentError::Invalid)
+        );
     }
 
     #[test]

@@ -386,8 +386,7 @@ impl Party {
     }
 
     fn load_and_play(&self, url: String) {
-        self.intent(Intent::Load { media_id: url });
-        self.intent(Intent::Play);
+        self.intent(Intent::Start { media_id: url });
     }
 
     /// Room time for the queue: once the room's timeline is founded and this page has met it

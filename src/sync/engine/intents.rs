@@ -12,6 +12,12 @@ use crate::sync::PeerId;
 /// Most intents remembered while waiting to be in sync.
 const MAX_PENDING_INTENTS: usize = 8;
 
+/// Time a viewer is given to fetch a new media and decode its first frame before a start of
+/// it (`Intent::Start`), unless its seeks and starts take longer. Not measured per viewer yet:
+/// a file on a CDN, over a home link, shows its first frame within about a second, and the
+/// room's previous video has just ended, so a second's pause between videos costs little.
+const LOAD_PREP: Span = Span::from_secs(1);
+
 impl Engine {
     pub(super) fn queue_intent(&mut self, intent: Intent) {
         if self.pending_intents.len() < MAX_PENDING_INTENTS {
@@ -182,6 +188,7 @@ impl Engine {
             arrive,
             start: clamp(arrive + Span::from_millis(60)),
             seek: clamp(arrive + prep),
+            load: clamp(arrive + prep.max(LOAD_PREP)),
         }
     }
 }
