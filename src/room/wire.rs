@@ -4,6 +4,7 @@
 //! oversized, of another version or with impossible values is refused with a reason so the
 //! caller can drop and count it.
 
+use crate::programme::ready::ReadyNote;
 use crate::sync::wire::WireMessage;
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +80,10 @@ pub enum PeerMessage {
     /// of its own, fetched when a room first uses it, and decodes and checks the piece entry
     /// by entry when it merges it (`programme::Queue::merge`).
     Queue(Vec<u8>),
+    /// What the sender knows of the room's ready check (`programme::ready`): sent when it
+    /// opens or first hears of a check, when the sender is ready or starts anyway, and to each
+    /// newcomer. A few dozen bytes, whatever the video.
+    Ready(ReadyNote),
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -220,6 +225,7 @@ impl PeerMessage {
                 .validate()
                 .map_err(|e| WireError::Invalid(format!("{e:?}"))),
             PeerMessage::Queue(piece) if piece.is_empty() => invalid("empty queue piece"),
+            PeerMessage::Ready(note) if !note.is_valid() => invalid("impossible ready check"),
             _ => Ok(()),
         }
     }
@@ -341,6 +347,35 @@ mod tests {
         };
         assert!(matches!(
             PeerMessage::decode(&essay.encode()),
+            Err(WireError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_ready_note_is_small_and_an_impossible_one_refused() {
+        use crate::programme::ready::{media_tag, ReadyNote, WAIT};
+        use crate::sync::{PeerId, RoomTime, Stamp};
+        let note = ReadyNote {
+            id: Stamp {
+                wall: RoomTime::from_micros(1_000_000_000),
+                counter: 3,
+                peer: PeerId(u64::MAX),
+            },
+            media: media_tag("https://v.example/film.webm"),
+            deadline: RoomTime::from_micros(1_000_000_000) + WAIT,
+            ready: true,
+            started: false,
+            anyway: false,
+        };
+        let bytes = PeerMessage::Ready(note).encode();
+        assert!(bytes.len() <= 48, "{} bytes", bytes.len());
+        assert_eq!(PeerMessage::decode(&bytes), Ok(PeerMessage::Ready(note)));
+        let endless = ReadyNote {
+            deadline: RoomTime::from_micros(i64::MAX),
+            ..note
+        };
+        assert!(matches!(
+            PeerMessage::decode(&PeerMessage::Ready(endless).encode()),
             Err(WireError::Invalid(_))
         ));
     }

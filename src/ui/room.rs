@@ -5,6 +5,7 @@ use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
+use super::ready_prompt::ReadyPrompt;
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
 use crate::room_link::RoomSecret;
@@ -135,7 +136,8 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 <CallTiles call people my_name/>
             </VideoStage>
             <CallBar call film_playing/>
-            <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url })
+            <ReadyPrompt party=party.clone()/>
+            <SourceBox on_load=move |url: String| load.load_video(url)
                 on_queue=queue can_queue current=current_media/>
             <UpNextSlot party/>
         </div>

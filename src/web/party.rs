@@ -14,6 +14,7 @@ use super::queue::SharedQueue;
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
+use crate::programme::ready::{Merged, ReadyCheck, ReadyNote, Room, Waiting};
 use crate::programme::{AtEnd, Edit, EditError, EntryId, Item};
 use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::limits::{Kind, PeerLimits};
@@ -51,6 +52,8 @@ pub struct PartyView {
     /// per message).
     pub dropped_messages: ReadSignal<u32>,
     pub problem: ReadSignal<Option<String>>,
+    /// The ready check, while it waits (`programme::ready`).
+    pub ready: ReadSignal<Option<Waiting>>,
 }
 
 /// The write ends of [`PartyView`]'s signals; only the party holds them.
@@ -63,6 +66,7 @@ struct ViewWriters {
     signaling_outage: WriteSignal<Option<Outage>>,
     dropped_messages: WriteSignal<u32>,
     problem: WriteSignal<Option<String>>,
+    ready: WriteSignal<Option<Waiting>>,
 }
 
 /// A fresh view of an empty room, and the only handles that can change it.
@@ -74,6 +78,7 @@ fn new_view() -> (PartyView, ViewWriters) {
     let (signaling_outage, set_signaling_outage) = signal(None);
     let (dropped_messages, set_dropped_messages) = signal(0);
     let (problem, set_problem) = signal(None);
+    let (ready, set_ready) = signal(None);
     let view = PartyView {
         people,
         chat,
@@ -82,6 +87,7 @@ fn new_view() -> (PartyView, ViewWriters) {
         signaling_outage,
         dropped_messages,
         problem,
+        ready,
     };
     let writers = ViewWriters {
         people: set_people,
@@ -91,6 +97,7 @@ fn new_view() -> (PartyView, ViewWriters) {
         signaling_outage: set_signaling_outage,
         dropped_messages: set_dropped_messages,
         problem: set_problem,
+        ready: set_ready,
     };
     (view, writers)
 }
@@ -113,6 +120,8 @@ struct Inner {
     malformed: u32,
     /// The local player reached the end of the media.
     ended: bool,
+    /// The room's ready check, as this page knows it.
+    ready: ReadyCheck,
     _status_timer: Option<Interval>,
 }
 
@@ -152,6 +161,7 @@ impl Party {
                 limits: PeerLimits::default(),
                 malformed: 0,
                 ended: false,
+                ready: ReadyCheck::new(PeerId(session)),
                 _status_timer: None,
             })),
             view,
@@ -348,10 +358,122 @@ impl Party {
         self.edit_queue(Edit::Add(item))
     }
 
-    /// "Play now": loads entry `id` for everyone and plays it.
+    /// "Play now": loads entry `id` for everyone, with a ready check.
     pub fn play_entry(&self, id: EntryId) {
         if let Some(url) = self.queue.live().and_then(|q| q.start(id)) {
-            self.load_and_play(url);
+            self.load_video(url);
+        }
+    }
+
+    /// "Load video": loads `url` for everyone, paused, and asks everyone whether they are
+    /// ready (the film starts when all are, or on "Start anyway", or after the countdown).
+    pub fn load_video(&self, url: String) {
+        self.intent(Intent::Load {
+            media_id: url.clone(),
+        });
+        self.open_check(&url);
+    }
+
+    /// "Ready check": asks everyone again, for the video the room is paused on.
+    pub fn open_ready_check(&self) {
+        let media = self.inner.borrow().engine.playback().cloned();
+        if let Some(media) = media.and_then(|v| v.playback.media) {
+            self.open_check(&media);
+        }
+    }
+
+    fn open_check(&self, media: &str) {
+        // Room time is known once the load has founded the timeline or this page met it.
+        let Some(now) = self.queue_time() else { return };
+        let may = self.may_control(self.me());
+        let note = self.inner.borrow_mut().ready.open(now, media, may);
+        self.send_ready(note);
+        self.check_ready();
+    }
+
+    /// This person is ready.
+    pub fn ready(&self) {
+        let note = self.inner.borrow_mut().ready.mark_ready();
+        // If that makes everyone, the start goes out first, so the others hear it before
+        // the mark and do not start themselves.
+        self.check_ready();
+        self.send_ready(note);
+    }
+
+    /// "Start anyway".
+    pub fn start_anyway(&self) {
+        let may = self.may_control(self.me());
+        let note = self.inner.borrow_mut().ready.start_anyway(may);
+        self.check_ready();
+        self.send_ready(note);
+    }
+
+    /// Whether `who` may start the film or ask for a ready check. Everyone may, outside host
+    /// mode; host mode (another branch) decides here.
+    fn may_control(&self, _who: PeerId) -> bool {
+        true
+    }
+
+    fn me(&self) -> PeerId {
+        self.inner.borrow().engine.id()
+    }
+
+    fn on_ready_note(&self, from: SessionId, note: ReadyNote) {
+        let now = self.queue_time();
+        let may = |who| self.may_control(who);
+        let merged = self
+            .inner
+            .borrow_mut()
+            .ready
+            .merge(PeerId(from), note, now, &may);
+        if merged == Merged::Adopted {
+            // Passed on, for whoever the opener cannot reach.
+            let relay = self.inner.borrow().ready.note();
+            self.send_ready(relay);
+        }
+        self.check_ready();
+    }
+
+    fn send_ready(&self, note: Option<ReadyNote>) {
+        if let Some(note) = note {
+            self.broadcast(MeshChannel::State, &PeerMessage::Ready(note));
+        }
+    }
+
+    /// Starts the film if the ready check says this page should, and shows where it stands.
+    fn check_ready(&self) {
+        let present: Vec<PeerId> = self.view.people.with_untracked(|people| {
+            people
+                .iter()
+                .filter(|p| matches!(p.link, LinkState::Connected | LinkState::Reconnecting))
+                .filter(|p| !matches!(p.status.phase, ViewerPhase::Failed(_)))
+                .map(|p| PeerId(p.session))
+                .collect()
+        });
+        let now = self.queue_time();
+        let (go, waiting) = {
+            let inner = &mut *self.inner.borrow_mut();
+            let state = inner.engine.playback();
+            match now {
+                Some(now) => {
+                    let room = Room {
+                        now,
+                        media: state.and_then(|v| v.playback.media.as_deref()),
+                        playing: state.is_some_and(|v| v.playback.playing),
+                        version: state.map(|v| v.stamp),
+                        present: &present,
+                    };
+                    (inner.ready.poll(&room), inner.ready.view(&room))
+                }
+                None => (None, None),
+            }
+        };
+        if self.view.ready.with_untracked(|w| *w != waiting) {
+            self.writers.ready.set(waiting);
+        }
+        if let Some(why) = go {
+            crate::web::debug_log!("ready check: starting ({why:?})");
+            self.intent(Intent::Play);
         }
     }
 
@@ -525,7 +647,8 @@ impl Party {
                 if let Some(queue) = self.queue.live() {
                     queue.follow(versioned.playback.media.as_deref());
                 }
-                self.writers.playback.set(Some(versioned.playback))
+                self.writers.playback.set(Some(versioned.playback));
+                self.check_ready();
             }
             sync::Event::PeerClock {
                 peer: PeerId(session),
@@ -562,6 +685,10 @@ impl Party {
                     None => self.queue.waiting_pieces(),
                 };
                 self.send_queue_pieces(Some(session), snapshot);
+                let note = self.inner.borrow().ready.note();
+                if let Some(note) = note {
+                    self.send(session, &PeerMessage::Ready(note));
+                }
                 self.call.link_open(session);
             }
             MeshEvent::Message {
@@ -600,6 +727,8 @@ impl Party {
                 self.inner.borrow_mut().limits.forget(session);
                 self.input(Input::PeerLeft(PeerId(session)));
                 self.call.link_gone(session);
+                // They stop counting: the others may all be ready now.
+                self.check_ready();
             }
             MeshEvent::Signaling { outage } => self.writers.signaling_outage.set(outage),
             MeshEvent::Problem(problem) => web_sys::console::warn_1(&problem.into()),
@@ -667,6 +796,7 @@ impl Party {
                 .update(|p| p.entry(from).status = status),
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
             PeerMessage::Queue(piece) => self.on_queue_piece(piece),
+            PeerMessage::Ready(note) => self.on_ready_note(from, note),
         }
     }
 
@@ -674,6 +804,8 @@ impl Party {
     /// may now be acted on, and the count of dropped ones.
     fn every_second(&self) {
         self.broadcast_status();
+        // The countdown, and whoever stopped counting (their player failed).
+        self.check_ready();
         let due = self.inner.borrow_mut().limits.release(local_now());
         for (from, message) in due {
             self.on_peer_message(from, message, super::now_ms());
@@ -681,10 +813,12 @@ impl Party {
         let dropped = {
             let inner = self.inner.borrow();
             let queue = u32::try_from(self.queue.refused()).unwrap_or(u32::MAX);
+            let ready = u32::try_from(inner.ready.refused()).unwrap_or(u32::MAX);
             inner
                 .malformed
                 .saturating_add(inner.limits.dropped())
                 .saturating_add(queue)
+                .saturating_add(ready)
         };
         if self.view.dropped_messages.get_untracked() != dropped {
             self.writers.dropped_messages.set(dropped);
