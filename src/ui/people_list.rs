@@ -2,11 +2,9 @@
 //! path our link to them takes; or, for a friend no path reaches, why.
 
 use super::name_prompt::NamePrompt;
-use crate::programme::ready::{Readiness, Waiting};
 use crate::room::people::{LinkState, People, Person};
 use crate::room::wire::ViewerPhase;
 use crate::signaling::payload::SessionId;
-use crate::sync::PeerId;
 use crate::web::party::PartyView;
 use leptos::prelude::*;
 
@@ -36,7 +34,6 @@ pub fn PeopleList(
                 <li class="person me">
                     <span class="name">{my_name} " (you)"</span>
                     <span class="meta">{my_offset}</span>
-                    {move || view.ready.with(|w| w.as_ref().map(|w| readiness_tag(Readiness::of(w.me_ready, true))))}
                     <button type="button" class="link-button" on:click=move |_| set_renaming.update(|r| *r = !*r)>
                         "Change name"
                     </button>
@@ -44,7 +41,7 @@ pub fn PeopleList(
                 </li>
                 // Keyed by session: a status or a new person redraws that row only.
                 <For each=move || view.people.with(sessions) key=super::same_key
-                    children=move |session| view! { <PersonRow people=view.people ready=view.ready session/> }/>
+                    children=move |session| view! { <PersonRow people=view.people session/> }/>
             </ul>
             {move || match view.dropped_messages.get() {
                 0 => None,
@@ -65,36 +62,12 @@ fn sessions(people: &People) -> Vec<SessionId> {
 
 /// One person's row, redrawn only when what it shows of them changed.
 #[component]
-fn PersonRow(
-    people: ReadSignal<People>,
-    ready: ReadSignal<Option<Waiting>>,
-    session: SessionId,
-) -> impl IntoView {
+fn PersonRow(people: ReadSignal<People>, session: SessionId) -> impl IntoView {
     let person = Memo::new(move |_| people.with(|p| p.get(session).cloned()));
-    // While a ready check waits: ready, loading (their player cannot play yet) or not yet.
-    let readiness = Memo::new(move |_| {
-        let marked = ready.with(|w| w.as_ref().map(|w| w.ready.contains(&PeerId(session))))?;
-        let can_play = person.with(|p| p.as_ref().map(|p| can_play(&p.status.phase)))??;
-        Some(Readiness::of(marked, can_play))
-    });
-    move || person.get().map(|person| person_row(person, readiness))
+    move || person.get().map(person_row)
 }
 
-/// Whether a viewer's player can play the video now; `None` when it never will (they do
-/// not count in a ready check).
-fn can_play(phase: &ViewerPhase) -> Option<bool> {
-    match phase {
-        ViewerPhase::Failed(_) => None,
-        ViewerPhase::Idle | ViewerPhase::Loading | ViewerPhase::Buffering => Some(false),
-        ViewerPhase::Paused | ViewerPhase::Playing | ViewerPhase::AutoplayBlocked => Some(true),
-    }
-}
-
-fn readiness_tag(readiness: Readiness) -> impl IntoView {
-    view! { <span class="readiness" data-ready=readiness.label()>{readiness.label()}</span> }
-}
-
-fn person_row(person: Person, readiness: Memo<Option<Readiness>>) -> impl IntoView {
+fn person_row(person: Person) -> impl IntoView {
     let state = match person.link {
         LinkState::Connecting => "connecting".to_owned(),
         LinkState::Reconnecting => "reconnecting".to_owned(),
@@ -129,7 +102,8 @@ fn person_row(person: Person, readiness: Memo<Option<Readiness>>) -> impl IntoVi
             data-session=person.session.to_string()>
             <span class="name">{person.display_name().to_owned()}</span>
             <span class="meta">{meta}</span>
-            {move || readiness.get().map(readiness_tag)}
+            // While a ready check waits: ready, loading (cannot play yet) or not yet.
+            {person.ready.map(|r| view! { <span class="readiness" data-ready=r.label()>{r.label()}</span> })}
         </li>
     }
 }

@@ -11,14 +11,15 @@ use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::queue::SharedQueue;
+use super::ready::{LiveReady, ReadyHandle};
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
-use crate::programme::ready::{Merged, ReadyCheck, ReadyNote, Room, Waiting};
+use crate::programme::ready::{Readiness, ReadyNote, Room};
 use crate::programme::{AtEnd, Edit, EditError, EntryId, Item};
 use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::limits::{Kind, PeerLimits};
-use crate::room::people::{LinkState, People};
+use crate::room::people::{LinkState, People, Person};
 use crate::room::wire::{normalize_name, PeerMessage, ViewerPhase, ViewerStatus};
 use crate::room_link::RoomSecret;
 use crate::signaling::endpoint::Outage;
@@ -52,8 +53,6 @@ pub struct PartyView {
     /// per message).
     pub dropped_messages: ReadSignal<u32>,
     pub problem: ReadSignal<Option<String>>,
-    /// The ready check, while it waits (`programme::ready`).
-    pub ready: ReadSignal<Option<Waiting>>,
 }
 
 /// The write ends of [`PartyView`]'s signals; only the party holds them.
@@ -66,7 +65,6 @@ struct ViewWriters {
     signaling_outage: WriteSignal<Option<Outage>>,
     dropped_messages: WriteSignal<u32>,
     problem: WriteSignal<Option<String>>,
-    ready: WriteSignal<Option<Waiting>>,
 }
 
 /// A fresh view of an empty room, and the only handles that can change it.
@@ -78,7 +76,6 @@ fn new_view() -> (PartyView, ViewWriters) {
     let (signaling_outage, set_signaling_outage) = signal(None);
     let (dropped_messages, set_dropped_messages) = signal(0);
     let (problem, set_problem) = signal(None);
-    let (ready, set_ready) = signal(None);
     let view = PartyView {
         people,
         chat,
@@ -87,7 +84,6 @@ fn new_view() -> (PartyView, ViewWriters) {
         signaling_outage,
         dropped_messages,
         problem,
-        ready,
     };
     let writers = ViewWriters {
         people: set_people,
@@ -97,7 +93,6 @@ fn new_view() -> (PartyView, ViewWriters) {
         signaling_outage: set_signaling_outage,
         dropped_messages: set_dropped_messages,
         problem: set_problem,
-        ready: set_ready,
     };
     (view, writers)
 }
@@ -120,8 +115,6 @@ struct Inner {
     malformed: u32,
     /// The local player reached the end of the media.
     ended: bool,
-    /// The room's ready check, as this page knows it.
-    ready: ReadyCheck,
     _status_timer: Option<Interval>,
 }
 
@@ -134,6 +127,8 @@ pub struct Party {
     pub call: Call,
     /// The shared queue ("Up next").
     pub queue: SharedQueue,
+    /// The ready check before a film starts.
+    pub ready: ReadyHandle,
     writers: ViewWriters,
 }
 
@@ -161,12 +156,12 @@ impl Party {
                 limits: PeerLimits::default(),
                 malformed: 0,
                 ended: false,
-                ready: ReadyCheck::new(PeerId(session)),
                 _status_timer: None,
             })),
             view,
             call: Call::new(session),
             queue: SharedQueue::new(PeerId(session)),
+            ready: ReadyHandle::new(PeerId(session)),
             writers,
         };
         let status_party = party.clone();
@@ -371,29 +366,32 @@ impl Party {
         self.intent(Intent::Load {
             media_id: url.clone(),
         });
-        self.open_check(&url);
+        let party = self.clone();
+        self.with_ready(move |live| party.open_check(live, &url));
     }
 
     /// "Ready check": asks everyone again, for the video the room is paused on.
     pub fn open_ready_check(&self) {
         let media = self.inner.borrow().engine.playback().cloned();
         if let Some(media) = media.and_then(|v| v.playback.media) {
-            self.open_check(&media);
+            let party = self.clone();
+            self.with_ready(move |live| party.open_check(live, &media));
         }
     }
 
-    fn open_check(&self, media: &str) {
+    fn open_check(&self, live: &LiveReady, media: &str) {
         // Room time is known once the load has founded the timeline or this page met it.
         let Some(now) = self.queue_time() else { return };
-        let may = self.may_control(self.me());
-        let note = self.inner.borrow_mut().ready.open(now, media, may);
-        self.send_ready(note);
+        self.send_ready(live.open(now, media, self.may_control(self.me())));
         self.check_ready();
     }
 
-    /// This person is ready.
-    pub fn ready(&self) {
-        let note = self.inner.borrow_mut().ready.mark_ready();
+    /// This person is ready ("Ready").
+    pub fn mark_ready(&self) {
+        let Some(live) = self.ready.live() else {
+            return;
+        };
+        let note = live.mark_ready();
         // If that makes everyone, the start goes out first, so the others hear it before
         // the mark and do not start themselves.
         self.check_ready();
@@ -402,8 +400,10 @@ impl Party {
 
     /// "Start anyway".
     pub fn start_anyway(&self) {
-        let may = self.may_control(self.me());
-        let note = self.inner.borrow_mut().ready.start_anyway(may);
+        let Some(live) = self.ready.live() else {
+            return;
+        };
+        let note = live.start_anyway(self.may_control(self.me()));
         self.check_ready();
         self.send_ready(note);
     }
@@ -418,19 +418,50 @@ impl Party {
         self.inner.borrow().engine.id()
     }
 
-    fn on_ready_note(&self, from: SessionId, note: ReadyNote) {
-        let now = self.queue_time();
-        let may = |who| self.may_control(who);
-        let merged = self
-            .inner
-            .borrow_mut()
-            .ready
-            .merge(PeerId(from), note, now, &may);
-        if merged == Merged::Adopted {
-            // Passed on, for whoever the opener cannot reach.
-            let relay = self.inner.borrow().ready.note();
-            self.send_ready(relay);
+    /// Runs `then` with the running check, once its code is here.
+    fn with_ready(&self, then: impl FnOnce(&LiveReady) + 'static) {
+        if let Some(live) = self.ready.live() {
+            return then(&live);
         }
+        let ready = self.ready.clone();
+        let later = Box::new(move || {
+            if let Some(live) = ready.live() {
+                then(&live)
+            }
+        });
+        if self.ready.wait(None, Some(later)) {
+            self.load_ready();
+        }
+    }
+
+    /// Fetches the check's code, then replays what waited for it.
+    fn load_ready(&self) {
+        let party = self.clone();
+        leptos::task::spawn_local(async move {
+            let Some(waiting) = party.ready.load().await else {
+                return;
+            };
+            for (PeerId(from), note) in waiting.notes {
+                party.on_ready_note(from, note);
+            }
+            for then in waiting.then {
+                then();
+            }
+            party.check_ready();
+        });
+    }
+
+    fn on_ready_note(&self, from: SessionId, note: ReadyNote) {
+        let Some(live) = self.ready.live() else {
+            if self.ready.wait(Some((PeerId(from), note)), None) {
+                self.load_ready();
+            }
+            return;
+        };
+        let now = self.queue_time();
+        // A check newly heard of is passed on, for whoever the opener cannot reach.
+        let relay = live.merge(PeerId(from), note, now, &|who| self.may_control(who));
+        self.send_ready(relay);
         self.check_ready();
     }
 
@@ -440,8 +471,12 @@ impl Party {
         }
     }
 
-    /// Starts the film if the ready check says this page should, and shows where it stands.
+    /// Starts the film if the ready check says this page should, and shows where everyone
+    /// stands in it.
     fn check_ready(&self) {
+        let Some(live) = self.ready.live() else {
+            return;
+        };
         let present: Vec<PeerId> = self.view.people.with_untracked(|people| {
             people
                 .iter()
@@ -451,32 +486,45 @@ impl Party {
                 .collect()
         });
         let now = self.queue_time();
-        let (go, waiting) = {
-            let inner = &mut *self.inner.borrow_mut();
-            let state = inner.engine.playback();
-            match now {
-                Some(now) => {
-                    let room = Room {
-                        now,
-                        media: state.and_then(|v| v.playback.media.as_deref()),
-                        playing: state.is_some_and(|v| v.playback.playing),
-                        version: state.map(|v| v.stamp),
-                        present: &present,
-                    };
-                    (inner.ready.poll(&room), inner.ready.view(&room))
-                }
-                None => (None, None),
-            }
-        };
-        if self.view.ready.with_untracked(|w| *w != waiting) {
-            self.writers.ready.set(waiting);
-        }
-        if let Some(why) = go {
+        let state = self.inner.borrow().engine.playback().cloned();
+        let room = now.map(|now| Room {
+            now,
+            media: state.as_ref().and_then(|v| v.playback.media.as_deref()),
+            playing: state.as_ref().is_some_and(|v| v.playback.playing),
+            version: state.as_ref().map(|v| v.stamp),
+            present: &present,
+        });
+        let checked = live.check(room.as_ref());
+        self.show_readiness(checked.ready.as_deref());
+        if let Some(why) = checked.go {
             crate::web::debug_log!("ready check: starting ({why:?})");
             self.intent(Intent::Play);
         }
     }
 
+    /// Each person's place in the waiting check (`ready`: who marked), for the people list.
+    fn show_readiness(&self, ready: Option<&[PeerId]>) {
+        let of = |p: &Person| {
+            let can_play = match p.status.phase {
+                ViewerPhase::Failed(_) => return None,
+                ViewerPhase::Idle | ViewerPhase::Loading | ViewerPhase::Buffering => false,
+                _ => true,
+            };
+            let marked = ready?.contains(&PeerId(p.session));
+            Some(Readiness::of(marked, can_play))
+        };
+        let changed = self
+            .view
+            .people
+            .with_untracked(|people| people.iter().any(|p| p.ready != of(p)));
+        if changed {
+            self.writers.people.update(|people| {
+                for p in people.iter_mut() {
+                    p.ready = of(p);
+                }
+            });
+        }
+    }
     /// The local player reached the end of the media (or left it).
     pub fn media_ended(&self, ended: bool) {
         self.inner.borrow_mut().ended = ended;
@@ -685,8 +733,7 @@ impl Party {
                     None => self.queue.waiting_pieces(),
                 };
                 self.send_queue_pieces(Some(session), snapshot);
-                let note = self.inner.borrow().ready.note();
-                if let Some(note) = note {
+                if let Some(note) = self.ready.live().and_then(|r| r.note()) {
                     self.send(session, &PeerMessage::Ready(note));
                 }
                 self.call.link_open(session);
@@ -813,7 +860,7 @@ impl Party {
         let dropped = {
             let inner = self.inner.borrow();
             let queue = u32::try_from(self.queue.refused()).unwrap_or(u32::MAX);
-            let ready = u32::try_from(inner.ready.refused()).unwrap_or(u32::MAX);
+            let ready = u32::try_from(self.ready.refused()).unwrap_or(u32::MAX);
             inner
                 .malformed
                 .saturating_add(inner.limits.dropped())
