@@ -339,18 +339,7 @@ mod tests {
             PeerMessage::Profile { name: "Ada".into() },
             PeerMessage::Call(CallPresence::default()),
             PeerMessage::Queue(vec![0]),
-            PeerMessage::Ready(crate::programme::ready::ReadyNote {
-                id: crate::sync::Stamp {
-                    wall: crate::sync::RoomTime(0),
-                    counter: 0,
-                    peer: crate::sync::PeerId(1),
-                },
-                media: 0,
-                deadline: crate::sync::RoomTime(0),
-                ready: true,
-                started: false,
-                anyway: false,
-            }),
+            PeerMessage::Ready(vec![0]),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

@@ -15,11 +15,10 @@ use super::ready::{LiveReady, ReadyHandle};
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
-use crate::programme::ready::{Readiness, ReadyNote, Room};
 use crate::programme::{AtEnd, Edit, EditError, EntryId, Item};
 use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::limits::{Kind, PeerLimits};
-use crate::room::people::{LinkState, People, Person};
+use crate::room::people::{LinkState, People};
 use crate::room::wire::{normalize_name, PeerMessage, ViewerPhase, ViewerStatus};
 use crate::room_link::RoomSecret;
 use crate::signaling::endpoint::Outage;
@@ -451,7 +450,7 @@ impl Party {
         });
     }
 
-    fn on_ready_note(&self, from: SessionId, note: ReadyNote) {
+    fn on_ready_note(&self, from: SessionId, note: Vec<u8>) {
         let Some(live) = self.ready.live() else {
             if self.ready.wait(Some((PeerId(from), note)), None) {
                 self.load_ready();
@@ -460,12 +459,12 @@ impl Party {
         };
         let now = self.queue_time();
         // A check newly heard of is passed on, for whoever the opener cannot reach.
-        let relay = live.merge(PeerId(from), note, now, &|who| self.may_control(who));
+        let relay = live.merge(PeerId(from), &note, now, &|who| self.may_control(who));
         self.send_ready(relay);
         self.check_ready();
     }
 
-    fn send_ready(&self, note: Option<ReadyNote>) {
+    fn send_ready(&self, note: Option<Vec<u8>>) {
         if let Some(note) = note {
             self.broadcast(MeshChannel::State, &PeerMessage::Ready(note));
         }
@@ -477,54 +476,18 @@ impl Party {
         let Some(live) = self.ready.live() else {
             return;
         };
-        let present: Vec<PeerId> = self.view.people.with_untracked(|people| {
-            people
-                .iter()
-                .filter(|p| matches!(p.link, LinkState::Connected | LinkState::Reconnecting))
-                .filter(|p| !matches!(p.status.phase, ViewerPhase::Failed(_)))
-                .map(|p| PeerId(p.session))
-                .collect()
-        });
         let now = self.queue_time();
         let state = self.inner.borrow().engine.playback().cloned();
-        let room = now.map(|now| Room {
-            now,
-            media: state.as_ref().and_then(|v| v.playback.media.as_deref()),
-            playing: state.as_ref().is_some_and(|v| v.playback.playing),
-            version: state.as_ref().map(|v| v.stamp),
-            present: &present,
-        });
-        let checked = live.check(room.as_ref());
-        self.show_readiness(checked.ready.as_deref());
-        if let Some(why) = checked.go {
-            crate::web::debug_log!("ready check: starting ({why:?})");
+        let mut people = self.view.people.get_untracked();
+        let checked = live.check(now, state.as_ref(), &mut people);
+        if checked.people_changed {
+            self.writers.people.set(people);
+        }
+        if checked.start {
             self.intent(Intent::Play);
         }
     }
 
-    /// Each person's place in the waiting check (`ready`: who marked), for the people list.
-    fn show_readiness(&self, ready: Option<&[PeerId]>) {
-        let of = |p: &Person| {
-            let can_play = match p.status.phase {
-                ViewerPhase::Failed(_) => return None,
-                ViewerPhase::Idle | ViewerPhase::Loading | ViewerPhase::Buffering => false,
-                _ => true,
-            };
-            let marked = ready?.contains(&PeerId(p.session));
-            Some(Readiness::of(marked, can_play))
-        };
-        let changed = self
-            .view
-            .people
-            .with_untracked(|people| people.iter().any(|p| p.ready != of(p)));
-        if changed {
-            self.writers.people.update(|people| {
-                for p in people.iter_mut() {
-                    p.ready = of(p);
-                }
-            });
-        }
-    }
     /// The local player reached the end of the media (or left it).
     pub fn media_ended(&self, ended: bool) {
         self.inner.borrow_mut().ended = ended;

@@ -4,7 +4,7 @@
 
 use crate::harness::actions::{gather, load_clip};
 use crate::harness::media::{party_with_clip, wait_for_sync};
-use crate::harness::{Browser, UI_TIMEOUT};
+use crate::harness::{Browser, Party, UI_TIMEOUT};
 use anyhow::{ensure, Context, Result};
 use std::time::Duration;
 
@@ -57,22 +57,21 @@ async fn prompt_gone(viewers: &[&Browser]) -> Result<()> {
     Ok(())
 }
 
+/// Alice, Bob and Carol meet; Alice loads the clip ("Load video" asks everyone).
+async fn gather_and_load(party: &Party) -> Result<[&Browser; 3]> {
+    let people = [("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")];
+    gather(party, &people).await?;
+    let all = people.map(|(browser, _)| party.person(browser));
+    load_clip(all[0]).await?;
+    Ok(all)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_film_starts_when_the_last_person_is_ready() -> Result<()> {
     let party = party_with_clip("ready_last_person", &["alice", "bob", "carol"]).await?;
     let outcome = async {
-        gather(
-            &party,
-            &[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")],
-        )
-        .await?;
-        let (alice, bob, carol) = (
-            party.person("alice"),
-            party.person("bob"),
-            party.person("carol"),
-        );
+        let [alice, bob, carol] = gather_and_load(&party).await?;
         let all = [alice, bob, carol];
-        load_clip(alice).await?;
         for viewer in all {
             viewer.wait_for_text("Ready?").await?;
             viewer.wait_for_text("Starting anyway in").await?;
@@ -110,18 +109,8 @@ async fn the_film_starts_when_the_last_person_is_ready() -> Result<()> {
 async fn start_anyway_starts_the_film_for_everyone() -> Result<()> {
     let party = party_with_clip("ready_start_anyway", &["alice", "bob", "carol"]).await?;
     let outcome = async {
-        gather(
-            &party,
-            &[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")],
-        )
-        .await?;
-        let (alice, bob, carol) = (
-            party.person("alice"),
-            party.person("bob"),
-            party.person("carol"),
-        );
+        let [alice, bob, carol] = gather_and_load(&party).await?;
         let all = [alice, bob, carol];
-        load_clip(alice).await?;
         wait_for_sync(&all, false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
         carol.click_button("Ready").await?;
         wait_for_readiness(bob, "Carol", "ready").await?;

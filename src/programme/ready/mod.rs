@@ -39,6 +39,9 @@ pub const GRACE: Span = Span::from_millis(2_000);
 /// far-future id would supersede every later check.
 pub const MAX_FUTURE: Span = Span::from_millis(60_000);
 
+/// Most bytes a note may take on the wire (postcard; an honest one takes about 30).
+pub const MAX_NOTE_BYTES: usize = 64;
+
 /// What a page says about the check it knows; the one message of the ready check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadyNote {
@@ -57,6 +60,16 @@ pub struct ReadyNote {
 }
 
 impl ReadyNote {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("a note always serializes")
+    }
+
+    /// A note from a peer, if it decodes and its values are possible.
+    pub fn decode(bytes: &[u8]) -> Option<ReadyNote> {
+        let note: ReadyNote = postcard::from_bytes(bytes).ok()?;
+        note.is_valid().then_some(note)
+    }
+
     /// Whether the values are possible at all (before anything reads them).
     pub fn is_valid(&self) -> bool {
         self.id.wall.is_sane()

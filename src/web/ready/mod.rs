@@ -3,13 +3,13 @@
 //! own fetched when the room first needs it (this page loads a video or asks, or a friend's
 //! note arrives). Until it runs, the notes that arrive wait here and are replayed.
 //!
-//! The handle holds no link and no engine: the party gives it room time and the room's
-//! state, sends the notes it returns and issues the start.
+//! The handle holds no link and no engine: the party gives it room time, the room's state
+//! and the people, sends the notes it returns (encoded, as they travel) and issues the start.
 
 mod live;
 
-use crate::programme::ready::{Go, ReadyNote, Room};
-use crate::sync::{PeerId, RoomTime};
+use crate::room::people::People;
+use crate::sync::{PeerId, RoomTime, Versioned};
 use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -26,29 +26,39 @@ pub struct PromptActions {
     pub ask: Rc<dyn Fn()>,
 }
 
-/// The check after the party asked it: whether to start now, and who is ready while it waits
-/// (`None`: nothing waits).
+/// The check after the party asked it.
 pub struct Checked {
-    pub go: Option<Go>,
-    pub ready: Option<Vec<PeerId>>,
+    /// This page starts the film now.
+    pub start: bool,
+    /// Someone's place in the check changed (the people given were updated).
+    pub people_changed: bool,
 }
+
+/// A note as it travels.
+type Note = Vec<u8>;
 
 /// What the party asks of the running check.
 trait ReadyEngine {
-    fn open(&self, now: RoomTime, media: &str, may_control: bool) -> Option<ReadyNote>;
-    fn mark_ready(&self) -> Option<ReadyNote>;
-    fn start_anyway(&self, may_control: bool) -> Option<ReadyNote>;
-    fn note(&self) -> Option<ReadyNote>;
-    /// Merges a note; returns what to pass on (a check newly heard of).
+    fn open(&self, now: RoomTime, media: &str, may_control: bool) -> Option<Note>;
+    fn mark_ready(&self) -> Option<Note>;
+    fn start_anyway(&self, may_control: bool) -> Option<Note>;
+    fn note(&self) -> Option<Note>;
+    /// Merges a friend's note; returns what to pass on (a check newly heard of).
     fn merge(
         &self,
         from: PeerId,
-        note: ReadyNote,
+        note: &[u8],
         now: Option<RoomTime>,
         may_control: &dyn Fn(PeerId) -> bool,
-    ) -> Option<ReadyNote>;
-    /// Decides and updates the prompt; `room` is `None` while room time is unknown.
-    fn check(&self, room: Option<&Room>) -> Checked;
+    ) -> Option<Note>;
+    /// Decides whether to start, updates the prompt, and each person's readiness in
+    /// `people`. `now` is room time, `None` while unknown; `state` the playback register's.
+    fn check(
+        &self,
+        now: Option<RoomTime>,
+        state: Option<&Versioned>,
+        people: &mut People,
+    ) -> Checked;
     fn refused(&self) -> u64;
     fn mount_prompt(&self, container: web_sys::HtmlElement, actions: PromptActions);
 }
@@ -66,7 +76,7 @@ async fn load(me: PeerId) -> Result<Rc<dyn ReadyEngine>, ChunkUnavailable> {
 /// own actions (loading a video, a click), run once it does.
 #[derive(Default)]
 pub struct Waiting {
-    pub notes: Vec<(PeerId, ReadyNote)>,
+    pub notes: Vec<(PeerId, Note)>,
     pub then: Vec<Box<dyn FnOnce()>>,
 }
 
@@ -113,7 +123,7 @@ impl ReadyHandle {
 
     /// Keeps a friend's note, or an action of this page, until the code runs; returns
     /// whether to start fetching it.
-    pub fn wait(&self, note: Option<(PeerId, ReadyNote)>, then: Option<Box<dyn FnOnce()>>) -> bool {
+    pub fn wait(&self, note: Option<(PeerId, Note)>, then: Option<Box<dyn FnOnce()>>) -> bool {
         let mut stage = self.stage.borrow_mut();
         let (Stage::Idle(waiting) | Stage::Loading(waiting)) = &mut *stage else {
             return false;
@@ -174,28 +184,33 @@ impl ReadyHandle {
 }
 
 impl LiveReady {
-    pub fn open(&self, now: RoomTime, media: &str, may_control: bool) -> Option<ReadyNote> {
+    pub fn open(&self, now: RoomTime, media: &str, may_control: bool) -> Option<Note> {
         self.0.open(now, media, may_control)
     }
-    pub fn mark_ready(&self) -> Option<ReadyNote> {
+    pub fn mark_ready(&self) -> Option<Note> {
         self.0.mark_ready()
     }
-    pub fn start_anyway(&self, may_control: bool) -> Option<ReadyNote> {
+    pub fn start_anyway(&self, may_control: bool) -> Option<Note> {
         self.0.start_anyway(may_control)
     }
-    pub fn note(&self) -> Option<ReadyNote> {
+    pub fn note(&self) -> Option<Note> {
         self.0.note()
     }
     pub fn merge(
         &self,
         from: PeerId,
-        note: ReadyNote,
+        note: &[u8],
         now: Option<RoomTime>,
         may_control: &dyn Fn(PeerId) -> bool,
-    ) -> Option<ReadyNote> {
+    ) -> Option<Note> {
         self.0.merge(from, note, now, may_control)
     }
-    pub fn check(&self, room: Option<&Room>) -> Checked {
-        self.0.check(room)
+    pub fn check(
+        &self,
+        now: Option<RoomTime>,
+        state: Option<&Versioned>,
+        people: &mut People,
+    ) -> Checked {
+        self.0.check(now, state, people)
     }
 }
