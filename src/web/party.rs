@@ -11,7 +11,7 @@ use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::queue::SharedQueue;
-use super::ready::{LiveReady, ReadyHandle};
+use super::ready::ReadyHandle;
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
@@ -365,23 +365,28 @@ impl Party {
         self.intent(Intent::Load {
             media_id: url.clone(),
         });
-        let party = self.clone();
-        self.with_ready(move |live| party.open_check(live, &url));
+        self.open_check(url);
     }
 
     /// "Ready check": asks everyone again, for the video the room is paused on.
     pub fn open_ready_check(&self) {
         let media = self.inner.borrow().engine.playback().cloned();
         if let Some(media) = media.and_then(|v| v.playback.media) {
-            let party = self.clone();
-            self.with_ready(move |live| party.open_check(live, &media));
+            self.open_check(media);
         }
     }
 
-    fn open_check(&self, live: &LiveReady, media: &str) {
+    /// Opens a check for `media`, once the check's code is here.
+    fn open_check(&self, media: String) {
+        let Some(live) = self.ready.live() else {
+            if self.ready.wait(None, Some(media)) {
+                self.load_ready();
+            }
+            return;
+        };
         // Room time is known once the load has founded the timeline or this page met it.
         let Some(now) = self.queue_time() else { return };
-        self.send_ready(live.open(now, media, self.may_control(self.me())));
+        self.send_ready(live.open(now, &media, self.may_control(self.me())));
         self.check_ready();
     }
 
@@ -417,22 +422,6 @@ impl Party {
         self.inner.borrow().engine.id()
     }
 
-    /// Runs `then` with the running check, once its code is here.
-    fn with_ready(&self, then: impl FnOnce(&LiveReady) + 'static) {
-        if let Some(live) = self.ready.live() {
-            return then(&live);
-        }
-        let ready = self.ready.clone();
-        let later = Box::new(move || {
-            if let Some(live) = ready.live() {
-                then(&live)
-            }
-        });
-        if self.ready.wait(None, Some(later)) {
-            self.load_ready();
-        }
-    }
-
     /// Fetches the check's code, then replays what waited for it.
     fn load_ready(&self) {
         let party = self.clone();
@@ -443,10 +432,10 @@ impl Party {
             for (PeerId(from), note) in waiting.notes {
                 party.on_ready_note(from, note);
             }
-            for then in waiting.then {
-                then();
+            match waiting.open {
+                Some(media) => party.open_check(media),
+                None => party.check_ready(),
             }
-            party.check_ready();
         });
     }
 

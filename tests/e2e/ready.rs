@@ -16,14 +16,21 @@ const SETTLE: Duration = Duration::from_secs(15);
 /// The readiness `viewer`'s people list shows for `name` ("ready", "loading", "not yet").
 async fn readiness_of(viewer: &Browser, name: &str) -> Result<String> {
     let xpath = format!(
-        "//li[contains(@class,'person')][span[@class='name' and normalize-space()='{name}']]\
-         /span[@class='readiness']"
+        "//li[contains(@class,'person') and @data-ready]\
+         [span[@class='name' and normalize-space()='{name}']]"
     );
-    let tag = viewer
+    let row = viewer
         .wait_for_xpath(&xpath, UI_TIMEOUT)
         .await
         .with_context(|| format!("{} shows no readiness for {name}", viewer.name))?;
-    Ok(tag.attr("data-ready").await?.unwrap_or_default())
+    let shown = row.attr("data-ready").await?.unwrap_or_default();
+    // What the row says, not only its attribute.
+    let text = row.text().await?;
+    ensure!(
+        text.contains(&shown),
+        "{name}'s row reads {text:?}, not {shown:?}"
+    );
+    Ok(shown)
 }
 
 /// Waits until `viewer` shows `name` as `want`.

@@ -72,12 +72,12 @@ async fn load(me: PeerId) -> Result<Rc<dyn ReadyEngine>, ChunkUnavailable> {
     engine
 }
 
-/// What arrived or was asked before the check's code ran: friends' notes, and this page's
-/// own actions (loading a video, a click), run once it does.
+/// What arrived or was asked before the check's code ran: friends' notes, and the video this
+/// page asked about (it loaded one, or pressed "Ready check"), replayed once it does.
 #[derive(Default)]
 pub struct Waiting {
     pub notes: Vec<(PeerId, Note)>,
-    pub then: Vec<Box<dyn FnOnce()>>,
+    pub open: Option<String>,
 }
 
 enum Stage {
@@ -121,9 +121,9 @@ impl ReadyHandle {
         }
     }
 
-    /// Keeps a friend's note, or an action of this page, until the code runs; returns
+    /// Keeps a friend's note, or the video to ask about, until the code runs; returns
     /// whether to start fetching it.
-    pub fn wait(&self, note: Option<(PeerId, Note)>, then: Option<Box<dyn FnOnce()>>) -> bool {
+    pub fn wait(&self, note: Option<(PeerId, Note)>, open: Option<String>) -> bool {
         let mut stage = self.stage.borrow_mut();
         let (Stage::Idle(waiting) | Stage::Loading(waiting)) = &mut *stage else {
             return false;
@@ -133,8 +133,9 @@ impl ReadyHandle {
             Some(_) => *self.dropped.borrow_mut() += 1,
             None => {}
         }
-        // A few clicks at most: each is kept.
-        waiting.then.extend(then);
+        if open.is_some() {
+            waiting.open = open;
+        }
         matches!(*stage, Stage::Idle(_))
     }
 
