@@ -16,7 +16,7 @@ mod live;
 
 use crate::programme::{AtEnd, Edit, EditError, Entry, EntryId};
 use crate::sync::{PeerId, RoomTime};
-use crate::web::chunk::{ChunkUnavailable, OnDemand};
+use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -91,6 +91,13 @@ pub struct Waiting {
     pub edits: Vec<Edit>,
 }
 
+enum Stage {
+    /// Nobody used the queue yet (or its code could not be fetched: the next use retries).
+    Idle(Waiting),
+    Loading(Waiting),
+    Live(Rc<dyn QueueEngine>),
+}
+
 /// A handle to the queue; cheap to clone, lives as long as the party.
 #[derive(Clone)]
 pub struct SharedQueue {
@@ -98,7 +105,7 @@ pub struct SharedQueue {
     pub view: QueueView,
     set_editable: WriteSignal<bool>,
     set_loaded: WriteSignal<bool>,
-    stage: Rc<OnDemand<Waiting, Rc<dyn QueueEngine>>>,
+    stage: Rc<RefCell<Stage>>,
     /// Pieces and edits dropped while waiting, past the bounds above.
     dropped: Rc<RefCell<u64>>,
 }
@@ -116,51 +123,82 @@ impl SharedQueue {
             view: QueueView { editable, loaded },
             set_editable,
             set_loaded,
-            stage: Rc::default(),
+            stage: Rc::new(RefCell::new(Stage::Idle(Waiting::default()))),
             dropped: Rc::default(),
         }
     }
 
     /// The running queue, once its code has arrived.
     pub fn live(&self) -> Option<LiveQueue> {
-        self.stage.live().map(LiveQueue)
+        match &*self.stage.borrow() {
+            Stage::Live(engine) => Some(LiveQueue(engine.clone())),
+            _ => None,
+        }
     }
 
     /// Keeps a piece or an edit until the code runs; returns whether to start fetching it.
     pub fn wait(&self, piece: Option<Vec<u8>>, edit: Option<Edit>) -> bool {
+        let mut stage = self.stage.borrow_mut();
+        let (Stage::Idle(waiting) | Stage::Loading(waiting)) = &mut *stage else {
+            return false;
+        };
         let mut dropped = 0;
-        let fetch = self.stage.wait(|waiting| {
-            match piece {
-                Some(p) if waiting.pieces.len() < MAX_WAITING_PIECES => waiting.pieces.push(p),
-                Some(_) => dropped += 1,
-                None => {}
-            }
-            match edit {
-                Some(e) if waiting.edits.len() < MAX_WAITING_EDITS => waiting.edits.push(e),
-                Some(_) => dropped += 1,
-                None => {}
-            }
-        });
+        match piece {
+            Some(p) if waiting.pieces.len() < MAX_WAITING_PIECES => waiting.pieces.push(p),
+            Some(_) => dropped += 1,
+            None => {}
+        }
+        match edit {
+            Some(e) if waiting.edits.len() < MAX_WAITING_EDITS => waiting.edits.push(e),
+            Some(_) => dropped += 1,
+            None => {}
+        }
         *self.dropped.borrow_mut() += dropped;
-        fetch
+        matches!(*stage, Stage::Idle(_))
     }
 
     /// What waits, as pieces for a newcomer (they merge like a snapshot).
     pub fn waiting_pieces(&self) -> Vec<Vec<u8>> {
-        self.stage
-            .waiting(|w| w.map(|w| w.pieces.clone()).unwrap_or_default())
+        match &*self.stage.borrow() {
+            Stage::Idle(w) | Stage::Loading(w) => w.pieces.clone(),
+            Stage::Live(_) => Vec::new(),
+        }
     }
 
     /// Fetches the queue's code (once); returns what waited for it, for the party to replay,
     /// or `None` if it is already running, on its way, or could not be fetched.
     pub async fn load(&self) -> Option<Waiting> {
+        {
+            let mut stage = self.stage.borrow_mut();
+            let Stage::Idle(waiting) = &mut *stage else {
+                return None;
+            };
+            let waiting = std::mem::take(waiting);
+            *stage = Stage::Loading(waiting);
+        }
         let seed = QueueSeed {
             me: self.me,
             view: self.view,
         };
-        let waiting = self.stage.load(|| load(seed)).await?;
-        self.set_loaded.set(true);
-        Some(waiting)
+        let loaded = load(seed).await;
+        let mut stage = self.stage.borrow_mut();
+        let Stage::Loading(waiting) =
+            std::mem::replace(&mut *stage, Stage::Idle(Waiting::default()))
+        else {
+            return None;
+        };
+        match loaded {
+            Ok(engine) => {
+                *stage = Stage::Live(engine);
+                drop(stage);
+                self.set_loaded.set(true);
+                Some(waiting)
+            }
+            Err(ChunkUnavailable) => {
+                *stage = Stage::Idle(waiting);
+                None
+            }
+        }
     }
 
     pub fn set_editable(&self, editable: bool) {

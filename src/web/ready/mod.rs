@@ -10,7 +10,7 @@ mod live;
 
 use crate::room::people::People;
 use crate::sync::{PeerId, RoomTime, Versioned};
-use crate::web::chunk::{ChunkUnavailable, OnDemand};
+use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -80,11 +80,18 @@ pub struct Waiting {
     pub open: Option<String>,
 }
 
+enum Stage {
+    /// Not needed yet (or its code could not be fetched: the next use retries).
+    Idle(Waiting),
+    Loading(Waiting),
+    Live(Rc<dyn ReadyEngine>),
+}
+
 /// A handle to the ready check; cheap to clone, lives as long as the party.
 #[derive(Clone)]
 pub struct ReadyHandle {
     me: PeerId,
-    stage: Rc<OnDemand<Waiting, Rc<dyn ReadyEngine>>>,
+    stage: Rc<RefCell<Stage>>,
     /// The check's code runs here (the prompt can be shown).
     pub loaded: ReadSignal<bool>,
     set_loaded: WriteSignal<bool>,
@@ -100,7 +107,7 @@ impl ReadyHandle {
         let (loaded, set_loaded) = signal(false);
         ReadyHandle {
             me,
-            stage: Rc::default(),
+            stage: Rc::new(RefCell::new(Stage::Idle(Waiting::default()))),
             loaded,
             set_loaded,
             dropped: Rc::default(),
@@ -108,33 +115,60 @@ impl ReadyHandle {
     }
 
     pub fn live(&self) -> Option<LiveReady> {
-        self.stage.live().map(LiveReady)
+        match &*self.stage.borrow() {
+            Stage::Live(engine) => Some(LiveReady(engine.clone())),
+            _ => None,
+        }
     }
 
     /// Keeps a friend's note, or the video to ask about, until the code runs; returns
     /// whether to start fetching it.
     pub fn wait(&self, note: Option<(PeerId, Note)>, open: Option<String>) -> bool {
-        let mut dropped = false;
-        let fetch = self.stage.wait(|waiting| {
-            match note {
-                Some(n) if waiting.notes.len() < MAX_WAITING_NOTES => waiting.notes.push(n),
-                Some(_) => dropped = true,
-                None => {}
-            }
-            if open.is_some() {
-                waiting.open = open;
-            }
-        });
-        *self.dropped.borrow_mut() += u64::from(dropped);
-        fetch
+        let mut stage = self.stage.borrow_mut();
+        let (Stage::Idle(waiting) | Stage::Loading(waiting)) = &mut *stage else {
+            return false;
+        };
+        match note {
+            Some(n) if waiting.notes.len() < MAX_WAITING_NOTES => waiting.notes.push(n),
+            Some(_) => *self.dropped.borrow_mut() += 1,
+            None => {}
+        }
+        if open.is_some() {
+            waiting.open = open;
+        }
+        matches!(*stage, Stage::Idle(_))
     }
 
-    /// Fetches the check's code (once); returns what waited for it, or `None` if it is
-    /// already running, on its way, or could not be fetched.
+    /// Fetches the check's code (once); returns the notes that waited for it, or `None` if
+    /// it is already running, on its way, or could not be fetched.
     pub async fn load(&self) -> Option<Waiting> {
-        let waiting = self.stage.load(|| load(self.me)).await?;
-        self.set_loaded.set(true);
-        Some(waiting)
+        {
+            let mut stage = self.stage.borrow_mut();
+            let Stage::Idle(waiting) = &mut *stage else {
+                return None;
+            };
+            let waiting = std::mem::take(waiting);
+            *stage = Stage::Loading(waiting);
+        }
+        let loaded = load(self.me).await;
+        let mut stage = self.stage.borrow_mut();
+        let Stage::Loading(waiting) =
+            std::mem::replace(&mut *stage, Stage::Idle(Waiting::default()))
+        else {
+            return None;
+        };
+        match loaded {
+            Ok(engine) => {
+                *stage = Stage::Live(engine);
+                drop(stage);
+                self.set_loaded.set(true);
+                Some(waiting)
+            }
+            Err(ChunkUnavailable) => {
+                *stage = Stage::Idle(waiting);
+                None
+            }
+        }
     }
 
     /// Notes refused by the check, and dropped while waiting for its code.
