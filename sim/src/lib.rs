@@ -14,11 +14,13 @@
 //! - [`world`]: the event loop and the measurements.
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
 //! - [`queue_storm`]: the shared queue's storm (its own small loop over the same links).
+//! - [`ready_rush`]: the ready check under WAN links, people leaving and partitions.
 //! - [`report`]: the benchmark's table and JSON.
 
 pub mod net;
 pub mod player;
 pub mod queue_storm;
+pub mod ready_rush;
 pub mod report;
 pub mod rng;
 pub mod scenarios;

@@ -15,6 +15,7 @@
 //! - `edit`: this page's edits.
 //! - `order`: the list, the play order (shuffled or not) and what plays next.
 //! - [`playing`]: which entry the room's video is, and what starts when it ends.
+//! - [`ready`]: the ready check before a film starts.
 
 pub mod delta;
 mod edit;
@@ -23,6 +24,7 @@ pub mod key;
 mod order;
 pub mod playing;
 pub mod queue;
+pub mod ready;
 pub mod removed;
 #[cfg(test)]
 mod tests;

@@ -74,9 +74,10 @@ pub enum Kind {
     Profile,
     Presence,
     Queue,
+    Ready,
 }
 
-const KINDS: usize = 5;
+const KINDS: usize = 6;
 
 impl Kind {
     const ALL: [Kind; KINDS] = [
@@ -85,6 +86,7 @@ impl Kind {
         Kind::Profile,
         Kind::Presence,
         Kind::Queue,
+        Kind::Ready,
     ];
 
     /// The kind of `message`, or `None` for the sync engine's own (bounded by [`ANY_RATE`]
@@ -96,6 +98,7 @@ impl Kind {
             PeerMessage::Profile { .. } => Some(Kind::Profile),
             PeerMessage::Call(_) => Some(Kind::Presence),
             PeerMessage::Queue(_) => Some(Kind::Queue),
+            PeerMessage::Ready(_) => Some(Kind::Ready),
             PeerMessage::Sync(_) => None,
         }
     }
@@ -106,6 +109,8 @@ impl Kind {
     /// change (mute, camera, tiles resized as people come and go). Queue pieces: a whole
     /// snapshot when a link opens (at most about 200 pieces, for 400 entries of maximal
     /// links; a typical queue is a handful), then one per click, a respace a few dozen.
+    /// Ready-check notes: per check, one on opening or hearing of it, one on Ready, one on
+    /// Start anyway, and one per link that opens; the latest stands for the ones before.
     pub fn rate(self) -> Rate {
         match self {
             Kind::Chat => Rate::per_sec(3, 10),
@@ -113,6 +118,7 @@ impl Kind {
             Kind::Profile => Rate::per_sec(1, 4),
             Kind::Presence => Rate::per_sec(4, 10),
             Kind::Queue => Rate::per_sec(10, 250),
+            Kind::Ready => Rate::per_sec(2, 8),
         }
     }
 
@@ -210,7 +216,7 @@ impl<M> PeerLimits<M> {
                     session,
                     any: TokenBucket::default(),
                     buckets: [TokenBucket::default(); KINDS],
-                    held: [None, None, None, None, None],
+                    held: Default::default(),
                 });
                 self.members.len() - 1
             }
@@ -333,6 +339,7 @@ mod tests {
             PeerMessage::Profile { name: "Ada".into() },
             PeerMessage::Call(CallPresence::default()),
             PeerMessage::Queue(vec![0]),
+            PeerMessage::Ready(vec![0]),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

@@ -2,6 +2,7 @@
 
 use super::wire::{ViewerPhase, ViewerStatus};
 use crate::connectivity::{LinkPath, Unreachable};
+use crate::programme::ready::Readiness;
 use crate::signaling::payload::SessionId;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +16,8 @@ pub struct Person {
     pub link: LinkState,
     /// The kind of path our link to them uses, once known.
     pub path: Option<LinkPath>,
+    /// Where they stand in the ready check, while one waits.
+    pub ready: Option<Readiness>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,10 @@ pub struct People {
 impl People {
     pub fn iter(&self) -> impl Iterator<Item = &Person> {
         self.people.iter()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Person> {
+        self.people.iter_mut()
     }
 
     pub fn len(&self) -> usize {
@@ -76,6 +83,7 @@ impl People {
             rtt_ms: None,
             link: LinkState::Connecting,
             path: None,
+            ready: None,
         });
         self.people.last_mut().expect("just pushed")
     }

@@ -4,6 +4,7 @@
 //! oversized, of another version or with impossible values is refused with a reason so the
 //! caller can drop and count it.
 
+use crate::programme::ready::MAX_NOTE_BYTES;
 use crate::sync::wire::WireMessage;
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +80,11 @@ pub enum PeerMessage {
     /// of its own, fetched when a room first uses it, and decodes and checks the piece entry
     /// by entry when it merges it (`programme::Queue::merge`).
     Queue(Vec<u8>),
+    /// What the sender knows of the room's ready check: sent when it opens or first hears of
+    /// a check, when the sender is ready or starts anyway, and to each newcomer. A
+    /// postcard-encoded `programme::ready::ReadyNote` of a few dozen bytes, opaque here: the
+    /// check's code is a download of its own, and decodes and checks it when it merges it.
+    Ready(Vec<u8>),
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -220,6 +226,9 @@ impl PeerMessage {
                 .validate()
                 .map_err(|e| WireError::Invalid(format!("{e:?}"))),
             PeerMessage::Queue(piece) if piece.is_empty() => invalid("empty queue piece"),
+            PeerMessage::Ready(note) if note.is_empty() || note.len() > MAX_NOTE_BYTES => {
+                invalid("ready-check note is empty or too long")
+            }
             _ => Ok(()),
         }
     }
@@ -343,6 +352,43 @@ mod tests {
             PeerMessage::decode(&essay.encode()),
             Err(WireError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_ready_note_is_small_and_an_impossible_one_refused() {
+        use crate::programme::ready::{media_tag, ReadyNote, WAIT};
+        use crate::sync::{PeerId, RoomTime, Stamp};
+        let note = ReadyNote {
+            id: Stamp {
+                wall: RoomTime::from_micros(1_000_000_000),
+                counter: 3,
+                peer: PeerId(u64::MAX),
+            },
+            media: media_tag("https://v.example/film.webm"),
+            deadline: RoomTime::from_micros(1_000_000_000) + WAIT,
+            ready: true,
+            started: false,
+            anyway: false,
+        };
+        let bytes = PeerMessage::Ready(note.encode()).encode();
+        assert!(bytes.len() <= 48, "{} bytes", bytes.len());
+        match PeerMessage::decode(&bytes) {
+            Ok(PeerMessage::Ready(back)) => assert_eq!(ReadyNote::decode(&back), Some(note)),
+            other => panic!("{other:?}"),
+        }
+        // Impossible values are refused by the check's code, oversized ones here.
+        let endless = ReadyNote {
+            deadline: RoomTime::from_micros(i64::MAX),
+            ..note
+        };
+        assert_eq!(ReadyNote::decode(&endless.encode()), None);
+        assert_eq!(ReadyNote::decode(&[0xff; 8]), None);
+        for bad in [Vec::new(), vec![0; MAX_NOTE_BYTES + 1]] {
+            assert!(matches!(
+                PeerMessage::decode(&PeerMessage::Ready(bad).encode()),
+                Err(WireError::Invalid(_))
+            ));
+        }
     }
 
     #[test]

@@ -74,6 +74,12 @@ fn person_row(person: Person) -> impl IntoView {
         LinkState::Unreachable(_) => "unreachable".to_owned(),
         LinkState::Connected => phase_label(&person.status.phase),
     };
+    // While a ready check waits: ready, loading (cannot play yet) or not yet.
+    let ready = person.ready.map(|r| r.label());
+    let status = match ready {
+        Some(ready) => format!("{state} · {ready}"),
+        None => state.clone(),
+    };
     let reason = match person.link {
         LinkState::Unreachable(why) => Some(why),
         _ => None,
@@ -91,13 +97,13 @@ fn person_row(person: Person) -> impl IntoView {
                 .map(|p| format!(" · {}", p.label()))
                 .unwrap_or_default();
             format!(
-                "{state} · {}{rtt}{path_label}",
+                "{status} · {}{rtt}{path_label}",
                 format_offset(person.status.offset_ms)
             )
         }
     };
     view! {
-        <li class="person" data-state=state
+        <li class="person" data-state=state data-ready=ready
             data-path=path.map(|p| p.code()) data-reason=reason.map(|why| why.code())
             data-session=person.session.to_string()>
             <span class="name">{person.display_name().to_owned()}</span>

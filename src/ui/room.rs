@@ -17,6 +17,7 @@ use crate::web::party::{use_party, Party};
 use crate::web::player::PlayerPhase;
 use crate::web::player_driver::{link_to_queue, use_synced_player};
 use crate::web::queue::PanelActions;
+use crate::web::ready::PromptActions;
 use crate::web::stored_name::use_stored_name;
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -135,7 +136,8 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 <CallTiles call people my_name/>
             </VideoStage>
             <CallBar call film_playing/>
-            <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url })
+            <ReadySlot party=party.clone()/>
+            <SourceBox on_load=move |url: String| load.load_video(url)
                 on_queue=queue can_queue current=current_media/>
             <UpNextSlot party/>
         </div>
@@ -145,8 +147,6 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
 /// Where the queue's own code draws the "Up next" panel, once the room uses the queue.
 #[component]
 fn UpNextSlot(party: Party) -> impl IntoView {
-    let slot = NodeRef::<leptos::html::Div>::new();
-    let loaded = party.queue.view.loaded;
     let (editor, player) = (party.clone(), party.clone());
     let actions = PanelActions {
         edit: Rc::new(move |edit| {
@@ -154,10 +154,33 @@ fn UpNextSlot(party: Party) -> impl IntoView {
         }),
         play: Rc::new(move |id| player.play_entry(id)),
     };
-    let queue = StoredValue::new_local((party.queue.clone(), actions));
+    let queue = party.queue.clone();
+    let mount = move |slot| queue.mount_panel(slot, actions.clone());
+    view! { <ChunkSlot loaded=party.queue.view.loaded mount=Rc::new(mount)/> }
+}
+
+/// Where the ready check's own code draws its prompt, once the room needs it.
+#[component]
+fn ReadySlot(party: Party) -> impl IntoView {
+    let (ready, anyway, ask) = (party.clone(), party.clone(), party.clone());
+    let actions = PromptActions {
+        ready: Rc::new(move || ready.mark_ready()),
+        start_anyway: Rc::new(move || anyway.start_anyway()),
+        ask: Rc::new(move || ask.open_ready_check()),
+    };
+    let handle = party.ready.clone();
+    let mount = move |slot| handle.mount_prompt(slot, actions.clone());
+    view! { <ChunkSlot loaded=party.ready.loaded mount=Rc::new(mount)/> }
+}
+
+/// A place in the page that an on-demand part of the app draws into once its code is here.
+#[component]
+fn ChunkSlot(loaded: ReadSignal<bool>, mount: Rc<dyn Fn(web_sys::HtmlElement)>) -> impl IntoView {
+    let slot = NodeRef::<leptos::html::Div>::new();
+    let mount = StoredValue::new_local(mount);
     Effect::new(move |_| {
         if let (true, Some(slot)) = (loaded.get(), slot.get()) {
-            queue.with_value(|(queue, actions)| queue.mount_panel(slot.into(), actions.clone()));
+            mount.with_value(|mount| mount(slot.into()));
         }
     });
     view! { <div node_ref=slot></div> }

@@ -11,6 +11,7 @@ use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::queue::SharedQueue;
+use super::ready::ReadyHandle;
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
@@ -125,6 +126,8 @@ pub struct Party {
     pub call: Call,
     /// The shared queue ("Up next").
     pub queue: SharedQueue,
+    /// The ready check before a film starts.
+    pub ready: ReadyHandle,
     writers: ViewWriters,
 }
 
@@ -157,6 +160,7 @@ impl Party {
             view,
             call: Call::new(session),
             queue: SharedQueue::new(PeerId(session)),
+            ready: ReadyHandle::new(PeerId(session)),
             writers,
         };
         let status_party = party.clone();
@@ -348,10 +352,128 @@ impl Party {
         self.edit_queue(Edit::Add(item))
     }
 
-    /// "Play now": loads entry `id` for everyone and plays it.
+    /// "Play now": loads entry `id` for everyone, with a ready check.
     pub fn play_entry(&self, id: EntryId) {
         if let Some(url) = self.queue.live().and_then(|q| q.start(id)) {
-            self.load_and_play(url);
+            self.load_video(url);
+        }
+    }
+
+    /// "Load video": loads `url` for everyone, paused, and asks everyone whether they are
+    /// ready (the film starts when all are, or on "Start anyway", or after the countdown).
+    pub fn load_video(&self, url: String) {
+        self.intent(Intent::Load {
+            media_id: url.clone(),
+        });
+        self.open_check(url);
+    }
+
+    /// "Ready check": asks everyone again, for the video the room is paused on.
+    pub fn open_ready_check(&self) {
+        let media = self.inner.borrow().engine.playback().cloned();
+        if let Some(media) = media.and_then(|v| v.playback.media) {
+            self.open_check(media);
+        }
+    }
+
+    /// Opens a check for `media`, once the check's code is here.
+    fn open_check(&self, media: String) {
+        let Some(live) = self.ready.live() else {
+            if self.ready.wait(None, Some(media)) {
+                self.load_ready();
+            }
+            return;
+        };
+        // Room time is known once the load has founded the timeline or this page met it.
+        let Some(now) = self.queue_time() else { return };
+        self.send_ready(live.open(now, &media, self.may_control(self.me())));
+        self.check_ready();
+    }
+
+    /// This person is ready ("Ready").
+    pub fn mark_ready(&self) {
+        let Some(live) = self.ready.live() else {
+            return;
+        };
+        let note = live.mark_ready();
+        // If that makes everyone, the start goes out first, so the others hear it before
+        // the mark and do not start themselves.
+        self.check_ready();
+        self.send_ready(note);
+    }
+
+    /// "Start anyway".
+    pub fn start_anyway(&self) {
+        let Some(live) = self.ready.live() else {
+            return;
+        };
+        let note = live.start_anyway(self.may_control(self.me()));
+        self.check_ready();
+        self.send_ready(note);
+    }
+
+    /// Whether `who` may start the film or ask for a ready check. Everyone may, outside host
+    /// mode; host mode (another branch) decides here.
+    fn may_control(&self, _who: PeerId) -> bool {
+        true
+    }
+
+    fn me(&self) -> PeerId {
+        self.inner.borrow().engine.id()
+    }
+
+    /// Fetches the check's code, then replays what waited for it.
+    fn load_ready(&self) {
+        let party = self.clone();
+        leptos::task::spawn_local(async move {
+            let Some(waiting) = party.ready.load().await else {
+                return;
+            };
+            for (PeerId(from), note) in waiting.notes {
+                party.on_ready_note(from, note);
+            }
+            match waiting.open {
+                Some(media) => party.open_check(media),
+                None => party.check_ready(),
+            }
+        });
+    }
+
+    fn on_ready_note(&self, from: SessionId, note: Vec<u8>) {
+        let Some(live) = self.ready.live() else {
+            if self.ready.wait(Some((PeerId(from), note)), None) {
+                self.load_ready();
+            }
+            return;
+        };
+        let now = self.queue_time();
+        // A check newly heard of is passed on, for whoever the opener cannot reach.
+        let relay = live.merge(PeerId(from), &note, now, &|who| self.may_control(who));
+        self.send_ready(relay);
+        self.check_ready();
+    }
+
+    fn send_ready(&self, note: Option<Vec<u8>>) {
+        if let Some(note) = note {
+            self.broadcast(MeshChannel::State, &PeerMessage::Ready(note));
+        }
+    }
+
+    /// Starts the film if the ready check says this page should, and shows where everyone
+    /// stands in it.
+    fn check_ready(&self) {
+        let Some(live) = self.ready.live() else {
+            return;
+        };
+        let now = self.queue_time();
+        let state = self.inner.borrow().engine.playback().cloned();
+        let mut people = self.view.people.get_untracked();
+        let checked = live.check(now, state.as_ref(), &mut people);
+        if checked.people_changed {
+            self.writers.people.set(people);
+        }
+        if checked.start {
+            self.intent(Intent::Play);
         }
     }
 
@@ -524,7 +646,8 @@ impl Party {
                 if let Some(queue) = self.queue.live() {
                     queue.follow(versioned.playback.media.as_deref());
                 }
-                self.writers.playback.set(Some(versioned.playback))
+                self.writers.playback.set(Some(versioned.playback));
+                self.check_ready();
             }
             sync::Event::PeerClock {
                 peer: PeerId(session),
@@ -561,6 +684,9 @@ impl Party {
                     None => self.queue.waiting_pieces(),
                 };
                 self.send_queue_pieces(Some(session), snapshot);
+                if let Some(note) = self.ready.live().and_then(|r| r.note()) {
+                    self.send(session, &PeerMessage::Ready(note));
+                }
                 self.call.link_open(session);
             }
             MeshEvent::Message {
@@ -599,6 +725,8 @@ impl Party {
                 self.inner.borrow_mut().limits.forget(session);
                 self.input(Input::PeerLeft(PeerId(session)));
                 self.call.link_gone(session);
+                // They stop counting: the others may all be ready now.
+                self.check_ready();
             }
             MeshEvent::Signaling { outage } => self.writers.signaling_outage.set(outage),
             MeshEvent::Problem(problem) => web_sys::console::warn_1(&problem.into()),
@@ -666,6 +794,7 @@ impl Party {
                 .update(|p| p.entry(from).status = status),
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
             PeerMessage::Queue(piece) => self.on_queue_piece(piece),
+            PeerMessage::Ready(note) => self.on_ready_note(from, note),
         }
     }
 
@@ -673,6 +802,8 @@ impl Party {
     /// may now be acted on, and the count of dropped ones.
     fn every_second(&self) {
         self.broadcast_status();
+        // The countdown, and whoever stopped counting (their player failed).
+        self.check_ready();
         let due = self.inner.borrow_mut().limits.release(local_now());
         for (from, message) in due {
             self.on_peer_message(from, message, super::now_ms());
@@ -680,10 +811,12 @@ impl Party {
         let dropped = {
             let inner = self.inner.borrow();
             let queue = u32::try_from(self.queue.refused()).unwrap_or(u32::MAX);
+            let ready = u32::try_from(self.ready.refused()).unwrap_or(u32::MAX);
             inner
                 .malformed
                 .saturating_add(inner.limits.dropped())
                 .saturating_add(queue)
+                .saturating_add(ready)
         };
         if self.view.dropped_messages.get_untracked() != dropped {
             self.writers.dropped_messages.set(dropped);

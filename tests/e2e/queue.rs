@@ -214,6 +214,10 @@ async fn the_end_of_a_video_starts_the_next_for_everyone() -> Result<()> {
         wait_for_queue(alice, 2).await?;
         wait_for_queue(bob, 2).await?;
         click_in_entry(bob, SHORT_CLIP_PATH, "Play now").await?;
+        // "Play now" asks everyone whether they are ready; the next one will not.
+        for viewer in [alice, bob] {
+            viewer.click_button("Ready").await?;
+        }
         // Both load the short clip; it ends within seconds, then the long one plays for both,
         // together.
         let settle = Duration::from_secs(15);

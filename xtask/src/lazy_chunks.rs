@@ -41,9 +41,11 @@ pub const WASM_OPT_ARGS: &[&str] = &[
 /// What the main module imports the chunks' loader as (the splitter's default name).
 const LOADER: &str = "__wasm_split.js";
 
-/// Whether a file of `dist/` is fetched only when needed (a split-off chunk), not on first load.
+/// Whether a file of `dist/` is fetched only when needed, not on first load: a split-off
+/// part (`split_*`), or code two parts share (`chunk_*`, which the loader fetches with the
+/// first part that needs it; the main module never imports it).
 pub fn is_on_demand(name: &str) -> bool {
-    name.starts_with("split_") && name.ends_with(".wasm")
+    (name.starts_with("split_") || name.starts_with("chunk_")) && name.ends_with(".wasm")
 }
 
 /// Where cargo put the app's wasm for `trunk build --release`.
