@@ -74,9 +74,10 @@ pub enum Kind {
     Profile,
     Presence,
     Queue,
+    Watched,
 }
 
-const KINDS: usize = 5;
+const KINDS: usize = 6;
 
 impl Kind {
     const ALL: [Kind; KINDS] = [
@@ -85,6 +86,7 @@ impl Kind {
         Kind::Profile,
         Kind::Presence,
         Kind::Queue,
+        Kind::Watched,
     ];
 
     /// The kind of `message`, or `None` for the sync engine's own (bounded by [`ANY_RATE`]
@@ -96,6 +98,7 @@ impl Kind {
             PeerMessage::Profile { .. } => Some(Kind::Profile),
             PeerMessage::Call(_) => Some(Kind::Presence),
             PeerMessage::Queue(_) => Some(Kind::Queue),
+            PeerMessage::Watched(_) => Some(Kind::Watched),
             PeerMessage::Sync(_) => None,
         }
     }
@@ -106,6 +109,8 @@ impl Kind {
     /// change (mute, camera, tiles resized as people come and go). Queue pieces: a whole
     /// snapshot when a link opens (at most about 200 pieces, for 400 entries of maximal
     /// links; a typical queue is a handful), then one per click, a respace a few dozen.
+    /// What the sender watched: once per link that opens (the latest held back stands for
+    /// the others: each list is whole).
     pub fn rate(self) -> Rate {
         match self {
             Kind::Chat => Rate::per_sec(3, 10),
@@ -113,6 +118,7 @@ impl Kind {
             Kind::Profile => Rate::per_sec(1, 4),
             Kind::Presence => Rate::per_sec(4, 10),
             Kind::Queue => Rate::per_sec(10, 250),
+            Kind::Watched => Rate::per_sec(1, 3),
         }
     }
 
@@ -210,7 +216,7 @@ impl<M> PeerLimits<M> {
                     session,
                     any: TokenBucket::default(),
                     buckets: [TokenBucket::default(); KINDS],
-                    held: [None, None, None, None, None],
+                    held: [None, None, None, None, None, None],
                 });
                 self.members.len() - 1
             }
@@ -333,6 +339,7 @@ mod tests {
             PeerMessage::Profile { name: "Ada".into() },
             PeerMessage::Call(CallPresence::default()),
             PeerMessage::Queue(vec![0]),
+            PeerMessage::Watched("[]".into()),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));
