@@ -227,6 +227,12 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_catalogue_is_empty_and_valid() {
+        let shipped = include_str!("../../catalog.json");
+        assert_eq!(Catalog::parse(shipped), Ok(Catalog::default()));
+    }
+
+    #[test]
     fn unusable_files_are_refused_whole_and_big_ones_cut() {
         for bad in ["", "nope", "{}", r#"{"videos": 3}"#, "3", r#""list""#] {
             assert!(Catalog::parse(bad).is_err(), "{bad:?}");

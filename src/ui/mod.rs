@@ -9,6 +9,7 @@ mod name_prompt;
 mod people_list;
 mod room;
 pub mod stage;
+pub(crate) mod suggested;
 pub(crate) mod up_next;
 
 use crate::room_link::Route;

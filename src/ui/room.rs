@@ -117,10 +117,10 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let film_playing = Signal::derive(move || player.phase.get() == PlayerPhase::Playing);
     let people = party.view.people;
     let queuer = party.clone();
-    let queue = move |url: String| {
+    let queue = move |(url, title): (String, String)| {
         let url = link_to_queue(&url)?;
         queuer
-            .queue_video(url)
+            .queue_video(url, title)
             .map_err(|why| format!("Not queued: {why:?}."))
     };
     let can_queue = party.queue.view.editable;
@@ -142,25 +142,50 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     }
 }
 
-/// Where the queue's own code draws the "Up next" panel, once the room uses the queue.
+/// The programme's two tabs, "Up next" and "Suggested", and where the queue's own code draws
+/// their panels once the room uses the queue. Opening Suggested fetches that code.
 #[component]
 fn UpNextSlot(party: Party) -> impl IntoView {
     let slot = NodeRef::<leptos::html::Div>::new();
     let loaded = party.queue.view.loaded;
-    let (editor, player) = (party.clone(), party.clone());
+    let suggested = RwSignal::new(false);
+    let (editor, player, adder, opener) = (party.clone(), party.clone(), party.clone(), party);
     let actions = PanelActions {
         edit: Rc::new(move |edit| {
             let _ = editor.edit_queue(edit);
         }),
         play: Rc::new(move |id| player.play_entry(id)),
+        add: Rc::new(move |url, title| {
+            let url = link_to_queue(&url)?;
+            adder
+                .queue_video(url, title)
+                .map_err(|why| why.message().into())
+        }),
+        suggested,
     };
-    let queue = StoredValue::new_local((party.queue.clone(), actions));
+    let queue = StoredValue::new_local((opener.queue.clone(), actions));
     Effect::new(move |_| {
         if let (true, Some(slot)) = (loaded.get(), slot.get()) {
             queue.with_value(|(queue, actions)| queue.mount_panel(slot.into(), actions.clone()));
         }
     });
-    view! { <div node_ref=slot></div> }
+    let tab = move |id: &'static str, name: &'static str, on: bool| {
+        let opener = opener.clone();
+        view! {
+            <button role="tab" id=id aria-selected=move || (suggested.get() == on).to_string()
+                on:click=move |_| {
+                    suggested.set(on);
+                    opener.open_queue();
+                }>{name}</button>
+        }
+    };
+    view! {
+        <div class="tabs" role="tablist" aria-label="Programme">
+            {tab("tab-up-next", "Up next", false)}
+            {tab("tab-suggested", "Suggested", true)}
+        </div>
+        <div node_ref=slot></div>
+    }
 }
 
 /// The room link with a copy button; if the clipboard is refused, the link is selected instead so

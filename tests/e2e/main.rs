@@ -10,5 +10,6 @@ mod harness;
 mod queue;
 mod room_link;
 mod server;
+mod suggested;
 mod synced_playback;
 mod watch_party;

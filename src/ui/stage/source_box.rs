@@ -8,9 +8,9 @@ use leptos::prelude::*;
 #[component]
 pub fn SourceBox(
     #[prop(into)] on_load: UnsyncCallback<String>,
-    /// Queues the link, or says why it was not.
+    /// Queues the link with the title typed (maybe empty), or says why it was not.
     #[prop(optional, into)]
-    on_queue: Option<UnsyncCallback<String, Result<(), String>>>,
+    on_queue: Option<UnsyncCallback<(String, String), Result<(), String>>>,
     /// Whether "Add to queue" may be pressed yet (the page may edit the queue).
     #[prop(optional, into)]
     can_queue: Signal<bool>,
@@ -19,6 +19,7 @@ pub fn SourceBox(
     current: Option<Signal<Option<String>>>,
 ) -> impl IntoView {
     let (text, set_text) = signal(String::new());
+    let (title, set_title) = signal(String::new());
     let (problem, set_problem) = signal(None::<String>);
     if let Some(current) = current {
         Effect::new(move |_| {
@@ -35,9 +36,12 @@ pub fn SourceBox(
     };
     let queue = move |_| {
         let Some(on_queue) = on_queue else { return };
-        match parsed().and_then(|url| on_queue.run(url.into_string())) {
+        match parsed().and_then(|url| on_queue.run((url.into_string(), title.get_untracked()))) {
             // Cleared for the next link.
-            Ok(()) => set_text.set(String::new()),
+            Ok(()) => {
+                set_text.set(String::new());
+                set_title.set(String::new());
+            }
             Err(why) => set_problem.set(Some(why)),
         }
     };
@@ -54,6 +58,11 @@ pub fn SourceBox(
                 <button type="submit" class="primary">"Load video"</button>
                 <button type="button" disabled=move || !can_queue.get() on:click=queue>"Add to queue"</button>
             </div>
+            {on_queue.map(|_| view! {
+                <input class="queue-title" aria-label="Title (optional)" placeholder="Title (optional)"
+                    maxlength="200" prop:value=title
+                    on:input=move |ev| set_title.set(event_target_value(&ev))/>
+            })}
             <p id="video-url-problem" class="source-problem error" role="alert">{problem}</p>
         </form>
     }
