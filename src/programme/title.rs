@@ -35,6 +35,18 @@ pub fn title_from_url(url: &str) -> String {
     clean_title(&stem.replace(['_', '+'], " "))
 }
 
+/// A video's length as the rows show it: "m:ss", or "h:mm:ss" from an hour; rounded to the
+/// second, negative or not-a-number as zero.
+pub fn clock(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
 /// `%XX` escapes decoded; the text unchanged when an escape is malformed or the result is not
 /// UTF-8.
 fn percent_decode(text: &str) -> String {
@@ -84,6 +96,21 @@ mod tests {
             ("", ""),
         ] {
             assert_eq!(title_from_url(url), title, "{url}");
+        }
+    }
+
+    #[test]
+    fn lengths_read_as_a_clock() {
+        for (secs, shown) in [
+            (0.0, "0:00"),
+            (3.02, "0:03"),
+            (59.6, "1:00"),
+            (90.0, "1:30"),
+            (3723.0, "1:02:03"),
+            (-5.0, "0:00"),
+            (f64::NAN, "0:00"),
+        ] {
+            assert_eq!(clock(secs), shown, "{secs}");
         }
     }
 

@@ -4,7 +4,8 @@
 
 use super::up_next::thumbnail;
 use crate::programme::suggest::{rows, Row, Source};
-use crate::web::queue::probe::{clock, probe};
+use crate::programme::title::clock;
+use crate::web::queue::probe::probe;
 use crate::web::queue::suggested::Sources;
 use crate::web::queue::PanelActions;
 use leptos::prelude::*;

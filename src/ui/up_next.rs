@@ -2,9 +2,10 @@
 //! Part of the queue's own download: `web::queue` draws it once a room uses the queue. Rows
 //! are reordered by the Move buttons (keyboard) or by dragging one onto another.
 
+use crate::programme::title::clock;
 use crate::programme::title::title_from_url;
 use crate::programme::{Edit, Entry, EntryId};
-use crate::web::queue::probe::{clock, probe, Thumb};
+use crate::web::queue::probe::{probe, Thumb};
 use crate::web::queue::{PanelActions, UpNext};
 use leptos::prelude::*;
 

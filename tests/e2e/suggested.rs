@@ -149,7 +149,8 @@ async fn suggestions_add_to_everyones_queue_and_history_lists_what_was_watched()
             .with_context(|| format!("bob shows no titled, timed, pictured {title}"))?;
         }
 
-        // A drag reorders it for everyone.
+        // A drag reorders it for everyone (a hidden tab's rows read as empty: back to Up next).
+        alice.click_button("Up next").await?;
         drag(bob, CLIP_PATH, SHORT_CLIP_PATH).await?;
         let deadline = tokio::time::Instant::now() + UI_TIMEOUT;
         while !queue_of(alice)
@@ -167,7 +168,6 @@ async fn suggestions_add_to_everyones_queue_and_history_lists_what_was_watched()
 
         // What the room plays goes into its history, here and, sent when a link opens, at a
         // late friend's (less what she watches herself on arrival).
-        alice.click_button("Up next").await?;
         click_in_entry(alice, SHORT_CLIP_PATH, "Play now").await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         click_in_entry(alice, CLIP_PATH, "Play now").await?;

@@ -219,14 +219,3 @@ fn draw(video: &web_sys::HtmlVideoElement) -> Option<String> {
     // Throws a SecurityError on a tainted canvas.
     canvas.to_data_url_with_type("image/jpeg").ok()
 }
-
-/// Seconds as the rows show them: "m:ss", or "h:mm:ss" from an hour.
-pub fn clock(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
