@@ -143,7 +143,9 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
 }
 
 /// The programme's two tabs, "Up next" and "Suggested", and where the queue's own code draws
-/// their panels once the room uses the queue. Opening Suggested fetches that code.
+/// them and their panels once the room uses the queue. Until then a static stand-in of the
+/// tabs shows (no reactive parts, which cost first-load bytes); choosing Suggested on it
+/// fetches that code, which replaces the stand-in.
 #[component]
 fn UpNextSlot(party: Party) -> impl IntoView {
     let slot = NodeRef::<leptos::html::Div>::new();
@@ -155,12 +157,7 @@ fn UpNextSlot(party: Party) -> impl IntoView {
             let _ = editor.edit_queue(edit);
         }),
         play: Rc::new(move |id| player.play_entry(id)),
-        add: Rc::new(move |url, title| {
-            let url = link_to_queue(&url)?;
-            adder
-                .queue_video(url, title)
-                .map_err(|why| why.message().into())
-        }),
+        add: Rc::new(move |url, title| adder.queue_video(url, title)),
         suggested,
     };
     let queue = StoredValue::new_local((opener.queue.clone(), actions));
@@ -169,22 +166,19 @@ fn UpNextSlot(party: Party) -> impl IntoView {
             queue.with_value(|(queue, actions)| queue.mount_panel(slot.into(), actions.clone()));
         }
     });
-    let tab = move |id: &'static str, name: &'static str, on: bool| {
-        let opener = opener.clone();
-        view! {
-            <button role="tab" id=id aria-selected=move || (suggested.get() == on).to_string()
-                on:click=move |_| {
-                    suggested.set(on);
-                    opener.open_queue();
-                }>{name}</button>
+    let choose = move |ev: leptos::ev::MouseEvent| {
+        if event_target::<web_sys::Element>(&ev).id() == "tab-suggested" {
+            suggested.set(true);
+            opener.open_queue();
         }
     };
     view! {
-        <div class="tabs" role="tablist" aria-label="Programme">
-            {tab("tab-up-next", "Up next", false)}
-            {tab("tab-suggested", "Suggested", true)}
+        <div node_ref=slot>
+            <div class="tabs" role="tablist" aria-label="Programme" on:click=choose>
+                <button role="tab" id="tab-up-next" aria-selected="true">"Up next"</button>
+                <button role="tab" id="tab-suggested" aria-selected="false">"Suggested"</button>
+            </div>
         </div>
-        <div node_ref=slot></div>
     }
 }
 

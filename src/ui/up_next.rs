@@ -9,6 +9,24 @@ use crate::web::queue::probe::{probe, Thumb};
 use crate::web::queue::{PanelActions, UpNext};
 use leptos::prelude::*;
 
+/// The tabs "Up next" and "Suggested" (the first load shows a static stand-in until this
+/// code runs).
+pub fn tabs(suggested: RwSignal<bool>) -> impl IntoView {
+    let tab = move |id: &'static str, name: &'static str, on: bool| {
+        view! {
+            <button role="tab" id=id aria-controls=if on { "panel-suggested" } else { "panel-up-next" }
+                aria-selected=move || (suggested.get() == on).to_string()
+                on:click=move |_| suggested.set(on)>{name}</button>
+        }
+    };
+    view! {
+        <div class="tabs" role="tablist" aria-label="Programme">
+            {tab("tab-up-next", "Up next", false)}
+            {tab("tab-suggested", "Suggested", true)}
+        </div>
+    }
+}
+
 pub fn panel(
     up_next: ReadSignal<UpNext>,
     editable: ReadSignal<bool>,

@@ -19,7 +19,8 @@ pub fn SourceBox(
     current: Option<Signal<Option<String>>>,
 ) -> impl IntoView {
     let (text, set_text) = signal(String::new());
-    let (title, set_title) = signal(String::new());
+    // Read when "Add to queue" is pressed (no signal: this box is part of the first load).
+    let title = NodeRef::<leptos::html::Input>::new();
     let (problem, set_problem) = signal(None::<String>);
     if let Some(current) = current {
         Effect::new(move |_| {
@@ -36,11 +37,14 @@ pub fn SourceBox(
     };
     let queue = move |_| {
         let Some(on_queue) = on_queue else { return };
-        match parsed().and_then(|url| on_queue.run((url.into_string(), title.get_untracked()))) {
+        let typed = title.get_untracked().map(|t| t.value()).unwrap_or_default();
+        match parsed().and_then(|url| on_queue.run((url.into_string(), typed))) {
             // Cleared for the next link.
             Ok(()) => {
                 set_text.set(String::new());
-                set_title.set(String::new());
+                if let Some(t) = title.get_untracked() {
+                    t.set_value("");
+                }
             }
             Err(why) => set_problem.set(Some(why)),
         }
@@ -58,11 +62,8 @@ pub fn SourceBox(
                 <button type="submit" class="primary">"Load video"</button>
                 <button type="button" disabled=move || !can_queue.get() on:click=queue>"Add to queue"</button>
             </div>
-            {on_queue.map(|_| view! {
-                <input class="queue-title" aria-label="Title (optional)" placeholder="Title (optional)"
-                    maxlength="200" prop:value=title
-                    on:input=move |ev| set_title.set(event_target_value(&ev))/>
-            })}
+            <input class="queue-title" aria-label="Title (optional)" placeholder="Title (optional)"
+                maxlength="200" node_ref=title hidden=on_queue.is_none()/>
             <p id="video-url-problem" class="source-problem error" role="alert">{problem}</p>
         </form>
     }

@@ -190,12 +190,13 @@ impl QueueEngine for Live {
 
     fn mount_panel(&self, container: web_sys::HtmlElement, actions: PanelActions) {
         let (up_next, editable, sources) = (self.up_next, self.seed.view.editable, self.sources);
+        // In place of the first load's stand-in of the tabs.
+        container.set_inner_html("");
         let panel = leptos::mount::mount_to(container, move || {
+            let tabs = crate::ui::up_next::tabs(actions.suggested);
             let suggested = crate::ui::suggested::panel(sources, editable, actions.clone());
-            (
-                crate::ui::up_next::panel(up_next, editable, actions),
-                suggested,
-            )
+            let up_next = crate::ui::up_next::panel(up_next, editable, actions);
+            (tabs, up_next, suggested)
         });
         self.state.borrow_mut().panel = Some(Box::new(panel));
     }
