@@ -175,6 +175,8 @@ async fn suggestions_add_to_everyones_queue_and_history_lists_what_was_watched()
         alice.type_into("Search suggestions", "clip").await?;
         wait_for_suggested(alice, "Watched in this room", &["Long clip", "Short clip"]).await?;
         carol.join_as(&link, "Carol").await?;
+        // The queue's arrival loads its code, which redraws the tabs: click once it has.
+        wait_for_queue(carol, 2).await?;
         carol.click_button("Suggested").await?;
         wait_for_suggested(carol, "Watched in this room", &["Long clip"]).await?;
         wait_for_suggested(carol, "Friends watched", &["Short clip"]).await?;
