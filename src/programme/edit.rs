@@ -49,6 +49,10 @@ pub enum Edit {
     Add(Item),
     MoveUp(EntryId),
     MoveDown(EntryId),
+    /// Drag and drop: the first entry to just before the second.
+    MoveBefore(EntryId, EntryId),
+    /// Drag and drop past the last entry: the first to just after the second.
+    MoveAfter(EntryId, EntryId),
     Remove(EntryId),
     Repeat(bool),
     Shuffle(bool),
@@ -62,6 +66,8 @@ impl Queue {
             Edit::Add(item) => self.add(now, item),
             Edit::MoveUp(id) => self.move_up(now, id),
             Edit::MoveDown(id) => self.move_down(now, id),
+            Edit::MoveBefore(id, anchor) => self.move_before(now, id, anchor),
+            Edit::MoveAfter(id, anchor) => self.move_after(now, id, anchor),
             Edit::Remove(id) => self.remove(id),
             Edit::Repeat(on) => self.set_repeat(now, on),
             Edit::Shuffle(on) => self.set_shuffle(now, on),

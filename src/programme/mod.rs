@@ -16,18 +16,25 @@
 //! - `order`: the list, the play order (shuffled or not) and what plays next.
 //! - [`playing`]: which entry the room's video is, and what starts when it ends.
 //! - [`ready`]: the ready check before a film starts.
+//! - [`title`]: an entry's title, typed or from its link's file name.
+//! - [`catalog`], [`history`], [`suggest`]: the Suggested tab: the deployer's catalogue, what
+//!   the room watched (here and at friends'), and the list filtered by a search.
 
+pub mod catalog;
 pub mod delta;
 mod edit;
 pub mod entry;
+pub mod history;
 pub mod key;
 mod order;
 pub mod playing;
 pub mod queue;
 pub mod ready;
 pub mod removed;
+pub mod suggest;
 #[cfg(test)]
 mod tests;
+pub mod title;
 
 pub use delta::Delta;
 pub use edit::{Edit, EditError};

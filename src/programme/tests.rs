@@ -758,8 +758,18 @@ fn an_edit_needs_room_time_and_is_the_method_it_names() {
     a.edit(now, Edit::MoveDown(x)).unwrap();
     assert_eq!(ids(&a), [z, x, y]);
     assert_eq!(a.edit(now, Edit::MoveUp(z)), Err(EditError::NoChange));
+    // Dragged onto another entry, or past the last one.
+    a.edit(now, Edit::MoveBefore(y, z)).unwrap();
+    assert_eq!(ids(&a), [y, z, x]);
+    a.edit(now, Edit::MoveAfter(y, x)).unwrap();
+    assert_eq!(ids(&a), [z, x, y]);
+    assert_eq!(
+        a.edit(now, Edit::MoveBefore(x, y)),
+        Err(EditError::NoChange)
+    );
     a.edit(now, Edit::Remove(x)).unwrap();
     assert_eq!(ids(&a), [z, y]);
+    assert_eq!(a.edit(now, Edit::MoveBefore(z, x)), Err(EditError::Unknown));
     a.edit(now, Edit::Repeat(true)).unwrap();
     a.edit(now, Edit::Shuffle(true)).unwrap();
     assert!(a.repeat() && a.shuffled());

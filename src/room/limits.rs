@@ -75,9 +75,10 @@ pub enum Kind {
     Presence,
     Queue,
     Ready,
+    Watched,
 }
 
-const KINDS: usize = 6;
+const KINDS: usize = 7;
 
 impl Kind {
     const ALL: [Kind; KINDS] = [
@@ -87,6 +88,7 @@ impl Kind {
         Kind::Presence,
         Kind::Queue,
         Kind::Ready,
+        Kind::Watched,
     ];
 
     /// The kind of `message`, or `None` for the sync engine's own (bounded by [`ANY_RATE`]
@@ -99,6 +101,7 @@ impl Kind {
             PeerMessage::Call(_) => Some(Kind::Presence),
             PeerMessage::Queue(_) => Some(Kind::Queue),
             PeerMessage::Ready(_) => Some(Kind::Ready),
+            PeerMessage::Watched(_) => Some(Kind::Watched),
             PeerMessage::Sync(_) => None,
         }
     }
@@ -111,6 +114,8 @@ impl Kind {
     /// links; a typical queue is a handful), then one per click, a respace a few dozen.
     /// Ready-check notes: per check, one on opening or hearing of it, one on Ready, one on
     /// Start anyway, and one per link that opens; the latest stands for the ones before.
+    /// What the sender watched: once per link that opens (the latest held back stands for
+    /// the others: each list is whole).
     pub fn rate(self) -> Rate {
         match self {
             Kind::Chat => Rate::per_sec(3, 10),
@@ -119,6 +124,7 @@ impl Kind {
             Kind::Presence => Rate::per_sec(4, 10),
             Kind::Queue => Rate::per_sec(10, 250),
             Kind::Ready => Rate::per_sec(2, 8),
+            Kind::Watched => Rate::per_sec(1, 3),
         }
     }
 
@@ -340,6 +346,7 @@ mod tests {
             PeerMessage::Call(CallPresence::default()),
             PeerMessage::Queue(vec![0]),
             PeerMessage::Ready(vec![0]),
+            PeerMessage::Watched("[]".into()),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

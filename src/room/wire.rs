@@ -85,6 +85,10 @@ pub enum PeerMessage {
     /// postcard-encoded `programme::ready::ReadyNote` of a few dozen bytes, opaque here: the
     /// check's code is a download of its own, and decodes and checks it when it merges it.
     Ready(Vec<u8>),
+    /// What the sender's browser recorded this room watching (`programme::history`'s text,
+    /// newest first, at most `MAX_HISTORY_BYTES`), sent when a link opens, for the others'
+    /// Suggested tab. Opaque here like a queue piece: the queue's code reads it row by row.
+    Watched(String),
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -229,6 +233,11 @@ impl PeerMessage {
             PeerMessage::Ready(note) if note.is_empty() || note.len() > MAX_NOTE_BYTES => {
                 invalid("ready-check note is empty or too long")
             }
+            PeerMessage::Watched(text)
+                if text.is_empty() || text.len() > crate::programme::history::MAX_HISTORY_BYTES =>
+            {
+                invalid("watched list is empty or too long")
+            }
             _ => Ok(()),
         }
     }
@@ -314,6 +323,31 @@ mod tests {
             PeerMessage::decode(&empty.encode()),
             Err(WireError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn watched_lists_fit_a_message_and_are_bounded() {
+        use crate::programme::history::{History, Watched, MAX_HISTORY, MAX_HISTORY_BYTES};
+        let mut full = History::default();
+        for i in 0..MAX_HISTORY as u64 {
+            full.record(Watched {
+                url: format!("https://x.org/{i}/{}", "u".repeat(2000)),
+                title: "é".repeat(200),
+                at_ms: i,
+            });
+        }
+        let bytes = PeerMessage::Watched(full.encode()).encode();
+        assert!(bytes.len() <= MAX_MESSAGE_BYTES, "{} bytes", bytes.len());
+        assert!(matches!(
+            PeerMessage::decode(&bytes),
+            Ok(PeerMessage::Watched(_))
+        ));
+        for bad in [String::new(), "x".repeat(MAX_HISTORY_BYTES + 1)] {
+            assert!(matches!(
+                PeerMessage::decode(&PeerMessage::Watched(bad).encode()),
+                Err(WireError::Invalid(_))
+            ));
+        }
     }
 
     #[test]

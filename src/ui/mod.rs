@@ -10,6 +10,7 @@ mod people_list;
 pub(crate) mod ready_prompt;
 mod room;
 pub mod stage;
+pub(crate) mod suggested;
 pub(crate) mod up_next;
 
 use crate::room_link::Route;

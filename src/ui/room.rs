@@ -118,10 +118,10 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let film_playing = Signal::derive(move || player.phase.get() == PlayerPhase::Playing);
     let people = party.view.people;
     let queuer = party.clone();
-    let queue = move |url: String| {
+    let queue = move |(url, title): (String, String)| {
         let url = link_to_queue(&url)?;
         queuer
-            .queue_video(url)
+            .queue_video(url, title)
             .map_err(|why| format!("Not queued: {why:?}."))
     };
     let can_queue = party.queue.view.editable;
@@ -144,19 +144,41 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     }
 }
 
-/// Where the queue's own code draws the "Up next" panel, once the room uses the queue.
+/// The programme's two tabs, "Up next" and "Suggested", and where the queue's own code draws
+/// them and their panels once the room uses the queue. Until then a static stand-in of the
+/// tabs shows (no reactive parts, which cost first-load bytes); choosing Suggested on it
+/// fetches that code, which replaces the stand-in.
 #[component]
 fn UpNextSlot(party: Party) -> impl IntoView {
-    let (editor, player) = (party.clone(), party.clone());
+    let suggested = RwSignal::new(false);
+    let (editor, player, adder, opener) =
+        (party.clone(), party.clone(), party.clone(), party.clone());
     let actions = PanelActions {
         edit: Rc::new(move |edit| {
             let _ = editor.edit_queue(edit);
         }),
         play: Rc::new(move |id| player.play_entry(id)),
+        add: Rc::new(move |url, title| adder.queue_video(url, title)),
+        suggested,
     };
     let queue = party.queue.clone();
     let mount = move |slot| queue.mount_panel(slot, actions.clone());
-    view! { <ChunkSlot loaded=party.queue.view.loaded mount=Rc::new(mount)/> }
+    let slot = NodeRef::<leptos::html::Div>::new();
+    mount_when_loaded(party.queue.view.loaded, slot, Rc::new(mount));
+    let choose = move |ev: leptos::ev::MouseEvent| {
+        if event_target::<web_sys::Element>(&ev).id() == "tab-suggested" {
+            suggested.set(true);
+            opener.open_queue();
+        }
+    };
+    view! {
+        <div node_ref=slot>
+            <div class="tabs" role="tablist" aria-label="Programme" on:click=choose>
+                <button role="tab" id="tab-up-next" aria-selected="true">"Up next"</button>
+                <button role="tab" id="tab-suggested" aria-selected="false">"Suggested"</button>
+            </div>
+        </div>
+    }
 }
 
 /// Where the ready check's own code draws its prompt, once the room needs it.
@@ -177,13 +199,22 @@ fn ReadySlot(party: Party) -> impl IntoView {
 #[component]
 fn ChunkSlot(loaded: ReadSignal<bool>, mount: Rc<dyn Fn(web_sys::HtmlElement)>) -> impl IntoView {
     let slot = NodeRef::<leptos::html::Div>::new();
+    mount_when_loaded(loaded, slot, mount);
+    view! { <div node_ref=slot></div> }
+}
+
+/// Has an on-demand part draw into `slot` (replacing any stand-in there) once its code is here.
+fn mount_when_loaded(
+    loaded: ReadSignal<bool>,
+    slot: NodeRef<leptos::html::Div>,
+    mount: Rc<dyn Fn(web_sys::HtmlElement)>,
+) {
     let mount = StoredValue::new_local(mount);
     Effect::new(move |_| {
         if let (true, Some(slot)) = (loaded.get(), slot.get()) {
             mount.with_value(|mount| mount(slot.into()));
         }
     });
-    view! { <div node_ref=slot></div> }
 }
 
 /// The room link with a copy button; if the clipboard is refused, the link is selected instead so

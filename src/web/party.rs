@@ -179,6 +179,7 @@ impl Party {
             Ok(keys) => keys,
             Err(problem) => return self.writers.problem.set(Some(problem)),
         };
+        self.queue.set_topic(keys.topic.clone());
         let page = web_sys::window().map(|w| w.location());
         let origin = page
             .map(|l| {
@@ -312,6 +313,13 @@ impl Party {
             for edit in waiting.edits {
                 let _ = party.edit_queue(edit);
             }
+            // After the pieces, so that a video from the queue is recorded under its title.
+            for (url, at_ms) in waiting.watched {
+                party.queue.record_watched(&url, at_ms);
+            }
+            for list in waiting.lists {
+                party.queue.friend_watched(list);
+            }
         });
     }
 
@@ -340,12 +348,20 @@ impl Party {
         }
     }
 
-    /// Adds the video at `url` (absolute) to the end of the queue, as added by us.
-    pub fn queue_video(&self, url: String) -> Result<(), EditError> {
+    /// Fetches the queue's code if it is not running yet (the Suggested tab needs it).
+    pub fn open_queue(&self) {
+        if self.queue.wait(None, None) {
+            self.load_queue();
+        }
+    }
+
+    /// Adds the video at `url` (absolute) to the end of the queue, as added by us, with the
+    /// title typed (the queue's code cleans it, or takes the link's file name when empty).
+    pub fn queue_video(&self, url: String, title: String) -> Result<(), EditError> {
         let name = self.inner.borrow().name.clone();
         let item = Item {
             url,
-            title: String::new(),
+            title,
             duration: None,
             added_by: normalize_name(&name).unwrap_or_else(|| "Someone".into()),
         };
@@ -646,6 +662,7 @@ impl Party {
                 if let Some(queue) = self.queue.live() {
                     queue.follow(versioned.playback.media.as_deref());
                 }
+                self.queue.follow_media(versioned.playback.media.as_deref());
                 self.writers.playback.set(Some(versioned.playback));
                 self.check_ready();
             }
@@ -686,6 +703,9 @@ impl Party {
                 self.send_queue_pieces(Some(session), snapshot);
                 if let Some(note) = self.ready.live().and_then(|r| r.note()) {
                     self.send(session, &PeerMessage::Ready(note));
+                }
+                if let Some(list) = self.queue.stored_history() {
+                    self.send(session, &PeerMessage::Watched(list));
                 }
                 self.call.link_open(session);
             }
@@ -795,6 +815,7 @@ impl Party {
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
             PeerMessage::Queue(piece) => self.on_queue_piece(piece),
             PeerMessage::Ready(note) => self.on_ready_note(from, note),
+            PeerMessage::Watched(list) => self.queue.friend_watched(list),
         }
     }
 

@@ -11,5 +11,6 @@ mod queue;
 mod ready;
 mod room_link;
 mod server;
+mod suggested;
 mod synced_playback;
 mod watch_party;

@@ -10,12 +10,12 @@ use anyhow::{ensure, Context, Result};
 use fantoccini::Locator;
 use std::time::Duration;
 
-/// The title (here the link) of every entry, in the order the panel lists them.
-async fn queue_of(browser: &Browser) -> Result<Vec<String>> {
+/// The link of every entry, in the order the panel lists them.
+pub async fn queue_of(browser: &Browser) -> Result<Vec<String>> {
     let rows = browser
         .client
         .find_all(Locator::XPath(
-            "//section[contains(@class,'up-next')]//li/span[@class='title']",
+            "//section[contains(@class,'up-next')]//li/span[@class='url']",
         ))
         .await?;
     let mut titles = Vec::new();
@@ -26,7 +26,7 @@ async fn queue_of(browser: &Browser) -> Result<Vec<String>> {
 }
 
 /// Waits until `browser` lists exactly `n` entries; returns them.
-async fn wait_for_queue(browser: &Browser, n: usize) -> Result<Vec<String>> {
+pub async fn wait_for_queue(browser: &Browser, n: usize) -> Result<Vec<String>> {
     let deadline = tokio::time::Instant::now() + UI_TIMEOUT;
     loop {
         let titles = queue_of(browser).await?;
@@ -70,10 +70,10 @@ async fn add(browser: &Browser, link: &str) -> Result<()> {
     browser.click_button("Add to queue").await
 }
 
-/// Clicks `button` in the row of the entry whose title contains `entry`.
-async fn click_in_entry(browser: &Browser, entry: &str, button: &str) -> Result<()> {
+/// Clicks `button` in the row of the entry whose link contains `entry`.
+pub async fn click_in_entry(browser: &Browser, entry: &str, button: &str) -> Result<()> {
     let xpath = format!(
-        "//section[contains(@class,'up-next')]//li[span[@class='title' and contains(., '{entry}')]]\
+        "//section[contains(@class,'up-next')]//li[span[@class='url' and contains(., '{entry}')]]\
          //button[normalize-space()='{button}' and not(@disabled)]"
     );
     browser

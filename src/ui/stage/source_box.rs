@@ -8,9 +8,9 @@ use leptos::prelude::*;
 #[component]
 pub fn SourceBox(
     #[prop(into)] on_load: UnsyncCallback<String>,
-    /// Queues the link, or says why it was not.
+    /// Queues the link with the title typed (maybe empty), or says why it was not.
     #[prop(optional, into)]
-    on_queue: Option<UnsyncCallback<String, Result<(), String>>>,
+    on_queue: Option<UnsyncCallback<(String, String), Result<(), String>>>,
     /// Whether "Add to queue" may be pressed yet (the page may edit the queue).
     #[prop(optional, into)]
     can_queue: Signal<bool>,
@@ -19,6 +19,8 @@ pub fn SourceBox(
     current: Option<Signal<Option<String>>>,
 ) -> impl IntoView {
     let (text, set_text) = signal(String::new());
+    // Read when "Add to queue" is pressed (no signal: this box is part of the first load).
+    let title = NodeRef::<leptos::html::Input>::new();
     let (problem, set_problem) = signal(None::<String>);
     if let Some(current) = current {
         Effect::new(move |_| {
@@ -35,9 +37,15 @@ pub fn SourceBox(
     };
     let queue = move |_| {
         let Some(on_queue) = on_queue else { return };
-        match parsed().and_then(|url| on_queue.run(url.into_string())) {
+        let typed = title.get_untracked().map(|t| t.value()).unwrap_or_default();
+        match parsed().and_then(|url| on_queue.run((url.into_string(), typed))) {
             // Cleared for the next link.
-            Ok(()) => set_text.set(String::new()),
+            Ok(()) => {
+                set_text.set(String::new());
+                if let Some(t) = title.get_untracked() {
+                    t.set_value("");
+                }
+            }
             Err(why) => set_problem.set(Some(why)),
         }
     };
@@ -54,6 +62,8 @@ pub fn SourceBox(
                 <button type="submit" class="primary">"Load video"</button>
                 <button type="button" disabled=move || !can_queue.get() on:click=queue>"Add to queue"</button>
             </div>
+            <input class="queue-title" aria-label="Title (optional)" placeholder="Title (optional)"
+                maxlength="200" node_ref=title hidden=on_queue.is_none()/>
             <p id="video-url-problem" class="source-problem error" role="alert">{problem}</p>
         </form>
     }

@@ -1,8 +1,11 @@
 //! The queue itself, loaded on demand (see [`super`]): the pure queue and what is playing from
-//! it (`programme`), its pieces decoded and encoded, the list published for the panel, and the
-//! panel (`ui::up_next`) drawn into the page.
+//! it (`programme`), its pieces decoded and encoded, the list published for the panel, the
+//! Suggested tab's sources, and both tabs' panels (`ui::up_next`, `ui::suggested`) drawn into
+//! the page.
 
+use super::suggested::Sources;
 use super::{PanelActions, QueueEngine, QueueSeed, UpNext};
+use crate::programme::title::{clean_title, title_from_url};
 use crate::programme::{AtEnd, Delta, Edit, EditError, EntryId, NowPlaying, Queue};
 use crate::sync::RoomTime;
 use crate::web::chunk::ChunkUnavailable;
@@ -23,6 +26,7 @@ pub(super) fn start(seed: QueueSeed) -> Result<Rc<dyn QueueEngine>, ChunkUnavail
     Ok(Rc::new(Live {
         up_next,
         set_up_next,
+        sources: Sources::new(seed.topic.clone()),
         state: RefCell::new(State {
             queue: Queue::new(seed.me),
             playing: NowPlaying::default(),
@@ -51,6 +55,7 @@ struct Live {
     seed: QueueSeed,
     up_next: ReadSignal<UpNext>,
     set_up_next: WriteSignal<UpNext>,
+    sources: Sources,
 }
 
 impl Live {
@@ -106,7 +111,18 @@ impl QueueEngine for Live {
         pieces(self.state.borrow().queue.snapshot())
     }
 
-    fn edit(&self, now: Option<RoomTime>, edit: Edit) -> Result<Vec<Vec<u8>>, EditError> {
+    fn edit(&self, now: Option<RoomTime>, mut edit: Edit) -> Result<Vec<Vec<u8>>, EditError> {
+        // An entry is named by its adder: the title typed, else the catalogue's, else the
+        // link's file name; everyone then shows the same title.
+        if let Edit::Add(item) = &mut edit {
+            item.title = clean_title(&item.title);
+            if item.title.is_empty() {
+                item.title = self
+                    .sources
+                    .catalog_title(&item.url)
+                    .unwrap_or_else(|| title_from_url(&item.url));
+            }
+        }
         if now.is_none() {
             let mut state = self.state.borrow_mut();
             if state.waiting.len() >= super::MAX_WAITING_EDITS {
@@ -169,18 +185,41 @@ impl QueueEngine for Live {
 
     fn refused(&self) -> u64 {
         let state = self.state.borrow();
-        state.queue.stats().refused() + state.malformed
+        state.queue.stats().refused() + state.malformed + self.sources.refused.get_value()
     }
 
     fn mount_panel(&self, container: web_sys::HtmlElement, actions: PanelActions) {
-        let (up_next, editable) = (self.up_next, self.seed.view.editable);
+        let (up_next, editable, sources) = (self.up_next, self.seed.view.editable, self.sources);
+        // In place of the first load's stand-in of the tabs.
+        container.set_inner_html("");
         let panel = leptos::mount::mount_to(container, move || {
-            crate::ui::up_next::panel(up_next, editable, actions)
+            let tabs = crate::ui::up_next::tabs(actions.suggested);
+            let suggested = crate::ui::suggested::panel(sources, editable, actions.clone());
+            let up_next = crate::ui::up_next::panel(up_next, editable, actions);
+            (tabs, up_next, suggested)
         });
         self.state.borrow_mut().panel = Some(Box::new(panel));
     }
 
     fn up_next(&self) -> ReadSignal<UpNext> {
         self.up_next
+    }
+
+    fn watched(&self, url: &str, at_ms: u64) {
+        let queued = self
+            .state
+            .borrow()
+            .queue
+            .find_url(url)
+            .map(|e| e.item.title.clone());
+        let title = queued
+            .filter(|t| !t.is_empty())
+            .or_else(|| self.sources.catalog_title(url))
+            .unwrap_or_else(|| title_from_url(url));
+        self.sources.watched(url, title, at_ms);
+    }
+
+    fn friend_watched(&self, list: &str) {
+        self.sources.friend_watched(list);
     }
 }

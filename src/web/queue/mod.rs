@@ -11,8 +11,15 @@
 //!
 //! The handle holds no link and no engine: the party gives it room time, the pieces peers
 //! send, the room's media and the end of the video, and sends or loads what it returns.
+//!
+//! The Suggested tab lives in the same download. The handle only keeps, until it runs, the
+//! videos this room loaded and the lists friends sent of what they watched, and reads this
+//! browser's own list from storage as it is (text) to send when a link opens: reading,
+//! merging and writing that list is the queue's code (`programme::history`).
 
 mod live;
+pub mod probe;
+pub mod suggested;
 
 use crate::programme::{AtEnd, Edit, EditError, Entry, EntryId};
 use crate::sync::{PeerId, RoomTime};
@@ -25,6 +32,20 @@ use std::rc::Rc;
 const MAX_WAITING_PIECES: usize = 512;
 /// Most edits kept while the page cannot make them: a few clicks' worth.
 const MAX_WAITING_EDITS: usize = 16;
+/// Most friends' lists of what they watched kept while the code is on its way (one each).
+const MAX_WAITING_LISTS: usize = 32;
+/// Most videos loaded here kept while the code is on its way, for the room's history.
+const MAX_WAITING_WATCHED: usize = 16;
+
+/// Where this browser keeps what a room watched: one key per room, named by its topic (which
+/// the endpoint sees anyway, and which says nothing of the room's secret).
+fn history_key(topic: &str) -> String {
+    format!("insieme.watched.{topic}")
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
 
 /// The queue as the panel shows it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51,6 +72,11 @@ pub struct QueueView {
 pub struct PanelActions {
     pub edit: Rc<dyn Fn(Edit)>,
     pub play: Rc<dyn Fn(EntryId)>,
+    /// "Add to queue" from the Suggested tab: an absolute link this page may load (checked
+    /// by `player_driver::link_to_queue`) and its title, as added by this person.
+    pub add: Rc<dyn Fn(String, String) -> Result<(), EditError>>,
+    /// Which tab shows: Suggested (true) or Up next.
+    pub suggested: RwSignal<bool>,
 }
 
 /// What the party asks of the running queue; pieces are as they travel.
@@ -67,12 +93,18 @@ trait QueueEngine {
     fn refused(&self) -> u64;
     fn mount_panel(&self, container: web_sys::HtmlElement, actions: PanelActions);
     fn up_next(&self) -> ReadSignal<UpNext>;
+    /// The room loaded `url` at `at_ms` (milliseconds since 1970): one row of its history.
+    fn watched(&self, url: &str, at_ms: u64);
+    /// A friend's list of what they watched in this room (as it travels).
+    fn friend_watched(&self, list: &str);
 }
 
 /// Everything the queue is built from.
 struct QueueSeed {
     me: PeerId,
     view: QueueView,
+    /// The room's topic, once known: names where its history is stored.
+    topic: Option<String>,
 }
 
 /// Builds the running queue, fetching its code first where the download is split.
@@ -89,6 +121,10 @@ async fn load(seed: QueueSeed) -> Result<Rc<dyn QueueEngine>, ChunkUnavailable> 
 pub struct Waiting {
     pub pieces: Vec<Vec<u8>>,
     pub edits: Vec<Edit>,
+    /// Friends' lists of what they watched.
+    pub lists: Vec<String>,
+    /// Videos the room loaded, and when.
+    pub watched: Vec<(String, u64)>,
 }
 
 enum Stage {
@@ -108,6 +144,10 @@ pub struct SharedQueue {
     stage: Rc<RefCell<Stage>>,
     /// Pieces and edits dropped while waiting, past the bounds above.
     dropped: Rc<RefCell<u64>>,
+    /// The room's topic (see [`history_key`]), once the room's keys are derived.
+    topic: Rc<RefCell<Option<String>>>,
+    /// The last video the room loaded, so that each load is one row of history.
+    last_media: Rc<RefCell<Option<String>>>,
 }
 
 /// The running queue, for the party.
@@ -125,6 +165,58 @@ impl SharedQueue {
             set_loaded,
             stage: Rc::new(RefCell::new(Stage::Idle(Waiting::default()))),
             dropped: Rc::default(),
+            topic: Rc::default(),
+            last_media: Rc::default(),
+        }
+    }
+
+    /// The room's topic, which names where its history is kept.
+    pub fn set_topic(&self, topic: String) {
+        *self.topic.borrow_mut() = Some(topic);
+    }
+
+    /// What this browser recorded the room watching, as stored (and as it travels), for a
+    /// friend whose link just opened; `None` if nothing (or nothing sendable) is stored.
+    pub fn stored_history(&self) -> Option<String> {
+        let key = history_key(self.topic.borrow().as_deref()?);
+        let text = local_storage()?.get_item(&key).ok()??;
+        let fits = text.len() > 2 && text.len() <= crate::programme::history::MAX_HISTORY_BYTES;
+        fits.then_some(text)
+    }
+
+    /// The room's video is now `media`: a new one becomes a row of the room's history.
+    pub fn follow_media(&self, media: Option<&str>) {
+        let Some(url) = media else { return };
+        if self.last_media.borrow().as_deref() == Some(url) {
+            return;
+        }
+        *self.last_media.borrow_mut() = Some(url.to_owned());
+        self.record_watched(url, js_sys::Date::now() as u64);
+    }
+
+    /// The room loaded `url` at `at_ms`: recorded, or kept until the code runs.
+    pub fn record_watched(&self, url: &str, at_ms: u64) {
+        if let Some(q) = self.live() {
+            return q.0.watched(url, at_ms);
+        }
+        if let Stage::Idle(w) | Stage::Loading(w) = &mut *self.stage.borrow_mut() {
+            if w.watched.len() < MAX_WAITING_WATCHED {
+                w.watched.push((url.to_owned(), at_ms));
+            }
+        }
+    }
+
+    /// A friend's list of what they watched here; kept until the code runs.
+    pub fn friend_watched(&self, list: String) {
+        if let Some(q) = self.live() {
+            return q.0.friend_watched(&list);
+        }
+        if let Stage::Idle(w) | Stage::Loading(w) = &mut *self.stage.borrow_mut() {
+            if w.lists.len() < MAX_WAITING_LISTS {
+                w.lists.push(list);
+            } else {
+                *self.dropped.borrow_mut() += 1;
+            }
         }
     }
 
@@ -179,6 +271,7 @@ impl SharedQueue {
         let seed = QueueSeed {
             me: self.me,
             view: self.view,
+            topic: self.topic.borrow().clone(),
         };
         let loaded = load(seed).await;
         let mut stage = self.stage.borrow_mut();
