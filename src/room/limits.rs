@@ -74,9 +74,11 @@ pub enum Kind {
     Profile,
     Presence,
     Queue,
+    Reaction,
+    ReactionTrack,
 }
 
-const KINDS: usize = 5;
+const KINDS: usize = 7;
 
 impl Kind {
     const ALL: [Kind; KINDS] = [
@@ -85,6 +87,8 @@ impl Kind {
         Kind::Profile,
         Kind::Presence,
         Kind::Queue,
+        Kind::Reaction,
+        Kind::ReactionTrack,
     ];
 
     /// The kind of `message`, or `None` for the sync engine's own (bounded by [`ANY_RATE`]
@@ -96,6 +100,8 @@ impl Kind {
             PeerMessage::Profile { .. } => Some(Kind::Profile),
             PeerMessage::Call(_) => Some(Kind::Presence),
             PeerMessage::Queue(_) => Some(Kind::Queue),
+            PeerMessage::React { .. } => Some(Kind::Reaction),
+            PeerMessage::ReactionTrack { .. } => Some(Kind::ReactionTrack),
             PeerMessage::Sync(_) => None,
         }
     }
@@ -106,6 +112,10 @@ impl Kind {
     /// change (mute, camera, tiles resized as people come and go). Queue pieces: a whole
     /// snapshot when a link opens (at most about 200 pieces, for 400 entries of maximal
     /// links; a typical queue is a handful), then one per click, a respace a few dozen.
+    /// Reactions: each floats over everyone's film, so a person may send a burst of ten (a
+    /// few quick clicks), then five a second; the sender's page holds itself to the same
+    /// rate, so only a modified client is ever dropped. Reaction tracks: one per link that
+    /// opens (a whole track fits one message), with room for a few reconnections.
     pub fn rate(self) -> Rate {
         match self {
             Kind::Chat => Rate::per_sec(3, 10),
@@ -113,6 +123,8 @@ impl Kind {
             Kind::Profile => Rate::per_sec(1, 4),
             Kind::Presence => Rate::per_sec(4, 10),
             Kind::Queue => Rate::per_sec(10, 250),
+            Kind::Reaction => Rate::per_sec(5, 10),
+            Kind::ReactionTrack => Rate::per_sec(1, 4),
         }
     }
 
@@ -120,8 +132,9 @@ impl Kind {
     /// dropped. Each queue piece is its own part of the state, so the latest does not stand
     /// for the others: over the limit they are dropped (only a flood gets there; its pieces
     /// are lost until the next snapshot).
+    /// Reactions are events, not state: late ones would float at the wrong moment.
     fn keeps_latest(self) -> bool {
-        !matches!(self, Kind::Chat | Kind::Queue)
+        !matches!(self, Kind::Chat | Kind::Queue | Kind::Reaction)
     }
 }
 
@@ -210,7 +223,7 @@ impl<M> PeerLimits<M> {
                     session,
                     any: TokenBucket::default(),
                     buckets: [TokenBucket::default(); KINDS],
-                    held: [None, None, None, None, None],
+                    held: Default::default(),
                 });
                 self.members.len() - 1
             }
@@ -275,6 +288,18 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_of_reactions_gets_its_burst_then_five_a_second_and_none_later() {
+        let mut limits = PeerLimits::default();
+        let through = (0..1_000)
+            .filter_map(|n| limits.admit(at(1_000 + n), 7, Kind::Reaction, n))
+            .count();
+        // Ten at once, then one every 200 ms of the flood's second.
+        assert_eq!(through, 10 + 4);
+        assert_eq!(limits.dropped(), 1_000 - 14);
+        assert_eq!(limits.release(at(60_000)), vec![]);
+    }
+
+    #[test]
     fn the_latest_state_held_back_is_applied_once_the_bucket_refills() {
         let mut limits = PeerLimits::default();
         let now = at(1_000);
@@ -322,7 +347,13 @@ mod tests {
 
     #[test]
     fn every_message_has_its_kind() {
+        use crate::reactions::{Reaction, ReactionId, ReactionKind, VideoKey};
         use crate::room::wire::{CallPresence, ViewerPhase, ViewerStatus};
+        let reaction = Reaction {
+            id: ReactionId { session: 7, seq: 0 },
+            kind: ReactionKind::Wow,
+            at: crate::sync::MediaTime::from_micros(0),
+        };
         let status = ViewerStatus {
             phase: ViewerPhase::Idle,
             offset_ms: None,
@@ -333,6 +364,14 @@ mod tests {
             PeerMessage::Profile { name: "Ada".into() },
             PeerMessage::Call(CallPresence::default()),
             PeerMessage::Queue(vec![0]),
+            PeerMessage::React {
+                video: VideoKey(1),
+                reaction,
+            },
+            PeerMessage::ReactionTrack {
+                video: VideoKey(1),
+                reactions: vec![reaction],
+            },
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

@@ -4,6 +4,7 @@
 //! oversized, of another version or with impossible values is refused with a reason so the
 //! caller can drop and count it.
 
+use crate::reactions::{Reaction, VideoKey, MAX_TRACK};
 use crate::sync::wire::WireMessage;
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +80,14 @@ pub enum PeerMessage {
     /// of its own, fetched when a room first uses it, and decodes and checks the piece entry
     /// by entry when it merges it (`programme::Queue::merge`).
     Queue(Vec<u8>),
+    /// A reaction the sender just sent, over the video `video` (see `crate::reactions`).
+    React { video: VideoKey, reaction: Reaction },
+    /// The sender's reaction track of the current video, for a newcomer (sent when a link
+    /// opens; at most [`MAX_TRACK`] reactions, about 5.6 KB).
+    ReactionTrack {
+        video: VideoKey,
+        reactions: Vec<Reaction>,
+    },
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -220,6 +229,14 @@ impl PeerMessage {
                 .validate()
                 .map_err(|e| WireError::Invalid(format!("{e:?}"))),
             PeerMessage::Queue(piece) if piece.is_empty() => invalid("empty queue piece"),
+            PeerMessage::React { reaction, .. } if !reaction.is_sane() => {
+                invalid("reaction at an impossible media time")
+            }
+            PeerMessage::ReactionTrack { reactions, .. }
+                if reactions.is_empty() || reactions.len() > MAX_TRACK =>
+            {
+                invalid("reaction track empty or too long")
+            }
             _ => Ok(()),
         }
     }
@@ -304,6 +321,77 @@ mod tests {
         assert!(matches!(
             PeerMessage::decode(&empty.encode()),
             Err(WireError::Invalid(_))
+        ));
+    }
+
+    fn reaction(session: u64, seq: u32, at_micros: i64) -> Reaction {
+        Reaction {
+            id: crate::reactions::ReactionId { session, seq },
+            kind: crate::reactions::ReactionKind::Fire,
+            at: crate::sync::MediaTime::from_micros(at_micros),
+        }
+    }
+
+    #[test]
+    fn reactions_round_trip_small_and_a_full_track_fits_a_message() {
+        let live = PeerMessage::React {
+            video: crate::reactions::video_key("https://v.example/film.mp4"),
+            reaction: reaction(u64::MAX, 3, 12_030_000),
+        };
+        let bytes = live.encode();
+        assert!(bytes.len() <= 32, "{} bytes", bytes.len());
+        assert_eq!(PeerMessage::decode(&bytes), Ok(live));
+        // The largest track: every field at its longest encoding.
+        let max_at = crate::reactions::reaction::MAX_MEDIA_TIME.as_micros();
+        let full = PeerMessage::ReactionTrack {
+            video: VideoKey(u64::MAX),
+            reactions: (0..MAX_TRACK)
+                .map(|n| reaction(u64::MAX - n as u64, u32::MAX - n as u32, max_at))
+                .collect(),
+        };
+        let bytes = full.encode();
+        assert!(bytes.len() <= MAX_MESSAGE_BYTES, "{} bytes", bytes.len());
+        assert_eq!(PeerMessage::decode(&bytes), Ok(full));
+    }
+
+    #[test]
+    fn refuses_impossible_reactions_and_tracks() {
+        let video = VideoKey(1);
+        let refused = [
+            PeerMessage::React {
+                video,
+                reaction: reaction(1, 0, -1),
+            },
+            PeerMessage::ReactionTrack {
+                video,
+                reactions: Vec::new(),
+            },
+            PeerMessage::ReactionTrack {
+                video,
+                reactions: (0..=MAX_TRACK as u32).map(|n| reaction(1, n, 0)).collect(),
+            },
+        ];
+        for message in refused {
+            assert!(
+                matches!(
+                    PeerMessage::decode(&message.encode()),
+                    Err(WireError::Invalid(_) | WireError::TooLarge(_))
+                ),
+                "{message:?}"
+            );
+        }
+        // An unknown kind (a seventh reaction) does not decode.
+        let mut bytes = PeerMessage::React {
+            video,
+            reaction: reaction(1, 0, 0),
+        }
+        .encode();
+        let kind = bytes.len() - 2; // the kind, then the media time (zero: one byte)
+        assert_eq!(bytes[kind], 5);
+        bytes[kind] = 6;
+        assert!(matches!(
+            PeerMessage::decode(&bytes),
+            Err(WireError::Malformed(_))
         ));
     }
 

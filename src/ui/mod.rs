@@ -7,6 +7,7 @@ mod invalid_link;
 mod landing;
 mod name_prompt;
 mod people_list;
+mod reactions;
 mod room;
 pub mod stage;
 pub(crate) mod up_next;

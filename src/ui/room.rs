@@ -5,6 +5,7 @@ use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
+use super::reactions::{ReactionBar, ReactionLayer};
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
 use crate::room_link::RoomSecret;
@@ -124,6 +125,8 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
             .map_err(|why| format!("Not queued: {why:?}."))
     };
     let can_queue = party.queue.view.editable;
+    let reactions = StoredValue::new_local(party.reactions.clone());
+    let has_media = Signal::derive(move || player.phase.with(PlayerPhase::has_media));
     view! {
         <div class="stage-column">
             <VideoStage
@@ -133,7 +136,9 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 on_seek=move |secs: f64| seek.intent(Intent::Seek(MediaTime::from_secs_f64(secs)))
             >
                 <CallTiles call people my_name/>
+                <ReactionLayer reactions/>
             </VideoStage>
+            <ReactionBar reactions enabled=has_media/>
             <CallBar call film_playing/>
             <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url })
                 on_queue=queue can_queue current=current_media/>

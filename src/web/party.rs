@@ -11,6 +11,7 @@ use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::queue::SharedQueue;
+use super::reactions::{Incoming, SharedReactions};
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
@@ -125,6 +126,8 @@ pub struct Party {
     pub call: Call,
     /// The shared queue ("Up next").
     pub queue: SharedQueue,
+    /// Reactions on the frame.
+    pub reactions: SharedReactions,
     writers: ViewWriters,
 }
 
@@ -157,8 +160,13 @@ impl Party {
             view,
             call: Call::new(session),
             queue: SharedQueue::new(PeerId(session)),
+            reactions: SharedReactions::new(session),
             writers,
         };
+        let sender = party.clone();
+        party
+            .reactions
+            .set_sender(move |message| sender.broadcast(MeshChannel::State, message));
         let status_party = party.clone();
         party.inner.borrow_mut()._status_timer =
             Some(Interval::new(STATUS_INTERVAL_MS, move || {
@@ -221,6 +229,7 @@ impl Party {
             media_time: MediaTime::from_secs_f64(media_secs),
             presented_at: LocalTime::from_millis_f64(presented_at_ms),
         };
+        self.reactions.on_frame(observation.media_time);
         self.input(Input::Observation(observation));
     }
 
@@ -525,6 +534,8 @@ impl Party {
                 if let Some(queue) = self.queue.live() {
                     queue.follow(versioned.playback.media.as_deref());
                 }
+                self.reactions
+                    .set_video(versioned.playback.media.as_deref());
                 self.writers.playback.set(Some(versioned.playback))
             }
             sync::Event::PeerClock {
@@ -562,6 +573,9 @@ impl Party {
                     None => self.queue.waiting_pieces(),
                 };
                 self.send_queue_pieces(Some(session), snapshot);
+                if let Some(track) = self.reactions.snapshot() {
+                    self.send(session, &track);
+                }
                 self.call.link_open(session);
             }
             MeshEvent::Message {
@@ -667,6 +681,12 @@ impl Party {
                 .update(|p| p.entry(from).status = status),
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
             PeerMessage::Queue(piece) => self.on_queue_piece(piece),
+            PeerMessage::React { video, reaction } => self
+                .reactions
+                .receive(from, Incoming::Live(video, reaction)),
+            PeerMessage::ReactionTrack { video, reactions } => self
+                .reactions
+                .receive(from, Incoming::Track(video, reactions)),
         }
     }
 
@@ -680,7 +700,8 @@ impl Party {
         }
         let dropped = {
             let inner = self.inner.borrow();
-            let queue = u32::try_from(self.queue.refused()).unwrap_or(u32::MAX);
+            let queue =
+                u32::try_from(self.queue.refused() + self.reactions.refused()).unwrap_or(u32::MAX);
             inner
                 .malformed
                 .saturating_add(inner.limits.dropped())

@@ -1,0 +1,232 @@
+//! Reactions as the rest of the app sees them: a small handle in the first download, in front
+//! of the reactions' machinery (`live`: the track, the playhead and the overlay that floats
+//! them over the film), which is a download of its own.
+//!
+//! The buttons, the keys and the messages' types are in the first load; the rest is fetched
+//! the first time a reaction is sent here or arrives. Until it runs, the handle keeps what
+//! arrived and what was pressed (bounded) and replays them, with the latest frame's media time
+//! so the playhead starts where the film is. `xtask` splits the download at [`live::start`]
+//! (the `lazy-chunks` feature); without it the code is built in and loading is immediate.
+
+mod live;
+
+use crate::reactions::{Reaction, ReactionKind, VideoKey};
+use crate::room::wire::PeerMessage;
+use crate::signaling::payload::SessionId;
+use crate::sync::{LocalTime, MediaTime};
+use crate::web::chunk::ChunkUnavailable;
+use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// Most messages kept while the code is on its way: a few tracks and a burst from everyone.
+const MAX_WAITING: usize = 64;
+
+/// A reaction message from a peer, as the party hands it over.
+pub enum Incoming {
+    Live(VideoKey, Reaction),
+    Track(VideoKey, Vec<Reaction>),
+}
+
+/// What the party asks of the running reactions.
+trait ReactionsEngine {
+    fn set_video(&self, media: Option<&str>);
+    fn on_frame(&self, at: MediaTime);
+    /// Our reaction: shown here, and the message for everyone (`None` if not sent).
+    fn react(&self, now: LocalTime, kind: ReactionKind) -> Option<PeerMessage>;
+    fn receive(&self, from: SessionId, incoming: Incoming);
+    fn snapshot(&self) -> Option<PeerMessage>;
+    fn refused(&self) -> u64;
+}
+
+/// Everything the running reactions are built from.
+struct Seed {
+    me: SessionId,
+    overlay: Option<web_sys::HtmlElement>,
+    show: RwSignal<bool>,
+}
+
+async fn load(seed: Seed) -> Result<Rc<dyn ReactionsEngine>, ChunkUnavailable> {
+    #[cfg(feature = "lazy-chunks")]
+    let engine = live::start(seed).await;
+    #[cfg(not(feature = "lazy-chunks"))]
+    let engine = live::start(seed);
+    engine
+}
+
+#[derive(Default)]
+struct Waiting {
+    incoming: Vec<(SessionId, Incoming)>,
+    pressed: Vec<ReactionKind>,
+}
+
+enum Stage {
+    /// No reaction yet (or the code could not be fetched: the next one retries).
+    Idle(Waiting),
+    Loading(Waiting),
+    Live(Rc<dyn ReactionsEngine>),
+}
+
+/// A handle to the room's reactions; cheap to clone, lives as long as the party.
+#[derive(Clone)]
+pub struct SharedReactions {
+    me: SessionId,
+    /// "Show reactions": off hides them here only.
+    pub show: RwSignal<bool>,
+    stage: Rc<RefCell<Stage>>,
+    /// The latest frame's media time and the room's video, for the playhead to start from.
+    frame: Rc<Cell<Option<MediaTime>>>,
+    media: Rc<RefCell<Option<String>>>,
+    overlay: Rc<RefCell<Option<web_sys::HtmlElement>>>,
+    /// Where our reactions go (the party's broadcast).
+    send: Rc<RefCell<Option<Rc<dyn Fn(&PeerMessage)>>>>,
+    dropped: Rc<Cell<u64>>,
+}
+
+impl SharedReactions {
+    pub fn new(me: SessionId) -> Self {
+        SharedReactions {
+            me,
+            show: RwSignal::new(true),
+            stage: Rc::new(RefCell::new(Stage::Idle(Waiting::default()))),
+            frame: Rc::default(),
+            media: Rc::default(),
+            overlay: Rc::default(),
+            send: Rc::default(),
+            dropped: Rc::default(),
+        }
+    }
+
+    fn live(&self) -> Option<Rc<dyn ReactionsEngine>> {
+        match &*self.stage.borrow() {
+            Stage::Live(engine) => Some(engine.clone()),
+            _ => None,
+        }
+    }
+
+    /// Where our reactions are sent.
+    pub fn set_sender(&self, send: impl Fn(&PeerMessage) + 'static) {
+        *self.send.borrow_mut() = Some(Rc::new(send));
+    }
+
+    /// The element the reactions float in (over the film).
+    pub fn attach_overlay(&self, overlay: web_sys::HtmlElement) {
+        *self.overlay.borrow_mut() = Some(overlay);
+    }
+
+    pub fn set_video(&self, media: Option<&str>) {
+        if self.media.borrow().as_deref() != media {
+            *self.media.borrow_mut() = media.map(str::to_owned);
+            self.frame.set(None);
+        }
+        if let Some(engine) = self.live() {
+            engine.set_video(media);
+        }
+    }
+
+    /// The player presented a frame at `at`.
+    pub fn on_frame(&self, at: MediaTime) {
+        self.frame.set(Some(at));
+        if let Some(engine) = self.live() {
+            engine.on_frame(at);
+        }
+    }
+
+    /// The person pressed a reaction's button or key.
+    pub fn react(&self, kind: ReactionKind) {
+        match self.live() {
+            Some(engine) => {
+                let message = engine.react(super::local_now(), kind);
+                let send = self.send.borrow().clone();
+                if let (Some(message), Some(send)) = (message, send) {
+                    send(&message);
+                }
+            }
+            None => self.wait(|w| w.pressed.push(kind)),
+        }
+    }
+
+    /// A reaction message from a peer.
+    pub fn receive(&self, from: SessionId, incoming: Incoming) {
+        match self.live() {
+            Some(engine) => engine.receive(from, incoming),
+            None => self.wait(|w| w.incoming.push((from, incoming))),
+        }
+    }
+
+    /// What a newcomer gets: the current video's track.
+    pub fn snapshot(&self) -> Option<PeerMessage> {
+        self.live()?.snapshot()
+    }
+
+    /// Reaction messages refused, and those dropped while the code was on its way.
+    pub fn refused(&self) -> u64 {
+        self.live().map_or(0, |e| e.refused()) + self.dropped.get()
+    }
+
+    /// Keeps something until the code runs (fetching it on the first), within the bound.
+    fn wait(&self, keep: impl FnOnce(&mut Waiting)) {
+        let start = {
+            let mut stage = self.stage.borrow_mut();
+            let (Stage::Idle(waiting) | Stage::Loading(waiting)) = &mut *stage else {
+                return;
+            };
+            if waiting.incoming.len() + waiting.pressed.len() < MAX_WAITING {
+                keep(waiting);
+            } else {
+                self.dropped.set(self.dropped.get() + 1);
+            }
+            matches!(*stage, Stage::Idle(_))
+        };
+        if start {
+            let handle = self.clone();
+            leptos::task::spawn_local(async move { handle.load().await });
+        }
+    }
+
+    /// Fetches the code, starts it where the film is, and replays what waited.
+    async fn load(&self) {
+        {
+            let mut stage = self.stage.borrow_mut();
+            let Stage::Idle(waiting) = &mut *stage else {
+                return;
+            };
+            *stage = Stage::Loading(std::mem::take(waiting));
+        }
+        let seed = Seed {
+            me: self.me,
+            overlay: self.overlay.borrow().clone(),
+            show: self.show,
+        };
+        let loaded = load(seed).await;
+        let waiting = {
+            let mut stage = self.stage.borrow_mut();
+            let Stage::Loading(waiting) =
+                std::mem::replace(&mut *stage, Stage::Idle(Waiting::default()))
+            else {
+                return;
+            };
+            match loaded {
+                Ok(engine) => {
+                    *stage = Stage::Live(engine);
+                    waiting
+                }
+                Err(ChunkUnavailable) => {
+                    *stage = Stage::Idle(waiting);
+                    return;
+                }
+            }
+        };
+        let media = self.media.borrow().clone();
+        self.set_video(media.as_deref());
+        if let Some(at) = self.frame.get() {
+            self.on_frame(at);
+        }
+        for (from, incoming) in waiting.incoming {
+            self.receive(from, incoming);
+        }
+        for kind in waiting.pressed {
+            self.react(kind);
+        }
+    }
+}
