@@ -37,8 +37,8 @@ pub struct ReactionStats {
 /// Why a reaction of ours was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotSent {
-    /// No video, or no frame of it shown yet: nothing to anchor it to.
-    NoFrame,
+    /// The room has no video to react to.
+    NoVideo,
     /// Faster than the others accept (the same rate their limits hold us to).
     TooFast,
 }
@@ -115,15 +115,17 @@ impl Reactions {
         &mut self.tracks[index]
     }
 
-    /// The person sent `kind` at `now`: the reaction, anchored to the frame they see, and the
-    /// video it belongs to, to show here at once and send to everyone.
+    /// The person sent `kind` at `now`, seeing the frame of media time `at` (the latest
+    /// frame, [`Reactions::frame`], unless they pressed before this code ran): the reaction
+    /// and the video it belongs to, to show here at once and send to everyone.
     pub fn react(
         &mut self,
         now: LocalTime,
         kind: ReactionKind,
+        at: MediaTime,
     ) -> Result<(VideoKey, Reaction), NotSent> {
-        let (Some(video), Some(at)) = (self.current, self.playhead.frame()) else {
-            return Err(NotSent::NoFrame);
+        let Some(video) = self.current else {
+            return Err(NotSent::NoVideo);
         };
         if !self.own_rate.take(Kind::Reaction.rate(), now) {
             return Err(NotSent::TooFast);
@@ -261,15 +263,25 @@ mod tests {
         }
     }
 
+    /// `page` reacts at `at_ms` (local time) to the frame it shows.
+    fn react(
+        page: &mut Reactions,
+        at_ms: i64,
+        kind: ReactionKind,
+    ) -> Result<(VideoKey, Reaction), NotSent> {
+        let frame = page.frame().expect("a frame to react to");
+        page.react(now(at_ms), kind, frame)
+    }
+
     #[test]
     fn a_reaction_is_anchored_to_the_frame_the_sender_sees() {
         let mut alice = page(1);
         assert_eq!(
-            alice.react(now(0), ReactionKind::Wow),
-            Err(NotSent::NoFrame)
+            Reactions::new(1).react(now(0), ReactionKind::Wow, ms(0)),
+            Err(NotSent::NoVideo)
         );
         play(&mut alice, 0, 12_030);
-        let (video, sent) = alice.react(now(0), ReactionKind::Wow).unwrap();
+        let (video, sent) = react(&mut alice, 0, ReactionKind::Wow).unwrap();
         assert_eq!(video, video_key(VIDEO));
         assert_eq!(sent.at, ms(12_030));
         assert_eq!(sent.id, ReactionId { session: 1, seq: 0 });
@@ -284,7 +296,7 @@ mod tests {
         play(&mut alice, 0, 12_000);
         play(&mut bob, 0, 12_010); // a little ahead: the message comes after Bob's frame
         play(&mut carol, 0, 11_500); // behind: Carol's playhead crosses it
-        let (video, sent) = alice.react(now(0), ReactionKind::Clap).unwrap();
+        let (video, sent) = react(&mut alice, 0, ReactionKind::Clap).unwrap();
         assert_eq!(bob.receive(1, video, sent), Some(sent));
         assert_eq!(carol.receive(1, video, sent), None);
         assert_eq!(play(&mut carol, 11_500, 13_000), vec![12_000]);
@@ -299,13 +311,13 @@ mod tests {
         let (mut alice, mut bob) = (page(1), page(2));
         play(&mut alice, 0, 8_050);
         play(&mut bob, 0, 8_000); // paused a few frames behind
-        let (video, sent) = alice.react(now(0), ReactionKind::Love).unwrap();
+        let (video, sent) = react(&mut alice, 0, ReactionKind::Love).unwrap();
         assert_eq!(bob.receive(1, video, sent), Some(sent));
         assert_eq!(play(&mut bob, 8_000, 9_000), Vec::<i64>::new());
         assert_eq!(play(&mut bob, 0, 9_000), vec![8_050]);
         // Far ahead (Bob far behind): it waits for his playhead.
         play(&mut alice, 8_100, 30_000);
-        let (video, later) = alice.react(now(10_000), ReactionKind::Love).unwrap();
+        let (video, later) = react(&mut alice, 10_000, ReactionKind::Love).unwrap();
         assert_eq!(bob.receive(1, video, later), None);
         assert_eq!(play(&mut bob, 9_000, 31_000), vec![30_000]);
     }
@@ -315,7 +327,7 @@ mod tests {
         let (mut alice, mut bob) = (page(1), page(2));
         play(&mut alice, 0, 1_000);
         play(&mut bob, 0, 1_000);
-        let (video, sent) = alice.react(now(0), ReactionKind::Sad).unwrap();
+        let (video, sent) = react(&mut alice, 0, ReactionKind::Sad).unwrap();
         assert_eq!(bob.receive(1, video, sent), Some(sent));
         assert_eq!(bob.receive(1, video, sent), None, "a copy shows once");
         assert_eq!(bob.stats().duplicates, 1);
@@ -343,7 +355,7 @@ mod tests {
                 ..forged
             }],
         );
-        let (_, real) = alice.react(now(0), ReactionKind::Laugh).unwrap();
+        let (_, real) = react(&mut alice, 0, ReactionKind::Laugh).unwrap();
         assert_eq!(real.id, forged.id);
         assert_eq!(bob.receive(1, video, real), Some(real));
         assert!(bob.track().unwrap().reactions().contains(&real));
@@ -355,14 +367,14 @@ mod tests {
         play(&mut alice, 0, 1_000);
         let burst = Kind::Reaction.rate().burst as usize;
         let sent = (0..50)
-            .filter(|_| alice.react(now(0), ReactionKind::Fire).is_ok())
+            .filter(|_| react(&mut alice, 0, ReactionKind::Fire).is_ok())
             .count();
         assert_eq!(sent, burst);
         assert_eq!(
-            alice.react(now(0), ReactionKind::Fire),
+            react(&mut alice, 0, ReactionKind::Fire),
             Err(NotSent::TooFast)
         );
-        assert!(alice.react(now(1_000), ReactionKind::Fire).is_ok());
+        assert!(react(&mut alice, 1_000, ReactionKind::Fire).is_ok());
     }
 
     #[test]
@@ -370,7 +382,7 @@ mod tests {
         let mut alice = page(1);
         for at in [1_000, 2_000, 3_000] {
             play(&mut alice, at - 500, at);
-            alice.react(now(at), ReactionKind::Wow).unwrap();
+            react(&mut alice, at, ReactionKind::Wow).unwrap();
         }
         let (video, track) = alice.snapshot().unwrap();
         // Dave learns the track before he learns which video the room is on.
@@ -390,7 +402,7 @@ mod tests {
     fn a_new_video_starts_an_empty_track() {
         let mut alice = page(1);
         play(&mut alice, 0, 1_000);
-        alice.react(now(0), ReactionKind::Wow).unwrap();
+        react(&mut alice, 0, ReactionKind::Wow).unwrap();
         alice.set_video(Some("https://videos.example/next.mp4"));
         assert_eq!(alice.track(), None);
         assert_eq!(alice.snapshot(), None);
@@ -407,7 +419,7 @@ mod tests {
     fn page_with_reaction(me: SessionId, at: i64) -> (Reactions, Reaction) {
         let mut page = page(me);
         page.on_frame(ms(at));
-        let (_, reaction) = page.react(now(0), ReactionKind::Clap).unwrap();
+        let (_, reaction) = react(&mut page, 0, ReactionKind::Clap).unwrap();
         (page, reaction)
     }
 

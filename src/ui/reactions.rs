@@ -24,7 +24,7 @@ pub fn ReactionBar(reactions: ReactionsRef, #[prop(into)] enabled: Signal<bool>)
     });
     view! {
         <section class="reaction-bar" aria-label="Reactions">
-            {buttons.to_vec()}
+            {buttons}
             <label class="switch">
                 <input type="checkbox" role="switch" prop:checked=move || show.get()
                     on:change=move |e| show.set(event_target_checked(&e))/>

@@ -9,6 +9,7 @@ use crate::room::wire::PeerMessage;
 use crate::signaling::payload::SessionId;
 use crate::sync::{LocalTime, MediaTime};
 use crate::web::chunk::ChunkUnavailable;
+use leptos::prelude::GetUntracked;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -109,8 +110,13 @@ impl ReactionsEngine for Live {
         }
     }
 
-    fn react(&self, now: LocalTime, kind: crate::reactions::ReactionKind) -> Option<PeerMessage> {
-        let (video, reaction) = self.reactions.borrow_mut().react(now, kind).ok()?;
+    fn react(
+        &self,
+        now: LocalTime,
+        kind: crate::reactions::ReactionKind,
+        at: MediaTime,
+    ) -> Option<PeerMessage> {
+        let (video, reaction) = self.reactions.borrow_mut().react(now, kind, at).ok()?;
         self.show(&reaction, Some(reaction.at));
         Some(PeerMessage::React { video, reaction })
     }

@@ -32,8 +32,9 @@ pub enum Incoming {
 trait ReactionsEngine {
     fn set_video(&self, media: Option<&str>);
     fn on_frame(&self, at: MediaTime);
-    /// Our reaction: shown here, and the message for everyone (`None` if not sent).
-    fn react(&self, now: LocalTime, kind: ReactionKind) -> Option<PeerMessage>;
+    /// Our reaction to the frame at `at`: shown here, and the message for everyone (`None`
+    /// if not sent).
+    fn react(&self, now: LocalTime, kind: ReactionKind, at: MediaTime) -> Option<PeerMessage>;
     fn receive(&self, from: SessionId, incoming: Incoming);
     fn snapshot(&self) -> Option<PeerMessage>;
     fn refused(&self) -> u64;
@@ -57,7 +58,8 @@ async fn load(seed: Seed) -> Result<Rc<dyn ReactionsEngine>, ChunkUnavailable> {
 #[derive(Default)]
 struct Waiting {
     incoming: Vec<(SessionId, Incoming)>,
-    pressed: Vec<ReactionKind>,
+    /// With the frame the person saw when they pressed.
+    pressed: Vec<(ReactionKind, MediaTime)>,
 }
 
 enum Stage {
@@ -132,17 +134,24 @@ impl SharedReactions {
         }
     }
 
-    /// The person pressed a reaction's button or key.
+    /// The person pressed a reaction's button or key (ignored before the video's first frame:
+    /// there is nothing to anchor it to).
     pub fn react(&self, kind: ReactionKind) {
+        if let Some(at) = self.frame.get() {
+            self.react_at(kind, at);
+        }
+    }
+
+    fn react_at(&self, kind: ReactionKind, at: MediaTime) {
         match self.live() {
             Some(engine) => {
-                let message = engine.react(super::local_now(), kind);
+                let message = engine.react(super::local_now(), kind, at);
                 let send = self.send.borrow().clone();
                 if let (Some(message), Some(send)) = (message, send) {
                     send(&message);
                 }
             }
-            None => self.wait(|w| w.pressed.push(kind)),
+            None => self.wait(|w| w.pressed.push((kind, at))),
         }
     }
 
@@ -225,8 +234,8 @@ impl SharedReactions {
         for (from, incoming) in waiting.incoming {
             self.receive(from, incoming);
         }
-        for kind in waiting.pressed {
-            self.react(kind);
+        for (kind, at) in waiting.pressed {
+            self.react_at(kind, at);
         }
     }
 }
