@@ -6,17 +6,20 @@
 //!   from a peer.
 //! - [`track`]: one video's reactions, deduplicated and bounded (oldest dropped).
 //! - [`playhead`]: which reactions are due as the playhead moves (play, seek, rewind, pause).
+//! - [`message`]: the two messages (a live reaction, a track for a newcomer) and their bounds.
 //! - [`room`]: the three together for a page: its own reactions, what peers send, what to
 //!   show on each frame.
 //!
 //! The browser glue (`web::reactions`) only feeds it frames and messages and draws what it
 //! returns. `docs/reactions.md` explains the choices.
 
+pub mod message;
 pub mod playhead;
 pub mod reaction;
 pub mod room;
 pub mod track;
 
+pub use message::{LiveReaction, TrackMessage};
 pub use playhead::Playhead;
 pub use reaction::{video_key, Reaction, ReactionId, ReactionKind, VideoKey};
 pub use room::{ReactionStats, Reactions};

@@ -54,6 +54,11 @@ impl ReactionKind {
         }
     }
 
+    /// The key that sends it: "1" to "6".
+    pub fn key(self) -> &'static str {
+        ["1", "2", "3", "4", "5", "6"][self as usize]
+    }
+
     /// The reaction a key sends: "1" to "6", in the buttons' order.
     pub fn from_key(key: &str) -> Option<ReactionKind> {
         let digit = key.strip_prefix(|c: char| ('1'..='6').contains(&c))?;
@@ -114,6 +119,9 @@ mod tests {
             .map(|k| ReactionKind::from_key(k))
             .collect();
         assert_eq!(sent, ReactionKind::ALL.map(Some));
+        for kind in ReactionKind::ALL {
+            assert_eq!(ReactionKind::from_key(kind.key()), Some(kind));
+        }
         for other in ["0", "7", "", "11", "a", "١", "Digit1"] {
             assert_eq!(ReactionKind::from_key(other), None, "{other:?}");
         }

@@ -100,8 +100,8 @@ impl Kind {
             PeerMessage::Profile { .. } => Some(Kind::Profile),
             PeerMessage::Call(_) => Some(Kind::Presence),
             PeerMessage::Queue(_) => Some(Kind::Queue),
-            PeerMessage::React { .. } => Some(Kind::Reaction),
-            PeerMessage::ReactionTrack { .. } => Some(Kind::ReactionTrack),
+            PeerMessage::React(_) => Some(Kind::Reaction),
+            PeerMessage::ReactionTrack(_) => Some(Kind::ReactionTrack),
             PeerMessage::Sync(_) => None,
         }
     }
@@ -347,13 +347,7 @@ mod tests {
 
     #[test]
     fn every_message_has_its_kind() {
-        use crate::reactions::{Reaction, ReactionId, ReactionKind, VideoKey};
         use crate::room::wire::{CallPresence, ViewerPhase, ViewerStatus};
-        let reaction = Reaction {
-            id: ReactionId { session: 7, seq: 0 },
-            kind: ReactionKind::Wow,
-            at: crate::sync::MediaTime::from_micros(0),
-        };
         let status = ViewerStatus {
             phase: ViewerPhase::Idle,
             offset_ms: None,
@@ -364,14 +358,8 @@ mod tests {
             PeerMessage::Profile { name: "Ada".into() },
             PeerMessage::Call(CallPresence::default()),
             PeerMessage::Queue(vec![0]),
-            PeerMessage::React {
-                video: VideoKey(1),
-                reaction,
-            },
-            PeerMessage::ReactionTrack {
-                video: VideoKey(1),
-                reactions: vec![reaction],
-            },
+            PeerMessage::React(vec![0]),
+            PeerMessage::ReactionTrack(vec![0]),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

@@ -4,7 +4,6 @@
 //! oversized, of another version or with impossible values is refused with a reason so the
 //! caller can drop and count it.
 
-use crate::reactions::{Reaction, VideoKey, MAX_TRACK};
 use crate::sync::wire::WireMessage;
 use serde::{Deserialize, Serialize};
 
@@ -80,14 +79,13 @@ pub enum PeerMessage {
     /// of its own, fetched when a room first uses it, and decodes and checks the piece entry
     /// by entry when it merges it (`programme::Queue::merge`).
     Queue(Vec<u8>),
-    /// A reaction the sender just sent, over the video `video` (see `crate::reactions`).
-    React { video: VideoKey, reaction: Reaction },
-    /// The sender's reaction track of the current video, for a newcomer (sent when a link
-    /// opens; at most [`MAX_TRACK`] reactions, about 5.6 KB).
-    ReactionTrack {
-        video: VideoKey,
-        reactions: Vec<Reaction>,
-    },
+    /// A reaction the sender just sent: a postcard-encoded `reactions::LiveReaction` (at
+    /// most `MAX_LIVE_BYTES`). Opaque here like a queue piece: the reactions' code is a
+    /// download of its own, which decodes and checks it.
+    React(Vec<u8>),
+    /// The sender's reaction track of the current video, for a newcomer, sent when a link
+    /// opens: a postcard-encoded `reactions::TrackMessage` (at most 256 reactions, 5.6 KB).
+    ReactionTrack(Vec<u8>),
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -229,13 +227,13 @@ impl PeerMessage {
                 .validate()
                 .map_err(|e| WireError::Invalid(format!("{e:?}"))),
             PeerMessage::Queue(piece) if piece.is_empty() => invalid("empty queue piece"),
-            PeerMessage::React { reaction, .. } if !reaction.is_sane() => {
-                invalid("reaction at an impossible media time")
-            }
-            PeerMessage::ReactionTrack { reactions, .. }
-                if reactions.is_empty() || reactions.len() > MAX_TRACK =>
+            PeerMessage::React(live)
+                if live.is_empty() || live.len() > crate::reactions::message::MAX_LIVE_BYTES =>
             {
-                invalid("reaction track empty or too long")
+                invalid("reaction empty or too long")
+            }
+            PeerMessage::ReactionTrack(track) if track.is_empty() => {
+                invalid("empty reaction track")
             }
             _ => Ok(()),
         }
@@ -324,75 +322,21 @@ mod tests {
         ));
     }
 
-    fn reaction(session: u64, seq: u32, at_micros: i64) -> Reaction {
-        Reaction {
-            id: crate::reactions::ReactionId { session, seq },
-            kind: crate::reactions::ReactionKind::Fire,
-            at: crate::sync::MediaTime::from_micros(at_micros),
-        }
-    }
-
     #[test]
-    fn reactions_round_trip_small_and_a_full_track_fits_a_message() {
-        let live = PeerMessage::React {
-            video: crate::reactions::video_key("https://v.example/film.mp4"),
-            reaction: reaction(u64::MAX, 3, 12_030_000),
-        };
-        let bytes = live.encode();
-        assert!(bytes.len() <= 32, "{} bytes", bytes.len());
-        assert_eq!(PeerMessage::decode(&bytes), Ok(live));
-        // The largest track: every field at its longest encoding.
-        let max_at = crate::reactions::reaction::MAX_MEDIA_TIME.as_micros();
-        let full = PeerMessage::ReactionTrack {
-            video: VideoKey(u64::MAX),
-            reactions: (0..MAX_TRACK)
-                .map(|n| reaction(u64::MAX - n as u64, u32::MAX - n as u32, max_at))
-                .collect(),
-        };
-        let bytes = full.encode();
-        assert!(bytes.len() <= MAX_MESSAGE_BYTES, "{} bytes", bytes.len());
-        assert_eq!(PeerMessage::decode(&bytes), Ok(full));
-    }
-
-    #[test]
-    fn refuses_impossible_reactions_and_tracks() {
-        let video = VideoKey(1);
-        let refused = [
-            PeerMessage::React {
-                video,
-                reaction: reaction(1, 0, -1),
-            },
-            PeerMessage::ReactionTrack {
-                video,
-                reactions: Vec::new(),
-            },
-            PeerMessage::ReactionTrack {
-                video,
-                reactions: (0..=MAX_TRACK as u32).map(|n| reaction(1, n, 0)).collect(),
-            },
-        ];
-        for message in refused {
+    fn refuses_empty_and_oversized_reactions() {
+        for message in [
+            PeerMessage::React(Vec::new()),
+            PeerMessage::React(vec![1; crate::reactions::message::MAX_LIVE_BYTES + 1]),
+            PeerMessage::ReactionTrack(Vec::new()),
+        ] {
             assert!(
                 matches!(
                     PeerMessage::decode(&message.encode()),
-                    Err(WireError::Invalid(_) | WireError::TooLarge(_))
+                    Err(WireError::Invalid(_))
                 ),
                 "{message:?}"
             );
         }
-        // An unknown kind (a seventh reaction) does not decode.
-        let mut bytes = PeerMessage::React {
-            video,
-            reaction: reaction(1, 0, 0),
-        }
-        .encode();
-        let kind = bytes.len() - 2; // the kind, then the media time (zero: one byte)
-        assert_eq!(bytes[kind], 5);
-        bytes[kind] = 6;
-        assert!(matches!(
-            PeerMessage::decode(&bytes),
-            Err(WireError::Malformed(_))
-        ));
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! Reactions' interface in the first load: the six buttons (keys 1 to 6), the "Show
 //! reactions" switch, and the layer over the film the reactions' own code floats them in.
+//!
+//! Kept to static markup and two listeners, since all of it is in the first download: one
+//! click handler for the bar (each button's `value` is its key), a plain checkbox the
+//! reactions' code reads and the style sheet follows (`:has`), and a `<fieldset>` that
+//! disables the six at once while there is no video.
 
 use crate::reactions::ReactionKind;
 use crate::web::event_listener::use_window_listener;
 use crate::web::reactions::SharedReactions;
-use leptos::html::Div;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -14,37 +18,38 @@ type ReactionsRef = StoredValue<SharedReactions, LocalStorage>;
 #[component]
 pub fn ReactionBar(reactions: ReactionsRef, #[prop(into)] enabled: Signal<bool>) -> impl IntoView {
     use_reaction_keys(reactions, enabled);
-    let show = reactions.with_value(|r| r.show);
     let buttons = ReactionKind::ALL.map(|kind| {
         view! {
-            <button type="button" class="reaction-button" aria-label=kind.name() title=kind.name()
-                disabled=move || !enabled.get()
-                on:click=move |_| reactions.with_value(|r| r.react(kind))>{kind.emoji()}</button>
+            <button type="button" class="reaction-button" value=kind.key() aria-label=kind.name()
+                title=kind.name()>{kind.emoji()}</button>
         }
     });
+    let clicked = move |ev: leptos::ev::MouseEvent| {
+        let button = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|t| t.closest("button").ok().flatten());
+        let kind = button.and_then(|b| ReactionKind::from_key(&b.get_attribute("value")?));
+        if let Some(kind) = kind {
+            reactions.with_value(|r| r.react(kind));
+        }
+    };
     view! {
-        <section class="reaction-bar" aria-label="Reactions">
+        <fieldset class="reaction-bar" aria-label="Reactions" disabled=move || !enabled.get()
+            on:click=clicked>
             {buttons}
             <label class="switch">
-                <input type="checkbox" role="switch" prop:checked=move || show.get()
-                    on:change=move |e| show.set(event_target_checked(&e))/>
+                <input type="checkbox" role="switch" id="show-reactions" checked/>
                 "Show reactions"
             </label>
-        </section>
+        </fieldset>
     }
 }
 
-/// The layer over the film that reactions float in; hidden while the switch is off.
+/// The layer over the film that reactions float in.
 #[component]
-pub fn ReactionLayer(reactions: ReactionsRef) -> impl IntoView {
-    let layer = NodeRef::<Div>::new();
-    let show = reactions.with_value(|r| r.show);
-    Effect::new(move |_| {
-        if let Some(layer) = layer.get() {
-            reactions.with_value(|r| r.attach_overlay(layer.into()));
-        }
-    });
-    view! { <div class="reaction-layer" aria-hidden="true" node_ref=layer hidden=move || !show.get()></div> }
+pub fn ReactionLayer() -> impl IntoView {
+    view! { <div class="reaction-layer" id="reaction-layer" aria-hidden="true"></div> }
 }
 
 /// Keys 1 to 6 send the reactions, except while typing (text fields keep their digits).

@@ -136,7 +136,7 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 on_seek=move |secs: f64| seek.intent(Intent::Seek(MediaTime::from_secs_f64(secs)))
             >
                 <CallTiles call people my_name/>
-                <ReactionLayer reactions/>
+                <ReactionLayer/>
             </VideoStage>
             <ReactionBar reactions enabled=has_media/>
             <CallBar call film_playing/>

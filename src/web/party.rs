@@ -681,12 +681,10 @@ impl Party {
                 .update(|p| p.entry(from).status = status),
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
             PeerMessage::Queue(piece) => self.on_queue_piece(piece),
-            PeerMessage::React { video, reaction } => self
-                .reactions
-                .receive(from, Incoming::Live(video, reaction)),
-            PeerMessage::ReactionTrack { video, reactions } => self
-                .reactions
-                .receive(from, Incoming::Track(video, reactions)),
+            PeerMessage::React(live) => self.reactions.receive(from, Incoming::Live(live)),
+            PeerMessage::ReactionTrack(track) => {
+                self.reactions.receive(from, Incoming::Track(track))
+            }
         }
     }
 

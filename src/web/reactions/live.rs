@@ -1,16 +1,15 @@
 //! The reactions themselves, loaded on demand (see [`super`]): the pure state
-//! (`crate::reactions`), the messages it sends, and the overlay: one element per reaction
-//! shown, floating up over the film (or fading, for those who ask for less motion) and
-//! removed when its animation ends.
+//! (`crate::reactions`), the messages decoded and encoded, and the overlay: one element per
+//! reaction shown, floating up over the film (or fading, for those who ask for less motion)
+//! and removed when its animation ends.
 
 use super::{Incoming, ReactionsEngine, Seed};
-use crate::reactions::{Reaction, Reactions};
+use crate::reactions::{LiveReaction, Reaction, ReactionKind, Reactions, TrackMessage};
 use crate::room::wire::PeerMessage;
 use crate::signaling::payload::SessionId;
 use crate::sync::{LocalTime, MediaTime};
 use crate::web::chunk::ChunkUnavailable;
-use leptos::prelude::GetUntracked;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -26,6 +25,11 @@ const MAX_VISIBLE: u32 = 40;
     leptos::wasm_split::wasm_split(reactions, wasm_split_path = ::leptos::wasm_split, fallible)
 )]
 pub(super) fn start(seed: Seed) -> Result<Rc<dyn ReactionsEngine>, ChunkUnavailable> {
+    let document = web_sys::window().and_then(|w| w.document());
+    let find = |id: &str| document.as_ref()?.get_element_by_id(id);
+    let overlay: Option<web_sys::HtmlElement> =
+        find("reaction-layer").and_then(|e| e.dyn_into().ok());
+    let switch = find("show-reactions").and_then(|e| e.dyn_into().ok());
     // One listener for every reaction: each is removed once its animation has run.
     let on_end = Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
         if let Some(element) = event
@@ -35,20 +39,27 @@ pub(super) fn start(seed: Seed) -> Result<Rc<dyn ReactionsEngine>, ChunkUnavaila
             element.remove();
         }
     });
-    if let Some(overlay) = &seed.overlay {
+    if let Some(overlay) = &overlay {
         let _ = overlay
             .add_event_listener_with_callback("animationend", on_end.as_ref().unchecked_ref());
     }
     Ok(Rc::new(Live {
         reactions: RefCell::new(Reactions::new(seed.me)),
-        seed,
+        overlay,
+        switch,
+        malformed: Cell::new(0),
         _on_end: on_end,
     }))
 }
 
 struct Live {
     reactions: RefCell<Reactions>,
-    seed: Seed,
+    /// The layer over the film and the "Show reactions" switch (both in the first load's
+    /// view, which lives as long as the party).
+    overlay: Option<web_sys::HtmlElement>,
+    switch: Option<web_sys::HtmlInputElement>,
+    /// Messages that did not decode.
+    malformed: Cell<u64>,
     _on_end: Closure<dyn Fn(web_sys::Event)>,
 }
 
@@ -57,10 +68,10 @@ impl Live {
     /// element records both (`data-at-us`, `data-shown-at-us`, in microseconds), which the
     /// end-to-end tests read.
     fn show(&self, reaction: &Reaction, shown_at: Option<MediaTime>) {
-        let Some(overlay) = &self.seed.overlay else {
+        let Some(overlay) = &self.overlay else {
             return;
         };
-        if !self.seed.show.get_untracked() {
+        if self.switch.as_ref().is_some_and(|s| !s.checked()) {
             return;
         }
         let Some(document) = overlay.owner_document() else {
@@ -110,26 +121,32 @@ impl ReactionsEngine for Live {
         }
     }
 
-    fn react(
-        &self,
-        now: LocalTime,
-        kind: crate::reactions::ReactionKind,
-        at: MediaTime,
-    ) -> Option<PeerMessage> {
+    fn react(&self, now: LocalTime, kind: ReactionKind, at: MediaTime) -> Option<PeerMessage> {
         let (video, reaction) = self.reactions.borrow_mut().react(now, kind, at).ok()?;
         self.show(&reaction, Some(reaction.at));
-        Some(PeerMessage::React { video, reaction })
+        Some(PeerMessage::React(
+            LiveReaction { video, reaction }.encode(),
+        ))
     }
 
     fn receive(&self, from: SessionId, incoming: Incoming) {
         let shown = {
             let mut reactions = self.reactions.borrow_mut();
             match incoming {
-                Incoming::Live(video, reaction) => reactions
-                    .receive(from, video, reaction)
-                    .map(|r| (r, reactions.frame())),
-                Incoming::Track(video, track) => {
-                    reactions.receive_track(from, video, &track);
+                Incoming::Live(bytes) => match LiveReaction::decode(&bytes) {
+                    Some(live) => reactions
+                        .receive(from, live.video, live.reaction)
+                        .map(|r| (r, reactions.frame())),
+                    None => {
+                        self.malformed.set(self.malformed.get() + 1);
+                        None
+                    }
+                },
+                Incoming::Track(bytes) => {
+                    match TrackMessage::decode(&bytes) {
+                        Some(track) => reactions.receive_track(from, track.video, &track.reactions),
+                        None => self.malformed.set(self.malformed.get() + 1),
+                    }
                     None
                 }
             }
@@ -141,10 +158,12 @@ impl ReactionsEngine for Live {
 
     fn snapshot(&self) -> Option<PeerMessage> {
         let (video, reactions) = self.reactions.borrow().snapshot()?;
-        Some(PeerMessage::ReactionTrack { video, reactions })
+        Some(PeerMessage::ReactionTrack(
+            TrackMessage { video, reactions }.encode(),
+        ))
     }
 
     fn refused(&self) -> u64 {
-        self.reactions.borrow().stats().refused
+        self.reactions.borrow().stats().refused + self.malformed.get()
     }
 }

@@ -2,30 +2,33 @@
 //! of the reactions' machinery (`live`: the track, the playhead and the overlay that floats
 //! them over the film), which is a download of its own.
 //!
-//! The buttons, the keys and the messages' types are in the first load; the rest is fetched
-//! the first time a reaction is sent here or arrives. Until it runs, the handle keeps what
-//! arrived and what was pressed (bounded) and replays them, with the latest frame's media time
-//! so the playhead starts where the film is. `xtask` splits the download at [`live::start`]
-//! (the `lazy-chunks` feature); without it the code is built in and loading is immediate.
+//! The buttons and the keys are in the first load; the rest (the messages, which travel as
+//! opaque bytes like queue pieces, decoded there) is fetched the first time a reaction is sent
+//! here or arrives. Until it runs, the handle keeps what arrived and what was pressed (bounded)
+//! and replays them, with the latest frame's media time so the playhead starts where the film
+//! is. `xtask` splits the download at [`live::start`] (the `lazy-chunks` feature); without it
+//! the code is built in and loading is immediate.
+//!
+//! "Show reactions" is a plain checkbox (`#show-reactions`) the overlay reads and the style
+//! sheet follows: no signal, no reactive code in the first load.
 
 mod live;
 
-use crate::reactions::{Reaction, ReactionKind, VideoKey};
+use crate::reactions::ReactionKind;
 use crate::room::wire::PeerMessage;
 use crate::signaling::payload::SessionId;
 use crate::sync::{LocalTime, MediaTime};
 use crate::web::chunk::ChunkUnavailable;
-use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// Most messages kept while the code is on its way: a few tracks and a burst from everyone.
 const MAX_WAITING: usize = 64;
 
-/// A reaction message from a peer, as the party hands it over.
+/// A reaction message from a peer, as the party hands it over (still encoded).
 pub enum Incoming {
-    Live(VideoKey, Reaction),
-    Track(VideoKey, Vec<Reaction>),
+    Live(Vec<u8>),
+    Track(Vec<u8>),
 }
 
 /// What the party asks of the running reactions.
@@ -43,8 +46,6 @@ trait ReactionsEngine {
 /// Everything the running reactions are built from.
 struct Seed {
     me: SessionId,
-    overlay: Option<web_sys::HtmlElement>,
-    show: RwSignal<bool>,
 }
 
 async fn load(seed: Seed) -> Result<Rc<dyn ReactionsEngine>, ChunkUnavailable> {
@@ -73,13 +74,10 @@ enum Stage {
 #[derive(Clone)]
 pub struct SharedReactions {
     me: SessionId,
-    /// "Show reactions": off hides them here only.
-    pub show: RwSignal<bool>,
     stage: Rc<RefCell<Stage>>,
     /// The latest frame's media time and the room's video, for the playhead to start from.
     frame: Rc<Cell<Option<MediaTime>>>,
     media: Rc<RefCell<Option<String>>>,
-    overlay: Rc<RefCell<Option<web_sys::HtmlElement>>>,
     /// Where our reactions go (the party's broadcast).
     send: Rc<RefCell<Option<Rc<dyn Fn(&PeerMessage)>>>>,
     dropped: Rc<Cell<u64>>,
@@ -89,11 +87,9 @@ impl SharedReactions {
     pub fn new(me: SessionId) -> Self {
         SharedReactions {
             me,
-            show: RwSignal::new(true),
             stage: Rc::new(RefCell::new(Stage::Idle(Waiting::default()))),
             frame: Rc::default(),
             media: Rc::default(),
-            overlay: Rc::default(),
             send: Rc::default(),
             dropped: Rc::default(),
         }
@@ -109,11 +105,6 @@ impl SharedReactions {
     /// Where our reactions are sent.
     pub fn set_sender(&self, send: impl Fn(&PeerMessage) + 'static) {
         *self.send.borrow_mut() = Some(Rc::new(send));
-    }
-
-    /// The element the reactions float in (over the film).
-    pub fn attach_overlay(&self, overlay: web_sys::HtmlElement) {
-        *self.overlay.borrow_mut() = Some(overlay);
     }
 
     pub fn set_video(&self, media: Option<&str>) {
@@ -202,11 +193,7 @@ impl SharedReactions {
             };
             *stage = Stage::Loading(std::mem::take(waiting));
         }
-        let seed = Seed {
-            me: self.me,
-            overlay: self.overlay.borrow().clone(),
-            show: self.show,
-        };
+        let seed = Seed { me: self.me };
         let loaded = load(seed).await;
         let waiting = {
             let mut stage = self.stage.borrow_mut();
