@@ -70,6 +70,19 @@ impl ReactionKind {
     }
 }
 
+/// The reaction bar's markup, static so that the first download carries one string rather
+/// than the code to build six buttons (`ui::reactions`): each button named after its emoji's
+/// meaning, with its key as its value, and the "Show reactions" switch.
+pub const BAR_HTML: &str = concat!(
+    r#"<button type="button" class="reaction-button" value="1" aria-label="Laugh" title="Laugh (1)">😂</button>"#,
+    r#"<button type="button" class="reaction-button" value="2" aria-label="Love" title="Love (2)">❤️</button>"#,
+    r#"<button type="button" class="reaction-button" value="3" aria-label="Wow" title="Wow (3)">😮</button>"#,
+    r#"<button type="button" class="reaction-button" value="4" aria-label="Sad" title="Sad (4)">😢</button>"#,
+    r#"<button type="button" class="reaction-button" value="5" aria-label="Clap" title="Clap (5)">👏</button>"#,
+    r#"<button type="button" class="reaction-button" value="6" aria-label="Fire" title="Fire (6)">🔥</button>"#,
+    r#"<label class="switch"><input type="checkbox" role="switch" id="show-reactions" checked>Show reactions</label>"#,
+);
+
 /// A reaction's identity: its sender's session and the sender's count (0, 1, 2…), so copies
 /// (a live message and the same reaction in a newcomer's track) are recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -127,6 +140,22 @@ mod tests {
         }
         let names = ReactionKind::ALL.map(ReactionKind::name);
         assert_eq!(names, ["Laugh", "Love", "Wow", "Sad", "Clap", "Fire"]);
+    }
+
+    #[test]
+    fn the_bar_has_each_reaction_named_with_its_key_and_emoji() {
+        for kind in ReactionKind::ALL {
+            let button = format!(
+                r#"value="{}" aria-label="{}" title="{} ({})">{}</button>"#,
+                kind.key(),
+                kind.name(),
+                kind.name(),
+                kind.key(),
+                kind.emoji()
+            );
+            assert!(BAR_HTML.contains(&button), "{button}");
+        }
+        assert_eq!(BAR_HTML.matches("<button").count(), 6);
     }
 
     #[test]

@@ -125,7 +125,7 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
             .map_err(|why| format!("Not queued: {why:?}."))
     };
     let can_queue = party.queue.view.editable;
-    let reactions = StoredValue::new_local(party.reactions.clone());
+    let reactions = party.reactions.clone();
     let has_media = Signal::derive(move || player.phase.with(PlayerPhase::has_media));
     view! {
         <div class="stage-column">

@@ -70,33 +70,36 @@ enum Stage {
     Live(Rc<dyn ReactionsEngine>),
 }
 
-/// A handle to the room's reactions; cheap to clone, lives as long as the party.
+/// A handle to the room's reactions; cheap to clone (one `Rc`), lives as long as the party.
 #[derive(Clone)]
-pub struct SharedReactions {
+pub struct SharedReactions(Rc<Handle>);
+
+struct Handle {
     me: SessionId,
-    stage: Rc<RefCell<Stage>>,
+    stage: RefCell<Stage>,
     /// The latest frame's media time and the room's video, for the playhead to start from.
-    frame: Rc<Cell<Option<MediaTime>>>,
-    media: Rc<RefCell<Option<String>>>,
+    frame: Cell<Option<MediaTime>>,
+    media: RefCell<Option<String>>,
     /// Where our reactions go (the party's broadcast).
-    send: Rc<RefCell<Option<Rc<dyn Fn(&PeerMessage)>>>>,
-    dropped: Rc<Cell<u64>>,
+    send: RefCell<Option<Box<dyn Fn(&PeerMessage)>>>,
+    /// Messages dropped while the code was on its way, past [`MAX_WAITING`].
+    dropped: Cell<u64>,
 }
 
 impl SharedReactions {
     pub fn new(me: SessionId) -> Self {
-        SharedReactions {
+        SharedReactions(Rc::new(Handle {
             me,
-            stage: Rc::new(RefCell::new(Stage::Idle(Waiting::default()))),
-            frame: Rc::default(),
-            media: Rc::default(),
-            send: Rc::default(),
-            dropped: Rc::default(),
-        }
+            stage: RefCell::new(Stage::Idle(Waiting::default())),
+            frame: Cell::new(None),
+            media: RefCell::new(None),
+            send: RefCell::new(None),
+            dropped: Cell::new(0),
+        }))
     }
 
     fn live(&self) -> Option<Rc<dyn ReactionsEngine>> {
-        match &*self.stage.borrow() {
+        match &*self.0.stage.borrow() {
             Stage::Live(engine) => Some(engine.clone()),
             _ => None,
         }
@@ -104,13 +107,13 @@ impl SharedReactions {
 
     /// Where our reactions are sent.
     pub fn set_sender(&self, send: impl Fn(&PeerMessage) + 'static) {
-        *self.send.borrow_mut() = Some(Rc::new(send));
+        *self.0.send.borrow_mut() = Some(Box::new(send));
     }
 
     pub fn set_video(&self, media: Option<&str>) {
-        if self.media.borrow().as_deref() != media {
-            *self.media.borrow_mut() = media.map(str::to_owned);
-            self.frame.set(None);
+        if self.0.media.borrow().as_deref() != media {
+            *self.0.media.borrow_mut() = media.map(str::to_owned);
+            self.0.frame.set(None);
         }
         if let Some(engine) = self.live() {
             engine.set_video(media);
@@ -119,7 +122,7 @@ impl SharedReactions {
 
     /// The player presented a frame at `at`.
     pub fn on_frame(&self, at: MediaTime) {
-        self.frame.set(Some(at));
+        self.0.frame.set(Some(at));
         if let Some(engine) = self.live() {
             engine.on_frame(at);
         }
@@ -128,7 +131,7 @@ impl SharedReactions {
     /// The person pressed a reaction's button or key (ignored before the video's first frame:
     /// there is nothing to anchor it to).
     pub fn react(&self, kind: ReactionKind) {
-        if let Some(at) = self.frame.get() {
+        if let Some(at) = self.0.frame.get() {
             self.react_at(kind, at);
         }
     }
@@ -137,8 +140,7 @@ impl SharedReactions {
         match self.live() {
             Some(engine) => {
                 let message = engine.react(super::local_now(), kind, at);
-                let send = self.send.borrow().clone();
-                if let (Some(message), Some(send)) = (message, send) {
+                if let (Some(message), Some(send)) = (message, &*self.0.send.borrow()) {
                     send(&message);
                 }
             }
@@ -161,20 +163,20 @@ impl SharedReactions {
 
     /// Reaction messages refused, and those dropped while the code was on its way.
     pub fn refused(&self) -> u64 {
-        self.live().map_or(0, |e| e.refused()) + self.dropped.get()
+        self.live().map_or(0, |e| e.refused()) + self.0.dropped.get()
     }
 
     /// Keeps something until the code runs (fetching it on the first), within the bound.
     fn wait(&self, keep: impl FnOnce(&mut Waiting)) {
         let start = {
-            let mut stage = self.stage.borrow_mut();
+            let mut stage = self.0.stage.borrow_mut();
             let (Stage::Idle(waiting) | Stage::Loading(waiting)) = &mut *stage else {
                 return;
             };
             if waiting.incoming.len() + waiting.pressed.len() < MAX_WAITING {
                 keep(waiting);
             } else {
-                self.dropped.set(self.dropped.get() + 1);
+                self.0.dropped.set(self.0.dropped.get() + 1);
             }
             matches!(*stage, Stage::Idle(_))
         };
@@ -187,16 +189,15 @@ impl SharedReactions {
     /// Fetches the code, starts it where the film is, and replays what waited.
     async fn load(&self) {
         {
-            let mut stage = self.stage.borrow_mut();
+            let mut stage = self.0.stage.borrow_mut();
             let Stage::Idle(waiting) = &mut *stage else {
                 return;
             };
             *stage = Stage::Loading(std::mem::take(waiting));
         }
-        let seed = Seed { me: self.me };
-        let loaded = load(seed).await;
+        let loaded = load(Seed { me: self.0.me }).await;
         let waiting = {
-            let mut stage = self.stage.borrow_mut();
+            let mut stage = self.0.stage.borrow_mut();
             let Stage::Loading(waiting) =
                 std::mem::replace(&mut *stage, Stage::Idle(Waiting::default()))
             else {
@@ -213,9 +214,9 @@ impl SharedReactions {
                 }
             }
         };
-        let media = self.media.borrow().clone();
+        let media = self.0.media.borrow().clone();
         self.set_video(media.as_deref());
-        if let Some(at) = self.frame.get() {
+        if let Some(at) = self.0.frame.get() {
             self.on_frame(at);
         }
         for (from, incoming) in waiting.incoming {
