@@ -41,9 +41,11 @@ pub const WASM_OPT_ARGS: &[&str] = &[
 /// What the main module imports the chunks' loader as (the splitter's default name).
 const LOADER: &str = "__wasm_split.js";
 
-/// Whether a file of `dist/` is fetched only when needed (a split-off chunk), not on first load.
+/// Whether a file of `dist/` is fetched only when needed, not on first load: a split-off
+/// part (`split_*`), or code two parts share (`chunk_*`, which the loader fetches only as a
+/// dependency of a part being loaded, never at start).
 pub fn is_on_demand(name: &str) -> bool {
-    name.starts_with("split_") && name.ends_with(".wasm")
+    (name.starts_with("split_") || name.starts_with("chunk_")) && name.ends_with(".wasm")
 }
 
 /// Where cargo put the app's wasm for `trunk build --release`.
@@ -421,6 +423,20 @@ fn sections(wasm: &[u8]) -> Result<Vec<Section>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_and_the_code_they_share_are_on_demand_and_nothing_else() {
+        for later in ["split_call-0123.wasm", "chunk_4-0123.wasm"] {
+            assert!(is_on_demand(later), "{later}");
+        }
+        for first in [
+            "insieme-0123_bg.wasm",
+            "__wasm_split-0123.js",
+            "chunk_4.css",
+        ] {
+            assert!(!is_on_demand(first), "{first}");
+        }
+    }
 
     #[test]
     fn hashed_names_change_with_the_content_and_keep_the_extension() {
