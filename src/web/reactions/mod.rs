@@ -70,6 +70,8 @@ enum Stage {
     Live(Rc<dyn ReactionsEngine>),
 }
 
+type Sender = Box<dyn Fn(&PeerMessage)>;
+
 /// A handle to the room's reactions; cheap to clone (one `Rc`), lives as long as the party.
 #[derive(Clone)]
 pub struct SharedReactions(Rc<Handle>);
@@ -81,7 +83,7 @@ struct Handle {
     frame: Cell<Option<MediaTime>>,
     media: RefCell<Option<String>>,
     /// Where our reactions go (the party's broadcast).
-    send: RefCell<Option<Box<dyn Fn(&PeerMessage)>>>,
+    send: RefCell<Option<Sender>>,
     /// Messages dropped while the code was on its way, past [`MAX_WAITING`].
     dropped: Cell<u64>,
 }
