@@ -12,6 +12,7 @@ pub mod json;
 pub mod mesh;
 pub mod num;
 pub mod programme;
+pub mod reactions;
 pub mod room;
 pub mod room_link;
 pub mod signaling;

@@ -76,9 +76,11 @@ pub enum Kind {
     Queue,
     Ready,
     Watched,
+    Reaction,
+    ReactionTrack,
 }
 
-const KINDS: usize = 7;
+const KINDS: usize = 9;
 
 impl Kind {
     const ALL: [Kind; KINDS] = [
@@ -89,6 +91,8 @@ impl Kind {
         Kind::Queue,
         Kind::Ready,
         Kind::Watched,
+        Kind::Reaction,
+        Kind::ReactionTrack,
     ];
 
     /// The kind of `message`, or `None` for the sync engine's own (bounded by [`ANY_RATE`]
@@ -102,6 +106,8 @@ impl Kind {
             PeerMessage::Queue(_) => Some(Kind::Queue),
             PeerMessage::Ready(_) => Some(Kind::Ready),
             PeerMessage::Watched(_) => Some(Kind::Watched),
+            PeerMessage::React(_) => Some(Kind::Reaction),
+            PeerMessage::ReactionTrack(_) => Some(Kind::ReactionTrack),
             PeerMessage::Sync(_) => None,
         }
     }
@@ -116,6 +122,10 @@ impl Kind {
     /// Start anyway, and one per link that opens; the latest stands for the ones before.
     /// What the sender watched: once per link that opens (the latest held back stands for
     /// the others: each list is whole).
+    /// Reactions: each floats over everyone's film, so a person may send a burst of ten (a
+    /// few quick clicks), then five a second; the sender's page holds itself to the same
+    /// rate, so only a modified client is ever dropped. Reaction tracks: one per link that
+    /// opens (a whole track fits one message), with room for a few reconnections.
     pub fn rate(self) -> Rate {
         match self {
             Kind::Chat => Rate::per_sec(3, 10),
@@ -125,6 +135,8 @@ impl Kind {
             Kind::Queue => Rate::per_sec(10, 250),
             Kind::Ready => Rate::per_sec(2, 8),
             Kind::Watched => Rate::per_sec(1, 3),
+            Kind::Reaction => Rate::per_sec(5, 10),
+            Kind::ReactionTrack => Rate::per_sec(1, 4),
         }
     }
 
@@ -132,8 +144,9 @@ impl Kind {
     /// dropped. Each queue piece is its own part of the state, so the latest does not stand
     /// for the others: over the limit they are dropped (only a flood gets there; its pieces
     /// are lost until the next snapshot).
+    /// Reactions are events, not state: late ones would float at the wrong moment.
     fn keeps_latest(self) -> bool {
-        !matches!(self, Kind::Chat | Kind::Queue)
+        !matches!(self, Kind::Chat | Kind::Queue | Kind::Reaction)
     }
 }
 
@@ -287,6 +300,18 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_of_reactions_gets_its_burst_then_five_a_second_and_none_later() {
+        let mut limits = PeerLimits::default();
+        let through = (0..1_000)
+            .filter_map(|n| limits.admit(at(1_000 + n), 7, Kind::Reaction, n))
+            .count();
+        // Ten at once, then one every 200 ms of the flood's second.
+        assert_eq!(through, 10 + 4);
+        assert_eq!(limits.dropped(), 1_000 - 14);
+        assert_eq!(limits.release(at(60_000)), vec![]);
+    }
+
+    #[test]
     fn the_latest_state_held_back_is_applied_once_the_bucket_refills() {
         let mut limits = PeerLimits::default();
         let now = at(1_000);
@@ -347,6 +372,8 @@ mod tests {
             PeerMessage::Queue(vec![0]),
             PeerMessage::Ready(vec![0]),
             PeerMessage::Watched("[]".into()),
+            PeerMessage::React(vec![0]),
+            PeerMessage::ReactionTrack(vec![0]),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

@@ -89,6 +89,13 @@ pub enum PeerMessage {
     /// newest first, at most `MAX_HISTORY_BYTES`), sent when a link opens, for the others'
     /// Suggested tab. Opaque here like a queue piece: the queue's code reads it row by row.
     Watched(String),
+    /// A reaction the sender just sent: a postcard-encoded `reactions::LiveReaction` (at
+    /// most `MAX_LIVE_BYTES`). Opaque here like a queue piece: the reactions' code is a
+    /// download of its own, which decodes and checks it.
+    React(Vec<u8>),
+    /// The sender's reaction track of the current video, for a newcomer, sent when a link
+    /// opens: a postcard-encoded `reactions::TrackMessage` (at most 256 reactions, 5.6 KB).
+    ReactionTrack(Vec<u8>),
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -238,6 +245,14 @@ impl PeerMessage {
             {
                 invalid("watched list is empty or too long")
             }
+            PeerMessage::React(live)
+                if live.is_empty() || live.len() > crate::reactions::message::MAX_LIVE_BYTES =>
+            {
+                invalid("reaction empty or too long")
+            }
+            PeerMessage::ReactionTrack(track) if track.is_empty() => {
+                invalid("empty reaction track")
+            }
             _ => Ok(()),
         }
     }
@@ -347,6 +362,23 @@ mod tests {
                 PeerMessage::decode(&PeerMessage::Watched(bad).encode()),
                 Err(WireError::Invalid(_))
             ));
+        }
+    }
+
+    #[test]
+    fn refuses_empty_and_oversized_reactions() {
+        for message in [
+            PeerMessage::React(Vec::new()),
+            PeerMessage::React(vec![1; crate::reactions::message::MAX_LIVE_BYTES + 1]),
+            PeerMessage::ReactionTrack(Vec::new()),
+        ] {
+            assert!(
+                matches!(
+                    PeerMessage::decode(&message.encode()),
+                    Err(WireError::Invalid(_))
+                ),
+                "{message:?}"
+            );
         }
     }
 

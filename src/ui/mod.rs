@@ -7,6 +7,7 @@ mod invalid_link;
 mod landing;
 mod name_prompt;
 mod people_list;
+mod reactions;
 pub(crate) mod ready_prompt;
 mod room;
 pub mod stage;

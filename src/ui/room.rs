@@ -5,6 +5,7 @@ use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
+use super::reactions::{ReactionBar, ReactionLayer};
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
 use crate::room_link::RoomSecret;
@@ -125,6 +126,8 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
             .map_err(|why| format!("Not queued: {why:?}."))
     };
     let can_queue = party.queue.view.editable;
+    let reactions = party.reactions.clone();
+    let has_media = Signal::derive(move || player.phase.with(PlayerPhase::has_media));
     view! {
         <div class="stage-column">
             <VideoStage
@@ -134,7 +137,9 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 on_seek=move |secs: f64| seek.intent(Intent::Seek(MediaTime::from_secs_f64(secs)))
             >
                 <CallTiles call people my_name/>
+                <ReactionLayer/>
             </VideoStage>
+            <ReactionBar reactions enabled=has_media/>
             <CallBar call film_playing/>
             <ReadySlot party=party.clone()/>
             <SourceBox on_load=move |url: String| load.load_video(url)

@@ -15,6 +15,7 @@ pub mod player;
 pub mod player_driver;
 pub mod queue;
 pub mod random;
+pub mod reactions;
 pub mod ready;
 pub mod room_crypto;
 pub mod serial_queue;

@@ -11,6 +11,7 @@ use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::queue::SharedQueue;
+use super::reactions::{Incoming, SharedReactions};
 use super::ready::ReadyHandle;
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
@@ -128,6 +129,8 @@ pub struct Party {
     pub queue: SharedQueue,
     /// The ready check before a film starts.
     pub ready: ReadyHandle,
+    /// Reactions on the frame.
+    pub reactions: SharedReactions,
     writers: ViewWriters,
 }
 
@@ -161,8 +164,13 @@ impl Party {
             call: Call::new(session),
             queue: SharedQueue::new(PeerId(session)),
             ready: ReadyHandle::new(PeerId(session)),
+            reactions: SharedReactions::new(session),
             writers,
         };
+        let sender = party.clone();
+        party
+            .reactions
+            .set_sender(move |message| sender.broadcast(MeshChannel::State, message));
         let status_party = party.clone();
         party.inner.borrow_mut()._status_timer =
             Some(Interval::new(STATUS_INTERVAL_MS, move || {
@@ -226,6 +234,7 @@ impl Party {
             media_time: MediaTime::from_secs_f64(media_secs),
             presented_at: LocalTime::from_millis_f64(presented_at_ms),
         };
+        self.reactions.on_frame(observation.media_time);
         self.input(Input::Observation(observation));
     }
 
@@ -663,6 +672,8 @@ impl Party {
                     queue.follow(versioned.playback.media.as_deref());
                 }
                 self.queue.follow_media(versioned.playback.media.as_deref());
+                self.reactions
+                    .set_video(versioned.playback.media.as_deref());
                 self.writers.playback.set(Some(versioned.playback));
                 self.check_ready();
             }
@@ -706,6 +717,9 @@ impl Party {
                 }
                 if let Some(list) = self.queue.stored_history() {
                     self.send(session, &PeerMessage::Watched(list));
+                }
+                if let Some(track) = self.reactions.snapshot() {
+                    self.send(session, &track);
                 }
                 self.call.link_open(session);
             }
@@ -816,6 +830,10 @@ impl Party {
             PeerMessage::Queue(piece) => self.on_queue_piece(piece),
             PeerMessage::Ready(note) => self.on_ready_note(from, note),
             PeerMessage::Watched(list) => self.queue.friend_watched(list),
+            PeerMessage::React(live) => self.reactions.receive(from, Incoming::Live(live)),
+            PeerMessage::ReactionTrack(track) => {
+                self.reactions.receive(from, Incoming::Track(track))
+            }
         }
     }
 
@@ -831,7 +849,8 @@ impl Party {
         }
         let dropped = {
             let inner = self.inner.borrow();
-            let queue = u32::try_from(self.queue.refused()).unwrap_or(u32::MAX);
+            let queue =
+                u32::try_from(self.queue.refused() + self.reactions.refused()).unwrap_or(u32::MAX);
             let ready = u32::try_from(self.ready.refused()).unwrap_or(u32::MAX);
             inner
                 .malformed

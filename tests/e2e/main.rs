@@ -8,6 +8,7 @@ mod connectivity;
 mod content_security;
 mod harness;
 mod queue;
+mod reactions;
 mod ready;
 mod room_link;
 mod server;

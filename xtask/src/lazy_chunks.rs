@@ -425,6 +425,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parts_and_the_code_they_share_are_on_demand_and_nothing_else() {
+        for later in ["split_call-0123.wasm", "chunk_4-0123.wasm"] {
+            assert!(is_on_demand(later), "{later}");
+        }
+        for first in [
+            "insieme-0123_bg.wasm",
+            "__wasm_split-0123.js",
+            "chunk_4.css",
+        ] {
+            assert!(!is_on_demand(first), "{first}");
+        }
+    }
+
+    #[test]
     fn hashed_names_change_with_the_content_and_keep_the_extension() {
         let a = hashed_name("split_call.wasm", b"one");
         let b = hashed_name("split_call.wasm", b"two");
