@@ -74,9 +74,11 @@ pub enum Kind {
     Profile,
     Presence,
     Queue,
+    /// The host's statements and requests for the remote (`room::host`).
+    Host,
 }
 
-const KINDS: usize = 5;
+const KINDS: usize = 6;
 
 impl Kind {
     const ALL: [Kind; KINDS] = [
@@ -85,6 +87,7 @@ impl Kind {
         Kind::Profile,
         Kind::Presence,
         Kind::Queue,
+        Kind::Host,
     ];
 
     /// The kind of `message`, or `None` for the sync engine's own (bounded by [`ANY_RATE`]
@@ -96,6 +99,7 @@ impl Kind {
             PeerMessage::Profile { .. } => Some(Kind::Profile),
             PeerMessage::Call(_) => Some(Kind::Presence),
             PeerMessage::Queue(_) => Some(Kind::Queue),
+            PeerMessage::Host(_) => Some(Kind::Host),
             PeerMessage::Sync(_) => None,
         }
     }
@@ -113,6 +117,10 @@ impl Kind {
             Kind::Profile => Rate::per_sec(1, 4),
             Kind::Presence => Rate::per_sec(4, 10),
             Kind::Queue => Rate::per_sec(10, 250),
+            // Host statements: a newcomer's log (each member's key, the mode, a few grants,
+            // the handovers: tens) and the vouching for each state and queue piece a
+            // controller sends (as fast as those: 4 states and 10 pieces a second, a snapshot).
+            Kind::Host => Rate::per_sec(20, 300),
         }
     }
 
@@ -121,7 +129,7 @@ impl Kind {
     /// for the others: over the limit they are dropped (only a flood gets there; its pieces
     /// are lost until the next snapshot).
     fn keeps_latest(self) -> bool {
-        !matches!(self, Kind::Chat | Kind::Queue)
+        !matches!(self, Kind::Chat | Kind::Queue | Kind::Host)
     }
 }
 
@@ -210,7 +218,7 @@ impl<M> PeerLimits<M> {
                     session,
                     any: TokenBucket::default(),
                     buckets: [TokenBucket::default(); KINDS],
-                    held: [None, None, None, None, None],
+                    held: [None, None, None, None, None, None],
                 });
                 self.members.len() - 1
             }
@@ -333,6 +341,7 @@ mod tests {
             PeerMessage::Profile { name: "Ada".into() },
             PeerMessage::Call(CallPresence::default()),
             PeerMessage::Queue(vec![0]),
+            PeerMessage::Host(crate::room::host::HostMessage::Ask),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));
