@@ -3,10 +3,12 @@
 
 use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
+use super::host_panel::HostPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
+use crate::room::host::KeyId;
 use crate::room_link::RoomSecret;
 use crate::sync::{Intent, MediaTime};
 use crate::web::app_config::ConfigState;
@@ -22,8 +24,8 @@ use leptos::prelude::*;
 use std::rc::Rc;
 
 #[component]
-pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
-    let link = secret.link(&page_url());
+pub fn RoomPage(secret: RoomSecret, host: Option<KeyId>) -> impl IntoView {
+    let link = secret.link_with_host(&page_url(), host);
     let (name, remember_name) = use_stored_name();
     let config = expect_context::<ReadSignal<ConfigState>>();
     // Rebuild the party only when joining becomes possible, not on every rename.
@@ -43,7 +45,7 @@ pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
                 .into_any()
         }
         (true, Some(config), Some(Ok(identity))) => view! {
-            <PartyRoom identity secret=secret.clone() config name on_rename=remember_name/>
+            <PartyRoom identity secret=secret.clone() host config name on_rename=remember_name/>
         }
         .into_any(),
         (true, _, _) => {
@@ -64,6 +66,7 @@ pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
 fn PartyRoom(
     identity: PageIdentity,
     secret: RoomSecret,
+    host: Option<KeyId>,
     config: AppConfig,
     name: ReadSignal<Option<String>>,
     #[prop(into)] on_rename: Callback<String>,
@@ -71,6 +74,7 @@ fn PartyRoom(
     let party = use_party(
         identity,
         secret,
+        host,
         config,
         name.get_untracked().unwrap_or_default(),
     );
@@ -135,6 +139,7 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 <CallTiles call people my_name/>
             </VideoStage>
             <CallBar call film_playing/>
+            <HostPanel party=party.clone()/>
             <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url })
                 on_queue=queue can_queue current=current_media/>
             <UpNextSlot party/>
