@@ -341,7 +341,7 @@ mod tests {
             PeerMessage::Profile { name: "Ada".into() },
             PeerMessage::Call(CallPresence::default()),
             PeerMessage::Queue(vec![0]),
-            PeerMessage::Host(crate::room::host::HostMessage::Ask),
+            PeerMessage::Host(vec![1]),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

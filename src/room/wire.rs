@@ -4,7 +4,6 @@
 //! oversized, of another version or with impossible values is refused with a reason so the
 //! caller can drop and count it.
 
-use crate::room::host::HostMessage;
 use crate::sync::wire::WireMessage;
 use serde::{Deserialize, Serialize};
 
@@ -80,11 +79,12 @@ pub enum PeerMessage {
     /// of its own, fetched when a room first uses it, and decodes and checks the piece entry
     /// by entry when it merges it (`programme::Queue::merge`).
     Queue(Vec<u8>),
-    /// The party's host: a signed statement (a member's key, host controls, a grant, a
-    /// handover, or a controller vouching for a state or queue piece), or a request for the
-    /// remote. Checked by `web::host` (signature) and `room::host` (rules) before anything
-    /// acts on it.
-    Host(HostMessage),
+    /// The party's host: a postcard-encoded `room::host::HostMessage`, a signed statement (a
+    /// member's key, host controls, a grant, a handover, or a controller vouching for a state
+    /// or queue piece) or a request for the remote. Opaque here, like `Queue`: the host's code
+    /// is a download of its own and decodes and checks it (`HostMessage::decode`, then the
+    /// signature, then the rules) before anything acts on it.
+    Host(Vec<u8>),
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -226,20 +226,7 @@ impl PeerMessage {
                 .validate()
                 .map_err(|e| WireError::Invalid(format!("{e:?}"))),
             PeerMessage::Queue(piece) if piece.is_empty() => invalid("empty queue piece"),
-            PeerMessage::Host(HostMessage::Signed(signed)) if !signed.is_well_formed() => {
-                invalid("host statement with a malformed key or signature")
-            }
-            PeerMessage::Host(HostMessage::Signed(signed)) => match &signed.statement {
-                crate::room::host::Statement::State(state) => {
-                    WireMessage::new(crate::sync::Body::State(state.clone()))
-                        .validate()
-                        .map_err(|e| WireError::Invalid(format!("signed state: {e:?}")))
-                }
-                crate::room::host::Statement::Queue(digest) if digest.len() != 32 => {
-                    invalid("queue digest is not a SHA-256")
-                }
-                _ => Ok(()),
-            },
+            PeerMessage::Host(bytes) if bytes.is_empty() => invalid("empty host message"),
             _ => Ok(()),
         }
     }

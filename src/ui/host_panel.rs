@@ -1,19 +1,15 @@
 //! The host's panel under the stage: the **Host controls** switch (the host's page), who has
 //! the remote, **Ask for the remote** (everyone else's, in host mode), the requests the host
-//! grants, and what to do when the host has left.
+//! grants, and what to do when the host has left. Part of the host's own download
+//! (`web::host`), drawn into the page once it runs.
 
+use crate::room::people::People;
 use crate::signaling::payload::SessionId;
-use crate::web::host::{open_new_party, Host};
-use crate::web::party::Party;
+use crate::web::host::{open_new_party, HostActions, HostView};
 use leptos::prelude::*;
 
-#[component]
-pub fn HostPanel(party: Party) -> impl IntoView {
-    let Some(host) = party.host.clone() else {
-        return ().into_any();
-    };
-    let v = host.view;
-    let people = party.view.people;
+/// The panel, drawn by the host's code into the slot the room page keeps for it.
+pub fn panel(v: HostView, people: ReadSignal<People>, actions: HostActions) -> impl IntoView {
     let name_of = move |session: SessionId| {
         people.with(|p| {
             p.get(session)
@@ -21,15 +17,15 @@ pub fn HostPanel(party: Party) -> impl IntoView {
                 .unwrap_or_else(|| "Someone".into())
         })
     };
-    let host_ref = StoredValue::new_local(host);
-    let party = StoredValue::new_local(party);
+    let host_ref = StoredValue::new_local(actions.clone());
+    let party = StoredValue::new_local(actions);
     let switch = move || {
         v.i_am_host.get().then(|| {
             view! {
                 <label class="switch">
                     <input type="checkbox" role="switch" aria-label="Host controls"
                         prop:checked=move || v.host_mode.get()
-                        on:change=move |e| party.with_value(|p| p.set_host_mode(event_target_checked(&e)))/>
+                        on:change=move |e| party.with_value(|p| (p.set_mode)(event_target_checked(&e)))/>
                     "Host controls"
                 </label>
             }
@@ -60,7 +56,7 @@ pub fn HostPanel(party: Party) -> impl IntoView {
         let ask = (!v.i_may_control.get() && !host_gone).then(|| {
             view! {
                 <button type="button" disabled=move || v.asked.get()
-                    on:click=move |_| host_ref.with_value(Host::ask)>"Ask for the remote"</button>
+                    on:click=move |_| host_ref.with_value(|h| (h.ask)())>"Ask for the remote"</button>
                 {move || v.asked.get().then_some(" Asked: the host can make you a co-host.")}
             }
         });
@@ -86,7 +82,7 @@ pub fn HostPanel(party: Party) -> impl IntoView {
                     view! {
                         <li>
                             {name_of(session)} " asks for the remote. "
-                            <button type="button" on:click=move |_| host_ref.with_value(|h| h.grant(session, true))>"Make co-host"</button>
+                            <button type="button" on:click=move |_| host_ref.with_value(|h| (h.grant)(session, true))>"Make co-host"</button>
                         </li>
                     }
                 })
@@ -102,9 +98,9 @@ pub fn HostPanel(party: Party) -> impl IntoView {
                     view! {
                         <li>
                             {name_of(session)} " is a co-host. "
-                            <button type="button" on:click=move |_| host_ref.with_value(|h| h.grant(session, false))>"Take back the remote"</button>
+                            <button type="button" on:click=move |_| host_ref.with_value(|h| (h.grant)(session, false))>"Take back the remote"</button>
                             " "
-                            <button type="button" on:click=move |_| host_ref.with_value(|h| h.hand_over(session))>"Make host"</button>
+                            <button type="button" on:click=move |_| host_ref.with_value(|h| (h.hand_over)(session))>"Make host"</button>
                         </li>
                     }
                 })
@@ -119,5 +115,4 @@ pub fn HostPanel(party: Party) -> impl IntoView {
             {move || v.refused.get().map(|why| view! { <p class="host-refused" role="alert">{why}</p> })}
         </section>
     }
-    .into_any()
 }

@@ -2,7 +2,7 @@
 
 mod call;
 mod chat_panel;
-mod host_panel;
+pub(crate) mod host_panel;
 mod insecure_page;
 mod invalid_link;
 mod landing;

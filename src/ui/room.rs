@@ -3,7 +3,6 @@
 
 use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
-use super::host_panel::HostPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
 use super::stage::{SourceBox, VideoStage};
@@ -139,12 +138,41 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 <CallTiles call people my_name/>
             </VideoStage>
             <CallBar call film_playing/>
-            <HostPanel party=party.clone()/>
+            <HostSlot party=party.clone()/>
             <SourceBox on_load=move |url: String| load.intent(Intent::Load { media_id: url })
                 on_queue=queue can_queue current=current_media/>
             <UpNextSlot party/>
         </div>
     }
+}
+
+/// Where the host's own code draws its panel, in a room whose link names a host.
+#[component]
+fn HostSlot(party: Party) -> impl IntoView {
+    let slot = NodeRef::<leptos::html::Div>::new();
+    let Some(host) = party.host.clone() else {
+        return view! { <div node_ref=slot></div> };
+    };
+    let loaded = host.view.loaded;
+    let people = party.view.people;
+    let setter = party.clone();
+    let set_mode: Rc<dyn Fn(bool)> = Rc::new(move |on| setter.set_host_mode(on));
+    let host = StoredValue::new_local((host, set_mode));
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
+        }
+        match (loaded.get(), slot.get()) {
+            (true, Some(slot)) => {
+                host.with_value(|(host, set_mode)| {
+                    host.mount_panel(slot.into(), people, set_mode.clone())
+                });
+                true
+            }
+            _ => false,
+        }
+    });
+    view! { <div node_ref=slot></div> }
 }
 
 /// Where the queue's own code draws the "Up next" panel, once the room uses the queue.

@@ -88,11 +88,14 @@ async fn forge(rogue: &Browser, playing: bool) -> Result<Vec<Vec<u8>>> {
     forged.playback.lead_in_rate = 0.0;
     forged.playback.hold = None;
     hello.state = Some(forged.clone());
-    let vouching = PeerMessage::Host(HostMessage::Signed(Signed {
-        statement: Statement::State(forged),
-        key: [vec![4u8], vec![7u8; 64]].concat(),
-        signature: vec![9u8; 64],
-    }));
+    let vouching = PeerMessage::Host(
+        HostMessage::Signed(Signed {
+            statement: Statement::State(forged),
+            key: [vec![4u8], vec![7u8; 64]].concat(),
+            signature: vec![9u8; 64],
+        })
+        .encode(),
+    );
     let relay = PeerMessage::Sync(WireMessage::new(Body::Hello(hello)));
     Ok(vec![vouching.encode(), relay.encode()])
 }

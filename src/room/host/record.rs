@@ -67,6 +67,33 @@ pub enum HostMessage {
     Ask,
 }
 
+impl HostMessage {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("host messages always serialize")
+    }
+
+    /// Decodes what a peer sent; `None` if it is not a well-formed host message (a statement
+    /// with a key or signature of the wrong shape, or a signed state with impossible values).
+    pub fn decode(bytes: &[u8]) -> Option<HostMessage> {
+        let message: HostMessage = postcard::from_bytes(bytes).ok()?;
+        if let HostMessage::Signed(signed) = &message {
+            let state_ok = match &signed.statement {
+                Statement::State(state) => {
+                    crate::sync::WireMessage::new(crate::sync::Body::State(state.clone()))
+                        .validate()
+                        .is_ok()
+                }
+                Statement::Queue(digest) => digest.len() == 32,
+                _ => true,
+            };
+            if !signed.is_well_formed() || !state_ok {
+                return None;
+            }
+        }
+        Some(message)
+    }
+}
+
 /// The bytes a signature covers: the domain, the room's host key id from the link (so a
 /// statement from one room means nothing in another) and the statement.
 pub fn signed_bytes(room: KeyId, statement: &Statement) -> Vec<u8> {

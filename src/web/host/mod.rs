@@ -1,54 +1,37 @@
-//! The party's host in the browser: this page's signing key, the checks every host statement
-//! passes before the rules see it, and the signatures this page adds to what it sends in host
-//! mode. The rules themselves are `room::host`'s.
+//! The party's host as the rest of the app sees it: a small handle in the first download, in
+//! front of the host's machinery (`live`: this page's signing key, signature checks, the
+//! rules of `room::host`), which is a download of its own.
 //!
-//! Order matters and checks are asynchronous (WebCrypto answers with promises), so every
-//! message from a peer of a hosted room goes through that peer's inbox, handled strictly in
-//! arrival order: a signed statement is verified before the messages after it are looked at,
-//! so a state arrives after the signature its sender sent first. What this page signs goes
-//! out through one outbox in the same way: the statement, then what it vouches for.
+//! A hosted room fetches that code as soon as it opens (and "Start a watch party" before it
+//! makes the host's key). Until it runs, every message from the room's peers is held here, in
+//! arrival order, and replayed through it: nothing reaches the engine or the queue before the
+//! checks that host mode needs can run. `xtask` splits the download at [`live::start`] (the
+//! `lazy-chunks` feature); without it the code is built in and loading is immediate.
 
 pub mod keys;
+mod live;
 
-use crate::room::host::gate::Verdict;
-use crate::room::host::record::signed_bytes;
-use crate::room::host::{Accepted, Authority, HostMessage, KeyId, Signed, StateGate, Statement};
+use crate::room::host::KeyId;
 use crate::room::wire::PeerMessage;
 use crate::signaling::payload::SessionId;
 use crate::sync::{Versioned, WireMessage};
-use crate::web::serial_queue::SerialQueue;
-use keys::SigningKey;
+use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
-/// Starts a new party with this page as its host: a new secret, a new signing key (kept for
-/// the room), and the link naming the key. Without a key store (some private windows) the
-/// party has no host, as links made before hosts.
-pub async fn open_new_party() -> Result<(), String> {
-    let secret = crate::web::random::new_room_secret()?;
-    let host = match SigningKey::for_new_party().await {
-        Ok(key) => Some(key.id),
-        Err(why) => {
-            web_sys::console::warn_1(
-                &format!("host: starting a party without a host: {why}").into(),
-            );
-            None
-        }
-    };
-    crate::web::location::navigate_to_fragment(&crate::room_link::fragment(&secret, host))
-}
-
-/// Requests for the remote the host's page lists at most (one per member).
-const MAX_ASKS: usize = 32;
+/// Messages held while the host's code is on its way (it is fetched as the room opens,
+/// before links do, so this is only ever a handful).
+const MAX_HELD: usize = 4096;
 
 /// Sends a message to one peer, or to everyone (`None`).
 pub type Send = Rc<dyn Fn(Option<SessionId>, &PeerMessage)>;
 /// Hands a checked message on to the party, in arrival order: (from, message, received at).
 pub type Deliver = Rc<dyn Fn(SessionId, PeerMessage, f64)>;
 
-/// What the interface shows of the host; written only by [`Host`].
+/// What the interface shows of the host; written only by the host's code.
 #[derive(Clone, Copy)]
 pub struct HostView {
     pub host_mode: ReadSignal<bool>,
@@ -65,10 +48,23 @@ pub struct HostView {
     pub asked: ReadSignal<bool>,
     /// Why the person's last action did nothing, while it is relevant.
     pub refused: ReadSignal<Option<&'static str>>,
+    /// The host's code runs here (its panel can be drawn).
+    pub loaded: ReadSignal<bool>,
 }
 
+/// What the panel's buttons do.
+#[derive(Clone)]
+pub struct HostActions {
+    pub set_mode: Rc<dyn Fn(bool)>,
+    pub ask: Rc<dyn Fn()>,
+    pub grant: Rc<dyn Fn(SessionId, bool)>,
+    pub hand_over: Rc<dyn Fn(SessionId)>,
+}
+
+/// The write ends of [`HostView`] (and the read ends, to write only changes).
 #[derive(Clone, Copy)]
 struct Writers {
+    view: HostView,
     host_mode: WriteSignal<bool>,
     i_am_host: WriteSignal<bool>,
     i_may_control: WriteSignal<bool>,
@@ -78,127 +74,174 @@ struct Writers {
     asks: WriteSignal<Vec<SessionId>>,
     asked: WriteSignal<bool>,
     refused: WriteSignal<Option<&'static str>>,
+    loaded: WriteSignal<bool>,
 }
 
-struct Inner {
+fn new_view() -> Writers {
+    let (host_mode, w_host_mode) = signal(false);
+    let (i_am_host, w_i_am_host) = signal(false);
+    let (i_may_control, w_i_may_control) = signal(true);
+    let (i_am_cohost, w_i_am_cohost) = signal(false);
+    let (host_session, w_host_session) = signal(None);
+    let (cohosts, w_cohosts) = signal(Vec::new());
+    let (asks, w_asks) = signal(Vec::new());
+    let (asked, w_asked) = signal(false);
+    let (refused, w_refused) = signal(None);
+    let (loaded, w_loaded) = signal(false);
+    Writers {
+        view: HostView {
+            host_mode,
+            i_am_host,
+            i_may_control,
+            i_am_cohost,
+            host_session,
+            cohosts,
+            asks,
+            asked,
+            refused,
+            loaded,
+        },
+        host_mode: w_host_mode,
+        i_am_host: w_i_am_host,
+        i_may_control: w_i_may_control,
+        i_am_cohost: w_i_am_cohost,
+        host_session: w_host_session,
+        cohosts: w_cohosts,
+        asks: w_asks,
+        asked: w_asked,
+        refused: w_refused,
+        loaded: w_loaded,
+    }
+}
+
+/// What the party and the panel ask of the running host.
+trait HostEngine {
+    fn may_control(&self, session: SessionId) -> bool;
+    fn check_my_action(&self) -> bool;
+    fn signs(&self) -> bool;
+    fn host_mode(&self) -> bool;
+    fn dropped(&self) -> u32;
+    fn check_sync(&self, current: Option<&Versioned>, message: WireMessage) -> Option<WireMessage>;
+    fn greet(&self, session: SessionId, current: Option<&Versioned>);
+    fn gone(&self, session: SessionId);
+    fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: Deliver);
+    fn send_state(&self, to: Option<SessionId>, state: Versioned, message: PeerMessage);
+    fn send_piece(&self, to: Option<SessionId>, piece: Vec<u8>);
+    fn set_mode(&self, on: bool, current: Option<Versioned>);
+    fn new_party(&self) -> Pin<Box<dyn Future<Output = Result<KeyId, String>>>>;
+    fn mount_panel(
+        &self,
+        container: web_sys::HtmlElement,
+        people: ReadSignal<crate::room::people::People>,
+        set_mode: Rc<dyn Fn(bool)>,
+    );
+}
+
+/// Everything the host's code is built from.
+struct HostSeed {
     me: SessionId,
-    authority: Authority,
-    gate: StateGate,
-    key: Option<SigningKey>,
-    /// Signed vouchings for the latest states, to give newcomers with the state itself.
-    vouched: Vec<Signed>,
-    /// Each peer's inbox and how many of its messages are in it.
-    inboxes: BTreeMap<SessionId, (Rc<SerialQueue<()>>, usize)>,
-    asks: Vec<SessionId>,
-    /// Who is connected (the host "has left" when its session is not).
-    present: Vec<SessionId>,
+    /// The link's host; `None` only to make a new party.
+    room: Option<KeyId>,
+    send: Send,
+    writers: Writers,
+}
+
+async fn load(seed: HostSeed) -> Result<Rc<dyn HostEngine>, ChunkUnavailable> {
+    #[cfg(feature = "lazy-chunks")]
+    let engine = live::start(seed).await;
+    #[cfg(not(feature = "lazy-chunks"))]
+    let engine = live::start(seed);
+    engine
+}
+
+enum Stage {
+    /// The code is on its way: what arrived meanwhile, in order.
+    Loading(Vec<(SessionId, PeerMessage, f64)>, Option<Deliver>),
+    Live(Rc<dyn HostEngine>),
 }
 
 /// The host of a hosted room, as this page takes part in it. Cheap to clone.
 #[derive(Clone)]
 pub struct Host {
-    inner: Rc<RefCell<Inner>>,
-    outbox: Rc<SerialQueue<()>>,
-    send: Send,
+    stage: Rc<RefCell<Stage>>,
     pub view: HostView,
-    writers: Writers,
+    /// Messages dropped while waiting, past [`MAX_HELD`].
+    dropped: Rc<RefCell<u32>>,
 }
 
 impl Host {
-    /// Takes part in the room whose link names `room` as its host, as session `me`: loads
-    /// (or makes) this page's key for the room, then announces it.
+    /// Takes part in the room whose link names `room` as its host, as session `me`: fetches
+    /// the host's code at once (it then loads or makes this page's key and announces it).
     pub fn new(me: SessionId, room: KeyId, send: Send) -> Host {
-        let (host_mode, w_host_mode) = signal(false);
-        let (i_am_host, w_i_am_host) = signal(false);
-        let (i_may_control, w_i_may_control) = signal(true);
-        let (i_am_cohost, w_i_am_cohost) = signal(false);
-        let (host_session, w_host_session) = signal(None);
-        let (cohosts, w_cohosts) = signal(Vec::new());
-        let (asks, w_asks) = signal(Vec::new());
-        let (asked, w_asked) = signal(false);
-        let (refused, w_refused) = signal(None);
+        let writers = new_view();
         let host = Host {
-            inner: Rc::new(RefCell::new(Inner {
-                me,
-                authority: Authority::new(room),
-                gate: StateGate::default(),
-                key: None,
-                vouched: Vec::new(),
-                inboxes: BTreeMap::new(),
-                asks: Vec::new(),
-                present: Vec::new(),
-            })),
-            outbox: SerialQueue::new(),
-            send,
-            view: HostView {
-                host_mode,
-                i_am_host,
-                i_may_control,
-                i_am_cohost,
-                host_session,
-                cohosts,
-                asks,
-                asked,
-                refused,
-            },
-            writers: Writers {
-                host_mode: w_host_mode,
-                i_am_host: w_i_am_host,
-                i_may_control: w_i_may_control,
-                i_am_cohost: w_i_am_cohost,
-                host_session: w_host_session,
-                cohosts: w_cohosts,
-                asks: w_asks,
-                asked: w_asked,
-                refused: w_refused,
-            },
+            stage: Rc::new(RefCell::new(Stage::Loading(Vec::new(), None))),
+            view: writers.view,
+            dropped: Rc::new(RefCell::new(0)),
         };
-        let starting = host.clone();
+        let loading = host.clone();
+        let set_loaded = writers.loaded;
         leptos::task::spawn_local(async move {
-            match SigningKey::for_room(room).await {
-                Ok(key) => {
-                    starting.inner.borrow_mut().key = Some(key);
-                    starting.sign_and_send(None, move |_| Statement::KeyOf { session: me }, None);
+            let seed = HostSeed {
+                me,
+                room: Some(room),
+                send,
+                writers,
+            };
+            // One retry: a room whose checks cannot run stays unchecked-but-held otherwise.
+            let engine = match load(seed).await {
+                Ok(engine) => engine,
+                Err(ChunkUnavailable) => {
+                    return web_sys::console::warn_1(&"host: its code could not be fetched".into())
                 }
-                Err(why) => web_sys::console::warn_1(
-                    &format!("host: this page cannot sign in this room: {why}").into(),
-                ),
+            };
+            let held = std::mem::replace(
+                &mut *loading.stage.borrow_mut(),
+                Stage::Live(engine.clone()),
+            );
+            set_loaded.set(true);
+            if let Stage::Loading(held, Some(deliver)) = held {
+                for (from, message, at) in held {
+                    engine.receive(from, message, at, deliver.clone());
+                }
             }
         });
         host
     }
 
-    /// The pure rules' answer for `session`: may it control the room now? (For the ready
-    /// check: "may this person press Start anyway".)
+    fn live(&self) -> Option<Rc<dyn HostEngine>> {
+        match &*self.stage.borrow() {
+            Stage::Live(engine) => Some(engine.clone()),
+            Stage::Loading(..) => None,
+        }
+    }
+
+    /// The pure rules' answer for `session` (`room::host::Authority::may_control`): may it
+    /// control the room now? Also "may this person start a ready check or press Start
+    /// anyway". Everyone may until the host's code runs (nothing from peers is applied
+    /// before then).
     pub fn may_control(&self, session: SessionId) -> bool {
-        self.inner.borrow().authority.may_control(session)
+        self.live().is_none_or(|h| h.may_control(session))
     }
 
     /// Whether this page may act on the room now; if not, the interface says why.
     pub fn check_my_action(&self) -> bool {
-        let may = {
-            let inner = self.inner.borrow();
-            inner.authority.may_control(inner.me)
-        };
-        self.writers.refused.set((!may).then_some(
-            "The host has the remote: only the host and co-hosts can play, pause, seek, load or edit the queue.",
-        ));
-        may
+        self.live().is_none_or(|h| h.check_my_action())
     }
 
     /// Whether what this page writes must be signed before it goes out.
     pub fn signs(&self) -> bool {
-        let inner = self.inner.borrow();
-        inner.authority.host_mode() && inner.authority.may_control(inner.me)
+        self.live().is_some_and(|h| h.signs())
     }
 
     pub fn host_mode(&self) -> bool {
-        self.inner.borrow().authority.host_mode()
+        self.live().is_some_and(|h| h.host_mode())
     }
 
-    /// Statements refused, forged or unsigned so far.
+    /// Statements refused, forged or unsigned so far, and messages dropped while waiting.
     pub fn dropped(&self) -> u32 {
-        self.inner.borrow().authority.stats().dropped()
+        let live = self.live().map_or(0, |h| h.dropped());
+        live.saturating_add(*self.dropped.borrow())
     }
 
     /// What the gate lets through of a sync message, given the register's `current` state.
@@ -207,339 +250,95 @@ impl Host {
         current: Option<&Versioned>,
         message: WireMessage,
     ) -> Option<WireMessage> {
-        let mut inner = self.inner.borrow_mut();
-        let verdict = inner
-            .gate
-            .check(inner.authority.host_mode(), current, message);
-        match verdict {
-            Verdict::Pass(message) => Some(message),
-            Verdict::Stripped(message) => {
-                inner.authority.count_unsigned();
-                Some(message)
-            }
-            Verdict::Dropped => {
-                inner.authority.count_unsigned();
-                None
-            }
+        match self.live() {
+            Some(h) => h.check_sync(current, message),
+            None => Some(message),
         }
     }
 
-    /// A link opened: tell the newcomer what this page knows of the host (before anything
-    /// else, so its checks know the mode when our state arrives).
+    /// A link opened: tell the newcomer what this page knows of the host, first.
     pub fn greet(&self, session: SessionId, current: Option<&Versioned>) {
-        let statements: Vec<Signed> = {
-            let mut inner = self.inner.borrow_mut();
-            inner.present.push(session);
-            let me = inner.me;
-            let log = inner.authority.log().iter().filter(|s| match s.statement {
-                // Each member announces its own key (relayed, it would be refused).
-                Statement::KeyOf { session } => session == me,
-                _ => true,
-            });
-            let vouched = inner
-                .vouched
-                .iter()
-                .filter(|s| matches!(&s.statement, Statement::State(v) if Some(v) == current));
-            log.chain(vouched).cloned().collect()
-        };
-        for signed in statements {
-            (self.send)(
-                Some(session),
-                &PeerMessage::Host(HostMessage::Signed(signed)),
-            );
+        if let Some(h) = self.live() {
+            h.greet(session, current);
         }
-        self.refresh();
     }
 
-    /// A peer left: its inbox and the key it announced go (its grant stays).
+    /// A peer left.
     pub fn gone(&self, session: SessionId) {
-        {
-            let mut inner = self.inner.borrow_mut();
-            inner.inboxes.remove(&session);
-            inner.present.retain(|s| *s != session);
-            inner.authority.forget(session);
+        if let Some(h) = self.live() {
+            h.gone(session);
         }
-        self.refresh();
     }
 
-    /// A message from a peer of this room, in arrival order: host statements are verified and
-    /// judged here; queue pieces in host mode are checked against the signed digests; the
-    /// rest is handed to `deliver` in order.
+    /// A message from a peer, checked in arrival order, then handed to `deliver`; held until
+    /// the host's code runs.
     pub fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: Deliver) {
-        let needs_async = matches!(message, PeerMessage::Host(HostMessage::Signed(_)))
-            || (matches!(message, PeerMessage::Queue(_)) && self.host_mode());
-        let queued = self
-            .inner
-            .borrow()
-            .inboxes
-            .get(&from)
-            .is_some_and(|(_, n)| *n > 0);
-        if !needs_async && !queued {
-            return self.handle_now(from, message, at_ms, &deliver);
-        }
-        let inbox = {
-            let mut inner = self.inner.borrow_mut();
-            let entry = inner
-                .inboxes
-                .entry(from)
-                .or_insert_with(|| (SerialQueue::new(), 0));
-            entry.1 += 1;
-            entry.0.clone()
-        };
-        let host = self.clone();
-        inbox.push((), move |()| async move {
-            host.handle(from, message, at_ms, &deliver).await;
-            if let Some((_, n)) = host.inner.borrow_mut().inboxes.get_mut(&from) {
-                *n -= 1;
+        let mut stage = self.stage.borrow_mut();
+        match &mut *stage {
+            Stage::Live(engine) => {
+                let engine = engine.clone();
+                drop(stage);
+                engine.receive(from, message, at_ms, deliver);
             }
-        });
-    }
-
-    fn handle_now(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: &Deliver) {
-        match message {
-            PeerMessage::Host(HostMessage::Ask) => self.on_ask(from),
-            message => deliver(from, message, at_ms),
-        }
-    }
-
-    async fn handle(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: &Deliver) {
-        match message {
-            PeerMessage::Host(HostMessage::Signed(signed)) => self.on_signed(from, signed).await,
-            PeerMessage::Queue(piece) if self.host_mode() => {
-                let digest = keys::sha256(&piece).await.unwrap_or_default();
-                if self.inner.borrow().gate.admits_piece(&digest) {
-                    deliver(from, PeerMessage::Queue(piece), at_ms);
-                } else {
-                    self.inner.borrow_mut().authority.count_unsigned();
-                }
+            Stage::Loading(held, _) if held.len() >= MAX_HELD => *self.dropped.borrow_mut() += 1,
+            Stage::Loading(held, target) => {
+                held.push((from, message, at_ms));
+                *target = Some(deliver);
             }
-            message => self.handle_now(from, message, at_ms, deliver),
         }
     }
 
-    async fn on_signed(&self, from: SessionId, signed: Signed) {
-        let room = self.inner.borrow().authority.room();
-        let bytes = signed_bytes(room, &signed.statement);
-        let checked = match keys::verify(&signed.key, &signed.signature, &bytes).await {
-            Ok(true) => keys::key_id(&signed.key).await.ok(),
-            _ => None,
-        };
-        let Some(signer) = checked else {
-            self.inner.borrow_mut().authority.count_forged();
-            return;
-        };
-        self.apply(from, signer, signed);
-    }
-
-    /// A statement whose signature is good, judged by the rules.
-    fn apply(&self, from: SessionId, signer: KeyId, signed: Signed) {
-        let result = self
-            .inner
-            .borrow_mut()
-            .authority
-            .accept(from, signer, signed.clone());
-        match result {
-            Ok(Accepted::State(state)) => {
-                let mut inner = self.inner.borrow_mut();
-                inner.gate.attest(state);
-                remember_vouching(&mut inner.vouched, signed);
-            }
-            Ok(Accepted::Queue(digest)) => self.inner.borrow_mut().gate.attest_piece(digest),
-            Ok(Accepted::Changed) => self.refresh(),
-            Ok(Accepted::Unchanged | Accepted::Waiting) => {}
-            Err(why) => web_sys::console::warn_1(
-                &format!("host: ignored a statement from a peer: {why:?}").into(),
-            ),
-        }
-    }
-
-    fn on_ask(&self, from: SessionId) {
-        let mut inner = self.inner.borrow_mut();
-        let host = inner.authority.host();
-        if inner.key.as_ref().is_some_and(|k| k.id == host)
-            && !inner.asks.contains(&from)
-            && inner.asks.len() < MAX_ASKS
-        {
-            inner.asks.push(from);
-            let asks = inner.asks.clone();
-            drop(inner);
-            self.writers.asks.set(asks);
-        }
-    }
-
-    /// Signs the statement `make` builds (from the rules' state at its turn in the outbox),
-    /// applies it here, sends it to `to` (or everyone), then sends `after` (what it vouches
-    /// for), in that order.
-    fn sign_and_send(
-        &self,
-        to: Option<SessionId>,
-        make: impl FnOnce(&Authority) -> Statement + 'static,
-        after: Option<PeerMessage>,
-    ) {
-        let host = self.clone();
-        self.outbox.push((), move |()| async move {
-            let (key, statement, room, me) = {
-                let inner = host.inner.borrow();
-                let Some(key) = inner.key.clone() else { return };
-                (
-                    key,
-                    make(&inner.authority),
-                    inner.authority.room(),
-                    inner.me,
-                )
-            };
-            let bytes = signed_bytes(room, &statement);
-            let signature = match key.sign(&bytes).await {
-                Ok(signature) => signature,
-                Err(why) => return web_sys::console::warn_1(&format!("host: {why}").into()),
-            };
-            let signed = Signed {
-                statement,
-                key: key.public.clone(),
-                signature,
-            };
-            host.apply(me, key.id, signed.clone());
-            (host.send)(to, &PeerMessage::Host(HostMessage::Signed(signed)));
-            if let Some(after) = after {
-                (host.send)(to, &after);
-            }
-        });
-    }
-
-    /// Sends `message` (a state this page wrote) after signing `state` for it.
     pub fn send_state(&self, to: Option<SessionId>, state: Versioned, message: PeerMessage) {
-        self.sign_and_send(to, move |_| Statement::State(state), Some(message));
+        if let Some(h) = self.live() {
+            h.send_state(to, state, message);
+        }
     }
 
-    /// Sends a queue piece after signing its digest.
     pub fn send_piece(&self, to: Option<SessionId>, piece: Vec<u8>) {
-        let host = self.clone();
-        self.outbox.push((), move |()| async move {
-            let digest = keys::sha256(&piece).await.unwrap_or_default();
-            host.sign_and_send(
-                to,
-                move |_| Statement::Queue(digest),
-                Some(PeerMessage::Queue(piece)),
-            );
-        });
+        if let Some(h) = self.live() {
+            h.send_piece(to, piece);
+        }
     }
 
-    /// The host switches Host controls; on, it also vouches for the room's current state, so
-    /// newcomers can take it.
+    /// The host switches Host controls; on, it also vouches for the room's current state.
     pub fn set_mode(&self, on: bool, current: Option<Versioned>) {
-        self.sign_and_send(
-            None,
-            move |a| Statement::Mode {
-                on,
-                term: a.term(),
-                seq: a.next_seq(js_sys::Date::now() as u64),
-            },
-            None,
-        );
-        if let (true, Some(state)) = (on, current) {
-            self.sign_and_send(None, move |_| Statement::State(state), None);
+        if let Some(h) = self.live() {
+            h.set_mode(on, current);
         }
     }
 
-    /// The host makes `session` a co-host (or no longer one).
-    pub fn grant(&self, session: SessionId, granted: bool) {
-        let Some(key) = self.inner.borrow().authority.key_of(session) else {
-            return;
-        };
-        self.sign_and_send(
-            None,
-            move |a| Statement::Grant {
-                key,
-                session,
-                granted,
-                term: a.term(),
-                seq: a.next_seq(js_sys::Date::now() as u64),
-            },
-            None,
-        );
-        let asks = {
-            let mut inner = self.inner.borrow_mut();
-            inner.asks.retain(|s| *s != session);
-            inner.asks.clone()
-        };
-        self.writers.asks.set(asks);
-    }
-
-    /// The host hands its role to `session`.
-    pub fn hand_over(&self, session: SessionId) {
-        let Some(to) = self.inner.borrow().authority.key_of(session) else {
-            return;
-        };
-        self.sign_and_send(
-            None,
-            move |a| Statement::Handover {
-                to,
-                session,
-                term: a.term(),
-            },
-            None,
-        );
-    }
-
-    /// "Ask for the remote": tells the host.
-    pub fn ask(&self) {
-        let host = self.inner.borrow().authority.host_session();
-        (self.send)(host, &PeerMessage::Host(HostMessage::Ask));
-        self.writers.asked.set(true);
-    }
-
-    /// Brings the view up to date with the rules.
-    fn refresh(&self) {
-        let inner = self.inner.borrow();
-        let a = &inner.authority;
-        let mine = inner.key.as_ref().map(|k| k.id);
-        let i_am_host = mine == Some(a.host());
-        let host_session = a
-            .host_session()
-            .filter(|s| *s == inner.me || inner.present.contains(s));
-        let cohosts: Vec<SessionId> = inner
-            .present
-            .iter()
-            .copied()
-            .filter(|s| a.is_cohost(*s))
-            .collect();
-        let (mode, may) = (a.host_mode(), a.may_control(inner.me));
-        let cohost = a.is_cohost(inner.me);
-        drop(inner);
-        set_if_changed(self.writers.host_mode, self.view.host_mode, mode);
-        set_if_changed(self.writers.i_am_host, self.view.i_am_host, i_am_host);
-        set_if_changed(self.writers.i_may_control, self.view.i_may_control, may);
-        set_if_changed(self.writers.i_am_cohost, self.view.i_am_cohost, cohost);
-        set_if_changed(
-            self.writers.host_session,
-            self.view.host_session,
-            host_session,
-        );
-        set_if_changed(self.writers.cohosts, self.view.cohosts, cohosts);
-        if may {
-            set_if_changed(self.writers.asked, self.view.asked, false);
-            set_if_changed(self.writers.refused, self.view.refused, None);
+    /// Draws the host's panel into `container` (once the code runs: see `view.loaded`).
+    pub fn mount_panel(
+        &self,
+        container: web_sys::HtmlElement,
+        people: ReadSignal<crate::room::people::People>,
+        set_mode: Rc<dyn Fn(bool)>,
+    ) {
+        if let Some(h) = self.live() {
+            h.mount_panel(container, people, set_mode);
         }
     }
 }
 
-fn set_if_changed<T: PartialEq + Clone + std::marker::Send + Sync + 'static>(
-    write: WriteSignal<T>,
-    read: ReadSignal<T>,
-    value: T,
-) {
-    if read.with_untracked(|v| *v != value) {
-        write.set(value);
-    }
-}
-
-/// Keeps the latest few vouchings (a newcomer needs the one for the current state).
-fn remember_vouching(vouched: &mut Vec<Signed>, signed: Signed) {
-    if vouched.contains(&signed) {
-        return;
-    }
-    if vouched.len() == 4 {
-        vouched.remove(0);
-    }
-    vouched.push(signed);
+/// Starts a new party with this page as its host: fetches the host's code, makes a signing
+/// key (kept for the room) and opens the link naming it. Without a key store (some private
+/// windows) or the code, the party has no host, as links made before hosts.
+pub async fn open_new_party() -> Result<(), String> {
+    let secret = crate::web::random::new_room_secret()?;
+    let seed = HostSeed {
+        me: 0,
+        room: None,
+        send: Rc::new(|_, _| {}),
+        writers: new_view(),
+    };
+    let host = match load(seed).await {
+        Ok(engine) => engine.new_party().await,
+        Err(ChunkUnavailable) => Err("the host's code could not be fetched".into()),
+    };
+    let host = host
+        .map_err(|why| {
+            web_sys::console::warn_1(&format!("host: a party without a host: {why}").into())
+        })
+        .ok();
+    crate::web::location::navigate_to_fragment(&crate::room_link::fragment(&secret, host))
 }
