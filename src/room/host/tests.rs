@@ -6,7 +6,7 @@
 use super::authority::{Accepted, Authority, Refused};
 use super::gate::{StateGate, Verdict};
 use super::key::{KeyId, KEY_ID_BYTES};
-use super::record::{signed_bytes, Signed, Statement};
+use super::record::{signed_bytes, HostMessage, Signed, Statement};
 use crate::signaling::payload::SessionId;
 use crate::sync::state::{Playback, Register, Stamp};
 use crate::sync::test_cases::deterministic;
@@ -492,5 +492,43 @@ proptest! {
             let _ = lossy.accept(from, signer, s);
         }
         prop_assert_eq!(summary(&inorder), summary(&lossy));
+    }
+}
+
+#[test]
+fn host_messages_decode_only_when_well_formed() {
+    let good = HostMessage::Signed(signed(Statement::State(state(1, 2, true))));
+    assert_eq!(HostMessage::decode(&good.encode()), Some(good.clone()));
+    assert_eq!(
+        HostMessage::decode(&HostMessage::Ask.encode()),
+        Some(HostMessage::Ask)
+    );
+    // A key or signature of the wrong shape, a digest that is not one, an impossible state.
+    let mut short_key = signed(Statement::KeyOf { session: 1 });
+    short_key.key.pop();
+    let mut long_signature = signed(Statement::KeyOf { session: 1 });
+    long_signature.signature.push(0);
+    let mut nan = state(1, 2, true);
+    nan.playback.rate = f64::NAN;
+    for bad in [
+        short_key,
+        long_signature,
+        signed(Statement::Queue(vec![0; 31])),
+        signed(Statement::State(nan)),
+    ] {
+        assert_eq!(
+            HostMessage::decode(&HostMessage::Signed(bad).encode()),
+            None
+        );
+    }
+    // Every prefix and many single-byte changes of a good message: never a panic.
+    let bytes = good.encode();
+    for end in 0..bytes.len() {
+        let _ = HostMessage::decode(&bytes[..end]);
+    }
+    for i in 0..bytes.len() {
+        let mut changed = bytes.clone();
+        changed[i] ^= 0xff;
+        let _ = HostMessage::decode(&changed);
     }
 }
