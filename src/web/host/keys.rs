@@ -9,11 +9,12 @@
 
 use crate::room::host::{KeyId, PUBLIC_KEY_BYTES};
 use crate::web::describe_js_error;
+use crate::web::room_crypto::{resolve, subtle};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CryptoKey, IdbDatabase, IdbRequest, IdbTransactionMode, SubtleCrypto};
+use web_sys::{CryptoKey, IdbDatabase, IdbRequest, IdbTransactionMode};
 
 const DATABASE: &str = "insieme";
 const STORE: &str = "room-keys";
@@ -25,21 +26,6 @@ pub struct SigningKey {
     /// The raw public key, as every statement carries it.
     pub public: Vec<u8>,
     pub id: KeyId,
-}
-
-fn subtle() -> Result<SubtleCrypto, String> {
-    let window = web_sys::window().ok_or("this page has no window")?;
-    let crypto = window
-        .crypto()
-        .map_err(|e| describe_js_error("no WebCrypto", e))?;
-    Ok(crypto.subtle())
-}
-
-async fn resolve(promise: Result<js_sys::Promise, JsValue>, what: &str) -> Result<JsValue, String> {
-    let promise = promise.map_err(|e| describe_js_error(what, e))?;
-    JsFuture::from(promise)
-        .await
-        .map_err(|e| describe_js_error(what, e))
 }
 
 fn object(pairs: &[(&str, &str)]) -> Object {
