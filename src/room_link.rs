@@ -1,11 +1,16 @@
 //! Room links: the secret that names a watch party.
 //!
-//! A room link is `https://<host>/#<secret>`. The secret lives in the fragment so that it never
-//! reaches any server (browsers do not send fragments in requests); later it is the root from
-//! which the signaling topic and the encryption key are derived. This module is pure so that
-//! parsing untrusted fragments is tested natively.
+//! A room link is `https://<host>/#<secret>`, or `#<secret>.<host>` for a party with a host.
+//! The secret lives in the fragment so that it never reaches any server (browsers do not send
+//! fragments in requests); later it is the root from which the signaling topic and the
+//! encryption key are derived. The optional second part names the party's host: the hash of
+//! the host's public signing key ([`crate::room::host::KeyId`]), so everyone who has the link
+//! knows who the host is and no member can claim to be it (docs/programme.md, "The host").
+//! The topic depends on the secret alone, so a link with and without a host meet in one room.
+//! This module is pure so that parsing untrusted fragments is tested natively.
 
 use crate::base64url;
+use crate::room::host::KeyId;
 use std::fmt;
 
 /// Bytes of entropy in a room secret: 128 bits, enough that rooms cannot be guessed.
@@ -50,8 +55,22 @@ impl RoomSecret {
     /// The full room link for the app served at `page_url`; any fragment already on it is
     /// replaced, and a sub-path (an app hosted under `/party/`) is kept.
     pub fn link(&self, page_url: &str) -> String {
+        self.link_with_host(page_url, None)
+    }
+
+    /// The room link naming `host` as the party's host, if any.
+    pub fn link_with_host(&self, page_url: &str, host: Option<KeyId>) -> String {
         let base = page_url.split('#').next().unwrap_or(page_url);
-        format!("{base}#{}", self.to_fragment())
+        format!("{base}#{}", fragment(self, host))
+    }
+}
+
+/// The fragment of a room link: the secret, then `.` and the host's key id if it has one
+/// (`.` is outside base64url's alphabet, so the split is unambiguous).
+pub fn fragment(secret: &RoomSecret, host: Option<KeyId>) -> String {
+    match host {
+        Some(host) => format!("{}.{}", secret.to_fragment(), host.to_text()),
+        None => secret.to_fragment(),
     }
 }
 
@@ -69,6 +88,8 @@ pub enum RoomLinkError {
     WrongLength { found: usize },
     #[error("The room code contains characters that cannot appear in a room link")]
     NotBase64Url,
+    #[error("The host part of this room link is damaged")]
+    BadHost,
 }
 
 /// Which page a location fragment asks for.
@@ -76,8 +97,9 @@ pub enum RoomLinkError {
 pub enum Route {
     /// No fragment: the landing page.
     Landing,
-    /// A well-formed room link.
-    Room(RoomSecret),
+    /// A well-formed room link, and its host's key id if the link names one (links made
+    /// before parties had hosts do not: such a room has no host).
+    Room(RoomSecret, Option<KeyId>),
     /// A fragment that is not a room link; shown as a clear message, never a blank page.
     InvalidLink(RoomLinkError),
 }
@@ -89,8 +111,15 @@ impl Route {
         if fragment.is_empty() {
             return Route::Landing;
         }
-        match RoomSecret::from_fragment(fragment) {
-            Ok(secret) => Route::Room(secret),
+        let (secret, host) = match fragment.split_once('.') {
+            Some((secret, host)) => match KeyId::from_text(host) {
+                Some(host) => (secret, Some(host)),
+                None => return Route::InvalidLink(RoomLinkError::BadHost),
+            },
+            None => (fragment, None),
+        };
+        match RoomSecret::from_fragment(secret) {
+            Ok(secret) => Route::Room(secret, host),
             Err(error) => Route::InvalidLink(error),
         }
     }
@@ -129,8 +158,35 @@ mod tests {
         let secret = RoomSecret::from_bytes([7; SECRET_BYTES]);
         assert_eq!(
             Route::from_hash(&format!("#{}", secret.to_fragment())),
-            Route::Room(secret)
+            Route::Room(secret.clone(), None)
         );
+    }
+
+    #[test]
+    fn a_link_may_name_its_host() {
+        let secret = RoomSecret::from_bytes([7; SECRET_BYTES]);
+        let host = KeyId([0xfe; crate::room::host::KEY_ID_BYTES]);
+        let link = secret.link_with_host("https://h.example/", Some(host));
+        let hash = link.split_once('#').unwrap().1;
+        assert_eq!(
+            Route::from_hash(&format!("#{hash}")),
+            Route::Room(secret.clone(), Some(host))
+        );
+        // One room, with or without its host: the secret alone names it.
+        assert!(link.starts_with(&(secret.link("https://h.example/") + ".")));
+        for damaged in [
+            ".",
+            ".abc",
+            ".AAAAAAAAAAAAAAAAAAAAA+",
+            ".AAAAAAAAAAAAAAAAAAAAAA.x",
+        ] {
+            let hash = format!("#{}{damaged}", secret.to_fragment());
+            assert_eq!(
+                Route::from_hash(&hash),
+                Route::InvalidLink(RoomLinkError::BadHost),
+                "{hash}"
+            );
+        }
     }
 
     #[test]

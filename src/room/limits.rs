@@ -78,9 +78,11 @@ pub enum Kind {
     Watched,
     Reaction,
     ReactionTrack,
+    /// The host's statements and requests for the remote (`room::host`).
+    Host,
 }
 
-const KINDS: usize = 9;
+const KINDS: usize = 10;
 
 impl Kind {
     const ALL: [Kind; KINDS] = [
@@ -93,6 +95,7 @@ impl Kind {
         Kind::Watched,
         Kind::Reaction,
         Kind::ReactionTrack,
+        Kind::Host,
     ];
 
     /// The kind of `message`, or `None` for the sync engine's own (bounded by [`ANY_RATE`]
@@ -108,6 +111,7 @@ impl Kind {
             PeerMessage::Watched(_) => Some(Kind::Watched),
             PeerMessage::React(_) => Some(Kind::Reaction),
             PeerMessage::ReactionTrack(_) => Some(Kind::ReactionTrack),
+            PeerMessage::Host(_) => Some(Kind::Host),
             PeerMessage::Sync(_) => None,
         }
     }
@@ -137,6 +141,10 @@ impl Kind {
             Kind::Watched => Rate::per_sec(1, 3),
             Kind::Reaction => Rate::per_sec(5, 10),
             Kind::ReactionTrack => Rate::per_sec(1, 4),
+            // Host statements: a newcomer's log (each member's key, the mode, a few grants,
+            // the handovers: tens) and the vouching for each state and queue piece a
+            // controller sends (as fast as those: 4 states and 10 pieces a second, a snapshot).
+            Kind::Host => Rate::per_sec(20, 300),
         }
     }
 
@@ -146,7 +154,7 @@ impl Kind {
     /// are lost until the next snapshot).
     /// Reactions are events, not state: late ones would float at the wrong moment.
     fn keeps_latest(self) -> bool {
-        !matches!(self, Kind::Chat | Kind::Queue | Kind::Reaction)
+        !matches!(self, Kind::Chat | Kind::Queue | Kind::Reaction | Kind::Host)
     }
 }
 
@@ -374,6 +382,7 @@ mod tests {
             PeerMessage::Watched("[]".into()),
             PeerMessage::React(vec![0]),
             PeerMessage::ReactionTrack(vec![0]),
+            PeerMessage::Host(vec![1]),
         ]
         .map(|m| Kind::of(&m));
         assert_eq!(kinds, Kind::ALL.map(Some));

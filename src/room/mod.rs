@@ -2,6 +2,7 @@
 //! who is here, what was said, and how much each member may make the others do.
 
 pub mod chat;
+pub mod host;
 pub mod limits;
 pub mod media_source;
 pub mod people;

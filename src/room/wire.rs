@@ -96,6 +96,12 @@ pub enum PeerMessage {
     /// The sender's reaction track of the current video, for a newcomer, sent when a link
     /// opens: a postcard-encoded `reactions::TrackMessage` (at most 256 reactions, 5.6 KB).
     ReactionTrack(Vec<u8>),
+    /// The party's host: a postcard-encoded `room::host::HostMessage`, a signed statement (a
+    /// member's key, host controls, a grant, a handover, or a controller vouching for a state
+    /// or queue piece) or a request for the remote. Opaque here, like `Queue`: the host's code
+    /// is a download of its own and decodes and checks it (`HostMessage::decode`, then the
+    /// signature, then the rules) before anything acts on it.
+    Host(Vec<u8>),
 }
 
 /// The sender's place in the call, as the others' tiles show it.
@@ -253,6 +259,7 @@ impl PeerMessage {
             PeerMessage::ReactionTrack(track) if track.is_empty() => {
                 invalid("empty reaction track")
             }
+            PeerMessage::Host(bytes) if bytes.is_empty() => invalid("empty host message"),
             _ => Ok(()),
         }
     }

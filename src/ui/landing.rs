@@ -1,18 +1,17 @@
 //! The landing page: one button that starts a party.
 
-use crate::web::location::navigate_to_fragment;
-use crate::web::random::new_room_secret;
+use crate::web::host::open_new_party;
 use leptos::prelude::*;
 
 #[component]
 pub fn Landing() -> impl IntoView {
     let (problem, set_problem) = signal(None::<String>);
     let start_party = move |_| {
-        let opened =
-            new_room_secret().and_then(|secret| navigate_to_fragment(&secret.to_fragment()));
-        if let Err(message) = opened {
-            set_problem.set(Some(message));
-        }
+        leptos::task::spawn_local(async move {
+            if let Err(message) = open_new_party().await {
+                set_problem.set(Some(message));
+            }
+        })
     };
     view! {
         <section class="landing">

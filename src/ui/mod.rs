@@ -2,6 +2,7 @@
 
 mod call;
 mod chat_panel;
+pub(crate) mod host_panel;
 mod insecure_page;
 mod invalid_link;
 mod landing;
@@ -42,7 +43,7 @@ pub fn App() -> impl IntoView {
     let page = move || match Route::from_hash(&hash.get()) {
         _ if !secure => view! { <InsecurePage/> }.into_any(),
         Route::Landing => view! { <Landing/> }.into_any(),
-        Route::Room(secret) => view! { <RoomPage secret/> }.into_any(),
+        Route::Room(secret, host) => view! { <RoomPage secret host/> }.into_any(),
         Route::InvalidLink(error) => view! { <InvalidLink error/> }.into_any(),
     };
     view! {

@@ -8,6 +8,7 @@ use super::people_list::PeopleList;
 use super::reactions::{ReactionBar, ReactionLayer};
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
+use crate::room::host::KeyId;
 use crate::room_link::RoomSecret;
 use crate::sync::{Intent, MediaTime};
 use crate::web::app_config::ConfigState;
@@ -24,8 +25,8 @@ use leptos::prelude::*;
 use std::rc::Rc;
 
 #[component]
-pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
-    let link = secret.link(&page_url());
+pub fn RoomPage(secret: RoomSecret, host: Option<KeyId>) -> impl IntoView {
+    let link = secret.link_with_host(&page_url(), host);
     let (name, remember_name) = use_stored_name();
     let config = expect_context::<ReadSignal<ConfigState>>();
     // Rebuild the party only when joining becomes possible, not on every rename.
@@ -45,7 +46,7 @@ pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
                 .into_any()
         }
         (true, Some(config), Some(Ok(identity))) => view! {
-            <PartyRoom identity secret=secret.clone() config name on_rename=remember_name/>
+            <PartyRoom identity secret=secret.clone() host config name on_rename=remember_name/>
         }
         .into_any(),
         (true, _, _) => {
@@ -66,6 +67,7 @@ pub fn RoomPage(secret: RoomSecret) -> impl IntoView {
 fn PartyRoom(
     identity: PageIdentity,
     secret: RoomSecret,
+    host: Option<KeyId>,
     config: AppConfig,
     name: ReadSignal<Option<String>>,
     #[prop(into)] on_rename: Callback<String>,
@@ -73,6 +75,7 @@ fn PartyRoom(
     let party = use_party(
         identity,
         secret,
+        host,
         config,
         name.get_untracked().unwrap_or_default(),
     );
@@ -142,11 +145,41 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
             <ReactionBar reactions enabled=has_media/>
             <CallBar call film_playing/>
             <ReadySlot party=party.clone()/>
+            <HostSlot party=party.clone()/>
             <SourceBox on_load=move |url: String| load.load_video(url)
                 on_queue=queue can_queue current=current_media/>
             <UpNextSlot party/>
         </div>
     }
+}
+
+/// Where the host's own code draws its panel, in a room whose link names a host.
+#[component]
+fn HostSlot(party: Party) -> impl IntoView {
+    let slot = NodeRef::<leptos::html::Div>::new();
+    let Some(host) = party.host.clone() else {
+        return view! { <div node_ref=slot></div> };
+    };
+    let loaded = host.view.loaded;
+    let people = party.view.people;
+    let setter = party.clone();
+    let set_mode: Rc<dyn Fn(bool)> = Rc::new(move |on| setter.set_host_mode(on));
+    let host = StoredValue::new_local((host, set_mode));
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
+        }
+        match (loaded.get(), slot.get()) {
+            (true, Some(slot)) => {
+                host.with_value(|(host, set_mode)| {
+                    host.mount_panel(slot.into(), people, set_mode.clone())
+                });
+                true
+            }
+            _ => false,
+        }
+    });
+    view! { <div node_ref=slot></div> }
 }
 
 /// The programme's two tabs, "Up next" and "Suggested", and where the queue's own code draws

@@ -7,6 +7,7 @@ pub mod call;
 pub mod chunk;
 pub mod clipboard;
 pub mod event_listener;
+pub mod host;
 pub mod identity;
 pub mod location;
 pub mod mesh;

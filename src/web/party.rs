@@ -7,6 +7,7 @@
 
 use super::call::Call;
 use super::event_listener::use_window_listener;
+use super::host::Host;
 use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
@@ -18,6 +19,7 @@ use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
 use crate::programme::{AtEnd, Edit, EditError, EntryId, Item};
 use crate::room::chat::{ChatLine, ChatLog};
+use crate::room::host::KeyId;
 use crate::room::limits::{Kind, PeerLimits};
 use crate::room::people::{LinkState, People};
 use crate::room::wire::{normalize_name, PeerMessage, ViewerPhase, ViewerStatus};
@@ -131,6 +133,8 @@ pub struct Party {
     pub ready: ReadyHandle,
     /// Reactions on the frame.
     pub reactions: SharedReactions,
+    /// The party's host, if its link names one (links made before hosts have none).
+    pub host: Option<Host>,
     writers: ViewWriters,
 }
 
@@ -140,31 +144,49 @@ impl Party {
     pub fn start(
         identity: PageIdentity,
         secret: RoomSecret,
+        host: Option<KeyId>,
         config: AppConfig,
         name: String,
     ) -> Self {
         let session = identity.session;
         let (view, writers) = new_view();
         let engine = Engine::new(sync::Config::default(), PeerId(session), local_now());
+        let inner = Rc::new(RefCell::new(Inner {
+            engine,
+            mesh: None,
+            name,
+            local_phase: ViewerPhase::Idle,
+            player: None,
+            queued_commands: Vec::new(),
+            timer: None,
+            limits: PeerLimits::default(),
+            malformed: 0,
+            ended: false,
+            _status_timer: None,
+        }));
+        let host = host.map(|room| {
+            let sender = inner.clone();
+            let send: super::host::Send = Rc::new(move |to, message: &PeerMessage| {
+                let Some(mesh) = sender.borrow().mesh.clone() else {
+                    return;
+                };
+                match to {
+                    Some(to) => {
+                        mesh.send(to, MeshChannel::State, &message.encode());
+                    }
+                    None => mesh.broadcast(MeshChannel::State, &message.encode()),
+                }
+            });
+            Host::new(session, room, send)
+        });
         let party = Party {
-            inner: Rc::new(RefCell::new(Inner {
-                engine,
-                mesh: None,
-                name,
-                local_phase: ViewerPhase::Idle,
-                player: None,
-                queued_commands: Vec::new(),
-                timer: None,
-                limits: PeerLimits::default(),
-                malformed: 0,
-                ended: false,
-                _status_timer: None,
-            })),
+            inner,
             view,
             call: Call::new(session),
             queue: SharedQueue::new(PeerId(session)),
             ready: ReadyHandle::new(PeerId(session)),
             reactions: SharedReactions::new(session),
+            host,
             writers,
         };
         let sender = party.clone();
@@ -223,9 +245,18 @@ impl Party {
         }
     }
 
-    /// The person wants something (play, pause, seek, load).
+    /// The person wants something (play, pause, seek, load). In host mode only the host and
+    /// co-hosts may; anyone else is told why nothing happened.
     pub fn intent(&self, intent: Intent) {
+        if !self.may_act() {
+            return;
+        }
         self.input(Input::Intent(intent));
+    }
+
+    /// Whether this page may act on the room (and if not, the host's panel says why).
+    fn may_act(&self) -> bool {
+        self.host.as_ref().is_none_or(Host::check_my_action)
     }
 
     /// The player presented `media_secs` at `presented_at_ms` (performance.now clock).
@@ -295,6 +326,9 @@ impl Party {
     /// nobody has acted in founds its timeline, so that every edit is stamped in room time;
     /// if another page has just founded it, the edit waits until this page has met it.
     pub fn edit_queue(&self, edit: Edit) -> Result<(), EditError> {
+        if !self.may_act() {
+            return Ok(());
+        }
         if self.inner.borrow().engine.rank().is_none() {
             self.input(Input::Act);
         }
@@ -307,6 +341,14 @@ impl Party {
             None => {}
         }
         Ok(())
+    }
+
+    /// The host switches Host controls on or off (on, it also vouches for the current state).
+    pub fn set_host_mode(&self, on: bool) {
+        if let Some(host) = &self.host {
+            let current = self.inner.borrow().engine.playback().cloned();
+            host.set_mode(on, current);
+        }
     }
 
     /// Fetches the queue's code, then replays what waited for it.
@@ -346,8 +388,17 @@ impl Party {
         }
     }
 
-    /// Sends queue pieces to one peer, or to everyone.
+    /// Sends queue pieces to one peer, or to everyone. In host mode a controller signs each;
+    /// anyone else's would be dropped, so it sends none.
     fn send_queue_pieces(&self, to: Option<SessionId>, pieces: Vec<Vec<u8>>) {
+        if let Some(host) = self.host.as_ref().filter(|h| h.host_mode()) {
+            if host.signs() {
+                for piece in pieces {
+                    host.send_piece(to, piece);
+                }
+            }
+            return;
+        }
         for piece in pieces {
             let message = PeerMessage::Queue(piece);
             match to {
@@ -437,10 +488,12 @@ impl Party {
         self.send_ready(note);
     }
 
-    /// Whether `who` may start the film or ask for a ready check. Everyone may, outside host
-    /// mode; host mode (another branch) decides here.
-    fn may_control(&self, _who: PeerId) -> bool {
-        true
+    /// Whether `who` may start the film or ask for a ready check: everyone, outside host mode;
+    /// in it, the host and its co-hosts.
+    fn may_control(&self, who: PeerId) -> bool {
+        self.host
+            .as_ref()
+            .is_none_or(|host| host.may_control(who.0))
     }
 
     fn me(&self) -> PeerId {
@@ -513,7 +566,16 @@ impl Party {
         let (state, ended, reference) = {
             let inner = self.inner.borrow();
             let engine = &inner.engine;
-            let reference = engine.reference() == engine.id();
+            // In host mode the one who moves on is in control: the host, or while it is away
+            // a co-host (each; they write the same next entry).
+            let reference = match self.host.as_ref().filter(|h| h.host_mode()) {
+                Some(host) => {
+                    host.signs()
+                        && (host.view.i_am_host.get_untracked()
+                            || host.view.host_session.get_untracked().is_none())
+                }
+                None => engine.reference() == engine.id(),
+            };
             (engine.playback().cloned(), inner.ended, reference)
         };
         let Some(state) = state else { return };
@@ -574,6 +636,18 @@ impl Party {
                         sync::Channel::Reliable => MeshChannel::State,
                         sync::Channel::Unreliable => MeshChannel::Clock,
                     };
+                    // In host mode a state this page wrote goes out after its signature.
+                    if let (Some(host), sync::Body::State(state)) =
+                        (self.host.as_ref().filter(|h| h.signs()), &transmit.msg.body)
+                    {
+                        let to = match transmit.to {
+                            sync::Destination::All => None,
+                            sync::Destination::One(PeerId(to)) => Some(to),
+                        };
+                        let state = state.clone();
+                        host.send_state(to, state, PeerMessage::Sync(transmit.msg));
+                        continue;
+                    }
                     let bytes = PeerMessage::Sync(transmit.msg).encode();
                     let mesh = self.inner.borrow().mesh.clone();
                     if let Some(mesh) = mesh {
@@ -702,6 +776,10 @@ impl Party {
                 self.writers
                     .people
                     .update(|p| p.entry(session).link = LinkState::Connected);
+                if let Some(host) = &self.host {
+                    let current = self.inner.borrow().engine.playback().cloned();
+                    host.greet(session, current.as_ref());
+                }
                 self.input(Input::PeerJoined(PeerId(session)));
                 let name = self.inner.borrow().name.clone();
                 self.send(session, &PeerMessage::Profile { name });
@@ -757,6 +835,9 @@ impl Party {
                     p.remove(session);
                 });
                 self.inner.borrow_mut().limits.forget(session);
+                if let Some(host) = &self.host {
+                    host.gone(session);
+                }
                 self.input(Input::PeerLeft(PeerId(session)));
                 self.call.link_gone(session);
                 // They stop counting: the others may all be ready now.
@@ -795,9 +876,33 @@ impl Party {
         }
     }
 
+    /// A message within its limits: in a hosted room, through the host's checks (in order per
+    /// peer), then acted on.
     fn on_peer_message(&self, from: SessionId, message: PeerMessage, received_at_ms: f64) {
+        match &self.host {
+            Some(host) => {
+                let party = self.clone();
+                let deliver: super::host::Deliver =
+                    Rc::new(move |from, message, at| party.on_checked_message(from, message, at));
+                host.receive(from, message, received_at_ms, deliver);
+            }
+            None => self.on_checked_message(from, message, received_at_ms),
+        }
+    }
+
+    fn on_checked_message(&self, from: SessionId, message: PeerMessage, received_at_ms: f64) {
         match message {
             PeerMessage::Sync(msg) => {
+                let msg = match &self.host {
+                    Some(host) => {
+                        let current = self.inner.borrow().engine.playback().cloned();
+                        match host.check_sync(current.as_ref(), msg) {
+                            Some(msg) => msg,
+                            None => return,
+                        }
+                    }
+                    None => msg,
+                };
                 let received_at = LocalTime::from_millis_f64(received_at_ms);
                 self.input(Input::PeerMessage {
                     from: PeerId(from),
@@ -834,6 +939,8 @@ impl Party {
             PeerMessage::ReactionTrack(track) => {
                 self.reactions.receive(from, Incoming::Track(track))
             }
+            // Handled by the host's checks; in a room without a host, meaningless.
+            PeerMessage::Host(_) => self.inner.borrow_mut().malformed += 1,
         }
     }
 
@@ -852,11 +959,13 @@ impl Party {
             let queue =
                 u32::try_from(self.queue.refused() + self.reactions.refused()).unwrap_or(u32::MAX);
             let ready = u32::try_from(self.ready.refused()).unwrap_or(u32::MAX);
+            let host = self.host.as_ref().map_or(0, Host::dropped);
             inner
                 .malformed
                 .saturating_add(inner.limits.dropped())
                 .saturating_add(queue)
                 .saturating_add(ready)
+                .saturating_add(host)
         };
         if self.view.dropped_messages.get_untracked() != dropped {
             self.writers.dropped_messages.set(dropped);
@@ -889,10 +998,11 @@ impl Party {
 pub fn use_party(
     identity: PageIdentity,
     secret: RoomSecret,
+    host: Option<KeyId>,
     config: AppConfig,
     name: String,
 ) -> Party {
-    let party = Party::start(identity, secret, config, name);
+    let party = Party::start(identity, secret, host, config, name);
     // Closing the tab runs no cleanup: leave on pagehide so the others see us go at once.
     let on_hide = party.clone();
     use_window_listener("pagehide", move |_| on_hide.leave());

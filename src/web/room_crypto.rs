@@ -37,7 +37,7 @@ pub struct RoomKeys {
     payload_key: CryptoKey,
 }
 
-fn subtle() -> Result<SubtleCrypto, String> {
+pub(crate) fn subtle() -> Result<SubtleCrypto, String> {
     let window = web_sys::window().ok_or("this page has no window")?;
     let crypto = window
         .crypto()
@@ -45,7 +45,11 @@ fn subtle() -> Result<SubtleCrypto, String> {
     Ok(crypto.subtle())
 }
 
-async fn resolve(promise: Result<js_sys::Promise, JsValue>, what: &str) -> Result<JsValue, String> {
+/// A WebCrypto promise's result, or what failed (`what`) in words.
+pub(crate) async fn resolve(
+    promise: Result<js_sys::Promise, JsValue>,
+    what: &str,
+) -> Result<JsValue, String> {
     let promise = promise.map_err(|e| describe_js_error(what, e))?;
     JsFuture::from(promise)
         .await

@@ -7,6 +7,7 @@ mod call;
 mod connectivity;
 mod content_security;
 mod harness;
+mod host;
 mod queue;
 mod reactions;
 mod ready;

@@ -20,8 +20,16 @@ fn room_secrets_come_from_the_browser_and_differ() {
     assert_eq!(reparsed, first);
 }
 
+/// Waits `ms` milliseconds (the browser's timer).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 #[wasm_bindgen_test]
-fn start_button_opens_a_new_room() {
+async fn start_button_opens_a_new_room() {
     window().location().set_hash("").unwrap();
     let host = test_host();
     let _mounted = leptos::mount::mount_to(host.clone(), Landing);
@@ -34,9 +42,17 @@ fn start_button_opens_a_new_room() {
 
     button.click();
 
-    let hash = window().location().hash().unwrap();
+    // The host's signing key is made (and kept) first: the link names it.
+    let mut hash = String::new();
+    for _ in 0..250 {
+        hash = window().location().hash().unwrap();
+        if !hash.is_empty() {
+            break;
+        }
+        sleep_ms(20).await;
+    }
     assert!(
-        matches!(Route::from_hash(&hash), Route::Room(_)),
+        matches!(Route::from_hash(&hash), Route::Room(_, Some(_))),
         "landed on {hash:?}"
     );
     window().location().set_hash("").unwrap();

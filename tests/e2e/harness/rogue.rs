@@ -12,6 +12,8 @@ use tokio_tungstenite::tungstenite::Message;
 /// (HKDF-SHA256, salt and label as in `src/web/room_crypto.rs`): a cross-check of that code.
 pub fn topic_of_link(link: &str) -> Result<String> {
     let fragment = link.rsplit('#').next().context("link has no fragment")?;
+    // A link may name its host after a '.'; the topic comes from the secret alone.
+    let fragment = fragment.split('.').next().unwrap_or(fragment);
     let secret = URL_SAFE_NO_PAD
         .decode(fragment)
         .context("fragment is not base64url")?;

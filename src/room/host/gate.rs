@@ -1,0 +1,103 @@
+//! Which playback states may reach the engine while the room is in host mode.
+//!
+//! In host mode a state enters the register only if a controller signed it (its content,
+//! stamp and writer: [`Statement::State`](super::Statement::State)). The signature travels
+//! in its own message, sent before the state by the same peer on the same ordered channel,
+//! and the page checks messages from each peer in order, so it knows every state the sender
+//! vouched for when the state arrives. A `Hello` relays the room's state to newcomers and
+//! healed partitions: an unvouched one loses its state and keeps the rest (clock, rank).
+
+use crate::sync::{Body, Versioned, WireMessage};
+use std::collections::VecDeque;
+
+/// Vouched-for states remembered: the room's latest few (states come at most 4 a second
+/// from each writer, and only the latest matters once merged).
+pub const MAX_ATTESTED: usize = 32;
+
+/// What the gate did with a sync message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// On to the engine as it came.
+    Pass(WireMessage),
+    /// On to the engine without the state it relayed, which nobody in control vouched for.
+    Stripped(WireMessage),
+    /// A state nobody in control vouched for: dropped.
+    Dropped,
+}
+
+/// The states a controller vouched for, as this page heard them.
+#[derive(Debug, Clone, Default)]
+pub struct StateGate {
+    attested: VecDeque<Versioned>,
+    /// SHA-256 digests of queue pieces a controller vouched for.
+    pieces: VecDeque<Vec<u8>>,
+}
+
+/// Queue piece digests remembered: a whole snapshot (a few hundred pieces at most).
+pub const MAX_ATTESTED_PIECES: usize = 512;
+
+impl StateGate {
+    /// Remembers a state a controller signed (the caller checked the signature and the rules).
+    pub fn attest(&mut self, state: Versioned) {
+        if self.attested.contains(&state) {
+            return;
+        }
+        if self.attested.len() == MAX_ATTESTED {
+            self.attested.pop_front();
+        }
+        self.attested.push_back(state);
+    }
+
+    /// Remembers the digest of a queue piece a controller signed.
+    pub fn attest_piece(&mut self, digest: Vec<u8>) {
+        if self.pieces.contains(&digest) {
+            return;
+        }
+        if self.pieces.len() == MAX_ATTESTED_PIECES {
+            self.pieces.pop_front();
+        }
+        self.pieces.push_back(digest);
+    }
+
+    /// Whether the queue piece whose SHA-256 is `digest` may be merged in host mode.
+    pub fn admits_piece(&self, digest: &[u8]) -> bool {
+        self.pieces.iter().any(|d| d == digest)
+    }
+
+    /// Whether `state` may enter the register in host mode: vouched for, or already the
+    /// register's own (`current`), which changes nothing.
+    pub fn admits(&self, state: &Versioned, current: Option<&Versioned>) -> bool {
+        current == Some(state) || self.attested.contains(state)
+    }
+
+    /// The latest state vouched for, if it is `current` (to vouch for it to a newcomer).
+    pub fn attested(&self, state: &Versioned) -> bool {
+        self.attested.contains(state)
+    }
+
+    /// What to do with a sync message, given whether the room is in host mode and the
+    /// register's current state.
+    pub fn check(
+        &self,
+        host_mode: bool,
+        current: Option<&Versioned>,
+        mut message: WireMessage,
+    ) -> Verdict {
+        if !host_mode {
+            return Verdict::Pass(message);
+        }
+        match &mut message.body {
+            Body::State(state) if !self.admits(state, current) => Verdict::Dropped,
+            Body::Hello(hello)
+                if hello
+                    .state
+                    .as_ref()
+                    .is_some_and(|state| !self.admits(state, current)) =>
+            {
+                hello.state = None;
+                Verdict::Stripped(message)
+            }
+            _ => Verdict::Pass(message),
+        }
+    }
+}
