@@ -14,6 +14,40 @@ pub(crate) fn recent_median(window: &VecDeque<(LocalTime, f64)>, count: usize) -
     stats::median_interpolated(&latest).unwrap_or(0.0)
 }
 
+/// The time-weighted mean of the latest errors over a whole number of cadences of `places`
+/// frames (at least one): where the picture was, on average, against the timeline. Between
+/// two presented frames the picture's position moves from one frame's error to the next
+/// (what an observer interpolating the frames sees), so each interval counts the mean of its
+/// two ends for as long as it lasted. Over whole cadences this is exact whatever the frame
+/// rate (24 fps on 60 Hz: frames held three and two refreshes, their errors alternating half
+/// a refresh apart); over a part of one it would lean to one side. `None` with fewer frames
+/// than one cadence needs.
+pub(crate) fn cadence_mean(window: &VecDeque<(LocalTime, f64)>, places: usize) -> Option<f64> {
+    let places = places.max(1);
+    let intervals = window.len().checked_sub(1)? / places * places;
+    if intervals == 0 {
+        return None;
+    }
+    let latest: Vec<(LocalTime, f64)> = window
+        .iter()
+        .skip(window.len() - 1 - intervals)
+        .copied()
+        .collect();
+    let (mut weighted, mut span) = (0.0, 0.0);
+    for pair in latest.windows(2) {
+        let ((t0, e0), (t1, e1)) = (pair[0], pair[1]);
+        let dt = (t1 - t0).0.max(0) as f64;
+        weighted += (e0 + e1) / 2.0 * dt;
+        span += dt;
+    }
+    if span > 0.0 {
+        Some(weighted / span)
+    } else {
+        // Frames reported at one instant: their plain mean.
+        Some(latest.iter().map(|(_, e)| e).sum::<f64>() / latest.len() as f64)
+    }
+}
+
 /// Least-squares line through the window's errors, read at `now`: averages frame-timing noise
 /// and accounts for the error's current trend (the rate being applied). Zero for an empty
 /// window.

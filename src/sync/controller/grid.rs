@@ -9,10 +9,14 @@
 //! arithmetic itself lives in [`crate::sync::presentation`].
 
 use super::{Controller, Observation, QUANTIZED_ERROR_FRAMES};
-use crate::sync::presentation::{grid_side, offset_on_grid, standard_frame_us, FrameGrid};
+use crate::stats::median;
+use crate::sync::presentation::{
+    cadence_places, grid_side, offset_on_grid, standard_frame_us, FrameGrid,
+};
 use crate::sync::samples::recent_median;
 use crate::sync::time::{LocalTime, Span};
 use crate::sync::wire::GridSide;
+use std::collections::VecDeque;
 
 /// A step finer than this is continuous presentation for the controller's purposes; coarser
 /// than this is no display a person watches.
@@ -32,7 +36,15 @@ pub(super) struct Grid {
     older_sides: Vec<GridSide>,
     /// The latest frame presented while playing: its media time, and a display refresh.
     pub(super) last_presented: Option<Observation>,
+    /// Media time between consecutive presented frames, µs, latest last: the frame duration
+    /// (or a multiple, where frames are skipped), for the cadence ([`cadence_places`]).
+    frame_gaps: VecDeque<f64>,
 }
+
+/// Frame gaps the frame duration is the median of.
+const FRAME_GAPS: usize = 15;
+/// A gap longer than this is a seek or a pause, not a frame.
+const MAX_FRAME_GAP: Span = Span::from_millis(100);
 
 impl Grid {
     pub(super) fn new() -> Grid {
@@ -41,7 +53,37 @@ impl Grid {
             offset: None,
             older_sides: Vec::new(),
             last_presented: None,
+            frame_gaps: VecDeque::new(),
         }
+    }
+}
+
+impl Grid {
+    /// Another media: its frames are of another duration.
+    pub(super) fn new_media(&mut self) {
+        self.frame_gaps.clear();
+        self.last_presented = None;
+    }
+
+    /// A frame presented while playing: the latest, and its media gap from the one before.
+    pub(super) fn presented(&mut self, obs: Observation) {
+        if let Some(last) = self.last_presented {
+            let gap = obs.media_time - last.media_time;
+            if gap > Span::ZERO && gap <= MAX_FRAME_GAP {
+                if self.frame_gaps.len() == FRAME_GAPS {
+                    self.frame_gaps.pop_front();
+                }
+                self.frame_gaps.push_back(gap.0 as f64);
+            }
+        }
+        self.last_presented = Some(obs);
+    }
+
+    /// In how many places among a step presented frames begin ([`cadence_places`]): from the
+    /// median gap between presented frames, 1 until one is known.
+    pub(super) fn places(&self) -> u32 {
+        let gaps: Vec<f64> = self.frame_gaps.iter().copied().collect();
+        median(&gaps).map_or(1, |gap| cadence_places(gap, self.step.0 as f64))
     }
 }
 
@@ -136,15 +178,19 @@ impl Controller {
         if self.rate.window.is_empty() {
             return self.grid.offset.unwrap_or(0.0);
         }
-        let step = self.grid.step.0 as f64;
-        let wrapped = offset_on_grid(self.rate.window.iter().map(|&(_, error)| error), step);
+        let places = self.grid.places();
+        let spacing = self.grid.step.0 as f64 / places as f64;
+        let errors = self.rate.window.iter().map(|&(_, error)| error);
+        let Some(wrapped) = offset_on_grid(errors, self.grid.step.0 as f64, places) else {
+            return self.grid.offset.unwrap_or(0.0);
+        };
         let oldest_side = self
             .grid
             .older_sides
             .iter()
             .find(|side| Some(side.state) == self.planning.planned)
             .map(|side| side.offset.0 as f64);
-        let offset = grid_side(wrapped, self.grid.offset, oldest_side, step);
+        let offset = grid_side(wrapped, self.grid.offset, oldest_side, spacing);
         self.grid.offset = Some(offset);
         offset
     }
