@@ -326,6 +326,7 @@ mod tests {
         let status = ViewerStatus {
             phase: ViewerPhase::Idle,
             offset_ms: None,
+            picture_ms: None,
         };
         let kinds = [
             PeerMessage::Chat { text: "hi".into() },
