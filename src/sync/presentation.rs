@@ -202,18 +202,27 @@ pub(crate) fn offset_on_grid(
     places: u32,
 ) -> Option<f64> {
     let spacing = step / places.max(1) as f64;
-    let turn = std::f64::consts::TAU / spacing;
-    let (mut sin, mut cos, mut n) = (0.0, 0.0, 0.0);
-    for error in errors.filter(|e| e.is_finite()) {
-        sin += (error * turn).sin();
-        cos += (error * turn).cos();
-        n += 1.0;
-    }
-    // Fewer than two errors, or errors spread around the whole spacing, place nothing.
-    if n < 2.0 || (sin * sin + cos * cos).sqrt() < n * MIN_GRID_CONCENTRATION {
+    let errors: Vec<f64> = errors.filter(|e| e.is_finite()).collect();
+    if errors.len() < 2 {
         return None;
     }
-    let point = sin.atan2(cos) / turn;
+    // A circular mean with the spacing as period, without trigonometry (which would cost the
+    // first download 5 KB of `libm`): each error taken to its equal nearest a reference, the
+    // mean of those, twice over (the second time around the first mean, in case the first
+    // error was a stray one).
+    let mut point = errors[0];
+    let mut spread = 0.0;
+    let n = errors.len() as f64;
+    for _ in 0..2 {
+        let reference = point;
+        let near = |e: &f64| reference + wrap(e - reference, spacing);
+        point = errors.iter().map(near).sum::<f64>() / n;
+        spread = errors.iter().map(|e| (near(e) - point).abs()).sum::<f64>() / n;
+    }
+    // Errors spread around the whole spacing place nothing.
+    if spread > spacing * MAX_GRID_SPREAD {
+        return None;
+    }
     let middle = if places % 2 == 0 {
         point + spacing / 2.0
     } else {
@@ -222,10 +231,10 @@ pub(crate) fn offset_on_grid(
     Some(wrap(middle, spacing))
 }
 
-/// How concentrated (mean resultant length, 0–1) the errors must be on the lattice for it to be
-/// a grid: jitter of a quarter of the spacing still gives about 0.3; errors of no grid at all,
-/// about 1/√n.
-const MIN_GRID_CONCENTRATION: f64 = 0.3;
+/// How far (mean absolute deviation, a share of the spacing) the errors may spread around
+/// their place for it to be a grid: display times jitter by a fraction of a millisecond, while
+/// errors of no grid at all spread evenly, a quarter of the spacing.
+const MAX_GRID_SPREAD: f64 = 0.2;
 
 /// `x` taken by whole `period`s into half a period either way.
 fn wrap(x: f64, period: f64) -> f64 {

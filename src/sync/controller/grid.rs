@@ -152,25 +152,28 @@ impl Controller {
         })
     }
 
-    /// Where on the frame grid the timeline falls at the instants frames are shown (µs, within
-    /// half a step either way): what the clock is steered to, rather than the timeline itself.
+    /// Where on the frame grid the clock is best placed, off the timeline (µs, within half a
+    /// lattice spacing either way): what the clock is steered to, rather than the timeline.
     ///
-    /// A renderer shows, at each refresh, the frame whose start is nearest its clock. A clock on
-    /// the timeline can therefore sit anywhere up to half a frame from the frame it shows, and
-    /// at half a frame the smallest error flips the picture to the next frame, for as long as
-    /// the clock rests there. The presented frames' errors are whole frames plus this offset,
-    /// the same for every frame and every viewer on the same refresh grid; moving the clock by
-    /// it puts every frame start exactly on a refresh, half a frame from either tie, and viewers
-    /// sharing a screen's refreshes all move alike.
+    /// A renderer shows, at each refresh, the frame under its clock half a refresh on (the one
+    /// covering most of the refresh's interval). A clock on the timeline can therefore sit
+    /// anywhere up to half a refresh from a frame boundary, and there the smallest error flips
+    /// the picture to the next frame, for as long as the clock rests there. Where frames begin
+    /// among the refreshes is the same for every viewer on the same refresh grid: one place for
+    /// 60 or 30 fps on 60 Hz, two half a refresh apart for 24 fps, five for 25 fps (the
+    /// cadence, [`Grid::places`]). The offset is the middle of those places, measured over the
+    /// presented frames' errors ([`offset_on_grid`]); moving the clock there puts every refresh
+    /// as far from a frame boundary as the cadence allows, and viewers sharing a screen's
+    /// refreshes all move alike. It depends on no one video's frame times: they are measured.
     ///
-    /// An offset near half a step is as near one frame as the next: measured afresh each time,
-    /// noise can put it just past half a step for one viewer and just short of it for another
-    /// (or for one, then the other), and they chase each other a frame apart. So the offset is
-    /// kept: the next is the one of its equals (a whole step apart) nearest the last, up to a
-    /// hysteresis past half a step (see [`crate::sync::presentation`]); viewers that agreed stay
-    /// agreed as the offset crosses half a step. It is kept through the moments the errors are
-    /// forgotten within one state (a correction, a stall), which move the clock, not the grid; a
-    /// new state measures it afresh.
+    /// An offset near half a spacing is as near one place as the next: measured afresh each
+    /// time, noise can put it just past half a spacing for one viewer and just short of it for
+    /// another (or for one, then the other), and they chase each other a frame apart. So the
+    /// offset is kept: the next is the one of its equals (a whole spacing apart) nearest the
+    /// last, up to a hysteresis past half a spacing (see [`crate::sync::presentation`]);
+    /// viewers that agreed stay agreed as the offset crosses half a spacing. It is kept
+    /// through the moments the errors are forgotten within one state (a correction, a stall),
+    /// which move the clock, not the grid; a new state measures it afresh.
     pub(super) fn grid_offset(&mut self) -> f64 {
         if !self.quantized() {
             return 0.0;
