@@ -88,18 +88,16 @@ impl People {
     /// between refreshes, a frame grid all steer to) cancels, and what is left is how far ours
     /// is from the middle of the room. `None` when ours is unknown.
     pub fn offset_from_room(&self, mine: Option<f32>) -> Option<f32> {
-        let mine = mine.filter(|ms| ms.is_finite())?;
-        let playing = self
-            .people
-            .iter()
-            .filter(|p| p.link == LinkState::Connected && p.status.phase == ViewerPhase::Playing);
-        let errors: Vec<f64> = std::iter::once(mine)
-            .chain(playing.filter_map(|p| p.status.picture_ms))
-            .filter(|ms| ms.is_finite())
-            .map(f64::from)
-            .collect();
+        let mine = f64::from(mine.filter(|ms| ms.is_finite())?);
+        let mut errors = vec![mine];
+        for p in &self.people {
+            if p.link == LinkState::Connected && p.status.phase == ViewerPhase::Playing {
+                // Received statuses are validated finite (`room::wire`).
+                errors.extend(p.status.picture_ms.map(f64::from));
+            }
+        }
         let room = crate::stats::median_interpolated(&errors)?;
-        Some((f64::from(mine) - room) as f32)
+        Some((mine - room) as f32)
     }
 
     pub fn remove(&mut self, session: SessionId) -> Option<Person> {

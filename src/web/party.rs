@@ -705,6 +705,7 @@ impl Party {
 
     /// Our offset from the room as the people list shows it: our picture's error less the
     /// room's median of them (`People::offset_from_room`), redrawn only when it changed.
+    #[inline(never)] // called from the pump and each status: one copy, for the first load
     fn refresh_my_offset(&self) {
         let picture = self.inner.borrow().picture_ms;
         let offset = self
