@@ -156,10 +156,12 @@ pub(crate) fn standard_frame_us(step: Span) -> f64 {
 /// 60 Hz is 5/2, 25 and 50 fps are 12/5 and 6/5, 48 fps 5/4). A longer one is taken as q = 1:
 /// where frame starts fall then wanders slowly, and is followed as it goes.
 const MAX_CADENCE: u32 = 6;
-/// How near a whole number q times the frame-to-step ratio must be: 29.97 fps on 60 Hz is
-/// 2.002 refreshes a frame (q = 1, its starts creeping through a refresh every 16.7 s), and a
-/// measured step is a few microseconds off the true one.
-const CADENCE_WITHIN: f64 = 0.02;
+/// How near a whole number q times the frame-to-step ratio must be, as a share of it: 29.97
+/// fps on 60 Hz is 2.002 refreshes a frame (q = 1, its starts creeping through a refresh every
+/// 16.7 s), and a step measured from `requestAnimationFrame` times coarsened to 0.1 ms reads
+/// 16.6 or 16.7 ms for 16.667 (0.4 % off: 25 fps then looks 11.98 refreshes in five frames).
+/// The nearest wrong cadence of a common rate is 8 % off.
+const CADENCE_WITHIN: f64 = 0.006;
 
 /// In how many places among a step's length presented frames begin: q, for frames `frame_us`
 /// apart lasting p/q steps of `step_us` (1 for 60 or 30 fps on 60 Hz, 2 for 24 or 23.976 fps,
@@ -173,7 +175,7 @@ pub(crate) fn cadence_places(frame_us: f64, step_us: f64) -> u32 {
     (1..=MAX_CADENCE)
         .find(|&q| {
             let steps = ratio * q as f64;
-            (steps - steps.round()).abs() <= CADENCE_WITHIN
+            (steps - steps.round()).abs() <= CADENCE_WITHIN * steps
         })
         .unwrap_or(1)
 }

@@ -86,11 +86,20 @@ fn the_cadence_is_found_for_common_frame_rates() {
     for (fps, q) in RATES.into_iter().zip(expected) {
         assert_eq!(places_for(fps), q, "{fps} fps");
     }
+    // A refresh measured from coarsened animation frame times, 16.6 or 16.7 ms.
+    for step in [16_600.0, 16_700.0] {
+        let found: Vec<u32> = RATES
+            .into_iter()
+            .map(|fps| cadence_places((1e6 / fps).round(), step))
+            .collect();
+        assert_eq!(found, expected, "step {step}");
+    }
     // 120 fps on 60 Hz presents every other frame: one place, a refresh apart.
     assert_eq!(cadence_places(REFRESH, 1e6 / 120.0), 1);
     // Nothing sensible: one place.
     assert_eq!(cadence_places(f64::NAN, REFRESH), 1);
-    assert_eq!(cadence_places(1e6 / 23.0, REFRESH), 1);
+    // 22 fps on 60 Hz: 30/11 refreshes a frame, a cadence too long to look for.
+    assert_eq!(cadence_places(1e6 / 22.0, REFRESH), 1);
 }
 
 /// Steers like the controller, for 20 s of a film: every 100 ms the grid offset is measured
