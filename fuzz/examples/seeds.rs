@@ -33,6 +33,7 @@ fn main() {
             PeerMessage::Status(ViewerStatus {
                 phase: ViewerPhase::Failed(MediaFailure::Unplayable),
                 offset_ms: Some(-3.5),
+                picture_ms: None,
             }),
         ),
         (
@@ -40,6 +41,7 @@ fn main() {
             PeerMessage::Status(ViewerStatus {
                 phase: ViewerPhase::Playing,
                 offset_ms: None,
+                picture_ms: Some(12.0),
             }),
         ),
         (

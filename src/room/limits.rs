@@ -117,7 +117,9 @@ impl Kind {
     }
 
     /// Chat: faster than anyone types, with room for a few lines sent at once. Status: once a
-    /// second, plus each change of the player's phase and each link that opens. Names: on
+    /// second, plus each change of the player's phase and each link that opens, and at most
+    /// twice a second a picture error that moved 2 ms (`web::party`: the others' offsets are
+    /// worked out from it). Names: on
     /// each link that opens and each rename. Call presence: on each link that opens and each
     /// change (mute, camera, tiles resized as people come and go). Queue pieces: a whole
     /// snapshot when a link opens (at most about 200 pieces, for 400 entries of maximal
@@ -371,6 +373,7 @@ mod tests {
         let status = ViewerStatus {
             phase: ViewerPhase::Idle,
             offset_ms: None,
+            picture_ms: None,
         };
         let kinds = [
             PeerMessage::Chat { text: "hi".into() },

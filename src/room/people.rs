@@ -79,6 +79,7 @@ impl People {
             status: ViewerStatus {
                 phase: ViewerPhase::Idle,
                 offset_ms: None,
+                picture_ms: None,
             },
             rtt_ms: None,
             link: LinkState::Connecting,
@@ -86,6 +87,25 @@ impl People {
             ready: None,
         });
         self.people.last_mut().expect("just pushed")
+    }
+
+    /// Our offset from the room, ms (positive: ahead), from our picture's error `mine`: it less
+    /// the median of everyone's, ours and those of the people connected and playing who sent
+    /// theirs ([`ViewerStatus::picture_ms`]). Each error is against the room's timeline as its
+    /// viewer's clock maps it, so whatever all pictures share (where a frame rate's frames fall
+    /// between refreshes, a frame grid all steer to) cancels, and what is left is how far ours
+    /// is from the middle of the room. `None` when ours is unknown.
+    pub fn offset_from_room(&self, mine: Option<f32>) -> Option<f32> {
+        let mine = f64::from(mine.filter(|ms| ms.is_finite())?);
+        let mut errors = vec![mine];
+        for p in &self.people {
+            if p.link == LinkState::Connected && p.status.phase == ViewerPhase::Playing {
+                // Received statuses are validated finite (`room::wire`).
+                errors.extend(p.status.picture_ms.map(f64::from));
+            }
+        }
+        let room = crate::stats::median_interpolated(&errors)?;
+        Some((mine - room) as f32)
     }
 
     pub fn remove(&mut self, session: SessionId) -> Option<Person> {
@@ -115,5 +135,44 @@ mod tests {
         assert_eq!(people.remove(1).map(|p| p.session), Some(1));
         assert!(people.remove(1).is_none());
         assert_eq!(people.iter().map(|p| p.session).collect::<Vec<_>>(), [2]);
+    }
+
+    fn playing_with(people: &mut People, session: SessionId, picture_ms: Option<f32>) {
+        let person = people.entry(session);
+        person.link = LinkState::Connected;
+        person.status.phase = ViewerPhase::Playing;
+        person.status.picture_ms = picture_ms;
+    }
+
+    #[test]
+    fn the_offset_from_the_room_is_ours_less_the_median_of_everyones() {
+        let mut people = People::default();
+        // Alone: the room is us.
+        assert_eq!(people.offset_from_room(Some(-4.0)), Some(0.0));
+        assert_eq!(people.offset_from_room(None), None);
+        // Three pictures 4 ms behind the timeline (a grid all share), ours a frame ahead of them.
+        playing_with(&mut people, 1, Some(-4.0));
+        playing_with(&mut people, 2, Some(-4.2));
+        assert_eq!(people.offset_from_room(Some(12.7)), Some(16.7));
+        // Ours in the middle: on time.
+        assert_eq!(people.offset_from_room(Some(-4.1)), Some(0.0));
+        // Two: the mean of the two middle ones.
+        people.get_mut(2).unwrap().status.picture_ms = None;
+        assert_eq!(people.offset_from_room(Some(4.0)), Some(4.0));
+    }
+
+    #[test]
+    fn only_people_playing_and_connected_count_and_unknowns_are_left_out() {
+        let mut people = People::default();
+        playing_with(&mut people, 1, Some(0.0));
+        playing_with(&mut people, 2, Some(1.0));
+        // Paused, an older client (no picture error), a broken link: none of them counts.
+        playing_with(&mut people, 3, Some(500.0));
+        people.get_mut(3).unwrap().status.phase = ViewerPhase::Paused;
+        playing_with(&mut people, 4, None);
+        playing_with(&mut people, 5, Some(-900.0));
+        people.get_mut(5).unwrap().link = LinkState::Reconnecting;
+        assert_eq!(people.offset_from_room(Some(30.0)), Some(29.0));
+        assert_eq!(people.offset_from_room(Some(f32::NAN)), None);
     }
 }

@@ -117,12 +117,66 @@ pub struct CallPresence {
     pub tile_px: u16,
 }
 
+/// Largest picture error ([`ViewerStatus::picture_ms`]) a sender can mean, ms: a player further
+/// off than this is not in sync at all, and no median should count it.
+pub const MAX_PICTURE_MS: f32 = 600_000.0;
+
 /// A viewer's state as shown to the others.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `picture_ms` came after the others: it is the last field, and a status from a sender that
+/// does not know it (it ends before) reads as `None`. A sender that does sends it after the
+/// rest, which a receiver that does not know it never reads (postcard ignores what follows a
+/// message). So both versions keep working with each other within one [`WIRE_VERSION`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ViewerStatus {
     pub phase: ViewerPhase,
-    /// The sender's own measured error from the room's position, in milliseconds.
+    /// The offset the sender shows for itself, in milliseconds: its picture's error less the
+    /// room's median of them (what a receiver that ignores `picture_ms` shows for it).
     pub offset_ms: Option<f32>,
+    /// The sender's picture's own error from the room's timeline, ms (positive: ahead), with no
+    /// room median taken off: what each viewer's offset from the room is worked out from
+    /// (`room::people::offset_from_room`). `None`: not measured (not playing, no frames shown for
+    /// a while, a hidden tab), or a sender from before this field.
+    pub picture_ms: Option<f32>,
+}
+
+impl<'de> Deserialize<'de> for ViewerStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct(
+            "ViewerStatus",
+            &["phase", "offset_ms", "picture_ms"],
+            StatusVisitor,
+        )
+    }
+}
+
+/// Reads a [`ViewerStatus`] with or without its last field (see there).
+struct StatusVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StatusVisitor {
+    type Value = ViewerStatus;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a viewer status")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ViewerStatus, A::Error> {
+        use serde::de::Error;
+        let phase = seq
+            .next_element()?
+            .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+        let offset_ms = seq
+            .next_element()?
+            .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+        // The message ends here when the sender is older than the field: unknown. The status is
+        // the last thing in a message, so nothing is left unread behind a failed read.
+        let picture_ms = seq.next_element().ok().flatten().flatten();
+        Ok(ViewerStatus {
+            phase,
+            offset_ms,
+            picture_ms,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,6 +293,12 @@ impl PeerMessage {
                 offset_ms: Some(offset),
                 ..
             }) if !offset.is_finite() => invalid("offset is not a finite number"),
+            PeerMessage::Status(ViewerStatus {
+                picture_ms: Some(picture),
+                ..
+            }) if !(-MAX_PICTURE_MS..=MAX_PICTURE_MS).contains(picture) => {
+                invalid("picture error is not a number within ten minutes")
+            }
             PeerMessage::Sync(message) => message
                 .validate()
                 .map_err(|e| WireError::Invalid(format!("{e:?}"))),
@@ -278,10 +338,12 @@ mod tests {
             PeerMessage::Status(ViewerStatus {
                 phase: ViewerPhase::Failed(MediaFailure::Unplayable),
                 offset_ms: Some(-3.5),
+                picture_ms: None,
             }),
             PeerMessage::Status(ViewerStatus {
                 phase: ViewerPhase::Playing,
                 offset_ms: None,
+                picture_ms: Some(-41.5),
             }),
             PeerMessage::Call(CallPresence {
                 joined: true,
@@ -290,6 +352,66 @@ mod tests {
                 tile_px: 180,
             }),
         ]
+    }
+
+    /// The status as senders from before `picture_ms` wrote it.
+    #[derive(Serialize)]
+    struct OldStatus {
+        phase: ViewerPhase,
+        offset_ms: Option<f32>,
+    }
+
+    #[derive(Serialize)]
+    enum OldMessage {
+        Profile { name: String },
+        Chat { text: String },
+        Status(OldStatus),
+    }
+
+    #[test]
+    fn a_status_from_an_older_sender_has_no_picture_error() {
+        let old = OldMessage::Status(OldStatus {
+            phase: ViewerPhase::Playing,
+            offset_ms: Some(4.0),
+        });
+        let bytes = postcard::to_allocvec(&(WIRE_VERSION, old)).unwrap();
+        assert_eq!(
+            PeerMessage::decode(&bytes),
+            Ok(PeerMessage::Status(ViewerStatus {
+                phase: ViewerPhase::Playing,
+                offset_ms: Some(4.0),
+                picture_ms: None,
+            }))
+        );
+    }
+
+    #[test]
+    fn an_older_receiver_reads_a_new_status_without_its_picture_error() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct OldReceived {
+            phase: ViewerPhase,
+            offset_ms: Option<f32>,
+        }
+        #[derive(Deserialize, Debug, PartialEq)]
+        enum OldReceivedMessage {
+            Profile { name: String },
+            Chat { text: String },
+            Status(OldReceived),
+        }
+        let new = PeerMessage::Status(ViewerStatus {
+            phase: ViewerPhase::Playing,
+            offset_ms: Some(-2.0),
+            picture_ms: Some(12.5),
+        });
+        let (version, old): (u8, OldReceivedMessage) = postcard::from_bytes(&new.encode()).unwrap();
+        assert_eq!(version, WIRE_VERSION);
+        assert_eq!(
+            old,
+            OldReceivedMessage::Status(OldReceived {
+                phase: ViewerPhase::Playing,
+                offset_ms: Some(-2.0),
+            })
+        );
     }
 
     #[test]
@@ -408,11 +530,26 @@ mod tests {
         let nan = PeerMessage::Status(ViewerStatus {
             phase: ViewerPhase::Playing,
             offset_ms: Some(f32::NAN),
+            picture_ms: None,
         });
         assert!(matches!(
             PeerMessage::decode(&nan.encode()),
             Err(WireError::Invalid(_))
         ));
+        for picture in [f32::NAN, f32::INFINITY, -MAX_PICTURE_MS - 1.0, 1e9] {
+            let absurd = PeerMessage::Status(ViewerStatus {
+                phase: ViewerPhase::Playing,
+                offset_ms: Some(1.0),
+                picture_ms: Some(picture),
+            });
+            assert!(
+                matches!(
+                    PeerMessage::decode(&absurd.encode()),
+                    Err(WireError::Invalid(_))
+                ),
+                "{picture}"
+            );
+        }
         let blank = PeerMessage::Profile { name: "   ".into() };
         assert!(matches!(
             PeerMessage::decode(&blank.encode()),

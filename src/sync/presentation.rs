@@ -152,16 +152,99 @@ pub(crate) fn standard_frame_us(step: Span) -> f64 {
         .unwrap_or(step)
 }
 
-/// Where `errors` (µs) fall within a step, as one offset within half a step either way: the
-/// median of the errors, each wrapped into that range. Errors scattered across the wrap point
-/// (an offset of half a step) sort to both ends, and the median is one of them: the same offset.
-pub(crate) fn offset_on_grid(errors: impl Iterator<Item = f64>, step: f64) -> f64 {
-    let wrapped: Vec<f64> = errors.map(|x| x - (x / step).round() * step).collect();
-    stats::median(&wrapped).unwrap_or(0.0)
+/// The longest cadence looked for: frames lasting p/q refreshes with q up to this (24 fps on
+/// 60 Hz is 5/2, 25 and 50 fps are 12/5 and 6/5, 48 fps 5/4). A longer one is taken as q = 1:
+/// where frame starts fall then wanders slowly, and is followed as it goes.
+const MAX_CADENCE: u32 = 6;
+/// How near a whole number q times the frame-to-step ratio must be, as a share of it: 29.97
+/// fps on 60 Hz is 2.002 refreshes a frame (q = 1, its starts creeping through a refresh every
+/// 16.7 s), and a step measured from `requestAnimationFrame` times coarsened to 0.1 ms reads
+/// 16.6 or 16.7 ms for 16.667 (0.4 % off: 25 fps then looks 11.98 refreshes in five frames).
+/// The nearest wrong cadence of a common rate is 8 % off.
+const CADENCE_WITHIN: f64 = 0.006;
+
+/// In how many places among a step's length presented frames begin: q, for frames `frame_us`
+/// apart lasting p/q steps of `step_us` (1 for 60 or 30 fps on 60 Hz, 2 for 24 or 23.976 fps,
+/// 5 for 25 or 50 fps). Frame starts then fall on a lattice `step_us / q` fine, and its place
+/// within that spacing is the frame grid.
+pub(crate) fn cadence_places(frame_us: f64, step_us: f64) -> u32 {
+    let ratio = frame_us / step_us;
+    if !ratio.is_finite() || ratio <= 0.0 {
+        return 1;
+    }
+    (1..=MAX_CADENCE)
+        .find(|&q| {
+            let steps = ratio * q as f64;
+            (steps - steps.round()).abs() <= CADENCE_WITHIN * steps
+        })
+        .unwrap_or(1)
+}
+
+/// Where on the grid the clock is best placed, given the errors (µs) of presented frames: an
+/// offset within half a lattice spacing (`step / places`, see [`cadence_places`]) either way;
+/// `None` when the errors show no grid at all (scattered evenly: too few, or no cadence).
+///
+/// A renderer shows at each refresh the frame that covers most of the refresh's interval
+/// (Chromium's `VideoRendererAlgorithm`), i.e. the frame under the clock half a refresh on; a
+/// frame therefore first appears at a refresh whose clock lies within half a refresh of its
+/// start, and the errors of presented frames spread over the refresh around the clock. The
+/// places they take form a lattice of `places` points a refresh; the clock is safest where the
+/// midpoint of every refresh interval falls farthest from a frame boundary, which is the middle
+/// of the lattice: at its points when `places` is odd (60, 30, 25, 50 fps), midway between two
+/// when it is even (24 fps: two places half a refresh apart, the clock a quarter refresh from
+/// each). That is the mean of the errors over one whole cadence, taken modulo the spacing. It is
+/// measured here as a circular mean with the spacing as period, so it needs no whole cadence,
+/// and a frame shown a whole refresh late (a dropped refresh) counts like the others.
+///
+/// The median of single errors wrapped to a refresh, which this replaced, flips between the
+/// two places at 24 fps, and the clock steered to either puts half the frames on a tie.
+pub(crate) fn offset_on_grid(
+    errors: impl Iterator<Item = f64>,
+    step: f64,
+    places: u32,
+) -> Option<f64> {
+    let spacing = step / places.max(1) as f64;
+    let errors: Vec<f64> = errors.filter(|e| e.is_finite()).collect();
+    if errors.len() < 2 {
+        return None;
+    }
+    // A circular mean with the spacing as period, without trigonometry (which would cost the
+    // first download 5 KB of `libm`): each error taken to its equal nearest a reference, the
+    // mean of those, twice over (the second time around the first mean, in case the first
+    // error was a stray one).
+    let mut point = errors[0];
+    let mut spread = 0.0;
+    let n = errors.len() as f64;
+    for _ in 0..2 {
+        let reference = point;
+        let near = |e: &f64| reference + wrap(e - reference, spacing);
+        point = errors.iter().map(near).sum::<f64>() / n;
+        spread = errors.iter().map(|e| (near(e) - point).abs()).sum::<f64>() / n;
+    }
+    // Errors spread around the whole spacing place nothing.
+    if spread > spacing * MAX_GRID_SPREAD {
+        return None;
+    }
+    let middle = if places % 2 == 0 {
+        point + spacing / 2.0
+    } else {
+        point
+    };
+    Some(wrap(middle, spacing))
+}
+
+/// How far (mean absolute deviation, a share of the spacing) the errors may spread around
+/// their place for it to be a grid: display times jitter by a fraction of a millisecond, while
+/// errors of no grid at all spread evenly, a quarter of the spacing.
+const MAX_GRID_SPREAD: f64 = 0.2;
+
+/// `x` taken by whole `period`s into half a period either way.
+fn wrap(x: f64, period: f64) -> f64 {
+    x - (x / period).round() * period
 }
 
 /// Which of `wrapped` (µs, within half a `step` either way) and its equals a whole step apart
-/// is the grid offset: the one nearest the oldest viewer's (`oldest`: what it announced for
+/// is the grid offset (`step`: the lattice spacing, [`offset_on_grid`]): the one nearest the oldest viewer's (`oldest`: what it announced for
 /// this state), however far past half a step, so that the picture is the one the oldest viewer
 /// shows; without one, the one nearest the `last` offset in use, within the hysteresis.
 pub(crate) fn grid_side(wrapped: f64, last: Option<f64>, oldest: Option<f64>, step: f64) -> f64 {
@@ -176,7 +259,9 @@ pub(crate) fn grid_side(wrapped: f64, last: Option<f64>, oldest: Option<f64>, st
 /// one nearest `last`, unless that is more than [`GRID_HYSTERESIS`] past half a step.
 fn offset_near(wrapped: f64, last: f64, step: f64) -> f64 {
     let nearest = nearest_equal(wrapped, last, step);
-    if nearest.abs() <= step / 2.0 + GRID_HYSTERESIS.0 as f64 {
+    // A quarter of the spacing at most: at 25 fps the places are 3.3 ms apart.
+    let hysteresis = (GRID_HYSTERESIS.0 as f64).min(step / 4.0);
+    if nearest.abs() <= step / 2.0 + hysteresis {
         nearest
     } else {
         wrapped
@@ -205,6 +290,9 @@ fn median(samples: &VecDeque<f64>) -> Option<f64> {
     }
     stats::median(&samples.iter().copied().collect::<Vec<_>>())
 }
+
+#[cfg(test)]
+mod cadence_tests;
 
 #[cfg(test)]
 mod tests {
@@ -354,15 +442,16 @@ mod tests {
     #[test]
     fn the_grid_offset_ignores_whole_frames() {
         let errors = [-3_000.0, -3_000.0 + STEP, -3_000.0 - 2.0 * STEP, -2_900.0];
-        let offset = offset_on_grid(errors.into_iter(), STEP);
-        assert!((offset + 3_000.0).abs() < 1.0, "{offset}");
+        let offset = offset_on_grid(errors.into_iter(), STEP, 1).unwrap();
+        // The (circular) mean of -3.0, -3.0, -3.0 and -2.9 ms.
+        assert!((offset + 2_975.0).abs() < 1.0, "{offset}");
     }
 
     #[test]
     fn an_offset_at_the_wrap_point_stays_together() {
         // Half a step either way is the same offset: errors scattered across it.
         let errors = [8_200.0, -8_300.0, 8_250.0, -8_350.0 + STEP, 8_300.0];
-        let offset = offset_on_grid(errors.into_iter(), STEP);
+        let offset = offset_on_grid(errors.into_iter(), STEP, 1).unwrap();
         let distance = (offset.abs() - 8_270.0).abs();
         assert!(distance < 100.0, "{offset}");
     }

@@ -117,6 +117,10 @@ struct Inner {
     malformed: u32,
     /// The local player reached the end of the media.
     ended: bool,
+    /// Our picture's error from the timeline, whole ms (`Engine::picture_error`), and the one
+    /// our last status told the others with when it was sent (`now_ms`).
+    picture_ms: Option<f32>,
+    picture_told: Option<(Option<f32>, f64)>,
     _status_timer: Option<Interval>,
 }
 
@@ -162,6 +166,8 @@ impl Party {
             limits: PeerLimits::default(),
             malformed: 0,
             ended: false,
+            picture_ms: None,
+            picture_told: None,
             _status_timer: None,
         }));
         let host = host.map(|room| {
@@ -672,20 +678,24 @@ impl Party {
                 Output::Event(event) => self.on_engine_event(event),
             }
         }
-        let (deadline, offset) = {
+        let (deadline, picture) = {
             let inner = self.inner.borrow();
             (
                 inner.engine.poll_timeout(),
                 // Whole milliseconds: what the people list shows, so it is not redrawn per frame.
-                // The picture's offset, not the media clock's the engine steers by (issue 19).
+                // The picture's error, not the media clock's the engine steers by (issue 19).
                 inner
                     .engine
                     .picture_error(local_now())
-                    .map(|e| e.as_millis_f64().round()),
+                    .map(|e| e.as_millis_f64().round() as f32),
             )
         };
-        if self.view.my_offset_ms.get_untracked() != offset {
-            self.writers.my_offset_ms.set(offset);
+        if self.inner.borrow().picture_ms != picture {
+            self.inner.borrow_mut().picture_ms = picture;
+            self.refresh_my_offset();
+            if self.picture_worth_telling(picture) {
+                self.broadcast_status();
+            }
         }
         let editable = self.inner.borrow().engine.room_time(local_now()).is_some();
         self.queue.set_editable(editable);
@@ -927,10 +937,12 @@ impl Party {
                 };
                 self.writers.chat.update(|chat| chat.push(line));
             }
-            PeerMessage::Status(status) => self
-                .writers
-                .people
-                .update(|p| p.entry(from).status = status),
+            PeerMessage::Status(status) => {
+                self.writers
+                    .people
+                    .update(|p| p.entry(from).status = status);
+                self.refresh_my_offset();
+            }
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
             PeerMessage::Queue(piece) => self.on_queue_piece(piece),
             PeerMessage::Ready(note) => self.on_ready_note(from, note),
@@ -972,12 +984,51 @@ impl Party {
         }
     }
 
+    /// Our offset from the room as the people list shows it: our picture's error less the
+    /// room's median of them (`People::offset_from_room`), redrawn only when it changed.
+    #[inline(never)] // called from the pump and each status: one copy, for the first load
+    fn refresh_my_offset(&self) {
+        let picture = self.inner.borrow().picture_ms;
+        let offset = self
+            .view
+            .people
+            .with_untracked(|people| people.offset_from_room(picture))
+            .map(|ms| f64::from(ms.round()));
+        if self.view.my_offset_ms.get_untracked() != offset {
+            self.writers.my_offset_ms.set(offset);
+        }
+    }
+
+    /// Whether our picture's error moved far enough from what the others were last told to
+    /// tell them now rather than with the next second's status: the others work out their own
+    /// offsets from it. No oftener than the status rate limit allows (`room::limits`).
+    fn picture_worth_telling(&self, picture: Option<f32>) -> bool {
+        const MOVED_MS: f32 = 2.0;
+        const LEAST_GAP_MS: f64 = 500.0;
+        let Some((told, at)) = self.inner.borrow().picture_told else {
+            return true;
+        };
+        let moved = match (told, picture) {
+            (Some(a), Some(b)) => (a - b).abs() >= MOVED_MS,
+            (a, b) => a.is_some() != b.is_some(),
+        };
+        moved && super::now_ms() - at >= LEAST_GAP_MS
+    }
+
     fn broadcast_status(&self) {
-        let phase = self.inner.borrow().local_phase.clone();
+        let (phase, picture_ms) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.picture_told = Some((inner.picture_ms, super::now_ms()));
+            (inner.local_phase.clone(), inner.picture_ms)
+        };
         let offset_ms = self.view.my_offset_ms.get_untracked().map(|ms| ms as f32);
         self.broadcast(
             MeshChannel::State,
-            &PeerMessage::Status(ViewerStatus { phase, offset_ms }),
+            &PeerMessage::Status(ViewerStatus {
+                phase,
+                offset_ms,
+                picture_ms,
+            }),
         );
     }
 

@@ -170,6 +170,7 @@ async fn a_member_flooding_chat_and_status_cannot_stop_the_others() -> Result<()
             PeerMessage::Status(ViewerStatus {
                 phase: ViewerPhase::Buffering,
                 offset_ms: Some(1.0),
+                picture_ms: Some(1.0),
             }),
         ]
         .map(|message| message.encode());

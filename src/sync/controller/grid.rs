@@ -9,10 +9,14 @@
 //! arithmetic itself lives in [`crate::sync::presentation`].
 
 use super::{Controller, Observation, QUANTIZED_ERROR_FRAMES};
-use crate::sync::presentation::{grid_side, offset_on_grid, standard_frame_us, FrameGrid};
+use crate::stats::median;
+use crate::sync::presentation::{
+    cadence_places, grid_side, offset_on_grid, standard_frame_us, FrameGrid,
+};
 use crate::sync::samples::recent_median;
 use crate::sync::time::{LocalTime, Span};
 use crate::sync::wire::GridSide;
+use std::collections::VecDeque;
 
 /// A step finer than this is continuous presentation for the controller's purposes; coarser
 /// than this is no display a person watches.
@@ -32,7 +36,15 @@ pub(super) struct Grid {
     older_sides: Vec<GridSide>,
     /// The latest frame presented while playing: its media time, and a display refresh.
     pub(super) last_presented: Option<Observation>,
+    /// Media time between consecutive presented frames, µs, latest last: the frame duration
+    /// (or a multiple, where frames are skipped), for the cadence ([`cadence_places`]).
+    frame_gaps: VecDeque<f64>,
 }
+
+/// Frame gaps the frame duration is the median of.
+const FRAME_GAPS: usize = 15;
+/// A gap longer than this is a seek or a pause, not a frame.
+const MAX_FRAME_GAP: Span = Span::from_millis(100);
 
 impl Grid {
     pub(super) fn new() -> Grid {
@@ -41,7 +53,37 @@ impl Grid {
             offset: None,
             older_sides: Vec::new(),
             last_presented: None,
+            frame_gaps: VecDeque::new(),
         }
+    }
+}
+
+impl Grid {
+    /// Another media: its frames are of another duration.
+    pub(super) fn new_media(&mut self) {
+        self.frame_gaps.clear();
+        self.last_presented = None;
+    }
+
+    /// A frame presented while playing: the latest, and its media gap from the one before.
+    pub(super) fn presented(&mut self, obs: Observation) {
+        if let Some(last) = self.last_presented {
+            let gap = obs.media_time - last.media_time;
+            if gap > Span::ZERO && gap <= MAX_FRAME_GAP {
+                if self.frame_gaps.len() == FRAME_GAPS {
+                    self.frame_gaps.pop_front();
+                }
+                self.frame_gaps.push_back(gap.0 as f64);
+            }
+        }
+        self.last_presented = Some(obs);
+    }
+
+    /// In how many places among a step presented frames begin ([`cadence_places`]): from the
+    /// median gap between presented frames, 1 until one is known.
+    pub(super) fn places(&self) -> u32 {
+        let gaps: Vec<f64> = self.frame_gaps.iter().copied().collect();
+        median(&gaps).map_or(1, |gap| cadence_places(gap, self.step.0 as f64))
     }
 }
 
@@ -110,25 +152,28 @@ impl Controller {
         })
     }
 
-    /// Where on the frame grid the timeline falls at the instants frames are shown (µs, within
-    /// half a step either way): what the clock is steered to, rather than the timeline itself.
+    /// Where on the frame grid the clock is best placed, off the timeline (µs, within half a
+    /// lattice spacing either way): what the clock is steered to, rather than the timeline.
     ///
-    /// A renderer shows, at each refresh, the frame whose start is nearest its clock. A clock on
-    /// the timeline can therefore sit anywhere up to half a frame from the frame it shows, and
-    /// at half a frame the smallest error flips the picture to the next frame, for as long as
-    /// the clock rests there. The presented frames' errors are whole frames plus this offset,
-    /// the same for every frame and every viewer on the same refresh grid; moving the clock by
-    /// it puts every frame start exactly on a refresh, half a frame from either tie, and viewers
-    /// sharing a screen's refreshes all move alike.
+    /// A renderer shows, at each refresh, the frame under its clock half a refresh on (the one
+    /// covering most of the refresh's interval). A clock on the timeline can therefore sit
+    /// anywhere up to half a refresh from a frame boundary, and there the smallest error flips
+    /// the picture to the next frame, for as long as the clock rests there. Where frames begin
+    /// among the refreshes is the same for every viewer on the same refresh grid: one place for
+    /// 60 or 30 fps on 60 Hz, two half a refresh apart for 24 fps, five for 25 fps (the
+    /// cadence, [`Grid::places`]). The offset is the middle of those places, measured over the
+    /// presented frames' errors ([`offset_on_grid`]); moving the clock there puts every refresh
+    /// as far from a frame boundary as the cadence allows, and viewers sharing a screen's
+    /// refreshes all move alike. It depends on no one video's frame times: they are measured.
     ///
-    /// An offset near half a step is as near one frame as the next: measured afresh each time,
-    /// noise can put it just past half a step for one viewer and just short of it for another
-    /// (or for one, then the other), and they chase each other a frame apart. So the offset is
-    /// kept: the next is the one of its equals (a whole step apart) nearest the last, up to a
-    /// hysteresis past half a step (see [`crate::sync::presentation`]); viewers that agreed stay
-    /// agreed as the offset crosses half a step. It is kept through the moments the errors are
-    /// forgotten within one state (a correction, a stall), which move the clock, not the grid; a
-    /// new state measures it afresh.
+    /// An offset near half a spacing is as near one place as the next: measured afresh each
+    /// time, noise can put it just past half a spacing for one viewer and just short of it for
+    /// another (or for one, then the other), and they chase each other a frame apart. So the
+    /// offset is kept: the next is the one of its equals (a whole spacing apart) nearest the
+    /// last, up to a hysteresis past half a spacing (see [`crate::sync::presentation`]);
+    /// viewers that agreed stay agreed as the offset crosses half a spacing. It is kept
+    /// through the moments the errors are forgotten within one state (a correction, a stall),
+    /// which move the clock, not the grid; a new state measures it afresh.
     pub(super) fn grid_offset(&mut self) -> f64 {
         if !self.quantized() {
             return 0.0;
@@ -136,15 +181,19 @@ impl Controller {
         if self.rate.window.is_empty() {
             return self.grid.offset.unwrap_or(0.0);
         }
-        let step = self.grid.step.0 as f64;
-        let wrapped = offset_on_grid(self.rate.window.iter().map(|&(_, error)| error), step);
+        let places = self.grid.places();
+        let spacing = self.grid.step.0 as f64 / places as f64;
+        let errors = self.rate.window.iter().map(|&(_, error)| error);
+        let Some(wrapped) = offset_on_grid(errors, self.grid.step.0 as f64, places) else {
+            return self.grid.offset.unwrap_or(0.0);
+        };
         let oldest_side = self
             .grid
             .older_sides
             .iter()
             .find(|side| Some(side.state) == self.planning.planned)
             .map(|side| side.offset.0 as f64);
-        let offset = grid_side(wrapped, self.grid.offset, oldest_side, step);
+        let offset = grid_side(wrapped, self.grid.offset, oldest_side, spacing);
         self.grid.offset = Some(offset);
         offset
     }

@@ -51,7 +51,7 @@ mod timers;
 
 use super::clock::RoomMap;
 use super::clock_steering::ClockSteering;
-use super::samples::recent_median;
+use super::samples::cadence_mean;
 use super::state::Versioned;
 use super::time::{LocalTime, MediaTime, Span};
 use grid::Grid;
@@ -249,10 +249,13 @@ impl Controller {
         self.rate.error
     }
 
-    /// How far the picture is from the timeline (positive: ahead), for people to see: the median
-    /// error of the latest presented frames (their media time against the timeline at the
-    /// instant they were shown) less, on quantized frames, the grid offset the clock is steered
-    /// to (every frame shows that far off the timeline, alike for viewers on the same refreshes).
+    /// How far the picture is from the timeline (positive: ahead), as presented frames show
+    /// it: their media time against the timeline at the instant each was shown, averaged over
+    /// whole cadences of the frame grid ([`cadence_mean`]), so it moves only when the picture
+    /// does, whatever the frame rate. No grid offset is taken off: this is the picture's raw
+    /// error, the same for viewers showing the same frames at the same refreshes, and what each
+    /// viewer sends the others; the offset people see is it less the room's median of them
+    /// (issue 19).
     ///
     /// [`Controller::error`] is what the controller steers by: where the player reads its media
     /// clock, the clock's error. A renderer can keep its picture a frame or more off that clock
@@ -265,9 +268,13 @@ impl Controller {
         if !self.moving() || self.stalled || now - latest > PICTURE_FRESH {
             return None;
         }
-        let median = recent_median(&self.rate.window, QUANTIZED_ERROR_FRAMES);
-        let grid = self.grid.offset.filter(|_| self.quantized()).unwrap_or(0.0);
-        Some(Span((median - grid).round() as i64))
+        let places = if self.quantized() {
+            self.grid.places()
+        } else {
+            1
+        };
+        let mean = cadence_mean(&self.rate.window, places as usize)?;
+        Some(Span(mean.round() as i64))
     }
 
     /// Time this player needs to be ready for a start that needs a seek.
@@ -360,6 +367,7 @@ impl Controller {
         self.loaded = Some(media.clone());
         self.latency.new_media();
         self.grid.offset = None;
+        self.grid.new_media();
         self.loading = true;
         self.mode = Mode::Idle;
         self.playing_cmd = false;
@@ -482,7 +490,7 @@ impl Controller {
                 }
             }
             Mode::Playing | Mode::PausingAt(_) => {
-                self.grid.last_presented = Some(obs);
+                self.grid.presented(obs);
                 self.correct(now, obs, v, map, out)
             }
             Mode::Idle => {}

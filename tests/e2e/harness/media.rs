@@ -51,17 +51,23 @@ pub enum Clip {
     Mp4At60Hd,
     /// As `Mp4At24`, but its first frame's timestamp is 0.25 s, not zero.
     Mp4At24Late,
+    /// 160×90, 30 fps H.264 + AAC: frames two refreshes long, exactly.
+    Mp4At30,
+    /// 1280×720, 30 fps H.264 + AAC: an HD picture.
+    Mp4At30Hd,
 }
 
 #[allow(dead_code)] // listed and looked up by the benchmark's `--clip`
 impl Clip {
-    pub const ALL: [Clip; 6] = [
+    pub const ALL: [Clip; 8] = [
         Clip::Webm60,
         Clip::Webm25,
         Clip::Mp4At24,
         Clip::Mp4At2997,
         Clip::Mp4At60Hd,
         Clip::Mp4At24Late,
+        Clip::Mp4At30,
+        Clip::Mp4At30Hd,
     ];
 
     /// The name `--clip` takes.
@@ -73,6 +79,8 @@ impl Clip {
             Clip::Mp4At2997 => "mp4-2997",
             Clip::Mp4At60Hd => "mp4-60-540p",
             Clip::Mp4At24Late => "mp4-24-late",
+            Clip::Mp4At30 => "mp4-30",
+            Clip::Mp4At30Hd => "mp4-30-720p",
         }
     }
 
@@ -87,6 +95,7 @@ impl Clip {
             Clip::Webm25 => 25.0,
             Clip::Mp4At24 | Clip::Mp4At24Late => 24.0,
             Clip::Mp4At2997 => 30000.0 / 1001.0,
+            Clip::Mp4At30 | Clip::Mp4At30Hd => 30.0,
         }
     }
 
@@ -107,6 +116,8 @@ impl Clip {
             Clip::Mp4At24 | Clip::Mp4At24Late => ("160x90", "24"),
             Clip::Mp4At2997 => ("160x90", "30000/1001"),
             Clip::Mp4At60Hd => ("960x540", "60"),
+            Clip::Mp4At30 => ("160x90", "30"),
+            Clip::Mp4At30Hd => ("1280x720", "30"),
         };
         let mut args: Vec<String> = [
             "-f".to_owned(),
@@ -130,11 +141,13 @@ impl Clip {
                 args.extend(words("-c:a libopus -b:a 32k -shortest"));
             }
             _ => {
-                let rate = if self == Clip::Mp4At60Hd {
-                    "1500k"
-                } else {
-                    "150k"
+                let rate = match self {
+                    Clip::Mp4At60Hd => "1500k",
+                    Clip::Mp4At30Hd => "2500k",
+                    _ => "150k",
                 };
+                // libx264's `main` profile at `veryfast` makes B-frames (3 at most; about two
+                // frames in three of a 24 fps clip): every MP4 clip here is one with B-frames.
                 args.extend(words(
                     "-c:v libx264 -preset veryfast -profile:v main -pix_fmt yuv420p -g 48 -b:v",
                 ));
