@@ -9,6 +9,8 @@ pub mod call;
 pub mod capture;
 #[allow(dead_code)] // read by the benchmarks, not the tests
 pub mod film_frames;
+#[allow(dead_code)] // a Firefox person is chosen by some tests and the benchmarks
+mod firefox;
 pub mod homes;
 #[allow(dead_code)] // read by the benchmarks, not the tests
 pub mod host_load;
@@ -19,7 +21,7 @@ mod party;
 pub mod rogue;
 mod server;
 
-pub use browser::{Browser, Place};
+pub use browser::{Browser, Engine, Place};
 pub use http::http_get;
 pub use party::Party;
 pub use server::{ServerOptions, TestServer};
