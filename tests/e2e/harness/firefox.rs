@@ -158,7 +158,7 @@ pub fn capabilities(profile: &Path, place: &Place) -> Result<serde_json::Value> 
             "args": [
                 "-headless",
                 "-profile", profile.display().to_string(),
-                "--width=1280", "--height=800",
+                "--window-size=1280,800",
             ],
             "prefs": prefs,
         },
