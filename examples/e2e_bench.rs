@@ -195,7 +195,14 @@ async fn run_matrix(mixes: &[Mix], clips: &[Clip]) -> Result<()> {
         for &clip in clips {
             let suffix = run_suffix(clip, mix);
             let row = match bench_once(clip, mix, &suffix).await {
-                Ok((report, _frames)) => matrix_row(clip, mix, &report),
+                Ok((report, _frames)) => {
+                    // Each run's whole report too, for what the row leaves out (not at `--out`,
+                    // which names the matrix).
+                    let run_out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join(format!("target/bench/e2e{suffix}.json"));
+                    harness::bench_output::write_report(&run_out, &report)?;
+                    matrix_row(clip, mix, &report)
+                }
                 Err(error) => {
                     eprintln!(
                         "e2e bench {} on {} failed: {error:#}",
