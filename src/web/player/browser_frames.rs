@@ -1,6 +1,6 @@
 //! The browser's own way of presenting frames, applied to what the adapter reports (see
-//! `crate::sync::browser_kind`): in Firefox, the clock is told half a frame behind its reading,
-//! and the frame duration is learned from frames that are rarely consecutive.
+//! `crate::sync::browser_kind`): in Firefox, the clock is told half a presentation step behind
+//! its reading, and the frame duration is learned from frames that are rarely consecutive.
 
 use super::{FrameObservation, Shared};
 use crate::sync::browser_kind::{frame_secs_between, BrowserKind};
@@ -21,14 +21,17 @@ impl Shared {
             let latest = (frame.media_time_secs, count);
             if let Some(earlier) = self.frame_count.replace(Some(latest)) {
                 if let Some(secs) = frame_secs_between(earlier, latest) {
-                    self.frame_secs.set(Some(secs));
+                    // The step estimator takes the finer of this and the refresh interval
+                    // (never reported to the engine here: see `report_step`).
+                    self.step.borrow_mut().frame_duration(secs * 1000.0);
                 }
             }
         }
+        let step_secs = self.step.borrow().step().map(|s| s.as_secs_f64());
         if let Some(clock) = frame.clock.as_mut() {
             clock.media_time_secs = self
                 .browser
-                .clock_for_engine(clock.media_time_secs, self.frame_secs.get());
+                .clock_for_engine(clock.media_time_secs, step_secs);
         }
     }
 }

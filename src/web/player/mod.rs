@@ -123,7 +123,6 @@ pub fn use_video_player_with_options(
     let shared = Rc::new(Shared {
         browser,
         frame_count: Cell::new(None),
-        frame_secs: Cell::new(None),
         node_ref,
         set,
         options,
@@ -409,10 +408,9 @@ struct Shared {
     step: RefCell<StepEstimator>,
     /// The browser, where it presents frames its own way (`browser_frames`)...
     browser: crate::sync::browser_kind::BrowserKind,
-    /// ...the latest frame callback's (media time, frames presented), and the frame duration
-    /// learned from those, where frames are rarely consecutive (Firefox).
+    /// ...and the latest frame callback's (media time, frames presented), to learn the frame
+    /// duration where frames are rarely consecutive (Firefox).
     frame_count: Cell<Option<(f64, u64)>>,
-    frame_secs: Cell<Option<f64>>,
     refresh_probe: RefCell<Option<RefreshProbe>>,
     /// The previous observation, for frame durations.
     last_frame: Cell<Option<FrameObservation>>,
