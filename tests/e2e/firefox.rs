@@ -2,7 +2,7 @@
 //! `synced_playback.rs` with one Firefox person, asserting the same things, measured the same
 //! way (each page's own `<video>`, see `harness::media`).
 
-use crate::harness::actions::{gather, load_clip, seek_with_slider};
+use crate::harness::actions::{gather, load_clip, play_pause_seek_and_play, Turns};
 use crate::harness::media::{party_with_browsers, wait_for_sync, Clip};
 use crate::harness::{Browser, Place};
 use anyhow::{ensure, Result};
@@ -41,19 +41,14 @@ async fn firefox_viewers_play_pause_seek_and_join_in_sync_with_chromium() -> Res
         let link = gather(&party, &names).await?;
         load_clip(party.person("alice")).await?;
         let everyone: Vec<&Browser> = names.iter().map(|(b, _)| party.person(b)).collect();
-        wait_for_sync(&everyone, false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
-
-        party.person("bob").click_button("Play").await?;
-        wait_for_sync(&everyone, true, TOLERANCE_MS, None, SETTLE).await?;
-
-        party.person("carol").click_button("Pause").await?;
-        wait_for_sync(&everyone, false, TOLERANCE_MS, None, SETTLE).await?;
-
-        seek_with_slider(party.person("bob"), 20.0).await?;
-        wait_for_sync(&everyone, false, TOLERANCE_MS, Some(20.0), SETTLE).await?;
-
-        party.person("alice").click_button("Play").await?;
-        wait_for_sync(&everyone, true, TOLERANCE_MS, Some(21.0), SETTLE).await?;
+        // Bob, in Firefox, plays and seeks; the Chromium viewers pause and play again.
+        let turns = Turns {
+            plays: party.person("bob"),
+            pauses: party.person("carol"),
+            seeks: party.person("bob"),
+            plays_again: party.person("alice"),
+        };
+        play_pause_seek_and_play(&everyone, turns).await?;
 
         let dave = party.person("dave");
         dave.join_as(&link, "Dave").await?;

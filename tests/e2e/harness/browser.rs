@@ -45,6 +45,7 @@ impl Engine {
         }
     }
 
+    #[allow(dead_code)] // read by the benchmarks' `--browsers`, not the tests
     pub fn from_name(name: &str) -> Option<Engine> {
         [Engine::Chromium, Engine::Firefox]
             .into_iter()

@@ -21,7 +21,9 @@ mod party;
 pub mod rogue;
 mod server;
 
-pub use browser::{Browser, Engine, Place};
+#[allow(unused_imports)] // the benchmarks choose browsers by engine
+pub use browser::Engine;
+pub use browser::{Browser, Place};
 pub use http::http_get;
 pub use party::Party;
 pub use server::{ServerOptions, TestServer};
