@@ -9,7 +9,17 @@
 //!
 //! `--clip NAME` plays another clip (harness/media.rs: `webm-60`, the default, `webm-25`,
 //! `mp4-24`, `mp4-2997`, `mp4-60-540p`, `mp4-24-late`); its report then goes to
-//! `target/bench/e2e-NAME.json` unless `--out` says otherwise.
+//! `target/bench/e2e-NAME.json` unless `--out` says otherwise. `--browsers A,B,C` names Alice's,
+//! Bob's and Carol's browsers (`chromium` or `firefox`; three Chromium by default), and adds the
+//! mix to the report's name (`e2e-2chromium-1firefox.json`, `e2e-mp4-24-2chromium-1firefox.json`).
+//!
+//! `--matrix` runs every browser mix (`--mixes chromium+chromium+firefox,...`; by default three
+//! Chromium, and two Chromium with Carol in Firefox) × every clip (`--clips A,B`; by default
+//! all), one after the other, and writes one row each to `target/bench/e2e-matrix.json`: the
+//! offsets, how often viewers were a frame apart, the app's self-estimate error, join and seek
+//! times, the host's steal and idle, and which of issue 19's targets the row meets (offset p95
+//! ≤ 10 ms, p99 ≤ one frame of the clip, self-estimate error p95 ≤ 5 ms). A run that fails is
+//! a row with its error.
 //!
 //! Besides the true offset, the bench checks the offset the app shows each viewer for itself
 //! (the people list's "(you)" row, which is also what it sends the others): at every 10 ms
@@ -34,9 +44,11 @@ use harness::film_frames::{
     start_recording, timeline_at, wait_until, wall_ms, Frame, Shown, COLUMNS,
 };
 use harness::host_load::CpuTimes;
-use harness::media::{party_with, range, wait_for_sync, Clip, CLIP_SECONDS, SHORT_CLIP_PATH};
+use harness::media::{
+    party_with_browsers, range, wait_for_sync, Clip, CLIP_SECONDS, SHORT_CLIP_PATH,
+};
 use harness::next_video::measure_auto_advance;
-use harness::Party;
+use harness::{Engine, Party, Place};
 use insieme::stats;
 use std::time::Duration;
 
@@ -50,36 +62,39 @@ const SYNCED_MS: f64 = 20.0;
 const HOLD_MS: f64 = 500.0;
 /// How long before the end of the video Bob seeks to, for the queue's auto-advance.
 const NEXT_VIDEO_LEAD_IN: Duration = Duration::from_millis(1500);
+/// Alice's, Bob's and Carol's browsers.
+type Mix = [Engine; 3];
+
+const ALL_CHROMIUM: Mix = [Engine::Chromium; 3];
+/// The matrix's default mixes: three Chromium, and Carol (the late joiner) in Firefox.
+const DEFAULT_MIXES: [Mix; 2] = [
+    ALL_CHROMIUM,
+    [Engine::Chromium, Engine::Chromium, Engine::Firefox],
+];
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    let clip = match std::env::args().skip_while(|a| a != "--clip").nth(1) {
-        None => Clip::Webm60,
-        Some(name) => Clip::from_name(&name).with_context(|| {
-            let names: Vec<_> = Clip::ALL.iter().map(|c| c.name()).collect();
-            format!("no clip `{name}`; choose one of: {}", names.join(" | "))
-        })?,
-    };
-    // The default clip keeps the names it always had.
-    let suffix = match clip {
-        Clip::Webm60 => String::new(),
-        other => format!("-{}", other.name()),
-    };
+    let flag = |name: &str| std::env::args().skip_while(|a| a != name).nth(1);
+    let matrix = std::env::args().any(|a| a == "--matrix");
+    if matrix {
+        let clips = match flag("--clips") {
+            None => Clip::ALL.to_vec(),
+            Some(list) => list.split(',').map(parse_clip).collect::<Result<_>>()?,
+        };
+        let mixes = match flag("--mixes") {
+            None => DEFAULT_MIXES.to_vec(),
+            Some(list) => list
+                .split(',')
+                .map(|mix| parse_mix(mix, '+'))
+                .collect::<Result<_>>()?,
+        };
+        return run_matrix(&mixes, &clips).await;
+    }
+    let clip = flag("--clip").map_or(Ok(Clip::Webm60), |name| parse_clip(&name))?;
+    let mix = flag("--browsers").map_or(Ok(ALL_CHROMIUM), |list| parse_mix(&list, ','))?;
+    let suffix = run_suffix(clip, mix);
     let out = harness::bench_output::out_path(&format!("target/bench/e2e{suffix}.json"));
-    println!("e2e bench: 3 browsers, clip {} ({:.3} fps); Carol joins at +{JOIN_AFTER:?}, seek to {SEEK_TO_SECS}s at +{SEEK_AFTER:?}, end at +{END_AFTER:?}", clip.name(), clip.fps());
-    let party = party_with(clip, "e2e_bench", &["alice", "bob", "carol"]).await?;
-    let result = run(&party, clip).await;
-    // Every page's console (the app logs its sync commands, starts and seeks at debug level;
-    // `cargo xtask bench` serves a build with the verbose-log feature, which keeps those).
-    let consoles = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("target/bench/e2e-console{suffix}"));
-    party.save_artifacts(&consoles).await;
-    let (report, frames) = match result {
-        Ok(recorded) => {
-            party.finish(Ok(())).await?;
-            recorded
-        }
-        Err(error) => return party.finish(Err(error)).await,
-    };
+    let (report, frames) = bench_once(clip, mix, &suffix).await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     print_table(&report);
     harness::bench_output::write_report(&out, &report)?;
@@ -87,6 +102,165 @@ async fn main() -> Result<()> {
     std::fs::write(&frames_out, serde_json::to_string(&frames)?)?;
     println!("wrote {} and {}", out.display(), frames_out.display());
     Ok(())
+}
+
+fn parse_clip(name: &str) -> Result<Clip> {
+    Clip::from_name(name).with_context(|| {
+        let names: Vec<_> = Clip::ALL.iter().map(|c| c.name()).collect();
+        format!("no clip `{name}`; choose one of: {}", names.join(" | "))
+    })
+}
+
+/// Three browser names separated by `separator`.
+fn parse_mix(list: &str, separator: char) -> Result<Mix> {
+    let engines: Vec<Engine> = list
+        .split(separator)
+        .map(|name| {
+            Engine::from_name(name.trim())
+                .with_context(|| format!("no browser `{name}`; choose chromium or firefox"))
+        })
+        .collect::<Result<_>>()?;
+    engines.try_into().map_err(|_| {
+        anyhow::anyhow!(
+            "`{list}` names {} browsers, not three",
+            list.split(separator).count()
+        )
+    })
+}
+
+/// How many of each browser, e.g. `2chromium-1firefox`.
+fn mix_name(mix: Mix) -> String {
+    [Engine::Chromium, Engine::Firefox]
+        .into_iter()
+        .map(|engine| (mix.iter().filter(|&&e| e == engine).count(), engine))
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, engine)| format!("{count}{}", engine.name()))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// What a run's files are named after `e2e`: the default clip and mix keep the names they always
+/// had.
+fn run_suffix(clip: Clip, mix: Mix) -> String {
+    let mut suffix = String::new();
+    if clip != Clip::Webm60 {
+        suffix += &format!("-{}", clip.name());
+    }
+    if mix != ALL_CHROMIUM {
+        suffix += &format!("-{}", mix_name(mix));
+    }
+    suffix
+}
+
+/// One run: a fresh party of `mix` playing `clip`; every page's console is saved under
+/// `target/bench/e2e-console<suffix>/` (the app logs its sync commands, starts and seeks at
+/// debug level; `cargo xtask bench` serves a build with the verbose-log feature, which keeps
+/// those).
+async fn bench_once(
+    clip: Clip,
+    mix: Mix,
+    suffix: &str,
+) -> Result<(serde_json::Value, serde_json::Value)> {
+    let browsers: Vec<&str> = mix.iter().map(|e| e.name()).collect();
+    println!("e2e bench: browsers {} (Alice, Bob, Carol), clip {} ({:.3} fps); Carol joins at +{JOIN_AFTER:?}, seek to {SEEK_TO_SECS}s at +{SEEK_AFTER:?}, end at +{END_AFTER:?}", browsers.join(","), clip.name(), clip.fps());
+    let people: Vec<(&str, Place)> = ["alice", "bob", "carol"]
+        .into_iter()
+        .zip(mix)
+        .map(|(name, engine)| {
+            let place = Place {
+                engine,
+                ..Default::default()
+            };
+            (name, place)
+        })
+        .collect();
+    let party = party_with_browsers(clip, "e2e_bench", &people).await?;
+    let result = run(&party, clip).await;
+    let consoles = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/bench/e2e-console{suffix}"));
+    party.save_artifacts(&consoles).await;
+    match result {
+        Ok(recorded) => {
+            party.finish(Ok(())).await?;
+            let (mut report, frames) = recorded;
+            report["browsers"] = serde_json::json!(browsers);
+            Ok((report, frames))
+        }
+        Err(error) => Err(party
+            .finish(Err(error))
+            .await
+            .expect_err("finishing a failed run keeps its error")),
+    }
+}
+
+/// Every mix × clip, one after the other, one row each in `e2e-matrix.json` (written after
+/// each run, so an interrupted matrix keeps what it measured).
+async fn run_matrix(mixes: &[Mix], clips: &[Clip]) -> Result<()> {
+    let out = harness::bench_output::out_path("target/bench/e2e-matrix.json");
+    let mut rows = Vec::new();
+    for &mix in mixes {
+        for &clip in clips {
+            let suffix = run_suffix(clip, mix);
+            let row = match bench_once(clip, mix, &suffix).await {
+                Ok((report, _frames)) => {
+                    // Each run's whole report too, for what the row leaves out (not at `--out`,
+                    // which names the matrix).
+                    let run_out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join(format!("target/bench/e2e{suffix}.json"));
+                    harness::bench_output::write_report(&run_out, &report)?;
+                    matrix_row(clip, mix, &report)
+                }
+                Err(error) => {
+                    eprintln!(
+                        "e2e bench {} on {} failed: {error:#}",
+                        mix_name(mix),
+                        clip.name()
+                    );
+                    serde_json::json!({
+                        "browsers": mix.iter().map(|e| e.name()).collect::<Vec<_>>(),
+                        "clip": clip.name(),
+                        "error": format!("{error:#}"),
+                    })
+                }
+            };
+            println!("{}", serde_json::to_string(&row)?);
+            rows.push(row);
+            let report = serde_json::json!({ "rows": rows });
+            harness::bench_output::write_report(&out, &report)?;
+        }
+    }
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// One matrix row: the issue's columns and whether the row meets its targets, which scale with
+/// the clip's frame (a frame apart at 24 fps is 41.7 ms).
+fn matrix_row(clip: Clip, mix: Mix, report: &serde_json::Value) -> serde_json::Value {
+    const KEYS: [&str; 9] = [
+        "offset_p50_ms",
+        "offset_p95_ms",
+        "offset_p99_ms",
+        "frame_apart_percent",
+        "self_estimate_error_p95_ms",
+        "join_to_synced_ms",
+        "seek_converge_ms",
+        "cpu_steal_percent",
+        "cpu_idle_percent",
+    ];
+    let frame_ms = 1000.0 / clip.fps();
+    let at_most = |key: &str, limit: f64| report[key].as_f64().map(|v| v <= limit);
+    let mut row = serde_json::json!({
+        "browsers": mix.iter().map(|e| e.name()).collect::<Vec<_>>(),
+        "clip": clip.name(),
+        "frame_ms": frame_ms,
+        "meets_offset_p95": at_most("offset_p95_ms", 10.0),
+        "meets_offset_p99": at_most("offset_p99_ms", frame_ms),
+        "meets_self_estimate": at_most("self_estimate_error_p95_ms", 5.0),
+    });
+    for key in KEYS {
+        row[key] = report[key].clone();
+    }
+    row
 }
 
 /// The summary report and the raw frame records.

@@ -16,9 +16,11 @@
 //!   grid's arithmetic.
 //! - `samples`: windows of timed errors and their medians and line fits.
 //! - [`start_lead`]: how early the player calls `play()`, learned from its measured starts.
+//! - [`browser_kind`]: what differs in Firefox (its starts, which frame it shows).
 //! - [`wire`]: the messages and their validation.
 //! - [`engine`]: the state machine tying them together.
 
+pub mod browser_kind;
 pub mod buffering;
 pub mod clock;
 pub mod clock_steering;

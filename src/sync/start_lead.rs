@@ -20,6 +20,10 @@ use std::collections::VecDeque;
 /// clock back by about 20 ms, so a start that lands early is caught up with by that jump and
 /// little more, while one that lands late must make up the jump as well.
 pub const GUESS: Span = Span::from_millis(80);
+/// The lead before any start is measured, in Firefox: its media moved 1–28 ms after `play()`
+/// (start lead 0–22 ms extrapolated, mostly 2–5 ms; `docs/measurements/player.md`), so
+/// Chromium's guess made its first start land about 70 ms early.
+pub const FIREFOX_GUESS: Span = Span::from_millis(10);
 /// How many recent starts the lead is the median of: one slow start on a busy machine must not
 /// make the next ones early.
 pub const HISTORY: usize = 5;
@@ -33,10 +37,18 @@ const MOVED: Span = Span::from_micros(100);
 const MOVED_TOO_FAR: Span = Span::from_secs(1);
 
 /// The start lead learned from measured starts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StartLead {
     /// The latest accepted leads, oldest first, at most [`HISTORY`].
     recent: VecDeque<Span>,
+    /// The lead before any is measured.
+    guess: Span,
+}
+
+impl Default for StartLead {
+    fn default() -> StartLead {
+        StartLead::with_guess(GUESS)
+    }
 }
 
 impl StartLead {
@@ -44,11 +56,19 @@ impl StartLead {
         StartLead::default()
     }
 
+    /// A lead that is `guess` until a start is measured.
+    pub fn with_guess(guess: Span) -> StartLead {
+        StartLead {
+            recent: VecDeque::new(),
+            guess,
+        }
+    }
+
     /// How early to call `play()`: the median of the recent measured leads (the upper middle
-    /// one of an even count, see [`crate::stats`]), or [`GUESS`] before any.
+    /// one of an even count, see [`crate::stats`]), or the guess before any.
     pub fn lead(&self) -> Span {
         let micros: Vec<f64> = self.recent.iter().map(|s| s.as_micros() as f64).collect();
-        stats::median(&micros).map_or(GUESS, |m| Span::from_micros(m as i64))
+        stats::median(&micros).map_or(self.guess, |m| Span::from_micros(m as i64))
     }
 
     /// Learns one measured lead (from `play()` to the media moving). Returns false, learning
@@ -173,6 +193,16 @@ mod tests {
         assert_eq!(lead.lead(), GUESS);
         assert!(lead.learn(ms(40)));
         assert_eq!(lead.lead(), ms(40));
+    }
+
+    #[test]
+    fn a_guess_holds_until_the_players_own_start_is_measured() {
+        let mut lead = StartLead::with_guess(FIREFOX_GUESS);
+        assert_eq!(lead.lead(), FIREFOX_GUESS);
+        let at = LocalTime::from_millis_f64(1_000.0);
+        assert_eq!(lead.call_at(at), LocalTime::from_millis_f64(990.0));
+        assert!(lead.learn(ms(4)));
+        assert_eq!(lead.lead(), ms(4));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! End-to-end tests: real headless Chromium processes, one per person, against the release build
+//! End-to-end tests: real headless browsers (Chromium, and Firefox in a few), one per person, against the release build
 //! served by a fresh `insieme-signal` per test. Run them with `cargo xtask test`, which builds
 //! what they serve and runs them inside a private network namespace (see xtask).
 #![cfg(not(target_arch = "wasm32"))]
@@ -6,6 +6,7 @@
 mod call;
 mod connectivity;
 mod content_security;
+mod firefox;
 mod harness;
 mod host;
 mod queue;

@@ -4,7 +4,7 @@
 //! the app's estimates. The tolerances here are loose on purpose (shared, noisy machines); the
 //! precise numbers come from `cargo xtask bench e2e`.
 
-use crate::harness::actions::{gather, load_clip, seek_with_slider};
+use crate::harness::actions::{gather, load_clip, play_pause_seek_and_play, Turns};
 use crate::harness::media::{party_with_clip, wait_for_sync, FILM};
 use crate::harness::{Browser, Party};
 use anyhow::{ensure, Context, Result};
@@ -32,20 +32,13 @@ async fn three_people_play_pause_and_seek_in_sync() -> Result<()> {
     let outcome = async {
         gather_and_load(&party, &names).await?;
         let everyone: Vec<&Browser> = names.iter().map(|(b, _)| party.person(b)).collect();
-        wait_for_sync(&everyone, false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
-
-        party.person("bob").click_button("Play").await?;
-        wait_for_sync(&everyone, true, TOLERANCE_MS, None, SETTLE).await?;
-
-        party.person("carol").click_button("Pause").await?;
-        wait_for_sync(&everyone, false, TOLERANCE_MS, None, SETTLE).await?;
-
-        seek_with_slider(party.person("alice"), 20.0).await?;
-        wait_for_sync(&everyone, false, TOLERANCE_MS, Some(20.0), SETTLE).await?;
-
-        party.person("bob").click_button("Play").await?;
-        wait_for_sync(&everyone, true, TOLERANCE_MS, Some(21.0), SETTLE).await?;
-        Ok(())
+        let turns = Turns {
+            plays: party.person("bob"),
+            pauses: party.person("carol"),
+            seeks: party.person("alice"),
+            plays_again: party.person("bob"),
+        };
+        play_pause_seek_and_play(&everyone, turns).await
     }
     .await;
     party.finish(outcome).await

@@ -8,7 +8,9 @@ use crate::workspace_root;
 use anyhow::{bail, Result};
 use std::process::Command;
 
-pub const NAMES: &[&str] = &["sync", "relay", "abuse", "e2e", "paths", "call", "size"];
+pub const NAMES: &[&str] = &[
+    "sync", "relay", "abuse", "e2e", "paths", "call", "player", "size",
+];
 
 pub fn run(name: &str) -> Result<()> {
     // A native benchmark: its package, binary, and the mode it is asked for (if any).
@@ -19,9 +21,10 @@ pub fn run(name: &str) -> Result<()> {
         // server start-up and clients. `INSIEME_SIGNAL_BIN` measures another build of it.
         "abuse" => ("insieme-signal", "relay-bench", &["abuse"]),
         "size" => return crate::size::report(),
-        "e2e" => return run_e2e(None),
-        "paths" => return in_browsers("paths-bench", "target/bench/paths.json", &[]),
-        "call" => return in_browsers("call-bench", "target/bench/call.json", &[]),
+        "e2e" => return run_e2e(&[]),
+        "player" => return run_player(&[]),
+        "paths" => return in_browsers("paths-bench", Some("target/bench/paths.json"), &[]),
+        "call" => return in_browsers("call-bench", Some("target/bench/call.json"), &[]),
         other => bail!(
             "unknown benchmark `{other}`; choose one of: {}",
             NAMES.join(" | ")
@@ -38,23 +41,27 @@ pub fn run(name: &str) -> Result<()> {
     )
 }
 
-/// The e2e bench, on `clip` (examples/e2e_bench.rs names them) or its default one; the default
-/// writes `target/bench/e2e.json`, another clip `target/bench/e2e-<clip>.json`.
-pub fn run_e2e(clip: Option<&str>) -> Result<()> {
-    match clip {
-        None | Some("webm-60") => in_browsers("e2e-bench", "target/bench/e2e.json", &[]),
-        Some(clip) => in_browsers(
-            "e2e-bench",
-            &format!("target/bench/e2e-{clip}.json"),
-            &["--clip", clip],
-        ),
-    }
+/// The e2e bench with its flags (`--clip NAME`, `--browsers A,B,C`, `--matrix`; see
+/// examples/e2e_bench.rs), which also choose where it writes: `target/bench/e2e.json` for the
+/// default run, `e2e-<clip>[-<browsers>].json` for another, `e2e-matrix.json` for the matrix.
+pub fn run_e2e(flags: &[String]) -> Result<()> {
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    in_browsers("e2e-bench", None, &flags)
+}
+
+/// The player probe (examples/player_probe.rs) with its flags (`--browser firefox|chromium`):
+/// how one browser's `<video>` presents frames, follows rates and starts, written to
+/// `target/bench/player-<browser>.json`.
+pub fn run_player(flags: &[String]) -> Result<()> {
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    in_browsers("player-probe", None, &flags)
 }
 
 /// A benchmark in real browsers (examples/e2e_bench.rs: three viewers in sync;
 /// examples/paths_bench.rs: two friends over each network shape; examples/call_bench.rs: three
 /// viewers in a video call), in the end-to-end tests' world.
-fn in_browsers(example_name: &str, out: &str, extra: &[&str]) -> Result<()> {
+/// `out` is passed as `--out`; without it the example picks its report's path from its flags.
+fn in_browsers(example_name: &str, out: Option<&str>, extra: &[&str]) -> Result<()> {
     let example = [
         "-p",
         "insieme",
@@ -63,7 +70,10 @@ fn in_browsers(example_name: &str, out: &str, extra: &[&str]) -> Result<()> {
         "--example",
         example_name,
     ];
-    let out = ["--", "--out", out];
+    let out: Vec<&str> = match out {
+        Some(out) => vec!["--", "--out", out],
+        None => vec!["--"],
+    };
     BrowserWorld::prepare_verbose()?.build_then_run(
         &[&["build"][..], &example].concat(),
         &[&["run"][..], &example, &out, extra].concat(),

@@ -26,9 +26,19 @@ commands:
                         (wasm) and end-to-end; or one suite (native | fuzz | web | e2e), with a
                         test-name filter for cargo test (for fuzz: a target-name filter)
   size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
-  bench <name>          run a benchmark: sync | relay | abuse | e2e | paths | call | size (writes target/bench/<name>.json)
+  bench <name>          run a benchmark: sync | relay | abuse | e2e | paths | call | player | size
+                        (writes target/bench/<name>.json)
   bench e2e --clip NAME  the e2e bench on another clip: webm-60 (default) | webm-25 | mp4-24 |
                         mp4-2997 | mp4-60-540p | mp4-24-late (writes target/bench/e2e-NAME.json)
+  bench e2e --browsers chromium,chromium,firefox
+                        the three viewers' browsers (default three chromium; with --clip too)
+  bench e2e --matrix [--clips A,B] [--mixes X,Y]
+                        every browser mix (chromium,chromium,chromium and
+                        chromium,chromium,firefox; a mix's browsers joined by `+` in --mixes)
+                        × every clip, one row each in target/bench/e2e-matrix.json
+  bench player --browser firefox|chromium
+                        one browser's <video>: frame callback timing, rate response, play()
+                        latency, autoplay (writes target/bench/player-BROWSER.json)
 ";
 
 fn main() {
@@ -54,7 +64,8 @@ fn run_command(args: Vec<String>) -> Result<()> {
         "size" => no_more_args(rest).and_then(|_| size::report()),
         "bench" => match rest {
             [name] => bench::run(name),
-            [name, flag, clip] if name == "e2e" && flag == "--clip" => bench::run_e2e(Some(clip)),
+            [name, flags @ ..] if name == "e2e" => bench::run_e2e(flags),
+            [name, flags @ ..] if name == "player" => bench::run_player(flags),
             _ => bail!(
                 "`cargo xtask bench` takes one benchmark name: {}",
                 bench::NAMES.join(" | ")

@@ -16,6 +16,9 @@ const TRUNK_VERSION: &str = "0.21.14";
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Debian bookworm's binaryen; Trunk.toml pins Trunk to it so Trunk never downloads one.
 const WASM_OPT_VERSION: &str = "108";
+/// Drives Firefox (Debian's `firefox-esr`) in the end-to-end tests; 0.37 builds on our rustc
+/// and speaks to Firefox 128 and later. It prints `geckodriver 0.37.1 (...)`.
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// Where the build tools are, and the PATH under which children find them.
 pub struct BuildTools {
@@ -66,9 +69,18 @@ pub fn ensure_build_tools() -> Result<BuildTools> {
 
 /// What the browser suites need on top of the build tools.
 pub fn ensure_test_tools(tools: &BuildTools) -> Result<()> {
+    // A Firefox viewer joins the Chromium ones in some end-to-end tests and benchmarks.
+    ensure_cargo_tool(
+        tools,
+        "geckodriver",
+        "geckodriver",
+        GECKODRIVER_VERSION,
+        true,
+    )?;
     let mut wanted = vec![
         ("chromium", "chromium"),
         ("chromedriver", "chromium-driver"),
+        ("firefox-esr", "firefox-esr"),
         // ffmpeg makes the end-to-end tests' video clip at test time; espeak-ng and sox make
         // the call tests' microphone sound (speech, speech bursts, silence).
         ("ffmpeg", "ffmpeg"),

@@ -11,6 +11,7 @@
 
 mod attachment;
 mod bindings;
+mod browser_frames;
 mod frames;
 mod options;
 mod phase;
@@ -118,7 +119,10 @@ pub fn use_video_player_with_options(
         last_seek: set_last_seek,
         last_start: set_last_start,
     };
+    let browser = browser_frames::this_browser();
     let shared = Rc::new(Shared {
+        browser,
+        frame_count: Cell::new(None),
         node_ref,
         set,
         options,
@@ -127,7 +131,7 @@ pub fn use_video_player_with_options(
         seek_timeout: RefCell::new(None),
         start: Cell::new(None),
         start_timer: RefCell::new(None),
-        start_lead: RefCell::new(StartLead::new()),
+        start_lead: RefCell::new(StartLead::with_guess(browser.start_lead_guess())),
         step: RefCell::new(StepEstimator::new()),
         refresh_probe: RefCell::new(None),
         last_frame: Cell::new(None),
@@ -402,6 +406,11 @@ struct Shared {
     start_lead: RefCell<StartLead>,
     /// How finely frames can be placed: fed by refresh bursts and by consecutive frames.
     step: RefCell<StepEstimator>,
+    /// The browser, where it presents frames its own way (`browser_frames`)...
+    browser: crate::sync::browser_kind::BrowserKind,
+    /// ...and the latest frame callback's (media time, frames presented), to learn the frame
+    /// duration where frames are rarely consecutive (Firefox).
+    frame_count: Cell<Option<(f64, u64)>>,
     refresh_probe: RefCell<Option<RefreshProbe>>,
     /// The previous observation, for frame durations.
     last_frame: Cell<Option<FrameObservation>>,
@@ -414,7 +423,8 @@ struct Shared {
 impl Shared {
     /// Every observation from the frame loop: the position signal, a seek or start waiting
     /// for its frame, then the integrator.
-    fn on_frame(&self, frame: FrameObservation) {
+    fn on_frame(&self, mut frame: FrameObservation) {
+        self.as_browser_presents(&mut frame);
         self.learn_frame_duration(&frame);
         let shown = self.position.try_get_untracked().unwrap_or(0.0);
         if (frame.media_time_secs - shown).abs() >= POSITION_STEP_SECS {

@@ -36,6 +36,10 @@ impl Shared {
     }
 
     fn report_step(&self) {
+        // Frames that keep no phase on the refresh (Firefox) are not steered onto a grid.
+        if !self.browser.frames_keep_refresh_phase() {
+            return;
+        }
         // The borrow ends before the handler runs: it may call straight back into the player.
         let step = self.step.borrow_mut().changed_step();
         if let (Some(step), Some(handler)) = (step, self.options.on_presentation_step.clone()) {

@@ -70,3 +70,29 @@ pub async fn play_clip_together(viewers: &[&Browser]) -> Result<()> {
     wait_for_sync(viewers, true, TOLERANCE_MS, None, SETTLE).await?;
     Ok(())
 }
+
+/// Who does what in [`play_pause_seek_and_play`].
+pub struct Turns<'a> {
+    pub plays: &'a Browser,
+    pub pauses: &'a Browser,
+    pub seeks: &'a Browser,
+    pub plays_again: &'a Browser,
+}
+
+/// The core scenario, on `everyone` with the test clip loaded: once they are paused on its first
+/// frame, one plays, one pauses, one seeks to 20 s and one plays again; after each step everyone
+/// is in that state within 50 ms of each other (near 20 s, then 21 s, after the seek).
+pub async fn play_pause_seek_and_play(everyone: &[&Browser], turns: Turns<'_>) -> Result<()> {
+    const TOLERANCE_MS: f64 = 50.0;
+    const SETTLE: std::time::Duration = std::time::Duration::from_secs(15);
+    wait_for_sync(everyone, false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
+    turns.plays.click_button("Play").await?;
+    wait_for_sync(everyone, true, TOLERANCE_MS, None, SETTLE).await?;
+    turns.pauses.click_button("Pause").await?;
+    wait_for_sync(everyone, false, TOLERANCE_MS, None, SETTLE).await?;
+    seek_with_slider(turns.seeks, 20.0).await?;
+    wait_for_sync(everyone, false, TOLERANCE_MS, Some(20.0), SETTLE).await?;
+    turns.plays_again.click_button("Play").await?;
+    wait_for_sync(everyone, true, TOLERANCE_MS, Some(21.0), SETTLE).await?;
+    Ok(())
+}

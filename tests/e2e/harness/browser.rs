@@ -1,8 +1,10 @@
-//! One person: a headless Chromium process of its own (its own chromedriver, its own profile),
-//! driven over WebDriver.
+//! One person: a headless browser process of its own (its own driver, its own profile), driven
+//! over WebDriver. Chromium (chromedriver) by default; Firefox (geckodriver) when the person's
+//! [`Place::engine`] says so, with its own part in [`super::firefox`].
 
+use super::firefox;
 use super::UI_TIMEOUT;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::Path;
 use std::process::Stdio;
@@ -26,21 +28,60 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--window-size=1280,800",
 ];
 
+/// Which browser a person uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    #[default]
+    Chromium,
+    Firefox,
+}
+
+impl Engine {
+    /// The name the benchmarks' `--browsers` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+        }
+    }
+
+    #[allow(dead_code)] // read by the benchmarks' `--browsers`, not the tests
+    pub fn from_name(name: &str) -> Option<Engine> {
+        [Engine::Chromium, Engine::Firefox]
+            .into_iter()
+            .find(|engine| engine.name() == name)
+    }
+
+    fn driver_binary(self) -> String {
+        match self {
+            Engine::Chromium => {
+                std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into())
+            }
+            Engine::Firefox => firefox::driver_binary(),
+        }
+    }
+}
+
 /// Where a browser runs: this network namespace (the default), or a home network of
-/// [`super::network`], with its chromedriver reached over the home's management link.
+/// [`super::network`], with its driver reached over the home's management link.
 #[derive(Clone, Debug, Default)]
 pub struct Place {
+    /// Chromium unless told otherwise.
+    pub engine: Engine,
     /// `ip netns exec` into this namespace to start chromedriver (and so Chromium).
     pub netns: Option<String>,
     /// The address the test reaches chromedriver at, and the one chromedriver lets in.
     pub driver_host: Option<(std::net::IpAddr, std::net::IpAddr)>,
-    /// Flags beyond [`CHROMIUM_FLAGS`].
+    /// Flags beyond [`CHROMIUM_FLAGS`] (Chromium only: a Firefox person refuses them).
     pub extra_flags: Vec<String>,
     /// Camera and microphone as a browser with nobody to answer its permission prompt: every
     /// request is refused until the test grants them ([`Browser::set_media_permission`]).
     /// Without it, `--use-fake-ui-for-media-stream` accepts every request (and overrides even
     /// permissions set to "denied").
     pub media_prompt: bool,
+    /// Firefox prefs set over [`super::firefox`]'s (e.g. its shipping autoplay policy, to
+    /// measure it); Firefox only.
+    pub firefox_prefs: Vec<(String, serde_json::Value)>,
 }
 
 /// The flag that answers every camera and microphone prompt with yes.
@@ -49,9 +90,25 @@ const FAKE_MEDIA_UI: &str = "--use-fake-ui-for-media-stream";
 pub struct Browser {
     pub name: String,
     pub client: Client,
-    /// chromedriver, whose descendants are this person's Chromium processes.
+    pub engine: Engine,
+    /// The driver, whose descendants are this person's browser processes.
     _driver: Child,
+    /// The browser's profile (`profile/`) and, for Firefox, the driver's output (`driver.log`:
+    /// the page's console among it).
     _profile: tempfile::TempDir,
+}
+
+/// Where a Firefox person's driver output goes, inside its temporary directory.
+const DRIVER_LOG: &str = "driver.log";
+
+impl Place {
+    /// A Firefox person in this network namespace.
+    pub fn firefox() -> Place {
+        Place {
+            engine: Engine::Firefox,
+            ..Default::default()
+        }
+    }
 }
 
 impl Browser {
@@ -68,7 +125,10 @@ impl Browser {
             match Self::launch_once(name, place).await {
                 Ok(browser) => return Ok(browser),
                 Err(error) if attempt < ATTEMPTS => {
-                    eprintln!("starting Chromium for {name} failed (attempt {attempt}): {error:#}; retrying");
+                    eprintln!(
+                        "starting {} for {name} failed (attempt {attempt}): {error:#}; retrying",
+                        place.engine.name()
+                    );
                     attempt += 1;
                 }
                 Err(error) => return Err(error),
@@ -81,44 +141,53 @@ impl Browser {
         let profile = tempfile::Builder::new()
             .prefix(&format!("insieme-e2e-{name}-"))
             .tempdir()?;
-        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let engine = place.engine;
+        let driver_binary = engine.driver_binary();
         let mut driver = match &place.netns {
             Some(netns) => {
                 let mut command = Command::new("ip");
-                command.args(["netns", "exec", netns, &chromedriver]);
+                command.args(["netns", "exec", netns, &driver_binary]);
                 command
             }
-            None => Command::new(&chromedriver),
+            None => Command::new(&driver_binary),
         };
-        driver.arg(format!("--port={port}"));
         let host = match place.driver_host {
-            Some((host, client)) => {
-                driver.arg(format!("--allowed-ips={client}"));
-                host
-            }
+            Some((host, _)) => host,
             None => std::net::Ipv4Addr::LOCALHOST.into(),
         };
+        let (stdout, stderr, capabilities) = match engine {
+            Engine::Chromium => {
+                driver.arg(format!("--port={port}"));
+                if let Some((_, client)) = place.driver_host {
+                    driver.arg(format!("--allowed-ips={client}"));
+                }
+                let capabilities = chromium_capabilities(place, &profile.path().join("profile"));
+                (Stdio::null(), Stdio::null(), capabilities)
+            }
+            Engine::Firefox => {
+                let listen_on = place.driver_host.map(|(host, _)| host);
+                driver.args(firefox::driver_args(port, listen_on));
+                let profile_dir = profile.path().join("profile");
+                std::fs::create_dir_all(&profile_dir)?;
+                let capabilities = firefox::capabilities(&profile_dir, place)?;
+                let log = std::fs::File::create(profile.path().join(DRIVER_LOG))?;
+                (
+                    Stdio::from(log.try_clone()?),
+                    Stdio::from(log),
+                    capabilities,
+                )
+            }
+        };
         let driver = driver
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
-            .context("starting chromedriver (Debian package chromium-driver)")?;
+            .with_context(|| format!("starting {driver_binary} for {}", engine.name()))?;
         wait_for_port(host, port)
             .await
-            .context("chromedriver did not start")?;
+            .with_context(|| format!("{driver_binary} did not start"))?;
 
-        let mut args: Vec<String> = CHROMIUM_FLAGS
-            .iter()
-            .filter(|flag| !(place.media_prompt && **flag == FAKE_MEDIA_UI))
-            .map(|flag| flag.to_string())
-            .collect();
-        args.extend(place.extra_flags.iter().cloned());
-        args.push(format!("--user-data-dir={}", profile.path().display()));
-        let capabilities = serde_json::json!({
-            "goog:chromeOptions": { "args": args },
-            "goog:loggingPrefs": { "browser": "ALL" },
-        });
         let serde_json::Value::Object(capabilities) = capabilities else {
             unreachable!("built as an object")
         };
@@ -127,10 +196,11 @@ impl Browser {
             .capabilities(capabilities)
             .connect(&format!("http://{host}:{port}"))
             .await
-            .with_context(|| format!("starting Chromium for {name}"))?;
+            .with_context(|| format!("starting {} for {name}", engine.name()))?;
         Ok(Self {
             name: name.to_owned(),
             client,
+            engine,
             _driver: driver,
             _profile: profile,
         })
@@ -285,13 +355,22 @@ impl Browser {
         if let Ok(png) = self.client.screenshot().await {
             std::fs::write(dir.join(format!("{}.png", self.name)), png)?;
         }
-        let read_console = SessionCommand {
-            path: "se/log",
-            body: serde_json::json!({ "type": "browser" }),
-        };
-        let console = match self.client.issue_cmd(read_console).await {
-            Ok(entries) => format_console(&entries),
-            Err(error) => format!("(could not read the console: {error})\n"),
+        let console = match self.engine {
+            Engine::Chromium => {
+                let read_console = SessionCommand {
+                    path: "se/log",
+                    body: serde_json::json!({ "type": "browser" }),
+                };
+                match self.client.issue_cmd(read_console).await {
+                    Ok(entries) => format_console(&entries),
+                    Err(error) => format!("(could not read the console: {error})\n"),
+                }
+            }
+            // The page's console lines are among the driver's output (`console.log: ...`).
+            Engine::Firefox => std::fs::read_to_string(self._profile.path().join(DRIVER_LOG))
+                .unwrap_or_else(|error| {
+                    format!("(could not read geckodriver's output: {error})\n")
+                }),
         };
         std::fs::write(dir.join(format!("{}.console.txt", self.name)), console)?;
         Ok(())
@@ -300,6 +379,13 @@ impl Browser {
     /// Runs a DevTools protocol command on the page through chromedriver (e.g.
     /// `Page.addScriptToEvaluateOnNewDocument`), returning its result.
     pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+        if self.engine != Engine::Chromium {
+            bail!(
+                "{} runs {}, which has no DevTools protocol passthrough ({cmd})",
+                self.name,
+                self.engine.name()
+            );
+        }
         self.client
             .issue_cmd(SessionCommand {
                 path: "goog/cdp/execute",
@@ -338,7 +424,7 @@ impl Browser {
         Ok(())
     }
 
-    /// The process id of this person's chromedriver; Chromium's processes descend from it.
+    /// The process id of this person's driver; the browser's processes descend from it.
     #[allow(dead_code)] // read by the call benchmark, not the tests
     pub fn driver_pid(&self) -> Option<u32> {
         self._driver.id()
@@ -371,6 +457,21 @@ impl fantoccini::wd::WebDriverCompatibleCommand for SessionCommand {
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(self.body.to_string()))
     }
+}
+
+/// Chromium's capabilities: [`CHROMIUM_FLAGS`] and the place's own, its profile, its console kept.
+fn chromium_capabilities(place: &Place, profile: &Path) -> serde_json::Value {
+    let mut args: Vec<String> = CHROMIUM_FLAGS
+        .iter()
+        .filter(|flag| !(place.media_prompt && **flag == FAKE_MEDIA_UI))
+        .map(|flag| flag.to_string())
+        .collect();
+    args.extend(place.extra_flags.iter().cloned());
+    args.push(format!("--user-data-dir={}", profile.display()));
+    serde_json::json!({
+        "goog:chromeOptions": { "args": args },
+        "goog:loggingPrefs": { "browser": "ALL" },
+    })
 }
 
 fn format_console(entries: &serde_json::Value) -> String {

@@ -1,7 +1,7 @@
 //! The test clip, generated once per run with ffmpeg (Debian's package) rather than committed,
 //! and the harness's own view of each viewer's playback, measured independently of the app.
 
-use super::{Browser, Party, ServerOptions, TestServer};
+use super::{Browser, Party, Place, ServerOptions, TestServer};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use tokio::sync::OnceCell;
@@ -201,6 +201,20 @@ pub async fn party_with_clip(test_name: &str, names: &[&str]) -> Result<Party> {
 /// Starts a party whose server also serves `clip` at [`Clip::path`], and the short clip at
 /// [`SHORT_CLIP_PATH`] (what the bench queues to follow it).
 pub async fn party_with(clip: Clip, test_name: &str, names: &[&str]) -> Result<Party> {
+    Party::start_with(test_name, server_with(clip).await?, names).await
+}
+
+/// Like [`party_with`], each person in the browser their place names (Firefox or Chromium).
+pub async fn party_with_browsers(
+    clip: Clip,
+    test_name: &str,
+    people: &[(&str, Place)],
+) -> Result<Party> {
+    Party::start_at(test_name, server_with(clip).await?, people).await
+}
+
+/// A test server that also serves `clip`.
+async fn server_with(clip: Clip) -> Result<TestServer> {
     let media = if clip == Clip::Webm60 {
         test_clip().await?
     } else {
@@ -210,7 +224,7 @@ pub async fn party_with(clip: Clip, test_name: &str, names: &[&str]) -> Result<P
         media: vec![media, short_clip().await?],
         ..Default::default()
     };
-    Party::start_with(test_name, TestServer::start_with(options).await?, names).await
+    TestServer::start_with(options).await
 }
 
 /// The film's `<video>` (the call's tiles have `<video>` elements of their own).

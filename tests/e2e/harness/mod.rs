@@ -9,6 +9,8 @@ pub mod call;
 pub mod capture;
 #[allow(dead_code)] // read by the benchmarks, not the tests
 pub mod film_frames;
+#[allow(dead_code)] // a Firefox person is chosen by some tests and the benchmarks
+mod firefox;
 pub mod homes;
 #[allow(dead_code)] // read by the benchmarks, not the tests
 pub mod host_load;
@@ -21,6 +23,8 @@ mod party;
 pub mod rogue;
 mod server;
 
+#[allow(unused_imports)] // the benchmarks choose browsers by engine
+pub use browser::Engine;
 pub use browser::{Browser, Place};
 pub use http::http_get;
 pub use party::Party;
