@@ -105,6 +105,7 @@ const LEADS: Leads = Leads {
     arrive: Span::from_millis(140),
     start: Span::from_millis(200),
     seek: Span::from_millis(400),
+    load: Span::from_millis(1140),
 };
 const FILM: &str = "https://videos.example/film.webm";
 
