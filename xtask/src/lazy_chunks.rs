@@ -56,25 +56,16 @@ fn raw_wasm() -> PathBuf {
     target.join("wasm32-unknown-unknown/release/insieme.wasm")
 }
 
-/// Splits, binds and optimises the app's wasm into `dist/` (see the module's comment). Returns
-/// the names of the files fetched on demand.
-pub fn split_into_dist(tools: &BuildTools, dist: &Path) -> Result<Vec<String>> {
-    let stem = trunk_output_stem(dist)?;
-    let work = workspace_root().join("target/lazy-chunks");
-    if work.exists() {
-        std::fs::remove_dir_all(&work).with_context(|| format!("clearing {}", work.display()))?;
-    }
-    let split_dir = work.join("split");
-    std::fs::create_dir_all(&split_dir)?;
-
-    let raw = raw_wasm();
-    let input = std::fs::read(&raw).with_context(|| format!("reading {}", raw.display()))?;
-    let main_module = format!("./{stem}.js");
+/// Splits the wasm cargo linked (`raw`) at its entry points into `split_dir`: the main module
+/// (returned, ready for wasm-bindgen), the parts, and their loader, which imports the main
+/// module's glue as `main_module`.
+pub fn split(raw: &Path, split_dir: &Path, main_module: &str) -> Result<PathBuf> {
+    let input = std::fs::read(raw).with_context(|| format!("reading {}", raw.display()))?;
     let main_wasm = split_dir.join("main.wasm");
     let mut options = wasm_split_cli_support::Options::new(&input);
-    options.output_dir = &split_dir;
+    options.output_dir = split_dir;
     options.main_out_path = &main_wasm;
-    options.main_module = &main_module;
+    options.main_module = main_module;
     options.target.web();
     wasm_split_cli_support::transform(options)
         .map_err(|error| anyhow!("splitting {}: {error:#}", raw.display()))?;
@@ -86,6 +77,21 @@ pub fn split_into_dist(tools: &BuildTools, dist: &Path) -> Result<Vec<String>> {
         &main_wasm,
         without_custom_section(&main, "target_features")?,
     )?;
+    Ok(main_wasm)
+}
+
+/// Splits, binds and optimises the app's wasm into `dist/` (see the module's comment). Returns
+/// the names of the files fetched on demand.
+pub fn split_into_dist(tools: &BuildTools, dist: &Path) -> Result<Vec<String>> {
+    let stem = trunk_output_stem(dist)?;
+    let work = workspace_root().join("target/lazy-chunks");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("clearing {}", work.display()))?;
+    }
+    let split_dir = work.join("split");
+    std::fs::create_dir_all(&split_dir)?;
+
+    let main_wasm = split(&raw_wasm(), &split_dir, &format!("./{stem}.js"))?;
     let bound = work.join("bound");
     run(
         tools

@@ -4,14 +4,15 @@
 //!
 //! The breakdown needs symbol names, which the shipped build strips. When twiggy is installed we
 //! build the same wasm with names kept (the `wasm-names` profile: release plus names, in its own
-//! target directory, so the first run costs one more build and later runs only relink), run
-//! wasm-bindgen and wasm-opt on it as the shipped build does (unsplit), names kept, and ask
-//! twiggy which items are largest. Those sizes are of the uncompressed wasm; gzip shrinks every
+//! target directory, so the first run costs one more build and later runs only relink), split it
+//! and run wasm-bindgen and wasm-opt on its main module as the shipped build does, names kept,
+//! and ask twiggy which items of the first load are largest (the parts fetched on demand are
+//! left out). Those sizes are of the uncompressed wasm; gzip shrinks every
 //! item by roughly the same factor, so the ranking holds.
 
 use crate::app_build::{build_dist, cargo};
 use crate::command::{probe, run};
-use crate::lazy_chunks::{is_on_demand, without_custom_section, WASM_OPT_ARGS};
+use crate::lazy_chunks::{is_on_demand, split, WASM_OPT_ARGS};
 use crate::tools::{ensure_build_tools, BuildTools};
 use crate::workspace_root;
 use anyhow::{bail, Context, Result};
@@ -189,19 +190,29 @@ fn wasm_contributors(tools: &BuildTools) -> Result<Option<Contributors>> {
                 "--target",
                 "wasm32-unknown-unknown",
             ])
-            .args(["-p", "insieme", "--bin", "insieme"])
+            .args([
+                "-p",
+                "insieme",
+                "--bin",
+                "insieme",
+                "--features",
+                "lazy-chunks",
+            ])
             .current_dir(&root),
         "the names-kept wasm build",
     )?;
     let built = root.join("target/wasm32-unknown-unknown/wasm-names/insieme.wasm");
     let work = root.join("target/size-analysis");
-    std::fs::create_dir_all(&work)?;
-    // The shipped build strips every custom section; with names kept, `target_features` stays
-    // and lists reference-types (which .cargo/config.toml turns off for codegen), and wasm-bindgen
-    // would then expect an externref table that is not there. Drop it as the shipped build does.
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("clearing {}", work.display()))?;
+    }
+    let split_dir = work.join("split");
+    std::fs::create_dir_all(&split_dir)?;
+    // Split as the shipped build is, so that what is listed is the first load's main module
+    // only, not the parts fetched on demand.
+    let split_main = split(&built, &split_dir, "./insieme_names.js")?;
     let input = work.join("insieme_names.wasm");
-    let wasm = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
-    std::fs::write(&input, without_custom_section(&wasm, "target_features")?)?;
+    std::fs::rename(&split_main, &input)?;
     run(
         tools
             .command("wasm-bindgen")
@@ -210,6 +221,7 @@ fn wasm_contributors(tools: &BuildTools) -> Result<Option<Contributors>> {
                 "web",
                 "--no-typescript",
                 "--keep-debug",
+                "--keep-lld-exports",
                 "--out-dir",
             ])
             .arg(&work)
@@ -372,6 +384,7 @@ fn shorten(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lazy_chunks::without_custom_section;
 
     #[test]
     fn reads_twiggy_csv_rows() {
