@@ -1,7 +1,7 @@
 //! The shared queue ("Up next"): concurrent adds end in one order everywhere, a newcomer gets
 //! the queue, and the end of a video starts the next one for everyone.
 
-use crate::harness::actions::gather;
+use crate::harness::actions::{gather, poll_until};
 use crate::harness::media::{
     short_clip, test_clip, wait_for_sync, CLIP_PATH, FILM, SHORT_CLIP_PATH,
 };
@@ -27,19 +27,14 @@ pub async fn queue_of(browser: &Browser) -> Result<Vec<String>> {
 
 /// Waits until `browser` lists exactly `n` entries; returns them.
 pub async fn wait_for_queue(browser: &Browser, n: usize) -> Result<Vec<String>> {
-    let deadline = tokio::time::Instant::now() + UI_TIMEOUT;
-    loop {
-        let titles = queue_of(browser).await?;
-        if titles.len() == n {
-            return Ok(titles);
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{} lists {titles:?}, not {n} entries",
-            browser.name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll_until(
+        UI_TIMEOUT,
+        Duration::from_millis(100),
+        || queue_of(browser),
+        |titles| titles.len() == n,
+        |titles| format!("{} lists {titles:?}, not {n} entries", browser.name),
+    )
+    .await
 }
 
 /// Adds each link to the queue from `browser`, all in one task of the page, so that no piece

@@ -6,7 +6,7 @@
 //! (`data-shown-at-us`); a recorder in each page keeps those as the elements appear, since
 //! they leave once their animation ends.
 
-use crate::harness::actions::{gather, play_clip_together, seek_with_slider};
+use crate::harness::actions::{gather, play_clip_together, poll_until, seek_with_slider};
 use crate::harness::media::{party_with_clip, wait_for_sync};
 use crate::harness::{Browser, UI_TIMEOUT};
 use anyhow::{ensure, Context, Result};
@@ -66,19 +66,14 @@ async fn floated(browser: &Browser) -> Result<Vec<Floated>> {
 
 /// Waits until `browser` has floated `n` reactions; returns them.
 async fn wait_for_floated(browser: &Browser, n: usize) -> Result<Vec<Floated>> {
-    let deadline = tokio::time::Instant::now() + UI_TIMEOUT;
-    loop {
-        let seen = floated(browser).await?;
-        if seen.len() >= n {
-            return Ok(seen);
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{} floated {seen:?}, not {n} reactions",
-            browser.name
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_until(
+        UI_TIMEOUT,
+        Duration::from_millis(50),
+        || floated(browser),
+        |seen| seen.len() >= n,
+        |seen| format!("{} floated {seen:?}, not {n} reactions", browser.name),
+    )
+    .await
 }
 
 /// Presses a digit key as a person does (on whatever has focus: not a text field here).

@@ -2,7 +2,7 @@
 //! is, and the film starts for all when the last person is ready, or when someone presses
 //! "Start anyway".
 
-use crate::harness::actions::{gather, load_clip};
+use crate::harness::actions::{gather, load_clip, poll_until};
 use crate::harness::media::{party_with_clip, wait_for_sync};
 use crate::harness::{Browser, Party, UI_TIMEOUT};
 use anyhow::{ensure, Context, Result};
@@ -35,19 +35,15 @@ async fn readiness_of(viewer: &Browser, name: &str) -> Result<String> {
 
 /// Waits until `viewer` shows `name` as `want`.
 async fn wait_for_readiness(viewer: &Browser, name: &str, want: &str) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + UI_TIMEOUT;
-    loop {
-        let shown = readiness_of(viewer, name).await?;
-        if shown == want {
-            return Ok(());
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{} shows {name} as {shown:?}, not {want:?}",
-            viewer.name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll_until(
+        UI_TIMEOUT,
+        Duration::from_millis(100),
+        || readiness_of(viewer, name),
+        |shown| shown == want,
+        |shown| format!("{} shows {name} as {shown:?}, not {want:?}", viewer.name),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Waits until the prompt is gone from every viewer.

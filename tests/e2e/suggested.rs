@@ -3,7 +3,7 @@
 //! duration and a thumbnail drawn in the browser, a drag reorders them, and the room's history
 //! (here, and a friend's, sent when a link opens) lists what was watched.
 
-use crate::harness::actions::gather;
+use crate::harness::actions::{gather, poll_until};
 use crate::harness::media::{short_clip, test_clip, CLIP_PATH, SHORT_CLIP_PATH};
 use crate::harness::{Browser, Party, ServerOptions, TestServer, UI_TIMEOUT};
 use crate::queue::{click_in_entry, queue_of, wait_for_queue};
@@ -46,19 +46,20 @@ async fn suggested_under(browser: &Browser, heading: &str) -> Result<Vec<String>
 
 /// Waits until `browser` lists exactly `want` under `heading`.
 async fn wait_for_suggested(browser: &Browser, heading: &str, want: &[&str]) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + UI_TIMEOUT;
-    loop {
-        let seen = suggested_under(browser, heading).await?;
-        if seen == want {
-            return Ok(());
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{} lists {seen:?} under {heading:?}, not {want:?}",
-            browser.name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll_until(
+        UI_TIMEOUT,
+        Duration::from_millis(100),
+        || suggested_under(browser, heading),
+        |seen| seen == want,
+        |seen| {
+            format!(
+                "{} lists {seen:?} under {heading:?}, not {want:?}",
+                browser.name
+            )
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Drags the entry whose link ends with `from` onto the one whose link ends with `to`, with the

@@ -96,3 +96,31 @@ pub async fn play_pause_seek_and_play(everyone: &[&Browser], turns: Turns<'_>) -
     wait_for_sync(everyone, true, TOLERANCE_MS, Some(21.0), SETTLE).await?;
     Ok(())
 }
+
+/// Reads something from the pages every `every` until `done` accepts it, and returns it; after
+/// `timeout`, fails with `describe` of the last reading (what the page showed instead).
+pub async fn poll_until<T, Read, Fut>(
+    timeout: std::time::Duration,
+    every: std::time::Duration,
+    mut read: Read,
+    done: impl Fn(&T) -> bool,
+    describe: impl Fn(&T) -> String,
+) -> Result<T>
+where
+    Read: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let seen = read().await?;
+        if done(&seen) {
+            return Ok(seen);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            describe(&seen)
+        );
+        tokio::time::sleep(every).await;
+    }
+}

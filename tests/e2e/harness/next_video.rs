@@ -10,10 +10,10 @@
 //! second one is not counted a frame late). The spread is the largest difference between
 //! viewers' starts.
 
-use super::actions::seek_with_slider;
+use super::actions::{poll_until, seek_with_slider};
 use super::media::FILM;
 use super::{Browser, UI_TIMEOUT};
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use std::time::Duration;
 
 /// Records, in `window.__nextVideo`, the frames presented while playing whose source ends with
@@ -100,28 +100,26 @@ pub async fn measure_auto_advance(
 
 /// The frames `viewer` recorded of the next video, once it has played half a second of it.
 async fn frames_once_playing(viewer: &Browser, timeout: Duration) -> Result<Vec<(f64, f64)>> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let frames = recorded(viewer).await?;
-        if frames.len() >= 30 {
-            return Ok(frames);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let film = viewer
-                .client
-                .execute(
-                    "const v = document.querySelector(arguments[0]);
-                     return v && [v.currentSrc, v.paused, v.currentTime];",
-                    vec![serde_json::json!(FILM)],
-                )
-                .await?;
-            bail!(
-                "timed out with {} frames recorded; the film is {film}",
-                frames.len()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let frames = poll_until(
+        timeout,
+        Duration::from_millis(100),
+        || recorded(viewer),
+        |frames| frames.len() >= 30,
+        |frames| format!("timed out with {} frames recorded", frames.len()),
+    )
+    .await;
+    if frames.is_err() {
+        let film = viewer
+            .client
+            .execute(
+                "const v = document.querySelector(arguments[0]);
+                 return v && [v.currentSrc, v.paused, v.currentTime];",
+                vec![serde_json::json!(FILM)],
+            )
+            .await?;
+        return frames.with_context(|| format!("the film is {film}"));
     }
+    frames
 }
 
 /// Puts `link` into the queue through the source box, as a person does.
