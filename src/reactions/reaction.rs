@@ -113,12 +113,7 @@ impl Reaction {
 pub struct VideoKey(pub u64);
 
 pub fn video_key(media_id: &str) -> VideoKey {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let hash = media_id
-        .bytes()
-        .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
-    VideoKey(hash)
+    VideoKey(crate::programme::ready::media_tag(media_id))
 }
 
 #[cfg(test)]

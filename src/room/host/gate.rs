@@ -70,11 +70,6 @@ impl StateGate {
         current == Some(state) || self.attested.contains(state)
     }
 
-    /// The latest state vouched for, if it is `current` (to vouch for it to a newcomer).
-    pub fn attested(&self, state: &Versioned) -> bool {
-        self.attested.contains(state)
-    }
-
     /// What to do with a sync message, given whether the room is in host mode and the
     /// register's current state.
     pub fn check(
