@@ -518,9 +518,7 @@ struct Estimates {
 }
 
 fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    stats::sort(&mut sorted);
-    stats::percentile_of_sorted(&sorted, 50.0).unwrap_or(f64::NAN)
+    stats::median(values).unwrap_or(f64::NAN)
 }
 
 /// At every 10 ms instant of the steady windows with everyone playing, each viewer's true offset

@@ -1,7 +1,7 @@
 //! The shared queue ("Up next"): concurrent adds end in one order everywhere, a newcomer gets
 //! the queue, and the end of a video starts the next one for everyone.
 
-use crate::harness::actions::{gather, poll_until};
+use crate::harness::actions::{add_to_queue as add, gather, poll_until};
 use crate::harness::media::{
     short_clip, test_clip, wait_for_sync, CLIP_PATH, FILM, SHORT_CLIP_PATH,
 };
@@ -57,12 +57,6 @@ async fn add_at_once(browser: &Browser, links: &[String]) -> Result<()> {
         .await
         .with_context(|| format!("{} adding {links:?}", browser.name))?;
     Ok(())
-}
-
-/// Adds one link through the box, as a person does.
-async fn add(browser: &Browser, link: &str) -> Result<()> {
-    browser.type_into("Video URL", link).await?;
-    browser.click_button("Add to queue").await
 }
 
 /// Clicks `button` in the row of the entry whose link contains `entry`.

@@ -52,6 +52,12 @@ pub async fn seek_with_slider(browser: &Browser, secs: f64) -> Result<()> {
     Ok(())
 }
 
+/// Puts `link` into the queue through the source box, as a person does.
+pub async fn add_to_queue(browser: &Browser, link: &str) -> Result<()> {
+    browser.type_into("Video URL", link).await?;
+    browser.click_button("Add to queue").await
+}
+
 /// Sends a chat line.
 pub async fn say(browser: &Browser, text: &str) -> Result<()> {
     browser.type_into("Message", text).await?;

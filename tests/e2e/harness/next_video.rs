@@ -10,8 +10,8 @@
 //! second one is not counted a frame late). The spread is the largest difference between
 //! viewers' starts.
 
-use super::actions::{poll_until, seek_with_slider};
-use super::media::FILM;
+use super::actions::{add_to_queue, poll_until, seek_with_slider};
+use super::media::{range, FILM};
 use super::{Browser, UI_TIMEOUT};
 use anyhow::{ensure, Context, Result};
 use std::time::Duration;
@@ -64,7 +64,7 @@ pub async fn measure_auto_advance(
     duration_secs: f64,
     lead_in: Duration,
 ) -> Result<NextVideoStart> {
-    queue(adder, next_path).await?;
+    add_to_queue(adder, next_path).await?;
     let entry = format!(
         "//section[contains(@class,'up-next')]//li[contains(., '{}')]",
         next_path.trim_start_matches('/')
@@ -91,7 +91,7 @@ pub async fn measure_auto_advance(
             .with_context(|| format!("{} never played {next_path} after the end", viewer.name))?;
         starts_wall_ms.push(start_of(&frames).context("no frame")?);
     }
-    let spread_ms = spread(&starts_wall_ms);
+    let spread_ms = range(&starts_wall_ms);
     Ok(NextVideoStart {
         starts_wall_ms,
         spread_ms,
@@ -122,12 +122,6 @@ async fn frames_once_playing(viewer: &Browser, timeout: Duration) -> Result<Vec<
     frames
 }
 
-/// Puts `link` into the queue through the source box, as a person does.
-async fn queue(browser: &Browser, link: &str) -> Result<()> {
-    browser.type_into("Video URL", link).await?;
-    browser.click_button("Add to queue").await
-}
-
 /// The frames `viewer` recorded of the next video, by display time, duplicates removed.
 async fn recorded(viewer: &Browser) -> Result<Vec<(f64, f64)>> {
     let raw = viewer
@@ -147,16 +141,6 @@ fn start_of(frames: &[(f64, f64)]) -> Option<f64> {
         .map(|&(display_ms, media_s)| display_ms - media_s * 1e3)
 }
 
-fn spread(values: &[f64]) -> f64 {
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    if values.is_empty() {
-        0.0
-    } else {
-        max - min
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,8 +150,8 @@ mod tests {
         // Both put media time 0 on screen at 1000 ms; the second showed frame 1 first.
         let a = start_of(&[(1000.0, 0.0), (1016.7, 0.0167)]).unwrap();
         let b = start_of(&[(1016.7, 0.0167), (1033.4, 0.0334)]).unwrap();
-        assert!(spread(&[a, b]) < 0.1, "{a} {b}");
+        assert!(range(&[a, b]) < 0.1, "{a} {b}");
         let late = start_of(&[(1033.4, 0.0167)]).unwrap();
-        assert!((spread(&[a, b, late]) - 16.7).abs() < 0.1);
+        assert!((range(&[a, b, late]) - 16.7).abs() < 0.1);
     }
 }
