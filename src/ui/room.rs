@@ -156,30 +156,14 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
 /// Where the host's own code draws its panel, in a room whose link names a host.
 #[component]
 fn HostSlot(party: Party) -> impl IntoView {
-    let slot = NodeRef::<leptos::html::Div>::new();
-    let Some(host) = party.host.clone() else {
-        return view! { <div node_ref=slot></div> };
-    };
-    let loaded = host.view.loaded;
-    let people = party.view.people;
-    let setter = party.clone();
-    let set_mode: Rc<dyn Fn(bool)> = Rc::new(move |on| setter.set_host_mode(on));
-    let host = StoredValue::new_local((host, set_mode));
-    Effect::new(move |done: Option<bool>| {
-        if done == Some(true) {
-            return true;
-        }
-        match (loaded.get(), slot.get()) {
-            (true, Some(slot)) => {
-                host.with_value(|(host, set_mode)| {
-                    host.mount_panel(slot.into(), people, set_mode.clone())
-                });
-                true
-            }
-            _ => false,
-        }
-    });
-    view! { <div node_ref=slot></div> }
+    party.host.clone().map(|host| {
+        let loaded = host.view.loaded;
+        let people = party.view.people;
+        let setter = party.clone();
+        let set_mode: Rc<dyn Fn(bool)> = Rc::new(move |on| setter.set_host_mode(on));
+        let mount = move |slot| host.mount_panel(slot, people, set_mode.clone());
+        view! { <ChunkSlot loaded mount=Rc::new(mount)/> }
+    })
 }
 
 /// The programme's two tabs, "Up next" and "Suggested", and where the queue's own code draws

@@ -188,7 +188,8 @@ impl Host {
                 send,
                 writers,
             };
-            // One retry: a room whose checks cannot run stays unchecked-but-held otherwise.
+            // No retry yet: if the code cannot be fetched, the room's messages stay held (never
+            // applied unchecked) until the page is reloaded.
             let engine = match load(seed).await {
                 Ok(engine) => engine,
                 Err(ChunkUnavailable) => {
