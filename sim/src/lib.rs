@@ -13,6 +13,8 @@
 //!   does when the rate starts stretching the sound).
 //! - [`world`]: the event loop and the measurements.
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
+//! - [`timelines`]: scenarios where a room could split onto two timelines (groups formed
+//!   apart, a viewer starved of CPU).
 //! - [`queue_storm`]: the shared queue's storm (its own small loop over the same links).
 //! - [`ready_rush`]: the ready check under WAN links, people leaving and partitions.
 //! - [`report`]: the benchmark's table and JSON.
@@ -24,6 +26,7 @@ pub mod ready_rush;
 pub mod report;
 pub mod rng;
 pub mod scenarios;
+pub mod timelines;
 pub mod world;
 
 pub use world::{Action, Hostile, Outcome, Scenario, World};
