@@ -306,9 +306,11 @@ impl Engine {
         };
         self.left_timeline = None;
         if (map.to_room(now) - left.to_room(now)).abs() > MAX_TIMEBASE_STEP {
+            if self.register.get().is_some() {
+                self.stats.timelines_left += 1;
+            }
             self.register = Register::new();
             self.guard.forget_hold();
-            self.stats.timelines_left += 1;
         }
     }
 
