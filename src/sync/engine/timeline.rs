@@ -2,9 +2,10 @@
 //! keeps room time continuous when the reference changes.
 //!
 //! Room time is the reference peer's clock plus a base. The reference is the oldest peer in
-//! the room: every peer has a rank (join order, learned from the peers it meets; unranked
-//! newcomers come last) and the smallest (rank, id) wins, which every peer computes alike.
-//! Ranks are claims, so two rules keep a member from taking the reference: a peer that joined
+//! the room: every peer has a rank and the smallest (rank, id) wins, which every peer computes
+//! alike. Ranks are places in the endpoint's order of admission once the glue tells it
+//! (`seniority.rs`); until then they are join orders learned from the peers met (unranked
+//! newcomers come last), claims, so two rules keep a member from taking the reference: a peer that joined
 //! us after we had a rank is not believed older than us, and the peer the older peers name as
 //! their reference stays it (a newcomer cannot tell which of two claims of rank 0 is true, but
 //! the room can). When the reference changes, the new reference picks its base so that room
