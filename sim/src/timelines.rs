@@ -28,12 +28,21 @@ pub const GROUPS_MEET_S: f64 = 20.0;
 /// Two groups of two that formed apart (the links between them could not open: slots 0 and 1
 /// on one side, 2 and 3 on the other) each load and play, the second 7 s into the video; then
 /// the links open. Slot 0 opened the room first, so its group's timeline is the older.
-pub fn groups_apart(seed: u64, duration_s: f64) -> Scenario {
-    let mut sc = crate::scenarios::base("groups-apart", seed, 4, duration_s, wan_link());
+/// With `older_plays` false, the older group never loads anything: the younger group's film
+/// must become the room's.
+pub fn groups_apart(seed: u64, duration_s: f64, older_plays: bool) -> Scenario {
+    let name = if older_plays {
+        "groups-apart"
+    } else {
+        "groups-apart-idle"
+    };
+    let mut sc = crate::scenarios::base(name, seed, 4, duration_s, wan_link());
     let mut s = vec![(0.0, Action::Partition(vec![0, 1]))];
     s.extend((0..4).map(|i| (0.1 * i as f64, Action::Join(i))));
-    s.push(load(2.0, 0));
-    s.push(intent(4.0, 1, Intent::Play));
+    if older_plays {
+        s.push(load(2.0, 0));
+        s.push(intent(4.0, 1, Intent::Play));
+    }
     s.push(load(2.5, 2));
     s.push(intent(3.0, 3, Intent::Seek(MediaTime::from_secs_f64(7.0))));
     s.push(intent(5.0, 3, Intent::Play));

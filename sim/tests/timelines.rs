@@ -44,9 +44,10 @@ fn assert_one_timeline_from(o: &Outcome, settled_s: f64) {
 
 #[test]
 fn two_groups_formed_apart_merge_onto_one_timeline() {
-    for seed in 1..=6 {
-        let o = run(timelines::groups_apart(seed, 40.0));
+    for (seed, older_plays) in (1..=6).flat_map(|s| [(s, true), (s, false)]) {
+        let o = run(timelines::groups_apart(seed, 40.0, older_plays));
         assert_one_timeline_from(&o, GROUPS_MEET_S + 5.0);
+        assert!(o.final_playing, "the film stopped: {}", summary(&o));
         assert!(
             o.final_spread_ms <= 20.0,
             "seed {seed}: not playing together: {}",
@@ -80,7 +81,7 @@ fn a_viewer_starved_of_cpu_stays_on_the_rooms_timeline() {
 fn with_ranks_as_claims_rooms_split() {
     let mut split = 0;
     for seed in 1..=6 {
-        let mut sc = timelines::groups_apart(seed, 40.0);
+        let mut sc = timelines::groups_apart(seed, 40.0, true);
         sc.endpoint_order = false;
         let o = run(sc);
         let spread = o.max_room_spread_when(|t| t >= GROUPS_MEET_S + 5.0);

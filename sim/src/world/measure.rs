@@ -202,6 +202,10 @@ impl World {
                 .filter(|(_, n)| n.player.loaded())
                 .map(|(_, n)| n.player.pos_at(now) * 1e3),
         );
+        let playing = self
+            .honest()
+            .all(|(_, n)| n.engine.playback().is_some_and(|v| v.playback.playing));
+        self.out.final_playing = playing;
         self.out.peers = self.peers_seen;
         self.out.all_seeks = self.seeks.len() as u64;
         let events = &self.group_events;

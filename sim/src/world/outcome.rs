@@ -39,6 +39,8 @@ pub struct Outcome {
     pub join_ms: Option<f64>,
     /// Whether every engine holds the same state at the end.
     pub final_agree: bool,
+    /// Whether every viewer's state at the end of the run says the media plays.
+    pub final_playing: bool,
     /// Messages refused by engines (there should be none from honest peers).
     pub rejected: u64,
     /// Buffering holds requested by engines.

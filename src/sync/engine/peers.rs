@@ -33,6 +33,8 @@ pub(super) struct Peer {
     pub(super) joined: u64,
     /// The best state it sent before we knew room time, to be checked once we do.
     pub(super) held: Option<Versioned>,
+    /// Its last hello carried a state: it has one (see `Engine::settle_left_timeline`).
+    pub(super) has_state: bool,
     /// Its budget of playback states.
     pub(super) budget: WriteBudget,
 }
@@ -77,6 +79,7 @@ impl Engine {
                 last_event: None,
                 joined: self.joins,
                 held: None,
+                has_state: false,
                 budget: WriteBudget::new(now),
             },
         );
@@ -214,6 +217,7 @@ impl Engine {
         }
         peer.error = h.error;
         peer.grid = h.frame_grid;
+        peer.has_state = h.state.is_some();
         if peer.buffering != h.buffering {
             peer.buffering = h.buffering;
             self.out.push_back(Output::Event(Event::PeerBuffering {

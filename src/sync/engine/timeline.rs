@@ -297,7 +297,9 @@ impl Engine {
     /// or be refused as from the far future by the group we joined, leaving two states for
     /// good. So it is forgotten, and we take the room's state as a newcomer does (from the
     /// hellos; held until room time is known). A group merging onto ours sends us its state in
-    /// its first hellos, before it forgets it: of the two, the later stamp on our timeline wins.
+    /// its first hellos, before it forgets it: of the two, the later stamp on our timeline wins
+    /// (if ours has none, it may refuse that state as far-future: then the merging group
+    /// writes its state again on our timeline).
     pub(super) fn settle_left_timeline(&mut self, now: LocalTime) {
         let Some(left) = self.left_timeline else {
             return;
@@ -306,12 +308,27 @@ impl Engine {
             return;
         };
         self.left_timeline = None;
-        if (map.to_room(now) - left.to_room(now)).abs() > MAX_TIMEBASE_STEP {
-            if self.register.get().is_some() {
-                self.stats.timelines_left += 1;
-            }
-            self.register = Register::new();
-            self.guard.forget_hold();
+        let shift = map.to_room(now) - left.to_room(now);
+        if shift.abs() <= MAX_TIMEBASE_STEP {
+            return;
+        }
+        let ours = self.register.get().map(|v| v.playback.clone());
+        self.register = Register::new();
+        self.guard.forget_hold();
+        let Some(mut playback) = ours else {
+            return;
+        };
+        self.stats.timelines_left += 1;
+        let room_has_one = self
+            .peers
+            .get(&self.timebase.reference)
+            .is_some_and(|p| p.has_state);
+        if !room_has_one && self.timebase.reference != self.me {
+            // The group we joined has no state (its reference's hello brought none): ours,
+            // moved onto its timeline, becomes the room's, as a write of ours there (each of
+            // our group writes it; the latest wins, as ever), rather than nobody's.
+            playback.anchor_room += shift;
+            self.write_state(map.to_room(now), playback);
         }
     }
 
