@@ -79,11 +79,11 @@ pub(crate) fn base(
     }
 }
 
-fn intent(t: f64, slot: usize, intent: Intent) -> (f64, Action) {
+pub(crate) fn intent(t: f64, slot: usize, intent: Intent) -> (f64, Action) {
     (t, Action::Intent { slot, intent })
 }
 
-fn load(t: f64, slot: usize) -> (f64, Action) {
+pub(crate) fn load(t: f64, slot: usize) -> (f64, Action) {
     intent(
         t,
         slot,

@@ -4,23 +4,9 @@
 //! that every viewer converges to one room time and one state within a bound once the
 //! disturbance is over.
 
-use crate::scenarios::{lan_link, wan_link};
+use crate::scenarios::{intent, lan_link, load, wan_link};
 use crate::world::{Action, Scenario};
 use insieme::sync::{Intent, MediaTime};
-
-fn intent(t: f64, slot: usize, intent: Intent) -> (f64, Action) {
-    (t, Action::Intent { slot, intent })
-}
-
-fn load(t: f64, slot: usize) -> (f64, Action) {
-    intent(
-        t,
-        slot,
-        Intent::Load {
-            media_id: "big-buck-bunny".into(),
-        },
-    )
-}
 
 /// When the two groups of [`groups_apart`] connect, true seconds.
 pub const GROUPS_MEET_S: f64 = 20.0;

@@ -523,6 +523,18 @@ fn a_flood_of_states_is_cut_to_the_writers_budget() {
     assert!(!s.playback.playing && s.stamp.peer == m.id(1));
 }
 
+/// The member of attack 3 claims rank 0 and announces its own clock shifted by 30 s as the
+/// timeline.
+fn claim_the_reference(e: &crate::sync::Engine, _: LocalTime, msg: &mut WireMessage) {
+    if let Body::Hello(h) = &mut msg.body {
+        h.rank = Some(0);
+        h.timebase = Some(Timebase {
+            reference: e.id(),
+            base: e.timebase().base + Span::from_secs(30),
+        });
+    }
+}
+
 /// Attack 3, taking the reference: a member arriving late claims rank 0 under the smallest
 /// id, and announces its own clock shifted by 30 s as the timeline. Everyone who was there
 /// before refuses the claim; a newcomer after it, which cannot tell the two claims of rank 0
@@ -532,15 +544,7 @@ fn a_flood_of_states_is_cut_to_the_writers_budget() {
 fn a_late_member_cannot_take_the_reference() {
     let mut m = playing_room_of(3);
     let mal = m.arrive(MALLORY);
-    m.tamper(mal, |e, _, msg| {
-        if let Body::Hello(h) = &mut msg.body {
-            h.rank = Some(0);
-            h.timebase = Some(Timebase {
-                reference: e.id(),
-                base: e.timebase().base + Span::from_secs(30),
-            });
-        }
-    });
+    m.tamper(mal, claim_the_reference);
     let reference = m.engine(0).reference();
     // Room time at one instant, told by every honest peer, against peer 0's.
     let agree = |m: &Mini, honest: &[usize]| {
@@ -693,15 +697,7 @@ fn with_the_endpoints_order_a_member_cannot_claim_the_reference() {
     let mal = m.add_unlinked(MALLORY);
     m.admit(&[0, 1, mal]);
     m.link(mal);
-    m.tamper(mal, |e, _, msg| {
-        if let Body::Hello(h) = &mut msg.body {
-            h.rank = Some(0);
-            h.timebase = Some(Timebase {
-                reference: e.id(),
-                base: e.timebase().base + Span::from_secs(30),
-            });
-        }
-    });
+    m.tamper(mal, claim_the_reference);
     let before = m.room(1);
     m.run_for(3_000_000);
     let newcomer = m.add_unlinked(PeerId(200));
