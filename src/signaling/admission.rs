@@ -33,7 +33,6 @@ impl Admission {
             .take(MAX_TRACKED - 1)
             .cloned()
             .collect();
-        self.order.dedup();
         self.order.push(me.to_string());
         self.me = Some(me.to_string());
     }
@@ -51,23 +50,22 @@ impl Admission {
 
     /// The sessions whose transport is known (`routes`: session and its transport), and ours,
     /// oldest first; sessions of unknown transports are left out (they rank last). `None`
-    /// before the first welcome: without our own place, no order is known.
-    pub fn seniority<'a>(
-        &self,
-        me: SessionId,
-        routes: impl IntoIterator<Item = (SessionId, &'a str)>,
-    ) -> Option<Vec<SessionId>> {
-        let place = |transport: &str| self.order.iter().position(|t| t == transport);
-        let mine = place(self.me.as_deref()?)?;
-        let mut placed: Vec<(usize, SessionId)> = routes
-            .into_iter()
-            .filter(|(session, _)| *session != me)
-            .filter_map(|(session, transport)| Some((place(transport)?, session)))
-            .collect();
-        placed.push((mine, me));
-        placed.sort();
-        placed.dedup_by_key(|(at, _)| *at);
-        Some(placed.into_iter().map(|(_, session)| session).collect())
+    /// before the first welcome: without our own place, no order is known. (A walk of the order
+    /// rather than a sort: a sort's code would weigh kilobytes in the first download.)
+    pub fn seniority(&self, me: SessionId, routes: &[(SessionId, &str)]) -> Option<Vec<SessionId>> {
+        let mine = self.me.as_deref()?;
+        let mut sessions = Vec::with_capacity(routes.len() + 1);
+        for transport in &self.order {
+            if transport == mine {
+                sessions.push(me);
+            } else if let Some((session, _)) = routes
+                .iter()
+                .find(|(session, route)| route == transport && *session != me)
+            {
+                sessions.push(*session);
+            }
+        }
+        Some(sessions)
     }
 }
 
@@ -82,13 +80,17 @@ mod tests {
     #[test]
     fn the_welcome_then_joins_give_the_endpoints_order() {
         let mut a = Admission::default();
-        assert_eq!(a.seniority(1, [(2, "b")]), None, "nothing before a welcome");
+        assert_eq!(
+            a.seniority(1, &[(2, "b")]),
+            None,
+            "nothing before a welcome"
+        );
         a.welcomed("c", &strings(&["a", "b"]));
         a.joined("d");
         a.joined("d");
         // Sessions 10 (on "b"), 20 (on "d"), 30 (on "a"), 40 (route unknown); we are 5 on "c".
         let routes = [(10, "b"), (20, "d"), (30, "a"), (40, "x")];
-        assert_eq!(a.seniority(5, routes), Some(vec![30, 10, 5, 20]));
+        assert_eq!(a.seniority(5, &routes), Some(vec![30, 10, 5, 20]));
     }
 
     #[test]
@@ -105,7 +107,7 @@ mod tests {
                 a.joined(later);
             }
             assert_eq!(
-                a.seniority(session(me), routes.iter().copied()),
+                a.seniority(session(me), &routes),
                 Some(vec![0, 1, 2, 3]),
                 "as {me} sees it"
             );
@@ -121,10 +123,10 @@ mod tests {
         a.left("a");
         a.joined("a2");
         let routes = [(1, "a2"), (3, "c")];
-        assert_eq!(a.seniority(2, routes), Some(vec![2, 3, 1]));
+        assert_eq!(a.seniority(2, &routes), Some(vec![2, 3, 1]));
         // We reconnect: a fresh welcome replaces the order.
         a.welcomed("b2", &strings(&["c", "a2"]));
-        assert_eq!(a.seniority(2, routes), Some(vec![3, 1, 2]));
+        assert_eq!(a.seniority(2, &routes), Some(vec![3, 1, 2]));
     }
 
     #[test]

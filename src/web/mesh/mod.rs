@@ -194,11 +194,12 @@ impl Mesh {
     /// before the endpoint's first welcome.
     pub fn seniority(&self) -> Option<Vec<SessionId>> {
         let inner = self.inner.borrow();
-        let routes = inner.peers.keys().filter_map(|session| {
-            let route = inner.links.link(*session)?.route()?;
-            Some((*session, route))
-        });
-        inner.admission.seniority(inner.me, routes)
+        let routes: Vec<(SessionId, &str)> = inner
+            .peers
+            .keys()
+            .filter_map(|session| Some((*session, inner.links.link(*session)?.route()?)))
+            .collect();
+        inner.admission.seniority(inner.me, &routes)
     }
 
     /// The people whose link is open now.
