@@ -87,9 +87,8 @@ struct Grant {
 /// One room's host, mode and grants, as this page knows them.
 #[derive(Debug, Clone)]
 pub struct Authority {
-    /// The room's key id in the link: the host of term 0, and the signatures' domain.
-    room: KeyId,
-    /// The host of each term, from the link's host along the chain of handovers.
+    /// The host of each term, from the link's host (term 0: the key id the link names, and
+    /// the signatures' domain) along the chain of handovers.
     hosts: Vec<KeyId>,
     /// Host controls, with the (term, seq) that set them.
     mode: Option<((u32, u64), bool)>,
@@ -107,7 +106,6 @@ impl Authority {
     /// The authority of a room whose link names `room` as its host.
     pub fn new(room: KeyId) -> Authority {
         Authority {
-            room,
             hosts: vec![room],
             mode: None,
             grants: BTreeMap::new(),
@@ -120,7 +118,7 @@ impl Authority {
 
     /// The link's host key id (the domain of every signature in this room).
     pub fn room(&self) -> KeyId {
-        self.room
+        self.hosts[0]
     }
 
     /// The current host's key.
@@ -140,6 +138,11 @@ impl Authority {
             .iter()
             .find(|(_, key)| **key == host)
             .map(|(session, _)| *session)
+    }
+
+    /// Whether Host controls are on, or `None` before any mode statement was heard.
+    pub fn mode(&self) -> Option<bool> {
+        self.mode.map(|(_, on)| on)
     }
 
     /// Whether Host controls are on.
@@ -255,8 +258,8 @@ impl Authority {
                 }
             }
         }
-        match signed.statement {
-            Statement::KeyOf { session } => {
+        match &signed.statement {
+            &Statement::KeyOf { session } => {
                 if session != from {
                     return Err(Refused::NotItsSession);
                 }
@@ -267,26 +270,14 @@ impl Authority {
                     return Err(Refused::OutOfBounds);
                 }
                 self.keys.insert(session, signer);
-                self.record(signed_again(
-                    signed.key,
-                    signed.signature,
-                    Statement::KeyOf { session },
-                ));
-                Ok(Accepted::Changed)
             }
-            Statement::Mode { on, term, seq } => {
+            &Statement::Mode { on, term, seq } => {
                 if self.mode.is_some_and(|(order, _)| order >= (term, seq)) {
                     return Ok(Accepted::Unchanged);
                 }
                 self.mode = Some(((term, seq), on));
-                self.record(signed_again(
-                    signed.key,
-                    signed.signature,
-                    Statement::Mode { on, term, seq },
-                ));
-                Ok(Accepted::Changed)
             }
-            Statement::Grant {
+            &Statement::Grant {
                 key,
                 session,
                 granted,
@@ -303,39 +294,31 @@ impl Authority {
                 if !self.grants.contains_key(&key) && self.grants.len() >= MAX_KEYS {
                     return Err(Refused::OutOfBounds);
                 }
-                self.grants.insert(
-                    key,
-                    Grant {
-                        order: (term, seq),
-                        session,
-                        granted,
-                    },
-                );
-                let statement = Statement::Grant {
-                    key,
+                let grant = Grant {
+                    order: (term, seq),
                     session,
                     granted,
-                    term,
-                    seq,
                 };
-                self.record(signed_again(signed.key, signed.signature, statement));
-                Ok(Accepted::Changed)
+                self.grants.insert(key, grant);
             }
-            Statement::Handover { to, session, term } => match self.hosts.get(term as usize + 1) {
-                Some(next) if *next == to => Ok(Accepted::Unchanged),
-                Some(_) => Err(Refused::Contradicts),
-                None if self.hosts.len() >= MAX_TERMS => Err(Refused::OutOfBounds),
-                None => {
-                    self.hosts.push(to);
-                    let statement = Statement::Handover { to, session, term };
-                    self.record(signed_again(signed.key, signed.signature, statement));
-                    Ok(Accepted::Changed)
-                }
+            &Statement::Handover { to, term, .. } => match self.hosts.get(term as usize + 1) {
+                Some(next) if *next == to => return Ok(Accepted::Unchanged),
+                Some(_) => return Err(Refused::Contradicts),
+                None if self.hosts.len() >= MAX_TERMS => return Err(Refused::OutOfBounds),
+                None => self.hosts.push(to),
             },
-            Statement::State(state) if self.key_may_control(signer) => Ok(Accepted::State(state)),
-            Statement::Queue(piece) if self.key_may_control(signer) => Ok(Accepted::Queue(piece)),
-            Statement::State(_) | Statement::Queue(_) => Err(Refused::NotController),
+            Statement::State(state) if self.key_may_control(signer) => {
+                return Ok(Accepted::State(state.clone()))
+            }
+            Statement::Queue(piece) if self.key_may_control(signer) => {
+                return Ok(Accepted::Queue(piece.clone()))
+            }
+            Statement::State(_) | Statement::Queue(_) => return Err(Refused::NotController),
         }
+        // The register changed: the statement that changed it replaces its predecessor in
+        // the log, as it came (its signature covers it, so it is passed on untouched).
+        self.record(signed);
+        Ok(Accepted::Changed)
     }
 
     /// Keeps `signed` in the log in place of the earlier statement of the same register.
@@ -354,14 +337,6 @@ impl Authority {
             // Each retry either applies, waits again, or is refused and counted.
             let _ = self.accept(from, signer, signed);
         }
-    }
-}
-
-fn signed_again(key: Vec<u8>, signature: Vec<u8>, statement: Statement) -> Signed {
-    Signed {
-        statement,
-        key,
-        signature,
     }
 }
 
