@@ -96,6 +96,8 @@ pub struct Authority {
     /// Each member's announced key.
     keys: BTreeMap<SessionId, KeyId>,
     pending: Vec<(SessionId, KeyId, Signed)>,
+    /// The links a valid mode statement came over (for [`Authority::mode_settled`]).
+    mode_heard_from: Vec<SessionId>,
     /// What this page accepted (only the latest of each register), in the order it was
     /// accepted: replayed to each newcomer, in that order every statement in it is valid.
     log: Vec<Signed>,
@@ -111,6 +113,7 @@ impl Authority {
             grants: BTreeMap::new(),
             keys: BTreeMap::new(),
             pending: Vec::new(),
+            mode_heard_from: Vec::new(),
             log: Vec::new(),
             stats: HostStats::default(),
         }
@@ -143,6 +146,18 @@ impl Authority {
     /// Whether Host controls are on, or `None` before any mode statement was heard.
     pub fn mode(&self) -> Option<bool> {
         self.mode.map(|(_, on)| on)
+    }
+
+    /// Whether a page that waits for the room's mode may stop waiting: the host's or a
+    /// co-host's own link has sent it a mode statement. They know the latest mode (so what this
+    /// page holds now is at least as new); anyone else may relay an old one, since every signed
+    /// statement can be replayed ("no Host controls" from before the host switched them on).
+    pub fn mode_settled(&self) -> bool {
+        self.mode.is_some()
+            && self.mode_heard_from.iter().any(|session| {
+                self.key_of(*session)
+                    .is_some_and(|key| self.key_may_control(key))
+            })
     }
 
     /// Whether Host controls are on.
@@ -225,7 +240,16 @@ impl Authority {
         signer: KeyId,
         signed: Signed,
     ) -> Result<Accepted, Refused> {
+        let is_mode = matches!(signed.statement, Statement::Mode { .. });
         let result = self.judge(from, signer, signed);
+        let valid = matches!(result, Ok(Accepted::Changed | Accepted::Unchanged));
+        if is_mode
+            && valid
+            && !self.mode_heard_from.contains(&from)
+            && self.mode_heard_from.len() < MAX_KEYS
+        {
+            self.mode_heard_from.push(from);
+        }
         match &result {
             Err(_) => self.stats.refused = self.stats.refused.saturating_add(1),
             Ok(Accepted::Unchanged) => self.stats.stale = self.stats.stale.saturating_add(1),

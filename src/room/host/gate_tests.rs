@@ -493,3 +493,61 @@ fn the_hosts_opening_statement_never_overrides_a_mode_it_set() {
     );
     assert_eq!((a.mode(), b.mode()), (Some(true), Some(true)));
 }
+
+#[test]
+fn only_the_hosts_or_a_cohosts_link_settles_the_mode() {
+    // Anyone can replay the host's old "no Host controls": relayed by a guest it tells a
+    // mode, but not that it is the latest; the host's or a co-host's own link does, and only
+    // once its mode statement arrived (its key, which comes first, is not enough).
+    let mut a = Authority::new(link_host());
+    let opening = by_host(Statement::Mode {
+        on: false,
+        term: 0,
+        seq: 0,
+    });
+    a.accept(GUEST, link_host(), opening).unwrap();
+    assert_eq!(a.mode(), Some(false));
+    let keys = [(1u8, HOST_SESSION), (2, OTHER), (3, GUEST)];
+    for (n, session) in keys {
+        let announce = by_host(Statement::KeyOf { session });
+        a.accept(session, KeyId([n; KEY_ID_BYTES]), announce)
+            .unwrap();
+    }
+    assert!(
+        !a.mode_settled(),
+        "only a guest's relay and the host's key so far"
+    );
+    let grant = by_host(Statement::Grant {
+        key: KeyId([2; KEY_ID_BYTES]),
+        session: OTHER,
+        granted: true,
+        term: 0,
+        seq: 2,
+    });
+    let on = by_host(Statement::Mode {
+        on: true,
+        term: 0,
+        seq: 1,
+    });
+    // The co-host's log: the mode it knows, then (later in its log) its grant.
+    a.accept(OTHER, link_host(), on.clone()).unwrap();
+    assert!(
+        !a.mode_settled(),
+        "not a co-host yet, as far as this page knows"
+    );
+    a.accept(OTHER, link_host(), grant).unwrap();
+    assert!(a.mode_settled() && a.host_mode());
+    // The host's own link settles it too.
+    let mut b = Authority::new(link_host());
+    b.accept(
+        HOST_SESSION,
+        link_host(),
+        by_host(Statement::KeyOf {
+            session: HOST_SESSION,
+        }),
+    )
+    .unwrap();
+    assert!(!b.mode_settled());
+    b.accept(HOST_SESSION, link_host(), on).unwrap();
+    assert!(b.mode_settled());
+}

@@ -1,17 +1,18 @@
 //! A page's first playback states in a hosted room: held until it knows whether Host controls
 //! are on.
 //!
-//! A page that opens a hosted room knows nothing of its mode until someone relays the host's
-//! signed mode statement (every page sends its log first on a new link). A rogue whose link
-//! opened first could otherwise hand it an unsigned state that host mode would have refused,
-//! and the register would keep it. So until the mode is known, each member's latest state is
-//! kept aside here; once the mode is known (or [`SETTLE_WITHIN_MS`] after the first one
-//! arrived, for a room whose host never said: made before hosts announced a mode, or whose
-//! host never came back) they go through the gate as if they had just arrived.
+//! A page that opens a hosted room knows nothing of its mode until someone tells it (every page
+//! sends its log of signed statements first on a new link). A rogue whose link opened first
+//! could otherwise hand it an unsigned state that host mode would have refused, and the register
+//! would keep it. So until the mode is settled, each member's latest state is kept aside here;
+//! then they go through the gate as if they had just arrived.
 //!
-//! The link's host states "no Host controls" (term 0, seq 0) as soon as its key is loaded, so in
-//! every room it has opened the mode is known to everyone who met it and the wait is a few
-//! milliseconds; any later mode statement of the host supersedes that one.
+//! The mode is settled when the host's or a co-host's own link has sent a mode statement
+//! (`Authority::mode_settled`): they know the latest mode, while any member can replay an old
+//! signed mode statement. The link's host states "no Host controls" (term 0, seq 0) as soon as
+//! its key is loaded, so a room always has a mode statement once its host has been there (any
+//! later switch has a larger seq and wins over it). Without the host or a co-host in the room,
+//! the wait ends [`SETTLE_WITHIN_MS`] after the first kept state, with what the others said.
 
 use crate::signaling::payload::SessionId;
 use crate::sync::Versioned;
