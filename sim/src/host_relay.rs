@@ -535,7 +535,7 @@ impl Relay {
             },
         );
         let rogue_state = self.rogue_register.get().cloned().map(|mut v| {
-            v.stamp.wall = v.stamp.wall + Span::from_millis(1);
+            v.stamp.wall += Span::from_millis(1);
             v.playback.media = Some("https://rogue.example/ad.webm".into());
             v
         });

@@ -133,21 +133,23 @@ fn a_guest_cannot_hold_in_anothers_name_seek_load_or_change_the_rate() {
     let room = playing();
     let now = 30_000;
     let honest = hold(&room, GUEST, now, 300);
-    let mut forgeries = Vec::new();
-    // In another member's name, or written by another than the holder.
-    forgeries.push(hold(&room, OTHER, now, 300));
-    forgeries.push(Versioned {
-        stamp: Stamp {
-            peer: PeerId(OTHER),
-            ..honest.stamp
+    let mut forgeries = vec![
+        // In another member's name, or written by another than the holder.
+        hold(&room, OTHER, now, 300),
+        Versioned {
+            stamp: Stamp {
+                peer: PeerId(OTHER),
+                ..honest.stamp
+            },
+            ..honest.clone()
         },
-        ..honest.clone()
-    });
-    // Held further than the bound from where the room is (a seek in disguise), either way.
-    forgeries.push(hold(&room, GUEST, now, 3_000));
-    forgeries.push(hold(&room, GUEST, now, -3_000));
-    // Dated in the future, or so long ago that its position is far from the room's now.
-    forgeries.push(hold(&room, GUEST, now + 5_000, 0));
+        // Held further than the bound from where the room is (a seek in disguise), either way.
+        hold(&room, GUEST, now, 3_000),
+        hold(&room, GUEST, now, -3_000),
+        // Dated in the future, or so long ago that its position is far from the room's now.
+        hold(&room, GUEST, now + 5_000, 0),
+        hold(&room, GUEST, now - 8_000, 0),
+    ];
     let mut other_media = honest.clone();
     other_media.playback.media = Some("https://elsewhere.example/b.mp4".into());
     forgeries.push(other_media);
