@@ -8,11 +8,10 @@ use super::guest_hold::{overdue, GUEST_HOLD_COOLDOWN, GUEST_HOLD_JUMP, MAX_GUEST
 use super::key::{KeyId, KEY_ID_BYTES};
 use super::newcomer::{MAX_WAITING, SETTLE_WITHIN_MS};
 use super::record::{Signed, Statement};
-use super::tests::{cx, settled_gate, state, HOST_SESSION};
+use super::tests::{cx, hello_relaying, settled_gate, state, HOST_SESSION};
 use crate::signaling::payload::SessionId;
 use crate::sync::buffering::held;
 use crate::sync::state::{Playback, Register, Stamp};
-use crate::sync::wire::Hello;
 use crate::sync::{Body, MediaTime, PeerId, RoomTime, Span, Versioned, WireMessage};
 use proptest::prelude::*;
 
@@ -85,29 +84,27 @@ fn passes(verdict: &Verdict) -> bool {
     matches!(verdict, Verdict::Pass(_))
 }
 
+/// Whether `state` from `from` passes in host mode, the register at `current`, at `now_ms`.
+fn admitted(
+    gate: &mut StateGate,
+    from: SessionId,
+    current: &Versioned,
+    now_ms: i64,
+    state: &Versioned,
+) -> bool {
+    passes(&check(gate, host_mode(from, current, now_ms), state))
+}
+
 #[test]
 fn a_guest_may_hold_the_room_for_its_own_buffering() {
     let mut gate = settled_gate();
     let room = playing();
     gate.attest(room.clone());
     let held = hold(&room, GUEST, 30_000, 300);
-    assert!(passes(&check(
-        &mut gate,
-        host_mode(GUEST, &room, 30_050),
-        &held
-    )));
+    assert!(admitted(&mut gate, GUEST, &room, 30_050, &held));
     assert_eq!(gate.guest_holds.admitted, 1);
     // Relayed later in anyone's hello, the admitted hold passes as a vouched-for state.
-    let hello = Hello {
-        rank: Some(1),
-        timebase: None,
-        prep: Span::ZERO,
-        seek: None,
-        buffering: false,
-        error: None,
-        frame_grid: None,
-        state: Some(held.clone()),
-    };
+    let hello = hello_relaying(Some(held.clone()));
     let relayed = WireMessage::new(Body::Hello(hello));
     assert_eq!(
         gate.check(host_mode(OTHER, &room, 30_100), relayed.clone()),
@@ -115,17 +112,9 @@ fn a_guest_may_hold_the_room_for_its_own_buffering() {
     );
     // And the guest's release (or anyone's, for a holder gone quiet) resumes the room.
     let resumed = release(&held, GUEST, 33_000, 500);
-    assert!(passes(&check(
-        &mut gate,
-        host_mode(GUEST, &held, 33_010),
-        &resumed
-    )));
+    assert!(admitted(&mut gate, GUEST, &held, 33_010, &resumed));
     let orphan = release(&held, OTHER, 40_000, 500);
-    assert!(passes(&check(
-        &mut gate,
-        host_mode(OTHER, &held, 40_010),
-        &orphan
-    )));
+    assert!(admitted(&mut gate, OTHER, &held, 40_010, &orphan));
 }
 
 #[test]
@@ -232,18 +221,10 @@ fn a_guest_holds_at_most_once_per_cooldown() {
     let mut gate = settled_gate();
     let room = playing();
     let first = hold(&room, GUEST, 30_000, 0);
-    assert!(passes(&check(
-        &mut gate,
-        host_mode(GUEST, &room, 30_000),
-        &first
-    )));
+    assert!(admitted(&mut gate, GUEST, &room, 30_000, &first));
     // Released; the room plays again; the same guest stalls again too soon.
     let resumed = release(&first, GUEST, 32_000, 500);
-    assert!(passes(&check(
-        &mut gate,
-        host_mode(GUEST, &first, 32_000),
-        &resumed
-    )));
+    assert!(admitted(&mut gate, GUEST, &first, 32_000, &resumed));
     let soon = 32_000 + GUEST_HOLD_COOLDOWN.as_micros() / 1000 - 3_000;
     let again = hold(&resumed, GUEST, soon, 0);
     assert_eq!(
@@ -252,18 +233,10 @@ fn a_guest_holds_at_most_once_per_cooldown() {
     );
     // Another guest is not held back by it; and once cooled, the first may hold again.
     let other = hold(&resumed, OTHER, soon, 0);
-    assert!(passes(&check(
-        &mut gate,
-        host_mode(OTHER, &resumed, soon),
-        &other
-    )));
+    assert!(admitted(&mut gate, OTHER, &resumed, soon, &other));
     let later = 30_000 + GUEST_HOLD_COOLDOWN.as_micros() / 1000 + 1;
     let cooled = hold(&resumed, GUEST, later, 0);
-    assert!(passes(&check(
-        &mut gate,
-        host_mode(GUEST, &resumed, later),
-        &cooled
-    )));
+    assert!(admitted(&mut gate, GUEST, &resumed, later, &cooled));
     assert_eq!(gate.guest_holds.admitted, 3);
 }
 
@@ -379,16 +352,7 @@ fn a_newcomer_keeps_states_aside_until_it_knows_the_mode() {
     let mut gate = StateGate::default();
     assert_eq!(check(&mut gate, waiting(GUEST), &rogue), Verdict::Waits);
     // A hello goes on (clock, rank) without the state it relays.
-    let hello = Hello {
-        rank: Some(1),
-        timebase: None,
-        prep: Span::ZERO,
-        seek: None,
-        buffering: false,
-        error: None,
-        frame_grid: None,
-        state: Some(honest.clone()),
-    };
+    let hello = hello_relaying(Some(honest.clone()));
     match gate.check(waiting(HOST_SESSION), WireMessage::new(Body::Hello(hello))) {
         Verdict::Pass(WireMessage {
             body: Body::Hello(h),

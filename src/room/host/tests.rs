@@ -307,6 +307,20 @@ pub(super) fn cx(on: bool, from: SessionId, current: Option<&Versioned>) -> Cont
     }
 }
 
+/// A member's hello relaying `state`.
+pub(super) fn hello_relaying(state: Option<Versioned>) -> Hello {
+    Hello {
+        rank: Some(2),
+        timebase: None,
+        prep: Span::ZERO,
+        seek: None,
+        buffering: false,
+        error: None,
+        frame_grid: None,
+        state,
+    }
+}
+
 #[test]
 fn the_gate_drops_unsigned_states_in_host_mode_only() {
     let mut gate = settled_gate();
@@ -322,16 +336,7 @@ fn the_gate_drops_unsigned_states_in_host_mode_only() {
         Verdict::Dropped
     );
     // A hello relaying a state: the state goes, the hello stays.
-    let hello = Hello {
-        rank: Some(2),
-        timebase: None,
-        prep: Span::ZERO,
-        seek: None,
-        buffering: false,
-        error: None,
-        frame_grid: None,
-        state: Some(forged),
-    };
+    let hello = hello_relaying(Some(forged));
     let relayed = WireMessage::new(Body::Hello(hello.clone()));
     match gate.check(cx(true, 103, Some(&current)), relayed) {
         Verdict::Stripped(WireMessage {
