@@ -15,8 +15,11 @@
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
 //! - [`queue_storm`]: the shared queue's storm (its own small loop over the same links).
 //! - [`ready_rush`]: the ready check under WAN links, people leaving and partitions.
+//! - [`host_relay`]: signed intents (the host's rules and gate) under loss, partitions, a rogue
+//!   member and a newcomer who hears the rogue first.
 //! - [`report`]: the benchmark's table and JSON.
 
+pub mod host_relay;
 pub mod net;
 pub mod player;
 pub mod queue_storm;

@@ -157,7 +157,7 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
 #[component]
 fn HostSlot(party: Party) -> impl IntoView {
     party.host.clone().map(|host| {
-        let loaded = host.view.loaded;
+        let loaded = host.loaded;
         let people = party.view.people;
         let setter = party.clone();
         let set_mode: Rc<dyn Fn(bool)> = Rc::new(move |on| setter.set_host_mode(on));

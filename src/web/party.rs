@@ -199,6 +199,13 @@ impl Party {
         party
             .reactions
             .set_sender(move |message| sender.broadcast(MeshChannel::State, message));
+        if let Some(host) = &party.host {
+            // Built once: every checked message of a hosted room goes through it.
+            let receiver = party.clone();
+            host.deliver_to(Rc::new(move |from, message, at| {
+                receiver.on_checked_message(from, message, at)
+            }));
+        }
         let status_party = party.clone();
         party.inner.borrow_mut()._status_timer =
             Some(Interval::new(STATUS_INTERVAL_MS, move || {
@@ -354,6 +361,19 @@ impl Party {
         if let Some(host) = &self.host {
             let current = self.inner.borrow().engine.playback().cloned();
             host.set_mode(on, current);
+        }
+    }
+
+    /// In host mode a guest's buffering hold is bounded in time: past it, a page in control
+    /// resumes the room (signed, as any of its writes).
+    fn release_guest_hold(&self) {
+        let Some(host) = &self.host else { return };
+        let (current, now) = {
+            let engine = &self.inner.borrow().engine;
+            (engine.playback().cloned(), engine.room_time(local_now()))
+        };
+        if host.releases_hold(current.as_ref(), now) {
+            self.input(Input::Intent(Intent::Play));
         }
     }
 
@@ -575,11 +595,7 @@ impl Party {
             // In host mode the one who moves on is in control: the host, or while it is away
             // a co-host (each; they write the same next entry).
             let reference = match self.host.as_ref().filter(|h| h.host_mode()) {
-                Some(host) => {
-                    host.signs()
-                        && (host.view.i_am_host.get_untracked()
-                            || host.view.host_session.get_untracked().is_none())
-                }
+                Some(host) => host.moves_on_at_end(),
                 None => engine.reference() == engine.id(),
             };
             (engine.playback().cloned(), inner.ended, reference)
@@ -890,12 +906,7 @@ impl Party {
     /// peer), then acted on.
     fn on_peer_message(&self, from: SessionId, message: PeerMessage, received_at_ms: f64) {
         match &self.host {
-            Some(host) => {
-                let party = self.clone();
-                let deliver: super::host::Deliver =
-                    Rc::new(move |from, message, at| party.on_checked_message(from, message, at));
-                host.receive(from, message, received_at_ms, deliver);
-            }
+            Some(host) => host.receive(from, message, received_at_ms),
             None => self.on_checked_message(from, message, received_at_ms),
         }
     }
@@ -905,8 +916,11 @@ impl Party {
             PeerMessage::Sync(msg) => {
                 let msg = match &self.host {
                     Some(host) => {
-                        let current = self.inner.borrow().engine.playback().cloned();
-                        match host.check_sync(current.as_ref(), msg) {
+                        let (current, now) = {
+                            let engine = &self.inner.borrow().engine;
+                            (engine.playback().cloned(), engine.room_time(local_now()))
+                        };
+                        match host.check_sync(from, current.as_ref(), now, msg) {
                             Some(msg) => msg,
                             None => return,
                         }
@@ -966,6 +980,7 @@ impl Party {
         for (from, message) in due {
             self.on_peer_message(from, message, super::now_ms());
         }
+        self.release_guest_hold();
         let dropped = {
             let inner = self.inner.borrow();
             let queue =
