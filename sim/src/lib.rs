@@ -11,12 +11,14 @@
 //!   clock that may run off the commanded rate, optionally a display that shows frames only at
 //!   its vsyncs, and optionally readings of the media clock, which then jumps as a browser's
 //!   does when the rate starts stretching the sound).
+//! - [`agenda`]: the events to come, in time order (every loop below keeps one).
 //! - [`world`]: the event loop and the measurements.
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
 //! - [`queue_storm`]: the shared queue's storm (its own small loop over the same links).
 //! - [`ready_rush`]: the ready check under WAN links, people leaving and partitions.
 //! - [`report`]: the benchmark's table and JSON.
 
+pub mod agenda;
 pub mod net;
 pub mod player;
 pub mod queue_storm;
