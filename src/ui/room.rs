@@ -5,6 +5,7 @@ use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
+use super::programme_tabs::{on_tab_key, TABS};
 use super::reactions::{ReactionBar, ReactionLayer};
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
@@ -187,17 +188,27 @@ fn UpNextSlot(party: Party) -> impl IntoView {
     let mount = move |slot| queue.mount_panel(slot, actions.clone());
     let slot = NodeRef::<leptos::html::Div>::new();
     mount_when_loaded(party.queue.view.loaded, slot, Rc::new(mount));
-    let choose = move |ev: leptos::ev::MouseEvent| {
-        if event_target::<web_sys::Element>(&ev).id() == "tab-suggested" {
+    // Choosing Suggested, by a click or a key, fetches the queue's code; until it runs, Up
+    // next stays the chosen tab.
+    let choose = Rc::new(move |tab: usize| {
+        if tab == 1 {
             suggested.set(true);
             opener.open_queue();
         }
+    });
+    let keyed = choose.clone();
+    let clicked = move |ev: leptos::ev::MouseEvent| {
+        let id = event_target::<web_sys::Element>(&ev).id();
+        choose(usize::from(id == TABS[1]));
     };
+    // The same tabs as the live ones (`up_next::tabs`, ids as in `TABS`, written out to keep
+    // the markup static), less their panels' ids: the panels are not drawn yet.
     view! {
         <div node_ref=slot>
-            <div class="tabs" role="tablist" aria-label="Programme" on:click=choose>
-                <button role="tab" id="tab-up-next" aria-selected="true">"Up next"</button>
-                <button role="tab" id="tab-suggested" aria-selected="false">"Suggested"</button>
+            <div class="tabs" role="tablist" aria-label="Programme" on:click=clicked
+                on:keydown=move |ev| on_tab_key(&ev, |tab| keyed(tab))>
+                <button role="tab" id="tab-up-next" aria-selected="true" tabindex="0">"Up next"</button>
+                <button role="tab" id="tab-suggested" aria-selected="false" tabindex="-1">"Suggested"</button>
             </div>
         </div>
     }

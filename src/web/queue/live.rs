@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 
 /// Builds the running queue: the one way into this part of the download. With `lazy-chunks`,
 /// `xtask` moves everything only this reaches into its own file, fetched when this is first
@@ -190,7 +191,14 @@ impl QueueEngine for Live {
 
     fn mount_panel(&self, container: web_sys::HtmlElement, actions: PanelActions) {
         let (up_next, editable, sources) = (self.up_next, self.seed.view.editable, self.sources);
-        // In place of the first load's stand-in of the tabs.
+        // In place of the first load's stand-in of the tabs, keeping the keyboard's place: a
+        // tab focused there (chosen with the arrows) is focused again here.
+        let document = web_sys::window().and_then(|w| w.document());
+        let focused = document
+            .as_ref()
+            .and_then(|d| d.active_element())
+            .filter(|e| container.contains(Some(e.as_ref())))
+            .map(|e| e.id());
         container.set_inner_html("");
         let panel = leptos::mount::mount_to(container, move || {
             let tabs = crate::ui::up_next::tabs(actions.suggested);
@@ -199,6 +207,13 @@ impl QueueEngine for Live {
             (tabs, up_next, suggested)
         });
         self.state.borrow_mut().panel = Some(Box::new(panel));
+        let again = focused
+            .filter(|id| !id.is_empty())
+            .and_then(|id| document?.get_element_by_id(&id))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(tab) = again {
+            let _ = tab.focus();
+        }
     }
 
     fn up_next(&self) -> ReadSignal<UpNext> {
