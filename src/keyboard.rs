@@ -17,6 +17,8 @@ pub struct Focused {
     pub input_type: String,
     /// Whether it is `contenteditable` text.
     pub editable: bool,
+    /// Its ARIA `role`, if any (a `"tab"` uses the arrows).
+    pub role: String,
 }
 
 /// The `<input>` types that take no typed text: clicked, toggled or slid.
@@ -45,7 +47,8 @@ impl Focused {
 
     /// Whether this element does something with `key` (a `KeyboardEvent.key`) itself: every
     /// key where the person types; Space and Enter press buttons, links, summaries and
-    /// toggles; the arrows slide a range and move between radio buttons.
+    /// toggles; the arrows slide a range and move between radio buttons and between tabs (the
+    /// tabs pattern: Home and End too).
     pub fn handles(&self, key: &str) -> bool {
         if self.typing() {
             return true;
@@ -58,7 +61,7 @@ impl Focused {
                     || self.input_of(&NOT_TEXT_INPUTS)
             }
             "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown" | "Home" | "End" => {
-                self.input_of(&["range", "radio"])
+                self.input_of(&["range", "radio"]) || self.role == "tab"
             }
             _ => false,
         }
@@ -97,7 +100,7 @@ mod tests {
         Focused {
             tag: "INPUT".into(),
             input_type: kind.into(),
-            editable: false,
+            ..Focused::default()
         }
     }
 
@@ -158,6 +161,16 @@ mod tests {
             assert!(slid.handles("ArrowRight"), "{slid:?}");
             assert!(!slid.handles("3"), "{slid:?}");
         }
+        // A tab takes the arrows, Home and End (the tabs pattern), and Space as a button.
+        let tab = Focused {
+            role: "tab".into(),
+            ..el("BUTTON")
+        };
+        for key in ["ArrowLeft", "ArrowRight", "Home", "End", " "] {
+            assert!(tab.handles(key), "{key:?}");
+        }
+        assert!(!tab.typing());
+        assert!(!el("BUTTON").handles("ArrowRight"));
         // The page itself, or a video, keeps nothing.
         for free in [el("BODY"), el("VIDEO"), el("DIV")] {
             for key in [" ", "ArrowLeft", "ArrowRight", "1"] {

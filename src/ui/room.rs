@@ -14,6 +14,7 @@ use crate::room_link::RoomSecret;
 use crate::sync::{Intent, MediaTime};
 use crate::web::app_config::ConfigState;
 use crate::web::clipboard::{use_clipboard, CopyState};
+use crate::web::event_listener::use_window_listener;
 use crate::web::identity::{new_page_identity, PageIdentity};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
@@ -188,25 +189,20 @@ fn UpNextSlot(party: Party) -> impl IntoView {
     let mount = move |slot| queue.mount_panel(slot, actions.clone());
     let slot = NodeRef::<leptos::html::Div>::new();
     mount_when_loaded(party.queue.view.loaded, slot, Rc::new(mount));
-    // Choosing Suggested, by a click or a key, fetches the queue's code; until it runs, Up
-    // next stays the chosen tab.
-    let choose = Rc::new(move |tab: usize| {
-        if tab == 1 {
+    // Choosing Suggested, by a click or a key (which clicks it), fetches the queue's code;
+    // until it runs, Up next stays the chosen tab.
+    use_window_listener("keydown", on_tab_key);
+    let choose = move |ev: leptos::ev::MouseEvent| {
+        if event_target::<web_sys::Element>(&ev).id() == TABS[1] {
             suggested.set(true);
             opener.open_queue();
         }
-    });
-    let keyed = choose.clone();
-    let clicked = move |ev: leptos::ev::MouseEvent| {
-        let id = event_target::<web_sys::Element>(&ev).id();
-        choose(usize::from(id == TABS[1]));
     };
     // The same tabs as the live ones (`up_next::tabs`, ids as in `TABS`, written out to keep
     // the markup static), less their panels' ids: the panels are not drawn yet.
     view! {
         <div node_ref=slot>
-            <div class="tabs" role="tablist" aria-label="Programme" on:click=clicked
-                on:keydown=move |ev| on_tab_key(&ev, |tab| keyed(tab))>
+            <div class="tabs" role="tablist" aria-label="Programme" on:click=choose>
                 <button role="tab" id="tab-up-next" aria-selected="true" tabindex="0">"Up next"</button>
                 <button role="tab" id="tab-suggested" aria-selected="false" tabindex="-1">"Suggested"</button>
             </div>

@@ -5,14 +5,14 @@
 use crate::programme::title::clock;
 use crate::programme::title::title_from_url;
 use crate::programme::{Edit, Entry, EntryId};
-use crate::ui::programme_tabs::{on_tab_key, TABS};
+use crate::ui::programme_tabs::TABS;
 use crate::web::queue::probe::{probe, Thumb};
 use crate::web::queue::{PanelActions, UpNext};
 use leptos::prelude::*;
 
 /// The tabs "Up next" and "Suggested" (the first load shows a static stand-in until this
 /// code runs): the chosen one is the tab the Tab key reaches (a roving tabindex), and the
-/// arrows, Home and End move between them (`programme_tabs`).
+/// arrows, Home and End move between them (`programme_tabs`, listening since the stand-in).
 pub fn tabs(suggested: RwSignal<bool>) -> impl IntoView {
     let tab = move |id: &'static str, name: &'static str, on: bool| {
         let chosen = move || suggested.get() == on;
@@ -24,8 +24,7 @@ pub fn tabs(suggested: RwSignal<bool>) -> impl IntoView {
         }
     };
     view! {
-        <div class="tabs" role="tablist" aria-label="Programme"
-            on:keydown=move |ev| on_tab_key(&ev, |tab| suggested.set(tab == 1))>
+        <div class="tabs" role="tablist" aria-label="Programme">
             {tab(TABS[0], "Up next", false)}
             {tab(TABS[1], "Suggested", true)}
         </div>

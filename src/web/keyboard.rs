@@ -19,5 +19,6 @@ pub fn focused(event: &web_sys::Event) -> Option<Focused> {
         tag: element.tag_name(),
         input_type,
         editable,
+        role: element.get_attribute("role").unwrap_or_default(),
     })
 }

@@ -8,6 +8,7 @@ use super::{PanelActions, QueueEngine, QueueSeed, UpNext};
 use crate::programme::title::{clean_title, title_from_url};
 use crate::programme::{AtEnd, Delta, Edit, EditError, EntryId, NowPlaying, Queue};
 use crate::sync::RoomTime;
+use crate::ui::programme_tabs::TABS;
 use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
 use std::any::Any;
@@ -197,8 +198,8 @@ impl QueueEngine for Live {
         let focused = document
             .as_ref()
             .and_then(|d| d.active_element())
-            .filter(|e| container.contains(Some(e.as_ref())))
-            .map(|e| e.id());
+            .map(|e| e.id())
+            .filter(|id| TABS.contains(&id.as_str()));
         container.set_inner_html("");
         let panel = leptos::mount::mount_to(container, move || {
             let tabs = crate::ui::up_next::tabs(actions.suggested);
@@ -208,7 +209,6 @@ impl QueueEngine for Live {
         });
         self.state.borrow_mut().panel = Some(Box::new(panel));
         let again = focused
-            .filter(|id| !id.is_empty())
             .and_then(|id| document?.get_element_by_id(&id))
             .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
         if let Some(tab) = again {
