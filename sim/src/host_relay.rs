@@ -19,14 +19,13 @@
 //! made, and at the end that every honest page agrees on the playback state, the host, the mode
 //! and who may control.
 
+use crate::agenda::Agenda;
 use crate::net::{Link, LinkSpec};
 use crate::rng::Rng;
 use insieme::room::host::gate::{Context, Verdict};
 use insieme::room::host::{Accepted, Authority, KeyId, Signed, StateGate, Statement};
 use insieme::sync::state::{apply_intent, Intent, Leads, Register};
 use insieme::sync::{Body, MediaTime, PeerId, RoomTime, Span, Versioned, WireMessage};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// The run's parameters.
 #[derive(Clone, Debug)]
@@ -115,8 +114,7 @@ struct Relay {
     rogue_heard: Vec<(Signed, KeyId)>,
     /// Every state the rogue made.
     forged: Vec<Versioned>,
-    events: BinaryHeap<Reverse<(i64, u64)>>,
-    payloads: Vec<Option<Ev>>,
+    events: Agenda<Ev>,
     now: i64,
     cut: bool,
     out: HostRelayOutcome,
@@ -163,8 +161,7 @@ fn signer_of(signed: &Signed) -> KeyId {
 
 impl Relay {
     fn push(&mut self, at: i64, ev: Ev) {
-        self.events.push(Reverse((at, self.payloads.len() as u64)));
-        self.payloads.push(Some(ev));
+        self.events.push(at, ev);
     }
 
     fn room_now(&self, p: usize) -> RoomTime {
@@ -593,16 +590,15 @@ impl Relay {
         if let Some(t) = self.sc.join_s {
             self.push((t * 1e6) as i64, Ev::Join);
         }
-        while let Some(Reverse((at, i))) = self.events.pop() {
+        while let Some((at, ev)) = self.events.pop() {
             self.now = at;
-            match self.payloads[i as usize].take() {
-                Some(Ev::Act(p)) => self.act(p),
-                Some(Ev::Rogue) => self.rogue_act(),
-                Some(Ev::Deliver { to, from, msg }) => self.deliver(to, from, msg),
-                Some(Ev::Cut) => self.cut = true,
-                Some(Ev::Heal) => self.heal(),
-                Some(Ev::Join) => self.join(),
-                None => {}
+            match ev {
+                Ev::Act(p) => self.act(p),
+                Ev::Rogue => self.rogue_act(),
+                Ev::Deliver { to, from, msg } => self.deliver(to, from, msg),
+                Ev::Cut => self.cut = true,
+                Ev::Heal => self.heal(),
+                Ev::Join => self.join(),
             }
         }
         self.outcome()
@@ -648,8 +644,7 @@ pub fn run(sc: HostRelay) -> HostRelayOutcome {
         rogue_register: Register::new(),
         rogue_heard: Vec::new(),
         forged: Vec::new(),
-        events: BinaryHeap::new(),
-        payloads: Vec::new(),
+        events: Agenda::new(),
         now: 0,
         cut: false,
         out: HostRelayOutcome::default(),

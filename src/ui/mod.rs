@@ -8,6 +8,7 @@ mod invalid_link;
 mod landing;
 mod name_prompt;
 mod people_list;
+pub(crate) mod programme_tabs;
 mod reactions;
 pub(crate) mod ready_prompt;
 mod room;

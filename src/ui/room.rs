@@ -5,6 +5,7 @@ use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
+use super::programme_tabs::{on_tab_key, TABS};
 use super::reactions::{ReactionBar, ReactionLayer};
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
@@ -13,6 +14,7 @@ use crate::room_link::RoomSecret;
 use crate::sync::{Intent, MediaTime};
 use crate::web::app_config::ConfigState;
 use crate::web::clipboard::{use_clipboard, CopyState};
+use crate::web::event_listener::use_window_listener;
 use crate::web::identity::{new_page_identity, PageIdentity};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
@@ -187,17 +189,22 @@ fn UpNextSlot(party: Party) -> impl IntoView {
     let mount = move |slot| queue.mount_panel(slot, actions.clone());
     let slot = NodeRef::<leptos::html::Div>::new();
     mount_when_loaded(party.queue.view.loaded, slot, Rc::new(mount));
+    // Choosing Suggested, by a click or a key (which clicks it), fetches the queue's code;
+    // until it runs, Up next stays the chosen tab.
+    use_window_listener("keydown", on_tab_key);
     let choose = move |ev: leptos::ev::MouseEvent| {
-        if event_target::<web_sys::Element>(&ev).id() == "tab-suggested" {
+        if event_target::<web_sys::Element>(&ev).id() == TABS[1] {
             suggested.set(true);
             opener.open_queue();
         }
     };
+    // The same tabs as the live ones (`up_next::tabs`, ids as in `TABS`, written out to keep
+    // the markup static), less their panels' ids: the panels are not drawn yet.
     view! {
         <div node_ref=slot>
             <div class="tabs" role="tablist" aria-label="Programme" on:click=choose>
-                <button role="tab" id="tab-up-next" aria-selected="true">"Up next"</button>
-                <button role="tab" id="tab-suggested" aria-selected="false">"Suggested"</button>
+                <button role="tab" id="tab-up-next" aria-selected="true" tabindex="0">"Up next"</button>
+                <button role="tab" id="tab-suggested" aria-selected="false" tabindex="-1">"Suggested"</button>
             </div>
         </div>
     }

@@ -63,10 +63,8 @@ fn run_command(args: Vec<String>) -> Result<()> {
         },
         "size" => no_more_args(rest).and_then(|_| size::report()),
         "bench" => match rest {
-            [name] => bench::run(name),
-            [name, flags @ ..] if name == "e2e" => bench::run_e2e(flags),
-            [name, flags @ ..] if name == "player" => bench::run_player(flags),
-            _ => bail!(
+            [name, flags @ ..] => bench::run(name, flags),
+            [] => bail!(
                 "`cargo xtask bench` takes one benchmark name: {}",
                 bench::NAMES.join(" | ")
             ),
