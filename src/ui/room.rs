@@ -17,7 +17,7 @@ use crate::web::identity::{new_page_identity, PageIdentity};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
 use crate::web::player::PlayerPhase;
-use crate::web::player_driver::{link_to_queue, use_synced_player};
+use crate::web::player_driver::use_synced_player;
 use crate::web::queue::PanelActions;
 use crate::web::ready::PromptActions;
 use crate::web::stored_name::use_stored_name;
@@ -122,12 +122,7 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let film_playing = Signal::derive(move || player.phase.get() == PlayerPhase::Playing);
     let people = party.view.people;
     let queuer = party.clone();
-    let queue = move |(url, title): (String, String)| {
-        let url = link_to_queue(&url)?;
-        queuer
-            .queue_video(url, title)
-            .map_err(|why| format!("Not queued: {why:?}."))
-    };
+    let queue = move |(url, title): (String, String)| queuer.queue_link(&url, title);
     let can_queue = party.queue.view.editable;
     let reactions = party.reactions.clone();
     let has_media = Signal::derive(move || player.phase.with(PlayerPhase::has_media));
@@ -180,7 +175,7 @@ fn UpNextSlot(party: Party) -> impl IntoView {
             let _ = editor.edit_queue(edit);
         }),
         play: Rc::new(move |id| player.play_entry(id)),
-        add: Rc::new(move |url, title| adder.queue_video(url, title)),
+        add: Rc::new(move |link: String, title| adder.queue_link(&link, title)),
         suggested,
     };
     let queue = party.queue.clone();
