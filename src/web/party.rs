@@ -125,9 +125,14 @@ struct Inner {
     _status_timer: Option<Interval>,
 }
 
-/// A handle to the party; cheap to clone, lives as long as the room page.
+/// A handle to the party; cheap to clone (one `Rc`: many closures of the room page capture
+/// it, and cloning and dropping each of its parts there was first-load code), lives as long
+/// as the room page. Its parts are read through it (`party.queue`, `party.view`, …).
 #[derive(Clone)]
-pub struct Party {
+pub struct Party(Rc<Parts>);
+
+/// What a [`Party`] holds.
+pub struct Parts {
     inner: Rc<RefCell<Inner>>,
     pub view: PartyView,
     /// The video call on the party's links.
@@ -141,6 +146,14 @@ pub struct Party {
     /// The party's host, if its link names one (links made before hosts have none).
     pub host: Option<Host>,
     writers: ViewWriters,
+}
+
+impl std::ops::Deref for Party {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
 }
 
 impl Party {
@@ -178,7 +191,7 @@ impl Party {
             });
             Host::new(session, room, send)
         });
-        let party = Party {
+        let party = Party(Rc::new(Parts {
             inner,
             view,
             call: Call::new(session),
@@ -187,7 +200,7 @@ impl Party {
             reactions: SharedReactions::new(session),
             host,
             writers,
-        };
+        }));
         let sender = party.clone();
         party
             .reactions
