@@ -1,7 +1,6 @@
 //! The room page: asks for a name once, then joins the party and shows the stage, the people
 //! and the chat around it.
 
-use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
@@ -12,6 +11,7 @@ use crate::room::host::KeyId;
 use crate::room_link::RoomSecret;
 use crate::sync::{Intent, MediaTime};
 use crate::web::app_config::ConfigState;
+use crate::web::call::{Call, CallPhase, CallSlots};
 use crate::web::clipboard::{use_clipboard, CopyState};
 use crate::web::identity::{new_page_identity, PageIdentity};
 use crate::web::location::page_url;
@@ -21,8 +21,10 @@ use crate::web::player_driver::use_synced_player;
 use crate::web::queue::PanelActions;
 use crate::web::ready::PromptActions;
 use crate::web::stored_name::use_stored_name;
+use leptos::html::Div;
 use leptos::prelude::*;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 
 #[component]
 pub fn RoomPage(secret: RoomSecret, host: Option<KeyId>) -> impl IntoView {
@@ -106,15 +108,14 @@ fn PartyRoom(
 /// The video stage, wired through the sync engine: the person's clicks become intents, and the
 /// player follows the engine (see [`use_synced_player`]).
 ///
-/// The call's tiles are drawn over the stage and its bar under it; smart volume scales the
-/// film below the person's own volume.
+/// The call's tiles are drawn over the stage and its bar under it (by the call's own code, once
+/// it runs: see [`CallStandIn`]); smart volume scales the film below the person's own volume.
 #[component]
 fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let player = use_synced_player(&party);
     let (play, pause, seek, load) = (party.clone(), party.clone(), party.clone(), party.clone());
     let playback = party.view.playback;
     let current_media = Signal::derive(move || playback.get().and_then(|p| p.media));
-    let call = StoredValue::new_local(party.call.clone());
     let film_gain = party.call.view.film_gain;
     Effect::new(move |_| {
         let _ = player.set_volume_gain(film_gain.get());
@@ -126,6 +127,22 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let can_queue = party.queue.view.editable;
     let reactions = party.reactions.clone();
     let has_media = Signal::derive(move || player.phase.with(PlayerPhase::has_media));
+    let (bar_slot, tiles_slot) = (NodeRef::<Div>::new(), NodeRef::<Div>::new());
+    let (call, loaded) = (party.call.clone(), party.call.view.loaded);
+    let call = StoredValue::new_local(call);
+    Effect::new(move |_| {
+        if let (true, Some(bar), Some(tiles)) = (loaded.get(), bar_slot.get(), tiles_slot.get()) {
+            call.with_value(|call| {
+                call.mount_ui(CallSlots {
+                    bar: bar.into(),
+                    tiles: tiles.into(),
+                    film_playing,
+                    people,
+                    my_name,
+                })
+            });
+        }
+    });
     view! {
         <div class="stage-column">
             <VideoStage
@@ -134,17 +151,64 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 on_pause=move |()| pause.intent(Intent::Pause)
                 on_seek=move |secs: f64| seek.intent(Intent::Seek(MediaTime::from_secs_f64(secs)))
             >
-                <CallTiles call people my_name/>
+                <div node_ref=tiles_slot></div>
                 <ReactionLayer/>
             </VideoStage>
             <ReactionBar reactions enabled=has_media/>
-            <CallBar call film_playing/>
+            <div node_ref=bar_slot><CallStandIn call=party.call.clone() film_playing/></div>
             <ReadySlot party=party.clone()/>
             <HostSlot party=party.clone()/>
             <SourceBox on_load=move |url: String| load.load_video(url)
                 on_queue=queue can_queue current=current_media/>
             <UpNextSlot party/>
         </div>
+    }
+}
+
+/// The call bar until the call's code runs: its buttons and switches as plain markup, whose
+/// presses go to the call ("Join call" fetches its code), with one reactive part (the buttons
+/// wait while joining) and the notice a failed fetch leaves. The call's own bar (`ui::call`,
+/// in the call's download) replaces it once that code runs, reading the same state.
+#[component]
+fn CallStandIn(call: Call, film_playing: Signal<bool>) -> impl IntoView {
+    const SWITCHES: &str = concat!(
+        r#"<label class="switch"><input type="checkbox" role="switch" aria-label="Smart volume" name="smart-volume" checked>Smart volume</label>"#,
+        r#"<label class="switch" title="Hold T to talk"><input type="checkbox" aria-label="Push to talk" name="push-to-talk">Push to talk (hold T)</label>"#,
+    );
+    let view = call.view;
+    let call = StoredValue::new_local(call);
+    let target = |ev: &web_sys::Event| {
+        ev.target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    };
+    let clicked = move |ev: leptos::ev::MouseEvent| {
+        let pressed = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|button| button.get_attribute("value"));
+        if let Some(which) = pressed {
+            let playing = film_playing.get_untracked();
+            call.with_value(|c| c.join(which == "camera", playing));
+        }
+    };
+    let switched = move |ev: leptos::ev::Event| {
+        let Some(input) = target(&ev) else { return };
+        match input.name().as_str() {
+            "smart-volume" => call.with_value(|c| c.set_smart_volume(input.checked())),
+            "push-to-talk" => call.with_value(|c| c.set_push_to_talk(input.checked())),
+            _ => {}
+        }
+    };
+    let joining = move || view.me.with(|me| me.phase == CallPhase::Joining);
+    view! {
+        <section class="call" aria-label="Call" on:change=switched>
+            <fieldset class="call-buttons" disabled=joining on:click=clicked inner_html=concat!(
+                r#"<button type="button" class="primary" value="camera">Join call</button>"#,
+                r#"<button type="button" value="audio">Join with audio only</button>"#,
+            )></fieldset>
+            <span class="call-switches" inner_html=SWITCHES></span>
+            {move || view.notice.get().map(|text| view! { <p class="call-notice" role="status">{text}</p> })}
+        </section>
     }
 }
 
