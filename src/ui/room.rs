@@ -128,21 +128,20 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let reactions = party.reactions.clone();
     let has_media = Signal::derive(move || player.phase.with(PlayerPhase::has_media));
     let (bar_slot, tiles_slot) = (NodeRef::<Div>::new(), NodeRef::<Div>::new());
-    let (call, loaded) = (party.call.clone(), party.call.view.loaded);
-    let call = StoredValue::new_local(call);
-    Effect::new(move |_| {
-        if let (true, Some(bar), Some(tiles)) = (loaded.get(), bar_slot.get(), tiles_slot.get()) {
-            call.with_value(|call| {
-                call.mount_ui(CallSlots {
-                    bar: bar.into(),
-                    tiles: tiles.into(),
-                    film_playing,
-                    people,
-                    my_name,
-                })
+    let call = party.call.clone();
+    // Both slots are drawn with this view, so the tiles' is there when the bar's is.
+    let mount_call = move |bar| {
+        if let Some(tiles) = tiles_slot.get_untracked() {
+            call.mount_ui(CallSlots {
+                bar,
+                tiles: tiles.into(),
+                film_playing,
+                people,
+                my_name,
             });
         }
-    });
+    };
+    mount_when_loaded(party.call.view.loaded, bar_slot, Rc::new(mount_call));
     view! {
         <div class="stage-column">
             <VideoStage
@@ -172,37 +171,35 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
 #[component]
 fn CallStandIn(call: Call, film_playing: Signal<bool>) -> impl IntoView {
     const SWITCHES: &str = concat!(
-        r#"<label class="switch"><input type="checkbox" role="switch" aria-label="Smart volume" name="smart-volume" checked>Smart volume</label>"#,
-        r#"<label class="switch" title="Hold T to talk"><input type="checkbox" aria-label="Push to talk" name="push-to-talk">Push to talk (hold T)</label>"#,
+        r#"<label class="switch"><input type="checkbox" role="switch" aria-label="Smart volume" value="smart-volume" checked>Smart volume</label>"#,
+        r#"<label class="switch" title="Hold T to talk"><input type="checkbox" aria-label="Push to talk" value="push-to-talk">Push to talk (hold T)</label>"#,
     );
     let view = call.view;
     let call = StoredValue::new_local(call);
-    let target = |ev: &web_sys::Event| {
-        ev.target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-    };
+    // One handler for the buttons and the switches (a checkbox is already toggled when its
+    // click arrives, by mouse or keyboard).
     let clicked = move |ev: leptos::ev::MouseEvent| {
-        let pressed = ev
+        let Some(target) = ev
             .target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|button| button.get_attribute("value"));
-        if let Some(which) = pressed {
-            let playing = film_playing.get_untracked();
-            call.with_value(|c| c.join(which == "camera", playing));
-        }
-    };
-    let switched = move |ev: leptos::ev::Event| {
-        let Some(input) = target(&ev) else { return };
-        match input.name().as_str() {
-            "smart-volume" => call.with_value(|c| c.set_smart_volume(input.checked())),
-            "push-to-talk" => call.with_value(|c| c.set_push_to_talk(input.checked())),
+        else {
+            return;
+        };
+        let on = target
+            .dyn_ref::<web_sys::HtmlInputElement>()
+            .is_some_and(|input| input.checked());
+        match target.get_attribute("value").as_deref() {
+            Some("camera") => call.with_value(|c| c.join(true, film_playing.get_untracked())),
+            Some("audio") => call.with_value(|c| c.join(false, film_playing.get_untracked())),
+            Some("smart-volume") => call.with_value(|c| c.set_smart_volume(on)),
+            Some("push-to-talk") => call.with_value(|c| c.set_push_to_talk(on)),
             _ => {}
         }
     };
     let joining = move || view.me.with(|me| me.phase == CallPhase::Joining);
     view! {
-        <section class="call" aria-label="Call" on:change=switched>
-            <fieldset class="call-buttons" disabled=joining on:click=clicked inner_html=concat!(
+        <section class="call" aria-label="Call" on:click=clicked>
+            <fieldset class="call-buttons" disabled=joining inner_html=concat!(
                 r#"<button type="button" class="primary" value="camera">Join call</button>"#,
                 r#"<button type="button" value="audio">Join with audio only</button>"#,
             )></fieldset>
