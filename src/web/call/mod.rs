@@ -5,7 +5,8 @@
 //! a fifth of the app) is fetched the first time someone needs it: when we press "Join call",
 //! or when a friend's presence says they joined or their media arrives. Until then the handle
 //! keeps the party's reports in [`PendingReports`] and replays them once the call runs; the
-//! interface reads the same signals throughout. `xtask` splits the download at [`live::start`]
+//! interface reads the same signals throughout (the first load's stand-in of the bar, then the
+//! call's own bar and tiles, which its code draws: [`Call::mount_ui`]). `xtask` splits the download at [`live::start`]
 //! (the `lazy-chunks` feature); without that feature the call is built in, and loading it is
 //! immediate.
 
