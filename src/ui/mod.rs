@@ -1,6 +1,6 @@
 //! The interface: Leptos components that render state and call into `web` and the pure core.
 
-mod call;
+pub(crate) mod call;
 mod chat_panel;
 pub(crate) mod host_panel;
 mod insecure_page;

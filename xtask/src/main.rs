@@ -22,9 +22,10 @@ usage: cargo xtask <command>
 commands:
   run [--listen ADDR]   build the app (release) and serve it with the signaling endpoint
                         on http://127.0.0.1:8080 (or ADDR)
-  test [SUITE [FILTER]]  run every suite: native, fuzzing (a few seconds per target), in-browser
-                        (wasm) and end-to-end; or one suite (native | fuzz | web | e2e), with a
-                        test-name filter for cargo test (for fuzz: a target-name filter)
+  test [SUITE [FILTER]]  run every suite: the first load's size budget, native, fuzzing (a few
+                        seconds per target), in-browser (wasm) and end-to-end; or one suite
+                        (size | native | fuzz | web | e2e), with a test-name filter for cargo
+                        test (for fuzz: a target-name filter)
   size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
   bench <name>          run a benchmark: sync | relay | abuse | e2e | paths | call | player | size
                         (writes target/bench/<name>.json)

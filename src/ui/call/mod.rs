@@ -1,6 +1,8 @@
 //! The call's interface: the bar to join, mute, turn the camera off and leave, and the tiles
 //! of everyone in the call. It renders [`Call`]'s signals and calls its methods; what to
-//! capture, send and duck is decided there.
+//! capture, send and duck is decided there. Part of the call's own download: the call draws
+//! it into the room page once its code runs (`Call::mount_ui`), in place of the first load's
+//! stand-in of the bar (`ui::room`).
 
 mod tiles;
 
