@@ -499,10 +499,17 @@ impl Controller {
 
     /// Feeds one reading of the player's media clock; while the player keeps reading it, it is
     /// what the controller steers by. Readings are errors only while moving on the timeline.
+    ///
+    /// They steer on their own where the player presents no frames but plays on (a hidden tab:
+    /// no frame callbacks, yet its sound goes on): so its sound keeps to the timeline, and the
+    /// picture is on time when frames come back. Where frames come, each frame's observation
+    /// steers, with the clock read just before it.
     pub fn observe_clock(
         &mut self,
+        now: LocalTime,
         reading: ClockReading,
         desired: Option<(&Versioned, &RoomMap)>,
+        out: &mut VecDeque<PlayerCommand>,
     ) {
         let Some((v, map)) = desired else { return };
         if !self.moving() || self.stalled || self.latency.seeking() || self.loading {
@@ -511,6 +518,17 @@ impl Controller {
         let target = v.playback.position_at(map.to_room(reading.read_at));
         let error = (reading.media_time - target).0 as f64;
         self.clock.record(reading.read_at, error);
+        if !self.presenting(now) {
+            // The frames from before say nothing of the picture that comes back.
+            self.rate.window.clear();
+            self.correct_by_clock(now, v, map, out);
+        }
+    }
+
+    /// Whether the player showed a frame within [`PICTURE_FRESH`] of `now`.
+    fn presenting(&self, now: LocalTime) -> bool {
+        self.last_obs
+            .is_some_and(|o| now - o.presented_at <= PICTURE_FRESH)
     }
 
     /// Whether the player moves on the timeline (playing, or playing until a scheduled pause).

@@ -1,0 +1,174 @@
+//! A viewer in a background tab (issue 19): its page gets no frame callbacks, yet its sound
+//! plays on, and the media clock it can still read on a timer must keep it on the timeline.
+
+use crate::sync::test_harness::Mini;
+use crate::sync::{
+    ClockReading, Input, Intent, LocalTime, MediaTime, Observation, PlayerCommand, Span,
+};
+
+/// A 60 fps film on a 60 Hz display.
+const STEP_US: f64 = 1e6 / 60.0;
+
+/// What a hidden spell left: the engine, its player's clock error (µs, positive ahead) at each
+/// millisecond of the spell, and the player commands given meanwhile.
+struct Hidden {
+    m: Mini,
+    errors: Vec<f64>,
+    commands: Vec<PlayerCommand>,
+}
+
+/// One viewer playing for 3 s with every frame and its clock on the timeline; then its player
+/// stops presenting frames and its media clock runs `drift` (a fraction) fast (and, as in
+/// Chromium, ignores rates within 1/960 of the normal one), while the page reads that clock
+/// every `read_every_us` (never: `None`) for `hidden_us`.
+fn play_then_hide(drift: f64, read_every_us: Option<i64>, hidden_us: i64) -> Hidden {
+    let mut m = Mini::new(1);
+    m.run_for(1_000_000);
+    m.input(0, Input::PresentationStep(Span(STEP_US.round() as i64)));
+    m.load(0);
+    let ready = Observation {
+        media_time: MediaTime(0),
+        presented_at: m.local(0),
+    };
+    m.input(0, Input::Observation(ready));
+    m.input(0, Input::Intent(Intent::Play));
+    let mut last_frame = None;
+    for _ in 0..3_000 {
+        m.run_for(1_000);
+        let now = m.local(0);
+        let Some(on_time) = m.engine(0).expected_position(now) else {
+            continue;
+        };
+        let frame = (on_time.0 as f64 / STEP_US).floor() as i64;
+        if m.engine(0).expected_speed(now) == Some(0.0) || last_frame == Some(frame) {
+            continue;
+        }
+        last_frame = Some(frame);
+        let clock = ClockReading {
+            media_time: on_time,
+            read_at: now,
+        };
+        m.input(0, Input::MediaClock(clock));
+        let shown = Observation {
+            media_time: MediaTime((frame as f64 * STEP_US).round() as i64),
+            presented_at: now,
+        };
+        m.input(0, Input::Observation(shown));
+    }
+    // Hidden: the player goes on from the timeline at the rate last commanded, its clock
+    // `drift` fast.
+    let now = m.local(0);
+    let mut position = m.engine(0).expected_position(now).expect("playing").0 as f64;
+    let mut rate = last_rate(&m.commands[0]).unwrap_or(1.0);
+    let seen = m.commands[0].len();
+    let mut errors = Vec::new();
+    let mut next_read = 0;
+    let mut elapsed = 0;
+    while elapsed < hidden_us {
+        m.run_for(1_000);
+        elapsed += 1_000;
+        position += 1_000.0 * as_chromium_plays(rate) * (1.0 + drift);
+        let now = m.local(0);
+        if read_every_us.is_some_and(|every| elapsed >= next_read + every) {
+            next_read = elapsed;
+            let clock = ClockReading {
+                media_time: MediaTime(position.round() as i64),
+                read_at: now,
+            };
+            m.input(0, Input::MediaClock(clock));
+        }
+        if let Some(commanded) = last_rate(&m.commands[0][seen..]) {
+            rate = commanded;
+        }
+        let on_time = m.engine(0).expected_position(now).expect("playing").0 as f64;
+        errors.push(position - on_time);
+    }
+    let commands = m.commands[0][seen..].to_vec();
+    Hidden {
+        m,
+        errors,
+        commands,
+    }
+}
+
+/// The rate a Chromium media clock with sound moves at when `rate` is set: within 1/960 of the
+/// normal rate the sound plays through unstretched (`crate::sync::clock_steering`), so only the
+/// fast corrections move it.
+fn as_chromium_plays(rate: f64) -> f64 {
+    if (rate - 1.0).abs() <= 1.0 / 960.0 {
+        1.0
+    } else {
+        rate
+    }
+}
+
+fn last_rate(commands: &[PlayerCommand]) -> Option<f64> {
+    commands.iter().rev().find_map(|c| match c {
+        PlayerCommand::SetRate(rate) => Some(*rate),
+        _ => None,
+    })
+}
+
+fn worst_ms(errors: &[f64]) -> f64 {
+    errors.iter().fold(0.0_f64, |m, e| m.max(e.abs())) / 1000.0
+}
+
+#[test]
+fn a_hidden_player_whose_clock_is_read_keeps_its_sound_on_the_timeline() {
+    // 1000 ppm fast (a poor sound card) for a minute: 60 ms off if nothing steered it.
+    let hidden = play_then_hide(0.001, Some(50_000), 60_000_000);
+    let worst = worst_ms(&hidden.errors);
+    eprintln!("hidden a minute, 1000 ppm fast: at worst {worst:.1} ms off");
+    assert!(worst < 10.0, "{worst:.1} ms off the timeline while hidden");
+    assert!(
+        hidden
+            .commands
+            .iter()
+            .all(|c| matches!(c, PlayerCommand::SetRate(_))),
+        "only the rate steers a hidden player: {:?}",
+        hidden.commands
+    );
+}
+
+#[test]
+fn unread_the_same_clock_drifts_past_the_bound() {
+    // The control for the test above: the drift is real, and only the readings remove it.
+    let hidden = play_then_hide(0.001, None, 60_000_000);
+    let last = hidden.errors.last().copied().unwrap_or_default() / 1000.0;
+    assert!(last > 50.0, "{last:.1} ms");
+}
+
+#[test]
+fn a_hidden_player_has_no_picture_error_though_its_clock_steers_it() {
+    let mut hidden = play_then_hide(0.001, Some(50_000), 5_000_000);
+    let now: LocalTime = hidden.m.local(0);
+    assert_eq!(hidden.m.engine(0).picture_error(now), None);
+    // Frames come back, on the timeline: the picture is known again, from them alone.
+    let mut last_frame = None;
+    for _ in 0..500 {
+        hidden.m.run_for(1_000);
+        let now = hidden.m.local(0);
+        let on_time = hidden.m.engine(0).expected_position(now).expect("playing");
+        let frame = (on_time.0 as f64 / STEP_US).floor() as i64;
+        if last_frame == Some(frame) {
+            continue;
+        }
+        last_frame = Some(frame);
+        let clock = ClockReading {
+            media_time: on_time,
+            read_at: now,
+        };
+        hidden.m.input(0, Input::MediaClock(clock));
+        let shown = Observation {
+            media_time: MediaTime((frame as f64 * STEP_US).round() as i64),
+            presented_at: now,
+        };
+        hidden.m.input(0, Input::Observation(shown));
+    }
+    let now = hidden.m.local(0);
+    let picture = hidden.m.engine(0).picture_error(now);
+    assert!(
+        picture.is_some_and(|e| e.as_millis_f64().abs() < 2.0),
+        "picture {picture:?}"
+    );
+}
