@@ -161,6 +161,12 @@ const QUANTIZED_ERROR_FRAMES: usize = 7;
 /// to measure.
 const PICTURE_FRESH: Span = Span::from_millis(250);
 
+/// Clock readings steer a player that shows no frames only when they come at least this often
+/// (a hidden page reads its clock every 50 ms while it plays sound): a fast correction closed
+/// on readings a second apart (a silent hidden page's throttled timers) overshoots by more than
+/// it corrects.
+const UNSEEN_READINGS_GAP: Span = Span::from_millis(150);
+
 /// Counters the UI and the simulator read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ControllerStats {
@@ -209,6 +215,8 @@ pub struct Controller {
     stalled: bool,
     /// The latest observation.
     last_obs: Option<Observation>,
+    /// When the clock was last read.
+    last_reading: Option<LocalTime>,
     planning: Planning,
     rate: Rate,
     latency: Latencies,
@@ -231,6 +239,7 @@ impl Controller {
             playing_cmd: false,
             stalled: false,
             last_obs: None,
+            last_reading: None,
             rate: Rate::new(),
             latency: Latencies::new(),
             grid: Grid::new(),
@@ -501,8 +510,9 @@ impl Controller {
     /// what the controller steers by. Readings are errors only while moving on the timeline.
     ///
     /// They steer on their own where the player presents no frames but plays on (a hidden tab:
-    /// no frame callbacks, yet its sound goes on): so its sound keeps to the timeline, and the
-    /// picture is on time when frames come back. Where frames come, each frame's observation
+    /// no frame callbacks, yet its sound goes on), when they come often enough
+    /// ([`UNSEEN_READINGS_GAP`]): so its sound keeps to the timeline, and the picture is on time
+    /// when frames come back. Where frames come, each frame's observation
     /// steers, with the clock read just before it.
     pub fn observe_clock(
         &mut self,
@@ -511,6 +521,7 @@ impl Controller {
         desired: Option<(&Versioned, &RoomMap)>,
         out: &mut VecDeque<PlayerCommand>,
     ) {
+        let previous = self.last_reading.replace(reading.read_at);
         let Some((v, map)) = desired else { return };
         if !self.moving() || self.stalled || self.latency.seeking() || self.loading {
             return;
@@ -518,7 +529,8 @@ impl Controller {
         let target = v.playback.position_at(map.to_room(reading.read_at));
         let error = (reading.media_time - target).0 as f64;
         self.clock.record(reading.read_at, error);
-        if !self.presenting(now) {
+        let often = previous.is_some_and(|t| reading.read_at - t <= UNSEEN_READINGS_GAP);
+        if often && !self.presenting(now) {
             // The frames from before say nothing of the picture that comes back.
             self.rate.window.clear();
             self.correct_by_clock(now, v, map, out);
