@@ -11,6 +11,7 @@
 
 use crate::harness::actions::{gather, play_clip_together};
 use crate::harness::film_frames::{self, position_at, wall_ms, Frame, GRID_MS};
+use crate::harness::host_load::CpuTimes;
 use crate::harness::media::FILM;
 use crate::harness::{Browser, Party};
 use anyhow::{ensure, Context, Result};
@@ -79,6 +80,7 @@ async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let carol = party.person("carol");
+    let cpu_at_start = CpuTimes::read();
     let hidden = carol.hide_page().await?;
     let hidden_at = wall_ms();
     // While hidden, nobody's people list may claim to know Carol's picture.
@@ -114,17 +116,32 @@ async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
     hidden.show(carol).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
 
+    let host = cpu_at_start
+        .zip(CpuTimes::read())
+        .map(|(start, end)| end.since(&start));
     let clocks = read_clocks(&everyone).await?;
     let frames = read_frames(&everyone).await?;
-    let hidden_offsets = hidden_clock_offsets(&clocks, hidden_at + 500.0, shown_at);
+    let timed_offsets = hidden_clock_offsets(&clocks, hidden_at + 500.0, shown_at);
+    let hidden_offsets: Vec<f64> = timed_offsets.iter().map(|o| o.1).collect();
     let back = back_on_frame_after(&frames, shown_at);
     let worst = hidden_offsets.iter().fold(0.0_f64, |m, o| m.max(o.abs()));
+    let over: Vec<String> = timed_offsets
+        .iter()
+        .filter(|o| o.1.abs() > HIDDEN_TOLERANCE_MS)
+        .map(|(t, o)| format!("{:.0} ms in: {o:+.1}", t - hidden_at))
+        .collect();
     eprintln!(
         "hidden viewer: {} clock readings while hidden, worst {worst:.1} ms from the room \
-         (first {:?}, last {:?}); back on the frame {back:?} ms after shown",
+         (first {:?}, last {:?}; beyond {HIDDEN_TOLERANCE_MS} ms: {over:?}); back on the frame \
+         {back:?} ms after shown; host {}",
         hidden_offsets.len(),
         hidden_offsets.first(),
         hidden_offsets.last(),
+        host.map_or("load unknown".into(), |h| format!(
+            "steal {:.1} %, idle {:.1} %",
+            h.steal * 100.0,
+            h.idle * 100.0
+        )),
     );
     shown_offsets?;
     ensure!(
@@ -187,8 +204,8 @@ fn clock_at(readings: &[Reading], t: f64) -> Option<f64> {
 }
 
 /// The last viewer's media clock (the hidden one) less the mean of the others', in ms, at each
-/// of its readings in [from, to) where all were playing.
-fn hidden_clock_offsets(clocks: &[Vec<Reading>], from: f64, to: f64) -> Vec<f64> {
+/// of its readings in [from, to) where all were playing: (wall ms, offset ms).
+fn hidden_clock_offsets(clocks: &[Vec<Reading>], from: f64, to: f64) -> Vec<(f64, f64)> {
     let Some((hidden, others)) = clocks.split_last() else {
         return Vec::new();
     };
@@ -199,7 +216,7 @@ fn hidden_clock_offsets(clocks: &[Vec<Reading>], from: f64, to: f64) -> Vec<f64>
             let room: Option<Vec<f64>> = others.iter().map(|o| clock_at(o, r.0)).collect();
             let room = room?;
             let mean = room.iter().sum::<f64>() / room.len() as f64;
-            Some((r.1 - mean) * 1000.0)
+            Some((r.0, (r.1 - mean) * 1000.0))
         })
         .collect()
 }
