@@ -191,47 +191,72 @@ async fn read_frames(viewers: &[&Browser]) -> Result<Vec<Vec<Frame>>> {
     Ok(all)
 }
 
-/// A playing viewer's media clock at wall time `t`, between the readings around it (at most
-/// 250 ms apart, both playing).
-fn clock_at(readings: &[Reading], t: f64) -> Option<f64> {
-    let next = readings.partition_point(|r| r.0 <= t);
-    let (before, after) = (readings.get(next.checked_sub(1)?)?, readings.get(next)?);
-    if before.2 || after.2 || after.0 - before.0 > 250.0 || after.1 < before.1 {
-        return None;
+/// A least-squares line through `points` (wall ms, media s), refitted without the points more
+/// than [`ON_FRAME_MS`] from the first fit: the room's timeline as the visible viewers play it,
+/// where one of them may stall for a moment on a busy host (that is its error, not the room's).
+/// Returns the position (s) on it at any wall time.
+fn room_line(points: &[(f64, f64)]) -> Option<impl Fn(f64) -> f64> {
+    fn fit(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
+        if points.len() < 8 {
+            return None;
+        }
+        let n = points.len() as f64;
+        let t0 = points[0].0;
+        let mx = points.iter().map(|p| p.0 - t0).sum::<f64>() / n;
+        let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+        let sxx: f64 = points.iter().map(|p| (p.0 - t0 - mx).powi(2)).sum();
+        let sxy: f64 = points.iter().map(|p| (p.0 - t0 - mx) * (p.1 - my)).sum();
+        (sxx > 0.0).then(|| (t0, sxy / sxx, my - sxy / sxx * mx))
     }
-    let fraction = (t - before.0) / (after.0 - before.0);
-    Some(before.1 + fraction * (after.1 - before.1))
+    let (t0, slope, at0) = fit(points)?;
+    let near: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|p| ((p.1 - (at0 + slope * (p.0 - t0))) * 1000.0).abs() <= ON_FRAME_MS)
+        .collect();
+    let (t0, slope, at0) = fit(&near)?;
+    Some(move |t: f64| at0 + slope * (t - t0))
 }
 
-/// The last viewer's media clock (the hidden one) less the mean of the others', in ms, at each
-/// of its readings in [from, to) where all were playing: (wall ms, offset ms).
+/// The last viewer's media clock (the hidden one) less the room's line through the others'
+/// clocks, in ms, at each of its readings in [from, to) where it played: (wall ms, offset ms).
 fn hidden_clock_offsets(clocks: &[Vec<Reading>], from: f64, to: f64) -> Vec<(f64, f64)> {
     let Some((hidden, others)) = clocks.split_last() else {
         return Vec::new();
     };
+    let within = |r: &&Reading| r.0 >= from && r.0 < to && !r.2;
+    let points: Vec<(f64, f64)> = others
+        .iter()
+        .flatten()
+        .filter(within)
+        .map(|r| (r.0, r.1))
+        .collect();
+    let Some(room) = room_line(&points) else {
+        return Vec::new();
+    };
     hidden
         .iter()
-        .filter(|r| r.0 >= from && r.0 < to && !r.2)
-        .filter_map(|r| {
-            let room: Option<Vec<f64>> = others.iter().map(|o| clock_at(o, r.0)).collect();
-            let room = room?;
-            let mean = room.iter().sum::<f64>() / room.len() as f64;
-            Some((r.0, (r.1 - mean) * 1000.0))
-        })
+        .filter(within)
+        .map(|r| (r.0, (r.1 - room(r.0)) * 1000.0))
         .collect()
 }
 
-/// How long after `shown_at` (ms) the last viewer's picture came to show the others' frame and
-/// stayed on it for [`ON_FRAME_FOR_MS`]; `None` if it did not within the record.
+/// How long after `shown_at` (ms) the last viewer's picture came to show the room's frame (the
+/// room's line through the others' frames) and stayed on it for [`ON_FRAME_FOR_MS`]; `None` if
+/// it did not within the record.
 fn back_on_frame_after(frames: &[Vec<Frame>], shown_at: f64) -> Option<f64> {
     let (hidden, others) = frames.split_last()?;
     let end = hidden.last()?.0;
+    let points: Vec<(f64, f64)> = others
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|f| f.0 >= shown_at - 500.0 && f.0 <= end)
+        .collect();
+    let room = room_line(&points)?;
     let on_frame = |t: f64| -> Option<bool> {
         let own = position_at(hidden, t)?;
-        let room: Option<Vec<f64>> = others.iter().map(|o| position_at(o, t)).collect();
-        let room = room?;
-        let mean = room.iter().sum::<f64>() / room.len() as f64;
-        Some(((own - mean) * 1000.0).abs() < ON_FRAME_MS)
+        Some(((own - room(t)) * 1000.0).abs() < ON_FRAME_MS)
     };
     let mut t = shown_at;
     while t + ON_FRAME_FOR_MS <= end {
