@@ -167,6 +167,10 @@ const PICTURE_FRESH: Span = Span::from_millis(250);
 /// it corrects.
 const UNSEEN_READINGS_GAP: Span = Span::from_millis(150);
 
+/// A start with no frame (nor paused position) reported for this long is seen by its clock
+/// readings instead: a hidden page presents no frames (a shown one, within a frame or two).
+const UNSEEN_START: Span = Span::from_millis(500);
+
 /// Counters the UI and the simulator read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ControllerStats {
@@ -522,6 +526,22 @@ impl Controller {
         out: &mut VecDeque<PlayerCommand>,
     ) {
         let previous = self.last_reading.replace(reading.read_at);
+        if matches!(self.mode, Mode::Starting { .. }) && !self.stalled {
+            // A start (and the seek before it) waits for a frame showing motion; a hidden page
+            // shows none, and would retry the start until it gave up. Where no frame came for
+            // UNSEEN_START, the moving clock is the motion.
+            let unseen = self
+                .last_obs
+                .is_none_or(|o| reading.read_at - o.presented_at > UNSEEN_START);
+            if unseen {
+                let obs = Observation {
+                    media_time: reading.media_time,
+                    presented_at: reading.read_at,
+                };
+                self.observe(now, obs, desired, out);
+            }
+            return;
+        }
         let Some((v, map)) = desired else { return };
         if !self.moving() || self.stalled || self.latency.seeking() || self.loading {
             return;
