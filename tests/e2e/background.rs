@@ -122,6 +122,15 @@ async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
     let clocks = read_clocks(&everyone).await?;
     let frames = read_frames(&everyone).await?;
     let timed_offsets = hidden_clock_offsets(&clocks, hidden_at + 500.0, shown_at);
+    let spell: Vec<&Reading> = clocks[clocks.len() - 1]
+        .iter()
+        .filter(|r| r.0 >= hidden_at && r.0 < shown_at)
+        .collect();
+    eprintln!(
+        "hidden page: {} readings of its clock while hidden, {} of them paused",
+        spell.len(),
+        spell.iter().filter(|r| r.2).count()
+    );
     let hidden_offsets: Vec<f64> = timed_offsets.iter().map(|o| o.1).collect();
     let back = back_on_frame_after(&frames, shown_at);
     let worst = hidden_offsets.iter().fold(0.0_f64, |m, o| m.max(o.abs()));
