@@ -2,9 +2,7 @@
 //! plays on, and the media clock it can still read on a timer must keep it on the timeline.
 
 use crate::sync::test_harness::Mini;
-use crate::sync::{
-    ClockReading, Input, Intent, LocalTime, MediaTime, Observation, PlayerCommand, Span,
-};
+use crate::sync::{ClockReading, Input, Intent, LocalTime, MediaTime, Observation, PlayerCommand};
 
 /// A 60 fps film on a 60 Hz display.
 const STEP_US: f64 = 1e6 / 60.0;
@@ -22,39 +20,8 @@ struct Hidden {
 /// Chromium, ignores rates within 1/960 of the normal one), while the page reads that clock
 /// every `read_every_us` (never: `None`) for `hidden_us`.
 fn play_then_hide(drift: f64, read_every_us: Option<i64>, hidden_us: i64) -> Hidden {
-    let mut m = Mini::new(1);
-    m.run_for(1_000_000);
-    m.input(0, Input::PresentationStep(Span(STEP_US.round() as i64)));
-    m.load(0);
-    let ready = Observation {
-        media_time: MediaTime(0),
-        presented_at: m.local(0),
-    };
-    m.input(0, Input::Observation(ready));
-    m.input(0, Input::Intent(Intent::Play));
-    let mut last_frame = None;
-    for _ in 0..3_000 {
-        m.run_for(1_000);
-        let now = m.local(0);
-        let Some(on_time) = m.engine(0).expected_position(now) else {
-            continue;
-        };
-        let frame = (on_time.0 as f64 / STEP_US).floor() as i64;
-        if m.engine(0).expected_speed(now) == Some(0.0) || last_frame == Some(frame) {
-            continue;
-        }
-        last_frame = Some(frame);
-        let clock = ClockReading {
-            media_time: on_time,
-            read_at: now,
-        };
-        m.input(0, Input::MediaClock(clock));
-        let shown = Observation {
-            media_time: MediaTime((frame as f64 * STEP_US).round() as i64),
-            presented_at: now,
-        };
-        m.input(0, Input::Observation(shown));
-    }
+    let mut m = super::one_viewer_playing(STEP_US);
+    super::show_frames(&mut m, STEP_US, 0, 3_000);
     // Hidden: the player goes on from the timeline at the rate last commanded, its clock
     // `drift` fast.
     let now = m.local(0);
@@ -144,27 +111,7 @@ fn a_hidden_player_has_no_picture_error_though_its_clock_steers_it() {
     let now: LocalTime = hidden.m.local(0);
     assert_eq!(hidden.m.engine(0).picture_error(now), None);
     // Frames come back, on the timeline: the picture is known again, from them alone.
-    let mut last_frame = None;
-    for _ in 0..500 {
-        hidden.m.run_for(1_000);
-        let now = hidden.m.local(0);
-        let on_time = hidden.m.engine(0).expected_position(now).expect("playing");
-        let frame = (on_time.0 as f64 / STEP_US).floor() as i64;
-        if last_frame == Some(frame) {
-            continue;
-        }
-        last_frame = Some(frame);
-        let clock = ClockReading {
-            media_time: on_time,
-            read_at: now,
-        };
-        hidden.m.input(0, Input::MediaClock(clock));
-        let shown = Observation {
-            media_time: MediaTime((frame as f64 * STEP_US).round() as i64),
-            presented_at: now,
-        };
-        hidden.m.input(0, Input::Observation(shown));
-    }
+    super::show_frames(&mut hidden.m, STEP_US, 0, 500);
     let now = hidden.m.local(0);
     let picture = hidden.m.engine(0).picture_error(now);
     assert!(
