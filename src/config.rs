@@ -3,55 +3,59 @@
 //! Keeping these settings in a file fetched at start-up (rather than compiled in) is what lets
 //! the built `dist/` be dropped on any static host and pointed at any signaling endpoint.
 
-use serde::Deserialize;
+use crate::json::{self, Value};
 
 /// The signaling endpoint used when `config.json` names none: the same origin that served the
 /// page, as `insieme-signal --static` does locally.
 pub const DEFAULT_SIGNALING_URL: &str = "/ws";
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Read by hand ([`AppConfig::from_json`]) rather than derived: serde's generic deserializer
+/// was about 2 KB of the first download, for one small file.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AppConfig {
     /// Base URL of the signaling endpoint: absolute (`wss://signal.example/ws`) or a path on the
     /// page's own origin (`/ws`).
-    #[serde(default = "default_signaling_url")]
     pub signaling_url: String,
     /// STUN (and statically credentialed TURN) servers handed to `RTCPeerConnection`. STUN
     /// lets a browser learn the address its NAT gives it, which is what connects friends in
     /// different homes; the shipped `config.json` names a public one.
-    #[serde(default)]
     pub ice_servers: Vec<IceServer>,
     /// TURN URLs of the deployment's relay (coturn), for networks where no direct path exists
     /// (symmetric NATs, UDP blocked). Their short-lived credentials come from the signaling
     /// endpoint's welcome, never from this file: the shared secret stays on the servers.
-    #[serde(default)]
     pub turn_urls: Vec<String>,
     /// `relay` sends everything through TURN (hides addresses from peers; also how the tests
     /// prove the relay path alone works).
-    #[serde(default)]
     pub ice_transport_policy: IceTransportPolicy,
 }
 
 /// `RTCConfiguration.iceTransportPolicy`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum IceTransportPolicy {
     #[default]
     All,
     Relay,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IceServer {
     pub urls: Vec<String>,
-    #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
     pub credential: Option<String>,
 }
 
 impl IceServer {
+    /// One entry of `ice_servers`: `urls` (required), `username` and `credential`.
+    fn from_value(value: &Value) -> Result<Self, json::Error> {
+        let fields = value.object()?;
+        fields.only(&["urls", "username", "credential"])?;
+        Ok(IceServer {
+            urls: fields.strings("urls")?,
+            username: fields.opt_string("username")?,
+            credential: fields.opt_string("credential")?,
+        })
+    }
+
     /// A TURN server (a relay), as opposed to STUN only.
     pub fn is_turn(&self) -> bool {
         self.urls.iter().any(|url| has_scheme(url, &TURN_SCHEMES))
@@ -77,11 +81,11 @@ impl Default for AppConfig {
 pub enum ConfigError {
     #[error("config.json is not valid: {0}")]
     Invalid(String),
-    #[error("signaling_url {url:?} must be a ws:// or wss:// URL, or a path starting with '/'")]
+    #[error("signaling_url \"{url}\" must be a ws:// or wss:// URL, or a path starting with '/'")]
     BadSignalingUrl { url: String },
-    #[error("signaling_url {url:?} is not encrypted (ws://), and browsers refuse it from a page served over https; config.json must name a wss:// URL")]
+    #[error("signaling_url \"{url}\" is not encrypted (ws://), and browsers refuse it from a page served over https; config.json must name a wss:// URL")]
     InsecureSignalingUrl { url: String },
-    #[error("{field} entry {url:?} must start with {schemes}")]
+    #[error("{field} entry \"{url}\" must start with {schemes}")]
     BadIceUrl {
         field: &'static str,
         url: String,
@@ -102,12 +106,45 @@ fn has_scheme(url: &str, schemes: &[&str]) -> bool {
 impl AppConfig {
     /// Parses and checks `config.json`; unknown fields are refused so typos are not silent.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let config: AppConfig = crate::json::parse(text)
-            .and_then(|value| crate::json::from_value(&value))
+        let config = json::parse(text)
+            .and_then(|value| Self::from_value(&value))
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         config.signaling_base(&PageOrigin::new("http", "localhost"))?;
         config.check_ice_urls()?;
         Ok(config)
+    }
+
+    /// The fields of `config.json`, each optional (a missing one, or `null`, takes its
+    /// default); any other field is refused.
+    fn from_value(value: &Value) -> Result<Self, json::Error> {
+        let fields = value.object()?;
+        fields.only(&[
+            "signaling_url",
+            "ice_servers",
+            "turn_urls",
+            "ice_transport_policy",
+        ])?;
+        let ice_transport_policy = match fields.opt_string("ice_transport_policy")?.as_deref() {
+            None | Some("all") => IceTransportPolicy::All,
+            Some("relay") => IceTransportPolicy::Relay,
+            Some(other) => {
+                return Err(json::Error::new(format!(
+                    "ice_transport_policy `{other}` must be `all` or `relay`"
+                )))
+            }
+        };
+        Ok(AppConfig {
+            signaling_url: fields
+                .opt_string("signaling_url")?
+                .unwrap_or_else(default_signaling_url),
+            ice_servers: fields
+                .opt_array("ice_servers")?
+                .iter()
+                .map(IceServer::from_value)
+                .collect::<Result<_, _>>()?,
+            turn_urls: fields.opt_strings("turn_urls")?,
+            ice_transport_policy,
+        })
     }
 
     /// A wrong ICE URL makes `RTCPeerConnection` throw for every link; refuse it up front, with
@@ -188,6 +225,45 @@ mod tests {
     #[test]
     fn empty_object_gives_defaults() {
         assert_eq!(AppConfig::from_json("{}"), Ok(AppConfig::default()));
+        // `null` is a field left out.
+        assert_eq!(
+            AppConfig::from_json(
+                r#"{"signaling_url": null, "ice_servers": null, "turn_urls": null,
+                    "ice_transport_policy": null}"#
+            ),
+            Ok(AppConfig::default())
+        );
+    }
+
+    #[test]
+    fn every_field_is_read() {
+        let config = AppConfig::from_json(
+            r#"{"signaling_url": "/signal", "turn_urls": ["turn:t.example"],
+                "ice_transport_policy": "all",
+                "ice_servers": [{"urls": ["turn:s.example"], "username": "u", "credential": "c"},
+                                {"urls": ["stun:s.example"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            config,
+            AppConfig {
+                signaling_url: "/signal".into(),
+                ice_servers: vec![
+                    IceServer {
+                        urls: vec!["turn:s.example".into()],
+                        username: Some("u".into()),
+                        credential: Some("c".into()),
+                    },
+                    IceServer {
+                        urls: vec!["stun:s.example".into()],
+                        username: None,
+                        credential: None,
+                    },
+                ],
+                turn_urls: vec!["turn:t.example".into()],
+                ice_transport_policy: IceTransportPolicy::All,
+            }
+        );
     }
 
     #[test]

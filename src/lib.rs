@@ -9,6 +9,7 @@ pub mod call;
 pub mod config;
 pub mod connectivity;
 pub mod json;
+pub mod keyboard;
 pub mod mesh;
 pub mod num;
 pub mod programme;

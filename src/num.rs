@@ -22,9 +22,38 @@ impl Clamp for f64 {
     }
 }
 
+/// `secs` whole seconds as a clock: `m:ss` under an hour, `h:mm:ss` from one. The one
+/// formatting of a time for the stage's elapsed and total and the programme's lengths (each
+/// rounds its own way before).
+pub fn clock_text(secs: u64) -> String {
+    let (hours, minutes, seconds) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{minutes}:{seconds:02}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Clamp;
+    use super::{clock_text, Clamp};
+
+    #[test]
+    fn whole_seconds_read_as_a_clock() {
+        for (secs, shown) in [
+            (0, "0:00"),
+            (9, "0:09"),
+            (59, "0:59"),
+            (60, "1:00"),
+            (599, "9:59"),
+            (3599, "59:59"),
+            (3600, "1:00:00"),
+            (3723, "1:02:03"),
+            (36_000, "10:00:00"),
+        ] {
+            assert_eq!(clock_text(secs), shown, "{secs}");
+        }
+    }
 
     #[test]
     fn same_as_the_standard_clamp() {

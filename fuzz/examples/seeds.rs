@@ -6,6 +6,7 @@
 //! cd fuzz && cargo run --example seeds
 //! ```
 
+use insieme::programme::history::{History, Watched};
 use insieme::programme::{Delta, Item, Queue};
 use insieme::room::wire::{CallPresence, MediaFailure, PeerMessage, ViewerPhase, ViewerStatus};
 use insieme::signaling::payload::{Envelope, SdpType, SignalPayload};
@@ -116,6 +117,47 @@ fn main() {
     write(&seeds.join("signal_payload"), &signal);
 
     write(&seeds.join("programme"), &[("edits", programme_edits())]);
+
+    // The shipped (empty) catalogue and the one README shows, which uses every member.
+    let shipped = include_str!("../../catalog.json");
+    write(
+        &seeds.join("catalog"),
+        &[
+            ("shipped", shipped.as_bytes().to_vec()),
+            ("readme", CATALOG_EXAMPLE.as_bytes().to_vec()),
+        ],
+    );
+    write(&seeds.join("history"), &[("two-friends", two_friends())]);
+}
+
+/// docs/programme.md's example, with one entry of each kind of mistake (dropped, not fatal).
+const CATALOG_EXAMPLE: &str = r#"{ "comment": "ours", "videos": [
+    { "title": "Big Buck Bunny", "url": "media/bbb.webm", "duration": 596,
+      "thumbnail": "media/bbb.jpg", "tags": ["animation", "short"] },
+    { "title": "Sintel", "url": "https://cdn.example/sintel.mp4", "duration": "14:48" },
+    { "title": "Clip", "url": "/c.webm", "duration": 2.50, "thumbnail": null },
+    { "title": "Long", "url": "/l.webm", "duration": "1:02:03" },
+    { "title": "", "url": "/untitled.webm" },
+    { "title": "Spaced", "url": "/a b.webm" },
+    { "title": "Again", "url": "media/bbb.webm" },
+    { "title": "Days", "url": "/d.webm", "duration": 100000 }
+] }"#;
+
+/// Two friends' lists as the `history` target reads them (cut at the NUL byte), made by the
+/// app's own encoder, with links in common.
+fn two_friends() -> Vec<u8> {
+    let list = |friend: u64| {
+        let mut h = History::default();
+        for i in 0..6u64 {
+            h.record(Watched {
+                url: format!("https://example.org/videos/{}.webm", (i + friend) % 8),
+                title: format!("Café n°{i} \"{friend}\""),
+                at_ms: 1_700_000_000_000 + i * 60_000 + friend,
+            });
+        }
+        h.encode()
+    };
+    [list(1).as_bytes(), &[0], list(2).as_bytes()].concat()
 }
 
 /// The pieces of an evening's queue edits as one page sent them, after the target's first

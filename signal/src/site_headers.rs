@@ -10,7 +10,11 @@
 //!   endpoint (`ws:`/`wss:` on the request's own host; `'self'` alone does not cover them in
 //!   every browser), plus the endpoint `config.json` names if it is elsewhere;
 //! - media: videos from any https URL (a room plays whatever link is shared) and blobs;
-//! - images: its own, and data: (the favicon and the CSS glyphs are data: SVGs);
+//! - images: its own, data: (the favicon and the CSS glyphs are data: SVGs), blob:, and the
+//!   https origins of the thumbnails the deployer's `catalog.json` names (read at start-up,
+//!   like `config.json`; the app shows them in its Suggested tab): a thumbnail host learns the
+//!   viewer's address, as the video's host does when the video plays, and only hosts the
+//!   deployer chose can;
 //! - styles: its own stylesheets only; the app sets inline styles through the CSSOM
 //!   (`style.setProperty`), which a policy does not restrict, never as `style` attributes;
 //! - no frames of it on other sites (`frame-ancestors 'none'`), no `<base>`, no forms, no
@@ -50,13 +54,21 @@ pub struct Csp {
     style_hashes: Vec<String>,
     /// The signaling endpoint's origin, when `config.json` names one on another host.
     signaling_origin: Option<String>,
+    /// The https origins of `catalog.json`'s thumbnails (relative ones are `'self'`).
+    thumbnail_origins: Vec<String>,
 }
+
+/// Most thumbnail origins named in the policy: a catalogue's pictures come from a few hosts;
+/// past this, the others' thumbnails are refused (the row shows no picture) rather than the
+/// header growing without bound.
+pub const MAX_THUMBNAIL_ORIGINS: usize = 32;
 
 impl Csp {
     /// The policy for the app in `dir`: its index.html and config.json, when present.
     pub fn for_site(dir: &Path) -> io::Result<Csp> {
         let index = read_if_present(&dir.join("index.html"))?;
         let config = read_if_present(&dir.join("config.json"))?;
+        let catalog = read_if_present(&dir.join("catalog.json"))?;
         let hashes = |tag| {
             index
                 .as_deref()
@@ -72,6 +84,10 @@ impl Csp {
             script_hashes: hashes("script"),
             style_hashes: hashes("style"),
             signaling_origin: config.as_deref().and_then(signaling_origin),
+            thumbnail_origins: catalog
+                .as_deref()
+                .map(thumbnail_origins)
+                .unwrap_or_default(),
         })
     }
 
@@ -91,12 +107,12 @@ impl Csp {
             connect.push(' ');
             connect.push_str(origin);
         }
-        let list = |hashes: &[String]| hashes.iter().map(|h| format!(" {h}")).collect::<String>();
+        let list = |items: &[String]| items.iter().map(|h| format!(" {h}")).collect::<String>();
         format!(
             "default-src 'none'; \
              script-src 'self' 'wasm-unsafe-eval'{scripts}; \
              style-src 'self'{styles}; \
-             img-src 'self' data: blob:; \
+             img-src 'self' data: blob:{images}; \
              media-src 'self' https: blob:; \
              connect-src {connect}; \
              font-src 'self'; \
@@ -106,6 +122,7 @@ impl Csp {
              frame-ancestors 'none'",
             scripts = list(&self.script_hashes),
             styles = list(&self.style_hashes),
+            images = list(&self.thumbnail_origins),
         )
     }
 
@@ -167,6 +184,43 @@ fn signaling_origin(config: &str) -> Option<String> {
     };
     let host = rest.split(['/', '?', '#']).next()?;
     is_plain_host(host).then(|| format!("{scheme}://{host}"))
+}
+
+/// The distinct `https://host[:port]` origins of the thumbnails `catalog.json` lists (an
+/// object with a `"videos"` list, or a bare list, as the app reads it), in file order, at most
+/// [`MAX_THUMBNAIL_ORIGINS`]. Relative thumbnails are the site's own; other schemes (http:
+/// on an https page is refused by the browser anyway) and hosts that are not plain names or
+/// addresses add nothing. A file that is not JSON adds nothing (the app ignores it too).
+fn thumbnail_origins(catalog: &str) -> Vec<String> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(catalog) else {
+        return Vec::new();
+    };
+    let videos = match &value {
+        serde_json::Value::Array(list) => Some(list),
+        other => other.get("videos").and_then(|v| v.as_array()),
+    };
+    let mut origins: Vec<String> = Vec::new();
+    for thumbnail in videos
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.get("thumbnail")?.as_str())
+    {
+        let Some((scheme, rest)) = thumbnail.split_once("://") else {
+            continue;
+        };
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if !scheme.eq_ignore_ascii_case("https") || !is_plain_host(host) {
+            continue;
+        }
+        let origin = format!("https://{}", host.to_ascii_lowercase());
+        if !origins.contains(&origin) {
+            if origins.len() == MAX_THUMBNAIL_ORIGINS {
+                break;
+            }
+            origins.push(origin);
+        }
+    }
+    origins
 }
 
 /// `x-content-type-options` → `X-Content-Type-Options`, as `_headers` files usually spell it.
@@ -310,6 +364,11 @@ mod tests {
             r#"{"signaling_url": "wss://signal.example:8443/ws", "ice_servers": []}"#,
         )
         .unwrap();
+        std::fs::write(
+            dir.join("catalog.json"),
+            r#"{"videos": [{"title": "A", "url": "a.webm", "thumbnail": "https://img.example/a.jpg"}]}"#,
+        )
+        .unwrap();
         let csp = Csp::for_site(&dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         let value = csp.header_value(Some("party.example:8080"));
@@ -318,7 +377,7 @@ mod tests {
             "script-src 'self' 'wasm-unsafe-eval' 'sha256-T5IWUSLAG07KqlRBe8BSSVQdi8be5k67MW2Dxqii73k='",
             "connect-src 'self' ws://party.example:8080 wss://party.example:8080 wss://signal.example:8443",
             "media-src 'self' https: blob:",
-            "img-src 'self' data: blob:",
+            "img-src 'self' data: blob: https://img.example;",
             "frame-ancestors 'none'",
         ] {
             assert!(value.contains(part), "{part} missing from {value}");
@@ -347,5 +406,40 @@ mod tests {
             Some("wss://Signal.example")
         );
         assert_eq!(signaling_origin("not json"), None);
+    }
+
+    #[test]
+    fn only_https_thumbnails_of_the_catalogue_add_their_origins() {
+        let catalog = r#"{ "comment": "x", "videos": [
+            { "thumbnail": "https://IMG.example/a.jpg" },
+            { "thumbnail": "https://img.example/b.jpg?x=1" },
+            { "thumbnail": "https://cdn.example:8443/c.png#top" },
+            { "thumbnail": "media/relative.jpg" },
+            { "thumbnail": "http://plain.example/d.jpg" },
+            { "thumbnail": "data:image/png;base64,AAAA" },
+            { "thumbnail": "https://user@evil.example/e.jpg" },
+            { "thumbnail": "https://evil.example; script-src */f.jpg" },
+            { "thumbnail": 7 },
+            { "title": "no thumbnail" }
+        ] }"#;
+        assert_eq!(
+            thumbnail_origins(catalog),
+            ["https://img.example", "https://cdn.example:8443"]
+        );
+        // A bare list reads the same; what is not a catalogue adds nothing.
+        assert_eq!(
+            thumbnail_origins(r#"[{"thumbnail": "https://a.example/x.jpg"}]"#),
+            ["https://a.example"]
+        );
+        for nothing in ["", "not json", "{}", r#"{"videos": 3}"#, "[1, null]"] {
+            assert!(thumbnail_origins(nothing).is_empty(), "{nothing:?}");
+        }
+        // Bounded: a catalogue naming many hosts cannot grow the header without end.
+        let many: Vec<String> = (0..100)
+            .map(|i| format!(r#"{{"thumbnail": "https://h{i}.example/t.jpg"}}"#))
+            .collect();
+        let origins = thumbnail_origins(&format!("[{}]", many.join(",")));
+        assert_eq!(origins.len(), MAX_THUMBNAIL_ORIGINS);
+        assert_eq!(origins[0], "https://h0.example");
     }
 }

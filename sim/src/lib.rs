@@ -11,14 +11,19 @@
 //!   clock that may run off the commanded rate, optionally a display that shows frames only at
 //!   its vsyncs, and optionally readings of the media clock, which then jumps as a browser's
 //!   does when the rate starts stretching the sound).
+//! - [`agenda`]: the events to come, in time order (every loop below keeps one).
 //! - [`world`]: the event loop and the measurements.
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
 //! - [`timelines`]: scenarios where a room could split onto two timelines (groups formed
 //!   apart, a viewer starved of CPU).
 //! - [`queue_storm`]: the shared queue's storm (its own small loop over the same links).
 //! - [`ready_rush`]: the ready check under WAN links, people leaving and partitions.
+//! - [`host_relay`]: signed intents (the host's rules and gate) under loss, partitions, a rogue
+//!   member and a newcomer who hears the rogue first.
 //! - [`report`]: the benchmark's table and JSON.
 
+pub mod agenda;
+pub mod host_relay;
 pub mod net;
 pub mod player;
 pub mod queue_storm;

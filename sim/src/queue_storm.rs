@@ -7,12 +7,11 @@
 //! as retransmission delay and head-of-line blocking, not as missing pieces. Every page's
 //! room clock is within a few ms of the truth, as the sync engine keeps it.
 
+use crate::agenda::Agenda;
 use crate::net::{Link, LinkSpec};
 use crate::rng::Rng;
 use insieme::programme::{Delta, EditError, Item, Queue};
 use insieme::sync::{PeerId, RoomTime, Span};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// The storm's parameters.
 #[derive(Clone, Debug)]
@@ -63,8 +62,7 @@ struct Storm {
     pages: Vec<Queue>,
     /// Each page's room clock error, µs.
     offsets: Vec<i64>,
-    events: BinaryHeap<Reverse<(i64, u64)>>,
-    payloads: Vec<Option<Ev>>,
+    events: Agenda<Ev>,
     now: i64,
     log: Vec<Delta>,
     out: QueueStormOutcome,
@@ -77,8 +75,7 @@ const BASE_US: i64 = 1_000_000_000_000;
 
 impl Storm {
     fn push(&mut self, at: i64, ev: Ev) {
-        self.events.push(Reverse((at, self.payloads.len() as u64)));
-        self.payloads.push(Some(ev));
+        self.events.push(at, ev);
     }
 
     fn room_now(&self, p: usize) -> RoomTime {
@@ -172,18 +169,17 @@ impl Storm {
         if let Some(t) = self.sc.join_s {
             self.push((t * 1e6) as i64, Ev::Join);
         }
-        while let Some(Reverse((at, i))) = self.events.pop() {
+        while let Some((at, ev)) = self.events.pop() {
             self.now = at;
-            match self.payloads[i as usize].take() {
-                Some(Ev::Edit(p)) => self.edit(p),
-                Some(Ev::Join) => self.join(),
-                Some(Ev::Deliver(to, d)) => {
+            match ev {
+                Ev::Edit(p) => self.edit(p),
+                Ev::Join => self.join(),
+                Ev::Deliver(to, d) => {
                     let now = self.room_now(to);
                     if self.pages[to].merge(d, Some(now)) {
                         self.last_change = self.now;
                     }
                 }
-                None => {}
             }
         }
         let mut truth = Queue::new(PeerId(0));
@@ -233,8 +229,7 @@ pub fn run(sc: QueueStorm) -> QueueStormOutcome {
         links,
         pages,
         offsets,
-        events: BinaryHeap::new(),
-        payloads: Vec::new(),
+        events: Agenda::new(),
         now: 0,
         log: Vec::new(),
         out: QueueStormOutcome {

@@ -12,13 +12,12 @@
 //! Its own small loop over the simulator's links, like the queue storm: room clocks are
 //! within a few ms of the truth, as the sync engine keeps them.
 
+use crate::agenda::Agenda;
 use crate::net::{Link, LinkSpec};
 use crate::rng::Rng;
 use insieme::programme::ready::{Merged, ReadyCheck, ReadyNote, Room};
 use insieme::sync::state::{apply_intent, Intent, Leads, Register, Versioned};
 use insieme::sync::{PeerId, RoomTime, Span};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// The rush's parameters.
 #[derive(Clone, Debug)]
@@ -87,8 +86,7 @@ struct Rush {
     link_rng: Rng,
     links: Vec<Vec<Link>>,
     pages: Vec<Page>,
-    events: BinaryHeap<Reverse<(i64, u64)>>,
-    payloads: Vec<Option<Ev>>,
+    events: Agenda<Ev>,
     now: i64,
     cut: bool,
     starts: usize,
@@ -111,8 +109,7 @@ const FILM: &str = "https://videos.example/film.webm";
 
 impl Rush {
     fn push(&mut self, at: i64, ev: Ev) {
-        self.events.push(Reverse((at, self.payloads.len() as u64)));
-        self.payloads.push(Some(ev));
+        self.events.push(at, ev);
     }
 
     fn room_now(&self, p: usize) -> RoomTime {
@@ -262,13 +259,10 @@ impl Rush {
             self.push(first, Ev::Tick(p));
         }
         let end = (self.sc.duration_s * 1e6) as i64;
-        while let Some(Reverse((at, i))) = self.events.pop() {
-            if at > end {
-                break;
-            }
+        while let Some((at, ev)) = self.events.pop_due(end) {
             self.now = at;
-            match self.payloads[i as usize].take() {
-                Some(Ev::Ready(p)) if !self.pages[p].gone => {
+            match ev {
+                Ev::Ready(p) if !self.pages[p].gone => {
                     self.last_ready = self.last_ready.max(self.now);
                     let note = self.pages[p].check.mark_ready();
                     // The start, if this makes everyone, goes out before the mark.
@@ -277,12 +271,12 @@ impl Rush {
                         self.broadcast(p, Msg::Note(note));
                     }
                 }
-                Some(Ev::Deliver { to, from, msg }) => self.deliver(to, from, msg),
-                Some(Ev::Tick(p)) if !self.pages[p].gone => {
+                Ev::Deliver { to, from, msg } => self.deliver(to, from, msg),
+                Ev::Tick(p) if !self.pages[p].gone => {
                     self.decide(p);
                     self.push(self.now + TICK_US, Ev::Tick(p));
                 }
-                Some(Ev::Leave(p)) => {
+                Ev::Leave(p) => {
                     self.pages[p].gone = true;
                     for q in 0..n {
                         if !self.pages[q].gone {
@@ -290,13 +284,13 @@ impl Rush {
                         }
                     }
                 }
-                Some(Ev::Cut) => {
+                Ev::Cut => {
                     self.cut = true;
                     for q in 0..n {
                         self.decide(q);
                     }
                 }
-                Some(Ev::Heal) => self.heal(),
+                Ev::Heal => self.heal(),
                 _ => {}
             }
         }
@@ -357,8 +351,7 @@ pub fn run(sc: ReadyRush) -> ReadyRushOutcome {
         link_rng,
         links,
         pages,
-        events: BinaryHeap::new(),
-        payloads: Vec::new(),
+        events: Agenda::new(),
         now: 0,
         cut: false,
         starts: 0,

@@ -93,13 +93,48 @@ impl<'a> Fields<'a> {
     }
 
     pub fn strings(&self, name: &str) -> Result<Vec<String>, Error> {
-        match self.required(name)? {
-            Value::Array(items) => items
-                .iter()
-                .map(|item| as_str(name, item).map(str::to_owned))
-                .collect(),
-            other => Err(wrong_type(name, "an array", other)),
+        strings(name, self.required(name)?)
+    }
+
+    /// A list of strings, empty when the field is missing or `null`.
+    pub fn opt_strings(&self, name: &str) -> Result<Vec<String>, Error> {
+        self.optional(name)
+            .map_or(Ok(Vec::new()), |value| strings(name, value))
+    }
+
+    /// The items of an array, none when the field is missing or `null`.
+    pub fn opt_array(&self, name: &str) -> Result<&'a [Value], Error> {
+        match self.optional(name) {
+            None => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => Err(wrong_type(name, "an array", other)),
         }
+    }
+
+    /// Refuses a member not named in `known` (a typo in a hand-written file must not pass
+    /// silently as a missing field).
+    pub fn only(&self, known: &[&str]) -> Result<(), Error> {
+        match self
+            .members
+            .iter()
+            .find(|(key, _)| !known.contains(&key.as_str()))
+        {
+            Some((key, _)) => Err(Error::new(format!(
+                "unknown field `{key}`, expected one of `{}`",
+                known.join("`, `")
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn strings(name: &str, value: &Value) -> Result<Vec<String>, Error> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .map(|item| as_str(name, item).map(str::to_owned))
+            .collect(),
+        other => Err(wrong_type(name, "an array", other)),
     }
 }
 

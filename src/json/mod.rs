@@ -6,15 +6,14 @@
 //! parsing and formatting none of these texts need). This module parses any valid JSON into a
 //! [`Value`] tree, keeps integers exact up to `u64` (session ids use all 64 bits, which the
 //! browser's `JSON.parse` would round), and refuses malformed text with the byte where it went
-//! wrong. Readers of each message live next to their types; [`Value`] is also a serde
-//! `Deserializer`, for `config.json`'s derived structs.
+//! wrong. Readers of each message (and of `config.json`) live next to their types, reading
+//! members by name with [`Fields`]; a serde `Deserializer` for [`Value`] cost more first-load
+//! bytes than all of those readers together.
 
-mod de;
 mod fields;
 mod parse;
 mod write;
 
-pub use de::from_value;
 pub use fields::Fields;
 pub use parse::parse;
 pub use write::{write_str, ObjectWriter};

@@ -37,21 +37,28 @@ impl History {
         &self.rows
     }
 
-    /// Notes that `w` was watched: it goes to the top (replacing an older row of the same
-    /// link), and the oldest row goes past [`MAX_HISTORY`]. A row that is not well formed is
-    /// ignored; returns whether the list changed.
+    /// Notes that `w` was watched: it takes its place by time (replacing an older row of the
+    /// same link), and the oldest row goes past [`MAX_HISTORY`]. A row that is not well
+    /// formed is ignored; returns whether the list changed.
+    ///
+    /// Rows are in one total order, newest first, then by link ([`newer`]), and of two rows
+    /// of one link the newer wins (at one time, the larger title): so the list is the
+    /// [`MAX_HISTORY`] first of the newest row of each link, whatever the order rows came in.
     pub fn record(&mut self, w: Watched) -> bool {
         let w = match well_formed(w) {
             Some(w) => w,
             None => return false,
         };
         if let Some(i) = self.rows.iter().position(|r| r.url == w.url) {
-            if self.rows[i].at_ms >= w.at_ms {
+            if (self.rows[i].at_ms, &self.rows[i].title) >= (w.at_ms, &w.title) {
                 return false;
             }
             self.rows.remove(i);
         }
-        let at = self.rows.partition_point(|r| r.at_ms > w.at_ms);
+        let at = self.rows.partition_point(|r| newer(r, &w));
+        if at == MAX_HISTORY {
+            return false;
+        }
         self.rows.insert(at, w);
         self.rows.truncate(MAX_HISTORY);
         true
@@ -119,6 +126,12 @@ impl History {
         dropped += items.len().saturating_sub(MAX_HISTORY + dropped);
         (history, dropped)
     }
+}
+
+/// Whether row `a` comes before row `b`: watched later, or at the same time with a smaller
+/// link (a list holds one row per link, so this orders any two of its rows).
+fn newer(a: &Watched, b: &Watched) -> bool {
+    (b.at_ms, &a.url) < (a.at_ms, &b.url)
 }
 
 /// `w` with a clean title, if its link is one that could have been played (bounded, with a
@@ -202,15 +215,42 @@ mod tests {
         for l in lists.iter().rev().cloned() {
             backward.merge(l);
         }
-        // Equal times order by arrival, so compare as sets of (link, newest time).
-        let key = |h: &History| {
-            let mut k: Vec<(String, u64)> =
-                h.rows().iter().map(|r| (r.url.clone(), r.at_ms)).collect();
-            k.sort();
-            k
-        };
-        assert_eq!(key(&forward), key(&backward));
+        assert_eq!(forward, backward);
         assert!(forward.rows().len() <= MAX_HISTORY);
+    }
+
+    #[test]
+    fn ties_resolve_the_same_whatever_came_first() {
+        let titled = |url: &str, title: &str, at_ms| Watched {
+            title: title.into(),
+            ..w(url, at_ms)
+        };
+        // One link seen at one time under two titles: the larger title, in either order.
+        let (a, b) = (titled("v", "Alpha", 5), titled("v", "Beta", 5));
+        let mut ab = History::default();
+        ab.record(a.clone());
+        ab.record(b.clone());
+        let mut ba = History::default();
+        ba.record(b);
+        assert!(!ba.record(a));
+        assert_eq!(ab, ba);
+        assert_eq!(ab.rows()[0].title, "Beta");
+        // Links seen at one time order by link, and the cut at the bound keeps the same ones.
+        let rows: Vec<Watched> = (0..MAX_HISTORY + 3)
+            .map(|i| w(&format!("t{i:02}"), 7))
+            .collect();
+        let mut forward = History::default();
+        for r in rows.iter().cloned() {
+            forward.record(r);
+        }
+        let mut backward = History::default();
+        for r in rows.iter().rev().cloned() {
+            backward.record(r);
+        }
+        assert_eq!(forward, backward);
+        assert_eq!(urls(&forward)[..2], ["t00", "t01"]);
+        // A row that would land past the bound changes nothing.
+        assert!(!forward.record(w("zz", 7)));
     }
 
     #[test]

@@ -17,13 +17,15 @@
 //! - [`playing`]: which entry the room's video is, and what starts when it ends.
 //! - [`ready`]: the ready check before a film starts.
 //! - [`title`]: an entry's title, typed or from its link's file name.
-//! - [`catalog`], [`history`], [`suggest`]: the Suggested tab: the deployer's catalogue, what
-//!   the room watched (here and at friends'), and the list filtered by a search.
+//! - [`catalog`], [`history`], [`suggest`], [`fold`]: the Suggested tab: the deployer's
+//!   catalogue, what the room watched (here and at friends'), the list filtered by a search,
+//!   and the search's folding of case and accents.
 
 pub mod catalog;
 pub mod delta;
 mod edit;
 pub mod entry;
+pub mod fold;
 pub mod history;
 pub mod key;
 mod order;

@@ -3,6 +3,7 @@
 //! the search box.
 
 use super::catalog::Suggestion;
+use super::fold::fold;
 use super::history::{History, Watched};
 use crate::sync::Span;
 
@@ -24,21 +25,35 @@ pub struct Row {
     pub thumbnail: Option<String>,
 }
 
-/// Whether a title (and tags) matches what was typed: every word of the query appears in the
-/// title or a tag, ignoring the case of ASCII letters (other letters match as typed: full
-/// Unicode case folding brings tables that would land in the first download, where a
-/// split-off chunk's data stays). An empty query matches everything.
-pub fn matches(query: &str, title: &str, tags: &[String]) -> bool {
-    let title = title.to_ascii_lowercase();
-    let tags: Vec<String> = tags.iter().map(|t| t.to_ascii_lowercase()).collect();
-    query
-        .to_ascii_lowercase()
-        .split_whitespace()
-        .all(|word| title.contains(word) || tags.iter().any(|t| t.contains(word)))
+/// What was typed in the search box, folded (`fold`: case and accents) and cut into words.
+pub struct Search {
+    words: Vec<String>,
+}
+
+impl Search {
+    pub fn new(query: &str) -> Search {
+        Search {
+            words: fold(query).split_whitespace().map(str::to_owned).collect(),
+        }
+    }
+
+    /// Whether every word of the query appears in the title or a tag, folded alike. An empty
+    /// query finds everything.
+    pub fn finds(&self, title: &str, tags: &[String]) -> bool {
+        if self.words.is_empty() {
+            return true;
+        }
+        let title = fold(title);
+        let tags: Vec<String> = tags.iter().map(|t| fold(t)).collect();
+        self.words.iter().all(|word| {
+            title.contains(word.as_str()) || tags.iter().any(|t| t.contains(word.as_str()))
+        })
+    }
 }
 
 /// The rows to show for `query`, in the order of the tab's groups.
 pub fn rows(catalog: &[Suggestion], here: &History, friends: &History, query: &str) -> Vec<Row> {
+    let search = Search::new(query);
     let watched = |source, w: &Watched| Row {
         source,
         title: w.title.clone(),
@@ -48,7 +63,7 @@ pub fn rows(catalog: &[Suggestion], here: &History, friends: &History, query: &s
     };
     let from_catalog = catalog
         .iter()
-        .filter(|s| matches(query, &s.title, &s.tags))
+        .filter(|s| search.finds(&s.title, &s.tags))
         .map(|s| Row {
             source: Source::Catalog,
             title: s.title.clone(),
@@ -59,13 +74,13 @@ pub fn rows(catalog: &[Suggestion], here: &History, friends: &History, query: &s
     let from_here = here
         .rows()
         .iter()
-        .filter(|w| matches(query, &w.title, &[]))
+        .filter(|w| search.finds(&w.title, &[]))
         .map(|w| watched(Source::WatchedHere, w));
     let from_friends = friends
         .rows()
         .iter()
         .filter(|w| !here.rows().iter().any(|h| h.url == w.url))
-        .filter(|w| matches(query, &w.title, &[]))
+        .filter(|w| search.finds(&w.title, &[]))
         .map(|w| watched(Source::Friends, w));
     from_catalog.chain(from_here).chain(from_friends).collect()
 }
@@ -96,6 +111,10 @@ mod tests {
         h
     }
 
+    fn matches(query: &str, title: &str, tags: &[String]) -> bool {
+        Search::new(query).finds(title, tags)
+    }
+
     #[test]
     fn every_word_must_match_the_title_or_a_tag_ignoring_case() {
         let tags = ["Animation".to_string()];
@@ -106,8 +125,36 @@ mod tests {
         assert!(matches("bunny anim", "Big Buck Bunny", &tags));
         assert!(!matches("bunny sintel", "Big Buck Bunny", &tags));
         assert!(!matches("dragon", "Big Buck Bunny", &[]));
-        assert!(!matches("CAFÉ", "Café Society", &[]));
-        assert!(matches("café soc", "Café Society", &[]));
+    }
+
+    #[test]
+    fn titles_in_other_scripts_and_with_accents_are_found_as_typed_anywhere() {
+        let found = |query: &str, title: &str| matches(query, title, &[]);
+        // Accents and case fold both ways: the query's and the title's.
+        assert!(found("CAFÉ", "Café Society"));
+        assert!(found("cafe", "Café Society"));
+        assert!(found("amelie", "Le Fabuleux Destin d'Amélie Poulain"));
+        assert!(found("AMÉLIE", "Amélie"));
+        assert!(found("école", "ÉCOLE DES FEMMES"));
+        assert!(found("ecole", "ÉCOLE DES FEMMES"));
+        // ß is "ss", in either direction and either case.
+        assert!(found("straße", "STRASSE"));
+        assert!(found("strasse", "Die Straße"));
+        assert!(found("STRASSE", "Die Straße"));
+        // Greek: case, final sigma and tonos.
+        assert!(found("οδος", "ΟΔΌΣ ΠΡΟΣ"));
+        assert!(found("ΑΘΗΝΑ", "Αθήνα by night"));
+        assert!(found("σ", "ΟΔΌΣ"));
+        // Turkish: both dotted and dotless i find "i" (the search cannot know the language).
+        assert!(found("istanbul", "İSTANBUL"));
+        assert!(found("İstanbul", "istanbul"));
+        assert!(found("ısparta", "ISPARTA"));
+        // Tags fold too.
+        assert!(matches("animacion", "Sintel", &["Animación".to_string()]));
+        // Different letters stay different.
+        assert!(!found("ecole", "Eccles"));
+        assert!(!found("иод", "Йод"));
+        assert!(!found("ss", "Straßburg".replace('ß', "t").as_str()));
     }
 
     #[test]

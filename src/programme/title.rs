@@ -2,6 +2,7 @@
 //! ("Big_Buck_Bunny.mp4" → "Big Buck Bunny"), cleaned like a display name and bounded.
 
 use super::entry::MAX_TITLE_CHARS;
+use crate::num::clock_text;
 use crate::room::wire::visible_name;
 
 /// `typed` as a title: only visible characters, runs of blanks made one space, cut to
@@ -38,13 +39,8 @@ pub fn title_from_url(url: &str) -> String {
 /// A video's length as the rows show it: "m:ss", or "h:mm:ss" from an hour; rounded to the
 /// second, negative or not-a-number as zero.
 pub fn clock(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
+    // `as` reads NaN as 0.
+    clock_text(secs.max(0.0).round() as u64)
 }
 
 /// `%XX` escapes decoded; the text unchanged when an escape is malformed or the result is not

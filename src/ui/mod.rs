@@ -1,6 +1,6 @@
 //! The interface: Leptos components that render state and call into `web` and the pure core.
 
-mod call;
+pub(crate) mod call;
 mod chat_panel;
 pub(crate) mod host_panel;
 mod insecure_page;
@@ -8,6 +8,7 @@ mod invalid_link;
 mod landing;
 mod name_prompt;
 mod people_list;
+pub(crate) mod programme_tabs;
 mod reactions;
 pub(crate) mod ready_prompt;
 mod room;

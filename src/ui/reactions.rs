@@ -8,6 +8,7 @@
 
 use crate::reactions::reaction::{ReactionKind, BAR_HTML};
 use crate::web::event_listener::use_window_listener;
+use crate::web::keyboard::focused;
 use crate::web::reactions::SharedReactions;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -54,26 +55,8 @@ fn use_reaction_keys(reactions: SharedReactions) {
         let Some(kind) = ReactionKind::from_key(&ev.key()) else {
             return;
         };
-        let typing = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
-            .is_some_and(|t| takes_text(&t));
-        if !typing {
+        if !focused(ev).is_some_and(|f| f.typing()) {
             reactions.react(kind);
         }
     });
-}
-
-/// Whether `element` is somewhere a person types (where a digit is text, not a reaction).
-fn takes_text(element: &web_sys::HtmlElement) -> bool {
-    if element.is_content_editable() {
-        return true;
-    }
-    if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
-        return !matches!(
-            input.type_().as_str(),
-            "range" | "checkbox" | "radio" | "button" | "submit" | "reset" | "color" | "file"
-        );
-    }
-    matches!(element.tag_name().as_str(), "TEXTAREA" | "SELECT")
 }

@@ -1,10 +1,10 @@
 //! The room page: asks for a name once, then joins the party and shows the stage, the people
 //! and the chat around it.
 
-use super::call::{CallBar, CallTiles};
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
+use super::programme_tabs::{on_tab_key, TABS};
 use super::reactions::{ReactionBar, ReactionLayer};
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
@@ -12,17 +12,21 @@ use crate::room::host::KeyId;
 use crate::room_link::RoomSecret;
 use crate::sync::{Intent, MediaTime};
 use crate::web::app_config::ConfigState;
+use crate::web::call::{Call, CallPhase, CallSlots};
 use crate::web::clipboard::{use_clipboard, CopyState};
+use crate::web::event_listener::use_window_listener;
 use crate::web::identity::{new_page_identity, PageIdentity};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
 use crate::web::player::PlayerPhase;
-use crate::web::player_driver::{link_to_queue, use_synced_player};
+use crate::web::player_driver::use_synced_player;
 use crate::web::queue::PanelActions;
 use crate::web::ready::PromptActions;
 use crate::web::stored_name::use_stored_name;
+use leptos::html::Div;
 use leptos::prelude::*;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 
 #[component]
 pub fn RoomPage(secret: RoomSecret, host: Option<KeyId>) -> impl IntoView {
@@ -106,15 +110,14 @@ fn PartyRoom(
 /// The video stage, wired through the sync engine: the person's clicks become intents, and the
 /// player follows the engine (see [`use_synced_player`]).
 ///
-/// The call's tiles are drawn over the stage and its bar under it; smart volume scales the
-/// film below the person's own volume.
+/// The call's tiles are drawn over the stage and its bar under it (by the call's own code, once
+/// it runs: see [`CallStandIn`]); smart volume scales the film below the person's own volume.
 #[component]
 fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let player = use_synced_player(&party);
     let (play, pause, seek, load) = (party.clone(), party.clone(), party.clone(), party.clone());
     let playback = party.view.playback;
     let current_media = Signal::derive(move || playback.get().and_then(|p| p.media));
-    let call = StoredValue::new_local(party.call.clone());
     let film_gain = party.call.view.film_gain;
     Effect::new(move |_| {
         let _ = player.set_volume_gain(film_gain.get());
@@ -122,15 +125,25 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let film_playing = Signal::derive(move || player.phase.get() == PlayerPhase::Playing);
     let people = party.view.people;
     let queuer = party.clone();
-    let queue = move |(url, title): (String, String)| {
-        let url = link_to_queue(&url)?;
-        queuer
-            .queue_video(url, title)
-            .map_err(|why| format!("Not queued: {why:?}."))
-    };
+    let queue = move |(url, title): (String, String)| queuer.queue_link(&url, title);
     let can_queue = party.queue.view.editable;
     let reactions = party.reactions.clone();
     let has_media = Signal::derive(move || player.phase.with(PlayerPhase::has_media));
+    let (bar_slot, tiles_slot) = (NodeRef::<Div>::new(), NodeRef::<Div>::new());
+    let call = party.call.clone();
+    // Both slots are drawn with this view, so the tiles' is there when the bar's is.
+    let mount_call = move |bar| {
+        if let Some(tiles) = tiles_slot.get_untracked() {
+            call.mount_ui(CallSlots {
+                bar,
+                tiles: tiles.into(),
+                film_playing,
+                people,
+                my_name,
+            });
+        }
+    };
+    mount_when_loaded(party.call.view.loaded, bar_slot, Rc::new(mount_call));
     view! {
         <div class="stage-column">
             <VideoStage
@@ -139,11 +152,11 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 on_pause=move |()| pause.intent(Intent::Pause)
                 on_seek=move |secs: f64| seek.intent(Intent::Seek(MediaTime::from_secs_f64(secs)))
             >
-                <CallTiles call people my_name/>
+                <div node_ref=tiles_slot></div>
                 <ReactionLayer/>
             </VideoStage>
             <ReactionBar reactions enabled=has_media/>
-            <CallBar call film_playing/>
+            <div node_ref=bar_slot><CallStandIn call=party.call.clone() film_playing/></div>
             <ReadySlot party=party.clone()/>
             <HostSlot party=party.clone()/>
             <SourceBox on_load=move |url: String| load.load_video(url)
@@ -153,11 +166,56 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     }
 }
 
+/// The call bar until the call's code runs: its buttons and switches as plain markup, whose
+/// presses go to the call ("Join call" fetches its code), with one reactive part (the buttons
+/// wait while joining) and the notice a failed fetch leaves. The call's own bar (`ui::call`,
+/// in the call's download) replaces it once that code runs, reading the same state.
+#[component]
+fn CallStandIn(call: Call, film_playing: Signal<bool>) -> impl IntoView {
+    const SWITCHES: &str = concat!(
+        r#"<label class="switch"><input type="checkbox" role="switch" aria-label="Smart volume" value="smart-volume" checked>Smart volume</label>"#,
+        r#"<label class="switch" title="Hold T to talk"><input type="checkbox" aria-label="Push to talk" value="push-to-talk">Push to talk (hold T)</label>"#,
+    );
+    let view = call.view;
+    let call = StoredValue::new_local(call);
+    // One handler for the buttons and the switches (a checkbox is already toggled when its
+    // click arrives, by mouse or keyboard).
+    let clicked = move |ev: leptos::ev::MouseEvent| {
+        let Some(target) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        let on = target
+            .dyn_ref::<web_sys::HtmlInputElement>()
+            .is_some_and(|input| input.checked());
+        match target.get_attribute("value").as_deref() {
+            Some("camera") => call.with_value(|c| c.join(true, film_playing.get_untracked())),
+            Some("audio") => call.with_value(|c| c.join(false, film_playing.get_untracked())),
+            Some("smart-volume") => call.with_value(|c| c.set_smart_volume(on)),
+            Some("push-to-talk") => call.with_value(|c| c.set_push_to_talk(on)),
+            _ => {}
+        }
+    };
+    let joining = move || view.me.with(|me| me.phase == CallPhase::Joining);
+    view! {
+        <section class="call" aria-label="Call" on:click=clicked>
+            <fieldset class="call-buttons" disabled=joining inner_html=concat!(
+                r#"<button type="button" class="primary" value="camera">Join call</button>"#,
+                r#"<button type="button" value="audio">Join with audio only</button>"#,
+            )></fieldset>
+            <span class="call-switches" inner_html=SWITCHES></span>
+            {move || view.notice.get().map(|text| view! { <p class="call-notice" role="status">{text}</p> })}
+        </section>
+    }
+}
+
 /// Where the host's own code draws its panel, in a room whose link names a host.
 #[component]
 fn HostSlot(party: Party) -> impl IntoView {
     party.host.clone().map(|host| {
-        let loaded = host.view.loaded;
+        let loaded = host.loaded;
         let people = party.view.people;
         let setter = party.clone();
         let set_mode: Rc<dyn Fn(bool)> = Rc::new(move |on| setter.set_host_mode(on));
@@ -180,24 +238,29 @@ fn UpNextSlot(party: Party) -> impl IntoView {
             let _ = editor.edit_queue(edit);
         }),
         play: Rc::new(move |id| player.play_entry(id)),
-        add: Rc::new(move |url, title| adder.queue_video(url, title)),
+        add: Rc::new(move |link: String, title| adder.queue_link(&link, title)),
         suggested,
     };
     let queue = party.queue.clone();
     let mount = move |slot| queue.mount_panel(slot, actions.clone());
     let slot = NodeRef::<leptos::html::Div>::new();
     mount_when_loaded(party.queue.view.loaded, slot, Rc::new(mount));
+    // Choosing Suggested, by a click or a key (which clicks it), fetches the queue's code;
+    // until it runs, Up next stays the chosen tab.
+    use_window_listener("keydown", on_tab_key);
     let choose = move |ev: leptos::ev::MouseEvent| {
-        if event_target::<web_sys::Element>(&ev).id() == "tab-suggested" {
+        if event_target::<web_sys::Element>(&ev).id() == TABS[1] {
             suggested.set(true);
             opener.open_queue();
         }
     };
+    // The same tabs as the live ones (`up_next::tabs`, ids as in `TABS`, written out to keep
+    // the markup static), less their panels' ids: the panels are not drawn yet.
     view! {
         <div node_ref=slot>
             <div class="tabs" role="tablist" aria-label="Programme" on:click=choose>
-                <button role="tab" id="tab-up-next" aria-selected="true">"Up next"</button>
-                <button role="tab" id="tab-suggested" aria-selected="false">"Suggested"</button>
+                <button role="tab" id="tab-up-next" aria-selected="true" tabindex="0">"Up next"</button>
+                <button role="tab" id="tab-suggested" aria-selected="false" tabindex="-1">"Suggested"</button>
             </div>
         </div>
     }

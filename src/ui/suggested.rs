@@ -5,7 +5,6 @@
 use super::up_next::thumbnail;
 use crate::programme::suggest::{rows, Row, Source};
 use crate::programme::title::clock;
-use crate::web::player_driver::link_to_queue;
 use crate::web::queue::probe::probe;
 use crate::web::queue::suggested::Sources;
 use crate::web::queue::PanelActions;
@@ -34,11 +33,7 @@ pub fn panel(sources: Sources, editable: ReadSignal<bool>, actions: PanelActions
             })
         };
         let add_row = move |row: Row| {
-            let added = link_to_queue(&row.url).and_then(|url| {
-                let title = row.title.clone();
-                add.with_value(|add| add(url, title))
-                    .map_err(|why| why.message().into())
-            });
+            let added = add.with_value(|add| add(row.url.clone(), row.title.clone()));
             set_problem.set(added.err());
         };
         move || {

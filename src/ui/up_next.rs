@@ -5,24 +5,28 @@
 use crate::programme::title::clock;
 use crate::programme::title::title_from_url;
 use crate::programme::{Edit, Entry, EntryId};
+use crate::ui::programme_tabs::TABS;
 use crate::web::queue::probe::{probe, Thumb};
 use crate::web::queue::{PanelActions, UpNext};
 use leptos::prelude::*;
 
 /// The tabs "Up next" and "Suggested" (the first load shows a static stand-in until this
-/// code runs).
+/// code runs): the chosen one is the tab the Tab key reaches (a roving tabindex), and the
+/// arrows, Home and End move between them (`programme_tabs`, listening since the stand-in).
 pub fn tabs(suggested: RwSignal<bool>) -> impl IntoView {
     let tab = move |id: &'static str, name: &'static str, on: bool| {
+        let chosen = move || suggested.get() == on;
         view! {
             <button role="tab" id=id aria-controls=if on { "panel-suggested" } else { "panel-up-next" }
-                aria-selected=move || (suggested.get() == on).to_string()
+                aria-selected=move || chosen().to_string()
+                tabindex=move || if chosen() { "0" } else { "-1" }
                 on:click=move |_| suggested.set(on)>{name}</button>
         }
     };
     view! {
         <div class="tabs" role="tablist" aria-label="Programme">
-            {tab("tab-up-next", "Up next", false)}
-            {tab("tab-suggested", "Suggested", true)}
+            {tab(TABS[0], "Up next", false)}
+            {tab(TABS[1], "Suggested", true)}
         </div>
     }
 }

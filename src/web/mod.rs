@@ -9,6 +9,7 @@ pub mod clipboard;
 pub mod event_listener;
 pub mod host;
 pub mod identity;
+pub mod keyboard;
 pub mod location;
 pub mod mesh;
 pub mod party;

@@ -11,6 +11,7 @@ use super::host::Host;
 use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
+use super::player_driver::link_to_queue;
 use super::queue::SharedQueue;
 use super::reactions::{Incoming, SharedReactions};
 use super::ready::ReadyHandle;
@@ -124,9 +125,14 @@ struct Inner {
     _status_timer: Option<Interval>,
 }
 
-/// A handle to the party; cheap to clone, lives as long as the room page.
+/// A handle to the party; cheap to clone (one `Rc`: many closures of the room page capture
+/// it, and cloning and dropping each of its parts there was first-load code), lives as long
+/// as the room page. Its parts are read through it (`party.queue`, `party.view`, …).
 #[derive(Clone)]
-pub struct Party {
+pub struct Party(Rc<Parts>);
+
+/// What a [`Party`] holds.
+pub struct Parts {
     inner: Rc<RefCell<Inner>>,
     pub view: PartyView,
     /// The video call on the party's links.
@@ -140,6 +146,14 @@ pub struct Party {
     /// The party's host, if its link names one (links made before hosts have none).
     pub host: Option<Host>,
     writers: ViewWriters,
+}
+
+impl std::ops::Deref for Party {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
 }
 
 impl Party {
@@ -173,19 +187,11 @@ impl Party {
         let host = host.map(|room| {
             let sender = inner.clone();
             let send: super::host::Send = Rc::new(move |to, message: &PeerMessage| {
-                let Some(mesh) = sender.borrow().mesh.clone() else {
-                    return;
-                };
-                match to {
-                    Some(to) => {
-                        mesh.send(to, MeshChannel::State, &message.encode());
-                    }
-                    None => mesh.broadcast(MeshChannel::State, &message.encode()),
-                }
+                send_on_mesh(&sender, to, MeshChannel::State, &message.encode())
             });
             Host::new(session, room, send)
         });
-        let party = Party {
+        let party = Party(Rc::new(Parts {
             inner,
             view,
             call: Call::new(session),
@@ -194,11 +200,18 @@ impl Party {
             reactions: SharedReactions::new(session),
             host,
             writers,
-        };
+        }));
         let sender = party.clone();
         party
             .reactions
-            .set_sender(move |message| sender.broadcast(MeshChannel::State, message));
+            .set_sender(move |message| sender.send_to(None, message));
+        if let Some(host) = &party.host {
+            // Built once: every checked message of a hosted room goes through it.
+            let receiver = party.clone();
+            host.deliver_to(Rc::new(move |from, message, at| {
+                receiver.on_checked_message(from, message, at)
+            }));
+        }
         let status_party = party.clone();
         party.inner.borrow_mut()._status_timer =
             Some(Interval::new(STATUS_INTERVAL_MS, move || {
@@ -306,10 +319,7 @@ impl Party {
 
     pub fn send_chat(&self, text: String) {
         let author = self.inner.borrow().name.clone();
-        self.broadcast(
-            MeshChannel::State,
-            &PeerMessage::Chat { text: text.clone() },
-        );
+        self.send_to(None, &PeerMessage::Chat { text: text.clone() });
         self.writers.chat.update(|chat| {
             chat.push(ChatLine {
                 author,
@@ -325,7 +335,7 @@ impl Party {
         if let Some(mesh) = self.inner.borrow().mesh.clone() {
             mesh.rename(name.clone());
         }
-        self.broadcast(MeshChannel::State, &PeerMessage::Profile { name });
+        self.send_to(None, &PeerMessage::Profile { name });
     }
 
     /// Edits the shared queue and sends the edit to everyone. The first edit in a room
@@ -354,6 +364,19 @@ impl Party {
         if let Some(host) = &self.host {
             let current = self.inner.borrow().engine.playback().cloned();
             host.set_mode(on, current);
+        }
+    }
+
+    /// In host mode a guest's buffering hold is bounded in time: past it, a page in control
+    /// resumes the room (signed, as any of its writes).
+    fn release_guest_hold(&self) {
+        let Some(host) = &self.host else { return };
+        let (current, now) = {
+            let engine = &self.inner.borrow().engine;
+            (engine.playback().cloned(), engine.room_time(local_now()))
+        };
+        if host.releases_hold(current.as_ref(), now) {
+            self.input(Input::Intent(Intent::Play));
         }
     }
 
@@ -406,11 +429,7 @@ impl Party {
             return;
         }
         for piece in pieces {
-            let message = PeerMessage::Queue(piece);
-            match to {
-                Some(to) => self.send(to, &message),
-                None => self.broadcast(MeshChannel::State, &message),
-            }
+            self.send_to(to, &PeerMessage::Queue(piece));
         }
     }
 
@@ -421,9 +440,12 @@ impl Party {
         }
     }
 
-    /// Adds the video at `url` (absolute) to the end of the queue, as added by us, with the
+    /// "Add to queue", from the source box or the Suggested tab: the video at `link`, as this
+    /// page would load it (`link_to_queue`), to the end of the queue, as added by us, with the
     /// title typed (the queue's code cleans it, or takes the link's file name when empty).
-    pub fn queue_video(&self, url: String, title: String) -> Result<(), EditError> {
+    /// The error says, for the person, why nothing was queued.
+    pub fn queue_link(&self, link: &str, title: String) -> Result<(), String> {
+        let url = link_to_queue(link)?;
         let name = self.inner.borrow().name.clone();
         let item = Item {
             url,
@@ -432,6 +454,7 @@ impl Party {
             added_by: normalize_name(&name).unwrap_or_else(|| "Someone".into()),
         };
         self.edit_queue(Edit::Add(item))
+            .map_err(|why| why.message().to_owned())
     }
 
     /// "Play now": loads entry `id` for everyone, with a ready check.
@@ -539,7 +562,7 @@ impl Party {
 
     fn send_ready(&self, note: Option<Vec<u8>>) {
         if let Some(note) = note {
-            self.broadcast(MeshChannel::State, &PeerMessage::Ready(note));
+            self.send_to(None, &PeerMessage::Ready(note));
         }
     }
 
@@ -551,12 +574,14 @@ impl Party {
         };
         let now = self.queue_time();
         let state = self.inner.borrow().engine.playback().cloned();
-        let mut people = self.view.people.get_untracked();
-        let checked = live.check(now, state.as_ref(), &mut people);
-        if checked.people_changed {
-            self.writers.people.set(people);
-        }
-        if checked.start {
+        // In place: the list is redrawn only when someone's place in the check changed.
+        let mut start = false;
+        self.writers.people.maybe_update(|people| {
+            let checked = live.check(now, state.as_ref(), people);
+            start = checked.start;
+            checked.people_changed
+        });
+        if start {
             self.intent(Intent::Play);
         }
     }
@@ -575,11 +600,7 @@ impl Party {
             // In host mode the one who moves on is in control: the host, or while it is away
             // a co-host (each; they write the same next entry).
             let reference = match self.host.as_ref().filter(|h| h.host_mode()) {
-                Some(host) => {
-                    host.signs()
-                        && (host.view.i_am_host.get_untracked()
-                            || host.view.host_session.get_untracked().is_none())
-                }
+                Some(host) => host.moves_on_at_end(),
                 None => engine.reference() == engine.id(),
             };
             (engine.playback().cloned(), inner.ended, reference)
@@ -642,28 +663,20 @@ impl Party {
                         sync::Channel::Reliable => MeshChannel::State,
                         sync::Channel::Unreliable => MeshChannel::Clock,
                     };
+                    let to = match transmit.to {
+                        sync::Destination::All => None,
+                        sync::Destination::One(PeerId(to)) => Some(to),
+                    };
                     // In host mode a state this page wrote goes out after its signature.
                     if let (Some(host), sync::Body::State(state)) =
                         (self.host.as_ref().filter(|h| h.signs()), &transmit.msg.body)
                     {
-                        let to = match transmit.to {
-                            sync::Destination::All => None,
-                            sync::Destination::One(PeerId(to)) => Some(to),
-                        };
                         let state = state.clone();
                         host.send_state(to, state, PeerMessage::Sync(transmit.msg));
                         continue;
                     }
                     let bytes = PeerMessage::Sync(transmit.msg).encode();
-                    let mesh = self.inner.borrow().mesh.clone();
-                    if let Some(mesh) = mesh {
-                        match transmit.to {
-                            sync::Destination::All => mesh.broadcast(channel, &bytes),
-                            sync::Destination::One(PeerId(to)) => {
-                                mesh.send(to, channel, &bytes);
-                            }
-                        }
-                    }
+                    send_on_mesh(&self.inner, to, channel, &bytes);
                 }
                 Output::Player(command) => {
                     if let PlayerCommand::SetRate(_) = command {
@@ -906,12 +919,7 @@ impl Party {
     /// peer), then acted on.
     fn on_peer_message(&self, from: SessionId, message: PeerMessage, received_at_ms: f64) {
         match &self.host {
-            Some(host) => {
-                let party = self.clone();
-                let deliver: super::host::Deliver =
-                    Rc::new(move |from, message, at| party.on_checked_message(from, message, at));
-                host.receive(from, message, received_at_ms, deliver);
-            }
+            Some(host) => host.receive(from, message, received_at_ms),
             None => self.on_checked_message(from, message, received_at_ms),
         }
     }
@@ -921,8 +929,11 @@ impl Party {
             PeerMessage::Sync(msg) => {
                 let msg = match &self.host {
                     Some(host) => {
-                        let current = self.inner.borrow().engine.playback().cloned();
-                        match host.check_sync(current.as_ref(), msg) {
+                        let (current, now) = {
+                            let engine = &self.inner.borrow().engine;
+                            (engine.playback().cloned(), engine.room_time(local_now()))
+                        };
+                        match host.check_sync(from, current.as_ref(), now, msg) {
                             Some(msg) => msg,
                             None => return,
                         }
@@ -982,6 +993,7 @@ impl Party {
         for (from, message) in due {
             self.on_peer_message(from, message, super::now_ms());
         }
+        self.release_guest_hold();
         let dropped = {
             let inner = self.inner.borrow();
             let queue =
@@ -1038,8 +1050,8 @@ impl Party {
             (inner.local_phase.clone(), inner.picture_ms)
         };
         let offset_ms = self.view.my_offset_ms.get_untracked().map(|ms| ms as f32);
-        self.broadcast(
-            MeshChannel::State,
+        self.send_to(
+            None,
             &PeerMessage::Status(ViewerStatus {
                 phase,
                 offset_ms,
@@ -1049,15 +1061,26 @@ impl Party {
     }
 
     fn send(&self, to: SessionId, message: &PeerMessage) {
-        if let Some(mesh) = self.inner.borrow().mesh.clone() {
-            mesh.send(to, MeshChannel::State, &message.encode());
-        }
+        self.send_to(Some(to), message);
     }
 
-    fn broadcast(&self, channel: MeshChannel, message: &PeerMessage) {
-        if let Some(mesh) = self.inner.borrow().mesh.clone() {
-            mesh.broadcast(channel, &message.encode());
+    /// A message to one member, or to everyone (`None`), on the reliable channel.
+    fn send_to(&self, to: Option<SessionId>, message: &PeerMessage) {
+        send_on_mesh(&self.inner, to, MeshChannel::State, &message.encode());
+    }
+}
+
+/// Sends `bytes` on `channel` to one member, or to everyone (`None`): the one place the party
+/// chooses between the two. Nothing goes out before this page has joined the mesh (there is
+/// nobody to send to yet). The mesh is cloned out first, so no borrow is held while sending.
+fn send_on_mesh(inner: &RefCell<Inner>, to: Option<SessionId>, channel: MeshChannel, bytes: &[u8]) {
+    let mesh = inner.borrow().mesh.clone();
+    match (mesh, to) {
+        (Some(mesh), Some(to)) => {
+            mesh.send(to, channel, bytes);
         }
+        (Some(mesh), None) => mesh.broadcast(channel, bytes),
+        (None, _) => {}
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::party::Party;
 use super::player::{
-    use_video_player_with_options, PlayerPhase, UseVideoPlayer, UseVideoPlayerOptions,
+    use_video_player_with_options, FrameSource, PlayerPhase, UseVideoPlayer, UseVideoPlayerOptions,
 };
 use crate::room::media_source::{self, Refusal};
 use crate::room::wire::ViewerPhase;
@@ -27,7 +27,10 @@ pub fn use_synced_player(party: &Party) -> UseVideoPlayer {
             if let Some(clock) = frame.clock {
                 observer.observe_clock(clock.media_time_secs, clock.read_at_ms);
             }
-            observer.observe(frame.media_time_secs, frame.presented_at_ms)
+            // A hidden page shows no frames, but its sound plays on: its clock alone steers it.
+            if frame.source != FrameSource::Unseen {
+                observer.observe(frame.media_time_secs, frame.presented_at_ms)
+            }
         })
         .on_presentation_step(move |step| stepper.presentation_step(step));
     let player = use_video_player_with_options(NodeRef::new(), options);

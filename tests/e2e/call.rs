@@ -9,8 +9,8 @@
 use crate::harness::actions::{gather, play_clip_together, say};
 use crate::harness::call::{
     call_party, energy_growth, fetched_call_code, film_volumes, join_call, place_with_mic,
-    rtc_totals, set_switch, switch_is_on, wait_for_moving_tile, wait_for_tile_state,
-    wait_until_no_tile, Mic,
+    press_join_call, rtc_totals, set_switch, switch_is_on, wait_for_moving_tile,
+    wait_for_tile_state, wait_until_no_tile, Mic,
 };
 use crate::harness::capture::RelayCapture;
 use crate::harness::media::wait_for_sync;
@@ -333,7 +333,7 @@ async fn denied_permission_explains_keeps_the_party_and_retry_joins_once_granted
         join_call(bob).await?;
 
         alice.set_media_permission("denied").await?;
-        alice.click_button("Join call").await?;
+        press_join_call(alice).await?;
         let problem =
             "//p[contains(@class,'call-problem') and @role='alert' and @data-problem='denied']";
         alice

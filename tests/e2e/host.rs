@@ -2,7 +2,9 @@
 //! page says why; a member with a modified client sending a state under a forged signature
 //! changes nothing (and the same forgery does move the room once Host controls are off, so
 //! the check is what stopped it); a guest who asks for the remote and is made co-host
-//! controls the room.
+//! controls the room. And the host's role moves: the host takes the remote back from a
+//! co-host, hands the role to someone else, and when that host leaves the others are told and
+//! can reopen the room as a new party.
 
 use crate::harness::actions::{gather, load_clip};
 use crate::harness::media::{party_with_clip, sample, wait_for_sync};
@@ -165,10 +167,7 @@ async fn host_controls_stop_guests_and_forgeries_and_let_a_cohost_control() -> R
         bob.wait_for_text("The host has the remote.").await?;
 
         // A guest's Play does nothing, and says why.
-        bob.click_button("Play").await?;
-        bob.wait_for_text("only the host and co-hosts can play")
-            .await?;
-        stays_paused(&honest, Duration::from_secs(2)).await?;
+        play_is_refused(bob, &honest).await?;
 
         // A forged signature vouching for a playing state changes nothing.
         let forged = forge(mallory.0, true).await?;
@@ -176,10 +175,7 @@ async fn host_controls_stop_guests_and_forgeries_and_let_a_cohost_control() -> R
         stays_paused(&honest, Duration::from_secs(3)).await?;
 
         // Bob asks; Alice makes him co-host; his Play now plays the room.
-        bob.click_button("Ask for the remote").await?;
-        alice.wait_for_text("Bob asks for the remote.").await?;
-        alice.click_button("Make co-host").await?;
-        bob.wait_for_text("You are a co-host").await?;
+        make_cohost(alice, bob, "Bob").await?;
         bob.click_button("Play").await?;
         wait_for_sync(&honest, true, 50.0, None, settle).await?;
 
@@ -200,6 +196,78 @@ async fn host_controls_stop_guests_and_forgeries_and_let_a_cohost_control() -> R
         wait_for_sync(&honest, false, 50.0, None, settle)
             .await
             .context("outside host mode the forgery should have paused the room")?;
+        Ok(())
+    }
+    .await;
+    party.finish(outcome).await
+}
+
+/// `guest` asks for the remote and `host` makes them a co-host.
+async fn make_cohost(host: &Browser, guest: &Browser, guest_name: &str) -> Result<()> {
+    guest.click_button("Ask for the remote").await?;
+    host.wait_for_text(&format!("{guest_name} asks for the remote."))
+        .await?;
+    host.click_button("Make co-host").await?;
+    guest.wait_for_text("You are a co-host").await
+}
+
+/// `who` presses Play without the remote: nothing happens, and the page says why.
+async fn play_is_refused(who: &Browser, everyone: &[&Browser]) -> Result<()> {
+    who.click_button("Play").await?;
+    who.wait_for_text("only the host and co-hosts can play")
+        .await?;
+    stays_paused(everyone, Duration::from_secs(2)).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_takes_back_the_remote_hands_over_and_a_gone_host_leaves_a_way_out() -> Result<()>
+{
+    let party = party_with_clip("host_handover", &["alice", "bob", "carol"]).await?;
+    let outcome = async {
+        let (alice, bob, carol) = (
+            party.person("alice"),
+            party.person("bob"),
+            party.person("carol"),
+        );
+        let names = [("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")];
+        let first_link = gather(&party, &names).await?;
+        let everyone = [alice, bob, carol];
+        let settle = Duration::from_secs(15);
+        load_clip(alice).await?;
+        wait_for_sync(&everyone, false, 50.0, Some(0.0), settle).await?;
+        switch_host_controls(alice).await?;
+        bob.wait_for_text("The host has the remote.").await?;
+
+        // Alice makes Bob a co-host, then takes the remote back: his Play does nothing again.
+        make_cohost(alice, bob, "Bob").await?;
+        alice.click_button("Take back the remote").await?;
+        bob.wait_for_text("The host has the remote.").await?;
+        play_is_refused(bob, &everyone).await?;
+
+        // Alice hands the host role to Bob (a co-host again first): he has the remote, she
+        // is a guest, and Carol sees the new host's hand on it.
+        make_cohost(alice, bob, "Bob").await?;
+        alice.click_button("Make host").await?;
+        bob.wait_for_text("You have the remote.").await?;
+        alice.wait_for_text("The host has the remote.").await?;
+        play_is_refused(alice, &everyone).await?;
+        bob.click_button("Play").await?;
+        wait_for_sync(&everyone, true, 50.0, None, settle).await?;
+
+        // Bob, the host now, leaves: the others are told, and may reopen the room as a new
+        // party with its own link, whose host they are.
+        party.leave("bob").await?;
+        carol
+            .wait_for_text("The host has the remote, and has left the room.")
+            .await?;
+        carol.wait_for_text("If the host is gone for good").await?;
+        carol.click_button("Reopen as a new party").await?;
+        carol.wait_for_text("You are the host").await?;
+        let new_link = carol.field_value("#room-link").await?;
+        ensure!(
+            new_link != first_link,
+            "reopening kept the old link {first_link}"
+        );
         Ok(())
     }
     .await;

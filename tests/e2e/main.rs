@@ -3,6 +3,7 @@
 //! what they serve and runs them inside a private network namespace (see xtask).
 #![cfg(not(target_arch = "wasm32"))]
 
+mod background;
 mod call;
 mod connectivity;
 mod content_security;

@@ -8,6 +8,7 @@ use crate::harness::media::{short_clip, test_clip, CLIP_PATH, SHORT_CLIP_PATH};
 use crate::harness::{Browser, Party, ServerOptions, TestServer, UI_TIMEOUT};
 use crate::queue::{click_in_entry, queue_of, wait_for_queue};
 use anyhow::{ensure, Context, Result};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::Locator;
 use std::time::Duration;
 
@@ -181,6 +182,81 @@ async fn suggestions_add_to_everyones_queue_and_history_lists_what_was_watched()
         carol.click_button("Suggested").await?;
         wait_for_suggested(carol, "Watched in this room", &["Long clip"]).await?;
         wait_for_suggested(carol, "Friends watched", &["Short clip"]).await?;
+        Ok(())
+    }
+    .await;
+    party.finish(outcome).await
+}
+
+/// Which tab has the focus, which is chosen and reachable by Tab (its tabindex), and which
+/// panel shows: "focus:<id> chosen:<id> tabbable:<id> shown:<id>".
+async fn tabs_state(browser: &Browser) -> Result<String> {
+    let state = browser
+        .client
+        .execute(
+            "const tabs = [...document.querySelectorAll('[role=tab]')];
+             const one = test => (tabs.find(test) || { id: '-' }).id;
+             const panel = [...document.querySelectorAll('[role=tabpanel]')]
+                 .find(p => !p.hidden);
+             return `focus:${document.activeElement.id || '-'}`
+                 + ` chosen:${one(t => t.getAttribute('aria-selected') === 'true')}`
+                 + ` tabbable:${one(t => t.tabIndex === 0)}`
+                 + ` shown:${panel ? panel.id : '-'}`;",
+            vec![],
+        )
+        .await?;
+    Ok(state.as_str().unwrap_or_default().to_owned())
+}
+
+/// Presses `key` (a WebDriver key code) on whatever has the focus, then waits until the tabs
+/// are in `want` (see [`tabs_state`]).
+async fn press_on_tabs(browser: &Browser, key: char, want: &str) -> Result<()> {
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    browser.client.perform_actions(keys).await?;
+    poll_until(
+        UI_TIMEOUT,
+        Duration::from_millis(50),
+        || tabs_state(browser),
+        |seen| seen == want,
+        |seen| format!("after {key:?} the tabs are {seen:?}, not {want:?}"),
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tabs_follow_the_arrow_keys_home_and_end() -> Result<()> {
+    const RIGHT: char = '\u{E014}';
+    const LEFT: char = '\u{E012}';
+    const HOME: char = '\u{E011}';
+    const END: char = '\u{E010}';
+    const UP_NEXT: &str =
+        "focus:tab-up-next chosen:tab-up-next tabbable:tab-up-next shown:panel-up-next";
+    const SUGGESTED: &str =
+        "focus:tab-suggested chosen:tab-suggested tabbable:tab-suggested shown:panel-suggested";
+    let party = Party::start("suggested_tab_keys", &["alice"]).await?;
+    let outcome = async {
+        let alice = party.person("alice");
+        gather(&party, &[("alice", "Alice")]).await?;
+        // The first load's stand-in: no panel yet, Up next chosen and the one Tab reaches.
+        let standing = tabs_state(alice).await?;
+        ensure!(
+            standing == "focus:- chosen:tab-up-next tabbable:tab-up-next shown:-",
+            "the stand-in tabs are {standing:?}"
+        );
+        alice
+            .client
+            .execute("document.getElementById('tab-up-next').focus();", vec![])
+            .await?;
+        // On the stand-in, the arrow fetches the queue's code; its live tabs keep the focus.
+        press_on_tabs(alice, RIGHT, SUGGESTED).await?;
+        // The live tabs: round and round, and to the ends.
+        press_on_tabs(alice, RIGHT, UP_NEXT).await?;
+        press_on_tabs(alice, LEFT, SUGGESTED).await?;
+        press_on_tabs(alice, HOME, UP_NEXT).await?;
+        press_on_tabs(alice, END, SUGGESTED).await?;
         Ok(())
     }
     .await;

@@ -12,7 +12,24 @@ pub const NAMES: &[&str] = &[
     "sync", "relay", "abuse", "e2e", "paths", "call", "player", "size",
 ];
 
-pub fn run(name: &str) -> Result<()> {
+/// The benchmarks in real browsers that take flags, and the example each runs:
+/// - `e2e` (examples/e2e_bench.rs): `--clip NAME`, `--browsers A,B,C`, `--matrix`, which also
+///   choose where it writes: `target/bench/e2e.json` for the default run,
+///   `e2e-<clip>[-<browsers>].json` for another, `e2e-matrix.json` for the matrix;
+/// - `player` (examples/player_probe.rs), the player probe: `--browser firefox|chromium`; how
+///   one browser's `<video>` presents frames, follows rates and starts, written to
+///   `target/bench/player-<browser>.json`.
+const WITH_FLAGS: [(&str, &str); 2] = [("e2e", "e2e-bench"), ("player", "player-probe")];
+
+/// Runs benchmark `name`; only those in [`WITH_FLAGS`] take `flags`.
+pub fn run(name: &str, flags: &[String]) -> Result<()> {
+    if let Some((_, example)) = WITH_FLAGS.iter().find(|(n, _)| *n == name) {
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        return in_browsers(example, None, &flags);
+    }
+    if !flags.is_empty() {
+        bail!("`cargo xtask bench {name}` takes no flags");
+    }
     // A native benchmark: its package, binary, and the mode it is asked for (if any).
     let (package, binary, mode): (_, _, &[&str]) = match name {
         "sync" => ("insieme-sim", "sync-bench", &[]),
@@ -21,8 +38,6 @@ pub fn run(name: &str) -> Result<()> {
         // server start-up and clients. `INSIEME_SIGNAL_BIN` measures another build of it.
         "abuse" => ("insieme-signal", "relay-bench", &["abuse"]),
         "size" => return crate::size::report(),
-        "e2e" => return run_e2e(&[]),
-        "player" => return run_player(&[]),
         "paths" => return in_browsers("paths-bench", Some("target/bench/paths.json"), &[]),
         "call" => return in_browsers("call-bench", Some("target/bench/call.json"), &[]),
         other => bail!(
@@ -39,22 +54,6 @@ pub fn run(name: &str) -> Result<()> {
             .current_dir(workspace_root()),
         &format!("the {name} benchmark"),
     )
-}
-
-/// The e2e bench with its flags (`--clip NAME`, `--browsers A,B,C`, `--matrix`; see
-/// examples/e2e_bench.rs), which also choose where it writes: `target/bench/e2e.json` for the
-/// default run, `e2e-<clip>[-<browsers>].json` for another, `e2e-matrix.json` for the matrix.
-pub fn run_e2e(flags: &[String]) -> Result<()> {
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    in_browsers("e2e-bench", None, &flags)
-}
-
-/// The player probe (examples/player_probe.rs) with its flags (`--browser firefox|chromium`):
-/// how one browser's `<video>` presents frames, follows rates and starts, written to
-/// `target/bench/player-<browser>.json`.
-pub fn run_player(flags: &[String]) -> Result<()> {
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    in_browsers("player-probe", None, &flags)
 }
 
 /// A benchmark in real browsers (examples/e2e_bench.rs: three viewers in sync;

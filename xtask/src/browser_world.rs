@@ -52,6 +52,11 @@ impl BrowserWorld {
         })
     }
 
+    /// The app the browsers are served.
+    pub fn dist(&self) -> &std::path::Path {
+        &self.dist
+    }
+
     /// A cargo command in the workspace whose PATH finds our tools.
     pub fn cargo(&self) -> Command {
         let mut command = self.tools.command(cargo());

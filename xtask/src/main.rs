@@ -22,9 +22,10 @@ usage: cargo xtask <command>
 commands:
   run [--listen ADDR]   build the app (release) and serve it with the signaling endpoint
                         on http://127.0.0.1:8080 (or ADDR)
-  test [SUITE [FILTER]]  run every suite: native, fuzzing (a few seconds per target), in-browser
-                        (wasm) and end-to-end; or one suite (native | fuzz | web | e2e), with a
-                        test-name filter for cargo test (for fuzz: a target-name filter)
+  test [SUITE [FILTER]]  run every suite: the first load's size budget, native, fuzzing (a few
+                        seconds per target), in-browser (wasm) and end-to-end; or one suite
+                        (size | native | fuzz | web | e2e), with a test-name filter for cargo
+                        test (for fuzz: a target-name filter)
   size                  build release and write target/bench/size.json (first-visit bytes, gzip -9)
   bench <name>          run a benchmark: sync | relay | abuse | e2e | paths | call | player | size
                         (writes target/bench/<name>.json)
@@ -63,10 +64,8 @@ fn run_command(args: Vec<String>) -> Result<()> {
         },
         "size" => no_more_args(rest).and_then(|_| size::report()),
         "bench" => match rest {
-            [name] => bench::run(name),
-            [name, flags @ ..] if name == "e2e" => bench::run_e2e(flags),
-            [name, flags @ ..] if name == "player" => bench::run_player(flags),
-            _ => bail!(
+            [name, flags @ ..] => bench::run(name, flags),
+            [] => bail!(
                 "`cargo xtask bench` takes one benchmark name: {}",
                 bench::NAMES.join(" | ")
             ),

@@ -1,15 +1,16 @@
 //! `cargo xtask test`: every suite, with the tools each needs, and the app built once.
 
-use crate::app_build::cargo;
+use crate::app_build::{build_dist, cargo};
 use crate::browser_world::BrowserWorld;
 use crate::command::run;
+use crate::tools::ensure_build_tools;
 use crate::workspace_root;
 use anyhow::{bail, Result};
 use std::process::Command;
 use std::time::Instant;
 
 /// The suites by the names `cargo xtask test SUITE` takes.
-const SUITES: [&str; 4] = ["native", "fuzz", "web", "e2e"];
+const SUITES: [&str; 5] = ["size", "native", "fuzz", "web", "e2e"];
 
 /// A suite of the full run: its name, and how to run it.
 type Suite<'a> = (&'static str, Box<dyn Fn() -> Result<()> + 'a>);
@@ -18,7 +19,11 @@ pub fn run_all() -> Result<()> {
     // The browser suites serve exactly what ships: release dist/ and the release endpoint.
     let world = BrowserWorld::prepare()?;
 
-    let suites: [Suite; 4] = [
+    let suites: [Suite; 5] = [
+        (
+            "first-load size budget (gzip -9 of the dist/ the browser suites serve)",
+            Box::new(|| crate::size::check_budget(world.dist())),
+        ),
         (
             "native unit and integration tests",
             Box::new(|| native_tests(None)),
@@ -59,6 +64,7 @@ pub fn run_all() -> Result<()> {
 /// thing without waiting for everything.
 pub fn run_one(suite: &str, filter: Option<&str>) -> Result<()> {
     match suite {
+        "size" => crate::size::check_budget(&build_dist(&ensure_build_tools()?)?),
         "native" => native_tests(filter),
         "fuzz" => crate::fuzz::run(filter),
         "web" => browser_unit_tests(&BrowserWorld::prepare()?, filter),

@@ -9,7 +9,8 @@
 //! This file holds the world's state and its event loop; the rest is by job:
 //!
 //! - `scenario`: what defines a run ([`Scenario`], [`Action`], [`ClockModel`]).
-//! - `events`: what the queue holds, and the timers that tell live wakes from stale ones.
+//! - `events`: what the agenda (`crate::agenda`) holds, and the timers that tell live wakes
+//!   from stale ones.
 //! - `adapter`: each page's glue between its engine and its player, as the browser's.
 //! - `network`: messages between pages over their links, and partitions.
 //! - `script`: users acting, pages joining and leaving, stalls.
@@ -27,15 +28,15 @@ pub use measure::IN_SYNC_MS;
 pub use outcome::Outcome;
 pub use scenario::{Action, ClockModel, Hostile, Scenario, StallSpec};
 
+use crate::agenda::Agenda;
 use crate::net::Link;
 use crate::player::{Player, PlayerSpec};
 use crate::rng::Rng;
-use events::{Delivery, Ev, Queued, Timer};
+use events::{Delivery, Ev, Timer};
 use insieme::sync::start_lead::PendingStart;
 use insieme::sync::{Engine, Input, LocalTime, PeerId, Stamp, StartLead};
 use measure::Handover;
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BTreeSet;
 
 /// Sampling period of the offset metric.
 const SAMPLE_US: i64 = 10_000;
@@ -82,8 +83,7 @@ pub struct World {
     /// engine input).
     trace: bool,
     now: i64,
-    seq: u64,
-    queue: BinaryHeap<Reverse<Queued>>,
+    queue: Agenda<Ev>,
     rng: Rng,
     slots: Vec<Slot>,
     links: Vec<Vec<Link>>,
@@ -152,8 +152,7 @@ impl World {
         let mut w = World {
             trace: std::env::var_os("INSIEME_SIM_TRACE").is_some(),
             now: 0,
-            seq: 0,
-            queue: BinaryHeap::new(),
+            queue: Agenda::new(),
             rng,
             slots,
             links,
@@ -189,12 +188,7 @@ impl World {
     }
 
     fn push(&mut self, t: i64, ev: Ev) {
-        self.seq += 1;
-        self.queue.push(Reverse(Queued {
-            at: t.max(self.now),
-            seq: self.seq,
-            ev,
-        }));
+        self.queue.push(t.max(self.now), ev);
     }
 
     /// Runs the whole scenario and returns its measurements.
@@ -208,10 +202,7 @@ impl World {
 
     /// Handles queued events up to `until`, those `keep` refuses dropped.
     fn run_until(&mut self, until: i64, keep: impl Fn(&Ev) -> bool) {
-        while self.queue.peek().is_some_and(|q| q.0.at <= until) {
-            let Some(Reverse(Queued { at, ev, .. })) = self.queue.pop() else {
-                break;
-            };
+        while let Some((at, ev)) = self.queue.pop_due(until) {
             if keep(&ev) {
                 self.now = at;
                 self.handle(ev);
@@ -228,7 +219,7 @@ impl World {
             if self.states_agree() {
                 return true;
             }
-            let Some(next) = self.queue.peek().map(|q| q.0.at).filter(|t| *t <= until) else {
+            let Some(next) = self.queue.next_at().filter(|t| *t <= until) else {
                 return false;
             };
             self.run_until(next, |ev| {

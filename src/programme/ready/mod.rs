@@ -147,6 +147,20 @@ struct Check {
     anyway: bool,
 }
 
+impl Check {
+    /// A check just opened (here, or heard of): nobody ready yet, not started.
+    fn new(id: Stamp, media: u64, deadline: RoomTime) -> Check {
+        Check {
+            id,
+            media,
+            deadline,
+            ready: BTreeSet::new(),
+            started: false,
+            anyway: false,
+        }
+    }
+}
+
 /// How a note merged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Merged {
@@ -193,14 +207,7 @@ impl ReadyCheck {
             return None;
         }
         let id = self.hlc.stamp(now, self.me);
-        self.check = Some(Check {
-            id,
-            media: media_tag(media),
-            deadline: now.max(id.wall) + WAIT,
-            ready: BTreeSet::new(),
-            started: false,
-            anyway: false,
-        });
+        self.check = Some(Check::new(id, media_tag(media), now.max(id.wall) + WAIT));
         self.note()
     }
 
@@ -255,14 +262,7 @@ impl ReadyCheck {
                 Merged::Known
             }
             _ => {
-                self.check = Some(Check {
-                    id: note.id,
-                    media: note.media,
-                    deadline: note.deadline,
-                    ready: BTreeSet::new(),
-                    started: false,
-                    anyway: false,
-                });
+                self.check = Some(Check::new(note.id, note.media, note.deadline));
                 Merged::Adopted
             }
         };

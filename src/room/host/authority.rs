@@ -87,9 +87,8 @@ struct Grant {
 /// One room's host, mode and grants, as this page knows them.
 #[derive(Debug, Clone)]
 pub struct Authority {
-    /// The room's key id in the link: the host of term 0, and the signatures' domain.
-    room: KeyId,
-    /// The host of each term, from the link's host along the chain of handovers.
+    /// The host of each term, from the link's host (term 0: the key id the link names, and
+    /// the signatures' domain) along the chain of handovers.
     hosts: Vec<KeyId>,
     /// Host controls, with the (term, seq) that set them.
     mode: Option<((u32, u64), bool)>,
@@ -97,6 +96,8 @@ pub struct Authority {
     /// Each member's announced key.
     keys: BTreeMap<SessionId, KeyId>,
     pending: Vec<(SessionId, KeyId, Signed)>,
+    /// The links a valid mode statement came over (for [`Authority::mode_settled`]).
+    mode_heard_from: Vec<SessionId>,
     /// What this page accepted (only the latest of each register), in the order it was
     /// accepted: replayed to each newcomer, in that order every statement in it is valid.
     log: Vec<Signed>,
@@ -107,12 +108,12 @@ impl Authority {
     /// The authority of a room whose link names `room` as its host.
     pub fn new(room: KeyId) -> Authority {
         Authority {
-            room,
             hosts: vec![room],
             mode: None,
             grants: BTreeMap::new(),
             keys: BTreeMap::new(),
             pending: Vec::new(),
+            mode_heard_from: Vec::new(),
             log: Vec::new(),
             stats: HostStats::default(),
         }
@@ -120,7 +121,7 @@ impl Authority {
 
     /// The link's host key id (the domain of every signature in this room).
     pub fn room(&self) -> KeyId {
-        self.room
+        self.hosts[0]
     }
 
     /// The current host's key.
@@ -140,6 +141,23 @@ impl Authority {
             .iter()
             .find(|(_, key)| **key == host)
             .map(|(session, _)| *session)
+    }
+
+    /// Whether Host controls are on, or `None` before any mode statement was heard.
+    pub fn mode(&self) -> Option<bool> {
+        self.mode.map(|(_, on)| on)
+    }
+
+    /// Whether a page that waits for the room's mode may stop waiting: the host's or a
+    /// co-host's own link has sent it a mode statement. They know the latest mode (so what this
+    /// page holds now is at least as new); anyone else may relay an old one, since every signed
+    /// statement can be replayed ("no Host controls" from before the host switched them on).
+    pub fn mode_settled(&self) -> bool {
+        self.mode.is_some()
+            && self.mode_heard_from.iter().any(|session| {
+                self.key_of(*session)
+                    .is_some_and(|key| self.key_may_control(key))
+            })
     }
 
     /// Whether Host controls are on.
@@ -222,7 +240,16 @@ impl Authority {
         signer: KeyId,
         signed: Signed,
     ) -> Result<Accepted, Refused> {
+        let is_mode = matches!(signed.statement, Statement::Mode { .. });
         let result = self.judge(from, signer, signed);
+        let valid = matches!(result, Ok(Accepted::Changed | Accepted::Unchanged));
+        if is_mode
+            && valid
+            && !self.mode_heard_from.contains(&from)
+            && self.mode_heard_from.len() < MAX_KEYS
+        {
+            self.mode_heard_from.push(from);
+        }
         match &result {
             Err(_) => self.stats.refused = self.stats.refused.saturating_add(1),
             Ok(Accepted::Unchanged) => self.stats.stale = self.stats.stale.saturating_add(1),
@@ -255,8 +282,8 @@ impl Authority {
                 }
             }
         }
-        match signed.statement {
-            Statement::KeyOf { session } => {
+        match &signed.statement {
+            &Statement::KeyOf { session } => {
                 if session != from {
                     return Err(Refused::NotItsSession);
                 }
@@ -267,26 +294,14 @@ impl Authority {
                     return Err(Refused::OutOfBounds);
                 }
                 self.keys.insert(session, signer);
-                self.record(signed_again(
-                    signed.key,
-                    signed.signature,
-                    Statement::KeyOf { session },
-                ));
-                Ok(Accepted::Changed)
             }
-            Statement::Mode { on, term, seq } => {
+            &Statement::Mode { on, term, seq } => {
                 if self.mode.is_some_and(|(order, _)| order >= (term, seq)) {
                     return Ok(Accepted::Unchanged);
                 }
                 self.mode = Some(((term, seq), on));
-                self.record(signed_again(
-                    signed.key,
-                    signed.signature,
-                    Statement::Mode { on, term, seq },
-                ));
-                Ok(Accepted::Changed)
             }
-            Statement::Grant {
+            &Statement::Grant {
                 key,
                 session,
                 granted,
@@ -303,39 +318,31 @@ impl Authority {
                 if !self.grants.contains_key(&key) && self.grants.len() >= MAX_KEYS {
                     return Err(Refused::OutOfBounds);
                 }
-                self.grants.insert(
-                    key,
-                    Grant {
-                        order: (term, seq),
-                        session,
-                        granted,
-                    },
-                );
-                let statement = Statement::Grant {
-                    key,
+                let grant = Grant {
+                    order: (term, seq),
                     session,
                     granted,
-                    term,
-                    seq,
                 };
-                self.record(signed_again(signed.key, signed.signature, statement));
-                Ok(Accepted::Changed)
+                self.grants.insert(key, grant);
             }
-            Statement::Handover { to, session, term } => match self.hosts.get(term as usize + 1) {
-                Some(next) if *next == to => Ok(Accepted::Unchanged),
-                Some(_) => Err(Refused::Contradicts),
-                None if self.hosts.len() >= MAX_TERMS => Err(Refused::OutOfBounds),
-                None => {
-                    self.hosts.push(to);
-                    let statement = Statement::Handover { to, session, term };
-                    self.record(signed_again(signed.key, signed.signature, statement));
-                    Ok(Accepted::Changed)
-                }
+            &Statement::Handover { to, term, .. } => match self.hosts.get(term as usize + 1) {
+                Some(next) if *next == to => return Ok(Accepted::Unchanged),
+                Some(_) => return Err(Refused::Contradicts),
+                None if self.hosts.len() >= MAX_TERMS => return Err(Refused::OutOfBounds),
+                None => self.hosts.push(to),
             },
-            Statement::State(state) if self.key_may_control(signer) => Ok(Accepted::State(state)),
-            Statement::Queue(piece) if self.key_may_control(signer) => Ok(Accepted::Queue(piece)),
-            Statement::State(_) | Statement::Queue(_) => Err(Refused::NotController),
+            Statement::State(state) if self.key_may_control(signer) => {
+                return Ok(Accepted::State(state.clone()))
+            }
+            Statement::Queue(piece) if self.key_may_control(signer) => {
+                return Ok(Accepted::Queue(piece.clone()))
+            }
+            Statement::State(_) | Statement::Queue(_) => return Err(Refused::NotController),
         }
+        // The register changed: the statement that changed it replaces its predecessor in
+        // the log, as it came (its signature covers it, so it is passed on untouched).
+        self.record(signed);
+        Ok(Accepted::Changed)
     }
 
     /// Keeps `signed` in the log in place of the earlier statement of the same register.
@@ -354,14 +361,6 @@ impl Authority {
             // Each retry either applies, waits again, or is refused and counted.
             let _ = self.accept(from, signer, signed);
         }
-    }
-}
-
-fn signed_again(key: Vec<u8>, signature: Vec<u8>, statement: Statement) -> Signed {
-    Signed {
-        statement,
-        key,
-        signature,
     }
 }
 

@@ -6,8 +6,14 @@
 //! and the page checks messages from each peer in order, so it knows every state the sender
 //! vouched for when the state arrives. A `Hello` relays the room's state to newcomers and
 //! healed partitions: an unvouched one loses its state and keeps the rest (clock, rank).
+//!
+//! Two exceptions: a guest's own buffering hold and its release, bounded ([`super::guest_hold`]);
+//! and before the page knows the room's mode at all, states wait ([`super::newcomer`]).
 
-use crate::sync::{Body, Versioned, WireMessage};
+use super::guest_hold::{GuestHolds, GuestWrite};
+use super::newcomer::Newcomer;
+use crate::signaling::payload::SessionId;
+use crate::sync::{Body, PeerId, RoomTime, Versioned, WireMessage};
 use std::collections::VecDeque;
 
 /// Vouched-for states remembered: the room's latest few (states come at most 4 a second
@@ -23,6 +29,24 @@ pub enum Verdict {
     Stripped(WireMessage),
     /// A state nobody in control vouched for: dropped.
     Dropped,
+    /// The room's mode is not known yet: the state is kept aside until it is
+    /// ([`StateGate::settle`]).
+    Waits,
+}
+
+/// What the gate knows of the message and the room when it checks it.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Host controls on or off, or `None` while this page has not heard the host say.
+    pub mode: Option<bool>,
+    /// The member whose link the message came over.
+    pub from: SessionId,
+    /// The register's current state.
+    pub current: Option<&'a Versioned>,
+    /// This page's room time, once it has met the room's timeline.
+    pub now: Option<RoomTime>,
+    /// This page's monotonic clock, in milliseconds.
+    pub now_ms: f64,
 }
 
 /// The states a controller vouched for, as this page heard them.
@@ -31,6 +55,10 @@ pub struct StateGate {
     attested: VecDeque<Versioned>,
     /// SHA-256 digests of queue pieces a controller vouched for.
     pieces: VecDeque<Vec<u8>>,
+    /// Guests' buffering holds let through.
+    pub guest_holds: GuestHolds,
+    /// States waiting for the room's mode.
+    pub newcomer: Newcomer,
 }
 
 /// Queue piece digests remembered: a whole snapshot (a few hundred pieces at most).
@@ -70,29 +98,54 @@ impl StateGate {
         current == Some(state) || self.attested.contains(state)
     }
 
-    /// What to do with a sync message, given whether the room is in host mode and the
-    /// register's current state.
-    pub fn check(
-        &self,
-        host_mode: bool,
-        current: Option<&Versioned>,
-        mut message: WireMessage,
-    ) -> Verdict {
-        if !host_mode {
+    /// What to do with a sync message in the room as `cx` describes it.
+    pub fn check(&mut self, cx: Context<'_>, mut message: WireMessage) -> Verdict {
+        if !self.newcomer.settled() {
+            return match &mut message.body {
+                Body::State(state) => {
+                    self.newcomer.keep(cx.from, state.clone(), cx.now_ms);
+                    Verdict::Waits
+                }
+                // A hello goes on without its state (its clock and rank are needed now).
+                Body::Hello(hello) => {
+                    if let Some(state) = hello.state.take() {
+                        self.newcomer.keep(cx.from, state, cx.now_ms);
+                    }
+                    Verdict::Pass(message)
+                }
+                _ => Verdict::Pass(message),
+            };
+        }
+        if cx.mode != Some(true) {
             return Verdict::Pass(message);
         }
         match &mut message.body {
-            Body::State(state) if !self.admits(state, current) => Verdict::Dropped,
+            Body::State(state) if !self.admits(state, cx.current) => {
+                let guest = self
+                    .guest_holds
+                    .judge(PeerId(cx.from), state, cx.current, cx.now);
+                if guest == GuestWrite::Refused {
+                    return Verdict::Dropped;
+                }
+                // Vouched for from now on: relayed in a hello, it passes too.
+                self.attest(state.clone());
+                Verdict::Pass(message)
+            }
             Body::Hello(hello)
                 if hello
                     .state
                     .as_ref()
-                    .is_some_and(|state| !self.admits(state, current)) =>
+                    .is_some_and(|state| !self.admits(state, cx.current)) =>
             {
                 hello.state = None;
                 Verdict::Stripped(message)
             }
             _ => Verdict::Pass(message),
         }
+    }
+
+    /// Ends the wait for the room's mode: the states kept aside, to be checked again now.
+    pub fn settle(&mut self) -> Vec<(SessionId, Versioned)> {
+        self.newcomer.settle()
     }
 }

@@ -12,13 +12,19 @@
 //! - [`key`]: key ids, public keys and signatures as they travel;
 //! - [`record`]: the signed statements and the bytes a signature covers;
 //! - [`authority`]: the rules (host, handovers, mode, grants) and `may_control`;
-//! - [`gate`]: which playback states and queue pieces may reach the engine in host mode.
+//! - [`gate`]: which playback states and queue pieces may reach the engine in host mode;
+//! - [`guest_hold`]: the one unsigned write host mode accepts, a guest's bounded buffering hold;
+//! - [`newcomer`]: states held until a page knows whether Host controls are on.
 
 pub mod authority;
 pub mod gate;
+pub mod guest_hold;
 pub mod key;
+pub mod newcomer;
 pub mod record;
 
+#[cfg(test)]
+mod gate_tests;
 #[cfg(test)]
 mod tests;
 

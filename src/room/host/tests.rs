@@ -4,7 +4,7 @@
 //! newcomer's log, agree on host, mode, grants and who may control.
 
 use super::authority::{Accepted, Authority, Refused};
-use super::gate::{StateGate, Verdict};
+use super::gate::{Context, StateGate, Verdict};
 use super::key::{KeyId, KEY_ID_BYTES};
 use super::record::{signed_bytes, HostMessage, Signed, Statement};
 use crate::signaling::payload::SessionId;
@@ -19,7 +19,7 @@ fn key(n: u8) -> KeyId {
 }
 
 const HOST: u8 = 1;
-const HOST_SESSION: SessionId = 100;
+pub(super) const HOST_SESSION: SessionId = 100;
 
 /// A statement as the web layer hands it over once its signature verified (the key and
 /// signature bytes are not read by the rules).
@@ -62,7 +62,7 @@ fn room() -> Authority {
     a
 }
 
-fn state(wall_ms: i64, writer: u64, playing: bool) -> Versioned {
+pub(super) fn state(wall_ms: i64, writer: u64, playing: bool) -> Versioned {
     Versioned {
         stamp: Stamp {
             wall: RoomTime::from_micros(wall_ms * 1000),
@@ -256,7 +256,7 @@ fn replayed_signed_states_cannot_move_the_register() {
     // The host signed "playing" at 10 s and then "paused" at 20 s; a rogue replays the first,
     // signature and all. The gate lets it through (it is genuinely signed), but the register's
     // stamps make it harmless: it is older than what every page holds.
-    let mut gate = StateGate::default();
+    let mut gate = settled_gate();
     let mut register = Register::new();
     let old = state(10_000, HOST_SESSION, true);
     let new = state(20_000, HOST_SESSION, false);
@@ -265,7 +265,7 @@ fn replayed_signed_states_cannot_move_the_register() {
         assert!(register.merge(s.clone()));
     }
     let replay = WireMessage::new(Body::State(old.clone()));
-    match gate.check(true, register.get(), replay) {
+    match gate.check(cx(true, 103, register.get()), replay) {
         Verdict::Pass(WireMessage {
             body: Body::State(s),
             ..
@@ -289,19 +289,27 @@ fn replayed_signed_states_cannot_move_the_register() {
     assert_eq!(a.stats().stale, 1);
 }
 
-#[test]
-fn the_gate_drops_unsigned_states_in_host_mode_only() {
-    let gate = StateGate::default();
-    let forged = state(30_000, 103, true);
-    let current = state(20_000, HOST_SESSION, false);
-    let message = WireMessage::new(Body::State(forged.clone()));
-    assert_eq!(
-        gate.check(false, Some(&current), message.clone()),
-        Verdict::Pass(message.clone())
-    );
-    assert_eq!(gate.check(true, Some(&current), message), Verdict::Dropped);
-    // A hello relaying a state: the state goes, the hello stays.
-    let hello = Hello {
+/// A gate past its wait for the room's mode, and what it knows when it checks a message
+/// from `from` with Host controls `on`.
+pub(super) fn settled_gate() -> StateGate {
+    let mut gate = StateGate::default();
+    assert!(gate.settle().is_empty());
+    gate
+}
+
+pub(super) fn cx(on: bool, from: SessionId, current: Option<&Versioned>) -> Context<'_> {
+    Context {
+        mode: Some(on),
+        from,
+        current,
+        now: None,
+        now_ms: 0.0,
+    }
+}
+
+/// A member's hello relaying `state`.
+pub(super) fn hello_relaying(state: Option<Versioned>) -> Hello {
+    Hello {
         rank: Some(2),
         timebase: None,
         prep: Span::ZERO,
@@ -309,10 +317,28 @@ fn the_gate_drops_unsigned_states_in_host_mode_only() {
         buffering: false,
         error: None,
         frame_grid: None,
-        state: Some(forged),
-    };
+        state,
+    }
+}
+
+#[test]
+fn the_gate_drops_unsigned_states_in_host_mode_only() {
+    let mut gate = settled_gate();
+    let forged = state(30_000, 103, true);
+    let current = state(20_000, HOST_SESSION, false);
+    let message = WireMessage::new(Body::State(forged.clone()));
+    assert_eq!(
+        gate.check(cx(false, 103, Some(&current)), message.clone()),
+        Verdict::Pass(message.clone())
+    );
+    assert_eq!(
+        gate.check(cx(true, 103, Some(&current)), message),
+        Verdict::Dropped
+    );
+    // A hello relaying a state: the state goes, the hello stays.
+    let hello = hello_relaying(Some(forged));
     let relayed = WireMessage::new(Body::Hello(hello.clone()));
-    match gate.check(true, Some(&current), relayed) {
+    match gate.check(cx(true, 103, Some(&current)), relayed) {
         Verdict::Stripped(WireMessage {
             body: Body::Hello(h),
             ..
@@ -328,7 +354,7 @@ fn the_gate_drops_unsigned_states_in_host_mode_only() {
     // The register's own state passes: it changes nothing.
     let own = WireMessage::new(Body::State(current.clone()));
     assert_eq!(
-        gate.check(true, Some(&current), own.clone()),
+        gate.check(cx(true, 103, Some(&current)), own.clone()),
         Verdict::Pass(own)
     );
 }

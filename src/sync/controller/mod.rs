@@ -161,6 +161,16 @@ const QUANTIZED_ERROR_FRAMES: usize = 7;
 /// to measure.
 const PICTURE_FRESH: Span = Span::from_millis(250);
 
+/// Clock readings steer a player that shows no frames only when they come at least this often
+/// (a hidden page reads its clock every 50 ms while it plays sound): a fast correction closed
+/// on readings a second apart (a silent hidden page's throttled timers) overshoots by more than
+/// it corrects.
+const UNSEEN_READINGS_GAP: Span = Span::from_millis(150);
+
+/// A start with no frame (nor paused position) reported for this long is seen by its clock
+/// readings instead: a hidden page presents no frames (a shown one, within a frame or two).
+const UNSEEN_START: Span = Span::from_millis(500);
+
 /// Counters the UI and the simulator read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ControllerStats {
@@ -209,6 +219,8 @@ pub struct Controller {
     stalled: bool,
     /// The latest observation.
     last_obs: Option<Observation>,
+    /// When the clock was last read.
+    last_reading: Option<LocalTime>,
     planning: Planning,
     rate: Rate,
     latency: Latencies,
@@ -231,6 +243,7 @@ impl Controller {
             playing_cmd: false,
             stalled: false,
             last_obs: None,
+            last_reading: None,
             rate: Rate::new(),
             latency: Latencies::new(),
             grid: Grid::new(),
@@ -499,11 +512,36 @@ impl Controller {
 
     /// Feeds one reading of the player's media clock; while the player keeps reading it, it is
     /// what the controller steers by. Readings are errors only while moving on the timeline.
+    ///
+    /// They steer on their own where the player presents no frames but plays on (a hidden tab:
+    /// no frame callbacks, yet its sound goes on), when they come often enough
+    /// ([`UNSEEN_READINGS_GAP`]): so its sound keeps to the timeline, and the picture is on time
+    /// when frames come back. Where frames come, each frame's observation
+    /// steers, with the clock read just before it.
     pub fn observe_clock(
         &mut self,
+        now: LocalTime,
         reading: ClockReading,
         desired: Option<(&Versioned, &RoomMap)>,
+        out: &mut VecDeque<PlayerCommand>,
     ) {
+        let previous = self.last_reading.replace(reading.read_at);
+        if matches!(self.mode, Mode::Starting { .. }) && !self.stalled {
+            // A start (and the seek before it) waits for a frame showing motion; a hidden page
+            // shows none, and would retry the start until it gave up. Where no frame came for
+            // UNSEEN_START, the moving clock is the motion.
+            let unseen = self
+                .last_obs
+                .is_none_or(|o| reading.read_at - o.presented_at > UNSEEN_START);
+            if unseen {
+                let obs = Observation {
+                    media_time: reading.media_time,
+                    presented_at: reading.read_at,
+                };
+                self.observe(now, obs, desired, out);
+            }
+            return;
+        }
         let Some((v, map)) = desired else { return };
         if !self.moving() || self.stalled || self.latency.seeking() || self.loading {
             return;
@@ -511,6 +549,18 @@ impl Controller {
         let target = v.playback.position_at(map.to_room(reading.read_at));
         let error = (reading.media_time - target).0 as f64;
         self.clock.record(reading.read_at, error);
+        let often = previous.is_some_and(|t| reading.read_at - t <= UNSEEN_READINGS_GAP);
+        if often && !self.presenting(now) {
+            // The frames from before say nothing of the picture that comes back.
+            self.rate.window.clear();
+            self.correct_by_clock(now, v, map, out);
+        }
+    }
+
+    /// Whether the player showed a frame within [`PICTURE_FRESH`] of `now`.
+    fn presenting(&self, now: LocalTime) -> bool {
+        self.last_obs
+            .is_some_and(|o| now - o.presented_at <= PICTURE_FRESH)
     }
 
     /// Whether the player moves on the timeline (playing, or playing until a scheduled pause).

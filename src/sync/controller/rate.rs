@@ -248,7 +248,7 @@ impl Controller {
 
     /// Steering by the media clock (see [`crate::sync::clock_steering`]): one excursion at the
     /// full correcting rate for each error beyond the deadband, until the clock reads on time.
-    fn correct_by_clock(
+    pub(super) fn correct_by_clock(
         &mut self,
         now: LocalTime,
         v: &Versioned,

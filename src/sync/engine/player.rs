@@ -27,7 +27,7 @@ impl Engine {
             now,
             reading.media_time,
             reading.read_at,
-            |controller, desired, _| controller.observe_clock(reading, desired),
+            |controller, desired, out| controller.observe_clock(now, reading, desired, out),
         );
     }
 

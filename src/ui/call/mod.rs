@@ -1,6 +1,8 @@
 //! The call's interface: the bar to join, mute, turn the camera off and leave, and the tiles
 //! of everyone in the call. It renders [`Call`]'s signals and calls its methods; what to
-//! capture, send and duck is decided there.
+//! capture, send and duck is decided there. Part of the call's own download: the call draws
+//! it into the room page once its code runs (`Call::mount_ui`), in place of the first load's
+//! stand-in of the bar (`ui::room`).
 
 mod tiles;
 
@@ -8,6 +10,7 @@ pub use tiles::CallTiles;
 
 use crate::web::call::{Call, CallPhase};
 use crate::web::event_listener::use_window_listener;
+use crate::web::keyboard::focused;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -115,20 +118,12 @@ fn use_talk_key(call: CallRef) {
             let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() else {
                 return;
             };
-            if !event.key().eq_ignore_ascii_case(TALK_KEY) || typing(event) {
+            if !event.key().eq_ignore_ascii_case(TALK_KEY)
+                || focused(event).is_some_and(|f| f.typing())
+            {
                 return;
             }
             call.with_value(|c| c.hold_to_talk(held));
         });
     }
-}
-
-fn typing(event: &web_sys::KeyboardEvent) -> bool {
-    event
-        .target()
-        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .is_some_and(|t| {
-            let tag = t.tag_name().to_ascii_uppercase();
-            matches!(tag.as_str(), "INPUT" | "TEXTAREA")
-        })
 }

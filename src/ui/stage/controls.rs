@@ -1,23 +1,19 @@
 //! The stage's controls. Play, pause and seek are intents handed to the caller (the room routes
 //! them through the sync engine); volume and fullscreen are personal and act directly.
 
+use crate::num::clock_text;
 use crate::web::event_listener::use_window_listener;
 use crate::web::player::{PlayerPhase, UseVideoPlayer};
 use leptos::html::Div;
 use leptos::prelude::*;
 
-/// `m:ss` under an hour, `h:mm:ss` from one; `--:--` for an unknown time.
+/// `m:ss` under an hour, `h:mm:ss` from one, counting whole seconds passed (as players do: a
+/// second shows once it is over); `--:--` for an unknown time.
 pub fn format_clock(secs: f64) -> String {
     if !secs.is_finite() || secs < 0.0 {
         return "--:--".to_string();
     }
-    let total = secs.floor() as u64;
-    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
-    if hours > 0 {
-        format!("{hours}:{minutes:02}:{seconds:02}")
-    } else {
-        format!("{minutes}:{seconds:02}")
-    }
+    clock_text(secs.floor() as u64)
 }
 
 /// A range input's value as the browser parses it (no float parsing in the wasm).

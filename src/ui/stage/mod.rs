@@ -15,6 +15,7 @@ pub use video_url::{VideoUrl, VideoUrlProblem};
 
 use crate::num::Clamp;
 use crate::web::event_listener::use_window_listener;
+use crate::web::keyboard::focused;
 use crate::web::player::{PlayerPhase, UseVideoPlayer};
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -88,7 +89,8 @@ fn StageMessage(player: UseVideoPlayer) -> impl IntoView {
 }
 
 /// Space toggles playback and the arrows seek by 5 s, wherever focus is except where those keys
-/// already mean something (text fields, sliders, buttons and links for space).
+/// already mean something (`keyboard::Focused::handles`: where the person types, sliders and
+/// radio buttons for the arrows, what can be pressed for Space).
 fn use_stage_keys(
     player: UseVideoPlayer,
     on_play: UnsyncCallback<()>,
@@ -112,10 +114,7 @@ fn use_stage_keys(
             " " | "Spacebar" => 0.0,
             _ => return,
         };
-        let target = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
-        if target.as_ref().is_some_and(|t| keeps_key(t, step == 0.0)) {
+        if focused(ev).is_some_and(|f| f.handles(&key)) {
             return;
         }
         ev.prevent_default();
@@ -127,15 +126,4 @@ fn use_stage_keys(
         let end = player.duration.get_untracked().unwrap_or(f64::INFINITY);
         on_seek.run((position + step).clamp_to(0.0, end));
     });
-}
-
-/// Whether the focused element handles this key itself.
-fn keeps_key(element: &web_sys::Element, is_space: bool) -> bool {
-    let tag = element.tag_name().to_ascii_uppercase();
-    let editable = element
-        .dyn_ref::<web_sys::HtmlElement>()
-        .is_some_and(|e| e.is_content_editable());
-    editable
-        || matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-        || (is_space && matches!(tag.as_str(), "BUTTON" | "A" | "SUMMARY"))
 }

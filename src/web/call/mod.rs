@@ -5,13 +5,15 @@
 //! a fifth of the app) is fetched the first time someone needs it: when we press "Join call",
 //! or when a friend's presence says they joined or their media arrives. Until then the handle
 //! keeps the party's reports in [`PendingReports`] and replays them once the call runs; the
-//! interface reads the same signals throughout. `xtask` splits the download at [`live::start`]
+//! interface reads the same signals throughout (the first load's stand-in of the bar, then the
+//! call's own bar and tiles, which its code draws: [`Call::mount_ui`]). `xtask` splits the download at [`live::start`]
 //! (the `lazy-chunks` feature); without that feature the call is built in, and loading it is
 //! immediate.
 
 mod live;
 
 use crate::call::{CallReport, MediaProblem, PendingReports};
+use crate::room::people::People;
 use crate::room::wire::CallPresence;
 use crate::signaling::payload::SessionId;
 use crate::web::chunk::ChunkUnavailable;
@@ -74,6 +76,8 @@ pub struct CallView {
     pub headphones_hint: ReadSignal<bool>,
     /// What smart volume multiplies the film's volume by (1 when nobody speaks).
     pub film_gain: ReadSignal<f64>,
+    /// The call's code runs here: its bar and tiles can be drawn ([`Call::mount_ui`]).
+    pub loaded: ReadSignal<bool>,
 }
 
 /// The other half of [`CallView`]: only the call writes.
@@ -87,6 +91,7 @@ struct Writers {
     notice: WriteSignal<Option<String>>,
     headphones_hint: WriteSignal<bool>,
     film_gain: WriteSignal<f64>,
+    loaded: WriteSignal<bool>,
 }
 
 /// What the party and the interface ask of the running call.
@@ -106,6 +111,18 @@ trait CallEngine {
     fn set_smart_volume(&self, on: bool);
     fn wake_audio(&self);
     fn draw_tiles(&self, container: &Element, my_name: &str, name_of: &dyn Fn(SessionId) -> String);
+    fn mount_ui(&self, call: Call, slots: CallSlots);
+}
+
+/// Where the room page has the call draw its interface, and what that interface reads: the
+/// bar (in place of the first load's stand-in) and the tiles over the film.
+pub struct CallSlots {
+    pub bar: web_sys::HtmlElement,
+    pub tiles: web_sys::HtmlElement,
+    /// Whether the film plays, for the headphones hint.
+    pub film_playing: Signal<bool>,
+    pub people: ReadSignal<People>,
+    pub my_name: Signal<String>,
 }
 
 /// Everything the call is built from.
@@ -162,6 +179,7 @@ impl Call {
         let (notice, set_notice) = signal(None);
         let (headphones_hint, set_headphones_hint) = signal(false);
         let (film_gain, set_film_gain) = signal(1.0);
+        let (loaded, set_loaded) = signal(false);
         Call {
             me,
             view: CallView {
@@ -173,6 +191,7 @@ impl Call {
                 notice,
                 headphones_hint,
                 film_gain,
+                loaded,
             },
             set: Writers {
                 me: set_me,
@@ -183,6 +202,7 @@ impl Call {
                 notice: set_notice,
                 headphones_hint: set_headphones_hint,
                 film_gain: set_film_gain,
+                loaded: set_loaded,
             },
             mesh: Rc::default(),
             stage: Rc::new(RefCell::new(Stage::Waiting(PendingReports::default()))),
@@ -290,6 +310,7 @@ impl Call {
         match loaded {
             Ok(engine) => {
                 *self.stage.borrow_mut() = Stage::Live(engine.clone());
+                self.set.loaded.set(true);
                 for report in pending.take() {
                     deliver(&*engine, report);
                 }
@@ -368,6 +389,14 @@ impl Call {
 
     pub fn dismiss_hint(&self) {
         self.set.headphones_hint.set(false);
+    }
+
+    /// Draws the call's bar and tiles into the room page (once its code runs; the first load
+    /// has only a stand-in of the bar, see `ui::room`).
+    pub fn mount_ui(&self, slots: CallSlots) {
+        if let Some(engine) = self.live() {
+            engine.mount_ui(self.clone(), slots);
+        }
     }
 
     /// Draws the tiles into `container` (nothing to draw before the call runs).

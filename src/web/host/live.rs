@@ -9,17 +9,18 @@
 //! out through one outbox in the same way: the statement, then what it vouches for.
 
 use super::keys::{self, SigningKey};
-use super::{Deliver, HostEngine, HostSeed, Send, Writers};
-use crate::room::host::gate::Verdict;
+use super::{Deliver, HostEngine, HostSeed, HostView, Send};
+use crate::room::host::gate::{Context, Verdict};
+use crate::room::host::guest_hold;
 use crate::room::host::record::signed_bytes;
 use crate::room::host::{Accepted, Authority, HostMessage, KeyId, Signed, StateGate, Statement};
 use crate::room::wire::PeerMessage;
 use crate::signaling::payload::SessionId;
-use crate::sync::{Versioned, WireMessage};
+use crate::sync::{Body, PeerId, RoomTime, Versioned, WireMessage};
 use crate::web::chunk::ChunkUnavailable;
 use crate::web::serial_queue::SerialQueue;
 use leptos::prelude::*;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +28,55 @@ use std::rc::Rc;
 
 /// Requests for the remote the host's page lists at most (one per member).
 const MAX_ASKS: usize = 32;
+
+/// The write ends of [`HostView`] (and the read ends, to write only changes).
+#[derive(Clone, Copy)]
+struct Writers {
+    view: HostView,
+    host_mode: WriteSignal<bool>,
+    i_am_host: WriteSignal<bool>,
+    i_may_control: WriteSignal<bool>,
+    i_am_cohost: WriteSignal<bool>,
+    host_session: WriteSignal<Option<SessionId>>,
+    cohosts: WriteSignal<Vec<SessionId>>,
+    asks: WriteSignal<Vec<SessionId>>,
+    asked: WriteSignal<bool>,
+    refused: WriteSignal<Option<&'static str>>,
+}
+
+fn new_view() -> Writers {
+    let (host_mode, w_host_mode) = signal(false);
+    let (i_am_host, w_i_am_host) = signal(false);
+    let (i_may_control, w_i_may_control) = signal(true);
+    let (i_am_cohost, w_i_am_cohost) = signal(false);
+    let (host_session, w_host_session) = signal(None);
+    let (cohosts, w_cohosts) = signal(Vec::new());
+    let (asks, w_asks) = signal(Vec::new());
+    let (asked, w_asked) = signal(false);
+    let (refused, w_refused) = signal(None);
+    Writers {
+        view: HostView {
+            host_mode,
+            i_am_host,
+            i_may_control,
+            i_am_cohost,
+            host_session,
+            cohosts,
+            asks,
+            asked,
+            refused,
+        },
+        host_mode: w_host_mode,
+        i_am_host: w_i_am_host,
+        i_may_control: w_i_may_control,
+        i_am_cohost: w_i_am_cohost,
+        host_session: w_host_session,
+        cohosts: w_cohosts,
+        asks: w_asks,
+        asked: w_asked,
+        refused: w_refused,
+    }
+}
 
 struct Inner {
     me: SessionId,
@@ -59,6 +109,7 @@ struct Host {
     inner: Rc<RefCell<Inner>>,
     outbox: Rc<SerialQueue<()>>,
     send: Send,
+    deliver: Rc<OnceCell<Deliver>>,
     writers: Writers,
 }
 
@@ -71,7 +122,7 @@ impl Host {
             me,
             room,
             send,
-            writers,
+            deliver,
         } = seed;
         let host = Host {
             inner: Rc::new(RefCell::new(Inner {
@@ -88,15 +139,38 @@ impl Host {
             })),
             outbox: SerialQueue::new(),
             send,
-            writers,
+            deliver,
+            writers: new_view(),
         };
         let Some(room) = room else { return host };
         let starting = host.clone();
         leptos::task::spawn_local(async move {
             match SigningKey::for_room(room).await {
                 Ok(key) => {
+                    let links_host = key.id == room;
                     starting.inner.borrow_mut().key = Some(key);
                     starting.sign_and_send(None, move |_| Statement::KeyOf { session: me }, None);
+                    match (links_host, recall_mode(room)) {
+                        // The host reloaded: the mode it last said is the room's (applied after
+                        // its key, which the outbox is announcing).
+                        (true, Some(said)) => {
+                            let host = starting.clone();
+                            let recalled = move |()| async move { host.apply(me, room, said) };
+                            starting.outbox.push((), recalled);
+                        }
+                        // "No Host controls" at (term 0, seq 0): so that everyone who meets
+                        // this room knows its mode at once (`room::host::newcomer`); any switch
+                        // the host makes has a later seq and wins over it.
+                        (true, None) => {
+                            let opening = |_: &Authority| Statement::Mode {
+                                on: false,
+                                term: 0,
+                                seq: 0,
+                            };
+                            starting.sign_and_send(None, opening, None);
+                        }
+                        (false, _) => {}
+                    }
                 }
                 Err(why) => web_sys::console::warn_1(
                     &format!("host: this page cannot sign in this room: {why}").into(),
@@ -139,12 +213,25 @@ impl Host {
         self.inner.borrow().authority.stats().dropped()
     }
 
-    /// What the gate lets through of a sync message, given the register's `current` state.
-    fn check_sync(&self, current: Option<&Versioned>, message: WireMessage) -> Option<WireMessage> {
+    /// What the gate lets through of a sync message from `from`, given the register's
+    /// `current` state and this page's room time `now`.
+    fn check_sync(
+        &self,
+        from: SessionId,
+        current: Option<&Versioned>,
+        now: Option<RoomTime>,
+        message: WireMessage,
+    ) -> Option<WireMessage> {
         let mut inner = self.inner.borrow_mut();
-        let verdict = inner
-            .gate
-            .check(inner.authority.host_mode(), current, message);
+        let cx = Context {
+            mode: inner.authority.mode(),
+            from,
+            current,
+            now,
+            now_ms: crate::web::now_ms(),
+        };
+        let waited = inner.gate.newcomer.deadline_ms().is_some();
+        let verdict = inner.gate.check(cx, message);
         match verdict {
             Verdict::Pass(message) => Some(message),
             Verdict::Stripped(message) => {
@@ -155,7 +242,67 @@ impl Host {
                 inner.authority.count_unsigned();
                 None
             }
+            Verdict::Waits => {
+                if let (false, Some(deadline)) = (waited, inner.gate.newcomer.deadline_ms()) {
+                    drop(inner);
+                    self.settle_at(deadline);
+                }
+                None
+            }
         }
+    }
+
+    /// Ends the wait for the room's mode at `deadline_ms` if the mode is not heard before.
+    fn settle_at(&self, deadline_ms: f64) {
+        let host = self.clone();
+        let wait = (deadline_ms - crate::web::now_ms()).max(0.0) as u32;
+        gloo_timers::callback::Timeout::new(wait, move || host.settle()).forget();
+    }
+
+    /// Ends the wait for the room's mode (heard, or waited for long enough): the states kept
+    /// aside go through the checks now, as if they had just arrived.
+    fn settle(&self) {
+        let kept = {
+            let mut inner = self.inner.borrow_mut();
+            if inner.gate.newcomer.settled() {
+                return;
+            }
+            inner.gate.settle()
+        };
+        let Some(deliver) = self.deliver.get() else {
+            return;
+        };
+        let now_ms = crate::web::now_ms();
+        for (from, state) in kept {
+            let message = WireMessage::new(Body::State(state));
+            deliver(from, PeerMessage::Sync(message), now_ms);
+        }
+    }
+
+    /// Whether this page moves the room on at the end of a video in host mode: it signs, and
+    /// it is the host or the host is away.
+    fn moves_on_at_end(&self) -> bool {
+        if !self.signs() {
+            return false;
+        }
+        let inner = self.inner.borrow();
+        let host = inner.authority.host();
+        let i_am_host = inner.key.as_ref().is_some_and(|k| k.id == host);
+        let host_here = inner
+            .authority
+            .host_session()
+            .is_some_and(|s| inner.present.contains(&s));
+        i_am_host || !host_here
+    }
+
+    /// Whether this page, in control, releases the room's `current` state now: a guest's
+    /// buffering hold that stood too long.
+    fn releases_hold(&self, current: Option<&Versioned>, now: Option<RoomTime>) -> bool {
+        if !self.signs() {
+            return false;
+        }
+        let inner = self.inner.borrow();
+        guest_hold::overdue(current, now, |p: PeerId| inner.authority.may_control(p.0))
     }
 
     /// A link opened: tell the newcomer what this page knows of the host (before anything
@@ -192,14 +339,15 @@ impl Host {
             inner.inboxes.remove(&session);
             inner.present.retain(|s| *s != session);
             inner.authority.forget(session);
+            inner.gate.guest_holds.forget(PeerId(session));
         }
         self.refresh();
     }
 
     /// A message from a peer of this room, in arrival order: host statements are verified and
     /// judged here; queue pieces in host mode are checked against the signed digests; the
-    /// rest is handed to `deliver` in order.
-    fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: Deliver) {
+    /// rest is handed to the party in order.
+    fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64) {
         let needs_async = matches!(message, PeerMessage::Host(_))
             || (matches!(message, PeerMessage::Queue(_)) && self.host_mode());
         let queued = self
@@ -209,7 +357,7 @@ impl Host {
             .get(&from)
             .is_some_and(|(_, n)| *n > 0);
         if !needs_async && !queued {
-            return self.handle_now(from, message, at_ms, &deliver);
+            return self.handle_now(from, message, at_ms);
         }
         let inbox = {
             let mut inner = self.inner.borrow_mut();
@@ -222,21 +370,21 @@ impl Host {
         };
         let host = self.clone();
         inbox.push((), move |()| async move {
-            host.handle(from, message, at_ms, &deliver).await;
+            host.handle(from, message, at_ms).await;
             if let Some((_, n)) = host.inner.borrow_mut().inboxes.get_mut(&from) {
                 *n -= 1;
             }
         });
     }
 
-    fn handle_now(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: &Deliver) {
-        match message {
-            PeerMessage::Host(_) => {}
-            message => deliver(from, message, at_ms),
+    fn handle_now(&self, from: SessionId, message: PeerMessage, at_ms: f64) {
+        match (message, self.deliver.get()) {
+            (PeerMessage::Host(_), _) | (_, None) => {}
+            (message, Some(deliver)) => deliver(from, message, at_ms),
         }
     }
 
-    async fn handle(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: &Deliver) {
+    async fn handle(&self, from: SessionId, message: PeerMessage, at_ms: f64) {
         match message {
             PeerMessage::Host(bytes) => match HostMessage::decode(&bytes) {
                 Some(HostMessage::Signed(signed)) => self.on_signed(from, signed).await,
@@ -246,12 +394,12 @@ impl Host {
             PeerMessage::Queue(piece) if self.host_mode() => {
                 let digest = keys::sha256(&piece).await.unwrap_or_default();
                 if self.inner.borrow().gate.admits_piece(&digest) {
-                    deliver(from, PeerMessage::Queue(piece), at_ms);
+                    self.handle_now(from, PeerMessage::Queue(piece), at_ms);
                 } else {
                     self.inner.borrow_mut().authority.count_unsigned();
                 }
             }
-            message => self.handle_now(from, message, at_ms, deliver),
+            message => self.handle_now(from, message, at_ms),
         }
     }
 
@@ -288,6 +436,11 @@ impl Host {
             Err(why) => web_sys::console::warn_1(
                 &format!("host: ignored a statement from a peer: {why:?}").into(),
             ),
+        }
+        // The host or a co-host told this page the room's mode (or this page is the host and
+        // said it): what waited for it goes on.
+        if self.inner.borrow().authority.mode_settled() {
+            self.settle();
         }
     }
 
@@ -336,6 +489,9 @@ impl Host {
                 key: key.public.clone(),
                 signature,
             };
+            if matches!(signed.statement, Statement::Mode { .. }) {
+                remember_mode(room, &signed);
+            }
             host.apply(me, key.id, signed.clone());
             (host.send)(to, &PeerMessage::Host(HostMessage::Signed(signed).encode()));
             if let Some(after) = after {
@@ -483,6 +639,33 @@ fn set_if_changed<T: PartialEq + Clone + std::marker::Send + Sync + 'static>(
     }
 }
 
+fn mode_slot(room: KeyId) -> String {
+    format!("insieme.host-mode.{}", room.to_text())
+}
+
+/// Keeps the last mode statement this page signed in the room, so a reload of the host's page
+/// knows the room's mode at once rather than waiting to hear it (`room::host::newcomer`).
+fn remember_mode(room: KeyId, said: &Signed) {
+    let text = crate::base64url::encode(HostMessage::Signed(said.clone()).encode());
+    if let Some(storage) = local_storage() {
+        // Private modes may refuse storage: a reload then waits to hear the mode.
+        let _ = storage.set_item(&mode_slot(room), &text);
+    }
+}
+
+/// The mode statement this page last signed in the room, if it kept one.
+fn recall_mode(room: KeyId) -> Option<Signed> {
+    let text = local_storage()?.get_item(&mode_slot(room)).ok()??;
+    match HostMessage::decode(&crate::base64url::decode(&text).ok()?)? {
+        HostMessage::Signed(said) => Some(said),
+        HostMessage::Ask => None,
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
 /// Keeps the latest few vouchings (a newcomer needs the one for the current state).
 fn remember_vouching(vouched: &mut Vec<Signed>, signed: Signed) {
     if vouched.contains(&signed) {
@@ -510,8 +693,20 @@ impl HostEngine for Host {
     fn dropped(&self) -> u32 {
         Host::dropped(self)
     }
-    fn check_sync(&self, current: Option<&Versioned>, message: WireMessage) -> Option<WireMessage> {
-        Host::check_sync(self, current, message)
+    fn check_sync(
+        &self,
+        from: SessionId,
+        current: Option<&Versioned>,
+        now: Option<RoomTime>,
+        message: WireMessage,
+    ) -> Option<WireMessage> {
+        Host::check_sync(self, from, current, now, message)
+    }
+    fn moves_on_at_end(&self) -> bool {
+        Host::moves_on_at_end(self)
+    }
+    fn releases_hold(&self, current: Option<&Versioned>, now: Option<RoomTime>) -> bool {
+        Host::releases_hold(self, current, now)
     }
     fn greet(&self, session: SessionId, current: Option<&Versioned>) {
         Host::greet(self, session, current)
@@ -519,8 +714,8 @@ impl HostEngine for Host {
     fn gone(&self, session: SessionId) {
         Host::gone(self, session)
     }
-    fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: Deliver) {
-        Host::receive(self, from, message, at_ms, deliver)
+    fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64) {
+        Host::receive(self, from, message, at_ms)
     }
     fn send_state(&self, to: Option<SessionId>, state: Versioned, message: PeerMessage) {
         Host::send_state(self, to, state, message)

@@ -5,8 +5,10 @@
 //! A hosted room fetches that code as soon as it opens (and "Start a watch party" before it
 //! makes the host's key). Until it runs, every message from the room's peers is held here, in
 //! arrival order, and replayed through it: nothing reaches the engine or the queue before the
-//! checks that host mode needs can run. `xtask` splits the download at [`live::start`] (the
-//! `lazy-chunks` feature); without it the code is built in and loading is immediate.
+//! checks that host mode needs can run. So this handle is only "the link names a host: hold
+//! messages until the code is here"; everything else, the panel's signals included, is made by
+//! the code itself. `xtask` splits the download at [`live::start`] (the `lazy-chunks` feature);
+//! without it the code is built in and loading is immediate.
 
 pub mod keys;
 mod live;
@@ -14,10 +16,10 @@ mod live;
 use crate::room::host::KeyId;
 use crate::room::wire::PeerMessage;
 use crate::signaling::payload::SessionId;
-use crate::sync::{Versioned, WireMessage};
+use crate::sync::{RoomTime, Versioned, WireMessage};
 use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
-use std::cell::RefCell;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -31,7 +33,7 @@ pub type Send = Rc<dyn Fn(Option<SessionId>, &PeerMessage)>;
 /// Hands a checked message on to the party, in arrival order: (from, message, received at).
 pub type Deliver = Rc<dyn Fn(SessionId, PeerMessage, f64)>;
 
-/// What the interface shows of the host; written only by the host's code.
+/// What the interface shows of the host; made and written only by the host's code.
 #[derive(Clone, Copy)]
 pub struct HostView {
     pub host_mode: ReadSignal<bool>,
@@ -48,8 +50,6 @@ pub struct HostView {
     pub asked: ReadSignal<bool>,
     /// Why the person's last action did nothing, while it is relevant.
     pub refused: ReadSignal<Option<&'static str>>,
-    /// The host's code runs here (its panel can be drawn).
-    pub loaded: ReadSignal<bool>,
 }
 
 /// What the panel's buttons do.
@@ -61,59 +61,6 @@ pub struct HostActions {
     pub hand_over: Rc<dyn Fn(SessionId)>,
 }
 
-/// The write ends of [`HostView`] (and the read ends, to write only changes).
-#[derive(Clone, Copy)]
-struct Writers {
-    view: HostView,
-    host_mode: WriteSignal<bool>,
-    i_am_host: WriteSignal<bool>,
-    i_may_control: WriteSignal<bool>,
-    i_am_cohost: WriteSignal<bool>,
-    host_session: WriteSignal<Option<SessionId>>,
-    cohosts: WriteSignal<Vec<SessionId>>,
-    asks: WriteSignal<Vec<SessionId>>,
-    asked: WriteSignal<bool>,
-    refused: WriteSignal<Option<&'static str>>,
-    loaded: WriteSignal<bool>,
-}
-
-fn new_view() -> Writers {
-    let (host_mode, w_host_mode) = signal(false);
-    let (i_am_host, w_i_am_host) = signal(false);
-    let (i_may_control, w_i_may_control) = signal(true);
-    let (i_am_cohost, w_i_am_cohost) = signal(false);
-    let (host_session, w_host_session) = signal(None);
-    let (cohosts, w_cohosts) = signal(Vec::new());
-    let (asks, w_asks) = signal(Vec::new());
-    let (asked, w_asked) = signal(false);
-    let (refused, w_refused) = signal(None);
-    let (loaded, w_loaded) = signal(false);
-    Writers {
-        view: HostView {
-            host_mode,
-            i_am_host,
-            i_may_control,
-            i_am_cohost,
-            host_session,
-            cohosts,
-            asks,
-            asked,
-            refused,
-            loaded,
-        },
-        host_mode: w_host_mode,
-        i_am_host: w_i_am_host,
-        i_may_control: w_i_may_control,
-        i_am_cohost: w_i_am_cohost,
-        host_session: w_host_session,
-        cohosts: w_cohosts,
-        asks: w_asks,
-        asked: w_asked,
-        refused: w_refused,
-        loaded: w_loaded,
-    }
-}
-
 /// What the party and the panel ask of the running host.
 trait HostEngine {
     fn may_control(&self, session: SessionId) -> bool;
@@ -121,10 +68,18 @@ trait HostEngine {
     fn signs(&self) -> bool;
     fn host_mode(&self) -> bool;
     fn dropped(&self) -> u32;
-    fn check_sync(&self, current: Option<&Versioned>, message: WireMessage) -> Option<WireMessage>;
+    fn check_sync(
+        &self,
+        from: SessionId,
+        current: Option<&Versioned>,
+        now: Option<RoomTime>,
+        message: WireMessage,
+    ) -> Option<WireMessage>;
+    fn moves_on_at_end(&self) -> bool;
+    fn releases_hold(&self, current: Option<&Versioned>, now: Option<RoomTime>) -> bool;
     fn greet(&self, session: SessionId, current: Option<&Versioned>);
     fn gone(&self, session: SessionId);
-    fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: Deliver);
+    fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64);
     fn send_state(&self, to: Option<SessionId>, state: Versioned, message: PeerMessage);
     fn send_piece(&self, to: Option<SessionId>, piece: Vec<u8>);
     fn set_mode(&self, on: bool, current: Option<Versioned>);
@@ -143,7 +98,8 @@ struct HostSeed {
     /// The link's host; `None` only to make a new party.
     room: Option<KeyId>,
     send: Send,
-    writers: Writers,
+    /// Where checked messages go: set once, when the party is made ([`Host::deliver_to`]).
+    deliver: Rc<OnceCell<Deliver>>,
 }
 
 async fn load(seed: HostSeed) -> Result<Rc<dyn HostEngine>, ChunkUnavailable> {
@@ -156,7 +112,7 @@ async fn load(seed: HostSeed) -> Result<Rc<dyn HostEngine>, ChunkUnavailable> {
 
 enum Stage {
     /// The code is on its way: what arrived meanwhile, in order.
-    Loading(Vec<(SessionId, PeerMessage, f64)>, Option<Deliver>),
+    Loading(Vec<(SessionId, PeerMessage, f64)>),
     Live(Rc<dyn HostEngine>),
 }
 
@@ -164,29 +120,31 @@ enum Stage {
 #[derive(Clone)]
 pub struct Host {
     stage: Rc<RefCell<Stage>>,
-    pub view: HostView,
+    /// The host's code runs here (its panel can be drawn).
+    pub loaded: ReadSignal<bool>,
+    deliver: Rc<OnceCell<Deliver>>,
     /// Messages dropped while waiting, past [`MAX_HELD`].
-    dropped: Rc<RefCell<u32>>,
+    dropped: Rc<Cell<u32>>,
 }
 
 impl Host {
     /// Takes part in the room whose link names `room` as its host, as session `me`: fetches
     /// the host's code at once (it then loads or makes this page's key and announces it).
     pub fn new(me: SessionId, room: KeyId, send: Send) -> Host {
-        let writers = new_view();
+        let (loaded, set_loaded) = signal(false);
         let host = Host {
-            stage: Rc::new(RefCell::new(Stage::Loading(Vec::new(), None))),
-            view: writers.view,
-            dropped: Rc::new(RefCell::new(0)),
+            stage: Rc::new(RefCell::new(Stage::Loading(Vec::new()))),
+            loaded,
+            deliver: Rc::new(OnceCell::new()),
+            dropped: Rc::new(Cell::new(0)),
         };
         let loading = host.clone();
-        let set_loaded = writers.loaded;
         leptos::task::spawn_local(async move {
             let seed = HostSeed {
                 me,
                 room: Some(room),
                 send,
-                writers,
+                deliver: loading.deliver.clone(),
             };
             // No retry yet: if the code cannot be fetched, the room's messages stay held (never
             // applied unchecked) until the page is reloaded.
@@ -201,13 +159,19 @@ impl Host {
                 Stage::Live(engine.clone()),
             );
             set_loaded.set(true);
-            if let Stage::Loading(held, Some(deliver)) = held {
+            if let Stage::Loading(held) = held {
                 for (from, message, at) in held {
-                    engine.receive(from, message, at, deliver.clone());
+                    engine.receive(from, message, at);
                 }
             }
         });
         host
+    }
+
+    /// Where checked messages go, in arrival order: the party's own handling. Set once, when
+    /// the party is made (messages wait for it like for the code).
+    pub fn deliver_to(&self, deliver: Deliver) {
+        let _ = self.deliver.set(deliver);
     }
 
     fn live(&self) -> Option<Rc<dyn HostEngine>> {
@@ -242,19 +206,34 @@ impl Host {
     /// Statements refused, forged or unsigned so far, and messages dropped while waiting.
     pub fn dropped(&self) -> u32 {
         let live = self.live().map_or(0, |h| h.dropped());
-        live.saturating_add(*self.dropped.borrow())
+        live.saturating_add(self.dropped.get())
     }
 
-    /// What the gate lets through of a sync message, given the register's `current` state.
+    /// What the gate lets through of a sync message from `from`, given the register's
+    /// `current` state and this page's room time `now`.
     pub fn check_sync(
         &self,
+        from: SessionId,
         current: Option<&Versioned>,
+        now: Option<RoomTime>,
         message: WireMessage,
     ) -> Option<WireMessage> {
         match self.live() {
-            Some(h) => h.check_sync(current, message),
+            Some(h) => h.check_sync(from, current, now, message),
             None => Some(message),
         }
+    }
+
+    /// Whether this page moves the room on at the end of a video in host mode: one in control
+    /// (the host, or while it is away each co-host; they write the same next entry).
+    pub fn moves_on_at_end(&self) -> bool {
+        self.live().is_some_and(|h| h.moves_on_at_end())
+    }
+
+    /// Whether this page, in control, should release the room's `current` state now: a
+    /// guest's buffering hold that has stood too long (`room::host::guest_hold::overdue`).
+    pub fn releases_hold(&self, current: Option<&Versioned>, now: Option<RoomTime>) -> bool {
+        self.live().is_some_and(|h| h.releases_hold(current, now))
     }
 
     /// A link opened: tell the newcomer what this page knows of the host, first.
@@ -271,21 +250,20 @@ impl Host {
         }
     }
 
-    /// A message from a peer, checked in arrival order, then handed to `deliver`; held until
-    /// the host's code runs.
-    pub fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64, deliver: Deliver) {
+    /// A message from a peer, checked in arrival order, then handed to the party
+    /// ([`Host::deliver_to`]); held until the host's code runs.
+    pub fn receive(&self, from: SessionId, message: PeerMessage, at_ms: f64) {
         let mut stage = self.stage.borrow_mut();
         match &mut *stage {
             Stage::Live(engine) => {
                 let engine = engine.clone();
                 drop(stage);
-                engine.receive(from, message, at_ms, deliver);
+                engine.receive(from, message, at_ms);
             }
-            Stage::Loading(held, _) if held.len() >= MAX_HELD => *self.dropped.borrow_mut() += 1,
-            Stage::Loading(held, target) => {
-                held.push((from, message, at_ms));
-                *target = Some(deliver);
+            Stage::Loading(held) if held.len() >= MAX_HELD => {
+                self.dropped.set(self.dropped.get().saturating_add(1))
             }
+            Stage::Loading(held) => held.push((from, message, at_ms)),
         }
     }
 
@@ -308,7 +286,7 @@ impl Host {
         }
     }
 
-    /// Draws the host's panel into `container` (once the code runs: see `view.loaded`).
+    /// Draws the host's panel into `container` (once the code runs: see `loaded`).
     pub fn mount_panel(
         &self,
         container: web_sys::HtmlElement,
@@ -330,7 +308,7 @@ pub async fn open_new_party() -> Result<(), String> {
         me: 0,
         room: None,
         send: Rc::new(|_, _| {}),
-        writers: new_view(),
+        deliver: Rc::new(OnceCell::new()),
     };
     let host = match load(seed).await {
         Ok(engine) => engine.new_party().await,

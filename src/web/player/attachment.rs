@@ -1,5 +1,6 @@
 //! Binding the adapter to its `<video>` and unbinding it: the media events it follows and what
-//! each one changes, the frame loop, and the position reports while paused.
+//! each one changes, the frame loop, and the timer that reports the position while paused and
+//! the clock while the page is hidden.
 
 use super::bindings::keep_pitch;
 use super::frames::FrameLoop;
@@ -13,8 +14,11 @@ use leptos::prelude::*;
 use std::rc::Rc;
 use web_sys::HtmlVideoElement;
 
-/// While paused the engine still wants the position now and then (it has no frames to go on).
-const PAUSED_REPORT_INTERVAL_MS: f64 = 250.0;
+/// The adapter's own timer: the clock of a hidden page is read at each tick (see `unseen`)...
+const TICK_MS: f64 = 50.0;
+/// ...and, while paused, the position reported at every this many (the engine still wants it
+/// now and then: it has no frames to go on).
+const PAUSED_REPORT_TICKS: u32 = 5;
 
 /// Media element events the adapter follows.
 const MEDIA_EVENTS: &[&str] = &[
@@ -42,7 +46,7 @@ pub(super) struct Attachment {
     pub(super) video: HtmlVideoElement,
     _listeners: Vec<Listener>,
     pub(super) frames: FrameLoop,
-    _paused_reports: Option<Interval>,
+    _ticks: Option<Interval>,
 }
 
 impl Shared {
@@ -110,20 +114,22 @@ impl Shared {
 
         let weak = Rc::downgrade(self);
         let element = video.clone();
-        let paused_reports = Some(Interval::new(
-            millis(PAUSED_REPORT_INTERVAL_MS),
-            move || {
-                if let Some(shared) = weak.upgrade() {
+        let mut count = 0;
+        let ticks = Some(Interval::new(millis(TICK_MS), move || {
+            count = (count + 1) % PAUSED_REPORT_TICKS;
+            if let Some(shared) = weak.upgrade() {
+                shared.report_unseen_clock(&element);
+                if count == 0 {
                     shared.report_paused_position(&element);
                 }
-            },
-        ));
+            }
+        }));
 
         *self.attachment.borrow_mut() = Some(Attachment {
             video,
             _listeners: listeners,
             frames,
-            _paused_reports: paused_reports,
+            _ticks: ticks,
         });
     }
 

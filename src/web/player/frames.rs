@@ -114,24 +114,10 @@ impl LoopInner {
         }
     }
 
-    /// The media clock now, while it moves. Read before anything else in the callback: the
-    /// instant of the read is what makes it exact, and the browser keeps the value for the rest
-    /// of the task.
-    fn read_clock(&self) -> Option<ClockSample> {
-        let video = &self.video;
-        let media_time_secs = video.current_time();
-        let read_at_ms = crate::web::now_ms();
-        let moving = !video.paused() && !video.seeking() && video.playback_rate() > 0.0;
-        (moving && media_time_secs.is_finite()).then_some(ClockSample {
-            media_time_secs,
-            read_at_ms,
-        })
-    }
-
     fn on_callback(&self, now: f64, metadata: JsValue) {
         let observation = match self.source {
             FrameSource::VideoFrameCallback => {
-                let clock = self.read_clock();
+                let clock = read_clock(&self.video);
                 let metadata: VideoFrameMetadata = metadata.unchecked_into();
                 let presented_at_ms = metadata.expected_display_time();
                 let media_time_secs = metadata.media_time();
@@ -170,4 +156,16 @@ impl LoopInner {
             (self.on_frame)(observation);
         }
     }
+}
+
+/// The media clock now, while it moves. Read before anything else in a callback: the instant of
+/// the read is what makes it exact, and the browser keeps the value for the rest of the task.
+pub(super) fn read_clock(video: &HtmlVideoElement) -> Option<ClockSample> {
+    let media_time_secs = video.current_time();
+    let read_at_ms = crate::web::now_ms();
+    let moving = !video.paused() && !video.seeking() && video.playback_rate() > 0.0;
+    (moving && media_time_secs.is_finite()).then_some(ClockSample {
+        media_time_secs,
+        read_at_ms,
+    })
 }

@@ -20,6 +20,7 @@ mod refresh;
 mod reports;
 mod seeks;
 mod starts;
+mod unseen;
 
 pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;

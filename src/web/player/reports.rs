@@ -34,6 +34,8 @@ pub enum FrameSource {
     Sampled,
     /// Paused: `currentTime` now, reported a few times a second and after each pause and seek.
     Paused,
+    /// No frame: the media clock of a hidden page, which presents none (in `clock`).
+    Unseen,
 }
 
 /// How a seek went: asked at `seek_to`, done at `seeked`, visible with the next frame.

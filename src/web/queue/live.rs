@@ -8,11 +8,13 @@ use super::{PanelActions, QueueEngine, QueueSeed, UpNext};
 use crate::programme::title::{clean_title, title_from_url};
 use crate::programme::{AtEnd, Delta, Edit, EditError, EntryId, NowPlaying, Queue};
 use crate::sync::RoomTime;
+use crate::ui::programme_tabs::TABS;
 use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 
 /// Builds the running queue: the one way into this part of the download. With `lazy-chunks`,
 /// `xtask` moves everything only this reaches into its own file, fetched when this is first
@@ -190,7 +192,14 @@ impl QueueEngine for Live {
 
     fn mount_panel(&self, container: web_sys::HtmlElement, actions: PanelActions) {
         let (up_next, editable, sources) = (self.up_next, self.seed.view.editable, self.sources);
-        // In place of the first load's stand-in of the tabs.
+        // In place of the first load's stand-in of the tabs, keeping the keyboard's place: a
+        // tab focused there (chosen with the arrows) is focused again here.
+        let document = web_sys::window().and_then(|w| w.document());
+        let focused = document
+            .as_ref()
+            .and_then(|d| d.active_element())
+            .map(|e| e.id())
+            .filter(|id| TABS.contains(&id.as_str()));
         container.set_inner_html("");
         let panel = leptos::mount::mount_to(container, move || {
             let tabs = crate::ui::up_next::tabs(actions.suggested);
@@ -199,6 +208,12 @@ impl QueueEngine for Live {
             (tabs, up_next, suggested)
         });
         self.state.borrow_mut().panel = Some(Box::new(panel));
+        let again = focused
+            .and_then(|id| document?.get_element_by_id(&id))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(tab) = again {
+            let _ = tab.focus();
+        }
     }
 
     fn up_next(&self) -> ReadSignal<UpNext> {

@@ -72,9 +72,9 @@ pub struct QueueView {
 pub struct PanelActions {
     pub edit: Rc<dyn Fn(Edit)>,
     pub play: Rc<dyn Fn(EntryId)>,
-    /// "Add to queue" from the Suggested tab: an absolute link this page may load (checked
-    /// by `player_driver::link_to_queue`) and its title, as added by this person.
-    pub add: Rc<dyn Fn(String, String) -> Result<(), EditError>>,
+    /// "Add to queue" from the Suggested tab: a link and its title, as added by this person
+    /// (`Party::queue_link`); the error says why it was not, for the person.
+    pub add: Rc<dyn Fn(String, String) -> Result<(), String>>,
     /// Which tab shows: Suggested (true) or Up next.
     pub suggested: RwSignal<bool>,
 }

@@ -100,7 +100,7 @@ fn absolute(mut s: Suggestion) -> Option<Suggestion> {
     let page = crate::web::location::page_url();
     let resolve = |link: &str| Some(web_sys::Url::new_with_base(link, &page).ok()?.href());
     let Some(url) = resolve(&s.url) else {
-        web_sys::console::warn_1(&format!("catalog.json: {:?} is not a link", s.url).into());
+        web_sys::console::warn_1(&format!("catalog.json: \"{}\" is not a link", s.url).into());
         return None;
     };
     s.url = url;

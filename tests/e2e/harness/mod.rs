@@ -22,6 +22,7 @@ pub mod next_video;
 mod party;
 pub mod rogue;
 mod server;
+mod visibility;
 
 #[allow(unused_imports)] // the benchmarks choose browsers by engine
 pub use browser::Engine;

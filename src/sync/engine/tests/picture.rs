@@ -2,48 +2,17 @@
 //! engine steers by reads on time (issue 19).
 
 use crate::sync::test_harness::Mini;
-use crate::sync::{ClockReading, Input, Intent, MediaTime, Observation, Span};
+use crate::sync::{Input, Intent, Span};
 
 /// A 60 fps film on a 60 Hz display, its clock read at every frame exactly on the timeline, its
 /// picture `lag_frames` behind that clock (a renderer holding a cadence, a decoder that
 /// lags). After 6 s of playing: (the error the engine steers by, the picture's error), in ms.
 fn errors_with_picture_behind(lag_frames: i64) -> (Option<f64>, Option<f64>) {
     let step_us: f64 = 1e6 / 60.0;
-    let mut m = Mini::new(1);
-    m.run_for(1_000_000);
-    m.input(0, Input::PresentationStep(Span(step_us.round() as i64)));
-    m.load(0);
-    let ready = Observation {
-        media_time: MediaTime(0),
-        presented_at: m.local(0),
-    };
-    m.input(0, Input::Observation(ready));
-    m.input(0, Input::Intent(Intent::Play));
+    let mut m = super::one_viewer_playing(step_us);
     // A refresh as each frame begins on the timeline (within the millisecond steps), so the
     // timeline sits on the frame grid and only the lag is off it.
-    let mut last_frame = None;
-    for _ in 0..8_000 {
-        m.run_for(1_000);
-        let now = m.local(0);
-        let Some(on_time) = m.engine(0).expected_position(now) else {
-            continue;
-        };
-        let frame = (on_time.0 as f64 / step_us).floor() as i64;
-        if m.engine(0).expected_speed(now) == Some(0.0) || last_frame == Some(frame) {
-            continue;
-        }
-        last_frame = Some(frame);
-        let clock = ClockReading {
-            media_time: on_time,
-            read_at: now,
-        };
-        m.input(0, Input::MediaClock(clock));
-        let shown = Observation {
-            media_time: MediaTime(((frame - lag_frames) as f64 * step_us).round() as i64),
-            presented_at: now,
-        };
-        m.input(0, Input::Observation(shown));
-    }
+    super::show_frames(&mut m, step_us, lag_frames, 8_000);
     let now = m.local(0);
     let ms = |s: Option<Span>| s.map(|s| s.as_millis_f64());
     (

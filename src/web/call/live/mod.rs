@@ -23,7 +23,9 @@ mod senders;
 mod tile_elements;
 mod voices;
 
-use super::{CallEngine, CallPhase, CallSeed, CallView, Loudness, MyCall, Tile, Writers};
+use super::{
+    Call, CallEngine, CallPhase, CallSeed, CallSlots, CallView, Loudness, MyCall, Tile, Writers,
+};
 use crate::call::{Ducker, SpeakerHistory, VoiceActivity, SILENCE_DBFS};
 use crate::room::wire::CallPresence;
 use crate::signaling::payload::SessionId;
@@ -91,6 +93,8 @@ struct Inner {
     /// What the others were last told, so a change is told once.
     told: CallPresence,
     tile_elements: tile_elements::TileElements,
+    /// The bar and the tiles drawn into the room page, kept alive with the call.
+    ui: Option<Box<dyn std::any::Any>>,
 }
 
 /// Builds the running call: the one way into this part of the download. With `lazy-chunks`,
@@ -140,6 +144,7 @@ impl LiveCall {
                 track_listeners: Vec::new(),
                 told: CallPresence::default(),
                 tile_elements: Default::default(),
+                ui: None,
             })),
             view: seed.view,
             set: seed.set,
@@ -272,6 +277,29 @@ impl CallEngine for LiveCall {
         name_of: &dyn Fn(SessionId) -> String,
     ) {
         LiveCall::draw_tiles(self, container, my_name, name_of);
+    }
+
+    fn mount_ui(&self, call: Call, slots: CallSlots) {
+        use crate::ui::call::{CallBar, CallTiles};
+        let CallSlots {
+            bar,
+            tiles,
+            film_playing,
+            people,
+            my_name,
+        } = slots;
+        // In place of the first load's stand-in.
+        bar.set_inner_html("");
+        let tiles_call = call.clone();
+        let bar = leptos::mount::mount_to(bar, move || {
+            let call = StoredValue::new_local(call);
+            view! { <CallBar call film_playing/> }
+        });
+        let tiles = leptos::mount::mount_to(tiles, move || {
+            let call = StoredValue::new_local(tiles_call);
+            view! { <CallTiles call people my_name/> }
+        });
+        self.inner.borrow_mut().ui = Some(Box::new((bar, tiles)));
     }
 }
 
