@@ -14,6 +14,8 @@
 //! - [`agenda`]: the events to come, in time order (every loop below keeps one).
 //! - [`world`]: the event loop and the measurements.
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
+//! - [`timelines`]: scenarios where a room could split onto two timelines (groups formed
+//!   apart, a viewer starved of CPU).
 //! - [`queue_storm`]: the shared queue's storm (its own small loop over the same links).
 //! - [`ready_rush`]: the ready check under WAN links, people leaving and partitions.
 //! - [`host_relay`]: signed intents (the host's rules and gate) under loss, partitions, a rogue
@@ -29,6 +31,7 @@ pub mod ready_rush;
 pub mod report;
 pub mod rng;
 pub mod scenarios;
+pub mod timelines;
 pub mod world;
 
 pub use world::{Action, Hostile, Outcome, Scenario, World};

@@ -46,7 +46,13 @@ pub fn wan_link() -> LinkSpec {
     }
 }
 
-fn base(name: &'static str, seed: u64, slots: usize, duration_s: f64, link: LinkSpec) -> Scenario {
+pub(crate) fn base(
+    name: &'static str,
+    seed: u64,
+    slots: usize,
+    duration_s: f64,
+    link: LinkSpec,
+) -> Scenario {
     Scenario {
         name,
         seed,
@@ -64,6 +70,7 @@ fn base(name: &'static str, seed: u64, slots: usize, duration_s: f64, link: Link
         display: None,
         tell_presentation_step: false,
         tell_presentation_phase: true,
+        endpoint_order: true,
         media_rate_error_ppm: Vec::new(),
         clock_readings: None,
         engine: Config::default(),
@@ -72,11 +79,11 @@ fn base(name: &'static str, seed: u64, slots: usize, duration_s: f64, link: Link
     }
 }
 
-fn intent(t: f64, slot: usize, intent: Intent) -> (f64, Action) {
+pub(crate) fn intent(t: f64, slot: usize, intent: Intent) -> (f64, Action) {
     (t, Action::Intent { slot, intent })
 }
 
-fn load(t: f64, slot: usize) -> (f64, Action) {
+pub(crate) fn load(t: f64, slot: usize) -> (f64, Action) {
     intent(
         t,
         slot,

@@ -95,6 +95,21 @@ impl Mini {
         }
     }
 
+    /// The link between engines `i` and `j` opens now (groups that form apart, then meet).
+    pub(crate) fn link_pair(&mut self, i: usize, j: usize) {
+        self.input(j, Input::PeerJoined(self.ids[i]));
+        self.input(i, Input::PeerJoined(self.ids[j]));
+    }
+
+    /// Every engine present is told the endpoint's order of admission: `order` (indices,
+    /// oldest first), as the browser glue tells it ([`Input::Seniority`]).
+    pub(crate) fn admit(&mut self, order: &[usize]) {
+        let ids: Vec<_> = order.iter().map(|i| self.ids[*i]).collect();
+        for i in 0..self.engines.len() {
+            self.input(i, Input::Seniority(ids.clone()));
+        }
+    }
+
     /// From now on, engine `i` sends what `f` makes of each message.
     pub(crate) fn tamper(
         &mut self,

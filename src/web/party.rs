@@ -789,6 +789,20 @@ impl Party {
         }
     }
 
+    /// The endpoint's order of admission, which makes the engine's ranks facts: told as links
+    /// open and close (a reconnect's new place counts from the next of those).
+    fn tell_seniority(&self) {
+        let order = self
+            .inner
+            .borrow()
+            .mesh
+            .as_ref()
+            .and_then(|m| m.seniority());
+        if let Some(order) = order {
+            self.input(Input::Seniority(order.into_iter().map(PeerId).collect()));
+        }
+    }
+
     fn on_mesh(&self, event: MeshEvent) {
         match event {
             MeshEvent::Connecting(session) => self
@@ -803,6 +817,7 @@ impl Party {
                     let current = self.inner.borrow().engine.playback().cloned();
                     host.greet(session, current.as_ref());
                 }
+                self.tell_seniority();
                 self.input(Input::PeerJoined(PeerId(session)));
                 let name = self.inner.borrow().name.clone();
                 self.send(session, &PeerMessage::Profile { name });
@@ -862,6 +877,7 @@ impl Party {
                     host.gone(session);
                 }
                 self.input(Input::PeerLeft(PeerId(session)));
+                self.tell_seniority();
                 self.call.link_gone(session);
                 // They stop counting: the others may all be ready now.
                 self.check_ready();

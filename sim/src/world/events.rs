@@ -91,6 +91,12 @@ pub(super) enum Ev {
         report: Input,
     },
     Act(usize),
+    /// The endpoint tells the page on `slot` its order of admission (oldest first).
+    Order {
+        slot: usize,
+        gen: u64,
+        order: Vec<PeerId>,
+    },
     Sample,
     StallStart {
         slot: usize,
@@ -100,4 +106,24 @@ pub(super) enum Ev {
         slot: usize,
         gen: u64,
     },
+}
+
+impl Ev {
+    /// The page whose event loop handles this event, if a page's: a starved page handles it
+    /// late. (The player's own wakes are the media pipeline's, which a busy page does not stop.)
+    pub(super) fn page(&self) -> Option<usize> {
+        match self {
+            Ev::Deliver(d) => Some(d.to),
+            Ev::Joined { to, .. } | Ev::Left { to, .. } => Some(*to),
+            Ev::EngineWake { slot, .. }
+            | Ev::PlayCall { slot, .. }
+            | Ev::Report { slot, .. }
+            | Ev::Order { slot, .. } => Some(*slot),
+            Ev::PlayerWake { .. }
+            | Ev::Act(_)
+            | Ev::Sample
+            | Ev::StallStart { .. }
+            | Ev::StallEnd { .. } => None,
+        }
+    }
 }

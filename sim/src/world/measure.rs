@@ -126,6 +126,13 @@ impl World {
                 }
             }
         }
+        let rooms = self.honest().filter_map(|(slot, n)| {
+            let local = self.slots[slot].clock.local(now as f64);
+            n.engine.room_time(local).map(|r| r.0 as f64 / 1e3)
+        });
+        self.out.room_spread_ms.push(spread(rooms));
+        self.out.room_spread_at_s.push(now as f64 / 1e6);
+        self.out.states_agree.push(self.states_agree());
         // Convergence after a change: the change has taken effect (its anchor passed) and
         // everyone established is in sync with the state and with each other.
         let in_effect = self.honest().any(|(slot, n)| {
@@ -195,6 +202,10 @@ impl World {
                 .filter(|(_, n)| n.player.loaded())
                 .map(|(_, n)| n.player.pos_at(now) * 1e3),
         );
+        let playing = self
+            .honest()
+            .all(|(_, n)| n.engine.playback().is_some_and(|v| v.playback.playing));
+        self.out.final_playing = playing;
         self.out.peers = self.peers_seen;
         self.out.all_seeks = self.seeks.len() as u64;
         let events = &self.group_events;

@@ -91,6 +91,14 @@ pub struct World {
     partition: Option<BTreeSet<usize>>,
     /// Reliable messages across the partition, sent when it heals.
     held: Vec<Delivery>,
+    /// Links between pages that joined on opposite sides of the partition, (joiner, its
+    /// generation, other, its generation): they open when it heals.
+    held_joins: Vec<(usize, u64, usize, u64)>,
+    /// Per slot, until when (true µs) its page is starved of CPU.
+    starved_until: Vec<i64>,
+    /// The pages present in the order the signaling endpoint admitted them, oldest first:
+    /// (slot, generation).
+    admitted: Vec<(usize, u64)>,
     // metrics
     peers_seen: usize,
     group_events: Vec<i64>,
@@ -151,6 +159,9 @@ impl World {
             link_rng,
             partition: None,
             held: Vec::new(),
+            held_joins: Vec::new(),
+            starved_until: vec![0; n],
+            admitted: Vec::new(),
             peers_seen: 0,
             group_events: Vec::new(),
             seeks: Vec::new(),
@@ -259,6 +270,14 @@ impl World {
 
     /// Serves one event, at `self.now`.
     fn handle(&mut self, ev: Ev) {
+        if let Some(slot) = ev.page() {
+            let until = self.starved_until[slot];
+            if self.now < until {
+                // Handled once the page runs again, after what waited before it.
+                self.push(until, ev);
+                return;
+            }
+        }
         match ev {
             Ev::Deliver(Delivery {
                 to,
@@ -319,7 +338,19 @@ impl World {
             }
             Ev::Act(i) => {
                 let (_, action) = self.sc.script[i].clone();
+                if let Some(until) = action.page().map(|s| self.starved_until[s]) {
+                    if self.now < until {
+                        // The click waits behind whatever the starved page has to handle.
+                        self.push(until, Ev::Act(i));
+                        return;
+                    }
+                }
                 self.act(action);
+            }
+            Ev::Order { slot, gen, order } => {
+                if self.alive(slot, gen) {
+                    self.drive(slot, Input::Seniority(order));
+                }
             }
             Ev::Sample => {
                 self.sample();

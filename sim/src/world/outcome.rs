@@ -17,6 +17,14 @@ pub struct Outcome {
     /// display shows only in whole frames, and what steering by the clock readings holds to a
     /// fraction of one.
     pub clock_offsets_ms: Vec<f64>,
+    /// At every sample (taken at [`Outcome::room_spread_at_s`], true seconds), the largest
+    /// difference between the room times of the viewers that have one, ms: viewers on one
+    /// timeline differ by their clock estimates' errors; two timelines show here as a steady
+    /// gap that no viewer's own error reveals.
+    pub room_spread_ms: Vec<f64>,
+    pub room_spread_at_s: Vec<f64>,
+    /// At the same samples, whether every viewer holds the same playback state.
+    pub states_agree: Vec<bool>,
     /// Whether the engines were told their media clocks' readings.
     pub clocks_read: bool,
     /// For each intent (or automatic state change), ms until every viewer was within 20 ms
@@ -31,6 +39,8 @@ pub struct Outcome {
     pub join_ms: Option<f64>,
     /// Whether every engine holds the same state at the end.
     pub final_agree: bool,
+    /// Whether every viewer's state at the end of the run says the media plays.
+    pub final_playing: bool,
     /// Messages refused by engines (there should be none from honest peers).
     pub rejected: u64,
     /// Buffering holds requested by engines.
@@ -100,6 +110,24 @@ impl Outcome {
             .map(|(x, _)| *x)
             .collect();
         stats::percentile(&v, p).unwrap_or(f64::NAN)
+    }
+    /// The largest room-time spread over the samples taken at true times (s) for which `when`
+    /// holds (0 without such samples).
+    pub fn max_room_spread_when(&self, when: impl Fn(f64) -> bool) -> f64 {
+        self.room_spread_ms
+            .iter()
+            .zip(&self.room_spread_at_s)
+            .filter(|(_, t)| when(**t))
+            .map(|(x, _)| *x)
+            .fold(0.0, f64::max)
+    }
+    /// Whether the viewers held one state at every sample taken at true times (s) for which
+    /// `when` holds.
+    pub fn states_agree_when(&self, when: impl Fn(f64) -> bool) -> bool {
+        self.states_agree
+            .iter()
+            .zip(&self.room_spread_at_s)
+            .all(|(agree, t)| *agree || !when(*t))
     }
     pub fn max_offset(&self) -> f64 {
         self.offsets_ms.iter().copied().fold(f64::NAN, f64::max)

@@ -56,9 +56,31 @@ pub enum Action {
     Leave(usize),
     /// Whoever is the reference right now leaves.
     LeaveReference,
-    /// The network splits: the listed slots on one side, everyone else on the other.
+    /// The network splits: the listed slots on one side, everyone else on the other. Links
+    /// open already stay (their messages wait or are lost); a page joining meanwhile connects
+    /// only to its own side, and to the other once the network heals (two groups form apart).
     Partition(Vec<usize>),
     Heal,
+    /// The page on this slot gets no CPU for this many seconds (a saturated machine): whatever
+    /// it would handle meanwhile (messages, timers, its player's reports) waits, and is then
+    /// handled in order, stamped when handled, as a browser's event loop does. Its player
+    /// plays on.
+    Starve {
+        slot: usize,
+        for_s: f64,
+    },
+    /// A user on this slot acts outside the playback state (a queue edit: `Input::Act`).
+    Act(usize),
+}
+
+impl Action {
+    /// The page whose user acts, if any: a starved page handles it late.
+    pub fn page(&self) -> Option<usize> {
+        match self {
+            Action::Intent { slot, .. } | Action::Act(slot) => Some(*slot),
+            _ => None,
+        }
+    }
 }
 
 /// Everything that defines a run.
@@ -100,6 +122,10 @@ pub struct Scenario {
     /// observation), as the browser glue does; `None`: engines see frames only.
     pub clock_readings: Option<ClockReadingSpec>,
     pub engine: Config,
+    /// Tell each engine the order the signaling endpoint admitted the pages in
+    /// ([`Input::Seniority`](insieme::sync::Input::Seniority)), as the browser glue does: on
+    /// by default; off, ranks are the peers' claims (the engine as it was before).
+    pub endpoint_order: bool,
     /// A slot whose page lies ([`Hostile`]).
     pub hostile: Option<Hostile>,
     pub script: Vec<(f64, Action)>,

@@ -69,6 +69,19 @@ impl World {
             Action::Heal => {
                 self.group_events.push(self.now);
                 self.heal();
+                for (who, who_gen, o, og) in std::mem::take(&mut self.held_joins) {
+                    self.open_link(who, who_gen, o, og);
+                }
+            }
+            Action::Act(slot) => {
+                if self.slots[slot].node.is_some() {
+                    self.drive(slot, Input::Act);
+                }
+            }
+            Action::Starve { slot, for_s } => {
+                self.group_events.push(self.now);
+                let until = self.now + (for_s * 1e6) as i64;
+                self.starved_until[slot] = self.starved_until[slot].max(until);
             }
         }
     }
@@ -111,35 +124,24 @@ impl World {
         let step = s.player.presentation_step();
         let clock = s.clock;
         let grid = s.player.frame_grid(self.now as f64, |t| clock.local_us(t));
-        // Data channels open on both sides after an ICE/DTLS handshake of a few round trips.
         let others: Vec<(usize, u64)> = self
             .present()
             .filter(|(i, _)| *i != slot)
             .map(|(i, n)| (i, n.gen))
             .collect();
         for (o, og) in others {
-            let setup = (4.0 * self.links[slot][o].base_us.max(self.links[o][slot].base_us)) as i64
-                + 50_000;
-            let t = self.now + setup;
-            self.push(
-                t,
-                Ev::Joined {
-                    to: o,
-                    to_gen: og,
-                    who: slot,
-                    who_gen: gen,
-                },
-            );
-            self.push(
-                t,
-                Ev::Joined {
-                    to: slot,
-                    to_gen: gen,
-                    who: o,
-                    who_gen: og,
-                },
-            );
+            let cut = self
+                .partition
+                .as_ref()
+                .is_some_and(|side| side.contains(&slot) != side.contains(&o));
+            if cut {
+                self.held_joins.push((slot, gen, o, og));
+            } else {
+                self.open_link(slot, gen, o, og);
+            }
         }
+        self.admitted.push((slot, gen));
+        self.tell_order();
         if let (true, Some(step)) = (self.sc.tell_presentation_step, step) {
             self.drive(slot, Input::PresentationStep(step));
             if let (true, Some(grid)) = (self.sc.tell_presentation_phase, grid) {
@@ -150,12 +152,59 @@ impl World {
         self.schedule_stall(slot);
     }
 
+    /// The endpoint tells every page present the order it admitted them in (its `welcome` to
+    /// a newcomer, its `joined` and `left` notices to the others), a link's delay later; the
+    /// endpoint is reachable from both sides of a partition.
+    fn tell_order(&mut self) {
+        if !self.sc.endpoint_order {
+            return;
+        }
+        let order: Vec<PeerId> = self
+            .admitted
+            .iter()
+            .filter_map(|(s, _)| self.slots[*s].node.as_ref().map(|n| n.id))
+            .collect();
+        let at = self.now + self.sc.link.one_way_us as i64;
+        for (slot, gen) in self.admitted.clone() {
+            let order = order.clone();
+            self.push(at, Ev::Order { slot, gen, order });
+        }
+    }
+
+    /// The link between the page `who` (generation `who_gen`) and the page `o` (`og`) opens
+    /// on both sides after an ICE/DTLS handshake of a few round trips.
+    fn open_link(&mut self, who: usize, who_gen: u64, o: usize, og: u64) {
+        let setup =
+            (4.0 * self.links[who][o].base_us.max(self.links[o][who].base_us)) as i64 + 50_000;
+        let t = self.now + setup;
+        self.push(
+            t,
+            Ev::Joined {
+                to: o,
+                to_gen: og,
+                who,
+                who_gen,
+            },
+        );
+        self.push(
+            t,
+            Ev::Joined {
+                to: who,
+                to_gen: who_gen,
+                who: o,
+                who_gen: og,
+            },
+        );
+    }
+
     /// The page on `slot` closes; the others hear of it after a message's delay.
     fn leave(&mut self, slot: usize) {
         let Some(node) = self.slots[slot].node.take() else {
             return;
         };
         self.tally(slot, &node.engine, node.joined_at, self.now);
+        self.admitted.retain(|(s, g)| (*s, *g) != (slot, node.gen));
+        self.tell_order();
         let others: Vec<(usize, u64)> = self.present().map(|(i, n)| (i, n.gen)).collect();
         for (o, og) in others {
             let t = self.now + self.links[slot][o].base_us as i64 + 20_000;

@@ -32,6 +32,12 @@ pub enum Input {
     Act,
     /// A data channel to a peer opened. Messages from a peer before this are dropped.
     PeerJoined(PeerId),
+    /// The room's peers (us included) in the order the signaling endpoint admitted them,
+    /// oldest first, as its `welcome` and `joined` notices tell: the same order for everyone,
+    /// where rank claims in hellos are only claims. Once told, ranks are positions here, claims
+    /// are ignored, and the oldest peer present is the reference (see `engine/seniority.rs`).
+    /// Sent again whenever it changes; peers missing from it come after those in it.
+    Seniority(Vec<PeerId>),
     PeerLeft(PeerId),
     /// The local player stalled (`true`) or recovered (`false`).
     Buffering(bool),

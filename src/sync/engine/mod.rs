@@ -7,6 +7,7 @@
 //!
 //! The parts, one concern each (`docs/engine.md` tells how they fit and why):
 //! - [`io`]: the inputs and outputs; [`config`] and [`stats`]: tuning and counters.
+//! - `seniority`: the endpoint's join order, which makes ranks facts rather than claims.
 //! - `timeline`: the room timeline (whose clock is the reference, and the base that keeps
 //!   room time continuous when the reference changes).
 //! - `peers`: what each peer told us: clock probes (pings and pongs) and hellos.
@@ -23,6 +24,7 @@ mod intents;
 pub mod io;
 mod peers;
 mod player;
+mod seniority;
 pub mod stats;
 mod timeline;
 mod view;
@@ -54,6 +56,13 @@ pub struct Engine {
     now: LocalTime,
     peers: BTreeMap<PeerId, Peer>,
     rank: Option<u64>,
+    /// The endpoint's join order ([`Input::Seniority`]), once told: ranks are then positions in
+    /// it, not claims.
+    seniority: Option<Vec<PeerId>>,
+    /// The room map we left for another timeline that does not continue it (two groups
+    /// merging), until the new one is measurable: then, if they differ by more than any
+    /// honest continuation, our state belongs to the timeline left and is forgotten.
+    left_timeline: Option<RoomMap>,
     /// Peers that joined us so far, and how many had when we took our rank: those that joined
     /// later are younger than us.
     joins: u64,
@@ -98,6 +107,8 @@ impl Engine {
             now,
             peers: BTreeMap::new(),
             rank: None,
+            seniority: None,
+            left_timeline: None,
             joins: 0,
             ranked_at: 0,
             alone: false,
@@ -137,6 +148,7 @@ impl Engine {
             Input::Intent(intent) => self.queue_intent(intent),
             Input::Act => self.found_timeline(now),
             Input::PeerJoined(id) => self.on_joined(now, id),
+            Input::Seniority(order) => self.on_seniority(order),
             Input::PeerLeft(id) => self.on_left(id),
             Input::Buffering(stalled) => self.on_buffering(now, stalled),
             Input::PresentationStep(step) => self.on_presentation_step(step),
@@ -178,6 +190,7 @@ impl Engine {
     fn after_input(&mut self, now: LocalTime, prev_map: Option<RoomMap>) {
         self.update_reference(now, prev_map);
         self.take_rank();
+        self.settle_left_timeline(now);
         self.check_held_states(now);
         self.apply_pending_intents(now);
         self.send_due_pings(now);

@@ -33,6 +33,8 @@ pub(super) struct Peer {
     pub(super) joined: u64,
     /// The best state it sent before we knew room time, to be checked once we do.
     pub(super) held: Option<Versioned>,
+    /// Its last hello carried a state: it has one (see `Engine::settle_left_timeline`).
+    pub(super) has_state: bool,
     /// Its budget of playback states.
     pub(super) budget: WriteBudget,
 }
@@ -77,9 +79,11 @@ impl Engine {
                 last_event: None,
                 joined: self.joins,
                 held: None,
+                has_state: false,
                 budget: WriteBudget::new(now),
             },
         );
+        self.apply_seniority();
         let hello = self.hello();
         self.send(Destination::One(id), Channel::Reliable, Body::Hello(hello));
     }
@@ -174,7 +178,7 @@ impl Engine {
     }
 
     fn on_hello(&mut self, now: LocalTime, from: PeerId, h: Hello) {
-        if self.alone {
+        if self.alone && !self.ranks_are_facts() {
             if h.rank.is_some() {
                 // A room meets our timeline of one (we acted alone, or everyone left): join it
                 // as a newcomer rather than hold out, or two timelines would run on side by
@@ -190,6 +194,8 @@ impl Engine {
         // A peer younger than us cannot be older than us: were it believed, a member could take
         // the reference (whose clock is room time) by claiming rank 0.
         peer.rank = match (h.rank, self.rank) {
+            // Its rank is its place in the endpoint's order, whatever it claims.
+            _ if self.seniority.is_some() => peer.rank,
             (Some(r), Some(mine))
                 if peer.joined > self.ranked_at && (r, from) < (mine, self.me) =>
             {
@@ -211,6 +217,7 @@ impl Engine {
         }
         peer.error = h.error;
         peer.grid = h.frame_grid;
+        peer.has_state = h.state.is_some();
         if peer.buffering != h.buffering {
             peer.buffering = h.buffering;
             self.out.push_back(Output::Event(Event::PeerBuffering {
@@ -291,7 +298,7 @@ impl Engine {
     /// The frame grid sides of the peers older than us, oldest first: the controller takes the
     /// side of the oldest announcing one for the state it plays (see [`GridSide`]). A peer
     /// not yet ranked is younger than everyone ranked.
-    fn tell_controller_older_grids(&mut self) {
+    pub(super) fn tell_controller_older_grids(&mut self) {
         let older = |rank: u64| self.rank.is_none_or(|mine| rank < mine);
         let mut sides: Vec<(u64, GridSide)> = self
             .peers

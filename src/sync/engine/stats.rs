@@ -42,5 +42,7 @@ pub struct Stats {
     pub holds: u64,
     pub releases: u64,
     pub reference_changes: u64,
+    /// Times we moved onto another group's timeline and forgot the state of ours.
+    pub timelines_left: u64,
     pub controller: ControllerStats,
 }

@@ -2,9 +2,10 @@
 //! keeps room time continuous when the reference changes.
 //!
 //! Room time is the reference peer's clock plus a base. The reference is the oldest peer in
-//! the room: every peer has a rank (join order, learned from the peers it meets; unranked
-//! newcomers come last) and the smallest (rank, id) wins, which every peer computes alike.
-//! Ranks are claims, so two rules keep a member from taking the reference: a peer that joined
+//! the room: every peer has a rank and the smallest (rank, id) wins, which every peer computes
+//! alike. Ranks are places in the endpoint's order of admission once the glue tells it
+//! (`seniority.rs`); until then they are join orders learned from the peers met (unranked
+//! newcomers come last), claims, so two rules keep a member from taking the reference: a peer that joined
 //! us after we had a rank is not believed older than us, and the peer the older peers name as
 //! their reference stays it (a newcomer cannot tell which of two claims of rank 0 is true, but
 //! the room can). When the reference changes, the new reference picks its base so that room
@@ -15,6 +16,7 @@
 
 use super::{Channel, Engine, Event, Output};
 use crate::sync::clock::RoomMap;
+use crate::sync::state::Register;
 use crate::sync::time::{LocalTime, RoomTime, Span};
 use crate::sync::wire::Timebase;
 use crate::sync::PeerId;
@@ -50,6 +52,11 @@ impl Engine {
             return None;
         }
         let tb = self.timebase;
+        if tb.reference == self.me && self.ranks_are_facts() && self.older_peer_linked() {
+            // The same with ranks as facts: an older peer is here, whose timeline (or the
+            // oldest's) we have not met yet.
+            return None;
+        }
         if tb.reference == self.me {
             // Unofficial: we follow another now, whose timeline we do not know yet.
             if !self.official {
@@ -98,6 +105,13 @@ impl Engine {
             .iter()
             .filter(|(_, p)| p.timebase.is_some())
             .map(|(id, _)| *id);
+        if self.ranks_are_facts() {
+            // Ranks are the endpoint's order: the oldest wins, whatever anyone votes.
+            return std::iter::once(self.me)
+                .chain(candidates)
+                .min_by_key(|id| self.rank_key(*id))
+                .unwrap_or(self.me);
+        }
         let votes = |c: &PeerId| {
             self.peers
                 .iter()
@@ -198,6 +212,10 @@ impl Engine {
                             if self.timebase.reference != tb.reference || !self.official {
                                 self.first_base = tb.base;
                             }
+                            if self.timebase.reference != tb.reference && !gone {
+                                // Not a successor continuing our timeline: another group's.
+                                self.leave_timeline(prev);
+                            }
                             self.timebase = tb;
                             self.official = true;
                         }
@@ -222,6 +240,9 @@ impl Engine {
                 // It follows another timeline (we are new, or two groups meet): follow it too.
                 Some(tb) if tb != self.timebase => {
                     if tb.reference == self.me || self.peers.contains_key(&tb.reference) {
+                        if tb.reference != self.timebase.reference {
+                            self.leave_timeline(prev);
+                        }
                         self.timebase = tb;
                         self.official = false;
                     }
@@ -252,6 +273,62 @@ impl Engine {
             if (b.to_room(now) - a.to_room(now)).abs() > TIMELINE_JUMP {
                 self.controller.timeline_changed(now);
             }
+        }
+        if prev.is_some() && self.room_map(now).is_none() {
+            // We had room time and lost it: an older peer arrived whose timeline we have not
+            // met yet (ranks as facts), or we follow another group's and cannot measure it yet.
+            self.leave_timeline(prev);
+        }
+    }
+
+    /// We follow another group's timeline from now on (it does not continue ours): remember
+    /// ours until the new one is measurable.
+    fn leave_timeline(&mut self, prev: Option<RoomMap>) {
+        if self.left_timeline.is_none() {
+            self.left_timeline = prev;
+        }
+    }
+
+    /// Once the timeline we moved to is measurable (after the election and our rank, before
+    /// the states held meanwhile are checked): if it is not ours continued (further apart
+    /// than any honest continuation, [`MAX_TIMEBASE_STEP`]), our state and its stamps are of a
+    /// timeline the room no longer runs on. Kept, it would be read on the new one (its anchor
+    /// anywhere in the video), and its stamps, from another clock, could beat every later write
+    /// or be refused as from the far future by the group we joined, leaving two states for
+    /// good. So it is forgotten, and we take the room's state as a newcomer does (from the
+    /// hellos; held until room time is known). A group merging onto ours sends us its state in
+    /// its first hellos, before it forgets it: of the two, the later stamp on our timeline wins
+    /// (if ours has none, it may refuse that state as far-future: then the merging group
+    /// writes its state again on our timeline).
+    pub(super) fn settle_left_timeline(&mut self, now: LocalTime) {
+        let Some(left) = self.left_timeline else {
+            return;
+        };
+        let Some(map) = self.room_map(now) else {
+            return;
+        };
+        self.left_timeline = None;
+        let shift = map.to_room(now) - left.to_room(now);
+        if shift.abs() <= MAX_TIMEBASE_STEP {
+            return;
+        }
+        let ours = self.register.get().map(|v| v.playback.clone());
+        self.register = Register::new();
+        self.guard.forget_hold();
+        let Some(mut playback) = ours else {
+            return;
+        };
+        self.stats.timelines_left += 1;
+        let room_has_one = self
+            .peers
+            .get(&self.timebase.reference)
+            .is_some_and(|p| p.has_state);
+        if !room_has_one && self.timebase.reference != self.me {
+            // The group we joined has no state (its reference's hello brought none): ours,
+            // moved onto its timeline, becomes the room's, as a write of ours there (each of
+            // our group writes it; the latest wins, as ever), rather than nobody's.
+            playback.anchor_room += shift;
+            self.write_state(map.to_room(now), playback);
         }
     }
 

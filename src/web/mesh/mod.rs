@@ -24,6 +24,7 @@ use super::signaling_client::{SignalingClient, SignalingEvent};
 use crate::config::{AppConfig, IceTransportPolicy};
 use crate::connectivity::{renewal_delay_secs, IcePlan, LinkPath};
 use crate::mesh::{Action, Candidate, Connectivity, Description, Input, Links};
+use crate::signaling::admission::Admission;
 use crate::signaling::payload::{Envelope, SdpType, SessionId};
 use crate::sync::LocalTime;
 use gloo_timers::callback::{Interval, Timeout};
@@ -87,6 +88,8 @@ struct Inner {
     rtc_configuration: RtcConfiguration,
     signaling: Option<SignalingClient>,
     my_transport: Option<String>,
+    /// The order the endpoint admitted the topic's transports in (the room's ranks).
+    admission: Admission,
     peers: HashMap<SessionId, Peer>,
     /// The timer armed for `links.poll_timeout()`, and the time it was armed for.
     wake: Option<(LocalTime, Timeout)>,
@@ -134,6 +137,7 @@ impl Mesh {
                 rtc_configuration,
                 signaling: None,
                 my_transport: None,
+                admission: Admission::default(),
                 peers: HashMap::new(),
                 wake: None,
                 _path_refresh: None,
@@ -183,6 +187,19 @@ impl Mesh {
     /// call's media). Tracks added to it are negotiated by the mesh like everything else.
     pub fn peer_connection(&self, session: SessionId) -> Option<RtcPeerConnection> {
         self.pc(session)
+    }
+
+    /// Everyone we have a link to, and us, in the order the endpoint admitted them (oldest
+    /// first; those whose transport we do not know are left out): the room's ranks. `None`
+    /// before the endpoint's first welcome.
+    pub fn seniority(&self) -> Option<Vec<SessionId>> {
+        let inner = self.inner.borrow();
+        let routes: Vec<(SessionId, &str)> = inner
+            .peers
+            .keys()
+            .filter_map(|session| Some((*session, inner.links.link(*session)?.route()?)))
+            .collect();
+        inner.admission.seniority(inner.me, &routes)
     }
 
     /// The people whose link is open now.
@@ -391,9 +408,14 @@ impl Mesh {
     fn on_signaling(&self, event: SignalingEvent) {
         match event {
             SignalingEvent::Joined { my_id, peers, turn } => self.on_welcome(my_id, peers, turn),
-            // Newcomers greet us; nothing to do until they do.
-            SignalingEvent::PeerJoined(_) => {}
-            SignalingEvent::PeerLeft(transport) => self.feed(Input::RouteLeft(transport)),
+            // Newcomers greet us; until they do, only their place in the order changes.
+            SignalingEvent::PeerJoined(transport) => {
+                self.inner.borrow_mut().admission.joined(&transport)
+            }
+            SignalingEvent::PeerLeft(transport) => {
+                self.inner.borrow_mut().admission.left(&transport);
+                self.feed(Input::RouteLeft(transport))
+            }
             SignalingEvent::Data { from, bytes } => {
                 let mesh = self.clone();
                 self.inbox.push((from, bytes), move |(from, sealed)| {
@@ -419,6 +441,7 @@ impl Mesh {
             .map(|credential| self.rejoin_after(credential));
         {
             let mut inner = self.inner.borrow_mut();
+            inner.admission.welcomed(&my_id, &peers);
             inner.my_transport = Some(my_id);
             for peer in inner.peers.values() {
                 if let Err(error) = peer.pc.set_configuration_with_configuration(&configuration) {

@@ -523,6 +523,18 @@ fn a_flood_of_states_is_cut_to_the_writers_budget() {
     assert!(!s.playback.playing && s.stamp.peer == m.id(1));
 }
 
+/// The member of attack 3 claims rank 0 and announces its own clock shifted by 30 s as the
+/// timeline.
+fn claim_the_reference(e: &crate::sync::Engine, _: LocalTime, msg: &mut WireMessage) {
+    if let Body::Hello(h) = &mut msg.body {
+        h.rank = Some(0);
+        h.timebase = Some(Timebase {
+            reference: e.id(),
+            base: e.timebase().base + Span::from_secs(30),
+        });
+    }
+}
+
 /// Attack 3, taking the reference: a member arriving late claims rank 0 under the smallest
 /// id, and announces its own clock shifted by 30 s as the timeline. Everyone who was there
 /// before refuses the claim; a newcomer after it, which cannot tell the two claims of rank 0
@@ -532,15 +544,7 @@ fn a_flood_of_states_is_cut_to_the_writers_budget() {
 fn a_late_member_cannot_take_the_reference() {
     let mut m = playing_room_of(3);
     let mal = m.arrive(MALLORY);
-    m.tamper(mal, |e, _, msg| {
-        if let Body::Hello(h) = &mut msg.body {
-            h.rank = Some(0);
-            h.timebase = Some(Timebase {
-                reference: e.id(),
-                base: e.timebase().base + Span::from_secs(30),
-            });
-        }
-    });
+    m.tamper(mal, claim_the_reference);
     let reference = m.engine(0).reference();
     // Room time at one instant, told by every honest peer, against peer 0's.
     let agree = |m: &Mini, honest: &[usize]| {
@@ -676,4 +680,46 @@ fn an_announced_seek_latency_is_bounded() {
     for x in seeks {
         assert!(x - to < Span::from_secs(15), "sent to {x:?}");
     }
+}
+
+/// Attack 3 with ranks as facts (the endpoint's order): the member's claim of rank 0 is not
+/// even read, so nobody counts it and nobody follows it; a newcomer that the claims could have
+/// misled (one honest peer and the member, both claiming rank 0) follows the oldest; and when
+/// the reference leaves, the next oldest succeeds it. Room time never moves.
+#[test]
+fn with_the_endpoints_order_a_member_cannot_claim_the_reference() {
+    let mut m = Mini::new(2);
+    m.admit(&[0, 1]);
+    m.run_for(1_000_000);
+    m.load(0);
+    m.input(0, Input::Intent(Intent::Play));
+    m.run_for(3_000_000);
+    let mal = m.add_unlinked(MALLORY);
+    m.admit(&[0, 1, mal]);
+    m.link(mal);
+    m.tamper(mal, claim_the_reference);
+    let before = m.room(1);
+    m.run_for(3_000_000);
+    let newcomer = m.add_unlinked(PeerId(200));
+    m.admit(&[0, 1, mal, newcomer]);
+    m.link(newcomer);
+    m.run_for(3_000_000);
+    for i in [1, newcomer] {
+        assert_eq!(m.engine(i).reference(), m.id(0), "peer {i}");
+        let d = (m.room(i) - m.room(0)).abs();
+        assert!(d < Span::from_millis(2), "peer {i} is {d:?} off");
+    }
+    let moved = m.room(1) - before - Span::from_secs(6);
+    assert!(
+        moved.abs() < Span::from_millis(1),
+        "room time moved {moved:?}"
+    );
+
+    m.leave(0);
+    m.admit(&[1, mal, newcomer]);
+    m.run_for(3_000_000);
+    assert_eq!(m.engine(newcomer).reference(), m.id(1));
+    let d = (m.room(newcomer) - m.room(1)).abs();
+    assert!(d < Span::from_millis(2), "{d:?} off");
+    one_state(&m, &[1, newcomer]);
 }

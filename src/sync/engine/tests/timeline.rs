@@ -120,3 +120,71 @@ fn an_act_founds_the_timeline_without_touching_playback() {
     m.input(0, Input::Act);
     assert_eq!(m.engine(0).reference(), PeerId(102));
 }
+
+/// Ranks from the endpoint's order: two groups of two that formed apart (each played on a
+/// timeline of its own) meet; everyone moves onto the older group's timeline and holds one
+/// state, the younger group having forgotten the state of the timeline it left.
+#[test]
+fn with_the_endpoints_order_two_groups_formed_apart_merge() {
+    let mut m = Mini::new(0);
+    let ids = [PeerId(100), PeerId(101), PeerId(102), PeerId(103)];
+    let [a0, a1, b0, b1] = ids.map(|id| m.add_unlinked(id));
+    m.admit(&[a0, a1, b0, b1]);
+    m.link_pair(a0, a1);
+    m.link_pair(b0, b1);
+    m.run_for(1_000_000);
+    m.load(a0);
+    m.input(a0, Input::Intent(Intent::Play));
+    m.load(b1);
+    m.run_for(3_000_000);
+    assert!(
+        (m.room(b0) - m.room(a0)).abs() > Span::from_secs(60),
+        "two timelines"
+    );
+    assert_eq!(m.engine(b0).reference(), m.id(b0));
+    let room_state = m.engine(a0).playback().cloned();
+
+    for (i, j) in [(a0, b0), (a0, b1), (a1, b0), (a1, b1)] {
+        m.link_pair(i, j);
+    }
+    m.run_for(3_000_000);
+    for i in [a1, b0, b1] {
+        assert_eq!(m.engine(i).reference(), m.id(a0), "peer {i}");
+        let d = (m.room(i) - m.room(a0)).abs();
+        assert!(d < Span::from_millis(2), "peer {i} is {d:?} off");
+        assert_eq!(m.engine(i).playback().cloned(), room_state, "peer {i}");
+        assert_eq!(m.engine(i).stats().rejected_rank, 0);
+    }
+    assert_eq!(m.engine(b0).stats().timelines_left, 1);
+    assert_eq!(
+        m.engine(a0).stats().timelines_left,
+        0,
+        "the older group stays"
+    );
+}
+
+/// With the endpoint's order, a newcomer's own clock is never room time while an older peer
+/// is linked: it has none until it measured the reference, then the reference's.
+#[test]
+fn with_the_endpoints_order_a_newcomer_waits_for_the_reference() {
+    let mut m = Mini::new(2);
+    m.admit(&[0, 1]);
+    m.run_for(1_000_000);
+    m.load(0);
+    m.run_for(1_000_000);
+    let late = m.add_unlinked(PeerId(1));
+    m.admit(&[0, 1, late]);
+    assert!(m.engine(late).room_time(m.local(late)).is_some(), "alone");
+    m.link(late);
+    assert_eq!(m.engine(late).room_time(m.local(late)), None);
+    m.run_for(2_000_000);
+    assert_eq!(m.engine(late).reference(), m.id(0));
+    let d = (m.room(late) - m.room(0)).abs();
+    assert!(d < Span::from_millis(2), "{d:?} off");
+    assert_eq!(m.engine(late).playback(), m.engine(0).playback());
+    assert_eq!(
+        m.engine(late).stats().timelines_left,
+        0,
+        "it had no state to forget"
+    );
+}
