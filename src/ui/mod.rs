@@ -28,7 +28,7 @@ pub use room::RoomPage;
 
 /// Starts the app on the page's `<body>`.
 pub fn mount() {
-    console_error_panic_hook::set_once();
+    crate::web::panic_log::log_panics();
     leptos::mount::mount_to_body(App);
 }
 

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod keyboard;
 pub mod location;
 pub mod mesh;
+pub mod panic_log;
 pub mod party;
 pub mod player;
 pub mod player_driver;
