@@ -20,11 +20,12 @@
 //! and who may control.
 
 use crate::agenda::Agenda;
+use crate::fixture::{BASE_US, FILM, WAN_LEADS};
 use crate::net::{Link, LinkSpec};
 use crate::rng::Rng;
 use insieme::room::host::gate::{Context, Verdict};
 use insieme::room::host::{Accepted, Authority, KeyId, Signed, StateGate, Statement};
-use insieme::sync::state::{apply_intent, Intent, Leads, Register};
+use insieme::sync::state::{apply_intent, Intent, Register};
 use insieme::sync::{Body, MediaTime, PeerId, RoomTime, Span, Versioned, WireMessage};
 
 /// The run's parameters.
@@ -120,15 +121,7 @@ struct Relay {
     out: HostRelayOutcome,
 }
 
-const BASE_US: i64 = 1_000_000_000_000;
 const WALL_MS: u64 = 1_700_000_000_000;
-const LEADS: Leads = Leads {
-    arrive: Span::from_millis(140),
-    start: Span::from_millis(200),
-    seek: Span::from_millis(400),
-    load: Span::from_millis(1140),
-};
-const FILM: &str = "https://videos.example/film.webm";
 /// Handovers a run makes at most (each newcomer receives the whole chain).
 const MAX_HANDOVERS: usize = 3;
 /// The rogue starts once host mode is known everywhere (a newcomer's race is the join's).
@@ -279,7 +272,7 @@ impl Relay {
             (_, 2) => Intent::Pause,
             (_, _) => Intent::Seek(MediaTime::from_secs_f64(self.rng.range(0.0, 600.0))),
         };
-        let Ok(next) = apply_intent(cur.as_ref(), &intent, now, LEADS) else {
+        let Ok(next) = apply_intent(cur.as_ref(), &intent, now, WAN_LEADS) else {
             return;
         };
         let Some(v) = page.register.write(now, PeerId(session(p)), next) else {
@@ -307,10 +300,10 @@ impl Relay {
                 media_id: "https://rogue.example/ad.webm".into(),
             },
             now,
-            LEADS,
+            WAN_LEADS,
         );
         let next = match self.rng.below(2) {
-            0 => apply_intent(Some(&base), &intent, now, LEADS).or(loaded),
+            0 => apply_intent(Some(&base), &intent, now, WAN_LEADS).or(loaded),
             _ => loaded,
         };
         let Ok(next) = next else { return };

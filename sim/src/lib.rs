@@ -23,6 +23,7 @@
 //! - [`report`]: the benchmark's table and JSON.
 
 pub mod agenda;
+pub mod fixture;
 pub mod host_relay;
 pub mod net;
 pub mod player;

@@ -8,6 +8,7 @@
 //! room clock is within a few ms of the truth, as the sync engine keeps it.
 
 use crate::agenda::Agenda;
+use crate::fixture::BASE_US;
 use crate::net::{Link, LinkSpec};
 use crate::rng::Rng;
 use insieme::programme::{Delta, EditError, Item, Queue};
@@ -69,9 +70,6 @@ struct Storm {
     last_edit: i64,
     last_change: i64,
 }
-
-/// A room time far from zero, so that clock errors never make it negative.
-const BASE_US: i64 = 1_000_000_000_000;
 
 impl Storm {
     fn push(&mut self, at: i64, ev: Ev) {

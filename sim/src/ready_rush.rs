@@ -13,11 +13,12 @@
 //! within a few ms of the truth, as the sync engine keeps them.
 
 use crate::agenda::Agenda;
+use crate::fixture::{BASE_US, FILM, WAN_LEADS};
 use crate::net::{Link, LinkSpec};
 use crate::rng::Rng;
 use insieme::programme::ready::{Merged, ReadyCheck, ReadyNote, Room};
-use insieme::sync::state::{apply_intent, Intent, Leads, Register, Versioned};
-use insieme::sync::{PeerId, RoomTime, Span};
+use insieme::sync::state::{apply_intent, Intent, Register, Versioned};
+use insieme::sync::{PeerId, RoomTime};
 
 /// The rush's parameters.
 #[derive(Clone, Debug)]
@@ -94,18 +95,8 @@ struct Rush {
     last_ready: i64,
 }
 
-/// A room time far from zero.
-const BASE_US: i64 = 1_000_000_000_000;
 /// Each page looks at the countdown this often (the app: once a second, and on every event).
 const TICK_US: i64 = 250_000;
-/// What the engine's leads come to on these links (RTT 120 ms).
-const LEADS: Leads = Leads {
-    arrive: Span::from_millis(140),
-    start: Span::from_millis(200),
-    seek: Span::from_millis(400),
-    load: Span::from_millis(1140),
-};
-const FILM: &str = "https://videos.example/film.webm";
 
 impl Rush {
     fn push(&mut self, at: i64, ev: Ev) {
@@ -163,7 +154,7 @@ impl Rush {
             return;
         }
         let cur = state.map(|v| v.playback);
-        let Ok(next) = apply_intent(cur.as_ref(), &Intent::Play, now, LEADS) else {
+        let Ok(next) = apply_intent(cur.as_ref(), &Intent::Play, now, WAN_LEADS) else {
             return;
         };
         if let Some(v) = page.register.write(now, PeerId(p as u64), next) {
@@ -232,7 +223,7 @@ impl Rush {
         let load = Intent::Load {
             media_id: FILM.into(),
         };
-        let loaded = apply_intent(None, &load, now, LEADS).expect("a load applies");
+        let loaded = apply_intent(None, &load, now, WAN_LEADS).expect("a load applies");
         let v = self.pages[0]
             .register
             .write(now, PeerId(0), loaded)
