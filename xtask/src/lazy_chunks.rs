@@ -179,6 +179,9 @@ fn minified(tools: &BuildTools, work: &Path, name: &str, js: &str) -> Result<Str
             .command("esbuild")
             .arg(&input)
             .args(["--minify", "--format=esm", "--log-level=warning"])
+            // wasm-bindgen names the loader once per split point in the wasm's import object;
+            // every one is the same module, so which key wins does not matter.
+            .arg("--log-override:duplicate-object-key=silent")
             .arg(format!("--outfile={}", output.display())),
         &format!("esbuild (minifying {name})"),
     )?;
