@@ -74,36 +74,20 @@ fn a_viewer_starved_of_cpu_stays_on_the_rooms_timeline() {
     }
 }
 
-/// The same runs with ranks as claims (no endpoint order): the room splits, as it did before.
-/// Run by hand (`--ignored`) to see what the order fixes; it prints the runs that split.
+/// The control: the groups-apart runs above with ranks as claims (no endpoint order) stay on
+/// two room times, so those runs can see what the order fixes. (Of the starved runs, 16 of 84
+/// split without the order: docs/engine.md.)
 #[test]
-#[ignore]
-fn with_ranks_as_claims_rooms_split() {
-    let mut split = 0;
+fn with_ranks_as_claims_groups_formed_apart_stay_split() {
     for seed in 1..=6 {
         let mut sc = timelines::groups_apart(seed, 40.0, true);
         sc.endpoint_order = false;
         let o = run(sc);
         let spread = o.max_room_spread_when(|t| t >= GROUPS_MEET_S + 5.0);
-        if spread > ONE_TIMELINE_MS || !o.final_agree {
-            split += 1;
-            println!("groups-apart seed {seed}: {}", summary(&o));
-        }
+        assert!(
+            spread > ONE_TIMELINE_MS || !o.final_agree,
+            "seed {seed}: merged without the endpoint's order: {}",
+            summary(&o)
+        );
     }
-    for seed in 1..=4 {
-        for slot in 0..3 {
-            for at in [0.0, 0.05, 0.1, 0.3, 1.0, 1.8, 5.5] {
-                let mut sc = timelines::starved(seed, 20.0, slot, at);
-                sc.endpoint_order = false;
-                let o = run(sc);
-                let settled = (at + STARVED_FOR_S).max(6.0) + 5.0;
-                let spread = o.max_room_spread_when(|t| t >= settled);
-                if spread > ONE_TIMELINE_MS || !o.final_agree || o.final_spread_ms > 20.0 {
-                    split += 1;
-                    println!("starved seed {seed} slot {slot} at {at}: {}", summary(&o));
-                }
-            }
-        }
-    }
-    println!("{split} runs split");
 }
