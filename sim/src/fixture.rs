@@ -18,3 +18,31 @@ pub const WAN_LEADS: Leads = Leads {
 
 /// The film the room plays.
 pub const FILM: &str = "https://videos.example/film.webm";
+
+/// The pages from `split` on are cut from the ones before from `from_s` to `to_s` (seconds):
+/// what is sent across meanwhile is lost; then the links reopen and each side greets the other.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Partition {
+    pub split: usize,
+    pub from_s: f64,
+    pub to_s: f64,
+}
+
+impl Partition {
+    /// Whether pages `a` and `b` are on the same side of the cut.
+    pub fn same_side(&self, a: usize, b: usize) -> bool {
+        (a < self.split) == (b < self.split)
+    }
+
+    /// Every (from, to) pair of `pages` across the cut, both ways: who greets whom on healing.
+    pub fn pairs_across(self, pages: usize) -> impl Iterator<Item = (usize, usize)> {
+        (0..pages)
+            .flat_map(move |a| (0..pages).map(move |b| (a, b)))
+            .filter(move |&(a, b)| !self.same_side(a, b))
+    }
+
+    /// When the cut starts and ends, in µs of the run.
+    pub fn window_us(&self) -> (i64, i64) {
+        ((self.from_s * 1e6) as i64, (self.to_s * 1e6) as i64)
+    }
+}

@@ -20,7 +20,7 @@
 //! and who may control.
 
 use crate::agenda::Agenda;
-use crate::fixture::{BASE_US, FILM, WAN_LEADS};
+use crate::fixture::{Partition, BASE_US, FILM, WAN_LEADS};
 use crate::net::{Link, LinkSpec};
 use crate::rng::Rng;
 use insieme::room::host::gate::{Context, Verdict};
@@ -38,9 +38,8 @@ pub struct HostRelay {
     pub actions_per_s: f64,
     /// Rogue messages per second.
     pub rogue_per_s: f64,
-    /// The pages from `split` on are cut from the ones before during this window (s): what is
-    /// sent across meanwhile is lost; then the links reopen and each side greets the other.
-    pub partition: Option<(usize, f64, f64)>,
+    /// A cut between the pages, and when it heals.
+    pub partition: Option<Partition>,
     /// A newcomer joins at this time (s); the rogue's link to it delivers first.
     pub join_s: Option<f64>,
     pub link: LinkSpec,
@@ -164,7 +163,7 @@ impl Relay {
 
     fn reachable(&self, a: usize, b: usize) -> bool {
         match self.sc.partition {
-            Some((split, ..)) if self.cut => (a < split) == (b < split),
+            Some(cut) if self.cut => cut.same_side(a, b),
             _ => true,
         }
     }
@@ -472,15 +471,11 @@ impl Relay {
 
     fn heal(&mut self) {
         self.cut = false;
-        let Some((split, ..)) = self.sc.partition else {
+        let Some(cut) = self.sc.partition else {
             return;
         };
-        for a in 0..self.pages.len() {
-            for b in 0..self.pages.len() {
-                if (a < split) != (b < split) {
-                    self.greet(a, b);
-                }
-            }
+        for (a, b) in cut.pairs_across(self.pages.len()) {
+            self.greet(a, b);
         }
     }
 
@@ -576,9 +571,10 @@ impl Relay {
             self.next(Ev::Act(p), self.sc.actions_per_s);
         }
         self.push(ROGUE_FROM_US, Ev::Rogue);
-        if let Some((_, from, to)) = self.sc.partition {
-            self.push((from * 1e6) as i64, Ev::Cut);
-            self.push((to * 1e6) as i64, Ev::Heal);
+        if let Some(cut) = self.sc.partition {
+            let (from, to) = cut.window_us();
+            self.push(from, Ev::Cut);
+            self.push(to, Ev::Heal);
         }
         if let Some(t) = self.sc.join_s {
             self.push((t * 1e6) as i64, Ev::Join);

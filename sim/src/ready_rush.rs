@@ -13,7 +13,7 @@
 //! within a few ms of the truth, as the sync engine keeps them.
 
 use crate::agenda::Agenda;
-use crate::fixture::{BASE_US, FILM, WAN_LEADS};
+use crate::fixture::{Partition, BASE_US, FILM, WAN_LEADS};
 use crate::net::{Link, LinkSpec};
 use crate::rng::Rng;
 use insieme::programme::ready::{Merged, ReadyCheck, ReadyNote, Room};
@@ -31,9 +31,8 @@ pub struct ReadyRush {
     pub never_ready: Vec<usize>,
     /// Pages that leave, and when (s).
     pub leave: Vec<(usize, f64)>,
-    /// The pages from `split` on are cut from the ones before during this window (s), then
-    /// the links reopen.
-    pub partition: Option<(usize, f64, f64)>,
+    /// A cut between the pages, and when it heals.
+    pub partition: Option<Partition>,
     pub link: LinkSpec,
     /// How long the run lasts (s).
     pub duration_s: f64,
@@ -108,11 +107,10 @@ impl Rush {
     }
 
     fn reachable(&self, a: usize, b: usize) -> bool {
-        let split = match self.sc.partition {
-            Some((split, ..)) if self.cut => split,
-            _ => return true,
-        };
-        (a < split) == (b < split)
+        match self.sc.partition {
+            Some(cut) if self.cut => cut.same_side(a, b),
+            _ => true,
+        }
     }
 
     /// The others `p` is connected to.
@@ -199,19 +197,18 @@ impl Rush {
     /// opening (the engine's hello, the party's note).
     fn heal(&mut self) {
         self.cut = false;
-        let Some((split, ..)) = self.sc.partition else {
+        let Some(cut) = self.sc.partition else {
             return;
         };
-        for a in 0..self.pages.len() {
-            for b in 0..self.pages.len() {
-                if (a < split) != (b < split) && !self.pages[a].gone {
-                    if let Some(v) = self.pages[a].register.get().cloned() {
-                        self.send(a, b, Msg::State(v));
-                    }
-                    if let Some(note) = self.pages[a].check.note() {
-                        self.send(a, b, Msg::Note(note));
-                    }
-                }
+        for (a, b) in cut.pairs_across(self.pages.len()) {
+            if self.pages[a].gone {
+                continue;
+            }
+            if let Some(v) = self.pages[a].register.get().cloned() {
+                self.send(a, b, Msg::State(v));
+            }
+            if let Some(note) = self.pages[a].check.note() {
+                self.send(a, b, Msg::Note(note));
             }
         }
     }
@@ -240,10 +237,11 @@ impl Rush {
         for (p, at) in self.sc.leave.clone() {
             self.push((at * 1e6) as i64, Ev::Leave(p));
         }
-        if let Some((_, from, to)) = self.sc.partition {
+        if let Some(cut) = self.sc.partition {
             // Messages in flight at the cut still arrive: they were sent before.
-            self.push((from * 1e6) as i64, Ev::Cut);
-            self.push((to * 1e6) as i64, Ev::Heal);
+            let (from, to) = cut.window_us();
+            self.push(from, Ev::Cut);
+            self.push(to, Ev::Heal);
         }
         for p in 0..n {
             let first = self.rng.below(TICK_US as u64) as i64;

@@ -2,6 +2,7 @@
 //! first: no honest page ever takes a state the rogue made, and all end on one playback state,
 //! one host, one mode and one set of controllers.
 
+use insieme_sim::fixture::Partition;
 use insieme_sim::host_relay::{host_relay, run, HostRelay};
 use insieme_sim::scenarios::wan_link;
 
@@ -52,7 +53,11 @@ fn under_heavy_loss_too() {
 fn across_a_partition_that_heals() {
     for seed in 1..=4 {
         let o = run(HostRelay {
-            partition: Some((3, 5.0, 10.0)),
+            partition: Some(Partition {
+                split: 3,
+                from_s: 5.0,
+                to_s: 10.0,
+            }),
             ..host_relay(seed)
         });
         assert_sound(seed, &o);

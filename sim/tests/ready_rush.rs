@@ -2,6 +2,7 @@
 //! whoever leaves or stalls, and across a partition that heals.
 
 use insieme::programme::ready::{GRACE, WAIT};
+use insieme_sim::fixture::Partition;
 use insieme_sim::ready_rush::{ready_rush, run, ReadyRush};
 
 #[test]
@@ -60,7 +61,11 @@ fn a_stalled_person_and_a_leaver_do_not_block_it() {
 fn a_partition_that_heals_ends_on_one_start() {
     for seed in 1..=10 {
         let o = run(ReadyRush {
-            partition: Some((4, 0.5, 12.0)),
+            partition: Some(Partition {
+                split: 4,
+                from_s: 0.5,
+                to_s: 12.0,
+            }),
             ..ready_rush(seed)
         });
         eprintln!("seed {seed}: {o:?}");
