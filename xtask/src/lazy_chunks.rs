@@ -514,5 +514,7 @@ mod tests {
         expected.extend([1, 1, 0]);
         assert_eq!(out, expected);
         assert!(without_custom_section(b"nope", "x").is_err());
+        // A section that runs past the end is an error, not a short module.
+        assert!(without_custom_section(&wasm[..wasm.len() - 1], "x").is_err());
     }
 }

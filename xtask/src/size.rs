@@ -423,7 +423,6 @@ fn shorten(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lazy_chunks::without_custom_section;
 
     #[test]
     fn reads_twiggy_csv_rows() {
@@ -440,31 +439,6 @@ mod tests {
             Some(("<a, b as c::D>::f".into(), 12))
         );
         assert_eq!(parse_csv_row("Name,ShallowSize"), None);
-    }
-
-    #[test]
-    fn drops_one_custom_section() {
-        let custom = |name: &str, body: &[u8]| {
-            let mut section = vec![0, (1 + name.len() + body.len()) as u8, name.len() as u8];
-            section.extend_from_slice(name.as_bytes());
-            section.extend_from_slice(body);
-            section
-        };
-        let header = b"\0asm\x01\0\0\0".to_vec();
-        let types = vec![1, 1, 0];
-        let wasm = [
-            header.clone(),
-            custom("name", b"xy"),
-            types.clone(),
-            custom("target_features", b"+a"),
-        ]
-        .concat();
-        assert_eq!(
-            without_custom_section(&wasm, "target_features").unwrap(),
-            [header, custom("name", b"xy"), types].concat()
-        );
-        assert!(without_custom_section(b"nope\x01\0\0\0", "x").is_err());
-        assert!(without_custom_section(&wasm[..wasm.len() - 1], "x").is_err());
     }
 
     #[test]
