@@ -12,7 +12,7 @@
 //! `sync::state::Register`), fed in the app's order: a controller's statement before the state
 //! it vouches for, on one reliable ordered channel; a newcomer (or a healed partition) gets the
 //! log, then the vouching for the current state, then the state. Signatures are modelled: a
-//! statement carries its signer's key id and whether its signature verifies (WebCrypto's part,
+//! statement's key names its signer and a flag says whether its signature verifies (WebCrypto's part,
 //! which the browser tests cover); the rules see only verified statements, as in the app.
 //!
 //! It checks, after every delivery, that no honest page's register ever holds a state the rogue
@@ -73,11 +73,10 @@ pub struct HostRelayOutcome {
 
 #[derive(Clone, Debug)]
 enum Msg {
-    /// A statement, its signer as the receiver's check would compute it, and whether the
-    /// signature verifies.
+    /// A statement, and whether its signature verifies (its signer is what the receiver's
+    /// check computes from its key: [`signer_of`]).
     Signed {
         signed: Signed,
-        signer: KeyId,
         genuine: bool,
     },
     State(Versioned),
@@ -111,7 +110,7 @@ struct Relay {
     rogue: usize,
     /// What the rogue heard: its register, and the genuine statements it could replay.
     rogue_register: Register,
-    rogue_heard: Vec<(Signed, KeyId)>,
+    rogue_heard: Vec<Signed>,
     /// Every state the rogue made.
     forged: Vec<Versioned>,
     events: Agenda<Ev>,
@@ -143,6 +142,15 @@ fn signed(statement: Statement, by: usize) -> Signed {
         statement,
         key: [vec![4], vec![by as u8 + 1; 64]].concat(),
         signature: vec![0; 64],
+    }
+}
+
+/// What the host states as its page opens: "no Host controls" (term 0, seq 0).
+fn opening() -> Statement {
+    Statement::Mode {
+        on: false,
+        term: 0,
+        seq: 0,
     }
 }
 
@@ -194,10 +202,9 @@ impl Relay {
     /// Page `p` signs `statement`, applies it and sends it to everyone, then `after`.
     fn state_signed(&mut self, p: usize, statement: Statement, after: Option<Msg>) {
         let s = signed(statement, p);
-        self.accept(p, p, s.clone(), key(p));
+        self.accept(p, p, s.clone());
         let mut msgs = vec![Msg::Signed {
             signed: s,
-            signer: key(p),
             genuine: true,
         }];
         msgs.extend(after);
@@ -317,7 +324,6 @@ impl Relay {
             1 => vec![
                 Msg::Signed {
                     signed: signed(Statement::State(v.clone()), 0),
-                    signer: key(0),
                     genuine: false,
                 },
                 Msg::State(v),
@@ -326,7 +332,6 @@ impl Relay {
             2 => vec![
                 Msg::Signed {
                     signed: signed(Statement::State(v.clone()), r),
-                    signer: key(r),
                     genuine: true,
                 },
                 Msg::State(v),
@@ -341,16 +346,14 @@ impl Relay {
                     },
                     r,
                 ),
-                signer: key(r),
                 genuine: true,
             }],
             // A replay of something genuine it heard.
             _ if !self.rogue_heard.is_empty() => {
                 let i = self.rng.below(self.rogue_heard.len() as u64) as usize;
-                let (signed, signer) = self.rogue_heard[i].clone();
+                let signed = self.rogue_heard[i].clone();
                 vec![Msg::Signed {
                     signed,
-                    signer,
                     genuine: true,
                 }]
             }
@@ -361,8 +364,9 @@ impl Relay {
     }
 
     /// Page `p` judges a verified statement from `from`'s link.
-    fn accept(&mut self, p: usize, from: usize, s: Signed, signer: KeyId) {
+    fn accept(&mut self, p: usize, from: usize, s: Signed) {
         let page = self.pages[p].as_mut().expect("honest");
+        let signer = signer_of(&s);
         if let Ok(Accepted::State(v)) = page.authority.accept(session(from), signer, s.clone()) {
             page.gate.attest(v);
             if page.vouched.len() == 4 {
@@ -408,25 +412,20 @@ impl Relay {
                 }
                 Msg::Signed {
                     signed,
-                    signer,
                     genuine: true,
-                } => self.rogue_heard.push((signed, signer)),
+                } => self.rogue_heard.push(signed),
                 Msg::Signed { .. } => {}
             }
             return;
         }
         match msg {
-            Msg::Signed {
-                signed,
-                signer,
-                genuine,
-            } => {
-                // The receiver's check: the signature verifies, and the key id is its hash.
-                if !genuine || signer_of(&signed) != signer {
+            Msg::Signed { signed, genuine } => {
+                // The receiver's check: the signature verifies (the key id is then its hash).
+                if !genuine {
                     let page = self.pages[to].as_mut().expect("honest");
                     return page.authority.count_forged();
                 }
-                self.accept(to, from, signed, signer);
+                self.accept(to, from, signed);
             }
             Msg::State(v) => self.check_state(to, from, v),
         }
@@ -459,7 +458,6 @@ impl Relay {
             ))
             .map(|s| Msg::Signed {
                 signed: s.clone(),
-                signer: signer_of(s),
                 genuine: true,
             })
             .collect();
@@ -499,14 +497,7 @@ impl Relay {
         self.pages.push(Some(page));
         // The rogue's link opens first: a replay of the host's genuine "no Host controls"
         // arrives before anyone's greeting, then its forged state.
-        let opening = signed(
-            Statement::Mode {
-                on: false,
-                term: 0,
-                seq: 0,
-            },
-            0,
-        );
+        let opening = signed(opening(), 0);
         self.push(
             self.now + 500,
             Ev::Deliver {
@@ -514,7 +505,6 @@ impl Relay {
                 from: self.rogue,
                 msg: Msg::Signed {
                     signed: opening,
-                    signer: key(0),
                     genuine: true,
                 },
             },
@@ -555,12 +545,7 @@ impl Relay {
             };
             self.state_signed(p, announce, None);
         }
-        let opening = Statement::Mode {
-            on: false,
-            term: 0,
-            seq: 0,
-        };
-        self.state_signed(0, opening, None);
+        self.state_signed(0, opening(), None);
         let on = Statement::Mode {
             on: true,
             term: 0,
