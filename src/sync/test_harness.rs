@@ -9,10 +9,25 @@
 use super::controller::PlayerCommand;
 use super::engine::{Config, Destination, Engine, Input, Output};
 use super::state::Intent;
-use super::time::{LocalTime, RoomTime};
-use super::wire::{Body, WireMessage};
+use super::state::Versioned;
+use super::time::{LocalTime, RoomTime, Span};
+use super::wire::{Body, Hello, WireMessage};
 use super::PeerId;
 use std::rc::Rc;
+
+/// A hello from a member that claims `rank` and relays `state`, with nothing else to say.
+pub(crate) fn hello_relaying(rank: Option<u64>, state: Option<Versioned>) -> Hello {
+    Hello {
+        rank,
+        timebase: None,
+        prep: Span::ZERO,
+        seek: None,
+        buffering: false,
+        error: None,
+        frame_grid: None,
+        state,
+    }
+}
 
 /// One-way delay of every message, in microseconds.
 pub(crate) const DELAY: i64 = 5_000;

@@ -101,19 +101,23 @@ impl StateGate {
     /// What to do with a sync message in the room as `cx` describes it.
     pub fn check(&mut self, cx: Context<'_>, mut message: WireMessage) -> Verdict {
         if !self.newcomer.settled() {
-            return match &mut message.body {
+            return match message.body {
                 Body::State(state) => {
-                    self.newcomer.keep(cx.from, state.clone(), cx.now_ms);
+                    self.newcomer.keep(cx.from, state, cx.now_ms);
                     Verdict::Waits
                 }
                 // A hello goes on without its state (its clock and rank are needed now).
-                Body::Hello(hello) => {
+                Body::Hello(mut hello) => {
                     if let Some(state) = hello.state.take() {
                         self.newcomer.keep(cx.from, state, cx.now_ms);
                     }
+                    message.body = Body::Hello(hello);
                     Verdict::Pass(message)
                 }
-                _ => Verdict::Pass(message),
+                body => {
+                    message.body = body;
+                    Verdict::Pass(message)
+                }
             };
         }
         if cx.mode != Some(true) {
@@ -142,10 +146,5 @@ impl StateGate {
             }
             _ => Verdict::Pass(message),
         }
-    }
-
-    /// Ends the wait for the room's mode: the states kept aside, to be checked again now.
-    pub fn settle(&mut self) -> Vec<(SessionId, Versioned)> {
-        self.newcomer.settle()
     }
 }

@@ -8,10 +8,11 @@ use super::guest_hold::{overdue, GUEST_HOLD_COOLDOWN, GUEST_HOLD_JUMP, MAX_GUEST
 use super::key::{KeyId, KEY_ID_BYTES};
 use super::newcomer::{MAX_WAITING, SETTLE_WITHIN_MS};
 use super::record::{Signed, Statement};
-use super::tests::{cx, hello_relaying, settled_gate, state, HOST_SESSION};
+use super::tests::{cx, settled_gate, state, HOST_SESSION};
 use crate::signaling::payload::SessionId;
 use crate::sync::buffering::held;
 use crate::sync::state::{Playback, Register, Stamp};
+use crate::sync::test_harness::hello_relaying;
 use crate::sync::{Body, MediaTime, PeerId, RoomTime, Span, Versioned, WireMessage};
 use proptest::prelude::*;
 
@@ -104,7 +105,7 @@ fn a_guest_may_hold_the_room_for_its_own_buffering() {
     assert!(admitted(&mut gate, GUEST, &room, 30_050, &held));
     assert_eq!(gate.guest_holds.admitted, 1);
     // Relayed later in anyone's hello, the admitted hold passes as a vouched-for state.
-    let hello = hello_relaying(Some(held.clone()));
+    let hello = hello_relaying(Some(2), Some(held.clone()));
     let relayed = WireMessage::new(Body::Hello(hello));
     assert_eq!(
         gate.check(host_mode(OTHER, &room, 30_100), relayed.clone()),
@@ -352,7 +353,7 @@ fn a_newcomer_keeps_states_aside_until_it_knows_the_mode() {
     let mut gate = StateGate::default();
     assert_eq!(check(&mut gate, waiting(GUEST), &rogue), Verdict::Waits);
     // A hello goes on (clock, rank) without the state it relays.
-    let hello = hello_relaying(Some(honest.clone()));
+    let hello = hello_relaying(Some(2), Some(honest.clone()));
     match gate.check(waiting(HOST_SESSION), WireMessage::new(Body::Hello(hello))) {
         Verdict::Pass(WireMessage {
             body: Body::Hello(h),
@@ -366,7 +367,7 @@ fn a_newcomer_keeps_states_aside_until_it_knows_the_mode() {
     );
     // The host's signed mode arrives: host mode is on, and its vouching for the state with it.
     gate.attest(honest.clone());
-    let kept = gate.settle();
+    let kept = gate.newcomer.settle();
     assert_eq!(kept.len(), 2);
     let verdicts: Vec<Verdict> = kept
         .iter()
@@ -391,12 +392,19 @@ fn a_newcomer_waits_a_bounded_time_and_keeps_one_state_each() {
         now_ms,
         ..cx(false, GUEST, None)
     };
-    assert!(!gate.newcomer.due(1e9), "no wait before a state arrives");
+    assert_eq!(
+        gate.newcomer.deadline_ms(),
+        None,
+        "no wait before a state arrives"
+    );
     check(&mut gate, at_ms(500.0), &state(30_000, GUEST, true));
     check(&mut gate, at_ms(900.0), &state(40_000, GUEST, false));
     check(&mut gate, at_ms(950.0), &state(35_000, GUEST, true));
-    assert!(!gate.newcomer.due(500.0 + SETTLE_WITHIN_MS - 1.0));
-    assert!(gate.newcomer.due(500.0 + SETTLE_WITHIN_MS));
+    assert_eq!(
+        gate.newcomer.deadline_ms(),
+        Some(500.0 + SETTLE_WITHIN_MS),
+        "the first state kept starts the wait; later ones do not move it"
+    );
     for member in 0..(MAX_WAITING as u64 + 10) {
         let cx = Context {
             from: 1_000 + member,
@@ -404,14 +412,14 @@ fn a_newcomer_waits_a_bounded_time_and_keeps_one_state_each() {
         };
         check(&mut gate, cx, &state(30_000, 1_000 + member, true));
     }
-    let kept = gate.settle();
+    let kept = gate.newcomer.settle();
     assert_eq!(kept.len(), MAX_WAITING);
     assert_eq!(
         kept[0],
         (GUEST, state(40_000, GUEST, false)),
         "the latest of each"
     );
-    assert!(!gate.newcomer.due(1e9));
+    assert_eq!(gate.newcomer.deadline_ms(), None, "settled: no wait left");
 }
 
 fn link_host() -> KeyId {

@@ -43,11 +43,10 @@ impl Newcomer {
         self.deadline_ms.filter(|_| !self.settled)
     }
 
-    /// Keeps `state` from `from` aside (only the latest of each member), received at `now_ms`.
-    /// Returns true when this starts the wait (the caller arms a timer for the deadline).
-    pub fn keep(&mut self, from: SessionId, state: Versioned, now_ms: f64) -> bool {
-        let starts = self.deadline_ms.is_none();
-        if starts {
+    /// Keeps `state` from `from` aside (only the latest of each member), received at `now_ms`;
+    /// the first starts the wait (the caller arms a timer for [`Self::deadline_ms`]).
+    pub fn keep(&mut self, from: SessionId, state: Versioned, now_ms: f64) {
+        if self.deadline_ms.is_none() {
             self.deadline_ms = Some(now_ms + SETTLE_WITHIN_MS);
         }
         let room = self.waiting.len() < MAX_WAITING;
@@ -57,12 +56,6 @@ impl Newcomer {
             None if room => self.waiting.push((from, state)),
             None => {}
         }
-        starts
-    }
-
-    /// Whether the wait is over at `now_ms` without the mode being heard.
-    pub fn due(&self, now_ms: f64) -> bool {
-        !self.settled && self.deadline_ms.is_some_and(|d| now_ms >= d)
     }
 
     /// Ends the wait: the states kept aside, to be checked now as if they had just arrived.

@@ -10,8 +10,9 @@ use super::record::{signed_bytes, HostMessage, Signed, Statement};
 use crate::signaling::payload::SessionId;
 use crate::sync::state::{Playback, Register, Stamp};
 use crate::sync::test_cases::deterministic;
+use crate::sync::test_harness::hello_relaying;
 use crate::sync::wire::Hello;
-use crate::sync::{Body, PeerId, RoomTime, Span, Versioned, WireMessage};
+use crate::sync::{Body, PeerId, RoomTime, Versioned, WireMessage};
 use proptest::prelude::*;
 
 fn key(n: u8) -> KeyId {
@@ -293,7 +294,7 @@ fn replayed_signed_states_cannot_move_the_register() {
 /// from `from` with Host controls `on`.
 pub(super) fn settled_gate() -> StateGate {
     let mut gate = StateGate::default();
-    assert!(gate.settle().is_empty());
+    assert!(gate.newcomer.settle().is_empty());
     gate
 }
 
@@ -304,20 +305,6 @@ pub(super) fn cx(on: bool, from: SessionId, current: Option<&Versioned>) -> Cont
         current,
         now: None,
         now_ms: 0.0,
-    }
-}
-
-/// A member's hello relaying `state`.
-pub(super) fn hello_relaying(state: Option<Versioned>) -> Hello {
-    Hello {
-        rank: Some(2),
-        timebase: None,
-        prep: Span::ZERO,
-        seek: None,
-        buffering: false,
-        error: None,
-        frame_grid: None,
-        state,
     }
 }
 
@@ -336,7 +323,7 @@ fn the_gate_drops_unsigned_states_in_host_mode_only() {
         Verdict::Dropped
     );
     // A hello relaying a state: the state goes, the hello stays.
-    let hello = hello_relaying(Some(forged));
+    let hello = hello_relaying(Some(2), Some(forged));
     let relayed = WireMessage::new(Body::Hello(hello.clone()));
     match gate.check(cx(true, 103, Some(&current)), relayed) {
         Verdict::Stripped(WireMessage {

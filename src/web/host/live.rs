@@ -267,7 +267,7 @@ impl Host {
             if inner.gate.newcomer.settled() {
                 return;
             }
-            inner.gate.settle()
+            inner.gate.newcomer.settle()
         };
         let Some(deliver) = self.deliver.get() else {
             return;

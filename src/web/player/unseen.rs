@@ -11,22 +11,24 @@ use web_sys::HtmlVideoElement;
 impl Shared {
     /// Reports the media clock, with no frame, while the page is hidden and the media moves.
     pub(super) fn report_unseen_clock(&self, video: &HtmlVideoElement) {
-        let Some(clock) = read_clock(video) else {
-            return;
-        };
+        // Visible is the usual case: ask that first, before the clock's four JS calls.
         let hidden = web_sys::window()
             .and_then(|w| w.document())
             .is_some_and(|d| d.hidden());
-        if hidden {
-            let mut report = FrameObservation {
-                media_time_secs: clock.media_time_secs,
-                presented_at_ms: clock.read_at_ms,
-                presented_frames: None,
-                source: FrameSource::Unseen,
-                clock: Some(clock),
-            };
-            self.as_browser_presents(&mut report);
-            self.emit(report);
+        if !hidden {
+            return;
         }
+        let Some(clock) = read_clock(video) else {
+            return;
+        };
+        let mut report = FrameObservation {
+            media_time_secs: clock.media_time_secs,
+            presented_at_ms: clock.read_at_ms,
+            presented_frames: None,
+            source: FrameSource::Unseen,
+            clock: Some(clock),
+        };
+        self.as_browser_presents(&mut report);
+        self.emit(report);
     }
 }

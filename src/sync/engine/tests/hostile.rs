@@ -5,7 +5,7 @@
 //! cannot do").
 
 use crate::sync::state::{Stamp, MAX_COUNTER};
-use crate::sync::test_harness::Mini;
+use crate::sync::test_harness::{hello_relaying, Mini};
 use crate::sync::wire::{GridSide, Hello, Timebase, PROTOCOL_VERSION};
 use crate::sync::{
     Body, Input, Intent, LocalTime, MediaTime, Observation, PeerId, Playback, PlayerCommand,
@@ -473,16 +473,7 @@ fn a_state_in_anothers_name_is_refused() {
     v.stamp.peer = m.id(1);
     m.inject(0, MALLORY, Body::State(v.clone()));
     v.stamp.peer = m.id(0);
-    let mut hello = Hello {
-        rank: None,
-        timebase: None,
-        prep: Span::ZERO,
-        seek: None,
-        buffering: false,
-        error: None,
-        frame_grid: None,
-        state: Some(v),
-    };
+    let mut hello = hello_relaying(None, Some(v));
     m.inject(0, MALLORY, Body::Hello(hello.clone()));
     assert_eq!(m.engine(0).stats().rejected_not_sender, 2);
     // Relayed in a departed writer's name, it is the room's state (how a newcomer learns it).
