@@ -160,10 +160,6 @@ fn signer_of(signed: &Signed) -> KeyId {
 }
 
 impl Relay {
-    fn push(&mut self, at: i64, ev: Ev) {
-        self.events.push(at, ev);
-    }
-
     fn room_now(&self, p: usize) -> RoomTime {
         let offset = self.pages[p].as_ref().map_or(0, |page| page.offset);
         RoomTime::from_micros(BASE_US + self.now + offset)
@@ -181,7 +177,7 @@ impl Relay {
             return;
         }
         let at = self.links[from][to].reliable(&self.sc.link, &mut self.link_rng, self.now);
-        self.push(at, Ev::Deliver { to, from, msg });
+        self.events.push(at, Ev::Deliver { to, from, msg });
     }
 
     fn broadcast(&mut self, from: usize, msgs: &[Msg]) {
@@ -195,7 +191,7 @@ impl Relay {
     fn next(&mut self, ev: Ev, per_s: f64) {
         let at = self.now + self.rng.exp(1e6 / per_s) as i64;
         if (at as f64) < self.sc.duration_s * 1e6 {
-            self.push(at, ev);
+            self.events.push(at, ev);
         }
     }
 
@@ -376,7 +372,7 @@ impl Relay {
         }
         // The host's or a co-host's link told this page the mode: what waited goes on.
         if page.authority.mode_settled() && !page.gate.newcomer.settled() {
-            let kept = page.gate.settle();
+            let kept = page.gate.newcomer.settle();
             self.out.newcomer_waited += kept.len();
             for (from, v) in kept {
                 self.check_state(p, from as usize - 1, v);
@@ -498,7 +494,7 @@ impl Relay {
         // The rogue's link opens first: a replay of the host's genuine "no Host controls"
         // arrives before anyone's greeting, then its forged state.
         let opening = signed(opening(), 0);
-        self.push(
+        self.events.push(
             self.now + 500,
             Ev::Deliver {
                 to: me,
@@ -516,7 +512,7 @@ impl Relay {
         });
         if let Some(v) = rogue_state {
             self.forged.push(v.clone());
-            self.push(
+            self.events.push(
                 self.now + 1_000,
                 Ev::Deliver {
                     to: me,
@@ -555,14 +551,14 @@ impl Relay {
         for p in (0..n).filter(|&p| p != rogue) {
             self.next(Ev::Act(p), self.sc.actions_per_s);
         }
-        self.push(ROGUE_FROM_US, Ev::Rogue);
+        self.events.push(ROGUE_FROM_US, Ev::Rogue);
         if let Some(cut) = self.sc.partition {
             let (from, to) = cut.window_us();
-            self.push(from, Ev::Cut);
-            self.push(to, Ev::Heal);
+            self.events.push(from, Ev::Cut);
+            self.events.push(to, Ev::Heal);
         }
         if let Some(t) = self.sc.join_s {
-            self.push((t * 1e6) as i64, Ev::Join);
+            self.events.push((t * 1e6) as i64, Ev::Join);
         }
         while let Some((at, ev)) = self.events.pop() {
             self.now = at;

@@ -72,10 +72,6 @@ struct Storm {
 }
 
 impl Storm {
-    fn push(&mut self, at: i64, ev: Ev) {
-        self.events.push(at, ev);
-    }
-
     fn room_now(&self, p: usize) -> RoomTime {
         RoomTime::from_micros(BASE_US + self.now + self.offsets[p])
     }
@@ -84,13 +80,13 @@ impl Storm {
         self.out.pieces += 1;
         self.out.bytes += postcard::to_allocvec(&d).map_or(0, |b| b.len());
         let at = self.links[from][to].reliable(&self.sc.link, &mut self.link_rng, self.now);
-        self.push(at, Ev::Deliver(to, d));
+        self.events.push(at, Ev::Deliver(to, d));
     }
 
     fn next_edit(&mut self, p: usize) {
         let at = self.now + (self.rng.exp(1e6 / self.sc.edits_per_s)) as i64;
         if (at as f64) < self.sc.storm_s * 1e6 {
-            self.push(at, Ev::Edit(p));
+            self.events.push(at, Ev::Edit(p));
         }
     }
 
@@ -165,7 +161,7 @@ impl Storm {
             self.next_edit(p);
         }
         if let Some(t) = self.sc.join_s {
-            self.push((t * 1e6) as i64, Ev::Join);
+            self.events.push((t * 1e6) as i64, Ev::Join);
         }
         while let Some((at, ev)) = self.events.pop() {
             self.now = at;

@@ -98,10 +98,6 @@ struct Rush {
 const TICK_US: i64 = 250_000;
 
 impl Rush {
-    fn push(&mut self, at: i64, ev: Ev) {
-        self.events.push(at, ev);
-    }
-
     fn room_now(&self, p: usize) -> RoomTime {
         RoomTime::from_micros(BASE_US + self.now + self.pages[p].offset)
     }
@@ -126,7 +122,7 @@ impl Rush {
             return;
         }
         let at = self.links[from][to].reliable(&self.sc.link, &mut self.link_rng, self.now);
-        self.push(at, Ev::Deliver { to, from, msg });
+        self.events.push(at, Ev::Deliver { to, from, msg });
     }
 
     fn broadcast(&mut self, from: usize, msg: Msg) {
@@ -232,20 +228,20 @@ impl Rush {
         let never = self.sc.never_ready.clone();
         for p in (0..n).filter(|p| !never.contains(p)) {
             let at = (self.rng.range(lo, hi) * 1e6) as i64;
-            self.push(at, Ev::Ready(p));
+            self.events.push(at, Ev::Ready(p));
         }
         for (p, at) in self.sc.leave.clone() {
-            self.push((at * 1e6) as i64, Ev::Leave(p));
+            self.events.push((at * 1e6) as i64, Ev::Leave(p));
         }
         if let Some(cut) = self.sc.partition {
             // Messages in flight at the cut still arrive: they were sent before.
             let (from, to) = cut.window_us();
-            self.push(from, Ev::Cut);
-            self.push(to, Ev::Heal);
+            self.events.push(from, Ev::Cut);
+            self.events.push(to, Ev::Heal);
         }
         for p in 0..n {
             let first = self.rng.below(TICK_US as u64) as i64;
-            self.push(first, Ev::Tick(p));
+            self.events.push(first, Ev::Tick(p));
         }
         let end = (self.sc.duration_s * 1e6) as i64;
         while let Some((at, ev)) = self.events.pop_due(end) {
@@ -263,7 +259,7 @@ impl Rush {
                 Ev::Deliver { to, from, msg } => self.deliver(to, from, msg),
                 Ev::Tick(p) if !self.pages[p].gone => {
                     self.decide(p);
-                    self.push(self.now + TICK_US, Ev::Tick(p));
+                    self.events.push(self.now + TICK_US, Ev::Tick(p));
                 }
                 Ev::Leave(p) => {
                     self.pages[p].gone = true;
