@@ -371,13 +371,17 @@ impl Party {
     /// resumes the room (signed, as any of its writes).
     fn release_guest_hold(&self) {
         let Some(host) = &self.host else { return };
-        let (current, now) = {
-            let engine = &self.inner.borrow().engine;
-            (engine.playback().cloned(), engine.room_time(local_now()))
-        };
+        let (current, now) = self.register_now();
         if host.releases_hold(current.as_ref(), now) {
             self.input(Input::Intent(Intent::Play));
         }
+    }
+
+    /// The register's state and this page's room time now: what the host's rules judge a
+    /// state against.
+    fn register_now(&self) -> (Option<sync::Versioned>, Option<RoomTime>) {
+        let engine = &self.inner.borrow().engine;
+        (engine.playback().cloned(), engine.room_time(local_now()))
     }
 
     /// Fetches the queue's code, then replays what waited for it.
@@ -929,9 +933,11 @@ impl Party {
             PeerMessage::Sync(msg) => {
                 let msg = match &self.host {
                     Some(host) => {
-                        let (current, now) = {
-                            let engine = &self.inner.borrow().engine;
-                            (engine.playback().cloned(), engine.room_time(local_now()))
+                        // Only a state, or a hello relaying one, is judged against the
+                        // register: a clock sample (most messages) needs neither.
+                        let (current, now) = match msg.body {
+                            sync::Body::State(_) | sync::Body::Hello(_) => self.register_now(),
+                            _ => (None, None),
                         };
                         match host.check_sync(from, current.as_ref(), now, msg) {
                             Some(msg) => msg,
