@@ -7,13 +7,12 @@
 //! A run that fails is a row with its error.
 
 use crate::harness::media::party_with_clip;
-use crate::harness::slow_device::{self, NAMES};
+use crate::harness::slow_device::{self, NAMES, SLOW_DEVICE};
 use crate::harness::Party;
 use anyhow::{Context, Result};
 use std::time::Duration;
 
-/// How much slower a slow viewer's page runs, and for how long.
-const SLOW_RATE: f64 = 5.0;
+/// How long a slow viewer stays slow.
 const SLOW_FOR: Duration = Duration::from_secs(15);
 /// How long a saturated viewer stays so after pressing Play.
 const SATURATED_FOR: Duration = Duration::from_secs(6);
@@ -76,13 +75,13 @@ async fn once(scenario: &str) -> Result<serde_json::Value> {
 
 async fn play(party: &Party, scenario: &str) -> Result<serde_json::Value> {
     Ok(match scenario {
-        "slow_room_clock" => slow_device::slow_viewer(party, "alice", SLOW_RATE, SLOW_FOR)
+        "slow_room_clock" => slow_device::slow_viewer(party, "alice", SLOW_DEVICE, SLOW_FOR)
             .await?
             .json(),
-        "slow_guest" => slow_device::slow_viewer(party, "carol", SLOW_RATE, SLOW_FOR)
+        "slow_guest" => slow_device::slow_viewer(party, "carol", SLOW_DEVICE, SLOW_FOR)
             .await?
             .json(),
-        "saturated_start" => slow_device::saturated_start(party, SLOW_RATE, SATURATED_FOR)
+        "saturated_start" => slow_device::saturated_start(party, SLOW_DEVICE, SATURATED_FOR)
             .await?
             .json(),
         "start_on_canplay" => slow_device::start_on_canplay(party).await?.json(),

@@ -7,13 +7,11 @@
 //! with a margin for a shared, noisy host (`docs/measurements/slow.md` has the figures).
 
 use crate::harness::media::party_with_clip;
-use crate::harness::slow_device::{self, SlowViewer, Start};
+use crate::harness::slow_device::{self, SlowViewer, Start, SLOW_DEVICE};
 use anyhow::{ensure, Context, Result};
 use std::time::Duration;
 
-/// How much slower a slow viewer's page runs (CDP `Emulation.setCPUThrottlingRate`).
-const SLOW_RATE: f64 = 5.0;
-/// How long it stays slow.
+/// How long a slow viewer stays slow.
 const SLOW_FOR: Duration = Duration::from_secs(15);
 /// The second, with room for a busy host.
 const CORRECTED_WITHIN_MS: f64 = 1500.0;
@@ -41,7 +39,7 @@ async fn a_slow_guest_does_not_pull_the_others_and_corrects_itself() -> Result<(
 async fn slow_viewer(test: &str, slow: &str) -> Result<()> {
     let party = party_with_clip(test, &names()).await?;
     let outcome = async {
-        let run = slow_device::slow_viewer(&party, slow, SLOW_RATE, SLOW_FOR).await?;
+        let run = slow_device::slow_viewer(&party, slow, SLOW_DEVICE, SLOW_FOR).await?;
         eprintln!("{test}: {}", run.json());
         check_not_pulled(&run)
     }
@@ -76,7 +74,8 @@ fn check_not_pulled(run: &SlowViewer) -> Result<()> {
 async fn a_start_on_a_saturated_viewer_lands_it_on_the_others_frame() -> Result<()> {
     let party = party_with_clip("saturated_start", &names()).await?;
     let outcome = async {
-        let start = slow_device::saturated_start(&party, SLOW_RATE, Duration::from_secs(6)).await?;
+        let start =
+            slow_device::saturated_start(&party, SLOW_DEVICE, Duration::from_secs(6)).await?;
         eprintln!("saturated_start: {}", start.json());
         check_landed(&start)
     }

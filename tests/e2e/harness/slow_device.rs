@@ -32,6 +32,42 @@ const TOGETHER_MS: f64 = 1000.0 / 60.0;
 /// ...for this long.
 const TOGETHER_FOR_MS: f64 = 500.0;
 
+/// How a slow device is made of a page: its main thread slowed `rate` times, and kept busy
+/// `busy_ms` of every `every_ms` (see `throttle.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct Slowness {
+    pub rate: f64,
+    pub busy_ms: f64,
+    pub every_ms: f64,
+}
+
+/// The slow device of the tests and the bench: a fifth of the speed, busy 35 ms of every 50.
+pub const SLOW_DEVICE: Slowness = Slowness {
+    rate: 5.0,
+    busy_ms: 35.0,
+    every_ms: 50.0,
+};
+
+impl Slowness {
+    async fn apply(&self, viewer: &Browser) -> Result<()> {
+        viewer.throttle_cpu(self.rate).await?;
+        viewer.saturate(self.busy_ms, self.every_ms).await
+    }
+
+    async fn lift(&self, viewer: &Browser) -> Result<()> {
+        viewer.unsaturate().await?;
+        viewer.throttle_cpu(1.0).await
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "cpu_throttling_rate": self.rate,
+            "busy_ms": self.busy_ms,
+            "every_ms": self.every_ms,
+        })
+    }
+}
+
 /// Percentiles of a set of offsets (ms), for reports.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Spread {
@@ -209,7 +245,7 @@ async fn gather_and_load(party: &Party) -> Result<[&Browser; 3]> {
 pub struct SlowViewer {
     /// Who was slowed ("alice" is the room's clock).
     pub slow: String,
-    pub rate: f64,
+    pub slowness: Slowness,
     /// How far each of the two others strayed from where it was heading, while the slow one was
     /// slowed and for the seconds after (per frame).
     pub others_strayed: Vec<(String, Spread)>,
@@ -231,7 +267,7 @@ impl SlowViewer {
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "slow": self.slow,
-            "cpu_throttling_rate": self.rate,
+            "slowness": self.slowness.json(),
             "others_strayed": self.others_strayed.iter()
                 .map(|(name, s)| serde_json::json!({ "viewer": name, "strayed": s.json() }))
                 .collect::<Vec<_>>(),
@@ -247,12 +283,12 @@ impl SlowViewer {
     }
 }
 
-/// The three play; after a few seconds `slow` is slowed `rate` times for `slowed_for`, then set
+/// The three play; after a few seconds `slow` is made a slow device for `slowed_for`, then set
 /// free, and the three play on five seconds more.
 pub async fn slow_viewer(
     party: &Party,
     slow: &str,
-    rate: f64,
+    slowness: Slowness,
     slowed_for: Duration,
 ) -> Result<SlowViewer> {
     const BEFORE: Duration = Duration::from_secs(3);
@@ -267,10 +303,10 @@ pub async fn slow_viewer(
     let slowed = party.person(slow);
     let cpu_at_start = CpuTimes::read();
     let slowed_at = wall_ms();
-    slowed.throttle_cpu(rate).await?;
+    slowness.apply(slowed).await?;
     tokio::time::sleep(slowed_for).await;
     let freed_at = wall_ms();
-    slowed.throttle_cpu(1.0).await?;
+    slowness.lift(slowed).await?;
     tokio::time::sleep(AFTER).await;
     let ended_at = wall_ms();
     let host = cpu_at_start
@@ -305,7 +341,7 @@ pub async fn slow_viewer(
     let others_owned: Vec<Vec<Frame>> = others.into_iter().cloned().collect();
     Ok(SlowViewer {
         slow: slow.to_owned(),
-        rate,
+        slowness,
         others_strayed,
         others_worst_second_ms,
         slow_offset: Spread::of_abs(&offsets),
@@ -403,20 +439,24 @@ impl Start {
     }
 }
 
-/// Carol's page is slowed `rate` times, and she presses Play; she stays slowed `slowed_for`,
-/// and the three play on four seconds more.
-pub async fn saturated_start(party: &Party, rate: f64, slowed_for: Duration) -> Result<Start> {
+/// Carol's page is made a slow device, and she presses Play; she stays slow `slowed_for`, and
+/// the three play on four seconds more.
+pub async fn saturated_start(
+    party: &Party,
+    slowness: Slowness,
+    slowed_for: Duration,
+) -> Result<Start> {
     let everyone = gather_and_load(party).await?;
     record_frames(&everyone).await?;
     let carol = everyone[2];
     let cpu_at_start = CpuTimes::read();
-    carol.throttle_cpu(rate).await?;
+    slowness.apply(carol).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pressed_at = wall_ms();
     carol.click_button("Play").await?;
     tokio::time::sleep(slowed_for).await;
     let freed_at = wall_ms();
-    carol.throttle_cpu(1.0).await?;
+    slowness.lift(carol).await?;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let ended_at = wall_ms();
     let host = cpu_at_start
@@ -431,7 +471,7 @@ pub async fn saturated_start(party: &Party, rate: f64, slowed_for: Duration) -> 
         freed_at,
     );
     start.notes = serde_json::json!({
-        "cpu_throttling_rate": rate,
+        "slowness": slowness.json(),
         "slowed_for_ms": slowed_for.as_millis() as f64,
         "saturated_offset_while_slowed_from_a_second_after_press": Spread::of_abs(&offsets).json(),
         "saturated_on_frame_after_freed_ms": on_frame_after(&records[2], &records[..2], freed_at),
