@@ -58,7 +58,6 @@ mod jumps;
 mod readings;
 
 use super::time::{LocalTime, Span};
-use crate::num::Clamp;
 use jumps::Jumps;
 use readings::Readings;
 
@@ -95,18 +94,6 @@ const SETTLE: Span = Span::from_millis(300);
 /// waits.
 const SETTLE_AFTER_START: Span = Span::from_millis(100);
 
-/// A start's first fast correction within this of its first frame is its landing: the start
-/// missed its instant (a saturated page calls `play()` late, and its `play()` is slow), and what
-/// it missed is corrected faster than drift ever is, so that the picture is on the frame within
-/// a second of the start (issue 19).
-const LANDING: Span = Span::from_secs(1);
-/// A landing is corrected at the deviation that removes its error in this long...
-const LANDING_AIM: Span = Span::from_millis(600);
-/// ...but never faster than this (tempo, not pitch: browsers keep the pitch by default) nor
-/// slower than the usual correcting rate. A start 62 ms late (a page a fifth of its speed and
-/// busy, `bench e2e --slow`, 2026-12-06) took 1.65 s to be on the frame at 5 %.
-pub const LANDING_MAX_RATE: f64 = 0.10;
-
 /// What the rate should be, relative to the resting rate.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Steer {
@@ -116,7 +103,7 @@ pub enum Steer {
     Rest,
     /// [`GENTLE_RATE`] off it, in this direction (`+1.0`: faster).
     Gentle(f64),
-    /// The full correcting deviation off it ([`ClockSteering::fast_rate`]), in this direction.
+    /// The full correcting deviation off it, in this direction.
     Fast(f64),
 }
 
@@ -137,12 +124,8 @@ pub struct ClockSteering {
     settled_at: Option<LocalTime>,
     /// Since when the presented frames show a frame off, and in which direction.
     stuck_since: Option<(LocalTime, f64)>,
-    /// The correcting rate's deviation a fast correction runs at...
-    base_rate: f64,
-    /// ...and the one the correction under way (or the last) runs at: faster for a landing.
+    /// The correcting rate's deviation a fast correction runs at.
     fast_rate: f64,
-    /// Until then, a fast correction begun is a start's landing ([`LANDING`]).
-    landing_until: Option<LocalTime>,
     /// What leaving and returning to the normal rate do to the clock, as learned.
     jumps: Jumps,
 }
@@ -155,9 +138,7 @@ impl ClockSteering {
             phase: Phase::Resting,
             settled_at: None,
             stuck_since: None,
-            base_rate: rate_dev,
             fast_rate: rate_dev,
-            landing_until: None,
             jumps: Jumps::new(),
         }
     }
@@ -191,25 +172,12 @@ impl ClockSteering {
         self.jumps.forget();
         self.phase = Phase::Resting;
         self.settled_at = Some(now + SETTLE);
-        self.landing_until = None;
     }
 
     /// The player just started moving, and the steering was [restarted](Self::restart): it
     /// settles only [`SETTLE_AFTER_START`].
-    /// A fast correction begun within [`LANDING`] corrects the start's landing.
     pub fn started(&mut self, now: LocalTime) {
         self.settled_at = Some(now + SETTLE_AFTER_START);
-        self.landing_until = Some(now + LANDING);
-    }
-
-    /// The deviation off the resting rate of the fast correction under way; the usual one
-    /// when none is.
-    pub fn fast_rate(&self) -> f64 {
-        if self.correcting_fast() {
-            self.fast_rate
-        } else {
-            self.base_rate
-        }
     }
 
     /// The clock's error now, when enough fresh readings are at hand: while correcting fast,
@@ -290,14 +258,6 @@ impl ClockSteering {
     /// timeline once the entry's jump is over.
     fn begin_fast(&mut self, now: LocalTime, error: f64) -> Steer {
         let direction = -(error - self.jumps.entry_jump()).signum();
-        let landing = self.landing_until.take().is_some_and(|until| now < until);
-        self.fast_rate = if landing {
-            // The error and the entry's jump, in LANDING_AIM.
-            let to_make_up = (error - self.jumps.entry_jump()).abs();
-            (to_make_up / LANDING_AIM.0 as f64).clamp_to(self.base_rate, LANDING_MAX_RATE)
-        } else {
-            self.base_rate
-        };
         self.stuck_since = None;
         self.phase = Phase::Fast(direction, now);
         self.jumps.entered(now, error, direction);
@@ -398,18 +358,8 @@ mod tests {
     /// Reads `clock` every frame for `for_ms`, steering it; every steer but `Hold`, with its
     /// time.
     fn steer_for(s: &mut ClockSteering, clock: &mut Clock, for_ms: i64) -> Vec<(i64, Steer)> {
-        steer_between(s, clock, 0, for_ms)
-    }
-
-    /// As [`steer_for`], from `from_ms` to `to_ms`.
-    fn steer_between(
-        s: &mut ClockSteering,
-        clock: &mut Clock,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Vec<(i64, Steer)> {
         let mut steers = Vec::new();
-        for t in (from_ms..=to_ms).step_by(FRAME_MS as usize) {
+        for t in (0..=for_ms).step_by(FRAME_MS as usize) {
             clock.error += clock.deviation * (FRAME_MS * 1000) as f64;
             s.record(ms(t), clock.error);
             let steer = s.steer(ms(t), s.error(ms(t)));
@@ -417,7 +367,7 @@ mod tests {
                 Steer::Hold => continue,
                 Steer::Rest => clock.set(0.0),
                 Steer::Gentle(direction) => clock.set(direction * GENTLE_RATE),
-                Steer::Fast(direction) => clock.set(direction * s.fast_rate()),
+                Steer::Fast(direction) => clock.set(direction * 0.05),
             }
             steers.push((t, steer));
         }
@@ -470,67 +420,6 @@ mod tests {
         assert!((520..=700).contains(&(rested - 64)), "{steers:?}");
         assert!(c.error.abs() <= 2_600.0, "{}", c.error);
         assert_eq!(steers.last().map(|s| s.1), Some(Steer::Rest));
-    }
-
-    /// A start that landed 62 ms late (a saturated page, `bench e2e --slow`): corrected as its
-    /// landing, it is on the timeline within a second of its first frame; as drift, at 5 %, it
-    /// took 1.65 s in the browser.
-    #[test]
-    fn a_late_start_is_landed_within_a_second_and_only_its_first_correction_is_faster() {
-        let mut landing = steering();
-        landing.started(ms(0));
-        let mut c = clock(-62.0);
-        let steers = steer_for(&mut landing, &mut c, 3_000);
-        let Some(&(began, Steer::Fast(1.0))) = steers.first() else {
-            panic!("{steers:?}");
-        };
-        let rested = steers
-            .iter()
-            .find(|s| matches!(s.1, Steer::Rest | Steer::Gentle(_)))
-            .map(|s| s.0)
-            .expect("the correction ends");
-        assert!(
-            rested <= 1_000,
-            "on the timeline at {rested} ms: {steers:?}"
-        );
-        assert!(began < rested);
-        assert!(
-            c.error.abs() <= 3_000.0,
-            "ends near the timeline: {}",
-            c.error
-        );
-
-        // The same error as drift, long after the start: the usual rate, over a second.
-        let mut drift = steering();
-        let mut c = clock(-62.0);
-        let steers = steer_for(&mut drift, &mut c, 3_000);
-        let rested = steers
-            .iter()
-            .find(|s| matches!(s.1, Steer::Rest | Steer::Gentle(_)))
-            .map(|s| s.0)
-            .expect("the correction ends");
-        assert!(rested > 1_000, "at 5 %: {rested} ms");
-
-        // The landing is one correction: the next runs at the usual rate.
-        assert_eq!(landing.fast_rate(), 0.05);
-        let mut c = clock(-30.0);
-        steer_between(&mut landing, &mut c, 4_000, 4_200);
-        assert!(landing.correcting_fast());
-        assert_eq!(landing.fast_rate(), 0.05);
-    }
-
-    #[test]
-    fn a_small_landing_error_is_corrected_at_the_usual_rate() {
-        let mut s = steering();
-        s.started(ms(0));
-        let mut c = clock(-8.0);
-        steer_for(&mut s, &mut c, 150);
-        assert!(s.correcting_fast());
-        assert_eq!(
-            s.fast_rate(),
-            0.05,
-            "8 ms and the jump fit in the aim at 5 %"
-        );
     }
 
     #[test]

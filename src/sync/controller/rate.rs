@@ -287,7 +287,7 @@ impl Controller {
                     direction * GENTLE_RATE
                 }
             }
-            Steer::Fast(direction) => direction * self.clock.fast_rate(),
+            Steer::Fast(direction) => direction * self.cfg.max_rate_dev,
         };
         let rate = self.bounded_rate(speed, rest + speed * deviation);
         self.send_rate(now, rate, out);
@@ -301,8 +301,7 @@ impl Controller {
     /// `rate` kept within the largest deviation from `speed`, a hair inside so that float
     /// rounding can never take it past.
     fn bounded_rate(&self, speed: f64, rate: f64) -> f64 {
-        // A start's landing may be corrected faster (`clock_steering::LANDING_MAX_RATE`).
-        let dev = self.cfg.max_rate_dev.max(self.clock.fast_rate()) * (1.0 - 1e-9);
+        let dev = self.cfg.max_rate_dev * (1.0 - 1e-9);
         rate.clamp_to(speed * (1.0 - dev), speed * (1.0 + dev))
     }
 
