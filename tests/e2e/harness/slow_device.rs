@@ -179,28 +179,51 @@ fn strayed_from_heading(frames: &[Frame], before: (f64, f64), from: f64, to: f64
         .collect()
 }
 
-/// The largest median, over whole seconds of [from, to), of how far `frames` strayed (see
+/// The median, for each whole second of [from, to), of how far `frames` strayed (see
 /// [`strayed_from_heading`]): a drift, with one frame's presentation jitter averaged out.
-fn worst_second_strayed(frames: &[Frame], before: (f64, f64), from: f64, to: f64) -> Option<f64> {
-    let mut worst: Option<f64> = None;
-    let mut second = from;
-    while second + 1000.0 <= to {
-        let strayed = strayed_from_heading(frames, before, second, second + 1000.0);
-        if let Some(median) = stats::median(&strayed) {
-            worst = Some(worst.map_or(
-                median,
-                |w: f64| {
-                    if median.abs() > w.abs() {
-                        median
-                    } else {
-                        w
-                    }
-                },
-            ));
-        }
-        second += 1000.0;
-    }
-    worst
+fn seconds_strayed(frames: &[Frame], before: (f64, f64), from: f64, to: f64) -> Vec<Option<f64>> {
+    let seconds = ((to - from) / 1000.0).floor().max(0.0) as usize;
+    (0..seconds)
+        .map(|i| {
+            let second = from + i as f64 * 1000.0;
+            stats::median(&strayed_from_heading(
+                frames,
+                before,
+                second,
+                second + 1000.0,
+            ))
+        })
+        .collect()
+}
+
+/// The value furthest from zero (signed).
+fn furthest(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    values
+        .into_iter()
+        .fold(None, |worst: Option<f64>, v| match worst {
+            Some(w) if w.abs() >= v.abs() => Some(w),
+            _ => Some(v),
+        })
+}
+
+/// How far the room moved, each second, from where it was heading: what every one of `each`
+/// (per viewer, per second) strayed alike, in the same direction (the smallest of them), since a
+/// pull moves everyone while one viewer's own hiccup moves only it. The worst second, signed.
+fn room_strayed(each: &[Vec<Option<f64>>]) -> Option<f64> {
+    let seconds = each.iter().map(Vec::len).min()?;
+    furthest((0..seconds).filter_map(|i| {
+        let strayed: Vec<f64> = each.iter().map(|e| e[i]).collect::<Option<_>>()?;
+        let alike = strayed.iter().all(|s| s.signum() == strayed[0].signum());
+        let least = strayed
+            .iter()
+            .map(|s| s.abs())
+            .fold(f64::INFINITY, f64::min);
+        Some(if alike {
+            strayed[0].signum() * least
+        } else {
+            0.0
+        })
+    }))
 }
 
 /// The first instant from `since` on at which every viewer was within [`TOGETHER_MS`] of every
@@ -251,6 +274,9 @@ pub struct SlowViewer {
     pub others_strayed: Vec<(String, Spread)>,
     /// The same, as the worst one-second median (a drift, jitter averaged out), signed.
     pub others_worst_second_ms: Vec<(String, Option<f64>)>,
+    /// How far the two others strayed alike (the room moving, not one of them hiccuping): the
+    /// worst second, signed. A slow viewer pulling the others shows here.
+    pub room_worst_second_ms: Option<f64>,
     /// The slow viewer's offset from the room's line through the others' frames while slowed.
     pub slow_offset: Spread,
     /// Its mean signed offset then (ms): behind is negative.
@@ -274,6 +300,7 @@ impl SlowViewer {
             "others_worst_second_ms": self.others_worst_second_ms.iter()
                 .map(|(name, w)| serde_json::json!({ "viewer": name, "ms": w }))
                 .collect::<Vec<_>>(),
+            "room_worst_second_ms": self.room_worst_second_ms,
             "slow_offset_while_throttled": self.slow_offset.json(),
             "slow_mean_offset_while_throttled_ms": self.slow_mean_ms,
             "slow_frames_known_share": self.slow_known_share,
@@ -322,16 +349,19 @@ pub async fn slow_viewer(
     let mut others_strayed = Vec::new();
     let mut others_worst_second_ms = Vec::new();
     let mut others = Vec::new();
+    let mut seconds = Vec::new();
     for (i, frames) in records.iter().enumerate() {
         if i == slow_index {
             continue;
         }
         let strayed = strayed_from_heading(frames, before, slowed_at, ended_at);
         others_strayed.push((NAMES[i].0.to_owned(), Spread::of_abs(&strayed)));
+        let each_second = seconds_strayed(frames, before, slowed_at, ended_at);
         others_worst_second_ms.push((
             NAMES[i].0.to_owned(),
-            worst_second_strayed(frames, before, slowed_at, ended_at),
+            furthest(each_second.iter().flatten().copied()),
         ));
+        seconds.push(each_second);
         others.push(frames);
     }
     let slow_frames = &records[slow_index];
@@ -344,6 +374,7 @@ pub async fn slow_viewer(
         slowness,
         others_strayed,
         others_worst_second_ms,
+        room_worst_second_ms: room_strayed(&seconds),
         slow_offset: Spread::of_abs(&offsets),
         slow_mean_ms,
         slow_known_share: offsets.len() as f64 / steps.max(1) as f64,
