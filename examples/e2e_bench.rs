@@ -25,7 +25,7 @@
 //! (the people list's "(you)" row, which is also what it sends the others): at every 10 ms
 //! instant, how far it is from that viewer's true offset from the mean of the other two.
 //!
-//! `--slow [--runs N]` measures starts and slow devices instead (examples/e2e_bench/slow.rs),
+//! `--slow [--runs N] [--only SCENARIO,...]` measures starts and slow devices instead (examples/e2e_bench/slow.rs),
 //! into `target/bench/e2e-slow.json`.
 //!
 //! Script (fixed): Alice and Bob gather and load the clip; Bob plays; Carol opens the link 5 s
@@ -82,7 +82,7 @@ async fn main() -> Result<()> {
     let flag = |name: &str| std::env::args().skip_while(|a| a != name).nth(1);
     if std::env::args().any(|a| a == "--slow") {
         let runs = flag("--runs").map_or(Ok(1), |n| n.parse().context("--runs takes a number"))?;
-        return slow::bench(runs).await;
+        return slow::bench(runs, flag("--only").as_deref()).await;
     }
     let matrix = std::env::args().any(|a| a == "--matrix");
     if matrix {

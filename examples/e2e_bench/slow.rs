@@ -1,4 +1,4 @@
-//! `cargo xtask bench e2e --slow [--runs N]`: the starts and slow devices of issue 19, each in a
+//! `cargo xtask bench e2e --slow [--runs N] [--only A,B]`: the starts and slow devices of issue 19, each in a
 //! fresh party of three Chromium viewers (`harness::slow_device`), N times (1 by default), into
 //! `target/bench/e2e-slow.json`: a slow viewer's offset while slowed and how long it takes to be
 //! back on the frame once freed, how far the two others strayed meanwhile (the room's clock
@@ -29,11 +29,21 @@ const SCENARIOS: [&str; 5] = [
     "start_while_buffering",
 ];
 
-pub async fn bench(runs: usize) -> Result<()> {
+/// Runs every scenario (or only those named in `only`) `runs` times.
+pub async fn bench(runs: usize, only: Option<&str>) -> Result<()> {
     let out = crate::harness::bench_output::out_path("target/bench/e2e-slow.json");
+    let chosen: Vec<&str> = SCENARIOS
+        .into_iter()
+        .filter(|s| only.is_none_or(|names| names.split(',').any(|n| n == *s)))
+        .collect();
+    anyhow::ensure!(
+        !chosen.is_empty(),
+        "no scenario named {only:?}; choose among {}",
+        SCENARIOS.join(", ")
+    );
     let mut rows = Vec::new();
     for run in 1..=runs {
-        for scenario in SCENARIOS {
+        for &scenario in &chosen {
             println!("e2e slow bench: run {run} of {runs}, {scenario}");
             let row = match once(scenario).await {
                 Ok(figures) => {
