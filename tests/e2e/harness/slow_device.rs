@@ -109,6 +109,13 @@ pub fn host_json(host: Option<CpuShares>) -> serde_json::Value {
     })
 }
 
+/// How busy the host was since `start` (`None` without `/proc/stat`).
+fn host_since(start: Option<CpuTimes>) -> Option<CpuShares> {
+    start
+        .zip(CpuTimes::read())
+        .map(|(start, end)| end.since(&start))
+}
+
 /// Every viewer starts recording its film's frames (waiting for its film to appear).
 async fn record_frames(viewers: &[&Browser]) -> Result<()> {
     for viewer in viewers {
@@ -336,9 +343,7 @@ pub async fn slow_viewer(
     slowness.lift(slowed).await?;
     tokio::time::sleep(AFTER).await;
     let ended_at = wall_ms();
-    let host = cpu_at_start
-        .zip(CpuTimes::read())
-        .map(|(start, end)| end.since(&start));
+    let host = host_since(cpu_at_start);
 
     let records = read_frames(&everyone).await?;
     let slow_index = NAMES
@@ -490,9 +495,7 @@ pub async fn saturated_start(
     slowness.lift(carol).await?;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let ended_at = wall_ms();
-    let host = cpu_at_start
-        .zip(CpuTimes::read())
-        .map(|(start, end)| end.since(&start));
+    let host = host_since(cpu_at_start);
     let records = read_frames(&everyone).await?;
     let mut start = Start::measure("saturated", &records, 2, pressed_at, ended_at, host);
     let (offsets, _) = offsets_from_room(
@@ -541,9 +544,7 @@ pub async fn start_on_canplay(party: &Party) -> Result<Start> {
     record_frames(&everyone).await?;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let ended_at = wall_ms();
-    let host = cpu_at_start
-        .zip(CpuTimes::read())
-        .map(|(start, end)| end.since(&start));
+    let host = host_since(cpu_at_start);
     let pressed_at = alice
         .client
         .execute("return window.__pressedOnCanplay ?? null", vec![])
@@ -602,9 +603,7 @@ pub async fn start_while_buffering(party: &Party, cap: f64, held_for: Duration) 
     carol.throttle_downloads(None).await?;
     tokio::time::sleep(Duration::from_secs(8)).await;
     let ended_at = wall_ms();
-    let host = cpu_at_start
-        .zip(CpuTimes::read())
-        .map(|(start, end)| end.since(&start));
+    let host = host_since(cpu_at_start);
     let records = read_frames(&everyone).await?;
     let mut start = Start::measure("while buffering", &records, 2, pressed_at, ended_at, host);
     // Did the two with the film wait for Carol? Their first frames, and how far they got.
