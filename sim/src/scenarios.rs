@@ -9,8 +9,9 @@
 //! measurements in headless Chromium (`docs/measurements/player.md`). They are not tuned to the
 //! engine: if the engine misses a target, the engine changes, not the scenario.
 
+use crate::browsers::{chromium_media_clock, CHROMIUM_RATE_RESPONSE_MS};
 use crate::net::{Jitter, LinkSpec};
-use crate::player::{ClockReadingSpec, DisplaySpec};
+use crate::player::DisplaySpec;
 use crate::rng::Rng;
 use crate::world::{Action, Hostile, Scenario, StallSpec};
 use insieme::sync::state::MAX_COUNTER;
@@ -73,6 +74,7 @@ pub(crate) fn base(
         endpoint_order: true,
         media_rate_error_ppm: Vec::new(),
         clock_readings: None,
+        browsers: Vec::new(),
         engine: Config::default(),
         hostile: None,
         script: Vec::new(),
@@ -270,19 +272,6 @@ pub fn screen_drift(seed: u64, duration_s: f64) -> Scenario {
     sc
 }
 
-/// A media clock as headless Chromium's with an audio track behaved when read and steered
-/// (measured ranges in `docs/measurements/player.md`): readings scattered by 0.3 ms, 2.7 ms
-/// while the sound is stretched, set back 20 ms on leaving the normal rate, forward by up to
-/// 4 ms on returning to it; and the rate does nothing within 1/960 of 1.0.
-pub fn chromium_media_clock() -> ClockReadingSpec {
-    ClockReadingSpec {
-        noise_us_sd: 300.0,
-        stretched_noise_us_sd: 2_700.0,
-        stretch_entry_jump_us: 20_000.0,
-        stretch_exit_gain_max_us: 4_000.0,
-    }
-}
-
 /// `screen` (engines told step and phase) with every page also reading its media clock at each
 /// frame ([`chromium_media_clock`]), as the browser glue does while playing: the engines steer
 /// the clock rather than the frames.
@@ -297,10 +286,6 @@ pub fn screen_clock(seed: u64, duration_s: f64) -> Scenario {
     sc.rate_tau_ms = CHROMIUM_RATE_RESPONSE_MS;
     sc
 }
-
-/// How quickly a rate change takes effect on Chromium's media clock, ms (the player's
-/// first-order time constant): within a frame (measurements in `docs/measurements/player.md`).
-pub const CHROMIUM_RATE_RESPONSE_MS: (f64, f64) = (5.0, 20.0);
 
 /// `screen-clock` with the media clock of the viewer on slot 1 running [`DRIFT_PPM`] slow, as
 /// in `screen-drift`: no rate within 0.1 % of 1.0 moves a Chromium clock, so only fast

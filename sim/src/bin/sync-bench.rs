@@ -172,7 +172,7 @@ fn print_params(sc: &Scenario) {
              rate, forward by up to {:.0} us on returning",
             c.noise_us_sd,
             c.stretched_noise_us_sd,
-            insieme_sim::player::UNSTRETCHED_WITHIN * 100.0,
+            c.unstretched_within.unwrap_or(0.0) * 100.0,
             c.stretch_entry_jump_us,
             c.stretch_exit_gain_max_us
         );

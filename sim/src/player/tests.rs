@@ -22,6 +22,8 @@ fn spec(fps: f64) -> PlayerSpec {
             phase_us: 1_234.5,
             max_drift_us: 15_000.0,
         }),
+        renderer: Renderer::Cadence,
+        timer_us: 1.0,
         media_rate_error_ppm: 0.0,
         clock_readings: None,
     }
@@ -232,7 +234,7 @@ fn a_seek_while_playing_shows_its_frame_at_the_next_vsync() {
 /// at once (so that only the jumps move the clock off its course).
 fn read_spec() -> PlayerSpec {
     PlayerSpec {
-        clock_readings: Some(crate::scenarios::chromium_media_clock()),
+        clock_readings: Some(crate::browsers::chromium_media_clock()),
         ..spec(60.0)
     }
 }
