@@ -3,7 +3,7 @@
 //! holds each to its own figures, so swapping the Firefox model for the Chromium one (or the
 //! reverse) fails it wherever the two differ.
 
-use insieme::sync::{LocalTime, PlayerCommand as C};
+use insieme::sync::PlayerCommand as C;
 use insieme_sim::browsers::Browser::{self, Chromium, Firefox};
 use insieme_sim::player::{Player, PlayerSpec, Renderer, Shown};
 use insieme_sim::rng::Rng;
@@ -38,18 +38,7 @@ fn spec(browser: Browser, fps: f64) -> PlayerSpec {
 
 /// Loaded, set to `rate`, and `play()` called at true time `at`.
 fn started(spec: PlayerSpec, rate: f64, at: i64) -> Player {
-    let mut p = Player::new(spec, 1.0, Rng::new(11), 0);
-    p.command(
-        0,
-        &C::Load {
-            media_id: "m".into(),
-        },
-        None,
-    );
-    p.wake(0);
-    p.command(0, &C::SetRate(rate), None);
-    p.command(at, &C::PlayAt(LocalTime(0)), Some(at));
-    p
+    Player::started(spec, Rng::new(11), rate, at)
 }
 
 /// Plays `browser`'s player at `rate` until `until` (true µs) and returns every frame its page

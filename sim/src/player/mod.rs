@@ -145,6 +145,21 @@ impl Player {
         }
     }
 
+    /// A player on an exact clock, loaded at true time 0 (at once, if its load latency is 0),
+    /// set to `rate`, and `play()` called at `at`: where the model's own tests start.
+    pub fn started(spec: PlayerSpec, rng: Rng, rate: f64, at: i64) -> Player {
+        use insieme::sync::PlayerCommand as C;
+        let mut p = Player::new(spec, 1.0, rng, 0);
+        let load = C::Load {
+            media_id: "m".into(),
+        };
+        p.command(0, &load, None);
+        p.wake(0);
+        p.command(0, &C::SetRate(rate), None);
+        p.command(at, &C::PlayAt(insieme::sync::LocalTime(0)), Some(at));
+        p
+    }
+
     pub fn loaded(&self) -> bool {
         self.media.is_some() && self.load_done.is_none()
     }

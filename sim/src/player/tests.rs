@@ -37,18 +37,7 @@ fn play(fps: f64, rate: f64, secs: f64) -> Vec<(Shown, f64)> {
 
 /// A player loaded, set to `rate` and told to play at true time `at`.
 fn started(spec: PlayerSpec, rate: f64, at: i64) -> Player {
-    let mut p = Player::new(spec, 1.0, Rng::new(1), 0);
-    p.command(
-        0,
-        &C::Load {
-            media_id: "m".into(),
-        },
-        None,
-    );
-    p.wake(0);
-    p.command(0, &C::SetRate(rate), None);
-    p.command(at, &C::PlayAt(insieme::sync::LocalTime(0)), Some(at));
-    p
+    Player::started(spec, Rng::new(1), rate, at)
 }
 
 fn play_spec(spec: PlayerSpec, rate: f64, secs: f64) -> Vec<(Shown, f64)> {
