@@ -213,7 +213,10 @@ fn print_params(sc: &Scenario) {
             .iter()
             .map(|b| format!("{b:?} {:?}", b.model()))
             .collect();
-        println!("  browsers by slot (insieme_sim::browsers):");
+        println!(
+            "  browsers by slot (insieme_sim::browsers; their start, rate response and clock \
+             readings replace the scenario's above):"
+        );
         for m in models {
             println!("    {m}");
         }
