@@ -75,6 +75,7 @@ pub(crate) fn base(
         media_rate_error_ppm: Vec::new(),
         clock_readings: None,
         browsers: Vec::new(),
+        browser_rules: true,
         engine: Config::default(),
         hostile: None,
         script: Vec::new(),

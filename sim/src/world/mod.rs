@@ -151,7 +151,9 @@ impl World {
             slots.push(Slot {
                 clock,
                 player,
-                browser: browser.map_or(BrowserKind::Other, |b| b.kind()),
+                browser: browser
+                    .filter(|_| sc.browser_rules)
+                    .map_or(BrowserKind::Other, |b| b.kind()),
                 rng: r,
                 gen: 0,
                 node: None,

@@ -128,6 +128,10 @@ pub struct Scenario {
     /// (start-lead guess, presentation step told or not, Firefox's clock told half a step
     /// behind). Slots with none keep the scenario's figures and Chromium's glue.
     pub browsers: Vec<Browser>,
+    /// Each page follows the app's rules for its browser (`insieme::sync::browser_kind`): on
+    /// by default; off, every page takes itself for Chromium, as the app did before it had
+    /// Firefox rules (to compare).
+    pub browser_rules: bool,
     pub engine: Config,
     /// Tell each engine the order the signaling endpoint admitted the pages in
     /// ([`Input::Seniority`](insieme::sync::Input::Seniority)), as the browser glue does: on
