@@ -446,8 +446,9 @@ const FRAME_60_MS: f64 = 1e3 / 60.0 + 0.01;
 /// - two Chromium and a Firefox joining late, 60 fps: 9.7–13.0 / 10.9–16.7 / 2.4–4.1 (the
 ///   browser, one run: 9.7 / 11.9 / 7.7);
 /// - the same at 24 fps: 12.5–25.0 / 15.2–32.6 / 9.6–10.8 (the browser: 24.9 / 31.1 / 15.0);
-/// - Chromium and Firefox, 60 fps: 8.5–14.8 / 10.8–17.3 / 5.1–5.7 (issue 19's browser run,
-///   before the Firefox rules: p50 5, p95 14, max 26; the sim's p50 4.2–6.0, max 12–33);
+/// - Chromium and Firefox, 60 fps: 8.5–14.8 / 10.8–17.3 / 5.1–5.7 (p50 4.2–6.0, max 12–33;
+///   issue 19's browser run, H.264 on an older app without the Firefox rules: p50 5, p95 14,
+///   max 26, where the sim without the rules has p50 10 and p95 20);
 /// - the same at 24 fps: 12.6–20.4 / 14.7–24.8 / 6.0–6.1.
 ///
 /// The issue's targets (p95 ≤ 10, p99 ≤ one frame, self-estimate ≤ 5 ms) are held in
