@@ -11,6 +11,7 @@
 //!   clock that may run off the commanded rate, optionally a display that shows frames only at
 //!   its vsyncs, and optionally readings of the media clock, which then jumps as a browser's
 //!   does when the rate starts stretching the sound).
+//! - [`browsers`]: Chromium's and Firefox's players and pages, as measured (per slot).
 //! - [`agenda`]: the events to come, in time order (every loop below keeps one).
 //! - [`world`]: the event loop and the measurements.
 //! - [`scenarios`]: the fixed scenarios of the benchmark and the tests.
@@ -23,6 +24,7 @@
 //! - [`report`]: the benchmark's table and JSON.
 
 pub mod agenda;
+pub mod browsers;
 pub mod fixture;
 pub mod host_relay;
 pub mod net;

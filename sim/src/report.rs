@@ -12,6 +12,8 @@ pub enum Target {
     ConvergeMs(f64),
     JumpMs(f64),
     FinalAgree,
+    /// The offset each viewer is shown within this of its true offset, p95 (issue 19).
+    SelfEstimateP95(f64),
 }
 
 impl Target {
@@ -22,6 +24,7 @@ impl Target {
             Target::ConvergeMs(x) => format!("converge<={x}ms"),
             Target::JumpMs(x) => format!("jump<={x}ms"),
             Target::FinalAgree => "one final state".into(),
+            Target::SelfEstimateP95(x) => format!("self-est<={x}ms"),
         }
     }
 }
@@ -51,6 +54,9 @@ pub struct Row {
     /// (the frames on screen hide anything under a frame).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_clock_p95_ms: Option<f64>,
+    /// How far the offset each viewer's people list shows is from its true offset, p95 over
+    /// the samples and viewers (`Outcome::self_estimate_errors_ms`), ms.
+    pub self_estimate_error_p95_ms: f64,
     pub final_state_agrees: bool,
     pub samples: usize,
     pub seeks_total: u64,
@@ -84,6 +90,7 @@ impl Row {
                 Target::ConvergeMs(x) => converge <= x,
                 Target::JumpMs(x) => o.jump_ms.is_some_and(|j| j <= x),
                 Target::FinalAgree => o.final_agree,
+                Target::SelfEstimateP95(x) => o.self_estimate_percentile(95.0) <= x,
             };
         }
         Row {
@@ -106,6 +113,7 @@ impl Row {
             media_clock_p95_ms: o
                 .clocks_read
                 .then(|| round3(o.clock_percentile_when(95.0, |_| true))),
+            self_estimate_error_p95_ms: round3(o.self_estimate_percentile(95.0)),
             final_state_agrees: o.final_agree,
             samples: o.offsets_ms.len(),
             seeks_total: o.all_seeks,
@@ -160,6 +168,15 @@ pub fn table(rows: &[Row]) -> String {
                 r.targets.join(", ")
             },
             if r.meets_targets { "yes" } else { "NO" }
+        ));
+    }
+    for r in rows
+        .iter()
+        .filter(|r| r.targets.iter().any(|t| t.starts_with("self-est")))
+    {
+        s.push_str(&format!(
+            "{:<w$} offset shown to each viewer, off its true offset: p95 {:.3} ms\n",
+            r.name, r.self_estimate_error_p95_ms
         ));
     }
     for r in rows {

@@ -9,8 +9,9 @@
 //! measurements in headless Chromium (`docs/measurements/player.md`). They are not tuned to the
 //! engine: if the engine misses a target, the engine changes, not the scenario.
 
+use crate::browsers::{chromium_media_clock, Browser, CHROMIUM_RATE_RESPONSE_MS};
 use crate::net::{Jitter, LinkSpec};
-use crate::player::{ClockReadingSpec, DisplaySpec};
+use crate::player::DisplaySpec;
 use crate::rng::Rng;
 use crate::world::{Action, Hostile, Scenario, StallSpec};
 use insieme::sync::state::MAX_COUNTER;
@@ -73,6 +74,8 @@ pub(crate) fn base(
         endpoint_order: true,
         media_rate_error_ppm: Vec::new(),
         clock_readings: None,
+        browsers: Vec::new(),
+        browser_rules: true,
         engine: Config::default(),
         hostile: None,
         script: Vec::new(),
@@ -270,19 +273,6 @@ pub fn screen_drift(seed: u64, duration_s: f64) -> Scenario {
     sc
 }
 
-/// A media clock as headless Chromium's with an audio track behaved when read and steered
-/// (measured ranges in `docs/measurements/player.md`): readings scattered by 0.3 ms, 2.7 ms
-/// while the sound is stretched, set back 20 ms on leaving the normal rate, forward by up to
-/// 4 ms on returning to it; and the rate does nothing within 1/960 of 1.0.
-pub fn chromium_media_clock() -> ClockReadingSpec {
-    ClockReadingSpec {
-        noise_us_sd: 300.0,
-        stretched_noise_us_sd: 2_700.0,
-        stretch_entry_jump_us: 20_000.0,
-        stretch_exit_gain_max_us: 4_000.0,
-    }
-}
-
 /// `screen` (engines told step and phase) with every page also reading its media clock at each
 /// frame ([`chromium_media_clock`]), as the browser glue does while playing: the engines steer
 /// the clock rather than the frames.
@@ -297,10 +287,6 @@ pub fn screen_clock(seed: u64, duration_s: f64) -> Scenario {
     sc.rate_tau_ms = CHROMIUM_RATE_RESPONSE_MS;
     sc
 }
-
-/// How quickly a rate change takes effect on Chromium's media clock, ms (the player's
-/// first-order time constant): within a frame (measurements in `docs/measurements/player.md`).
-pub const CHROMIUM_RATE_RESPONSE_MS: (f64, f64) = (5.0, 20.0);
 
 /// `screen-clock` with the media clock of the viewer on slot 1 running [`DRIFT_PPM`] slow, as
 /// in `screen-drift`: no rate within 0.1 % of 1.0 moves a Chromium clock, so only fast
@@ -346,6 +332,68 @@ pub fn screen_live(seed: u64, duration_s: f64) -> Scenario {
     sc.tell_presentation_phase = false;
     sc.first_frame_ms = 7.0;
     sc
+}
+
+/// A room of real browsers on one machine, as the end-to-end bench runs them (`screen-live`'s
+/// machine: one clock, one 60 Hz display, LAN-fast links, pages opened minutes apart), each slot
+/// in its browser ([`crate::browsers`]) and its page told what the app's glue tells: the
+/// presentation step (Chromium only) and no frame grid. Everyone but the last is there from the
+/// start; the last joins at 10 s (the bench's late joiner, Firefox where there is one) and
+/// seeks at 60 % of the run. The video's frames start at 7 ms at 60 fps (the bench's WebM clip,
+/// its Opus pre-skip) and at 0 otherwise.
+pub fn mixed_browsers(
+    name: &'static str,
+    seed: u64,
+    duration_s: f64,
+    browsers: &[Browser],
+    fps: f64,
+) -> Scenario {
+    let slots = browsers.len();
+    let mut sc = base(name, seed, slots, duration_s, lan_link());
+    sc.skew_ppm = 0.0;
+    sc.clock_offset_s = 300.0;
+    sc.fps = vec![fps];
+    sc.first_frame_ms = if fps == 60.0 { 7.0 } else { 0.0 };
+    sc.seek_latency_ms = (50.0, 200.0);
+    sc.display = Some(display_60hz(seed));
+    sc.tell_presentation_step = true;
+    sc.tell_presentation_phase = false;
+    sc.browsers = browsers.to_vec();
+    let late = slots - 1;
+    let mut s: Vec<(f64, Action)> = (0..late).map(|i| (0.0, Action::Join(i))).collect();
+    s.push(load(2.0, 0));
+    s.push(intent(4.0, 1 % late, Intent::Play));
+    s.push((10.0, Action::Join(late)));
+    s.push(intent(
+        duration_s * 0.6,
+        late,
+        Intent::Seek(MediaTime::from_secs_f64(600.0)),
+    ));
+    sc.script = s;
+    sc
+}
+
+/// Two Chromium viewers and a Firefox one joining late, at `fps` (60 or 24): the end-to-end
+/// bench's `--browsers chromium,chromium,firefox` (with `--clip mp4-24` at 24 fps).
+pub fn firefox_among_chromium(seed: u64, duration_s: f64, fps: f64) -> Scenario {
+    let name = if fps == 24.0 {
+        "firefox-among-chromium-24"
+    } else {
+        "firefox-among-chromium"
+    };
+    use Browser::{Chromium, Firefox};
+    mixed_browsers(name, seed, duration_s, &[Chromium, Chromium, Firefox], fps)
+}
+
+/// A Chromium viewer and a Firefox one joining late, at `fps` (60 or 24).
+pub fn chromium_firefox(seed: u64, duration_s: f64, fps: f64) -> Scenario {
+    let name = if fps == 24.0 {
+        "chromium-firefox-24"
+    } else {
+        "chromium-firefox"
+    };
+    use Browser::{Chromium, Firefox};
+    mixed_browsers(name, seed, duration_s, &[Chromium, Firefox], fps)
 }
 
 /// What the lying member of [`hostile`] sends: it claims rank 0 and its own clock 30 s on as

@@ -423,3 +423,186 @@ fn a_lying_member_changes_nothing_for_the_others() {
         assert!(o.worst_converge_ms(90e3) <= 4_000.0, "{s}");
     }
 }
+
+/// A room mixing browsers, its bounds, and what the sim and the browser measured.
+struct MixedRoom {
+    scenario: fn(u64, f64) -> Scenario,
+    /// Offset p95 and p99, ms.
+    p95_ms: f64,
+    p99_ms: f64,
+    /// How far the offset each viewer is shown may be from its true offset, p95, ms.
+    self_estimate_ms: f64,
+}
+
+/// One frame at 24 fps, ms.
+const FRAME_24_MS: f64 = 1e3 / 24.0;
+/// One frame at 60 fps, ms, and a little for the rounding of whole steps.
+const FRAME_60_MS: f64 = 1e3 / 60.0 + 0.01;
+
+/// The mixed rooms (`scenarios::mixed_browsers`: Chromium and Firefox pages on one machine,
+/// each in its measured model, `insieme_sim::browsers`), held where the engine holds them today.
+/// Seeds 1–10 at 60 s and the bench's (offset p95 / p99 / self-estimate error p95, ms):
+///
+/// - two Chromium and a Firefox joining late, 60 fps: 9.7–13.0 / 10.9–16.7 / 2.4–4.1 (the
+///   browser, one run: 9.7 / 11.9 / 7.7);
+/// - the same at 24 fps: 12.5–25.0 / 15.2–32.6 / 9.6–10.8 (the browser: 24.9 / 31.1 / 15.0);
+/// - Chromium and Firefox, 60 fps: 8.5–14.8 / 10.8–17.3 / 5.1–5.7 (p50 4.2–6.0, max 12–33;
+///   issue 19's browser run, H.264 on an older app without the Firefox rules: p50 5, p95 14,
+///   max 26, where the sim without the rules has p50 10 and p95 20);
+/// - the same at 24 fps: 12.6–20.4 / 14.7–24.8 / 6.0–6.1.
+///
+/// The issue's targets (p95 ≤ 10, p99 ≤ one frame, self-estimate ≤ 5 ms) are held in
+/// `mixed_rooms_meet_the_issues_targets`, which fails.
+fn mixed_rooms() -> [MixedRoom; 4] {
+    [
+        MixedRoom {
+            scenario: |seed, s| scenarios::firefox_among_chromium(seed, s, 60.0),
+            p95_ms: 14.0,
+            p99_ms: FRAME_60_MS,
+            self_estimate_ms: 5.0,
+        },
+        MixedRoom {
+            scenario: |seed, s| scenarios::firefox_among_chromium(seed, s, 24.0),
+            p95_ms: 26.0,
+            p99_ms: FRAME_24_MS,
+            self_estimate_ms: 11.5,
+        },
+        MixedRoom {
+            scenario: |seed, s| scenarios::chromium_firefox(seed, s, 60.0),
+            p95_ms: 15.0,
+            p99_ms: 18.0,
+            self_estimate_ms: 6.0,
+        },
+        MixedRoom {
+            scenario: |seed, s| scenarios::chromium_firefox(seed, s, 24.0),
+            p95_ms: 21.0,
+            p99_ms: FRAME_24_MS,
+            self_estimate_ms: 6.5,
+        },
+    ]
+}
+
+fn mixed_summary(o: &Outcome) -> String {
+    let offsets: Vec<String> = (0..o.true_offset_by_slot.len())
+        .map(|s| format!("{:+.1}", o.slot_mean_offset_ms(s)))
+        .collect();
+    format!(
+        "{}; self-estimate error p95 {:.2} ms ({} unknown); mean offset by slot {} ms",
+        summary(o),
+        o.self_estimate_percentile(95.0),
+        o.self_estimate_unknown,
+        offsets.join(" ")
+    )
+}
+
+/// Firefox among Chromium viewers, in the models measured of each: everyone converges, nobody
+/// seeks in steady state, the late Firefox joiner is in sync within the 1.5 s target, offsets
+/// stay where the engine holds them in the browser today (see [`mixed_rooms`]), and the offset
+/// each viewer is shown tells the truth within the bound. The Firefox viewer, its clock told
+/// half a step behind (the app's rule), does not sit behind the others: before that rule the
+/// browser had it 7.2 ms behind at 60 fps.
+#[test]
+fn firefox_among_chromium_viewers_stays_where_the_browser_does() {
+    for room in mixed_rooms() {
+        for seed in 1..=4 {
+            let sc = (room.scenario)(seed, 60.0);
+            let firefox = sc.slots - 1;
+            let o = run(sc);
+            always(&o);
+            let s = mixed_summary(&o);
+            let [p95, p99] = [95.0, 99.0].map(|p| o.percentile(p));
+            assert!(p95 <= room.p95_ms && p99 <= room.p99_ms, "{s}");
+            let self_p95 = o.self_estimate_percentile(95.0);
+            assert!(self_p95 <= room.self_estimate_ms, "{s}");
+            assert!(o.join_ms.is_some_and(|j| j <= 1_500.0), "{s}");
+            assert!(o.worst_converge_ms(60e3) <= 1_000.0, "{s}");
+            if o.name.ends_with("chromium") {
+                assert!(o.slot_mean_offset_ms(firefox).abs() <= 5.0, "{s}");
+            }
+        }
+    }
+}
+
+/// KNOWN FAILURE (engine and metric): issue 19's targets for every mixed room, offset p95
+/// ≤ 10 ms and p99 ≤ one frame, and the offset each viewer is shown within 5 ms of its true
+/// offset at p95. Firefox's picture changes at its own refresh ticks, in no fixed phase (its
+/// model: `insieme_sim::browsers`), so against a Chromium picture held on the refresh it is
+/// off by up to a refresh, uniformly: the half-step rule centres that (±8.3 ms at 60 Hz), and
+/// its p95 alone is 7.9 ms before any clock error. The picture's error the engine tells is a
+/// mean over frames, while the true offset at an instant swings over that refresh: the
+/// estimate cannot follow it. At 24 fps the two Chromium viewers also steer at ±5 % (32–36
+/// rate changes a minute on some seeds) and rest a refresh apart on seed 1, as three Chromium
+/// viewers alone do in the same scenario: the 24 fps grid, not Firefox. Figures by seed in
+/// [`mixed_rooms`].
+#[test]
+#[ignore = "a Firefox picture in no fixed phase is up to a refresh off the others: p95 9.7-25 ms"]
+fn mixed_rooms_meet_the_issues_targets() {
+    for room in mixed_rooms() {
+        for seed in 1..=4 {
+            let o = run((room.scenario)(seed, 60.0));
+            let frame_ms = if o.name.ends_with("24") {
+                FRAME_24_MS
+            } else {
+                FRAME_60_MS
+            };
+            let s = mixed_summary(&o);
+            assert!(o.percentile(95.0) <= 10.0, "{s}");
+            assert!(o.percentile(99.0) <= frame_ms, "{s}");
+            assert!(o.self_estimate_percentile(95.0) <= 5.0, "{s}");
+        }
+    }
+}
+
+/// The Firefox model matters to the room: with it, the Firefox viewer's picture changes at
+/// its own ticks, and viewers are a fraction of a frame apart most of the time (p50 3.3–4.3 ms
+/// over seeds 1–10), which the offset shown still tells within 5 ms; with the late joiner in
+/// Chromium instead, everyone rests on one frame (p50 0).
+#[test]
+fn a_firefox_viewer_is_not_a_chromium_one() {
+    use insieme_sim::browsers::Browser::{Chromium, Firefox};
+    for seed in 1..=3 {
+        let with = |late| {
+            let room = [Chromium, Chromium, late];
+            run(scenarios::mixed_browsers("mixed", seed, 60.0, &room, 60.0))
+        };
+        let (firefox, chromium) = (with(Firefox), with(Chromium));
+        always(&firefox);
+        always(&chromium);
+        let s = format!("{}\n{}", mixed_summary(&firefox), mixed_summary(&chromium));
+        assert!(firefox.percentile(50.0) >= 2.0, "{s}");
+        assert_eq!(chromium.percentile(50.0), 0.0, "{s}");
+        assert!(chromium.self_estimate_percentile(95.0) <= 1.0, "{s}");
+    }
+}
+
+/// The Firefox model against the browser's runs before the app had Firefox rules (the e2e
+/// bench, two Chromium and a Firefox joining late, 60 fps, `docs/measurements/player.md`):
+/// with Chromium's 80 ms start-lead guess the Firefox joiner started about 70 ms early and
+/// joined in 2.32 s; steered onto Chromium's frame grid it corrected at ±5 % most of the time
+/// and sat 4–7 ms behind. The sim, with every page taken for Chromium, shows the same: joins in
+/// 2.27–2.44 s, the Firefox viewer 6.4–9.9 ms behind, 205–220 rate changes a minute (seeds
+/// 1–10). With the rules (its start-lead guess, no step told, its clock told half a step
+/// behind): joins in 0.93–1.13 s, 2.6–4.5 ms either side of the room, 4–16 rate changes a minute.
+#[test]
+fn without_its_rules_a_firefox_viewer_behaves_as_the_browser_showed() {
+    for seed in 1..=4 {
+        let room = |rules| {
+            use insieme_sim::browsers::Browser::{Chromium, Firefox};
+            let browsers = [Chromium, Chromium, Firefox];
+            let mut sc = scenarios::mixed_browsers("mixed", seed, 60.0, &browsers, 60.0);
+            sc.browser_rules = rules;
+            run(sc)
+        };
+        let (without, with) = (room(false), room(true));
+        let s = format!("{}\n{}", mixed_summary(&without), mixed_summary(&with));
+        always(&without);
+        always(&with);
+        let firefox = 2;
+        assert!(without.join_ms.is_some_and(|j| j >= 2_000.0), "{s}");
+        assert!(without.slot_mean_offset_ms(firefox) <= -5.0, "{s}");
+        assert!(without.slot_rate_changes_per_min(firefox) >= 100.0, "{s}");
+        assert!(with.join_ms.is_some_and(|j| j <= 1_500.0), "{s}");
+        assert!(with.slot_mean_offset_ms(firefox).abs() <= 5.0, "{s}");
+        assert!(with.slot_rate_changes_per_min(firefox) <= 20.0, "{s}");
+    }
+}

@@ -1,52 +1,63 @@
-//! The media clock as the page reads it, and as it answers the rate in a browser with sound.
+//! The media clock as the page reads it, and as it answers the rate.
 //!
 //! Optionally the page reads the media clock ([`ClockReadingSpec`]): `currentTime` with the
-//! instant of the read, at every presented frame, scattered as in Chromium; and the clock then
-//! jumps as Chromium's does when the audio renderer starts or stops stretching the sound.
+//! instant of the read, at every frame callback, scattered as the browser's readings were; and
+//! where an audio renderer drives the clock (Chromium with sound), the clock then keeps to 1.0
+//! near the normal rate and jumps when the renderer starts or stops stretching the sound. The
+//! browsers' figures are in `crate::browsers`.
 
 use super::Player;
 
 /// The media clock as a page reads it (`currentTime` and `performance.now()` in every
-/// requestVideoFrameCallback while playing) and as it answers the rate, as in headless Chromium
-/// playing a video with an audio track (the media clock follows the audio renderer). What was
-/// measured there, which `scenarios::chromium_media_clock` follows: `docs/measurements/player.md`.
+/// requestVideoFrameCallback while playing) and as it answers the rate: in headless Chromium
+/// playing a video with an audio track, the media clock follows the audio renderer; in headless
+/// Firefox with no sound output, the system clock. What was measured, which
+/// `crate::browsers` follows: `docs/measurements/player.md`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClockReadingSpec {
     /// Standard deviation of a reading around the true media clock at the instant of the read,
     /// µs...
     pub noise_us_sd: f64,
-    /// ...and while the audio renderer stretches the sound ([`is_stretched`]), µs: the readings
+    /// ...and while the audio renderer stretches the sound ([`ClockReadingSpec::stretches`]), µs: the readings
     /// scatter far more then.
     pub stretched_noise_us_sd: f64,
     /// How far the media clock is set back when the rate leaves the normal one for a stretched
-    /// one, faster or slower ([`is_stretched`]), µs.
+    /// one, faster or slower ([`ClockReadingSpec::stretches`]), µs.
     pub stretch_entry_jump_us: f64,
     /// The clock moves forward by up to this (uniformly) when the rate returns to the normal one,
     /// µs.
     pub stretch_exit_gain_max_us: f64,
+    /// Within this fraction of 1.0 an audio renderer plays the sound unstretched and the clock
+    /// runs at 1.0 whatever the rate ([`UNSTRETCHED_WITHIN`] in Chromium); `None`: nothing
+    /// stretches (no sound output drives the clock), so the clock runs at every rate set and
+    /// the two jumps above never happen.
+    pub unstretched_within: Option<f64>,
+}
+
+impl ClockReadingSpec {
+    /// Whether the audio renderer stretches the sound at this rate (never without one). The
+    /// normal rate is 1.0 whatever speed the room plays at: it is the sound's own.
+    pub fn stretches(&self, rate: f64) -> bool {
+        self.unstretched_within
+            .is_some_and(|within| (rate - 1.0).abs() > within)
+    }
 }
 
 /// Within this fraction of 1.0 Chromium's audio renderer plays the sound unstretched (one
 /// sample of its 20 ms window at 48 kHz), and the media clock runs at 1.0 whatever the rate.
 pub const UNSTRETCHED_WITHIN: f64 = 1.0 / 960.0;
 
-/// Whether the audio renderer stretches the sound at this rate. The normal rate is 1.0 whatever
-/// speed the room plays at: it is the sound's own.
-pub fn is_stretched(rate: f64) -> bool {
-    (rate - 1.0).abs() > UNSTRETCHED_WITHIN
-}
-
 /// Salt of the clock readings' random stream.
 pub(super) const CLOCK_STREAM: u64 = 0xC10C;
 
 impl Player {
-    /// The rate the media clock runs at when `playbackRate` is `rate`: with [`ClockReadingSpec`]
-    /// (Chromium with sound), 1.0 for any rate the sound plays unstretched at.
+    /// The rate the media clock runs at when `playbackRate` is `rate`: with an audio renderer
+    /// driving the clock ([`ClockReadingSpec::unstretched_within`]: Chromium with sound), 1.0
+    /// for any rate the sound plays unstretched at.
     pub(super) fn clock_rate_at(&self, rate: f64) -> f64 {
-        if self.spec.clock_readings.is_some() && !is_stretched(rate) {
-            1.0
-        } else {
-            rate
+        match self.spec.clock_readings {
+            Some(c) if c.unstretched_within.is_some() && !c.stretches(rate) => 1.0,
+            _ => rate,
         }
     }
 
@@ -61,7 +72,7 @@ impl Player {
         if !self.moving() {
             return;
         }
-        let jump_us = match (is_stretched(from), is_stretched(to)) {
+        let jump_us = match (spec.stretches(from), spec.stretches(to)) {
             (false, true) => -spec.stretch_entry_jump_us,
             (true, false) => self.clock_rng.range(0.0, spec.stretch_exit_gain_max_us),
             _ => return,
@@ -76,7 +87,7 @@ impl Player {
         if !self.moving() {
             return None;
         }
-        let sd = if is_stretched(self.rate_target) {
+        let sd = if spec.stretches(self.rate_target) {
             spec.stretched_noise_us_sd
         } else {
             spec.noise_us_sd

@@ -11,10 +11,13 @@
 //! This file holds the element's state and how commands and time move it; the rest is by job:
 //!
 //! - `latency`: how long loads, seeks and starts take.
-//! - `presentation`: when frames reach the viewer, optionally only at a display's vsyncs
-//!   ([`DisplaySpec`]), and the frame grid the browser glue tells the engine.
+//! - `presentation`: when frames reach the viewer, optionally only at a display's refreshes
+//!   ([`DisplaySpec`]), which frame Chromium's or Firefox's renderer shows there and which the
+//!   page hears of ([`Renderer`]), and the frame grid the browser glue tells the engine.
 //! - `media_clock`: optionally, the media clock as the page reads it, and its jumps in a
 //!   browser with sound ([`ClockReadingSpec`]).
+//!
+//! The browsers' figures are in `crate::browsers`.
 //!
 //! Semantics of the commands follow `insieme::sync::PlayerCommand`, but for `PlayAt`, which
 //! here is the element's `play()` called at the instant given, the motion following by the
@@ -28,12 +31,12 @@ mod presentation;
 mod tests;
 
 pub use latency::{NEARBY_SEEK_FACTOR, NEARBY_SEEK_S};
-pub use media_clock::{is_stretched, ClockReadingSpec, UNSTRETCHED_WITHIN};
-pub use presentation::DisplaySpec;
+pub use media_clock::{ClockReadingSpec, UNSTRETCHED_WITHIN};
+pub use presentation::{DisplaySpec, Renderer};
 
 use crate::rng::Rng;
 use media_clock::CLOCK_STREAM;
-use presentation::Screen;
+use presentation::{Screen, SCREEN_STREAM};
 
 /// One player's characteristics.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -57,6 +60,12 @@ pub struct PlayerSpec {
     pub paused_report_us: f64,
     /// The display frames are presented on; `None`: presentation is continuous.
     pub display: Option<DisplaySpec>,
+    /// How the browser picks the frame shown at a refresh, and which it reports (with a
+    /// display only).
+    pub renderer: Renderer,
+    /// The resolution of the page's clock (`performance.now()`), µs: every instant the page
+    /// reports is a multiple of it (1: exact).
+    pub timer_us: f64,
     /// How far the media clock runs off the commanded rate, in ppm (negative: slow): the media
     /// advances at rate × (1 + this × 1e-6) on top of the device clock's skew. Browsers drive
     /// the media clock from the sound card's clock, not the system clock; the engine is not
@@ -86,6 +95,8 @@ pub struct Player {
     /// Scatter of the clock readings and the stretch jumps: a stream of its own, so that turning
     /// the readings on moves no other draw (seeks, starts, frame timestamps).
     clock_rng: Rng,
+    /// The renderer's own draws (Firefox's refresh ticks and frame callbacks), likewise apart.
+    screen_rng: Rng,
     t: i64,
     pos: f64,
     rate_cur: f64,
@@ -114,6 +125,7 @@ impl Player {
             // The media clock: the device's, and off that by the player's own error.
             clock_rate: clock_rate * (1.0 + spec.media_rate_error_ppm * 1e-6),
             clock_rng: rng.clone().fork(CLOCK_STREAM),
+            screen_rng: rng.clone().fork(SCREEN_STREAM),
             rng,
             t: now,
             pos: 0.0,
@@ -131,6 +143,21 @@ impl Player {
             next_paused_report: now,
             screen: Screen::default(),
         }
+    }
+
+    /// A player on an exact clock, loaded at true time 0 (at once, if its load latency is 0),
+    /// set to `rate`, and `play()` called at `at`: where the model's own tests start.
+    pub fn started(spec: PlayerSpec, rng: Rng, rate: f64, at: i64) -> Player {
+        use insieme::sync::PlayerCommand as C;
+        let mut p = Player::new(spec, 1.0, rng, 0);
+        let load = C::Load {
+            media_id: "m".into(),
+        };
+        p.command(0, &load, None);
+        p.wake(0);
+        p.command(0, &C::SetRate(rate), None);
+        p.command(at, &C::PlayAt(insieme::sync::LocalTime(0)), Some(at));
+        p
     }
 
     pub fn loaded(&self) -> bool {
@@ -319,11 +346,7 @@ impl Player {
             consider(s);
         }
         if let (true, Some(d)) = (self.moving(), self.spec.display()) {
-            let n = self
-                .screen
-                .next_vsync
-                .unwrap_or_else(|| d.first_from(self.t));
-            consider(d.vsync(n).ceil() as i64);
+            consider(self.next_refresh(&d).ceil() as i64);
         } else if self.moving() {
             let next = self.frame_start(self.last_frame + 1);
             let speed = (self.rate_cur.min(self.rate_target) * self.clock_rate).max(1e-3);

@@ -1,13 +1,21 @@
 //! How frames reach the viewer, and what the browser glue tells the engine about it.
 //!
 //! Without a display, a frame is observed the instant the media clock crosses it. With one
-//! ([`DisplaySpec`]), as in a browser, a frame appears only at a vsync, and the renderer keeps a
-//! steady frame cadence (Chromium's `VideoRendererAlgorithm`: for 60 fps on 60 Hz, the next
-//! frame at every vsync) until the cadence frame has drifted more than a set amount from the
-//! media clock, and only then drops or repeats a frame. What is shown then follows the media
-//! clock in whole refresh steps, with hysteresis.
+//! ([`DisplaySpec`]), as in a browser, a frame appears only at a refresh, chosen by the
+//! browser's renderer ([`Renderer`]):
+//!
+//! - Chromium's (`VideoRendererAlgorithm`) presents at the display's vsyncs and keeps a steady
+//!   frame cadence (for 60 fps on 60 Hz, the next frame at every vsync) until the cadence frame
+//!   has drifted more than a set amount from the media clock, and only then drops or repeats a
+//!   frame. What is shown then follows the media clock in whole refresh steps, with hysteresis,
+//!   and every frame presented is reported.
+//! - Firefox's presents at the ticks of its own refresh driver, whose phase wanders, the frame
+//!   its clock is in; a frame callback comes only every few ticks.
 
 use super::{Player, PlayerSpec, Shown};
+
+/// Salt of the renderer's random stream.
+pub(super) const SCREEN_STREAM: u64 = 0x5C4E;
 
 impl PlayerSpec {
     /// The display, if it is one a person could watch (else presentation is continuous).
@@ -67,6 +75,25 @@ impl PlayerSpec {
     }
 }
 
+/// How a browser picks the frame to show at a refresh, and which frames its page hears of
+/// (`requestVideoFrameCallback`). The measurements behind each: `crate::browsers`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Renderer {
+    /// Chromium's: at each vsync of the display, the cadence frame while it is within the
+    /// display's drift bound of the media clock, else the frame nearest the clock; every frame
+    /// presented is reported, timed at its vsync.
+    Cadence,
+    /// Firefox's: at each tick of its refresh driver, the frame its media clock is in. Each
+    /// tick comes `tick_us` (uniform) after the one before, on no display's vsync, so where
+    /// the clock stands in the frame shown drifts. A frame callback comes at the first new
+    /// frame `callback_ticks` (uniform, inclusive) ticks or more after the previous one, and
+    /// always for a motion's first frame.
+    ClockFrame {
+        tick_us: (f64, f64),
+        callback_ticks: (u32, u32),
+    },
+}
+
 /// A display: vsyncs at true instants `phase + n * refresh`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DisplaySpec {
@@ -99,8 +126,12 @@ pub(super) struct Screen {
     /// The renderer's cadence position (in frames) at the latest vsync; `None` until the first
     /// vsync of a motion, which shows the frame nearest the clock.
     cadence: Option<f64>,
-    /// The next vsync to present at, while moving.
+    /// The next vsync to present at, while moving ([`Renderer::Cadence`])...
     pub(super) next_vsync: Option<i64>,
+    /// ...or the next tick of the refresh driver, true µs ([`Renderer::ClockFrame`]), and how
+    /// many ticks are left before a frame callback may come.
+    next_tick: Option<f64>,
+    ticks_to_callback: u32,
 }
 
 impl Screen {
@@ -109,6 +140,8 @@ impl Screen {
         self.presented = None;
         self.cadence = None;
         self.next_vsync = None;
+        self.next_tick = None;
+        self.ticks_to_callback = 0;
     }
 }
 
@@ -137,25 +170,99 @@ impl Player {
         self.spec.first_frame_s + k as f64 / self.spec.fps
     }
 
-    /// Motion has begun at `t` (or goes on): vsyncs from the first at or after `t` present.
+    /// Motion has begun at `t` (or goes on): refreshes from the first at or after `t` present
+    /// (a refresh driver's tick, in no particular phase, within a refresh of `t`).
     pub(super) fn begin_vsyncs(&mut self, t: i64) {
-        if let (true, None, Some(d)) = (self.moving(), self.screen.next_vsync, self.spec.display())
-        {
-            self.screen.next_vsync = Some(d.first_from(t));
+        let Some(d) = self.spec.display().filter(|_| self.moving()) else {
+            return;
+        };
+        match self.spec.renderer {
+            Renderer::Cadence if self.screen.next_vsync.is_none() => {
+                self.screen.next_vsync = Some(d.first_from(t));
+            }
+            Renderer::ClockFrame { tick_us, .. } if self.screen.next_tick.is_none() => {
+                let phase = self.screen_rng.range(0.0, tick_us.1);
+                self.screen.next_tick = Some(t as f64 + phase);
+                self.screen.ticks_to_callback = 0;
+            }
+            _ => {}
         }
     }
 
-    /// Presents at every vsync up to `t` (the clock has been advanced to `t` and was moving).
+    /// When the next refresh presents, true µs, while moving with a display.
+    pub(super) fn next_refresh(&self, d: &DisplaySpec) -> f64 {
+        match self.spec.renderer {
+            Renderer::Cadence => d.vsync(
+                self.screen
+                    .next_vsync
+                    .unwrap_or_else(|| d.first_from(self.t)),
+            ),
+            Renderer::ClockFrame { .. } => self.screen.next_tick.unwrap_or(self.t as f64),
+        }
+    }
+
+    /// Presents at every refresh up to `t` (the clock has been advanced to `t` and was moving).
     pub(super) fn present_due(&mut self, t: i64, shown: &mut Vec<Shown>) {
         let Some(d) = self.spec.display() else { return };
-        let Some(mut n) = self.screen.next_vsync else {
-            return;
-        };
-        while d.vsync(n) <= t as f64 {
-            self.present(&d, d.vsync(n), t, shown);
-            n += 1;
+        match self.spec.renderer {
+            Renderer::Cadence => {
+                let Some(mut n) = self.screen.next_vsync else {
+                    return;
+                };
+                while d.vsync(n) <= t as f64 {
+                    self.present(&d, d.vsync(n), t, shown);
+                    n += 1;
+                }
+                self.screen.next_vsync = Some(n);
+            }
+            Renderer::ClockFrame {
+                tick_us,
+                callback_ticks,
+            } => {
+                let Some(mut v) = self.screen.next_tick else {
+                    return;
+                };
+                while v <= t as f64 {
+                    self.present_clock_frame(v, t, callback_ticks, shown);
+                    v += self.screen_rng.range(tick_us.0, tick_us.1);
+                }
+                self.screen.next_tick = Some(v);
+            }
         }
-        self.screen.next_vsync = Some(n);
+    }
+
+    /// Firefox's choice at the tick at true time `v <= t = self.t`: the frame the media clock is
+    /// in (never one before the frame on screen). A new frame is reported when a frame callback
+    /// is due.
+    fn present_clock_frame(
+        &mut self,
+        v: f64,
+        t: i64,
+        callback_ticks: (u32, u32),
+        shown: &mut Vec<Shown>,
+    ) {
+        let speed = (self.rate_cur * self.clock_rate).max(1e-3);
+        let clock = self.pos - (t as f64 - v).max(0.0) * speed / 1e6;
+        let mut frame = self.frame_at(clock);
+        if let Some(on) = self.screen.frame.filter(|on| *on > frame) {
+            frame = on;
+        }
+        self.screen.ticks_to_callback = self.screen.ticks_to_callback.saturating_sub(1);
+        if self.screen.frame == Some(frame) {
+            return;
+        }
+        let media_s = self.frame_start(frame);
+        self.screen.frame = Some(frame);
+        self.screen.presented = Some((media_s, v));
+        if self.screen.ticks_to_callback == 0 {
+            let (lo, hi) = callback_ticks;
+            let spread = u64::from(hi.saturating_sub(lo)) + 1;
+            self.screen.ticks_to_callback = lo + self.screen_rng.below(spread) as u32;
+            shown.push(Shown {
+                media_s,
+                at_true_us: v,
+            });
+        }
     }
 
     /// The renderer's choice at the vsync at true time `v <= t = self.t`: the cadence frame

@@ -22,6 +22,8 @@ fn spec(fps: f64) -> PlayerSpec {
             phase_us: 1_234.5,
             max_drift_us: 15_000.0,
         }),
+        renderer: Renderer::Cadence,
+        timer_us: 1.0,
         media_rate_error_ppm: 0.0,
         clock_readings: None,
     }
@@ -35,18 +37,7 @@ fn play(fps: f64, rate: f64, secs: f64) -> Vec<(Shown, f64)> {
 
 /// A player loaded, set to `rate` and told to play at true time `at`.
 fn started(spec: PlayerSpec, rate: f64, at: i64) -> Player {
-    let mut p = Player::new(spec, 1.0, Rng::new(1), 0);
-    p.command(
-        0,
-        &C::Load {
-            media_id: "m".into(),
-        },
-        None,
-    );
-    p.wake(0);
-    p.command(0, &C::SetRate(rate), None);
-    p.command(at, &C::PlayAt(insieme::sync::LocalTime(0)), Some(at));
-    p
+    Player::started(spec, Rng::new(1), rate, at)
 }
 
 fn play_spec(spec: PlayerSpec, rate: f64, secs: f64) -> Vec<(Shown, f64)> {
@@ -232,7 +223,7 @@ fn a_seek_while_playing_shows_its_frame_at_the_next_vsync() {
 /// at once (so that only the jumps move the clock off its course).
 fn read_spec() -> PlayerSpec {
     PlayerSpec {
-        clock_readings: Some(crate::scenarios::chromium_media_clock()),
+        clock_readings: Some(crate::browsers::chromium_media_clock()),
         ..spec(60.0)
     }
 }

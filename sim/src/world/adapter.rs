@@ -11,7 +11,9 @@ use super::events::Ev;
 use super::{Node, World};
 use crate::player::Shown;
 use insieme::sync::start_lead::{AtCall, PendingStart, StartProgress};
-use insieme::sync::{ClockReading, Input, MediaTime, Observation, Output, PlayerCommand};
+use insieme::sync::{
+    ClockReading, Input, LocalTime, MediaTime, Observation, Output, PlayerCommand,
+};
 
 impl World {
     /// Hands `input` to the engine on `slot` and carries out everything it answers.
@@ -142,26 +144,49 @@ impl World {
     }
 
     /// Reports what the player on `slot` just showed to its engine: each frame, preceded by the
-    /// media clock read in the same callback where the page reads it.
+    /// media clock read in the same callback where the page reads it, as the browser's glue
+    /// tells it (`BrowserKind::clock_for_engine`: in Firefox, half a presentation step behind),
+    /// every instant on the page's coarse clock.
     fn show(&mut self, slot: usize, shown: Vec<Shown>) {
         let now = self.now;
         let clock = self.slots[slot].clock;
+        let browser = self.slots[slot].browser;
         let Some(node) = self.slots[slot].node.as_mut() else {
             return;
         };
+        let timer_us = node.player.spec.timer_us;
+        // What the page's `performance.now()` says at true µs `t`: the local clock in whole
+        // steps of its resolution.
+        let page_time = |t: f64| {
+            let local = clock.local(t);
+            if timer_us > 1.0 {
+                LocalTime((local.0 as f64 / timer_us).floor() as i64 * timer_us as i64)
+            } else {
+                local
+            }
+        };
+        // The step the glue halves for Firefox: it learns the refresh and the frame duration
+        // within the first second; the simulator takes them as known from the start.
+        let step_secs = node
+            .player
+            .spec
+            .presentation_step()
+            .map(|s| s.as_secs_f64());
         let gen = node.gen;
         let trace = self.trace;
         let mut reports = Vec::new();
         for s in shown {
             if let Some(media_s) = node.player.read_clock(now) {
                 reports.push(Input::MediaClock(ClockReading {
-                    media_time: MediaTime::from_secs_f64(media_s),
-                    read_at: clock.local(now as f64),
+                    media_time: MediaTime::from_secs_f64(
+                        browser.clock_for_engine(media_s, step_secs),
+                    ),
+                    read_at: page_time(now as f64),
                 }));
             }
             let at = s.at_true_us + node.player.noise();
             let media_time = MediaTime::from_secs_f64(s.media_s);
-            let presented_at = clock.local(at);
+            let presented_at = page_time(at);
             if let Some(start) = node.start {
                 // Every frame the page sees is timed by requestVideoFrameCallback: precise.
                 match start.on_frame(media_time, presented_at, node.player.moving()) {

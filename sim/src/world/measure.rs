@@ -80,6 +80,8 @@ impl World {
             pos_ms: f64,
             /// What the viewer shows (`pos_ms` without a display model).
             shown_ms: f64,
+            /// The picture's error its engine would tell its people list, ms.
+            picture_ms: Option<f64>,
             ok: bool,
             established: bool,
             stalled: bool,
@@ -105,6 +107,7 @@ impl World {
                 slot,
                 pos_ms,
                 shown_ms: n.player.shown_at(now) * 1e3,
+                picture_ms: n.engine.picture_error(local).map(|e| e.as_millis_f64()),
                 ok,
                 established: n.included || now - n.joined_at > JOIN_WINDOW_US,
                 stalled,
@@ -171,6 +174,12 @@ impl World {
                 self.out.offsets_at_s.push(now as f64 / 1e6);
                 let clocks = spread(included.iter().map(|v| v.pos_ms));
                 self.out.clock_offsets_ms.push(clocks);
+                self.judge_self_estimates(
+                    &included
+                        .iter()
+                        .map(|v| (v.slot, v.shown_ms, v.picture_ms))
+                        .collect::<Vec<_>>(),
+                );
             }
         }
         if let Some(h) = &self.handover {
@@ -183,6 +192,37 @@ impl World {
                         *j = j.max(dev);
                     }
                 }
+            }
+        }
+    }
+
+    /// How far the offset each viewer's people list shows (its picture's error less the median
+    /// of everyone's, `insieme::room::people`) is from its true offset (what it shows less the
+    /// median of what everyone shows, as `bench e2e` measures it), for the viewers in sync
+    /// (`(slot, shown ms, picture error ms)`). The page rounds to whole ms and hears the others'
+    /// errors a little late; here every engine's is current.
+    fn judge_self_estimates(&mut self, viewers: &[(usize, f64, Option<f64>)]) {
+        let shown: Vec<f64> = viewers.iter().map(|v| v.1).collect();
+        let told: Vec<f64> = viewers.iter().filter_map(|v| v.2).collect();
+        let (Some(room), room_told) = (
+            insieme::stats::median_interpolated(&shown),
+            insieme::stats::median_interpolated(&told),
+        ) else {
+            return;
+        };
+        for &(slot, shown_ms, picture_ms) in viewers {
+            let truth = shown_ms - room;
+            let by_slot = &mut self.out.true_offset_by_slot[slot];
+            by_slot.0 += truth;
+            by_slot.1 += 1;
+            match (picture_ms, room_told) {
+                (Some(mine), Some(room_told)) => {
+                    let estimate = mine - room_told;
+                    self.out
+                        .self_estimate_errors_ms
+                        .push((estimate - truth).abs());
+                }
+                _ => self.out.self_estimate_unknown += 1,
             }
         }
     }

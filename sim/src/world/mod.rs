@@ -30,9 +30,10 @@ pub use scenario::{Action, ClockModel, Hostile, Scenario, StallSpec};
 
 use crate::agenda::Agenda;
 use crate::net::Link;
-use crate::player::{Player, PlayerSpec};
+use crate::player::{Player, PlayerSpec, Renderer};
 use crate::rng::Rng;
 use events::{Delivery, Ev, Timer};
+use insieme::sync::browser_kind::BrowserKind;
 use insieme::sync::start_lead::PendingStart;
 use insieme::sync::{Engine, Input, LocalTime, PeerId, Stamp, StartLead};
 use measure::Handover;
@@ -71,6 +72,8 @@ struct Node {
 struct Slot {
     clock: ClockModel,
     player: PlayerSpec,
+    /// The browser as the app's glue tells it (Chromium's rules where the scenario names none).
+    browser: BrowserKind,
     rng: Rng,
     gen: u64,
     node: Option<Node>,
@@ -123,24 +126,34 @@ impl World {
                 skew: r.range(-sc.skew_ppm, sc.skew_ppm) * 1e-6,
             };
             let fps = sc.fps[r.below(sc.fps.len() as u64) as usize];
+            let browser = sc.browsers.get(i).copied();
+            let model = browser.map(|b| b.model());
+            let start_ms = model.map_or(sc.start_latency_ms, |m| m.start_latency_ms);
+            let tau_ms = model.map_or(sc.rate_tau_ms, |m| m.rate_response_ms);
             let player = PlayerSpec {
                 fps,
                 first_frame_s: sc.first_frame_ms / 1e3,
                 seek_latency_us: r.range(sc.seek_latency_ms.0, sc.seek_latency_ms.1) * 1e3,
                 seek_variation: 0.2,
-                start_latency_us: r.range(sc.start_latency_ms.0, sc.start_latency_ms.1) * 1e3,
+                start_latency_us: r.range(start_ms.0, start_ms.1) * 1e3,
                 start_variation_us: 5_000.0,
-                rate_tau_us: r.range(sc.rate_tau_ms.0, sc.rate_tau_ms.1) * 1e3,
+                rate_tau_us: r.range(tau_ms.0, tau_ms.1) * 1e3,
                 load_latency_us: 400_000.0,
                 obs_noise_us: 1_000.0,
                 paused_report_us: 250_000.0,
                 display: sc.display,
+                renderer: Renderer::Cadence,
+                timer_us: 1.0,
                 media_rate_error_ppm: sc.media_rate_error_ppm.get(i).copied().unwrap_or(0.0),
                 clock_readings: sc.clock_readings,
             };
+            let player = model.map_or(player, |m| m.player(player));
             slots.push(Slot {
                 clock,
                 player,
+                browser: browser
+                    .filter(|_| sc.browser_rules)
+                    .map_or(BrowserKind::Other, |b| b.kind()),
                 rng: r,
                 gen: 0,
                 node: None,
@@ -172,8 +185,9 @@ impl World {
             handover: None,
             out: Outcome {
                 name: sc.name.to_string(),
-                clocks_read: sc.clock_readings.is_some(),
+                clocks_read: sc.clock_readings.is_some() || !sc.browsers.is_empty(),
                 rate_changes_by_slot: vec![(0, 0.0); n],
+                true_offset_by_slot: vec![(0.0, 0); n],
                 ..Outcome::default()
             },
             join_times: Vec::new(),

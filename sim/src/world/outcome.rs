@@ -27,6 +27,16 @@ pub struct Outcome {
     pub states_agree: Vec<bool>,
     /// Whether the engines were told their media clocks' readings.
     pub clocks_read: bool,
+    /// At the same samples, for each viewer in sync whose page shows an offset: how far the
+    /// offset its people list shows is from its true offset, ms (issue 19: the app must know
+    /// when it is off)...
+    pub self_estimate_errors_ms: Vec<f64>,
+    /// ...and how many times a viewer's page showed none ("– ms").
+    pub self_estimate_unknown: usize,
+    /// Per slot, the sum of its viewers' true offsets from the room's median (what they show
+    /// less the median of what everyone shows, ms) over the samples, and their count: its
+    /// mean says whether one browser sits behind the others.
+    pub true_offset_by_slot: Vec<(f64, usize)>,
     /// For each intent (or automatic state change), ms until every viewer was within 20 ms
     /// of the others and of the state; `None` if never.
     pub converge_ms: Vec<Option<f64>>,
@@ -65,6 +75,18 @@ impl Outcome {
     /// Several percentiles of the offsets at once, sorting them once; NaN without samples.
     pub fn percentiles<const N: usize>(&self, ps: [f64; N]) -> [f64; N] {
         stats::percentiles(&self.offsets_ms, ps).unwrap_or([f64::NAN; N])
+    }
+    /// Percentile `p` of the self-estimate errors ([`Outcome::self_estimate_errors_ms`]); NaN
+    /// without any.
+    pub fn self_estimate_percentile(&self, p: f64) -> f64 {
+        stats::percentile(&self.self_estimate_errors_ms, p).unwrap_or(f64::NAN)
+    }
+    /// The mean true offset from the room of the viewers on one slot, ms; NaN without samples.
+    pub fn slot_mean_offset_ms(&self, slot: usize) -> f64 {
+        match self.true_offset_by_slot.get(slot) {
+            Some(&(sum, n)) if n > 0 => sum / n as f64,
+            _ => f64::NAN,
+        }
     }
     /// Rate changes per viewer per minute of presence.
     pub fn rate_changes_per_min(&self) -> f64 {

@@ -1,6 +1,7 @@
 //! What defines a run: the scenario (peers, links, players, engine configuration, script),
 //! the device clocks it gives each slot, and the actions its script takes.
 
+use crate::browsers::Browser;
 use crate::net::LinkSpec;
 use crate::player::{ClockReadingSpec, DisplaySpec};
 use insieme::sync::{Config, Engine, Intent, LocalTime, WireMessage};
@@ -121,6 +122,16 @@ pub struct Scenario {
     /// ([`Input::MediaClock`](insieme::sync::Input::MediaClock), just before the frame's
     /// observation), as the browser glue does; `None`: engines see frames only.
     pub clock_readings: Option<ClockReadingSpec>,
+    /// Per slot (missing: none), the browser its pages run in: its player takes the browser's
+    /// figures ([`crate::browsers`]) instead of the scenario's start latency, rate response,
+    /// clock readings and renderer, and its page follows the app's glue for that browser
+    /// (start-lead guess, presentation step told or not, Firefox's clock told half a step
+    /// behind). Slots with none keep the scenario's figures and Chromium's glue.
+    pub browsers: Vec<Browser>,
+    /// Each page follows the app's rules for its browser (`insieme::sync::browser_kind`): on
+    /// by default; off, every page takes itself for Chromium, as the app did before it had
+    /// Firefox rules (to compare).
+    pub browser_rules: bool,
     pub engine: Config,
     /// Tell each engine the order the signaling endpoint admitted the pages in
     /// ([`Input::Seniority`](insieme::sync::Input::Seniority)), as the browser glue does: on

@@ -110,7 +110,7 @@ impl World {
             joined_at: self.now,
             engine_timer: Timer::default(),
             player_timer: Timer::default(),
-            start_lead: StartLead::new(),
+            start_lead: StartLead::with_guess(s.browser.start_lead_guess()),
             start_call: None,
             start_timer: Timer::default(),
             start: None,
@@ -121,7 +121,11 @@ impl World {
         self.peers_seen += 1;
         self.join_times.push((slot, s.gen, self.now));
         let gen = s.gen;
-        let step = s.player.presentation_step();
+        // Frames that keep no phase on the refresh (Firefox) are not steered onto a grid: its
+        // glue tells the engine no step.
+        let step = Some(s.player.presentation_step())
+            .filter(|_| s.browser.frames_keep_refresh_phase())
+            .flatten();
         let clock = s.clock;
         let grid = s.player.frame_grid(self.now as f64, |t| clock.local_us(t));
         let others: Vec<(usize, u64)> = self
