@@ -25,6 +25,9 @@
 //! (the people list's "(you)" row, which is also what it sends the others): at every 10 ms
 //! instant, how far it is from that viewer's true offset from the mean of the other two.
 //!
+//! `--slow [--runs N] [--only SCENARIO,...]` measures starts and slow devices instead (examples/e2e_bench/slow.rs),
+//! into `target/bench/e2e-slow.json`.
+//!
 //! Script (fixed): Alice and Bob gather and load the clip; Bob plays; Carol opens the link 5 s
 //! later (her name is already stored, as for a returning friend); at 45 s Bob seeks to 10 s; the
 //! run ends at 65 s. Offsets are sampled over those 60 s with Carol present, leaving out the
@@ -36,6 +39,8 @@
 #[path = "../tests/e2e/harness/mod.rs"]
 #[allow(dead_code, unused_imports)] // the tests use parts of the harness the benchmark does not
 mod harness;
+#[path = "e2e_bench/slow.rs"]
+mod slow;
 
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip_at, seek_with_slider};
@@ -75,6 +80,10 @@ const DEFAULT_MIXES: [Mix; 2] = [
 #[tokio::main]
 async fn main() -> Result<()> {
     let flag = |name: &str| std::env::args().skip_while(|a| a != name).nth(1);
+    if std::env::args().any(|a| a == "--slow") {
+        let runs = flag("--runs").map_or(Ok(1), |n| n.parse().context("--runs takes a number"))?;
+        return slow::bench(runs, flag("--only").as_deref()).await;
+    }
     let matrix = std::env::args().any(|a| a == "--matrix");
     if matrix {
         let clips = match flag("--clips") {

@@ -22,6 +22,14 @@ use super::PeerId;
 /// group is held for it: about one missed refresh cycle of the start.
 pub const SEEK_STALL_GRACE: Span = Span::from_millis(100);
 
+/// How long any other stall must last before the group is held for it. A slow device's player
+/// stalls for tens of milliseconds now and then (a page at a fifth of its speed and busy: 20 to
+/// 150 ms, `bench e2e --slow`, 2026-12-06), and each hold cost the whole room its restart lead
+/// (0.6 to 0.7 s: held at once, the slow viewer pulled everyone back); the stalled viewer
+/// catches up with so short a stall alone. A longer stall holds the group where the player
+/// froze, so the others step back by about this much.
+pub const STALL_HOLD_AFTER: Span = Span::from_millis(250);
+
 /// How far the position a stalled player froze at may be from the room's for the group to be
 /// held there; further off it is stale (from before a seek, say) and the room's is taken.
 pub const HOLD_AT_FROZEN_WITHIN: Span = Span::from_secs(5);
@@ -131,27 +139,26 @@ impl StallGuard {
         self.holding
     }
 
-    /// The local player reported a stall or its end. `group_playing` says whether there is
-    /// anything to hold; `own_seek_until`, for a stall that began while the player carries out
-    /// a seek we asked for, when the group starts moving (now, if it already is): the hold
-    /// then waits until [`SEEK_STALL_GRACE`] past it (see [`StallGuard::tick`]).
+    /// The local player reported a stall or its end. A stall holds the group only once it
+    /// lasted [`STALL_HOLD_AFTER`] (see [`StallGuard::tick`]); `own_seek_until`, for a stall
+    /// that began while the player carries out a seek we asked for, is when the group starts
+    /// moving (now, if it already is), and the hold then waits until [`SEEK_STALL_GRACE`] past
+    /// it instead. Only the end of a stall we held for is an action: the release.
     pub fn report(
         &mut self,
         now: LocalTime,
         stalled: bool,
-        group_playing: bool,
         own_seek_until: Option<LocalTime>,
     ) -> Option<HoldAction> {
         if stalled {
-            if self.since.is_some() {
-                return None;
+            if self.since.is_none() {
+                self.since = Some(now);
+                self.hold_due = Some(match own_seek_until {
+                    Some(start) => start.max(now) + SEEK_STALL_GRACE,
+                    None => now + STALL_HOLD_AFTER,
+                });
             }
-            self.since = Some(now);
-            if let Some(start) = own_seek_until {
-                self.hold_due = Some(start.max(now) + SEEK_STALL_GRACE);
-                return None;
-            }
-            self.hold_if_due(now, group_playing)
+            None
         } else {
             self.since = None;
             self.hold_due = None;
@@ -225,41 +232,61 @@ mod tests {
             BufferingPolicy::WaitUpTo(Span::from_secs(3)),
             Span::from_secs(20),
         );
-        assert_eq!(g.report(t(0), true, true, None), Some(HoldAction::Hold));
+        assert_eq!(g.report(t(0), true, None), None);
+        assert_eq!(g.deadline(), Some(t(0) + STALL_HOLD_AFTER));
+        assert_eq!(g.tick(t(249), true), None);
+        assert_eq!(g.tick(t(250), true), Some(HoldAction::Hold));
         assert_eq!(g.tick(t(2_999), true), None);
         assert_eq!(g.tick(t(3_000), true), Some(HoldAction::Release));
         // Recovery after the timeout changes nothing for the group.
-        assert_eq!(g.report(t(5_000), false, true, None), None);
+        assert_eq!(g.report(t(5_000), false, None), None);
         // A new stall within the cooldown does not pause the room again.
-        assert_eq!(g.report(t(6_000), true, true, None), None);
-        assert_eq!(g.report(t(6_500), false, true, None), None);
+        assert_eq!(g.report(t(6_000), true, None), None);
+        assert_eq!(g.tick(t(6_300), true), None);
+        assert_eq!(g.report(t(6_500), false, None), None);
+        assert_eq!(g.report(t(30_000), true, None), None);
+        assert_eq!(g.tick(t(30_250), true), Some(HoldAction::Hold));
+        assert_eq!(g.report(t(30_400), false, None), Some(HoldAction::Release));
+    }
+
+    /// A slow device's stalls of tens of milliseconds (20 to 150 ms in `bench e2e --slow`) each
+    /// paused the whole room for its restart lead; they no longer hold it.
+    #[test]
+    fn a_short_stall_does_not_hold_the_group() {
+        let mut g = StallGuard::new(BufferingPolicy::default(), Span::from_secs(20));
+        for start in [0, 1_000, 2_000, 3_000] {
+            assert_eq!(g.report(t(start), true, None), None);
+            assert_eq!(g.tick(t(start + 150), true), None);
+            assert_eq!(g.report(t(start + 150), false, None), None);
+            assert_eq!(g.deadline(), None);
+            assert!(!g.is_holding());
+        }
+        // The cooldown was never spent on them: a real stall still holds the group.
+        assert_eq!(g.report(t(4_000), true, None), None);
         assert_eq!(
-            g.report(t(30_000), true, true, None),
+            g.tick(t(4_000) + STALL_HOLD_AFTER, true),
             Some(HoldAction::Hold)
-        );
-        assert_eq!(
-            g.report(t(30_400), false, true, None),
-            Some(HoldAction::Release)
         );
     }
 
     #[test]
     fn other_policies() {
         let mut never = StallGuard::new(BufferingPolicy::NeverWait, Span::ZERO);
-        assert_eq!(never.report(t(0), true, true, None), None);
+        assert_eq!(never.report(t(0), true, None), None);
+        assert_eq!(never.tick(t(1_000), true), None);
         let mut always = StallGuard::new(BufferingPolicy::AlwaysWait, Span::from_secs(20));
-        assert_eq!(
-            always.report(t(0), true, true, None),
-            Some(HoldAction::Hold)
-        );
+        assert_eq!(always.report(t(0), true, None), None);
+        assert_eq!(always.tick(t(250), true), Some(HoldAction::Hold));
         assert_eq!(always.tick(t(1_000_000), true), None);
         assert_eq!(
-            always.report(t(1_000_001), false, true, None),
+            always.report(t(1_000_001), false, None),
             Some(HoldAction::Release)
         );
         // Nothing to hold while the group is paused anyway.
         let mut g = StallGuard::new(BufferingPolicy::default(), Span::ZERO);
-        assert_eq!(g.report(t(0), true, false, None), None);
+        assert_eq!(g.report(t(0), true, None), None);
+        assert_eq!(g.tick(t(250), false), None);
+        assert!(!g.is_holding());
     }
 
     #[test]
@@ -270,21 +297,21 @@ mod tests {
         );
         // A seek's wait for data, over before the group starts at 300 ms: the group never
         // hears of it.
-        assert_eq!(g.report(t(0), true, true, Some(t(300))), None);
+        assert_eq!(g.report(t(0), true, Some(t(300))), None);
         assert_eq!(g.deadline(), Some(t(300) + SEEK_STALL_GRACE));
-        assert_eq!(g.report(t(250), false, true, None), None);
+        assert_eq!(g.report(t(250), false, None), None);
         assert_eq!(g.deadline(), None);
         assert_eq!(g.tick(t(5_000), true), None);
         // One that lasts past the start holds the group, the wait budget counted from its
         // beginning.
-        assert_eq!(g.report(t(10_000), true, true, Some(t(10_300))), None);
+        assert_eq!(g.report(t(10_000), true, Some(t(10_300))), None);
         assert_eq!(g.tick(t(10_399), true), None);
         assert_eq!(g.tick(t(10_400), true), Some(HoldAction::Hold));
         assert_eq!(g.deadline(), Some(t(14_000)));
         assert_eq!(g.tick(t(14_000), true), Some(HoldAction::Release));
         // A seek begun after the group started is given the grace from now.
         let mut g = StallGuard::new(BufferingPolicy::default(), Span::ZERO);
-        assert_eq!(g.report(t(1_000), true, true, Some(t(500))), None);
+        assert_eq!(g.report(t(1_000), true, Some(t(500))), None);
         assert_eq!(g.deadline(), Some(t(1_000) + SEEK_STALL_GRACE));
         // Past its due with the group paused meanwhile, there is nothing to hold.
         assert_eq!(g.tick(t(1_100), false), None);

@@ -102,6 +102,27 @@ impl StartLead {
     }
 }
 
+/// The element as `play()` found it, which decides whether the start can measure the lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AtCall {
+    pub paused: bool,
+    pub seeking: bool,
+    /// It had data to play on (`readyState` of `HAVE_FUTURE_DATA` or more): not still loading.
+    pub ready_to_play: bool,
+}
+
+impl AtCall {
+    /// Only a start from a paused, settled, loaded element measures the lead. An element still
+    /// loading presents its first frame when the data comes, at the clip's first frame time
+    /// (7 ms into the tests' clip, not the 0 it reads), and that first picture looks like media
+    /// that moved: a Chromium page that pressed Play the moment its film could play learned a
+    /// lead of 0.6 ms from it, and its next start landed 70 ms late (`bench e2e --slow`,
+    /// 2026-12-06). A seek under way would add its own latency.
+    pub fn measures_lead(self) -> bool {
+        self.paused && !self.seeking && self.ready_to_play
+    }
+}
+
 /// A start under way: `play()` was called, and no frame has shown the media moving yet.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PendingStart {
@@ -115,9 +136,9 @@ pub struct PendingStart {
     pub from: MediaTime,
     /// ...at the playback rate at the call.
     pub rate: f64,
-    /// Whether the start measures the lead: the element was paused and not seeking when
-    /// `play()` was called, and no seek overlapped the start since (its latency would be the
-    /// seek's as much as the start's).
+    /// Whether the start measures the lead: the element was paused, settled and loaded when
+    /// `play()` was called ([`AtCall::measures_lead`]), and no seek overlapped the start since
+    /// (its latency would be the seek's as much as the start's).
     pub measures_lead: bool,
 }
 
@@ -136,20 +157,20 @@ pub enum StartProgress {
 
 impl PendingStart {
     /// `play()` called at `called_at` for the media to move at `requested_at`, from `from` at
-    /// `rate`; `paused_and_settled`: the element was paused and not seeking at the call.
+    /// `rate`, on an element found as `at_call`.
     pub fn new(
         requested_at: LocalTime,
         called_at: LocalTime,
         from: MediaTime,
         rate: f64,
-        paused_and_settled: bool,
+        at_call: AtCall,
     ) -> PendingStart {
         PendingStart {
             requested_at,
             called_at,
             from,
             rate,
-            measures_lead: paused_and_settled,
+            measures_lead: at_call.measures_lead(),
         }
     }
 
@@ -242,8 +263,86 @@ mod tests {
             lead.call_at(at),
             MediaTime::from_secs_f64(10.0),
             2.0,
-            settled,
+            AtCall {
+                paused: true,
+                seeking: !settled,
+                ready_to_play: true,
+            },
         )
+    }
+
+    #[test]
+    fn only_a_paused_settled_loaded_element_measures_the_lead() {
+        let loaded = AtCall {
+            paused: true,
+            seeking: false,
+            ready_to_play: true,
+        };
+        assert!(loaded.measures_lead());
+        for other in [
+            AtCall {
+                paused: false,
+                ..loaded
+            },
+            AtCall {
+                seeking: true,
+                ..loaded
+            },
+            AtCall {
+                ready_to_play: false,
+                ..loaded
+            },
+        ] {
+            assert!(!other.measures_lead(), "{other:?}");
+        }
+    }
+
+    /// The page that pressed Play on `canplay` (2026-12-06): `play()` called at 1610.0 ms on a
+    /// film still loading at 0, whose first picture (media 7 ms) was presented at 1617.6 ms.
+    #[test]
+    fn a_start_on_a_loading_element_learns_no_lead_from_its_first_picture() {
+        let requested = LocalTime::from_millis_f64(1_685.85);
+        let called = LocalTime::from_millis_f64(1_610.0);
+        let loading = AtCall {
+            paused: true,
+            seeking: false,
+            ready_to_play: false,
+        };
+        let start = PendingStart::new(
+            requested,
+            called,
+            MediaTime::from_secs_f64(0.0),
+            1.0,
+            loading,
+        );
+        let first_picture = start.on_frame(
+            MediaTime::from_secs_f64(0.007),
+            LocalTime::from_millis_f64(1_617.6),
+            true,
+        );
+        let StartProgress::Started(at) = first_picture else {
+            panic!("{first_picture:?}");
+        };
+        let mut lead = StartLead::new();
+        assert!(!lead.learn_start(&start, at, true));
+        assert_eq!(
+            lead.lead(),
+            GUESS,
+            "the guess stands until a real start is measured"
+        );
+        // The same start on a loaded element would have learned the 0.6 ms lead.
+        let loaded = PendingStart::new(
+            requested,
+            called,
+            MediaTime::from_secs_f64(0.0),
+            1.0,
+            AtCall {
+                ready_to_play: true,
+                ..loading
+            },
+        );
+        assert!(lead.learn_start(&loaded, at, true));
+        assert!(lead.lead() < Span::from_millis(1));
     }
 
     #[test]

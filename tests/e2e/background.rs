@@ -10,7 +10,7 @@
 //! too, and records its presented frames (`harness::film_frames`) while it has any.
 
 use crate::harness::actions::{gather, play_clip_together};
-use crate::harness::film_frames::{self, position_at, wall_ms, Frame, GRID_MS};
+use crate::harness::film_frames::{self, on_frame_after, room_line, wall_ms, Frame};
 use crate::harness::host_load::CpuTimes;
 use crate::harness::media::FILM;
 use crate::harness::{Browser, Party};
@@ -21,10 +21,6 @@ use std::time::Duration;
 const HIDDEN_TOLERANCE_MS: f64 = 50.0;
 /// A shown viewer is back on the others' frame within this (issue 19).
 const BACK_ON_FRAME_MS: f64 = 1000.0;
-/// On the others' frame: nearer to them than half a frame of the 60 fps clip.
-const ON_FRAME_MS: f64 = 1000.0 / 60.0 / 2.0;
-/// ...and staying there this long (a frame that only passes by is not being back).
-const ON_FRAME_FOR_MS: f64 = 500.0;
 /// A viewer whose film the browser paused while hidden is back on the others' frame within this
 /// of being shown. Its film resumes 10 s behind, so this is a rejoin (seek, then a start), which
 /// lands 0.9–2.4 s after being shown on a saturated host (idle 0 %): not the issue's second.
@@ -136,7 +132,9 @@ async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
         spell.iter().filter(|r| r.2).count()
     );
     let hidden_offsets: Vec<f64> = timed_offsets.iter().map(|o| o.1).collect();
-    let back = back_on_frame_after(&frames, shown_at);
+    let back = frames
+        .split_last()
+        .and_then(|(hidden, others)| on_frame_after(hidden, others, shown_at));
     let worst = hidden_offsets.iter().fold(0.0_f64, |m, o| m.max(o.abs()));
     let over: Vec<String> = timed_offsets
         .iter()
@@ -250,7 +248,9 @@ async fn hide_muted_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()
         (paused, spell.len())
     };
     let shares: Vec<(usize, usize)> = clocks.iter().map(|c| paused_share(c)).collect();
-    let back = back_on_frame_after(&frames, shown_at);
+    let back = frames
+        .split_last()
+        .and_then(|(hidden, others)| on_frame_after(hidden, others, shown_at));
     eprintln!(
         "muted and hidden 10 s: readings paused/taken while hidden {shares:?} (Alice, Bob, \
          Carol); Carol back on the frame {back:?} ms after shown; host {}",
@@ -304,33 +304,6 @@ async fn read_frames(viewers: &[&Browser]) -> Result<Vec<Vec<Frame>>> {
     Ok(all)
 }
 
-/// A least-squares line through `points` (wall ms, media s), refitted without the points more
-/// than [`ON_FRAME_MS`] from the first fit: the room's timeline as the visible viewers play it,
-/// where one of them may stall for a moment on a busy host (that is its error, not the room's).
-/// Returns the position (s) on it at any wall time.
-fn room_line(points: &[(f64, f64)]) -> Option<impl Fn(f64) -> f64> {
-    fn fit(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
-        if points.len() < 8 {
-            return None;
-        }
-        let n = points.len() as f64;
-        let t0 = points[0].0;
-        let mx = points.iter().map(|p| p.0 - t0).sum::<f64>() / n;
-        let my = points.iter().map(|p| p.1).sum::<f64>() / n;
-        let sxx: f64 = points.iter().map(|p| (p.0 - t0 - mx).powi(2)).sum();
-        let sxy: f64 = points.iter().map(|p| (p.0 - t0 - mx) * (p.1 - my)).sum();
-        (sxx > 0.0).then(|| (t0, sxy / sxx, my - sxy / sxx * mx))
-    }
-    let (t0, slope, at0) = fit(points)?;
-    let near: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .filter(|p| ((p.1 - (at0 + slope * (p.0 - t0))) * 1000.0).abs() <= ON_FRAME_MS)
-        .collect();
-    let (t0, slope, at0) = fit(&near)?;
-    Some(move |t: f64| at0 + slope * (t - t0))
-}
-
 /// The last viewer's media clock (the hidden one) less the room's line through the others'
 /// clocks, in ms, at each of its readings in [from, to) where it played: (wall ms, offset ms).
 fn hidden_clock_offsets(clocks: &[Vec<Reading>], from: f64, to: f64) -> Vec<(f64, f64)> {
@@ -352,34 +325,4 @@ fn hidden_clock_offsets(clocks: &[Vec<Reading>], from: f64, to: f64) -> Vec<(f64
         .filter(within)
         .map(|r| (r.0, (r.1 - room(r.0)) * 1000.0))
         .collect()
-}
-
-/// How long after `shown_at` (ms) the last viewer's picture came to show the room's frame (the
-/// room's line through the others' frames) and stayed on it for [`ON_FRAME_FOR_MS`]; `None` if
-/// it did not within the record.
-fn back_on_frame_after(frames: &[Vec<Frame>], shown_at: f64) -> Option<f64> {
-    let (hidden, others) = frames.split_last()?;
-    let end = hidden.last()?.0;
-    let points: Vec<(f64, f64)> = others
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|f| f.0 >= shown_at - 500.0 && f.0 <= end)
-        .collect();
-    let room = room_line(&points)?;
-    let on_frame = |t: f64| -> Option<bool> {
-        let own = position_at(hidden, t)?;
-        Some(((own - room(t)) * 1000.0).abs() < ON_FRAME_MS)
-    };
-    let mut t = shown_at;
-    while t + ON_FRAME_FOR_MS <= end {
-        let window =
-            (0..(ON_FRAME_FOR_MS / GRID_MS) as usize).map(|i| on_frame(t + i as f64 * GRID_MS));
-        let known: Vec<bool> = window.flatten().collect();
-        if known.len() as f64 >= ON_FRAME_FOR_MS / GRID_MS * 0.8 && known.iter().all(|&on| on) {
-            return Some(t - shown_at);
-        }
-        t += GRID_MS;
-    }
-    None
 }

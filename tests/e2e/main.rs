@@ -15,6 +15,7 @@ mod reactions;
 mod ready;
 mod room_link;
 mod server;
+mod starts;
 mod suggested;
 mod synced_playback;
 mod watch_party;

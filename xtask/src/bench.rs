@@ -15,7 +15,8 @@ pub const NAMES: &[&str] = &[
 /// The benchmarks in real browsers that take flags, and the example each runs:
 /// - `e2e` (examples/e2e_bench.rs): `--clip NAME`, `--browsers A,B,C`, `--matrix`, which also
 ///   choose where it writes: `target/bench/e2e.json` for the default run,
-///   `e2e-<clip>[-<browsers>].json` for another, `e2e-matrix.json` for the matrix;
+///   `e2e-<clip>[-<browsers>].json` for another, `e2e-matrix.json` for the matrix; `--slow
+///   [--runs N]` measures starts and slow devices instead, into `e2e-slow.json`;
 /// - `player` (examples/player_probe.rs), the player probe: `--browser firefox|chromium`; how
 ///   one browser's `<video>` presents frames, follows rates and starts, written to
 ///   `target/bench/player-<browser>.json`.

@@ -10,7 +10,7 @@
 use super::events::Ev;
 use super::{Node, World};
 use crate::player::Shown;
-use insieme::sync::start_lead::{PendingStart, StartProgress};
+use insieme::sync::start_lead::{AtCall, PendingStart, StartProgress};
 use insieme::sync::{
     ClockReading, Input, LocalTime, MediaTime, Observation, Output, PlayerCommand,
 };
@@ -130,7 +130,11 @@ impl World {
             local,
             MediaTime::from_secs_f64(p.pos_at(now)),
             p.playback_rate(),
-            !p.is_seeking() && p.is_paused(),
+            AtCall {
+                paused: p.is_paused(),
+                seeking: p.is_seeking(),
+                ready_to_play: p.loaded(),
+            },
         ));
         let shown = node
             .player

@@ -18,11 +18,7 @@ impl Engine {
             .seeking()
             .then(|| self.anchor_local(now).unwrap_or(now));
         self.controller.set_stalled(now, stalled);
-        let group_playing = self.group_playing();
-        if let Some(action) = self
-            .guard
-            .report(now, stalled, group_playing, own_seek_until)
-        {
+        if let Some(action) = self.guard.report(now, stalled, own_seek_until) {
             self.hold_action(now, action);
         }
         self.broadcast_hello(Channel::Reliable);

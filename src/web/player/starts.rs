@@ -3,13 +3,13 @@
 //! its first moving frame, to learn the lead from.
 
 use super::{now_ms, FrameObservation, FrameSource, PlayerPhase, Shared, StartReport};
-use crate::sync::start_lead::{PendingStart, StartProgress};
+use crate::sync::start_lead::{AtCall, PendingStart, StartProgress};
 use crate::sync::{LocalTime, MediaTime};
 use leptos::prelude::*;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::HtmlVideoElement;
+use web_sys::{HtmlMediaElement, HtmlVideoElement};
 
 /// `play_at` sleeps with `setTimeout` until this close to the instant, then spins on
 /// `performance.now()`: timers fire up to ~10 ms late on a busy machine, and a start is rare
@@ -44,7 +44,11 @@ impl Shared {
             LocalTime::from_millis_f64(now),
             MediaTime::from_secs_f64(video.current_time()),
             video.playback_rate(),
-            !video.seeking() && video.paused(),
+            AtCall {
+                paused: video.paused(),
+                seeking: video.seeking(),
+                ready_to_play: video.ready_state() >= HtmlMediaElement::HAVE_FUTURE_DATA,
+            },
         )));
         self.call_play(&video);
     }

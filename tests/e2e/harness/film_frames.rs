@@ -183,6 +183,67 @@ pub fn timeline_at(frames: &[Frame], t: f64) -> Option<f64> {
     Some(my - slope * mx)
 }
 
+/// On the room's frame: nearer to it than half a frame of the tests' 60 fps clip.
+pub const ON_FRAME_MS: f64 = 1000.0 / 60.0 / 2.0;
+/// ...and staying there this long (a frame that only passes by is not being on it).
+pub const ON_FRAME_FOR_MS: f64 = 500.0;
+
+/// A least-squares line through `points` (wall ms, media s), refitted without the points more
+/// than [`ON_FRAME_MS`] from the first fit: the room's timeline as a few viewers play it, where
+/// one of them may stall for a moment on a busy host (that is its error, not the room's).
+/// Returns the position (s) on it at any wall time.
+pub fn room_line(points: &[(f64, f64)]) -> Option<impl Fn(f64) -> f64> {
+    fn fit(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
+        if points.len() < 8 {
+            return None;
+        }
+        let n = points.len() as f64;
+        let t0 = points[0].0;
+        let mx = points.iter().map(|p| p.0 - t0).sum::<f64>() / n;
+        let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+        let sxx: f64 = points.iter().map(|p| (p.0 - t0 - mx).powi(2)).sum();
+        let sxy: f64 = points.iter().map(|p| (p.0 - t0 - mx) * (p.1 - my)).sum();
+        (sxx > 0.0).then(|| (t0, sxy / sxx, my - sxy / sxx * mx))
+    }
+    let (t0, slope, at0) = fit(points)?;
+    let near: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|p| ((p.1 - (at0 + slope * (p.0 - t0))) * 1000.0).abs() <= ON_FRAME_MS)
+        .collect();
+    let (t0, slope, at0) = fit(&near)?;
+    Some(move |t: f64| at0 + slope * (t - t0))
+}
+
+/// How long after `since` (ms) `viewer`'s picture came to show the room's frame (the room's line
+/// through `others`' frames from 500 ms before `since` on) and stayed on it for
+/// [`ON_FRAME_FOR_MS`]; `None` if it did not within the record.
+pub fn on_frame_after(viewer: &[Frame], others: &[Vec<Frame>], since: f64) -> Option<f64> {
+    let end = viewer.last()?.0;
+    let points: Vec<(f64, f64)> = others
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|f| f.0 >= since - 500.0 && f.0 <= end)
+        .collect();
+    let room = room_line(&points)?;
+    let on_frame = |t: f64| -> Option<bool> {
+        let own = position_at(viewer, t)?;
+        Some(((own - room(t)) * 1000.0).abs() < ON_FRAME_MS)
+    };
+    let mut t = since;
+    while t + ON_FRAME_FOR_MS <= end {
+        let window =
+            (0..(ON_FRAME_FOR_MS / GRID_MS) as usize).map(|i| on_frame(t + i as f64 * GRID_MS));
+        let known: Vec<bool> = window.flatten().collect();
+        if known.len() as f64 >= ON_FRAME_FOR_MS / GRID_MS * 0.8 && known.iter().all(|&on| on) {
+            return Some(t - since);
+        }
+        t += GRID_MS;
+    }
+    None
+}
+
 /// Now on the wall clock the pages stamp their frames with (ms since the Unix epoch).
 pub fn wall_ms() -> f64 {
     SystemTime::now()

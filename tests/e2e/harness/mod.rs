@@ -22,6 +22,8 @@ pub mod next_video;
 mod party;
 pub mod rogue;
 mod server;
+pub mod slow_device;
+mod throttle;
 mod visibility;
 
 #[allow(unused_imports)] // the benchmarks choose browsers by engine
