@@ -215,21 +215,22 @@ pub fn room_line(points: &[(f64, f64)]) -> Option<impl Fn(f64) -> f64> {
     Some(move |t: f64| at0 + slope * (t - t0))
 }
 
-/// How long after `since` (ms) `viewer`'s picture came to show the room's frame (the room's line
-/// through `others`' frames from 500 ms before `since` on) and stayed on it for
-/// [`ON_FRAME_FOR_MS`]; `None` if it did not within the record.
+/// How long after `since` (ms) `viewer`'s picture came to show the frame one of `others` showed
+/// then, and stayed on it for [`ON_FRAME_FOR_MS`]; `None` if it did not within the record.
+///
+/// Against each of the others' own pictures, not a line through them: the room may hold or
+/// re-seek meanwhile (a stall of 250 ms holds everyone), which no straight line follows, and
+/// one of them hiccuping on a busy host leaves the other to compare with.
 pub fn on_frame_after(viewer: &[Frame], others: &[Vec<Frame>], since: f64) -> Option<f64> {
     let end = viewer.last()?.0;
-    let points: Vec<(f64, f64)> = others
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|f| f.0 >= since - 500.0 && f.0 <= end)
-        .collect();
-    let room = room_line(&points)?;
     let on_frame = |t: f64| -> Option<bool> {
         let own = position_at(viewer, t)?;
-        Some(((own - room(t)) * 1000.0).abs() < ON_FRAME_MS)
+        let mut theirs = others
+            .iter()
+            .filter_map(|other| position_at(other, t))
+            .peekable();
+        theirs.peek()?;
+        Some(theirs.any(|p| ((own - p) * 1000.0).abs() < ON_FRAME_MS))
     };
     let mut t = since;
     while t + ON_FRAME_FOR_MS <= end {
