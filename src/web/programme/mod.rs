@@ -16,32 +16,21 @@
 mod live;
 
 use super::party::Party;
-use super::queue::{QueueEngine, MAX_WAITING_EDITS};
-use super::reactions::{Incoming, ReactionsEngine};
+use super::queue::QueueEngine;
+use super::reactions::ReactionsEngine;
 use super::ready::ReadyEngine;
-use crate::programme::Edit;
-use crate::signaling::payload::SessionId;
-use crate::sync::{MediaTime, PeerId};
+use crate::sync::MediaTime;
 use crate::web::chunk::ChunkUnavailable;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+
+pub use crate::programme::waiting::{Deferred, Waiting};
 
 /// The ids of the places the page keeps for the programme's parts (`ui::room` draws them,
 /// with the first load's stand-in of the tabs in the first): the tabs and their panels, and
 /// the ready check's prompt.
 pub const TABS_SLOT: &str = "programme-slot";
 pub const PROMPT_SLOT: &str = "ready-slot";
-
-/// Most queue pieces kept while the code is on its way: a few whole snapshots.
-const MAX_WAITING_PIECES: usize = 512;
-/// Most friends' lists of what they watched kept meanwhile (one each).
-const MAX_WAITING_LISTS: usize = 32;
-/// Most videos loaded here kept meanwhile, for the room's history.
-const MAX_WAITING_WATCHED: usize = 16;
-/// Most ready notes kept meanwhile: one per person, a few times over.
-const MAX_WAITING_NOTES: usize = 64;
-/// Most reaction messages kept meanwhile: a few tracks and a burst from everyone.
-const MAX_WAITING_REACTIONS: usize = 64;
 
 /// The running parts, for the party.
 pub struct Engines {
@@ -57,69 +46,6 @@ pub struct Seed {
     pub topic: Option<String>,
 }
 
-/// Something for the programme that arrived or was asked before its code ran.
-pub enum Deferred {
-    /// A piece of a friend's queue, as it travels.
-    Piece(Vec<u8>),
-    /// An edit of the queue made here.
-    Edit(Edit),
-    /// A friend's list of what they watched in this room.
-    List(String),
-    /// A video this room loaded, and when (milliseconds since 1970).
-    Watched(String, u64),
-    /// A friend's ready note, as it travels.
-    Note(PeerId, Vec<u8>),
-    /// A ready check this page opened, for the video named.
-    Open(String),
-    /// A friend's reaction message.
-    Reaction(SessionId, Incoming),
-}
-
-/// What waited for the code, for the party to replay (each kind in arrival order).
-#[derive(Default)]
-pub struct Waiting {
-    pub pieces: Vec<Vec<u8>>,
-    pub edits: Vec<Edit>,
-    pub lists: Vec<String>,
-    pub watched: Vec<(String, u64)>,
-    pub notes: Vec<(PeerId, Vec<u8>)>,
-    pub open: Option<String>,
-    pub reactions: Vec<(SessionId, Incoming)>,
-    /// The latest frame's media time, so the reactions' playhead starts where the film is.
-    pub frame: Option<MediaTime>,
-}
-
-impl Waiting {
-    /// Keeps `what` unless its kind is at its bound; returns whether it was kept.
-    fn keep(&mut self, what: Deferred) -> bool {
-        fn push<T>(list: &mut Vec<T>, most: usize, item: T) -> bool {
-            let room = list.len() < most;
-            if room {
-                list.push(item);
-            }
-            room
-        }
-        match what {
-            Deferred::Piece(p) => push(&mut self.pieces, MAX_WAITING_PIECES, p),
-            Deferred::Edit(e) => push(&mut self.edits, MAX_WAITING_EDITS, e),
-            Deferred::List(l) => push(&mut self.lists, MAX_WAITING_LISTS, l),
-            // This page's own record, not a peer's message: past the bound it is not counted.
-            Deferred::Watched(url, at) => {
-                push(&mut self.watched, MAX_WAITING_WATCHED, (url, at));
-                true
-            }
-            Deferred::Note(from, n) => push(&mut self.notes, MAX_WAITING_NOTES, (from, n)),
-            Deferred::Open(media) => {
-                self.open = Some(media);
-                true
-            }
-            Deferred::Reaction(from, r) => {
-                push(&mut self.reactions, MAX_WAITING_REACTIONS, (from, r))
-            }
-        }
-    }
-}
-
 enum Stage {
     /// Not fetched yet, or the fetch failed (the next use retries).
     Idle(Waiting),
@@ -130,7 +56,7 @@ enum Stage {
 /// The programme's handle; lives as long as the party.
 pub struct Programme {
     stage: RefCell<Stage>,
-    /// What was dropped while waiting, past the bounds above.
+    /// What was dropped while waiting, past its kind's bound (`programme::waiting`).
     dropped: Cell<u64>,
 }
 

@@ -137,7 +137,7 @@ impl QueueEngine for Live {
         }
         if now.is_none() {
             let mut state = self.state.borrow_mut();
-            if state.waiting.len() >= super::MAX_WAITING_EDITS {
+            if state.waiting.len() >= crate::programme::waiting::MAX_WAITING_EDITS {
                 return Err(EditError::NoRoomTime);
             }
             state.waiting.push(edit);

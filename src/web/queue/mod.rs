@@ -22,9 +22,6 @@ use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// Most edits kept while the page cannot make them: a few clicks' worth.
-pub(crate) const MAX_WAITING_EDITS: usize = 16;
-
 /// Where this browser keeps what a room watched: one key per room, named by its topic (which
 /// the endpoint sees anyway, and which says nothing of the room's secret).
 fn history_key(topic: &str) -> String {

@@ -14,14 +14,10 @@ pub(crate) mod live;
 
 use crate::sync::MediaTime;
 
+pub use crate::reactions::Incoming;
+
 /// The id of the bar's `<fieldset>` (drawn by `ui::reactions`), whose clicks the code hears.
 pub const BAR_ID: &str = "reaction-bar";
-
-/// A reaction message from a peer, as the party hands it over (still encoded).
-pub enum Incoming {
-    Live(Vec<u8>),
-    Track(Vec<u8>),
-}
 
 /// What the party asks of the running reactions (the person's presses go straight to them).
 pub trait ReactionsEngine {
