@@ -20,6 +20,8 @@
 //! - [`catalog`], [`history`], [`suggest`], [`fold`]: the Suggested tab: the deployer's
 //!   catalogue, what the room watched (here and at friends'), the list filtered by a search,
 //!   and the search's folding of case and accents.
+//! - [`waiting`]: what waits, bounded, for the programme's code (one download with the
+//!   ready check and reactions) while it is fetched.
 
 pub mod catalog;
 pub mod delta;
@@ -37,6 +39,7 @@ pub mod suggest;
 #[cfg(test)]
 mod tests;
 pub mod title;
+pub mod waiting;
 
 pub use delta::Delta;
 pub use edit::{Edit, EditError};

@@ -10,6 +10,14 @@ use serde::{Deserialize, Serialize};
 /// Largest live reaction: a video key, an id, a kind and a media time, each at its longest.
 pub const MAX_LIVE_BYTES: usize = 40;
 
+/// A reaction message from a peer as the room hands it over: still encoded (the reactions'
+/// code decodes and checks it).
+#[derive(Debug)]
+pub enum Incoming {
+    Live(Vec<u8>),
+    Track(Vec<u8>),
+}
+
 /// A reaction just sent, over the video it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveReaction {

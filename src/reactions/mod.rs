@@ -19,7 +19,7 @@ pub mod reaction;
 pub mod room;
 pub mod track;
 
-pub use message::{LiveReaction, TrackMessage};
+pub use message::{Incoming, LiveReaction, TrackMessage};
 pub use playhead::Playhead;
 pub use reaction::{video_key, Reaction, ReactionId, ReactionKind, VideoKey};
 pub use room::{ReactionStats, Reactions};

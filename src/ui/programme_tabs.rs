@@ -1,10 +1,9 @@
 //! The keys of the programme's two tabs, "Up next" and "Suggested" (the WAI-ARIA tabs
 //! pattern): the Left and Right arrows move to the other tab, wrapping round, Home and End to
 //! the first and the last, and the panel follows the focus. One handler, listening on the
-//! window for the room's life, serves the first load's stand-in of the tabs and the live tabs
-//! the queue's code draws in its place (they have the same ids): a key focuses the tab it
-//! lands on and clicks it, so each set of tabs chooses exactly as it does for a click, and
-//! both behave alike. The rule itself is `keyboard::tab_for_key`; the stage's arrow keys
+//! window for the room's life from when the queue's code draws the live tabs (in place of the
+//! first load's static stand-in, with the same ids): a key focuses the tab it lands on and
+//! clicks it, so a key chooses exactly as a click does. The rule itself is `keyboard::tab_for_key`; the stage's arrow keys
 //! leave a focused tab alone (`keyboard::Focused::handles`).
 
 use crate::keyboard::tab_for_key;

@@ -4,7 +4,6 @@
 use super::chat_panel::ChatPanel;
 use super::name_prompt::NamePrompt;
 use super::people_list::PeopleList;
-use super::programme_tabs::{on_tab_key, TABS};
 use super::reactions::{ReactionBar, ReactionLayer};
 use super::stage::{SourceBox, VideoStage};
 use crate::config::AppConfig;
@@ -14,14 +13,12 @@ use crate::sync::{Intent, MediaTime};
 use crate::web::app_config::ConfigState;
 use crate::web::call::{Call, CallPhase, CallSlots};
 use crate::web::clipboard::{use_clipboard, CopyState};
-use crate::web::event_listener::use_window_listener;
 use crate::web::identity::{new_page_identity, PageIdentity};
 use crate::web::location::page_url;
 use crate::web::party::{use_party, Party};
 use crate::web::player::PlayerPhase;
 use crate::web::player_driver::use_synced_player;
-use crate::web::queue::PanelActions;
-use crate::web::ready::PromptActions;
+use crate::web::programme::{PROMPT_SLOT, TABS_SLOT};
 use crate::web::stored_name::use_stored_name;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -126,8 +123,7 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
     let people = party.view.people;
     let queuer = party.clone();
     let queue = move |(url, title): (String, String)| queuer.queue_link(&url, title);
-    let can_queue = party.queue.view.editable;
-    let reactions = party.reactions.clone();
+    let can_queue = party.queue.editable;
     let has_media = Signal::derive(move || player.phase.with(PlayerPhase::has_media));
     let (bar_slot, tiles_slot) = (NodeRef::<Div>::new(), NodeRef::<Div>::new());
     let call = party.call.clone();
@@ -155,13 +151,13 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 <div node_ref=tiles_slot></div>
                 <ReactionLayer/>
             </VideoStage>
-            <ReactionBar reactions enabled=has_media/>
+            <ReactionBar enabled=has_media/>
             <div node_ref=bar_slot><CallStandIn call=party.call.clone() film_playing/></div>
-            <ReadySlot party=party.clone()/>
-            <HostSlot party=party.clone()/>
+            <div id=PROMPT_SLOT></div>
+            <HostSlot party/>
             <SourceBox on_load=move |url: String| load.load_video(url)
                 on_queue=queue can_queue current=current_media/>
-            <UpNextSlot party/>
+            <div id=TABS_SLOT inner_html=TABS_STAND_IN></div>
         </div>
     }
 }
@@ -224,61 +220,17 @@ fn HostSlot(party: Party) -> impl IntoView {
     })
 }
 
-/// The programme's two tabs, "Up next" and "Suggested", and where the queue's own code draws
-/// them and their panels once the room uses the queue. Until then a static stand-in of the
-/// tabs shows (no reactive parts, which cost first-load bytes); choosing Suggested on it
-/// fetches that code, which replaces the stand-in.
-#[component]
-fn UpNextSlot(party: Party) -> impl IntoView {
-    let suggested = RwSignal::new(false);
-    let (editor, player, adder, opener) =
-        (party.clone(), party.clone(), party.clone(), party.clone());
-    let actions = PanelActions {
-        edit: Rc::new(move |edit| {
-            let _ = editor.edit_queue(edit);
-        }),
-        play: Rc::new(move |id| player.play_entry(id)),
-        add: Rc::new(move |link: String, title| adder.queue_link(&link, title)),
-        suggested,
-    };
-    let queue = party.queue.clone();
-    let mount = move |slot| queue.mount_panel(slot, actions.clone());
-    let slot = NodeRef::<leptos::html::Div>::new();
-    mount_when_loaded(party.queue.view.loaded, slot, Rc::new(mount));
-    // Choosing Suggested, by a click or a key (which clicks it), fetches the queue's code;
-    // until it runs, Up next stays the chosen tab.
-    use_window_listener("keydown", on_tab_key);
-    let choose = move |ev: leptos::ev::MouseEvent| {
-        if event_target::<web_sys::Element>(&ev).id() == TABS[1] {
-            suggested.set(true);
-            opener.open_queue();
-        }
-    };
-    // The same tabs as the live ones (`up_next::tabs`, ids as in `TABS`, written out to keep
-    // the markup static), less their panels' ids: the panels are not drawn yet.
-    view! {
-        <div node_ref=slot>
-            <div class="tabs" role="tablist" aria-label="Programme" on:click=choose>
-                <button role="tab" id="tab-up-next" aria-selected="true" tabindex="0">"Up next"</button>
-                <button role="tab" id="tab-suggested" aria-selected="false" tabindex="-1">"Suggested"</button>
-            </div>
-        </div>
-    }
-}
-
-/// Where the ready check's own code draws its prompt, once the room needs it.
-#[component]
-fn ReadySlot(party: Party) -> impl IntoView {
-    let (ready, anyway, ask) = (party.clone(), party.clone(), party.clone());
-    let actions = PromptActions {
-        ready: Rc::new(move || ready.mark_ready()),
-        start_anyway: Rc::new(move || anyway.start_anyway()),
-        ask: Rc::new(move || ask.open_ready_check()),
-    };
-    let handle = party.ready.clone();
-    let mount = move |slot| handle.mount_prompt(slot, actions.clone());
-    view! { <ChunkSlot loaded=party.ready.loaded mount=Rc::new(mount)/> }
-}
+/// The programme's two tabs, "Up next" and "Suggested", until the programme's code (fetched
+/// as the room opens: `web::programme`) draws the live ones in their place, and their panels
+/// once the room uses the queue. The same tabs as the live ones (`up_next::tabs`, ids as in
+/// `programme_tabs::TABS`), less their panels' ids: the panels are not drawn yet. Static: no
+/// code of the first load listens to them.
+const TABS_STAND_IN: &str = concat!(
+    r#"<div class="tabs" role="tablist" aria-label="Programme">"#,
+    r#"<button role="tab" id="tab-up-next" aria-selected="true" tabindex="0">Up next</button>"#,
+    r#"<button role="tab" id="tab-suggested" aria-selected="false" tabindex="-1">Suggested</button>"#,
+    "</div>",
+);
 
 /// A place in the page that an on-demand part of the app draws into once its code is here.
 #[component]

@@ -1,5 +1,6 @@
 //! The shared queue ("Up next"): what plays after the current video, for everyone to edit.
-//! Part of the queue's own download: `web::queue` draws it once a room uses the queue. Rows
+//! Part of the programme's download: `web::queue` draws the tabs as the room opens and the
+//! panels once the room uses the queue. Rows
 //! are reordered by the Move buttons (keyboard) or by dragging one onto another.
 
 use crate::programme::title::clock;

@@ -1,6 +1,6 @@
-//! What the parts of the app fetched on demand (the call, the queue) have in common: each sits
-//! behind a small handle in the first download, and `xtask` splits its code off at one entry
-//! point (see xtask/src/lazy_chunks.rs).
+//! What the parts of the app fetched on demand (the call, the host, the programme) have in
+//! common: each sits behind a small handle in the first download, and `xtask` splits its code
+//! off at one entry point (see xtask/src/lazy_chunks.rs).
 
 /// A part's code could not be fetched (offline, or the server lost the file); the next use
 /// tries again.

@@ -16,6 +16,7 @@ pub mod panic_log;
 pub mod party;
 pub mod player;
 pub mod player_driver;
+pub mod programme;
 pub mod queue;
 pub mod random;
 pub mod reactions;

@@ -12,9 +12,9 @@ use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::player_driver::link_to_queue;
+use super::programme::{Deferred, Programme, Seed, Waiting};
 use super::queue::SharedQueue;
-use super::reactions::{Incoming, SharedReactions};
-use super::ready::ReadyHandle;
+use super::reactions::Incoming;
 use super::room_crypto::RoomKeys;
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
@@ -137,12 +137,11 @@ pub struct Parts {
     pub view: PartyView,
     /// The video call on the party's links.
     pub call: Call,
-    /// The shared queue ("Up next").
+    /// What the first load keeps of the shared queue ("Up next").
     pub queue: SharedQueue,
-    /// The ready check before a film starts.
-    pub ready: ReadyHandle,
-    /// Reactions on the frame.
-    pub reactions: SharedReactions,
+    /// The queue, the ready check before a film starts and reactions on the frame: one
+    /// handle in front of their code, fetched as the room opens.
+    pub programme: Programme,
     /// The party's host, if its link names one (links made before hosts have none).
     pub host: Option<Host>,
     writers: ViewWriters,
@@ -195,16 +194,11 @@ impl Party {
             inner,
             view,
             call: Call::new(session),
-            queue: SharedQueue::new(PeerId(session)),
-            ready: ReadyHandle::new(PeerId(session)),
-            reactions: SharedReactions::new(session),
+            queue: SharedQueue::default(),
+            programme: Programme::default(),
             host,
             writers,
         }));
-        let sender = party.clone();
-        party
-            .reactions
-            .set_sender(move |message| sender.send_to(None, message));
         if let Some(host) = &party.host {
             // Built once: every checked message of a hosted room goes through it.
             let receiver = party.clone();
@@ -229,6 +223,9 @@ impl Party {
             Err(problem) => return self.writers.problem.set(Some(problem)),
         };
         self.queue.set_topic(keys.topic.clone());
+        // The programme's code, now that its history has a name: after the first paint, and
+        // before anyone is likely to use it.
+        self.load_programme();
         let page = web_sys::window().map(|w| w.location());
         let origin = page
             .map(|l| {
@@ -284,7 +281,7 @@ impl Party {
             media_time: MediaTime::from_secs_f64(media_secs),
             presented_at: LocalTime::from_millis_f64(presented_at_ms),
         };
-        self.reactions.on_frame(observation.media_time);
+        self.programme.on_frame(observation.media_time);
         self.input(Input::Observation(observation));
     }
 
@@ -348,13 +345,12 @@ impl Party {
         if self.inner.borrow().engine.rank().is_none() {
             self.input(Input::Act);
         }
-        match self.queue.live() {
-            Some(queue) => {
-                let pieces = queue.edit(self.queue_time(), edit)?;
+        match self.programme.live() {
+            Some(live) => {
+                let pieces = live.queue.edit(self.queue_time(), edit)?;
                 self.send_queue_pieces(None, pieces);
             }
-            None if self.queue.wait(None, Some(edit)) => self.load_queue(),
-            None => {}
+            None => self.defer(Deferred::Edit(edit)),
         }
         Ok(())
     }
@@ -384,40 +380,108 @@ impl Party {
         (engine.playback().cloned(), engine.room_time(local_now()))
     }
 
-    /// Fetches the queue's code, then replays what waited for it.
-    fn load_queue(&self) {
+    /// Keeps `what` until the programme's code runs, fetching it if nobody is (or the last
+    /// fetch failed).
+    fn defer(&self, what: Deferred) {
+        if self.programme.wait(what) {
+            self.load_programme();
+        }
+    }
+
+    /// Fetches the programme's code, then replays what waited for it.
+    fn load_programme(&self) {
         let party = self.clone();
         leptos::task::spawn_local(async move {
-            let Some(waiting) = party.queue.load().await else {
-                return;
+            let seed = Seed {
+                party: party.clone(),
+                topic: party.queue.topic(),
             };
-            for piece in waiting.pieces {
-                party.on_queue_piece(piece);
-            }
-            for edit in waiting.edits {
-                let _ = party.edit_queue(edit);
-            }
-            // After the pieces, so that a video from the queue is recorded under its title.
-            for (url, at_ms) in waiting.watched {
-                party.queue.record_watched(&url, at_ms);
-            }
-            for list in waiting.lists {
-                party.queue.friend_watched(list);
+            if let Some(waiting) = party.programme.load(seed).await {
+                party.replay(waiting);
             }
         });
     }
 
+    /// What waited for the programme's code, now that it runs.
+    fn replay(&self, waiting: Waiting) {
+        for piece in waiting.pieces {
+            self.on_queue_piece(piece);
+        }
+        for edit in waiting.edits {
+            let _ = self.edit_queue(edit);
+        }
+        // After the pieces, so that a video from the queue is recorded under its title.
+        for (url, at_ms) in waiting.watched {
+            self.record_watched(url, at_ms);
+        }
+        for list in waiting.lists {
+            self.friend_watched(list);
+        }
+        for (PeerId(from), note) in waiting.notes {
+            self.on_ready_note(from, note);
+        }
+        match waiting.open {
+            Some(media) => self.open_check(media),
+            None => self.check_ready(),
+        }
+        // The reactions start where the film is.
+        let Some(live) = self.programme.live() else {
+            return;
+        };
+        let media = self.current_media();
+        live.reactions.set_video(media.as_deref());
+        if let Some(at) = waiting.frame {
+            live.reactions.on_frame(at);
+        }
+        for (from, incoming) in waiting.reactions {
+            live.reactions.receive(from, incoming);
+        }
+    }
+
+    /// The room's video, if it has one.
+    fn current_media(&self) -> Option<String> {
+        self.view
+            .playback
+            .with_untracked(|p| p.as_ref().and_then(|p| p.media.clone()))
+    }
+
     fn on_queue_piece(&self, piece: Vec<u8>) {
-        match self.queue.live() {
-            Some(queue) => {
-                let media = self
-                    .view
-                    .playback
-                    .with_untracked(|p| p.as_ref().and_then(|p| p.media.clone()));
-                queue.merge(&piece, self.queue_time(), media.as_deref());
+        match self.programme.live() {
+            Some(live) => {
+                let media = self.current_media();
+                live.queue
+                    .merge(&piece, self.queue_time(), media.as_deref());
             }
-            None if self.queue.wait(Some(piece), None) => self.load_queue(),
-            None => {}
+            None => self.defer(Deferred::Piece(piece)),
+        }
+    }
+
+    /// The room loaded `url` at `at_ms`: a row of its history, or kept until the code runs
+    /// (never a reason to fetch it).
+    fn record_watched(&self, url: String, at_ms: u64) {
+        match self.programme.live() {
+            Some(live) => live.queue.watched(&url, at_ms),
+            None => {
+                self.programme.wait(Deferred::Watched(url, at_ms));
+            }
+        }
+    }
+
+    /// A friend's list of what they watched here (never a reason to fetch the code).
+    fn friend_watched(&self, list: String) {
+        match self.programme.live() {
+            Some(live) => live.queue.friend_watched(&list),
+            None => {
+                self.programme.wait(Deferred::List(list));
+            }
+        }
+    }
+
+    /// A friend's reaction message.
+    fn on_reaction(&self, from: SessionId, incoming: Incoming) {
+        match self.programme.live() {
+            Some(live) => live.reactions.receive(from, incoming),
+            None => self.defer(Deferred::Reaction(from, incoming)),
         }
     }
 
@@ -434,13 +498,6 @@ impl Party {
         }
         for piece in pieces {
             self.send_to(to, &PeerMessage::Queue(piece));
-        }
-    }
-
-    /// Fetches the queue's code if it is not running yet (the Suggested tab needs it).
-    pub fn open_queue(&self) {
-        if self.queue.wait(None, None) {
-            self.load_queue();
         }
     }
 
@@ -463,7 +520,7 @@ impl Party {
 
     /// "Play now": loads entry `id` for everyone, with a ready check.
     pub fn play_entry(&self, id: EntryId) {
-        if let Some(url) = self.queue.live().and_then(|q| q.start(id)) {
+        if let Some(url) = self.programme.live().and_then(|p| p.queue.start(id)) {
             self.load_video(url);
         }
     }
@@ -487,24 +544,22 @@ impl Party {
 
     /// Opens a check for `media`, once the check's code is here.
     fn open_check(&self, media: String) {
-        let Some(live) = self.ready.live() else {
-            if self.ready.wait(None, Some(media)) {
-                self.load_ready();
-            }
-            return;
+        let Some(live) = self.programme.live() else {
+            return self.defer(Deferred::Open(media));
         };
         // Room time is known once the load has founded the timeline or this page met it.
-        let Some(now) = self.queue_time() else { return };
-        self.send_ready(live.open(now, &media, self.may_control(self.me())));
+        let now = self.queue_time();
+        let note = live.ready.open(now, &media, self.may_control(self.me()));
+        self.send_ready(note);
         self.check_ready();
     }
 
     /// This person is ready ("Ready").
     pub fn mark_ready(&self) {
-        let Some(live) = self.ready.live() else {
+        let Some(live) = self.programme.live() else {
             return;
         };
-        let note = live.mark_ready();
+        let note = live.ready.mark_ready();
         // If that makes everyone, the start goes out first, so the others hear it before
         // the mark and do not start themselves.
         self.check_ready();
@@ -513,10 +568,10 @@ impl Party {
 
     /// "Start anyway".
     pub fn start_anyway(&self) {
-        let Some(live) = self.ready.live() else {
+        let Some(live) = self.programme.live() else {
             return;
         };
-        let note = live.start_anyway(self.may_control(self.me()));
+        let note = live.ready.start_anyway(self.may_control(self.me()));
         self.check_ready();
         self.send_ready(note);
     }
@@ -529,37 +584,19 @@ impl Party {
             .is_none_or(|host| host.may_control(who.0))
     }
 
-    fn me(&self) -> PeerId {
+    pub(crate) fn me(&self) -> PeerId {
         self.inner.borrow().engine.id()
     }
 
-    /// Fetches the check's code, then replays what waited for it.
-    fn load_ready(&self) {
-        let party = self.clone();
-        leptos::task::spawn_local(async move {
-            let Some(waiting) = party.ready.load().await else {
-                return;
-            };
-            for (PeerId(from), note) in waiting.notes {
-                party.on_ready_note(from, note);
-            }
-            match waiting.open {
-                Some(media) => party.open_check(media),
-                None => party.check_ready(),
-            }
-        });
-    }
-
     fn on_ready_note(&self, from: SessionId, note: Vec<u8>) {
-        let Some(live) = self.ready.live() else {
-            if self.ready.wait(Some((PeerId(from), note)), None) {
-                self.load_ready();
-            }
-            return;
+        let Some(live) = self.programme.live() else {
+            return self.defer(Deferred::Note(PeerId(from), note));
         };
         let now = self.queue_time();
         // A check newly heard of is passed on, for whoever the opener cannot reach.
-        let relay = live.merge(PeerId(from), &note, now, &|who| self.may_control(who));
+        let relay = live
+            .ready
+            .merge(PeerId(from), &note, now, &|who| self.may_control(who));
         self.send_ready(relay);
         self.check_ready();
     }
@@ -573,7 +610,7 @@ impl Party {
     /// Starts the film if the ready check says this page should, and shows where everyone
     /// stands in it.
     fn check_ready(&self) {
-        let Some(live) = self.ready.live() else {
+        let Some(live) = self.programme.live() else {
             return;
         };
         let now = self.queue_time();
@@ -581,7 +618,7 @@ impl Party {
         // In place: the list is redrawn only when someone's place in the check changed.
         let mut start = false;
         self.writers.people.maybe_update(|people| {
-            let checked = live.check(now, state.as_ref(), people);
+            let checked = live.ready.check(now, state.as_ref(), people);
             start = checked.start;
             checked.people_changed
         });
@@ -610,10 +647,10 @@ impl Party {
             (engine.playback().cloned(), inner.ended, reference)
         };
         let Some(state) = state else { return };
-        let Some(queue) = self.queue.live() else {
+        let Some(live) = self.programme.live() else {
             return;
         };
-        let next = queue.on_end(AtEnd {
+        let next = live.queue.on_end(AtEnd {
             media: state.playback.media.as_deref(),
             version: state.stamp,
             playing: state.playback.playing,
@@ -716,9 +753,13 @@ impl Party {
         }
         let editable = self.inner.borrow().engine.room_time(local_now()).is_some();
         self.queue.set_editable(editable);
-        if let Some(queue) = self.queue.live().filter(|q| q.has_waiting_edits()) {
+        if let Some(live) = self
+            .programme
+            .live()
+            .filter(|l| l.queue.has_waiting_edits())
+        {
             if let Some(now) = self.queue_time() {
-                self.send_queue_pieces(None, queue.flush(now));
+                self.send_queue_pieces(None, live.queue.flush(now));
             }
         }
         self.arm_timer(deadline);
@@ -769,12 +810,14 @@ impl Party {
         }
         match event {
             sync::Event::StateChanged(versioned) => {
-                if let Some(queue) = self.queue.live() {
-                    queue.follow(versioned.playback.media.as_deref());
+                let media = versioned.playback.media.as_deref();
+                if let Some(live) = self.programme.live() {
+                    live.queue.follow(media);
+                    live.reactions.set_video(media);
                 }
-                self.queue.follow_media(versioned.playback.media.as_deref());
-                self.reactions
-                    .set_video(versioned.playback.media.as_deref());
+                if let Some(url) = self.queue.new_media(media) {
+                    self.record_watched(url, js_sys::Date::now() as u64);
+                }
                 self.writers.playback.set(Some(versioned.playback));
                 self.check_ready();
             }
@@ -826,20 +869,23 @@ impl Party {
                 let name = self.inner.borrow().name.clone();
                 self.send(session, &PeerMessage::Profile { name });
                 self.broadcast_status();
-                let snapshot = match self.queue.live() {
-                    Some(queue) => queue.snapshot(),
+                let live = self.programme.live();
+                let snapshot = match &live {
+                    Some(live) => live.queue.snapshot(),
                     // Whatever is still waiting for the queue's code merges like a snapshot.
-                    None => self.queue.waiting_pieces(),
+                    None => self.programme.waiting_pieces(),
                 };
                 self.send_queue_pieces(Some(session), snapshot);
-                if let Some(note) = self.ready.live().and_then(|r| r.note()) {
-                    self.send(session, &PeerMessage::Ready(note));
+                if let Some(live) = live {
+                    if let Some(note) = live.ready.note() {
+                        self.send(session, &PeerMessage::Ready(note));
+                    }
+                    if let Some(track) = live.reactions.snapshot() {
+                        self.send(session, &track);
+                    }
                 }
                 if let Some(list) = self.queue.stored_history() {
                     self.send(session, &PeerMessage::Watched(list));
-                }
-                if let Some(track) = self.reactions.snapshot() {
-                    self.send(session, &track);
                 }
                 self.call.link_open(session);
             }
@@ -979,11 +1025,9 @@ impl Party {
             PeerMessage::Call(presence) => self.call.on_presence(from, presence),
             PeerMessage::Queue(piece) => self.on_queue_piece(piece),
             PeerMessage::Ready(note) => self.on_ready_note(from, note),
-            PeerMessage::Watched(list) => self.queue.friend_watched(list),
-            PeerMessage::React(live) => self.reactions.receive(from, Incoming::Live(live)),
-            PeerMessage::ReactionTrack(track) => {
-                self.reactions.receive(from, Incoming::Track(track))
-            }
+            PeerMessage::Watched(list) => self.friend_watched(list),
+            PeerMessage::React(live) => self.on_reaction(from, Incoming::Live(live)),
+            PeerMessage::ReactionTrack(track) => self.on_reaction(from, Incoming::Track(track)),
             // Handled by the host's checks; in a room without a host, meaningless.
             PeerMessage::Host(_) => self.inner.borrow_mut().malformed += 1,
         }
@@ -1002,15 +1046,15 @@ impl Party {
         self.release_guest_hold();
         let dropped = {
             let inner = self.inner.borrow();
-            let queue =
-                u32::try_from(self.queue.refused() + self.reactions.refused()).unwrap_or(u32::MAX);
-            let ready = u32::try_from(self.ready.refused()).unwrap_or(u32::MAX);
+            let programme = self.programme.live().map_or(0, |live| {
+                live.queue.refused() + live.ready.refused() + live.reactions.refused()
+            });
+            let programme = u32::try_from(programme + self.programme.dropped()).unwrap_or(u32::MAX);
             let host = self.host.as_ref().map_or(0, Host::dropped);
             inner
                 .malformed
                 .saturating_add(inner.limits.dropped())
-                .saturating_add(queue)
-                .saturating_add(ready)
+                .saturating_add(programme)
                 .saturating_add(host)
         };
         if self.view.dropped_messages.get_untracked() != dropped {
@@ -1071,7 +1115,7 @@ impl Party {
     }
 
     /// A message to one member, or to everyone (`None`), on the reliable channel.
-    fn send_to(&self, to: Option<SessionId>, message: &PeerMessage) {
+    pub(crate) fn send_to(&self, to: Option<SessionId>, message: &PeerMessage) {
         send_on_mesh(&self.inner, to, MeshChannel::State, &message.encode());
     }
 }

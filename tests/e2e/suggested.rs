@@ -107,7 +107,9 @@ async fn suggestions_add_to_everyones_queue_and_history_lists_what_was_watched()
         );
         let link = gather(&party, &[("alice", "Alice"), ("bob", "Bob")]).await?;
 
-        // The tab fetches the queue's code and the catalogue (its bad entry dropped).
+        // The programme's code, fetched as the room opened, draws the live tabs; Suggested
+        // then shows the catalogue (its bad entry dropped).
+        wait_for_live_tabs(alice).await?;
         alice.click_button("Suggested").await?;
         wait_for_suggested(alice, "From the catalogue", &["Short clip", "Long clip"]).await?;
         alice.type_into("Search suggestions", "SHORT").await?;
@@ -188,6 +190,31 @@ async fn suggestions_add_to_everyones_queue_and_history_lists_what_was_watched()
     party.finish(outcome).await
 }
 
+/// Waits until the programme's code (fetched as the room opens) has drawn the live tabs in
+/// place of the first load's static stand-in, which does nothing when clicked. Only the live
+/// tabs name the panels they control.
+async fn wait_for_live_tabs(browser: &Browser) -> Result<()> {
+    poll_until(
+        UI_TIMEOUT,
+        Duration::from_millis(50),
+        || async {
+            let live = browser
+                .client
+                .execute(
+                    "const tab = document.getElementById('tab-up-next');
+                     return !!tab && tab.hasAttribute('aria-controls');",
+                    vec![],
+                )
+                .await?;
+            Ok(live.as_bool().unwrap_or(false))
+        },
+        |live| *live,
+        |_| "the live tabs were not drawn".to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Which tab has the focus, which is chosen and reachable by Tab (its tabindex), and which
 /// panel shows: "focus:<id> chosen:<id> tabbable:<id> shown:<id>".
 async fn tabs_state(browser: &Browser) -> Result<String> {
@@ -240,17 +267,23 @@ async fn the_tabs_follow_the_arrow_keys_home_and_end() -> Result<()> {
     let outcome = async {
         let alice = party.person("alice");
         gather(&party, &[("alice", "Alice")]).await?;
-        // The first load's stand-in: no panel yet, Up next chosen and the one Tab reaches.
+        // As the room opens (the stand-in, then the live tabs as the programme's code
+        // arrives): no panel yet, Up next chosen and the one Tab reaches.
         let standing = tabs_state(alice).await?;
         ensure!(
             standing == "focus:- chosen:tab-up-next tabbable:tab-up-next shown:-",
-            "the stand-in tabs are {standing:?}"
+            "the tabs as the room opens are {standing:?}"
+        );
+        wait_for_live_tabs(alice).await?;
+        ensure!(
+            tabs_state(alice).await? == standing,
+            "the live tabs differ from the stand-in before the queue is used"
         );
         alice
             .client
             .execute("document.getElementById('tab-up-next').focus();", vec![])
             .await?;
-        // On the stand-in, the arrow fetches the queue's code; its live tabs keep the focus.
+        // Choosing Suggested by a key is using the queue: both panels are drawn.
         press_on_tabs(alice, RIGHT, SUGGESTED).await?;
         // The live tabs: round and round, and to the ends.
         press_on_tabs(alice, RIGHT, UP_NEXT).await?;

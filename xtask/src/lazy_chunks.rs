@@ -1,7 +1,7 @@
 //! Parts of the app as downloads of their own: after `trunk build`, the raw wasm is split at its
-//! `wasm_split` entry points (the app's `lazy-chunks` feature; today the video call and the
-//! shared queue), so the
-//! first load carries only what every viewer needs and the rest is fetched when first used.
+//! `wasm_split` entry points (the app's `lazy-chunks` feature; today the video call, the host,
+//! and the programme: queue, Suggested, ready check and reactions), so the first load carries
+//! only what every viewer needs and the rest is fetched when needed.
 //!
 //! Trunk 0.21 cannot split, so for the shipped build it compiles, writes index.html and the
 //! styles, and leaves the wasm unoptimised (index.html's `data-wasm-opt="0"`). This step then

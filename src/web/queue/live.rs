@@ -1,7 +1,7 @@
-//! The queue itself, loaded on demand (see [`super`]): the pure queue and what is playing from
-//! it (`programme`), its pieces decoded and encoded, the list published for the panel, the
-//! Suggested tab's sources, and both tabs' panels (`ui::up_next`, `ui::suggested`) drawn into
-//! the page.
+//! The queue itself, part of the programme's download (see [`super`] and `web::programme`):
+//! the pure queue and what is playing from it (`programme`), its pieces decoded and encoded,
+//! the list published for the panel, the Suggested tab's sources, and the tabs and both their
+//! panels (`ui::up_next`, `ui::suggested`) drawn into the page.
 
 use super::suggested::Sources;
 use super::{PanelActions, QueueEngine, QueueSeed, UpNext};
@@ -9,25 +9,20 @@ use crate::programme::title::{clean_title, title_from_url};
 use crate::programme::{AtEnd, Delta, Edit, EditError, EntryId, NowPlaying, Queue};
 use crate::sync::RoomTime;
 use crate::ui::programme_tabs::TABS;
-use crate::web::chunk::ChunkUnavailable;
+use crate::web::event_listener::Listener;
 use leptos::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 
-/// Builds the running queue: the one way into this part of the download. With `lazy-chunks`,
-/// `xtask` moves everything only this reaches into its own file, fetched when this is first
-/// called; a failed fetch comes back as [`ChunkUnavailable`] and may be tried again.
-#[cfg_attr(
-    feature = "lazy-chunks",
-    leptos::wasm_split::wasm_split(queue, wasm_split_path = ::leptos::wasm_split, fallible)
-)]
-pub(super) fn start(seed: QueueSeed) -> Result<Rc<dyn QueueEngine>, ChunkUnavailable> {
+/// Builds the running queue (`web::programme` calls this as its download starts).
+pub(crate) fn start(seed: QueueSeed) -> Rc<dyn QueueEngine> {
     let (up_next, set_up_next) = signal(UpNext::default());
-    Ok(Rc::new(Live {
+    Rc::new(Live {
         up_next,
         set_up_next,
+        used: RwSignal::new(false),
         sources: Sources::new(seed.topic.clone()),
         state: RefCell::new(State {
             queue: Queue::new(seed.me),
@@ -37,7 +32,7 @@ pub(super) fn start(seed: QueueSeed) -> Result<Rc<dyn QueueEngine>, ChunkUnavail
             panel: None,
         }),
         seed,
-    }))
+    })
 }
 
 struct State {
@@ -48,8 +43,9 @@ struct State {
     waiting: Vec<Edit>,
     /// Pieces that did not decode.
     malformed: u64,
-    /// The panel drawn into the page, kept alive until drawn again.
-    panel: Option<Box<dyn Any>>,
+    /// The tabs and panels drawn into the page, and the tabs' key listener, kept alive until
+    /// drawn again.
+    panel: Option<(Box<dyn Any>, Option<Listener>)>,
 }
 
 struct Live {
@@ -57,7 +53,19 @@ struct Live {
     seed: QueueSeed,
     up_next: ReadSignal<UpNext>,
     set_up_next: WriteSignal<UpNext>,
+    /// The room used the queue: a piece of it arrived, this page edited it, or the person
+    /// chose Suggested. Until then only the tabs show, as the first load's stand-in drew them
+    /// (the panels, even empty, would change the page as it opens).
+    used: RwSignal<bool>,
     sources: Sources,
+}
+
+impl Live {
+    fn use_it(&self) {
+        if !self.used.get_untracked() {
+            self.used.set(true);
+        }
+    }
 }
 
 impl Live {
@@ -83,6 +91,7 @@ fn pieces(delta: Delta) -> Vec<Vec<u8>> {
 
 impl QueueEngine for Live {
     fn merge(&self, piece: &[u8], horizon: Option<RoomTime>, media: Option<&str>) {
+        self.use_it();
         let changed = {
             let mut state = self.state.borrow_mut();
             let State {
@@ -114,6 +123,7 @@ impl QueueEngine for Live {
     }
 
     fn edit(&self, now: Option<RoomTime>, mut edit: Edit) -> Result<Vec<Vec<u8>>, EditError> {
+        self.use_it();
         // An entry is named by its adder: the title typed, else the catalogue's, else the
         // link's file name; everyone then shows the same title.
         if let Edit::Add(item) = &mut edit {
@@ -127,7 +137,7 @@ impl QueueEngine for Live {
         }
         if now.is_none() {
             let mut state = self.state.borrow_mut();
-            if state.waiting.len() >= super::MAX_WAITING_EDITS {
+            if state.waiting.len() >= crate::programme::waiting::MAX_WAITING_EDITS {
                 return Err(EditError::NoRoomTime);
             }
             state.waiting.push(edit);
@@ -191,7 +201,8 @@ impl QueueEngine for Live {
     }
 
     fn mount_panel(&self, container: web_sys::HtmlElement, actions: PanelActions) {
-        let (up_next, editable, sources) = (self.up_next, self.seed.view.editable, self.sources);
+        let (up_next, editable, sources, used) =
+            (self.up_next, self.seed.editable, self.sources, self.used);
         // In place of the first load's stand-in of the tabs, keeping the keyboard's place: a
         // tab focused there (chosen with the arrows) is focused again here.
         let document = web_sys::window().and_then(|w| w.document());
@@ -201,23 +212,36 @@ impl QueueEngine for Live {
             .map(|e| e.id())
             .filter(|id| TABS.contains(&id.as_str()));
         container.set_inner_html("");
+        let shown = actions.suggested;
         let panel = leptos::mount::mount_to(container, move || {
-            let tabs = crate::ui::up_next::tabs(actions.suggested);
-            let suggested = crate::ui::suggested::panel(sources, editable, actions.clone());
-            let up_next = crate::ui::up_next::panel(up_next, editable, actions);
-            (tabs, up_next, suggested)
+            // Choosing Suggested is using the queue.
+            Effect::new(move |_| {
+                if shown.get() {
+                    used.set(true);
+                }
+            });
+            let tabs = crate::ui::up_next::tabs(shown);
+            let actions = StoredValue::new_local(actions);
+            let panels = move || {
+                used.get().then(|| {
+                    let (a, b) = (actions.get_value(), actions.get_value());
+                    let suggested = crate::ui::suggested::panel(sources, editable, a);
+                    let up_next = crate::ui::up_next::panel(up_next, editable, b);
+                    (up_next, suggested)
+                })
+            };
+            (tabs, panels)
         });
-        self.state.borrow_mut().panel = Some(Box::new(panel));
+        // One listener for the page's life serves the tabs' keys (`programme_tabs`).
+        let keys = web_sys::window()
+            .and_then(|w| Listener::new(&w, "keydown", crate::ui::programme_tabs::on_tab_key).ok());
+        self.state.borrow_mut().panel = Some((Box::new(panel), keys));
         let again = focused
             .and_then(|id| document?.get_element_by_id(&id))
             .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
         if let Some(tab) = again {
             let _ = tab.focus();
         }
-    }
-
-    fn up_next(&self) -> ReadSignal<UpNext> {
-        self.up_next
     }
 
     fn watched(&self, url: &str, at_ms: u64) {

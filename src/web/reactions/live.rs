@@ -1,30 +1,31 @@
-//! The reactions themselves, loaded on demand (see [`super`]): the pure state
-//! (`crate::reactions`), the messages decoded and encoded, and the overlay: one element per
-//! reaction shown, floating up over the film (or fading, for those who ask for less motion)
-//! and removed when its animation ends.
+//! The reactions themselves, part of the programme's download (see [`super`] and
+//! `web::programme`): the pure state (`crate::reactions`), the messages decoded and encoded,
+//! the bar's buttons and keys 1 to 6, and the overlay: one element per reaction shown,
+//! floating up over the film (or fading, for those who ask for less motion) and removed when
+//! its animation ends.
 
-use super::{Incoming, ReactionsEngine, Seed};
+use super::{Incoming, ReactionsEngine, BAR_ID};
 use crate::reactions::{LiveReaction, Reaction, ReactionKind, Reactions, TrackMessage};
 use crate::room::wire::PeerMessage;
 use crate::signaling::payload::SessionId;
-use crate::sync::{LocalTime, MediaTime};
-use crate::web::chunk::ChunkUnavailable;
+use crate::sync::MediaTime;
+use crate::web::event_listener::Listener;
+use crate::web::keyboard::focused;
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 /// Most reactions floating at once; a burst beyond it replaces the oldest still in the air.
 const MAX_VISIBLE: u32 = 40;
 
-/// Builds the running reactions: the one way into this part of the download. With
-/// `lazy-chunks`, `xtask` moves everything only this reaches into its own file, fetched when
-/// this is first called; a failed fetch comes back as [`ChunkUnavailable`].
-#[cfg_attr(
-    feature = "lazy-chunks",
-    leptos::wasm_split::wasm_split(reactions, wasm_split_path = ::leptos::wasm_split, fallible)
-)]
-pub(super) fn start(seed: Seed) -> Result<Rc<dyn ReactionsEngine>, ChunkUnavailable> {
+/// Builds the running reactions (`web::programme` calls this as its download starts): finds
+/// the overlay, and listens to the bar's buttons and to keys 1 to 6; our reactions go to
+/// `send`.
+pub(crate) fn start(
+    me: SessionId,
+    send: impl Fn(&PeerMessage) + 'static,
+) -> Rc<dyn ReactionsEngine> {
     let document = web_sys::window().and_then(|w| w.document());
     let find = |id: &str| document.as_ref()?.get_element_by_id(id);
     let overlay: Option<web_sys::HtmlElement> =
@@ -43,13 +44,65 @@ pub(super) fn start(seed: Seed) -> Result<Rc<dyn ReactionsEngine>, ChunkUnavaila
         let _ = overlay
             .add_event_listener_with_callback("animationend", on_end.as_ref().unchecked_ref());
     }
-    Ok(Rc::new(Live {
-        reactions: RefCell::new(Reactions::new(seed.me)),
+    let live = Rc::new(Live {
+        reactions: RefCell::new(Reactions::new(me)),
         overlay,
         switch,
         malformed: Cell::new(0),
+        send: Box::new(send),
         _on_end: on_end,
-    }))
+        listeners: RefCell::new(Vec::new()),
+    });
+    // The listeners hold the reactions weakly: they live as long as the reactions do.
+    let (clicks, keys) = (Rc::downgrade(&live), Rc::downgrade(&live));
+    let on_click = move |ev: web_sys::Event| {
+        let button = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|t| t.closest("button").ok().flatten());
+        if let Some(kind) = button.and_then(|b| ReactionKind::from_key(&b.get_attribute("value")?))
+        {
+            press(&clicks, kind);
+        }
+    };
+    let on_key = move |ev: web_sys::Event| {
+        if let Some(kind) = reaction_key(&ev) {
+            press(&keys, kind);
+        }
+    };
+    let listeners = [
+        find(BAR_ID).and_then(|bar| Listener::new(&bar, "click", on_click).ok()),
+        web_sys::window().and_then(|w| Listener::new(&w, "keydown", on_key).ok()),
+    ];
+    *live.listeners.borrow_mut() = listeners.into_iter().flatten().collect();
+    live
+}
+
+/// The reaction keys 1 to 6 send, except while typing (text fields keep their digits).
+fn reaction_key(ev: &web_sys::Event) -> Option<ReactionKind> {
+    let ev = ev.dyn_ref::<web_sys::KeyboardEvent>()?;
+    if ev.default_prevented() || ev.ctrl_key() || ev.meta_key() || ev.alt_key() || ev.repeat() {
+        return None;
+    }
+    let kind = ReactionKind::from_key(&ev.key())?;
+    (!focused(ev).is_some_and(|f| f.typing())).then_some(kind)
+}
+
+/// The person pressed a reaction's button or key: shown here and sent to everyone, anchored
+/// to the frame they see (nothing before the video's first frame: nothing to anchor it to).
+fn press(live: &Weak<Live>, kind: ReactionKind) {
+    let Some(live) = live.upgrade() else { return };
+    let sent = {
+        let mut reactions = live.reactions.borrow_mut();
+        let Some(at) = reactions.frame() else { return };
+        reactions.react(crate::web::local_now(), kind, at).ok()
+    };
+    if let Some((video, reaction)) = sent {
+        live.show(&reaction, Some(reaction.at));
+        (live.send)(&PeerMessage::React(
+            LiveReaction { video, reaction }.encode(),
+        ));
+    }
 }
 
 struct Live {
@@ -60,7 +113,11 @@ struct Live {
     switch: Option<web_sys::HtmlInputElement>,
     /// Messages that did not decode.
     malformed: Cell<u64>,
+    /// Where our reactions go (the party's broadcast).
+    send: Box<dyn Fn(&PeerMessage)>,
     _on_end: Closure<dyn Fn(web_sys::Event)>,
+    /// The bar's clicks and the page's keys.
+    listeners: RefCell<Vec<Listener>>,
 }
 
 impl Live {
@@ -119,14 +176,6 @@ impl ReactionsEngine for Live {
         for reaction in &due {
             self.show(reaction, Some(at));
         }
-    }
-
-    fn react(&self, now: LocalTime, kind: ReactionKind, at: MediaTime) -> Option<PeerMessage> {
-        let (video, reaction) = self.reactions.borrow_mut().react(now, kind, at).ok()?;
-        self.show(&reaction, Some(reaction.at));
-        Some(PeerMessage::React(
-            LiveReaction { video, reaction }.encode(),
-        ))
     }
 
     fn receive(&self, from: SessionId, incoming: Incoming) {

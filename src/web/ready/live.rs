@@ -1,29 +1,23 @@
-//! The ready check itself, loaded on demand (see [`super`]): the pure check
-//! (`programme::ready`), its notes decoded and encoded, who counts and where each person
-//! stands, and the prompt (`ui::ready_prompt`) drawn into the page.
+//! The ready check itself, part of the programme's download (see [`super`] and
+//! `web::programme`): the pure check (`programme::ready`), its notes decoded and encoded, who
+//! counts and where each person stands, and the prompt (`ui::ready_prompt`) drawn into the
+//! page.
 
 use super::{Checked, Note, PromptActions, ReadyEngine};
 use crate::programme::ready::{Merged, Readiness, ReadyCheck, ReadyNote, Room, Waiting};
 use crate::room::people::{LinkState, People, Person};
 use crate::room::wire::ViewerPhase;
 use crate::sync::{PeerId, RoomTime, Versioned};
-use crate::web::chunk::ChunkUnavailable;
 use leptos::prelude::*;
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-/// Builds the running check: the one way into this part of the download. With
-/// `lazy-chunks`, `xtask` moves everything only this reaches into its own file, fetched when
-/// this is first called; a failed fetch comes back as [`ChunkUnavailable`].
-#[cfg_attr(
-    feature = "lazy-chunks",
-    leptos::wasm_split::wasm_split(ready, wasm_split_path = ::leptos::wasm_split, fallible)
-)]
-pub(super) fn start(me: PeerId) -> Result<Rc<dyn ReadyEngine>, ChunkUnavailable> {
+/// Builds the running check (`web::programme` calls this as its download starts).
+pub(crate) fn start(me: PeerId) -> Rc<dyn ReadyEngine> {
     let (waiting, set_waiting) = signal(None);
     let (can_ask, set_can_ask) = signal(false);
-    Ok(Rc::new(Live {
+    Rc::new(Live {
         check: RefCell::new(ReadyCheck::new(me)),
         waiting,
         set_waiting,
@@ -31,7 +25,8 @@ pub(super) fn start(me: PeerId) -> Result<Rc<dyn ReadyEngine>, ChunkUnavailable>
         set_can_ask,
         prompt: RefCell::new(None),
         malformed: RefCell::new(0),
-    }))
+        used: Cell::new(false),
+    })
 }
 
 struct Live {
@@ -46,11 +41,15 @@ struct Live {
     prompt: RefCell<Option<Box<dyn Any>>>,
     /// Notes that did not decode, or carried impossible values.
     malformed: RefCell<u64>,
+    /// The room used the check: this page opened one or heard of one. Until then the prompt
+    /// offers no "Ready check" (as when this code was fetched only then).
+    used: Cell<bool>,
 }
 
 impl ReadyEngine for Live {
-    fn open(&self, now: RoomTime, media: &str, may_control: bool) -> Option<Note> {
-        let note = self.check.borrow_mut().open(now, media, may_control);
+    fn open(&self, now: Option<RoomTime>, media: &str, may_control: bool) -> Option<Note> {
+        self.used.set(true);
+        let note = self.check.borrow_mut().open(now?, media, may_control);
         note.map(|n| n.encode())
     }
 
@@ -75,6 +74,7 @@ impl ReadyEngine for Live {
         now: Option<RoomTime>,
         may_control: &dyn Fn(PeerId) -> bool,
     ) -> Option<Note> {
+        self.used.set(true);
         let Some(note) = ReadyNote::decode(note) else {
             *self.malformed.borrow_mut() += 1;
             return None;
@@ -113,7 +113,9 @@ impl ReadyEngine for Live {
             }
             None => (None, None),
         };
-        let can_ask = waiting.is_none() && room.is_some_and(|r| r.media.is_some() && !r.playing);
+        let can_ask = self.used.get()
+            && waiting.is_none()
+            && room.is_some_and(|r| r.media.is_some() && !r.playing);
         if self.can_ask.get_untracked() != can_ask {
             self.set_can_ask.set(can_ask);
         }
