@@ -80,10 +80,10 @@ impl PlayerSpec {
 /// (`requestVideoFrameCallback`). The measurements behind each: `crate::browsers`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Renderer {
-    /// Chromium's: at each vsync of the display, the frame its [`CadenceRenderer`] picks (the
-    /// cadence frame while it is within the drift bound of the media clock, else the frame
-    /// covering the refresh), with this cadence estimator; every frame presented is reported,
-    /// timed at its vsync.
+    /// Chromium's: at each vsync of the display, the frame its renderer (`CadenceRenderer`, in
+    /// `player::cadence_renderer`) picks with this cadence estimator: the cadence frame while it
+    /// is within the drift bound of the media clock, else the frame covering the refresh. Every
+    /// frame presented is reported, timed at its vsync.
     Cadence { estimator: CadenceMode },
     /// Firefox's: at each tick of its refresh driver, the frame its media clock is in. Each
     /// tick comes `tick_us` (uniform) after the one before, on no display's vsync, so where
