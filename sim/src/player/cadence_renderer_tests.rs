@@ -4,8 +4,8 @@ use super::*;
 
 const REFRESH: f64 = 1e6 / 60.0;
 
-/// A media clock: its position (media s since the first frame) at refresh `n`, moving at
-/// `speed` per refresh from `at` on; `jumps` (media s) are added at once.
+/// A media clock: its position (media s since the first frame) at the run's current refresh,
+/// and the media seconds it moves per true second ([`Run::jump`] moves it at once).
 struct Clock {
     media_s: f64,
     speed: f64,
