@@ -216,14 +216,13 @@ pub fn partition(seed: u64, duration_s: f64) -> Scenario {
     sc
 }
 
-/// A 60 Hz display, as nearly every laptop and desktop screen runs, with Chromium's default
-/// drift bound, its vsync phase drawn from the seed.
+/// A 60 Hz display, as nearly every laptop and desktop screen runs, its vsync phase drawn from
+/// the seed.
 pub fn display_60hz(seed: u64) -> DisplaySpec {
     let refresh_us = 1e6 / 60.0;
     DisplaySpec {
         refresh_us,
         phase_us: Rng::new(seed ^ 0xD15B).range(0.0, refresh_us),
-        max_drift_us: 15_000.0,
     }
 }
 

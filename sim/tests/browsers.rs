@@ -5,7 +5,7 @@
 
 use insieme::sync::PlayerCommand as C;
 use insieme_sim::browsers::Browser::{self, Chromium, Firefox};
-use insieme_sim::player::{Player, PlayerSpec, Renderer, Shown};
+use insieme_sim::player::{CadenceMode, Player, PlayerSpec, Renderer, Shown};
 use insieme_sim::rng::Rng;
 use insieme_sim::scenarios::display_60hz;
 
@@ -29,7 +29,9 @@ fn spec(browser: Browser, fps: f64) -> PlayerSpec {
         obs_noise_us: 0.0,
         paused_report_us: 250_000.0,
         display: Some(display_60hz(7)),
-        renderer: Renderer::Cadence,
+        renderer: Renderer::Cadence {
+            estimator: CadenceMode::Classic,
+        },
         timer_us: 1.0,
         media_rate_error_ppm: 0.0,
         clock_readings: None,

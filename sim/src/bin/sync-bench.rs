@@ -186,11 +186,10 @@ fn print_params(sc: &Scenario) {
     );
     if let Some(d) = sc.display {
         println!(
-            "  display: refresh {:.1} us, vsync phase {:.1} us (all peers), max drift {:.0} us; \
+            "  display: refresh {:.1} us, vsync phase {:.1} us (all peers); \
              engine told the presentation step: {}, and its phase: {}",
             d.refresh_us,
             d.phase_us,
-            d.max_drift_us,
             sc.tell_presentation_step,
             sc.tell_presentation_step && sc.tell_presentation_phase
         );

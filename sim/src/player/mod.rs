@@ -14,6 +14,8 @@
 //! - `presentation`: when frames reach the viewer, optionally only at a display's refreshes
 //!   ([`DisplaySpec`]), which frame Chromium's or Firefox's renderer shows there and which the
 //!   page hears of ([`Renderer`]), and the frame grid the browser glue tells the engine.
+//! - `cadence_renderer`: Chromium's renderer, the state it keeps from vsync to vsync (its
+//!   cadence, the frame durations it measured) and its pick at each ([`CadenceMode`]).
 //! - `media_clock`: optionally, the media clock as the page reads it, and its jumps in a
 //!   browser with sound ([`ClockReadingSpec`]).
 //!
@@ -24,12 +26,14 @@
 //! start latency: the world's adapter layer calls it early by the learned start lead, as the
 //! browser's player adapter does, so that the engine's `PlayAt` moves the media on time.
 
+mod cadence_renderer;
 mod latency;
 mod media_clock;
 mod presentation;
 #[cfg(test)]
 mod tests;
 
+pub use cadence_renderer::CadenceMode;
 pub use latency::{NEARBY_SEEK_FACTOR, NEARBY_SEEK_S};
 pub use media_clock::{ClockReadingSpec, UNSTRETCHED_WITHIN};
 pub use presentation::{DisplaySpec, Renderer};
@@ -265,7 +269,7 @@ impl Player {
                 let lat = self.sample_seek_us(m.as_secs_f64());
                 let done = now + lat as i64;
                 self.seek = Some((done, m.as_secs_f64().max(0.0)));
-                self.screen.halt();
+                self.screen.flush();
                 if let Some(s) = self.start_at {
                     let st = self.sample_start_us();
                     self.start_at = Some(s.max(done + st));

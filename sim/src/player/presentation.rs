@@ -4,14 +4,16 @@
 //! ([`DisplaySpec`]), as in a browser, a frame appears only at a refresh, chosen by the
 //! browser's renderer ([`Renderer`]):
 //!
-//! - Chromium's (`VideoRendererAlgorithm`) presents at the display's vsyncs and keeps a steady
-//!   frame cadence (for 60 fps on 60 Hz, the next frame at every vsync) until the cadence frame
-//!   has drifted more than a set amount from the media clock, and only then drops or repeats a
-//!   frame. What is shown then follows the media clock in whole refresh steps, with hysteresis,
-//!   and every frame presented is reported.
+//! - Chromium's (`VideoRendererAlgorithm`, modelled in [`CadenceRenderer`]) presents at the
+//!   display's vsyncs and keeps a steady frame cadence (for 60 fps on 60 Hz, the next frame at
+//!   every vsync; 3, 2, 3, 2 refreshes at 24 fps) while its frame stays within the drift bound
+//!   of the media clock, and the frame covering the refresh otherwise. What is shown follows the
+//!   media clock in whole refresh steps, with hysteresis, and at film rates depends on the
+//!   renderer's history as well as the clock. Every frame presented is reported.
 //! - Firefox's presents at the ticks of its own refresh driver, whose phase wanders, the frame
 //!   its clock is in; a frame callback comes only every few ticks.
 
+use super::cadence_renderer::{CadenceMode, CadenceRenderer, ClockAt};
 use super::{Player, PlayerSpec, Shown};
 
 /// Salt of the renderer's random stream.
@@ -23,7 +25,6 @@ impl PlayerSpec {
         self.display.filter(|d| {
             (1_000.0..=1e6).contains(&d.refresh_us)
                 && d.phase_us.is_finite()
-                && d.max_drift_us.is_finite()
                 && self.fps.is_finite()
                 && self.fps > 0.0
         })
@@ -79,10 +80,11 @@ impl PlayerSpec {
 /// (`requestVideoFrameCallback`). The measurements behind each: `crate::browsers`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Renderer {
-    /// Chromium's: at each vsync of the display, the cadence frame while it is within the
-    /// display's drift bound of the media clock, else the frame nearest the clock; every frame
-    /// presented is reported, timed at its vsync.
-    Cadence,
+    /// Chromium's: at each vsync of the display, the frame its renderer (`CadenceRenderer`, in
+    /// `player::cadence_renderer`) picks with this cadence estimator: the cadence frame while it
+    /// is within the drift bound of the media clock, else the frame covering the refresh. Every
+    /// frame presented is reported, timed at its vsync.
+    Cadence { estimator: CadenceMode },
     /// Firefox's: at each tick of its refresh driver, the frame its media clock is in. Each
     /// tick comes `tick_us` (uniform) after the one before, on no display's vsync, so where
     /// the clock stands in the frame shown drifts. A frame callback comes at the first new
@@ -99,9 +101,6 @@ pub enum Renderer {
 pub struct DisplaySpec {
     pub refresh_us: f64,
     pub phase_us: f64,
-    /// The renderer keeps its cadence while the cadence frame is within this of the media clock
-    /// (Chromium's max_acceptable_drift, about 15 ms).
-    pub max_drift_us: f64,
 }
 
 impl DisplaySpec {
@@ -117,15 +116,15 @@ impl DisplaySpec {
 }
 
 /// What a display shows (unused without one).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Screen {
     /// The frame on screen.
     pub(super) frame: Option<i64>,
     /// Media time and true vsync instant of the latest frame presented while moving.
     presented: Option<(f64, f64)>,
-    /// The renderer's cadence position (in frames) at the latest vsync; `None` until the first
-    /// vsync of a motion, which shows the frame nearest the clock.
-    cadence: Option<f64>,
+    /// Chromium's renderer state ([`Renderer::Cadence`]): its cadence and the frame durations
+    /// it measured, from its first vsync until a seek or a load flushes its frames.
+    cadence: Option<CadenceRenderer>,
     /// The next vsync to present at, while moving ([`Renderer::Cadence`])...
     pub(super) next_vsync: Option<i64>,
     /// ...or the next tick of the refresh driver, true µs ([`Renderer::ClockFrame`]), and how
@@ -135,13 +134,27 @@ pub(super) struct Screen {
 }
 
 impl Screen {
-    /// Motion stopped: the picture stays, the cadence starts afresh with the next motion.
+    /// Motion stopped (a pause, a stall): the picture stays, and Chromium's renderer keeps its
+    /// cadence and what it measured; Firefox's ticks start afresh with the next motion.
     pub(super) fn halt(&mut self) {
         self.presented = None;
-        self.cadence = None;
         self.next_vsync = None;
         self.next_tick = None;
         self.ticks_to_callback = 0;
+    }
+
+    /// A seek flushed the renderer's frames: its state starts afresh at the next vsync.
+    pub(super) fn flush(&mut self) {
+        self.halt();
+        self.cadence = None;
+    }
+
+    /// Whether Chromium's renderer holds a cadence.
+    #[cfg(test)]
+    pub(super) fn has_cadence(&self) -> bool {
+        self.cadence
+            .as_ref()
+            .is_some_and(CadenceRenderer::has_cadence)
     }
 }
 
@@ -177,7 +190,7 @@ impl Player {
             return;
         };
         match self.spec.renderer {
-            Renderer::Cadence if self.screen.next_vsync.is_none() => {
+            Renderer::Cadence { .. } if self.screen.next_vsync.is_none() => {
                 self.screen.next_vsync = Some(d.first_from(t));
             }
             Renderer::ClockFrame { tick_us, .. } if self.screen.next_tick.is_none() => {
@@ -192,7 +205,7 @@ impl Player {
     /// When the next refresh presents, true µs, while moving with a display.
     pub(super) fn next_refresh(&self, d: &DisplaySpec) -> f64 {
         match self.spec.renderer {
-            Renderer::Cadence => d.vsync(
+            Renderer::Cadence { .. } => d.vsync(
                 self.screen
                     .next_vsync
                     .unwrap_or_else(|| d.first_from(self.t)),
@@ -205,12 +218,12 @@ impl Player {
     pub(super) fn present_due(&mut self, t: i64, shown: &mut Vec<Shown>) {
         let Some(d) = self.spec.display() else { return };
         match self.spec.renderer {
-            Renderer::Cadence => {
+            Renderer::Cadence { estimator } => {
                 let Some(mut n) = self.screen.next_vsync else {
                     return;
                 };
                 while d.vsync(n) <= t as f64 {
-                    self.present(&d, d.vsync(n), t, shown);
+                    self.present(&d, estimator, d.vsync(n), t, shown);
                     n += 1;
                 }
                 self.screen.next_vsync = Some(n);
@@ -265,34 +278,31 @@ impl Player {
         }
     }
 
-    /// The renderer's choice at the vsync at true time `v <= t = self.t`: the cadence frame
-    /// while it is within the drift bound of the media clock, else (and at a motion's first
-    /// vsync) the frame nearest the clock. A frame that differs from the one on screen is shown
-    /// and reported with `v` as its presentation time.
-    fn present(&mut self, d: &DisplaySpec, v: f64, t: i64, shown: &mut Vec<Shown>) {
-        let fps = self.spec.fps;
+    /// Chromium's choice at the vsync at true time `v <= t = self.t`, its renderer running
+    /// `estimator` (and starting afresh after a seek or a load). A frame that differs from the
+    /// one on screen is shown and reported with `v` as its presentation time.
+    fn present(
+        &mut self,
+        d: &DisplaySpec,
+        estimator: CadenceMode,
+        v: f64,
+        t: i64,
+        shown: &mut Vec<Shown>,
+    ) {
         let speed = (self.rate_cur * self.clock_rate).max(1e-3);
-        // The media clock at the vsync, counted from the first frame.
-        let clock = self.pos - (t as f64 - v).max(0.0) * speed / 1e6 - self.spec.first_frame_s;
-        // Cadence positions advance by this many frames per vsync (1 for 60 fps on 60 Hz,
-        // 0.5 for 30 fps: each frame for two vsyncs); a frame is shown while the cadence is
-        // within it.
-        let per_vsync = fps * d.refresh_us / 1e6;
-        let drift_us = |c: f64| (c / fps - clock).abs() / speed * 1e6;
-        let grid = per_vsync.min(1.0);
-        let mut c = self
+        let clock = ClockAt {
+            vsync_us: v,
+            // The media clock at the vsync, counted from the first frame.
+            media_s: self.pos - (t as f64 - v).max(0.0) * speed / 1e6 - self.spec.first_frame_s,
+            speed,
+            fps: self.spec.fps,
+        };
+        let frame = self
             .screen
             .cadence
-            .map(|c| c + per_vsync)
-            .filter(|c| drift_us(*c) <= d.max_drift_us)
-            .unwrap_or_else(|| (clock * fps / grid).round() * grid);
-        let mut frame = ((c + 1e-9).floor() as i64).max(0);
-        if let Some(on) = self.screen.frame.filter(|on| *on > frame) {
-            // A playing video never steps back: hold the frame on screen instead.
-            frame = on;
-            c = on as f64;
-        }
-        self.screen.cadence = Some(c);
+            .get_or_insert_with(|| CadenceRenderer::new(estimator))
+            .render(&clock, d.refresh_us, self.screen.frame)
+            .frame;
         if self.screen.frame != Some(frame) {
             let media_s = self.frame_start(frame);
             self.screen.frame = Some(frame);

@@ -30,7 +30,7 @@ pub use scenario::{Action, ClockModel, Hostile, Scenario, StallSpec};
 
 use crate::agenda::Agenda;
 use crate::net::Link;
-use crate::player::{Player, PlayerSpec, Renderer};
+use crate::player::{CadenceMode, Player, PlayerSpec, Renderer};
 use crate::rng::Rng;
 use events::{Delivery, Ev, Timer};
 use insieme::sync::browser_kind::BrowserKind;
@@ -142,7 +142,9 @@ impl World {
                 obs_noise_us: 1_000.0,
                 paused_report_us: 250_000.0,
                 display: sc.display,
-                renderer: Renderer::Cadence,
+                renderer: Renderer::Cadence {
+                    estimator: CadenceMode::Classic,
+                },
                 timer_us: 1.0,
                 media_rate_error_ppm: sc.media_rate_error_ppm.get(i).copied().unwrap_or(0.0),
                 clock_readings: sc.clock_readings,
