@@ -61,7 +61,12 @@ async fn a_hidden_viewer_keeps_its_sound_in_sync_and_is_back_on_the_frame_once_s
     party.finish(outcome).await
 }
 
-async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
+/// Gathers `names`, has them play the clip together, and records every page's frames and media
+/// clock from 2 s into the film on.
+async fn playing_and_recorded<'a>(
+    party: &'a Party,
+    names: &[(&str, &str)],
+) -> Result<Vec<&'a Browser>> {
     gather(party, names).await?;
     let everyone: Vec<&Browser> = names.iter().map(|(b, _)| party.person(b)).collect();
     play_clip_together(&everyone).await?;
@@ -77,6 +82,11 @@ async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
             "no film to read the clock of"
         );
     }
+    Ok(everyone)
+}
+
+async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
+    let everyone = playing_and_recorded(party, names).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let carol = party.person("carol");
@@ -174,8 +184,8 @@ async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
 
 /// A muted film in a hidden tab is paused by Chromium itself (its background-video
 /// optimization: nothing to hear, nothing to see) and resumed when the tab is shown. That pause
-/// is the browser's, not the viewer's: the room must play on, and the viewer must be back on the
-/// room's frame within a second of coming back, 10 s of film later.
+/// is the browser's, not the viewer's: the room must play on, and the viewer must catch up once
+/// back, 10 s of film later (the issue asks a second; see [`RESUMED_ON_FRAME_MS`]).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_muted_hidden_viewer_paused_by_the_browser_leaves_the_room_playing_and_catches_up_once_shown(
 ) -> Result<()> {
@@ -187,17 +197,7 @@ async fn a_muted_hidden_viewer_paused_by_the_browser_leaves_the_room_playing_and
 }
 
 async fn hide_muted_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
-    gather(party, names).await?;
-    let everyone: Vec<&Browser> = names.iter().map(|(b, _)| party.person(b)).collect();
-    play_clip_together(&everyone).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    for viewer in &everyone {
-        ensure!(film_frames::start_recording(viewer).await?, "no film");
-        viewer
-            .client
-            .execute(CLOCK_RECORDER, vec![serde_json::json!(FILM)])
-            .await?;
-    }
+    let everyone = playing_and_recorded(party, names).await?;
     let carol = party.person("carol");
     carol
         .client
