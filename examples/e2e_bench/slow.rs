@@ -7,7 +7,7 @@
 //! A run that fails is a row with its error.
 
 use crate::harness::media::party_with_clip;
-use crate::harness::slow_device::{self, NAMES, SLOW_DEVICE};
+use crate::harness::slow_device::{self, SLOW_DEVICE};
 use crate::harness::Party;
 use anyhow::{Context, Result};
 use std::time::Duration;
@@ -65,7 +65,7 @@ pub async fn bench(runs: usize, only: Option<&str>) -> Result<()> {
 }
 
 async fn once(scenario: &str) -> Result<serde_json::Value> {
-    let names: Vec<&str> = NAMES.iter().map(|(name, _)| *name).collect();
+    let names = slow_device::browser_names();
     let party = party_with_clip(&format!("e2e_slow_{scenario}"), &names).await?;
     let figures = play(&party, scenario).await;
     let consoles = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -10,8 +10,8 @@
 //! too, and records its presented frames (`harness::film_frames`) while it has any.
 
 use crate::harness::actions::{gather, play_clip_together};
-use crate::harness::film_frames::{self, on_frame_after, room_line, wall_ms, Frame};
-use crate::harness::host_load::CpuTimes;
+use crate::harness::film_frames::{self, on_frame_after, room_line, wall_ms};
+use crate::harness::host_load::{self, CpuTimes};
 use crate::harness::media::FILM;
 use crate::harness::{Browser, Party};
 use anyhow::{ensure, Context, Result};
@@ -114,23 +114,15 @@ async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
     .await;
     // Knock the hidden player's clock 2 % fast, as a sound card's clock off the system's moves
     // a player's: unsteered it would be 160 ms off by the time it is shown.
-    carol
-        .client
-        .execute(
-            "document.querySelector(arguments[0]).playbackRate *= 1 + arguments[1];",
-            vec![FILM.into(), KNOCK.into()],
-        )
-        .await?;
+    on_film(carol, &format!("playbackRate *= {}", 1.0 + KNOCK)).await?;
     tokio::time::sleep(HIDDEN_FOR.saturating_sub(Duration::from_secs(2))).await;
     let shown_at = wall_ms();
     hidden.show(carol).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let host = cpu_at_start
-        .zip(CpuTimes::read())
-        .map(|(start, end)| end.since(&start));
+    let host = host_load::shares_since(cpu_at_start);
     let clocks = read_clocks(&everyone).await?;
-    let frames = read_frames(&everyone).await?;
+    let frames = film_frames::recorded_by_all(&everyone).await?;
     let timed_offsets = hidden_clock_offsets(&clocks, hidden_at + 500.0, shown_at);
     let spell: Vec<&Reading> = clocks[clocks.len() - 1]
         .iter()
@@ -199,13 +191,7 @@ async fn a_muted_hidden_viewer_paused_by_the_browser_leaves_the_room_playing_and
 async fn hide_muted_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
     let everyone = playing_and_recorded(party, names).await?;
     let carol = party.person("carol");
-    carol
-        .client
-        .execute(
-            "document.querySelector(arguments[0]).muted = true;",
-            vec![FILM.into()],
-        )
-        .await?;
+    on_film(carol, "muted = true").await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let cpu_at_start = CpuTimes::read();
@@ -215,30 +201,16 @@ async fn hide_muted_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()
     // readings paused, even without its background switches), so the test does what Chromium
     // does there: `pause()` on the element once hidden, `play()` once shown.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    carol
-        .client
-        .execute(
-            "document.querySelector(arguments[0]).pause();",
-            vec![FILM.into()],
-        )
-        .await?;
+    on_film(carol, "pause()").await?;
     tokio::time::sleep(HIDDEN_FOR).await;
     let shown_at = wall_ms();
     hidden.show(carol).await?;
-    carol
-        .client
-        .execute(
-            "document.querySelector(arguments[0]).play();",
-            vec![FILM.into()],
-        )
-        .await?;
+    on_film(carol, "play()").await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let host = cpu_at_start
-        .zip(CpuTimes::read())
-        .map(|(start, end)| end.since(&start));
+    let host = host_load::shares_since(cpu_at_start);
 
     let clocks = read_clocks(&everyone).await?;
-    let frames = read_frames(&everyone).await?;
+    let frames = film_frames::recorded_by_all(&everyone).await?;
     let paused_share = |readings: &[Reading]| {
         let spell: Vec<&Reading> = readings
             .iter()
@@ -274,6 +246,19 @@ async fn hide_muted_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()
     Ok(())
 }
 
+/// Runs `statement` on `viewer`'s film element (`film.<statement>`), as the browser or the
+/// person would.
+async fn on_film(viewer: &Browser, statement: &str) -> Result<()> {
+    viewer
+        .client
+        .execute(
+            &format!("document.querySelector(arguments[0]).{statement};"),
+            vec![FILM.into()],
+        )
+        .await?;
+    Ok(())
+}
+
 fn text(value: &serde_json::Value) -> String {
     value.as_str().unwrap_or("(none)").to_string()
 }
@@ -292,14 +277,6 @@ async fn read_clocks(viewers: &[&Browser]) -> Result<Vec<Vec<Reading>>> {
             .filter_map(|r| Some((r[0].as_f64()?, r[1].as_f64()?, r[2].as_bool()?)))
             .collect();
         all.push(readings);
-    }
-    Ok(all)
-}
-
-async fn read_frames(viewers: &[&Browser]) -> Result<Vec<Vec<Frame>>> {
-    let mut all = Vec::new();
-    for viewer in viewers {
-        all.push(film_frames::recorded(viewer).await?.0);
     }
     Ok(all)
 }

@@ -26,10 +26,6 @@ const NOT_PULLED_MS: f64 = 2000.0 / 60.0;
 /// run: p50 0.3 ms, p95 33.6 ms, max 265 ms), and the start's own error shows in how long it took.
 const TOGETHER_P50_MS: f64 = 1000.0 / 60.0 / 2.0;
 
-fn names() -> Vec<&'static str> {
-    slow_device::NAMES.iter().map(|(name, _)| *name).collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "not met in 2 of 4 runs: the two others moved 83 ms and 1015 ms alike while the room's \
             clock was slow, cause not found (docs/measurements/slow.md)"]
@@ -43,7 +39,7 @@ async fn a_slow_guest_does_not_pull_the_others_and_corrects_itself() -> Result<(
 }
 
 async fn slow_viewer(test: &str, slow: &str) -> Result<()> {
-    let party = party_with_clip(test, &names()).await?;
+    let party = party_with_clip(test, &slow_device::browser_names()).await?;
     let outcome = async {
         let run = slow_device::slow_viewer(&party, slow, SLOW_DEVICE, SLOW_FOR).await?;
         eprintln!("{test}: {}", run.json());
@@ -80,7 +76,7 @@ fn check_not_pulled(run: &SlowViewer) -> Result<()> {
 #[ignore = "not met: a saturated page's start lands 60-130 ms late and the ±5 % correction takes \
             1.2-6 s (docs/measurements/slow.md)"]
 async fn a_start_on_a_saturated_viewer_lands_it_on_the_others_frame() -> Result<()> {
-    let party = party_with_clip("saturated_start", &names()).await?;
+    let party = party_with_clip("saturated_start", &slow_device::browser_names()).await?;
     let outcome = async {
         let start =
             slow_device::saturated_start(&party, SLOW_DEVICE, Duration::from_secs(6)).await?;
@@ -93,7 +89,7 @@ async fn a_start_on_a_saturated_viewer_lands_it_on_the_others_frame() -> Result<
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_start_pressed_the_moment_the_film_can_play_lands_everyone_on_one_frame() -> Result<()> {
-    let party = party_with_clip("start_on_canplay", &names()).await?;
+    let party = party_with_clip("start_on_canplay", &slow_device::browser_names()).await?;
     let outcome = async {
         let start = slow_device::start_on_canplay(&party).await?;
         eprintln!("start_on_canplay: {}", start.json());
@@ -105,7 +101,7 @@ async fn a_start_pressed_the_moment_the_film_can_play_lands_everyone_on_one_fram
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_start_while_a_viewer_buffers_lands_it_on_the_frame_once_it_can_play() -> Result<()> {
-    let party = party_with_clip("start_while_buffering", &names()).await?;
+    let party = party_with_clip("start_while_buffering", &slow_device::browser_names()).await?;
     let outcome = async {
         // 2 kB/s: the clip needs about 23 kB/s, so Carol shows no frame for seconds.
         let start =

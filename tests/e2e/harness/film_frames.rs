@@ -65,6 +65,15 @@ pub async fn start_recording(viewer: &Browser) -> Result<bool> {
 /// The offset a viewer's page showed for itself (ms, `None` for none) from a wall time (ms) on.
 pub type Shown = (f64, Option<f64>);
 
+/// Every viewer's recorded frames ([`recorded`]), in the order given.
+pub async fn recorded_by_all(viewers: &[&Browser]) -> Result<Vec<Vec<Frame>>> {
+    let mut all = Vec::new();
+    for viewer in viewers {
+        all.push(recorded(viewer).await?.0);
+    }
+    Ok(all)
+}
+
 /// What a viewer's page recorded: its frames, sorted by display time, the playbackRate at each,
 /// and the whole record as the page kept it (fetched once: the record is large).
 pub async fn recorded(viewer: &Browser) -> Result<(Vec<Frame>, Vec<f64>, serde_json::Value)> {

@@ -101,3 +101,10 @@ pub fn ticks_per_second() -> f64 {
         .and_then(|text| text.trim().parse().ok())
         .unwrap_or(100.0)
 }
+
+/// The shares of the CPU time since `start`, if both readings could be taken.
+pub fn shares_since(start: Option<CpuTimes>) -> Option<CpuShares> {
+    start
+        .zip(CpuTimes::read())
+        .map(|(start, end)| end.since(&start))
+}

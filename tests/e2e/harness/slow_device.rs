@@ -14,7 +14,7 @@ use super::actions::{gather, load_clip};
 use super::film_frames::{
     self, on_frame_after, position_at, room_line, wait_until, wall_ms, Frame, GRID_MS,
 };
-use super::host_load::{CpuShares, CpuTimes};
+use super::host_load::{self, CpuShares, CpuTimes};
 use super::media::{range, wait_for_sync, FILM};
 use super::{Browser, Party};
 use anyhow::{Context, Result};
@@ -23,6 +23,11 @@ use std::time::Duration;
 
 /// Alice, Bob and Carol, as the scenarios name them.
 pub const NAMES: [(&str, &str); 3] = [("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")];
+
+/// The browsers' names of [`NAMES`], as a party is made with them.
+pub fn browser_names() -> Vec<&'static str> {
+    NAMES.iter().map(|(name, _)| *name).collect()
+}
 /// How long everyone is waited for where the suite waits (a busy host).
 const SETTLE: Duration = Duration::from_secs(15);
 /// Everyone within this counts as playing together for the harness's own waits.
@@ -109,13 +114,6 @@ pub fn host_json(host: Option<CpuShares>) -> serde_json::Value {
     })
 }
 
-/// How busy the host was since `start` (`None` without `/proc/stat`).
-fn host_since(start: Option<CpuTimes>) -> Option<CpuShares> {
-    start
-        .zip(CpuTimes::read())
-        .map(|(start, end)| end.since(&start))
-}
-
 /// Every viewer starts recording its film's frames (waiting for its film to appear).
 async fn record_frames(viewers: &[&Browser]) -> Result<()> {
     for viewer in viewers {
@@ -127,15 +125,6 @@ async fn record_frames(viewers: &[&Browser]) -> Result<()> {
         .with_context(|| format!("{}'s film never appeared", viewer.name))?;
     }
     Ok(())
-}
-
-/// Every viewer's recorded frames, in the order given.
-pub async fn read_frames(viewers: &[&Browser]) -> Result<Vec<Vec<Frame>>> {
-    let mut all = Vec::new();
-    for viewer in viewers {
-        all.push(film_frames::recorded(viewer).await?.0);
-    }
-    Ok(all)
 }
 
 /// `viewer`'s offset (ms, signed) from the room's line through `others`' frames, every 10 ms of
@@ -257,11 +246,6 @@ fn first_frame_from(frames: &[Frame], since: f64) -> Option<f64> {
     frames.iter().map(|f| f.0).find(|&t| t >= since)
 }
 
-/// Spread (ms, all viewers) every 10 ms of [from, to) where all played steadily.
-fn spreads(records: &[Vec<Frame>], from: f64, to: f64) -> Vec<f64> {
-    film_frames::spreads_of(records, from, to, position_at)
-}
-
 /// The three gather; Alice loads the clip; everyone waits paused on its first frame.
 async fn gather_and_load(party: &Party) -> Result<[&Browser; 3]> {
     gather(party, &NAMES).await?;
@@ -343,9 +327,9 @@ pub async fn slow_viewer(
     slowness.lift(slowed).await?;
     tokio::time::sleep(AFTER).await;
     let ended_at = wall_ms();
-    let host = host_since(cpu_at_start);
+    let host = host_load::shares_since(cpu_at_start);
 
-    let records = read_frames(&everyone).await?;
+    let records = film_frames::recorded_by_all(&everyone).await?;
     let slow_index = NAMES
         .iter()
         .position(|(name, _)| *name == slow)
@@ -451,7 +435,7 @@ impl Start {
         let subject_on_frame_ms =
             firsts[subject].and_then(|first| on_frame_after(&records[subject], &others, first));
         let spread = if started.is_finite() {
-            spreads(records, started + 1000.0, ended_at)
+            film_frames::spreads_of(records, started + 1000.0, ended_at, position_at)
         } else {
             Vec::new()
         };
@@ -495,8 +479,8 @@ pub async fn saturated_start(
     slowness.lift(carol).await?;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let ended_at = wall_ms();
-    let host = host_since(cpu_at_start);
-    let records = read_frames(&everyone).await?;
+    let host = host_load::shares_since(cpu_at_start);
+    let records = film_frames::recorded_by_all(&everyone).await?;
     let mut start = Start::measure("saturated", &records, 2, pressed_at, ended_at, host);
     let (offsets, _) = offsets_from_room(
         &records[2],
@@ -544,14 +528,14 @@ pub async fn start_on_canplay(party: &Party) -> Result<Start> {
     record_frames(&everyone).await?;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let ended_at = wall_ms();
-    let host = host_since(cpu_at_start);
+    let host = host_load::shares_since(cpu_at_start);
     let pressed_at = alice
         .client
         .execute("return window.__pressedOnCanplay ?? null", vec![])
         .await?
         .as_f64()
         .context("Alice's page never pressed Play on canplay")?;
-    let records = read_frames(&everyone).await?;
+    let records = film_frames::recorded_by_all(&everyone).await?;
     // The viewer furthest from the others is the one this start is about.
     let means = film_frames::mean_offsets_from_first(&records, pressed_at + 1000.0, ended_at);
     let median = stats::median(&means).unwrap_or(0.0);
@@ -603,8 +587,8 @@ pub async fn start_while_buffering(party: &Party, cap: f64, held_for: Duration) 
     carol.throttle_downloads(None).await?;
     tokio::time::sleep(Duration::from_secs(8)).await;
     let ended_at = wall_ms();
-    let host = host_since(cpu_at_start);
-    let records = read_frames(&everyone).await?;
+    let host = host_load::shares_since(cpu_at_start);
+    let records = film_frames::recorded_by_all(&everyone).await?;
     let mut start = Start::measure("while buffering", &records, 2, pressed_at, ended_at, host);
     // Did the two with the film wait for Carol? Their first frames, and how far they got.
     let played_while_held: Vec<Option<f64>> = records[..2]
