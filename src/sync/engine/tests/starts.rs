@@ -245,13 +245,14 @@ fn a_start_that_lands_far_late_is_started_again_once_with_the_lead_it_taught() {
 
 #[test]
 fn a_start_the_rate_removes_within_a_second_is_not_started_again() {
-    // 110 ms against the 80 ms guess: 30 ms late, corrected by the rate.
-    let p = press_play(&[110], 6_000_000);
+    // 100 ms against the 80 ms guess: 20 ms late, corrected by the rate (40 ms with the jump
+    // leaving the normal rate costs a Chromium clock: 0.8 s at 5 %).
+    let p = press_play(&[100], 6_000_000);
     assert_eq!(p.m.engine(0).stats().controller.start_restarts, 0);
     assert_eq!(p.play_ats, 1, "{:?}", p.m.commands[0]);
     let on_time = on_time_from(&p.errors, ON_FRAME_US).expect("on the frame by the end");
     let took = (on_time - p.player.moved_at[0]).as_millis_f64();
-    eprintln!("30 ms late: on the frame {took:.0} ms after it first moved, by the rate");
+    eprintln!("20 ms late: on the frame {took:.0} ms after it first moved, by the rate");
     assert!(took > 0.0, "it did land off");
 }
 
@@ -273,4 +274,14 @@ fn a_page_whose_start_lead_keeps_changing_is_started_again_only_once() {
     );
     let on_time = on_time_from(&p.errors, ON_FRAME_US);
     assert!(on_time.is_some(), "the rate brings it on the frame");
+}
+
+#[test]
+fn a_start_the_rate_needs_over_a_second_for_with_the_clocks_jump_is_started_again() {
+    // 125 ms against the 80 ms guess: 45 ms late, which 5 % alone removes in 0.9 s, but a
+    // Chromium clock is first set back about 20 ms by leaving the normal rate (no correction
+    // measured it yet): 1.3 s. As a page busy 45 ms of every 50 landed in Chromium.
+    let p = press_play(&[125], 6_000_000);
+    assert_eq!(p.m.engine(0).stats().controller.start_restarts, 1);
+    assert_eq!(p.play_ats, 2, "{:?}", p.m.commands[0]);
 }
