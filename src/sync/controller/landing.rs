@@ -32,7 +32,7 @@ const ENTRY_JUMP_GUESS: f64 = 20_000.0;
 /// [`crate::sync::clock_steering`], or guessed) when a correction leaves the normal rate,
 /// corrected at `max_rate_dev`.
 pub(super) fn restarts(error: Span, entry_jump: f64, max_rate_dev: f64) -> bool {
-    if !(max_rate_dev > 0.0) {
+    if max_rate_dev.is_nan() || max_rate_dev <= 0.0 {
         return false;
     }
     // The correction's own jump sets the clock back first: a late start pays it on top, an
