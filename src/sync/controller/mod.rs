@@ -443,17 +443,27 @@ impl Controller {
                 self.mode = Mode::Paused;
                 self.rate.error = None;
             }
-            Mode::Starting { at, retries, .. }
-                if !self.stalled && now >= at + self.start_timeout() =>
-            {
+            Mode::Starting {
+                at,
+                retries,
+                restart,
+                ..
+            } if !self.stalled && now >= at + self.start_timeout() => {
                 // The start never showed: try again from the timeline, a bounded number of
                 // times (a player that refuses to play must not be hammered).
                 self.stats.start_retries += 1;
                 if retries < 3 {
                     let cause = self.cause_at(now);
                     self.catch_up(now, v, map, cause, out);
-                    if let Mode::Starting { retries: r, .. } = &mut self.mode {
+                    if let Mode::Starting {
+                        retries: r,
+                        restart: again,
+                        ..
+                    } = &mut self.mode
+                    {
                         *r = retries + 1;
+                        // The retry of a restart is still that restart: never a second one.
+                        *again = restart;
                     }
                 } else {
                     self.mode = Mode::Idle;

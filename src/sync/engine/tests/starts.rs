@@ -285,3 +285,17 @@ fn a_start_the_rate_needs_over_a_second_for_with_the_clocks_jump_is_started_agai
     assert_eq!(p.m.engine(0).stats().controller.start_restarts, 1);
     assert_eq!(p.play_ats, 2, "{:?}", p.m.commands[0]);
 }
+
+#[test]
+fn a_restart_that_never_showed_is_retried_but_not_started_again_a_second_time() {
+    // The first start lands 70 ms late and is started again; that restart's `play()` never
+    // moves the media before the start times out, so it is retried; the retry lands 150 ms
+    // late. It is still the one restart: the rate corrects it.
+    let p = press_play(&[150, 5_000, 300], 10_000_000);
+    let stats = p.m.engine(0).stats().controller;
+    assert!(
+        stats.start_retries >= 1,
+        "the restart was retried: {stats:?}"
+    );
+    assert_eq!(stats.start_restarts, 1, "{:?}", p.m.commands[0]);
+}
