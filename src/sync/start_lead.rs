@@ -25,11 +25,11 @@ pub const GUESS: Span = Span::from_millis(80);
 /// Chromium's guess made its first start land about 70 ms early.
 pub const FIREFOX_GUESS: Span = Span::from_millis(10);
 /// The lead before any muted start is measured, in Chromium: the background test's muted viewer
-/// had its media move 41–46 ms after `play()` (5 starts, 2026-12-06) where its audible starts
-/// took 66–88 ms, so the audible lead made the muted starts land 15–48 ms early, which the
+/// had its media move 33–47 ms after `play()` (12 starts, 2026-12-06) where its audible starts
+/// took 65–97 ms, so with one lead for both its muted starts landed 2–55 ms early, which the
 /// ±5 % rate then took most of the second to remove (`docs/measurements/background.md`;
-/// likely Chromium sending a muted element's sound to no device at all, so no audio output
-/// has to start). Firefox's guess is its own either way (unmeasured muted).
+/// likely Chromium sending a muted element's sound to no device, so no audio output has to
+/// start: not checked). Firefox keeps its own guess either way (unmeasured muted).
 pub const MUTED_GUESS: Span = Span::from_millis(45);
 /// How many recent starts the lead is the median of: one slow start on a busy machine must not
 /// make the next ones early.
