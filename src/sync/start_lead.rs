@@ -136,20 +136,14 @@ impl StartLeads {
         }
     }
 
-    /// Learns the lead `start` measured into the history of the state it was called in (see
-    /// [`StartLead::learn_start`]).
-    pub fn learn_start(
-        &mut self,
-        start: &PendingStart,
-        started_at: LocalTime,
-        precise: bool,
-    ) -> bool {
-        let lead = if start.muted {
+    /// The lead a start made with the element `muted` or not learns from, as
+    /// [`StartLead::learn_start`] (a start says whether it was muted: [`PendingStart::muted`]).
+    pub fn of_mut(&mut self, muted: bool) -> &mut StartLead {
+        if muted {
             &mut self.muted
         } else {
             &mut self.audible
-        };
-        lead.learn_start(start, started_at, precise)
+        }
     }
 }
 
@@ -462,7 +456,9 @@ mod tests {
         };
         let at = |ms: f64| LocalTime::from_millis_f64(ms);
         let audible = PendingStart::new(at(1_624.8), at(1_545.2), MediaTime(0), 1.0, loaded);
-        assert!(leads.learn_start(&audible, at(1_633.5), true));
+        assert!(leads
+            .of_mut(audible.muted)
+            .learn_start(&audible, at(1_633.5), true));
         assert_eq!(leads.of(false).lead(), Span::from_micros(88_300));
         assert_eq!(
             leads.of(true).lead(),
@@ -471,7 +467,9 @@ mod tests {
         );
         let muted =
             PendingStart::new(at(16_715.0), at(16_626.7), MediaTime(0), 1.0, loaded).muted(true);
-        assert!(leads.learn_start(&muted, at(16_667.4), true));
+        assert!(leads
+            .of_mut(muted.muted)
+            .learn_start(&muted, at(16_667.4), true));
         assert_eq!(leads.of(true).lead(), Span::from_micros(40_700));
         assert_eq!(leads.of(false).lead(), Span::from_micros(88_300));
     }

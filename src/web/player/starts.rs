@@ -122,6 +122,7 @@ impl Shared {
         let precise = frame.source == FrameSource::VideoFrameCallback;
         self.start_lead
             .borrow_mut()
+            .of_mut(start.muted)
             .learn_start(&start, started_at, precise);
         crate::web::debug_log!("player: {report:?}, lead {:.1} ms", self.start_lead_ms());
         self.set.last_start.set(Some(report));
