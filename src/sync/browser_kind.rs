@@ -18,7 +18,7 @@
 //!   in two or three, so its frames are rarely consecutive: the frame duration is the media
 //!   advanced per frame presented.
 
-use super::start_lead::{FIREFOX_GUESS, GUESS};
+use super::start_lead::{FIREFOX_GUESS, GUESS, MUTED_GUESS};
 use super::time::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +50,14 @@ impl BrowserKind {
         match self {
             BrowserKind::Firefox => FIREFOX_GUESS,
             BrowserKind::Other => GUESS,
+        }
+    }
+
+    /// The start lead to assume for a muted element before the player measured one.
+    pub fn muted_start_lead_guess(self) -> Span {
+        match self {
+            BrowserKind::Firefox => FIREFOX_GUESS,
+            BrowserKind::Other => MUTED_GUESS,
         }
     }
 
@@ -96,6 +104,8 @@ mod tests {
         assert_eq!(BrowserKind::from_user_agent(""), BrowserKind::Other);
         assert_eq!(BrowserKind::Firefox.start_lead_guess(), FIREFOX_GUESS);
         assert_eq!(BrowserKind::Other.start_lead_guess(), GUESS);
+        assert_eq!(BrowserKind::Other.muted_start_lead_guess(), MUTED_GUESS);
+        assert_eq!(BrowserKind::Firefox.muted_start_lead_guess(), FIREFOX_GUESS);
         assert!(BrowserKind::Other.frames_keep_refresh_phase());
         assert!(!BrowserKind::Firefox.frames_keep_refresh_phase());
     }

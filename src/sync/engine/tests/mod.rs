@@ -4,6 +4,7 @@ mod hidden;
 mod hostile;
 mod picture;
 mod scheduling;
+mod starts;
 mod timeline;
 
 use crate::sync::test_harness::Mini;
