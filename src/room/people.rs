@@ -80,6 +80,7 @@ impl People {
                 phase: ViewerPhase::Idle,
                 offset_ms: None,
                 picture_ms: None,
+                offset_within_ms: 0,
             },
             rtt_ms: None,
             link: LinkState::Connecting,
