@@ -69,12 +69,7 @@ impl StepEstimator {
     pub fn picture_locked_to_refresh(&self) -> Option<bool> {
         let refresh_us = median(&self.refresh_ms)? * 1000.0;
         let frame_us = median(&self.frame_ms)? * 1000.0;
-        let standard = standard_frame_us(Span::from_micros(frame_us.round() as i64));
-        let ntsc = [24.0, 30.0, 60.0, 120.0]
-            .iter()
-            .any(|whole| (standard - 1001.0 * 1e3 / whole).abs() < 1.0);
-        let (longer, shorter) = (frame_us.max(refresh_us), frame_us.min(refresh_us));
-        Some(!ntsc && cadence_places(longer, shorter) == 1)
+        Some(picture_locked_to_refresh(frame_us, refresh_us))
     }
 
     /// The display's refresh interval as measured, once known.
@@ -202,6 +197,18 @@ pub(crate) fn cadence_places(frame_us: f64, step_us: f64) -> u32 {
             (steps - steps.round()).abs() <= CADENCE_WITHIN * steps
         })
         .unwrap_or(1)
+}
+
+/// Whether frames `frame_us` long keep one place on refreshes `refresh_us` apart (see
+/// [`StepEstimator::picture_locked_to_refresh`]): a whole number of either per the other, and
+/// not an NTSC rate, which creeps through a whole-rate display's refresh.
+pub fn picture_locked_to_refresh(frame_us: f64, refresh_us: f64) -> bool {
+    let standard = standard_frame_us(Span::from_micros(frame_us.round() as i64));
+    let ntsc = [24.0, 30.0, 60.0, 120.0]
+        .iter()
+        .any(|whole| (standard - 1001.0 * 1e3 / whole).abs() < 1.0);
+    let (longer, shorter) = (frame_us.max(refresh_us), frame_us.min(refresh_us));
+    !ntsc && cadence_places(longer, shorter) == 1
 }
 
 /// Where on the grid the clock is best placed, given the errors (µs) of presented frames: an

@@ -1076,8 +1076,9 @@ impl Party {
     }
 
     /// Our offset from the room as the people list shows it: our picture's error less the
-    /// room's median of them (`People::offset_from_room`), give or take the picture's precision,
-    /// and unknown until that is measured; redrawn only when it changed.
+    /// room's median of them, give or take the picture's or the room's precision
+    /// (`People::offset_from_room`), and unknown until ours is measured; redrawn only when it
+    /// changed.
     #[inline(never)] // called from the pump and each status: one copy, for the first load
     fn refresh_my_offset(&self) {
         let (picture, within_ms) = {
@@ -1085,14 +1086,13 @@ impl Party {
             (inner.picture_ms, inner.picture_within_ms)
         };
         let offset = within_ms.and_then(|within_ms| {
-            let ms = self
-                .view
+            self.view
                 .people
-                .with_untracked(|people| people.offset_from_room(picture))?;
-            Some(ShownOffset {
-                ms: ms.round(),
-                within_ms,
-            })
+                .with_untracked(|people| people.offset_from_room(picture, within_ms))
+                .map(|offset| ShownOffset {
+                    ms: offset.ms.round(),
+                    ..offset
+                })
         });
         if self.view.my_offset.get_untracked() != offset {
             self.writers.my_offset.set(offset);

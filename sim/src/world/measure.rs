@@ -2,7 +2,9 @@
 //! true instant, sampled through the run, and the tallies taken at its end.
 
 use super::World;
-use insieme::sync::Engine;
+use insieme::room::shown_offset::within_ms;
+use insieme::sync::presentation::picture_locked_to_refresh;
+use insieme::sync::{Engine, Span};
 
 /// Convergence tolerance used for "in sync": viewers within 20 ms of one another, as the
 /// end-to-end benchmark counts it too (`examples/e2e_bench.rs`).
@@ -202,6 +204,19 @@ impl World {
     /// (`(slot, shown ms, picture error ms)`). The page rounds to whole ms and hears the others'
     /// errors a little late; here every engine's is current.
     fn judge_self_estimates(&mut self, viewers: &[(usize, f64, Option<f64>)]) {
+        // Each page's picture precision, and the room's middle's, as `People::offset_from_room`
+        // takes them: the coarser of the two is what the list shows.
+        let within: Vec<f64> = viewers
+            .iter()
+            .map(|v| self.picture_within_ms(v.0))
+            .collect();
+        let told_within: Vec<f64> = viewers
+            .iter()
+            .zip(&within)
+            .filter(|(v, _)| v.2.is_some())
+            .map(|(_, &w)| w)
+            .collect();
+        let room_within = insieme::stats::median_interpolated(&told_within).map_or(0.0, f64::ceil);
         let shown: Vec<f64> = viewers.iter().map(|v| v.1).collect();
         let told: Vec<f64> = viewers.iter().filter_map(|v| v.2).collect();
         let (Some(room), room_told) = (
@@ -210,21 +225,38 @@ impl World {
         ) else {
             return;
         };
-        for &(slot, shown_ms, picture_ms) in viewers {
+        for (&(slot, shown_ms, picture_ms), within_ms) in viewers.iter().zip(within) {
             let truth = shown_ms - room;
             let by_slot = &mut self.out.true_offset_by_slot[slot];
             by_slot.0 += truth;
             by_slot.1 += 1;
             match (picture_ms, room_told) {
                 (Some(mine), Some(room_told)) => {
-                    let estimate = mine - room_told;
+                    let error = (mine - room_told - truth).abs();
+                    self.out.self_estimate_errors_ms.push(error);
                     self.out
-                        .self_estimate_errors_ms
-                        .push((estimate - truth).abs());
+                        .self_estimate_outside_ms
+                        .push((error - within_ms.max(room_within)).max(0.0));
                 }
                 _ => self.out.self_estimate_unknown += 1,
             }
         }
+    }
+
+    /// How far either way the page on `slot` says its picture may be from its error, whole ms,
+    /// as the app works it out (`BrowserKind::picture_within`) from the refresh and the frame
+    /// duration, which the simulator takes as measured from the start; 0 with no display (a
+    /// picture presented continuously is where its clock is).
+    fn picture_within_ms(&self, slot: usize) -> f64 {
+        let s = &self.slots[slot];
+        let Some(display) = s.player.display else {
+            return 0.0;
+        };
+        let locked = picture_locked_to_refresh(1e6 / s.player.fps, display.refresh_us);
+        let refresh = Span::from_micros(display.refresh_us.round() as i64);
+        s.browser
+            .picture_within(Some(refresh), Some(locked))
+            .map_or(0.0, |within| f64::from(within_ms(within)))
     }
 
     /// Takes the run's measurements at its end.
