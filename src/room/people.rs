@@ -1,6 +1,6 @@
 //! Who is in the room, as the people list shows them.
 
-use super::shown_offset::ShownOffset;
+use super::shown_offset::{room_middle, ShownOffset};
 use super::wire::{ViewerPhase, ViewerStatus};
 use crate::connectivity::{LinkPath, Unreachable};
 use crate::programme::ready::Readiness;
@@ -99,26 +99,25 @@ impl People {
     /// is from the middle of the room. `None` when ours is unknown.
     ///
     /// Its precision is ours (`mine_within_ms`, how far either way our picture may be from its
-    /// error) or the room's middle's, whichever is coarser: the median of everyone's precision,
-    /// as they sent it ([`ViewerStatus::offset_within_ms`]). With two viewers the middle is
-    /// their mean, so an exact picture beside a Firefox one is known only to half a refresh.
+    /// error) or the room's middle's, whichever is coarser ([`room_middle`]: the precision of
+    /// the picture in the middle, as its viewer sent it, [`ViewerStatus::offset_within_ms`]).
+    /// With two viewers the middle is their mean, so an exact picture beside a Firefox one is
+    /// known only to half a refresh.
     pub fn offset_from_room(&self, mine: Option<f32>, mine_within_ms: u8) -> Option<ShownOffset> {
         let mine = f64::from(mine.filter(|ms| ms.is_finite())?);
-        let (mut errors, mut withins) = (vec![mine], vec![f64::from(mine_within_ms)]);
+        let mut viewers = vec![(mine, f64::from(mine_within_ms))];
         for p in &self.people {
             if p.link == LinkState::Connected && p.status.phase == ViewerPhase::Playing {
                 // Received statuses are validated finite (`room::wire`).
                 if let Some(error) = p.status.picture_ms {
-                    errors.push(f64::from(error));
-                    withins.push(f64::from(p.status.offset_within_ms));
+                    viewers.push((f64::from(error), f64::from(p.status.offset_within_ms)));
                 }
             }
         }
-        let room = crate::stats::median_interpolated(&errors)?;
-        let room_within = crate::stats::median_interpolated(&withins)?.ceil() as u8;
+        let (room, room_within) = room_middle(&mut viewers)?;
         Some(ShownOffset {
             ms: (mine - room) as f32,
-            within_ms: mine_within_ms.max(room_within),
+            within_ms: mine_within_ms.max(room_within.ceil() as u8),
         })
     }
 
@@ -203,12 +202,17 @@ mod tests {
         people.get_mut(1).unwrap().status.offset_within_ms = 17;
         let ours = people.offset_from_room(Some(0.0), 0).unwrap();
         assert_eq!((ours.ms, ours.within_ms), (-5.0, 9));
-        // Two exact viewers and the Firefox one: the middle is exact, and so is ours.
+        // Two exact viewers and the Firefox one at an end: the middle is exact, and so is ours.
         playing_with(&mut people, 2, Some(0.0));
         assert_eq!(people.offset_from_room(Some(0.0), 0).unwrap().within_ms, 0);
+        // The Firefox one in the middle: the room is known only to its refresh.
+        assert_eq!(
+            people.offset_from_room(Some(20.0), 0).unwrap().within_ms,
+            17
+        );
         // Ours known only to a refresh stays so, whatever the room.
         assert_eq!(
-            people.offset_from_room(Some(0.0), 17).unwrap().within_ms,
+            people.offset_from_room(Some(-5.0), 17).unwrap().within_ms,
             17
         );
         // Someone who sent no picture error adds no precision either.

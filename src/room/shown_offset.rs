@@ -37,6 +37,24 @@ pub fn offset_label(offset: Option<ShownOffset>) -> String {
     }
 }
 
+/// The room's middle of everyone's picture errors (ms) and how precisely it is known: each
+/// viewer's `(error, within)`, the middle one's (the mean of the two middle ones' for an even
+/// count). The middle is a viewer's picture, known as precisely as that viewer's: among two
+/// exact Chromium pictures and a Firefox one known to a refresh, the room is exact while
+/// Firefox's error lies outside theirs, and known to a refresh while it lies between them.
+pub fn room_middle(viewers: &mut [(f64, f64)]) -> Option<(f64, f64)> {
+    viewers.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mid = viewers.len() / 2;
+    match viewers.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(viewers[mid]),
+        _ => {
+            let (a, b) = (viewers[mid - 1], viewers[mid]);
+            Some(((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0))
+        }
+    }
+}
+
 /// A precision as the status carries it: whole ms, rounded up (a bound, not a mean), at most
 /// 255 (a picture known only to a quarter second is not in sync at all).
 pub fn within_ms(within: crate::sync::Span) -> u8 {
@@ -88,6 +106,20 @@ mod tests {
         );
         status.offset_ms = None;
         assert_eq!(ShownOffset::of(&status), None);
+    }
+
+    #[test]
+    fn the_rooms_middle_is_as_precise_as_the_picture_in_the_middle() {
+        assert_eq!(room_middle(&mut []), None);
+        // Firefox (±17) between two exact pictures: the room is Firefox's.
+        let mut room = [(3.0, 0.0), (1.0, 17.0), (-2.0, 0.0)];
+        assert_eq!(room_middle(&mut room), Some((1.0, 17.0)));
+        // Firefox at one end: the room is exact.
+        let mut room = [(3.0, 0.0), (9.0, 17.0), (-2.0, 0.0)];
+        assert_eq!(room_middle(&mut room), Some((3.0, 0.0)));
+        // Two: their mean, half each's precision.
+        let mut room = [(0.0, 0.0), (10.0, 17.0)];
+        assert_eq!(room_middle(&mut room), Some((5.0, 8.5)));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! true instant, sampled through the run, and the tallies taken at its end.
 
 use super::World;
-use insieme::room::shown_offset::within_ms;
+use insieme::room::shown_offset::{room_middle, within_ms};
 use insieme::sync::presentation::picture_locked_to_refresh;
 use insieme::sync::{Engine, Span};
 
@@ -204,24 +204,21 @@ impl World {
     /// (`(slot, shown ms, picture error ms)`). The page rounds to whole ms and hears the others'
     /// errors a little late; here every engine's is current.
     fn judge_self_estimates(&mut self, viewers: &[(usize, f64, Option<f64>)]) {
-        // Each page's picture precision, and the room's middle's, as `People::offset_from_room`
-        // takes them: the coarser of the two is what the list shows.
+        let shown: Vec<f64> = viewers.iter().map(|v| v.1).collect();
+        // Each page's picture error and precision, and the room's middle of them, as
+        // `People::offset_from_room` takes them: the coarser precision is what the list shows.
         let within: Vec<f64> = viewers
             .iter()
             .map(|v| self.picture_within_ms(v.0))
             .collect();
-        let told_within: Vec<f64> = viewers
+        let mut told: Vec<(f64, f64)> = viewers
             .iter()
             .zip(&within)
-            .filter(|(v, _)| v.2.is_some())
-            .map(|(_, &w)| w)
+            .filter_map(|(v, &w)| Some((v.2?, w)))
             .collect();
-        let room_within = insieme::stats::median_interpolated(&told_within).map_or(0.0, f64::ceil);
-        let shown: Vec<f64> = viewers.iter().map(|v| v.1).collect();
-        let told: Vec<f64> = viewers.iter().filter_map(|v| v.2).collect();
         let (Some(room), room_told) = (
             insieme::stats::median_interpolated(&shown),
-            insieme::stats::median_interpolated(&told),
+            room_middle(&mut told),
         ) else {
             return;
         };
@@ -231,12 +228,13 @@ impl World {
             by_slot.0 += truth;
             by_slot.1 += 1;
             match (picture_ms, room_told) {
-                (Some(mine), Some(room_told)) => {
+                (Some(mine), Some((room_told, room_within))) => {
                     let error = (mine - room_told - truth).abs();
                     self.out.self_estimate_errors_ms.push(error);
+                    let shown_within = within_ms.max(room_within.ceil());
                     self.out
                         .self_estimate_outside_ms
-                        .push((error - within_ms.max(room_within)).max(0.0));
+                        .push((error - shown_within).max(0.0));
                 }
                 _ => self.out.self_estimate_unknown += 1,
             }
