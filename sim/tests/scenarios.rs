@@ -487,9 +487,11 @@ fn mixed_summary(o: &Outcome) -> String {
         .map(|s| format!("{:+.1}", o.slot_mean_offset_ms(s)))
         .collect();
     format!(
-        "{}; self-estimate error p95 {:.2} ms ({} unknown); mean offset by slot {} ms",
+        "{}; self-estimate error p95 {:.2} ms, outside its range {:.2} ({} unknown); mean offset \
+         by slot {} ms",
         summary(o),
         o.self_estimate_percentile(95.0),
+        o.self_estimate_outside_percentile(95.0),
         o.self_estimate_unknown,
         offsets.join(" ")
     )
@@ -514,6 +516,14 @@ fn firefox_among_chromium_viewers_stays_where_the_browser_does() {
             assert!(p95 <= room.p95_ms && p99 <= room.p99_ms, "{s}");
             let self_p95 = o.self_estimate_percentile(95.0);
             assert!(self_p95 <= room.self_estimate_ms, "{s}");
+            // What the list says is true, give or take what it says: "+0 ±17 ms" for a picture
+            // known only to a refresh (Firefox's; at 24 fps everyone's), and beside one Firefox
+            // viewer alone, half that for the exact Chromium one.
+            let outside_p95 = o.self_estimate_outside_percentile(95.0);
+            assert!(
+                outside_p95 <= 1.0,
+                "{s}; outside the range shown p95 {outside_p95:.2}"
+            );
             assert!(o.join_ms.is_some_and(|j| j <= 1_500.0), "{s}");
             assert!(o.worst_converge_ms(60e3) <= 1_000.0, "{s}");
             if o.name.ends_with("chromium") {

@@ -137,6 +137,7 @@ pub fn use_video_player_with_options(
             browser.muted_start_lead_guess(),
         )),
         step: RefCell::new(StepEstimator::new()),
+        picture_within: Cell::new(None),
         refresh_probe: RefCell::new(None),
         last_frame: Cell::new(None),
         chosen_volume: Cell::new(1.0),
@@ -412,6 +413,8 @@ struct Shared {
     start_lead: RefCell<StartLeads>,
     /// How finely frames can be placed: fed by refresh bursts and by consecutive frames.
     step: RefCell<StepEstimator>,
+    /// How far either way the picture may be from its frames' times, as last reported.
+    picture_within: Cell<Option<crate::sync::Span>>,
     /// The browser, where it presents frames its own way (`browser_frames`)...
     browser: crate::sync::browser_kind::BrowserKind,
     /// ...and the latest frame callback's (media time, frames presented), to learn the frame
