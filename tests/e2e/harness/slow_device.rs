@@ -154,20 +154,27 @@ fn offsets_from_room(
     (offsets, steps)
 }
 
-/// How far `frames` strayed (ms, signed, per frame shown in [from, to)) from where they were
-/// heading before `from`: the position they held over `before` (median of media − wall) moving
-/// on at exactly the wall clock's rate, which is room time's (every browser here runs on this
-/// machine's clock). A slow viewer pulling the others would show here as a drift.
-fn strayed_from_heading(frames: &[Frame], before: (f64, f64), from: f64, to: f64) -> Vec<f64> {
-    let lead = |f: &Frame| f.1 * 1000.0 - f.0;
+/// A frame's media time less its display time (ms): constant while it plays at the wall
+/// clock's rate.
+fn lead(f: &Frame) -> f64 {
+    f.1 * 1000.0 - f.0
+}
+
+/// Where `frames` were heading before a change: the position they held over `before` (median
+/// of media − wall), to move on at exactly the wall clock's rate, which is room time's (every
+/// browser here runs on this machine's clock); `None` without frames then.
+fn heading(frames: &[Frame], before: (f64, f64)) -> Option<f64> {
     let held: Vec<f64> = frames
         .iter()
         .filter(|f| f.0 >= before.0 && f.0 < before.1)
         .map(lead)
         .collect();
-    let Some(heading) = stats::median(&held) else {
-        return Vec::new();
-    };
+    stats::median(&held)
+}
+
+/// How far `frames` strayed (ms, signed, per frame shown in [from, to)) from `heading` (see
+/// [`heading`]). A slow viewer pulling the others would show here as a drift.
+fn strayed_from(frames: &[Frame], heading: f64, from: f64, to: f64) -> Vec<f64> {
     frames
         .iter()
         .filter(|f| f.0 >= from && f.0 < to)
@@ -175,19 +182,14 @@ fn strayed_from_heading(frames: &[Frame], before: (f64, f64), from: f64, to: f64
         .collect()
 }
 
-/// The median, for each whole second of [from, to), of how far `frames` strayed (see
-/// [`strayed_from_heading`]): a drift, with one frame's presentation jitter averaged out.
-fn seconds_strayed(frames: &[Frame], before: (f64, f64), from: f64, to: f64) -> Vec<Option<f64>> {
+/// The median, for each whole second of [from, to), of how far `frames` strayed from
+/// `heading` (see [`strayed_from`]): a drift, with one frame's presentation jitter averaged out.
+fn seconds_strayed(frames: &[Frame], heading: f64, from: f64, to: f64) -> Vec<Option<f64>> {
     let seconds = ((to - from) / 1000.0).floor().max(0.0) as usize;
     (0..seconds)
         .map(|i| {
             let second = from + i as f64 * 1000.0;
-            stats::median(&strayed_from_heading(
-                frames,
-                before,
-                second,
-                second + 1000.0,
-            ))
+            stats::median(&strayed_from(frames, heading, second, second + 1000.0))
         })
         .collect()
 }
@@ -343,9 +345,15 @@ pub async fn slow_viewer(
         if i == slow_index {
             continue;
         }
-        let strayed = strayed_from_heading(frames, before, slowed_at, ended_at);
+        // Without frames before the slowing, there is no heading to stray from: no figures.
+        let (strayed, each_second) = match heading(frames, before) {
+            Some(heading) => (
+                strayed_from(frames, heading, slowed_at, ended_at),
+                seconds_strayed(frames, heading, slowed_at, ended_at),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
         others_strayed.push((NAMES[i].0.to_owned(), Spread::of_abs(&strayed)));
-        let each_second = seconds_strayed(frames, before, slowed_at, ended_at);
         others_worst_second_ms.push((
             NAMES[i].0.to_owned(),
             furthest(each_second.iter().flatten().copied()),
