@@ -115,7 +115,7 @@ impl Row {
                 .then(|| round3(o.clock_percentile_when(95.0, |_| true))),
             self_estimate_error_p95_ms: round3(o.self_estimate_percentile(95.0)),
             final_state_agrees: o.final_agree,
-            samples: o.offsets_ms.len(),
+            samples: o.offsets.len(),
             seeks_total: o.all_seeks,
             rejected_messages: o.rejected,
             seed,
