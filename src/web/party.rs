@@ -12,7 +12,7 @@ use super::identity::PageIdentity;
 use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::player_driver::link_to_queue;
-use super::programme::{Deferred, Programme, Seed, Waiting};
+use super::programme::{Deferred, Engines, Programme, Seed, Waiting};
 use super::queue::SharedQueue;
 use super::reactions::Incoming;
 use super::room_crypto::RoomKeys;
@@ -456,25 +456,28 @@ impl Party {
         }
     }
 
-    /// The room loaded `url` at `at_ms`: a row of its history, or kept until the code runs
-    /// (never a reason to fetch it).
+    /// The room loaded `url` at `at_ms`: a row of its history.
     fn record_watched(&self, url: String, at_ms: u64) {
-        match self.programme.live() {
-            Some(live) => live.queue.watched(&url, at_ms),
-            None => {
-                self.programme.wait(Deferred::Watched(url, at_ms));
-            }
+        if let Some(live) = self.live_or_keep(|| Deferred::Watched(url.clone(), at_ms)) {
+            live.queue.watched(&url, at_ms);
         }
     }
 
-    /// A friend's list of what they watched here (never a reason to fetch the code).
+    /// A friend's list of what they watched here.
     fn friend_watched(&self, list: String) {
-        match self.programme.live() {
-            Some(live) => live.queue.friend_watched(&list),
-            None => {
-                self.programme.wait(Deferred::List(list));
-            }
+        if let Some(live) = self.live_or_keep(|| Deferred::List(list.clone())) {
+            live.queue.friend_watched(&list);
         }
+    }
+
+    /// The running programme, or `None` after keeping what `kept` makes until its code runs:
+    /// for history, which is never a reason to fetch the code (`defer` is, for the rest).
+    fn live_or_keep(&self, kept: impl FnOnce() -> Deferred) -> Option<Rc<Engines>> {
+        let live = self.programme.live();
+        if live.is_none() {
+            self.programme.wait(kept());
+        }
+        live
     }
 
     /// A friend's reaction message.
