@@ -417,8 +417,15 @@ impl Party {
         for list in waiting.lists {
             self.friend_watched(list);
         }
+        // Every note merged first, then one check (below) of where they leave everyone: each
+        // note checking on its own would redraw the list and poll the check once per note.
+        let live = self.programme.live();
         for (PeerId(from), note) in waiting.notes {
-            self.on_ready_note(from, note);
+            match &live {
+                Some(live) => self.merge_ready_note(live, from, note),
+                // Not reached: `load` hands back what waited once the code runs.
+                None => self.defer(Deferred::Note(PeerId(from), note)),
+            }
         }
         match waiting.open {
             Some(media) => self.open_check(media),
@@ -595,13 +602,18 @@ impl Party {
         let Some(live) = self.programme.live() else {
             return self.defer(Deferred::Note(PeerId(from), note));
         };
+        self.merge_ready_note(&live, from, note);
+        self.check_ready();
+    }
+
+    /// Merges a friend's ready note, and passes on a check newly heard of, for whoever the
+    /// opener cannot reach; the caller checks where that leaves everyone.
+    fn merge_ready_note(&self, live: &Engines, from: SessionId, note: Vec<u8>) {
         let now = self.queue_time();
-        // A check newly heard of is passed on, for whoever the opener cannot reach.
         let relay = live
             .ready
             .merge(PeerId(from), &note, now, &|who| self.may_control(who));
         self.send_ready(relay);
-        self.check_ready();
     }
 
     fn send_ready(&self, note: Option<Vec<u8>>) {
