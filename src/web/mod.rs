@@ -6,6 +6,7 @@ pub mod app_config;
 pub mod call;
 pub mod chunk;
 pub mod clipboard;
+pub mod dom;
 pub mod event_listener;
 pub mod host;
 pub mod identity;

@@ -9,12 +9,12 @@ use crate::programme::title::{clean_title, title_from_url};
 use crate::programme::{AtEnd, Delta, Edit, EditError, EntryId, NowPlaying, Queue};
 use crate::sync::RoomTime;
 use crate::ui::programme_tabs::TABS;
+use crate::web::dom::by_id;
 use crate::web::event_listener::Listener;
 use leptos::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
 
 /// Builds the running queue (`web::programme` calls this as its download starts).
 pub(crate) fn start(seed: QueueSeed) -> Rc<dyn QueueEngine> {
@@ -205,9 +205,8 @@ impl QueueEngine for Live {
             (self.up_next, self.seed.editable, self.sources, self.used);
         // In place of the first load's stand-in of the tabs, keeping the keyboard's place: a
         // tab focused there (chosen with the arrows) is focused again here.
-        let document = web_sys::window().and_then(|w| w.document());
-        let focused = document
-            .as_ref()
+        let focused = web_sys::window()
+            .and_then(|w| w.document())
             .and_then(|d| d.active_element())
             .map(|e| e.id())
             .filter(|id| TABS.contains(&id.as_str()));
@@ -236,10 +235,7 @@ impl QueueEngine for Live {
         let keys = web_sys::window()
             .and_then(|w| Listener::new(&w, "keydown", crate::ui::programme_tabs::on_tab_key).ok());
         self.state.borrow_mut().panel = Some((Box::new(panel), keys));
-        let again = focused
-            .and_then(|id| document?.get_element_by_id(&id))
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-        if let Some(tab) = again {
+        if let Some(tab) = focused.and_then(|id| by_id::<web_sys::HtmlElement>(&id)) {
             let _ = tab.focus();
         }
     }
