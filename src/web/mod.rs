@@ -62,6 +62,21 @@ pub(crate) fn number_text(value: f64) -> String {
         .unwrap_or_default()
 }
 
+/// Sets `signal` to `value` only if that changes it, so its readers are not woken (nor the
+/// page redrawn) for nothing.
+pub(crate) fn set_if_changed<T: PartialEq>(
+    signal: impl leptos::prelude::Update<Value = T>,
+    value: T,
+) {
+    signal.maybe_update(|current| {
+        let changed = *current != value;
+        if changed {
+            *current = value;
+        }
+        changed
+    });
+}
+
 /// The page's monotonic clock (`performance.now()`, ms): the local time the sync engine runs on.
 pub fn now_ms() -> f64 {
     web_sys::window()

@@ -9,13 +9,13 @@ use super::call::Call;
 use super::event_listener::use_window_listener;
 use super::host::Host;
 use super::identity::PageIdentity;
-use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::player_driver::link_to_queue;
 use super::programme::{Deferred, Engines, Programme, Seed, Waiting};
 use super::queue::SharedQueue;
 use super::reactions::Incoming;
 use super::room_crypto::RoomKeys;
+use super::{local_now, set_if_changed};
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
 use crate::programme::{AtEnd, Edit, EditError, EntryId, Item};
@@ -1072,9 +1072,7 @@ impl Party {
                 .saturating_add(programme)
                 .saturating_add(host)
         };
-        if self.view.dropped_messages.get_untracked() != dropped {
-            self.writers.dropped_messages.set(dropped);
-        }
+        set_if_changed(self.writers.dropped_messages, dropped);
     }
 
     /// Our offset from the room as the people list shows it: our picture's error less the
@@ -1087,9 +1085,7 @@ impl Party {
             .people
             .with_untracked(|people| people.offset_from_room(picture))
             .map(|ms| f64::from(ms.round()));
-        if self.view.my_offset_ms.get_untracked() != offset {
-            self.writers.my_offset_ms.set(offset);
-        }
+        set_if_changed(self.writers.my_offset_ms, offset);
     }
 
     /// Whether our picture's error moved far enough from what the others were last told to

@@ -62,9 +62,7 @@ struct Live {
 
 impl Live {
     fn use_it(&self) {
-        if !self.used.get_untracked() {
-            self.used.set(true);
-        }
+        crate::web::set_if_changed(self.used, true);
     }
 }
 
