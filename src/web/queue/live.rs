@@ -53,9 +53,9 @@ struct Live {
     seed: QueueSeed,
     up_next: ReadSignal<UpNext>,
     set_up_next: WriteSignal<UpNext>,
-    /// The room used the queue: a piece of it arrived, this page edited it, or the person
-    /// chose Suggested. Until then only the tabs show, as the first load's stand-in drew them
-    /// (the panels, even empty, would change the page as it opens).
+    /// The room used the queue: a piece of it arrived or this page edited it. Until then, or
+    /// until the person chooses Suggested, only the tabs show, as the first load's stand-in
+    /// drew them (the panels, even empty, would change the page as it opens).
     used: RwSignal<bool>,
     sources: Sources,
 }
@@ -211,16 +211,15 @@ impl QueueEngine for Live {
         container.set_inner_html("");
         let shown = actions.suggested;
         let panel = leptos::mount::mount_to(container, move || {
-            // Choosing Suggested is using the queue.
-            Effect::new(move |_| {
-                if shown.get() {
-                    used.set(true);
-                }
+            // The panels show once the room used the queue or the person chose Suggested, and
+            // stay: derived from both (latched), rather than an effect copying one into the other.
+            let drawn = Memo::new(move |was: Option<&bool>| {
+                was.copied().unwrap_or(false) || used.get() || shown.get()
             });
             let tabs = crate::ui::up_next::tabs(shown);
             let actions = StoredValue::new_local(actions);
             let panels = move || {
-                used.get().then(|| {
+                drawn.get().then(|| {
                     let (a, b) = (actions.get_value(), actions.get_value());
                     let suggested = crate::ui::suggested::panel(sources, editable, a);
                     let up_next = crate::ui::up_next::panel(up_next, editable, b);
