@@ -363,23 +363,26 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_policy_allows_what_the_app_does_and_names_the_websocket_host() {
-        let dir = std::env::temp_dir().join(format!("insieme-csp-{}", std::process::id()));
+    /// The policy of a site of Trunk's index.html with `config` and `catalog`, written to a
+    /// directory of its own (`name`) for the time it is read.
+    fn policy_of_site(name: &str, config: &str, catalog: &str) -> Csp {
+        let dir = std::env::temp_dir().join(format!("insieme-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("index.html"), TRUNK_INDEX).unwrap();
-        std::fs::write(
-            dir.join("config.json"),
-            r#"{"signaling_url": "wss://signal.example:8443/ws", "ice_servers": []}"#,
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("catalog.json"),
-            r#"{"videos": [{"title": "A", "url": "a.webm", "thumbnail": "https://img.example/a.jpg"}]}"#,
-        )
-        .unwrap();
+        std::fs::write(dir.join("config.json"), config).unwrap();
+        std::fs::write(dir.join("catalog.json"), catalog).unwrap();
         let csp = Csp::for_site(&dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
+        csp
+    }
+
+    #[test]
+    fn the_policy_allows_what_the_app_does_and_names_the_websocket_host() {
+        let csp = policy_of_site(
+            "csp",
+            r#"{"signaling_url": "wss://signal.example:8443/ws", "ice_servers": []}"#,
+            r#"{"videos": [{"title": "A", "url": "a.webm", "thumbnail": "https://img.example/a.jpg"}]}"#,
+        );
         let value = csp.header_value(Some("party.example:8080"));
         for part in [
             "default-src 'none'",
@@ -409,21 +412,11 @@ mod tests {
 
     #[test]
     fn the_policy_is_the_same_text_with_and_without_a_host() {
-        let dir = std::env::temp_dir().join(format!("insieme-csp-text-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("index.html"), TRUNK_INDEX).unwrap();
-        std::fs::write(
-            dir.join("config.json"),
+        let csp = policy_of_site(
+            "csp-text",
             r#"{"signaling_url": "wss://signal.example:8443/ws"}"#,
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("catalog.json"),
             r#"{"videos": [{"thumbnail": "https://img.example/a.jpg"}, {"thumbnail": "https://cdn.example/b.jpg"}]}"#,
-        )
-        .unwrap();
-        let csp = Csp::for_site(&dir).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        );
         let without_host = "default-src 'none'; \
              script-src 'self' 'wasm-unsafe-eval' 'sha256-T5IWUSLAG07KqlRBe8BSSVQdi8be5k67MW2Dxqii73k='; \
              style-src 'self'; \
