@@ -207,8 +207,7 @@ fn CallStandIn(call: Call, film_playing: Signal<bool>) -> impl IntoView {
     }
 }
 
-/// Where the host's own code draws its panel (once it is here), in a room whose link names a
-/// host.
+/// Where the host's own code draws its panel, in a room whose link names a host.
 #[component]
 fn HostSlot(party: Party) -> impl IntoView {
     party.host.clone().map(|host| {
@@ -217,9 +216,7 @@ fn HostSlot(party: Party) -> impl IntoView {
         let setter = party.clone();
         let set_mode: Rc<dyn Fn(bool)> = Rc::new(move |on| setter.set_host_mode(on));
         let mount = move |slot| host.mount_panel(slot, people, set_mode.clone());
-        let slot = NodeRef::<Div>::new();
-        mount_when_loaded(loaded, slot, Rc::new(mount));
-        view! { <div node_ref=slot></div> }
+        view! { <ChunkSlot loaded mount=Rc::new(mount)/> }
     })
 }
 
@@ -234,6 +231,17 @@ const TABS_STAND_IN: &str = concat!(
     r#"<button role="tab" id="tab-suggested" aria-selected="false" tabindex="-1">Suggested</button>"#,
     "</div>",
 );
+
+/// A place in the page that an on-demand part of the app draws into once its code is here.
+/// A component although only the host's slot uses it: built as one type-erased view
+/// (`erase_components`), it costs the first load 411 B gzipped less than the same div and
+/// call inlined into `HostSlot` (measured with `cargo xtask size`).
+#[component]
+fn ChunkSlot(loaded: ReadSignal<bool>, mount: Rc<dyn Fn(web_sys::HtmlElement)>) -> impl IntoView {
+    let slot = NodeRef::<leptos::html::Div>::new();
+    mount_when_loaded(loaded, slot, mount);
+    view! { <div node_ref=slot></div> }
+}
 
 /// Has an on-demand part draw into `slot` (replacing any stand-in there) once its code is here.
 fn mount_when_loaded(
