@@ -45,17 +45,16 @@ pub const ALWAYS: [(HeaderName, HeaderValue); 3] = [
     ),
 ];
 
-/// The app's Content-Security-Policy, less the part that depends on the request's host.
+/// The app's Content-Security-Policy, built once at start-up: everything but the WebSocket's
+/// origin, which depends on the request's host and goes between the two halves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Csp {
-    /// `'sha256-…'` of each inline `<script>` in index.html.
-    script_hashes: Vec<String>,
-    /// `'sha256-…'` of each inline `<style>` in index.html (Trunk writes none today).
-    style_hashes: Vec<String>,
-    /// The signaling endpoint's origin, when `config.json` names one on another host.
-    signaling_origin: Option<String>,
-    /// The https origins of `catalog.json`'s thumbnails (relative ones are `'self'`).
-    thumbnail_origins: Vec<String>,
+    /// How many inline `<script>`s of index.html the policy allows by hash (for the log).
+    inline_scripts: usize,
+    /// The policy up to `connect-src 'self'`.
+    before_host: String,
+    /// The rest of it: the signaling origin if elsewhere, then the directives after it.
+    after_host: String,
 }
 
 /// Most thumbnail origins named in the policy: a catalogue's pictures come from a few hosts;
@@ -80,50 +79,60 @@ impl Csp {
                 })
                 .unwrap_or_default()
         };
+        let script_hashes: Vec<String> = hashes("script");
+        // Trunk writes no inline `<style>` today; any it writes is allowed by hash.
+        let style_hashes: Vec<String> = hashes("style");
+        let thumbnail_origins = catalog
+            .as_deref()
+            .map(thumbnail_origins)
+            .unwrap_or_default();
+        let signaling = config
+            .as_deref()
+            .and_then(signaling_origin)
+            .map(|origin| format!(" {origin}"))
+            .unwrap_or_default();
+        let list = |items: &[String]| items.iter().map(|h| format!(" {h}")).collect::<String>();
         Ok(Csp {
-            script_hashes: hashes("script"),
-            style_hashes: hashes("style"),
-            signaling_origin: config.as_deref().and_then(signaling_origin),
-            thumbnail_origins: catalog
-                .as_deref()
-                .map(thumbnail_origins)
-                .unwrap_or_default(),
+            inline_scripts: script_hashes.len(),
+            before_host: format!(
+                "default-src 'none'; \
+                 script-src 'self' 'wasm-unsafe-eval'{scripts}; \
+                 style-src 'self'{styles}; \
+                 img-src 'self' data: blob:{images}; \
+                 media-src 'self' https: blob:; \
+                 connect-src 'self'",
+                scripts = list(&script_hashes),
+                styles = list(&style_hashes),
+                images = list(&thumbnail_origins),
+            ),
+            after_host: format!(
+                "{signaling}; \
+                 font-src 'self'; \
+                 manifest-src 'self'; \
+                 base-uri 'none'; \
+                 form-action 'none'; \
+                 frame-ancestors 'none'"
+            ),
         })
     }
 
     pub fn inline_scripts(&self) -> usize {
-        self.script_hashes.len()
+        self.inline_scripts
     }
 
     /// The header value for a request to `host` (its `Host` header), which names the
     /// WebSocket's origin; None (or a host that is not a plain host[:port]) leaves it to
-    /// `'self'`.
+    /// `'self'`. Only the host is added per request: the rest was built at start-up.
     pub fn header_value(&self, host: Option<&str>) -> String {
-        let mut connect = String::from("'self'");
+        let mut value = self.before_host.clone();
         if let Some(host) = host.filter(|h| is_plain_host(h)) {
-            connect.push_str(&format!(" ws://{host} wss://{host}"));
+            for scheme in [" ws://", " wss://"] {
+                value.push_str(scheme);
+                value.push_str(host);
+            }
         }
-        if let Some(origin) = &self.signaling_origin {
-            connect.push(' ');
-            connect.push_str(origin);
-        }
-        let list = |items: &[String]| items.iter().map(|h| format!(" {h}")).collect::<String>();
-        format!(
-            "default-src 'none'; \
-             script-src 'self' 'wasm-unsafe-eval'{scripts}; \
-             style-src 'self'{styles}; \
-             img-src 'self' data: blob:{images}; \
-             media-src 'self' https: blob:; \
-             connect-src {connect}; \
-             font-src 'self'; \
-             manifest-src 'self'; \
-             base-uri 'none'; \
-             form-action 'none'; \
-             frame-ancestors 'none'",
-            scripts = list(&self.script_hashes),
-            styles = list(&self.style_hashes),
-            images = list(&self.thumbnail_origins),
-        )
+        value.push_str(&self.after_host);
+        value
     }
 
     /// A `_headers` file (the format of Netlify and Cloudflare Pages) giving every path of
@@ -354,23 +363,26 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_policy_allows_what_the_app_does_and_names_the_websocket_host() {
-        let dir = std::env::temp_dir().join(format!("insieme-csp-{}", std::process::id()));
+    /// The policy of a site of Trunk's index.html with `config` and `catalog`, written to a
+    /// directory of its own (`name`) for the time it is read.
+    fn policy_of_site(name: &str, config: &str, catalog: &str) -> Csp {
+        let dir = std::env::temp_dir().join(format!("insieme-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("index.html"), TRUNK_INDEX).unwrap();
-        std::fs::write(
-            dir.join("config.json"),
-            r#"{"signaling_url": "wss://signal.example:8443/ws", "ice_servers": []}"#,
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("catalog.json"),
-            r#"{"videos": [{"title": "A", "url": "a.webm", "thumbnail": "https://img.example/a.jpg"}]}"#,
-        )
-        .unwrap();
+        std::fs::write(dir.join("config.json"), config).unwrap();
+        std::fs::write(dir.join("catalog.json"), catalog).unwrap();
         let csp = Csp::for_site(&dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
+        csp
+    }
+
+    #[test]
+    fn the_policy_allows_what_the_app_does_and_names_the_websocket_host() {
+        let csp = policy_of_site(
+            "csp",
+            r#"{"signaling_url": "wss://signal.example:8443/ws", "ice_servers": []}"#,
+            r#"{"videos": [{"title": "A", "url": "a.webm", "thumbnail": "https://img.example/a.jpg"}]}"#,
+        );
         let value = csp.header_value(Some("party.example:8080"));
         for part in [
             "default-src 'none'",
@@ -396,6 +408,34 @@ mod tests {
             "{file}"
         );
         assert!(file.contains("  Content-Security-Policy: default-src 'none';"));
+    }
+
+    #[test]
+    fn the_policy_is_the_same_text_with_and_without_a_host() {
+        let csp = policy_of_site(
+            "csp-text",
+            r#"{"signaling_url": "wss://signal.example:8443/ws"}"#,
+            r#"{"videos": [{"thumbnail": "https://img.example/a.jpg"}, {"thumbnail": "https://cdn.example/b.jpg"}]}"#,
+        );
+        let without_host = "default-src 'none'; \
+             script-src 'self' 'wasm-unsafe-eval' 'sha256-T5IWUSLAG07KqlRBe8BSSVQdi8be5k67MW2Dxqii73k='; \
+             style-src 'self'; \
+             img-src 'self' data: blob: https://img.example https://cdn.example; \
+             media-src 'self' https: blob:; \
+             connect-src 'self' wss://signal.example:8443; \
+             font-src 'self'; \
+             manifest-src 'self'; \
+             base-uri 'none'; \
+             form-action 'none'; \
+             frame-ancestors 'none'";
+        assert_eq!(csp.header_value(None), without_host);
+        assert_eq!(
+            csp.header_value(Some("party.example")),
+            without_host.replace(
+                "connect-src 'self'",
+                "connect-src 'self' ws://party.example wss://party.example"
+            )
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn main() {
     }
     let o = insieme_sim::run(sc);
     if std::env::var_os("SERIES").is_some() {
-        for (i, c) in o.offsets_ms.chunks(100).enumerate() {
+        for (i, c) in o.offsets_ms().chunks(100).enumerate() {
             let m = c.iter().copied().fold(0.0, f64::max);
             print!("{i}:{m:.1} ");
         }
@@ -58,7 +58,7 @@ fn main() {
         .map(|s| format!("{:.1}", o.slot_rate_changes_per_min(s)))
         .collect();
     println!("samples {} p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} conv {:?} steady {} seeks {} ratedev {:.4} rate changes/min {:.1} (by slot {}) jump {:?} join {:?} agree {} rejected {} media clocks p95 {:.3}",
-        o.offsets_ms.len(), p50, p95, p99, o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), by_slot.join(" "), o.jump_ms, o.join_ms, o.final_agree, o.rejected, o.clock_percentile_when(95.0, |_| true));
+        o.offsets.len(), p50, p95, p99, o.max_offset(), o.converge_ms, o.steady_hard_seeks, o.all_seeks, o.max_rate_dev, o.rate_changes_per_min(), by_slot.join(" "), o.jump_ms, o.join_ms, o.final_agree, o.rejected, o.clock_percentile_when(95.0, |_| true));
     let offsets: Vec<String> = (0..o.true_offset_by_slot.len())
         .map(|s| format!("{:+.1}", o.slot_mean_offset_ms(s)))
         .collect();

@@ -37,7 +37,7 @@ pub mod scenarios;
 pub mod timelines;
 pub mod world;
 
-pub use world::{Action, Hostile, Outcome, Scenario, World};
+pub use world::{Action, Hostile, OffsetSample, Outcome, RoomSample, Scenario, World};
 
 /// Runs one scenario to completion.
 pub fn run(sc: Scenario) -> Outcome {

@@ -119,7 +119,7 @@ impl Row {
             self_estimate_error_p95_ms: round3(o.self_estimate_percentile(95.0)),
             self_estimate_outside_range_p95_ms: round3(o.self_estimate_outside_percentile(95.0)),
             final_state_agrees: o.final_agree,
-            samples: o.offsets_ms.len(),
+            samples: o.offsets.len(),
             seeks_total: o.all_seeks,
             rejected_messages: o.rejected,
             seed,

@@ -12,7 +12,7 @@ fn summary(o: &Outcome) -> String {
          (all {}) rate dev {:.4} rate changes/min {:.1} jump {:?} join {:?} agree {} rejected {} \
          holds {} final {:.2} clocks p95 {:.2}",
         o.name,
-        o.offsets_ms.len(),
+        o.offsets.len(),
         p50,
         p95,
         p99,
@@ -39,7 +39,7 @@ fn always(o: &Outcome) {
     assert!(o.max_rate_dev <= 0.05, "{s}");
     assert!(o.final_agree, "{s}");
     assert_eq!(o.rejected, 0, "honest peers send nothing refusable: {s}");
-    assert!(!o.offsets_ms.is_empty(), "never converged: {s}");
+    assert!(!o.offsets.is_empty(), "never converged: {s}");
 }
 
 /// Half a 60 Hz frame, ms: viewers further apart than this show different frames.
@@ -60,10 +60,10 @@ fn assert_split_within(what: &str, split: f64, share: f64, o: &Outcome) {
 fn same_seed_same_run() {
     let a = run(scenarios::wan(7, 20.0));
     let b = run(scenarios::wan(7, 20.0));
-    assert_eq!(a.offsets_ms, b.offsets_ms);
+    assert_eq!(a.offsets, b.offsets);
     assert_eq!(a.converge_ms, b.converge_ms);
     let c = run(scenarios::wan(8, 20.0));
-    assert_ne!(a.offsets_ms, c.offsets_ms);
+    assert_ne!(a.offsets, c.offsets);
 }
 
 #[test]
@@ -294,17 +294,17 @@ fn a_joiner_starting_frames_off_is_brought_onto_the_frame() {
         let o = run(sc);
         always(&o);
         let samples = || {
-            o.offsets_at_s
+            o.offsets
                 .iter()
-                .zip(o.offsets_ms.iter().zip(&o.clock_offsets_ms))
-                .filter(|(t, _)| **t >= join_s && **t < next_s)
+                .filter(|s| s.at_s >= join_s && s.at_s < next_s)
         };
-        if samples().any(|(_, (shown, _))| *shown > HALF_FRAME_MS) {
+        if samples().any(|s| s.shown_ms > HALF_FRAME_MS) {
             started_off += 1;
         }
-        for (t, (shown, clocks)) in samples().filter(|(t, _)| **t >= join_s + 6.0) {
+        for s in samples().filter(|s| s.at_s >= join_s + 6.0) {
+            let (t, shown, clocks) = (s.at_s, s.shown_ms, s.clock_ms);
             assert!(
-                *shown <= HALF_FRAME_MS && *clocks <= CLOCKS_APART_MS,
+                shown <= HALF_FRAME_MS && clocks <= CLOCKS_APART_MS,
                 "at {t:.2} s, {shown:.2} ms apart on screen, clocks {clocks:.2} ms: {}",
                 summary(&o)
             );

@@ -11,11 +11,10 @@ const ONE_TIMELINE_MS: f64 = 25.0;
 
 fn summary(o: &Outcome) -> String {
     let last: Vec<String> = o
-        .room_spread_ms
+        .room
         .iter()
-        .zip(&o.room_spread_at_s)
         .step_by(100)
-        .map(|(x, t)| format!("{t:.0}s:{x:.0}"))
+        .map(|r| format!("{:.0}s:{:.0}", r.at_s, r.spread_ms))
         .collect();
     format!(
         "{}: room spread by second {} ; final agree {} rejected {}",

@@ -56,9 +56,10 @@ pub struct Waiting {
 }
 
 impl Waiting {
-    /// Keeps `what` unless its kind is at its bound; returns whether it was kept. This page's
-    /// own records of what it watched count as kept even past their bound: they are not a
-    /// peer's message, and losing the oldest rows of a long wait costs only history.
+    /// Keeps `what` unless its kind is at its bound; returns whether it was kept (the caller
+    /// counts what was not). Every kind is bounded and counted alike, this page's own records
+    /// of what it watched too: a long wait loses the latest rows of history past the bound,
+    /// and the count says so.
     pub fn keep(&mut self, what: Deferred) -> bool {
         fn push<T>(list: &mut Vec<T>, most: usize, item: T) -> bool {
             let room = list.len() < most;
@@ -71,10 +72,7 @@ impl Waiting {
             Deferred::Piece(p) => push(&mut self.pieces, MAX_WAITING_PIECES, p),
             Deferred::Edit(e) => push(&mut self.edits, MAX_WAITING_EDITS, e),
             Deferred::List(l) => push(&mut self.lists, MAX_WAITING_LISTS, l),
-            Deferred::Watched(url, at) => {
-                push(&mut self.watched, MAX_WAITING_WATCHED, (url, at));
-                true
-            }
+            Deferred::Watched(url, at) => push(&mut self.watched, MAX_WAITING_WATCHED, (url, at)),
             Deferred::Note(from, n) => push(&mut self.notes, MAX_WAITING_NOTES, (from, n)),
             Deferred::Open(media) => {
                 self.open = Some(media);
@@ -147,15 +145,23 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_check_asked_for_is_the_one_kept_and_history_past_its_bound_is_not_counted() {
+    fn the_latest_check_asked_for_is_the_one_kept() {
         let mut waiting = Waiting::default();
         assert!(waiting.keep(Deferred::Open("a.webm".into())));
         assert!(waiting.keep(Deferred::Open("b.webm".into())));
         assert_eq!(waiting.open.as_deref(), Some("b.webm"));
+    }
+
+    #[test]
+    fn history_past_its_bound_is_dropped_and_reported_like_the_other_kinds() {
+        let mut waiting = Waiting::default();
         for n in 0..MAX_WAITING_WATCHED + 5 {
-            assert!(waiting.keep(Deferred::Watched(format!("{n}.webm"), n as u64)));
+            let kept = waiting.keep(Deferred::Watched(format!("{n}.webm"), n as u64));
+            assert_eq!(kept, n < MAX_WAITING_WATCHED, "row {n}");
         }
         assert_eq!(waiting.watched.len(), MAX_WAITING_WATCHED);
         assert_eq!(waiting.watched[0], ("0.webm".to_owned(), 0));
+        let last = MAX_WAITING_WATCHED - 1;
+        assert_eq!(waiting.watched[last], (format!("{last}.webm"), last as u64));
     }
 }

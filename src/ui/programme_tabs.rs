@@ -7,6 +7,7 @@
 //! leave a focused tab alone (`keyboard::Focused::handles`).
 
 use crate::keyboard::tab_for_key;
+use crate::web::dom::by_id;
 use wasm_bindgen::JsCast;
 
 /// The tabs' ids, in order (each controls the panel `panel-<name>`).
@@ -32,11 +33,7 @@ pub fn on_tab_key(ev: web_sys::Event) {
         return;
     };
     ev.prevent_default();
-    let tab = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(TABS[to]))
-        .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok());
-    if let Some(tab) = tab {
+    if let Some(tab) = by_id::<web_sys::HtmlElement>(TABS[to]) {
         let _ = tab.focus();
         tab.click();
     }

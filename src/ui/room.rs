@@ -233,6 +233,9 @@ const TABS_STAND_IN: &str = concat!(
 );
 
 /// A place in the page that an on-demand part of the app draws into once its code is here.
+/// A component although only the host's slot uses it: built as one type-erased view
+/// (`erase_components`), it costs the first load 411 B gzipped less than the same div and
+/// call inlined into `HostSlot` (measured with `cargo xtask size`).
 #[component]
 fn ChunkSlot(loaded: ReadSignal<bool>, mount: Rc<dyn Fn(web_sys::HtmlElement)>) -> impl IntoView {
     let slot = NodeRef::<leptos::html::Div>::new();

@@ -6,6 +6,7 @@ pub mod app_config;
 pub mod call;
 pub mod chunk;
 pub mod clipboard;
+pub mod dom;
 pub mod event_listener;
 pub mod host;
 pub mod identity;
@@ -59,6 +60,21 @@ pub(crate) fn number_text(value: f64) -> String {
         .to_string_with_radix(10)
         .map(String::from)
         .unwrap_or_default()
+}
+
+/// Sets `signal` to `value` only if that changes it, so its readers are not woken (nor the
+/// page redrawn) for nothing.
+pub(crate) fn set_if_changed<T: PartialEq>(
+    signal: impl leptos::prelude::Update<Value = T>,
+    value: T,
+) {
+    signal.maybe_update(|current| {
+        let changed = *current != value;
+        if changed {
+            *current = value;
+        }
+        changed
+    });
 }
 
 /// The page's monotonic clock (`performance.now()`, ms): the local time the sync engine runs on.

@@ -9,13 +9,13 @@ use super::call::Call;
 use super::event_listener::use_window_listener;
 use super::host::Host;
 use super::identity::PageIdentity;
-use super::local_now;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
 use super::player_driver::link_to_queue;
-use super::programme::{Deferred, Programme, Seed, Waiting};
+use super::programme::{Deferred, Engines, Programme, Seed, Waiting};
 use super::queue::SharedQueue;
 use super::reactions::Incoming;
 use super::room_crypto::RoomKeys;
+use super::{local_now, set_if_changed};
 use crate::config::{AppConfig, PageOrigin};
 use crate::num::Clamp;
 use crate::programme::{AtEnd, Edit, EditError, EntryId, Item};
@@ -430,8 +430,15 @@ impl Party {
         for list in waiting.lists {
             self.friend_watched(list);
         }
+        // Every note merged first, then one check (below) of where they leave everyone: each
+        // note checking on its own would redraw the list and poll the check once per note.
+        let live = self.programme.live();
         for (PeerId(from), note) in waiting.notes {
-            self.on_ready_note(from, note);
+            match &live {
+                Some(live) => self.merge_ready_note(live, from, note),
+                // Not reached: `load` hands back what waited once the code runs.
+                None => self.defer(Deferred::Note(PeerId(from), note)),
+            }
         }
         match waiting.open {
             Some(media) => self.open_check(media),
@@ -469,25 +476,28 @@ impl Party {
         }
     }
 
-    /// The room loaded `url` at `at_ms`: a row of its history, or kept until the code runs
-    /// (never a reason to fetch it).
+    /// The room loaded `url` at `at_ms`: a row of its history.
     fn record_watched(&self, url: String, at_ms: u64) {
-        match self.programme.live() {
-            Some(live) => live.queue.watched(&url, at_ms),
-            None => {
-                self.programme.wait(Deferred::Watched(url, at_ms));
-            }
+        if let Some(live) = self.live_or_keep(|| Deferred::Watched(url.clone(), at_ms)) {
+            live.queue.watched(&url, at_ms);
         }
     }
 
-    /// A friend's list of what they watched here (never a reason to fetch the code).
+    /// A friend's list of what they watched here.
     fn friend_watched(&self, list: String) {
-        match self.programme.live() {
-            Some(live) => live.queue.friend_watched(&list),
-            None => {
-                self.programme.wait(Deferred::List(list));
-            }
+        if let Some(live) = self.live_or_keep(|| Deferred::List(list.clone())) {
+            live.queue.friend_watched(&list);
         }
+    }
+
+    /// The running programme, or `None` after keeping what `kept` makes until its code runs:
+    /// for history, which is never a reason to fetch the code (`defer` is, for the rest).
+    fn live_or_keep(&self, kept: impl FnOnce() -> Deferred) -> Option<Rc<Engines>> {
+        let live = self.programme.live();
+        if live.is_none() {
+            self.programme.wait(kept());
+        }
+        live
     }
 
     /// A friend's reaction message.
@@ -605,13 +615,18 @@ impl Party {
         let Some(live) = self.programme.live() else {
             return self.defer(Deferred::Note(PeerId(from), note));
         };
+        self.merge_ready_note(&live, from, note);
+        self.check_ready();
+    }
+
+    /// Merges a friend's ready note, and passes on a check newly heard of, for whoever the
+    /// opener cannot reach; the caller checks where that leaves everyone.
+    fn merge_ready_note(&self, live: &Engines, from: SessionId, note: Vec<u8>) {
         let now = self.queue_time();
-        // A check newly heard of is passed on, for whoever the opener cannot reach.
         let relay = live
             .ready
             .merge(PeerId(from), &note, now, &|who| self.may_control(who));
         self.send_ready(relay);
-        self.check_ready();
     }
 
     fn send_ready(&self, note: Option<Vec<u8>>) {
@@ -1070,9 +1085,7 @@ impl Party {
                 .saturating_add(programme)
                 .saturating_add(host)
         };
-        if self.view.dropped_messages.get_untracked() != dropped {
-            self.writers.dropped_messages.set(dropped);
-        }
+        set_if_changed(self.writers.dropped_messages, dropped);
     }
 
     /// Our offset from the room as the people list shows it: our picture's error less the
@@ -1094,9 +1107,7 @@ impl Party {
                     ..offset
                 })
         });
-        if self.view.my_offset.get_untracked() != offset {
-            self.writers.my_offset.set(offset);
-        }
+        set_if_changed(self.writers.my_offset, offset);
     }
 
     /// Whether our picture's error moved far enough from what the others were last told to

@@ -1,6 +1,7 @@
 //! How the world measures what no engine can see: every viewer's true position at the same
 //! true instant, sampled through the run, and the tallies taken at its end.
 
+use super::outcome::{OffsetSample, RoomSample};
 use super::World;
 use insieme::room::shown_offset::{room_middle, within_ms};
 use insieme::sync::presentation::picture_locked_to_refresh;
@@ -135,9 +136,11 @@ impl World {
             let local = self.slots[slot].clock.local(now as f64);
             n.engine.room_time(local).map(|r| r.0 as f64 / 1e3)
         });
-        self.out.room_spread_ms.push(spread(rooms));
-        self.out.room_spread_at_s.push(now as f64 / 1e6);
-        self.out.states_agree.push(self.states_agree());
+        self.out.room.push(RoomSample {
+            at_s: now as f64 / 1e6,
+            spread_ms: spread(rooms),
+            states_agree: self.states_agree(),
+        });
         // Convergence after a change: the change has taken effect (its anchor passed) and
         // everyone established is in sync with the state and with each other.
         let in_effect = self.honest().any(|(slot, n)| {
@@ -171,11 +174,11 @@ impl World {
                 .filter(|v| !v.stalled && self.slots[v.slot].node.as_ref().unwrap().included)
                 .collect();
             if included.len() >= 2 {
-                let shown = spread(included.iter().map(|v| v.shown_ms));
-                self.out.offsets_ms.push(shown);
-                self.out.offsets_at_s.push(now as f64 / 1e6);
-                let clocks = spread(included.iter().map(|v| v.pos_ms));
-                self.out.clock_offsets_ms.push(clocks);
+                self.out.offsets.push(OffsetSample {
+                    at_s: now as f64 / 1e6,
+                    shown_ms: spread(included.iter().map(|v| v.shown_ms)),
+                    clock_ms: spread(included.iter().map(|v| v.pos_ms)),
+                });
                 self.judge_self_estimates(
                     &included
                         .iter()

@@ -25,7 +25,7 @@ mod scenario;
 mod script;
 
 pub use measure::IN_SYNC_MS;
-pub use outcome::Outcome;
+pub use outcome::{OffsetSample, Outcome, RoomSample};
 pub use scenario::{Action, ClockModel, Hostile, Scenario, StallSpec};
 
 use crate::agenda::Agenda;

@@ -3,28 +3,41 @@
 
 use insieme::stats;
 
+/// The viewers' offsets from each other at one instant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OffsetSample {
+    /// When it was taken, true seconds.
+    pub at_s: f64,
+    /// The largest difference between the pictures the viewers show, ms.
+    pub shown_ms: f64,
+    /// The spread of the viewers' media clocks themselves, ms: what a display shows only in
+    /// whole frames, and what steering by the clock readings holds to a fraction of one.
+    pub clock_ms: f64,
+}
+
+/// The room at one instant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RoomSample {
+    /// When it was taken, true seconds.
+    pub at_s: f64,
+    /// The largest difference between the room times of the viewers that have one, ms:
+    /// viewers on one timeline differ by their clock estimates' errors; two timelines show
+    /// here as a steady gap that no viewer's own error reveals.
+    pub spread_ms: f64,
+    /// Whether every viewer holds the same playback state.
+    pub states_agree: bool,
+}
+
 /// Measurements of a run.
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {
     pub name: String,
     /// Distinct peers that took part.
     pub peers: usize,
-    /// Inter-viewer offsets (largest pairwise difference), ms, one per 10 ms sample.
-    pub offsets_ms: Vec<f64>,
-    /// When each of those samples was taken, true seconds.
-    pub offsets_at_s: Vec<f64>,
-    /// At the same samples, the spread of the viewers' media clocks themselves, ms: what a
-    /// display shows only in whole frames, and what steering by the clock readings holds to a
-    /// fraction of one.
-    pub clock_offsets_ms: Vec<f64>,
-    /// At every sample (taken at [`Outcome::room_spread_at_s`], true seconds), the largest
-    /// difference between the room times of the viewers that have one, ms: viewers on one
-    /// timeline differ by their clock estimates' errors; two timelines show here as a steady
-    /// gap that no viewer's own error reveals.
-    pub room_spread_ms: Vec<f64>,
-    pub room_spread_at_s: Vec<f64>,
-    /// At the same samples, whether every viewer holds the same playback state.
-    pub states_agree: Vec<bool>,
+    /// The viewers' offsets from each other, one sample every 10 ms once they first converged.
+    pub offsets: Vec<OffsetSample>,
+    /// The room as a whole, one sample every 10 ms of the run.
+    pub room: Vec<RoomSample>,
     /// Whether the engines were told their media clocks' readings.
     pub clocks_read: bool,
     /// At the same samples, for each viewer in sync whose page shows an offset: how far the
@@ -71,13 +84,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The offsets between the pictures the viewers show, ms, in sample order.
+    pub fn offsets_ms(&self) -> Vec<f64> {
+        self.offsets.iter().map(|o| o.shown_ms).collect()
+    }
     /// Percentile `p` (0–100) of the offsets; NaN without samples.
     pub fn percentile(&self, p: f64) -> f64 {
         self.percentiles([p])[0]
     }
     /// Several percentiles of the offsets at once, sorting them once; NaN without samples.
     pub fn percentiles<const N: usize>(&self, ps: [f64; N]) -> [f64; N] {
-        stats::percentiles(&self.offsets_ms, ps).unwrap_or([f64::NAN; N])
+        stats::percentiles(&self.offsets_ms(), ps).unwrap_or([f64::NAN; N])
     }
     /// Percentile `p` of the self-estimate errors ([`Outcome::self_estimate_errors_ms`]); NaN
     /// without any.
@@ -118,11 +135,9 @@ impl Outcome {
     /// The same, over the samples taken at true times (s) for which `when` holds.
     pub fn share_over_when(&self, ms: f64, when: impl Fn(f64) -> bool) -> f64 {
         let (mut n, mut over) = (0usize, 0usize);
-        for (x, t) in self.offsets_ms.iter().zip(&self.offsets_at_s) {
-            if when(*t) {
-                n += 1;
-                over += usize::from(*x > ms);
-            }
+        for o in self.offsets.iter().filter(|o| when(o.at_s)) {
+            n += 1;
+            over += usize::from(o.shown_ms > ms);
         }
         if n == 0 {
             0.0
@@ -134,34 +149,32 @@ impl Outcome {
     /// which `when` holds; NaN without such samples.
     pub fn clock_percentile_when(&self, p: f64, when: impl Fn(f64) -> bool) -> f64 {
         let v: Vec<f64> = self
-            .clock_offsets_ms
+            .offsets
             .iter()
-            .zip(&self.offsets_at_s)
-            .filter(|(_, t)| when(**t))
-            .map(|(x, _)| *x)
+            .filter(|o| when(o.at_s))
+            .map(|o| o.clock_ms)
             .collect();
         stats::percentile(&v, p).unwrap_or(f64::NAN)
     }
     /// The largest room-time spread over the samples taken at true times (s) for which `when`
     /// holds (0 without such samples).
     pub fn max_room_spread_when(&self, when: impl Fn(f64) -> bool) -> f64 {
-        self.room_spread_ms
+        self.room
             .iter()
-            .zip(&self.room_spread_at_s)
-            .filter(|(_, t)| when(**t))
-            .map(|(x, _)| *x)
+            .filter(|r| when(r.at_s))
+            .map(|r| r.spread_ms)
             .fold(0.0, f64::max)
     }
     /// Whether the viewers held one state at every sample taken at true times (s) for which
     /// `when` holds.
     pub fn states_agree_when(&self, when: impl Fn(f64) -> bool) -> bool {
-        self.states_agree
-            .iter()
-            .zip(&self.room_spread_at_s)
-            .all(|(agree, t)| *agree || !when(*t))
+        self.room.iter().all(|r| r.states_agree || !when(r.at_s))
     }
     pub fn max_offset(&self) -> f64 {
-        self.offsets_ms.iter().copied().fold(f64::NAN, f64::max)
+        self.offsets
+            .iter()
+            .map(|o| o.shown_ms)
+            .fold(f64::NAN, f64::max)
     }
     /// The longest convergence; a change that never converged counts as the rest of the run.
     pub fn worst_converge_ms(&self, run_ms: f64) -> f64 {

@@ -147,6 +147,41 @@ fn start_anyway_starts_everywhere_when_allowed() {
 }
 
 #[test]
+fn notes_that_waited_merged_in_a_row_then_polled_once_start_as_polling_each_would() {
+    // Page 3's code ran late (the party's replay, `web::party`): the check, a mark and a
+    // "Start anyway" waited, and are merged in a row before one poll.
+    let mut pages = room_of(2);
+    let opened = pages[0].note().unwrap();
+    let marked = pages[1].mark_ready().unwrap();
+    let anyway = pages[0].start_anyway(true).unwrap();
+    let waited = [(1, opened), (2, marked), (1, anyway)];
+    let present = others(3, 3);
+    let room = paused(at(10), &present);
+
+    let mut polled_each = ReadyCheck::new(PeerId(3));
+    let each: Vec<Option<Go>> = waited
+        .iter()
+        .map(|&(from, note)| {
+            polled_each.merge(PeerId(from), note, Some(at(10)), &everyone);
+            polled_each.poll(&room)
+        })
+        .collect();
+    assert_eq!(each, [None, None, Some(Go::Anyway)]);
+
+    let mut polled_once = ReadyCheck::new(PeerId(3));
+    for &(from, note) in &waited {
+        polled_once.merge(PeerId(from), note, Some(at(10)), &everyone);
+    }
+    assert_eq!(polled_once.poll(&room), Some(Go::Anyway));
+    assert_eq!(
+        polled_once.poll(&room),
+        None,
+        "one start per check and page"
+    );
+    assert_eq!(polled_once.view(&room), polled_each.view(&room));
+}
+
+#[test]
 fn a_start_ends_the_check_for_good_and_an_older_playing_state_does_not() {
     let mut pages = room_of(2);
     let present = [PeerId(2)];

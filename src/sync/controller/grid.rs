@@ -28,7 +28,8 @@ const PRESENTED_GRID_FRESH: Span = Span::from_secs(10);
 /// What the controller knows of the player's frame grid.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Grid {
-    /// The player's presentation step (zero: continuous).
+    /// The player's presentation step (zero: continuous). Set only through
+    /// [`Controller::set_presentation_step`], which keeps [`Grid::places`] up to date.
     pub(super) step: Span,
     /// The frame grid offset in use, µs (see [`Controller::grid_offset`]).
     pub(super) offset: Option<f64>,
@@ -39,6 +40,9 @@ pub(super) struct Grid {
     /// Media time between consecutive presented frames, µs, latest last: the frame duration
     /// (or a multiple, where frames are skipped), for the cadence ([`cadence_places`]).
     frame_gaps: VecDeque<f64>,
+    /// The cadence of the frame gaps and step above ([`Grid::places`]), worked out when either
+    /// changes: the controller reads it at every frame, far more often than it changes.
+    places: u32,
 }
 
 /// Frame gaps the frame duration is the median of.
@@ -54,6 +58,7 @@ impl Grid {
             older_sides: Vec::new(),
             last_presented: None,
             frame_gaps: VecDeque::new(),
+            places: 1,
         }
     }
 }
@@ -63,6 +68,7 @@ impl Grid {
     pub(super) fn new_media(&mut self) {
         self.frame_gaps.clear();
         self.last_presented = None;
+        self.count_places();
     }
 
     /// A frame presented while playing: the latest, and its media gap from the one before.
@@ -74,6 +80,7 @@ impl Grid {
                     self.frame_gaps.pop_front();
                 }
                 self.frame_gaps.push_back(gap.0 as f64);
+                self.count_places();
             }
         }
         self.last_presented = Some(obs);
@@ -82,8 +89,13 @@ impl Grid {
     /// In how many places among a step presented frames begin ([`cadence_places`]): from the
     /// median gap between presented frames, 1 until one is known.
     pub(super) fn places(&self) -> u32 {
+        self.places
+    }
+
+    /// Works [`Grid::places`] out afresh, after the frame gaps or the step changed.
+    fn count_places(&mut self) {
         let gaps: Vec<f64> = self.frame_gaps.iter().copied().collect();
-        median(&gaps).map_or(1, |gap| cadence_places(gap, self.step.0 as f64))
+        self.places = median(&gaps).map_or(1, |gap| cadence_places(gap, self.step.0 as f64));
     }
 }
 
@@ -95,6 +107,7 @@ impl Controller {
             return false;
         }
         self.grid.step = step;
+        self.grid.count_places();
         true
     }
 
@@ -206,5 +219,43 @@ impl Controller {
         }
         let off = recent_median(&self.rate.window, QUANTIZED_ERROR_FRAMES) - grid;
         (off.abs() >= self.grid.step.0 as f64 / 2.0).then_some(off)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Controller, ControllerConfig, Observation};
+    use crate::sync::time::{LocalTime, MediaTime, Span};
+
+    /// `frames` frames `frame_us` apart, presented one a frame's length after the other.
+    fn present(c: &mut Controller, frames: i64, frame_us: i64) {
+        for n in 0..frames {
+            c.grid.presented(Observation {
+                media_time: MediaTime::from_micros(n * frame_us),
+                presented_at: LocalTime::from_micros(n * frame_us),
+            });
+        }
+    }
+
+    #[test]
+    fn the_cadence_follows_the_frames_the_step_and_the_media() {
+        let mut c = Controller::new(ControllerConfig::default());
+        assert_eq!(c.grid.places(), 1, "no frames yet");
+        assert!(c.set_presentation_step(Span::from_micros(16_667)));
+        present(&mut c, 20, 41_667);
+        assert_eq!(c.grid.places(), 2, "24 fps on 60 Hz");
+        assert!(c.set_presentation_step(Span::from_micros(33_333)));
+        assert_eq!(c.grid.places(), 4, "the same frames on 30 Hz");
+        assert!(!c.set_presentation_step(Span::from_millis(500)));
+        assert_eq!(c.grid.places(), 4, "a step refused changes nothing");
+        c.grid.new_media();
+        assert_eq!(
+            c.grid.places(),
+            1,
+            "another media: its frames are not known yet"
+        );
+        assert!(c.set_presentation_step(Span::from_micros(16_667)));
+        present(&mut c, 20, 40_000);
+        assert_eq!(c.grid.places(), 5, "25 fps on 60 Hz");
     }
 }

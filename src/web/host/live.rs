@@ -19,6 +19,7 @@ use crate::signaling::payload::SessionId;
 use crate::sync::{Body, PeerId, RoomTime, Versioned, WireMessage};
 use crate::web::chunk::ChunkUnavailable;
 use crate::web::serial_queue::SerialQueue;
+use crate::web::set_if_changed;
 use leptos::prelude::*;
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
@@ -600,42 +601,17 @@ impl Host {
         let (mode, may) = (a.host_mode(), a.may_control(inner.me));
         let cohost = a.is_cohost(inner.me);
         drop(inner);
-        set_if_changed(self.writers.host_mode, self.writers.view.host_mode, mode);
-        set_if_changed(
-            self.writers.i_am_host,
-            self.writers.view.i_am_host,
-            i_am_host,
-        );
-        set_if_changed(
-            self.writers.i_may_control,
-            self.writers.view.i_may_control,
-            may,
-        );
-        set_if_changed(
-            self.writers.i_am_cohost,
-            self.writers.view.i_am_cohost,
-            cohost,
-        );
-        set_if_changed(
-            self.writers.host_session,
-            self.writers.view.host_session,
-            host_session,
-        );
-        set_if_changed(self.writers.cohosts, self.writers.view.cohosts, cohosts);
+        let w = &self.writers;
+        set_if_changed(w.host_mode, mode);
+        set_if_changed(w.i_am_host, i_am_host);
+        set_if_changed(w.i_may_control, may);
+        set_if_changed(w.i_am_cohost, cohost);
+        set_if_changed(w.host_session, host_session);
+        set_if_changed(w.cohosts, cohosts);
         if may {
-            set_if_changed(self.writers.asked, self.writers.view.asked, false);
-            set_if_changed(self.writers.refused, self.writers.view.refused, None);
+            set_if_changed(w.asked, false);
+            set_if_changed(w.refused, None);
         }
-    }
-}
-
-fn set_if_changed<T: PartialEq + Clone + std::marker::Send + Sync + 'static>(
-    write: WriteSignal<T>,
-    read: ReadSignal<T>,
-    value: T,
-) {
-    if read.with_untracked(|v| *v != value) {
-        write.set(value);
     }
 }
 

@@ -33,6 +33,7 @@ pub use reports::{
 use crate::num::Clamp;
 use crate::sync::start_lead::{PendingStart, StartLeads};
 use crate::sync::{LocalTime, MediaTime, StepEstimator};
+use crate::web::set_if_changed;
 use attachment::Attachment;
 use bindings::keep_pitch;
 use gloo_timers::callback::Timeout;
@@ -490,17 +491,6 @@ impl Shared {
             handler(frame);
         }
     }
-}
-
-/// Sets `signal` to `value` only if that changes it, so its readers are not woken for nothing.
-fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: WriteSignal<T>, value: T) {
-    signal.maybe_update(|current| {
-        let changed = *current != value;
-        if changed {
-            *current = value;
-        }
-        changed
-    });
 }
 
 /// A delay in whole milliseconds for a browser timer (negative waits fire at once).

@@ -4,6 +4,7 @@
 
 use super::{Engines, Seed, PROMPT_SLOT, TABS_SLOT};
 use crate::web::chunk::ChunkUnavailable;
+use crate::web::dom::slot;
 use crate::web::queue::{PanelActions, QueueSeed};
 use crate::web::ready::PromptActions;
 use leptos::prelude::*;
@@ -29,12 +30,8 @@ pub(super) fn start(seed: Seed) -> Result<Rc<Engines>, ChunkUnavailable> {
     let sender = party.clone();
     let reactions = crate::web::reactions::live::start(me.0, move |m| sender.send_to(None, m));
 
-    let find = |id: &str| {
-        let element = web_sys::window()?.document()?.get_element_by_id(id)?;
-        wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(element).ok()
-    };
     let (editor, player, adder) = (party.clone(), party.clone(), party.clone());
-    if let Some(slot) = find(TABS_SLOT) {
+    if let Some(slot) = slot(TABS_SLOT) {
         queue.mount_panel(
             slot,
             PanelActions {
@@ -48,7 +45,7 @@ pub(super) fn start(seed: Seed) -> Result<Rc<Engines>, ChunkUnavailable> {
         );
     }
     let (ready_party, anyway, ask) = (party.clone(), party.clone(), party);
-    if let Some(slot) = find(PROMPT_SLOT) {
+    if let Some(slot) = slot(PROMPT_SLOT) {
         ready.mount_prompt(
             slot,
             PromptActions {

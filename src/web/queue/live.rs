@@ -9,12 +9,12 @@ use crate::programme::title::{clean_title, title_from_url};
 use crate::programme::{AtEnd, Delta, Edit, EditError, EntryId, NowPlaying, Queue};
 use crate::sync::RoomTime;
 use crate::ui::programme_tabs::TABS;
+use crate::web::dom::by_id;
 use crate::web::event_listener::Listener;
 use leptos::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
 
 /// Builds the running queue (`web::programme` calls this as its download starts).
 pub(crate) fn start(seed: QueueSeed) -> Rc<dyn QueueEngine> {
@@ -53,18 +53,16 @@ struct Live {
     seed: QueueSeed,
     up_next: ReadSignal<UpNext>,
     set_up_next: WriteSignal<UpNext>,
-    /// The room used the queue: a piece of it arrived, this page edited it, or the person
-    /// chose Suggested. Until then only the tabs show, as the first load's stand-in drew them
-    /// (the panels, even empty, would change the page as it opens).
+    /// The room used the queue: a piece of it arrived or this page edited it. Until then, or
+    /// until the person chooses Suggested, only the tabs show, as the first load's stand-in
+    /// drew them (the panels, even empty, would change the page as it opens).
     used: RwSignal<bool>,
     sources: Sources,
 }
 
 impl Live {
     fn use_it(&self) {
-        if !self.used.get_untracked() {
-            self.used.set(true);
-        }
+        crate::web::set_if_changed(self.used, true);
     }
 }
 
@@ -205,25 +203,23 @@ impl QueueEngine for Live {
             (self.up_next, self.seed.editable, self.sources, self.used);
         // In place of the first load's stand-in of the tabs, keeping the keyboard's place: a
         // tab focused there (chosen with the arrows) is focused again here.
-        let document = web_sys::window().and_then(|w| w.document());
-        let focused = document
-            .as_ref()
+        let focused = web_sys::window()
+            .and_then(|w| w.document())
             .and_then(|d| d.active_element())
             .map(|e| e.id())
             .filter(|id| TABS.contains(&id.as_str()));
         container.set_inner_html("");
         let shown = actions.suggested;
         let panel = leptos::mount::mount_to(container, move || {
-            // Choosing Suggested is using the queue.
-            Effect::new(move |_| {
-                if shown.get() {
-                    used.set(true);
-                }
+            // The panels show once the room used the queue or the person chose Suggested, and
+            // stay: derived from both (latched), rather than an effect copying one into the other.
+            let drawn = Memo::new(move |was: Option<&bool>| {
+                was.copied().unwrap_or(false) || used.get() || shown.get()
             });
             let tabs = crate::ui::up_next::tabs(shown);
             let actions = StoredValue::new_local(actions);
             let panels = move || {
-                used.get().then(|| {
+                drawn.get().then(|| {
                     let (a, b) = (actions.get_value(), actions.get_value());
                     let suggested = crate::ui::suggested::panel(sources, editable, a);
                     let up_next = crate::ui::up_next::panel(up_next, editable, b);
@@ -236,10 +232,7 @@ impl QueueEngine for Live {
         let keys = web_sys::window()
             .and_then(|w| Listener::new(&w, "keydown", crate::ui::programme_tabs::on_tab_key).ok());
         self.state.borrow_mut().panel = Some((Box::new(panel), keys));
-        let again = focused
-            .and_then(|id| document?.get_element_by_id(&id))
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-        if let Some(tab) = again {
+        if let Some(tab) = focused.and_then(|id| by_id::<web_sys::HtmlElement>(&id)) {
             let _ = tab.focus();
         }
     }

@@ -139,8 +139,6 @@ impl SharedQueue {
     }
 
     pub fn set_editable(&self, editable: bool) {
-        if self.editable.get_untracked() != editable {
-            self.set_editable.set(editable);
-        }
+        crate::web::set_if_changed(self.set_editable, editable);
     }
 }

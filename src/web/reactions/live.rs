@@ -9,6 +9,7 @@ use crate::reactions::{LiveReaction, Reaction, ReactionKind, Reactions, TrackMes
 use crate::room::wire::PeerMessage;
 use crate::signaling::payload::SessionId;
 use crate::sync::MediaTime;
+use crate::web::dom::by_id;
 use crate::web::event_listener::Listener;
 use crate::web::keyboard::focused;
 use std::cell::{Cell, RefCell};
@@ -26,11 +27,8 @@ pub(crate) fn start(
     me: SessionId,
     send: impl Fn(&PeerMessage) + 'static,
 ) -> Rc<dyn ReactionsEngine> {
-    let document = web_sys::window().and_then(|w| w.document());
-    let find = |id: &str| document.as_ref()?.get_element_by_id(id);
-    let overlay: Option<web_sys::HtmlElement> =
-        find("reaction-layer").and_then(|e| e.dyn_into().ok());
-    let switch = find("show-reactions").and_then(|e| e.dyn_into().ok());
+    let overlay: Option<web_sys::HtmlElement> = by_id("reaction-layer");
+    let switch = by_id("show-reactions");
     // One listener for every reaction: each is removed once its animation has run.
     let on_end = Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
         if let Some(element) = event
@@ -71,7 +69,8 @@ pub(crate) fn start(
         }
     };
     let listeners = [
-        find(BAR_ID).and_then(|bar| Listener::new(&bar, "click", on_click).ok()),
+        by_id::<web_sys::Element>(BAR_ID)
+            .and_then(|bar| Listener::new(&bar, "click", on_click).ok()),
         web_sys::window().and_then(|w| Listener::new(&w, "keydown", on_key).ok()),
     ];
     *live.listeners.borrow_mut() = listeners.into_iter().flatten().collect();

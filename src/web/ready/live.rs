@@ -8,6 +8,7 @@ use crate::programme::ready::{Merged, Readiness, ReadyCheck, ReadyNote, Room, Wa
 use crate::room::people::{LinkState, People, Person};
 use crate::room::wire::ViewerPhase;
 use crate::sync::{PeerId, RoomTime, Versioned};
+use crate::web::set_if_changed;
 use leptos::prelude::*;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -116,18 +117,14 @@ impl ReadyEngine for Live {
         let can_ask = self.used.get()
             && waiting.is_none()
             && room.is_some_and(|r| r.media.is_some() && !r.playing);
-        if self.can_ask.get_untracked() != can_ask {
-            self.set_can_ask.set(can_ask);
-        }
+        set_if_changed(self.set_can_ask, can_ask);
         let mut people_changed = false;
         for person in people.iter_mut() {
             let ready = readiness(person, waiting.as_ref());
             people_changed |= person.ready != ready;
             person.ready = ready;
         }
-        if self.waiting.with_untracked(|w| *w != waiting) {
-            self.set_waiting.set(waiting);
-        }
+        set_if_changed(self.set_waiting, waiting);
         if let Some(why) = go {
             crate::web::debug_log!("ready check: starting ({why:?})");
         }

@@ -154,20 +154,27 @@ fn offsets_from_room(
     (offsets, steps)
 }
 
-/// How far `frames` strayed (ms, signed, per frame shown in [from, to)) from where they were
-/// heading before `from`: the position they held over `before` (median of media − wall) moving
-/// on at exactly the wall clock's rate, which is room time's (every browser here runs on this
-/// machine's clock). A slow viewer pulling the others would show here as a drift.
-fn strayed_from_heading(frames: &[Frame], before: (f64, f64), from: f64, to: f64) -> Vec<f64> {
-    let lead = |f: &Frame| f.1 * 1000.0 - f.0;
+/// A frame's media time less its display time (ms): constant while it plays at the wall
+/// clock's rate.
+fn lead(f: &Frame) -> f64 {
+    f.1 * 1000.0 - f.0
+}
+
+/// Where `frames` were heading before a change: the position they held over `before` (median
+/// of media − wall), to move on at exactly the wall clock's rate, which is room time's (every
+/// browser here runs on this machine's clock); `None` without frames then.
+fn heading(frames: &[Frame], before: (f64, f64)) -> Option<f64> {
     let held: Vec<f64> = frames
         .iter()
         .filter(|f| f.0 >= before.0 && f.0 < before.1)
         .map(lead)
         .collect();
-    let Some(heading) = stats::median(&held) else {
-        return Vec::new();
-    };
+    stats::median(&held)
+}
+
+/// How far `frames` strayed (ms, signed, per frame shown in [from, to)) from `heading` (see
+/// [`heading`]). A slow viewer pulling the others would show here as a drift.
+fn strayed_from(frames: &[Frame], heading: f64, from: f64, to: f64) -> Vec<f64> {
     frames
         .iter()
         .filter(|f| f.0 >= from && f.0 < to)
@@ -175,19 +182,14 @@ fn strayed_from_heading(frames: &[Frame], before: (f64, f64), from: f64, to: f64
         .collect()
 }
 
-/// The median, for each whole second of [from, to), of how far `frames` strayed (see
-/// [`strayed_from_heading`]): a drift, with one frame's presentation jitter averaged out.
-fn seconds_strayed(frames: &[Frame], before: (f64, f64), from: f64, to: f64) -> Vec<Option<f64>> {
+/// The median, for each whole second of [from, to), of how far `frames` strayed from
+/// `heading` (see [`strayed_from`]): a drift, with one frame's presentation jitter averaged out.
+fn seconds_strayed(frames: &[Frame], heading: f64, from: f64, to: f64) -> Vec<Option<f64>> {
     let seconds = ((to - from) / 1000.0).floor().max(0.0) as usize;
     (0..seconds)
         .map(|i| {
             let second = from + i as f64 * 1000.0;
-            stats::median(&strayed_from_heading(
-                frames,
-                before,
-                second,
-                second + 1000.0,
-            ))
+            stats::median(&strayed_from(frames, heading, second, second + 1000.0))
         })
         .collect()
 }
@@ -246,13 +248,42 @@ fn first_frame_from(frames: &[Frame], since: f64) -> Option<f64> {
     frames.iter().map(|f| f.0).find(|&t| t >= since)
 }
 
+/// The three gather: Alice, Bob and Carol, in that order.
+async fn gather_three(party: &Party) -> Result<[&Browser; 3]> {
+    gather(party, &NAMES).await?;
+    Ok(NAMES.map(|(name, _)| party.person(name)))
+}
+
 /// The three gather; Alice loads the clip; everyone waits paused on its first frame.
 async fn gather_and_load(party: &Party) -> Result<[&Browser; 3]> {
-    gather(party, &NAMES).await?;
-    let everyone = NAMES.map(|(name, _)| party.person(name));
+    let everyone = gather_three(party).await?;
     load_clip(everyone[0]).await?;
     wait_for_sync(&everyone, false, LOOSE_MS, Some(0.0), SETTLE).await?;
     Ok(everyone)
+}
+
+/// How a scenario ended: when, the host's load over it, and every viewer's frames.
+struct Ending {
+    ended_at: f64,
+    host: Option<CpuShares>,
+    records: Vec<Vec<Frame>>,
+}
+
+/// Everyone plays on `more`; then the scenario ends: the host's load since `cpu_at_start`, and
+/// the frames each viewer recorded.
+async fn play_on(
+    everyone: &[&Browser],
+    more: Duration,
+    cpu_at_start: Option<CpuTimes>,
+) -> Result<Ending> {
+    tokio::time::sleep(more).await;
+    let ended_at = wall_ms();
+    let host = host_load::shares_since(cpu_at_start);
+    Ok(Ending {
+        ended_at,
+        host,
+        records: film_frames::recorded_by_all(everyone).await?,
+    })
 }
 
 /// One viewer slowed while the three play.
@@ -311,8 +342,7 @@ pub async fn slow_viewer(
 ) -> Result<SlowViewer> {
     const BEFORE: Duration = Duration::from_secs(3);
     const AFTER: Duration = Duration::from_secs(5);
-    gather(party, &NAMES).await?;
-    let everyone = NAMES.map(|(name, _)| party.person(name));
+    let everyone = gather_three(party).await?;
     super::actions::play_clip_together(&everyone).await?;
     record_frames(&everyone).await?;
     let recording_from = wall_ms();
@@ -325,11 +355,11 @@ pub async fn slow_viewer(
     tokio::time::sleep(slowed_for).await;
     let freed_at = wall_ms();
     slowness.lift(slowed).await?;
-    tokio::time::sleep(AFTER).await;
-    let ended_at = wall_ms();
-    let host = host_load::shares_since(cpu_at_start);
-
-    let records = film_frames::recorded_by_all(&everyone).await?;
+    let Ending {
+        ended_at,
+        host,
+        records,
+    } = play_on(&everyone, AFTER, cpu_at_start).await?;
     let slow_index = NAMES
         .iter()
         .position(|(name, _)| *name == slow)
@@ -343,9 +373,15 @@ pub async fn slow_viewer(
         if i == slow_index {
             continue;
         }
-        let strayed = strayed_from_heading(frames, before, slowed_at, ended_at);
+        // Without frames before the slowing, there is no heading to stray from: no figures.
+        let (strayed, each_second) = match heading(frames, before) {
+            Some(heading) => (
+                strayed_from(frames, heading, slowed_at, ended_at),
+                seconds_strayed(frames, heading, slowed_at, ended_at),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
         others_strayed.push((NAMES[i].0.to_owned(), Spread::of_abs(&strayed)));
-        let each_second = seconds_strayed(frames, before, slowed_at, ended_at);
         others_worst_second_ms.push((
             NAMES[i].0.to_owned(),
             furthest(each_second.iter().flatten().copied()),
@@ -477,10 +513,11 @@ pub async fn saturated_start(
     tokio::time::sleep(slowed_for).await;
     let freed_at = wall_ms();
     slowness.lift(carol).await?;
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let ended_at = wall_ms();
-    let host = host_load::shares_since(cpu_at_start);
-    let records = film_frames::recorded_by_all(&everyone).await?;
+    let Ending {
+        ended_at,
+        host,
+        records,
+    } = play_on(&everyone, Duration::from_secs(4), cpu_at_start).await?;
     let mut start = Start::measure("saturated", &records, 2, pressed_at, ended_at, host);
     let (offsets, _) = offsets_from_room(
         &records[2],
@@ -515,8 +552,7 @@ const PLAY_ON_CANPLAY: &str = "
 /// Alice loads the clip and presses Play the moment her film can play; the three play on ten
 /// seconds.
 pub async fn start_on_canplay(party: &Party) -> Result<Start> {
-    gather(party, &NAMES).await?;
-    let everyone = NAMES.map(|(name, _)| party.person(name));
+    let everyone = gather_three(party).await?;
     let alice = everyone[0];
     alice
         .client
@@ -526,16 +562,17 @@ pub async fn start_on_canplay(party: &Party) -> Result<Start> {
     let loaded_at = wall_ms();
     load_clip(alice).await?;
     record_frames(&everyone).await?;
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    let ended_at = wall_ms();
-    let host = host_load::shares_since(cpu_at_start);
+    let Ending {
+        ended_at,
+        host,
+        records,
+    } = play_on(&everyone, Duration::from_secs(10), cpu_at_start).await?;
     let pressed_at = alice
         .client
         .execute("return window.__pressedOnCanplay ?? null", vec![])
         .await?
         .as_f64()
         .context("Alice's page never pressed Play on canplay")?;
-    let records = film_frames::recorded_by_all(&everyone).await?;
     // The viewer furthest from the others is the one this start is about.
     let means = film_frames::mean_offsets_from_first(&records, pressed_at + 1000.0, ended_at);
     let median = stats::median(&means).unwrap_or(0.0);
@@ -570,8 +607,7 @@ async fn ready_state(viewer: &Browser) -> Result<Option<u64>> {
 /// and Bob show its first frame, Bob presses Play while Carol still buffers. After `held_for`
 /// the cap is lifted, and the three play on eight seconds more.
 pub async fn start_while_buffering(party: &Party, cap: f64, held_for: Duration) -> Result<Start> {
-    gather(party, &NAMES).await?;
-    let everyone = NAMES.map(|(name, _)| party.person(name));
+    let everyone = gather_three(party).await?;
     let [alice, bob, carol] = everyone;
     carol.throttle_downloads(Some(cap)).await?;
     let cpu_at_start = CpuTimes::read();
@@ -585,10 +621,11 @@ pub async fn start_while_buffering(party: &Party, cap: f64, held_for: Duration) 
     let carol_ready_at_release = ready_state(carol).await?;
     let freed_at = wall_ms();
     carol.throttle_downloads(None).await?;
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    let ended_at = wall_ms();
-    let host = host_load::shares_since(cpu_at_start);
-    let records = film_frames::recorded_by_all(&everyone).await?;
+    let Ending {
+        ended_at,
+        host,
+        records,
+    } = play_on(&everyone, Duration::from_secs(8), cpu_at_start).await?;
     let mut start = Start::measure("while buffering", &records, 2, pressed_at, ended_at, host);
     // Did the two with the film wait for Carol? Their first frames, and how far they got.
     let played_while_held: Vec<Option<f64>> = records[..2]

@@ -9,7 +9,6 @@ use crate::num::Clamp;
 use crate::room::wire::{CallPresence, PeerMessage};
 use crate::signaling::payload::SessionId;
 use crate::web::mesh::Channel;
-use leptos::prelude::*;
 use web_sys::{MediaStream, MediaStreamTrack};
 
 impl LiveCall {
@@ -145,9 +144,7 @@ impl LiveCall {
                 })
                 .collect()
         };
-        if self.view.tiles.with_untracked(|old| *old != tiles) {
-            self.set.tiles.set(tiles);
-        }
+        crate::web::set_if_changed(self.set.tiles, tiles);
     }
 
     pub(super) fn remote_cameras(&self) -> usize {

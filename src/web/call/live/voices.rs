@@ -121,9 +121,7 @@ impl LiveCall {
             }
             all
         };
-        if self.view.loudness.with_untracked(|old| *old != loudness) {
-            self.set.loudness.set(loudness);
-        }
+        crate::web::set_if_changed(self.set.loudness, loudness);
     }
 
     pub(super) fn meters(&self) -> Option<Meters> {
