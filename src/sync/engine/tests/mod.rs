@@ -1,6 +1,7 @@
 //! The engine's tests, by concern, on the shared harness ([`crate::sync::test_harness::Mini`]).
 
 mod hidden;
+mod holds;
 mod hostile;
 mod picture;
 mod scheduling;
