@@ -1,28 +1,12 @@
 //! When a viewer's stall holds the room, and when it does not.
 
-use crate::sync::test_harness::Mini;
-use crate::sync::{Input, Intent, MediaTime, Observation, PlayerCommand};
+use crate::sync::Input;
 
 /// Peer 0 plays; peer 1's player, ready, finds the room moving and seeks to catch up with it
 /// alone (as a slow viewer fallen behind does); its seek then waits `wait_ms` for data. Whether
 /// anyone's state was held for it, and peer 1's holds counted.
 fn catch_up_seek_waiting(wait_ms: i64) -> (bool, u64) {
-    let mut m = Mini::new(2);
-    m.run_for(1_000_000);
-    m.load(0);
-    m.input(0, Input::Intent(Intent::Play));
-    m.run_for(2_000_000);
-    let ready = Observation {
-        media_time: MediaTime(0),
-        presented_at: m.local(1),
-    };
-    m.input(1, Input::Observation(ready));
-    assert!(
-        m.commands[1]
-            .iter()
-            .any(|c| matches!(c, PlayerCommand::SeekTo(_))),
-        "peer 1 catches up by a seek"
-    );
+    let (mut m, _) = super::second_viewer_catching_up();
     m.input(1, Input::Buffering(true));
     m.run_for(wait_ms * 1_000);
     let held = (0..2).any(|i| {
