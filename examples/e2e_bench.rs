@@ -46,7 +46,7 @@ use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip_at, seek_with_slider};
 use harness::film_frames::{
     grid, mean_offsets_from_first, position_at, recorded, shown_at, shown_offsets, spreads_of,
-    start_recording, timeline_at, wait_until, wall_ms, Frame, Shown, COLUMNS,
+    start_recording, timeline_at, wait_until, wall_ms, Frame, Shown, ShownOffset, COLUMNS,
 };
 use harness::host_load::CpuTimes;
 use harness::media::{
@@ -245,12 +245,14 @@ async fn run_matrix(mixes: &[Mix], clips: &[Clip]) -> Result<()> {
 /// One matrix row: the issue's columns and whether the row meets its targets, which scale with
 /// the clip's frame (a frame apart at 24 fps is 41.7 ms).
 fn matrix_row(clip: Clip, mix: Mix, report: &serde_json::Value) -> serde_json::Value {
-    const KEYS: [&str; 9] = [
+    const KEYS: [&str; 11] = [
         "offset_p50_ms",
         "offset_p95_ms",
         "offset_p99_ms",
         "frame_apart_percent",
         "self_estimate_error_p95_ms",
+        "self_estimate_outside_range_p95_ms",
+        "self_estimate_unknown_percent",
         "join_to_synced_ms",
         "seek_converge_ms",
         "cpu_steal_percent",
@@ -391,6 +393,11 @@ async fn run(party: &Party, clip: Clip) -> Result<(serde_json::Value, serde_json
         "self_estimate_error_p95_ms": estimates.error_p95,
         "self_estimate_error_p50_ms": estimates.error_p50,
         "self_estimate_error_vs_mean_of_others_p95_ms": estimates.vs_mean_of_others_p95,
+        // Where the page said its offset only give or take a refresh ("+3 ±17 ms": film rates,
+        // Firefox), how far the truth lay outside that range, p95; and how often it said
+        // "offset unknown" while playing steadily.
+        "self_estimate_outside_range_p95_ms": estimates.outside_range_p95,
+        "self_estimate_unknown_percent": estimates.unknown_percent,
         "self_estimate": estimates.per_viewer,
         "join_to_synced_ms": join_to_synced,
         // When the video ended and the queue's next one started: the largest difference
@@ -430,6 +437,16 @@ fn print_table(report: &serde_json::Value) {
             "self-estimate err p95",
             "self_estimate_error_p95_ms",
             "≤ 5 (issue 19)",
+        ),
+        (
+            "self-estimate outside its ± p95",
+            "self_estimate_outside_range_p95_ms",
+            "0: the truth within what the list says",
+        ),
+        (
+            "self-estimate unknown %",
+            "self_estimate_unknown_percent",
+            "-",
         ),
         ("join → synced ms", "join_to_synced_ms", "≤ 1500"),
         ("seek → converged ms", "seek_converge_ms", "≤ 1000"),
@@ -522,6 +539,10 @@ fn own_jitter_p95(frames: &[Frame]) -> f64 {
 struct Estimates {
     error_p50: Option<f64>,
     error_p95: Option<f64>,
+    /// How far the truth lay outside the range shown ("+3 ±17 ms"), p95: 0 where it was in it.
+    outside_range_p95: Option<f64>,
+    /// Instants a page showed "offset unknown" while playing steadily, % of all.
+    unknown_percent: Option<f64>,
     vs_mean_of_others_p95: Option<f64>,
     per_viewer: Vec<serde_json::Value>,
 }
@@ -544,7 +565,7 @@ fn self_estimates(
     let n = records.len();
     let mut errors_all = Vec::new();
     let mut per_viewer = Vec::new();
-    let mut samples: Vec<Vec<(f64, f64)>> = vec![Vec::new(); n]; // (shown, true)
+    let mut samples: Vec<Vec<(ShownOffset, f64)>> = vec![Vec::new(); n]; // (shown, true)
     let mut unknown = vec![0usize; n];
     let mut from_others = Vec::new();
     for &(from, to) in steady {
@@ -557,17 +578,22 @@ fn self_estimates(
                 match shown_at(&shown[i], t) {
                     Some(s) => {
                         samples[i].push((s, truth));
-                        from_others.push((s - (p[i] - others) * 1000.0).abs());
+                        from_others.push((s.ms - (p[i] - others) * 1000.0).abs());
                     }
                     None => unknown[i] += 1,
                 }
             }
         }
     }
+    let mut outside_all = Vec::new();
     for (i, viewer) in samples.iter().enumerate() {
-        let errors: Vec<f64> = viewer.iter().map(|(s, t)| (s - t).abs()).collect();
+        let errors: Vec<f64> = viewer.iter().map(|(s, t)| (s.ms - t).abs()).collect();
         errors_all.extend_from_slice(&errors);
-        let mean = |f: fn(&(f64, f64)) -> f64| {
+        let outside: Vec<f64> = viewer.iter().map(|(s, t)| s.outside(*t)).collect();
+        outside_all.extend_from_slice(&outside);
+        let mut within: Vec<f64> = viewer.iter().map(|(s, _)| s.within_ms).collect();
+        stats::sort(&mut within);
+        let mean = |f: fn(&(ShownOffset, f64)) -> f64| {
             (!viewer.is_empty()).then(|| viewer.iter().map(f).sum::<f64>() / viewer.len() as f64)
         };
         let [p50, p95] =
@@ -575,7 +601,9 @@ fn self_estimates(
         per_viewer.push(serde_json::json!({
             "samples": viewer.len(),
             "unknown": unknown[i],
-            "shown_mean_ms": mean(|s| s.0),
+            "shown_mean_ms": mean(|s| s.0.ms),
+            "within_ms_median": stats::median(&within),
+            "outside_range_p95_ms": stats::percentile(&outside, 95.0),
             "true_mean_ms": mean(|s| s.1),
             "error_p50_ms": p50,
             "error_p95_ms": p95,
@@ -583,9 +611,14 @@ fn self_estimates(
     }
     let [error_p50, error_p95] =
         stats::percentiles(&errors_all, [50.0, 95.0]).map_or([None, None], |p| p.map(Some));
+    let shown_count = errors_all.len();
+    let unknown_count: usize = unknown.iter().sum();
     Estimates {
         error_p50,
         error_p95,
+        outside_range_p95: stats::percentile(&outside_all, 95.0),
+        unknown_percent: (shown_count + unknown_count > 0)
+            .then(|| 100.0 * unknown_count as f64 / (shown_count + unknown_count) as f64),
         vs_mean_of_others_p95: stats::percentile(&from_others, 95.0),
         per_viewer,
     }

@@ -35,6 +35,7 @@ fn main() {
                 phase: ViewerPhase::Failed(MediaFailure::Unplayable),
                 offset_ms: Some(-3.5),
                 picture_ms: None,
+                offset_within_ms: 0,
             }),
         ),
         (
@@ -43,6 +44,7 @@ fn main() {
                 phase: ViewerPhase::Playing,
                 offset_ms: None,
                 picture_ms: Some(12.0),
+                offset_within_ms: 17,
             }),
         ),
         (

@@ -57,6 +57,9 @@ pub struct Row {
     /// How far the offset each viewer's people list shows is from its true offset, p95 over
     /// the samples and viewers (`Outcome::self_estimate_errors_ms`), ms.
     pub self_estimate_error_p95_ms: f64,
+    /// How far the true offset lay outside the range each list shows ("+0 ±17 ms"), p95
+    /// (`Outcome::self_estimate_outside_ms`), ms: 0 where the range told the truth.
+    pub self_estimate_outside_range_p95_ms: f64,
     pub final_state_agrees: bool,
     pub samples: usize,
     pub seeks_total: u64,
@@ -114,6 +117,7 @@ impl Row {
                 .clocks_read
                 .then(|| round3(o.clock_percentile_when(95.0, |_| true))),
             self_estimate_error_p95_ms: round3(o.self_estimate_percentile(95.0)),
+            self_estimate_outside_range_p95_ms: round3(o.self_estimate_outside_percentile(95.0)),
             final_state_agrees: o.final_agree,
             samples: o.offsets_ms.len(),
             seeks_total: o.all_seeks,
@@ -175,8 +179,9 @@ pub fn table(rows: &[Row]) -> String {
         .filter(|r| r.targets.iter().any(|t| t.starts_with("self-est")))
     {
         s.push_str(&format!(
-            "{:<w$} offset shown to each viewer, off its true offset: p95 {:.3} ms\n",
-            r.name, r.self_estimate_error_p95_ms
+            "{:<w$} offset shown to each viewer, off its true offset: p95 {:.3} ms; outside the \
+             range shown: p95 {:.3} ms\n",
+            r.name, r.self_estimate_error_p95_ms, r.self_estimate_outside_range_p95_ms
         ));
     }
     for r in rows {

@@ -487,9 +487,11 @@ fn mixed_summary(o: &Outcome) -> String {
         .map(|s| format!("{:+.1}", o.slot_mean_offset_ms(s)))
         .collect();
     format!(
-        "{}; self-estimate error p95 {:.2} ms ({} unknown); mean offset by slot {} ms",
+        "{}; self-estimate error p95 {:.2} ms, outside its range {:.2} ({} unknown); mean offset \
+         by slot {} ms",
         summary(o),
         o.self_estimate_percentile(95.0),
+        o.self_estimate_outside_percentile(95.0),
         o.self_estimate_unknown,
         offsets.join(" ")
     )
@@ -514,6 +516,14 @@ fn firefox_among_chromium_viewers_stays_where_the_browser_does() {
             assert!(p95 <= room.p95_ms && p99 <= room.p99_ms, "{s}");
             let self_p95 = o.self_estimate_percentile(95.0);
             assert!(self_p95 <= room.self_estimate_ms, "{s}");
+            // What the list says is true, give or take what it says: "+0 ±17 ms" for a picture
+            // known only to a refresh (Firefox's; at 24 fps everyone's), and beside one Firefox
+            // viewer alone, half that for the exact Chromium one.
+            let outside_p95 = o.self_estimate_outside_percentile(95.0);
+            assert!(
+                outside_p95 <= 1.0,
+                "{s}; outside the range shown p95 {outside_p95:.2}"
+            );
             assert!(o.join_ms.is_some_and(|j| j <= 1_500.0), "{s}");
             assert!(o.worst_converge_ms(60e3) <= 1_000.0, "{s}");
             if o.name.ends_with("chromium") {
@@ -583,6 +593,8 @@ fn a_firefox_viewer_is_not_a_chromium_one() {
 /// 2.27–2.44 s, the Firefox viewer 6.4–9.9 ms behind, 205–220 rate changes a minute (seeds
 /// 1–10). With the rules (its start-lead guess, no step told, its clock told half a step
 /// behind): joins in 0.93–1.13 s, 2.6–4.5 ms either side of the room, 4–16 rate changes a minute.
+/// Without the rules the early start is now started again once (joins in 1.38–1.46 s, seeds
+/// 1–4, against 0.98–1.11 s with the rules; not measured in the browser since).
 #[test]
 fn without_its_rules_a_firefox_viewer_behaves_as_the_browser_showed() {
     for seed in 1..=4 {
@@ -598,7 +610,10 @@ fn without_its_rules_a_firefox_viewer_behaves_as_the_browser_showed() {
         always(&without);
         always(&with);
         let firefox = 2;
-        assert!(without.join_ms.is_some_and(|j| j >= 2_000.0), "{s}");
+        // Since a start that lands further off than the rate removes in a second is started
+        // again once (the controller's `landing`), the early start no longer costs the join
+        // seconds at ±5 %: it joins later than with the rules, not 2 s later.
+        assert!(without.join_ms > with.join_ms, "{s}");
         assert!(without.slot_mean_offset_ms(firefox) <= -5.0, "{s}");
         assert!(without.slot_rate_changes_per_min(firefox) >= 100.0, "{s}");
         assert!(with.join_ms.is_some_and(|j| j <= 1_500.0), "{s}");

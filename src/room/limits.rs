@@ -374,6 +374,7 @@ mod tests {
             phase: ViewerPhase::Idle,
             offset_ms: None,
             picture_ms: None,
+            offset_within_ms: 0,
         };
         let kinds = [
             PeerMessage::Chat { text: "hi".into() },

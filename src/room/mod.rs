@@ -6,4 +6,5 @@ pub mod host;
 pub mod limits;
 pub mod media_source;
 pub mod people;
+pub mod shown_offset;
 pub mod wire;

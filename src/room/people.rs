@@ -1,5 +1,6 @@
 //! Who is in the room, as the people list shows them.
 
+use super::shown_offset::{room_middle, ShownOffset};
 use super::wire::{ViewerPhase, ViewerStatus};
 use crate::connectivity::{LinkPath, Unreachable};
 use crate::programme::ready::Readiness;
@@ -80,6 +81,7 @@ impl People {
                 phase: ViewerPhase::Idle,
                 offset_ms: None,
                 picture_ms: None,
+                offset_within_ms: 0,
             },
             rtt_ms: None,
             link: LinkState::Connecting,
@@ -95,17 +97,28 @@ impl People {
     /// viewer's clock maps it, so whatever all pictures share (where a frame rate's frames fall
     /// between refreshes, a frame grid all steer to) cancels, and what is left is how far ours
     /// is from the middle of the room. `None` when ours is unknown.
-    pub fn offset_from_room(&self, mine: Option<f32>) -> Option<f32> {
+    ///
+    /// Its precision is ours (`mine_within_ms`, how far either way our picture may be from its
+    /// error) or the room's middle's, whichever is coarser ([`room_middle`]: the precision of
+    /// the picture in the middle, as its viewer sent it, [`ViewerStatus::offset_within_ms`]).
+    /// With two viewers the middle is their mean, so an exact picture beside a Firefox one is
+    /// known only to half a refresh.
+    pub fn offset_from_room(&self, mine: Option<f32>, mine_within_ms: u8) -> Option<ShownOffset> {
         let mine = f64::from(mine.filter(|ms| ms.is_finite())?);
-        let mut errors = vec![mine];
+        let mut viewers = vec![(mine, f64::from(mine_within_ms))];
         for p in &self.people {
             if p.link == LinkState::Connected && p.status.phase == ViewerPhase::Playing {
                 // Received statuses are validated finite (`room::wire`).
-                errors.extend(p.status.picture_ms.map(f64::from));
+                if let Some(error) = p.status.picture_ms {
+                    viewers.push((f64::from(error), f64::from(p.status.offset_within_ms)));
+                }
             }
         }
-        let room = crate::stats::median_interpolated(&errors)?;
-        Some((mine - room) as f32)
+        let (room, room_within) = room_middle(&mut viewers)?;
+        Some(ShownOffset {
+            ms: (mine - room) as f32,
+            within_ms: mine_within_ms.max(room_within.ceil() as u8),
+        })
     }
 
     pub fn remove(&mut self, session: SessionId) -> Option<Person> {
@@ -144,21 +157,26 @@ mod tests {
         person.status.picture_ms = picture_ms;
     }
 
+    /// Our offset from the room, ms, for an exact picture of ours.
+    fn offset(people: &People, mine: Option<f32>) -> Option<f32> {
+        people.offset_from_room(mine, 0).map(|o| o.ms)
+    }
+
     #[test]
     fn the_offset_from_the_room_is_ours_less_the_median_of_everyones() {
         let mut people = People::default();
         // Alone: the room is us.
-        assert_eq!(people.offset_from_room(Some(-4.0)), Some(0.0));
-        assert_eq!(people.offset_from_room(None), None);
+        assert_eq!(offset(&people, Some(-4.0)), Some(0.0));
+        assert_eq!(offset(&people, None), None);
         // Three pictures 4 ms behind the timeline (a grid all share), ours a frame ahead of them.
         playing_with(&mut people, 1, Some(-4.0));
         playing_with(&mut people, 2, Some(-4.2));
-        assert_eq!(people.offset_from_room(Some(12.7)), Some(16.7));
+        assert_eq!(offset(&people, Some(12.7)), Some(16.7));
         // Ours in the middle: on time.
-        assert_eq!(people.offset_from_room(Some(-4.1)), Some(0.0));
+        assert_eq!(offset(&people, Some(-4.1)), Some(0.0));
         // Two: the mean of the two middle ones.
         people.get_mut(2).unwrap().status.picture_ms = None;
-        assert_eq!(people.offset_from_room(Some(4.0)), Some(4.0));
+        assert_eq!(offset(&people, Some(4.0)), Some(4.0));
     }
 
     #[test]
@@ -172,7 +190,34 @@ mod tests {
         playing_with(&mut people, 4, None);
         playing_with(&mut people, 5, Some(-900.0));
         people.get_mut(5).unwrap().link = LinkState::Reconnecting;
-        assert_eq!(people.offset_from_room(Some(30.0)), Some(29.0));
-        assert_eq!(people.offset_from_room(Some(f32::NAN)), None);
+        assert_eq!(offset(&people, Some(30.0)), Some(29.0));
+        assert_eq!(offset(&people, Some(f32::NAN)), None);
+    }
+
+    #[test]
+    fn the_offsets_precision_is_ours_or_the_rooms_middles_whichever_is_coarser() {
+        let mut people = People::default();
+        // Beside one Firefox viewer (known to a refresh), the middle is the mean of the two.
+        playing_with(&mut people, 1, Some(10.0));
+        people.get_mut(1).unwrap().status.offset_within_ms = 17;
+        let ours = people.offset_from_room(Some(0.0), 0).unwrap();
+        assert_eq!((ours.ms, ours.within_ms), (-5.0, 9));
+        // Two exact viewers and the Firefox one at an end: the middle is exact, and so is ours.
+        playing_with(&mut people, 2, Some(0.0));
+        assert_eq!(people.offset_from_room(Some(0.0), 0).unwrap().within_ms, 0);
+        // The Firefox one in the middle: the room is known only to its refresh.
+        assert_eq!(
+            people.offset_from_room(Some(20.0), 0).unwrap().within_ms,
+            17
+        );
+        // Ours known only to a refresh stays so, whatever the room.
+        assert_eq!(
+            people.offset_from_room(Some(-5.0), 17).unwrap().within_ms,
+            17
+        );
+        // Someone who sent no picture error adds no precision either.
+        playing_with(&mut people, 3, None);
+        people.get_mut(3).unwrap().status.offset_within_ms = 200;
+        assert_eq!(people.offset_from_room(Some(0.0), 0).unwrap().within_ms, 0);
     }
 }

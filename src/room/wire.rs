@@ -123,10 +123,11 @@ pub const MAX_PICTURE_MS: f32 = 600_000.0;
 
 /// A viewer's state as shown to the others.
 ///
-/// `picture_ms` came after the others: it is the last field, and a status from a sender that
-/// does not know it (it ends before) reads as `None`. A sender that does sends it after the
-/// rest, which a receiver that does not know it never reads (postcard ignores what follows a
-/// message). So both versions keep working with each other within one [`WIRE_VERSION`].
+/// `picture_ms`, then `offset_within_ms`, came after the others: they are the last fields, and a
+/// status from a sender that does not know one (it ends before) reads as `None` and 0. A sender
+/// that does sends them after the rest, which a receiver that does not know them never reads
+/// (postcard ignores what follows a message). So all versions keep working with each other
+/// within one [`WIRE_VERSION`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ViewerStatus {
     pub phase: ViewerPhase,
@@ -138,13 +139,18 @@ pub struct ViewerStatus {
     /// (`room::people::offset_from_room`). `None`: not measured (not playing, no frames shown for
     /// a while, a hidden tab), or a sender from before this field.
     pub picture_ms: Option<f32>,
+    /// How far, either way, `offset_ms` may be from the truth, whole ms: 0 where the sender's
+    /// picture is where its frames' times put it, a refresh where it is not (film rates, Firefox:
+    /// `BrowserKind::picture_within`). Last, after `picture_ms` and read as it is: 0 from a sender
+    /// from before it.
+    pub offset_within_ms: u8,
 }
 
 impl<'de> Deserialize<'de> for ViewerStatus {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_struct(
             "ViewerStatus",
-            &["phase", "offset_ms", "picture_ms"],
+            &["phase", "offset_ms", "picture_ms", "offset_within_ms"],
             StatusVisitor,
         )
     }
@@ -170,11 +176,16 @@ impl<'de> serde::de::Visitor<'de> for StatusVisitor {
             .ok_or_else(|| A::Error::invalid_length(1, &self))?;
         // The message ends here when the sender is older than the field: unknown. The status is
         // the last thing in a message, so nothing is left unread behind a failed read.
-        let picture_ms = seq.next_element().ok().flatten().flatten();
+        let picture_ms = seq.next_element().ok().flatten();
+        let offset_within_ms = match picture_ms {
+            Some(_) => seq.next_element().ok().flatten().unwrap_or(0),
+            None => 0,
+        };
         Ok(ViewerStatus {
             phase,
             offset_ms,
-            picture_ms,
+            picture_ms: picture_ms.flatten(),
+            offset_within_ms,
         })
     }
 }
@@ -339,11 +350,13 @@ mod tests {
                 phase: ViewerPhase::Failed(MediaFailure::Unplayable),
                 offset_ms: Some(-3.5),
                 picture_ms: None,
+                offset_within_ms: 0,
             }),
             PeerMessage::Status(ViewerStatus {
                 phase: ViewerPhase::Playing,
                 offset_ms: None,
                 picture_ms: Some(-41.5),
+                offset_within_ms: 17,
             }),
             PeerMessage::Call(CallPresence {
                 joined: true,
@@ -383,6 +396,40 @@ mod tests {
                 phase: ViewerPhase::Playing,
                 offset_ms: Some(4.0),
                 picture_ms: None,
+                offset_within_ms: 0,
+            }))
+        );
+    }
+
+    #[test]
+    fn a_status_from_a_sender_before_the_offsets_precision_reads_as_exact() {
+        /// The status as senders from before `offset_within_ms` wrote it.
+        #[derive(Serialize)]
+        struct PictureStatus {
+            phase: ViewerPhase,
+            offset_ms: Option<f32>,
+            picture_ms: Option<f32>,
+        }
+        #[derive(Serialize)]
+        #[allow(dead_code)]
+        enum PictureMessage {
+            Profile { name: String },
+            Chat { text: String },
+            Status(PictureStatus),
+        }
+        let sent = PictureMessage::Status(PictureStatus {
+            phase: ViewerPhase::Playing,
+            offset_ms: Some(4.0),
+            picture_ms: Some(-3.0),
+        });
+        let bytes = postcard::to_allocvec(&(WIRE_VERSION, sent)).unwrap();
+        assert_eq!(
+            PeerMessage::decode(&bytes),
+            Ok(PeerMessage::Status(ViewerStatus {
+                phase: ViewerPhase::Playing,
+                offset_ms: Some(4.0),
+                picture_ms: Some(-3.0),
+                offset_within_ms: 0,
             }))
         );
     }
@@ -404,6 +451,7 @@ mod tests {
             phase: ViewerPhase::Playing,
             offset_ms: Some(-2.0),
             picture_ms: Some(12.5),
+            offset_within_ms: 0,
         });
         let (version, old): (u8, OldReceivedMessage) = postcard::from_bytes(&new.encode()).unwrap();
         assert_eq!(version, WIRE_VERSION);
@@ -533,6 +581,7 @@ mod tests {
             phase: ViewerPhase::Playing,
             offset_ms: Some(f32::NAN),
             picture_ms: None,
+            offset_within_ms: 0,
         });
         assert!(matches!(
             PeerMessage::decode(&nan.encode()),
@@ -543,6 +592,7 @@ mod tests {
                 phase: ViewerPhase::Playing,
                 offset_ms: Some(1.0),
                 picture_ms: Some(picture),
+                offset_within_ms: 0,
             });
             assert!(
                 matches!(

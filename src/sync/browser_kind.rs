@@ -18,7 +18,7 @@
 //!   in two or three, so its frames are rarely consecutive: the frame duration is the media
 //!   advanced per frame presented.
 
-use super::start_lead::{FIREFOX_GUESS, GUESS};
+use super::start_lead::{FIREFOX_GUESS, GUESS, MUTED_GUESS};
 use super::time::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,10 +53,34 @@ impl BrowserKind {
         }
     }
 
+    /// The start lead to assume for a muted element before the player measured one.
+    pub fn muted_start_lead_guess(self) -> Span {
+        match self {
+            BrowserKind::Firefox => FIREFOX_GUESS,
+            BrowserKind::Other => MUTED_GUESS,
+        }
+    }
+
     /// Whether its presented frames keep a fixed phase on the display's refresh, so the engine
     /// may be told the presentation step and steer them onto a frame grid.
     pub fn frames_keep_refresh_phase(self) -> bool {
         self == BrowserKind::Other
+    }
+
+    /// How far this viewer's picture may be from where its frames' times put it, against the
+    /// others': zero where its frames keep one place on the refresh (`locked`, see
+    /// `StepEstimator::picture_locked_to_refresh`), else a whole `refresh`. Where the place
+    /// varies (film rates' cadences, whose state differs between renderers and changes as the
+    /// clock moves; NTSC rates creeping through the refresh) or follows no phase at all
+    /// (Firefox), which refresh first shows a frame is known only to one. The offset shown is
+    /// then a number give or take this, not a reassuring one (issue 19). `None` while either is
+    /// unmeasured: nothing is known of the picture's precision yet.
+    pub fn picture_within(self, refresh: Option<Span>, locked: Option<bool>) -> Option<Span> {
+        let refresh = refresh?;
+        if !self.frames_keep_refresh_phase() {
+            return Some(refresh);
+        }
+        Some(if locked? { Span::ZERO } else { refresh })
     }
 
     /// The media clock (s) to tell the engine for a reading `read_secs`, where frames are
@@ -96,8 +120,28 @@ mod tests {
         assert_eq!(BrowserKind::from_user_agent(""), BrowserKind::Other);
         assert_eq!(BrowserKind::Firefox.start_lead_guess(), FIREFOX_GUESS);
         assert_eq!(BrowserKind::Other.start_lead_guess(), GUESS);
+        assert_eq!(BrowserKind::Other.muted_start_lead_guess(), MUTED_GUESS);
+        assert_eq!(BrowserKind::Firefox.muted_start_lead_guess(), FIREFOX_GUESS);
         assert!(BrowserKind::Other.frames_keep_refresh_phase());
         assert!(!BrowserKind::Firefox.frames_keep_refresh_phase());
+    }
+
+    #[test]
+    fn a_picture_is_known_exactly_only_where_its_frames_keep_their_place_on_the_refresh() {
+        let refresh = Some(Span::from_micros(16_667));
+        let chromium = BrowserKind::Other;
+        assert_eq!(
+            chromium.picture_within(refresh, Some(true)),
+            Some(Span::ZERO)
+        );
+        assert_eq!(chromium.picture_within(refresh, Some(false)), refresh);
+        assert_eq!(chromium.picture_within(refresh, None), None);
+        assert_eq!(chromium.picture_within(None, Some(true)), None);
+        // Firefox's picture follows no phase: a refresh, whatever its frames.
+        let firefox = BrowserKind::Firefox;
+        assert_eq!(firefox.picture_within(refresh, Some(true)), refresh);
+        assert_eq!(firefox.picture_within(refresh, None), refresh);
+        assert_eq!(firefox.picture_within(None, Some(false)), None);
     }
 
     #[test]

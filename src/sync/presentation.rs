@@ -58,6 +58,25 @@ impl StepEstimator {
         Some(Span::from_micros((step * 1000.0).round() as i64))
     }
 
+    /// Whether the picture keeps one place on the display's refresh: each frame lasts the
+    /// same whole number of refreshes (or each refresh the same whole number of frames), so
+    /// every frame is shown at the same place of a refresh and a viewer's picture is exactly
+    /// where its frames' times put it. `Some(false)` at film rates on a 60 Hz display (24 and
+    /// 25 fps: frames of 2.5 and 2.4 refreshes, a cadence whose state varies between renderers),
+    /// and at the NTSC rates, whose frames creep through a whole refresh (29.97 fps on 60 Hz:
+    /// every 16.7 s). The display is taken for a whole rate: its refresh, measured from animation
+    /// frames coarsened to 0.1 ms, cannot tell 59.94 Hz from 60. `None` until both are measured.
+    pub fn picture_locked_to_refresh(&self) -> Option<bool> {
+        let refresh_us = median(&self.refresh_ms)? * 1000.0;
+        let frame_us = median(&self.frame_ms)? * 1000.0;
+        Some(picture_locked_to_refresh(frame_us, refresh_us))
+    }
+
+    /// The display's refresh interval as measured, once known.
+    pub fn refresh(&self) -> Option<Span> {
+        median(&self.refresh_ms).map(|ms| Span::from_micros((ms * 1000.0).round() as i64))
+    }
+
     /// The step, when it is known and differs from the one this last returned.
     pub fn changed_step(&mut self) -> Option<Span> {
         let step = self.step()?;
@@ -178,6 +197,18 @@ pub(crate) fn cadence_places(frame_us: f64, step_us: f64) -> u32 {
             (steps - steps.round()).abs() <= CADENCE_WITHIN * steps
         })
         .unwrap_or(1)
+}
+
+/// Whether frames `frame_us` long keep one place on refreshes `refresh_us` apart (see
+/// [`StepEstimator::picture_locked_to_refresh`]): a whole number of either per the other, and
+/// not an NTSC rate, which creeps through a whole-rate display's refresh.
+pub fn picture_locked_to_refresh(frame_us: f64, refresh_us: f64) -> bool {
+    let standard = standard_frame_us(Span::from_micros(frame_us.round() as i64));
+    let ntsc = [24.0, 30.0, 60.0, 120.0]
+        .iter()
+        .any(|whole| (standard - 1001.0 * 1e3 / whole).abs() < 1.0);
+    let (longer, shorter) = (frame_us.max(refresh_us), frame_us.min(refresh_us));
+    !ntsc && cadence_places(longer, shorter) == 1
 }
 
 /// Where on the grid the clock is best placed, given the errors (µs) of presented frames: an
@@ -326,6 +357,42 @@ mod tests {
         let mut e = StepEstimator::new();
         feed(&mut e, &[16.667; 10], &[8.333; 10]);
         assert_eq!(e.step(), Some(Span::from_micros(8_333)));
+    }
+
+    #[test]
+    fn the_picture_keeps_its_place_only_where_frames_last_whole_refreshes() {
+        // Refreshes as animation frames measure them on 60 Hz: 16.6 or 16.7 ms.
+        let refresh = [16.7, 16.6, 16.7, 16.7, 16.6, 16.7, 16.7, 16.6, 16.7];
+        let locked = |fps: f64| {
+            let mut e = StepEstimator::new();
+            feed(&mut e, &refresh, &[1000.0 / fps; 10]);
+            e.picture_locked_to_refresh()
+        };
+        for fps in [60.0, 30.0, 120.0, 15.0] {
+            assert_eq!(locked(fps), Some(true), "{fps} fps");
+        }
+        // Cadences (24: 2.5 refreshes a frame; 25 and 50: 2.4 and 1.2; 48: 1.25), and the NTSC
+        // rates creeping through the refresh.
+        for fps in [
+            24.0,
+            25.0,
+            50.0,
+            48.0,
+            24_000.0 / 1_001.0,
+            30_000.0 / 1_001.0,
+        ] {
+            assert_eq!(locked(fps), Some(false), "{fps} fps");
+        }
+        assert_eq!(locked(60_000.0 / 1_001.0), Some(false));
+        // Unknown until both the refresh and the frame duration are measured.
+        let mut e = StepEstimator::new();
+        feed(&mut e, &refresh, &[]);
+        assert_eq!(e.picture_locked_to_refresh(), None);
+        assert_eq!(e.refresh(), Some(Span::from_micros(16_700)));
+        let mut e = StepEstimator::new();
+        feed(&mut e, &[], &[16.667; 10]);
+        assert_eq!(e.picture_locked_to_refresh(), None);
+        assert_eq!(e.refresh(), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::name_prompt::NamePrompt;
 use crate::room::people::{LinkState, People, Person};
+use crate::room::shown_offset::{offset_label, ShownOffset};
 use crate::room::wire::ViewerPhase;
 use crate::signaling::payload::SessionId;
 use crate::web::party::PartyView;
@@ -16,7 +17,7 @@ pub fn PeopleList(
     #[prop(into)]
     on_rename: Callback<String>,
 ) -> impl IntoView {
-    let my_offset = move || format_offset(view.my_offset_ms.get().map(|ms| ms as f32));
+    let my_offset = move || offset_label(view.my_offset.get());
     let (renaming, set_renaming) = signal(false);
     let rename_form = move || {
         renaming.get().then(|| {
@@ -98,7 +99,7 @@ fn person_row(person: Person) -> impl IntoView {
                 .unwrap_or_default();
             format!(
                 "{status} · {}{rtt}{path_label}",
-                format_offset(person.status.offset_ms)
+                offset_label(ShownOffset::of(&person.status))
             )
         }
     };
@@ -121,12 +122,5 @@ fn phase_label(phase: &ViewerPhase) -> String {
         ViewerPhase::Buffering => "buffering".into(),
         ViewerPhase::AutoplayBlocked => "autoplay blocked".into(),
         ViewerPhase::Failed(why) => format!("failed: {}", why.label()),
-    }
-}
-
-fn format_offset(offset_ms: Option<f32>) -> String {
-    match offset_ms {
-        Some(ms) => format!("{:+} ms", ms.round() as i64),
-        None => "– ms".into(),
     }
 }

@@ -23,6 +23,7 @@ use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::host::KeyId;
 use crate::room::limits::{Kind, PeerLimits};
 use crate::room::people::{LinkState, People};
+use crate::room::shown_offset::{within_ms, ShownOffset};
 use crate::room::wire::{normalize_name, PeerMessage, ViewerPhase, ViewerStatus};
 use crate::room_link::RoomSecret;
 use crate::signaling::endpoint::Outage;
@@ -46,8 +47,8 @@ pub struct PartyView {
     pub chat: ReadSignal<ChatLog>,
     /// The room's playback state, once anyone chose a video.
     pub playback: ReadSignal<Option<sync::Playback>>,
-    /// Our own measured error from the room, in ms.
-    pub my_offset_ms: ReadSignal<Option<f64>>,
+    /// Our own offset from the room, as the people list says it (`None`: unknown).
+    pub my_offset: ReadSignal<Option<ShownOffset>>,
     /// Why the signaling endpoint is out of reach, while it is (`None` once joined, and while
     /// first connecting).
     pub signaling_outage: ReadSignal<Option<Outage>>,
@@ -64,7 +65,7 @@ struct ViewWriters {
     people: WriteSignal<People>,
     chat: WriteSignal<ChatLog>,
     playback: WriteSignal<Option<sync::Playback>>,
-    my_offset_ms: WriteSignal<Option<f64>>,
+    my_offset: WriteSignal<Option<ShownOffset>>,
     signaling_outage: WriteSignal<Option<Outage>>,
     dropped_messages: WriteSignal<u32>,
     problem: WriteSignal<Option<String>>,
@@ -75,7 +76,7 @@ fn new_view() -> (PartyView, ViewWriters) {
     let (people, set_people) = signal(People::default());
     let (chat, set_chat) = signal(ChatLog::default());
     let (playback, set_playback) = signal(None);
-    let (my_offset_ms, set_my_offset_ms) = signal(None);
+    let (my_offset, set_my_offset) = signal(None);
     let (signaling_outage, set_signaling_outage) = signal(None);
     let (dropped_messages, set_dropped_messages) = signal(0);
     let (problem, set_problem) = signal(None);
@@ -83,7 +84,7 @@ fn new_view() -> (PartyView, ViewWriters) {
         people,
         chat,
         playback,
-        my_offset_ms,
+        my_offset,
         signaling_outage,
         dropped_messages,
         problem,
@@ -92,7 +93,7 @@ fn new_view() -> (PartyView, ViewWriters) {
         people: set_people,
         chat: set_chat,
         playback: set_playback,
-        my_offset_ms: set_my_offset_ms,
+        my_offset: set_my_offset,
         signaling_outage: set_signaling_outage,
         dropped_messages: set_dropped_messages,
         problem: set_problem,
@@ -122,6 +123,9 @@ struct Inner {
     /// our last status told the others with when it was sent (`now_ms`).
     picture_ms: Option<f32>,
     picture_told: Option<(Option<f32>, f64)>,
+    /// How far either way our picture may be from where its frames' times put it, whole ms
+    /// (`BrowserKind::picture_within`); `None` until the player measured it.
+    picture_within_ms: Option<u8>,
     _status_timer: Option<Interval>,
 }
 
@@ -180,6 +184,7 @@ impl Party {
             malformed: 0,
             ended: false,
             picture_ms: None,
+            picture_within_ms: None,
             picture_told: None,
             _status_timer: None,
         }));
@@ -297,6 +302,14 @@ impl Party {
     /// The player's frames are quantized to `step` (see [`Input::PresentationStep`]).
     pub fn presentation_step(&self, step: sync::Span) {
         self.input(Input::PresentationStep(step));
+    }
+
+    /// How far either way the player's picture may be from where its frames' times put it
+    /// (`BrowserKind::picture_within`): the offset we show and send is that number give or take
+    /// this.
+    pub fn picture_within(&self, within: sync::Span) {
+        self.inner.borrow_mut().picture_within_ms = Some(within_ms(within));
+        self.refresh_my_offset();
     }
 
     /// The player stalled or recovered; `phase` is what the others see.
@@ -1066,17 +1079,26 @@ impl Party {
     }
 
     /// Our offset from the room as the people list shows it: our picture's error less the
-    /// room's median of them (`People::offset_from_room`), redrawn only when it changed.
+    /// room's median of them, give or take the picture's or the room's precision
+    /// (`People::offset_from_room`), and unknown until ours is measured; redrawn only when it
+    /// changed.
     #[inline(never)] // called from the pump and each status: one copy, for the first load
     fn refresh_my_offset(&self) {
-        let picture = self.inner.borrow().picture_ms;
-        let offset = self
-            .view
-            .people
-            .with_untracked(|people| people.offset_from_room(picture))
-            .map(|ms| f64::from(ms.round()));
-        if self.view.my_offset_ms.get_untracked() != offset {
-            self.writers.my_offset_ms.set(offset);
+        let (picture, within_ms) = {
+            let inner = self.inner.borrow();
+            (inner.picture_ms, inner.picture_within_ms)
+        };
+        let offset = within_ms.and_then(|within_ms| {
+            self.view
+                .people
+                .with_untracked(|people| people.offset_from_room(picture, within_ms))
+                .map(|offset| ShownOffset {
+                    ms: offset.ms.round(),
+                    ..offset
+                })
+        });
+        if self.view.my_offset.get_untracked() != offset {
+            self.writers.my_offset.set(offset);
         }
     }
 
@@ -1102,13 +1124,14 @@ impl Party {
             inner.picture_told = Some((inner.picture_ms, super::now_ms()));
             (inner.local_phase.clone(), inner.picture_ms)
         };
-        let offset_ms = self.view.my_offset_ms.get_untracked().map(|ms| ms as f32);
+        let offset = self.view.my_offset.get_untracked();
         self.send_to(
             None,
             &PeerMessage::Status(ViewerStatus {
                 phase,
-                offset_ms,
+                offset_ms: offset.map(|o| o.ms),
                 picture_ms,
+                offset_within_ms: offset.map_or(0, |o| o.within_ms),
             }),
         );
     }

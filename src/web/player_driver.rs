@@ -20,7 +20,7 @@ use leptos::prelude::*;
 /// 77bd8bd: without clock steering, aligned starts left a viewer a frame off in two runs of
 /// seven in headless Chromium.)
 pub fn use_synced_player(party: &Party) -> UseVideoPlayer {
-    let (observer, stepper) = (party.clone(), party.clone());
+    let (observer, stepper, precision) = (party.clone(), party.clone(), party.clone());
     let options = UseVideoPlayerOptions::default()
         .on_frame(move |frame| {
             // The clock first: the frame's observation is where the controller acts on both.
@@ -32,7 +32,8 @@ pub fn use_synced_player(party: &Party) -> UseVideoPlayer {
                 observer.observe(frame.media_time_secs, frame.presented_at_ms)
             }
         })
-        .on_presentation_step(move |step| stepper.presentation_step(step));
+        .on_presentation_step(move |step| stepper.presentation_step(step))
+        .on_picture_within(move |within| precision.picture_within(within));
     let player = use_video_player_with_options(NodeRef::new(), options);
     party.attach_player(move |command| carry_out(player, command));
     let reporter = party.clone();

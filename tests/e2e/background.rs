@@ -106,7 +106,7 @@ async fn hide_and_show(party: &Party, names: &[(&str, &str)]) -> Result<()> {
                 .await?;
             Ok((text(&carols[0]), text(&alices[1])))
         },
-        |(own, others)| own.contains("– ms") && others.contains("– ms"),
+        |(own, others)| own.contains("offset unknown") && others.contains("offset unknown"),
         |(own, others)| {
             format!("hidden, Carol's own row reads {own:?} and Alice's row for her {others:?}")
         },

@@ -171,6 +171,7 @@ async fn a_member_flooding_chat_and_status_cannot_stop_the_others() -> Result<()
                 phase: ViewerPhase::Buffering,
                 offset_ms: Some(1.0),
                 picture_ms: Some(1.0),
+                offset_within_ms: 0,
             }),
         ]
         .map(|message| message.encode());

@@ -2,7 +2,9 @@
 //! true instant, sampled through the run, and the tallies taken at its end.
 
 use super::World;
-use insieme::sync::Engine;
+use insieme::room::shown_offset::{room_middle, within_ms};
+use insieme::sync::presentation::picture_locked_to_refresh;
+use insieme::sync::{Engine, Span};
 
 /// Convergence tolerance used for "in sync": viewers within 20 ms of one another, as the
 /// end-to-end benchmark counts it too (`examples/e2e_bench.rs`).
@@ -203,28 +205,56 @@ impl World {
     /// errors a little late; here every engine's is current.
     fn judge_self_estimates(&mut self, viewers: &[(usize, f64, Option<f64>)]) {
         let shown: Vec<f64> = viewers.iter().map(|v| v.1).collect();
-        let told: Vec<f64> = viewers.iter().filter_map(|v| v.2).collect();
+        // Each page's picture error and precision, and the room's middle of them, as
+        // `People::offset_from_room` takes them: the coarser precision is what the list shows.
+        let within: Vec<f64> = viewers
+            .iter()
+            .map(|v| self.picture_within_ms(v.0))
+            .collect();
+        let mut told: Vec<(f64, f64)> = viewers
+            .iter()
+            .zip(&within)
+            .filter_map(|(v, &w)| Some((v.2?, w)))
+            .collect();
         let (Some(room), room_told) = (
             insieme::stats::median_interpolated(&shown),
-            insieme::stats::median_interpolated(&told),
+            room_middle(&mut told),
         ) else {
             return;
         };
-        for &(slot, shown_ms, picture_ms) in viewers {
+        for (&(slot, shown_ms, picture_ms), within_ms) in viewers.iter().zip(within) {
             let truth = shown_ms - room;
             let by_slot = &mut self.out.true_offset_by_slot[slot];
             by_slot.0 += truth;
             by_slot.1 += 1;
             match (picture_ms, room_told) {
-                (Some(mine), Some(room_told)) => {
-                    let estimate = mine - room_told;
+                (Some(mine), Some((room_told, room_within))) => {
+                    let error = (mine - room_told - truth).abs();
+                    self.out.self_estimate_errors_ms.push(error);
+                    let shown_within = within_ms.max(room_within.ceil());
                     self.out
-                        .self_estimate_errors_ms
-                        .push((estimate - truth).abs());
+                        .self_estimate_outside_ms
+                        .push((error - shown_within).max(0.0));
                 }
                 _ => self.out.self_estimate_unknown += 1,
             }
         }
+    }
+
+    /// How far either way the page on `slot` says its picture may be from its error, whole ms,
+    /// as the app works it out (`BrowserKind::picture_within`) from the refresh and the frame
+    /// duration, which the simulator takes as measured from the start; 0 with no display (a
+    /// picture presented continuously is where its clock is).
+    fn picture_within_ms(&self, slot: usize) -> f64 {
+        let s = &self.slots[slot];
+        let Some(display) = s.player.display else {
+            return 0.0;
+        };
+        let locked = picture_locked_to_refresh(1e6 / s.player.fps, display.refresh_us);
+        let refresh = Span::from_micros(display.refresh_us.round() as i64);
+        s.browser
+            .picture_within(Some(refresh), Some(locked))
+            .map_or(0.0, |within| f64::from(within_ms(within)))
     }
 
     /// Takes the run's measurements at its end.

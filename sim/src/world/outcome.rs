@@ -31,7 +31,10 @@ pub struct Outcome {
     /// offset its people list shows is from its true offset, ms (issue 19: the app must know
     /// when it is off)...
     pub self_estimate_errors_ms: Vec<f64>,
-    /// ...and how many times a viewer's page showed none ("– ms").
+    /// ...how far its true offset lay outside the range the list shows ("+0 ±17 ms" where the
+    /// picture is known only to a refresh: `BrowserKind::picture_within`), 0 within it...
+    pub self_estimate_outside_ms: Vec<f64>,
+    /// ...and how many times a viewer's page showed none ("offset unknown").
     pub self_estimate_unknown: usize,
     /// Per slot, the sum of its viewers' true offsets from the room's median (what they show
     /// less the median of what everyone shows, ms) over the samples, and their count: its
@@ -80,6 +83,12 @@ impl Outcome {
     /// without any.
     pub fn self_estimate_percentile(&self, p: f64) -> f64 {
         stats::percentile(&self.self_estimate_errors_ms, p).unwrap_or(f64::NAN)
+    }
+
+    /// Percentile `p` of how far true offsets lay outside the range shown
+    /// ([`Outcome::self_estimate_outside_ms`]); NaN with none.
+    pub fn self_estimate_outside_percentile(&self, p: f64) -> f64 {
+        stats::percentile(&self.self_estimate_outside_ms, p).unwrap_or(f64::NAN)
     }
     /// The mean true offset from the room of the viewers on one slot, ms; NaN without samples.
     pub fn slot_mean_offset_ms(&self, slot: usize) -> f64 {

@@ -50,6 +50,11 @@ impl Jumps {
         self.entry_jump
     }
 
+    /// Whether a jump was measured yet (before, [`Jumps::entry_jump`] is a mere zero).
+    pub(super) fn entry_jump_measured(&self) -> bool {
+        self.jumps_measured > 0
+    }
+
     /// How far returning to the normal rate moves the clock forward, µs, as learned so far.
     pub(super) fn exit_gain(&self) -> f64 {
         self.exit_gain

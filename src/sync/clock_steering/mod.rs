@@ -153,6 +153,13 @@ impl ClockSteering {
         self.jumps.entry_jump()
     }
 
+    /// [`ClockSteering::entry_jump`], once a fast correction measured one.
+    pub fn measured_entry_jump(&self) -> Option<f64> {
+        self.jumps
+            .entry_jump_measured()
+            .then(|| self.jumps.entry_jump())
+    }
+
     /// One reading: the clock's error (µs, positive ahead) at `read_at`.
     pub fn record(&mut self, read_at: LocalTime, error: f64) {
         self.readings.record(read_at, error);

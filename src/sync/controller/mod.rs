@@ -39,11 +39,14 @@
 //!   steering by the media clock ([`super::clock_steering`]).
 //! - `latency`: how long seeks and starts take, learned for the margins.
 //! - `grid`: the presentation step and where on the frame grid the clock is steered.
+//! - `landing`: a start that landed further off than the rate removes in a second is started
+//!   again, once.
 //! - `timers`: the named instants seeks are attributed and rate-limited by.
 //!
 //! Dated measurements behind these rules are in `docs/measurements/controller.md`.
 
 mod grid;
+mod landing;
 mod latency;
 mod planning;
 mod rate;
@@ -184,6 +187,8 @@ pub struct ControllerStats {
     pub starts: u64,
     /// Scheduled starts that never showed motion and were retried.
     pub start_retries: u64,
+    /// Starts that landed too far off for the rate and were started again ([`landing`]).
+    pub start_restarts: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -200,6 +205,9 @@ enum Mode {
         play_at: LocalTime,
         from: MediaTime,
         retries: u32,
+        /// This start is the restart of one that landed too far off ([`landing`]): wherever it
+        /// lands, the rate corrects it.
+        restart: bool,
     },
     /// Moving; continuous control.
     Playing,
@@ -227,6 +235,9 @@ pub struct Controller {
     grid: Grid,
     /// Steering by the media clock, where the player reads it.
     clock: ClockSteering,
+    /// The start just seen to move may be started again if its first error is too large for
+    /// the rate ([`landing`]); cleared by that first error.
+    landing_unchecked: bool,
     timers: TimerTable,
     stats: ControllerStats,
 }
@@ -248,6 +259,7 @@ impl Controller {
             latency: Latencies::new(),
             grid: Grid::new(),
             clock: ClockSteering::new(fast_rate),
+            landing_unchecked: false,
             timers: TimerTable::default(),
             stats: ControllerStats::default(),
         }
@@ -316,6 +328,7 @@ impl Controller {
     /// afresh, and seeks in the next moments are attributed to the change.
     pub fn timeline_changed(&mut self, now: LocalTime) {
         self.timers.set(Timer::JoinGrace, now + self.cfg.grace);
+        self.landing_unchecked = false;
         self.forget_errors(now);
     }
 
@@ -333,6 +346,8 @@ impl Controller {
     /// The local player stalled (buffering) or recovered.
     pub fn set_stalled(&mut self, now: LocalTime, stalled: bool) {
         self.stalled = stalled;
+        // The first error after a stall is the stall's, not the start's.
+        self.landing_unchecked = false;
         self.forget_errors(now);
         self.timers.set(Timer::StallGrace, now + self.cfg.grace);
         if !stalled {
@@ -434,17 +449,27 @@ impl Controller {
                 self.mode = Mode::Paused;
                 self.rate.error = None;
             }
-            Mode::Starting { at, retries, .. }
-                if !self.stalled && now >= at + self.start_timeout() =>
-            {
+            Mode::Starting {
+                at,
+                retries,
+                restart,
+                ..
+            } if !self.stalled && now >= at + self.start_timeout() => {
                 // The start never showed: try again from the timeline, a bounded number of
                 // times (a player that refuses to play must not be hammered).
                 self.stats.start_retries += 1;
                 if retries < 3 {
                     let cause = self.cause_at(now);
                     self.catch_up(now, v, map, cause, out);
-                    if let Mode::Starting { retries: r, .. } = &mut self.mode {
+                    if let Mode::Starting {
+                        retries: r,
+                        restart: again,
+                        ..
+                    } = &mut self.mode
+                    {
                         *r = retries + 1;
+                        // The retry of a restart is still that restart: never a second one.
+                        *again = restart;
                     }
                 } else {
                     self.mode = Mode::Idle;
@@ -481,7 +506,12 @@ impl Controller {
         let Some((v, map)) = desired else { return };
         let p = &v.playback;
         match self.mode {
-            Mode::Starting { play_at, from, .. } => {
+            Mode::Starting {
+                play_at,
+                from,
+                restart,
+                ..
+            } => {
                 let moved = obs.media_time - from;
                 if moved > Span::from_micros(500) {
                     let started =
@@ -489,6 +519,7 @@ impl Controller {
                     self.latency.started(started, play_at);
                     self.stats.starts += 1;
                     self.mode = Mode::Playing;
+                    self.landing_unchecked = !restart;
                     self.forget_errors(now);
                     self.clock.started(now);
                     self.rate.ideal = p.speed_at(map.to_room(now)) * (1.0 + map.skew);

@@ -203,11 +203,13 @@ impl Controller {
         out.push_back(PlayerCommand::PlayAt(play_at));
         self.playing_cmd = true;
         self.rate.reset_correction();
+        self.landing_unchecked = false;
         self.mode = Mode::Starting {
             at,
             play_at,
             from,
             retries: 0,
+            restart: false,
         };
     }
 

@@ -203,6 +203,9 @@ impl Controller {
             line_at(&self.rate.window, now)
         };
         self.rate.error = Some(Span(e_now as i64));
+        if self.restart_if_landed_off(now, e_now, v, map, out) {
+            return;
+        }
 
         let speed = p.speed_at(map.to_room(now));
         if e_now.abs() > self.cfg.seek_threshold.0 as f64 && speed > 0.0 {
@@ -261,6 +264,9 @@ impl Controller {
         let speed = v.playback.speed_at(map.to_room(now));
         if let Some(error) = error {
             self.rate.error = Some(Span(error as i64));
+            if self.restart_if_landed_off(now, error, v, map, out) {
+                return;
+            }
             if error.abs() > self.cfg.seek_threshold.0 as f64 && speed > 0.0 {
                 self.catch_up_if_allowed(now, v, map, out);
                 return;

@@ -31,8 +31,8 @@ pub use reports::{
 };
 
 use crate::num::Clamp;
-use crate::sync::start_lead::PendingStart;
-use crate::sync::{LocalTime, MediaTime, StartLead, StepEstimator};
+use crate::sync::start_lead::{PendingStart, StartLeads};
+use crate::sync::{LocalTime, MediaTime, StepEstimator};
 use attachment::Attachment;
 use bindings::keep_pitch;
 use gloo_timers::callback::Timeout;
@@ -132,8 +132,12 @@ pub fn use_video_player_with_options(
         seek_timeout: RefCell::new(None),
         start: Cell::new(None),
         start_timer: RefCell::new(None),
-        start_lead: RefCell::new(StartLead::with_guess(browser.start_lead_guess())),
+        start_lead: RefCell::new(StartLeads::with_guesses(
+            browser.start_lead_guess(),
+            browser.muted_start_lead_guess(),
+        )),
         step: RefCell::new(StepEstimator::new()),
+        picture_within: Cell::new(None),
         refresh_probe: RefCell::new(None),
         last_frame: Cell::new(None),
         chosen_volume: Cell::new(1.0),
@@ -265,11 +269,12 @@ impl UseVideoPlayer {
                 crate::web::number_text(at_ms)
             )));
         }
-        self.with_shared(|shared, _| {
+        self.with_shared(|shared, video| {
             shared.cancel_start();
             let call_at = shared
                 .start_lead
                 .borrow()
+                .of(video.muted())
                 .call_at(LocalTime::from_millis_f64(at_ms))
                 .as_millis_f64();
             let wait = call_at - now_ms();
@@ -403,10 +408,13 @@ struct Shared {
     seek_timeout: RefCell<Option<Timeout>>,
     start: Cell<Option<PendingStart>>,
     start_timer: RefCell<Option<Timeout>>,
-    /// How early `play()` is called, learned from this element's measured starts.
-    start_lead: RefCell<StartLead>,
+    /// How early `play()` is called, learned from this element's measured starts (muted and
+    /// audible apart).
+    start_lead: RefCell<StartLeads>,
     /// How finely frames can be placed: fed by refresh bursts and by consecutive frames.
     step: RefCell<StepEstimator>,
+    /// How far either way the picture may be from its frames' times, as last reported.
+    picture_within: Cell<Option<crate::sync::Span>>,
     /// The browser, where it presents frames its own way (`browser_frames`)...
     browser: crate::sync::browser_kind::BrowserKind,
     /// ...and the latest frame callback's (media time, frames presented), to learn the frame

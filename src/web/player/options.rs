@@ -1,5 +1,5 @@
 //! What the integrator hears from the adapter beyond the signals: handlers for frames, seeks,
-//! starts and the presentation step, and whether to sample frames where callbacks exist.
+//! starts, the presentation step and the picture's precision, and whether to sample frames where callbacks exist.
 
 use super::{FrameObservation, SeekReport, StartReport};
 use crate::sync::Span;
@@ -14,6 +14,7 @@ pub struct UseVideoPlayerOptions {
     pub(super) on_seeked: Handler<SeekReport>,
     pub(super) on_started: Handler<StartReport>,
     pub(super) on_presentation_step: Handler<Span>,
+    pub(super) on_picture_within: Handler<Span>,
     pub(super) sample_frames: bool,
 }
 
@@ -37,6 +38,12 @@ impl UseVideoPlayerOptions {
     /// refresh interval and the video's frame duration) once measured, and again if it changes.
     pub fn on_presentation_step(mut self, handler: impl Fn(Span) + 'static) -> Self {
         self.on_presentation_step = Some(Rc::new(handler));
+        self
+    }
+    /// Called with how far either way the picture may be from where its frames' times put it
+    /// (`BrowserKind::picture_within`) once measured, and again if it changes.
+    pub fn on_picture_within(mut self, handler: impl Fn(Span) + 'static) -> Self {
+        self.on_picture_within = Some(Rc::new(handler));
         self
     }
     /// Observe by sampling `currentTime` even where frame callbacks exist (to test the fallback).

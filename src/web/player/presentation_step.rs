@@ -1,6 +1,7 @@
 //! Learning the step presented frames are quantized to: the display's refresh interval from
 //! bursts of animation frames, the video's frame duration from consecutive frames; the
-//! integrator hears the finer of the two whenever it changes.
+//! integrator hears the finer of the two whenever it changes, and how precisely the picture is
+//! known from them (`BrowserKind::picture_within`).
 
 use super::refresh::RefreshProbe;
 use super::{FrameObservation, FrameSource, Shared};
@@ -36,6 +37,7 @@ impl Shared {
     }
 
     fn report_step(&self) {
+        self.report_picture_within();
         // Frames that keep no phase on the refresh (Firefox) are not steered onto a grid.
         if !self.browser.frames_keep_refresh_phase() {
             return;
@@ -44,6 +46,21 @@ impl Shared {
         let step = self.step.borrow_mut().changed_step();
         if let (Some(step), Some(handler)) = (step, self.options.on_presentation_step.clone()) {
             handler(step);
+        }
+    }
+
+    /// Tells the integrator how precisely the picture is known, when that changed.
+    fn report_picture_within(&self) {
+        let within = {
+            let step = self.step.borrow();
+            self.browser
+                .picture_within(step.refresh(), step.picture_locked_to_refresh())
+        };
+        if within.is_none() || self.picture_within.replace(within) == within {
+            return;
+        }
+        if let (Some(within), Some(handler)) = (within, self.options.on_picture_within.clone()) {
+            handler(within);
         }
     }
 }

@@ -19,8 +19,10 @@ pub(super) const SPIN_BEFORE_START_MS: f64 = 12.0;
 const MAX_SPIN_MS: f64 = 20.0;
 
 impl Shared {
+    /// The lead a start now would be called early by (for the element's muted state).
     pub(super) fn start_lead_ms(&self) -> f64 {
-        self.start_lead.borrow().lead().as_millis_f64()
+        let muted = self.video().is_some_and(|video| video.muted());
+        self.start_lead.borrow().of(muted).lead().as_millis_f64()
     }
 
     pub(super) fn cancel_start(&self) {
@@ -39,17 +41,20 @@ impl Shared {
         while now < call_at_ms && now - entered < MAX_SPIN_MS {
             now = now_ms();
         }
-        self.start.set(Some(PendingStart::new(
-            LocalTime::from_millis_f64(at_ms),
-            LocalTime::from_millis_f64(now),
-            MediaTime::from_secs_f64(video.current_time()),
-            video.playback_rate(),
-            AtCall {
-                paused: video.paused(),
-                seeking: video.seeking(),
-                ready_to_play: video.ready_state() >= HtmlMediaElement::HAVE_FUTURE_DATA,
-            },
-        )));
+        self.start.set(Some(
+            PendingStart::new(
+                LocalTime::from_millis_f64(at_ms),
+                LocalTime::from_millis_f64(now),
+                MediaTime::from_secs_f64(video.current_time()),
+                video.playback_rate(),
+                AtCall {
+                    paused: video.paused(),
+                    seeking: video.seeking(),
+                    ready_to_play: video.ready_state() >= HtmlMediaElement::HAVE_FUTURE_DATA,
+                },
+            )
+            .muted(video.muted()),
+        ));
         self.call_play(&video);
     }
 
@@ -117,6 +122,7 @@ impl Shared {
         let precise = frame.source == FrameSource::VideoFrameCallback;
         self.start_lead
             .borrow_mut()
+            .of_mut(start.muted)
             .learn_start(&start, started_at, precise);
         crate::web::debug_log!("player: {report:?}, lead {:.1} ms", self.start_lead_ms());
         self.set.last_start.set(Some(report));

@@ -19,7 +19,7 @@ pub type Frame = (f64, f64);
 pub const GRID_MS: f64 = 10.0;
 
 /// The columns of each record the page keeps (see [`RECORDER`]).
-pub const COLUMNS: [&str; 8] = [
+pub const COLUMNS: [&str; 9] = [
     "display_wall_ms",
     "media_time_s",
     "playback_rate",
@@ -28,24 +28,31 @@ pub const COLUMNS: [&str; 8] = [
     "current_time_s",
     "current_time_read_wall_ms",
     "shown_offset_ms",
+    "shown_within_ms",
 ];
 
 /// Starts recording the film's frames in `window.__benchFrames` (once per page); false while
 /// the page has no film element yet. With each frame it also keeps the offset the page shows for
-/// its own viewer in the people list (`+3 ms`; null for `– ms`), as that viewer sees it then.
+/// its own viewer in the people list (`+3 ms`, `+3 ±17 ms`: the offset and how far either way
+/// it may be from the truth; null for `offset unknown`), as that viewer sees it then.
 const RECORDER: &str = "
     const video = document.querySelector(arguments[0]);
     if (!video) return false;
     if (!window.__benchFrames) {
         window.__benchFrames = [];
+        const shownText = () => document.querySelector('li.person.me .meta')?.textContent ?? '';
         const shownOffset = () => {
-            const shown = parseFloat(document.querySelector('li.person.me .meta')?.textContent);
+            const shown = parseFloat(shownText());
             return Number.isFinite(shown) ? shown : null;
+        };
+        const shownWithin = () => {
+            const [, within] = shownText().split('±');
+            return within === undefined ? 0 : parseFloat(within);
         };
         const onFrame = (now, meta) => {
             window.__benchFrames.push([performance.timeOrigin + meta.expectedDisplayTime, meta.mediaTime, video.playbackRate,
                 meta.presentedFrames, performance.timeOrigin + now, video.currentTime,
-                performance.timeOrigin + performance.now(), shownOffset()]);
+                performance.timeOrigin + performance.now(), shownOffset(), shownWithin()]);
             video.requestVideoFrameCallback(onFrame);
         };
         video.requestVideoFrameCallback(onFrame);
@@ -62,8 +69,22 @@ pub async fn start_recording(viewer: &Browser) -> Result<bool> {
         .unwrap_or(false))
 }
 
-/// The offset a viewer's page showed for itself (ms, `None` for none) from a wall time (ms) on.
-pub type Shown = (f64, Option<f64>);
+/// The offset a viewer's page showed for itself from a wall time (ms) on: `None` for none.
+pub type Shown = (f64, Option<ShownOffset>);
+
+/// An offset a page showed, ms, and how far either way from it the page said the truth may be.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ShownOffset {
+    pub ms: f64,
+    pub within_ms: f64,
+}
+
+impl ShownOffset {
+    /// How far `truth` lies outside what was shown: 0 within the range it gave.
+    pub fn outside(&self, truth: f64) -> f64 {
+        ((self.ms - truth).abs() - self.within_ms).max(0.0)
+    }
+}
 
 /// Every viewer's recorded frames ([`recorded`]), in the order given.
 pub async fn recorded_by_all(viewers: &[&Browser]) -> Result<Vec<Vec<Frame>>> {
@@ -104,7 +125,14 @@ pub fn shown_offsets(raw: &serde_json::Value) -> Vec<Shown> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|f| Some((f.get(4)?.as_f64()?, f.get(7).and_then(|v| v.as_f64()))))
+        .filter_map(|f| {
+            let offset = f.get(7).and_then(|v| v.as_f64()).map(|ms| ShownOffset {
+                ms,
+                // Records from before the precision was kept read as exact.
+                within_ms: f.get(8).and_then(|v| v.as_f64()).unwrap_or(0.0),
+            });
+            Some((f.get(4)?.as_f64()?, offset))
+        })
         .collect();
     shown.sort_by(|a, b| a.0.total_cmp(&b.0));
     shown
@@ -112,7 +140,7 @@ pub fn shown_offsets(raw: &serde_json::Value) -> Vec<Shown> {
 
 /// What the page showed at wall time `t`: the latest reading at or before it.
 /// `None` if the page showed none, or read none in the 100 ms before (no frames: not playing).
-pub fn shown_at(shown: &[Shown], t: f64) -> Option<f64> {
+pub fn shown_at(shown: &[Shown], t: f64) -> Option<ShownOffset> {
     let next = shown.partition_point(|s| s.0 <= t);
     let latest = shown.get(next.checked_sub(1)?)?;
     (t - latest.0 <= 100.0).then_some(latest.1).flatten()

@@ -80,12 +80,13 @@ impl Party {
         }
     }
 
-    /// Ends the test: on failure saves everyone's artifacts, then closes every browser.
+    /// Ends the test: on failure (or with `INSIEME_E2E_KEEP_ARTIFACTS` set, to read the
+    /// consoles of a run that passed) saves everyone's artifacts, then closes every browser.
     pub async fn finish(self, outcome: Result<()>) -> Result<()> {
-        if outcome.is_err() {
+        if outcome.is_err() || std::env::var_os("INSIEME_E2E_KEEP_ARTIFACTS").is_some() {
             let dir = artifacts_dir().join(&self.test_name);
             self.save_artifacts(&dir).await;
-            eprintln!("artifacts of the failed test are in {}", dir.display());
+            eprintln!("artifacts of the test are in {}", dir.display());
         }
         for person in self.people {
             person.close().await;

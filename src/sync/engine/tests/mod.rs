@@ -5,6 +5,7 @@ mod holds;
 mod hostile;
 mod picture;
 mod scheduling;
+mod starts;
 mod timeline;
 
 use crate::sync::test_harness::Mini;
