@@ -7,7 +7,7 @@
 //! A run that fails is a row with its error.
 
 use crate::harness::media::party_with_clip;
-use crate::harness::slow_device::{self, SLOW_DEVICE};
+use crate::harness::slow_device::{self, Slowness, SLOW_DEVICE};
 use crate::harness::Party;
 use anyhow::{Context, Result};
 use std::time::Duration;
@@ -45,7 +45,7 @@ pub async fn bench(runs: usize, only: Option<&str>) -> Result<()> {
     for run in 1..=runs {
         for &scenario in &chosen {
             println!("e2e slow bench: run {run} of {runs}, {scenario}");
-            let row = match once(scenario).await {
+            let row = match once(scenario, run).await {
                 Ok(figures) => {
                     serde_json::json!({ "run": run, "scenario": scenario, "figures": figures })
                 }
@@ -64,12 +64,14 @@ pub async fn bench(runs: usize, only: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-async fn once(scenario: &str) -> Result<serde_json::Value> {
+async fn once(scenario: &str, run: usize) -> Result<serde_json::Value> {
     let names = slow_device::browser_names();
     let party = party_with_clip(&format!("e2e_slow_{scenario}"), &names).await?;
     let figures = play(&party, scenario).await;
-    let consoles = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("target/bench/e2e-slow-console/{scenario}"));
+    // One folder per run: the run that moved the room is read against the ones that did not.
+    let consoles = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "target/bench/e2e-slow-console/{scenario}/run-{run}"
+    ));
     party.save_artifacts(&consoles).await;
     match figures {
         Ok(figures) => {
@@ -83,15 +85,38 @@ async fn once(scenario: &str) -> Result<serde_json::Value> {
     }
 }
 
+/// The slow device of the scenarios: [`SLOW_DEVICE`], or, to look into what a slower one does
+/// (the host's own load makes the same device slower on some runs than on others),
+/// `INSIEME_SLOW_DEVICE=RATE,BUSY_MS,EVERY_MS`.
+fn slow_device() -> Result<Slowness> {
+    let Ok(given) = std::env::var("INSIEME_SLOW_DEVICE") else {
+        return Ok(SLOW_DEVICE);
+    };
+    let parts: Vec<f64> = given
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("INSIEME_SLOW_DEVICE={given:?} is not RATE,BUSY_MS,EVERY_MS"))?;
+    let [rate, busy_ms, every_ms] = parts[..] else {
+        anyhow::bail!("INSIEME_SLOW_DEVICE={given:?} is not RATE,BUSY_MS,EVERY_MS");
+    };
+    Ok(Slowness {
+        rate,
+        busy_ms,
+        every_ms,
+    })
+}
+
 async fn play(party: &Party, scenario: &str) -> Result<serde_json::Value> {
+    let slow = slow_device()?;
     Ok(match scenario {
-        "slow_room_clock" => slow_device::slow_viewer(party, "alice", SLOW_DEVICE, SLOW_FOR)
+        "slow_room_clock" => slow_device::slow_viewer(party, "alice", slow, SLOW_FOR)
             .await?
             .json(),
-        "slow_guest" => slow_device::slow_viewer(party, "carol", SLOW_DEVICE, SLOW_FOR)
+        "slow_guest" => slow_device::slow_viewer(party, "carol", slow, SLOW_FOR)
             .await?
             .json(),
-        "saturated_start" => slow_device::saturated_start(party, SLOW_DEVICE, SATURATED_FOR)
+        "saturated_start" => slow_device::saturated_start(party, slow, SATURATED_FOR)
             .await?
             .json(),
         "start_on_canplay" => slow_device::start_on_canplay(party).await?.json(),

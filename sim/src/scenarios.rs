@@ -1,8 +1,8 @@
 //! The fixed scenarios: the benchmark's five networks (LAN, WAN, an intent storm, the reference
 //! leaving, churn), a stall scenario, a partition that heals, and screen scenarios where frames
 //! appear only at display refreshes (one with a drifting media clock, and some where the pages
-//! read their media clocks too), a room with a lying member, and shorter variants for the
-//! regression tests.
+//! read their media clocks too), a room with a lying member, a room whose reference's page is
+//! slow (`slow_reference`), and shorter variants for the regression tests.
 //!
 //! Parameters are constants here, chosen from a description of each network written before any
 //! engine ran on them, and printed by the benchmark; the browser models' figures come from
@@ -444,5 +444,40 @@ pub fn hostile(seed: u64, duration_s: f64) -> Scenario {
         slot: 5,
         tamper: mallory,
     });
+    sc
+}
+
+/// When the reference's page of [`slow_reference`] is slow, true seconds.
+pub const SLOW_FROM_S: f64 = 10.0;
+pub const SLOW_UNTIL_S: f64 = 25.0;
+
+/// Three browsers on one machine (no skew, LAN-fast links) play; from [`SLOW_FROM_S`] to
+/// [`SLOW_UNTIL_S`] the page whose clock is room time (slot 0, the oldest) is a slow device: it
+/// gets no CPU 35 ms of every 50 (`bench e2e --slow`'s busy task), so it handles its messages,
+/// timers and its player's reports late. Every player stalls now and then for 20 to 150 ms, as
+/// a slow device's did in Chromium.
+pub fn slow_reference(seed: u64, duration_s: f64) -> Scenario {
+    let mut sc = base("slow-reference", seed, 3, duration_s, lan_link());
+    sc.skew_ppm = 0.0;
+    sc.clock_offset_s = 300.0;
+    sc.stalls = Some(StallSpec {
+        mean_interval_s: 1.5,
+        min_s: 0.02,
+        max_s: 0.15,
+    });
+    let mut s: Vec<(f64, Action)> = (0..3).map(|i| (0.1 * i as f64, Action::Join(i))).collect();
+    s.push(load(2.0, 0));
+    s.push(intent(4.0, 1, Intent::Play));
+    let busy = (SLOW_FROM_S * 20.0) as usize..(SLOW_UNTIL_S * 20.0) as usize;
+    s.extend(busy.map(|tick| {
+        (
+            tick as f64 / 20.0,
+            Action::Starve {
+                slot: 0,
+                for_s: 0.035,
+            },
+        )
+    }));
+    sc.script = s;
     sc
 }

@@ -13,6 +13,14 @@
 //! once, every viewer's own seek after a seek in the room paused the room again, once per
 //! viewer, and each pause made everyone seek once more; never held, a viewer whose seek takes
 //! longer than the room planned is left chasing it alone.
+//!
+//! A seek of our own to catch up with a room already moving ([`OwnSeek::CatchingUp`]: we fell
+//! behind, or heard of a start too late to make it) never holds the group: the room is not
+//! waiting for it, and a hold would pause everyone where our player froze, which is where it
+//! was before the seek, behind the room by however far we had fallen, and then cost a restart's
+//! lead on top. A slow device does exactly this: its frames run late, it falls behind by more
+//! than a seek's threshold, its catch-up seek waits for data past the grace on its busy page,
+//! and the room stepped back about a second (`sim/tests/slow_reference.rs`).
 
 use super::state::Playback;
 use super::time::{LocalTime, MediaTime, RoomTime, Span};
@@ -96,6 +104,18 @@ pub fn held(
     })
 }
 
+/// Whether the local player's stall began during a seek we asked for, and what for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnSeek {
+    /// No seek of ours under way: an ordinary stall.
+    None,
+    /// A seek for a start of the group, which begins at this instant (our clock; now, if it
+    /// has begun): its wait for data matters only past it.
+    ForStart(LocalTime),
+    /// A seek to catch up alone with a room already moving: its wait never holds the group.
+    CatchingUp,
+}
+
 /// What the engine should do to the replicated state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HoldAction {
@@ -140,23 +160,24 @@ impl StallGuard {
     }
 
     /// The local player reported a stall or its end. A stall holds the group only once it
-    /// lasted [`STALL_HOLD_AFTER`] (see [`StallGuard::tick`]); `own_seek_until`, for a stall
-    /// that began while the player carries out a seek we asked for, is when the group starts
-    /// moving (now, if it already is), and the hold then waits until [`SEEK_STALL_GRACE`] past
-    /// it instead. Only the end of a stall we held for is an action: the release.
+    /// lasted [`STALL_HOLD_AFTER`] (see [`StallGuard::tick`]); one that began during a seek of
+    /// ours for the group's start ([`OwnSeek::ForStart`]) waits until [`SEEK_STALL_GRACE`]
+    /// past that start instead, and one that began during our own catch-up seek never holds
+    /// it. Only the end of a stall we held for is an action: the release.
     pub fn report(
         &mut self,
         now: LocalTime,
         stalled: bool,
-        own_seek_until: Option<LocalTime>,
+        own_seek: OwnSeek,
     ) -> Option<HoldAction> {
         if stalled {
             if self.since.is_none() {
                 self.since = Some(now);
-                self.hold_due = Some(match own_seek_until {
-                    Some(start) => start.max(now) + SEEK_STALL_GRACE,
-                    None => now + STALL_HOLD_AFTER,
-                });
+                self.hold_due = match own_seek {
+                    OwnSeek::None => Some(now + STALL_HOLD_AFTER),
+                    OwnSeek::ForStart(start) => Some(start.max(now) + SEEK_STALL_GRACE),
+                    OwnSeek::CatchingUp => None,
+                };
             }
             None
         } else {
@@ -232,21 +253,24 @@ mod tests {
             BufferingPolicy::WaitUpTo(Span::from_secs(3)),
             Span::from_secs(20),
         );
-        assert_eq!(g.report(t(0), true, None), None);
+        assert_eq!(g.report(t(0), true, OwnSeek::None), None);
         assert_eq!(g.deadline(), Some(t(0) + STALL_HOLD_AFTER));
         assert_eq!(g.tick(t(249), true), None);
         assert_eq!(g.tick(t(250), true), Some(HoldAction::Hold));
         assert_eq!(g.tick(t(2_999), true), None);
         assert_eq!(g.tick(t(3_000), true), Some(HoldAction::Release));
         // Recovery after the timeout changes nothing for the group.
-        assert_eq!(g.report(t(5_000), false, None), None);
+        assert_eq!(g.report(t(5_000), false, OwnSeek::None), None);
         // A new stall within the cooldown does not pause the room again.
-        assert_eq!(g.report(t(6_000), true, None), None);
+        assert_eq!(g.report(t(6_000), true, OwnSeek::None), None);
         assert_eq!(g.tick(t(6_300), true), None);
-        assert_eq!(g.report(t(6_500), false, None), None);
-        assert_eq!(g.report(t(30_000), true, None), None);
+        assert_eq!(g.report(t(6_500), false, OwnSeek::None), None);
+        assert_eq!(g.report(t(30_000), true, OwnSeek::None), None);
         assert_eq!(g.tick(t(30_250), true), Some(HoldAction::Hold));
-        assert_eq!(g.report(t(30_400), false, None), Some(HoldAction::Release));
+        assert_eq!(
+            g.report(t(30_400), false, OwnSeek::None),
+            Some(HoldAction::Release)
+        );
     }
 
     /// A slow device's stalls of tens of milliseconds (20 to 150 ms in `bench e2e --slow`) each
@@ -255,14 +279,14 @@ mod tests {
     fn a_short_stall_does_not_hold_the_group() {
         let mut g = StallGuard::new(BufferingPolicy::default(), Span::from_secs(20));
         for start in [0, 1_000, 2_000, 3_000] {
-            assert_eq!(g.report(t(start), true, None), None);
+            assert_eq!(g.report(t(start), true, OwnSeek::None), None);
             assert_eq!(g.tick(t(start + 150), true), None);
-            assert_eq!(g.report(t(start + 150), false, None), None);
+            assert_eq!(g.report(t(start + 150), false, OwnSeek::None), None);
             assert_eq!(g.deadline(), None);
             assert!(!g.is_holding());
         }
         // The cooldown was never spent on them: a real stall still holds the group.
-        assert_eq!(g.report(t(4_000), true, None), None);
+        assert_eq!(g.report(t(4_000), true, OwnSeek::None), None);
         assert_eq!(
             g.tick(t(4_000) + STALL_HOLD_AFTER, true),
             Some(HoldAction::Hold)
@@ -272,19 +296,19 @@ mod tests {
     #[test]
     fn other_policies() {
         let mut never = StallGuard::new(BufferingPolicy::NeverWait, Span::ZERO);
-        assert_eq!(never.report(t(0), true, None), None);
+        assert_eq!(never.report(t(0), true, OwnSeek::None), None);
         assert_eq!(never.tick(t(1_000), true), None);
         let mut always = StallGuard::new(BufferingPolicy::AlwaysWait, Span::from_secs(20));
-        assert_eq!(always.report(t(0), true, None), None);
+        assert_eq!(always.report(t(0), true, OwnSeek::None), None);
         assert_eq!(always.tick(t(250), true), Some(HoldAction::Hold));
         assert_eq!(always.tick(t(1_000_000), true), None);
         assert_eq!(
-            always.report(t(1_000_001), false, None),
+            always.report(t(1_000_001), false, OwnSeek::None),
             Some(HoldAction::Release)
         );
         // Nothing to hold while the group is paused anyway.
         let mut g = StallGuard::new(BufferingPolicy::default(), Span::ZERO);
-        assert_eq!(g.report(t(0), true, None), None);
+        assert_eq!(g.report(t(0), true, OwnSeek::None), None);
         assert_eq!(g.tick(t(250), false), None);
         assert!(!g.is_holding());
     }
@@ -297,25 +321,49 @@ mod tests {
         );
         // A seek's wait for data, over before the group starts at 300 ms: the group never
         // hears of it.
-        assert_eq!(g.report(t(0), true, Some(t(300))), None);
+        assert_eq!(g.report(t(0), true, OwnSeek::ForStart(t(300))), None);
         assert_eq!(g.deadline(), Some(t(300) + SEEK_STALL_GRACE));
-        assert_eq!(g.report(t(250), false, None), None);
+        assert_eq!(g.report(t(250), false, OwnSeek::None), None);
         assert_eq!(g.deadline(), None);
         assert_eq!(g.tick(t(5_000), true), None);
         // One that lasts past the start holds the group, the wait budget counted from its
         // beginning.
-        assert_eq!(g.report(t(10_000), true, Some(t(10_300))), None);
+        assert_eq!(
+            g.report(t(10_000), true, OwnSeek::ForStart(t(10_300))),
+            None
+        );
         assert_eq!(g.tick(t(10_399), true), None);
         assert_eq!(g.tick(t(10_400), true), Some(HoldAction::Hold));
         assert_eq!(g.deadline(), Some(t(14_000)));
         assert_eq!(g.tick(t(14_000), true), Some(HoldAction::Release));
         // A seek begun after the group started is given the grace from now.
         let mut g = StallGuard::new(BufferingPolicy::default(), Span::ZERO);
-        assert_eq!(g.report(t(1_000), true, Some(t(500))), None);
+        assert_eq!(g.report(t(1_000), true, OwnSeek::ForStart(t(500))), None);
         assert_eq!(g.deadline(), Some(t(1_000) + SEEK_STALL_GRACE));
         // Past its due with the group paused meanwhile, there is nothing to hold.
         assert_eq!(g.tick(t(1_100), false), None);
         assert!(!g.is_holding());
+    }
+
+    /// A slow reference fell behind, seeked to catch up, and its busy page waited 150 ms for
+    /// the seek's data: held, the room stepped back to where it was before the seek, about a
+    /// second (`sim/tests/slow_reference.rs`). It catches up alone; a later stall still holds.
+    #[test]
+    fn a_stall_during_our_own_catch_up_seek_never_holds_the_group() {
+        let mut g = StallGuard::new(BufferingPolicy::default(), Span::from_secs(20));
+        assert_eq!(g.report(t(1_000), true, OwnSeek::CatchingUp), None);
+        assert_eq!(g.deadline(), None);
+        for late in [100, 250, 4_000] {
+            assert_eq!(g.tick(t(1_000 + late), true), None);
+        }
+        assert!(g.is_stalled() && !g.is_holding());
+        assert_eq!(g.report(t(6_000), false, OwnSeek::None), None);
+        // The cooldown was not spent on it.
+        assert_eq!(g.report(t(7_000), true, OwnSeek::None), None);
+        assert_eq!(
+            g.tick(t(7_000) + STALL_HOLD_AFTER, true),
+            Some(HoldAction::Hold)
+        );
     }
 
     #[test]

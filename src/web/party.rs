@@ -322,6 +322,11 @@ impl Party {
         };
         let is_buffering = phase == ViewerPhase::Buffering;
         if was_buffering != is_buffering {
+            // Hidden unless verbose: a stall here may hold the room (`buffering.rs`).
+            crate::web::debug_log!(
+                "player: buffering {is_buffering} at {:.1}",
+                crate::web::now_ms()
+            );
             self.input(Input::Buffering(is_buffering));
         }
         self.broadcast_status();
@@ -831,11 +836,9 @@ impl Party {
 
     fn on_engine_event(&self, event: sync::Event) {
         // Hidden unless the console shows verbose messages: with the player's commands, enough
-        // to follow who moved the room and why.
-        // (Clock samples come many times a second and are left out.)
-        if !matches!(event, sync::Event::PeerClock { .. }) {
-            crate::web::debug_log!("sync event: {event:?} at {:.1}", crate::web::now_ms());
-        }
+        // to follow who moved the room and why; a peer's clock estimate (at most once a second
+        // per peer) shows whether room time, read from the reference's clock, moved.
+        crate::web::debug_log!("sync event: {event:?} at {:.1}", crate::web::now_ms());
         match event {
             sync::Event::StateChanged(versioned) => {
                 let media = versioned.playback.media.as_deref();

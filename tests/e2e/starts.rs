@@ -27,8 +27,6 @@ const NOT_PULLED_MS: f64 = 2000.0 / 60.0;
 const TOGETHER_P50_MS: f64 = 1000.0 / 60.0 / 2.0;
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "not met in 2 of 4 runs: the two others moved 83 ms and 1015 ms alike while the room's \
-            clock was slow, cause not found (docs/measurements/slow.md)"]
 async fn a_slow_room_clock_does_not_pull_the_others_and_corrects_itself() -> Result<()> {
     slow_viewer("slow_room_clock", "alice").await
 }

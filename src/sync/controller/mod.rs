@@ -337,6 +337,12 @@ impl Controller {
         self.latency.seeking()
     }
 
+    /// Whether that seek is a catch-up of our own with a room already moving (we fell behind,
+    /// or a start came too late to make): the room waits for no stall in it.
+    pub fn catching_up(&self) -> bool {
+        self.seeking() && self.planning.catching_up
+    }
+
     /// The local player stalled (buffering) or recovered.
     pub fn set_stalled(&mut self, now: LocalTime, stalled: bool) {
         self.stalled = stalled;

@@ -37,6 +37,9 @@ pub(super) struct Planning {
     auto_seek_gap: Span,
     /// When the last seek no intent asked for was issued.
     last_auto_seek: Option<LocalTime>,
+    /// Whether the latest seek was a catch-up of our own ([`Controller::catch_up`]) with a
+    /// room already moving, rather than one for a start or a pause of the group.
+    pub(super) catching_up: bool,
 }
 
 impl Planning {
@@ -46,6 +49,7 @@ impl Planning {
             paused_fixed: false,
             auto_seek_gap: min_seek_gap,
             last_auto_seek: None,
+            catching_up: false,
         }
     }
 }
@@ -118,6 +122,7 @@ impl Controller {
         }
         let speed = p.speed_at(room_land) * (1.0 + map.skew);
         self.restart_at(now, land, x, speed, Some(cause), out);
+        self.planning.catching_up = true;
     }
 
     /// Pauses if playing, seeks to `from` when `seek` names a cause, and schedules a start
@@ -226,6 +231,7 @@ impl Controller {
         out: &mut VecDeque<PlayerCommand>,
     ) {
         out.push_back(PlayerCommand::SeekTo(to));
+        self.planning.catching_up = false;
         self.latency
             .seek_issued(now, to, self.last_obs.map(|o| o.media_time));
         self.forget_errors(now);

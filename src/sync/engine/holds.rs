@@ -2,7 +2,7 @@
 //! [`StallGuard`](crate::sync::buffering::StallGuard), which decides when.
 
 use super::{Channel, Engine};
-use crate::sync::buffering::{self, HoldAction};
+use crate::sync::buffering::{self, HoldAction, OwnSeek};
 use crate::sync::state::Playback;
 use crate::sync::time::{LocalTime, RoomTime};
 
@@ -12,13 +12,17 @@ impl Engine {
             return;
         }
         // A stall that is the wait for data of a seek we asked for (read before the controller
-        // hears of the stall) matters only once the group starts: when, on our clock.
-        let own_seek_until = self
-            .controller
-            .seeking()
-            .then(|| self.anchor_local(now).unwrap_or(now));
+        // hears of the stall) matters only once the group starts (when, on our clock), and not
+        // at all if we seek to catch up alone with a room already moving.
+        let own_seek = if !self.controller.seeking() {
+            OwnSeek::None
+        } else if self.controller.catching_up() {
+            OwnSeek::CatchingUp
+        } else {
+            OwnSeek::ForStart(self.anchor_local(now).unwrap_or(now))
+        };
         self.controller.set_stalled(now, stalled);
-        if let Some(action) = self.guard.report(now, stalled, own_seek_until) {
+        if let Some(action) = self.guard.report(now, stalled, own_seek) {
             self.hold_action(now, action);
         }
         self.broadcast_hello(Channel::Reliable);

@@ -372,7 +372,22 @@ impl Browser {
                     format!("(could not read geckodriver's output: {error})\n")
                 }),
         };
-        std::fs::write(dir.join(format!("{}.console.txt", self.name)), console)?;
+        // The app's debug lines carry the page's own clock (`performance.now()`, "at X"); the
+        // driver's timestamps are when it collected them, often seconds later in one batch. The
+        // page's time origin puts its lines on the wall clock, beside the other pages'.
+        let origin = self
+            .client
+            .execute("return performance.timeOrigin", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_f64())
+            .map_or_else(|| "unknown".to_owned(), |o| format!("{o:.3}"));
+        let header =
+            format!("# performance.timeOrigin (wall ms of the page's \"at 0\"): {origin}\n");
+        std::fs::write(
+            dir.join(format!("{}.console.txt", self.name)),
+            header + &console,
+        )?;
         Ok(())
     }
 

@@ -206,22 +206,25 @@ fn furthest(values: impl IntoIterator<Item = f64>) -> Option<f64> {
 
 /// How far the room moved, each second, from where it was heading: what every one of `each`
 /// (per viewer, per second) strayed alike, in the same direction (the smallest of them), since a
-/// pull moves everyone while one viewer's own hiccup moves only it. The worst second, signed.
-fn room_strayed(each: &[Vec<Option<f64>>]) -> Option<f64> {
-    let seconds = each.iter().map(Vec::len).min()?;
-    furthest((0..seconds).filter_map(|i| {
-        let strayed: Vec<f64> = each.iter().map(|e| e[i]).collect::<Option<_>>()?;
-        let alike = strayed.iter().all(|s| s.signum() == strayed[0].signum());
-        let least = strayed
-            .iter()
-            .map(|s| s.abs())
-            .fold(f64::INFINITY, f64::min);
-        Some(if alike {
-            strayed[0].signum() * least
-        } else {
-            0.0
+/// pull moves everyone while one viewer's own hiccup moves only it. Signed; `None` for a second
+/// some viewer showed no frame in.
+fn room_strayed_each_second(each: &[Vec<Option<f64>>]) -> Vec<Option<f64>> {
+    let seconds = each.iter().map(Vec::len).min().unwrap_or(0);
+    (0..seconds)
+        .map(|i| {
+            let strayed: Vec<f64> = each.iter().map(|e| e[i]).collect::<Option<_>>()?;
+            let alike = strayed.iter().all(|s| s.signum() == strayed[0].signum());
+            let least = strayed
+                .iter()
+                .map(|s| s.abs())
+                .fold(f64::INFINITY, f64::min);
+            Some(if alike {
+                strayed[0].signum() * least
+            } else {
+                0.0
+            })
         })
-    }))
+        .collect()
 }
 
 /// The first instant from `since` on at which every viewer was within [`TOGETHER_MS`] of every
@@ -299,6 +302,12 @@ pub struct SlowViewer {
     /// How far the two others strayed alike (the room moving, not one of them hiccuping): the
     /// worst second, signed. A slow viewer pulling the others shows here.
     pub room_worst_second_ms: Option<f64>,
+    /// The same for each second from the slowing on, to find the moment in the pages' consoles
+    /// (whose lines carry wall times).
+    pub room_each_second_ms: Vec<Option<f64>>,
+    /// Wall times (ms since the epoch, as the consoles' lines) the slow one was slowed and freed.
+    pub slowed_at_ms: f64,
+    pub freed_at_ms: f64,
     /// The slow viewer's offset from the room's line through the others' frames while slowed.
     pub slow_offset: Spread,
     /// Its mean signed offset then (ms): behind is negative.
@@ -323,6 +332,9 @@ impl SlowViewer {
                 .map(|(name, w)| serde_json::json!({ "viewer": name, "ms": w }))
                 .collect::<Vec<_>>(),
             "room_worst_second_ms": self.room_worst_second_ms,
+            "room_each_second_ms": self.room_each_second_ms,
+            "slowed_at_wall_ms": self.slowed_at_ms,
+            "freed_at_wall_ms": self.freed_at_ms,
             "slow_offset_while_throttled": self.slow_offset.json(),
             "slow_mean_offset_while_throttled_ms": self.slow_mean_ms,
             "slow_frames_known_share": self.slow_known_share,
@@ -394,12 +406,16 @@ pub async fn slow_viewer(
     let slow_mean_ms =
         (!offsets.is_empty()).then(|| offsets.iter().sum::<f64>() / offsets.len() as f64);
     let others_owned: Vec<Vec<Frame>> = others.into_iter().cloned().collect();
+    let room_each_second = room_strayed_each_second(&seconds);
     Ok(SlowViewer {
         slow: slow.to_owned(),
         slowness,
         others_strayed,
         others_worst_second_ms,
-        room_worst_second_ms: room_strayed(&seconds),
+        room_worst_second_ms: furthest(room_each_second.iter().flatten().copied()),
+        room_each_second_ms: room_each_second,
+        slowed_at_ms: slowed_at,
+        freed_at_ms: freed_at,
         slow_offset: Spread::of_abs(&offsets),
         slow_mean_ms,
         slow_known_share: offsets.len() as f64 / steps.max(1) as f64,

@@ -1,6 +1,7 @@
 //! The engine's tests, by concern, on the shared harness ([`crate::sync::test_harness::Mini`]).
 
 mod hidden;
+mod holds;
 mod hostile;
 mod picture;
 mod scheduling;
@@ -9,6 +10,27 @@ mod timeline;
 
 use crate::sync::test_harness::Mini;
 use crate::sync::{ClockReading, Input, Intent, MediaTime, Observation, Span};
+
+/// Peer 0 loads and plays; two seconds on, peer 1's player reports it is ready and peer 1
+/// joins the room, already moving, by a seek of its own (a catch-up): the two, and where that
+/// seek goes.
+fn second_viewer_catching_up() -> (Mini, MediaTime) {
+    let mut m = Mini::new(2);
+    m.run_for(1_000_000);
+    m.load(0);
+    m.input(0, Input::Intent(Intent::Play));
+    m.run_for(2_000_000);
+    let ready = Observation {
+        media_time: MediaTime(0),
+        presented_at: m.local(1),
+    };
+    m.input(1, Input::Observation(ready));
+    let seek = m.commands[1].iter().find_map(|c| match c {
+        crate::sync::PlayerCommand::SeekTo(to) => Some(*to),
+        _ => None,
+    });
+    (m, seek.expect("peer 1 joins the playing room by a seek"))
+}
 
 /// One viewer, its display presenting in steps of `step_us`: the film loaded, shown paused at
 /// its start, and played.

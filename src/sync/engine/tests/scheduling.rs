@@ -90,21 +90,7 @@ fn a_start_lands_on_the_initiators_frame_grid() {
 /// after asking, or never for `None`; then peer 0 seeks. How far ahead peer 0 schedules
 /// that seek's start.
 fn seek_lead(measured: Option<Span>) -> Span {
-    let mut m = Mini::new(2);
-    m.run_for(1_000_000);
-    m.load(0);
-    m.input(0, Input::Intent(Intent::Play));
-    m.run_for(2_000_000);
-    let ready = Observation {
-        media_time: MediaTime(0),
-        presented_at: m.local(1),
-    };
-    m.input(1, Input::Observation(ready));
-    let seek = m.commands[1].iter().find_map(|c| match c {
-        PlayerCommand::SeekTo(to) => Some(*to),
-        _ => None,
-    });
-    let to = seek.expect("peer 1 joins the playing room by a seek");
+    let (mut m, to) = super::second_viewer_catching_up();
     if let Some(took) = measured {
         m.run_for(took.0);
         // As Chromium shows it: the frame the target falls in, which begins before it.
