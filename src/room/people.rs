@@ -114,7 +114,7 @@ impl People {
                 }
             }
         }
-        let (room, room_within) = room_middle(&mut viewers)?;
+        let (room, room_within) = room_middle(&viewers)?;
         Some(ShownOffset {
             ms: (mine - room) as f32,
             within_ms: mine_within_ms.max(room_within.ceil() as u8),

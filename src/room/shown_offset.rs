@@ -42,17 +42,29 @@ pub fn offset_label(offset: Option<ShownOffset>) -> String {
 /// count). The middle is a viewer's picture, known as precisely as that viewer's: among two
 /// exact Chromium pictures and a Firefox one known to a refresh, the room is exact while
 /// Firefox's error lies outside theirs, and known to a refresh while it lies between them.
-pub fn room_middle(viewers: &mut [(f64, f64)]) -> Option<(f64, f64)> {
-    viewers.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mid = viewers.len() / 2;
-    match viewers.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(viewers[mid]),
-        _ => {
-            let (a, b) = (viewers[mid - 1], viewers[mid]);
-            Some(((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0))
-        }
-    }
+pub fn room_middle(viewers: &[(f64, f64)]) -> Option<(f64, f64)> {
+    // The errors alone are sorted, with the sort the app already has: sorting the pairs would
+    // add another instance of the standard sort to the first load (1.5 KB gzip).
+    let mut errors: Vec<f64> = viewers.iter().map(|v| v.0).collect();
+    crate::stats::sort(&mut errors);
+    let n = errors.len();
+    let middle = match n {
+        0 => return None,
+        n if n % 2 == 1 => &errors[n / 2..=n / 2],
+        n => &errors[n / 2 - 1..=n / 2],
+    };
+    // Two viewers on the same error: the coarser precision, as either may be the middle.
+    let within_of = |error: f64| {
+        viewers
+            .iter()
+            .filter(|v| v.0 == error)
+            .fold(0.0, |within: f64, v| within.max(v.1))
+    };
+    let count = middle.len() as f64;
+    Some((
+        middle.iter().sum::<f64>() / count,
+        middle.iter().map(|&e| within_of(e)).sum::<f64>() / count,
+    ))
 }
 
 /// A precision as the status carries it: whole ms, rounded up (a bound, not a mean), at most
@@ -110,16 +122,19 @@ mod tests {
 
     #[test]
     fn the_rooms_middle_is_as_precise_as_the_picture_in_the_middle() {
-        assert_eq!(room_middle(&mut []), None);
+        assert_eq!(room_middle(&[]), None);
         // Firefox (±17) between two exact pictures: the room is Firefox's.
-        let mut room = [(3.0, 0.0), (1.0, 17.0), (-2.0, 0.0)];
-        assert_eq!(room_middle(&mut room), Some((1.0, 17.0)));
+        let room = [(3.0, 0.0), (1.0, 17.0), (-2.0, 0.0)];
+        assert_eq!(room_middle(&room), Some((1.0, 17.0)));
         // Firefox at one end: the room is exact.
-        let mut room = [(3.0, 0.0), (9.0, 17.0), (-2.0, 0.0)];
-        assert_eq!(room_middle(&mut room), Some((3.0, 0.0)));
+        let room = [(3.0, 0.0), (9.0, 17.0), (-2.0, 0.0)];
+        assert_eq!(room_middle(&room), Some((3.0, 0.0)));
         // Two: their mean, half each's precision.
-        let mut room = [(0.0, 0.0), (10.0, 17.0)];
-        assert_eq!(room_middle(&mut room), Some((5.0, 8.5)));
+        let room = [(0.0, 0.0), (10.0, 17.0)];
+        assert_eq!(room_middle(&room), Some((5.0, 8.5)));
+        // Two on the middle's error: the coarser.
+        let room = [(0.0, 0.0), (1.0, 0.0), (1.0, 17.0)];
+        assert_eq!(room_middle(&room), Some((1.0, 17.0)));
     }
 
     #[test]

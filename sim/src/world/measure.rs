@@ -214,14 +214,14 @@ impl World {
             .iter()
             .map(|v| self.picture_within_ms(v.0))
             .collect();
-        let mut told: Vec<(f64, f64)> = viewers
+        let told: Vec<(f64, f64)> = viewers
             .iter()
             .zip(&within)
             .filter_map(|(v, &w)| Some((v.2?, w)))
             .collect();
         let (Some(room), room_told) = (
             insieme::stats::median_interpolated(&shown),
-            room_middle(&mut told),
+            room_middle(&told),
         ) else {
             return;
         };
