@@ -31,6 +31,10 @@ const REPORT_CHANGE_MS: f64 = 0.5;
 pub struct StepEstimator {
     refresh_ms: VecDeque<f64>,
     frame_ms: VecDeque<f64>,
+    /// The medians of the two above, worked out as a sample arrives: the player reads the step
+    /// and the picture's precision at every frame, and each read would otherwise sort both.
+    refresh_median: Option<f64>,
+    frame_median: Option<f64>,
     reported: Option<Span>,
 }
 
@@ -43,18 +47,22 @@ impl StepEstimator {
     /// timestamps), in ms. Implausible values are ignored.
     pub fn refresh_interval(&mut self, ms: f64) {
         push_plausible(&mut self.refresh_ms, ms);
+        self.refresh_median = median(&self.refresh_ms);
     }
 
     /// Media time between two consecutive video frames that were both presented, in ms.
     pub fn frame_duration(&mut self, ms: f64) {
         push_plausible(&mut self.frame_ms, ms);
+        self.frame_median = median(&self.frame_ms);
     }
 
     /// The step as now measured: the finer of the display's refresh interval and the video's
     /// frame duration; `None` until the refresh interval is known.
     pub fn step(&self) -> Option<Span> {
-        let refresh = median(&self.refresh_ms)?;
-        let step = median(&self.frame_ms).map_or(refresh, |frame| frame.min(refresh));
+        let refresh = self.refresh_median?;
+        let step = self
+            .frame_median
+            .map_or(refresh, |frame| frame.min(refresh));
         Some(Span::from_micros((step * 1000.0).round() as i64))
     }
 
@@ -67,14 +75,15 @@ impl StepEstimator {
     /// every 16.7 s). The display is taken for a whole rate: its refresh, measured from animation
     /// frames coarsened to 0.1 ms, cannot tell 59.94 Hz from 60. `None` until both are measured.
     pub fn picture_locked_to_refresh(&self) -> Option<bool> {
-        let refresh_us = median(&self.refresh_ms)? * 1000.0;
-        let frame_us = median(&self.frame_ms)? * 1000.0;
+        let refresh_us = self.refresh_median? * 1000.0;
+        let frame_us = self.frame_median? * 1000.0;
         Some(picture_locked_to_refresh(frame_us, refresh_us))
     }
 
     /// The display's refresh interval as measured, once known.
     pub fn refresh(&self) -> Option<Span> {
-        median(&self.refresh_ms).map(|ms| Span::from_micros((ms * 1000.0).round() as i64))
+        self.refresh_median
+            .map(|ms| Span::from_micros((ms * 1000.0).round() as i64))
     }
 
     /// The step, when it is known and differs from the one this last returned.
