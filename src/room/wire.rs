@@ -374,13 +374,14 @@ mod tests {
         offset_ms: Option<f32>,
     }
 
-    /// The variants before `Status` are never built: they only give it its old index.
+    /// A message as an older sender wrote it, around a status of its time (`S`). The variants
+    /// before `Status` are never built: they only give it its old index.
     #[derive(Serialize)]
     #[allow(dead_code)]
-    enum OldMessage {
+    enum OldMessage<S> {
         Profile { name: String },
         Chat { text: String },
-        Status(OldStatus),
+        Status(S),
     }
 
     #[test]
@@ -410,14 +411,7 @@ mod tests {
             offset_ms: Option<f32>,
             picture_ms: Option<f32>,
         }
-        #[derive(Serialize)]
-        #[allow(dead_code)]
-        enum PictureMessage {
-            Profile { name: String },
-            Chat { text: String },
-            Status(PictureStatus),
-        }
-        let sent = PictureMessage::Status(PictureStatus {
+        let sent = OldMessage::Status(PictureStatus {
             phase: ViewerPhase::Playing,
             offset_ms: Some(4.0),
             picture_ms: Some(-3.0),
