@@ -446,6 +446,41 @@ async fn pause_stops_frame_observations_and_reports_the_held_position() {
     assert!(held.iter().all(|f| f.media_time_secs == position));
 }
 
+/// A paused film is observed where play will resume (`currentTime`), not at the media time of
+/// the frame it shows: the clip's first frame begins 7 ms in, and a seek into the middle of a
+/// frame shows the one that began before. The engine took either for a player off its place.
+#[wasm_bindgen_test]
+async fn a_paused_film_is_observed_where_it_will_resume_not_at_the_frame_it_shows() {
+    let rig = Rig::new(false);
+    rig.load_clip().await;
+    sleep(300).await;
+    let check = |when: &str| {
+        let position = rig.video().current_time();
+        let frames = rig.frames_where(|_| true);
+        assert!(!frames.is_empty(), "{when}: nothing observed");
+        let elsewhere: Vec<_> = frames
+            .iter()
+            .filter(|f| f.source != FrameSource::Paused || f.media_time_secs != position)
+            .collect();
+        assert!(
+            elsewhere.is_empty(),
+            "{when}: observed off the held position {position}: {elsewhere:?}"
+        );
+    };
+    check("loaded");
+    // Half-way through the frame that begins at 7 ms + 29/60 s.
+    let mid_frame = 0.007 + 29.5 / 60.0;
+    rig.clear();
+    rig.player.seek_to(mid_frame).unwrap();
+    until("the seek report", 3000.0, || {
+        !rig.log.borrow().seeks.is_empty()
+    })
+    .await;
+    sleep(300).await;
+    assert!((rig.video().current_time() - mid_frame).abs() < 1e-3);
+    check("seeked mid-frame");
+}
+
 #[wasm_bindgen_test]
 async fn a_broken_url_ends_in_the_error_phase_with_a_reason() {
     let rig = Rig::new(false);

@@ -449,7 +449,31 @@ impl Shared {
         if let Some(start) = self.start.get() {
             self.check_started(start, &frame);
         }
-        self.emit(frame);
+        self.emit(self.as_held_position(frame));
+    }
+
+    /// A frame shown while the element is paused, as the position play will resume from: its
+    /// `currentTime`. The frame's own media time may lie after it (a clip whose first frame
+    /// begins after zero, as WebM files often do: 7 ms in the test clip) or before it (a seek
+    /// into the middle of a frame shows the frame that began earlier). The engine compares a
+    /// paused player's position with the timeline's, and took either for a player off its place:
+    /// it planned the next start as one that needs a seek first, which a start pressed the
+    /// moment the film could play leaves no time for, so the viewer caught up alone.
+    fn as_held_position(&self, frame: FrameObservation) -> FrameObservation {
+        let attachment = self.attachment.borrow();
+        let Some(video) = attachment.as_ref().map(|a| &a.video) else {
+            return frame;
+        };
+        if frame.source != FrameSource::VideoFrameCallback || !video.paused() || video.seeking() {
+            return frame;
+        }
+        FrameObservation {
+            media_time_secs: video.current_time(),
+            presented_frames: None,
+            source: FrameSource::Paused,
+            clock: None,
+            ..frame
+        }
     }
 
     fn apply_volume(&self, video: &HtmlVideoElement) {
