@@ -16,6 +16,7 @@
 //!   grid's arithmetic.
 //! - `samples`: windows of timed errors and their medians and line fits.
 //! - [`start_lead`]: how early the player calls `play()`, learned from its measured starts.
+//! - [`timer_lateness`]: how late the page's timers fire, which a start's timer is set early by.
 //! - [`browser_kind`]: what differs in Firefox (its starts, which frame it shows).
 //! - [`wire`]: the messages and their validation.
 //! - [`engine`]: the state machine tying them together.
@@ -35,6 +36,7 @@ pub(crate) mod test_cases;
 #[cfg(test)]
 pub(crate) mod test_harness;
 pub mod time;
+pub mod timer_lateness;
 pub mod wire;
 
 use serde::{Deserialize, Serialize};

@@ -32,6 +32,7 @@ pub use reports::{
 
 use crate::num::Clamp;
 use crate::sync::start_lead::{PendingStart, StartLeads};
+use crate::sync::timer_lateness::TimerLateness;
 use crate::sync::{LocalTime, MediaTime, StepEstimator};
 use crate::web::set_if_changed;
 use attachment::Attachment;
@@ -41,7 +42,6 @@ use leptos::html::Video;
 use leptos::prelude::*;
 use refresh::RefreshProbe;
 use seeks::PendingSeek;
-use starts::SPIN_BEFORE_START_MS;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use web_sys::HtmlVideoElement;
@@ -133,6 +133,7 @@ pub fn use_video_player_with_options(
         seek_timeout: RefCell::new(None),
         start: Cell::new(None),
         start_timer: RefCell::new(None),
+        timer_lateness: RefCell::new(TimerLateness::new()),
         start_lead: RefCell::new(StartLeads::with_guesses(
             browser.start_lead_guess(),
             browser.muted_start_lead_guess(),
@@ -279,12 +280,13 @@ impl UseVideoPlayer {
                 .call_at(LocalTime::from_millis_f64(at_ms))
                 .as_millis_f64();
             let wait = call_at - now_ms();
-            if wait <= SPIN_BEFORE_START_MS {
+            let spin = shared.timer_lateness.borrow().spin_margin().as_millis_f64();
+            if wait <= spin {
                 shared.start_now(at_ms, call_at);
                 return Ok(());
             }
             let weak = Rc::downgrade(shared);
-            let timer = Timeout::new(millis(wait - SPIN_BEFORE_START_MS), move || {
+            let timer = Timeout::new(millis(wait - spin), move || {
                 if let Some(shared) = weak.upgrade() {
                     shared.start_timer.borrow_mut().take();
                     shared.start_now(at_ms, call_at);
@@ -409,6 +411,8 @@ struct Shared {
     seek_timeout: RefCell<Option<Timeout>>,
     start: Cell<Option<PendingStart>>,
     start_timer: RefCell<Option<Timeout>>,
+    /// How late this page's timers fire: the start timer is set early by that, to spin the rest.
+    timer_lateness: RefCell<TimerLateness>,
     /// How early `play()` is called, learned from this element's measured starts (muted and
     /// audible apart).
     start_lead: RefCell<StartLeads>,

@@ -11,12 +11,12 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{HtmlMediaElement, HtmlVideoElement};
 
-/// `play_at` sleeps with `setTimeout` until this close to the instant, then spins on
-/// `performance.now()`: timers fire up to ~10 ms late on a busy machine, and a start is rare
-/// (a play, a resync), while the page is paused, so a short spin costs no visible frame.
-pub(super) const SPIN_BEFORE_START_MS: f64 = 12.0;
-/// Longest a late-firing timer may make the spin last (a guard, not a budget).
-const MAX_SPIN_MS: f64 = 20.0;
+/// `play_at` sleeps with `setTimeout` until shortly before the instant (by how late this page's
+/// timers fire, `crate::sync::timer_lateness`), then spins on `performance.now()`: a start is
+/// rare (a play, a resync), while the page is paused, so a short spin costs no visible frame.
+/// A timer later still is not waited for by more than this beyond the planned spin (a guard,
+/// not a budget).
+const SPIN_OVERRUN_MS: f64 = 8.0;
 
 impl Shared {
     /// The lead a start now would be called early by (for the element's muted state).
@@ -36,11 +36,17 @@ impl Shared {
         let Some(video) = self.video() else {
             return;
         };
+        let longest = self.timer_lateness.borrow().spin_margin().as_millis_f64() + SPIN_OVERRUN_MS;
         let entered = now_ms();
         let mut now = entered;
-        while now < call_at_ms && now - entered < MAX_SPIN_MS {
+        while now < call_at_ms && now - entered < longest {
             now = now_ms();
         }
+        crate::web::debug_log!(
+            "player: play() due at {call_at_ms:.1}, entered {entered:.1} ({:.1} ms to spin), \
+             called {now:.1}",
+            longest - SPIN_OVERRUN_MS
+        );
         self.start.set(Some(
             PendingStart::new(
                 LocalTime::from_millis_f64(at_ms),
