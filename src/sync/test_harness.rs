@@ -40,6 +40,8 @@ pub(crate) type Tamper = Rc<dyn Fn(&Engine, LocalTime, &mut WireMessage)>;
 #[derive(Clone)]
 pub(crate) struct Mini {
     engines: Vec<Option<Engine>>,
+    /// What every engine is made with.
+    config: Config,
     ids: Vec<PeerId>,
     offsets: Vec<i64>,
     tampers: Vec<Option<Tamper>>,
@@ -52,8 +54,14 @@ pub(crate) struct Mini {
 impl Mini {
     /// `n` engines, each told every other joined.
     pub(crate) fn new(n: usize) -> Mini {
+        Mini::with_config(n, Config::default())
+    }
+
+    /// `n` engines made with `config`, each told every other joined.
+    pub(crate) fn with_config(n: usize, config: Config) -> Mini {
         let mut m = Mini {
             engines: Vec::new(),
+            config,
             ids: Vec::new(),
             offsets: Vec::new(),
             tampers: Vec::new(),
@@ -79,7 +87,7 @@ impl Mini {
         let offset = (i as i64 * 7_919 - 10_000) * 1_000_000;
         let local = LocalTime(offset + self.now);
         self.engines
-            .push(Some(Engine::new(Config::default(), id, local)));
+            .push(Some(Engine::new(self.config.clone(), id, local)));
         self.ids.push(id);
         self.offsets.push(offset);
         self.tampers.push(None);

@@ -10,6 +10,7 @@ use super::event_listener::use_window_listener;
 use super::host::Host;
 use super::identity::PageIdentity;
 use super::mesh::{Channel as MeshChannel, Mesh, MeshEvent};
+use super::player::this_browser;
 use super::player_driver::link_to_queue;
 use super::programme::{Deferred, Engines, Programme, Seed, Waiting};
 use super::queue::SharedQueue;
@@ -171,7 +172,10 @@ impl Party {
     ) -> Self {
         let session = identity.session;
         let (view, writers) = new_view();
-        let engine = Engine::new(sync::Config::default(), PeerId(session), local_now());
+        let mut sync_config = sync::Config::default();
+        // The browser's clock jumps, until the engine measured its player's own.
+        sync_config.controller.entry_jump_guess = this_browser().entry_jump_guess();
+        let engine = Engine::new(sync_config, PeerId(session), local_now());
         let inner = Rc::new(RefCell::new(Inner {
             engine,
             mesh: None,

@@ -102,10 +102,16 @@ impl World {
         };
         let local = s.clock.local(self.now as f64);
         let prng = s.rng.fork(s.gen);
+        let mut engine = self.sc.engine.clone();
+        if self.sc.browsers.get(slot).is_some() {
+            // The glue's guess of the browser's clock jump; a slot with the scenario's own
+            // figures models no browser's clock, and keeps the engine's default.
+            engine.controller.entry_jump_guess = s.browser.entry_jump_guess();
+        }
         s.node = Some(Node {
             id,
             gen: s.gen,
-            engine: Engine::new(self.sc.engine.clone(), id, local),
+            engine: Engine::new(engine, id, local),
             player: Player::new(s.player, 1.0 + s.clock.skew, prng, self.now),
             joined_at: self.now,
             engine_timer: Timer::default(),

@@ -35,9 +35,10 @@ pub(super) struct Jumps {
 }
 
 impl Jumps {
-    pub(super) fn new() -> Jumps {
+    /// Jumps to be learned, the entry's taken to be `entry_jump_guess` µs until measured.
+    pub(super) fn new(entry_jump_guess: f64) -> Jumps {
         Jumps {
-            entry_jump: 0.0,
+            entry_jump: entry_jump_guess.clamp_to(*JUMP_RANGE.start(), *JUMP_RANGE.end()),
             jumps_measured: 0,
             entry: None,
             exit_gain: EXIT_GAIN_GUESS,
@@ -45,14 +46,10 @@ impl Jumps {
         }
     }
 
-    /// How far leaving the normal rate sets the clock back, µs, as learned so far.
+    /// How far leaving the normal rate sets the clock back, µs, as learned so far (the guess
+    /// until a fast correction measured it).
     pub(super) fn entry_jump(&self) -> f64 {
         self.entry_jump
-    }
-
-    /// Whether a jump was measured yet (before, [`Jumps::entry_jump`] is a mere zero).
-    pub(super) fn entry_jump_measured(&self) -> bool {
-        self.jumps_measured > 0
     }
 
     /// How far returning to the normal rate moves the clock forward, µs, as learned so far.
@@ -112,7 +109,7 @@ mod tests {
 
     #[test]
     fn the_first_jump_is_taken_whole_and_later_ones_by_a_share() {
-        let mut j = Jumps::new();
+        let mut j = Jumps::new(0.0);
         // 10 ms behind, speeding up at 5 % for 150 ms (+7.5 ms): read 22.5 ms behind.
         j.entered(LocalTime(0), -10_000.0, 1.0);
         j.learn_entry(LocalTime(150_000), -22_500.0, 0.05);
@@ -137,7 +134,7 @@ mod tests {
 
     #[test]
     fn an_impossible_jump_is_clamped() {
-        let mut j = Jumps::new();
+        let mut j = Jumps::new(0.0);
         j.entered(LocalTime(0), 0.0, 1.0);
         j.learn_entry(LocalTime(0), -1e12, 0.05);
         assert_eq!(j.entry_jump(), *JUMP_RANGE.end());
@@ -145,7 +142,7 @@ mod tests {
 
     #[test]
     fn the_exit_gain_is_learned_from_an_ended_correction_only() {
-        let mut j = Jumps::new();
+        let mut j = Jumps::new(0.0);
         // Given up: nothing to learn from.
         j.exited(None);
         j.learn_exit(5_000.0);

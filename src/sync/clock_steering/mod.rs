@@ -131,15 +131,17 @@ pub struct ClockSteering {
 }
 
 impl ClockSteering {
-    /// A steering whose fast corrections run at `rate_dev` (a fraction) off the resting rate.
-    pub fn new(rate_dev: f64) -> ClockSteering {
+    /// A steering whose fast corrections run at `rate_dev` (a fraction) off the resting rate,
+    /// on a player whose clock leaving the normal rate is taken to jump back by
+    /// `entry_jump_guess` µs until a correction measured it.
+    pub fn new(rate_dev: f64, entry_jump_guess: f64) -> ClockSteering {
         ClockSteering {
             readings: Readings::new(),
             phase: Phase::Resting,
             settled_at: None,
             stuck_since: None,
             fast_rate: rate_dev,
-            jumps: Jumps::new(),
+            jumps: Jumps::new(entry_jump_guess),
         }
     }
 
@@ -151,13 +153,6 @@ impl ClockSteering {
     /// How far leaving the normal rate sets the clock back, µs, as learned so far.
     pub fn entry_jump(&self) -> f64 {
         self.jumps.entry_jump()
-    }
-
-    /// [`ClockSteering::entry_jump`], once a fast correction measured one.
-    pub fn measured_entry_jump(&self) -> Option<f64> {
-        self.jumps
-            .entry_jump_measured()
-            .then(|| self.jumps.entry_jump())
     }
 
     /// One reading: the clock's error (µs, positive ahead) at `read_at`.
@@ -333,7 +328,7 @@ mod tests {
 
     /// A steering correcting at ±5 %, as the controller's default.
     fn steering() -> ClockSteering {
-        ClockSteering::new(0.05)
+        ClockSteering::new(0.05, 0.0)
     }
 
     fn ms(x: i64) -> LocalTime {
@@ -503,6 +498,27 @@ mod tests {
         // 12 ms ahead: the jump alone takes the clock 8 ms behind, so it speeds up at once.
         c.error = 12_000.0;
         let steers = steer_for(&mut s, &mut c, 2_000);
+        let kinds: Vec<Steer> = steers.iter().take(2).map(|s| s.1).collect();
+        assert_eq!(kinds, vec![Steer::Fast(1.0), Steer::Rest], "{steers:?}");
+        assert!(c.error.abs() <= 2_600.0, "{}", c.error);
+    }
+
+    #[test]
+    fn a_guessed_entry_jump_chooses_the_first_direction() {
+        // A first start landed 11 ms ahead on Chromium's clock. Guessing no jump, the first
+        // correction slows down, the jump takes the clock 9 ms behind, and it turns.
+        let mut unaware = steering();
+        let mut c = clock(11.0);
+        let steers = steer_for(&mut unaware, &mut c, 2_000);
+        assert_eq!(steers.first().map(|s| s.1), Some(Steer::Fast(-1.0)));
+        assert!(
+            steers.iter().any(|s| s.1 == Steer::Fast(1.0)),
+            "it turns: {steers:?}"
+        );
+        // Guessing Chromium's 20 ms, it speeds up at once, and once.
+        let mut guessing = ClockSteering::new(0.05, 20_000.0);
+        let mut c = clock(11.0);
+        let steers = steer_for(&mut guessing, &mut c, 2_000);
         let kinds: Vec<Steer> = steers.iter().take(2).map(|s| s.1).collect();
         assert_eq!(kinds, vec![Steer::Fast(1.0), Steer::Rest], "{steers:?}");
         assert!(c.error.abs() <= 2_600.0, "{}", c.error);

@@ -20,13 +20,6 @@ use std::collections::VecDeque;
 /// A landing the full correcting rate would need longer than this to remove is started again:
 /// the second to be on the frame.
 pub(super) const RESTART_BEYOND: Span = Span::from_secs(1);
-/// Where the player reads its media clock and no correction measured the jump leaving the
-/// normal rate costs yet, it is taken to be Chromium's, µs (about 20 ms,
-/// `docs/measurements/clock.md`): a first start is exactly when none was measured, and a
-/// Chromium start 50 ms late needs 1.4 s at 5 %, not 1 s. (A Firefox start, timed with its own
-/// 10 ms guess, rarely lands far off either way.)
-const ENTRY_JUMP_GUESS: f64 = 20_000.0;
-
 /// Whether a start that landed `error` off the timeline (positive: ahead) is started again,
 /// on a player whose media clock is set back by `entry_jump` (µs, as learned by
 /// [`crate::sync::clock_steering`], or guessed) when a correction leaves the normal rate,
@@ -53,8 +46,10 @@ impl Controller {
         map: &RoomMap,
         out: &mut VecDeque<PlayerCommand>,
     ) -> bool {
+        // A first start is exactly when no correction measured the jump: the browser's guess
+        // counts then (a Chromium start 50 ms late needs 1.4 s at 5 %, not 1 s).
         let entry_jump = if self.clock.is_reading(now) {
-            self.clock.measured_entry_jump().unwrap_or(ENTRY_JUMP_GUESS)
+            self.clock.entry_jump()
         } else {
             0.0 // the frames steer: the rate moves the media smoothly
         };

@@ -136,6 +136,13 @@ pub struct ControllerConfig {
     pub min_seek_gap: Span,
     /// After an intent, a join or a stall, seeks are attributed to it for this long.
     pub grace: Span,
+    /// How far leaving the normal rate is taken to set the player's media clock back until a
+    /// correction measured it: the browser's ([`crate::sync::browser_kind`]; Chromium about
+    /// 20 ms, `docs/measurements/clock.md`), zero where the glue knows of none. A player's first
+    /// correction, after its first start, is where it matters: unaware of Chromium's jump, a
+    /// start that landed 11 ms ahead was slowed down, the jump took it 9 ms behind, and the
+    /// correction overshot and turned (0.95, then 1.05 for 430 ms).
+    pub entry_jump_guess: Span,
 }
 
 impl Default for ControllerConfig {
@@ -152,6 +159,7 @@ impl Default for ControllerConfig {
             paused_tolerance: Span::from_millis(2),
             min_seek_gap: Span::from_secs(3),
             grace: Span::from_secs(5),
+            entry_jump_guess: Span::ZERO,
         }
     }
 }
@@ -244,7 +252,7 @@ pub struct Controller {
 
 impl Controller {
     pub fn new(cfg: ControllerConfig) -> Controller {
-        let fast_rate = cfg.max_rate_dev;
+        let (fast_rate, entry_jump_guess) = (cfg.max_rate_dev, cfg.entry_jump_guess.0 as f64);
         Controller {
             planning: Planning::new(cfg.min_seek_gap),
             cfg,
@@ -258,7 +266,7 @@ impl Controller {
             rate: Rate::new(),
             latency: Latencies::new(),
             grid: Grid::new(),
-            clock: ClockSteering::new(fast_rate),
+            clock: ClockSteering::new(fast_rate, entry_jump_guess),
             landing_unchecked: false,
             timers: TimerTable::default(),
             stats: ControllerStats::default(),

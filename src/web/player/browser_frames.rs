@@ -6,7 +6,7 @@ use super::{FrameObservation, Shared};
 use crate::sync::browser_kind::{frame_secs_between, BrowserKind};
 
 /// The browser this page runs in, from its user agent.
-pub(super) fn this_browser() -> BrowserKind {
+pub(crate) fn this_browser() -> BrowserKind {
     let user_agent = web_sys::window().and_then(|w| w.navigator().user_agent().ok());
     BrowserKind::from_user_agent(user_agent.as_deref().unwrap_or_default())
 }

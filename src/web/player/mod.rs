@@ -24,6 +24,7 @@ mod unseen;
 
 pub use crate::web::now_ms;
 pub use bindings::pitch_preserved;
+pub(crate) use browser_frames::this_browser;
 pub use options::UseVideoPlayerOptions;
 pub use phase::{describe_media_error, next_phase, MediaEvent, PlayerFailure, PlayerPhase};
 pub use reports::{
