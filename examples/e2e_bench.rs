@@ -45,9 +45,9 @@ mod slow;
 use anyhow::{bail, Context, Result};
 use harness::actions::{gather, load_clip_at, seek_with_slider};
 use harness::film_frames::{
-    grid, mean_offsets_from_first, on_frame_after, position_at, recorded, shown_at, shown_offsets,
-    spreads_of, start_recording, timeline_at, wait_until, wall_ms, Frame, Shown, ShownOffset,
-    COLUMNS,
+    all_but, grid, mean_offsets_from_first, on_frame_after, position_at, recorded, shown_at,
+    shown_offsets, spreads_of, start_recording, timeline_at, wait_until, wall_ms, Frame, Shown,
+    ShownOffset, COLUMNS,
 };
 use harness::host_load::CpuTimes;
 use harness::media::{
@@ -526,15 +526,7 @@ fn first_synced_frame(newcomer: &[Frame], others: &[Vec<Frame>], since: f64) -> 
 /// (`film_frames::on_frame_after`).
 fn everyone_on_frame_after(records: &[Vec<Frame>], since: f64) -> Option<f64> {
     let each: Option<Vec<f64>> = (0..records.len())
-        .map(|i| {
-            let others: Vec<Vec<Frame>> = records
-                .iter()
-                .enumerate()
-                .filter(|&(j, _)| j != i)
-                .map(|(_, r)| r.clone())
-                .collect();
-            on_frame_after(&records[i], &others, since)
-        })
+        .map(|i| on_frame_after(&records[i], &all_but(records, i), since))
         .collect();
     each?.into_iter().reduce(f64::max)
 }

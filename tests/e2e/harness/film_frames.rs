@@ -258,13 +258,17 @@ pub fn room_line(points: &[(f64, f64)]) -> Option<impl Fn(f64) -> f64> {
 /// Against each of the others' own pictures, not a line through them: the room may hold or
 /// re-seek meanwhile (a stall of 250 ms holds everyone), which no straight line follows, and
 /// one of them hiccuping on a busy host leaves the other to compare with.
-pub fn on_frame_after(viewer: &[Frame], others: &[Vec<Frame>], since: f64) -> Option<f64> {
+pub fn on_frame_after<F: AsRef<[Frame]>>(
+    viewer: &[Frame],
+    others: &[F],
+    since: f64,
+) -> Option<f64> {
     let end = viewer.last()?.0;
     let on_frame = |t: f64| -> Option<bool> {
         let own = position_at(viewer, t)?;
         let mut theirs = others
             .iter()
-            .filter_map(|other| position_at(other, t))
+            .filter_map(|other| position_at(other.as_ref(), t))
             .peekable();
         theirs.peek()?;
         Some(theirs.any(|p| ((own - p) * 1000.0).abs() < ON_FRAME_MS))
@@ -280,6 +284,16 @@ pub fn on_frame_after(viewer: &[Frame], others: &[Vec<Frame>], since: f64) -> Op
         t += GRID_MS;
     }
     None
+}
+
+/// Every record but viewer `i`'s: the others it is compared with.
+pub fn all_but(records: &[Vec<Frame>], i: usize) -> Vec<&[Frame]> {
+    records
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != i)
+        .map(|(_, r)| r.as_slice())
+        .collect()
 }
 
 /// Now on the wall clock the pages stamp their frames with (ms since the Unix epoch).

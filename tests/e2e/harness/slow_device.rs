@@ -405,7 +405,6 @@ pub async fn slow_viewer(
     let (offsets, steps) = offsets_from_room(slow_frames, &others, slowed_at, freed_at);
     let slow_mean_ms =
         (!offsets.is_empty()).then(|| offsets.iter().sum::<f64>() / offsets.len() as f64);
-    let others_owned: Vec<Vec<Frame>> = others.into_iter().cloned().collect();
     let room_each_second = room_strayed_each_second(&seconds);
     Ok(SlowViewer {
         slow: slow.to_owned(),
@@ -419,7 +418,7 @@ pub async fn slow_viewer(
         slow_offset: Spread::of_abs(&offsets),
         slow_mean_ms,
         slow_known_share: offsets.len() as f64 / steps.max(1) as f64,
-        back_on_frame_ms: on_frame_after(slow_frames, &others_owned, freed_at),
+        back_on_frame_ms: on_frame_after(slow_frames, &others, freed_at),
         host,
     })
 }
@@ -478,12 +477,7 @@ impl Start {
             .flatten()
             .copied()
             .fold(f64::INFINITY, f64::min);
-        let others: Vec<Vec<Frame>> = records
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != subject)
-            .map(|(_, r)| r.clone())
-            .collect();
+        let others = film_frames::all_but(records, subject);
         let subject_on_frame_ms =
             firsts[subject].and_then(|first| on_frame_after(&records[subject], &others, first));
         let spread = if started.is_finite() {
