@@ -8,7 +8,7 @@ use super::{
     describe_media_error, millis, next_phase, MediaEvent, PlayerFailure, PlayerPhase, Shared,
 };
 use crate::room::wire::MediaFailure;
-use crate::sync::{LocalTime, Span};
+use crate::sync::LocalTime;
 use crate::web::event_listener::Listener;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -21,7 +21,7 @@ use web_sys::HtmlVideoElement;
 /// the same free moment each time and see no lateness. (At 50 ms, on the test's page busy 35 ms
 /// of every 50, first starts were still called 15–56 ms late; at 47 ms the margin measured there
 /// was 40–48 ms.)
-const TICK_MS: f64 = 47.0;
+pub(super) const TICK_MS: f64 = 47.0;
 /// ...and, while paused, the position reported at every this many (the engine still wants it
 /// now and then: it has no frames to go on).
 const PAUSED_REPORT_TICKS: u32 = 5;
@@ -124,10 +124,10 @@ impl Shared {
         let ticks = Some(Interval::new(millis(TICK_MS), move || {
             count = (count + 1) % PAUSED_REPORT_TICKS;
             if let Some(shared) = weak.upgrade() {
-                shared.timer_lateness.borrow_mut().fired(
-                    LocalTime::from_millis_f64(super::now_ms()),
-                    Span::from_micros((TICK_MS * 1000.0) as i64),
-                );
+                shared
+                    .timer_lateness
+                    .borrow_mut()
+                    .fired(LocalTime::from_millis_f64(super::now_ms()));
                 shared.report_unseen_clock(&element);
                 if count == 0 {
                     shared.report_paused_position(&element);

@@ -34,7 +34,7 @@ pub use reports::{
 use crate::num::Clamp;
 use crate::sync::start_lead::{PendingStart, StartLeads};
 use crate::sync::timer_lateness::TimerLateness;
-use crate::sync::{LocalTime, MediaTime, StepEstimator};
+use crate::sync::{LocalTime, MediaTime, Span, StepEstimator};
 use crate::web::set_if_changed;
 use attachment::Attachment;
 use bindings::keep_pitch;
@@ -134,7 +134,9 @@ pub fn use_video_player_with_options(
         seek_timeout: RefCell::new(None),
         start: Cell::new(None),
         start_timer: RefCell::new(None),
-        timer_lateness: RefCell::new(TimerLateness::new()),
+        timer_lateness: RefCell::new(TimerLateness::every(Span::from_micros(
+            (attachment::TICK_MS * 1000.0) as i64,
+        ))),
         start_lead: RefCell::new(StartLeads::with_guesses(
             browser.start_lead_guess(),
             browser.muted_start_lead_guess(),
@@ -283,14 +285,14 @@ impl UseVideoPlayer {
             let wait = call_at - now_ms();
             let spin = shared.timer_lateness.borrow().spin_margin().as_millis_f64();
             if wait <= spin {
-                shared.start_now(at_ms, call_at);
+                shared.start_now(at_ms, call_at, spin);
                 return Ok(());
             }
             let weak = Rc::downgrade(shared);
             let timer = Timeout::new(millis(wait - spin), move || {
                 if let Some(shared) = weak.upgrade() {
                     shared.start_timer.borrow_mut().take();
-                    shared.start_now(at_ms, call_at);
+                    shared.start_now(at_ms, call_at, spin);
                 }
             });
             *shared.start_timer.borrow_mut() = Some(timer);

@@ -31,21 +31,20 @@ impl Shared {
         self.start.set(None);
     }
 
-    /// The precise part of `play_at`: spin to the instant to call `play()`, then call it.
-    pub(super) fn start_now(self: &Rc<Self>, at_ms: f64, call_at_ms: f64) {
+    /// The precise part of `play_at`: spin to the instant to call `play()` (planned to take
+    /// `spin_ms`), then call it.
+    pub(super) fn start_now(self: &Rc<Self>, at_ms: f64, call_at_ms: f64, spin_ms: f64) {
         let Some(video) = self.video() else {
             return;
         };
-        let longest = self.timer_lateness.borrow().spin_margin().as_millis_f64() + SPIN_OVERRUN_MS;
         let entered = now_ms();
         let mut now = entered;
-        while now < call_at_ms && now - entered < longest {
+        while now < call_at_ms && now - entered < spin_ms + SPIN_OVERRUN_MS {
             now = now_ms();
         }
         crate::web::debug_log!(
-            "player: play() due at {call_at_ms:.1}, entered {entered:.1} ({:.1} ms to spin), \
-             called {now:.1}",
-            longest - SPIN_OVERRUN_MS
+            "player: play() due at {call_at_ms:.1}, entered {entered:.1} ({spin_ms:.1} ms to \
+             spin), called {now:.1}"
         );
         self.start.set(Some(
             PendingStart::new(
