@@ -474,13 +474,7 @@ impl Shared {
         if frame.source != FrameSource::VideoFrameCallback || !video.paused() || video.seeking() {
             return frame;
         }
-        FrameObservation {
-            media_time_secs: video.current_time(),
-            presented_frames: None,
-            source: FrameSource::Paused,
-            clock: None,
-            ..frame
-        }
+        held_at(video, frame.presented_at_ms)
     }
 
     fn apply_volume(&self, video: &HtmlVideoElement) {
@@ -508,19 +502,24 @@ impl Shared {
         if !video.paused() || video.seeking() || !ready {
             return;
         }
-        self.emit(FrameObservation {
-            media_time_secs: video.current_time(),
-            presented_at_ms: now_ms(),
-            presented_frames: None,
-            source: FrameSource::Paused,
-            clock: None,
-        });
+        self.emit(held_at(video, now_ms()));
     }
 
     fn emit(&self, frame: FrameObservation) {
         if let Some(handler) = self.options.on_frame.clone() {
             handler(frame);
         }
+    }
+}
+
+/// A paused element's position (`currentTime`: where play will resume), observed at `at_ms`.
+fn held_at(video: &HtmlVideoElement, at_ms: f64) -> FrameObservation {
+    FrameObservation {
+        media_time_secs: video.current_time(),
+        presented_at_ms: at_ms,
+        presented_frames: None,
+        source: FrameSource::Paused,
+        clock: None,
     }
 }
 
