@@ -3,9 +3,10 @@
 //! "Start anyway".
 
 use crate::harness::actions::{gather, load_clip, poll_until};
+use crate::harness::homes::friend_row;
 use crate::harness::media::{party_with_clip, wait_for_sync};
 use crate::harness::{Browser, Party, UI_TIMEOUT};
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use std::time::Duration;
 
 /// Everyone plays (or waits) within this of each other: three 60 Hz frames, the suite's loose
@@ -13,22 +14,24 @@ use std::time::Duration;
 const TOLERANCE_MS: f64 = 50.0;
 const SETTLE: Duration = Duration::from_secs(15);
 
-/// The readiness `viewer`'s people list shows for `name` ("ready", "loading", "not yet").
+/// The readiness `viewer`'s people list shows for `name` ("ready", "loading", "not yet"), checked
+/// against what the row says. Attribute and text come from one read of the row: read one after
+/// the other, a row turning from "loading" to "not yet" between them once failed CI.
 async fn readiness_of(viewer: &Browser, name: &str) -> Result<String> {
-    let xpath = format!(
-        "//li[contains(@class,'person') and @data-ready]\
-         [span[@class='name' and normalize-space()='{name}']]"
-    );
-    let row = viewer
-        .wait_for_xpath(&xpath, UI_TIMEOUT)
-        .await
-        .with_context(|| format!("{} shows no readiness for {name}", viewer.name))?;
-    let shown = row.attr("data-ready").await?.unwrap_or_default();
-    // What the row says, not only its attribute.
-    let text = row.text().await?;
+    let row = poll_until(
+        UI_TIMEOUT,
+        Duration::from_millis(100),
+        || friend_row(viewer, name),
+        |row| row.as_ref().is_some_and(|row| row.ready.is_some()),
+        |row| format!("{} shows no readiness for {name}: {row:?}", viewer.name),
+    )
+    .await?
+    .unwrap_or_default();
+    let shown = row.ready.unwrap_or_default();
     ensure!(
-        text.contains(&shown),
-        "{name}'s row reads {text:?}, not {shown:?}"
+        row.text.contains(&shown),
+        "{name}'s row reads {:?}, not {shown:?}",
+        row.text
     );
     Ok(shown)
 }

@@ -241,12 +241,14 @@ fn whoami() -> Result<String> {
     Ok(String::from_utf8(out.stdout)?.trim().to_owned())
 }
 
-/// What a browser's people list says about a friend: `data-state`, `data-path`, `data-reason`.
+/// What a browser's people list says about a friend: `data-state`, `data-path`, `data-reason`,
+/// `data-ready` and the row's text, all read at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FriendRow {
     pub state: Option<String>,
     pub path: Option<String>,
     pub reason: Option<String>,
+    pub ready: Option<String>,
     pub text: String,
 }
 
@@ -259,7 +261,7 @@ pub async fn friend_row(browser: &Browser, name: &str) -> Result<Option<FriendRo
                const n = li.querySelector('.name');
                if (n && n.textContent.trim() === arguments[0]) {
                  return [li.dataset.state || null, li.dataset.path || null,
-                         li.dataset.reason || null, li.textContent];
+                         li.dataset.reason || null, li.dataset.ready || null, li.textContent];
                }
              }
              return null;",
@@ -274,7 +276,8 @@ pub async fn friend_row(browser: &Browser, name: &str) -> Result<Option<FriendRo
         state: text(0),
         path: text(1),
         reason: text(2),
-        text: text(3).unwrap_or_default(),
+        ready: text(3),
+        text: text(4).unwrap_or_default(),
     }))
 }
 
