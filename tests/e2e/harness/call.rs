@@ -148,27 +148,19 @@ pub async fn place_with_mic(mic: Mic) -> Result<Place> {
     })
 }
 
-/// One call at a time: three browsers sending and receiving cameras take most of two cores, so
-/// two calls side by side (cargo runs tests two at a time here) starve each other's frames.
-static ONE_CALL_AT_A_TIME: std::sync::LazyLock<std::sync::Arc<tokio::sync::Mutex<()>>> =
-    std::sync::LazyLock::new(Default::default);
-
 /// A party for the call tests: a server serving the test clip (with `options`), one browser per
-/// person at its place, each recording its peer connections before it opens anything. It
-/// waits until no other call party is running, and holds that turn until it ends.
+/// person at its place, each recording its peer connections before it opens anything.
 pub async fn call_party(
     test_name: &str,
     people: &[(&str, Place)],
     options: ServerOptions,
 ) -> Result<Party> {
-    let turn = ONE_CALL_AT_A_TIME.clone().lock_owned().await;
     let options = ServerOptions {
         media: vec![test_clip().await?],
         ..options
     };
     let server = TestServer::start_with(options).await?;
-    let mut party = Party::start_at(test_name, server, people).await?;
-    party.hold(turn);
+    let party = Party::start_at(test_name, server, people).await?;
     for (name, _) in people {
         if let Err(error) = record_peer_connections(party.person(name)).await {
             return Err(party.finish(Err(error)).await.unwrap_err());
