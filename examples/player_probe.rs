@@ -1,7 +1,9 @@
-//! `cargo xtask bench player --browser firefox|chromium [--clip NAME]`: how one browser's
+//! `cargo xtask bench player --browser firefox|chromium [--clip NAME] [--sound]`: how one browser's
 //! `<video>` behaves, measured in the browser before the engine or the simulator models it
-//! (issue 19). Writes `target/bench/player-<browser>[-<clip>].json`; docs/measurements/player.md
-//! keeps the dated results.
+//! (issue 19). Writes `target/bench/player-<browser>[-<clip>][-sound].json`;
+//! docs/measurements/player.md keeps the dated results. `--sound` gives Firefox a sound output
+//! (a PulseAudio null sink), as a viewer with speakers has; without it, headless Firefox here
+//! has none and its media clock is the system clock.
 //!
 //! One page with a bare `<video>` of the clip (no app), driven by a script the harness injects:
 //! - the timer's resolution (`performance.now()` steps);
@@ -26,6 +28,7 @@ mod harness;
 
 use anyhow::{bail, Context, Result};
 use harness::media::{make_clip, test_clip, Clip};
+use harness::sound_server::SoundServer;
 use harness::{Browser, Engine, Place, ServerOptions, TestServer};
 use insieme::stats;
 use serde_json::{json, Value};
@@ -132,10 +135,23 @@ async fn main() -> Result<()> {
         None => Clip::Webm60,
         Some(name) => Clip::from_name(&name).with_context(|| format!("no clip `{name}`"))?,
     };
-    let suffix = match clip {
+    // A sound output (PulseAudio's null sink) for Firefox, which has none here otherwise and
+    // then runs its media clock on the system clock (`harness::sound_server`).
+    let sound = if std::env::args().any(|a| a == "--sound") {
+        if engine != Engine::Firefox {
+            bail!("--sound is for Firefox: headless Chromium has its own fake audio output");
+        }
+        Some(SoundServer::start().await?)
+    } else {
+        None
+    };
+    let mut suffix = match clip {
         Clip::Webm60 => String::new(),
         other => format!("-{}", other.name()),
     };
+    if sound.is_some() {
+        suffix.push_str("-sound");
+    }
     let out = harness::bench_output::out_path(&format!(
         "target/bench/player-{}{suffix}.json",
         engine.name()
@@ -171,10 +187,14 @@ async fn main() -> Result<()> {
 
     let place = Place {
         engine,
+        firefox_env: sound
+            .as_ref()
+            .map(SoundServer::client_env)
+            .unwrap_or_default(),
         ..Default::default()
     };
     let browser = Browser::launch_at("probe", &place).await?;
-    let probed = probe(&browser, &url, false).await;
+    let probed = probe(&browser, &url, false, sound.as_ref()).await;
     browser.close().await;
     let probed = probed?;
 
@@ -185,7 +205,7 @@ async fn main() -> Result<()> {
             ..Place::firefox()
         };
         let browser = Browser::launch_at("probe-autoplay", &place).await?;
-        let result = probe(&browser, &url, true).await;
+        let result = probe(&browser, &url, true, None).await;
         browser.close().await;
         let result = result?;
         json!({
@@ -207,8 +227,16 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// Opens the probe page, runs [`PROBE`] and returns what it recorded.
-async fn probe(browser: &Browser, url: &str, autoplay_only: bool) -> Result<Value> {
+/// Opens the probe page, runs [`PROBE`] and returns what it recorded; with `sound`, also the
+/// applications seen playing into it meanwhile (`sound_streams_seen`), and fails if none was:
+/// figures taken without a sound output would pass for ones with it.
+async fn probe(
+    browser: &Browser,
+    url: &str,
+    autoplay_only: bool,
+    sound: Option<&SoundServer>,
+) -> Result<Value> {
+    let mut streams_seen = std::collections::BTreeSet::new();
     browser.open(url).await?;
     browser
         .client
@@ -221,6 +249,9 @@ async fn probe(browser: &Browser, url: &str, autoplay_only: bool) -> Result<Valu
             .client
             .execute("return window.__probe.done", vec![])
             .await?;
+        if let Some(sound) = sound {
+            streams_seen.extend(sound.playing_applications()?);
+        }
         if done.as_bool() == Some(true) {
             break;
         }
@@ -235,6 +266,13 @@ async fn probe(browser: &Browser, url: &str, autoplay_only: bool) -> Result<Valu
         .await?;
     if let Some(error) = result["error"].as_str() {
         bail!("the probe failed in the page: {error}");
+    }
+    let mut result = result;
+    if sound.is_some() {
+        if streams_seen.is_empty() {
+            bail!("the browser played nothing into the sound server's null sink");
+        }
+        result["sound_streams_seen"] = json!(streams_seen);
     }
     Ok(result)
 }
@@ -443,6 +481,8 @@ fn analyse(engine: Engine, clip: Clip, probed: &Value, autoplay: Value) -> Resul
             "muted_play": probed["muted_play"],
         },
         "autoplay_shipping_policy": autoplay,
+        // Who played into the null sink while it ran (`--sound`); null: no sound output.
+        "sound_streams_seen": probed["sound_streams_seen"],
         "starts": {
             "to_clock_moving_ms": start_stat("to_clock_moving_ms"),
             "to_promise_ms": start_stat("to_promise_ms"),

@@ -19,13 +19,16 @@ pub const NAMES: &[&str] = &[
 ///   [--runs N]` measures starts and slow devices instead, into `e2e-slow.json`;
 /// - `player` (examples/player_probe.rs), the player probe: `--browser firefox|chromium`; how
 ///   one browser's `<video>` presents frames, follows rates and starts, written to
-///   `target/bench/player-<browser>.json`.
+///   `target/bench/player-<browser>.json`; `--sound` gives Firefox a sound output.
 const WITH_FLAGS: [(&str, &str); 2] = [("e2e", "e2e-bench"), ("player", "player-probe")];
 
 /// Runs benchmark `name`; only those in [`WITH_FLAGS`] take `flags`.
 pub fn run(name: &str, flags: &[String]) -> Result<()> {
     if let Some((_, example)) = WITH_FLAGS.iter().find(|(n, _)| *n == name) {
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        if name == "player" && flags.contains(&"--sound") {
+            crate::tools::ensure_sound_server(&crate::tools::ensure_build_tools()?)?;
+        }
         return in_browsers(example, None, &flags);
     }
     if !flags.is_empty() {

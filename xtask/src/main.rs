@@ -37,9 +37,10 @@ commands:
                         every browser mix (chromium,chromium,chromium and
                         chromium,chromium,firefox; a mix's browsers joined by `+` in --mixes)
                         × every clip, one row each in target/bench/e2e-matrix.json
-  bench player --browser firefox|chromium
+  bench player --browser firefox|chromium [--sound]
                         one browser's <video>: frame callback timing, rate response, play()
-                        latency, autoplay (writes target/bench/player-BROWSER.json)
+                        latency, autoplay (writes target/bench/player-BROWSER.json); --sound
+                        gives Firefox a sound output (a PulseAudio null sink)
 ";
 
 fn main() {

@@ -132,6 +132,15 @@ pub fn ensure_test_tools(tools: &BuildTools) -> Result<()> {
     ensure_system_tools(tools, &wanted)
 }
 
+/// What `bench player --sound` needs to give headless Firefox a sound output: a PulseAudio
+/// server (run by the probe with a null sink) and `pactl`, to see the browser's stream in it.
+pub fn ensure_sound_server(tools: &BuildTools) -> Result<()> {
+    ensure_system_tools(
+        tools,
+        &[("pulseaudio", "pulseaudio"), ("pactl", "pulseaudio-utils")],
+    )
+}
+
 /// What the fuzz suite needs: cargo-fuzz, and a C++ compiler for libFuzzer (which
 /// `libfuzzer-sys` builds from source). No nightly (see `fuzz.rs`).
 pub fn ensure_fuzz_tools() -> Result<BuildTools> {

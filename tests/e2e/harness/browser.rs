@@ -82,6 +82,9 @@ pub struct Place {
     /// Firefox prefs set over [`super::firefox`]'s (e.g. its shipping autoplay policy, to
     /// measure it); Firefox only.
     pub firefox_prefs: Vec<(String, serde_json::Value)>,
+    /// Environment variables for the Firefox process (e.g. `PULSE_SERVER`, for a sound output:
+    /// [`super::sound_server`]); Firefox only.
+    pub firefox_env: Vec<(String, String)>,
 }
 
 /// The flag that answers every camera and microphone prompt with yes.
@@ -167,6 +170,8 @@ impl Browser {
             Engine::Firefox => {
                 let listen_on = place.driver_host.map(|(host, _)| host);
                 driver.args(firefox::driver_args(port, listen_on));
+                // Firefox inherits geckodriver's environment.
+                driver.envs(place.firefox_env.iter().cloned());
                 let profile_dir = profile.path().join("profile");
                 std::fs::create_dir_all(&profile_dir)?;
                 let capabilities = firefox::capabilities(&profile_dir, place)?;

@@ -23,6 +23,8 @@ mod party;
 pub mod rogue;
 mod server;
 pub mod slow_device;
+#[allow(dead_code)] // a sound output for the player probe, not the tests
+pub mod sound_server;
 mod throttle;
 mod visibility;
 
