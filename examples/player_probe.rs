@@ -260,14 +260,13 @@ async fn probe(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let result = browser
+    let mut result = browser
         .client
         .execute("return window.__probe", vec![])
         .await?;
     if let Some(error) = result["error"].as_str() {
         bail!("the probe failed in the page: {error}");
     }
-    let mut result = result;
     if sound.is_some() {
         if streams_seen.is_empty() {
             bail!("the browser played nothing into the sound server's null sink");

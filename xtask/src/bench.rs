@@ -27,7 +27,7 @@ pub fn run(name: &str, flags: &[String]) -> Result<()> {
     if let Some((_, example)) = WITH_FLAGS.iter().find(|(n, _)| *n == name) {
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         if name == "player" && flags.contains(&"--sound") {
-            crate::tools::ensure_sound_server(&crate::tools::ensure_build_tools()?)?;
+            crate::tools::ensure_sound_server()?;
         }
         return in_browsers(example, None, &flags);
     }

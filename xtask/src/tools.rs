@@ -134,9 +134,12 @@ pub fn ensure_test_tools(tools: &BuildTools) -> Result<()> {
 
 /// What `bench player --sound` needs to give headless Firefox a sound output: a PulseAudio
 /// server (run by the probe with a null sink) and `pactl`, to see the browser's stream in it.
-pub fn ensure_sound_server(tools: &BuildTools) -> Result<()> {
+pub fn ensure_sound_server() -> Result<()> {
+    let tools = BuildTools {
+        path_env: path_with_local_tools(),
+    };
     ensure_system_tools(
-        tools,
+        &tools,
         &[("pulseaudio", "pulseaudio"), ("pactl", "pulseaudio-utils")],
     )
 }

@@ -8,7 +8,8 @@ use super::{
     describe_media_error, millis, next_phase, MediaEvent, PlayerFailure, PlayerPhase, Shared,
 };
 use crate::room::wire::MediaFailure;
-use crate::sync::LocalTime;
+use crate::sync::timer_lateness::TimerLateness;
+use crate::sync::{LocalTime, Span};
 use crate::web::event_listener::Listener;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -21,10 +22,16 @@ use web_sys::HtmlVideoElement;
 /// the same free moment each time and see no lateness. (At 50 ms, on the test's page busy 35 ms
 /// of every 50, first starts were still called 15–56 ms late; at 47 ms the margin measured there
 /// was 40–48 ms.)
-pub(super) const TICK_MS: f64 = 47.0;
+const TICK_MS: f64 = 47.0;
 /// ...and, while paused, the position reported at every this many (the engine still wants it
 /// now and then: it has no frames to go on).
 const PAUSED_REPORT_TICKS: u32 = 5;
+
+/// How late the tick fires, measured by the tick itself, for the start timer's margin
+/// ([`TimerLateness`]): the tick's period is known here only.
+pub(super) fn tick_lateness() -> TimerLateness {
+    TimerLateness::every(Span::from_micros((TICK_MS * 1000.0) as i64))
+}
 
 /// Media element events the adapter follows.
 const MEDIA_EVENTS: &[&str] = &[

@@ -34,7 +34,7 @@ pub use reports::{
 use crate::num::Clamp;
 use crate::sync::start_lead::{PendingStart, StartLeads};
 use crate::sync::timer_lateness::TimerLateness;
-use crate::sync::{LocalTime, MediaTime, Span, StepEstimator};
+use crate::sync::{LocalTime, MediaTime, StepEstimator};
 use crate::web::set_if_changed;
 use attachment::Attachment;
 use bindings::keep_pitch;
@@ -134,9 +134,7 @@ pub fn use_video_player_with_options(
         seek_timeout: RefCell::new(None),
         start: Cell::new(None),
         start_timer: RefCell::new(None),
-        timer_lateness: RefCell::new(TimerLateness::every(Span::from_micros(
-            (attachment::TICK_MS * 1000.0) as i64,
-        ))),
+        timer_lateness: RefCell::new(attachment::tick_lateness()),
         start_lead: RefCell::new(StartLeads::with_guesses(
             browser.start_lead_guess(),
             browser.muted_start_lead_guess(),

@@ -115,12 +115,8 @@ impl Place {
 }
 
 impl Browser {
-    /// Starts a browser; a start that fails on a loaded machine is retried a few times.
-    pub async fn launch(name: &str) -> Result<Self> {
-        Self::launch_at(name, &Place::default()).await
-    }
-
-    /// Like [`Browser::launch`], somewhere else than this network namespace.
+    /// Starts a browser at `place` (by default Chromium in this network namespace); a start
+    /// that fails on a loaded machine is retried a few times.
     pub async fn launch_at(name: &str, place: &Place) -> Result<Self> {
         const ATTEMPTS: u32 = 3;
         let mut attempt = 1;

@@ -33,18 +33,8 @@ impl Party {
 
     /// Like [`Party::start`], around a server the test configured.
     pub async fn start_with(test_name: &str, server: TestServer, names: &[&str]) -> Result<Self> {
-        let turn = ONE_PARTY_AT_A_TIME.clone().lock_owned().await;
-        let people = launch_all(names.iter().map(|name| {
-            let name = name.to_string();
-            async move { Browser::launch(&name).await }
-        }))
-        .await?;
-        Ok(Self {
-            server,
-            test_name: test_name.to_owned(),
-            people,
-            turn,
-        })
+        let people: Vec<(&str, Place)> = names.iter().map(|n| (*n, Place::default())).collect();
+        Self::start_at(test_name, server, &people).await
     }
 
     /// Like [`Party::start_with`], each browser in its own place (a home network).

@@ -16,7 +16,8 @@ use std::time::Duration;
 pub struct SoundServer {
     child: Child,
     socket: PathBuf,
-    /// Holds the server's home, runtime directory and socket until it stops.
+    log: PathBuf,
+    /// Holds the server's home, runtime directory, socket and log until it stops.
     _dir: tempfile::TempDir,
 }
 
@@ -25,7 +26,8 @@ impl SoundServer {
     pub async fn start() -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let socket = dir.path().join("native");
-        let log = std::fs::File::create(dir.path().join("pulseaudio.log"))?;
+        let log_path = dir.path().join("pulseaudio.log");
+        let log = std::fs::File::create(&log_path)?;
         let child = Command::new("pulseaudio")
             .args([
                 "--daemonize=no",
@@ -51,6 +53,7 @@ impl SoundServer {
         let mut server = SoundServer {
             child,
             socket,
+            log: log_path,
             _dir: dir,
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -58,8 +61,7 @@ impl SoundServer {
             if let Some(status) = server.child.try_wait()? {
                 bail!(
                     "pulseaudio exited ({status}): {}",
-                    std::fs::read_to_string(server._dir.path().join("pulseaudio.log"))
-                        .unwrap_or_default()
+                    std::fs::read_to_string(&server.log).unwrap_or_default()
                 );
             }
             if tokio::time::Instant::now() > deadline {
