@@ -2,7 +2,7 @@
 //! they serve, the tools they drive, and the private network namespace they run in.
 
 use crate::app_build::{build_dist, build_signal, build_verbose_dist, cargo};
-use crate::command::run;
+use crate::command::{run, run_keeping_stdout};
 use crate::tools::{ensure_build_tools, ensure_test_tools, BuildTools};
 use crate::{network_namespace, workspace_root};
 use anyhow::Result;
@@ -78,6 +78,14 @@ impl BrowserWorld {
             .env("INSIEME_DIST", &self.dist)
             .env("INSIEME_SIGNAL_BIN", &self.signal)
             .env("INSIEME_E2E_ARTIFACTS", &artifacts);
-        run(&mut network_namespace::wrap(inner), what)
+        // anyhow's backtraces of failed async tests bury the reasons; the errors carry context.
+        if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+            inner.env("RUST_LIB_BACKTRACE", "0");
+        }
+        let (outcome, output) = run_keeping_stdout(&mut network_namespace::wrap(inner), what);
+        if let Some(digest) = crate::test_failures::digest(&output) {
+            println!("\n{digest}");
+        }
+        outcome
     }
 }

@@ -1,7 +1,8 @@
 //! Running child processes with errors that say what was being done.
 
 use anyhow::{bail, Context, Result};
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
 
 /// Runs `command` to completion, inheriting stdio; fails naming `what` if it fails.
 pub fn run(command: &mut Command, what: &str) -> Result<()> {
@@ -12,6 +13,39 @@ pub fn run(command: &mut Command, what: &str) -> Result<()> {
         bail!("{what} failed ({status}): {}", describe(command));
     }
     Ok(())
+}
+
+/// Runs `command` like [`run`], passing its stdout through line by line and also keeping it, so
+/// that the caller can read it afterwards (what failed, and why). Stderr stays inherited.
+pub fn run_keeping_stdout(command: &mut Command, what: &str) -> (Result<()>, String) {
+    let mut kept = String::new();
+    let mut child = match command.stdout(Stdio::piped()).spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            let error = anyhow::Error::new(error)
+                .context(format!("could not start {what} ({})", describe(command)));
+            return (Err(error), kept);
+        }
+    };
+    if let Some(stdout) = child.stdout.take() {
+        let mut terminal = std::io::stdout();
+        for line in BufReader::new(stdout).lines() {
+            // A line that is not UTF-8 is dropped from both copies rather than ending the run.
+            let Ok(line) = line else { continue };
+            let _ = writeln!(terminal, "{line}");
+            kept.push_str(&line);
+            kept.push('\n');
+        }
+    }
+    let outcome = match child.wait() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(anyhow::anyhow!(
+            "{what} failed ({status}): {}",
+            describe(command)
+        )),
+        Err(error) => Err(anyhow::Error::new(error).context(format!("waiting for {what}"))),
+    };
+    (outcome, kept)
 }
 
 /// Runs `command` and returns its stdout, or `None` if it cannot start or fails (probing for tools).

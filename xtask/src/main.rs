@@ -9,6 +9,7 @@ mod fuzz;
 mod lazy_chunks;
 mod network_namespace;
 mod size;
+mod test_failures;
 mod test_suites;
 mod tools;
 
