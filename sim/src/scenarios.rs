@@ -2,7 +2,8 @@
 //! leaving, churn), a stall scenario, a partition that heals, and screen scenarios where frames
 //! appear only at display refreshes (one with a drifting media clock, and some where the pages
 //! read their media clocks too), a room with a lying member, a room whose reference's page is
-//! slow (`slow_reference`), and shorter variants for the regression tests.
+//! slow (`slow_reference`), a busy host whose pages handle every message late
+//! (`busy_host_slow_guest`), and shorter variants for the regression tests.
 //!
 //! Parameters are constants here, chosen from a description of each network written before any
 //! engine ran on them, and printed by the benchmark; the browser models' figures come from
@@ -478,6 +479,54 @@ pub fn slow_reference(seed: u64, duration_s: f64) -> Scenario {
             },
         )
     }));
+    sc.script = s;
+    sc
+}
+
+/// When the guest's page of [`busy_host_slow_guest`] is slow, true seconds...
+pub const GUEST_SLOW_FROM_S: f64 = 20.0;
+/// ...and until when.
+pub const GUEST_SLOW_UNTIL_S: f64 = 40.0;
+
+/// Three browsers on one busy machine (no skew, LAN-fast links), as the end-to-end suite runs
+/// them on two cores (load averages of 7 to 19): every page's event loop is held 5 to 30 ms
+/// at a time with 0.5 to 3 ms free between, so nearly every message waits before its arrival
+/// is stamped, as the pongs did in Chromium on such a host (round trips of 18 to 55 ms
+/// between pages on one machine, docs/measurements/slow.md). From
+/// [`GUEST_SLOW_FROM_S`] to [`GUEST_SLOW_UNTIL_S`] a guest's page (slot 2, not the reference)
+/// is a slow device as in [`slow_reference`]: no CPU 35 ms of every 50.
+///
+/// A page that handles a pong late stamps its arrival late, and that exchange puts the peer's
+/// clock behind by half the wait; the room time each viewer reckons (`Outcome::room`) shows
+/// how well its clock estimate sees through that. (In Chromium the slow guest's estimate of
+/// the reference's clock slid 10 ms while it was slow, docs/measurements/slow.md.)
+pub fn busy_host_slow_guest(seed: u64, duration_s: f64) -> Scenario {
+    let mut sc = base("busy-host-slow-guest", seed, 3, duration_s, lan_link());
+    sc.skew_ppm = 0.0;
+    sc.clock_offset_s = 300.0;
+    let mut s: Vec<(f64, Action)> = (0..3).map(|i| (0.1 * i as f64, Action::Join(i))).collect();
+    s.push(load(2.0, 0));
+    s.push(intent(4.0, 1, Intent::Play));
+    let mut rng = Rng::new(seed ^ 0xb05e);
+    for slot in 0..3 {
+        let mut at = rng.range(0.0, 0.1);
+        while at < duration_s {
+            let for_s = rng.range(0.005, 0.030);
+            s.push((at, Action::Starve { slot, for_s }));
+            at += for_s + rng.range(0.0005, 0.003);
+        }
+    }
+    let slow = (GUEST_SLOW_FROM_S * 20.0) as usize..(GUEST_SLOW_UNTIL_S * 20.0) as usize;
+    s.extend(slow.map(|tick| {
+        (
+            tick as f64 / 20.0,
+            Action::Starve {
+                slot: 2,
+                for_s: 0.035,
+            },
+        )
+    }));
+    s.sort_by(|a, b| a.0.total_cmp(&b.0));
     sc.script = s;
     sc
 }
