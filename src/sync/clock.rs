@@ -11,7 +11,8 @@
 //! weighted least-squares line through those points gives the offset and the skew (clocks drift
 //! by up to a few hundred ppm, which is 12 ms a minute: without the skew term a long session
 //! would slide apart between samples). Weights fall off with each point's excess delay over the
-//! window minimum, so a bucket that only saw congested exchanges barely counts.
+//! window minimum, so a bucket that only saw congested exchanges barely counts; and the skew has
+//! a prior around zero, so points too noisy to tell a slope do not make one up.
 
 use super::time::{LocalTime, Span};
 use crate::num::Clamp;
@@ -33,6 +34,14 @@ pub struct ClockConfig {
     /// Shortest span of history over which a skew is fitted; over shorter spans the noise of
     /// single samples dominates and the previous skew is kept.
     pub min_skew_span: Span,
+    /// How large a skew is believed before the exchanges show one, as a fraction: about the
+    /// largest of real clocks (tens of ppm, a few hundred at most). The skew is fitted with
+    /// this prior around zero, so exchanges too noisy to tell a slope (on a busy host every one
+    /// waits milliseconds on a page's event loop) leave it near zero rather than tilting it by
+    /// hundreds of ppm, which the offset, extrapolated from the fit's centre to now, would
+    /// carry as milliseconds of error (`a_busy_host_does_not_make_up_a_skew`, and the sim's
+    /// `busy_host` test).
+    pub skew_prior: f64,
 }
 
 impl Default for ClockConfig {
@@ -43,6 +52,7 @@ impl Default for ClockConfig {
             max_samples: 512,
             max_skew: 1e-3,
             min_skew_span: Span::from_secs(6),
+            skew_prior: 300e-6,
         }
     }
 }
@@ -239,8 +249,11 @@ impl ClockEstimator {
                 sxx += w * dx * dx;
                 sxy += w * dx * (p.offset.0 as f64 - om);
             }
+            // Each point's weight is the inverse square of its error bound (µs), which makes
+            // `sxx` the slope's precision; the prior's precision joins it (a mean of zero).
+            let prior = 1.0 / (self.cfg.skew_prior * self.cfg.skew_prior);
             if sxx > 0.0 {
-                (sxy / sxx).clamp_to(-self.cfg.max_skew, self.cfg.max_skew)
+                (sxy / (sxx + prior)).clamp_to(-self.cfg.max_skew, self.cfg.max_skew)
             } else {
                 prev_skew
             }
@@ -367,6 +380,54 @@ mod tests {
             let err = e.remote_at(later) - truth(later);
             prop_assert!(err.abs() < 3_000, "error after 5 s {} us", err);
         }
+    }
+
+    /// Two pages on one busy host (each handles messages up to 25 ms late), the second starved
+    /// for 20 s (its pongs wait 5 to 130 ms more), with no skew between their clocks: the
+    /// exchanges are too noisy to tell a slope, and the fit must not make one up (20 runs).
+    #[test]
+    fn a_busy_host_does_not_make_up_a_skew() {
+        let (mut worst_skew, mut worst_error_us) = (0.0_f64, 0.0_f64);
+        for seed in 1..=20u64 {
+            let mut state = seed * 7919 + 1;
+            let mut uniform = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 1_000_000) as f64 / 1e6
+            };
+            let mut est = ClockEstimator::new(ClockConfig::default());
+            let offset_us = 1_000_000.0;
+            for i in 0..120 {
+                let t1 = i as f64 * 500_000.0;
+                let t2 = t1 + 1_000.0 + uniform() * uniform() * 25_000.0;
+                let t3 = t2 + 200.0;
+                let mut t4 = t3 + 1_000.0 + uniform() * uniform() * 25_000.0;
+                if (60..100).contains(&i) {
+                    t4 += 5_000.0 + uniform() * 125_000.0;
+                }
+                est.add_exchange(
+                    LocalTime(t1 as i64),
+                    (t2 + offset_us) as i64,
+                    (t3 + offset_us) as i64,
+                    LocalTime(t4 as i64),
+                )
+                .unwrap();
+                let e = est.estimate().unwrap();
+                if i > 20 {
+                    worst_skew = worst_skew.max(e.skew.abs());
+                    let error = e.offset_at(LocalTime(t4 as i64)).0 as f64 - offset_us;
+                    worst_error_us = worst_error_us.max(error.abs());
+                }
+            }
+        }
+        // Without the prior: 584 ppm, and the offset 4.5 ms off at worst (4.0 ms with it).
+        assert!(
+            worst_skew <= 400e-6,
+            "a skew of {:.0} ppm made up (the offset {:.1} ms off at worst)",
+            worst_skew * 1e6,
+            worst_error_us / 1e3
+        );
     }
 
     #[test]
