@@ -2,59 +2,115 @@
 //! sets it back (the entry's jump), and how far returning to it moves it forward (the exit's
 //! gain). Both are learned from the corrections themselves, so a player without jumps learns
 //! zero and is corrected as if there were none.
+//!
+//! Each is learned for each direction apart. Chromium's audio renderer sets its clock back about
+//! 20 ms whichever way the rate leaves 1.0; Firefox with a sound output moves its clock against
+//! the change, by about 160 ms of the change (8 ms at ±5 %: back when it speeds up, forward
+//! when it slows down, and the reverse on the way back; `docs/measurements/player.md`). One
+//! number for both directions would be right for one of them and 16 ms wrong for the other.
 
 use crate::num::Clamp;
 use crate::sync::time::LocalTime;
 
-/// The learned jump (from its first measurement) and exit gain (from its guess) move towards
-/// each new measurement by this share of the difference...
+/// The learned jump and exit gain, each taken whole from its first measurement, move towards
+/// each later one by this share of the difference...
 const LEARNING_SHARE: f64 = 0.3;
-/// ...the jump within this range, µs (clocks are set back by tens of milliseconds; a forward
-/// jump is allowed for, though not known of)...
-const JUMP_RANGE: std::ops::RangeInclusive<f64> = -10_000.0..=40_000.0;
+/// ...the jump within this range, µs (Chromium's clock is set back by tens of milliseconds,
+/// Firefox's moved either way by about ten)...
+const JUMP_RANGE: std::ops::RangeInclusive<f64> = -20_000.0..=40_000.0;
 /// ...the exit's gain within this range, µs.
-const EXIT_GAIN_RANGE: std::ops::RangeInclusive<f64> = -5_000.0..=10_000.0;
+const EXIT_GAIN_RANGE: std::ops::RangeInclusive<f64> = -15_000.0..=15_000.0;
 /// Before any was measured, the exit's gain is taken to be this, µs: the middle of what
-/// returning to the normal rate gives a clock (a few milliseconds).
+/// returning to the normal rate gives a Chromium clock (a few milliseconds).
 pub(super) const EXIT_GAIN_GUESS: f64 = 2_000.0;
 
-/// The entry's jump and the exit's gain, as learned, and the measurements under way.
+/// One figure for each direction of a correction: slower (−1) and faster (+1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct ByDirection<T> {
+    slower: T,
+    faster: T,
+}
+
+impl<T> ByDirection<T> {
+    fn both(value: T) -> ByDirection<T>
+    where
+        T: Copy,
+    {
+        ByDirection {
+            slower: value,
+            faster: value,
+        }
+    }
+
+    /// The figure for a correction in `direction` (`+1.0`: faster).
+    fn get(&self, direction: f64) -> &T {
+        if direction > 0.0 {
+            &self.faster
+        } else {
+            &self.slower
+        }
+    }
+
+    fn get_mut(&mut self, direction: f64) -> &mut T {
+        if direction > 0.0 {
+            &mut self.faster
+        } else {
+            &mut self.slower
+        }
+    }
+}
+
+/// The entry's jump and the exit's gain for each direction, as learned, and the measurements
+/// under way.
 #[derive(Clone, Debug)]
 pub(super) struct Jumps {
     /// How far leaving the normal rate sets the clock back, µs, as learned; and from how many
     /// fast corrections.
-    entry_jump: f64,
-    jumps_measured: u32,
+    entry_jump: ByDirection<f64>,
+    jumps_measured: ByDirection<u32>,
     /// The fast correction under way left the normal rate: when, and the error and direction
     /// then, until its jump is measured.
     entry: Option<(LocalTime, f64, f64)>,
     /// How far the clock moves forward on returning to the normal rate, µs, as learned.
-    exit_gain: f64,
-    /// The error a fast correction ended on, until the settled clock shows what the exit gave.
-    exit: Option<f64>,
+    exit_gain: ByDirection<f64>,
+    gains_measured: ByDirection<u32>,
+    /// The error a fast correction ended on, and its direction, until the settled clock shows
+    /// what the exit gave.
+    exit: Option<(f64, f64)>,
 }
 
 impl Jumps {
-    /// Jumps to be learned, the entry's taken to be `entry_jump_guess` µs until measured.
+    /// Jumps to be learned, the entry's taken to be `entry_jump_guess` µs either way until
+    /// measured.
     pub(super) fn new(entry_jump_guess: f64) -> Jumps {
+        let guess = entry_jump_guess.clamp_to(*JUMP_RANGE.start(), *JUMP_RANGE.end());
         Jumps {
-            entry_jump: entry_jump_guess.clamp_to(*JUMP_RANGE.start(), *JUMP_RANGE.end()),
-            jumps_measured: 0,
+            entry_jump: ByDirection::both(guess),
+            jumps_measured: ByDirection::both(0),
             entry: None,
-            exit_gain: EXIT_GAIN_GUESS,
+            exit_gain: ByDirection::both(EXIT_GAIN_GUESS),
+            gains_measured: ByDirection::both(0),
             exit: None,
         }
     }
 
-    /// How far leaving the normal rate sets the clock back, µs, as learned so far (the guess
-    /// until a fast correction measured it).
-    pub(super) fn entry_jump(&self) -> f64 {
-        self.entry_jump
+    /// How far leaving the normal rate in `direction` sets the clock back, µs, as learned so
+    /// far: until a fast correction that way measured it, what the other way measured (the
+    /// same both ways, as in Chromium, until shown otherwise), or else the guess.
+    pub(super) fn entry_jump(&self, direction: f64) -> f64 {
+        learned_or_other(&self.entry_jump, &self.jumps_measured, direction)
     }
 
-    /// How far returning to the normal rate moves the clock forward, µs, as learned so far.
-    pub(super) fn exit_gain(&self) -> f64 {
-        self.exit_gain
+    /// How far the clock is set back whichever way the rate leaves the normal one (none where
+    /// one direction moves it forward), µs.
+    pub(super) fn common_entry_jump(&self) -> f64 {
+        self.entry_jump(1.0).min(self.entry_jump(-1.0)).max(0.0)
+    }
+
+    /// How far returning to the normal rate from `direction` moves the clock forward, µs, as
+    /// learned so far (as [`Jumps::entry_jump`], from the other way until measured).
+    pub(super) fn exit_gain(&self, direction: f64) -> f64 {
+        learned_or_other(&self.exit_gain, &self.gains_measured, direction)
     }
 
     /// Drops the measurements under way: something else moved the clock.
@@ -76,30 +132,45 @@ impl Jumps {
         };
         let moved = direction * fast_rate * (now - began).0 as f64;
         let jump = (error_then + moved - error).clamp_to(*JUMP_RANGE.start(), *JUMP_RANGE.end());
-        let share = if self.jumps_measured == 0 {
-            1.0
-        } else {
-            LEARNING_SHARE
-        };
-        self.entry_jump += share * (jump - self.entry_jump);
-        self.jumps_measured = self.jumps_measured.saturating_add(1);
+        let measured = self.jumps_measured.get_mut(direction);
+        let share = if *measured == 0 { 1.0 } else { LEARNING_SHARE };
+        *measured = measured.saturating_add(1);
+        let learned = self.entry_jump.get_mut(direction);
+        *learned += share * (jump - *learned);
     }
 
-    /// A fast correction ended, on `error` if it ended on one (not when given up).
-    pub(super) fn exited(&mut self, error: Option<f64>) {
-        self.exit = error;
+    /// A fast correction in `direction` ended, on `error` if it ended on one (not when given
+    /// up).
+    pub(super) fn exited(&mut self, error: Option<f64>, direction: f64) {
+        self.exit = error.map(|error| (error, direction));
     }
 
     /// The settled clock reads `error`: what the exit gave, against the error it ended on.
     pub(super) fn learn_exit(&mut self, error: f64) {
-        let Some(ended_on) = self.exit.take() else {
+        let Some((ended_on, direction)) = self.exit.take() else {
             return;
         };
         let gain = error - ended_on;
-        self.exit_gain += LEARNING_SHARE * (gain - self.exit_gain);
-        self.exit_gain = self
-            .exit_gain
-            .clamp_to(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
+        let measured = self.gains_measured.get_mut(direction);
+        let share = if *measured == 0 { 1.0 } else { LEARNING_SHARE };
+        *measured = measured.saturating_add(1);
+        let learned = self.exit_gain.get_mut(direction);
+        *learned += share * (gain - *learned);
+        *learned = learned.clamp_to(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
+    }
+}
+
+/// `learned`'s figure for `direction` once measured that way, else the other way's once
+/// measured, else the common starting figure.
+fn learned_or_other(
+    learned: &ByDirection<f64>,
+    measured: &ByDirection<u32>,
+    direction: f64,
+) -> f64 {
+    if *measured.get(direction) > 0 || *measured.get(-direction) == 0 {
+        *learned.get(direction)
+    } else {
+        *learned.get(-direction)
     }
 }
 
@@ -114,21 +185,22 @@ mod tests {
         j.entered(LocalTime(0), -10_000.0, 1.0);
         j.learn_entry(LocalTime(150_000), -22_500.0, 0.05);
         assert!(
-            (j.entry_jump() - 20_000.0).abs() < 1e-6,
+            (j.entry_jump(1.0) - 20_000.0).abs() < 1e-6,
             "{}",
-            j.entry_jump()
+            j.entry_jump(1.0)
         );
-        // Measured once only.
+        // Measured once only; the other direction, not measured yet, taken to be the same.
         j.learn_entry(LocalTime(300_000), 0.0, 0.05);
-        assert!((j.entry_jump() - 20_000.0).abs() < 1e-6);
+        assert!((j.entry_jump(1.0) - 20_000.0).abs() < 1e-6);
+        assert!((j.entry_jump(-1.0) - 20_000.0).abs() < 1e-6);
         // A 10 ms jump next: moved by the share.
         j.entered(LocalTime(0), -10_000.0, 1.0);
         j.learn_entry(LocalTime(150_000), -12_500.0, 0.05);
         let expected = 20_000.0 + LEARNING_SHARE * (10_000.0 - 20_000.0);
         assert!(
-            (j.entry_jump() - expected).abs() < 1e-6,
+            (j.entry_jump(1.0) - expected).abs() < 1e-6,
             "{}",
-            j.entry_jump()
+            j.entry_jump(1.0)
         );
     }
 
@@ -137,28 +209,75 @@ mod tests {
         let mut j = Jumps::new(0.0);
         j.entered(LocalTime(0), 0.0, 1.0);
         j.learn_entry(LocalTime(0), -1e12, 0.05);
-        assert_eq!(j.entry_jump(), *JUMP_RANGE.end());
+        assert_eq!(j.entry_jump(1.0), *JUMP_RANGE.end());
     }
 
     #[test]
     fn the_exit_gain_is_learned_from_an_ended_correction_only() {
         let mut j = Jumps::new(0.0);
         // Given up: nothing to learn from.
-        j.exited(None);
+        j.exited(None, 1.0);
         j.learn_exit(5_000.0);
-        assert_eq!(j.exit_gain(), EXIT_GAIN_GUESS);
-        // Ended 2 ms behind, settled 2 ms ahead: the exit gave 4 ms.
-        j.exited(Some(-2_000.0));
+        assert_eq!(j.exit_gain(1.0), EXIT_GAIN_GUESS);
+        // Ended 2 ms behind, settled 2 ms ahead: the exit gave 4 ms, taken whole the first time.
+        j.exited(Some(-2_000.0), 1.0);
         j.learn_exit(2_000.0);
-        let expected = EXIT_GAIN_GUESS + LEARNING_SHARE * (4_000.0 - EXIT_GAIN_GUESS);
-        assert!((j.exit_gain() - expected).abs() < 1e-6);
+        assert!((j.exit_gain(1.0) - 4_000.0).abs() < 1e-6);
+        // Then by a share: 6 ms next.
+        j.exited(Some(-2_000.0), 1.0);
+        j.learn_exit(4_000.0);
+        let expected = 4_000.0 + LEARNING_SHARE * (6_000.0 - 4_000.0);
+        assert!((j.exit_gain(1.0) - expected).abs() < 1e-6);
+        assert_eq!(
+            j.exit_gain(-1.0),
+            j.exit_gain(1.0),
+            "the other direction, not measured, taken to be the same"
+        );
         // Learned once per correction.
         j.learn_exit(9_000.0);
-        assert!((j.exit_gain() - expected).abs() < 1e-6);
+        assert!((j.exit_gain(1.0) - expected).abs() < 1e-6);
         // Forgotten when something else moved the clock.
-        j.exited(Some(0.0));
+        j.exited(Some(0.0), 1.0);
         j.forget();
         j.learn_exit(9_000.0);
-        assert!((j.exit_gain() - expected).abs() < 1e-6);
+        assert!((j.exit_gain(1.0) - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_clock_moved_against_the_change_is_learned_each_way() {
+        // Firefox with a sound output: speeding up sets the clock back 8 ms, slowing down sets
+        // it forward 8 ms, and returning gives each back.
+        let mut j = Jumps::new(0.0);
+        j.entered(LocalTime(0), -10_000.0, 1.0);
+        j.learn_entry(LocalTime(150_000), -10_500.0, 0.05);
+        j.entered(LocalTime(0), 10_000.0, -1.0);
+        j.learn_entry(LocalTime(150_000), 10_500.0, 0.05);
+        assert!(
+            (j.entry_jump(1.0) - 8_000.0).abs() < 1e-6,
+            "{}",
+            j.entry_jump(1.0)
+        );
+        assert!(
+            (j.entry_jump(-1.0) + 8_000.0).abs() < 1e-6,
+            "{}",
+            j.entry_jump(-1.0)
+        );
+        assert_eq!(j.common_entry_jump(), 0.0, "no set-back both ways share");
+        for _ in 0..20 {
+            j.exited(Some(-8_000.0), 1.0);
+            j.learn_exit(0.0);
+            j.exited(Some(8_000.0), -1.0);
+            j.learn_exit(0.0);
+        }
+        assert!(
+            (j.exit_gain(1.0) - 8_000.0).abs() < 100.0,
+            "{}",
+            j.exit_gain(1.0)
+        );
+        assert!(
+            (j.exit_gain(-1.0) + 8_000.0).abs() < 100.0,
+            "{}",
+            j.exit_gain(-1.0)
+        );
     }
 }

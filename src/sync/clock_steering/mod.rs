@@ -40,10 +40,15 @@
 //! - **The exit's gain is learned.** Returning to the normal rate moves the clock forward by a
 //!   few milliseconds, so a fast correction aims that far behind the timeline: as far as the
 //!   last ones gave back (`jumps`).
-//! - **The entry's jump is learned.** Each fast correction that leaves the normal rate measures
-//!   how far the clock jumped (`jumps`), and the next one chooses its direction by where the
-//!   clock will be after the jump: 10 ms ahead with a 20 ms jump is corrected by speeding up,
-//!   not by slowing down past the timeline and turning.
+//! - **The entry's jump is learned, for each direction.** Each fast correction that leaves the
+//!   normal rate measures how far the clock jumped (`jumps`), and the next one chooses its
+//!   direction by where the clock will be after the jump and where it must end: 10 ms ahead
+//!   with a 20 ms jump is corrected by speeding up, not by slowing down past the timeline and
+//!   turning. Firefox with a sound output moves its clock against each change instead (8 ms
+//!   back on speeding up by 5 %, 8 ms forward on slowing down, given back on returning), so
+//!   each direction keeps its own jump and exit gain.
+//! - **A picture stuck a frame off is corrected the way the frames say**, whatever side of the
+//!   timeline the clock reads on (see below).
 //! - **A picture stuck a frame off.** A renderer that has settled into a cadence (one frame per
 //!   refresh) keeps it until its clock drifts most of a frame away, so it can show a frame off
 //!   for seconds while the clock is within a few milliseconds. No gentle correction changes
@@ -145,14 +150,10 @@ impl ClockSteering {
         }
     }
 
-    /// How far returning to the normal rate moves the clock forward, µs, as learned so far.
-    pub fn exit_gain(&self) -> f64 {
-        self.jumps.exit_gain()
-    }
-
-    /// How far leaving the normal rate sets the clock back, µs, as learned so far.
+    /// How far the clock is set back whichever way the rate leaves the normal one, µs, as
+    /// learned so far: what a start can aim ahead by.
     pub fn entry_jump(&self) -> f64 {
-        self.jumps.entry_jump()
+        self.jumps.common_entry_jump()
     }
 
     /// One reading: the clock's error (µs, positive ahead) at `read_at`.
@@ -240,8 +241,15 @@ impl ClockSteering {
         self.jumps.learn_exit(error);
         let toward = -error.signum();
         match self.phase {
-            _ if error.abs() > FAST_ENTER.0 as f64 || self.is_stuck(now) => {
-                self.begin_fast(now, error)
+            _ if error.abs() > FAST_ENTER.0 as f64 => {
+                let direction = self.fast_direction(error);
+                self.begin_fast(now, error, direction)
+            }
+            // The picture is a frame off while the clock reads near time: the frames say which
+            // way to break the cadence.
+            _ if self.is_stuck(now) => {
+                let frames_error = self.stuck_since.map_or(error, |(_, off)| off);
+                self.begin_fast(now, error, -frames_error.signum())
             }
             Phase::Gentle(direction) if -direction * error <= EXIT.0 as f64 => {
                 self.phase = Phase::Resting;
@@ -256,15 +264,41 @@ impl ClockSteering {
         }
     }
 
-    /// Begins a fast correction of `error`, in the direction that leaves the clock nearest the
-    /// timeline once the entry's jump is over.
-    fn begin_fast(&mut self, now: LocalTime, error: f64) -> Steer {
-        let direction = -(error - self.jumps.entry_jump()).signum();
+    /// Begins a fast correction of `error` in `direction`.
+    fn begin_fast(&mut self, now: LocalTime, error: f64, direction: f64) -> Steer {
         self.stuck_since = None;
         self.phase = Phase::Fast(direction, now);
         self.jumps.entered(now, error, direction);
         self.fit_along(now + ENTRY_TRANSIENT, direction);
         Steer::Fast(direction)
+    }
+
+    /// The direction a fast correction of `error` takes: of those that reach their aim with no
+    /// turn, the one with the least to travel. Going `direction`, the entry's jump takes the
+    /// clock to `error - jump`, and the correction ends at its aim, `-exit_gain` (what the
+    /// exit gives back); the rate moves the clock `direction`-wards only. With the same jump
+    /// both ways (Chromium) this is the side of `error - jump` the aim lies on; with a clock
+    /// moved against the change (Firefox with sound, a jump and an exit gain of `direction` ×
+    /// 8 ms) it is the plain direction of the error, the jump made up by the exit.
+    fn fast_direction(&self, error: f64) -> f64 {
+        let travel = |direction: f64| {
+            let after_jump = error - self.jumps.entry_jump(direction);
+            let aim = -self.jumps.exit_gain(direction);
+            direction * (aim - after_jump)
+        };
+        let (faster, slower) = (travel(1.0), travel(-1.0));
+        let choose_faster = match (faster >= 0.0, slower >= 0.0) {
+            (true, false) => true,
+            (false, true) => false,
+            (true, true) => faster <= slower,
+            // Neither without a turn (jumps learned far apart): the one that turns least.
+            (false, false) => faster >= slower,
+        };
+        if choose_faster {
+            1.0
+        } else {
+            -1.0
+        }
     }
 
     /// The fast correction under way (in `direction`, since `began`): it ends once the clock
@@ -282,7 +316,7 @@ impl ClockSteering {
         }
         self.jumps.learn_entry(now, error, self.fast_rate);
         // How far beyond the aim the clock has come.
-        let past = direction * (error + self.jumps.exit_gain());
+        let past = direction * (error + self.jumps.exit_gain(direction));
         if past > FAST_EXIT.0 as f64 {
             self.phase = Phase::Fast(-direction, began);
             self.fit_along(now + TURN_TRANSIENT, -direction);
@@ -308,8 +342,10 @@ impl ClockSteering {
     /// Ends a fast correction, on `error` if it ended on one (not when given up): the rate
     /// returns to rest and the clock settles.
     fn settle(&mut self, now: LocalTime, error: Option<f64>) -> Steer {
+        if let Phase::Fast(direction, _) = self.phase {
+            self.jumps.exited(error, direction);
+        }
         self.phase = Phase::Resting;
-        self.jumps.exited(error);
         self.readings.clear();
         self.stuck_since = None;
         self.settled_at = Some(now + SETTLE);
@@ -343,10 +379,14 @@ mod tests {
         deviation: f64,
         entry_jump: f64,
         exit_gain: f64,
+        /// Firefox with a sound output: every rate change moves the clock against it by this
+        /// many µs per unit of rate (about 160 ms: 8 ms at ±5 %).
+        against_change: f64,
     }
 
     impl Clock {
         fn set(&mut self, deviation: f64) {
+            self.error -= (deviation - self.deviation) * self.against_change;
             let stretched = |d: f64| d.abs() > GENTLE_RATE;
             match (stretched(self.deviation), stretched(deviation)) {
                 (false, true) => self.error -= self.entry_jump,
@@ -382,6 +422,7 @@ mod tests {
             deviation: 0.0,
             entry_jump: 20_000.0,
             exit_gain: 0.0,
+            against_change: 0.0,
         }
     }
 
@@ -493,7 +534,7 @@ mod tests {
         // A first correction, 10 ms behind, measures the 20 ms jump.
         let mut c = clock(-10.0);
         steer_for(&mut s, &mut c, 2_000);
-        let jump = s.entry_jump();
+        let jump = s.jumps.entry_jump(1.0);
         assert!((jump - 20_000.0).abs() < 3_000.0, "learned {jump}");
         // 12 ms ahead: the jump alone takes the clock 8 ms behind, so it speeds up at once.
         c.error = 12_000.0;
@@ -522,6 +563,58 @@ mod tests {
         let kinds: Vec<Steer> = steers.iter().take(2).map(|s| s.1).collect();
         assert_eq!(kinds, vec![Steer::Fast(1.0), Steer::Rest], "{steers:?}");
         assert!(c.error.abs() <= 2_600.0, "{}", c.error);
+    }
+
+    /// Firefox with a sound output: its clock moves against every rate change by about 160 ms
+    /// of it (8 ms back when speeding up by 5 %, 8 ms forward when slowing down, and the reverse
+    /// on returning), whatever Chromium's jumps are. Once each direction was measured, every
+    /// correction is one excursion that ends on the timeline, either way.
+    #[test]
+    fn a_clock_moved_against_the_change_is_corrected_either_way_without_turning() {
+        let mut s = ClockSteering::new(0.05, 0.0);
+        let mut c = Clock {
+            entry_jump: 0.0,
+            against_change: 160_000.0,
+            ..clock(0.0)
+        };
+        let mut t = 0;
+        let mut corrections = Vec::new();
+        // The last two lie within the jump (8 ms) of the timeline: choosing by the entry's jump
+        // alone would speed up from 7.6 ms ahead, land 0.4 ms behind, and turn.
+        for (i, start_error) in [
+            -12_000.0, 12_000.0, -12_000.0, 12_000.0, -10_000.0, 9_000.0, 7_600.0, -7_600.0,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            c.error = start_error;
+            let mut fast = 0;
+            let until = t + 2_000;
+            while t < until {
+                c.error += c.deviation * (FRAME_MS * 1000) as f64;
+                s.record(ms(t), c.error);
+                match s.steer(ms(t), s.error(ms(t))) {
+                    Steer::Hold => {}
+                    Steer::Rest => c.set(0.0),
+                    Steer::Gentle(direction) => c.set(direction * GENTLE_RATE),
+                    Steer::Fast(direction) => {
+                        fast += 1;
+                        c.set(direction * 0.05);
+                    }
+                }
+                t += FRAME_MS;
+            }
+            corrections.push((i, fast, c.error));
+        }
+        // The first of each direction measures its jumps; from the third on, one fast steer
+        // each (no turn), and the clock within 2 ms of the timeline after it.
+        for &(i, fast, error) in &corrections[2..] {
+            assert_eq!(fast, 1, "correction {i} turned: {corrections:?}");
+            assert!(
+                error.abs() <= 2_000.0,
+                "correction {i} ended {error} µs off: {corrections:?}"
+            );
+        }
     }
 
     /// Frames in the three seconds a scattered correction is followed for.
@@ -564,7 +657,7 @@ mod tests {
             // runs; two in about one in seventy scatters); a median of the scattered readings
             // ended anywhere within ±4 ms of it.
             let ended = ended.expect("the correction ends");
-            let aim = -s.exit_gain();
+            let aim = -s.jumps.exit_gain(1.0);
             let frame_at_fast_rate = 0.05 * (FRAME_MS * 1000) as f64;
             prop_assert!(
                 (ended - aim).abs() <= 2.0 * frame_at_fast_rate,
@@ -577,7 +670,7 @@ mod tests {
     #[test]
     fn the_exit_gain_is_learned_and_aimed_for() {
         let mut s = steering();
-        assert_eq!(s.exit_gain(), EXIT_GAIN_GUESS);
+        assert_eq!(s.jumps.exit_gain(1.0), EXIT_GAIN_GUESS);
         let mut c = Clock {
             exit_gain: 4_000.0,
             ..clock(-10.0)
@@ -596,7 +689,7 @@ mod tests {
                 Steer::Fast(direction) => c.set(direction * 0.05),
             }
         }
-        let gain = s.exit_gain();
+        let gain = s.jumps.exit_gain(1.0);
         assert!((gain - 4_000.0).abs() <= 300.0, "learned {gain}");
         // Aimed 4 ms behind, the correction ends on the timeline once the exit gave its 4 ms.
         assert!(c.error.abs() <= 1_000.0, "{}", c.error);
