@@ -27,6 +27,10 @@ pub struct ClockReadingSpec {
     /// The clock moves forward by up to this (uniformly) when the rate returns to the normal one,
     /// µs.
     pub stretch_exit_gain_max_us: f64,
+    /// How far any rate change moves the clock against it, µs per unit of rate (the clock set
+    /// back `(to - from) × this`): Firefox with a sound output, whose clock moved 8 ms at each
+    /// change of 5 % (`crate::browsers::firefox_with_sound_media_clock`); 0 elsewhere.
+    pub against_change_us: f64,
     /// Within this fraction of 1.0 an audio renderer plays the sound unstretched and the clock
     /// runs at 1.0 whatever the rate ([`UNSTRETCHED_WITHIN`] in Chromium); `None`: nothing
     /// stretches (no sound output drives the clock), so the clock runs at every rate set and
@@ -61,8 +65,9 @@ impl Player {
         }
     }
 
-    /// The media clock's jump when a rate change starts or ends the audio renderer's stretching
-    /// (only with [`ClockReadingSpec`], and only while the sound plays). The rate set is
+    /// The media clock's jump when a rate change starts or ends the audio renderer's stretching,
+    /// or moves a clock that moves against every change (only with [`ClockReadingSpec`], and
+    /// only while the sound plays). The rate set is
     /// `playbackRate`, which takes effect at once for the renderer, whatever the response of
     /// the motion.
     pub(super) fn jump_on_stretch(&mut self, from: f64, to: f64) {
@@ -72,12 +77,13 @@ impl Player {
         if !self.moving() {
             return;
         }
-        let jump_us = match (spec.stretches(from), spec.stretches(to)) {
+        let against_us = -(to - from) * spec.against_change_us;
+        let stretch_us = match (spec.stretches(from), spec.stretches(to)) {
             (false, true) => -spec.stretch_entry_jump_us,
             (true, false) => self.clock_rng.range(0.0, spec.stretch_exit_gain_max_us),
-            _ => return,
+            _ => 0.0,
         };
-        self.pos = (self.pos + jump_us / 1e6).max(0.0);
+        self.pos = (self.pos + (against_us + stretch_us) / 1e6).max(0.0);
     }
 
     /// The media clock as the page reads it at true time `now` (`currentTime`, seconds), where
