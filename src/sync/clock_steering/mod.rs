@@ -47,15 +47,13 @@
 //!   turning. Firefox with a sound output moves its clock against each change instead (8 ms
 //!   back on speeding up by 5 %, 8 ms forward on slowing down, given back on returning), so
 //!   each direction keeps its own jump and exit gain.
-//! - **A picture stuck a frame off is corrected the way the frames say**, whatever side of the
-//!   timeline the clock reads on (see below).
 //! - **A picture stuck a frame off.** A renderer that has settled into a cadence (one frame per
 //!   refresh) keeps it until its clock drifts most of a frame away, so it can show a frame off
 //!   for seconds while the clock is within a few milliseconds. No gentle correction changes
 //!   that picture; when the presented frames stay a frame off for [`STUCK_PATIENCE`], a fast
-//!   correction is made regardless of the clock: it breaks the cadence, the renderer picks
-//!   frames by the clock again, and the correction, closed on the clock, ends with the clock on
-//!   time.
+//!   correction is made regardless of the clock, the way the frames are off (not the way the
+//!   clock's small error points): it breaks the cadence, the renderer picks frames by the clock
+//!   again, and the correction, closed on the clock, ends with the clock on time.
 //! - Errors are medians of the latest readings: a single late reading starts nothing, and a jump
 //!   shows within a few frames.
 
