@@ -448,6 +448,27 @@ pub fn hostile(seed: u64, duration_s: f64) -> Scenario {
     sc
 }
 
+/// A slow device's page from `from_s` to `until_s` (true seconds): no CPU 35 ms of every 50
+/// (`bench e2e --slow`'s busy task), so it handles its messages, timers and its player's
+/// reports late.
+fn slow_page(slot: usize, from_s: f64, until_s: f64) -> impl Iterator<Item = (f64, Action)> {
+    ((from_s * 20.0) as usize..(until_s * 20.0) as usize)
+        .map(move |tick| (tick as f64 / 20.0, Action::Starve { slot, for_s: 0.035 }))
+}
+
+/// Three browsers on one machine (no skew, LAN-fast links) join, load and play, on a script
+/// the caller adds to.
+fn three_on_one_machine(name: &'static str, seed: u64, duration_s: f64) -> Scenario {
+    let mut sc = base(name, seed, 3, duration_s, lan_link());
+    sc.skew_ppm = 0.0;
+    sc.clock_offset_s = 300.0;
+    let mut s: Vec<(f64, Action)> = (0..3).map(|i| (0.1 * i as f64, Action::Join(i))).collect();
+    s.push(load(2.0, 0));
+    s.push(intent(4.0, 1, Intent::Play));
+    sc.script = s;
+    sc
+}
+
 /// When the reference's page of [`slow_reference`] is slow, true seconds.
 pub const SLOW_FROM_S: f64 = 10.0;
 pub const SLOW_UNTIL_S: f64 = 25.0;
@@ -458,28 +479,13 @@ pub const SLOW_UNTIL_S: f64 = 25.0;
 /// timers and its player's reports late. Every player stalls now and then for 20 to 150 ms, as
 /// a slow device's did in Chromium.
 pub fn slow_reference(seed: u64, duration_s: f64) -> Scenario {
-    let mut sc = base("slow-reference", seed, 3, duration_s, lan_link());
-    sc.skew_ppm = 0.0;
-    sc.clock_offset_s = 300.0;
+    let mut sc = three_on_one_machine("slow-reference", seed, duration_s);
     sc.stalls = Some(StallSpec {
         mean_interval_s: 1.5,
         min_s: 0.02,
         max_s: 0.15,
     });
-    let mut s: Vec<(f64, Action)> = (0..3).map(|i| (0.1 * i as f64, Action::Join(i))).collect();
-    s.push(load(2.0, 0));
-    s.push(intent(4.0, 1, Intent::Play));
-    let busy = (SLOW_FROM_S * 20.0) as usize..(SLOW_UNTIL_S * 20.0) as usize;
-    s.extend(busy.map(|tick| {
-        (
-            tick as f64 / 20.0,
-            Action::Starve {
-                slot: 0,
-                for_s: 0.035,
-            },
-        )
-    }));
-    sc.script = s;
+    sc.script.extend(slow_page(0, SLOW_FROM_S, SLOW_UNTIL_S));
     sc
 }
 
@@ -501,32 +507,18 @@ pub const GUEST_SLOW_UNTIL_S: f64 = 40.0;
 /// how well its clock estimate sees through that. (In Chromium the slow guest's estimate of
 /// the reference's clock slid 10 ms while it was slow, docs/measurements/slow.md.)
 pub fn busy_host_slow_guest(seed: u64, duration_s: f64) -> Scenario {
-    let mut sc = base("busy-host-slow-guest", seed, 3, duration_s, lan_link());
-    sc.skew_ppm = 0.0;
-    sc.clock_offset_s = 300.0;
-    let mut s: Vec<(f64, Action)> = (0..3).map(|i| (0.1 * i as f64, Action::Join(i))).collect();
-    s.push(load(2.0, 0));
-    s.push(intent(4.0, 1, Intent::Play));
+    let mut sc = three_on_one_machine("busy-host-slow-guest", seed, duration_s);
     let mut rng = Rng::new(seed ^ 0xb05e);
     for slot in 0..3 {
         let mut at = rng.range(0.0, 0.1);
         while at < duration_s {
             let for_s = rng.range(0.005, 0.030);
-            s.push((at, Action::Starve { slot, for_s }));
+            sc.script.push((at, Action::Starve { slot, for_s }));
             at += for_s + rng.range(0.0005, 0.003);
         }
     }
-    let slow = (GUEST_SLOW_FROM_S * 20.0) as usize..(GUEST_SLOW_UNTIL_S * 20.0) as usize;
-    s.extend(slow.map(|tick| {
-        (
-            tick as f64 / 20.0,
-            Action::Starve {
-                slot: 2,
-                for_s: 0.035,
-            },
-        )
-    }));
-    s.sort_by(|a, b| a.0.total_cmp(&b.0));
-    sc.script = s;
+    sc.script
+        .extend(slow_page(2, GUEST_SLOW_FROM_S, GUEST_SLOW_UNTIL_S));
+    sc.script.sort_by(|a, b| a.0.total_cmp(&b.0));
     sc
 }

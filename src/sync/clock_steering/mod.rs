@@ -398,8 +398,18 @@ mod tests {
     /// Reads `clock` every frame for `for_ms`, steering it; every steer but `Hold`, with its
     /// time.
     fn steer_for(s: &mut ClockSteering, clock: &mut Clock, for_ms: i64) -> Vec<(i64, Steer)> {
+        steer_between(s, clock, 0, for_ms)
+    }
+
+    /// As [`steer_for`], from `from_ms` to `to_ms` (both read).
+    fn steer_between(
+        s: &mut ClockSteering,
+        clock: &mut Clock,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Vec<(i64, Steer)> {
         let mut steers = Vec::new();
-        for t in (0..=for_ms).step_by(FRAME_MS as usize) {
+        for t in (from_ms..=to_ms).step_by(FRAME_MS as usize) {
             clock.error += clock.deviation * (FRAME_MS * 1000) as f64;
             s.record(ms(t), clock.error);
             let steer = s.steer(ms(t), s.error(ms(t)));
@@ -575,7 +585,6 @@ mod tests {
             against_change: 160_000.0,
             ..clock(0.0)
         };
-        let mut t = 0;
         let mut corrections = Vec::new();
         // The last two lie within the jump (8 ms) of the timeline: choosing by the entry's jump
         // alone would speed up from 7.6 ms ahead, land 0.4 ms behind, and turn.
@@ -586,22 +595,12 @@ mod tests {
         .enumerate()
         {
             c.error = start_error;
-            let mut fast = 0;
-            let until = t + 2_000;
-            while t < until {
-                c.error += c.deviation * (FRAME_MS * 1000) as f64;
-                s.record(ms(t), c.error);
-                match s.steer(ms(t), s.error(ms(t))) {
-                    Steer::Hold => {}
-                    Steer::Rest => c.set(0.0),
-                    Steer::Gentle(direction) => c.set(direction * GENTLE_RATE),
-                    Steer::Fast(direction) => {
-                        fast += 1;
-                        c.set(direction * 0.05);
-                    }
-                }
-                t += FRAME_MS;
-            }
+            let from = i as i64 * 2_000;
+            let steers = steer_between(&mut s, &mut c, from, from + 2_000 - FRAME_MS);
+            let fast = steers
+                .iter()
+                .filter(|(_, steer)| matches!(steer, Steer::Fast(_)))
+                .count();
             corrections.push((i, fast, c.error));
         }
         // The first of each direction measures its jumps; from the third on, one fast steer
