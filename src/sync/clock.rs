@@ -333,6 +333,17 @@ mod tests {
         skew: f64,
         base_us: f64,
     ) -> (ClockEstimator, impl Fn(LocalTime) -> i64) {
+        run_observed(exchanges, offset_us, skew, base_us, |_, _| {})
+    }
+
+    /// [`run`], calling `observe` with each exchange's index and the estimate after it.
+    fn run_observed(
+        exchanges: &[Exchange],
+        offset_us: i64,
+        skew: f64,
+        base_us: f64,
+        mut observe: impl FnMut(usize, &ClockEstimate),
+    ) -> (ClockEstimator, impl Fn(LocalTime) -> i64) {
         let mut est = ClockEstimator::new(ClockConfig::default());
         let remote = move |true_us: f64| offset_us as f64 + (1.0 + skew) * true_us;
         for (i, x) in exchanges.iter().enumerate() {
@@ -348,6 +359,9 @@ mod tests {
                     LocalTime(t4 as i64),
                 )
                 .unwrap();
+                if let Some(e) = est.estimate() {
+                    observe(i, e);
+                }
             }
         }
         (est, move |l: LocalTime| remote(l.0 as f64) as i64)
@@ -382,52 +396,36 @@ mod tests {
         }
     }
 
-    /// Two pages on one busy host (each handles messages up to 25 ms late), the second starved
-    /// for 20 s (its pongs wait 5 to 130 ms more), with no skew between their clocks: the
-    /// exchanges are too noisy to tell a slope, and the fit must not make one up (20 runs).
+    /// Two pages on one busy host (each handles messages late, 6 ms on average), the second
+    /// starved for 20 s (its pongs wait 5 to 130 ms more), with no skew between their clocks:
+    /// the exchanges are too noisy to tell a slope, and the fit must not make one up. Judged
+    /// over the generated runs together, for the worst run finds hundreds of ppm either way (a
+    /// wait in the exponential tail; 530 ppm, 931 without the prior): in 9 runs of 10 the skew
+    /// found after the first 10 s stays under 196 ppm; without the skew's prior, 429 ppm.
     #[test]
     fn a_busy_host_does_not_make_up_a_skew() {
-        let (mut worst_skew, mut worst_error_us) = (0.0_f64, 0.0_f64);
-        for seed in 1..=20u64 {
-            let mut state = seed * 7919 + 1;
-            let mut uniform = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % 1_000_000) as f64 / 1e6
-            };
-            let mut est = ClockEstimator::new(ClockConfig::default());
-            let offset_us = 1_000_000.0;
-            for i in 0..120 {
-                let t1 = i as f64 * 500_000.0;
-                let t2 = t1 + 1_000.0 + uniform() * uniform() * 25_000.0;
-                let t3 = t2 + 200.0;
-                let mut t4 = t3 + 1_000.0 + uniform() * uniform() * 25_000.0;
-                if (60..100).contains(&i) {
-                    t4 += 5_000.0 + uniform() * 125_000.0;
-                }
-                est.add_exchange(
-                    LocalTime(t1 as i64),
-                    (t2 + offset_us) as i64,
-                    (t3 + offset_us) as i64,
-                    LocalTime(t4 as i64),
-                )
-                .unwrap();
-                let e = est.estimate().unwrap();
-                if i > 20 {
-                    worst_skew = worst_skew.max(e.skew.abs());
-                    let error = e.offset_at(LocalTime(t4 as i64)).0 as f64 - offset_us;
-                    worst_error_us = worst_error_us.max(error.abs());
-                }
-            }
-        }
-        // Without the prior: 584 ppm, and the offset 4.5 ms off at worst (4.0 ms with it).
-        assert!(
-            worst_skew <= 400e-6,
-            "a skew of {:.0} ppm made up (the offset {:.1} ms off at worst)",
-            worst_skew * 1e6,
-            worst_error_us / 1e3
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::new(deterministic(CASES));
+        let busy = (
+            exchanges(60, 6_000.0),
+            prop::collection::vec(5_000.0..130_000.0f64, 40),
         );
+        let mut worst_skews = Vec::new();
+        for _ in 0..CASES {
+            let (mut x, starved) = ValueTree::current(&busy.new_tree(&mut runner).unwrap());
+            for (exchange, wait) in x[60..100].iter_mut().zip(&starved) {
+                exchange.back_jitter_us += wait;
+            }
+            let mut worst = 0.0_f64;
+            run_observed(&x, 1_000_000, 0.0, 1_000.0, |i, e| {
+                if i > 20 {
+                    worst = worst.max(e.skew.abs());
+                }
+            });
+            worst_skews.push(worst);
+        }
+        let p90 = crate::stats::percentile(&worst_skews, 90.0).unwrap();
+        assert!(p90 <= 250e-6, "skews made up, p90 {:.0} ppm", p90 * 1e6);
     }
 
     #[test]
