@@ -417,7 +417,7 @@ mod tests {
                 exchange.back_jitter_us += wait;
             }
             let mut worst = 0.0_f64;
-            run_observed(&x, 1_000_000, 0.0, 1_000.0, |i, e| {
+            let _ = run_observed(&x, 1_000_000, 0.0, 1_000.0, |i, e| {
                 if i > 20 {
                     worst = worst.max(e.skew.abs());
                 }
