@@ -12,8 +12,8 @@
 use crate::num::Clamp;
 use crate::sync::time::LocalTime;
 
-/// The learned jump and exit gain, each taken whole from its first measurement, move towards
-/// each later one by this share of the difference...
+/// The learned jump and exit gain, each taken whole from its first measurement (see
+/// [`Learned`]), move towards each later one by this share of the difference...
 const LEARNING_SHARE: f64 = 0.3;
 /// ...the jump within this range, µs (Chromium's clock is set back by tens of milliseconds,
 /// Firefox's moved either way by about ten)...
@@ -60,20 +60,57 @@ impl<T> ByDirection<T> {
     }
 }
 
+/// A figure learned from measurements: taken whole from the first, then moved towards each
+/// later one by [`LEARNING_SHARE`] of the difference; a guess until the first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Learned {
+    value: f64,
+    measurements: u32,
+}
+
+impl Learned {
+    fn guessed(value: f64) -> Learned {
+        Learned {
+            value,
+            measurements: 0,
+        }
+    }
+
+    fn learn(&mut self, measured: f64) {
+        let share = if self.measurements == 0 {
+            1.0
+        } else {
+            LEARNING_SHARE
+        };
+        self.measurements = self.measurements.saturating_add(1);
+        self.value += share * (measured - self.value);
+    }
+}
+
+impl ByDirection<Learned> {
+    /// The figure for `direction` once measured that way; until then what the other way
+    /// measured (the same both ways, as in Chromium, until shown otherwise), or else the guess.
+    fn value(&self, direction: f64) -> f64 {
+        let (this_way, other_way) = (self.get(direction), self.get(-direction));
+        if this_way.measurements > 0 || other_way.measurements == 0 {
+            this_way.value
+        } else {
+            other_way.value
+        }
+    }
+}
+
 /// The entry's jump and the exit's gain for each direction, as learned, and the measurements
 /// under way.
 #[derive(Clone, Debug)]
 pub(super) struct Jumps {
-    /// How far leaving the normal rate sets the clock back, µs, as learned; and from how many
-    /// fast corrections.
-    entry_jump: ByDirection<f64>,
-    jumps_measured: ByDirection<u32>,
+    /// How far leaving the normal rate sets the clock back, µs.
+    entry_jump: ByDirection<Learned>,
     /// The fast correction under way left the normal rate: when, and the error and direction
     /// then, until its jump is measured.
     entry: Option<(LocalTime, f64, f64)>,
-    /// How far the clock moves forward on returning to the normal rate, µs, as learned.
-    exit_gain: ByDirection<f64>,
-    gains_measured: ByDirection<u32>,
+    /// How far the clock moves forward on returning to the normal rate, µs.
+    exit_gain: ByDirection<Learned>,
     /// The error a fast correction ended on, and its direction, until the settled clock shows
     /// what the exit gave.
     exit: Option<(f64, f64)>,
@@ -85,20 +122,17 @@ impl Jumps {
     pub(super) fn new(entry_jump_guess: f64) -> Jumps {
         let guess = entry_jump_guess.clamp_to(*JUMP_RANGE.start(), *JUMP_RANGE.end());
         Jumps {
-            entry_jump: ByDirection::both(guess),
-            jumps_measured: ByDirection::both(0),
+            entry_jump: ByDirection::both(Learned::guessed(guess)),
             entry: None,
-            exit_gain: ByDirection::both(EXIT_GAIN_GUESS),
-            gains_measured: ByDirection::both(0),
+            exit_gain: ByDirection::both(Learned::guessed(EXIT_GAIN_GUESS)),
             exit: None,
         }
     }
 
     /// How far leaving the normal rate in `direction` sets the clock back, µs, as learned so
-    /// far: until a fast correction that way measured it, what the other way measured (the
-    /// same both ways, as in Chromium, until shown otherwise), or else the guess.
+    /// far (see [`ByDirection::value`]).
     pub(super) fn entry_jump(&self, direction: f64) -> f64 {
-        learned_or_other(&self.entry_jump, &self.jumps_measured, direction)
+        self.entry_jump.value(direction)
     }
 
     /// How far the clock is set back whichever way the rate leaves the normal one (none where
@@ -108,9 +142,9 @@ impl Jumps {
     }
 
     /// How far returning to the normal rate from `direction` moves the clock forward, µs, as
-    /// learned so far (as [`Jumps::entry_jump`], from the other way until measured).
+    /// learned so far (see [`ByDirection::value`]).
     pub(super) fn exit_gain(&self, direction: f64) -> f64 {
-        learned_or_other(&self.exit_gain, &self.gains_measured, direction)
+        self.exit_gain.value(direction)
     }
 
     /// Drops the measurements under way: something else moved the clock.
@@ -132,11 +166,7 @@ impl Jumps {
         };
         let moved = direction * fast_rate * (now - began).0 as f64;
         let jump = (error_then + moved - error).clamp_to(*JUMP_RANGE.start(), *JUMP_RANGE.end());
-        let measured = self.jumps_measured.get_mut(direction);
-        let share = if *measured == 0 { 1.0 } else { LEARNING_SHARE };
-        *measured = measured.saturating_add(1);
-        let learned = self.entry_jump.get_mut(direction);
-        *learned += share * (jump - *learned);
+        self.entry_jump.get_mut(direction).learn(jump);
     }
 
     /// A fast correction in `direction` ended, on `error` if it ended on one (not when given
@@ -150,27 +180,8 @@ impl Jumps {
         let Some((ended_on, direction)) = self.exit.take() else {
             return;
         };
-        let gain = error - ended_on;
-        let measured = self.gains_measured.get_mut(direction);
-        let share = if *measured == 0 { 1.0 } else { LEARNING_SHARE };
-        *measured = measured.saturating_add(1);
-        let learned = self.exit_gain.get_mut(direction);
-        *learned += share * (gain - *learned);
-        *learned = learned.clamp_to(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
-    }
-}
-
-/// `learned`'s figure for `direction` once measured that way, else the other way's once
-/// measured, else the common starting figure.
-fn learned_or_other(
-    learned: &ByDirection<f64>,
-    measured: &ByDirection<u32>,
-    direction: f64,
-) -> f64 {
-    if *measured.get(direction) > 0 || *measured.get(-direction) == 0 {
-        *learned.get(direction)
-    } else {
-        *learned.get(-direction)
+        let gain = (error - ended_on).clamp_to(*EXIT_GAIN_RANGE.start(), *EXIT_GAIN_RANGE.end());
+        self.exit_gain.get_mut(direction).learn(gain);
     }
 }
 
