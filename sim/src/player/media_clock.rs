@@ -65,12 +65,11 @@ impl Player {
         }
     }
 
-    /// The media clock's jump when a rate change starts or ends the audio renderer's stretching,
-    /// or moves a clock that moves against every change (only with [`ClockReadingSpec`], and
-    /// only while the sound plays). The rate set is
-    /// `playbackRate`, which takes effect at once for the renderer, whatever the response of
-    /// the motion.
-    pub(super) fn jump_on_stretch(&mut self, from: f64, to: f64) {
+    /// The media clock's jump at a rate change: where it starts or ends the audio renderer's
+    /// stretching, and where the clock moves against every change (only with
+    /// [`ClockReadingSpec`], and only while the sound plays). The rate set is `playbackRate`,
+    /// which takes effect at once for the renderer, whatever the response of the motion.
+    pub(super) fn jump_on_rate_change(&mut self, from: f64, to: f64) {
         let Some(spec) = self.spec.clock_readings else {
             return;
         };

@@ -278,7 +278,7 @@ impl Player {
             }
             C::SetRate(r) => {
                 if r.is_finite() && *r > 0.0 {
-                    self.jump_on_stretch(self.rate_target, *r);
+                    self.jump_on_rate_change(self.rate_target, *r);
                     self.rate_target = self.clock_rate_at(*r);
                     self.playback_rate = *r;
                 }
