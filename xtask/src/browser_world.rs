@@ -83,8 +83,10 @@ impl BrowserWorld {
             inner.env("RUST_LIB_BACKTRACE", "0");
         }
         let (outcome, output) = run_keeping_stdout(&mut network_namespace::wrap(inner), what);
-        if let Some(digest) = crate::test_failures::digest(&output) {
-            println!("\n{digest}");
+        if outcome.is_err() {
+            if let Some(digest) = crate::test_failures::digest(&output) {
+                println!("\n{digest}");
+            }
         }
         outcome
     }

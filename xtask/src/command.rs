@@ -2,13 +2,18 @@
 
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 
 /// Runs `command` to completion, inheriting stdio; fails naming `what` if it fails.
 pub fn run(command: &mut Command, what: &str) -> Result<()> {
     let status = command
         .status()
         .with_context(|| format!("could not start {what} ({})", describe(command)))?;
+    succeeded(status, command, what)
+}
+
+/// `Ok` for a successful exit, else an error naming `what` and the command.
+fn succeeded(status: ExitStatus, command: &Command, what: &str) -> Result<()> {
     if !status.success() {
         bail!("{what} failed ({status}): {}", describe(command));
     }
@@ -37,14 +42,10 @@ pub fn run_keeping_stdout(command: &mut Command, what: &str) -> (Result<()>, Str
             kept.push('\n');
         }
     }
-    let outcome = match child.wait() {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(anyhow::anyhow!(
-            "{what} failed ({status}): {}",
-            describe(command)
-        )),
-        Err(error) => Err(anyhow::Error::new(error).context(format!("waiting for {what}"))),
-    };
+    let outcome = child
+        .wait()
+        .with_context(|| format!("waiting for {what}"))
+        .and_then(|status| succeeded(status, command, what));
     (outcome, kept)
 }
 
