@@ -15,17 +15,28 @@ pub struct Failure {
     pub last_lines: Vec<String>,
 }
 
+/// A failure section being read: its test, its lines so far, and whether its backtrace began.
+struct Section<'a> {
+    test: &'a str,
+    lines: Vec<&'a str>,
+    in_backtrace: bool,
+}
+
 /// The failures in libtest's `output`, in the order libtest printed them.
 pub fn failures(output: &str) -> Vec<Failure> {
     let mut found = Vec::new();
-    let mut current: Option<(String, Vec<&str>, bool)> = None;
+    let mut current: Option<Section> = None;
     for line in output.lines() {
         if let Some(test) = section_name(line) {
             found.extend(current.take().map(finish));
-            current = Some((test.to_owned(), Vec::new(), false));
+            current = Some(Section {
+                test,
+                lines: Vec::new(),
+                in_backtrace: false,
+            });
             continue;
         }
-        let Some((_, lines, in_backtrace)) = current.as_mut() else {
+        let Some(section) = current.as_mut() else {
             continue;
         };
         // libtest's list of failed names and its result line end the last section.
@@ -35,10 +46,10 @@ pub fn failures(output: &str) -> Vec<Failure> {
         }
         // anyhow's and std's backtraces say nothing a reader of CI needs.
         if line.starts_with("Stack backtrace:") || line.starts_with("stack backtrace:") {
-            *in_backtrace = true;
+            section.in_backtrace = true;
         }
-        if !*in_backtrace && !line.trim().is_empty() {
-            lines.push(line);
+        if !section.in_backtrace && !line.trim().is_empty() {
+            section.lines.push(line);
         }
     }
     found.extend(current.map(finish));
@@ -70,11 +81,14 @@ fn section_name(line: &str) -> Option<&str> {
         .or_else(|| name.strip_suffix(" stderr ----"))
 }
 
-fn finish((test, lines, _): (String, Vec<&str>, bool)) -> Failure {
-    let from = lines.len().saturating_sub(LINES_PER_FAILURE);
+fn finish(section: Section) -> Failure {
+    let from = section.lines.len().saturating_sub(LINES_PER_FAILURE);
     Failure {
-        test,
-        last_lines: lines[from..].iter().map(|l| (*l).to_owned()).collect(),
+        test: section.test.to_owned(),
+        last_lines: section.lines[from..]
+            .iter()
+            .map(|l| (*l).to_owned())
+            .collect(),
     }
 }
 
