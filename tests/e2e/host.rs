@@ -102,9 +102,13 @@ async fn forge(rogue: &Browser, playing: bool) -> Result<Vec<Vec<u8>>> {
     Ok(vec![vouching.encode(), relay.encode()])
 }
 
-/// Sends `messages` once on each of the rogue's open state channels.
-async fn send_from(rogue: &RogueMember<'_>, messages: &[Vec<u8>]) -> Result<()> {
-    rogue.start_flood(messages, 1, 15).await?;
+/// Sends `messages` once to each of the `honest` viewers, on the rogue's state channels.
+async fn send_from(rogue: &RogueMember<'_>, messages: &[Vec<u8>], honest: usize) -> Result<()> {
+    let channels = rogue.send_once(messages).await?;
+    ensure!(
+        channels >= honest,
+        "the forgery went out on {channels} state channel(s), not one to each of {honest} viewers"
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     Ok(())
 }
@@ -171,7 +175,7 @@ async fn host_controls_stop_guests_and_forgeries_and_let_a_cohost_control() -> R
 
         // A forged signature vouching for a playing state changes nothing.
         let forged = forge(mallory.0, true).await?;
-        send_from(&mallory, &forged).await?;
+        send_from(&mallory, &forged, honest.len()).await?;
         stays_paused(&honest, Duration::from_secs(3)).await?;
 
         // Bob asks; Alice makes him co-host; his Play now plays the room.
@@ -192,7 +196,7 @@ async fn host_controls_stop_guests_and_forgeries_and_let_a_cohost_control() -> R
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
         let forged = forge(mallory.0, false).await?;
-        send_from(&mallory, &forged).await?;
+        send_from(&mallory, &forged, honest.len()).await?;
         wait_for_sync(&honest, false, 50.0, None, settle)
             .await
             .context("outside host mode the forgery should have paused the room")?;

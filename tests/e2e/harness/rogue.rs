@@ -128,6 +128,32 @@ impl RogueMember<'_> {
         Ok(())
     }
 
+    /// Sends each of `messages` (peer wire bytes) once on every open `state` channel, right
+    /// away rather than from a timer (a starved page may not run a timer for a second, and a
+    /// forgery sent late, or never, proves nothing); returns on how many channels it went.
+    pub async fn send_once(&self, messages: &[Vec<u8>]) -> Result<usize> {
+        let channels = self
+            .0
+            .client
+            .execute(
+                "const [messages] = arguments;
+                 let channels = 0;
+                 for (const channel of window.__rogueChannels) {
+                     if (channel.label !== 'state' || channel.readyState !== 'open') continue;
+                     for (const bytes of messages) channel.send(new Uint8Array(bytes));
+                     channels += 1;
+                 }
+                 return channels;",
+                vec![serde_json::json!(messages)],
+            )
+            .await
+            .context("sending from the rogue member")?;
+        channels
+            .as_u64()
+            .map(|n| n as usize)
+            .context("the rogue's page returned no channel count")
+    }
+
     /// How many messages the flood has sent, and whether it is still going.
     pub async fn flood_state(&self) -> Result<(u64, bool)> {
         let state = self
