@@ -6,14 +6,14 @@
 //! (`requestVideoFrameCallback`), and the film's effective `volume` (see `harness::call`). The
 //! tolerances are loose on purpose (shared, noisy machines); `cargo xtask bench call` measures.
 
-use crate::harness::actions::{gather, play_clip_together, say};
+use crate::harness::actions::{gather, play_together, say};
 use crate::harness::call::{
     call_party, energy_growth, fetched_call_code, film_volumes, join_call, place_with_mic,
     press_join_call, rtc_totals, set_switch, switch_is_on, wait_for_moving_tile,
     wait_for_tile_state, wait_until_no_tile, Mic,
 };
 use crate::harness::capture::RelayCapture;
-use crate::harness::media::wait_for_sync;
+use crate::harness::media::{wait_for_sync, LONG_CLIP_PATH};
 use crate::harness::{Browser, Party, Place, ServerOptions, UI_TIMEOUT};
 use anyhow::{ensure, Context, Result};
 use std::time::Duration;
@@ -32,11 +32,11 @@ const LISTEN: Duration = Duration::from_secs(2);
 /// How many [`LISTEN`] windows a voice gets to be heard in.
 const LISTEN_WINDOWS: usize = 8;
 
-/// Everyone named gathers, the first loads the clip and the second presses Play; returns the
+/// Everyone named gathers, the first loads the long clip and the second presses Play; returns the
 /// link once everyone plays in sync.
 async fn gather_and_play(party: &Party, names: &[(&str, &str)]) -> Result<String> {
     let link = gather(party, names).await?;
-    play_clip_together(&browsers(party, names)).await?;
+    play_together(&browsers(party, names), LONG_CLIP_PATH).await?;
     Ok(link)
 }
 
@@ -91,10 +91,12 @@ async fn three_people_in_a_call_see_and_hear_each_other_and_the_film_stays_in_sy
                 .await?;
         }
         // The film in sync with the three calls up. Checked before the voices: hearing them can
-        // take up to 8 windows of 2 s for each of the six pairs, and on a busy host the 90 s
-        // clip once ended before a check made after them (the film then rightly paused).
+        // take up to 8 windows of 2 s for each of the six pairs, and the film must not have
+        // ended first (see `LONG_CLIP_SECONDS`).
         let everyone = browsers(&party, &names);
-        wait_for_sync(&everyone, true, TOLERANCE_MS, None, SETTLE).await?;
+        wait_for_sync(&everyone, true, TOLERANCE_MS, None, SETTLE)
+            .await
+            .context("the film with the three calls up")?;
         for (browser, _) in names {
             let viewer = party.person(browser);
             for (_, other) in names.iter().filter(|(b, _)| *b != browser) {

@@ -68,9 +68,14 @@ pub async fn say(browser: &Browser, text: &str) -> Result<()> {
 /// the second presses Play; returns when everyone plays within 50 ms of each other (three 60 Hz
 /// frames, the suite's loose tolerance on a busy host).
 pub async fn play_clip_together(viewers: &[&Browser]) -> Result<()> {
+    play_together(viewers, CLIP_PATH).await
+}
+
+/// As [`play_clip_together`], with the clip the server serves at `path`.
+pub async fn play_together(viewers: &[&Browser], path: &str) -> Result<()> {
     const TOLERANCE_MS: f64 = 50.0;
     const SETTLE: std::time::Duration = std::time::Duration::from_secs(15);
-    load_clip(viewers[0]).await?;
+    load_clip_at(viewers[0], path).await?;
     wait_for_sync(viewers, false, TOLERANCE_MS, Some(0.0), SETTLE).await?;
     viewers[1].click_button("Play").await?;
     wait_for_sync(viewers, true, TOLERANCE_MS, None, SETTLE).await?;

@@ -16,8 +16,15 @@ pub const SHORT_CLIP_SECONDS: u32 = 3;
 /// Name under which the server serves the short clip.
 pub const SHORT_CLIP_PATH: &str = "/clip-3s.webm";
 
+/// Seconds of the long clip, for the calls: joining three calls beside a film took over a
+/// minute on a busy host, and the 90 s clip ended (the film rightly paused) before the check.
+pub const LONG_CLIP_SECONDS: u32 = 240;
+/// Name under which the server serves the long clip.
+pub const LONG_CLIP_PATH: &str = "/clip-240s.webm";
+
 static CLIP: OnceCell<PathBuf> = OnceCell::const_new();
 static SHORT_CLIP: OnceCell<PathBuf> = OnceCell::const_new();
+static LONG_CLIP: OnceCell<PathBuf> = OnceCell::const_new();
 
 /// A 160×90, 60 fps VP9 + Opus clip with a test pattern and a tone.
 pub async fn test_clip() -> Result<PathBuf> {
@@ -30,6 +37,14 @@ pub async fn test_clip() -> Result<PathBuf> {
 pub async fn short_clip() -> Result<PathBuf> {
     SHORT_CLIP
         .get_or_try_init(|| make_clip_lasting(Clip::Webm60, SHORT_CLIP_SECONDS, SHORT_CLIP_PATH))
+        .await
+        .cloned()
+}
+
+/// The same as [`test_clip`], [`LONG_CLIP_SECONDS`] long.
+pub async fn long_clip() -> Result<PathBuf> {
+    LONG_CLIP
+        .get_or_try_init(|| make_clip_lasting(Clip::Webm60, LONG_CLIP_SECONDS, LONG_CLIP_PATH))
         .await
         .cloned()
 }
