@@ -77,9 +77,11 @@ fn in_browsers(example_name: &str, out: Option<&str>, extra: &[&str]) -> Result<
         Some(out) => vec!["--", "--out", out],
         None => vec!["--"],
     };
-    BrowserWorld::prepare_verbose()?.build_then_run(
-        &[&["build"][..], &example].concat(),
-        &[&["run"][..], &example, &out, extra].concat(),
-        &format!("the {example_name} benchmark"),
-    )
+    BrowserWorld::prepare_verbose()?
+        .build_then_run(
+            &[&["build"][..], &example].concat(),
+            &[&["run"][..], &example, &out, extra].concat(),
+            &format!("the {example_name} benchmark"),
+        )
+        .0
 }

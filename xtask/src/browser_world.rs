@@ -65,29 +65,47 @@ impl BrowserWorld {
     }
 
     /// Runs `cargo <build>` with the network available, then `cargo <run>` offline inside the
-    /// private network namespace, told what to serve.
-    pub fn build_then_run(&self, build: &[&str], run_args: &[&str], what: &str) -> Result<()> {
-        run(self.cargo().args(build), &format!("building {what}"))?;
-        let artifacts = workspace_root().join("target/e2e-artifacts");
+    /// private network namespace, told what to serve. After a failed run, repeats each failed
+    /// test's last lines at the end. Returns the run's outcome and its stdout.
+    pub fn build_then_run(
+        &self,
+        build: &[&str],
+        run_args: &[&str],
+        what: &str,
+    ) -> (Result<()>, String) {
+        if let Err(error) = run(self.cargo().args(build), &format!("building {what}")) {
+            return (Err(error), String::new());
+        }
         // Artifacts describe the last run only; stale ones would mislead.
-        let _ = std::fs::remove_dir_all(&artifacts);
+        let _ = std::fs::remove_dir_all(artifacts_dir());
+        let (outcome, output) = self.run_offline(run_args, what);
+        if outcome.is_err() {
+            if let Some(digest) = crate::test_failures::digest(&output) {
+                println!("\n{digest}");
+            }
+        }
+        (outcome, output)
+    }
+
+    /// Runs `cargo <run>` (already built) offline inside the private network namespace, told
+    /// what to serve; its stdout passes through and is returned too.
+    pub fn run_offline(&self, run_args: &[&str], what: &str) -> (Result<()>, String) {
         let mut inner = self.cargo();
         inner
             .arg("--offline") // a global flag, so it stays cargo's even when `run_args` has `--`
             .args(run_args)
             .env("INSIEME_DIST", &self.dist)
             .env("INSIEME_SIGNAL_BIN", &self.signal)
-            .env("INSIEME_E2E_ARTIFACTS", &artifacts);
+            .env("INSIEME_E2E_ARTIFACTS", artifacts_dir());
         // anyhow's backtraces of failed async tests bury the reasons; the errors carry context.
         if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
             inner.env("RUST_LIB_BACKTRACE", "0");
         }
-        let (outcome, output) = run_keeping_stdout(&mut network_namespace::wrap(inner), what);
-        if outcome.is_err() {
-            if let Some(digest) = crate::test_failures::digest(&output) {
-                println!("\n{digest}");
-            }
-        }
-        outcome
+        run_keeping_stdout(&mut network_namespace::wrap(inner), what)
     }
+}
+
+/// Where failed tests leave their screenshots and consoles.
+fn artifacts_dir() -> PathBuf {
+    workspace_root().join("target/e2e-artifacts")
 }

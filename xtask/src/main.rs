@@ -8,6 +8,7 @@ mod command;
 mod fuzz;
 mod lazy_chunks;
 mod network_namespace;
+mod second_try;
 mod size;
 mod test_failures;
 mod test_suites;

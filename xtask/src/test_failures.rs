@@ -9,7 +9,7 @@
 const LINES_PER_FAILURE: usize = 8;
 
 /// One failed test: its name and the last lines it printed before its backtrace, if any.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
     pub test: String,
     pub last_lines: Vec<String>,
@@ -62,17 +62,36 @@ pub fn digest(output: &str) -> Option<String> {
     if failures.is_empty() {
         return None;
     }
-    let mut text = format!(
-        "xtask: {} test(s) failed; each one's last lines:\n",
-        failures.len()
-    );
+    Some(format!(
+        "xtask: {} test(s) failed; each one's last lines:\n{}",
+        failures.len(),
+        digest_of(&failures)
+    ))
+}
+
+/// Each of `failures` by name, with its last lines indented below it.
+pub fn digest_of(failures: &[Failure]) -> String {
+    let mut text = String::new();
     for failure in failures {
         text.push_str(&format!("  ✗ {}\n", failure.test));
-        for line in failure.last_lines {
+        for line in &failure.last_lines {
             text.push_str(&format!("      {line}\n"));
         }
     }
-    Some(text)
+    text
+}
+
+/// How many tests libtest said it was running (`running N tests`), if it said so once.
+pub fn tests_run(output: &str) -> Option<usize> {
+    let mut counts = output.lines().filter_map(|line| {
+        let count = line.strip_prefix("running ")?;
+        let count = count
+            .strip_suffix(" tests")
+            .or_else(|| count.strip_suffix(" test"))?;
+        count.parse().ok()
+    });
+    let first = counts.next()?;
+    counts.next().is_none().then_some(first)
 }
 
 fn section_name(line: &str) -> Option<&str> {
@@ -161,6 +180,15 @@ test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; 
         assert_eq!(found[0].last_lines.len(), LINES_PER_FAILURE);
         assert_eq!(found[0].last_lines.last().unwrap(), "Error: too far");
         assert_eq!(found[0].last_lines[0], "figure 13");
+    }
+
+    #[test]
+    fn the_number_of_tests_run_is_read_once() {
+        assert_eq!(tests_run(RUN), Some(3));
+        assert_eq!(tests_run("running 1 test\ntest a ... ok\n"), Some(1));
+        assert_eq!(tests_run("running 0 tests\n"), Some(0));
+        assert_eq!(tests_run("error: could not compile\n"), None);
+        assert_eq!(tests_run("running 1 test\nrunning 2 tests\n"), None);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use crate::app_build::{build_dist, cargo};
 use crate::browser_world::BrowserWorld;
 use crate::command::run;
+use crate::second_try::second_try;
+use crate::test_failures::{failures, tests_run};
 use crate::tools::ensure_build_tools;
 use crate::workspace_root;
 use anyhow::{bail, Result};
@@ -124,9 +126,23 @@ fn end_to_end_tests(world: &BrowserWorld, filter: Option<&str>) -> Result<()> {
         "e2e",
     ];
     let run_args: Vec<&str> = test.iter().copied().chain(filter).collect();
-    world.build_then_run(
+    let (first_run, output) = world.build_then_run(
         &[&test[..], &["--no-run"]].concat(),
         &run_args,
         "the end-to-end tests",
-    )
+    );
+    if first_run.is_ok() {
+        return first_run;
+    }
+    let verdict = second_try(failures(&output), |name| {
+        let alone = [&test[..], &["--", "--exact", name]].concat();
+        let (outcome, output) = world.run_offline(&alone, &format!("{name}, alone"));
+        // A name libtest did not find runs nothing, and nothing passes: that is no second try.
+        let outcome = outcome.and_then(|()| match tests_run(&output) {
+            Some(1) => Ok(()),
+            ran => bail!("the second try of {name} ran {ran:?} tests, not 1"),
+        });
+        (outcome, failures(&output))
+    });
+    crate::second_try::report(verdict, first_run)
 }
