@@ -60,6 +60,20 @@
 mod jumps;
 mod readings;
 
+/// What the latest presented frames say of the picture, against where the clock puts it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Picture {
+    /// Too few frames were seen lately to tell (a starved page's frame callbacks come one in
+    /// 50 ms or rarer): what they said before stands. Taking this for "on the frame" once kept
+    /// a slowed page a whole frame off for its whole slowed spell, its stuck-picture correction
+    /// never reaching its patience.
+    Unseen,
+    /// The frame the clock says, or a picture not made of whole frames.
+    AsTheClockSays,
+    /// Another frame than the clock says: the frames' error, µs (positive ahead).
+    FramesOff(f64),
+}
+
 use super::time::{LocalTime, Span};
 use jumps::Jumps;
 use readings::Readings;
@@ -200,15 +214,15 @@ impl ClockSteering {
         }
     }
 
-    /// What the presented frames show: `Some(error)` (µs, positive ahead) when they show another
-    /// frame than the clock should, `None` when they show the right one.
-    pub fn frames_off(&mut self, now: LocalTime, off: Option<f64>) {
-        self.stuck_since = match (off, self.stuck_since) {
-            (None, _) => None,
-            (Some(error), Some((since, was))) if error.signum() == was.signum() => {
+    /// What the presented frames show (see [`Picture`]).
+    pub fn frames_off(&mut self, now: LocalTime, picture: Picture) {
+        self.stuck_since = match (picture, self.stuck_since) {
+            (Picture::Unseen, kept) => kept,
+            (Picture::AsTheClockSays, _) => None,
+            (Picture::FramesOff(error), Some((since, was))) if error.signum() == was.signum() => {
                 Some((since, was))
             }
-            (Some(error), _) => Some((now, error)),
+            (Picture::FramesOff(error), _) => Some((now, error)),
         };
     }
 
@@ -521,7 +535,12 @@ mod tests {
         for t in (0..=1_000).step_by(16) {
             s.record(ms(t), -1_000.0);
             // The frames show a frame behind from 200 ms on.
-            s.frames_off(ms(t), (t >= 200).then_some(-16_700.0));
+            let picture = if t >= 200 {
+                Picture::FramesOff(-16_700.0)
+            } else {
+                Picture::AsTheClockSays
+            };
+            s.frames_off(ms(t), picture);
             match s.steer(ms(t), s.error(ms(t))) {
                 Steer::Hold => {}
                 steer => steers.push((t, steer)),
@@ -534,6 +553,30 @@ mod tests {
         );
         let began = steers[0].0;
         assert!((500..=532).contains(&began), "after the patience: {began}");
+    }
+
+    #[test]
+    fn a_picture_seen_a_frame_off_now_and_then_is_stuck_all_along() {
+        // A starved page: the frames are a frame behind from 200 ms on, but only one reading in
+        // four has enough of them to tell; the others leave the picture unseen.
+        let mut s = steering();
+        let mut began = None;
+        for t in (0..=1_500).step_by(16) {
+            s.record(ms(t), -1_000.0);
+            let picture = match t {
+                ..200 => Picture::AsTheClockSays,
+                _ if (t / 16) % 4 == 0 => Picture::FramesOff(-16_700.0),
+                _ => Picture::Unseen,
+            };
+            s.frames_off(ms(t), picture);
+            if let steer @ Steer::Fast(_) = s.steer(ms(t), s.error(ms(t))) {
+                began = Some((t, steer));
+                break;
+            }
+        }
+        let (t, steer) = began.expect("the stuck picture is corrected");
+        assert_eq!(steer, Steer::Fast(1.0));
+        assert!((500..=600).contains(&t), "after the patience: {t}");
     }
 
     #[test]

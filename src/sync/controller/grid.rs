@@ -10,6 +10,7 @@
 
 use super::{Controller, Observation, QUANTIZED_ERROR_FRAMES};
 use crate::stats::median;
+use crate::sync::clock_steering::Picture;
 use crate::sync::presentation::{
     cadence_places, grid_side, offset_on_grid, standard_frame_us, FrameGrid,
 };
@@ -212,15 +213,28 @@ impl Controller {
     }
 
     /// Whether the latest presented frames show another frame than the grid says: their median
-    /// error beyond `grid` (µs), when it is half a step or more.
-    pub(super) fn frames_off_grid(&self, grid: f64) -> Option<f64> {
-        if !self.quantized() || self.rate.window.len() < QUANTIZED_ERROR_FRAMES {
-            return None;
+    /// error beyond `grid` (µs), when it is half a step or more. Judged from as few as
+    /// [`FRAMES_TO_JUDGE_PICTURE`] frames in the error window (a starved page sees about six in
+    /// it), and unseen with fewer.
+    pub(super) fn frames_off_grid(&self, grid: f64) -> Picture {
+        if !self.quantized() {
+            return Picture::AsTheClockSays;
+        }
+        if self.rate.window.len() < FRAMES_TO_JUDGE_PICTURE {
+            return Picture::Unseen;
         }
         let off = recent_median(&self.rate.window, QUANTIZED_ERROR_FRAMES) - grid;
-        (off.abs() >= self.grid.step.0 as f64 / 2.0).then_some(off)
+        if off.abs() >= self.grid.step.0 as f64 / 2.0 {
+            Picture::FramesOff(off)
+        } else {
+            Picture::AsTheClockSays
+        }
     }
 }
+
+/// The fewest frames in the error window from which the picture is judged a frame off or
+/// not: a median of four still outvotes one odd frame.
+const FRAMES_TO_JUDGE_PICTURE: usize = 4;
 
 #[cfg(test)]
 mod tests {
