@@ -464,12 +464,16 @@ impl Shared {
     /// paused player's position with the timeline's, and took either for a player off its place:
     /// it planned the next start as one that needs a seek first, which a start pressed the
     /// moment the film could play leaves no time for, so the viewer caught up alone.
+    ///
+    /// A paused seek's frame can be presented before the element stops seeking; `currentTime`
+    /// is the seek's target by then, so that frame too is held there (passed on as the frame it
+    /// was, the in-browser test saw a paused film 8.7 ms before its place, now and then).
     fn as_held_position(&self, frame: FrameObservation) -> FrameObservation {
         let attachment = self.attachment.borrow();
         let Some(video) = attachment.as_ref().map(|a| &a.video) else {
             return frame;
         };
-        if frame.source != FrameSource::VideoFrameCallback || !video.paused() || video.seeking() {
+        if frame.source != FrameSource::VideoFrameCallback || !video.paused() {
             return frame;
         }
         held_at(video, frame.presented_at_ms)
