@@ -71,7 +71,16 @@ async fn sees_and_hears(viewer: &Browser, other: &str) -> Result<()> {
     )
 }
 
+/// Too heavy for the suite's host: three browsers each encoding their camera twice, decoding
+/// two, and playing the film take about 1.7 of its 2 cores on a quiet host (56 % of a core
+/// each, docs/measurements/call.md), and on 2026-12-07, with 4 % steal, each page fell seconds
+/// behind: the people list read round trips of 2.0 and 3.5 s, and a page's own camera preview
+/// presented one frame in 2 s for 10 s, in the full run and again alone. CI failed it in two of
+/// its last three runs. The other call tests put three people in a call without the film, and
+/// pass; `cargo xtask bench call` measures this one's figures. Run it on a larger host with
+/// `INSIEME_E2E_INCLUDE_IGNORED=1 cargo xtask test e2e three_people`.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "three camera calls and a film starve two cores: a page's own preview showed 1 frame             in 2 s for 10 s, alone, on 2026-12-07"]
 async fn three_people_in_a_call_see_and_hear_each_other_and_the_film_stays_in_sync() -> Result<()> {
     let names = [("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")];
     let party = call_party(

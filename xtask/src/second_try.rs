@@ -19,8 +19,12 @@ pub const MAX_SECOND_TRIES: usize = 3;
 pub enum Verdict {
     /// Each failed test passed when run again alone.
     PassedOnSecondTry(Vec<Failure>),
-    /// These tests failed again; the others passed on their second try.
-    FailedTwice(Vec<Failure>),
+    /// Some tests failed again (`again`, with their second reasons); the others passed on
+    /// their second try (`flaky`, with their first).
+    FailedTwice {
+        again: Vec<Failure>,
+        flaky: Vec<Failure>,
+    },
     /// Not retried: no failure could be read, or too many failed.
     NotRetried(Vec<Failure>),
 }
@@ -34,43 +38,41 @@ pub fn second_try(
     if failures.is_empty() || failures.len() > MAX_SECOND_TRIES {
         return Verdict::NotRetried(failures);
     }
-    let mut failed_again = Vec::new();
-    for failure in &failures {
+    let (mut again, mut flaky) = (Vec::new(), Vec::new());
+    for failure in failures {
         println!("\nxtask: trying {} again, alone", failure.test);
         let (outcome, second) = run_alone(&failure.test);
-        if outcome.is_err() {
-            // What the second try printed, or the first's when it printed nothing readable.
-            let again = second.into_iter().find(|f| f.test == failure.test);
-            failed_again.push(again.unwrap_or_else(|| failure.clone()));
+        if outcome.is_ok() {
+            flaky.push(failure);
+            continue;
         }
+        // What the second try printed, or the first's when it printed nothing readable.
+        let second = second.into_iter().find(|f| f.test == failure.test);
+        again.push(second.unwrap_or(failure));
     }
-    if failed_again.is_empty() {
-        Verdict::PassedOnSecondTry(failures)
+    if again.is_empty() {
+        Verdict::PassedOnSecondTry(flaky)
     } else {
-        Verdict::FailedTwice(failed_again)
+        Verdict::FailedTwice { again, flaky }
     }
 }
 
 /// Prints what the verdict means and turns it into the suite's outcome.
 pub fn report(verdict: Verdict, first_run: Result<()>) -> Result<()> {
     match verdict {
-        Verdict::PassedOnSecondTry(failures) => {
-            println!(
-                "\nxtask: FLAKY: {} test(s) failed in the full run and passed alone on a second \
-                 try; the first failure of each:\n{}",
-                failures.len(),
-                digest_of(&failures)
-            );
+        Verdict::PassedOnSecondTry(flaky) => {
+            report_flaky(&flaky);
             Ok(())
         }
-        Verdict::FailedTwice(failures) => {
+        Verdict::FailedTwice { again, flaky } => {
+            report_flaky(&flaky);
             println!(
                 "\nxtask: {} test(s) failed twice, the second time alone; each one's last \
                  lines:\n{}",
-                failures.len(),
-                digest_of(&failures)
+                again.len(),
+                digest_of(&again)
             );
-            bail!("{} end-to-end test(s) failed twice", failures.len())
+            bail!("{} end-to-end test(s) failed twice", again.len())
         }
         // The first run's digest is already printed above.
         Verdict::NotRetried(failures) => {
@@ -82,6 +84,17 @@ pub fn report(verdict: Verdict, first_run: Result<()>) -> Result<()> {
             }
             first_run
         }
+    }
+}
+
+fn report_flaky(flaky: &[Failure]) {
+    if !flaky.is_empty() {
+        println!(
+            "\nxtask: FLAKY: {} test(s) failed in the full run and passed alone on a second try; \
+             the first failure of each:\n{}",
+            flaky.len(),
+            digest_of(flaky)
+        );
     }
 }
 
@@ -125,10 +138,13 @@ mod tests {
         });
         assert_eq!(
             verdict,
-            Verdict::FailedTwice(vec![Failure {
-                test: "b".into(),
-                last_lines: vec!["Error: b again".into()],
-            }])
+            Verdict::FailedTwice {
+                again: vec![Failure {
+                    test: "b".into(),
+                    last_lines: vec!["Error: b again".into()],
+                }],
+                flaky: vec![failed("a")],
+            }
         );
         assert!(report(verdict, Ok(())).is_err());
     }
@@ -138,7 +154,13 @@ mod tests {
         let verdict = second_try(vec![failed("a")], |_| {
             (Err(anyhow::anyhow!("could not start")), Vec::new())
         });
-        assert_eq!(verdict, Verdict::FailedTwice(vec![failed("a")]));
+        assert_eq!(
+            verdict,
+            Verdict::FailedTwice {
+                again: vec![failed("a")],
+                flaky: Vec::new(),
+            }
+        );
     }
 
     #[test]

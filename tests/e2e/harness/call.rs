@@ -9,7 +9,7 @@
 //! `data-camera`, `data-speaking`, and a `video.tile-video` playing that person's audio and video;
 //! a failure as `p.call-problem[data-problem]`; the film is `video.video`.
 
-use super::media::{long_clip, FILM};
+use super::media::{long_clip, test_clip, FILM};
 use super::{Browser, Party, Place, ServerOptions, TestServer, UI_TIMEOUT};
 use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
@@ -156,8 +156,9 @@ pub async fn call_party(
     options: ServerOptions,
 ) -> Result<Party> {
     let options = ServerOptions {
-        // The long clip: a film beside calls must outlast their joining on a busy host.
-        media: vec![long_clip().await?],
+        // The long clip too: a film beside three calls must outlast their joining on a busy
+        // host (see `LONG_CLIP_SECONDS`).
+        media: vec![test_clip().await?, long_clip().await?],
         ..options
     };
     let server = TestServer::start_with(options).await?;
