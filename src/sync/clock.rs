@@ -252,9 +252,7 @@ impl ClockEstimator {
             samples: self.samples.len(),
         });
     }
-}
 
-impl ClockEstimator {
     /// One point per time bucket of the window, newest bucket first: where the bucket's
     /// exchanges put the offset, and how tightly.
     ///
@@ -271,27 +269,25 @@ impl ClockEstimator {
         let bucket_len = (self.cfg.window.0 / self.cfg.buckets.max(1) as i64).max(1);
         let bucket_of = |s: &Sample| (newest - s.at).0 / bucket_len;
         let mut points = Vec::with_capacity(self.cfg.buckets);
+        let mut members = Vec::new();
         let mut rest = self.samples.iter().rev().peekable();
-        while let Some(first) = rest.next() {
+        while let Some(first) = rest.peek() {
             let bucket = bucket_of(first);
-            let mut members = vec![*first];
+            members.clear();
             while let Some(s) = rest.next_if(|s| bucket_of(s) == bucket) {
                 members.push(*s);
             }
-            points.push(intersect(&members, skew));
+            points.extend(intersect(&members, skew));
         }
         points
     }
 }
 
 /// The intersection of `members`' offset bounds, at the least-delayed member's instant (see
-/// [`ClockEstimator::bucket_points`]); that member itself where the bounds do not meet.
-fn intersect(members: &[Sample], skew: f64) -> Sample {
-    let least = members
-        .iter()
-        .copied()
-        .min_by_key(|s| s.delay)
-        .expect("a bucket has a member");
+/// [`ClockEstimator::bucket_points`]); that member itself where the bounds do not meet; none
+/// without members.
+fn intersect(members: &[Sample], skew: f64) -> Option<Sample> {
+    let least = members.iter().copied().min_by_key(|s| s.delay)?;
     let (mut low, mut high) = (f64::MIN, f64::MAX);
     for s in members {
         let moved = s.offset.0 as f64 + (least.at - s.at).0 as f64 * skew;
@@ -300,13 +296,13 @@ fn intersect(members: &[Sample], skew: f64) -> Sample {
         high = high.min(moved + half);
     }
     if low > high {
-        return least;
+        return Some(least);
     }
-    Sample {
+    Some(Sample {
         at: least.at,
         offset: Span(((low + high) / 2.0).round() as i64),
         delay: Span((high - low).round() as i64),
-    }
+    })
 }
 
 /// A linear map between this device's clock and room time, valid around `local`. The engine
