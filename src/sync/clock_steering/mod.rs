@@ -60,23 +60,23 @@
 mod jumps;
 mod readings;
 
+use super::time::{LocalTime, Span};
+use jumps::Jumps;
+use readings::Readings;
+
 /// What the latest presented frames say of the picture, against where the clock puts it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Picture {
     /// Too few frames were seen lately to tell (a starved page's frame callbacks come one in
-    /// 50 ms or rarer): what they said before stands. Taking this for "on the frame" once kept
-    /// a slowed page a whole frame off for its whole slowed spell, its stuck-picture correction
-    /// never reaching its patience.
+    /// 50 ms or rarer): what they said before stands. Taken for "on the frame", this is the
+    /// likely reason a slowed page once stayed a whole frame off for its whole slowed spell:
+    /// its stuck-picture correction never reached its patience.
     Unseen,
     /// The frame the clock says, or a picture not made of whole frames.
     AsTheClockSays,
     /// Another frame than the clock says: the frames' error, µs (positive ahead).
     FramesOff(f64),
 }
-
-use super::time::{LocalTime, Span};
-use jumps::Jumps;
-use readings::Readings;
 
 /// A gentle correction starts beyond this error: beyond the scatter of readings at the normal
 /// rate.
