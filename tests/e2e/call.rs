@@ -80,7 +80,8 @@ async fn sees_and_hears(viewer: &Browser, other: &str) -> Result<()> {
 /// pass; `cargo xtask bench call` measures this one's figures. Run it on a larger host with
 /// `INSIEME_E2E_INCLUDE_IGNORED=1 cargo xtask test e2e three_people`.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "three camera calls and a film starve two cores: a page's own preview showed 1 frame             in 2 s for 10 s, alone, on 2026-12-07"]
+#[ignore = "three camera calls and a film starve two cores: a page's own preview showed 1 frame \
+            in 2 s for 10 s, alone, on 2026-12-07"]
 async fn three_people_in_a_call_see_and_hear_each_other_and_the_film_stays_in_sync() -> Result<()> {
     let names = [("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")];
     let party = call_party(
