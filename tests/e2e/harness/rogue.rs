@@ -66,15 +66,30 @@ pub async fn spam_room(topic_url: &str) -> Result<usize> {
 }
 
 /// Run before the app in a rogue member's pages: keeps every data channel the app makes, so the
-/// test can send on them what a modified client would.
+/// test can send on them what a modified client would, with `window.__rogueSend(data, times)`:
+/// each of `data` (byte arrays) `times` times on every open `state` channel (while its buffer
+/// has room); returns on how many channels it sent.
 const KEEP_DATA_CHANNELS: &str = "(() => {
     const kept = [];
     window.__rogueChannels = kept;
+    window.__floodSent = 0;
     const create = RTCPeerConnection.prototype.createDataChannel;
     RTCPeerConnection.prototype.createDataChannel = function (...args) {
         const channel = create.apply(this, args);
         kept.push(channel);
         return channel;
+    };
+    window.__rogueSend = (data, times) => {
+        let channels = 0;
+        for (const channel of kept) {
+            if (channel.label !== 'state' || channel.readyState !== 'open') continue;
+            for (let i = 0; i < times && channel.bufferedAmount < 4e6; i++) {
+                for (const bytes of data) channel.send(bytes);
+                window.__floodSent += data.length;
+            }
+            channels += 1;
+        }
+        return channels;
     };
 })();";
 
@@ -109,13 +124,7 @@ impl RogueMember<'_> {
                          window.__flooding = false;
                          return clearInterval(timer);
                      }
-                     for (const channel of window.__rogueChannels) {
-                         if (channel.label !== 'state' || channel.readyState !== 'open') continue;
-                         for (let i = 0; i < perTick && channel.bufferedAmount < 4e6; i++) {
-                             for (const bytes of data) channel.send(bytes);
-                             window.__floodSent += data.length;
-                         }
-                     }
+                     window.__rogueSend(data, perTick);
                  }, 10);",
                 vec![
                     serde_json::json!(messages),
@@ -137,13 +146,7 @@ impl RogueMember<'_> {
             .client
             .execute(
                 "const [messages] = arguments;
-                 let channels = 0;
-                 for (const channel of window.__rogueChannels) {
-                     if (channel.label !== 'state' || channel.readyState !== 'open') continue;
-                     for (const bytes of messages) channel.send(new Uint8Array(bytes));
-                     channels += 1;
-                 }
-                 return channels;",
+                 return window.__rogueSend(messages.map(m => new Uint8Array(m)), 1);",
                 vec![serde_json::json!(messages)],
             )
             .await
