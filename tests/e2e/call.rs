@@ -8,9 +8,9 @@
 
 use crate::harness::actions::{gather, play_together, say};
 use crate::harness::call::{
-    call_party, energy_growth, fetched_call_code, film_volumes, join_call, place_with_mic,
-    press_join_call, rtc_totals, set_switch, switch_is_on, wait_for_moving_tile,
-    wait_for_tile_state, wait_until_no_tile, Mic,
+    call_party, energy_growth, fetched_call_code, film_volumes, join_call, live_captures,
+    place_with_mic, press_join_call, rtc_totals, set_switch, switch_is_on, unplug,
+    wait_for_moving_tile, wait_for_tile_state, wait_until_no_tile, Mic,
 };
 use crate::harness::capture::RelayCapture;
 use crate::harness::media::{wait_for_sync, LONG_CLIP_PATH};
@@ -183,6 +183,33 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
             );
         }
 
+        ensure_camera_released(alice, "once").await?;
+
+        // Camera on and off again: her video comes back, and the second "Camera off" releases
+        // the camera too (once, the track turned off was a copy of the one captured, and the
+        // light stayed on).
+        alice.click_button("Camera on").await?;
+        alice.wait_for_button("Camera off").await?;
+        wait_for_tile_state(bob, "Alice", "data-camera", "on").await?;
+        wait_for_moving_tile(bob, "Alice", UI_TIMEOUT).await?;
+        alice.click_button("Camera off").await?;
+        alice.wait_for_button("Camera on").await?;
+        wait_for_tile_state(bob, "Alice", "data-camera", "off").await?;
+        ensure_camera_released(alice, "again").await?;
+
+        // Bob's microphone unplugged: his page says so and Carol stops hearing him.
+        let before = energy_growth(carol, "Bob", LISTEN).await?;
+        unplug(bob, "audio").await?;
+        bob.wait_for_text("Your camera or microphone was disconnected")
+            .await
+            .context("Bob's page after his microphone was unplugged")?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = energy_growth(carol, "Bob", LISTEN).await?;
+        ensure!(
+            after <= (before * 0.02).max(1e-5),
+            "Carol still hears Bob 1 s after his microphone was unplugged: energy grew by {after} per {LISTEN:?} (before: {before})"
+        );
+
         // Leave call: her tile goes everywhere, she stays in the party, the others stay in
         // the call.
         alice.click_button("Leave call").await?;
@@ -200,6 +227,17 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
     }
     .await;
     party.finish(outcome).await
+}
+
+/// Every camera track `person`'s page was given has ended: the camera is free and its light off.
+async fn ensure_camera_released(person: &Browser, when: &str) -> Result<()> {
+    let live = live_captures(person, "video").await?;
+    ensure!(
+        live == 0,
+        "{} turned the camera off {when}, and {live} camera track(s) the page captured are still live",
+        person.name
+    );
+    Ok(())
 }
 
 /// The film's volume at the listener: ducked to ≤ −9 dB while the other person's speech bursts

@@ -18,7 +18,9 @@ use tokio::sync::OnceCell;
 
 /// Wraps `RTCPeerConnection` so that every connection the page makes is kept in
 /// `window.__insiemePcs`; a subclass, so the app sees the same constructor, statics and
-/// `instanceof`. Runs before the app (see [`record_peer_connections`]).
+/// `instanceof`. Also keeps every track `getUserMedia` gives the page in
+/// `window.__insiemeCaptured` (see [`live_captures`]). Runs before the app (see
+/// [`record_peer_connections`]).
 const RECORD_PEER_CONNECTIONS: &str = "(() => {
     const Native = window.RTCPeerConnection;
     if (!Native || Native.__insiemeRecorded) return;
@@ -31,6 +33,18 @@ const RECORD_PEER_CONNECTIONS: &str = "(() => {
     }
     Recorded.__insiemeRecorded = true;
     window.RTCPeerConnection = Recorded;
+})();
+(() => {
+    const devices = navigator.mediaDevices;
+    if (!devices || devices.__insiemeRecorded) return;
+    devices.__insiemeRecorded = true;
+    window.__insiemeCaptured = [];
+    const capture = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = async (constraints) => {
+        const stream = await capture(constraints);
+        window.__insiemeCaptured.push(...stream.getTracks());
+        return stream;
+    };
 })();";
 
 /// Makes every page `browser` loads from now on record its peer connections. Call it before the
@@ -547,5 +561,45 @@ pub async fn set_switch(browser: &Browser, label: &str, on: bool) -> Result<()> 
             .await
             .with_context(|| format!("{} clicking the switch {label:?}", browser.name))?;
     }
+    Ok(())
+}
+
+/// How many of the camera (`"video"`) or microphone (`"audio"`) tracks the browser ever gave the
+/// page are still live: a camera the app turned off must be 0 (its light goes out).
+pub async fn live_captures(browser: &Browser, kind: &str) -> Result<u64> {
+    let live = browser
+        .client
+        .execute(
+            "return window.__insiemeCaptured
+                .filter(t => t.kind === arguments[0] && t.readyState === 'live').length;",
+            vec![serde_json::json!(kind)],
+        )
+        .await
+        .with_context(|| format!("{} counting its live {kind} captures", browser.name))?;
+    live.as_u64()
+        .with_context(|| format!("{}: no count of captures in {live}", browser.name))
+}
+
+/// Tells the app its live microphone or camera (`kind`) went away, as the browser does when a
+/// device is unplugged: an `ended` event on the captured track. (Headless Chromium's fake
+/// devices cannot be unplugged; the track itself stays live, which the app must not rely on.)
+pub async fn unplug(browser: &Browser, kind: &str) -> Result<()> {
+    let unplugged = browser
+        .client
+        .execute(
+            "const track = window.__insiemeCaptured
+                .find(t => t.kind === arguments[0] && t.readyState === 'live');
+            if (!track) return false;
+            track.dispatchEvent(new Event('ended'));
+            return true;",
+            vec![serde_json::json!(kind)],
+        )
+        .await
+        .with_context(|| format!("{} unplugging its {kind} device", browser.name))?;
+    ensure!(
+        unplugged.as_bool() == Some(true),
+        "{} has no live {kind} capture to unplug",
+        browser.name
+    );
     Ok(())
 }

@@ -161,7 +161,8 @@ impl LiveCall {
                         match inner.local.as_mut() {
                             Some(local) if in_call => {
                                 local.stream.add_track(&track);
-                                local.video = Some(track.clone());
+                                // A second handle to the one track (see clippy.toml).
+                                local.video = Some(Clone::clone(&track));
                                 true
                             }
                             _ => false,
@@ -219,7 +220,8 @@ impl LiveCall {
     /// without it.
     pub(super) fn watch_ended(&self, track: &MediaStreamTrack, kind: Kind) {
         let call = self.clone();
-        let watched = track.clone();
+        // The same track, so that `device_lost` finds it in its slot (see clippy.toml).
+        let watched = Clone::clone(track);
         let listener = Listener::new(track, "ended", move |_| call.device_lost(&watched, kind));
         if let Ok(listener) = listener {
             self.inner.borrow_mut().track_listeners.push(listener);
@@ -268,8 +270,10 @@ impl LiveCall {
                             return;
                         };
                         local.stream.add_track(&track);
-                        local.audio = Some(track.clone());
-                        let stream = local.stream.clone();
+                        // Handles to the same track and stream (see clippy.toml): muting
+                        // disables the track sent and metered.
+                        local.audio = Some(Clone::clone(&track));
+                        let stream = Clone::clone(&local.stream);
                         inner.my_meter = meters.and_then(|m| m.meter(&stream).ok());
                     }
                     call.watch_ended(&track, Kind::Audio);

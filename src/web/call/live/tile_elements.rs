@@ -112,7 +112,9 @@ impl LiveCall {
                 },
                 show_video: inner.my.camera,
                 loudness: loudness(inner.me),
-                stream: inner.local.as_ref().map(|l| l.stream.clone()),
+                // A second handle to our stream, not `l.stream.clone()`: that is the JS
+                // method, a new stream of new tracks at every redraw (see clippy.toml).
+                stream: inner.local.as_ref().map(|l| Clone::clone(&l.stream)),
                 streams_version,
             });
         }
