@@ -37,6 +37,20 @@ impl Person {
     }
 }
 
+/// Everyone else's name, by session (see [`People::names`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Names(Vec<(SessionId, String)>);
+
+impl Names {
+    /// `session`'s name, or the neutral placeholder for someone not (yet) listed.
+    pub fn of(&self, session: SessionId) -> &str {
+        self.0
+            .iter()
+            .find(|(s, _)| *s == session)
+            .map_or("Someone", |(_, name)| name)
+    }
+}
+
 /// Everyone else in the room, in order of arrival.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct People {
@@ -62,6 +76,17 @@ impl People {
 
     pub fn get(&self, session: SessionId) -> Option<&Person> {
         self.people.iter().find(|p| p.session == session)
+    }
+
+    /// Who is called what, as views that show only names depend on: the list changes with every
+    /// status and clock sample, the names rarely.
+    pub fn names(&self) -> Names {
+        Names(
+            self.people
+                .iter()
+                .map(|p| (p.session, p.display_name().to_owned()))
+                .collect(),
+        )
     }
 
     /// The person for `session`, to update, if they are listed.
@@ -148,6 +173,24 @@ mod tests {
         assert_eq!(people.remove(1).map(|p| p.session), Some(1));
         assert!(people.remove(1).is_none());
         assert_eq!(people.iter().map(|p| p.session).collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
+    fn names_change_with_a_name_not_with_a_clock_sample_or_a_status() {
+        let mut people = People::default();
+        people.entry(1).name = Some("Ada".into());
+        people.entry(2);
+        let names = people.names();
+        assert_eq!(
+            (names.of(1), names.of(2), names.of(3)),
+            ("Ada", "Someone", "Someone")
+        );
+        people.get_mut(1).unwrap().rtt_ms = Some(3.0);
+        playing_with(&mut people, 2, Some(1.0));
+        assert_eq!(people.names(), names);
+        people.entry(2).name = Some("Bea".into());
+        assert_ne!(people.names(), names);
+        assert_eq!(people.names().of(2), "Bea");
     }
 
     fn playing_with(people: &mut People, session: SessionId, picture_ms: Option<f32>) {

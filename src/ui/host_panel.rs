@@ -10,13 +10,9 @@ use leptos::prelude::*;
 
 /// The panel, drawn by the host's code into the slot the room page keeps for it.
 pub fn panel(v: HostView, people: ReadSignal<People>, actions: HostActions) -> impl IntoView {
-    let name_of = move |session: SessionId| {
-        people.with(|p| {
-            p.get(session)
-                .map(|p| p.display_name().to_owned())
-                .unwrap_or_else(|| "Someone".into())
-        })
-    };
+    // Only the names (see `People::names`).
+    let names = Memo::new(move |_| people.with(People::names));
+    let name_of = move |session: SessionId| names.with(|n| n.of(session).to_owned());
     let host_ref = StoredValue::new_local(actions.clone());
     let party = StoredValue::new_local(actions);
     let switch = move || {

@@ -17,6 +17,9 @@ pub fn CallTiles(
 ) -> impl IntoView {
     let view = call.with_value(|c| c.view);
     let container = NodeRef::<Div>::new();
+    // Only the names: the people list changes with every status and clock sample, and the tiles
+    // show none of those (on a starved call page every redraw counts).
+    let names = Memo::new(move |_| people.with(People::names));
     Effect::new(move |_| {
         // Everything a tile shows: redraw when any of it changes.
         view.tiles.track();
@@ -27,14 +30,9 @@ pub fn CallTiles(
         let Some(element) = container.get() else {
             return;
         };
-        people.with(|people| {
+        names.with(|names| {
             call.with_value(|c| {
-                c.draw_tiles(&element, &my_name, |session| {
-                    people
-                        .get(session)
-                        .map_or("Someone", |p| p.display_name())
-                        .to_owned()
-                })
+                c.draw_tiles(&element, &my_name, |session| names.of(session).to_owned())
             })
         });
     });
