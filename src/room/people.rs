@@ -31,9 +31,12 @@ pub enum LinkState {
     Unreachable(Unreachable),
 }
 
+/// How someone without a name (yet) is shown.
+pub const UNNAMED: &str = "Someone";
+
 impl Person {
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or("Someone")
+        self.name.as_deref().unwrap_or(UNNAMED)
     }
 }
 
@@ -47,7 +50,7 @@ impl Names {
         self.0
             .iter()
             .find(|(s, _)| *s == session)
-            .map_or("Someone", |(_, name)| name)
+            .map_or(UNNAMED, |(_, name)| name)
     }
 }
 
