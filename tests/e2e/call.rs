@@ -151,13 +151,7 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
         alice.wait_for_button("Unmute").await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         for (listener, before) in [bob, carol].into_iter().zip(before) {
-            let after = energy_growth(listener, "Alice", LISTEN).await?;
-            eprintln!("{} hears Alice: energy grew {before} before she muted, {after} after", listener.name);
-            ensure!(
-                after <= (before * 0.02).max(1e-5),
-                "{} still hears Alice 1 s after she muted: energy grew by {after} per {LISTEN:?} (before: {before})",
-                listener.name
-            );
+            ensure_no_longer_hears(listener, "Alice", before, "she muted").await?;
             wait_for_tile_state(listener, "Alice", "data-muted", "true").await?;
         }
 
@@ -204,11 +198,7 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
             .await
             .context("Bob's page after his microphone was unplugged")?;
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let after = energy_growth(carol, "Bob", LISTEN).await?;
-        ensure!(
-            after <= (before * 0.02).max(1e-5),
-            "Carol still hears Bob 1 s after his microphone was unplugged: energy grew by {after} per {LISTEN:?} (before: {before})"
-        );
+        ensure_no_longer_hears(carol, "Bob", before, "his microphone was unplugged").await?;
 
         // Leave call: her tile goes everywhere, she stays in the party, the others stay in
         // the call.
@@ -227,6 +217,27 @@ async fn mute_camera_off_and_leave_reach_the_others() -> Result<()> {
     }
     .await;
     party.finish(outcome).await
+}
+
+/// `listener` no longer hears `other`, 1 s after `what`: the audio energy grows by at most 2 % of
+/// what it grew by `before`, or by no more than a silent stream's.
+async fn ensure_no_longer_hears(
+    listener: &Browser,
+    other: &str,
+    before: f64,
+    what: &str,
+) -> Result<()> {
+    let after = energy_growth(listener, other, LISTEN).await?;
+    eprintln!(
+        "{} hears {other}: energy grew {before} before {what}, {after} after",
+        listener.name
+    );
+    ensure!(
+        after <= (before * 0.02).max(1e-5),
+        "{} still hears {other} 1 s after {what}: energy grew by {after} per {LISTEN:?} (before: {before})",
+        listener.name
+    );
+    Ok(())
 }
 
 /// Every camera track `person`'s page was given has ended: the camera is free and its light off.

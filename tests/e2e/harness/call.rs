@@ -20,8 +20,8 @@ use tokio::sync::OnceCell;
 /// `window.__insiemePcs`; a subclass, so the app sees the same constructor, statics and
 /// `instanceof`. Also keeps every track `getUserMedia` gives the page in
 /// `window.__insiemeCaptured` (see [`live_captures`]). Runs before the app (see
-/// [`record_peer_connections`]).
-const RECORD_PEER_CONNECTIONS: &str = "(() => {
+/// [`record_call_media`]).
+const RECORD_CALL_MEDIA: &str = "(() => {
     const Native = window.RTCPeerConnection;
     if (!Native || Native.__insiemeRecorded) return;
     window.__insiemePcs = [];
@@ -47,12 +47,10 @@ const RECORD_PEER_CONNECTIONS: &str = "(() => {
     };
 })();";
 
-/// Makes every page `browser` loads from now on record its peer connections. Call it before the
-/// browser opens the app.
-pub async fn record_peer_connections(browser: &Browser) -> Result<()> {
-    browser
-        .add_script_before_pages(RECORD_PEER_CONNECTIONS)
-        .await
+/// Makes every page `browser` loads from now on record its peer connections and captured
+/// tracks. Call it before the browser opens the app.
+pub async fn record_call_media(browser: &Browser) -> Result<()> {
+    browser.add_script_before_pages(RECORD_CALL_MEDIA).await
 }
 
 /// What a microphone hears, fed to Chromium with `--use-file-for-fake-audio-capture` (which
@@ -178,7 +176,7 @@ pub async fn call_party(
     let server = TestServer::start_with(options).await?;
     let party = Party::start_at(test_name, server, people).await?;
     for (name, _) in people {
-        if let Err(error) = record_peer_connections(party.person(name)).await {
+        if let Err(error) = record_call_media(party.person(name)).await {
             return Err(party.finish(Err(error)).await.unwrap_err());
         }
     }
@@ -564,14 +562,17 @@ pub async fn set_switch(browser: &Browser, label: &str, on: bool) -> Result<()> 
     Ok(())
 }
 
+/// The page's captured tracks of the kind in the script's first argument that are still live.
+const LIVE_CAPTURES: &str =
+    "window.__insiemeCaptured.filter(t => t.kind === arguments[0] && t.readyState === 'live')";
+
 /// How many of the camera (`"video"`) or microphone (`"audio"`) tracks the browser ever gave the
 /// page are still live: a camera the app turned off must be 0 (its light goes out).
 pub async fn live_captures(browser: &Browser, kind: &str) -> Result<u64> {
     let live = browser
         .client
         .execute(
-            "return window.__insiemeCaptured
-                .filter(t => t.kind === arguments[0] && t.readyState === 'live').length;",
+            &format!("return {LIVE_CAPTURES}.length;"),
             vec![serde_json::json!(kind)],
         )
         .await
@@ -587,11 +588,12 @@ pub async fn unplug(browser: &Browser, kind: &str) -> Result<()> {
     let unplugged = browser
         .client
         .execute(
-            "const track = window.__insiemeCaptured
-                .find(t => t.kind === arguments[0] && t.readyState === 'live');
-            if (!track) return false;
-            track.dispatchEvent(new Event('ended'));
-            return true;",
+            &format!(
+                "const [track] = {LIVE_CAPTURES};
+                if (!track) return false;
+                track.dispatchEvent(new Event('ended'));
+                return true;"
+            ),
             vec![serde_json::json!(kind)],
         )
         .await
