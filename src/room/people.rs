@@ -31,12 +31,9 @@ pub enum LinkState {
     Unreachable(Unreachable),
 }
 
-/// How someone without a name (yet) is shown.
-pub const UNNAMED: &str = "Someone";
-
 impl Person {
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or(UNNAMED)
+        self.name.as_deref().unwrap_or("Someone")
     }
 }
 
@@ -50,7 +47,7 @@ impl Names {
         self.0
             .iter()
             .find(|(s, _)| *s == session)
-            .map_or(UNNAMED, |(_, name)| name)
+            .map_or("Someone", |(_, name)| name)
     }
 }
 

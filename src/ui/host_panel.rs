@@ -3,13 +3,15 @@
 //! grants, and what to do when the host has left. Part of the host's own download
 //! (`web::host`), drawn into the page once it runs.
 
-use crate::room::people::Names;
+use crate::room::people::People;
 use crate::signaling::payload::SessionId;
 use crate::web::host::{open_new_party, HostActions, HostView};
 use leptos::prelude::*;
 
 /// The panel, drawn by the host's code into the slot the room page keeps for it.
-pub fn panel(v: HostView, names: Memo<Names>, actions: HostActions) -> impl IntoView {
+pub fn panel(v: HostView, people: ReadSignal<People>, actions: HostActions) -> impl IntoView {
+    // Only the names (see `People::names`).
+    let names = Memo::new(move |_| people.with(People::names));
     let name_of = move |session: SessionId| names.with(|n| n.of(session).to_owned());
     let host_ref = StoredValue::new_local(actions.clone());
     let party = StoredValue::new_local(actions);

@@ -120,7 +120,7 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
         let _ = player.set_volume_gain(film_gain.get());
     });
     let film_playing = Signal::derive(move || player.phase.get() == PlayerPhase::Playing);
-    let names = party.view.names;
+    let people = party.view.people;
     let queuer = party.clone();
     let queue = move |(url, title): (String, String)| queuer.queue_link(&url, title);
     let can_queue = party.queue.editable;
@@ -134,7 +134,7 @@ fn SyncedStage(party: Party, my_name: Signal<String>) -> impl IntoView {
                 bar,
                 tiles: tiles.into(),
                 film_playing,
-                names,
+                people,
                 my_name,
             });
         }
@@ -212,10 +212,10 @@ fn CallStandIn(call: Call, film_playing: Signal<bool>) -> impl IntoView {
 fn HostSlot(party: Party) -> impl IntoView {
     party.host.clone().map(|host| {
         let loaded = host.loaded;
-        let names = party.view.names;
+        let people = party.view.people;
         let setter = party.clone();
         let set_mode: Rc<dyn Fn(bool)> = Rc::new(move |on| setter.set_host_mode(on));
-        let mount = move |slot| host.mount_panel(slot, names, set_mode.clone());
+        let mount = move |slot| host.mount_panel(slot, people, set_mode.clone());
         view! { <ChunkSlot loaded mount=Rc::new(mount)/> }
     })
 }

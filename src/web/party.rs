@@ -23,7 +23,7 @@ use crate::programme::{AtEnd, Edit, EditError, EntryId, Item};
 use crate::room::chat::{ChatLine, ChatLog};
 use crate::room::host::KeyId;
 use crate::room::limits::{Kind, PeerLimits};
-use crate::room::people::{LinkState, Names, People, UNNAMED};
+use crate::room::people::{LinkState, People};
 use crate::room::shown_offset::{within_ms, ShownOffset};
 use crate::room::wire::{normalize_name, PeerMessage, ViewerPhase, ViewerStatus};
 use crate::room_link::RoomSecret;
@@ -45,9 +45,6 @@ const STATUS_INTERVAL_MS: u32 = 1_000;
 #[derive(Clone, Copy)]
 pub struct PartyView {
     pub people: ReadSignal<People>,
-    /// Everyone's names alone, for views that show nothing else of people (the call's tiles,
-    /// the host's panel): the people list changes with every status and clock sample.
-    pub names: Memo<Names>,
     pub chat: ReadSignal<ChatLog>,
     /// The room's playback state, once anyone chose a video.
     pub playback: ReadSignal<Option<sync::Playback>>,
@@ -86,7 +83,6 @@ fn new_view() -> (PartyView, ViewWriters) {
     let (problem, set_problem) = signal(None);
     let view = PartyView {
         people,
-        names: Memo::new(move |_| people.with(People::names)),
         chat,
         playback,
         my_offset,
@@ -548,7 +544,7 @@ impl Party {
             url,
             title,
             duration: None,
-            added_by: normalize_name(&name).unwrap_or_else(|| UNNAMED.into()),
+            added_by: normalize_name(&name).unwrap_or_else(|| "Someone".into()),
         };
         self.edit_queue(Edit::Add(item))
             .map_err(|why| why.message().to_owned())
@@ -1048,7 +1044,7 @@ impl Party {
                     .people
                     .with_untracked(|p| p.get(from).map(|p| p.display_name().to_owned()));
                 let line = ChatLine {
-                    author: author.unwrap_or_else(|| UNNAMED.into()),
+                    author: author.unwrap_or_else(|| "Someone".into()),
                     text,
                     at_ms: js_sys::Date::now(),
                     mine: false,

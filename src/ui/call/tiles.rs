@@ -4,15 +4,22 @@
 //! dragged aside.
 
 use super::CallRef;
-use crate::room::people::Names;
+use crate::room::people::People;
 use crate::web::call::CallPhase;
 use leptos::html::Div;
 use leptos::prelude::*;
 
 #[component]
-pub fn CallTiles(call: CallRef, names: Memo<Names>, my_name: Signal<String>) -> impl IntoView {
+pub fn CallTiles(
+    call: CallRef,
+    people: ReadSignal<People>,
+    my_name: Signal<String>,
+) -> impl IntoView {
     let view = call.with_value(|c| c.view);
     let container = NodeRef::<Div>::new();
+    // Only the names: the people list changes with every status and clock sample, and the tiles
+    // show none of those (on a starved call page every redraw counts).
+    let names = Memo::new(move |_| people.with(People::names));
     Effect::new(move |_| {
         // Everything a tile shows: redraw when any of it changes.
         view.tiles.track();

@@ -13,7 +13,7 @@
 mod live;
 
 use crate::call::{CallReport, MediaProblem, PendingReports};
-use crate::room::people::Names;
+use crate::room::people::People;
 use crate::room::wire::CallPresence;
 use crate::signaling::payload::SessionId;
 use crate::web::chunk::ChunkUnavailable;
@@ -121,7 +121,7 @@ pub struct CallSlots {
     pub tiles: web_sys::HtmlElement,
     /// Whether the film plays, for the headphones hint.
     pub film_playing: Signal<bool>,
-    pub names: Memo<Names>,
+    pub people: ReadSignal<People>,
     pub my_name: Signal<String>,
 }
 

@@ -708,7 +708,7 @@ impl HostEngine for Host {
     fn mount_panel(
         &self,
         container: web_sys::HtmlElement,
-        names: Memo<crate::room::people::Names>,
+        people: ReadSignal<crate::room::people::People>,
         set_mode: Rc<dyn Fn(bool)>,
     ) {
         let (asker, granter, handing) = (self.clone(), self.clone(), self.clone());
@@ -720,7 +720,7 @@ impl HostEngine for Host {
         };
         let view = self.writers.view;
         let panel = leptos::mount::mount_to(container, move || {
-            crate::ui::host_panel::panel(view, names, actions)
+            crate::ui::host_panel::panel(view, people, actions)
         });
         // The panel lives as long as the room page: the party outlives it only on leaving.
         std::mem::forget(panel);

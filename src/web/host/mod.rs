@@ -87,7 +87,7 @@ trait HostEngine {
     fn mount_panel(
         &self,
         container: web_sys::HtmlElement,
-        names: Memo<crate::room::people::Names>,
+        people: ReadSignal<crate::room::people::People>,
         set_mode: Rc<dyn Fn(bool)>,
     );
 }
@@ -290,11 +290,11 @@ impl Host {
     pub fn mount_panel(
         &self,
         container: web_sys::HtmlElement,
-        names: Memo<crate::room::people::Names>,
+        people: ReadSignal<crate::room::people::People>,
         set_mode: Rc<dyn Fn(bool)>,
     ) {
         if let Some(h) = self.live() {
-            h.mount_panel(container, names, set_mode);
+            h.mount_panel(container, people, set_mode);
         }
     }
 }

@@ -285,7 +285,7 @@ impl CallEngine for LiveCall {
             bar,
             tiles,
             film_playing,
-            names,
+            people,
             my_name,
         } = slots;
         // In place of the first load's stand-in.
@@ -297,7 +297,7 @@ impl CallEngine for LiveCall {
         });
         let tiles = leptos::mount::mount_to(tiles, move || {
             let call = StoredValue::new_local(tiles_call);
-            view! { <CallTiles call names my_name/> }
+            view! { <CallTiles call people my_name/> }
         });
         self.inner.borrow_mut().ui = Some(Box::new((bar, tiles)));
     }
