@@ -128,8 +128,17 @@ pub enum Steer {
 enum Phase {
     Resting,
     Gentle(f64),
-    /// Direction, and when the correction began.
-    Fast(f64, LocalTime),
+    Fast(Fast),
+}
+
+/// A fast correction under way.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Fast {
+    /// `+1.0`: faster.
+    direction: f64,
+    began: LocalTime,
+    /// When it turned, if it did: a correction turns once at most.
+    turned_at: Option<LocalTime>,
 }
 
 /// Clock errors and the correction under way.
@@ -203,13 +212,13 @@ impl ClockSteering {
 
     /// Whether a fast correction is under way.
     pub fn correcting_fast(&self) -> bool {
-        matches!(self.phase, Phase::Fast(..))
+        matches!(self.phase, Phase::Fast(_))
     }
 
     /// When a fast correction under way is abandoned.
     pub fn deadline(&self) -> Option<LocalTime> {
         match self.phase {
-            Phase::Fast(_, began) => Some(began + MAX_FAST),
+            Phase::Fast(fast) => Some(fast.began + MAX_FAST),
             _ => None,
         }
     }
@@ -244,8 +253,8 @@ impl ClockSteering {
         let Some(error) = error else {
             return Steer::Hold;
         };
-        if let Phase::Fast(direction, began) = self.phase {
-            return self.steer_fast(now, error, direction, began);
+        if let Phase::Fast(fast) = self.phase {
+            return self.steer_fast(now, error, fast);
         }
         if self.settled_at.is_some_and(|t| now < t) {
             return Steer::Hold;
@@ -279,7 +288,11 @@ impl ClockSteering {
     /// Begins a fast correction of `error` in `direction`.
     fn begin_fast(&mut self, now: LocalTime, error: f64, direction: f64) -> Steer {
         self.stuck_since = None;
-        self.phase = Phase::Fast(direction, now);
+        self.phase = Phase::Fast(Fast {
+            direction,
+            began: now,
+            turned_at: None,
+        });
         self.jumps.entered(now, error, direction);
         self.fit_along(now + ENTRY_TRANSIENT, direction);
         Steer::Fast(direction)
@@ -313,30 +326,40 @@ impl ClockSteering {
         }
     }
 
-    /// The fast correction under way (in `direction`, since `began`): it ends once the clock
-    /// reaches its aim, behind the timeline by what the exit gives back, and turns if the clock
-    /// is well past it.
-    fn steer_fast(
-        &mut self,
-        now: LocalTime,
-        error: f64,
-        direction: f64,
-        began: LocalTime,
-    ) -> Steer {
-        if now < began + ENTRY_TRANSIENT {
+    /// The fast correction under way: it ends once the clock reaches its aim, behind the
+    /// timeline by what the exit gives back, and turns if the clock is well past it, once,
+    /// and only if the other way's aim still lies ahead. Where the learned aims cross (each
+    /// way's exit carries the clock on, as a change that takes effect late does), a clock
+    /// between them is past both: turning there would find it past the new aim at once, and
+    /// turn back at every reading.
+    fn steer_fast(&mut self, now: LocalTime, error: f64, fast: Fast) -> Steer {
+        let Fast {
+            direction,
+            began,
+            turned_at,
+        } = fast;
+        if now < began + ENTRY_TRANSIENT || turned_at.is_some_and(|t| now < t + TURN_TRANSIENT) {
             return Steer::Hold;
         }
         self.jumps.learn_entry(now, error, self.fast_rate);
-        // How far beyond the aim the clock has come.
-        let past = direction * (error + self.jumps.exit_gain(direction));
-        if past > FAST_EXIT.0 as f64 {
-            self.phase = Phase::Fast(-direction, began);
+        // How far beyond the aim going `direction` the clock has come.
+        let past = |direction: f64| direction * (error + self.jumps.exit_gain(direction));
+        if past(direction) < 0.0 {
+            return Steer::Hold;
+        }
+        let turn = past(direction) > FAST_EXIT.0 as f64
+            && turned_at.is_none()
+            && past(-direction) < 0.0;
+        if turn {
+            self.phase = Phase::Fast(Fast {
+                direction: -direction,
+                began,
+                turned_at: Some(now),
+            });
             self.fit_along(now + TURN_TRANSIENT, -direction);
             Steer::Fast(-direction)
-        } else if past >= 0.0 {
-            self.settle(now, Some(error))
         } else {
-            Steer::Hold
+            self.settle(now, Some(error))
         }
     }
 
@@ -354,8 +377,8 @@ impl ClockSteering {
     /// Ends a fast correction, on `error` if it ended on one (not when given up): the rate
     /// returns to rest and the clock settles.
     fn settle(&mut self, now: LocalTime, error: Option<f64>) -> Steer {
-        if let Phase::Fast(direction, _) = self.phase {
-            self.jumps.exited(error, direction);
+        if let Phase::Fast(fast) = self.phase {
+            self.jumps.exited(error, fast.direction);
         }
         self.phase = Phase::Resting;
         self.readings.clear();
@@ -524,8 +547,11 @@ mod tests {
             Steer::Fast(1.0),
             "turns once the jump is over"
         );
-        assert_eq!(steer(240, -2.0), Steer::Hold);
-        assert_eq!(steer(256, -2.0), Steer::Rest);
+        // The turn moves the clock too: nothing is decided on its first readings.
+        for t in [240, 256, 272] {
+            assert_eq!(steer(t, -2.0), Steer::Hold, "at {t} ms");
+        }
+        assert_eq!(steer(288, -2.0), Steer::Rest);
     }
 
     #[test]
@@ -653,6 +679,54 @@ mod tests {
             assert!(
                 error.abs() <= 2_000.0,
                 "correction {i} ended {error} µs off: {corrections:?}"
+            );
+        }
+    }
+
+    /// Chromium on a loaded host (a start-on-canplay bench run, 2026-12-07): leaving the normal
+    /// rate still sets the clock back about 20 ms, and every change also takes effect about
+    /// 150 ms late (the stretched sound already queued plays out), which reads as the clock
+    /// moving against each change: 7.5 ms at ±5 %, and the reverse on returning. The learned
+    /// aims then cross (a correction speeding up ends 7.5 ms short, one slowing down 7.5 ms
+    /// early the other way), so a clock near the timeline was "past its aim" both ways, and
+    /// the correction turned at every reading for a quarter of a second. A correction turns
+    /// once at most, and only towards an aim still ahead.
+    #[test]
+    fn a_correction_never_turns_back_and_forth_where_the_aims_cross() {
+        let mut s = ClockSteering::new(0.05, 20_000.0);
+        let mut c = Clock {
+            against_change: 150_000.0,
+            ..clock(0.0)
+        };
+        let mut rate_changes = Vec::new();
+        for (i, start_error) in [45_000.0, -10_000.0, 15_000.0, -12_000.0, 15_000.0, 9_000.0]
+            .into_iter()
+            .enumerate()
+        {
+            c.error = start_error;
+            let from = i as i64 * 3_000;
+            let steers = steer_between(&mut s, &mut c, from, from + 3_000 - FRAME_MS);
+            // A fast steer right after another is a turn; a rest ends the correction.
+            let most_turns = steers
+                .split(|(_, steer)| !matches!(steer, Steer::Fast(_)))
+                .map(|one| one.len().saturating_sub(1))
+                .max();
+            assert!(
+                most_turns <= Some(1),
+                "a correction from {start_error} µs turned {most_turns:?} times: {steers:?}"
+            );
+            // The first correction measures the jumps; each later one ends near the timeline.
+            assert!(
+                i == 0 || c.error.abs() <= 2_000.0,
+                "a correction from {start_error} µs ended {} µs off: {steers:?}",
+                c.error
+            );
+            rate_changes.extend(steers);
+        }
+        for pair in rate_changes.windows(2) {
+            assert!(
+                pair[1].0 - pair[0].0 >= 50,
+                "rate changed twice within 50 ms: {pair:?}"
             );
         }
     }
