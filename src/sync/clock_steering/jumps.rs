@@ -23,6 +23,12 @@ const EXIT_GAIN_RANGE: std::ops::RangeInclusive<f64> = -15_000.0..=15_000.0;
 /// Before any was measured, the exit's gain is taken to be this, µs: the middle of what
 /// returning to the normal rate gives a Chromium clock (a few milliseconds).
 pub(super) const EXIT_GAIN_GUESS: f64 = 2_000.0;
+/// What returning to the normal rate gave a Chromium clock on a quiet host, either way, µs. An
+/// exit measured beyond it carried the clock on the way its correction went (a loaded host's
+/// late rate change, Firefox with sound: `docs/measurements/clock.md`), which the other way
+/// does the opposite way round; so the other way, until measured, takes the measured figure
+/// only as far as this range.
+const SHARED_EXIT_GAIN: std::ops::RangeInclusive<f64> = 0.0..=4_000.0;
 
 /// One figure for each direction of a correction: slower (−1) and faster (+1).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -142,9 +148,20 @@ impl Jumps {
     }
 
     /// How far returning to the normal rate from `direction` moves the clock forward, µs, as
-    /// learned so far (see [`ByDirection::value`]).
+    /// learned so far; until measured that way, the other way's figure within
+    /// [`SHARED_EXIT_GAIN`], or else the guess.
     pub(super) fn exit_gain(&self, direction: f64) -> f64 {
-        self.exit_gain.value(direction)
+        let (this_way, other_way) = (
+            self.exit_gain.get(direction),
+            self.exit_gain.get(-direction),
+        );
+        if this_way.measurements == 0 && other_way.measurements > 0 {
+            other_way
+                .value
+                .clamp_to(*SHARED_EXIT_GAIN.start(), *SHARED_EXIT_GAIN.end())
+        } else {
+            this_way.value
+        }
     }
 
     /// Drops the measurements under way: something else moved the clock.
@@ -241,8 +258,8 @@ mod tests {
         assert!((j.exit_gain(1.0) - expected).abs() < 1e-6);
         assert_eq!(
             j.exit_gain(-1.0),
-            j.exit_gain(1.0),
-            "the other direction, not measured, taken to be the same"
+            *SHARED_EXIT_GAIN.end(),
+            "the other direction, not measured, takes it as far as a quiet Chromium gives"
         );
         // Learned once per correction.
         j.learn_exit(9_000.0);
@@ -252,6 +269,19 @@ mod tests {
         j.forget();
         j.learn_exit(9_000.0);
         assert!((j.exit_gain(1.0) - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn an_exit_that_carried_the_clock_on_is_not_taken_for_the_other_way() {
+        // A loaded Chromium: a correction slowing down ended 2.3 ms behind, and the settled
+        // clock read 10 ms behind (the exit carried it on by 7.7 ms).
+        let mut j = Jumps::new(20_000.0);
+        j.exited(Some(-2_300.0), -1.0);
+        j.learn_exit(-10_000.0);
+        assert!((j.exit_gain(-1.0) + 7_700.0).abs() < 1e-6);
+        // Taken as it is, a correction speeding up would aim 7.7 ms ahead of the timeline and
+        // end there, and its own exit would carry it on to 15 ms ahead (the browser did).
+        assert_eq!(j.exit_gain(1.0), 0.0);
     }
 
     #[test]
