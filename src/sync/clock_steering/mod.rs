@@ -32,7 +32,9 @@
 //! - **Fast**: a larger error (the picture shows a frame off, or soon would) is removed at the
 //!   full correcting rate, closed on the clock: the direction follows the error's sign (turning
 //!   is free) until the clock reaches its aim, so the entry's jump is simply made up. Then the
-//!   clock is left to settle ([`SETTLE`]) before anything else is decided.
+//!   clock is left to settle ([`SETTLE`]) before anything else is decided. It turns once at
+//!   most, and only towards an aim still ahead: where the two directions' learned aims cross
+//!   (on a loaded host each exit carries the clock on), a clock between them is past both.
 //! - **Read along the rate while fast.** While the renderer stretches the sound, the readings
 //!   scatter, and a correction ended on a median of them would land milliseconds from its aim;
 //!   so a fast correction is read along its slope (`readings`), and ends on the frame that
@@ -347,9 +349,8 @@ impl ClockSteering {
         if past(direction) < 0.0 {
             return Steer::Hold;
         }
-        let turn = past(direction) > FAST_EXIT.0 as f64
-            && turned_at.is_none()
-            && past(-direction) < 0.0;
+        let turn =
+            past(direction) > FAST_EXIT.0 as f64 && turned_at.is_none() && past(-direction) < 0.0;
         if turn {
             self.phase = Phase::Fast(Fast {
                 direction: -direction,
