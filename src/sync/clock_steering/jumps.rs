@@ -95,13 +95,13 @@ impl Learned {
 
 impl ByDirection<Learned> {
     /// The figure for `direction` once measured that way; until then what the other way
-    /// measured (the same both ways, as in Chromium, until shown otherwise), or else the guess.
-    fn value(&self, direction: f64) -> f64 {
+    /// measured, as `borrowed` takes it, or else the guess.
+    fn value(&self, direction: f64, borrowed: impl Fn(f64) -> f64) -> f64 {
         let (this_way, other_way) = (self.get(direction), self.get(-direction));
         if this_way.measurements > 0 || other_way.measurements == 0 {
             this_way.value
         } else {
-            other_way.value
+            borrowed(other_way.value)
         }
     }
 }
@@ -138,7 +138,8 @@ impl Jumps {
     /// How far leaving the normal rate in `direction` sets the clock back, µs, as learned so
     /// far (see [`ByDirection::value`]).
     pub(super) fn entry_jump(&self, direction: f64) -> f64 {
-        self.entry_jump.value(direction)
+        // The same both ways, as in Chromium, until shown otherwise.
+        self.entry_jump.value(direction, |other_way| other_way)
     }
 
     /// How far the clock is set back whichever way the rate leaves the normal one (none where
@@ -151,17 +152,9 @@ impl Jumps {
     /// learned so far; until measured that way, the other way's figure within
     /// [`SHARED_EXIT_GAIN`], or else the guess.
     pub(super) fn exit_gain(&self, direction: f64) -> f64 {
-        let (this_way, other_way) = (
-            self.exit_gain.get(direction),
-            self.exit_gain.get(-direction),
-        );
-        if this_way.measurements == 0 && other_way.measurements > 0 {
-            other_way
-                .value
-                .clamp_to(*SHARED_EXIT_GAIN.start(), *SHARED_EXIT_GAIN.end())
-        } else {
-            this_way.value
-        }
+        self.exit_gain.value(direction, |other_way| {
+            other_way.clamp_to(*SHARED_EXIT_GAIN.start(), *SHARED_EXIT_GAIN.end())
+        })
     }
 
     /// Drops the measurements under way: something else moved the clock.

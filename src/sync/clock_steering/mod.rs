@@ -346,11 +346,11 @@ impl ClockSteering {
         self.jumps.learn_entry(now, error, self.fast_rate);
         // How far beyond the aim going `direction` the clock has come.
         let past = |direction: f64| direction * (error + self.jumps.exit_gain(direction));
-        if past(direction) < 0.0 {
+        let past_aim = past(direction);
+        if past_aim < 0.0 {
             return Steer::Hold;
         }
-        let turn =
-            past(direction) > FAST_EXIT.0 as f64 && turned_at.is_none() && past(-direction) < 0.0;
+        let turn = past_aim > FAST_EXIT.0 as f64 && turned_at.is_none() && past(-direction) < 0.0;
         if turn {
             self.phase = Phase::Fast(Fast {
                 direction: -direction,
@@ -460,6 +460,33 @@ mod tests {
             steers.push((t, steer));
         }
         steers
+    }
+
+    /// One correction's steers, and the clock's error (µs) at its end.
+    struct Correction {
+        steers: Vec<(i64, Steer)>,
+        ended: f64,
+    }
+
+    /// Sets `clock`'s error to each of `start_errors` (µs) in turn, `each_ms` apart, and lets
+    /// `s` correct it, one running clock throughout.
+    fn correct_each(
+        s: &mut ClockSteering,
+        clock: &mut Clock,
+        start_errors: &[f64],
+        each_ms: i64,
+    ) -> Vec<Correction> {
+        let mut corrections = Vec::new();
+        for (i, &start_error) in start_errors.iter().enumerate() {
+            clock.error = start_error;
+            let from = i as i64 * each_ms;
+            let steers = steer_between(s, clock, from, from + each_ms - FRAME_MS);
+            corrections.push(Correction {
+                steers,
+                ended: clock.error,
+            });
+        }
+        corrections
     }
 
     fn clock(error_ms: f64) -> Clock {
@@ -655,24 +682,24 @@ mod tests {
             against_change: 160_000.0,
             ..clock(0.0)
         };
-        let mut corrections = Vec::new();
         // The last two lie within the jump (8 ms) of the timeline: choosing by the entry's jump
         // alone would speed up from 7.6 ms ahead, land 0.4 ms behind, and turn.
-        for (i, start_error) in [
+        let start_errors = [
             -12_000.0, 12_000.0, -12_000.0, 12_000.0, -10_000.0, 9_000.0, 7_600.0, -7_600.0,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            c.error = start_error;
-            let from = i as i64 * 2_000;
-            let steers = steer_between(&mut s, &mut c, from, from + 2_000 - FRAME_MS);
-            let fast = steers
-                .iter()
-                .filter(|(_, steer)| matches!(steer, Steer::Fast(_)))
-                .count();
-            corrections.push((i, fast, c.error));
-        }
+        ];
+        let corrections: Vec<(usize, usize, f64)> =
+            correct_each(&mut s, &mut c, &start_errors, 2_000)
+                .into_iter()
+                .enumerate()
+                .map(|(i, one)| {
+                    let fast = one
+                        .steers
+                        .iter()
+                        .filter(|(_, steer)| matches!(steer, Steer::Fast(_)))
+                        .count();
+                    (i, fast, one.ended)
+                })
+                .collect();
         // The first of each direction measures its jumps; from the third on, one fast steer
         // each (no turn), and the clock within 2 ms of the timeline after it.
         for &(i, fast, error) in &corrections[2..] {
@@ -699,14 +726,10 @@ mod tests {
             against_change: 150_000.0,
             ..clock(0.0)
         };
-        let mut rate_changes = Vec::new();
-        for (i, start_error) in [45_000.0, -10_000.0, 15_000.0, -12_000.0, 15_000.0, 9_000.0]
-            .into_iter()
-            .enumerate()
-        {
-            c.error = start_error;
-            let from = i as i64 * 3_000;
-            let steers = steer_between(&mut s, &mut c, from, from + 3_000 - FRAME_MS);
+        let start_errors = [45_000.0, -10_000.0, 15_000.0, -12_000.0, 15_000.0, 9_000.0];
+        let corrections = correct_each(&mut s, &mut c, &start_errors, 3_000);
+        for (i, (one, start_error)) in corrections.iter().zip(start_errors).enumerate() {
+            let steers = &one.steers;
             // A fast steer right after another is a turn; a rest ends the correction.
             let most_turns = steers
                 .split(|(_, steer)| !matches!(steer, Steer::Fast(_)))
@@ -718,12 +741,13 @@ mod tests {
             );
             // The first correction measures the jumps; each later one ends near the timeline.
             assert!(
-                i == 0 || c.error.abs() <= 2_000.0,
+                i == 0 || one.ended.abs() <= 2_000.0,
                 "a correction from {start_error} µs ended {} µs off: {steers:?}",
-                c.error
+                one.ended
             );
-            rate_changes.extend(steers);
         }
+        let rate_changes: Vec<(i64, Steer)> =
+            corrections.into_iter().flat_map(|one| one.steers).collect();
         for pair in rate_changes.windows(2) {
             assert!(
                 pair[1].0 - pair[0].0 >= 50,
