@@ -462,6 +462,14 @@ mod tests {
         steers
     }
 
+    /// How many of `steers` are fast: one per fast correction that never turned.
+    fn fast_steers(steers: &[(i64, Steer)]) -> usize {
+        steers
+            .iter()
+            .filter(|(_, steer)| matches!(steer, Steer::Fast(_)))
+            .count()
+    }
+
     /// One correction's steers, and the clock's error (µs) at its end.
     struct Correction {
         steers: Vec<(i64, Steer)>,
@@ -526,11 +534,7 @@ mod tests {
             (64, Steer::Fast(1.0)),
             "as soon as five readings agree"
         );
-        let fast = steers
-            .iter()
-            .filter(|s| matches!(s.1, Steer::Fast(_)))
-            .count();
-        assert_eq!(fast, 1, "one fast correction: {steers:?}");
+        assert_eq!(fast_steers(&steers), 1, "one fast correction: {steers:?}");
         // 10 ms plus the 20 ms jump at 5 % is 600 ms; then at most a gentle finish.
         let (rested, _) = steers[1];
         assert!((520..=700).contains(&(rested - 64)), "{steers:?}");
@@ -687,26 +691,15 @@ mod tests {
         let start_errors = [
             -12_000.0, 12_000.0, -12_000.0, 12_000.0, -10_000.0, 9_000.0, 7_600.0, -7_600.0,
         ];
-        let corrections: Vec<(usize, usize, f64)> =
-            correct_each(&mut s, &mut c, &start_errors, 2_000)
-                .into_iter()
-                .enumerate()
-                .map(|(i, one)| {
-                    let fast = one
-                        .steers
-                        .iter()
-                        .filter(|(_, steer)| matches!(steer, Steer::Fast(_)))
-                        .count();
-                    (i, fast, one.ended)
-                })
-                .collect();
+        let corrections = correct_each(&mut s, &mut c, &start_errors, 2_000);
         // The first of each direction measures its jumps; from the third on, one fast steer
         // each (no turn), and the clock within 2 ms of the timeline after it.
-        for &(i, fast, error) in &corrections[2..] {
-            assert_eq!(fast, 1, "correction {i} turned: {corrections:?}");
+        for (i, one) in corrections.iter().enumerate().skip(2) {
+            let (steers, error) = (&one.steers, one.ended);
+            assert_eq!(fast_steers(steers), 1, "correction {i} turned: {steers:?}");
             assert!(
                 error.abs() <= 2_000.0,
-                "correction {i} ended {error} µs off: {corrections:?}"
+                "correction {i} ended {error} µs off: {steers:?}"
             );
         }
     }
